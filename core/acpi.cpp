@@ -1,0 +1,107 @@
+#include "core/acpi.hpp"
+
+#include <string.h>
+
+#include "core/layout.hpp"
+#include "core/log.hpp"
+
+namespace tv {
+
+namespace {
+
+struct __attribute__((packed)) Rsdp {
+    char signature[8];
+    u8 checksum;
+    char oem[6];
+    u8 revision;
+    u32 rsdt;
+    u32 length;
+    u64 xsdt;
+    u8 ext_checksum;
+    u8 reserved[3];
+};
+static_assert(sizeof(Rsdp) == 36);
+
+struct __attribute__((packed)) SdtHeader {
+    char signature[4];
+    u32 length;
+    u8 revision, checksum;
+    char oem[6], oem_table[8];
+    u32 oem_rev, creator, creator_rev;
+};
+static_assert(sizeof(SdtHeader) == 36);
+
+constexpr u32 kFadtPm1aCnt = 64;
+constexpr u32 kFadtPm1bCnt = 68;
+constexpr u32 kFadtResetReg = 116;  // generic address structure, 12 bytes
+constexpr u32 kFadtResetValue = 128;
+constexpr u64 kMaxTableLen = 1 << 20;
+
+u8 const* phys(u64 a) { return static_cast<u8 const*>(phys_to_virt(a)); }
+
+bool checksum_ok(u8 const* p, u64 n) {
+    u8 sum = 0;
+    for (u64 i = 0; i < n; ++i) sum = static_cast<u8>(sum + p[i]);
+    return sum == 0;
+}
+
+Rsdp const* scan(u64 start, u64 len) {
+    for (u64 a = start; a + sizeof(Rsdp) <= start + len; a += 16) {
+        auto const* r = reinterpret_cast<Rsdp const*>(phys(a));
+        if (memcmp(r->signature, "RSD PTR ", 8) == 0 && checksum_ok(phys(a), 20)) return r;
+    }
+    return nullptr;
+}
+
+SdtHeader const* table(u64 a) {
+    if (a == 0) return nullptr;
+    auto const* h = reinterpret_cast<SdtHeader const*>(phys(a));
+    if (h->length < sizeof(SdtHeader) || h->length > kMaxTableLen || !checksum_ok(phys(a), h->length)) return nullptr;
+    return h;
+}
+
+SdtHeader const* find_fadt(Rsdp const* rsdp) {
+    bool x = rsdp->revision >= 2 && rsdp->xsdt;
+    SdtHeader const* root = table(x ? rsdp->xsdt : rsdp->rsdt);
+    if (!root) return nullptr;
+    u32 entry = x ? 8 : 4;
+    u8 const* p = reinterpret_cast<u8 const*>(root) + sizeof(SdtHeader);
+    for (u32 off = 0; off + entry <= root->length - sizeof(SdtHeader); off += entry) {
+        u64 a = 0;
+        memcpy(&a, p + off, entry);
+        SdtHeader const* t = table(a);
+        if (t && memcmp(t->signature, "FACP", 4) == 0) return t;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+bool acpi_find_power(AcpiPower* out) {
+    *out = AcpiPower{};
+    u64 ebda = static_cast<u64>(*reinterpret_cast<u16 const*>(phys(0x40E))) << 4;
+    Rsdp const* rsdp = ebda ? scan(ebda, 1024) : nullptr;
+    if (!rsdp) rsdp = scan(0xE0000, 0x20000);
+    if (!rsdp) return false;
+    SdtHeader const* fadt = find_fadt(rsdp);
+    if (!fadt) return false;
+    u8 const* f = reinterpret_cast<u8 const*>(fadt);
+    u32 v = 0;
+    if (fadt->length >= kFadtPm1bCnt + 4) {
+        memcpy(&v, f + kFadtPm1aCnt, 4);
+        out->pm1a_cnt = static_cast<u16>(v);
+        memcpy(&v, f + kFadtPm1bCnt, 4);
+        out->pm1b_cnt = static_cast<u16>(v);
+    }
+    if (fadt->length > kFadtResetValue && f[kFadtResetReg] == 1 /* system I/O space */) {
+        u64 a = 0;
+        memcpy(&a, f + kFadtResetReg + 4, 8);
+        if (a && a < 0x10000) {
+            out->reset_port = static_cast<u16>(a);
+            out->reset_value = f[kFadtResetValue];
+        }
+    }
+    return true;
+}
+
+}  // namespace tv

@@ -1,0 +1,18 @@
+// Just enough ACPI to know how the guest powers off and resets: the FADT's PM1 control
+// ports and reset register.
+#pragma once
+
+#include "core/types.hpp"
+
+namespace tv {
+
+struct AcpiPower {
+    u16 pm1a_cnt, pm1b_cnt;  // 0 = absent
+    u16 reset_port;          // 0 = absent or not in I/O space
+    u8 reset_value;
+};
+
+// Finds the RSDP in the BIOS areas and reads the FADT. False when there is no usable ACPI.
+[[nodiscard]] bool acpi_find_power(AcpiPower* out);
+
+}  // namespace tv

@@ -1,0 +1,149 @@
+// AMD-V: CPU checks, enabling SVM, intercept bitmaps and vCPU creation.
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arch/x86/cpu.hpp"
+#include "core/arch/x86/svm/svm_vcpu.hpp"
+#include "core/log.hpp"
+#include "core/memory.hpp"
+#include "core/nested_paging.hpp"
+#include "core/virt_backend.hpp"
+#include "lib/new.hpp"
+
+namespace tv::svm {
+
+namespace {
+
+constexpr u64 kVmCrSvmDis = 1ull << 4;
+
+struct Features {
+    bool svm, npt, nrips;
+    u32 asids;
+};
+
+Features probe() {
+    Features f{};
+    if (x86::cpuid(0x80000000).eax < 0x8000000A) return f;
+    f.svm = x86::cpuid(0x80000001).ecx & (1u << 2);
+    if (!f.svm) return f;
+    auto r = x86::cpuid(0x8000000A);
+    f.npt = r.edx & (1u << 0);
+    f.nrips = r.edx & (1u << 3);
+    f.asids = r.ebx;
+    return f;
+}
+
+// IOPM: one bit per port, 12 KiB so that a multi-byte access at 0xFFFF stays inside.
+void build_iopm(u8* iopm, InterceptSet const& set) {
+    memset(iopm, 0, 3 * kPageSize);
+    for (u32 p = 0; p < 65536; ++p)
+        if (set.has_port(static_cast<u16>(p))) iopm[p / 8] = static_cast<u8>(iopm[p / 8] | (1u << (p % 8)));
+}
+
+// MSRPM: two bits (read, write) per MSR in three 2 KiB ranges. MSRs outside the ranges
+// always exit; the core handles those as "unknown MSR".
+bool msrpm_slot(u32 msr, u32* bit) {
+    u32 base;
+    if (msr <= 0x1FFF) base = 0;
+    else if (msr >= 0xC0000000 && msr <= 0xC0001FFF) base = 0x800 * 8, msr -= 0xC0000000;
+    else if (msr >= 0xC0010000 && msr <= 0xC0011FFF) base = 0x1000 * 8, msr -= 0xC0010000;
+    else return false;
+    *bit = base + msr * 2;
+    return true;
+}
+
+void build_msrpm(u8* msrpm, InterceptSet const& set) {
+    memset(msrpm, 0, 2 * kPageSize);
+    for (size_t i = 0; i < set.msr_count; ++i) {
+        u32 bit;
+        if (!msrpm_slot(set.msrs[i], &bit)) continue;
+        msrpm[bit / 8] = static_cast<u8>(msrpm[bit / 8] | (3u << (bit % 8)));
+    }
+}
+
+class SvmBackend final : public VirtBackend {
+  public:
+    char const* name() const override { return "AMD-V (SVM + nested paging)"; }
+
+    bool check_cpu(char* why, size_t n) const override {
+        Features f = probe();
+        if (!f.svm) {
+            snprintf(why, n, "this CPU does not offer AMD-V (SVM)");
+            return false;
+        }
+        if (x86::rdmsr(x86::msr::kVmCr) & kVmCrSvmDis) {
+            snprintf(why, n, "AMD-V (SVM) is disabled by the firmware (VM_CR.SVMDIS)");
+            return false;
+        }
+        if (!f.npt) {
+            snprintf(why, n, "this CPU has AMD-V but no nested paging (NPT), which thinvisor needs to protect its memory");
+            return false;
+        }
+        if (f.asids < 2) {
+            snprintf(why, n, "this CPU reports no guest ASIDs");
+            return false;
+        }
+        return true;
+    }
+
+    Status enable_cpu() override {
+        features_ = probe();
+        Hpa hsave = alloc_pages(1);
+        if (hsave.raw == 0) return Status::NoMemory;
+        x86::wrmsr(x86::msr::kEfer, x86::rdmsr(x86::msr::kEfer) | x86::kEferSvme);
+        x86::wrmsr(x86::msr::kVmHsavePa, hsave.raw);
+        log("svm: enabled (nrips=%d, asids=%u)", features_.nrips, features_.asids);
+        return Status::Ok;
+    }
+
+    NestedFormat nested_format() const override { return NestedFormat::Npt; }
+
+    void add_protected_msrs(InterceptSet& set) const override {
+        (void)set.add_msr(x86::msr::kEfer);
+        (void)set.add_msr(x86::msr::kVmCr);
+        (void)set.add_msr(x86::msr::kVmHsavePa);
+    }
+
+    Vcpu* create_vcpu(u32 id, RealModeStart const& start, Hpa nested_root, InterceptSet const& set) override;
+
+  private:
+    Features features_{};
+};
+
+Vcpu* SvmBackend::create_vcpu(u32 id, RealModeStart const& start, Hpa nested_root, InterceptSet const& set) {
+    Hpa vmcb_pa = alloc_pages(1), host_pa = alloc_pages(1);
+    Hpa iopm_pa = alloc_pages(3), msrpm_pa = alloc_pages(2), obj_pa = alloc_pages(1);
+    if (!vmcb_pa.raw || !host_pa.raw || !iopm_pa.raw || !msrpm_pa.raw || !obj_pa.raw) return nullptr;
+    static_assert(sizeof(SvmVcpu) <= kPageSize);
+    build_iopm(static_cast<u8*>(hpa_virt(iopm_pa)), set);
+    build_msrpm(static_cast<u8*>(hpa_virt(msrpm_pa)), set);
+
+    auto* vmcb = static_cast<Vmcb*>(hpa_virt(vmcb_pa));
+    VmcbControl& c = vmcb->control;
+    c.intercept_misc1 = intercept::kCpuid | intercept::kInvlpga | intercept::kIoio | intercept::kMsr | intercept::kShutdown;
+    c.intercept_misc2 = intercept::kVmrun | intercept::kVmmcall | intercept::kVmload | intercept::kVmsave |
+                        intercept::kStgi | intercept::kClgi | intercept::kSkinit;
+    c.iopm_base_pa = iopm_pa.raw;
+    c.msrpm_base_pa = msrpm_pa.raw;
+    c.guest_asid = 1;
+    c.tlb_control = 1;
+    c.np_control = 1;
+    c.n_cr3 = nested_root.raw;
+
+    // Host FS/GS/TR/LDTR and SYSCALL MSRs, reloaded after each exit (see svm_run.S).
+    asm volatile("vmsave" ::"a"(host_pa.raw) : "memory");
+
+    auto* v = new (hpa_virt(obj_pa)) SvmVcpu(id, vmcb, vmcb_pa, host_pa, features_.nrips);
+    v->init_real_mode(start);
+    return v;
+}
+
+SvmBackend g_svm;
+
+}  // namespace
+
+}  // namespace tv::svm
+
+namespace tv {
+VirtBackend* svm_backend() { return &svm::g_svm; }
+}  // namespace tv

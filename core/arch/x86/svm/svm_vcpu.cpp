@@ -1,0 +1,110 @@
+#include "core/arch/x86/svm/svm_vcpu.hpp"
+
+#include "core/arch/x86/cpu.hpp"
+#include "core/arch/x86/svm/svm_exit_decode.hpp"
+
+extern "C" void tv_svm_run(tv::u64 vmcb_pa, tv::GuestGprs* gprs, tv::u64 host_vmcb_pa);
+
+namespace tv::svm {
+
+namespace {
+VmcbSegment real_segment(u16 sel, u16 attrib) {
+    return VmcbSegment{sel, attrib, 0xFFFF, static_cast<u64>(sel) << 4};
+}
+constexpr u16 kRealData = 0x93;  // present, read/write, accessed
+constexpr u16 kRealCode = 0x9B;  // present, execute/read, accessed
+}  // namespace
+
+void SvmVcpu::init_real_mode(RealModeStart const& s) {
+    VmcbSave& g = vmcb_->save;
+    g.cs = real_segment(s.cs, kRealCode);
+    g.ss = real_segment(s.ss, kRealData);
+    g.ds = real_segment(s.ds, kRealData);
+    g.es = real_segment(s.es, kRealData);
+    g.fs = real_segment(0, kRealData);
+    g.gs = real_segment(0, kRealData);
+    g.gdtr = VmcbSegment{0, 0, 0xFFFF, 0};
+    g.idtr = VmcbSegment{0, 0, 0x3FF, 0};  // real-mode IVT; a larger limit breaks injection
+    g.ldtr = VmcbSegment{0, 0x82, 0xFFFF, 0};
+    g.tr = VmcbSegment{0, 0x8B, 0xFFFF, 0};
+    g.cr0 = 0x10;  // ET; paging and protection off, caches on
+    g.cr3 = 0;
+    g.cr4 = 0;
+    g.efer = x86::kEferSvme;  // VMRUN demands it; the guest is shown 0
+    g.dr6 = 0xFFFF0FF0;
+    g.dr7 = 0x400;
+    g.rflags = 0x2;
+    g.rip = s.ip;
+    g.rsp = s.sp;
+    g.g_pat = 0x0007040600070406ull;  // power-on PAT
+    g.cpl = 0;
+    gprs_ = GuestGprs{};
+    set_reg(Reg::Rdx, s.edx);
+}
+
+u64 SvmVcpu::efer() const {
+    u64 v = vmcb_->save.efer & ~x86::kEferSvme;
+    return guest_efer_svme_ ? v | x86::kEferSvme : v;
+}
+
+void SvmVcpu::set_efer(u64 v) {
+    guest_efer_svme_ = false;  // the guest may not enable SVM: the bit stays hidden
+    vmcb_->save.efer = v | x86::kEferSvme;
+}
+
+Segment SvmVcpu::segment(SegReg r) const {
+    VmcbSegment const* s = nullptr;
+    switch (r) {
+        case SegReg::Es: s = &vmcb_->save.es; break;
+        case SegReg::Cs: s = &vmcb_->save.cs; break;
+        case SegReg::Ss: s = &vmcb_->save.ss; break;
+        case SegReg::Ds: s = &vmcb_->save.ds; break;
+        case SegReg::Fs: s = &vmcb_->save.fs; break;
+        case SegReg::Gs: s = &vmcb_->save.gs; break;
+    }
+    return Segment{s->selector, s->attrib, s->limit, s->base};
+}
+
+void SvmVcpu::inject_exception(u8 vector, bool has_error, u32 error) {
+    u64 ev = vector | (3ull << 8) | (1ull << 31);
+    if (has_error) ev |= (1ull << 11) | (static_cast<u64>(error) << 32);
+    vmcb_->control.event_inj = ev;
+}
+
+void SvmVcpu::set_single_step(bool on) {
+    if (on && !stepping_) {
+        guest_tf_ = vmcb_->save.rflags & x86::kRflagsTf;
+        vmcb_->save.rflags |= x86::kRflagsTf;
+        vmcb_->control.intercept_exceptions |= 1u << 1;
+        vmcb_->control.interrupt_shadow |= 1;  // no interrupt before the stepped instruction
+    } else if (!on && stepping_) {
+        if (!guest_tf_) vmcb_->save.rflags &= ~x86::kRflagsTf;
+        vmcb_->control.intercept_exceptions &= ~(1u << 1);
+        vmcb_->save.dr6 &= ~(1ull << 14);  // BS: the guest did not ask for this step
+    }
+    stepping_ = on;
+}
+
+// An exit can interrupt the delivery of an event (e.g. a #NPF while pushing an interrupt
+// frame). EXITINTINFO holds it; it must be delivered again, exactly once.
+void SvmVcpu::reinject_interrupted_event() {
+    u64 info = vmcb_->control.exit_int_info;
+    if ((info & (1ull << 31)) && !(vmcb_->control.event_inj & (1ull << 31))) vmcb_->control.event_inj = info;
+}
+
+ExitRecord SvmVcpu::run() {
+    vmcb_->save.efer |= x86::kEferSvme;  // the guest can clear it through state we restore
+    vmcb_->save.rax = reg(Reg::Rax);
+    vmcb_->save.rsp = reg(Reg::Rsp);
+    tv_svm_run(vmcb_pa_.raw, &gprs_, host_vmcb_pa_.raw);
+    set_reg(Reg::Rax, vmcb_->save.rax);
+    set_reg(Reg::Rsp, vmcb_->save.rsp);
+    vmcb_->control.event_inj = 0;
+    vmcb_->control.tlb_control = 0;
+    reinject_interrupted_event();
+    RawExit raw{vmcb_->control.exit_code, vmcb_->control.exit_info1, vmcb_->control.exit_info2,
+                vmcb_->save.rip, vmcb_->control.next_rip, has_nrips_};
+    return decode_exit(raw);
+}
+
+}  // namespace tv::svm

@@ -1,0 +1,45 @@
+// The SVM implementation of Vcpu: one VMCB, its host save area and the exit decoding.
+#pragma once
+
+#include "core/arch/x86/svm/vmcb.hpp"
+#include "core/vcpu.hpp"
+#include "core/virt_backend.hpp"
+
+namespace tv::svm {
+
+class SvmVcpu final : public Vcpu {
+  public:
+    SvmVcpu(u32 id, Vmcb* vmcb, Hpa vmcb_pa, Hpa host_vmcb_pa, bool has_nrips)
+        : Vcpu(id), vmcb_(vmcb), vmcb_pa_(vmcb_pa), host_vmcb_pa_(host_vmcb_pa), has_nrips_(has_nrips) {}
+
+    void init_real_mode(RealModeStart const& s);
+
+    ExitRecord run() override;
+    u64 rip() const override { return vmcb_->save.rip; }
+    void set_rip(u64 v) override { vmcb_->save.rip = v; }
+    u64 rflags() const override { return vmcb_->save.rflags; }
+    void set_rflags(u64 v) override { vmcb_->save.rflags = v; }
+    u64 cr0() const override { return vmcb_->save.cr0; }
+    u64 cr3() const override { return vmcb_->save.cr3; }
+    u64 cr4() const override { return vmcb_->save.cr4; }
+    u64 efer() const override;
+    void set_efer(u64 v) override;
+    Segment segment(SegReg r) const override;
+    u8 cpl() const override { return vmcb_->save.cpl; }
+    void inject_exception(u8 vector, bool has_error, u32 error) override;
+    void set_single_step(bool on) override;
+    void flush_nested_tlb() override { vmcb_->control.tlb_control = 1; }
+
+  private:
+    void reinject_interrupted_event();
+
+    Vmcb* vmcb_;
+    Hpa vmcb_pa_;
+    Hpa host_vmcb_pa_;
+    bool has_nrips_;
+    bool guest_efer_svme_ = false;  // what the guest wrote; hardware always has SVME set
+    bool stepping_ = false;
+    bool guest_tf_ = false;
+};
+
+}  // namespace tv::svm

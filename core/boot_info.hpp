@@ -1,0 +1,34 @@
+// What the boot loader told us, copied into monitor memory before the guest may overwrite
+// the loader's structures.
+#pragma once
+
+#include "core/memmap.hpp"
+#include "core/types.hpp"
+
+namespace tv {
+
+struct BootModule {
+    u64 start, end;   // where the loader put it (guest memory: copy before the guest runs)
+    void* copy;       // the monitor's copy, filled in after relocation
+    char name[128];   // the module's command line, e.g. "thinvisor.conf"
+};
+
+struct BootInfo {
+    static constexpr u32 kMaxModules = 8;
+    MemoryMap firmware_map{};  // as the firmware reported it (E820 types)
+    char cmdline[1024]{};
+    BootModule modules[kMaxModules]{};
+    u32 module_count{0};
+    u64 mbi_phys{0}, mbi_len{0};      // loader structures to stay clear of while relocating
+};
+
+BootInfo& boot_info();
+
+// Reads a multiboot v1 information structure at a physical address that is currently
+// identity-mapped. Returns false with a reason when it is not usable.
+[[nodiscard]] bool parse_multiboot(u32 magic, u64 mbi_phys, BootInfo* out, char const** why);
+
+// Value of "key=value" in the monitor command line, or nullptr.
+char const* cmdline_value(char const* key, char* buf, size_t n);
+
+}  // namespace tv

@@ -1,0 +1,121 @@
+#include "core/handlers/bios_services.hpp"
+
+#include <string.h>
+
+#include "core/arch/x86/cpu.hpp"
+#include "core/layout.hpp"
+#include "core/log.hpp"
+
+extern "C" char tv_rm_stub_start[], tv_rm_stub_end[], tv_rm_stub_service_call[], tv_rm_stub_orig15[];
+extern "C" char tv_rm_stub_boot[], tv_rm_stub_fail_call[], tv_rm_stub_drive[];
+
+namespace tv {
+
+namespace {
+
+constexpr u64 kBdaBaseMemKb = 0x413;
+constexpr u32 kSmap = 0x534D4150;  // 'SMAP'
+u16 g_stub_seg;
+u8 g_boot_drive;
+
+u16 offset_of(char const* sym) { return static_cast<u16>(sym - tv_rm_stub_start); }
+
+template <typename T>
+T* guest_phys(u64 gpa) {
+    return static_cast<T*>(phys_to_virt(gpa));
+}
+
+void set_low(Vcpu& v, Reg r, u64 value, u64 mask) { v.set_reg(r, (v.reg(r) & ~mask) | (value & mask)); }
+
+// The INT pushed FLAGS, CS, IP; the stub returns with IRET, so the carry flag the caller sees
+// is the one in the stacked FLAGS image.
+void set_stacked_carry(Vcpu& v, bool carry) {
+    Segment ss = v.segment(SegReg::Ss);
+    u64 sp = v.reg(Reg::Rsp) & 0xFFFF;
+    u16* flags = guest_phys<u16>(ss.base + ((sp + 4) & 0xFFFF));
+    *flags = static_cast<u16>(carry ? (*flags | 1u) : (*flags & ~1u));
+}
+
+void e820(Vcpu& v, MemoryMap const& map) {
+    u32 index = static_cast<u32>(v.reg(Reg::Rbx));
+    u32 size = static_cast<u32>(v.reg(Reg::Rcx));
+    E820Entry entry;
+    u32 next = 0;
+    if (static_cast<u32>(v.reg(Reg::Rdx)) != kSmap || size < sizeof(E820Entry) || !map.e820_entry(index, &entry, &next)) {
+        set_low(v, Reg::Rax, 0x8600, 0xFFFF);  // AH=86h: function not supported / bad request
+        set_stacked_carry(v, true);
+        return;
+    }
+    u64 dest = v.segment(SegReg::Es).base + (v.reg(Reg::Rdi) & 0xFFFF);
+    memcpy(guest_phys<void>(dest), &entry, sizeof entry);
+    set_low(v, Reg::Rax, kSmap, 0xFFFFFFFF);
+    set_low(v, Reg::Rcx, sizeof(E820Entry), 0xFFFFFFFF);
+    set_low(v, Reg::Rbx, next, 0xFFFFFFFF);
+    set_stacked_carry(v, false);
+}
+
+}  // namespace
+
+Status bios_services_install(MemoryMap& guest_map, u8 boot_drive, bool intel, RealModeStart* start) {
+    u16* base_kb = guest_phys<u16>(kBdaBaseMemKb);
+    if (*base_kb < 64 || *base_kb > 640) {
+        log("bios: implausible base memory size %u KiB in the BDA", *base_kb);
+        return Status::Invalid;
+    }
+    u64 size = static_cast<u64>(tv_rm_stub_end - tv_rm_stub_start);
+    if (size > 1024) return Status::Invalid;
+    u16 new_kb = static_cast<u16>(*base_kb - 1);
+    u64 stub = static_cast<u64>(new_kb) * 1024;
+    u64 old_top = static_cast<u64>(*base_kb) * 1024;
+    *base_kb = new_kb;
+    g_stub_seg = static_cast<u16>(stub >> 4);
+    g_boot_drive = boot_drive;
+
+    u8* dst = guest_phys<u8>(stub);
+    memcpy(dst, tv_rm_stub_start, size);
+    u32* ivt = guest_phys<u32>(0);
+    memcpy(dst + offset_of(tv_rm_stub_orig15), &ivt[0x15], 4);
+    dst[offset_of(tv_rm_stub_drive)] = boot_drive;
+    if (intel) {  // vmmcall 0f 01 d9 -> vmcall 0f 01 c1
+        dst[offset_of(tv_rm_stub_service_call) + 2] = 0xC1;
+        dst[offset_of(tv_rm_stub_fail_call) + 2] = 0xC1;
+    }
+    ivt[0x15] = static_cast<u32>(g_stub_seg) << 16;
+
+    Status s = guest_map.set_type(stub, old_top - stub, MemType::Reserved);
+    if (!ok(s)) return s;
+    *start = RealModeStart{g_stub_seg, offset_of(tv_rm_stub_boot), 0, 0x7C00, 0, 0, boot_drive};
+    log("bios: INT 15h memory queries hooked at %04x:0000 (base memory now %u KiB)", g_stub_seg, new_kb);
+    return Status::Ok;
+}
+
+bool bios_services_hypercall(Vcpu& v, MemoryMap const& map) {
+    if ((v.cr0() & x86::kCr0Pe) || v.segment(SegReg::Cs).selector != g_stub_seg || g_stub_seg == 0) return false;
+    u64 ip = v.rip();
+    if (ip == offset_of(tv_rm_stub_fail_call)) {
+        console("thinvisor: the BIOS could not read a boot sector from drive %#x (INT 13h failed or no 55AA "
+                "signature); nothing to boot, halting",
+                g_boot_drive);
+        x86::halt_forever();
+    }
+    if (ip != offset_of(tv_rm_stub_service_call)) return false;
+    u32 eax = static_cast<u32>(v.reg(Reg::Rax));
+    if (eax == 0xE820) {
+        e820(v, map);
+    } else if ((eax & 0xFFFF) == 0xE801) {
+        u16 kb, blocks;
+        map.e801(&kb, &blocks);
+        set_low(v, Reg::Rax, kb, 0xFFFF);
+        set_low(v, Reg::Rcx, kb, 0xFFFF);
+        set_low(v, Reg::Rbx, blocks, 0xFFFF);
+        set_low(v, Reg::Rdx, blocks, 0xFFFF);
+        set_stacked_carry(v, false);
+    } else {
+        set_low(v, Reg::Rax, map.ext_kb_88h(), 0xFFFF);
+        set_stacked_carry(v, false);
+    }
+    v.set_rip(ip + 3);
+    return true;
+}
+
+}  // namespace tv

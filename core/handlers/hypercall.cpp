@@ -1,0 +1,98 @@
+// Hypercalls from the guest (include/thinvisor/hypercall.h): read-only views of the exit
+// counters and the log ring, with all data in registers.
+#include "core/handlers/hypercall.hpp"
+
+#include <string.h>
+
+#include "core/exit_stats.hpp"
+#include "core/handlers/bios_services.hpp"
+#include "core/layout.hpp"
+#include "core/log.hpp"
+#include "core/log_ring.hpp"
+#include "core/machine.hpp"
+#include "thinvisor/hypercall.h"
+
+namespace tv {
+
+namespace {
+
+u64 pack8(char const* s, size_t n) {
+    u64 v = 0;
+    memcpy(&v, s, n < 8 ? n : 8);
+    return v;
+}
+
+void counter(Vcpu& v) {
+    char const* name;
+    u64 value;
+    if (!stats_counter(static_cast<u32>(v.reg(Reg::Rbx)), &name, &value)) {
+        v.set_reg(Reg::Rax, TV_HC_ERR_RANGE);
+        return;
+    }
+    char padded[16] = {};
+    size_t n = strlen(name);
+    memcpy(padded, name, n < 16 ? n : 16);
+    v.set_reg(Reg::Rbx, value);
+    v.set_reg(Reg::Rcx, pack8(padded, 8));
+    v.set_reg(Reg::Rdx, pack8(padded + 8, 8));
+    v.set_reg(Reg::Rax, TV_HC_OK);
+}
+
+void log_read(Vcpu& v) {
+    LogRing const& ring = log_ring();
+    u64 offset = v.reg(Reg::Rbx);
+    if (offset < ring.oldest()) {
+        v.set_reg(Reg::Rbx, ring.oldest());
+        v.set_reg(Reg::Rax, TV_HC_ERR_RANGE);
+        return;
+    }
+    char buf[32] = {};
+    u64 n = ring.read(offset, buf, sizeof buf);
+    v.set_reg(Reg::Rbx, n);
+    v.set_reg(Reg::Rcx, pack8(buf, 8));
+    v.set_reg(Reg::Rdx, pack8(buf + 8, 8));
+    v.set_reg(Reg::Rsi, pack8(buf + 16, 8));
+    v.set_reg(Reg::Rdi, pack8(buf + 24, 8));
+    v.set_reg(Reg::Rax, TV_HC_OK);
+}
+
+}  // namespace
+
+void handle_hypercall(Vcpu& v, ExitRecord const& e) {
+    if (bios_services_hypercall(v, machine().guest_map)) return;
+    u64 rax = v.reg(Reg::Rax);
+    if ((rax & TV_HC_MAGIC_MASK) != TV_HC_MAGIC) {
+        v.inject_exception(6, false, 0);  // not ours: what VMMCALL does without a hypervisor
+        return;
+    }
+    switch (rax & ~TV_HC_MAGIC_MASK) {
+        case TV_HC_INFO:
+            v.set_reg(Reg::Rbx, 1);
+            v.set_reg(Reg::Rcx, pack8("thinviso", 8));
+            v.set_reg(Reg::Rdx, stats_counter_count());
+            v.set_reg(Reg::Rax, TV_HC_OK);
+            break;
+        case TV_HC_COUNTER:
+            counter(v);
+            break;
+        case TV_HC_LOG_STATE:
+            v.set_reg(Reg::Rbx, log_ring().total_written());
+            v.set_reg(Reg::Rcx, log_ring().capacity());
+            v.set_reg(Reg::Rax, TV_HC_OK);
+            break;
+        case TV_HC_LOG_READ:
+            log_read(v);
+            break;
+        case TV_HC_MONITOR_RANGE:
+            v.set_reg(Reg::Rbx, monitor_region().base);
+            v.set_reg(Reg::Rcx, monitor_region().size);
+            v.set_reg(Reg::Rax, TV_HC_OK);
+            break;
+        default:
+            v.set_reg(Reg::Rax, TV_HC_ERR_UNKNOWN);
+            break;
+    }
+    if (!v.skip(e)) log("hypercall: no instruction length");
+}
+
+}  // namespace tv

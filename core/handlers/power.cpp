@@ -1,0 +1,78 @@
+#include "core/handlers/power.hpp"
+
+#include "core/acpi.hpp"
+#include "core/arch/x86/cpu.hpp"
+#include "core/exit_stats.hpp"
+#include "core/io_hooks.hpp"
+#include "core/log.hpp"
+
+namespace tv {
+
+namespace {
+
+constexpr u16 kKbcCommand = 0x64;
+constexpr u8 kKbcPulseReset = 0xFE;
+constexpr u16 kResetControl = 0xCF9;
+constexpr u32 kSlpEn = 1u << 13;
+
+AcpiPower g_power;
+
+IoAction pm1_cnt(void*, Vcpu&, IoExit const& io, u32* value) {
+    if (!io.in && (*value & kSlpEn)) {
+        log("power-off: guest entered sleep type %u through PM1 control port %#x", (*value >> 10) & 7, io.port);
+        stats_log("power-off");
+    }
+    return IoAction::PassThrough;
+}
+
+IoAction kbc(void*, Vcpu&, IoExit const& io, u32* value) {
+    if (!io.in && io.size == 1 && static_cast<u8>(*value) == kKbcPulseReset) {
+        log("reset: guest pulsed the reset line through the keyboard controller");
+        stats_log("reset");
+    }
+    return IoAction::PassThrough;
+}
+
+// 0xCF8-0xCFF: PCI configuration mechanism #1 plus the reset control register at CF9.
+// Hooked as one range because a dword access to CF8 covers CF9's intercept bit anyway.
+IoAction pci_cf8(void*, Vcpu&, IoExit const& io, u32* value) {
+    bool touches_cf9 = io.port <= kResetControl && io.port + io.size > kResetControl;
+    if (!io.in && touches_cf9 && io.size == 1 && (*value & 0x4)) {
+        log("reset: guest requested a reset through port CF9 (value %#x)", *value);
+        stats_log("reset");
+    }
+    return IoAction::PassThrough;
+}
+
+}  // namespace
+
+Status power_hooks_install() {
+    Status s = io_hook_register(kKbcCommand, 1, kbc, nullptr, "kbc-reset");
+    if (ok(s)) s = io_hook_register(0xCF8, 8, pci_cf8, nullptr, "pci-cf8-reset");
+    if (!ok(s)) return s;
+    if (!acpi_find_power(&g_power)) {
+        log("power: no ACPI FADT found; power-off will not be logged");
+        return Status::Ok;
+    }
+    log("power: PM1a_CNT %#x PM1b_CNT %#x reset register %#x", g_power.pm1a_cnt, g_power.pm1b_cnt, g_power.reset_port);
+    if (g_power.pm1a_cnt) s = io_hook_register(g_power.pm1a_cnt, 2, pm1_cnt, nullptr, "pm1a-cnt");
+    if (ok(s) && g_power.pm1b_cnt) s = io_hook_register(g_power.pm1b_cnt, 2, pm1_cnt, nullptr, "pm1b-cnt");
+    return s;
+}
+
+void machine_reset(char const* why) {
+    log("reset: %s; resetting the machine", why);
+    stats_log("reset");
+    if (g_power.reset_port) x86::outb(g_power.reset_port, g_power.reset_value);
+    x86::outb(kResetControl, 0x06);
+    x86::outb(kKbcCommand, kKbcPulseReset);
+    x86::halt_forever();
+}
+
+void handle_shutdown(Vcpu& v, ExitRecord const&) {
+    log("guest triple fault at rip %#llx (cr0 %#llx)", static_cast<unsigned long long>(v.rip()),
+        static_cast<unsigned long long>(v.cr0()));
+    machine_reset("guest triple fault");
+}
+
+}  // namespace tv

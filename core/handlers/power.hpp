@@ -1,0 +1,15 @@
+// Guest power-off and reset: the monitor logs what happened (with its exit counters) and
+// then lets the request reach the hardware, so the machine resets or powers off cleanly.
+#pragma once
+
+#include "core/exit_record.hpp"
+#include "core/vcpu.hpp"
+
+namespace tv {
+
+[[nodiscard]] Status power_hooks_install();
+void handle_shutdown(Vcpu& v, ExitRecord const& e);
+// Resets the machine through the chipset; used when the guest triple-faults.
+[[noreturn]] void machine_reset(char const* why);
+
+}  // namespace tv

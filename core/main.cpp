@@ -1,0 +1,123 @@
+// The monitor's explicit init order, after it has moved into its own region.
+#include "core/main.hpp"
+
+#include <string.h>
+#include <stdlib.h>
+
+#include "core/arch/x86/cpu.hpp"
+#include "core/arch/x86/descriptors.hpp"
+#include "core/boot_info.hpp"
+#include "core/dispatch.hpp"
+#include "core/handlers/bios_services.hpp"
+#include "core/handlers/monitor_uart.hpp"
+#include "core/handlers/power.hpp"
+#include "core/hidden_memory.hpp"
+#include "core/io_hooks.hpp"
+#include "core/layout.hpp"
+#include "core/log.hpp"
+#include "core/machine.hpp"
+#include "core/memory.hpp"
+#include "core/panic.hpp"
+
+extern "C" char __image_end[];
+
+namespace tv {
+
+namespace {
+
+constinit Machine g_machine;
+constexpr u64 kHeapSize = 8ull << 20;
+
+// Nested tables take their pages from the monitor's allocator and reach them through the
+// direct map.
+class MonitorPageSource final : public PageSource {
+  public:
+    Status alloc_zeroed_page(Hpa* out) override {
+        *out = alloc_pages(1);
+        return out->raw ? Status::Ok : Status::NoMemory;
+    }
+    void* to_virt(Hpa h) override { return hpa_virt(h); }
+};
+MonitorPageSource g_page_source;
+
+[[noreturn]] void refuse(char const* why) {
+    console("thinvisor: refusing to start: %s.", why);
+    console("thinvisor: the guest is NOT booted (it would run unprotected).");
+    x86::halt_forever();
+}
+
+void check(Status s, char const* what) {
+    if (!ok(s)) panic("%s failed (status %u)", what, static_cast<unsigned>(s));
+}
+
+// Modules live in memory the guest will own; keep private copies.
+void copy_modules(BootInfo& bi) {
+    for (u32 i = 0; i < bi.module_count; ++i) {
+        BootModule& m = bi.modules[i];
+        u64 len = m.end - m.start;
+        m.copy = malloc(len ? len : 1);
+        if (!m.copy) panic("no heap for boot module %s (%llu bytes)", m.name, static_cast<unsigned long long>(len));
+        memcpy(m.copy, phys_to_virt(m.start), len);
+        log("boot: module '%s' (%llu bytes)", m.name, static_cast<unsigned long long>(len));
+    }
+}
+
+u8 boot_drive() {
+    char buf[16];
+    char const* v = cmdline_value("boot", buf, sizeof buf);
+    if (!v) return 0x80;
+    unsigned long d = strtoul(v, nullptr, 0);
+    if (d > 0xFF) refuse("boot= must name a BIOS drive number such as 0x80");
+    return static_cast<u8>(d);
+}
+
+void build_nested_tables(Machine& m) {
+    m.nested.init(m.backend->nested_format(), &g_page_source, x86::cpuid(0x80000001).edx & (1u << 26));
+    check(m.nested.create_root(), "nested page table root");
+    u64 top = boot_info().firmware_map.top_of_ram();
+    m.nested_limit = align_up(top > (4ull << 30) ? top : (4ull << 30), kHugePageSize);
+    check(m.nested.map(Gpa{0}, Hpa{0}, m.nested_limit, Perm::RWX), "nested identity map");
+    check(hidden_memory_init(monitor_region().base, monitor_region().size), "hiding the monitor region");
+}
+
+}  // namespace
+
+Machine& machine() { return g_machine; }
+
+void monitor_main() {
+    x86::descriptors_init_cpu(0);
+    MonitorRegion const& region = monitor_region();
+    memory_init(align_up(virt_to_phys(__image_end), kPageSize), monitor_tables_base());
+    check(heap_init(kHeapSize), "monitor heap");
+    log("thinvisor: running in its own region; %llu KiB free after heap",
+        static_cast<unsigned long long>(free_page_count() * 4));
+    BootInfo& bi = boot_info();
+    copy_modules(bi);
+
+    Machine& m = g_machine;
+    m.backend = select_backend();
+    if (!m.backend) refuse("this CPU offers neither AMD-V (SVM) nor Intel VT-x");
+    char why[160];
+    if (!m.backend->check_cpu(why, sizeof why)) refuse(why);
+    log("cpu: using %s", m.backend->name());
+    check(m.backend->enable_cpu(), "enabling virtualization");
+
+    m.guest_map = bi.firmware_map;
+    check(m.guest_map.set_type(region.base, region.size, MemType::Reserved), "carving the monitor region");
+    RealModeStart start{};
+    bool intel = m.backend != svm_backend();
+    check(bios_services_install(m.guest_map, boot_drive(), intel, &start), "installing the BIOS memory hooks");
+    build_nested_tables(m);
+
+    check(monitor_uart_hide(), "hiding the log port");
+    check(power_hooks_install(), "power and reset hooks");
+    io_hooks_apply(m.intercepts);
+    m.backend->add_protected_msrs(m.intercepts);
+
+    Vcpu* v = m.backend->create_vcpu(0, start, m.nested.root(), m.intercepts);
+    if (!v) panic("could not create the boot vCPU");
+    log("guest: booting BIOS drive %#x at %04x:%04x", start.edx, start.cs, start.ip);
+    vcpu_loop(*v);
+}
+
+}  // namespace tv

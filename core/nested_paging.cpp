@@ -1,0 +1,256 @@
+#include "core/nested_paging.hpp"
+
+// Tables are never freed. unmap() leaves empty tables in place and a large page written over
+// a table orphans that table: reclaiming would need reference counts per table and a TLB
+// flush before reuse, while the mappings are built at boot and change rarely afterwards.
+
+namespace tv {
+
+namespace {
+
+constexpr unsigned kTopLevel = 3;  // PML4; level 0 holds 4 KiB leaves
+constexpr u64 kEntries = 512;
+constexpr u64 kAddrMask = 0x000F'FFFF'FFFF'F000ull;  // bits 12..51
+constexpr u64 kLarge = 1ull << 7;                   // PS in NPT, "maps a page" in EPT
+constexpr u64 kNonLeaf = 0x7;  // NPT P|RW|US, EPT R|W|X: leaves alone decide the access
+
+// NPT entries are ordinary long-mode entries.
+constexpr u64 kNptP = 1ull << 0;
+constexpr u64 kNptRw = 1ull << 1;
+constexpr u64 kNptUs = 1ull << 2;  // nested walks are user accesses: without it nothing works
+
+constexpr u64 kEptPermMask = 0x7;
+constexpr u64 kEptMemTypeWb = 6ull << 3;
+constexpr u64 kEptpMemTypeWb = 6;
+constexpr u64 kEptpWalk4 = (4ull - 1) << 3;
+
+constexpr u64 span(unsigned level) { return kPageSize << (9 * level); }
+constexpr u64 index(u64 gpa, unsigned level) { return (gpa >> (12 + 9 * level)) % kEntries; }
+constexpr bool is_leaf(u64 e, unsigned level) {
+    return level == 0 || (level < kTopLevel && (e & kLarge) != 0);
+}
+// The span mask also drops bit 12 of a large entry, which NPT uses as its PAT bit.
+constexpr u64 addr_of(u64 e, unsigned level) { return e & kAddrMask & ~(span(level) - 1); }
+
+// The hardware walker may be using the tables while they change: every entry is written
+// whole, and only after the table it points to is complete.
+void store(u64* entry, u64 value) { __atomic_store_n(entry, value, __ATOMIC_RELEASE); }
+
+}  // namespace
+
+void NestedPageTable::init(NestedFormat format, PageSource* source, bool allow_1g) {
+    format_ = format;
+    source_ = source;
+    allow_1g_ = allow_1g;
+    root_ = Hpa{0};
+    has_root_ = false;
+}
+
+Status NestedPageTable::create_root() {
+    if (has_root_)
+        return Status::Exists;
+    if (source_ == nullptr)
+        return Status::Invalid;
+    u64 page;
+    Status const s = new_table(&page);
+    if (!ok(s))
+        return s;
+    root_ = Hpa{page};
+    has_root_ = true;
+    return Status::Ok;
+}
+
+Status NestedPageTable::new_table(u64* out) {
+    Hpa page;
+    Status const s = source_->alloc_zeroed_page(&page);
+    if (!ok(s))
+        return s;
+    if (!is_aligned(page.raw, kPageSize) || page.raw >= kHpaLimit)  // a broken PageSource
+        return Status::Invalid;
+    *out = page.raw;
+    return Status::Ok;
+}
+
+u64 NestedPageTable::eptp() const { return root_.raw | kEptpMemTypeWb | kEptpWalk4; }
+
+bool NestedPageTable::perm_ok(Perm perm) const {
+    if (format_ == NestedFormat::Npt)
+        return has(perm, Perm::R);
+    return has(perm, Perm::R) || !has(perm, Perm::W);
+}
+
+u64 NestedPageTable::leaf(u64 hpa, Perm perm, unsigned level) const {
+    u64 const large = level > 0 ? kLarge : 0;
+    if (format_ == NestedFormat::Ept)
+        return hpa | u64{static_cast<u8>(perm)} | kEptMemTypeWb | large;
+    return hpa | kNptP | kNptUs | (has(perm, Perm::W) ? kNptRw : 0) | large;
+}
+
+bool NestedPageTable::present(u64 e) const {
+    return format_ == NestedFormat::Ept ? (e & kEptPermMask) != 0 : (e & kNptP) != 0;
+}
+
+Perm NestedPageTable::perm_of(u64 e) const {
+    if (format_ == NestedFormat::Ept)
+        return static_cast<Perm>(e & kEptPermMask);
+    return (e & kNptRw) != 0 ? Perm::RWX : Perm::RX;
+}
+
+u64* NestedPageTable::table(u64 hpa) const {
+    return static_cast<u64*>(source_->to_virt(Hpa{hpa & kAddrMask}));
+}
+
+bool NestedPageTable::leaf_allowed(unsigned level) const {
+    return level <= 1 || (level == 2 && allow_1g_);
+}
+
+Status NestedPageTable::check_range(u64 gpa, u64 size) const {
+    if (!has_root_)
+        return Status::Invalid;
+    if (size == 0 || !is_aligned(gpa, kPageSize) || !is_aligned(size, kPageSize))
+        return Status::Invalid;
+    if (gpa >= kGpaLimit || size > kGpaLimit - gpa)
+        return Status::Invalid;
+    return Status::Ok;
+}
+
+// Replaces a large leaf by a table of the next smaller pages with the same targets and
+// permissions, so that part of it can change.
+Status NestedPageTable::split(u64* entry, unsigned level, u64** out) {
+    u64 page;
+    Status const s = new_table(&page);
+    if (!ok(s))
+        return s;
+    u64* const t = table(page);
+    u64 const base = addr_of(*entry, level);
+    Perm const perm = perm_of(*entry);
+    for (u64 i = 0; i < kEntries; ++i)
+        t[i] = leaf(base + i * span(level - 1), perm, level - 1);
+    store(entry, page | kNonLeaf);
+    *out = t;
+    return Status::Ok;
+}
+
+Status NestedPageTable::child_table(u64* entry, unsigned level, u64** out) {
+    u64 const e = *entry;
+    if (present(e) && is_leaf(e, level))
+        return split(entry, level, out);
+    if (present(e)) {
+        *out = table(e);
+        return Status::Ok;
+    }
+    u64 page;
+    Status const s = new_table(&page);
+    if (!ok(s))
+        return s;
+    store(entry, page | kNonLeaf);
+    *out = table(page);
+    return Status::Ok;
+}
+
+Status NestedPageTable::map_in(u64* t, unsigned level, u64 gpa, u64 end, u64 hpa, Perm perm) {
+    u64 const size = span(level);
+    while (gpa < end) {
+        u64 const stop = align_down(gpa, size) + size < end ? align_down(gpa, size) + size : end;
+        u64* const entry = &t[index(gpa, level)];
+        if (leaf_allowed(level) && stop - gpa == size && is_aligned(hpa, size)) {
+            store(entry, leaf(hpa, perm, level));
+        } else {
+            u64* child;
+            Status s = child_table(entry, level, &child);
+            if (ok(s))
+                s = map_in(child, level - 1, gpa, stop, hpa, perm);
+            if (!ok(s))
+                return s;
+        }
+        hpa += stop - gpa;
+        gpa = stop;
+    }
+    return Status::Ok;
+}
+
+Status NestedPageTable::edit_in(u64* t, unsigned level, u64 gpa, u64 end, Edit edit, Perm perm) {
+    u64 const size = span(level);
+    while (gpa < end) {
+        u64 const stop = align_down(gpa, size) + size < end ? align_down(gpa, size) + size : end;
+        u64* const entry = &t[index(gpa, level)];
+        u64 const e = *entry;
+        // A hole needs nothing: unmap() has nothing to do there, and protect() checked
+        // beforehand that there is none.
+        if (present(e) && is_leaf(e, level) && stop - gpa == size) {
+            store(entry, edit == Edit::Unmap ? 0 : leaf(addr_of(e, level), perm, level));
+        } else if (present(e)) {
+            u64* child;
+            Status s = child_table(entry, level, &child);
+            if (ok(s))
+                s = edit_in(child, level - 1, gpa, stop, edit, perm);
+            if (!ok(s))
+                return s;
+        }
+        gpa = stop;
+    }
+    return Status::Ok;
+}
+
+Status NestedPageTable::map(Gpa gpa, Hpa hpa, u64 size, Perm perm) {
+    if (perm == Perm::None)
+        return unmap(gpa, size);
+    Status const s = check_range(gpa.raw, size);
+    if (!ok(s))
+        return s;
+    if (!perm_ok(perm) || !is_aligned(hpa.raw, kPageSize) || hpa.raw >= kHpaLimit ||
+        size > kHpaLimit - hpa.raw)
+        return Status::Invalid;
+    return map_in(table(root_.raw), kTopLevel, gpa.raw, gpa.raw + size, hpa.raw, perm);
+}
+
+Status NestedPageTable::unmap(Gpa gpa, u64 size) {
+    Status const s = check_range(gpa.raw, size);
+    if (!ok(s))
+        return s;
+    return edit_in(table(root_.raw), kTopLevel, gpa.raw, gpa.raw + size, Edit::Unmap, Perm::None);
+}
+
+bool NestedPageTable::fully_mapped(u64 gpa, u64 end) const {
+    while (gpa < end) {
+        u64 page_size;
+        if (!translate(Gpa{gpa}, nullptr, nullptr, &page_size))
+            return false;
+        gpa = align_down(gpa, page_size) + page_size;
+    }
+    return true;
+}
+
+Status NestedPageTable::protect(Gpa gpa, u64 size, Perm perm) {
+    Status const s = check_range(gpa.raw, size);
+    if (!ok(s))
+        return s;
+    if (perm == Perm::None || !perm_ok(perm))
+        return Status::Invalid;
+    if (!fully_mapped(gpa.raw, gpa.raw + size))
+        return Status::NotFound;
+    return edit_in(table(root_.raw), kTopLevel, gpa.raw, gpa.raw + size, Edit::Protect, perm);
+}
+
+bool NestedPageTable::translate(Gpa gpa, Hpa* out, Perm* perm, u64* page_size) const {
+    if (!has_root_ || gpa.raw >= kGpaLimit)
+        return false;
+    u64 const* t = table(root_.raw);
+    for (unsigned level = kTopLevel;; --level) {
+        u64 const e = t[index(gpa.raw, level)];
+        if (!present(e))
+            return false;
+        if (is_leaf(e, level)) {
+            if (out)
+                *out = Hpa{addr_of(e, level) + (gpa.raw & (span(level) - 1))};
+            if (perm)
+                *perm = perm_of(e);
+            if (page_size)
+                *page_size = span(level);
+            return true;
+        }
+        t = table(e);
+    }
+}
+
+}  // namespace tv

@@ -1,0 +1,71 @@
+// One virtual CPU as common code sees it. Each vendor backend (svm/, vmx/) implements this
+// small interface once; handlers and the run loop are written only against it.
+#pragma once
+
+#include "core/exit_record.hpp"
+#include "core/types.hpp"
+
+namespace tv {
+
+enum class Reg : u8 { Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi, R8, R9, R10, R11, R12, R13, R14, R15, kCount };
+enum class SegReg : u8 { Es, Cs, Ss, Ds, Fs, Gs };
+
+struct Segment {
+    u16 selector;
+    u16 attr;  // SVM-style compressed attributes: type, S, DPL, P, AVL, L, DB, G
+    u32 limit;
+    u64 base;
+};
+
+// Guest general-purpose registers, in hardware encoding order. The backend keeps RAX/RSP
+// here too (copied from/to its control structure around each entry).
+struct GuestGprs {
+    u64 r[static_cast<u8>(Reg::kCount)];
+};
+
+class Vcpu {
+  public:
+    // Enter the guest and return the next exit.
+    virtual ExitRecord run() = 0;
+
+    u64 reg(Reg r) const { return gprs_.r[static_cast<u8>(r)]; }
+    void set_reg(Reg r, u64 v) { gprs_.r[static_cast<u8>(r)] = v; }
+
+    virtual u64 rip() const = 0;
+    virtual void set_rip(u64) = 0;
+    virtual u64 rflags() const = 0;
+    virtual void set_rflags(u64) = 0;
+    virtual u64 cr0() const = 0;  // as the guest believes it to be
+    virtual u64 cr3() const = 0;
+    virtual u64 cr4() const = 0;
+    virtual u64 efer() const = 0;  // as the guest believes it to be (no SVME/forced bits)
+    virtual void set_efer(u64) = 0;
+    virtual Segment segment(SegReg) const = 0;
+    virtual u8 cpl() const = 0;
+
+    virtual void inject_exception(u8 vector, bool has_error, u32 error) = 0;
+    // Trap after the next guest instruction completes (ExitReason::Exception, vector 1),
+    // with interrupts held off for that one instruction.
+    virtual void set_single_step(bool on) = 0;
+    // The nested page tables changed in a way that removes or narrows a mapping.
+    virtual void flush_nested_tlb() = 0;
+
+    // Skip the instruction that caused `e`; false when its length is unknown.
+    [[nodiscard]] bool skip(ExitRecord const& e) {
+        if (e.insn_len == 0) return false;
+        set_rip(rip() + e.insn_len);
+        return true;
+    }
+
+    u32 id() const { return id_; }
+
+  protected:
+    explicit Vcpu(u32 id) : id_(id) {}
+    ~Vcpu() = default;
+    GuestGprs gprs_{};
+
+  private:
+    u32 id_;
+};
+
+}  // namespace tv

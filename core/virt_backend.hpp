@@ -1,0 +1,54 @@
+// The narrow interface between the vendor-neutral core and a virtualization backend
+// (svm/ or vmx/). Chosen once at boot from CPUID; the core never asks which vendor runs.
+#pragma once
+
+#include "core/types.hpp"
+#include "core/vcpu.hpp"
+
+namespace tv {
+
+enum class NestedFormat : u8;
+
+// What the core wants intercepted, in vendor-neutral form; each backend encodes it into its
+// own bitmaps (IOPM/MSRPM or I/O and MSR bitmaps).
+struct InterceptSet {
+    static constexpr size_t kMaxMsrs = 32;
+    u8 io_ports[65536 / 8]{};  // bit set = every access to that port exits
+    u32 msrs[kMaxMsrs]{};    // every read and write of these MSRs exits
+    size_t msr_count{0};
+
+    void add_port(u16 port) { io_ports[port / 8] = static_cast<u8>(io_ports[port / 8] | (1u << (port % 8))); }
+    bool has_port(u16 port) const { return io_ports[port / 8] & (1u << (port % 8)); }
+    bool add_msr(u32 msr) {
+        if (msr_count == kMaxMsrs) return false;
+        msrs[msr_count++] = msr;
+        return true;
+    }
+};
+
+// The architectural state the guest starts in: real mode, as a BIOS leaves the CPU when it
+// jumps to a boot sector.
+struct RealModeStart {
+    u16 cs, ip, ss, sp, ds, es;
+    u32 edx;
+};
+
+class VirtBackend {
+  public:
+    virtual char const* name() const = 0;
+    // False (with a reason for the user) when this CPU cannot run the guest protected.
+    [[nodiscard]] virtual bool check_cpu(char* why, size_t n) const = 0;
+    [[nodiscard]] virtual Status enable_cpu() = 0;
+    virtual NestedFormat nested_format() const = 0;
+    // Extra MSRs the backend must guard on top of the core's set (its own control MSRs).
+    virtual void add_protected_msrs(InterceptSet& set) const = 0;
+    virtual Vcpu* create_vcpu(u32 id, RealModeStart const& start, Hpa nested_root, InterceptSet const& set) = 0;
+
+  protected:
+    ~VirtBackend() = default;
+};
+
+VirtBackend* svm_backend();
+VirtBackend* select_backend();  // by CPUID vendor; nullptr when no backend fits
+
+}  // namespace tv

@@ -1,0 +1,66 @@
+# Guest script for the monitor scenarios (busybox sh in the test guest's initramfs).
+# Prints one "TV-CHECK ok: NAME" or "TV-CHECK FAIL: NAME ..." line per check and
+# "TV-RANGE 0xBASE 0xSIZE" for the host-side check against monitor.log.
+
+echo "=== /proc/iomem"
+cat /proc/iomem
+echo "=== end of /proc/iomem"
+
+if ! r=$(thinvisor-ctl range) || [ -z "$r" ]; then
+    echo "TV-CHECK FAIL: range: thinvisor-ctl range failed: $r"
+    thinvisor-ctl info
+    poweroff -f
+fi
+set -- $r
+base=$1
+size=$2
+end=$((base + size))
+echo "TV-RANGE $base $size"
+printf 'thinvisor range: 0x%x-0x%x (%d KiB)\n' $((base)) $((end)) $((size / 1024))
+
+# 1. No "System RAM" line of /proc/iomem (nested ones included) may overlap the range.
+overlap=$(grep 'System RAM' /proc/iomem | while read -r rng rest; do
+    s=$((0x${rng%-*}))
+    e=$((0x${rng#*-}))
+    if [ $((s < end && e >= base)) = 1 ]; then
+        echo "$rng $rest"
+    fi
+done)
+if [ $((size)) = 0 ]; then
+    echo "TV-CHECK FAIL: iomem: the monitor reports an empty range"
+elif [ -n "$overlap" ]; then
+    echo "TV-CHECK FAIL: iomem: System RAM overlaps the monitor range:"
+    echo "$overlap"
+else
+    echo "TV-CHECK ok: iomem"
+fi
+
+# 2. The range reads as zeros through /dev/mem and drops writes.
+if memprobe "$base" "$size"; then
+    echo "TV-CHECK ok: memprobe"
+else
+    echo "TV-CHECK FAIL: memprobe (exit status $?)"
+fi
+
+# 3. About 75% of the guest's RAM can be filled and read back intact.
+total_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+mb=$((total_kb * 3 / 4 / 1024))
+echo "filling $mb MiB of $((total_kb / 1024)) MiB"
+if memprobe --fill "$mb"; then
+    echo "TV-CHECK ok: fill"
+else
+    echo "TV-CHECK FAIL: fill (exit status $?)"
+fi
+
+# 4. Counters and log through the hypercall interface.
+if thinvisor-ctl counters > /tmp/counters && [ -s /tmp/counters ]; then
+    cat /tmp/counters
+    echo "TV-CHECK ok: ctl"
+else
+    cat /tmp/counters
+    echo "TV-CHECK FAIL: ctl: thinvisor-ctl counters printed nothing"
+fi
+echo "=== thinvisor-ctl log | tail -5"
+thinvisor-ctl log | tail -5
+
+poweroff -f

@@ -1,0 +1,161 @@
+"""QEMU test scenarios for thinvisor: what to boot and how to judge the logs.
+
+Each Scenario is one QEMU run (tests/qemu/qemu_run.py) and counts as one test. Its check
+function gets the output directory and result dict and returns a list of failure reasons
+(empty = pass). To add a scenario, append to SCENARIOS (or to the list built in
+all_scenarios()).
+
+Logs: OUT/console.log is the guest's COM1 console, OUT/monitor.log is thinvisor's COM2 log.
+Guest scripts (tests/qemu/guest/*.sh) run from the unmodified guest image via fw_cfg and
+report with lines "TV-CHECK ok: NAME" / "TV-CHECK FAIL: NAME ...".
+"""
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+GUEST_DIR = os.path.join(HERE, "guest")
+DISK = os.path.join(ROOT, "build", "guest", "disk.img")
+MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
+RUN_TIMEOUT = 240  # seconds per QEMU run; guest runs take about 10-40 s under TCG
+
+GUEST_UP = "thinvisor-guest: up"
+
+
+@dataclass
+class Scenario:
+    name: str
+    check: Callable[[str, dict], List[str]]
+    machine: str = "pc"
+    cpu: str = "max"
+    mem: str = "512M"
+    monitor: Optional[str] = None  # path of the monitor ELF, or None to boot the disk bare
+    append: Optional[str] = None  # monitor command line
+    script: Optional[str] = None  # guest script (fw_cfg)
+    timeout: float = RUN_TIMEOUT
+    stop_on: Optional[str] = None  # regex: kill QEMU as soon as it appears in a log
+    disk: str = DISK
+    extra: List[str] = field(default_factory=list)  # more QEMU arguments
+
+
+def read_log(out, name):
+    try:
+        with open(os.path.join(out, name), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def run_problems(result, expect_exit=True):
+    """Reasons a run did not end by itself cleanly."""
+    if result.get("error"):
+        return [result["error"]]
+    if result.get("timed_out"):
+        return ["timed out after %gs" % result.get("timeout", 0)]
+    if result.get("killed_by"):
+        return ["QEMU was killed from outside the test (%s)" % result["killed_by"]]
+    if expect_exit and result.get("exit_code") != 0:
+        return ["QEMU exited with status %s" % result.get("exit_code")]
+    return []
+
+
+def marker_problems(console, required):
+    problems = ["missing '%s'" % m for m in required if m not in console]
+    for line in console.splitlines():
+        if "TV-CHECK FAIL" in line:
+            problems.append(line.strip()[:200])
+    return problems
+
+
+def guest_not_up_hint(console, problems, monlog=None):
+    if problems and GUEST_UP not in console:
+        problems.append("the guest never printed '%s'" % GUEST_UP)
+        if monlog is not None:
+            tail = [l.strip() for l in monlog.splitlines() if l.strip()][-2:]
+            problems.append("monitor.log ends: %s" % (" | ".join(tail)[:300] or "(empty)"))
+    return problems
+
+
+# --- bare boot: the image alone, no monitor ----------------------------------------------
+
+def check_bare(out, result):
+    problems = run_problems(result)
+    if result.get("error"):
+        return problems
+    console = read_log(out, "console.log")
+    problems += marker_problems(console, ["TV-CHECK ok: bare", "thinvisor: not present"])
+    return guest_not_up_hint(console, problems)
+
+
+# --- the monitor matrix --------------------------------------------------------------------
+
+RANGE_RE = re.compile(r"^TV-RANGE (0x[0-9a-fA-F]+) (0x[0-9a-fA-F]+)\s*$", re.M)
+REGION_RE = re.compile(r"monitor region 0x([0-9a-fA-F]+)-0x([0-9a-fA-F]+)")
+MONITOR_MARKERS = ["TV-CHECK ok: iomem", "TV-CHECK ok: memprobe", "TV-CHECK ok: fill",
+                   "TV-CHECK ok: ctl"]
+
+
+def check_monitor(out, result):
+    problems = run_problems(result)
+    if result.get("error"):
+        return problems
+    console = read_log(out, "console.log")
+    monlog = read_log(out, "monitor.log")
+    problems += marker_problems(console, MONITOR_MARKERS)
+    if "power-off" not in monlog:
+        problems.append("monitor.log has no 'power-off' line")
+    m = RANGE_RE.search(console)
+    if not m:
+        problems.append("the guest reported no TV-RANGE")
+    else:
+        base, size = int(m.group(1), 16), int(m.group(2), 16)
+        want = "monitor region 0x%x-0x%x" % (base, base + size)
+        regions = [(int(a, 16), int(b, 16)) for a, b in REGION_RE.findall(monlog)]
+        if (base, base + size) not in regions:
+            problems.append("monitor.log lacks '%s' (it has: %s)" % (
+                want, ", ".join("0x%x-0x%x" % r for r in regions) or "no 'monitor region'"))
+    return guest_not_up_hint(console, problems, monlog)
+
+
+# --- no nested paging: the monitor must refuse and halt --------------------------------------
+
+NO_NPT_RE = r"nested paging"
+
+
+def check_no_npt(out, result):
+    if result.get("error"):
+        return [result["error"]]
+    console = read_log(out, "console.log")
+    monlog = read_log(out, "monitor.log")
+    problems = []
+    if result.get("killed_by"):
+        problems.append("QEMU was killed from outside the test (%s)" % result["killed_by"])
+    if not re.search(NO_NPT_RE, console + "\n" + monlog):
+        problems.append("neither log mentions 'nested paging'")
+    if GUEST_UP in console:
+        problems.append("the guest booted ('%s') although the CPU has no nested paging"
+                        % GUEST_UP)
+    return problems
+
+
+def all_scenarios():
+    bare_script = os.path.join(GUEST_DIR, "bare-checks.sh")
+    monitor_script = os.path.join(GUEST_DIR, "monitor-checks.sh")
+    s = []
+    for machine in ("pc", "q35"):
+        s.append(Scenario("bare-boot-%s" % machine, check_bare, machine=machine, cpu="max",
+                          mem="512M", script=bare_script))
+    for machine in ("pc", "q35"):
+        for cpu in ("max", "EPYC"):
+            for mem in ("512M", "3G"):
+                s.append(Scenario("monitor-%s-%s-%s" % (machine, cpu, mem), check_monitor,
+                                  machine=machine, cpu=cpu, mem=mem, monitor=MONITOR,
+                                  script=monitor_script))
+    s.append(Scenario("no-npt", check_no_npt, machine="pc", cpu="qemu64,+svm", mem="512M",
+                      monitor=MONITOR, script=bare_script, timeout=20, stop_on=NO_NPT_RE))
+    return s
+
+
+SCENARIOS = all_scenarios()

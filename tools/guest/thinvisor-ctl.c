@@ -1,0 +1,333 @@
+/* thinvisor-ctl: talk to the thinvisor monitor from inside the guest.
+ *
+ * Uses the register-only hypercall ABI of include/thinvisor/hypercall.h: VMMCALL on AMD
+ * (and Hygon) CPUs, VMCALL elsewhere, chosen from the CPUID vendor string. Without a
+ * hypervisor both instructions raise #UD, which Linux delivers as SIGILL: that is how
+ * "not present" is detected.
+ *
+ * Built as a static binary for the guest initramfs:  gcc -static -O2 -Iinclude ...
+ */
+#include <cpuid.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "thinvisor/hypercall.h"
+
+enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_ABSENT = 2, EXIT_USAGE = 64 };
+
+struct regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi;
+};
+
+static int use_vmmcall;
+static sigjmp_buf sigill_jmp;
+static volatile sig_atomic_t sigill_armed;
+
+static void on_sigill(int sig)
+{
+    (void)sig;
+    if (sigill_armed)
+        siglongjmp(sigill_jmp, 1);
+    signal(SIGILL, SIG_DFL);
+    raise(SIGILL);
+}
+
+static void pick_instruction(void)
+{
+    unsigned int eax, ebx, ecx, edx;
+    char vendor[13];
+
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) {
+        use_vmmcall = 0;
+        return;
+    }
+    memcpy(vendor + 0, &ebx, 4);
+    memcpy(vendor + 4, &edx, 4);
+    memcpy(vendor + 8, &ecx, 4);
+    vendor[12] = '\0';
+    use_vmmcall = strcmp(vendor, "AuthenticAMD") == 0 || strcmp(vendor, "HygonGenuine") == 0;
+}
+
+/* Issue one hypercall. All six registers are in/out: the ABI returns data in RBX, RCX, RDX,
+ * RSI and (for TV_HC_LOG_READ) RDI. */
+static void raw_hypercall(struct regs *r)
+{
+    if (use_vmmcall) {
+        __asm__ volatile(".byte 0x0f, 0x01, 0xd9" /* vmmcall */
+                         : "+a"(r->rax), "+b"(r->rbx), "+c"(r->rcx), "+d"(r->rdx),
+                           "+S"(r->rsi), "+D"(r->rdi)
+                         :
+                         : "memory", "cc");
+    } else {
+        __asm__ volatile(".byte 0x0f, 0x01, 0xc1" /* vmcall */
+                         : "+a"(r->rax), "+b"(r->rbx), "+c"(r->rcx), "+d"(r->rdx),
+                           "+S"(r->rsi), "+D"(r->rdi)
+                         :
+                         : "memory", "cc");
+    }
+}
+
+/* Returns 0 and fills *r on success; -1 if the instruction faulted (no hypervisor). */
+static int hypercall(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, struct regs *r)
+{
+    /* static: locals modified between sigsetjmp and siglongjmp would be indeterminate. */
+    static struct regs tmp;
+
+    tmp = (struct regs){TV_HC_MAGIC | fn, a1, a2, a3, 0, 0};
+    if (sigsetjmp(sigill_jmp, 1)) {
+        sigill_armed = 0;
+        return -1;
+    }
+    sigill_armed = 1;
+    raw_hypercall(&tmp);
+    sigill_armed = 0;
+    *r = tmp;
+    return 0;
+}
+
+static const char *status_name(uint64_t st)
+{
+    switch (st) {
+    case TV_HC_OK: return "ok";
+    case TV_HC_ERR_UNKNOWN: return "unknown function";
+    case TV_HC_ERR_RANGE: return "out of range";
+    default: return "unexpected status";
+    }
+}
+
+static int not_present(void)
+{
+    printf("thinvisor: not present\n");
+    return EXIT_ABSENT;
+}
+
+/* Checks the monitor is there and answers with the thinvisor signature. */
+static int probe(struct regs *info, int quiet)
+{
+    if (hypercall(TV_HC_INFO, 0, 0, 0, info) < 0) {
+        if (!quiet)
+            not_present();
+        return -1;
+    }
+    if (info->rax != TV_HC_OK || memcmp(&info->rcx, "thinviso", 8) != 0) {
+        if (!quiet)
+            printf("thinvisor: not present (%s answered by something else: rax=0x%" PRIx64
+                   " rcx=0x%" PRIx64 ")\n",
+                   use_vmmcall ? "vmmcall" : "vmcall", info->rax, info->rcx);
+        return -1;
+    }
+    return 0;
+}
+
+static int fail_status(const char *what, uint64_t st)
+{
+    fprintf(stderr, "thinvisor-ctl: %s failed: status %" PRIu64 " (%s)\n", what, st,
+            status_name(st));
+    return EXIT_ERR;
+}
+
+static int cmd_info(void)
+{
+    struct regs r;
+
+    if (probe(&r, 0) < 0)
+        return EXIT_ABSENT;
+    printf("thinvisor: present\n");
+    printf("abi: %" PRIu64 "\n", r.rbx);
+    printf("counters: %" PRIu64 "\n", r.rdx);
+    printf("instruction: %s\n", use_vmmcall ? "vmmcall" : "vmcall");
+    return EXIT_OK;
+}
+
+static void print_name(uint64_t lo, uint64_t hi)
+{
+    unsigned char b[17];
+    memcpy(b, &lo, 8);
+    memcpy(b + 8, &hi, 8);
+    b[16] = 0;
+    for (int i = 0; i < 16 && b[i]; i++)
+        putchar(b[i] > 0x20 && b[i] < 0x7f ? b[i] : '_');
+}
+
+static int cmd_counters(void)
+{
+    struct regs info, r;
+    uint64_t n, i;
+
+    if (probe(&info, 0) < 0)
+        return EXIT_ABSENT;
+    n = info.rdx;
+    /* Also stop at the first out-of-range index, whatever INFO said. */
+    for (i = 0; i < n && i < 4096; i++) {
+        if (hypercall(TV_HC_COUNTER, i, 0, 0, &r) < 0)
+            return not_present();
+        if (r.rax == TV_HC_ERR_RANGE)
+            break;
+        if (r.rax != TV_HC_OK)
+            return fail_status("counter", r.rax);
+        if (r.rcx == 0 && r.rdx == 0)
+            printf("counter%" PRIu64, i);
+        else
+            print_name(r.rcx, r.rdx);
+        printf(" %" PRIu64 "\n", r.rbx);
+    }
+    if (i == 0) {
+        fprintf(stderr, "thinvisor-ctl: the monitor reports no counters\n");
+        return EXIT_ERR;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_log(void)
+{
+    struct regs info, r;
+    uint64_t total, cap, off;
+    unsigned char buf[32];
+
+    if (probe(&info, 0) < 0)
+        return EXIT_ABSENT;
+    if (hypercall(TV_HC_LOG_STATE, 0, 0, 0, &r) < 0)
+        return not_present();
+    if (r.rax != TV_HC_OK)
+        return fail_status("log state", r.rax);
+    total = r.rbx;
+    cap = r.rcx;
+    off = total > cap ? total - cap : 0;
+    while (off < total) {
+        if (hypercall(TV_HC_LOG_READ, off, 0, 0, &r) < 0)
+            return not_present();
+        if (r.rax == TV_HC_ERR_RANGE) {
+            if (r.rbx <= off) /* must move forward, or the monitor is confused */
+                return fail_status("log read", r.rax);
+            off = r.rbx; /* overwritten meanwhile: skip to the oldest byte still there */
+            continue;
+        }
+        if (r.rax != TV_HC_OK)
+            return fail_status("log read", r.rax);
+        if (r.rbx == 0 || r.rbx > 32)
+            break;
+        memcpy(buf + 0, &r.rcx, 8);
+        memcpy(buf + 8, &r.rdx, 8);
+        memcpy(buf + 16, &r.rsi, 8);
+        memcpy(buf + 24, &r.rdi, 8);
+        if (r.rbx > total - off)
+            r.rbx = total - off;
+        for (uint64_t i = 0; i < r.rbx; i++)
+            if (buf[i])
+                putchar(buf[i]);
+        off += r.rbx;
+    }
+    fflush(stdout);
+    return EXIT_OK;
+}
+
+static int cmd_range(void)
+{
+    struct regs info, r;
+
+    if (probe(&info, 0) < 0)
+        return EXIT_ABSENT;
+    if (hypercall(TV_HC_MONITOR_RANGE, 0, 0, 0, &r) < 0)
+        return not_present();
+    if (r.rax != TV_HC_OK)
+        return fail_status("range", r.rax);
+    printf("0x%" PRIx64 " 0x%" PRIx64 "\n", r.rbx, r.rcx);
+    return EXIT_OK;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Debugging aid: issue any function and dump the registers. */
+static int cmd_call(int argc, char **argv)
+{
+    uint64_t a[4] = {0, 0, 0, 0};
+    struct regs r;
+
+    if (argc < 1 || argc > 4)
+        return -1;
+    for (int i = 0; i < argc; i++)
+        if (parse_u64(argv[i], &a[i]) < 0) {
+            fprintf(stderr, "thinvisor-ctl: bad number '%s'\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    if (hypercall(a[0], a[1], a[2], a[3], &r) < 0)
+        return not_present();
+    printf("rax 0x%016" PRIx64 " (%s)\nrbx 0x%016" PRIx64 "\nrcx 0x%016" PRIx64
+           "\nrdx 0x%016" PRIx64 "\nrsi 0x%016" PRIx64 "\nrdi 0x%016" PRIx64 "\n",
+           r.rax, status_name(r.rax), r.rbx, r.rcx, r.rdx, r.rsi, r.rdi);
+    return r.rax == TV_HC_OK ? EXIT_OK : EXIT_ERR;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: thinvisor-ctl COMMAND\n"
+            "\n"
+            "Commands (talk to the thinvisor monitor through hypercalls):\n"
+            "  info       say whether thinvisor is present, its ABI version and counter count\n"
+            "  counters   print each exit counter as 'name value'\n"
+            "  log        print the monitor's log ring\n"
+            "  range      print the physical range the monitor reserved: '0xBASE 0xSIZE'\n"
+            "  call FN [RBX [RCX [RDX]]]   issue a raw hypercall and dump the registers\n"
+            "  help       show this text\n"
+            "\n"
+            "Exit status: 0 ok, 1 error, 2 thinvisor not present, 64 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigill;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGILL, &sa, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    pick_instruction();
+
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    int rc = -1;
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "call"))
+        rc = cmd_call(argc - 2, argv + 2);
+    else if (argc != 2)
+        rc = -1;
+    else if (!strcmp(cmd, "info"))
+        rc = cmd_info();
+    else if (!strcmp(cmd, "counters"))
+        rc = cmd_counters();
+    else if (!strcmp(cmd, "log"))
+        rc = cmd_log();
+    else if (!strcmp(cmd, "range"))
+        rc = cmd_range();
+    else
+        fprintf(stderr, "thinvisor-ctl: unknown command '%s'\n", cmd);
+    if (rc < 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return rc;
+}
