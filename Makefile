@@ -49,8 +49,12 @@ $(BUILD)/thinvisor.elf: $(MON_OBJS) boot/linker.ld mk/check_image.py | $(DEPS_ST
 guest: $(DEPS_STAMP)
 	bash tools/guest/build-guest.sh
 
-UNIT_CORE_SRCS += core/arch/x86/svm/svm_exit_decode.cpp core/handlers/cpuid_filter.cpp
+UNIT_CORE_SRCS += core/arch/x86/svm/svm_exit_decode.cpp core/handlers/cpuid_filter.cpp core/handlers/cpu_handlers.cpp core/exit_stats.cpp
+# Subsystem fragments (mk/<subsystem>.mk) add their own targets and host-tested sources.
+include $(filter-out mk/unit.mk,$(wildcard mk/*.mk))
 include mk/unit.mk
+unit: | $(DEPS_STAMP)
+
 
 # The demo: the guest's console is this terminal; the monitor's log goes to build/run/monitor.log.
 run: all guest
@@ -58,7 +62,7 @@ run: all guest
 	  --monitor $(BUILD)/thinvisor.elf --disk $(BUILD)/guest/disk.img --script tests/qemu/guest/demo.sh \
 	  --out $(BUILD)/run
 
-test: all guest unit
+test: all guest unit $(TEST_DEPS)
 	python3 tests/run_tests.py
 
 bench: all guest

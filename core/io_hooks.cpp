@@ -14,6 +14,7 @@ struct IoHook {
     IoHandler fn;
     void* ctx;
     char const* name;
+    u64 hits;
 };
 
 constexpr size_t kMaxHooks = 32;
@@ -21,7 +22,7 @@ IoHook g_hooks[kMaxHooks];
 size_t g_hook_count;
 u32 g_string_warnings;
 
-IoHook const* find(u16 port) {
+IoHook* find(u16 port) {
     for (size_t i = 0; i < g_hook_count; ++i)
         if (port >= g_hooks[i].first && port - g_hooks[i].first < g_hooks[i].count) return &g_hooks[i];
     return nullptr;
@@ -47,7 +48,7 @@ Status io_hook_register(u16 first, u16 count, IoHandler fn, void* ctx, char cons
     if (g_hook_count == kMaxHooks || count == 0) return Status::NoMemory;
     for (u32 p = first; p < static_cast<u32>(first) + count; ++p)
         if (find(static_cast<u16>(p))) return Status::Exists;
-    g_hooks[g_hook_count++] = IoHook{first, count, fn, ctx, name};
+    g_hooks[g_hook_count++] = IoHook{first, count, fn, ctx, name, 0};
     return Status::Ok;
 }
 
@@ -55,6 +56,12 @@ void io_hooks_apply(InterceptSet& set) {
     for (size_t i = 0; i < g_hook_count; ++i)
         for (u32 p = g_hooks[i].first; p < static_cast<u32>(g_hooks[i].first) + g_hooks[i].count; ++p)
             set.add_port(static_cast<u16>(p));
+}
+
+void io_hooks_log() {
+    for (size_t i = 0; i < g_hook_count; ++i)
+        log("io: hook %s (ports %#x-%#x): %llu exits", g_hooks[i].name, g_hooks[i].first,
+            g_hooks[i].first + g_hooks[i].count - 1, static_cast<unsigned long long>(g_hooks[i].hits));
 }
 
 void io_exit(Vcpu& v, ExitRecord const& e) {
@@ -68,7 +75,8 @@ void io_exit(Vcpu& v, ExitRecord const& e) {
     }
     u32 mask = size_mask(io.size);
     u32 value = io.in ? 0 : static_cast<u32>(v.reg(Reg::Rax)) & mask;
-    IoHook const* h = find(io.port);
+    IoHook* h = find(io.port);
+    if (h) __atomic_fetch_add(&h->hits, 1, __ATOMIC_RELAXED);
     IoAction act = h ? h->fn(h->ctx, v, io, &value) : IoAction::PassThrough;
     if (act == IoAction::PassThrough) {
         stats_count(Event::IoPassThrough);

@@ -19,5 +19,7 @@ using IoHandler = IoAction (*)(void* ctx, Vcpu& v, IoExit const& io, u32* value)
 [[nodiscard]] Status io_hook_register(u16 first, u16 count, IoHandler fn, void* ctx, char const* name);
 void io_hooks_apply(InterceptSet& set);
 void io_exit(Vcpu& v, ExitRecord const& e);
+// One log line per hook with the number of exits it caused.
+void io_hooks_log();
 
 }  // namespace tv

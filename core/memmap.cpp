@@ -74,7 +74,8 @@ void MemoryMap::normalize() {
             if (out > 0 && scratch_[out - 1].end() == pos && scratch_[out - 1].type == winner) {
                 scratch_[out - 1].length += next - pos;
             } else {
-                // Cannot trigger: see kCapacity. Leaving the map as it was beats losing a range.
+                // Unreachable (see kCapacity); were it not, keeping the old map would beat
+                // silently dropping a range.
                 if (out == kCapacity)
                     return;
                 scratch_[out++] = MemRange{pos, next - pos, winner};

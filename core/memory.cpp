@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/page_alloc.hpp"
+#include "core/panic.hpp"
 #include "lib/spinlock.hpp"
 
 namespace tv {
@@ -32,7 +33,9 @@ Hpa alloc_pages(u64 count, u64 align_pages) {
 
 void free_pages(Hpa base, u64 count) {
     LockGuard guard(g_lock);
-    (void)g_pages.free(base, count);
+    if (!ok(g_pages.free(base, count)))  // a double free is a monitor bug: stop before it spreads
+        panic("freeing pages %#llx+%llu that are not allocated", static_cast<unsigned long long>(base.raw),
+              static_cast<unsigned long long>(count));
 }
 
 u64 free_page_count() { return g_pages.free_pages(); }

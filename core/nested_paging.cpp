@@ -18,9 +18,10 @@ constexpr u64 kNonLeaf = 0x7;  // NPT P|RW|US, EPT R|W|X: leaves alone decide th
 constexpr u64 kNptP = 1ull << 0;
 constexpr u64 kNptRw = 1ull << 1;
 constexpr u64 kNptUs = 1ull << 2;  // nested walks are user accesses: without it nothing works
+constexpr u64 kNptPwtPcd = 3ull << 3;  // PAT entry 3, UC in the power-on PAT
 
 constexpr u64 kEptPermMask = 0x7;
-constexpr u64 kEptMemTypeWb = 6ull << 3;
+constexpr u64 kEptMemTypeWb = 6ull << 3;  // bits 5:3; 0 is UC
 constexpr u64 kEptpMemTypeWb = 6;
 constexpr u64 kEptpWalk4 = (4ull - 1) << 3;
 
@@ -29,6 +30,13 @@ constexpr u64 index(u64 gpa, unsigned level) { return (gpa >> (12 + 9 * level)) 
 constexpr bool is_leaf(u64 e, unsigned level) {
     return level == 0 || (level < kTopLevel && (e & kLarge) != 0);
 }
+// Where the part of [gpa, end) that one entry at this level covers stops. Never overflows:
+// gpa is below 2^48.
+constexpr u64 entry_end(u64 gpa, unsigned level, u64 end) {
+    u64 const next = align_down(gpa, span(level)) + span(level);
+    return next < end ? next : end;
+}
+
 // The span mask also drops bit 12 of a large entry, which NPT uses as its PAT bit.
 constexpr u64 addr_of(u64 e, unsigned level) { return e & kAddrMask & ~(span(level) - 1); }
 
@@ -79,11 +87,30 @@ bool NestedPageTable::perm_ok(Perm perm) const {
     return has(perm, Perm::R) || !has(perm, Perm::W);
 }
 
-u64 NestedPageTable::leaf(u64 hpa, Perm perm, unsigned level) const {
-    u64 const large = level > 0 ? kLarge : 0;
+u64 NestedPageTable::perm_bits(Perm perm) const {
     if (format_ == NestedFormat::Ept)
-        return hpa | u64{static_cast<u8>(perm)} | kEptMemTypeWb | large;
-    return hpa | kNptP | kNptUs | (has(perm, Perm::W) ? kNptRw : 0) | large;
+        return u64{static_cast<u8>(perm)};
+    return kNptP | kNptUs | (has(perm, Perm::W) ? kNptRw : 0);
+}
+
+u64 NestedPageTable::perm_mask() const {
+    return format_ == NestedFormat::Ept ? kEptPermMask : kNptP | kNptRw | kNptUs;
+}
+
+u64 NestedPageTable::cache_bits(Cache cache) const {
+    if (format_ == NestedFormat::Ept)
+        return cache == Cache::WriteBack ? kEptMemTypeWb : 0;
+    return cache == Cache::WriteBack ? 0 : kNptPwtPcd;
+}
+
+// attrs: every bit but the address and the large-page bit, as attrs_of() gives them.
+u64 NestedPageTable::leaf(u64 hpa, u64 attrs, unsigned level) {
+    return hpa | attrs | (level > 0 ? kLarge : 0);
+}
+
+// At level 0, bit 7 is not the large-page bit (it is NPT's PAT bit) and stays.
+u64 NestedPageTable::attrs_of(u64 e, unsigned level) {
+    return e & ~kAddrMask & ~(level > 0 ? kLarge : 0);
 }
 
 bool NestedPageTable::present(u64 e) const {
@@ -115,7 +142,7 @@ Status NestedPageTable::check_range(u64 gpa, u64 size) const {
 }
 
 // Replaces a large leaf by a table of the next smaller pages with the same targets and
-// permissions, so that part of it can change.
+// attributes, so that part of it can change.
 Status NestedPageTable::split(u64* entry, unsigned level, u64** out) {
     u64 page;
     Status const s = new_table(&page);
@@ -123,9 +150,9 @@ Status NestedPageTable::split(u64* entry, unsigned level, u64** out) {
         return s;
     u64* const t = table(page);
     u64 const base = addr_of(*entry, level);
-    Perm const perm = perm_of(*entry);
+    u64 const attrs = attrs_of(*entry, level);
     for (u64 i = 0; i < kEntries; ++i)
-        t[i] = leaf(base + i * span(level - 1), perm, level - 1);
+        t[i] = leaf(base + i * span(level - 1), attrs, level - 1);
     store(entry, page | kNonLeaf);
     *out = t;
     return Status::Ok;
@@ -148,18 +175,18 @@ Status NestedPageTable::child_table(u64* entry, unsigned level, u64** out) {
     return Status::Ok;
 }
 
-Status NestedPageTable::map_in(u64* t, unsigned level, u64 gpa, u64 end, u64 hpa, Perm perm) {
+Status NestedPageTable::map_in(u64* t, unsigned level, u64 gpa, u64 end, u64 hpa, u64 attrs) {
     u64 const size = span(level);
     while (gpa < end) {
-        u64 const stop = align_down(gpa, size) + size < end ? align_down(gpa, size) + size : end;
+        u64 const stop = entry_end(gpa, level, end);
         u64* const entry = &t[index(gpa, level)];
         if (leaf_allowed(level) && stop - gpa == size && is_aligned(hpa, size)) {
-            store(entry, leaf(hpa, perm, level));
+            store(entry, leaf(hpa, attrs, level));
         } else {
             u64* child;
             Status s = child_table(entry, level, &child);
             if (ok(s))
-                s = map_in(child, level - 1, gpa, stop, hpa, perm);
+                s = map_in(child, level - 1, gpa, stop, hpa, attrs);
             if (!ok(s))
                 return s;
         }
@@ -172,13 +199,13 @@ Status NestedPageTable::map_in(u64* t, unsigned level, u64 gpa, u64 end, u64 hpa
 Status NestedPageTable::edit_in(u64* t, unsigned level, u64 gpa, u64 end, Edit edit, Perm perm) {
     u64 const size = span(level);
     while (gpa < end) {
-        u64 const stop = align_down(gpa, size) + size < end ? align_down(gpa, size) + size : end;
+        u64 const stop = entry_end(gpa, level, end);
         u64* const entry = &t[index(gpa, level)];
         u64 const e = *entry;
         // A hole needs nothing: unmap() has nothing to do there, and protect() checked
         // beforehand that there is none.
         if (present(e) && is_leaf(e, level) && stop - gpa == size) {
-            store(entry, edit == Edit::Unmap ? 0 : leaf(addr_of(e, level), perm, level));
+            store(entry, edit == Edit::Unmap ? 0 : (e & ~perm_mask()) | perm_bits(perm));
         } else if (present(e)) {
             u64* child;
             Status s = child_table(entry, level, &child);
@@ -192,7 +219,7 @@ Status NestedPageTable::edit_in(u64* t, unsigned level, u64 gpa, u64 end, Edit e
     return Status::Ok;
 }
 
-Status NestedPageTable::map(Gpa gpa, Hpa hpa, u64 size, Perm perm) {
+Status NestedPageTable::map(Gpa gpa, Hpa hpa, u64 size, Perm perm, Cache cache) {
     if (perm == Perm::None)
         return unmap(gpa, size);
     Status const s = check_range(gpa.raw, size);
@@ -201,7 +228,8 @@ Status NestedPageTable::map(Gpa gpa, Hpa hpa, u64 size, Perm perm) {
     if (!perm_ok(perm) || !is_aligned(hpa.raw, kPageSize) || hpa.raw >= kHpaLimit ||
         size > kHpaLimit - hpa.raw)
         return Status::Invalid;
-    return map_in(table(root_.raw), kTopLevel, gpa.raw, gpa.raw + size, hpa.raw, perm);
+    u64 const attrs = perm_bits(perm) | cache_bits(cache);
+    return map_in(table(root_.raw), kTopLevel, gpa.raw, gpa.raw + size, hpa.raw, attrs);
 }
 
 Status NestedPageTable::unmap(Gpa gpa, u64 size) {

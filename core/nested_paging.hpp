@@ -25,6 +25,12 @@ constexpr Perm operator&(Perm a, Perm b) {
 }
 constexpr bool has(Perm set, Perm bits) { return (set & bits) == bits; }
 
+// Memory type of a mapping. Under EPT it replaces the MTRRs (combined with the guest's PAT),
+// so device memory must be mapped Uncached or a guest running without paging, such as
+// firmware, would access it cached. Under NPT it selects host PAT entry 0 (WB) or 3 (UC),
+// which hold those types unless the monitor reprograms its PAT.
+enum class Cache : u8 { WriteBack, Uncached };
+
 // Where table pages come from. The monitor implements it over its PageAllocator and direct
 // map; host tests over ordinary memory. There is no virtual destructor (so nothing pulls in
 // operator delete); the destructor is protected so nobody deletes through this interface.
@@ -45,25 +51,29 @@ class NestedPageTable {
     // allow_1g: the CPU supports 1 GiB leaves (NPT: CPUID 8000_0001h EDX[26]; EPT:
     // IA32_VMX_EPT_VPID_CAP bit 17).
     void init(NestedFormat format, PageSource* source, bool allow_1g);
+    // Before it, map(), unmap() and protect() are Invalid and translate() finds nothing.
     [[nodiscard]] Status create_root();  // Exists if already created
 
     // Maps [gpa, gpa + size) to [hpa, hpa + size), replacing whatever was there, each piece
     // with the largest page that the alignment of gpa and hpa and the remaining size allow.
     // A large page that is only partly covered is split first, so the rest of it stays
-    // mapped as before. Perm::None unmaps. Invalid for unaligned or out-of-range arguments or
-    // a permission the format cannot express: NPT always allows execution (no NX here), so X
-    // alone and W without R are Invalid; EPT rejects W without R (a misconfiguration there)
-    // but allows X alone (the caller checks the CPU's execute-only support). NoMemory when a
-    // table page cannot be had: the part already done stays done, nothing else is lost.
-    [[nodiscard]] Status map(Gpa gpa, Hpa hpa, u64 size, Perm perm);
+    // mapped as before. Perm::None unmaps. Invalid for an unaligned, empty or out-of-range
+    // range or a permission the format cannot express: NPT always allows execution (no NX
+    // here), so X alone and W without R are Invalid; EPT rejects W without R (a
+    // misconfiguration there) but allows X alone (the caller checks the CPU's execute-only
+    // support). NoMemory when a table page cannot be had: the part already done stays done,
+    // nothing else is lost.
+    [[nodiscard]] Status map(Gpa gpa, Hpa hpa, u64 size, Perm perm,
+                             Cache cache = Cache::WriteBack);
 
     // Makes [gpa, gpa + size) not present, splitting large pages that stick out of it.
     // Holes in the range are fine. NoMemory as for map().
     [[nodiscard]] Status unmap(Gpa gpa, u64 size);
 
-    // Changes the permissions of the existing mappings in [gpa, gpa + size), splitting large
-    // pages that stick out of it. NotFound, changing nothing, if part of the range is not
-    // mapped; Invalid for Perm::None (that is unmap()) and as for map().
+    // Changes the permissions of the existing mappings in [gpa, gpa + size), keeping their
+    // targets and memory types, splitting large pages that stick out of it. NotFound,
+    // changing nothing, if part of the range is not mapped; Invalid for Perm::None (that is
+    // unmap()) and as for map().
     [[nodiscard]] Status protect(Gpa gpa, u64 size, Perm perm);
 
     // The mapping of gpa: host address of that byte, permissions (NPT reports X always) and
@@ -79,7 +89,11 @@ class NestedPageTable {
 
     [[nodiscard]] bool perm_ok(Perm perm) const;
     [[nodiscard]] Status check_range(u64 gpa, u64 size) const;
-    u64 leaf(u64 hpa, Perm perm, unsigned level) const;
+    u64 perm_bits(Perm perm) const;
+    u64 perm_mask() const;
+    u64 cache_bits(Cache cache) const;
+    static u64 leaf(u64 hpa, u64 attrs, unsigned level);
+    static u64 attrs_of(u64 entry, unsigned level);
     bool present(u64 entry) const;
     Perm perm_of(u64 entry) const;
     u64* table(u64 hpa) const;
@@ -87,7 +101,7 @@ class NestedPageTable {
     bool leaf_allowed(unsigned level) const;
     [[nodiscard]] Status child_table(u64* entry, unsigned level, u64** out);
     [[nodiscard]] Status split(u64* entry, unsigned level, u64** out);
-    [[nodiscard]] Status map_in(u64* t, unsigned level, u64 gpa, u64 end, u64 hpa, Perm perm);
+    [[nodiscard]] Status map_in(u64* t, unsigned level, u64 gpa, u64 end, u64 hpa, u64 attrs);
     [[nodiscard]] Status edit_in(u64* t, unsigned level, u64 gpa, u64 end, Edit edit, Perm perm);
     [[nodiscard]] bool fully_mapped(u64 gpa, u64 end) const;
 

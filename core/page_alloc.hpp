@@ -32,7 +32,6 @@ class PageAllocator {
     bool contains(Hpa a) const;
 
   private:
-    bool used(u64 i) const { return (bits_[i / 64] >> (i % 64)) & 1; }
     void set_range(u64 first, u64 n, bool used);
     u64 next_with(bool used, u64 from, u64 limit) const;  // limit if none
     bool range_ok(Hpa base, u64 npages, u64* first) const;

@@ -124,6 +124,48 @@ def run_scenario(sc, timeout_override=None):
     return sc, result, out, problems
 
 
+SUITES_DIR = os.path.join(ROOT, "tests", "suites")
+SUITE_LINE = re.compile(r"^(PASS|FAIL) (\S+?):?(\s.*)?$")
+SUITE_TIMEOUT = 1500
+
+
+def list_suites():
+    """Test suites beyond QEMU scenarios (Bochs, host network tests...): every executable in
+    tests/suites/. A suite prints one line per test, `PASS name ...` or `FAIL name: why`,
+    cleans up after itself, and exits non-zero when anything failed."""
+    if not os.path.isdir(SUITES_DIR):
+        return []
+    return sorted(os.path.join(SUITES_DIR, f) for f in os.listdir(SUITES_DIR)
+                  if os.access(os.path.join(SUITES_DIR, f), os.X_OK) and not f.startswith("."))
+
+
+def run_suite(path, only):
+    name = os.path.splitext(os.path.basename(path))[0]
+    cmd = [path] + (["--only", only] if only else [])
+    passed = failed = 0
+    try:
+        proc = subprocess.run(["timeout", "--kill-after=10", str(SUITE_TIMEOUT)] + cmd, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out, rc = proc.stdout, proc.returncode
+    except OSError as e:
+        out, rc = "", None
+        say("FAIL suite-%s: cannot run: %s" % (name, e))
+        return 0, 1
+    for line in out.splitlines():
+        m = SUITE_LINE.match(line.strip())
+        if m:
+            say(line.strip())
+            if m.group(1) == "PASS":
+                passed += 1
+            else:
+                failed += 1
+    if rc != 0 and not failed:
+        tail = " | ".join(out.strip().splitlines()[-3:])[:300]
+        say("FAIL suite-%s: exited with status %s and no FAIL line (%s)" % (name, rc, tail))
+        failed += 1
+    return passed, failed
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Run thinvisor's unit tests and QEMU scenarios.")
     ap.add_argument("--only", metavar="PATTERN",
@@ -168,7 +210,17 @@ def main(argv=None):
                 else:
                     passed += 1
                     say("PASS %s [%.0fs]" % (sc.name, secs))
-    elif args.only and not (matches("unit", args.only) and os.path.exists(UNIT_BIN)):
+
+    ran_suite = False
+    for suite in list_suites():
+        if args.only and not matches(os.path.basename(suite), args.only) and not args.only.startswith("suite:"):
+            continue
+        ran_suite = True
+        p, f = run_suite(suite, args.only[len("suite:"):] if args.only and args.only.startswith("suite:") else None)
+        passed += p
+        failed += f
+
+    if not selected and not ran_suite and args.only and not (matches("unit", args.only) and os.path.exists(UNIT_BIN)):
         say("no test matches '%s'" % args.only)
         failed += 1
 

@@ -21,6 +21,7 @@ IoAction pm1_cnt(void*, Vcpu&, IoExit const& io, u32* value) {
     if (!io.in && (*value & kSlpEn)) {
         log("power-off: guest entered sleep type %u through PM1 control port %#x", (*value >> 10) & 7, io.port);
         stats_log("power-off");
+        io_hooks_log();
     }
     return IoAction::PassThrough;
 }
@@ -33,11 +34,11 @@ IoAction kbc(void*, Vcpu&, IoExit const& io, u32* value) {
     return IoAction::PassThrough;
 }
 
-// 0xCF8-0xCFF: PCI configuration mechanism #1 plus the reset control register at CF9.
-// Hooked as one range because a dword access to CF8 covers CF9's intercept bit anyway.
-IoAction pci_cf8(void*, Vcpu&, IoExit const& io, u32* value) {
-    bool touches_cf9 = io.port <= kResetControl && io.port + io.size > kResetControl;
-    if (!io.in && touches_cf9 && io.size == 1 && (*value & 0x4)) {
+// Only CF9 is claimed, so PCI configuration data (CFC-CFF) never exits; a dword write to
+// the address port CF8 still does (it covers CF9's bit) and is simply passed through.
+IoAction reset_control(void*, Vcpu&, IoExit const& io, u32* value) {
+    // The register is byte-wide; bit 2 starts the reset.
+    if (!io.in && io.port == kResetControl && io.size == 1 && (*value & 0x4)) {
         log("reset: guest requested a reset through port CF9 (value %#x)", *value);
         stats_log("reset");
     }
@@ -48,7 +49,7 @@ IoAction pci_cf8(void*, Vcpu&, IoExit const& io, u32* value) {
 
 Status power_hooks_install() {
     Status s = io_hook_register(kKbcCommand, 1, kbc, nullptr, "kbc-reset");
-    if (ok(s)) s = io_hook_register(0xCF8, 8, pci_cf8, nullptr, "pci-cf8-reset");
+    if (ok(s)) s = io_hook_register(kResetControl, 1, reset_control, nullptr, "cf9-reset");
     if (!ok(s)) return s;
     if (!acpi_find_power(&g_power)) {
         log("power: no ACPI FADT found; power-off will not be logged");

@@ -94,7 +94,10 @@ def check_bare(out, result):
 RANGE_RE = re.compile(r"^TV-RANGE (0x[0-9a-fA-F]+) (0x[0-9a-fA-F]+)\s*$", re.M)
 REGION_RE = re.compile(r"monitor region 0x([0-9a-fA-F]+)-0x([0-9a-fA-F]+)")
 MONITOR_MARKERS = ["TV-CHECK ok: iomem", "TV-CHECK ok: memprobe", "TV-CHECK ok: fill",
-                   "TV-CHECK ok: ctl"]
+                   "TV-CHECK ok: ctl", "TV-CHECK ok: hidden-access-counted",
+                   "TV-CHECK ok: cpuid-no-svm", "TV-CHECK ok: efer-svme-hidden",
+                   "TV-CHECK ok: efer-svme-locked", "TV-CHECK ok: vm-cr-disabled",
+                   "TV-CHECK ok: vm-cr-locked", "TV-CHECK ok: stray-hypercall-ud"]
 
 
 def check_monitor(out, result):
@@ -116,6 +119,25 @@ def check_monitor(out, result):
         if (base, base + size) not in regions:
             problems.append("monitor.log lacks '%s' (it has: %s)" % (
                 want, ", ".join("0x%x-0x%x" % r for r in regions) or "no 'monitor region'"))
+    return guest_not_up_hint(console, problems, monlog)
+
+
+# --- guest reboot: logged by the monitor, then a real machine reset ----------------------
+
+RESET_RE = re.compile(r"reset: guest (pulsed the reset line|requested a reset)")
+
+
+def check_reboot(out, result):
+    problems = run_problems(result)
+    if result.get("error"):
+        return problems
+    console = read_log(out, "console.log")
+    monlog = read_log(out, "monitor.log")
+    problems += marker_problems(console, ["TV-CHECK ok: rebooting"])
+    if not RESET_RE.search(monlog):
+        problems.append("monitor.log does not record the guest's reset request")
+    if "reset: exit counts" not in monlog:
+        problems.append("monitor.log has no exit counts at reset")
     return guest_not_up_hint(console, problems, monlog)
 
 
@@ -153,6 +175,10 @@ def all_scenarios():
                 s.append(Scenario("monitor-%s-%s-%s" % (machine, cpu, mem), check_monitor,
                                   machine=machine, cpu=cpu, mem=mem, monitor=MONITOR,
                                   script=monitor_script))
+    reboot_script = os.path.join(GUEST_DIR, "reboot-checks.sh")
+    for machine in ("pc", "q35"):
+        s.append(Scenario("reboot-%s" % machine, check_reboot, machine=machine, cpu="max",
+                          mem="512M", monitor=MONITOR, script=reboot_script))
     s.append(Scenario("no-npt", check_no_npt, machine="pc", cpu="qemu64,+svm", mem="512M",
                       monitor=MONITOR, script=bare_script, timeout=20, stop_on=NO_NPT_RE))
     return s

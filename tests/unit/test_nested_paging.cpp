@@ -53,6 +53,8 @@ class HeapPages final : public PageSource {
     size_t limit_;
 };
 
+constexpr u64 kTableBits = 0x7;  // non-leaf entries: NPT P|RW|US, EPT R|W|X
+
 struct Npt {
     HeapPages pages;
     NestedPageTable t;
@@ -68,6 +70,10 @@ struct Npt {
             u64 const e = tbl[(gpa >> (12 + 9 * l)) & 511];
             if (l == level)
                 return e;
+            if ((e & 0xFFF) != kTableBits) {
+                ADD_FAILURE() << "no table below level " << l << " for " << std::hex << gpa;
+                return ~0ull;
+            }
             tbl = static_cast<u64*>(pages.to_virt(Hpa{e & 0x000FFFFFFFFFF000ull}));
         }
     }
@@ -91,7 +97,6 @@ struct Npt {
 
 Npt ept(bool allow_1g = true) { return Npt{NestedFormat::Ept, allow_1g}; }
 
-constexpr u64 kTableBits = 0x7;
 bool is_table(u64 e) { return (e & 0xFFF) == kTableBits && e >= HeapPages::kFakeBase; }
 
 // --- exact entry bits ----------------------------------------------------------------------
@@ -135,6 +140,40 @@ TEST(NestedPaging, EptEntriesCarryPermissionsAndWriteBackType) {
     EXPECT_EQ(n.entry(0x4000, 0), 0x203000u | 0x34);  // execute-only
     EXPECT_EQ(n.entry(k2M, 1), 4 * k2M | 0xB3);
     EXPECT_EQ(n.entry(k1G, 2), 3 * k1G | 0xB7);
+}
+
+TEST(NestedPaging, NptUncachedLeavesSelectPatEntryThree) {
+    Npt n;
+    ASSERT_EQ(n.t.map(Gpa{0xfee00000}, Hpa{0xfee00000}, k4K, Perm::RW, Cache::Uncached),
+              Status::Ok);
+    ASSERT_EQ(n.t.map(Gpa{0xc0000000}, Hpa{0xc0000000}, k2M, Perm::R, Cache::Uncached),
+              Status::Ok);
+    EXPECT_EQ(n.entry(0xfee00000, 0), 0xfee00000u | 0x1F);  // P|RW|US|PWT|PCD
+    EXPECT_EQ(n.entry(0xc0000000, 1), 0xc0000000u | 0x9D);
+}
+
+TEST(NestedPaging, EptUncachedLeavesHaveMemoryTypeZero) {
+    Npt n = ept();
+    ASSERT_EQ(n.t.map(Gpa{0xfee00000}, Hpa{0xfee00000}, k4K, Perm::RW, Cache::Uncached),
+              Status::Ok);
+    ASSERT_EQ(n.t.map(Gpa{0x80000000}, Hpa{0x80000000}, k1G, Perm::RW, Cache::Uncached),
+              Status::Ok);
+    EXPECT_EQ(n.entry(0xfee00000, 0), 0xfee00000u | 0x3);
+    EXPECT_EQ(n.entry(0x80000000, 2), 0x80000000u | 0x83);
+}
+
+TEST(NestedPaging, SplitAndProtectKeepTheMemoryType) {
+    for (NestedFormat f : {NestedFormat::Npt, NestedFormat::Ept}) {
+        Npt n{f};
+        ASSERT_EQ(n.t.map(Gpa{0}, Hpa{k1G}, k2M, Perm::RW, Cache::Uncached), Status::Ok);
+        ASSERT_EQ(n.t.protect(Gpa{k4K}, k4K, Perm::R), Status::Ok);
+        ASSERT_EQ(n.t.unmap(Gpa{2 * k4K}, k4K), Status::Ok);
+        u64 const rw = f == NestedFormat::Npt ? 0x1F : 0x3, r = f == NestedFormat::Npt ? 0x1D : 0x1;
+        EXPECT_EQ(n.entry(0, 0), k1G | rw);
+        EXPECT_EQ(n.entry(k4K, 0), (k1G + k4K) | r);
+        EXPECT_EQ(n.entry(2 * k4K, 0), 0u);
+        EXPECT_EQ(n.entry(3 * k4K, 0), (k1G + 3 * k4K) | rw);
+    }
 }
 
 TEST(NestedPaging, EptpNamesRootWithWriteBackAndFourLevelWalk) {

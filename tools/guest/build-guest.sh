@@ -39,8 +39,8 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 MBR_BIN=/usr/lib/syslinux/mbr/mbr.bin
 
 # Kernel modules in the initramfs (with their dependencies) and those loaded at boot.
-MODULES="qemu_fw_cfg ata_piix ahci sd_mod e1000 aoe vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1"
-BOOT_MODULES="qemu_fw_cfg ata_piix ahci sd_mod e1000 vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1"
+MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 aoe vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1"
+BOOT_MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1"
 KERNEL_CMDLINE="console=tty0 console=ttyS0,115200 panic=-1"
 
 DISK_MIB=64
@@ -190,7 +190,7 @@ KVER=$(cut -d' ' -f1 "$MODSTAMP")
 # ---------------------------------------------------------------------------------------
 # 3. Static guest tools.
 mkdir -p "$OUT/bin"
-for t in thinvisor-ctl memprobe; do
+for t in thinvisor-ctl memprobe cpuprobe; do
     if needs "$OUT/bin/$t" "$SRC/$t.c" "$HDR" "$SELF"; then
         log "compiling $t"
         gcc -static -O2 -Wall -Wextra -I"$ROOT/include" -o "$OUT/bin/$t.tmp" "$SRC/$t.c"
@@ -202,7 +202,7 @@ done
 # ---------------------------------------------------------------------------------------
 # 4. Initramfs: busybox + /init + tools + modules, newc cpio, gzip.
 if needs "$OUT/initrd.img" "$SRC/init" "$BUSYBOX" "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" \
-         "$MODSTAMP" "$SELF"; then
+         "$OUT/bin/cpuprobe" "$MODSTAMP" "$SELF"; then
     log "building initrd.img"
     R=$OUT/initramfs
     rm -rf "$R"
@@ -215,7 +215,7 @@ if needs "$OUT/initrd.img" "$SRC/init" "$BUSYBOX" "$OUT/bin/thinvisor-ctl" "$OUT
     for applet in $("$BUSYBOX" --list); do
         [ "$applet" = busybox ] || [ -e "$R/bin/$applet" ] || ln -s busybox "$R/bin/$applet"
     done
-    cp "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" "$R/bin/"
+    cp "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" "$OUT/bin/cpuprobe" "$R/bin/"
     cp -a "$MODSTAGE/lib/modules" "$R/lib/"
     install -m 0755 "$SRC/init" "$R/init"
     echo "$BOOT_MODULES" > "$R/etc/boot-modules"

@@ -52,10 +52,19 @@ else
     echo "TV-CHECK FAIL: fill (exit status $?)"
 fi
 
-# 4. Counters and log through the hypercall interface.
+# 4. The CPU shows no virtualization extension and its control MSRs are locked.
+cpuprobe || true
+
+# 5. Counters and log through the hypercall interface.
 if thinvisor-ctl counters > /tmp/counters && [ -s /tmp/counters ]; then
     cat /tmp/counters
     echo "TV-CHECK ok: ctl"
+    # memprobe's accesses above must have been seen and counted by the monitor.
+    if [ "$(awk '$1 == "hidden-access" { print $2 }' /tmp/counters)" -gt 0 ] 2>/dev/null; then
+        echo "TV-CHECK ok: hidden-access-counted"
+    else
+        echo "TV-CHECK FAIL: hidden-access-counted: no hidden-access count after memprobe"
+    fi
 else
     cat /tmp/counters
     echo "TV-CHECK FAIL: ctl: thinvisor-ctl counters printed nothing"

@@ -1,0 +1,92 @@
+/* cpuprobe: what a guest program can learn about virtualization from the CPU.
+ * Checks that the CPU the guest sees has no SVM/VMX, that EFER.SVME reads as clear and
+ * cannot be set, that VM_CR says SVM is disabled and locked, and that a stray VMMCALL
+ * (without thinvisor's magic) raises #UD like on bare hardware.
+ * Prints "TV-CHECK ok: NAME" / "TV-CHECK FAIL: NAME ..." lines; exit 1 on any failure.
+ * Needs the msr driver (/dev/cpu/0/msr). */
+#include <cpuid.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MSR_EFER 0xC0000080u
+#define MSR_VM_CR 0xC0010114u
+#define MSR_VM_HSAVE_PA 0xC0010117u
+#define EFER_SVME (1ull << 12)
+
+static int failures;
+static sigjmp_buf jump;
+static volatile sig_atomic_t got_sigill;
+
+static void check(int okay, const char *name, const char *detail) {
+    if (okay) {
+        printf("TV-CHECK ok: %s\n", name);
+    } else {
+        printf("TV-CHECK FAIL: %s: %s\n", name, detail);
+        failures++;
+    }
+}
+
+static int rdmsr(int fd, uint32_t msr, uint64_t *v) { return pread(fd, v, 8, msr) == 8 ? 0 : -1; }
+static int wrmsr(int fd, uint32_t msr, uint64_t v) { return pwrite(fd, &v, 8, msr) == 8 ? 0 : -1; }
+
+static void on_sigill(int sig) {
+    (void)sig;
+    got_sigill = 1;
+    siglongjmp(jump, 1);
+}
+
+static void check_cpuid(void) {
+    unsigned a, b, c, d;
+    __cpuid(0x80000001, a, b, c, d);
+    check(!(c & (1u << 2)), "cpuid-no-svm", "CPUID 0x80000001 ECX.SVM is set");
+    __cpuid(1, a, b, c, d);
+    check(!(c & (1u << 5)), "cpuid-no-vmx", "CPUID 1 ECX.VMX is set");
+}
+
+static void check_msrs(void) {
+    int fd = open("/dev/cpu/0/msr", O_RDWR);
+    if (fd < 0) {
+        check(0, "msr-device", "cannot open /dev/cpu/0/msr (modprobe msr)");
+        return;
+    }
+    uint64_t efer = 0, vmcr = 0, v = 0;
+    check(rdmsr(fd, MSR_EFER, &efer) == 0 && !(efer & EFER_SVME), "efer-svme-hidden", "EFER.SVME reads as set");
+    int wrote = wrmsr(fd, MSR_EFER, efer | EFER_SVME);
+    rdmsr(fd, MSR_EFER, &v);
+    check(wrote != 0 && !(v & EFER_SVME), "efer-svme-locked", "setting EFER.SVME did not fault");
+    check(wrmsr(fd, MSR_EFER, efer) == 0, "efer-rewrite", "rewriting EFER with its own value failed");
+    int r = rdmsr(fd, MSR_VM_CR, &vmcr);
+    check(r != 0 || (vmcr & 0x18) == 0x18, "vm-cr-disabled", "VM_CR does not report SVM disabled and locked");
+    check(wrmsr(fd, MSR_VM_CR, 0) != 0, "vm-cr-locked", "writing VM_CR succeeded");
+    if (rdmsr(fd, MSR_VM_HSAVE_PA, &v) == 0)
+        check(v == 0, "hsave-hidden", "VM_HSAVE_PA reveals the host save area");
+    close(fd);
+}
+
+static void check_stray_vmmcall(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigill;
+    sigaction(SIGILL, &sa, NULL);
+    unsigned a, b, c, d;
+    __cpuid(0, a, b, c, d);
+    int amd = b == 0x68747541;
+    if (sigsetjmp(jump, 1) == 0) {
+        uint64_t rax = 0x1234;  /* not thinvisor's magic */
+        if (amd) __asm__ volatile("vmmcall" : "+a"(rax) : : "rbx", "rcx", "rdx", "rsi", "rdi", "memory");
+        else __asm__ volatile("vmcall" : "+a"(rax) : : "rbx", "rcx", "rdx", "rsi", "rdi", "memory");
+    }
+    check(got_sigill, "stray-hypercall-ud", "a VMMCALL without the magic did not raise #UD");
+}
+
+int main(void) {
+    check_cpuid();
+    check_msrs();
+    check_stray_vmmcall();
+    return failures ? 1 : 0;
+}
