@@ -135,12 +135,8 @@ ParseResult parse_frame(u8 const* bytes, size_t len, Frame* out) {
         return ParseResult::Truncated;
     WireHeader h;
     memcpy(&h, bytes, sizeof h);
-    if (h.ver_flags >> 4 != kVersion)
-        return ParseResult::BadVersion;
-    if (h.command != static_cast<u8>(Command::Ata) &&
-        h.command != static_cast<u8>(Command::QueryConfig))
-        return ParseResult::UnknownCommand;
-
+    // The common header is decoded before it is judged, so that a caller can still tell whom
+    // a frame with an unknown command or version was meant for.
     *out = Frame{};
     memcpy(out->dst.b, h.dst, 6);
     memcpy(out->src.b, h.src, 6);
@@ -150,6 +146,10 @@ ParseResult parse_frame(u8 const* bytes, size_t len, Frame* out) {
     out->slot = h.minor;
     out->command = static_cast<Command>(h.command);
     out->tag = get32(h.tag);
+    if (h.ver_flags >> 4 != kVersion)
+        return ParseResult::BadVersion;
+    if (out->command != Command::Ata && out->command != Command::QueryConfig)
+        return ParseResult::UnknownCommand;
     if (len < header_len(out->command))
         return ParseResult::Truncated;
     return out->command == Command::Ata ? read_ata_payload(bytes, len, out)

@@ -152,7 +152,9 @@ constexpr u64 lba28_field(u64 lba) { return (lba & 0x0FFFFFFFull) | (u64{0xE0} <
 
 // Strict parse. Frames shorter than kMinEthFrame are accepted (vblade sends 32-byte config
 // replies); padding is only accepted up to kMinEthFrame, so a frame's length must be exactly
-// what its content says, or within the minimum-frame padding.
+// what its content says, or within the minimum-frame padding. Once the 24-byte common header
+// is there its fields are filled in even when the result is not Ok, so the caller can still
+// tell whom a frame with an unknown command or version was meant for.
 [[nodiscard]] ParseResult parse_frame(u8 const* bytes, size_t len, Frame* out);
 
 }  // namespace tv::aoe

@@ -42,6 +42,7 @@ enum class Outcome : u8 {
     TimedOut,     // a frame went unanswered for the whole deadline
     TargetError,  // the target answered with the AoE error flag (see aoe_error)
     DeviceError,  // the ATA status reported an error (see ata_status / ata_error)
+    Aborted,      // start() was called again (rediscovery) while the request was pending
 };
 
 struct Result {
@@ -223,7 +224,7 @@ class Initiator {
     void complete(u32 req, Result const& r);
     void retire(Slot& s);
     void pump(u64 now);
-    [[nodiscard]] bool issue_frame(u32 req, u32 slot, u64 now);
+    void issue_frame(u32 req, u32 slot, u64 now);
     void transmit(u32 slot, u64 now);
     void send_query(u64 now);
     void submit_identify();

@@ -71,6 +71,17 @@ u8 boot_drive() {
     return static_cast<u8>(d);
 }
 
+// `selftest=panic` / `selftest=fault` on the command line exercise the panic paths, so a
+// test can see that a monitor failure is reported with its reason and registers.
+void run_selftest() {
+    char buf[16];
+    char const* t = cmdline_value("selftest", buf, sizeof buf);
+    if (!t) return;
+    if (strcmp(t, "panic") == 0) panic("selftest: deliberate panic");
+    if (strcmp(t, "fault") == 0) asm volatile("ud2");
+    refuse("unknown selftest= value");
+}
+
 void build_nested_tables(Machine& m) {
     m.nested.init(m.backend->nested_format(), &g_page_source, x86::cpuid(0x80000001).edx & (1u << 26));
     check(m.nested.create_root(), "nested page table root");
@@ -91,6 +102,7 @@ void monitor_main() {
     check(heap_init(kHeapSize), "monitor heap");
     log("thinvisor: running in its own region; %llu KiB free after heap",
         static_cast<unsigned long long>(free_page_count() * 4));
+    run_selftest();
     BootInfo& bi = boot_info();
     copy_modules(bi);
 

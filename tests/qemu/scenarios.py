@@ -141,6 +141,30 @@ def check_reboot(out, result):
     return guest_not_up_hint(console, problems, monlog)
 
 
+# --- the monitor's own failures are reported with reason and registers ------------------
+
+def check_panic(kind):
+    def check(out, result):
+        if result.get("error"):
+            return [result["error"]]
+        console = read_log(out, "console.log")
+        monlog = read_log(out, "monitor.log")
+        problems = []
+        want = {"panic": "thinvisor PANIC: selftest: deliberate panic",
+                "fault": "thinvisor PANIC: monitor exception #UD invalid opcode"}[kind]
+        for name, text in (("console.log", console), ("monitor.log", monlog)):
+            if want not in text:
+                problems.append("%s lacks '%s'" % (name, want))
+            if not re.search(r"rsp=[0-9a-f]{16}", text) or "cr3=" not in text:
+                problems.append("%s shows no register dump" % name)
+        if kind == "fault" and "rip=ffffffff8" not in monlog:
+            problems.append("the exception dump has no monitor rip")
+        if GUEST_UP in console:
+            problems.append("the guest booted after a monitor panic")
+        return problems
+    return check
+
+
 # --- no nested paging: the monitor must refuse and halt --------------------------------------
 
 NO_NPT_RE = r"nested paging"
@@ -179,6 +203,10 @@ def all_scenarios():
     for machine in ("pc", "q35"):
         s.append(Scenario("reboot-%s" % machine, check_reboot, machine=machine, cpu="max",
                           mem="512M", monitor=MONITOR, script=reboot_script))
+    for kind in ("panic", "fault"):
+        s.append(Scenario("panic-path-%s" % kind, check_panic(kind), machine="pc", cpu="max",
+                          mem="512M", monitor=MONITOR, append="selftest=%s" % kind,
+                          script=bare_script, timeout=30, stop_on=r"thinvisor: halted"))
     s.append(Scenario("no-npt", check_no_npt, machine="pc", cpu="qemu64,+svm", mem="512M",
                       monitor=MONITOR, script=bare_script, timeout=20, stop_on=NO_NPT_RE))
     return s

@@ -91,6 +91,12 @@ void descriptors_init_cpu(u32 cpu) {
         : "rax", "memory");
 }
 
+HostTables host_tables(u32 cpu) {
+    if (cpu >= kMaxCpus) panic("cpu %u beyond the %u supported", cpu, kMaxCpus);
+    PerCpu const& p = g_cpu[cpu];
+    return HostTables{reinterpret_cast<u64>(p.gdt), reinterpret_cast<u64>(g_idt), reinterpret_cast<u64>(&p.tss)};
+}
+
 bool rdmsr_safe(u32 msr, u64* value) { return tv_rdmsr_safe(msr, value) == 0; }
 bool wrmsr_safe(u32 msr, u64 value) { return tv_wrmsr_safe(msr, value) == 0; }
 

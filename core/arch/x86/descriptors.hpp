@@ -12,6 +12,15 @@ inline constexpr u16 kTssSel = 0x18;
 // Per-CPU: loads a fresh GDT+TSS and the shared IDT.
 void descriptors_init_cpu(u32 cpu);
 
+// Where a CPU's descriptor tables live (virtual addresses). VMX reloads GDTR, IDTR and TR from
+// the VMCS host-state area on every exit, so it must be told these bases.
+struct HostTables {
+    u64 gdt_base;
+    u64 idt_base;
+    u64 tss_base;
+};
+HostTables host_tables(u32 cpu);
+
 struct ExceptionFrame {
     u64 r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
     u64 vector, error;
