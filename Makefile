@@ -17,8 +17,8 @@ MON_CXXFLAGS := -std=c++20 $(MON_FLAGS) -fno-exceptions -fno-rtti -fno-use-cxa-a
   -Wall -Wextra -Werror -Wold-style-cast -Wzero-as-null-pointer-constant -Wnon-virtual-dtor
 MON_ASFLAGS := $(MON_FLAGS) -D__ASSEMBLY__
 
-MON_CXX_SRCS := $(wildcard core/*.cpp core/handlers/*.cpp core/arch/x86/*.cpp core/arch/x86/svm/*.cpp lib/*.cpp)
-MON_ASM_SRCS := $(wildcard boot/*.S core/arch/x86/*.S core/arch/x86/svm/*.S)
+MON_CXX_SRCS := $(wildcard core/*.cpp core/handlers/*.cpp core/arch/x86/*.cpp core/arch/x86/svm/*.cpp core/arch/x86/vmx/*.cpp lib/*.cpp)
+MON_ASM_SRCS := $(wildcard boot/*.S core/arch/x86/*.S core/arch/x86/svm/*.S core/arch/x86/vmx/*.S)
 MON_OBJS := $(patsubst %.cpp,$(BUILD)/mon/%.o,$(MON_CXX_SRCS)) $(patsubst %.S,$(BUILD)/mon/%.o,$(MON_ASM_SRCS))
 
 .PHONY: all deps guest run test bench unit clean distclean check-image
@@ -49,7 +49,7 @@ $(BUILD)/thinvisor.elf: $(MON_OBJS) boot/linker.ld mk/check_image.py | $(DEPS_ST
 guest: $(DEPS_STAMP)
 	bash tools/guest/build-guest.sh
 
-UNIT_CORE_SRCS += core/arch/x86/svm/svm_exit_decode.cpp core/handlers/cpuid_filter.cpp core/handlers/cpu_handlers.cpp core/exit_stats.cpp
+UNIT_CORE_SRCS += core/arch/x86/svm/svm_exit_decode.cpp core/handlers/cpuid_filter.cpp core/handlers/cpu_handlers.cpp core/exit_stats.cpp core/config.cpp core/config_values.cpp
 # Subsystem fragments (mk/<subsystem>.mk) add their own targets and host-tested sources.
 include $(filter-out mk/unit.mk,$(wildcard mk/*.mk))
 include mk/unit.mk

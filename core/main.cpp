@@ -7,6 +7,7 @@
 #include "core/arch/x86/cpu.hpp"
 #include "core/arch/x86/descriptors.hpp"
 #include "core/boot_info.hpp"
+#include "core/config_load.hpp"
 #include "core/dispatch.hpp"
 #include "core/handlers/bios_services.hpp"
 #include "core/handlers/monitor_uart.hpp"
@@ -105,6 +106,7 @@ void monitor_main() {
     run_selftest();
     BootInfo& bi = boot_info();
     copy_modules(bi);
+    if (!config_load(bi)) refuse("thinvisor.conf is invalid (see the line above)");
 
     Machine& m = g_machine;
     m.backend = select_backend();

@@ -165,6 +165,31 @@ def check_panic(kind):
     return check
 
 
+# --- thinvisor.conf: loaded when valid, the boot refused with a line number when not -------
+
+CONFIG_DIR = os.path.join(HERE, "config")
+
+
+def check_config_good(out, result):
+    problems = check_monitor(out, result)
+    if "config: thinvisor.conf loaded" not in read_log(out, "monitor.log"):
+        problems.append("monitor.log does not say the config was loaded")
+    return problems
+
+
+def check_config_bad(out, result):
+    if result.get("error"):
+        return [result["error"]]
+    console = read_log(out, "console.log")
+    problems = []
+    want = "thinvisor.conf line 4: unknown key 'windw' in section [aoe]"
+    if want not in console:
+        problems.append("console lacks '%s'" % want)
+    if GUEST_UP in console:
+        problems.append("the guest booted although thinvisor.conf is invalid")
+    return problems
+
+
 # --- no nested paging: the monitor must refuse and halt --------------------------------------
 
 NO_NPT_RE = r"nested paging"
@@ -207,6 +232,12 @@ def all_scenarios():
         s.append(Scenario("panic-path-%s" % kind, check_panic(kind), machine="pc", cpu="max",
                           mem="512M", monitor=MONITOR, append="selftest=%s" % kind,
                           script=bare_script, timeout=30, stop_on=r"thinvisor: halted"))
+    s.append(Scenario("config-valid", check_config_good, machine="q35", cpu="max", mem="512M",
+                      monitor=MONITOR, script=monitor_script,
+                      extra=["-initrd", os.path.join(CONFIG_DIR, "valid", "thinvisor.conf")]))
+    s.append(Scenario("config-invalid", check_config_bad, machine="pc", cpu="max", mem="512M",
+                      monitor=MONITOR, script=bare_script, timeout=30, stop_on=r"NOT booted",
+                      extra=["-initrd", os.path.join(CONFIG_DIR, "invalid", "thinvisor.conf")]))
     s.append(Scenario("no-npt", check_no_npt, machine="pc", cpu="qemu64,+svm", mem="512M",
                       monitor=MONITOR, script=bare_script, timeout=20, stop_on=NO_NPT_RE))
     return s

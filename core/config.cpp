@@ -1,0 +1,204 @@
+#include "core/config.hpp"
+
+#include <stdio.h>
+
+#include "core/config_values.hpp"
+
+namespace tv {
+
+namespace {
+
+using cfg::Span;
+
+enum class Section : u8 { None, Network, Aoe, Disk, Keys, kCount };
+
+// One key of the schema. `bit` marks it seen (duplicates are errors); `required` keys must
+// appear before the section ends.
+struct Key {
+    char const* name;
+    u32 bit;
+    bool required;
+};
+
+constexpr Key kNetworkKeys[] = {{"dhcp", 0, true},    {"mac", 1, true},     {"address", 2, false},
+                                {"netmask", 3, false}, {"gateway", 4, false}, {"syslog", 5, false}};
+constexpr Key kAoeKeys[] = {{"shelf", 0, true}, {"slot", 1, true}, {"mtu", 2, false}, {"timeout_ms", 3, false}};
+constexpr Key kDiskKeys[] = {{"serial", 0, true}, {"keyslots", 1, true}, {"plaintext", 2, false}};
+constexpr Key kKeysKeys[] = {{"passphrase_tries", 0, false}};
+
+struct Schema {
+    char const* name;
+    Key const* keys;
+    size_t count;
+};
+
+constexpr Schema kSchemas[] = {{"", nullptr, 0},
+                               {"network", kNetworkKeys, 6},
+                               {"aoe", kAoeKeys, 4},
+                               {"disk", kDiskKeys, 3},
+                               {"keys", kKeysKeys, 1}};
+
+struct Parser {
+    Config* cfg;
+    ConfigError* err;
+    u32 line = 0;
+    Section section = Section::None;
+    u32 seen = 0;
+    bool section_seen[static_cast<u8>(Section::kCount)] = {};
+
+    bool fail(char const* fmt, Span a = {"", 0}, Span b = {"", 0}) {
+        err->line = line;
+        snprintf(err->message, sizeof err->message, fmt, static_cast<int>(a.n), a.p, static_cast<int>(b.n), b.p);
+        return false;
+    }
+    Schema const& schema() const { return kSchemas[static_cast<u8>(section)]; }
+};
+
+bool finish_section(Parser& p) {
+    Schema const& s = p.schema();
+    for (size_t i = 0; i < s.count; ++i)
+        if (s.keys[i].required && !(p.seen & (1u << s.keys[i].bit))) {
+            char const* k = s.keys[i].name;
+            return p.fail("section [%.*s] lacks the required key '%.*s'", Span{s.name, strlen(s.name)},
+                          Span{k, strlen(k)});
+        }
+    if (p.section == Section::Network && !p.cfg->network.dhcp && (p.seen & 0x1C) != 0x1C)
+        return p.fail("[network] with dhcp = no needs address, netmask and gateway%.*s%.*s");
+    return true;
+}
+
+bool open_section(Parser& p, Span name) {
+    if (!finish_section(p)) return false;
+    p.seen = 0;
+    Span base = name, sub{"", 0};
+    for (size_t i = 0; i < name.n; ++i)
+        if (name.p[i] == '.') base = Span{name.p, i}, sub = Span{name.p + i + 1, name.n - i - 1};
+    p.section = Section::None;
+    for (u8 i = 1; i < static_cast<u8>(Section::kCount); ++i)
+        if (base.is(kSchemas[i].name)) p.section = static_cast<Section>(i);
+    if (p.section == Section::None) return p.fail("unknown section [%.*s]", name);
+    bool is_disk = p.section == Section::Disk;
+    if (is_disk != (sub.n > 0)) return p.fail("section [%.*s]: disks are named [disk.NAME]; others take no name", name);
+    if (!is_disk) {
+        if (p.section_seen[static_cast<u8>(p.section)]) return p.fail("section [%.*s] appears twice", name);
+        p.section_seen[static_cast<u8>(p.section)] = true;
+        if (p.section == Section::Network) p.cfg->network.present = true;
+        if (p.section == Section::Aoe) p.cfg->aoe.present = true;
+        return true;
+    }
+    if (p.cfg->disk_count == Config::kMaxDisks) return p.fail("more than 4 [disk.NAME] sections%.*s", Span{"", 0});
+    for (u32 i = 0; i < p.cfg->disk_count; ++i)
+        if (sub.is(p.cfg->disks[i].name)) return p.fail("disk '%.*s' is defined twice", sub);
+    DiskConfig& d = p.cfg->disks[p.cfg->disk_count++];
+    if (!cfg::copy_string(sub, d.name, sizeof d.name)) return p.fail("bad disk name '%.*s'", sub);
+    return true;
+}
+
+bool network_value(Parser& p, Key const& k, Span v) {
+    auto& n = p.cfg->network;
+    switch (k.bit) {
+        case 0: return cfg::parse_bool(v, &n.dhcp);
+        case 1: return cfg::parse_mac(v, &n.mac);
+        case 2: return cfg::parse_ipv4(v, &n.address);
+        case 3: return cfg::parse_ipv4(v, &n.netmask);
+        case 4: return cfg::parse_ipv4(v, &n.gateway);
+        default: {
+            size_t colon = 0;
+            while (colon < v.n && v.p[colon] != ':') ++colon;
+            u64 port;
+            return colon < v.n && cfg::parse_ipv4(Span{v.p, colon}, &n.syslog_host) &&
+                   cfg::parse_u64(Span{v.p + colon + 1, v.n - colon - 1}, 65535, &port) && port &&
+                   (n.syslog_port = static_cast<u32>(port), true);
+        }
+    }
+}
+
+bool aoe_value(Parser& p, Key const& k, Span v) {
+    auto& a = p.cfg->aoe;
+    u64 x;
+    switch (k.bit) {
+        case 0: return cfg::parse_u64(v, 0xFFFE, &x) && (a.shelf = static_cast<u16>(x), true);  // 0xFFFF: broadcast
+        case 1: return cfg::parse_u64(v, 0xFE, &x) && (a.slot = static_cast<u8>(x), true);      // 0xFF: broadcast
+        case 2: return cfg::parse_u64(v, 9000, &x) && x >= 576 && (a.mtu = static_cast<u32>(x), true);
+        default: return cfg::parse_u64(v, 3600000, &x) && x >= 100 && (a.timeout_ms = static_cast<u32>(x), true);
+    }
+}
+
+bool disk_value(Parser& p, Key const& k, Span v) {
+    DiskConfig& d = p.cfg->disks[p.cfg->disk_count - 1];
+    switch (k.bit) {
+        case 0: return cfg::copy_string(v, d.serial, sizeof d.serial);
+        case 1: return cfg::copy_string(v, d.keyslots, sizeof d.keyslots);
+        default:
+            if (d.plaintext_count == DiskConfig::kMaxPlainRanges) return false;
+            return cfg::parse_range(v, &d.plaintext[d.plaintext_count++]);
+    }
+}
+
+bool keys_value(Parser& p, Span v) {
+    u64 x;
+    return cfg::parse_u64(v, 10, &x) && x >= 1 && (p.cfg->keys.passphrase_tries = static_cast<u32>(x), true);
+}
+
+bool key_line(Parser& p, Span key, Span value) {
+    if (p.section == Section::None) return p.fail("'%.*s' outside any section", key);
+    Schema const& s = p.schema();
+    Key const* k = nullptr;
+    for (size_t i = 0; i < s.count; ++i)
+        if (key.is(s.keys[i].name)) k = &s.keys[i];
+    if (!k) return p.fail("unknown key '%.*s' in section [%.*s]", key, Span{s.name, strlen(s.name)});
+    bool repeatable = p.section == Section::Disk && k->bit == 2;
+    if ((p.seen & (1u << k->bit)) && !repeatable) return p.fail("key '%.*s' given twice", key);
+    p.seen |= 1u << k->bit;
+    bool good = false;
+    switch (p.section) {
+        case Section::Network: good = network_value(p, *k, value); break;
+        case Section::Aoe: good = aoe_value(p, *k, value); break;
+        case Section::Disk: good = disk_value(p, *k, value); break;
+        case Section::Keys: good = keys_value(p, value); break;
+        default: break;
+    }
+    return good || p.fail("bad value '%.*s' for '%.*s'", value, key);
+}
+
+bool parse_line(Parser& p, Span l) {
+    if (l.p[0] == '[') {
+        if (l.p[l.n - 1] != ']' || l.n < 3) return p.fail("malformed section header '%.*s'", l);
+        return open_section(p, cfg::trim(Span{l.p + 1, l.n - 2}));
+    }
+    size_t eq = 0;
+    while (eq < l.n && l.p[eq] != '=') ++eq;
+    if (eq == l.n) return p.fail("expected 'key = value' or '[section]', got '%.*s'", l);
+    Span key = cfg::trim(Span{l.p, eq}), value = cfg::trim(Span{l.p + eq + 1, l.n - eq - 1});
+    if (key.n == 0) return p.fail("missing key before '='%.*s", Span{"", 0});
+    if (value.n == 0) return p.fail("key '%.*s' has no value", key);
+    return key_line(p, key, value);
+}
+
+}  // namespace
+
+bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
+    *out = Config{};
+    out->aoe.mtu = 1500;           // documented defaults for optional keys (docs/config.md)
+    out->aoe.timeout_ms = 30000;
+    out->keys.passphrase_tries = 3;
+    Parser p{out, err};
+    for (size_t pos = 0; pos < len;) {
+        size_t end = pos;
+        while (end < len && text[end] != '\n') ++end;
+        ++p.line;
+        Span l = cfg::trim(Span{text + pos, end - pos});
+        pos = end + 1;
+        for (size_t i = 0; i < l.n; ++i)
+            if (l.p[i] == 0) return p.fail("NUL byte in the file%.*s", Span{"", 0});
+        if (l.n == 0 || l.p[0] == '#' || l.p[0] == ';') continue;
+        if (!parse_line(p, l)) return false;
+    }
+    if (!finish_section(p)) return false;
+    p.line = 0;
+    if (out->disk_count == 0 && !out->aoe.present && !out->network.present)
+        return p.fail("the file configures nothing (no [network], [aoe] or [disk.NAME] section)%.*s");
+    return true;
+}
+
+}  // namespace tv

@@ -1,0 +1,65 @@
+// thinvisor.conf: the administrator's one configuration file. INI-style sections and
+// `key = value` lines, parsed strictly against a schema: an unknown section or key, a
+// duplicate, a bad value or a missing required key is an error naming its line. Nothing
+// falls back to a silent default. Secrets never live here (keyslot files hold them).
+#pragma once
+
+#include "core/types.hpp"
+
+namespace tv {
+
+struct MacAddr {
+    u8 b[6];
+};
+
+struct Ipv4 {
+    u32 be;  // network byte order
+};
+
+struct LbaRange {
+    u64 first, last;  // inclusive
+};
+
+struct DiskConfig {
+    static constexpr u32 kMaxPlainRanges = 4;
+    char name[32];
+    char serial[41];        // IDENTIFY serial the disk is recognised by ("*" = any disk)
+    char keyslots[64];      // boot-module name of its keyslot file
+    LbaRange plaintext[kMaxPlainRanges];  // ranges left unencrypted, e.g. a shared partition
+    u32 plaintext_count;
+};
+
+struct Config {
+    static constexpr u32 kMaxDisks = 4;
+    struct {
+        bool present;
+        bool dhcp;
+        MacAddr mac;
+        Ipv4 address, netmask, gateway;
+        u32 syslog_port;
+        Ipv4 syslog_host;
+    } network;
+    struct {
+        bool present;
+        u16 shelf;
+        u8 slot;
+        u32 mtu;
+        u32 timeout_ms;  // a request older than this fails with an ATA error
+    } aoe;
+    DiskConfig disks[kMaxDisks];
+    u32 disk_count;
+    struct {
+        u32 passphrase_tries;
+    } keys;
+};
+
+struct ConfigError {
+    u32 line;  // 0: the file as a whole
+    char message[160];
+};
+
+// Parses `text` (not NUL-terminated, `len` bytes) into `out`. On failure returns false and
+// fills `err`; `out` is then unspecified.
+[[nodiscard]] bool config_parse(char const* text, size_t len, Config* out, ConfigError* err);
+
+}  // namespace tv
