@@ -49,7 +49,7 @@ $(BUILD)/thinvisor.elf: $(MON_OBJS) boot/linker.ld mk/check_image.py | $(DEPS_ST
 guest: $(DEPS_STAMP)
 	bash tools/guest/build-guest.sh
 
-UNIT_CORE_SRCS += core/arch/x86/svm/svm_exit_decode.cpp core/handlers/cpuid_filter.cpp core/handlers/cpu_handlers.cpp core/exit_stats.cpp core/config.cpp core/config_values.cpp
+UNIT_CORE_SRCS += core/arch/x86/svm/svm_exit_decode.cpp core/handlers/cpuid_filter.cpp core/handlers/cpu_handlers.cpp core/exit_stats.cpp core/config.cpp core/config_values.cpp core/scancode.cpp
 # Subsystem fragments (mk/<subsystem>.mk) add their own targets and host-tested sources.
 include $(filter-out mk/unit.mk,$(wildcard mk/*.mk))
 include mk/unit.mk
