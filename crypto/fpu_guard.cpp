@@ -1,0 +1,43 @@
+// The monitor side of FpuGuard; host builds use the inline no-ops in the header.
+#include "crypto/fpu_guard.hpp"
+
+#if !__STDC_HOSTED__
+
+namespace tv::crypto {
+
+namespace {
+
+constexpr u64 kCr0Mp = 1ull << 1;  // WAIT honours TS (required with SSE)
+constexpr u64 kCr0Em = 1ull << 2;  // x87/SSE emulation: SSE instructions #UD
+constexpr u64 kCr0Ts = 1ull << 3;  // task switched: SSE instructions #NM
+constexpr u64 kCr4Osfxsr = 1ull << 9;
+constexpr u64 kCr4Osxmmexcpt = 1ull << 10;
+
+void enable_sse() {
+    u64 cr0 = 0;
+    u64 cr4 = 0;
+    asm volatile("mov %%cr0, %0" : "=r"(cr0));
+    if ((cr0 & (kCr0Em | kCr0Ts)) != 0 || (cr0 & kCr0Mp) == 0) {
+        cr0 = (cr0 & ~(kCr0Em | kCr0Ts)) | kCr0Mp;
+        asm volatile("mov %0, %%cr0" : : "r"(cr0) : "memory");
+    }
+    asm volatile("mov %%cr4, %0" : "=r"(cr4));
+    if ((cr4 & kCr4Osfxsr) == 0) {
+        cr4 |= kCr4Osfxsr | kCr4Osxmmexcpt;
+        asm volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
+    }
+}
+
+}  // namespace
+
+void fpu_enter(FpuSaveArea& area) {
+    // Before FXSAVE: with CR4.OSFXSR clear, FXSAVE may leave the xmm registers out.
+    enable_sse();
+    asm volatile("fxsave64 %0" : "=m"(area) : : "memory");
+}
+
+void fpu_leave(FpuSaveArea& area) { asm volatile("fxrstor64 %0" : : "m"(area) : "memory"); }
+
+}  // namespace tv::crypto
+
+#endif
