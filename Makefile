@@ -17,9 +17,15 @@ MON_CXXFLAGS := -std=c++20 $(MON_FLAGS) -fno-exceptions -fno-rtti -fno-use-cxa-a
   -Wall -Wextra -Werror -Wold-style-cast -Wzero-as-null-pointer-constant -Wnon-virtual-dtor
 MON_ASFLAGS := $(MON_FLAGS) -D__ASSEMBLY__
 
-MON_CXX_SRCS := $(wildcard core/*.cpp core/handlers/*.cpp core/arch/x86/*.cpp core/arch/x86/svm/*.cpp core/arch/x86/vmx/*.cpp lib/*.cpp)
+MON_CXX_SRCS := $(wildcard core/*.cpp core/handlers/*.cpp core/arch/x86/*.cpp core/arch/x86/svm/*.cpp core/arch/x86/vmx/*.cpp core/insn/*.cpp drivers/pci/*.cpp lib/*.cpp)
 MON_ASM_SRCS := $(wildcard boot/*.S core/arch/x86/*.S core/arch/x86/svm/*.S core/arch/x86/vmx/*.S)
 MON_OBJS := $(patsubst %.cpp,$(BUILD)/mon/%.o,$(MON_CXX_SRCS)) $(patsubst %.S,$(BUILD)/mon/%.o,$(MON_ASM_SRCS))
+
+UNIT_CORE_SRCS += core/arch/x86/svm/svm_exit_decode.cpp core/handlers/cpuid_filter.cpp core/handlers/cpu_handlers.cpp core/exit_stats.cpp core/config.cpp core/config_values.cpp core/scancode.cpp
+# Subsystem fragments (mk/<subsystem>.mk) add their own targets and host-tested sources.
+include $(filter-out mk/unit.mk,$(wildcard mk/*.mk))
+include mk/unit.mk
+unit: | $(DEPS_STAMP)
 
 .PHONY: all deps guest run test bench unit clean distclean check-image
 
@@ -40,8 +46,11 @@ $(BUILD)/mon/%.o: %.S | $(DEPS_STAMP)
 	@echo "  AS   $<"
 	@gcc $(MON_ASFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/thinvisor.elf: $(MON_OBJS) boot/linker.ld mk/check_image.py | $(DEPS_STAMP)
-	ld -n -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T boot/linker.ld -o $@ $(MON_OBJS) $(NEWLIB)/lib/libc.a
+# Libraries the monitor links: crypto/ (mk/crypto.mk), mbedTLS and newlib, in that order.
+MON_LIBS := $(CRYPTO_MON_LIB) $(TP)/mbedtls/libmbedcrypto.a $(NEWLIB)/lib/libc.a
+
+$(BUILD)/thinvisor.elf: $(MON_OBJS) $(CRYPTO_MON_LIB) boot/linker.ld mk/check_image.py | $(DEPS_STAMP)
+	ld -n -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T boot/linker.ld -o $@ $(MON_OBJS) --start-group $(MON_LIBS) --end-group
 	python3 mk/check_image.py $@
 
 -include $(MON_OBJS:.o=.d)
@@ -49,11 +58,6 @@ $(BUILD)/thinvisor.elf: $(MON_OBJS) boot/linker.ld mk/check_image.py | $(DEPS_ST
 guest: $(DEPS_STAMP)
 	bash tools/guest/build-guest.sh
 
-UNIT_CORE_SRCS += core/arch/x86/svm/svm_exit_decode.cpp core/handlers/cpuid_filter.cpp core/handlers/cpu_handlers.cpp core/exit_stats.cpp core/config.cpp core/config_values.cpp core/scancode.cpp
-# Subsystem fragments (mk/<subsystem>.mk) add their own targets and host-tested sources.
-include $(filter-out mk/unit.mk,$(wildcard mk/*.mk))
-include mk/unit.mk
-unit: | $(DEPS_STAMP)
 
 
 # The demo: the guest's console is this terminal; the monitor's log goes to build/run/monitor.log.

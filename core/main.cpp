@@ -8,6 +8,7 @@
 #include "core/arch/x86/descriptors.hpp"
 #include "core/boot_info.hpp"
 #include "core/config_load.hpp"
+#include "core/disk_keys.hpp"
 #include "core/dispatch.hpp"
 #include "core/handlers/bios_services.hpp"
 #include "core/handlers/monitor_uart.hpp"
@@ -107,6 +108,8 @@ void monitor_main() {
     BootInfo& bi = boot_info();
     copy_modules(bi);
     if (!config_load(bi)) refuse("thinvisor.conf is invalid (see the line above)");
+    if (Config const* cfg = config(); cfg && !disk_keys_unlock(*cfg, bi))
+        refuse("the disk keys could not be unlocked, so no disk would be readable");
 
     Machine& m = g_machine;
     m.backend = select_backend();

@@ -1,0 +1,93 @@
+#include "core/disk_keys.hpp"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/config_load.hpp"
+#include "core/console_prompt.hpp"
+#include "core/log.hpp"
+#include "crypto/fpu_guard.hpp"
+#include "crypto/keyslot.hpp"
+#include "crypto/secure_zero.hpp"
+
+namespace tv {
+
+namespace {
+
+UnlockedDisk g_disks[Config::kMaxDisks];
+u32 g_count;
+crypto::FpuSaveArea g_fpu_area;
+crypto::Keyslots g_slots;  // big; kept off the 64 KiB boot stack
+
+bool load_keyslots(DiskConfig const& d, BootInfo const& bi) {
+    BootModule const* m = find_module(bi, d.keyslots);
+    if (!m) {
+        console("thinvisor: disk '%s': keyslot file '%s' was not loaded as a boot module", d.name, d.keyslots);
+        return false;
+    }
+    u32 bad_slot = 0;
+    crypto::KsError e = crypto::parse_keyslots(static_cast<u8 const*>(m->copy), m->end - m->start, g_slots, &bad_slot);
+    if (e != crypto::KsError::Ok) {
+        console("thinvisor: disk '%s': keyslot file '%s' refused: %s", d.name, d.keyslots, crypto::describe(e));
+        return false;
+    }
+    return true;
+}
+
+// One passphrase attempt; the passphrase is wiped before returning.
+crypto::KsError try_unlock(DiskConfig const& d, u32 tries_left, UnlockedDisk& out, u32* slot) {
+    char prompt[96];
+    snprintf(prompt, sizeof prompt, "thinvisor: passphrase for disk '%s' (%u tries left): ", d.name, tries_left);
+    char pass[256];
+    size_t n = prompt_read_secret(prompt, pass, sizeof pass);
+    crypto::MasterKey mk;
+    crypto::KsError e;
+    {
+        crypto::FpuGuard fpu(g_fpu_area);  // mbedTLS uses AES-NI/PCLMUL: the guest's SSE state is saved
+        e = crypto::ks_unlock(g_slots, reinterpret_cast<u8 const*>(pass), n, mk, slot);
+    }
+    crypto::secure_zero(pass, sizeof pass);
+    if (e == crypto::KsError::Ok) memcpy(out.master_key, mk.bytes, sizeof out.master_key);
+    return e;
+}
+
+}  // namespace
+
+bool disk_keys_unlock(Config const& cfg, BootInfo const& bi) {
+    for (u32 i = 0; i < cfg.disk_count; ++i) {
+        DiskConfig const& d = cfg.disks[i];
+        if (!load_keyslots(d, bi)) return false;
+        UnlockedDisk& out = g_disks[g_count];
+        bool opened = false;
+        for (u32 t = 0; t < cfg.keys.passphrase_tries && !opened; ++t) {
+            u32 slot = 0;
+            crypto::KsError e = try_unlock(d, cfg.keys.passphrase_tries - t, out, &slot);
+            if (e == crypto::KsError::Ok) {
+                opened = true;
+                log("keys: disk '%s' unlocked with slot %u", d.name, slot);
+            } else if (e == crypto::KsError::WrongPassphrase) {
+                prompt_print("thinvisor: wrong passphrase\n");
+                log("keys: disk '%s': wrong passphrase", d.name);
+            } else {
+                console("thinvisor: disk '%s': %s", d.name, crypto::describe(e));
+                return false;
+            }
+        }
+        u32 data_unit = g_slots.data_unit;
+        crypto::secure_zero(&g_slots, sizeof g_slots);
+        if (!opened) {
+            console("thinvisor: too many wrong passphrases for disk '%s'", d.name);
+            return false;
+        }
+        memcpy(out.name, d.name, sizeof out.name);
+        memcpy(out.serial, d.serial, sizeof out.serial);
+        out.data_unit = data_unit;
+        ++g_count;
+    }
+    return true;
+}
+
+u32 unlocked_disk_count() { return g_count; }
+UnlockedDisk const* unlocked_disk(u32 i) { return i < g_count ? &g_disks[i] : nullptr; }
+
+}  // namespace tv
