@@ -135,8 +135,8 @@ def list_suites():
     cleans up after itself, and exits non-zero when anything failed."""
     if not os.path.isdir(SUITES_DIR):
         return []
-    return sorted(os.path.join(SUITES_DIR, f) for f in os.listdir(SUITES_DIR)
-                  if os.access(os.path.join(SUITES_DIR, f), os.X_OK) and not f.startswith("."))
+    paths = (os.path.join(SUITES_DIR, f) for f in os.listdir(SUITES_DIR) if not f.startswith((".", "_")))
+    return sorted(p for p in paths if os.path.isfile(p) and os.access(p, os.X_OK))
 
 
 def run_suite(path, only):
