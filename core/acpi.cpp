@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "core/boot_info.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
 
@@ -75,13 +76,23 @@ SdtHeader const* find_fadt(Rsdp const* rsdp) {
     return nullptr;
 }
 
+// UEFI firmware publishes the RSDP only in its configuration table (the loader passes it
+// on); a BIOS leaves it in the EBDA or the BIOS ROM area.
+Rsdp const* find_rsdp() {
+    if (u64 const given = boot_info().acpi_rsdp) {
+        auto const* r = reinterpret_cast<Rsdp const*>(phys(given));
+        return memcmp(r->signature, "RSD PTR ", 8) == 0 && checksum_ok(phys(given), 20) ? r : nullptr;
+    }
+    u64 ebda = static_cast<u64>(*reinterpret_cast<u16 const*>(phys(0x40E))) << 4;
+    Rsdp const* rsdp = ebda ? scan(ebda, 1024) : nullptr;
+    return rsdp ? rsdp : scan(0xE0000, 0x20000);
+}
+
 }  // namespace
 
 bool acpi_find_power(AcpiPower* out) {
     *out = AcpiPower{};
-    u64 ebda = static_cast<u64>(*reinterpret_cast<u16 const*>(phys(0x40E))) << 4;
-    Rsdp const* rsdp = ebda ? scan(ebda, 1024) : nullptr;
-    if (!rsdp) rsdp = scan(0xE0000, 0x20000);
+    Rsdp const* rsdp = find_rsdp();
     if (!rsdp) return false;
     SdtHeader const* fadt = find_fadt(rsdp);
     if (!fadt) return false;

@@ -12,7 +12,8 @@ struct AcpiPower {
     u8 reset_value;
 };
 
-// Finds the RSDP in the BIOS areas and reads the FADT. False when there is no usable ACPI.
+// Finds the RSDP (given by the UEFI loader, or in the BIOS areas) and reads the FADT.
+// False when there is no usable ACPI.
 [[nodiscard]] bool acpi_find_power(AcpiPower* out);
 
 }  // namespace tv

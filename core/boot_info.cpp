@@ -43,7 +43,9 @@ void copy_string(char* dst, size_t n, u64 phys) {
     dst[i] = 0;
 }
 
-MemType to_memtype(u32 t) {
+}  // namespace
+
+MemType e820_memtype(u32 t) {
     switch (t) {
         case 1: return MemType::Usable;
         case 3: return MemType::AcpiReclaim;
@@ -52,7 +54,6 @@ MemType to_memtype(u32 t) {
         default: return MemType::Reserved;  // unknown types must never become guest-usable RAM
     }
 }
-}  // namespace
 
 BootInfo& boot_info() { return g_boot; }
 
@@ -71,7 +72,7 @@ bool parse_multiboot(u32 magic, u64 mbi_phys, BootInfo* out, char const** why) {
     out->firmware_map.clear();
     for (u64 off = 0; off + sizeof(MbMmapEntry) <= mbi->mmap_length;) {
         auto const* e = at_phys<MbMmapEntry>(mbi->mmap_addr + off);
-        if (e->length && !ok(out->firmware_map.add(e->base, e->length, to_memtype(e->type)))) {
+        if (e->length && !ok(out->firmware_map.add(e->base, e->length, e820_memtype(e->type)))) {
             *why = "the firmware memory map has too many entries";
             return false;
         }

@@ -1,7 +1,13 @@
 #include "core/io_hooks.hpp"
 
+#include <string.h>
+
 #include "core/arch/x86/cpu.hpp"
 #include "core/exit_stats.hpp"
+#include "core/guest_paging.hpp"
+#include "core/insn/decoder.hpp"
+#include "core/insn/emulate.hpp"
+#include "core/layout.hpp"
 #include "core/log.hpp"
 #include "core/virt_backend.hpp"
 
@@ -21,6 +27,12 @@ constexpr size_t kMaxHooks = 32;
 IoHook g_hooks[kMaxHooks];
 size_t g_hook_count;
 u32 g_string_warnings;
+
+// Iterations of a REP INS/OUTS done in one exit; a 4 KiB sector of words fits.
+constexpr u32 kMaxStringIterations = 4096;
+constexpr u64 kRflagsDf = 1ull << 10;
+constexpr u64 kRflagsAc = 1ull << 18;
+constexpr u8 kVectorGp = 13;
 
 IoHook* find(u16 port) {
     for (size_t i = 0; i < g_hook_count; ++i)
@@ -64,13 +76,172 @@ void io_hooks_log() {
             g_hooks[i].first + g_hooks[i].count - 1, static_cast<unsigned long long>(g_hooks[i].hits));
 }
 
+namespace {
+
+// One element of an IN or OUT through the hook (or the real port), as a single IN/OUT would.
+u32 element_in(Vcpu& v, IoHook* h, IoExit const& io) {
+    u32 value = 0;
+    if (h && h->fn(h->ctx, v, io, &value) == IoAction::Handled) return value & size_mask(io.size);
+    return port_in(io.port, io.size);
+}
+
+void element_out(Vcpu& v, IoHook* h, IoExit const& io, u32 value) {
+    if (h && h->fn(h->ctx, v, io, &value) == IoAction::Handled) return;
+    port_out(io.port, io.size, value & size_mask(io.size));
+}
+
+// Guest paging structures are read from guest RAM only (never the monitor's region).
+class RamReader final : public GuestMemoryReader {
+  public:
+    bool read_entry(Gpa gpa, u8 size, u64* v) override {
+        if (!insn::guest_ram(gpa.raw, size)) return false;
+        *v = 0;
+        memcpy(v, phys_to_virt(gpa.raw), size);
+        return true;
+    }
+    bool set_entry_bits(Gpa gpa, u8 size, u64 bits) override {
+        if (!insn::guest_ram(gpa.raw, size)) return false;
+        void* p = phys_to_virt(gpa.raw);
+        if (size == 8) __atomic_fetch_or(static_cast<u64*>(p), bits, __ATOMIC_SEQ_CST);
+        else __atomic_fetch_or(static_cast<u32*>(p), static_cast<u32>(bits), __ATOMIC_SEQ_CST);
+        return true;
+    }
+};
+
+// Guest linear memory, byte-exact: every byte is translated through the guest's paging
+// (a page at a time) and must be guest RAM. False when the guest would fault or the memory
+// is not RAM (the monitor's hidden region, device memory).
+class LinearMemory {
+  public:
+    explicit LinearMemory(Vcpu const& v)
+        : state_{v.cr0(), v.cr3(), v.cr4(), v.efer(), v.cpl(), (v.rflags() & kRflagsAc) != 0, 0} {}
+
+    // Copies n bytes to (write) or from guest memory; with buf == nullptr only checks that
+    // the guest could make that access.
+    bool copy(u64 lin, u8* buf, u32 n, bool write, bool fetch) {
+        while (n) {
+            u32 chunk = static_cast<u32>(kPageSize - (lin & (kPageSize - 1)));
+            if (chunk > n) chunk = n;
+            Translation t;
+            RamReader reader;
+            if (guest_translate(state_, lin, GuestAccess{write, fetch}, reader, &t) != WalkStatus::Ok) return false;
+            if (!insn::guest_ram(t.gpa.raw, chunk)) return false;
+            if (buf && write) memcpy(phys_to_virt(t.gpa.raw), buf, chunk);
+            else if (buf) memcpy(buf, phys_to_virt(t.gpa.raw), chunk);
+            lin += chunk;
+            if (buf) buf += chunk;
+            n -= chunk;
+        }
+        return true;
+    }
+
+  private:
+    GuestPagingState state_;
+};
+
+// What the exit does not say reliably (TCG leaves the address-size and segment bits of
+// EXITINFO1 zero): the address size and OUTS's source segment, from the prefixes of the
+// instruction at CS:RIP.
+struct StringInsn {
+    u8 addr_size;  // 2, 4 or 8
+    SegReg seg;    // of the memory operand
+};
+
+bool decode_string_io(Vcpu& v, insn::CpuMode mode, bool in, StringInsn* out) {
+    u64 const rip = mode == insn::CpuMode::Bits64 ? v.rip() : v.rip() & 0xFFFFFFFFull;
+    u64 const lin = mode == insn::CpuMode::Bits64 ? rip : (v.segment(SegReg::Cs).base + rip) & 0xFFFFFFFFull;
+    u8 bytes[insn::kMaxLength];
+    LinearMemory mem{v};
+    u32 n = insn::kMaxLength;
+    while (n && !mem.copy(lin, bytes, n, false, true)) --n;  // the tail may be on an unmapped page
+    bool addr_override = false;
+    SegReg seg = SegReg::Ds;
+    for (u32 i = 0; i < n; ++i) {
+        u8 const b = bytes[i];
+        if (b == 0x67) addr_override = true;
+        else if (b == 0x26) seg = SegReg::Es;
+        else if (b == 0x2E) seg = SegReg::Cs;
+        else if (b == 0x36) seg = SegReg::Ss;
+        else if (b == 0x3E) seg = SegReg::Ds;
+        else if (b == 0x64) seg = SegReg::Fs;
+        else if (b == 0x65) seg = SegReg::Gs;
+        else if (b == 0x66 || b == 0xF2 || b == 0xF3 || b == 0xF0) continue;
+        else if (mode == insn::CpuMode::Bits64 && (b & 0xF0) == 0x40) continue;  // REX
+        else if (b >= 0x6C && b <= 0x6F) {
+            if (mode == insn::CpuMode::Bits64) out->addr_size = addr_override ? 4 : 8;
+            else if (mode == insn::CpuMode::Bits32) out->addr_size = addr_override ? 2 : 4;
+            else out->addr_size = addr_override ? 4 : 2;
+            out->seg = in ? SegReg::Es : seg;  // INS always writes ES:rDI
+            return true;
+        } else {
+            break;
+        }
+    }
+    return false;
+}
+
+u64 linear_of(Vcpu const& v, insn::CpuMode mode, SegReg seg, u64 off) {
+    if (mode == insn::CpuMode::Bits64) return off + (seg == SegReg::Fs || seg == SegReg::Gs ? v.segment(seg).base : 0);
+    return (v.segment(seg).base + off) & 0xFFFFFFFFull;
+}
+
+// INS/OUTS (with or without REP) on a hooked port: each element goes through the hook exactly
+// as a single IN/OUT would, and its memory side through the guest's segmentation and paging.
+// Up to kMaxStringIterations per exit; the guest re-executes the instruction for the rest.
+void io_string(Vcpu& v, ExitRecord const& e) {
+    IoExit const& io = e.io;
+    insn::CpuMode const mode = insn::cpu_mode(v.cr0(), v.efer(), v.rflags(), v.segment(SegReg::Cs).attr);
+    StringInsn si{};
+    if (!decode_string_io(v, mode, io.in, &si)) {
+        if (g_string_warnings++ < 8) log("io: string I/O at port %#x: cannot read the instruction; #GP", io.port);
+        v.inject_exception(kVectorGp, true, 0);
+        return;
+    }
+    u64 const mask = si.addr_size == 8 ? ~0ull : si.addr_size == 4 ? 0xFFFFFFFFull : 0xFFFFull;
+    Reg const idx = io.in ? Reg::Rdi : Reg::Rsi;
+    u64 count = io.rep ? v.reg(Reg::Rcx) & mask : 1;
+    u64 const step = (v.rflags() & kRflagsDf) ? 0 - static_cast<u64>(io.size) : io.size;
+    IoHook* h = find(io.port);
+    if (h) __atomic_fetch_add(&h->hits, 1, __ATOMIC_RELAXED);  // hits count exits, not elements
+    LinearMemory mem{v};
+    u32 done = 0;
+    for (; count && done < kMaxStringIterations; ++done, --count) {
+        u64 const off = v.reg(idx) & mask;
+        u64 const lin = linear_of(v, mode, si.seg, off);
+        u32 value = 0;
+        if (io.in) {
+            // Check that the destination is writable before the element is taken from the
+            // device: a refused element must not be consumed.
+            if (!mem.copy(lin, nullptr, io.size, true, false)) break;
+            value = element_in(v, h, io);
+            if (!mem.copy(lin, reinterpret_cast<u8*>(&value), io.size, true, false)) break;
+        } else {
+            if (!mem.copy(lin, reinterpret_cast<u8*>(&value), io.size, false, false)) break;
+            element_out(v, h, io, value);
+        }
+        v.set_reg(idx, (v.reg(idx) & ~mask) | ((off + step) & mask));
+        if (io.rep) v.set_reg(Reg::Rcx, (v.reg(Reg::Rcx) & ~mask) | ((count - 1) & mask));
+    }
+    stats_count(Event::IoEmulated);
+    if (count == 0) {
+        if (!v.skip(e)) log("io: string I/O exit without instruction length at port %#x", io.port);
+    } else if (done == 0) {
+        // The guest's own fault (#PF with CR2) cannot be raised from here, and memory that is
+        // not guest RAM must never be reached: refuse loudly instead of spinning.
+        if (g_string_warnings++ < 8)
+            log("io: string I/O at port %#x: memory at %#x:%#llx not reachable; #GP", io.port,
+                static_cast<unsigned>(si.seg), static_cast<unsigned long long>(v.reg(idx) & mask));
+        v.inject_exception(kVectorGp, true, 0);
+    }
+    // else: iterations left; RIP stays and the guest runs the instruction again.
+}
+
+}  // namespace
+
 void io_exit(Vcpu& v, ExitRecord const& e) {
     IoExit const& io = e.io;
     if (io.string) {
-        // No hooked device is driven with INS/OUTS by the guests we run; say so loudly
-        // rather than pretend the transfer happened.
-        if (g_string_warnings++ < 8) log("io: string I/O on hooked port %#x is not emulated; skipped", io.port);
-        if (!v.skip(e)) log("io: cannot skip string I/O");
+        io_string(v, e);
         return;
     }
     u32 mask = size_mask(io.size);

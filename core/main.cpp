@@ -1,6 +1,7 @@
 // The monitor's explicit init order, after it has moved into its own region.
 #include "core/main.hpp"
 
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -19,7 +20,10 @@
 #include "core/log.hpp"
 #include "core/machine.hpp"
 #include "core/memory.hpp"
+#include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
+#include "drivers/pci/passthrough_test.hpp"
+#include "drivers/pci/pci_monitor.hpp"
 
 extern "C" char __image_end[];
 
@@ -84,6 +88,26 @@ void run_selftest() {
     refuse("unknown selftest= value");
 }
 
+// The one difference between the boot paths once the monitor runs. BIOS: the monitor
+// answers the BIOS memory queries (INT 15h hook, base memory in the BDA) and boots the boot
+// disk from a real-mode stub. UEFI: the firmware's own memory map already excludes the
+// monitor (an EfiReservedMemoryType allocation), so nothing in guest memory is touched and
+// the CPU resumes in the loader exactly as it handed over.
+GuestStart guest_start(Machine& m, BootInfo const& bi) {
+    if (bi.firmware == Firmware::Uefi) {
+        LongModeStart const& c = bi.uefi_cpu;
+        log("guest: resuming the UEFI loader at %#llx (cr3 %#llx, cs %#x, tr %#x attr %#x)",
+            static_cast<unsigned long long>(c.rip), static_cast<unsigned long long>(c.cr3), c.cs.selector,
+            c.tr.selector, c.tr.attr);
+        return GuestStart::long_mode(bi.uefi_cpu);
+    }
+    RealModeStart rm{};
+    bool intel = m.backend != svm_backend();
+    check(bios_services_install(m.guest_map, boot_drive(), intel, &rm), "installing the BIOS memory hooks");
+    log("guest: booting BIOS drive %#x at %04x:%04x", rm.edx, rm.cs, rm.ip);
+    return GuestStart::real_mode(rm);
+}
+
 void build_nested_tables(Machine& m) {
     m.nested.init(m.backend->nested_format(), &g_page_source, x86::cpuid(0x80000001).edx & (1u << 26));
     check(m.nested.create_root(), "nested page table root");
@@ -96,6 +120,15 @@ void build_nested_tables(Machine& m) {
 }  // namespace
 
 Machine& machine() { return g_machine; }
+
+VirtBackend* usable_backend(char* why, size_t n) {
+    VirtBackend* b = select_backend();
+    if (!b) {
+        snprintf(why, n, "this CPU offers neither AMD-V (SVM) nor Intel VT-x");
+        return nullptr;
+    }
+    return b->check_cpu(why, n) ? b : nullptr;
+}
 
 void monitor_main() {
     x86::descriptors_init_cpu(0);
@@ -112,28 +145,31 @@ void monitor_main() {
         refuse("the disk keys could not be unlocked, so no disk would be readable");
 
     Machine& m = g_machine;
-    m.backend = select_backend();
-    if (!m.backend) refuse("this CPU offers neither AMD-V (SVM) nor Intel VT-x");
     char why[160];
-    if (!m.backend->check_cpu(why, sizeof why)) refuse(why);
+    m.backend = usable_backend(why, sizeof why);
+    if (!m.backend) refuse(why);
     log("cpu: using %s", m.backend->name());
     check(m.backend->enable_cpu(), "enabling virtualization");
 
     m.guest_map = bi.firmware_map;
     check(m.guest_map.set_type(region.base, region.size, MemType::Reserved), "carving the monitor region");
-    RealModeStart start{};
-    bool intel = m.backend != svm_backend();
-    check(bios_services_install(m.guest_map, boot_drive(), intel, &start), "installing the BIOS memory hooks");
+    GuestStart const start = guest_start(m, bi);
     build_nested_tables(m);
 
     check(monitor_uart_hide(), "hiding the log port");
     check(power_hooks_install(), "power and reset hooks");
+    // PCI: enumerated before the guest runs; mediators register MMIO and configuration
+    // hooks next; the configuration ports are claimed last, once it is known whether any
+    // configuration hook needs the data ports.
+    check(mmio_init(&g_page_source), "the MMIO pass-through window");
+    pci::pci_init();
+    check(pci::passthrough_test_install(), "the MMIO pass-through test hooks");
+    check(pci::pci_ports_install(), "the PCI configuration ports");
     io_hooks_apply(m.intercepts);
     m.backend->add_protected_msrs(m.intercepts);
 
     Vcpu* v = m.backend->create_vcpu(0, start, m.nested.root(), m.intercepts);
     if (!v) panic("could not create the boot vCPU");
-    log("guest: booting BIOS drive %#x at %04x:%04x", start.edx, start.cs, start.ip);
     vcpu_loop(*v);
 }
 

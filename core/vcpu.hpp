@@ -49,6 +49,12 @@ class Vcpu {
     virtual void set_single_step(bool on) = 0;
     // The nested page tables changed in a way that removes or narrows a mapping.
     virtual void flush_nested_tlb() = 0;
+    // A CrAccess exit: the guest touched a control-register bit the backend keeps shadowed
+    // (VMX: the CR0/CR4 guest/host masks). Performs the access as the guest sees it, or
+    // injects the fault it deserves, and moves past the instruction. False when this backend
+    // never shadows control registers, so the exit is unexpected (the default, which keeps
+    // test doubles that never see such exits small).
+    [[nodiscard]] virtual bool emulate_cr_access(ExitRecord const&) { return false; }
 
     // Skip the instruction that caused `e`; false when its length is unknown.
     [[nodiscard]] bool skip(ExitRecord const& e) {

@@ -27,10 +27,26 @@ void cpu_handlers_add_msrs(InterceptSet& set) {
     for (u32 m = x86::msr::kVmxBasic; m <= x86::msr::kVmxLast; ++m) (void)set.add_msr(m);
 }
 
+namespace {
+
+// CPUID reports OSXSAVE (1:ECX[27]) and OSPKE (7.0:ECX[4]) from CR4, and the monitor runs
+// the CPUID with its own CR4. The guest must see its own bits: a guest kernel that left XSAVE
+// off, told OSXSAVE=1, has its programs run XGETBV into #UD.
+void reflect_guest_cr4(Vcpu& v, u32 leaf, u32 subleaf, u32* ecx) {
+    constexpr u64 kCr4Osxsave = 1ull << 18, kCr4Pke = 1ull << 22;
+    constexpr u32 kOsxsave = 1u << 27, kOspke = 1u << 4;
+    if (leaf == 1) *ecx = (v.cr4() & kCr4Osxsave) ? *ecx | kOsxsave : *ecx & ~kOsxsave;
+    if (leaf == 7 && subleaf == 0) *ecx = (v.cr4() & kCr4Pke) ? *ecx | kOspke : *ecx & ~kOspke;
+}
+
+}  // namespace
+
 void handle_cpuid(Vcpu& v, ExitRecord const& e) {
     u32 leaf = static_cast<u32>(v.reg(Reg::Rax));
-    auto r = x86::cpuid(leaf, static_cast<u32>(v.reg(Reg::Rcx)));
+    u32 const subleaf = static_cast<u32>(v.reg(Reg::Rcx));
+    auto r = x86::cpuid(leaf, subleaf);
     filter_cpuid(leaf, &r.eax, &r.ebx, &r.ecx, &r.edx);
+    reflect_guest_cr4(v, leaf, subleaf, &r.ecx);
     v.set_reg(Reg::Rax, r.eax);
     v.set_reg(Reg::Rbx, r.ebx);
     v.set_reg(Reg::Rcx, r.ecx);

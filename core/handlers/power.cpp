@@ -5,6 +5,7 @@
 #include "core/exit_stats.hpp"
 #include "core/io_hooks.hpp"
 #include "core/log.hpp"
+#include "core/mmio_hooks.hpp"
 
 namespace tv {
 
@@ -22,6 +23,7 @@ IoAction pm1_cnt(void*, Vcpu&, IoExit const& io, u32* value) {
         log("power-off: guest entered sleep type %u through PM1 control port %#x", (*value >> 10) & 7, io.port);
         stats_log("power-off");
         io_hooks_log();
+        mmio_hooks_log();
     }
     return IoAction::PassThrough;
 }
@@ -34,22 +36,20 @@ IoAction kbc(void*, Vcpu&, IoExit const& io, u32* value) {
     return IoAction::PassThrough;
 }
 
-// Only CF9 is claimed, so PCI configuration data (CFC-CFF) never exits; a dword write to
-// the address port CF8 still does (it covers CF9's bit) and is simply passed through.
-IoAction reset_control(void*, Vcpu&, IoExit const& io, u32* value) {
+}  // namespace
+
+// Port CF9 shares a dword with the PCI address port CF8, so the PCI configuration-port hook
+// (drivers/pci) owns CF8-CFF and hands every access of CF8-CFB that is not a dword to here.
+void power_reset_control_access(IoExit const& io, u32 value) {
     // The register is byte-wide; bit 2 starts the reset.
-    if (!io.in && io.port == kResetControl && io.size == 1 && (*value & 0x4)) {
-        log("reset: guest requested a reset through port CF9 (value %#x)", *value);
+    if (!io.in && io.port == kResetControl && io.size == 1 && (value & 0x4)) {
+        log("reset: guest requested a reset through port CF9 (value %#x)", value);
         stats_log("reset");
     }
-    return IoAction::PassThrough;
 }
-
-}  // namespace
 
 Status power_hooks_install() {
     Status s = io_hook_register(kKbcCommand, 1, kbc, nullptr, "kbc-reset");
-    if (ok(s)) s = io_hook_register(kResetControl, 1, reset_control, nullptr, "cf9-reset");
     if (!ok(s)) return s;
     if (!acpi_find_power(&g_power)) {
         log("power: no ACPI FADT found; power-off will not be logged");

@@ -8,6 +8,10 @@
 namespace tv {
 
 [[nodiscard]] Status power_hooks_install();
+// A guest access to port CF9 (reset control) or its neighbours CF8-CFB other than the PCI
+// address dword; called by the PCI configuration-port hook, which owns those ports. Logs a
+// reset request; the caller performs the access.
+void power_reset_control_access(IoExit const& io, u32 value);
 void handle_shutdown(Vcpu& v, ExitRecord const& e);
 // Resets the machine through the chipset; used when the guest triple-faults.
 [[noreturn]] void machine_reset(char const* why);

@@ -210,6 +210,84 @@ def check_no_npt(out, result):
                         % GUEST_UP)
     return problems
 
+# --- MMIO interposition: a real driver with all its register accesses emulated --------------
+
+MMIO_HOOK_RE = re.compile(r"mmio: hook (\S+) \((0x[0-9a-f]+)-(0x[0-9a-f]+)\): (\d+) exits, (\d+) reads, (\d+) writes")
+MMIO_SUMMARY_RE = re.compile(r"mmio: (\d+) instructions emulated, (\d+) re-executed, (\d+) emulation failures")
+MMIO_MIN_EXITS = 1000
+
+
+def mmio_log_problems(monlog, hook):
+    """The hook must have caused MMIO_MIN_EXITS exits or more, and nothing may have failed."""
+    problems = []
+    exits = {m.group(1): int(m.group(4)) for m in MMIO_HOOK_RE.finditer(monlog)}
+    if hook not in exits:
+        problems.append("monitor.log has no exit count for MMIO hook %s" % hook)
+    elif exits[hook] < MMIO_MIN_EXITS:
+        problems.append("MMIO hook %s caused only %d exits (want %d or more)"
+                        % (hook, exits[hook], MMIO_MIN_EXITS))
+    m = MMIO_SUMMARY_RE.search(monlog)
+    if not m:
+        problems.append("monitor.log has no MMIO emulation summary")
+    elif int(m.group(3)) != 0:
+        problems.append("%s MMIO emulation failures" % m.group(3))
+    for line in monlog.splitlines():
+        if "cannot emulate" in line:
+            problems.append(line.strip()[:200])
+    return problems
+
+
+def file_md5(path):
+    import hashlib
+    try:
+        with open(path, "rb") as f:
+            return hashlib.md5(f.read()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def check_mmio_ahci(out, result):
+    problems = run_problems(result)
+    if result.get("error"):
+        return problems
+    console = read_log(out, "console.log")
+    monlog = read_log(out, "monitor.log")
+    problems += marker_problems(console, ["TV-CHECK ok: mount", "TV-CHECK ok: reread",
+                                          "TV-CHECK ok: bar-moved", "TV-CHECK ok: bar-back"])
+    want = file_md5(os.path.join(ROOT, "build", "guest", "vmlinuz"))
+    got = re.search(r"^TV-MD5 vmlinuz ([0-9a-f]{32})", console, re.M)
+    if not got or got.group(1) != want:
+        problems.append("the guest read vmlinuz as %s, the host has %s"
+                        % (got.group(1) if got else "nothing", want))
+    problems += mmio_log_problems(monlog, "ahci-abar")
+    if len(re.findall(r"mmio: hook ahci-abar follows its device", monlog)) != 2:
+        problems.append("the AHCI hook did not follow the BAR there and back")
+    return guest_not_up_hint(console, problems, monlog)
+
+
+def check_mmio_e1000(out, result):
+    problems = run_problems(result)
+    if result.get("error"):
+        return problems
+    console = read_log(out, "console.log")
+    monlog = read_log(out, "monitor.log")
+    problems += marker_problems(console, ["TV-CHECK ok: carrier", "TV-CHECK ok: dhcp",
+                                          "TV-CHECK ok: ping"])
+    problems += mmio_log_problems(monlog, "e1000-bar0")
+    return guest_not_up_hint(console, problems, monlog)
+
+
+def mmio_scenarios():
+    return [
+        Scenario("mmio-passthrough-ahci", check_mmio_ahci, machine="q35", cpu="max", mem="512M",
+                 monitor=MONITOR, append="mmio_passthrough_test=ahci", timeout=120,
+                 script=os.path.join(GUEST_DIR, "mmio-ahci.sh")),
+        Scenario("mmio-passthrough-e1000", check_mmio_e1000, machine="q35", cpu="max", mem="512M",
+                 monitor=MONITOR, append="mmio_passthrough_test=e1000", timeout=120,
+                 script=os.path.join(GUEST_DIR, "mmio-e1000.sh"),
+                 extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"]),
+    ]
+
 
 def all_scenarios():
     bare_script = os.path.join(GUEST_DIR, "bare-checks.sh")
@@ -240,6 +318,7 @@ def all_scenarios():
                       extra=["-initrd", os.path.join(CONFIG_DIR, "invalid", "thinvisor.conf")]))
     s.append(Scenario("no-npt", check_no_npt, machine="pc", cpu="qemu64,+svm", mem="512M",
                       monitor=MONITOR, script=bare_script, timeout=20, stop_on=NO_NPT_RE))
+    s += mmio_scenarios()
     return s
 
 

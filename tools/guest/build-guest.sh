@@ -2,9 +2,13 @@
 # Builds the thinvisor test guest: a Debian kernel, a busybox initramfs with the guest tools,
 # and a bootable raw disk image (MBR + FAT + syslinux), all without root or loop devices.
 #
-# Usage: tools/guest/build-guest.sh [--out DIR] [--cache DIR]
+# Usage: tools/guest/build-guest.sh [--out DIR] [--cache DIR] [disk options]
 #   --out DIR    output directory (default: build/guest)
 #   --cache DIR  download cache that survives `make clean` (default: third_party/cache)
+# Disk options, for a variant image beside disk.img (e.g. tools/guest/build-bochs-guest.sh):
+#   --disk-name NAME     write the image as DIR/NAME (default: disk.img)
+#   --disk-kernel FILE   boot FILE instead of DIR/vmlinuz (it is still /vmlinuz on the disk)
+#   --disk-append ARGS   kernel command line instead of the default one
 # Environment: GUEST_KERNEL_PKG=linux-image-6.1.0-NN-amd64 pins the kernel package
 #              (default: whatever linux-image-amd64 depends on, fetched once and then taken
 #              from the cache; GUEST_KERNEL_UPDATE=1 fetches the current candidate again).
@@ -20,7 +24,10 @@ while [ $# -gt 0 ]; do
     case $1 in
         --out) OUT=$2; shift 2 ;;
         --cache) CACHE=$2; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        --disk-name) DISK_NAME=$2; shift 2 ;;
+        --disk-kernel) DISK_KERNEL=$(realpath "$2"); shift 2 ;;
+        --disk-append) DISK_APPEND=$2; shift 2 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "build-guest: unknown argument '$1'" >&2; exit 64 ;;
     esac
 done
@@ -38,8 +45,9 @@ HDR=$ROOT/include/thinvisor/hypercall.h
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 MBR_BIN=/usr/lib/syslinux/mbr/mbr.bin
 
-# Kernel modules in the initramfs (with their dependencies) and those loaded at boot.
-MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 aoe vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1"
+# Kernel modules in the initramfs (with their dependencies) and those loaded at boot
+# (efivarfs is for UEFI boots: `modprobe efivarfs`, then mount it on /sys/firmware/efi/efivars).
+MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 aoe vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1 efivarfs"
 BOOT_MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1"
 KERNEL_CMDLINE="console=tty0 console=ttyS0,115200 panic=-1"
 
@@ -190,7 +198,7 @@ KVER=$(cut -d' ' -f1 "$MODSTAMP")
 # ---------------------------------------------------------------------------------------
 # 3. Static guest tools.
 mkdir -p "$OUT/bin"
-for t in thinvisor-ctl memprobe cpuprobe; do
+for t in thinvisor-ctl memprobe cpuprobe atacmd; do
     if needs "$OUT/bin/$t" "$SRC/$t.c" "$HDR" "$SELF"; then
         log "compiling $t"
         gcc -static -O2 -Wall -Wextra -I"$ROOT/include" -o "$OUT/bin/$t.tmp" "$SRC/$t.c"
@@ -202,7 +210,7 @@ done
 # ---------------------------------------------------------------------------------------
 # 4. Initramfs: busybox + /init + tools + modules, newc cpio, gzip.
 if needs "$OUT/initrd.img" "$SRC/init" "$BUSYBOX" "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" \
-         "$OUT/bin/cpuprobe" "$MODSTAMP" "$SELF"; then
+         "$OUT/bin/cpuprobe" "$OUT/bin/atacmd" "$MODSTAMP" "$SELF"; then
     log "building initrd.img"
     R=$OUT/initramfs
     rm -rf "$R"
@@ -215,7 +223,7 @@ if needs "$OUT/initrd.img" "$SRC/init" "$BUSYBOX" "$OUT/bin/thinvisor-ctl" "$OUT
     for applet in $("$BUSYBOX" --list); do
         [ "$applet" = busybox ] || [ -e "$R/bin/$applet" ] || ln -s busybox "$R/bin/$applet"
     done
-    cp "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" "$OUT/bin/cpuprobe" "$R/bin/"
+    cp "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" "$OUT/bin/cpuprobe" "$OUT/bin/atacmd" "$R/bin/"
     cp -a "$MODSTAGE/lib/modules" "$R/lib/"
     install -m 0755 "$SRC/init" "$R/init"
     echo "$BOOT_MODULES" > "$R/etc/boot-modules"
@@ -231,9 +239,14 @@ fi
 # 5. Disk image: MBR (syslinux mbr.bin), one active FAT16 partition at sector 2048 holding
 #    syslinux, the kernel and the initrd. No root, no loop devices: sfdisk, mkfs.fat and
 #    syslinux all work on the image file at an offset, mtools copies the files in.
-if needs "$OUT/disk.img" "$OUT/vmlinuz" "$OUT/initrd.img" "$MBR_BIN" "$SELF"; then
-    log "building disk.img (${DISK_MIB} MiB)"
-    IMG=$OUT/disk.img.tmp
+DISK_NAME=${DISK_NAME:-disk.img}
+DISK_KERNEL=${DISK_KERNEL:-$OUT/vmlinuz}
+DISK_APPEND=${DISK_APPEND:-$KERNEL_CMDLINE}
+DISK_STAMP=$OUT/$DISK_NAME.cmdline  # a changed command line also means: build it again
+if needs "$OUT/$DISK_NAME" "$DISK_KERNEL" "$OUT/initrd.img" "$MBR_BIN" "$SELF" ||
+   { [ "$DISK_NAME" != disk.img ] && [ "$(cat "$DISK_STAMP" 2>/dev/null || true)" != "$DISK_APPEND" ]; }; then
+    log "building $DISK_NAME (${DISK_MIB} MiB)"
+    IMG=$OUT/$DISK_NAME.tmp
     rm -f "$IMG"
     truncate -s "${DISK_MIB}M" "$IMG"
     total=$((DISK_MIB * 2048))
@@ -249,13 +262,14 @@ TIMEOUT 0
 DEFAULT linux
 LABEL linux
   KERNEL /vmlinuz
-  APPEND initrd=/initrd.img $KERNEL_CMDLINE
+  APPEND initrd=/initrd.img $DISK_APPEND
 EOF
-    mcopy -i "$IMG@@$((PART_START * 512))" "$OUT/vmlinuz" "$OUT/initrd.img" \
-        "$OUT/syslinux.cfg" ::/
+    mcopy -i "$IMG@@$((PART_START * 512))" "$DISK_KERNEL" ::/vmlinuz
+    mcopy -i "$IMG@@$((PART_START * 512))" "$OUT/initrd.img" "$OUT/syslinux.cfg" ::/
     syslinux --offset $((PART_START * 512)) --install "$IMG"
     dd if="$MBR_BIN" of="$IMG" bs=440 count=1 conv=notrunc status=none
-    mv "$IMG" "$OUT/disk.img"
+    mv "$IMG" "$OUT/$DISK_NAME"
+    [ "$DISK_NAME" = disk.img ] || echo "$DISK_APPEND" > "$DISK_STAMP"
 fi
 
 # The command line, for direct boots: -kernel vmlinuz -initrd initrd.img -append "$(cat cmdline)"

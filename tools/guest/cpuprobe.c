@@ -1,7 +1,8 @@
 /* cpuprobe: what a guest program can learn about virtualization from the CPU.
  * Checks that the CPU the guest sees has no SVM/VMX, that EFER.SVME reads as clear and
  * cannot be set, that VM_CR says SVM is disabled and locked, and that a stray VMMCALL
- * (without thinvisor's magic) raises #UD like on bare hardware.
+ * (without thinvisor's magic) raises #UD like on bare hardware, as do VMX instructions, and
+ * that the VMX capability MSRs are absent and IA32_FEATURE_CONTROL (if any) says VMX is off.
  * Prints "TV-CHECK ok: NAME" / "TV-CHECK FAIL: NAME ..." lines; exit 1 on any failure.
  * Needs the msr driver (/dev/cpu/0/msr). */
 #include <cpuid.h>
@@ -17,6 +18,8 @@
 #define MSR_VM_CR 0xC0010114u
 #define MSR_VM_HSAVE_PA 0xC0010117u
 #define EFER_SVME (1ull << 12)
+#define MSR_FEATURE_CONTROL 0x3Au
+#define MSR_VMX_BASIC 0x480u
 
 static int failures;
 static sigjmp_buf jump;
@@ -65,6 +68,12 @@ static void check_msrs(void) {
     check(wrmsr(fd, MSR_VM_CR, 0) != 0, "vm-cr-locked", "writing VM_CR succeeded");
     if (rdmsr(fd, MSR_VM_HSAVE_PA, &v) == 0)
         check(v == 0, "hsave-hidden", "VM_HSAVE_PA reveals the host save area");
+    v = 0;  /* #GP, or 0 where an emulator answers every MSR (QEMU TCG) */
+    check(rdmsr(fd, MSR_VMX_BASIC, &v) != 0 || v == 0, "vmx-msrs-absent", "IA32_VMX_BASIC reports VMX");
+    if (rdmsr(fd, MSR_FEATURE_CONTROL, &v) == 0) {  /* Intel only; locked with VMX off under thinvisor */
+        check((v & 5) != 5, "feature-control-vmx-off", "IA32_FEATURE_CONTROL reports VMX enabled and locked");
+        if (v & 1) check(wrmsr(fd, MSR_FEATURE_CONTROL, v) != 0, "feature-control-locked", "a locked MSR took a write");
+    }
     close(fd);
 }
 
@@ -84,9 +93,25 @@ static void check_stray_vmmcall(void) {
     check(got_sigill, "stray-hypercall-ud", "a VMMCALL without the magic did not raise #UD");
 }
 
+/* Outside VMX operation every VMX instruction raises #UD; in VMX non-root operation VMREAD,
+ * VMPTRST and INVEPT exit (at any privilege level), and the monitor must answer #UD. */
+static void check_vmx_instructions(void) {
+    uint64_t field = 0, value = 0, desc[2] = {0, 0};
+    got_sigill = 0;
+    if (sigsetjmp(jump, 1) == 0) __asm__ volatile("vmread %1, %0" : "=r"(value) : "r"(field) : "cc");
+    check(got_sigill, "vmread-ud", "VMREAD did not raise #UD");
+    got_sigill = 0;
+    if (sigsetjmp(jump, 1) == 0) __asm__ volatile("vmptrst %0" : "=m"(value) : : "cc");
+    check(got_sigill, "vmptrst-ud", "VMPTRST did not raise #UD");
+    got_sigill = 0;
+    if (sigsetjmp(jump, 1) == 0) __asm__ volatile("invept %0, %1" : : "m"(desc), "r"(field + 2) : "cc", "memory");
+    check(got_sigill, "invept-ud", "INVEPT did not raise #UD");
+}
+
 int main(void) {
     check_cpuid();
     check_msrs();
     check_stray_vmmcall();
+    check_vmx_instructions();
     return failures ? 1 : 0;
 }

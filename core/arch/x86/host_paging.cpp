@@ -63,4 +63,60 @@ u64 build_host_page_tables(HostPagingPlan const& plan, u64 table_base, u64 max_p
     return pml4;
 }
 
+namespace {
+constexpr u64 kUncached = 0x18;  // PWT | PCD
+constexpr u64 kTableAddr = 0x000FFFFFFFFFF000ull;
+}  // namespace
+
+Status IoWindow::init(u64* pml4, PageSource* tables, Invalidate invalidate) {
+    if (pml4[index(kIoWindowBase, 3)] != 0) return Status::Invalid;
+    pml4_ = pml4;
+    tables_ = tables;
+    invalidate_ = invalidate;
+    next_ = kIoWindowBase;
+    return Status::Ok;
+}
+
+// The PTE for va, creating the tables above it when `create`; nullptr when missing.
+u64* IoWindow::pte(u64 va, bool create) {
+    u64* t = pml4_;
+    for (int level = 3; level > 0; --level) {
+        u64& e = t[index(va, level)];
+        if (!e) {
+            Hpa page;
+            if (!create || !ok(tables_->alloc_zeroed_page(&page))) return nullptr;
+            e = page.raw | kPresentWrite;
+        }
+        t = static_cast<u64*>(tables_->to_virt(Hpa{e & kTableAddr}));
+    }
+    return &t[index(va, 0)];
+}
+
+Status IoWindow::map(Hpa phys, u64 size, u8 volatile** out) {
+    if (!pml4_ || size == 0) return Status::Invalid;
+    u64 const first = align_down(phys.raw, kPageSize);
+    u64 const bytes = align_up(phys.raw + size, kPageSize) - first;
+    if (bytes > kIoWindowBase + kIoWindowSize - next_) return Status::NoMemory;
+    u64 const va = next_;
+    for (u64 off = 0; off < bytes; off += kPageSize) {
+        u64* e = pte(va + off, true);
+        if (!e) return Status::NoMemory;  // the pages mapped so far stay unused: the window is not reused
+        *e = (first + off) | kPresentWrite | kUncached;  // no XD: the monitor runs without EFER.NXE
+    }
+    next_ += bytes;
+    *out = reinterpret_cast<u8 volatile*>(va + (phys.raw - first));
+    return Status::Ok;
+}
+
+void IoWindow::unmap(u8 volatile* p, u64 size) {
+    u64 const va = reinterpret_cast<u64>(p);
+    u64 const first = align_down(va, kPageSize);
+    for (u64 a = first; a < va + size; a += kPageSize) {
+        u64* e = pte(a, false);
+        if (!e) continue;
+        *e = 0;
+        if (invalidate_) invalidate_(a);
+    }
+}
+
 }  // namespace tv::x86

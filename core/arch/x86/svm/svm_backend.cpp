@@ -4,6 +4,7 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/arch/x86/svm/svm_vcpu.hpp"
+#include "core/handlers/cpu_handlers.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/nested_paging.hpp"
@@ -102,15 +103,16 @@ class SvmBackend final : public VirtBackend {
         (void)set.add_msr(x86::msr::kEfer);
         (void)set.add_msr(x86::msr::kVmCr);
         (void)set.add_msr(x86::msr::kVmHsavePa);
+        cpu_handlers_add_msrs(set);  // VMX is hidden in CPUID, so its MSRs must fault too
     }
 
-    Vcpu* create_vcpu(u32 id, RealModeStart const& start, Hpa nested_root, InterceptSet const& set) override;
+    Vcpu* create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) override;
 
   private:
     Features features_{};
 };
 
-Vcpu* SvmBackend::create_vcpu(u32 id, RealModeStart const& start, Hpa nested_root, InterceptSet const& set) {
+Vcpu* SvmBackend::create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) {
     Hpa vmcb_pa = alloc_pages(1), host_pa = alloc_pages(1);
     Hpa iopm_pa = alloc_pages(3), msrpm_pa = alloc_pages(2), obj_pa = alloc_pages(1);
     if (!vmcb_pa.raw || !host_pa.raw || !iopm_pa.raw || !msrpm_pa.raw || !obj_pa.raw) return nullptr;
@@ -134,7 +136,10 @@ Vcpu* SvmBackend::create_vcpu(u32 id, RealModeStart const& start, Hpa nested_roo
     asm volatile("vmsave" ::"a"(host_pa.raw) : "memory");
 
     auto* v = new (hpa_virt(obj_pa)) SvmVcpu(id, vmcb, vmcb_pa, host_pa, features_.nrips);
-    v->init_real_mode(start);
+    switch (start.kind) {
+        case GuestStart::Kind::RealMode: v->init_real_mode(start.real); break;
+        case GuestStart::Kind::LongMode: v->init_long_mode(start.cpu); break;
+    }
     return v;
 }
 

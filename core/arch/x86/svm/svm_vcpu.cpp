@@ -42,6 +42,51 @@ void SvmVcpu::init_real_mode(RealModeStart const& s) {
     set_reg(Reg::Rdx, s.edx);
 }
 
+namespace {
+VmcbSegment vmcb_segment(Segment const& s) { return VmcbSegment{s.selector, s.attr, s.limit, s.base}; }
+VmcbSegment vmcb_table(TableRegister const& t) { return VmcbSegment{0, 0, t.limit, t.base}; }
+constexpr u16 kAttrDplShift = 5;
+}  // namespace
+
+// The CPU as the UEFI loader captured it: the VMCB save area holds the whole state VMRUN
+// loads (segments with their hidden parts, CRs, EFER, the SYSCALL/SYSENTER MSRs through
+// VMLOAD), so the firmware resumes exactly where it was.
+void SvmVcpu::init_long_mode(LongModeStart const& s) {
+    VmcbSave& g = vmcb_->save;
+    g.es = vmcb_segment(s.es);
+    g.cs = vmcb_segment(s.cs);
+    g.ss = vmcb_segment(s.ss);
+    g.ds = vmcb_segment(s.ds);
+    g.fs = vmcb_segment(s.fs);
+    g.gs = vmcb_segment(s.gs);
+    g.ldtr = vmcb_segment(s.ldtr);
+    g.tr = vmcb_segment(s.tr);
+    g.gdtr = vmcb_table(s.gdtr);
+    g.idtr = vmcb_table(s.idtr);
+    g.cr0 = s.cr0;
+    g.cr3 = s.cr3;
+    g.cr4 = s.cr4;
+    g.efer = s.efer | x86::kEferSvme;  // VMRUN demands it; the guest is shown its own value
+    g.dr6 = 0xFFFF0FF0;
+    g.dr7 = 0x400;
+    g.rflags = s.rflags;
+    g.rip = s.rip;
+    g.rsp = s.rsp;
+    g.g_pat = s.pat;
+    g.kernel_gs_base = s.kernel_gs_base;
+    g.star = s.star;
+    g.lstar = s.lstar;
+    g.cstar = s.cstar;
+    g.sfmask = s.sfmask;
+    g.sysenter_cs = s.sysenter_cs;
+    g.sysenter_esp = s.sysenter_esp;
+    g.sysenter_eip = s.sysenter_eip;
+    g.cpl = static_cast<u8>((s.ss.attr >> kAttrDplShift) & 3);  // AMD: CPL is SS.DPL
+    guest_efer_svme_ = false;
+    gprs_ = GuestGprs{};
+    set_reg(Reg::Rsp, s.rsp);
+}
+
 u64 SvmVcpu::efer() const {
     u64 v = vmcb_->save.efer & ~x86::kEferSvme;
     return guest_efer_svme_ ? v | x86::kEferSvme : v;

@@ -13,6 +13,7 @@ class SvmVcpu final : public Vcpu {
         : Vcpu(id), vmcb_(vmcb), vmcb_pa_(vmcb_pa), host_vmcb_pa_(host_vmcb_pa), has_nrips_(has_nrips) {}
 
     void init_real_mode(RealModeStart const& s);
+    void init_long_mode(LongModeStart const& s);
 
     ExitRecord run() override;
     u64 rip() const override { return vmcb_->save.rip; }
@@ -29,6 +30,8 @@ class SvmVcpu final : public Vcpu {
     void inject_exception(u8 vector, bool has_error, u32 error) override;
     void set_single_step(bool on) override;
     void flush_nested_tlb() override { vmcb_->control.tlb_control = 1; }
+    // No CR intercepts are set: the guest owns CR0/CR3/CR4 in the VMCB outright.
+    bool emulate_cr_access(ExitRecord const&) override { return false; }
 
   private:
     void reinject_interrupted_event();

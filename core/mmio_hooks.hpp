@@ -1,0 +1,64 @@
+// The MMIO hook registry: a mediator claims a range of guest-physical device memory here.
+// The range's pages are removed from the nested page tables, so every guest access faults;
+// the monitor fetches and decodes the instruction (core/insn/), carries it out with each
+// memory access that lands in the range handed to the hook, and moves the guest past it.
+// Everything not claimed stays mapped and never exits.
+//
+// Granularity is the 4 KiB page: accesses to the part of a claimed page outside the range
+// are performed on the device without calling the handler.
+#pragma once
+
+#include "core/exit_record.hpp"
+#include "core/nested_paging.hpp"
+#include "core/vcpu.hpp"
+
+namespace tv {
+
+enum class MmioAction : u8 {
+    PassThrough,  // perform the access on the real device (a write with *value as changed)
+    Handled,      // done; for a read, *value is what the guest reads
+};
+
+// size is 1, 2, 4 or 8; for a write *value holds the guest's data, for a read it is 0 on
+// entry. Called with the exit's Vcpu, once per access (a REP MOVS makes several calls).
+using MmioHandler = MmioAction (*)(void* ctx, Vcpu& v, Gpa gpa, u8 size, bool write, u64* value);
+
+struct MmioHookId {
+    u8 raw;
+};
+
+// Before any hook: the uncached window the pass-through accesses go through. tables: where
+// its page-table pages come from.
+[[nodiscard]] Status mmio_init(PageSource* tables);
+
+// Exists when the range's pages overlap another hook's, Refused when they overlap the
+// monitor's memory, NoMemory when the registry or the window is full.
+[[nodiscard]] Status mmio_hook_register(Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name,
+                                        MmioHookId* id = nullptr);
+
+// The guest moved the device (a BAR was reprogrammed): the hook follows, the old pages are
+// mapped again and the new ones unmapped. v: the vCPU whose nested TLB must forget the old
+// mapping. Same errors as registering.
+[[nodiscard]] Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base);
+Gpa mmio_hook_base(MmioHookId id);
+
+// The access on the real device, uncached; what PassThrough does, for handlers that need the
+// device's own value. False when gpa is not inside a hook's pages.
+[[nodiscard]] bool mmio_device_access(Gpa gpa, u8 size, bool write, u64* value);
+
+// Used by the instruction emulator: whether gpa lies in a claimed page, and one access there
+// (hook or device). mmio_access is false when the access is not wholly inside one hook's pages.
+bool mmio_hooked(u64 gpa);
+[[nodiscard]] bool mmio_access(Vcpu& v, Gpa gpa, u8 size, bool write, u64* value);
+
+// The nested fault on a claimed page: emulate the instruction, or refuse it loudly.
+void mmio_fault(Vcpu& v, NestedFaultExit const& f);
+
+// Unmaps again the claimed pages inside [base, base + size) after that range was mapped
+// wholesale (the on-demand mapping of high device memory).
+[[nodiscard]] Status mmio_hooks_reapply(Gpa base, u64 size);
+
+// One log line per hook (exits, accesses) and a summary of emulation results.
+void mmio_hooks_log();
+
+}  // namespace tv

@@ -1,0 +1,88 @@
+// The guest's configuration mechanism #1 ports. CF8-CFB are always claimed: the address
+// dword must be tracked (the data port's meaning depends on it) and CF9, reset control,
+// shares that dword. CFC-CFF are claimed only when a configuration hook exists.
+#include "core/arch/x86/cpu.hpp"
+#include "core/handlers/power.hpp"
+#include "core/io_hooks.hpp"
+#include "core/log.hpp"
+#include "drivers/pci/pci_monitor.hpp"
+
+namespace tv::pci {
+
+namespace {
+
+constexpr u16 kAddressPort = 0xCF8, kDataPort = 0xCFC;
+
+ConfigRouter g_router;
+u32 g_guest_cf8;       // the guest's last address dword: what CF8 holds whenever the guest runs
+bool g_ports_installed;
+bool g_data_claimed;
+
+u32 port_in(u16 port, u8 size) {
+    return size == 1 ? x86::inb(port) : size == 2 ? x86::inw(port) : x86::inl(port);
+}
+
+void port_out(u16 port, u8 size, u32 v) {
+    if (size == 1) x86::outb(port, static_cast<u8>(v));
+    else if (size == 2) x86::outw(port, static_cast<u16>(v));
+    else x86::outl(port, v);
+}
+
+IoAction data_port(Vcpu& v, IoExit const& io, u32* value) {
+    ConfigAccess const a = decode_config_address(g_guest_cf8, io.port);
+    ConfigHook* h = a.enabled ? g_router.find(a.bdf, a.reg, io.size) : nullptr;
+    if (!h) return IoAction::PassThrough;  // CF8 already holds the guest's address
+    ++h->hits;
+    if (io.in) *value = 0;
+    if (h->fn(h->ctx, v, a.bdf, a.reg, io.size, !io.in, value) == ConfigAction::Handled) return IoAction::Handled;
+    x86::outl(kAddressPort, g_guest_cf8);  // the handler may have used the ports itself
+    return IoAction::PassThrough;
+}
+
+IoAction config_ports(void*, Vcpu& v, IoExit const& io, u32* value) {
+    if (io.port >= kDataPort) return data_port(v, io, value);
+    if (io.port == kAddressPort && io.size == 4) {
+        if (!io.in) g_guest_cf8 = *value;
+        return IoAction::PassThrough;
+    }
+    power_reset_control_access(io, *value);  // byte and word accesses: CF9 is reset control
+    return IoAction::PassThrough;
+}
+
+}  // namespace
+
+u32 pci_config_read(Bdf b, u16 reg, u8 size) {
+    x86::outl(kAddressPort, config_address(b, reg));
+    u32 const v = port_in(static_cast<u16>(kDataPort + (reg & 3)), size);
+    x86::outl(kAddressPort, g_guest_cf8);
+    return v;
+}
+
+void pci_config_write(Bdf b, u16 reg, u8 size, u32 value) {
+    x86::outl(kAddressPort, config_address(b, reg));
+    port_out(static_cast<u16>(kDataPort + (reg & 3)), size, value);
+    x86::outl(kAddressPort, g_guest_cf8);
+}
+
+Status pci_config_hook_register(Bdf b, u16 first_reg, u16 count, ConfigHandler fn, void* ctx, char const* name) {
+    if (g_ports_installed) return Status::Invalid;  // the data ports' intercepts are fixed by now
+    return g_router.add(ConfigHook{b, first_reg, count, fn, ctx, name, 0});
+}
+
+Status pci_ports_install() {
+    g_guest_cf8 = x86::inl(kAddressPort);  // whatever the firmware left there
+    g_ports_installed = true;
+    g_data_claimed = g_router.count() != 0;
+    Status const s = io_hook_register(kAddressPort, g_data_claimed ? 8 : 4, config_ports, nullptr,
+                                      g_data_claimed ? "pci-config" : "pci-address");
+    log("pci: %u configuration hooks; data ports CFC-CFF %s", static_cast<unsigned>(g_router.count()),
+        g_data_claimed ? "intercepted" : "left to the guest (no exits)");
+    for (size_t i = 0; i < g_router.count(); ++i) {
+        ConfigHook const& h = g_router.at(i);
+        log("pci: config hook %s on %02x:%02x.%u registers %#x-%#x", h.name, h.bdf.bus, h.bdf.dev, h.bdf.fn, h.first,
+            h.first + h.count - 1);
+    }
+    return s;
+}
+
+}  // namespace tv::pci

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""UEFI suite: thinvisor booted by its GNU-EFI loader on OVMF (QEMU TCG, AMD-V emulated).
+
+Each run builds an EFI system partition image with tools/thinvisor-install-efi (loader,
+monitor, loader.conf) and boots it with OVMF_CODE_4M.fd and a private copy of
+OVMF_VARS_4M.fd. Runs:
+  uefi-linux-<machine>[-3G]     the loader starts the monitor (with thinvisor.conf as a
+                                boot module), resumes as its guest and
+                                chains to Debian's kernel as an EFI stub (initrd and
+                                console=ttyS0 in LoadOptions). The guest runs
+                                uefi-checks.sh (EFI runtime variables, monitor reserved in
+                                the firmware's map) and monitor-checks.sh: every check of
+                                the BIOS-path scenarios must hold, and the monitor log
+                                must record the power-off
+  uefi-monitor-missing-*        no thinvisor.elf on the ESP: a clear message, everything
+                                freed, an error status, the firmware tries its next entry
+  uefi-monitor-corrupt-*        a truncated thinvisor.elf: the same
+  uefi-next-loader-missing      the monitor runs, the next loader is absent: a clear
+                                message, and the firmware carries on under the monitor
+  uefi-refusal-frees-region     a CPU without nested paging: the monitor refuses, the
+                                loader frees the 32 MiB region, the firmware carries on
+  uefi-install-tool-errors      tools/thinvisor-install-efi refuses bad input clearly
+
+Prints `PASS name [secs]` or `FAIL name: why` per run and exits 1 on any failure. Two QEMU
+runs at a time, each under `timeout`. Logs: build/test-results/<name>/ (console.log =
+COM1, monitor.log = COM2, qemu.log). Python 3 standard library only.
+"""
+import argparse
+import concurrent.futures
+import fnmatch
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, List, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
+import qemu_run  # noqa: E402
+import scenarios  # noqa: E402
+
+BUILD = os.path.join(ROOT, "build")
+EFI = os.path.join(BUILD, "thinvisor.efi")
+MONITOR = os.path.join(BUILD, "thinvisor.elf")
+KERNEL = os.path.join(BUILD, "guest", "vmlinuz")
+INITRD = os.path.join(BUILD, "guest", "initrd.img")
+INSTALL = os.path.join(ROOT, "tools", "thinvisor-install-efi")
+GUEST_DIR = os.path.join(ROOT, "tests", "qemu", "guest")
+CONFIG = os.path.join(ROOT, "tests", "qemu", "config", "valid", "thinvisor.conf")  # a boot module
+RESULTS = os.path.join(BUILD, "test-results")
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+KERNEL_OPTIONS = "initrd=\\initrd.img console=ttyS0,115200 panic=-1"
+NEXT_ENTRY = r"BdsDxe: starting Boot0002"  # the firmware went on to its next boot entry
+EFI_MARKERS = ["TV-CHECK ok: efi-booted", "TV-CHECK ok: efi-runtime-variables",
+               "TV-CHECK ok: efi-map-reserves-monitor"]
+MONITOR_STARTED = "guest: resuming the UEFI loader"
+
+_print_lock = threading.Lock()
+
+
+def say(line):
+    with _print_lock:
+        print(line, flush=True)
+
+
+@dataclass
+class Run:
+    name: str
+    prepare: Callable[[str], str]           # tmp dir -> ESP image path
+    check: Callable[[str, dict], List[str]]  # (out dir, qemu_run result) -> problems
+    machine: str = "q35"
+    cpu: str = "max"
+    mem: str = "512M"
+    script: Optional[str] = None
+    stop_on: Optional[str] = None
+    timeout: float = 200
+
+
+# --- ESP images ------------------------------------------------------------------------------
+
+def install(tmp, *args):
+    img = os.path.join(tmp, "esp.img")
+    cmd = [sys.executable, INSTALL, "--esp", img, "--create-image", "64", *args]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("thinvisor-install-efi failed: %s" % r.stdout.strip()[-300:])
+    return img
+
+
+def mtools(img, *cmd):
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    r = subprocess.run([cmd[0], "-i", "%s@@1M" % img, *cmd[1:]], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (cmd[0], r.stdout.strip()))
+
+
+def linux_esp(tmp):
+    return install(tmp, "--add", "%s=/vmlinuz" % KERNEL, "--add", "%s=/initrd.img" % INITRD,
+                   "--module", CONFIG, "--next", "/vmlinuz", "--next-options", KERNEL_OPTIONS)
+
+
+def esp_without_monitor(tmp):
+    img = install(tmp)
+    mtools(img, "mdel", "::/EFI/thinvisor/thinvisor.elf")
+    return img
+
+
+def esp_with_truncated_monitor(tmp):
+    img = install(tmp)
+    cut = os.path.join(tmp, "thinvisor.elf")
+    with open(MONITOR, "rb") as src, open(cut, "wb") as dst:
+        dst.write(src.read(24 * 1024))  # headers intact, segments cut short: a broken copy
+    mtools(img, "mcopy", "-o", cut, "::/EFI/thinvisor/thinvisor.elf")
+    return img
+
+
+def esp_with_absent_next(tmp):
+    img = install(tmp)
+    conf = os.path.join(tmp, "loader.conf")
+    with open(conf, "w") as f:
+        f.write("next = \\EFI\\BOOT\\grubx64.efi\n")
+    mtools(img, "mcopy", "-o", conf, "::/EFI/thinvisor/loader.conf")
+    return img
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+def logs(out):
+    return scenarios.read_log(out, "console.log"), scenarios.read_log(out, "monitor.log")
+
+
+def want(text, needles, where):
+    return ["%s lacks '%s'" % (where, n) for n in needles if n not in text]
+
+
+def check_linux(out, result):
+    problems = scenarios.check_monitor(out, result)  # every check of the BIOS-path scenario
+    console, monlog = logs(out)
+    problems += want(console, EFI_MARKERS, "console.log")  # FAIL lines: check_monitor reports them
+    problems += want(console, ["thinvisor: monitor running at", "thinvisor: starting \\vmlinuz"], "console.log")
+    problems += want(monlog, [MONITOR_STARTED, "config: thinvisor.conf loaded"], "monitor.log")
+    if "bios: INT 15h" in monlog:
+        problems.append("the monitor ran the BIOS-only INT 15h hook under UEFI")
+    return problems
+
+
+def check_not_started(reason):
+    def check(out, result):
+        if result.get("error"):
+            return [result["error"]]
+        console, monlog = logs(out)
+        problems = want(console, [reason, "thinvisor: released everything it allocated",
+                                  "returning to the firmware", NEXT_ENTRY], "console.log")
+        if "thinvisor: monitor region" in monlog:
+            problems.append("the monitor started although the loader reported a failure")
+        if not result.get("stopped_on_pattern"):
+            problems.append("the firmware never went on to its next boot entry")
+        return problems
+    return check
+
+
+def check_next_missing(out, result):
+    if result.get("error"):
+        return [result["error"]]
+    console, monlog = logs(out)
+    problems = want(console, ["thinvisor: monitor running at",
+                              "thinvisor: cannot load the next loader \\EFI\\BOOT\\grubx64.efi from this "
+                              "partition: Not Found", "BdsDxe: starting Boot0002"], "console.log")
+    problems += want(monlog, [MONITOR_STARTED], "monitor.log")
+    if not result.get("stopped_on_pattern"):
+        problems.append("the firmware's next boot entry (the UEFI shell) never came up under the monitor")
+    return problems
+
+
+def check_refusal(out, result):
+    problems = check_not_started("thinvisor: the monitor refused to start")(out, result)
+    console, _ = logs(out)
+    if "nested paging" not in console:
+        problems.append("console.log does not name the missing feature (nested paging)")
+    return problems
+
+
+RUNS = [  # longest first, so that two at a time finish together
+    Run("uefi-linux-q35-3G", linux_esp, check_linux, machine="q35", mem="3G", script="linux"),  # RAM above 4 GiB
+    Run("uefi-linux-q35", linux_esp, check_linux, machine="q35", script="linux"),
+    Run("uefi-linux-pc", linux_esp, check_linux, machine="pc", script="linux"),
+    Run("uefi-monitor-missing-returns-error", esp_without_monitor,
+        check_not_started("thinvisor: cannot read the monitor \\EFI\\thinvisor\\thinvisor.elf: Not Found"),
+        stop_on=NEXT_ENTRY, timeout=60),
+    Run("uefi-monitor-corrupt-returns-error", esp_with_truncated_monitor,
+        check_not_started("is not a usable thinvisor monitor: a segment extends past the end of the file"),
+        stop_on=NEXT_ENTRY, timeout=60),
+    Run("uefi-next-loader-missing", esp_with_absent_next, check_next_missing,
+        stop_on=r"UEFI Interactive Shell", timeout=90),
+    Run("uefi-refusal-frees-region", lambda tmp: install(tmp), check_refusal, cpu="qemu64,+svm",
+        stop_on=NEXT_ENTRY, timeout=60),
+]
+
+
+def guest_script(tmp):
+    path = os.path.join(tmp, "uefi-linux.sh")
+    with open(path, "w") as f:
+        for name in ("uefi-checks.sh", "monitor-checks.sh"):
+            with open(os.path.join(GUEST_DIR, name)) as part:
+                f.write(part.read() + "\n")
+    return path
+
+
+def qemu_extra(machine, tmp, img):
+    vars_copy = os.path.join(tmp, "OVMF_VARS.fd")
+    shutil.copyfile(OVMF_VARS, vars_copy)  # the firmware writes its variables
+    bus = ",bus=ide.0" if machine == "pc" else ""
+    return ["-drive", "if=pflash,format=raw,readonly=on,file=%s" % OVMF_CODE,
+            "-drive", "if=pflash,format=raw,file=%s" % vars_copy,
+            "-drive", "id=esp,file=%s,format=raw,if=none,snapshot=on" % img,
+            "-device", "ide-hd,drive=esp%s,bootindex=0" % bus]
+
+
+def run_one(run):
+    out = os.path.join(RESULTS, run.name)
+    with tempfile.TemporaryDirectory(prefix="tv-uefi-") as tmp:
+        try:
+            img = run.prepare(tmp)
+        except (OSError, RuntimeError) as e:
+            return run, {"wall_seconds": 0.0}, ["could not build the ESP: %s" % e]
+        script = guest_script(tmp) if run.script else None
+        result = qemu_run.run(out, machine=run.machine, cpu=run.cpu, mem=run.mem, monitor="none", disk=None,
+                              script=script, timeout=run.timeout, stop_on=run.stop_on,
+                              extra=qemu_extra(run.machine, tmp, img))
+    try:
+        problems = run.check(out, result)
+    except Exception as e:  # a broken check is a failure, not a crash of the suite
+        problems = ["check raised %s: %s" % (type(e).__name__, e)]
+    return run, result, problems
+
+
+def install_tool_errors():
+    """The installer's refusals, without QEMU: each must fail with a message naming why."""
+    cases = []
+    with tempfile.TemporaryDirectory(prefix="tv-uefi-") as tmp:
+        esp = os.path.join(tmp, "esp")
+        os.makedirs(os.path.join(esp, "EFI", "BOOT"))
+        with open(os.path.join(esp, "EFI", "BOOT", "BOOTX64.EFI"), "wb") as f:
+            f.write(b"MZ another loader")
+        cases = [
+            (["--esp", esp], "already holds another boot loader"),
+            (["--esp", esp, "--force", "--next", "/missing.efi"], "is not on this partition"),
+            (["--esp", esp, "--force", "--monitor", KERNEL], "is not a thinvisor monitor"),
+            (["--esp", os.path.join(tmp, "nothing")], "no such directory or image file"),
+            (["--esp", esp, "--force", "--next-options", "x"], "--next-options needs --next"),
+        ]
+        problems = []
+        for args, expect in cases:
+            r = subprocess.run([sys.executable, INSTALL, *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            if r.returncode == 0 or expect not in r.stdout:
+                problems.append("%s: status %d, output %r" % (" ".join(args[2:]) or "default", r.returncode,
+                                                             r.stdout.strip()[-160:]))
+        r = subprocess.run([sys.executable, INSTALL, "--esp", esp, "--force", "--next-options", "a b",
+                            "--next", "/EFI/BOOT/BOOTX64.EFI"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        conf = os.path.join(esp, "EFI", "thinvisor", "loader.conf")
+        if r.returncode != 0 or not os.path.isfile(conf):
+            problems.append("a valid install into a directory failed: %s" % r.stdout.strip()[-200:])
+    return problems
+
+
+def matches(name, patterns):
+    """--only: comma-separated globs or substrings, as tests/run_tests.py takes them."""
+    if not patterns:
+        return True
+    for p in (x.strip() for x in patterns.split(",")):
+        if p and ((any(c in p for c in "*?[") and fnmatch.fnmatch(name, p)) or p in name):
+            return True
+    return False
+
+
+def missing_inputs():
+    need = [(EFI, "make efi"), (MONITOR, "make"), (KERNEL, "make guest"), (INITRD, "make guest"),
+            (OVMF_CODE, "package ovmf"), (OVMF_VARS, "package ovmf")]
+    return ["%s (%s)" % (p, how) for p, how in need if not os.path.isfile(p)]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="thinvisor UEFI boot suite (OVMF under QEMU TCG)")
+    ap.add_argument("--only", metavar="PATTERN", help="runs whose name contains or matches PATTERN")
+    ap.add_argument("--jobs", "-j", type=int, default=2)
+    args = ap.parse_args(argv)
+    runs = [r for r in RUNS if matches(r.name, args.only)]
+    tool = matches("uefi-install-tool-errors", args.only)
+    missing = missing_inputs()
+    if missing:
+        for r in runs + ([Run("uefi-install-tool-errors", None, None)] if tool else []):
+            say("FAIL %s: missing %s" % (r.name, ", ".join(missing)))
+        return 1
+    failed = 0
+    if tool:
+        start = time.monotonic()
+        problems = install_tool_errors()
+        failed += bool(problems)
+        say("%s uefi-install-tool-errors%s [%.0fs]" % ("FAIL" if problems else "PASS",
+                                                         ": " + "; ".join(problems) if problems else "",
+                                                         time.monotonic() - start))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for fut in concurrent.futures.as_completed([pool.submit(run_one, r) for r in runs]):
+            run, result, problems = fut.result()
+            secs = result.get("wall_seconds", 0.0)
+            if problems:
+                failed += 1
+                say("FAIL %s: %s [%.0fs] (logs: build/test-results/%s/)" % (run.name, "; ".join(problems), secs,
+                                                                            run.name))
+            else:
+                say("PASS %s [%.0fs]" % (run.name, secs))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        qemu_run.kill_all()
+        os._exit(130)
