@@ -22,6 +22,8 @@
 #include "core/memory.hpp"
 #include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
+#include "drivers/ata/ahci_mediator.hpp"
+#include "drivers/ata/ide_install.hpp"
 #include "drivers/pci/passthrough_test.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
@@ -164,6 +166,8 @@ void monitor_main() {
     check(mmio_init(&g_page_source), "the MMIO pass-through window");
     pci::pci_init();
     check(pci::passthrough_test_install(), "the MMIO pass-through test hooks");
+    check(ata::ide_mediator_install(), "the IDE mediator");
+    check(ata::ahci_mediator_install(), "the AHCI mediator");
     check(pci::pci_ports_install(), "the PCI configuration ports");
     io_hooks_apply(m.intercepts);
     m.backend->add_protected_msrs(m.intercepts);

@@ -97,6 +97,9 @@ def prepare(work):
                     "--iterations", "2000", "--quiet"], check=True, stdout=subprocess.DEVNULL)
     image = os.path.join(work, "disk.img")
     shutil.copyfile(DISK, image)
+    # The disk mediators decrypt every sector of a configured disk: the image must be encrypted.
+    subprocess.run([TOOL, "encrypt", image, "--keyslots", os.path.join(work, "system.keys"),
+                    "--passphrase-file", pf, "--quiet"], check=True, stdout=subprocess.DEVNULL)
     return image
 
 

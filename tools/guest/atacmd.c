@@ -3,6 +3,9 @@
  *
  *   atacmd identify DEV        IDENTIFY DEVICE; prints serial, model and logical sector size
  *   atacmd security-erase DEV  SECURITY ERASE UNIT with an empty password (must be refused)
+ *   atacmd idp-clb IOBASE      port 0's PxCLB read through an AHCI index-data pair (I/O BAR4
+ *                              of ICH-style controllers): under thinvisor it must be the
+ *                              guest's own value, never the monitor's shadow
  *
  * Exit status: 0 when the device completed the command, 1 when it failed (error printed with
  * the ATA status/error from the sense data), 2 on usage or open errors. */
@@ -10,6 +13,8 @@
 #include <scsi/sg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/io.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -70,6 +75,19 @@ static void ata_string(const unsigned char *id, int word, int words, char *out)
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "idp-clb") == 0) {
+        unsigned long base = strtoul(argv[2], NULL, 0);
+        if (iopl(3) < 0) {
+            perror("atacmd: iopl");
+            return 2;
+        }
+        outl(0x100, (unsigned short)base);     /* index: port 0 PxCLB */
+        unsigned lo = inl((unsigned short)(base + 4));
+        outl(0x104, (unsigned short)base);     /* PxCLBU */
+        unsigned hi = inl((unsigned short)(base + 4));
+        printf("atacmd: idp-clb %#llx\n", (unsigned long long)hi << 32 | lo);
+        return 0;
+    }
     if (argc != 3) {
         fprintf(stderr, "usage: atacmd identify|security-erase DEV\n");
         return 2;

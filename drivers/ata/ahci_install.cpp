@@ -1,0 +1,208 @@
+// The AHCI mediator's place in the monitor: PCI discovery, the ABAR hook, monitor memory for
+// shadows and bounce buffers, and the AhciEnv that reaches the real HBA and guest RAM.
+#include <string.h>
+
+#include "core/boot_info.hpp"
+#include "core/io_hooks.hpp"
+#include "core/layout.hpp"
+#include "core/log.hpp"
+#include "core/memory.hpp"
+#include "core/mmio_hooks.hpp"
+#include "drivers/ata/ahci_hba.hpp"
+#include "drivers/ata/ahci_mediator.hpp"
+#include "drivers/pci/pci_monitor.hpp"
+
+namespace tv::ata {
+
+namespace {
+
+using namespace ahci;
+
+constexpr u8 kClassStorage = 0x01, kSubclassSata = 0x06, kProgIfAhci = 0x01, kAbar = 5;
+constexpr u32 kMaxControllers = 2;
+constexpr u32 kBouncePages = 1024;  // 4 MiB per controller: three 1.25 MiB Linux requests in flight
+
+class MonitorEnv final : public AhciEnv {
+  public:
+    u32 dev_read(u32 off) override {
+        u64 v = 0;
+        if (!mmio_device_access(Gpa{mmio_hook_base(hook).raw + off}, 4, false, &v)) return 0xFFFFFFFF;
+        return static_cast<u32>(v);
+    }
+    void dev_write(u32 off, u32 value) override {
+        u64 v = value;
+        (void)mmio_device_access(Gpa{mmio_hook_base(hook).raw + off}, 4, true, &v);
+    }
+    // Guest RAM, never the monitor's region and never device memory (a copy through the
+    // direct map into the ABAR or MMCONFIG would reprogram hardware behind the hooks): below
+    // the end of low RAM rounded up to 2 MiB (which keeps the firmware's reserved tables at
+    // the top of low RAM, where SeaBIOS keeps its AHCI structures) or RAM above 4 GiB.
+    bool guest_ok(u64 gpa, u64 len) override {
+        u64 const end = gpa + len;
+        if (len == 0 || end < gpa) return false;
+        if (!(end <= low_end || (gpa >= kFourGiB && end <= high_end))) return false;
+        MonitorRegion const& r = monitor_region();
+        return end <= r.base || gpa >= r.base + r.size;
+    }
+    bool guest_read(u64 gpa, void* dst, u64 len) override {
+        if (!guest_ok(gpa, len)) return false;
+        memcpy(dst, phys_to_virt(gpa), len);
+        return true;
+    }
+    bool guest_write(u64 gpa, void const* src, u64 len) override {
+        if (!guest_ok(gpa, len)) return false;
+        memcpy(phys_to_virt(gpa), src, len);
+        return true;
+    }
+    void refused(u32 port, u32 slot, u8 command, char const* why) override {
+        log("ahci: port %u slot %u: refused %s (%#x): %s", port, slot, ata_command_name(command), command, why);
+    }
+    void note(u32 port, char const* what) override { log("ahci: port %u: %s", port, what); }
+
+    void set_ram(MemoryMap const& m) {
+        for (size_t i = 0; i < m.count(); ++i) {
+            MemRange const& r = m.at(i);
+            bool const ram = r.type == MemType::Usable || r.type == MemType::AcpiReclaim || r.type == MemType::AcpiNvs;
+            if (ram && r.end() <= kFourGiB && r.end() > low_end) low_end = r.end();
+        }
+        low_end = align_up(low_end, kLargePageSize);
+        high_end = m.top_of_ram();
+    }
+
+    static constexpr u64 kFourGiB = 4ull << 30;
+    MmioHookId hook{};
+    u64 low_end{0}, high_end{0};
+};
+
+struct Controller {
+    MonitorEnv env;
+    BouncePool pool;
+    AhciHba hba;
+    // Every member initialized: a member without one silently turned this constinit global
+    // into zeroed .bss without its vtable pointer (GCC 12), and the first call faulted.
+    u16 idp_base{0}, idp_size{0};  // I/O BAR4: the Index-Data Pair (0: none)
+    u32 idp_index{0};
+    bool idp_sizing{false};
+};
+
+constinit Controller g_ctrl[kMaxControllers];
+constinit u32 g_count = 0;
+
+MmioAction abar_access(void* ctx, Vcpu&, Gpa gpa, u8 size, bool write, u64* value) {
+    Controller& c = *static_cast<Controller*>(ctx);
+    u32 const off = static_cast<u32>(gpa.raw - mmio_hook_base(c.env.hook).raw);
+    if (write) c.hba.write_sized(off, size, *value);
+    else *value = c.hba.read_sized(off, size);
+    return MmioAction::Handled;
+}
+
+// ICH-style controllers (QEMU's ich9-ahci included) decode an Index-Data Pair in I/O BAR4:
+// index at +0, data at +4, reaching every ABAR register. Left alone it would let the guest
+// write PxCLB behind the ABAR hook, so it is routed through the same mediator.
+IoAction idp_access(void* ctx, Vcpu&, IoExit const& io, u32* value) {
+    Controller& c = *static_cast<Controller*>(ctx);
+    u32 const off = static_cast<u32>(io.port - c.idp_base);
+    if (io.string || off >= 8) {  // string I/O on a register pair: refused, reads all ones
+        if (io.in) *value = 0xFFFFFFFF;
+        return IoAction::Handled;
+    }
+    if (off < 4) {
+        u32 const shift = off * 8, mask = io.size >= 4 ? 0xFFFFFFFFu : ((1u << (io.size * 8)) - 1) << shift;
+        if (io.in) *value = (c.idp_index & mask) >> shift;
+        else c.idp_index = (c.idp_index & ~mask) | ((*value << shift) & mask);
+        return IoAction::Handled;
+    }
+    u32 const reg = (c.idp_index & 0xFFC) + (off - 4);
+    if (io.in) *value = static_cast<u32>(c.hba.read_sized(reg, io.size));
+    else c.hba.write_sized(reg, io.size, *value);
+    return IoAction::Handled;
+}
+
+// BAR4 stays where the hook is: a move is ignored; sizing is answered without touching the
+// device (which would otherwise decode the pair at the top of I/O space meanwhile).
+pci::ConfigAction idp_bar_pin(void* ctx, Vcpu&, pci::Bdf, u16 reg, u8 size, bool write, u32* value) {
+    Controller& c = *static_cast<Controller*>(ctx);
+    if (reg != 0x20 || size != 4) return write ? pci::ConfigAction::Handled : pci::ConfigAction::PassThrough;
+    if (!write) {
+        if (!c.idp_sizing) return pci::ConfigAction::PassThrough;
+        *value = (~(u32{c.idp_size} - 1) & 0xFFFFFFFCu) | 1u;
+        return pci::ConfigAction::Handled;
+    }
+    c.idp_sizing = *value == 0xFFFFFFFF;
+    if (!c.idp_sizing && (*value & ~3u) != c.idp_base) log("ahci: guest tried to move the index-data pair BAR; ignored");
+    return pci::ConfigAction::Handled;
+}
+
+Status hook_idp(Controller& c, pci::Function const& f) {
+    pci::Bar const& b = f.bars[4];
+    if (b.kind != pci::BarKind::Io || b.size < 8 || b.size > 0x100) return Status::Ok;
+    c.idp_base = static_cast<u16>(b.base);
+    c.idp_size = static_cast<u16>(b.size);
+    Status s = io_hook_register(c.idp_base, c.idp_size, idp_access, &c, "ahci-idp");
+    if (ok(s)) s = pci::pci_config_hook_register(f.bdf, 0x20, 4, idp_bar_pin, &c, "ahci-idp-bar");
+    return s;
+}
+
+[[nodiscard]] bool alloc_dma(u64 bytes, DmaMem* out) {
+    Hpa const h = alloc_pages(align_up(bytes, kPageSize) / kPageSize);
+    if (!h.raw) return false;
+    *out = DmaMem{static_cast<u8*>(hpa_virt(h)), h.raw};
+    return true;
+}
+
+Status setup_ports(Controller& c, pci::Bdf bdf) {
+    for (u32 p = 0; p < kMaxPorts; ++p) {
+        if (!(c.hba.implemented() >> p & 1)) continue;
+        DmaMem dma, prds;
+        if (!alloc_dma(kPortDmaBytes, &dma) || !alloc_dma(kPortPrdBytes, &prds)) return Status::NoMemory;
+        if (!c.hba.attach_port(p, dma, reinterpret_cast<PrdEntry*>(prds.virt))) continue;
+        AhciPort& port = c.hba.port(p);
+        if (!port.take_over()) {
+            log("ahci %02x:%02x.%u: port %u busy at takeover", bdf.bus, bdf.dev, bdf.fn, p);
+            continue;
+        }
+        if (port.identify_now())
+            log("ahci %02x:%02x.%u: port %u disk '%s', %u-byte sectors, %s", bdf.bus, bdf.dev, bdf.fn, p,
+                port.crypt().disk_name(), port.crypt().sector_size(),
+                port.crypt().active() ? "encrypted" : (port.crypt().policy() == DiskPolicy::Deny ? "DENIED" : "plaintext"));
+    }
+    return Status::Ok;
+}
+
+Status install_one(pci::Function const& f) {
+    pci::Bar const& b = f.bars[kAbar];
+    if (b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) return Status::NotFound;
+    if (g_count == kMaxControllers) return Status::NoMemory;
+    Controller& c = g_ctrl[g_count];
+    c.env.set_ram(boot_info().firmware_map);
+    Status s = mmio_hook_register(Gpa{b.base}, b.size, abar_access, &c, "ahci-mediator", &c.env.hook);
+    if (s == Status::Exists) {
+        log("ahci %02x:%02x.%u: ABAR already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+        return Status::Ok;
+    }
+    if (ok(s)) s = pci::pci_bar_follow(f.bdf, kAbar, c.env.hook);
+    if (!ok(s)) return s;
+    ++g_count;
+    DmaMem pool;
+    if (!alloc_dma(u64{kBouncePages} * kPageSize, &pool)) return Status::NoMemory;
+    c.pool.init(pool, kBouncePages);
+    c.hba.init(&c.env, &c.pool);
+    s = hook_idp(c, f);
+    return ok(s) ? setup_ports(c, f.bdf) : s;
+}
+
+}  // namespace
+
+Status ahci_mediator_install() {
+    Status s = sector_crypt_load_boot_keys();
+    if (!ok(s)) return s;
+    size_t n = 0;
+    pci::Function const* fs = pci::pci_functions(&n);
+    for (size_t i = 0; i < n && ok(s); ++i) {
+        pci::Function const& f = fs[i];
+        if (f.class_code == kClassStorage && f.subclass == kSubclassSata && f.prog_if == kProgIfAhci) s = install_one(f);
+    }
+    return s;
+}
+
+}  // namespace tv::ata

@@ -1,0 +1,372 @@
+#include "drivers/ata/ide_channel.hpp"
+
+#include <string.h>
+
+namespace tv::ata {
+
+namespace {
+
+char const* policy_name(DiskPolicy p) {
+    switch (p) {
+        case DiskPolicy::Encrypt: return "encrypted";
+        case DiskPolicy::PassThrough: return "passed through unencrypted";
+        case DiskPolicy::Deny: return "refused (no key for it)";
+    }
+    return "?";
+}
+
+// Polls the alternate status (no side effects) until BSY clears; false on timeout.
+bool wait_not_busy(IdeEnv& env, u16 ctrl, u8* status) {
+    for (u32 i = 0; i < 200000; ++i) {
+        *status = static_cast<u8>(env.port_in(ctrl, 1));
+        if (!(*status & st::kBsy)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+void IdeChannel::init(IdeEnv* env, u8 index, IdePorts ports, DmaMemory const& dma) {
+    env_ = env;
+    index_ = index;
+    ports_ = ports;
+    dma_ = dma;
+}
+
+void IdeChannel::access(IdeBlock block, u8 offset, bool in, u8 size, u32* value) {
+    switch (block) {
+        case IdeBlock::Command: command_access(offset, in, size, value); return;
+        case IdeBlock::Control:
+            if (in) *value = status_read(true);
+            else control_write(static_cast<u8>(*value));
+            return;
+        case IdeBlock::BusMaster: bm_access(offset, in, size, value); return;
+    }
+}
+
+void IdeChannel::command_access(u8 offset, bool in, u8 size, u32* value) {
+    u16 const port = static_cast<u16>(ports_.cmd + offset);
+    if (offset == ide::kData) return data_access(in, size, value);
+    if (in) {
+        if (offset == ide::kStatus) {
+            *value = status_read(false);
+        } else {
+            *value = env_->port_in(port, size);
+            // The refused command's error register: ABORT once the stand-in command is done.
+            if (offset == ide::kError && aborted_ && !(in8(ports_.ctrl) & st::kBsy)) *value = st::kErrAbrt;
+        }
+        return;
+    }
+    u8 const v = static_cast<u8>(*value);
+    if (offset == ide::kCommand) return command_write(v);
+    if (offset == ide::kFeatures) {  // write-only: the device cannot tell it back
+        tf_.prev[offset] = tf_.cur[offset];
+        tf_.cur[offset] = v;
+    }
+    out8(port, v);  // count, LBA, device: the monitor claims no exits for them (read back later)
+}
+
+// Count, LBA and device as the device holds them now, the previous ("HOB") bytes through the
+// device control register's HOB bit. The monitor does not intercept these ports (10 fewer
+// exits per command); what the device latched is what it will execute.
+void IdeChannel::read_taskfile() {
+    u16 const cmd = ports_.cmd;
+    tf_.device = in8(static_cast<u16>(cmd + ide::kDevice));
+    for (u8 r = ide::kCount; r <= ide::kLbaHigh; ++r) tf_.cur[r] = in8(static_cast<u16>(cmd + r));
+    out8(ports_.ctrl, static_cast<u8>(control_ | ide::kCtlHob));
+    for (u8 r = ide::kCount; r <= ide::kLbaHigh; ++r) tf_.prev[r] = in8(static_cast<u16>(cmd + r));
+    out8(ports_.ctrl, static_cast<u8>(control_ & ~ide::kCtlHob));
+}
+
+u8 IdeChannel::status_read(bool alt) {
+    u8 const hw = in8(alt ? ports_.ctrl : static_cast<u16>(ports_.cmd + ide::kStatus));
+    if (phase_ == Phase::DmaHeld) return st::kBsy;  // the command waits for the start bit
+    if (phase_ == Phase::DmaRun && !(hw & st::kBsy)) {
+        // Done once the engine says so too: a read's data must all be in the bounce buffer.
+        u8 const bm = in8(static_cast<u16>(ports_.bm + ide::kBmStatus));
+        if ((bm & ide::kBmIntr) || !(bm & ide::kBmActive)) dma_finish(false);
+    }
+    if (aborted_ && !(hw & st::kBsy)) return static_cast<u8>(st::kDrdy | st::kErr | (hw & 0x10));
+    return hw;
+}
+
+void IdeChannel::control_write(u8 v) {
+    control_ = static_cast<u8>(v & ~ide::kCtlHob);
+    out8(ports_.ctrl, v);
+    if (v & ide::kCtlSrst) {  // software reset: every command in progress is gone
+        if (phase_ == Phase::DmaRun) dma_finish(true);
+        reset_state();
+        start_requested_ = false;
+    }
+}
+
+void IdeChannel::reset_state() {
+    phase_ = Phase::Idle;
+    aborted_ = false;
+    buf_pos_ = buf_len_ = 0;
+    pio_left_ = 0;
+}
+
+void IdeChannel::refuse(u8 op, char const* why) {
+    ++counters_.refused;
+    env_->log("ide%u.%u: refused %s (%#04x): %s", index_, selected(), ata_command_name(op), op, why);
+    phase_ = Phase::Idle;
+    aborted_ = true;
+    // A harmless stand-in that completes at once and raises the interrupt (if nIEN is
+    // clear), so the guest's driver sees its command finish, then reads ERR/ABRT.
+    out8(static_cast<u16>(ports_.cmd + ide::kCommand), cmd::kCheckPower);
+}
+
+void IdeChannel::command_write(u8 op) {
+    if (phase_ == Phase::DmaRun) dma_finish(true);  // a new command ends the old one
+    reset_state();
+    ++counters_.commands;
+    read_taskfile();
+    u8 const dev = selected();
+    SectorCrypt& crypt = dev_[dev].crypt;
+    u16 const features = static_cast<u16>(tf_.cur[1] | tf_.prev[1] << 8);
+    u16 const count = static_cast<u16>(tf_.cur[2] | tf_.prev[2] << 8);
+    u64 lba = tf_.cur[3] | static_cast<u64>(tf_.cur[4]) << 8 | static_cast<u64>(tf_.cur[5]) << 16 |
+              static_cast<u64>(tf_.prev[3]) << 24 | static_cast<u64>(tf_.prev[4]) << 32 |
+              static_cast<u64>(tf_.prev[5]) << 40;
+    AtaCommand c{};
+    if (!ata_decode(op, features, count, lba, true, &c)) return refuse(op, "not on the allow-list");
+    if (!c.lba48)  // LBA 27:24 live in the device register
+        c.lba = (lba & 0xFFFFFF) | static_cast<u64>(tf_.device & 0x0F) << 24;
+    if (c.media) {
+        // Sector numbers are the XTS tweak, so an encrypted disk needs LBA addressing. A disk
+        // that passes through unencrypted may still be driven with CHS, as older BIOSes do
+        // (Bochs' BIOS reads the boot sector that way); its sector number is never needed.
+        if (!(tf_.device & ide::kDevLba) && crypt.active())
+            return refuse(op, "CHS addressing on an encrypted disk (only LBA is mediated)");
+        if (!crypt.allowed(c.lba, c.count)) return refuse(op, "the disk has no key (see docs/ata.md)");
+    }
+    if (c.proto == Proto::Fpdma) return refuse(op, "queued commands do not exist on IDE");
+    u16 const cmd_port = static_cast<u16>(ports_.cmd + ide::kCommand);
+    if (c.proto == Proto::Pio) {
+        phase_ = c.dir == Dir::Read ? Phase::PioIn : Phase::PioOut;
+        pio_dev_ = dev;
+        pio_media_ = c.media;
+        pio_identify_ = op == cmd::kIdentify;
+        pio_lba_ = c.lba;
+        pio_left_ = c.count;
+        pio_bytes_ = c.media ? crypt.sector_size() : 512;
+    } else if (c.proto == Proto::Dma) {
+        phase_ = Phase::DmaHeld;
+        dma_cmd_ = c;
+        dma_tf_ = tf_;
+        dma_dev_ = dev;
+        if (start_requested_) dma_go();
+        return;  // the device gets the command together with the start bit
+    }
+    out8(cmd_port, op);
+}
+
+// ---- PIO ---------------------------------------------------------------------------------
+
+void IdeChannel::data_access(bool in, u8 size, u32* value) {
+    bool const mediated = (phase_ == Phase::PioIn && in) || (phase_ == Phase::PioOut && !in);
+    if (!mediated || size == 1) {  // nothing of ours in flight: the device's data as it is
+        if (in) *value = env_->port_in(ports_.cmd, size);
+        else env_->port_out(ports_.cmd, size, *value);
+        return;
+    }
+    if (in) {
+        if (buf_pos_ >= buf_len_ && !pio_fill()) {
+            *value = env_->port_in(ports_.cmd, size);
+            return;
+        }
+        *value = 0;
+        memcpy(value, buf_ + buf_pos_, size);
+        buf_pos_ += size;
+        if (buf_pos_ >= buf_len_) pio_sector_done();
+        return;
+    }
+    memcpy(buf_ + buf_pos_, value, size);
+    buf_pos_ += size;
+    if (buf_pos_ >= pio_bytes_) pio_flush();
+}
+
+// A whole sector from the device, decrypted before the guest sees any of it.
+bool IdeChannel::pio_fill() {
+    if (pio_left_ == 0) return false;
+    env_->port_in_words(ports_.cmd, reinterpret_cast<u16*>(buf_), pio_bytes_ / 2);
+    buf_pos_ = 0;
+    buf_len_ = pio_bytes_;
+    if (pio_media_ && !ok(dev_[pio_dev_].crypt.decrypt(pio_lba_, buf_, 1))) {
+        memset(buf_, 0, sizeof buf_);  // never hand out ciphertext as if it were data
+        env_->log("ide%u.%u: PIO sector %llu could not be decrypted", index_, pio_dev_,
+                  static_cast<unsigned long long>(pio_lba_));
+    }
+    if (pio_identify_) {
+        u16 id[256];
+        memcpy(id, buf_, sizeof id);
+        attach_identify(pio_dev_, id);
+    }
+    return true;
+}
+
+void IdeChannel::pio_sector_done() {
+    buf_pos_ = buf_len_ = 0;
+    ++pio_lba_;
+    ++counters_.pio_sectors;
+    if (--pio_left_ == 0) phase_ = Phase::Idle;
+}
+
+void IdeChannel::pio_flush() {
+    if (pio_left_ == 0) {  // more data than the command moves: the device decides what happens
+        env_->port_out_words(ports_.cmd, reinterpret_cast<u16 const*>(buf_), pio_bytes_ / 2);
+        buf_pos_ = 0;
+        return;
+    }
+    if (pio_media_ && !ok(dev_[pio_dev_].crypt.encrypt(pio_lba_, buf_, 1))) {
+        memset(buf_, 0, sizeof buf_);  // plaintext must never reach the disk
+        env_->log("ide%u.%u: PIO sector %llu could not be encrypted; zeros written", index_, pio_dev_,
+                  static_cast<unsigned long long>(pio_lba_));
+    }
+    env_->port_out_words(ports_.cmd, reinterpret_cast<u16 const*>(buf_), pio_bytes_ / 2);
+    pio_sector_done();
+}
+
+void IdeChannel::attach_identify(u8 dev, u16 const (&id)[256]) {
+    char serial[kSerialBytes];
+    identify_serial(id, serial);
+    SectorCrypt& c = dev_[dev].crypt;
+    bool const first = !c.attached();
+    if (!ok(c.attach(serial, logical_sector_size(id))))
+        env_->log("ide%u.%u: logical sector size %u not supported", index_, dev, logical_sector_size(id));
+    if (first)
+        env_->log("ide%u.%u: disk '%s', %u-byte sectors: %s", index_, dev, c.disk_name(), c.sector_size(),
+                  policy_name(c.policy()));
+}
+
+void IdeChannel::probe() {
+    u16 const cmd = ports_.cmd;
+    for (u8 dev = 0; dev < 2; ++dev) {
+        control_ = ide::kCtlNien;  // polled: no interrupt before the guest runs
+        out8(ports_.ctrl, control_);
+        out8(static_cast<u16>(cmd + ide::kDevice), static_cast<u8>(0xA0 | dev << 4));
+        u8 s = 0;
+        if (!wait_not_busy(*env_, ports_.ctrl, &s) || s == 0xFF || s == 0) continue;  // none, or busy
+        out8(static_cast<u16>(cmd + ide::kCommand), cmd::kIdentify);
+        in8(ports_.ctrl);  // the 400 ns before status is valid
+        if (!wait_not_busy(*env_, ports_.ctrl, &s)) continue;
+        if ((s & st::kErr) || !(s & st::kDrq)) {
+            // A packet device aborts IDENTIFY DEVICE and shows its signature.
+            dev_[dev].atapi = in8(static_cast<u16>(cmd + ide::kLbaMid)) == 0x14 &&
+                              in8(static_cast<u16>(cmd + ide::kLbaHigh)) == 0xEB;
+            in8(static_cast<u16>(cmd + ide::kStatus));
+            if (dev_[dev].atapi) env_->log("ide%u.%u: packet device (no media commands allowed)", index_, dev);
+            continue;
+        }
+        u16 id[256];
+        env_->port_in_words(cmd, id, 256);
+        in8(static_cast<u16>(cmd + ide::kStatus));  // clears the device's interrupt
+        attach_identify(dev, id);
+    }
+    out8(static_cast<u16>(cmd + ide::kDevice), 0xA0);
+}
+
+// ---- bus-master DMA ----------------------------------------------------------------------
+
+void IdeChannel::bm_access(u8 offset, bool in, u8 size, u32* value) {
+    u16 const port = static_cast<u16>(ports_.bm + offset);
+    if (offset >= ide::kBmPrd) {  // the pointer is the guest's own; the device never sees it
+        u32 const shift = (offset - ide::kBmPrd) * 8u;
+        u32 const mask = (size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu) << shift;
+        if (in) *value = (guest_prd_ & mask) >> shift;
+        else guest_prd_ = (guest_prd_ & ~mask) | ((*value << shift) & mask);
+        return;
+    }
+    if (offset == ide::kBmCommand && size == 1) {
+        if (in) *value = bm_cmd_;
+        else bm_command_write(static_cast<u8>(*value));
+        return;
+    }
+    if (in) {
+        *value = env_->port_in(port, size);
+        if (offset == ide::kBmStatus && phase_ == Phase::DmaRun && (*value & ide::kBmIntr)) dma_finish(false);
+        if (offset == ide::kBmStatus && start_requested_) *value |= ide::kBmActive;
+        return;
+    }
+    env_->port_out(port, size, *value);
+}
+
+void IdeChannel::bm_command_write(u8 v) {
+    bm_cmd_ = v & (ide::kBmStart | ide::kBmToMemory);
+    if (v & ide::kBmStart) {
+        if (phase_ == Phase::DmaHeld) dma_go();
+        else if (phase_ != Phase::DmaRun) start_requested_ = true;  // the command comes next
+        return;
+    }
+    start_requested_ = false;
+    bool const was_running = phase_ == Phase::DmaRun;
+    out8(static_cast<u16>(ports_.bm + ide::kBmCommand), bm_cmd_);
+    if (was_running) dma_finish(true);
+    // The pointer register goes back to what the guest wrote.
+    env_->port_out(static_cast<u16>(ports_.bm + ide::kBmPrd), 4, guest_prd_);
+}
+
+void IdeChannel::load_taskfile(Taskfile const& t) {
+    u16 const cmd = ports_.cmd;
+    out8(static_cast<u16>(cmd + ide::kDevice), t.device);
+    for (u8 r = ide::kFeatures; r <= ide::kLbaHigh; ++r) {
+        out8(static_cast<u16>(cmd + r), t.prev[r]);
+        out8(static_cast<u16>(cmd + r), t.cur[r]);
+    }
+}
+
+// Command and start bit are both there: shadow the PRD table, prepare the device's own table
+// (and the ciphertext of a write), then give the device the command and the start bit.
+void IdeChannel::dma_go() {
+    start_requested_ = false;
+    AtaCommand const& c = dma_cmd_;
+    SectorCrypt& crypt = dev_[dma_dev_].crypt;
+    u64 const bytes = static_cast<u64>(c.count) * crypt.sector_size();
+    bool const to_memory = (bm_cmd_ & ide::kBmToMemory) != 0;
+    if (to_memory != (c.dir == Dir::Read)) return refuse(c.command, "bus-master direction differs from the command's");
+    ShadowError e = shadow_.load(*env_, guest_prd_, bytes);
+    dma_bounce_ = crypt.active();
+    if (e == ShadowError::Ok && dma_bounce_ && bytes > dma_.bounce_bytes) e = ShadowError::TooBig;
+    if (e != ShadowError::Ok) return refuse(c.command, shadow_error_name(e));
+    u32 const n = dma_bounce_ ? build_bounce_prd(dma_.prd, kMaxPrdEntries, dma_.bounce_phys, bytes)
+                              : build_direct_prd(dma_.prd, kMaxPrdEntries, shadow_);
+    if (n == 0) return refuse(c.command, "no PRD table could be built");
+    if (dma_bounce_ && c.dir == Dir::Write) {
+        shadow_.copy_from_guest(*env_, dma_.bounce);
+        if (!ok(crypt.encrypt(c.lba, dma_.bounce, c.count))) return refuse(c.command, "encryption failed");
+    }
+    env_->port_out(static_cast<u16>(ports_.bm + ide::kBmPrd), 4, static_cast<u32>(dma_.prd_phys));
+    load_taskfile(dma_tf_);
+    out8(static_cast<u16>(ports_.cmd + ide::kCommand), c.command);
+    out8(static_cast<u16>(ports_.bm + ide::kBmCommand), static_cast<u8>(bm_cmd_ | ide::kBmStart));
+    phase_ = Phase::DmaRun;
+    ++counters_.dma_commands;
+    counters_.dma_bytes += bytes;
+}
+
+// The transfer is over (or stopped): a successful read's plaintext goes to the guest's
+// buffers as the shadow lists them.
+void IdeChannel::dma_finish(bool stopped) {
+    if (phase_ != Phase::DmaRun) return;
+    phase_ = Phase::Idle;
+    AtaCommand const& c = dma_cmd_;
+    u8 const bm = in8(static_cast<u16>(ports_.bm + ide::kBmStatus));
+    u8 const ata = in8(ports_.ctrl);  // alternate status: does not acknowledge the interrupt
+    bool const done = (bm & ide::kBmIntr) || !(bm & ide::kBmActive);
+    bool const good = done && !(bm & ide::kBmError) && !(ata & (st::kBsy | st::kErr | st::kDf));
+    if (!dma_bounce_ || c.dir != Dir::Read) return;
+    if (!good) {
+        env_->log("ide%u.%u: DMA read of LBA %llu %s (bm %#x, status %#x); no data given to the guest", index_,
+                  dma_dev_, static_cast<unsigned long long>(c.lba), stopped ? "stopped" : "failed", bm, ata);
+        return;
+    }
+    if (!ok(dev_[dma_dev_].crypt.decrypt(c.lba, dma_.bounce, c.count))) {
+        env_->log("ide%u.%u: DMA read of LBA %llu could not be decrypted", index_, dma_dev_,
+                  static_cast<unsigned long long>(c.lba));
+        return;
+    }
+    shadow_.copy_to_guest(*env_, dma_.bounce);
+}
+
+}  // namespace tv::ata

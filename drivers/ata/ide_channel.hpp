@@ -1,0 +1,137 @@
+// One IDE channel (two devices) as the mediator sees it: every guest access to its command
+// block, its control register and its bus-master registers comes here, and the channel
+// performs it on the device itself.
+//
+//  - Commands are decoded when the guest writes the command register (drivers/ata/
+//    ata_command); a command off the allow-list, a media command on a disk without a key
+//    (SectorCrypt Deny), CHS addressing and FPDMA are refused: the device gets CHECK POWER
+//    MODE instead (harmless, and it raises the completion interrupt when nIEN is clear),
+//    and until the next command the guest reads status DRDY|ERR and error ABRT.
+//  - PIO: the data port is buffered a sector at a time; reads fetch a whole sector of
+//    ciphertext from the device and hand the guest plaintext, writes collect a sector of
+//    plaintext and send it encrypted.
+//  - Bus-master DMA: a DMA command is held until the guest also sets the start bit; then the
+//    PRD table is shadowed and validated (ide_shadow), the device gets the monitor's own PRD
+//    table, the command (from the taskfile as decoded, not as it reads now) and the start
+//    bit. Completion is noticed at the guest's first look (BM status with the interrupt bit,
+//    or ATA status/alternate status no longer busy, or the stop): a read is decrypted from
+//    the bounce buffer into the guest's buffers listed in the shadow.
+// Pure apart from IdeEnv: host-tested with a fake device (tests/unit/test_ide_*.cpp).
+#pragma once
+
+#include "drivers/ata/ata_command.hpp"
+#include "drivers/ata/ide_shadow.hpp"
+#include "drivers/ata/sector_crypt.hpp"
+
+namespace tv::ata {
+
+namespace ide {
+// Command block offsets.
+inline constexpr u8 kData = 0, kError = 1, kFeatures = 1, kCount = 2, kLbaLow = 3, kLbaMid = 4, kLbaHigh = 5;
+inline constexpr u8 kDevice = 6, kStatus = 7, kCommand = 7;
+// Bus-master block offsets (per channel) and bits.
+inline constexpr u8 kBmCommand = 0, kBmStatus = 2, kBmPrd = 4;
+inline constexpr u8 kBmStart = 0x01, kBmToMemory = 0x08;
+inline constexpr u8 kBmActive = 0x01, kBmError = 0x02, kBmIntr = 0x04;
+// Device control and device register bits.
+inline constexpr u8 kCtlNien = 0x02, kCtlSrst = 0x04, kCtlHob = 0x80;
+inline constexpr u8 kDevLba = 0x40, kDevSlave = 0x10;
+}  // namespace ide
+
+struct IdePorts {
+    u16 cmd;   // command block (8 ports)
+    u16 ctrl;  // alternate status / device control
+    u16 bm;    // bus-master block (8 ports); 0 = none
+};
+
+enum class IdeBlock : u8 { Command, Control, BusMaster };
+
+struct IdeCounters {
+    u64 commands, refused, pio_sectors, dma_commands, dma_bytes;
+};
+
+class IdeChannel {
+  public:
+    void init(IdeEnv* env, u8 index, IdePorts ports, DmaMemory const& dma);
+    // One guest access of size 1, 2 or 4 at `offset` in `block`. For a read, *value is what
+    // the guest gets.
+    void access(IdeBlock block, u8 offset, bool in, u8 size, u32* value);
+    // Before the guest runs: IDENTIFY each device by polling, so that its key policy is known
+    // before the first command. A device that does not answer in time is attached later, at
+    // the guest's own IDENTIFY.
+    void probe();
+
+    SectorCrypt& crypt(u8 dev) { return dev_[dev & 1].crypt; }
+    IdeCounters const& counters() const { return counters_; }
+    IdePorts const& ports() const { return ports_; }
+    bool dma_in_flight() const { return phase_ == Phase::DmaRun; }
+
+  private:
+    enum class Phase : u8 { Idle, PioIn, PioOut, DmaHeld, DmaRun };
+    struct Taskfile {
+        u8 cur[6], prev[6];  // indices kFeatures..kLbaHigh; features as written, the rest read back
+        u8 device;
+    };
+    struct Device {
+        SectorCrypt crypt;
+        bool atapi;
+    };
+
+    u8 in8(u16 port) { return static_cast<u8>(env_->port_in(port, 1)); }
+    void out8(u16 port, u8 v) { env_->port_out(port, 1, v); }
+    u8 selected() const { return (tf_.device & ide::kDevSlave) ? 1 : 0; }
+
+    void command_access(u8 offset, bool in, u8 size, u32* value);
+    void bm_access(u8 offset, bool in, u8 size, u32* value);
+    u8 status_read(bool alt);
+    void control_write(u8 v);
+    void read_taskfile();
+    void command_write(u8 op);
+    void refuse(u8 op, char const* why);
+    void reset_state();
+
+    void data_access(bool in, u8 size, u32* value);
+    [[nodiscard]] bool pio_fill();
+    void pio_sector_done();
+    void pio_flush();
+    void attach_identify(u8 dev, u16 const (&id)[256]);
+
+    void bm_command_write(u8 v);
+    void dma_go();
+    void dma_finish(bool stopped);
+    void load_taskfile(Taskfile const& t);
+
+    IdeEnv* env_{nullptr};
+    u8 index_{0};
+    IdePorts ports_{};
+    DmaMemory dma_{};
+    Device dev_[2]{};
+    Taskfile tf_{};
+    u8 control_{0};  // device control as the guest last wrote it (HOB clear)
+    Phase phase_{Phase::Idle};
+    bool aborted_{false};  // the last command was refused: status/error read as ABORT
+
+    // PIO
+    u8 pio_dev_{0};
+    bool pio_media_{false};
+    bool pio_identify_{false};
+    u64 pio_lba_{0};
+    u32 pio_left_{0};
+    u32 pio_bytes_{512};  // bytes per DRQ sector of this command
+    u32 buf_pos_{0}, buf_len_{0};
+    alignas(16) u8 buf_[4096]{};
+
+    // DMA
+    AtaCommand dma_cmd_{};
+    Taskfile dma_tf_{};
+    u8 dma_dev_{0};
+    bool dma_bounce_{false};
+    bool start_requested_{false};  // the guest set start before issuing the command
+    u8 bm_cmd_{0};                 // the bus-master command register as the guest wrote it
+    u32 guest_prd_{0};             // the PRD table pointer as the guest wrote it
+    PrdShadow shadow_{};
+
+    IdeCounters counters_{};
+};
+
+}  // namespace tv::ata

@@ -1,0 +1,207 @@
+// The monitor side of the IDE mediator: ports, PCI configuration, monitor memory.
+#include "drivers/ata/ide_install.hpp"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "core/arch/x86/cpu.hpp"
+#include "core/disk_keys.hpp"
+#include "core/insn/emulate.hpp"
+#include "core/io_hooks.hpp"
+#include "core/layout.hpp"
+#include "core/log.hpp"
+#include "core/memory.hpp"
+#include "drivers/ata/ide_channel.hpp"
+#include "drivers/pci/pci_monitor.hpp"
+
+namespace tv::ata {
+
+namespace {
+
+constexpr u16 kLegacyCmd[2] = {0x1F0, 0x170};
+constexpr u16 kLegacyCtrl[2] = {0x3F6, 0x376};
+constexpr u32 kMaxChannels = 4;  // two controllers
+// Bounce buffer per channel: more than Linux's default largest request (1280 KiB);
+// larger DMA requests on an encrypted disk are refused (docs/ata.md).
+constexpr u64 kBouncePages = 512;
+constexpr u64 kBounceAlignPages = 16;  // 64 KiB: PRD regions may not cross such a boundary
+
+class MonitorIdeEnv final : public IdeEnv {
+  public:
+    u32 port_in(u16 port, u8 size) override {
+        if (size == 1) return x86::inb(port);
+        if (size == 2) return x86::inw(port);
+        return x86::inl(port);
+    }
+    void port_out(u16 port, u8 size, u32 v) override {
+        if (size == 1) x86::outb(port, static_cast<u8>(v));
+        else if (size == 2) x86::outw(port, static_cast<u16>(v));
+        else x86::outl(port, v);
+    }
+    void port_in_words(u16 port, u16* buf, u32 n) override {
+        asm volatile("rep insw" : "+D"(buf), "+c"(n) : "d"(port) : "memory");
+    }
+    void port_out_words(u16 port, u16 const* buf, u32 n) override {
+        asm volatile("rep outsw" : "+S"(buf), "+c"(n) : "d"(port) : "memory");
+    }
+    bool guest_ram(u64 gpa, u64 bytes) override { return insn::guest_ram(gpa, bytes); }
+    u8* guest_ptr(u64 gpa) override { return static_cast<u8*>(phys_to_virt(gpa)); }
+    void log(char const* fmt, ...) override {
+        char line[200];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        tv::log("%s", line);
+    }
+};
+
+struct PortBlock {
+    IdeChannel* channel;
+    IdeBlock block;
+    u16 base;
+};
+
+struct Controller {
+    pci::Bdf bdf;
+    u32 bars[5];  // BAR0-BAR4 as found: pinned there
+};
+
+MonitorIdeEnv g_env;
+constinit IdeChannel g_channels[kMaxChannels];
+PortBlock g_blocks[kMaxChannels * 4];
+Controller g_controllers[kMaxChannels / 2];
+u32 g_channel_count, g_block_count, g_controller_count;
+u32 g_pin_logs;
+
+IoAction port_hook(void* ctx, Vcpu&, IoExit const& io, u32* value) {
+    PortBlock const& b = *static_cast<PortBlock*>(ctx);
+    b.channel->access(b.block, static_cast<u8>(io.port - b.base), io.in, io.size, value);
+    return IoAction::Handled;
+}
+
+// Ports [first, first + count) of a block starting at base.
+Status claim(IdeChannel* ch, IdeBlock block, u16 base, u16 first, u16 count, char const* name) {
+    PortBlock& b = g_blocks[g_block_count++];
+    b = PortBlock{ch, block, base};
+    return io_hook_register(first, count, port_hook, &b, name);
+}
+
+// The controller's BARs and programming interface stay as the monitor found them: the
+// intercepted ports are fixed once the guest runs (the backends' I/O bitmaps are built once),
+// so a BAR or a native/compatibility switch that moved a channel would let the guest reach it
+// unmediated. Sizing (all ones) still works; any other new value is replaced by the old one.
+pci::ConfigAction config_hook(void* ctx, Vcpu&, pci::Bdf b, u16 reg, u8 size, bool write, u32* value) {
+    if (!write) return pci::ConfigAction::PassThrough;
+    Controller const& c = *static_cast<Controller*>(ctx);
+    u16 const dword = reg & ~3u;
+    u32 const shift = (reg & 3u) * 8;
+    u32 const mask = (size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu) << shift;
+    u32 const old = pci::pci_config_read(b, dword, 4);
+    u32 const want = (old & ~mask) | ((*value << shift) & mask);
+    if (dword == pci::kRegClass) {
+        if (want != old && g_pin_logs++ < 8) log("ide: guest write %#x to the class/prog-if register ignored", want);
+        return pci::ConfigAction::Handled;
+    }
+    u32 const idx = (dword - pci::kRegBar0) / 4u;
+    bool const sizing = (want | 3u) == 0xFFFFFFFFu;
+    bool const same = (want & ~3u) == (c.bars[idx] & ~3u);
+    u32 const put = sizing || same ? want : c.bars[idx];
+    if (put != want && g_pin_logs++ < 8) log("ide: BAR%u stays at %#x (guest wrote %#x)", idx, c.bars[idx], want);
+    pci::pci_config_write(b, dword, 4, put);
+    return pci::ConfigAction::Handled;
+}
+
+Status alloc_dma(bool bounce, DmaMemory* out) {
+    Hpa const prd = alloc_pages(1);
+    if (!prd.raw) return Status::NoMemory;
+    *out = DmaMemory{static_cast<PrdEntry*>(hpa_virt(prd)), prd.raw, nullptr, 0, 0};
+    if (!bounce) return Status::Ok;  // no encrypted disk possible: DMA goes to the guest's buffers
+    Hpa const buf = alloc_pages(kBouncePages, kBounceAlignPages);
+    if (!buf.raw) return Status::NoMemory;
+    out->bounce = static_cast<u8*>(hpa_virt(buf));
+    out->bounce_phys = buf.raw;
+    out->bounce_bytes = static_cast<u32>(kBouncePages * kPageSize);
+    return Status::Ok;
+}
+
+Status install_channel(pci::Function const& f, u8 ch, u16 bm_base, bool bounce) {
+    bool const native = f.prog_if & (1u << (ch * 2));
+    IdePorts p{kLegacyCmd[ch], kLegacyCtrl[ch], static_cast<u16>(bm_base ? bm_base + ch * 8 : 0)};
+    if (native) {
+        pci::Bar const& cb = f.bars[ch * 2];
+        pci::Bar const& ctl = f.bars[ch * 2 + 1];
+        if (cb.kind != pci::BarKind::Io || ctl.kind != pci::BarKind::Io) return Status::Ok;  // unassigned: unusable
+        p.cmd = static_cast<u16>(cb.base);
+        p.ctrl = static_cast<u16>(ctl.base + 2);
+    }
+    u32 const idx = g_channel_count;
+    IdeChannel* c = &g_channels[idx];
+    DmaMemory dma{};
+    if (Status s = alloc_dma(bounce, &dma); !ok(s)) return s;
+    c->init(&g_env, static_cast<u8>(idx), p, dma);
+    static char const* const kNames[kMaxChannels][4] = {
+        {"ide0-data", "ide0-cmd", "ide0-ctl", "ide0-bm"}, {"ide1-data", "ide1-cmd", "ide1-ctl", "ide1-bm"},
+        {"ide2-data", "ide2-cmd", "ide2-ctl", "ide2-bm"}, {"ide3-data", "ide3-cmd", "ide3-ctl", "ide3-bm"}};
+    // Data and features/error, and status/command; count, LBA and device (ports 2-6) are
+    // read back from the device when a command is issued, so they cost no exits.
+    u16 const cmd = p.cmd;
+    if (Status s = claim(c, IdeBlock::Command, cmd, cmd, 2, kNames[idx][0]); !ok(s)) return s;
+    if (Status s = claim(c, IdeBlock::Command, cmd, static_cast<u16>(cmd + 7), 1, kNames[idx][1]); !ok(s)) return s;
+    if (Status s = claim(c, IdeBlock::Control, p.ctrl, p.ctrl, 1, kNames[idx][2]); !ok(s)) return s;
+    if (p.bm)
+        if (Status s = claim(c, IdeBlock::BusMaster, p.bm, p.bm, 8, kNames[idx][3]); !ok(s)) return s;
+    ++g_channel_count;
+    log("ide%u: %02x:%02x.%u %s channel: ports %#x/%#x, bus master %#x", idx, f.bdf.bus, f.bdf.dev, f.bdf.fn,
+        ch ? "secondary" : "primary", p.cmd, p.ctrl, p.bm);
+    c->probe();
+    return Status::Ok;
+}
+
+Status install_controller(pci::Function const& f, bool bounce) {
+    if (g_controller_count == kMaxChannels / 2) return Status::NoMemory;
+    Controller& c = g_controllers[g_controller_count++];
+    c.bdf = f.bdf;
+    for (u16 i = 0; i < 5; ++i) c.bars[i] = pci::pci_config_read(f.bdf, static_cast<u16>(pci::kRegBar0 + 4 * i), 4);
+    if (Status s = pci::pci_config_hook_register(f.bdf, pci::kRegClass, 4, config_hook, &c, "ide-class"); !ok(s))
+        return s;
+    if (Status s = pci::pci_config_hook_register(f.bdf, pci::kRegBar0, 20, config_hook, &c, "ide-bars"); !ok(s))
+        return s;
+    pci::Bar const& bm = f.bars[4];
+    u16 const bm_base = bm.kind == pci::BarKind::Io && bm.base ? static_cast<u16>(bm.base) : 0;
+    if (!bm_base) log("ide: %02x:%02x.%u has no bus-master BAR: PIO only", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+    for (u8 ch = 0; ch < 2; ++ch)
+        if (Status s = install_channel(f, ch, bm_base, bounce); !ok(s)) return s;
+    return Status::Ok;
+}
+
+}  // namespace
+
+Status ide_mediator_install() {
+    if (Status s = sector_crypt_load_boot_keys(); !ok(s)) return s;
+    size_t n = 0;
+    pci::Function const* fns = pci::pci_functions(&n);
+    bool const bounce = unlocked_disk_count() > 0;  // without keys every disk is passed through or refused
+    for (size_t i = 0; i < n; ++i) {
+        pci::Function const& f = fns[i];
+        if (f.class_code != 0x01 || f.subclass != 0x01) continue;
+        if (Status s = install_controller(f, bounce); !ok(s)) {
+            log("ide: %02x:%02x.%u: could not be mediated (status %u)", f.bdf.bus, f.bdf.dev, f.bdf.fn,
+                static_cast<unsigned>(s));
+            return s;
+        }
+    }
+    return Status::Ok;
+}
+
+void ide_mediator_log() {
+    for (u32 i = 0; i < g_channel_count; ++i) {
+        IdeCounters const& c = g_channels[i].counters();
+        log("ide%u: %llu commands, %llu refused, %llu PIO sectors, %llu DMA commands (%llu KiB)", i,
+            static_cast<unsigned long long>(c.commands), static_cast<unsigned long long>(c.refused),
+            static_cast<unsigned long long>(c.pio_sectors), static_cast<unsigned long long>(c.dma_commands),
+            static_cast<unsigned long long>(c.dma_bytes / 1024));
+    }
+}
+
+}  // namespace tv::ata
