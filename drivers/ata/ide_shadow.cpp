@@ -10,7 +10,6 @@ char const* shadow_error_name(ShadowError e) {
         case ShadowError::TableNotRam: return "PRD table outside guest RAM";
         case ShadowError::TooLong: return "PRD table without end-of-table mark";
         case ShadowError::OddAddress: return "PRD region at an odd address";
-        case ShadowError::CrossesBoundary: return "PRD region crosses a 64 KiB boundary";
         case ShadowError::NotGuestRam: return "PRD region outside guest RAM";
         case ShadowError::SizeMismatch: return "PRD byte count differs from the command's";
         case ShadowError::TooBig: return "transfer larger than the bounce buffer";
@@ -29,9 +28,18 @@ ShadowError PrdShadow::load(IdeEnv& env, u64 table_gpa, u64 expected_bytes) {
         memcpy(&e, env.guest_ptr(at), sizeof e);  // one read per entry: this copy is what counts
         u64 const bytes = e.bytes ? e.bytes : kPrdMaxBytes;
         if (e.base & 1) return ShadowError::OddAddress;
-        if ((e.base & (kPrdMaxBytes - 1)) + bytes > kPrdMaxBytes) return ShadowError::CrossesBoundary;
         if (!env.guest_ram(e.base, bytes)) return ShadowError::NotGuestRam;
-        regions_[n_++] = GuestRegion{e.base, static_cast<u32>(bytes)};
+        // SFF-8038i forbids a region that crosses a 64 KiB boundary, yet firmware does it (OVMF's
+        // IDE driver) and controllers cope. The device only ever sees the monitor's own table,
+        // so the shadow splits such a region at the boundary instead of refusing the command.
+        for (u64 base = e.base, left = bytes; left;) {
+            u64 const room = kPrdMaxBytes - (base & (kPrdMaxBytes - 1));
+            u64 const chunk = left < room ? left : room;
+            if (n_ == kMaxRegions) return ShadowError::TooLong;
+            regions_[n_++] = GuestRegion{base, static_cast<u32>(chunk)};
+            base += chunk;
+            left -= chunk;
+        }
         total_ += bytes;
         if (total_ > expected_bytes) return ShadowError::SizeMismatch;
         if (e.flags & kPrdEot) return total_ == expected_bytes ? ShadowError::Ok : ShadowError::SizeMismatch;

@@ -63,7 +63,6 @@ enum class ShadowError : u8 {
     TableNotRam,      // the table itself is not (entirely) guest RAM
     TooLong,          // no end-of-table bit within kMaxPrdEntries entries
     OddAddress,       // a region's base is not 16-bit aligned
-    CrossesBoundary,  // a region crosses a 64 KiB boundary (SFF-8038i forbids it)
     NotGuestRam,      // a region points into monitor memory, device memory or past RAM
     SizeMismatch,     // the regions add up to another byte count than the command moves
     TooBig,           // more than the channel's bounce buffer holds
@@ -84,8 +83,11 @@ class PrdShadow {
     void copy_from_guest(IdeEnv& env, u8* dst) const;
     void copy_to_guest(IdeEnv& env, u8 const* src) const;
 
+    // Room for every guest entry split once at a 64 KiB boundary.
+    static constexpr u32 kMaxRegions = 2 * kMaxPrdEntries;
+
   private:
-    GuestRegion regions_[kMaxPrdEntries]{};
+    GuestRegion regions_[kMaxRegions]{};
     u32 n_{0};
     u64 total_{0};
 };
