@@ -87,7 +87,7 @@ NEWLIB_INC=$NEWLIB_PREFIX/x86_64-elf/include
 NEWLIB_LIBC=$NEWLIB_PREFIX/x86_64-elf/lib/libc.a
 
 MBEDTLS_CONFIG=$ROOT/lib/config/mbedtls_config.h
-LWIP_CONFIG_DIR=$ROOT/lib/config/lwip
+LWIP_CONFIG_DIR=$ROOT/lib/config/netstack
 
 # ---------------------------------------------------------------------------
 # a. Debian packages
