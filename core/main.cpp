@@ -8,6 +8,7 @@
 #include "core/arch/x86/cpu.hpp"
 #include "core/arch/x86/descriptors.hpp"
 #include "core/boot_info.hpp"
+#include "core/clock.hpp"
 #include "core/config_load.hpp"
 #include "core/disk_keys.hpp"
 #include "core/dispatch.hpp"
@@ -140,6 +141,7 @@ void monitor_main() {
     log("thinvisor: running in its own region; %llu KiB free after heap",
         static_cast<unsigned long long>(free_page_count() * 4));
     run_selftest();
+    clock_init();
     BootInfo& bi = boot_info();
     copy_modules(bi);
     if (!config_load(bi)) refuse("thinvisor.conf is invalid (see the line above)");
