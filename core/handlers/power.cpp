@@ -6,6 +6,7 @@
 #include "core/io_hooks.hpp"
 #include "core/log.hpp"
 #include "core/mmio_hooks.hpp"
+#include "drivers/nic/nic_mediator.hpp"
 
 namespace tv {
 
@@ -24,6 +25,7 @@ IoAction pm1_cnt(void*, Vcpu&, IoExit const& io, u32* value) {
         stats_log("power-off");
         io_hooks_log();
         mmio_hooks_log();
+        nic::nic_mediator_log();
     }
     return IoAction::PassThrough;
 }
