@@ -12,7 +12,8 @@ by the control frames sent to the guest's own MAC with the same ethertype). The 
 must show the mediation, the counters at power-off, and no refusals.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks
-machines (pc, q35). Needs root (namespaces, tap, raw sockets)."""
+tests (net-guest-pc, net-guest-q35, net-guest-unmediated: the same guest without [network], where
+the NIC must stay unhooked). Needs root (namespaces, tap, raw sockets)."""
 import argparse
 import hashlib
 import os
@@ -206,6 +207,40 @@ def run_machine(machine, work):
     return problems, notes
 
 
+def run_unmediated(work):
+    """Without [network] the NIC is pure pass-through: no hook, no exits, the guest still works."""
+    problems, notes = [], []
+    net = nl.Net("nu").setup()
+    g = None
+    try:
+        net.udhcpd()
+        g = nl.Guest(net, work, conf_text=None, machine="pc", guest_mac=GUEST_MAC, timeout=600)
+        if not g.wait_shell(300):
+            return ["the guest did not reach its shell"], notes
+        ip = g.dhcp(90)
+        out, rc = g.run("ping -c 2 -W 3 %s" % net.host_ip, 60) if ip else ("", None)
+        if not ip or rc != 0:
+            problems.append("no DHCP lease or ping without mediation (%r)" % out[-200:])
+        else:
+            notes.append("dhcp %s and ping without [network]" % ip)
+        log = g.power_off(120)
+        with open(os.path.join(work, "monitor.log"), "w") as f:
+            f.write(log)
+        if "power-off" not in log:
+            problems.append("monitor.log has no power-off line")
+        if re.search(r"e1000-mediator|e1000 mediated|e1000-io|nic: ", log):
+            problems.append("the NIC was hooked without a [network] section")
+        else:
+            notes.append("no NIC hooks")
+    except Exception as e:  # noqa: BLE001
+        problems.append("%s: %s" % (type(e).__name__, e))
+    finally:
+        if g:
+            g.kill()
+        net.cleanup()
+    return problems, notes
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", default="")
@@ -218,14 +253,14 @@ def main():
             print("FAIL net-guest: %s missing (make; make guest)" % f)
             return 1
     failed = 0
-    for machine in ("pc", "q35"):
-        if args.only and args.only not in machine:
+    for which in ("pc", "q35", "unmediated"):
+        name = "net-guest-%s" % which
+        if args.only and args.only not in name:
             continue
-        work = os.path.join(LOGS, machine)
+        work = os.path.join(LOGS, which)
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
-        problems, notes = run_machine(machine, work)
-        name = "net-guest-%s" % machine
+        problems, notes = run_unmediated(work) if which == "unmediated" else run_machine(which, work)
         if problems:
             failed += 1
             print("FAIL %s: %s (logs in %s)" % (name, "; ".join(problems), work), flush=True)
