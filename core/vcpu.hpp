@@ -55,6 +55,9 @@ class Vcpu {
     // never shadows control registers, so the exit is unexpected (the default, which keeps
     // test doubles that never see such exits small).
     [[nodiscard]] virtual bool emulate_cr_access(ExitRecord const&) { return false; }
+    // INIT then SIPI: the CPU's state as after INIT, running real mode at CS = vector << 8,
+    // IP = 0. False when the backend cannot (the default, for test doubles).
+    [[nodiscard]] virtual bool start_at_sipi(u8) { return false; }
 
     // Skip the instruction that caused `e`; false when its length is unknown.
     [[nodiscard]] bool skip(ExitRecord const& e) {
