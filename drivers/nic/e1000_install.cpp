@@ -203,6 +203,12 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     n.med.init(&n.env, DmaMem{static_cast<u8*>(hpa_virt(h)), h.raw}, m);
     n.present = true;
     set_monitor_port(&n.med);
+    // The guest's driver puts the NIC's own address (from its EEPROM) in RAR[0]: sharing it
+    // would hand every one of the guest's unicast frames to the monitor.
+    u32 const ral0 = n.env.dev_read(e1000::ral(0)), rah0 = n.env.dev_read(e1000::rah(0));
+    if (ral0 == static_cast<u32>(m.b[0] | m.b[1] << 8 | m.b[2] << 16 | m.b[3] << 24) &&
+        (rah0 & 0xFFFF) == static_cast<u32>(m.b[4] | m.b[5] << 8))
+        log("nic: WARNING: [network] mac is the NIC's own address; the guest will receive no unicast");
     log("nic %02x:%02x.%u: e1000 mediated, monitor MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s", f.bdf.bus,
         f.bdf.dev, f.bdf.fn, m.b[0], m.b[1], m.b[2], m.b[3], m.b[4], m.b[5], n.med.link_up() ? "up" : "down");
     char buf[8];
