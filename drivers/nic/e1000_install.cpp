@@ -87,13 +87,15 @@ constinit Nic g_nic;
 void log_counters(Nic const& n, char const* when) {
     NicCounters const& c = n.med.counters();
     log("nic %02x:%02x.%u %s: tx guest %llu packets (%llu descs), monitor %llu (%llu full); rx guest %llu, "
-        "monitor %llu, shared %llu; guest drops: ring full %llu, rx off %llu, multi-buffer %llu; resets %llu",
+        "monitor %llu, shared %llu; guest drops: ring full %llu, rx off %llu, multi-buffer %llu; "
+        "own frames looped back %llu; resets %llu",
         n.bdf.bus, n.bdf.dev, n.bdf.fn, when, static_cast<unsigned long long>(c.tx_guest_packets),
         static_cast<unsigned long long>(c.tx_guest_descs), static_cast<unsigned long long>(c.tx_monitor_frames),
         static_cast<unsigned long long>(c.tx_monitor_full), static_cast<unsigned long long>(c.rx_guest_frames),
         static_cast<unsigned long long>(c.rx_monitor_frames), static_cast<unsigned long long>(c.rx_shared_frames),
         static_cast<unsigned long long>(c.rx_guest_ring_full), static_cast<unsigned long long>(c.rx_guest_disabled),
-        static_cast<unsigned long long>(c.rx_multi_desc), static_cast<unsigned long long>(c.resets));
+        static_cast<unsigned long long>(c.rx_multi_desc), static_cast<unsigned long long>(c.rx_own_looped),
+        static_cast<unsigned long long>(c.resets));
     for (u32 r = 0; r < static_cast<u32>(Refusal::Count); ++r)
         if (c.refused[r])
             log("nic: refused %s: %llu", refusal_name(static_cast<Refusal>(r)),
