@@ -11,9 +11,11 @@
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/mmio_hooks.hpp"
+#include "core/smp.hpp"
 #include "drivers/nic/e1000_mediator.hpp"
 #include "drivers/nic/nic_mediator.hpp"
 #include "drivers/pci/pci_monitor.hpp"
+#include "lib/spinlock.hpp"
 
 namespace tv::nic {
 
@@ -57,6 +59,8 @@ class MonitorEnv final : public NicEnv {
         log("nic: refused %s (%#llx)", why, static_cast<unsigned long long>(detail));
     }
     void guest_reset() override;
+    void lock() override { lock_.lock(this_cpu()); }
+    void unlock() override { lock_.unlock(); }
 
     void set_ram(MemoryMap const& m) {
         for (size_t i = 0; i < m.count(); ++i) {
@@ -71,6 +75,7 @@ class MonitorEnv final : public NicEnv {
     static constexpr u64 kFourGiB = 4ull << 30;
     MmioHookId hook{};
     u64 low_end{0}, high_end{0};
+    RecursiveLock lock_{};
 };
 
 struct Nic {

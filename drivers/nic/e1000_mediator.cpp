@@ -222,6 +222,7 @@ void E1000Mediator::write32(u32 o, u32 v) {
 
 // Registers are dwords; narrower accesses merge with the guest's view, a qword is two dwords.
 u64 E1000Mediator::read_sized(u32 o, u8 size) {
+    NicEnvLock guard(env_);
     if (size == 8) return read32(o & ~3u) | u64{read32((o & ~3u) + 4)} << 32;
     u32 const shift = (o & 3) * 8;
     u32 const v = read32(o & ~3u) >> shift;
@@ -229,6 +230,7 @@ u64 E1000Mediator::read_sized(u32 o, u8 size) {
 }
 
 void E1000Mediator::write_sized(u32 o, u8 size, u64 value) {
+    NicEnvLock guard(env_);
     u32 const d = o & ~3u;
     if (size == 8) {
         write32(d, static_cast<u32>(value));
@@ -264,7 +266,10 @@ void E1000Mediator::sync(bool at_icr_read) {
     in_sync_ = false;
 }
 
-void E1000Mediator::poll() { sync(false); }
+void E1000Mediator::poll() {
+    NicEnvLock guard(env_);
+    sync(false);
+}
 
 bool E1000Mediator::link_up() const { return env_ && (env_->dev_read(off(Reg::Status)) & kStatusLu); }
 

@@ -48,9 +48,30 @@ class NicEnv {
     [[nodiscard]] virtual bool guest_write(u64 gpa, void const* src, u64 len) = 0;
     virtual void refused(char const* why, u64 detail) = 0;  // rate-limited by the caller
     virtual void guest_reset() = 0;                         // after the guest reset the device
+    // Serializes the mediator's entry points: the guest's register accesses (any CPU) and the
+    // monitor's poll()/send() (the network stack's tick, the AoE disk inside an IDE exit) all
+    // change the same rings. Must allow the same CPU in again: a receiver called from a sync
+    // inside a register access may send a reply. No-ops for single-threaded hosts.
+    virtual void lock() {}
+    virtual void unlock() {}
 
   protected:
     ~NicEnv() = default;
+};
+
+class NicEnvLock {
+  public:
+    explicit NicEnvLock(NicEnv* env) : env_(env) {
+        if (env_) env_->lock();
+    }
+    ~NicEnvLock() {
+        if (env_) env_->unlock();
+    }
+    NicEnvLock(NicEnvLock const&) = delete;
+    NicEnvLock& operator=(NicEnvLock const&) = delete;
+
+  private:
+    NicEnv* env_;
 };
 
 enum class Refusal : u8 {

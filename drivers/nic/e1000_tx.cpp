@@ -154,6 +154,7 @@ void E1000Mediator::tx_commit() {
 
 Status E1000Mediator::send(u8 const* frame, size_t len) {
     if (!env_ || len < 14 || len > mtu() + 14u) return Status::Invalid;
+    NicEnvLock guard(env_);
     u32 b = 0;
     while (b < kMonTxBufs && mon_state_[b] != 0) ++b;
     if (b == kMonTxBufs) {
