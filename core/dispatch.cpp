@@ -11,6 +11,7 @@
 #include "core/machine.hpp"
 #include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
+#include "net/monitor.hpp"
 
 namespace tv {
 
@@ -119,6 +120,7 @@ constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
 void dispatch_exit(Vcpu& v, ExitRecord const& e) {
     stats_count_exit(e.reason);
     kHandlers[static_cast<u8>(e.reason)](v, e);
+    net::net_tick();  // the monitor's only periodic work: it has no timer interrupt
 }
 
 void vcpu_loop(Vcpu& v) {

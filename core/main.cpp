@@ -27,6 +27,7 @@
 #include "drivers/ata/ide_install.hpp"
 #include "drivers/pci/passthrough_test.hpp"
 #include "drivers/pci/pci_monitor.hpp"
+#include "net/monitor.hpp"
 
 extern "C" char __image_end[];
 
@@ -171,6 +172,7 @@ void monitor_main() {
     check(ata::ide_mediator_install(), "the IDE mediator");
     check(ata::ahci_mediator_install(), "the AHCI mediator");
     check(pci::pci_ports_install(), "the PCI configuration ports");
+    net::net_init();  // after the NIC mediators: it runs on their monitor port
     io_hooks_apply(m.intercepts);
     m.backend->add_protected_msrs(m.intercepts);
 

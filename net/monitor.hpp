@@ -1,0 +1,16 @@
+// The monitor's glue for net/: brings the stack up from thinvisor.conf [network] on the
+// mediated NIC's port, and ticks it from the exit path.
+#pragma once
+
+namespace tv::net {
+
+// After the NIC mediators are installed (they publish nic::monitor_port()). Without a
+// [network] section or without a mediated NIC the monitor has no network: logged, not fatal.
+void net_init();
+
+// On every VM exit. Costs one clock read unless the tick period (kTickUs) has passed; then
+// polls the port, runs lwIP's timers and sends queued log lines. The monitor has no timer
+// interrupt: a guest that does not exit delays the monitor's answers by as long.
+void net_tick();
+
+}  // namespace tv::net
