@@ -103,4 +103,13 @@ void net_tick() {
     stack_tick();
 }
 
+void net_flush(u64 max_us) {
+    if (!g_running) return;
+    u64 const end = clock_us() + max_us;
+    while (stack_pending_log() != 0 && clock_us() < end) {
+        stack_tick();
+        clock_delay_us(1000);
+    }
+}
+
 }  // namespace tv::net

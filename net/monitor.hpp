@@ -2,6 +2,8 @@
 // mediated NIC's port, and ticks it from the exit path.
 #pragma once
 
+#include "core/types.hpp"
+
 namespace tv::net {
 
 // After the NIC mediators are installed (they publish nic::monitor_port()). Without a
@@ -12,5 +14,10 @@ void net_init();
 // polls the port, runs lwIP's timers and sends queued log lines. The monitor has no timer
 // interrupt: a guest that does not exit delays the monitor's answers by as long.
 void net_tick();
+
+// Ticks until the syslog backlog is empty or `max_us` passed: for the last lines before the
+// machine goes away (the power-off counters), which no later exit would send. Busy-waits:
+// only for the end of the guest's life.
+void net_flush(u64 max_us);
 
 }  // namespace tv::net

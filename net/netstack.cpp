@@ -262,6 +262,8 @@ void stack_tick() {
 
 void stack_queue_log(char const* line, size_t len) { g_backlog.push(line, len); }
 
+u32 stack_pending_log() { return g_backlog.size() + (g_backlog.dropped() != g_s.dropped_reported ? 1 : 0); }
+
 bool stack_has_address() { return has_address(); }
 
 u32 stack_address() { return g_s.started ? ip4_addr_get_u32(netif_ip4_addr(&g_s.nif)) : 0; }

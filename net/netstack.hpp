@@ -40,6 +40,8 @@ void stack_tick();
 // Queues one log line for syslog; callable any time, also before stack_start (the log sink).
 // Never calls into lwIP or the log, so it is safe inside the logger's lock.
 void stack_queue_log(char const* line, size_t len);
+// Log lines (and a pending dropped-lines note) not sent yet.
+u32 stack_pending_log();
 
 bool stack_has_address();
 u32 stack_address();  // network byte order; 0 before an address is bound

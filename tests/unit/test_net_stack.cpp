@@ -169,8 +169,10 @@ TEST_F(NetStack, HoldsLinesWhileLinkDownOrTxFull) {
 TEST_F(NetStack, ReportsDroppedLines) {
     for (u32 i = 0; i < 128 + 3; ++i) stack_queue_log("x", 1);
     ASSERT_EQ(stack_start(static_settings(), &port), Status::Ok);
+    EXPECT_EQ(stack_pending_log(), 129u);
     EXPECT_EQ(stack_counters().syslog_dropped, 3u);
     run(200);
+    EXPECT_EQ(stack_pending_log(), 0u);
     auto const m = syslog_messages();
     ASSERT_EQ(m.size(), 129u);
     EXPECT_NE(m[0].find("net: 3 log lines dropped"), std::string::npos);
