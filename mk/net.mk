@@ -16,8 +16,12 @@ NET_PURE_SRCS := net/log_backlog.cpp net/syslog_format.cpp net/frame_check.cpp
 NET_STACK_SRCS := net/netstack.cpp
 NET_TEST_SRCS := $(wildcard tests/unit/test_net_*.cpp)
 
-# frame_port.cpp: the receiver table the fake port inherits (the NIC mediators own the file).
-UNIT_CORE_SRCS += $(NET_PURE_SRCS) $(NET_STACK_SRCS) drivers/nic/frame_port.cpp
+UNIT_CORE_SRCS += $(NET_PURE_SRCS) $(NET_STACK_SRCS)
+# The fake port inherits FramePort's receiver table (drivers/nic/frame_port.cpp); mk/nic.mk
+# builds it for the host when present, and one object must not be linked twice.
+ifeq ($(wildcard mk/nic.mk),)
+UNIT_CORE_SRCS += drivers/nic/frame_port.cpp
+endif
 UNIT_STRICT_SRCS += $(NET_PURE_SRCS)
 
 NET_UNIT_LWIP_OBJS_DIR := build/unit/lwip
