@@ -57,8 +57,9 @@ void rx(void*, u8 const* frame, size_t len) {
     if (v != FrameVerdict::Ok) {
         ++g_s.n.rx_refused;
         if (worth_logging(g_s.n.rx_refused))
-            net_log("net: refused a %zu-byte frame: %s (%llu refused so far)", len, frame_verdict_name(v),
-                    static_cast<unsigned long long>(g_s.n.rx_refused));
+            // No %zu: the monitor's newlib printf lacks the C99 length modifiers.
+            net_log("net: refused a %lu-byte frame: %s (%llu refused so far)", static_cast<unsigned long>(len),
+                    frame_verdict_name(v), static_cast<unsigned long long>(g_s.n.rx_refused));
         return;
     }
     pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(len), PBUF_POOL);
