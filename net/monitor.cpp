@@ -7,10 +7,10 @@
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
 #include "core/log.hpp"
-#include "core/log_ring.hpp"
 #include "drivers/nic/frame_port.hpp"
 #include "net/net_log.hpp"
 #include "net/netstack.hpp"
+#include "net/ring_replay.hpp"
 
 namespace tv::net {
 
@@ -24,31 +24,6 @@ constinit bool g_running = false;
 constinit u64 g_next_tick_us = 0;
 
 void sink(char const* line, size_t len) { stack_queue_log(line, len); }
-
-// The lines logged before the sink existed (the boot banner, CPU, configuration), from the
-// ring, so the listener sees the boot as the serial port did.
-void replay_ring(u64 upto) {
-    LogRing const& ring = log_ring();
-    char line[512];  // core/log.cpp formats at most this much a line
-    size_t len = 0;
-    bool skipping = ring.oldest() != 0;  // the oldest held line may have lost its start
-    for (u64 off = ring.oldest(); off < upto;) {
-        char chunk[256];
-        u64 const want = upto - off < sizeof chunk ? upto - off : sizeof chunk;
-        u64 const got = ring.read(off, chunk, want);
-        if (got == 0) break;
-        for (u64 i = 0; i < got; ++i) {
-            if (chunk[i] == '\n') {
-                if (!skipping) stack_queue_log(line, len);
-                skipping = false;
-                len = 0;
-            } else if (len < sizeof line) {
-                line[len++] = chunk[i];
-            }
-        }
-        off += got;
-    }
-}
 
 NetSettings settings(Config const& c) {
     auto const& n = c.network;
@@ -83,7 +58,8 @@ void net_init() {
     if (memcmp(mac.b, cfg->network.mac.b, sizeof mac.b) != 0)
         log("net: the NIC port's MAC differs from [network] mac; using the port's");
     NetSettings const s = settings(*cfg);
-    if (s.syslog_host != 0) replay_ring(log_set_sink(sink));
+    // The lines logged before the sink existed (the boot) come first, from the ring.
+    if (s.syslog_host != 0) (void)replay_ring_lines(log_ring(), log_set_sink(sink), stack_queue_log);
     Status const st = stack_start(s, port);
     if (!ok(st)) {
         log("net: could not start the network stack (status %u)", static_cast<unsigned>(st));

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "net/frame_check.hpp"
 #include "net/log_backlog.hpp"
+#include "net/ring_replay.hpp"
 #include "net/syslog_format.hpp"
 #include "tests/unit/test_net_fake.hpp"
 
@@ -86,6 +88,41 @@ TEST(NetSyslog, TooSmallBufferGivesNothingOrCutsMessage) {
     EXPECT_EQ(format("hello", 1, 10), "");
     size_t const header = format("").size();
     EXPECT_EQ(format("hello", 1, header + 2).size(), header + 2);
+}
+
+std::vector<std::string> g_replayed;
+void collect(char const* line, size_t len) { g_replayed.emplace_back(line, len); }
+
+TEST(NetRingReplay, HandsOutCompleteLinesUpToTheOffset) {
+    static char storage[256];
+    LogRing ring;
+    ring.init(storage, sizeof storage);
+    std::string const text = "one\ntwo\nthree\n";
+    ring.write(text.data(), text.size());
+    g_replayed.clear();
+    EXPECT_EQ(replay_ring_lines(ring, 8, collect), 2u);  // "one\ntwo\n"
+    EXPECT_EQ(g_replayed, (std::vector<std::string>{"one", "two"}));
+    g_replayed.clear();
+    EXPECT_EQ(replay_ring_lines(ring, 1000, collect), 3u);  // clamped to what was written
+}
+
+TEST(NetRingReplay, SkipsTheLineTheRingCut) {
+    static char storage[16];
+    LogRing ring;
+    ring.init(storage, sizeof storage);
+    std::string const text = "first line\nab\ncd\n";  // 18 bytes: "fi" overwritten
+    ring.write(text.data(), text.size());
+    g_replayed.clear();
+    EXPECT_EQ(replay_ring_lines(ring, ring.total_written(), collect), 2u);
+    EXPECT_EQ(g_replayed, (std::vector<std::string>{"ab", "cd"}));
+}
+
+TEST(NetRingReplay, EmptyRingHandsNothing) {
+    LogRing ring;
+    ring.init(nullptr, 0);
+    g_replayed.clear();
+    EXPECT_EQ(replay_ring_lines(ring, 0, collect), 0u);
+    EXPECT_TRUE(g_replayed.empty());
 }
 
 using test::Bytes;
