@@ -53,6 +53,7 @@ constinit u8 g_tx_buf[kMaxFrame]{};
 bool worth_logging(u64 count) { return count <= 8 || (count & (count - 1)) == 0; }
 
 void rx(void*, u8 const* frame, size_t len) {
+    if (!g_s.started) return;  // a start that failed half-way may have left a receiver
     FrameVerdict const v = frame_check(frame, len, g_s.port->mtu());
     if (v != FrameVerdict::Ok) {
         ++g_s.n.rx_refused;
