@@ -18,7 +18,7 @@ void LogBacklog::push(char const* line, size_t len) {
     Slot& s = slots_[tail_ % kSlots];
     memcpy(s.text, line, len);
     s.len = static_cast<u16>(len);
-    ++tail_;
+    __atomic_store_n(&tail_, tail_ + 1, __ATOMIC_RELEASE);
 }
 
 char const* LogBacklog::front(size_t* len) const {
@@ -28,7 +28,7 @@ char const* LogBacklog::front(size_t* len) const {
 }
 
 void LogBacklog::pop() {
-    if (!empty()) ++head_;
+    if (!empty()) __atomic_store_n(&head_, head_ + 1, __ATOMIC_RELEASE);
 }
 
 }  // namespace tv::net

@@ -2,7 +2,9 @@
 // network is up) and drained by the network tick. Bounded, so a dead link never grows the
 // monitor: when full, the NEWEST lines are dropped and counted (the oldest are the boot's, the
 // ones an operator reading a remote log needs most). Lines are cut at kLineMax bytes.
-// Not thread-safe: one CPU pushes (under the log lock) and drains (from its exit path).
+// One producer and one consumer: pushes come from any CPU but one at a time (under the log
+// lock); only the CPU that owns the network stack reads and pops. The indices are published
+// with release/acquire so a reader never sees a slot before its text.
 #pragma once
 
 #include "core/types.hpp"
@@ -16,8 +18,10 @@ class LogBacklog {
 
     // Stores one line (without its newline; trailing CR/LF are cut). Empty lines are ignored.
     void push(char const* line, size_t len);
-    bool empty() const { return head_ == tail_; }
-    u32 size() const { return tail_ - head_; }
+    bool empty() const { return size() == 0; }
+    u32 size() const {
+        return __atomic_load_n(&tail_, __ATOMIC_ACQUIRE) - __atomic_load_n(&head_, __ATOMIC_ACQUIRE);
+    }
     // The oldest held line; only valid when !empty(), until the next pop().
     char const* front(size_t* len) const;
     void pop();
