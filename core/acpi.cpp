@@ -61,7 +61,7 @@ SdtHeader const* table(u64 a) {
     return h;
 }
 
-SdtHeader const* find_fadt(Rsdp const* rsdp) {
+SdtHeader const* find_table(Rsdp const* rsdp, char const* sig) {
     bool x = rsdp->revision >= 2 && rsdp->xsdt;
     SdtHeader const* root = table(x ? rsdp->xsdt : rsdp->rsdt);
     if (!root) return nullptr;
@@ -71,7 +71,7 @@ SdtHeader const* find_fadt(Rsdp const* rsdp) {
         u64 a = 0;
         memcpy(&a, p + off, entry);
         SdtHeader const* t = table(a);
-        if (t && memcmp(t->signature, "FACP", 4) == 0) return t;
+        if (t && memcmp(t->signature, sig, 4) == 0) return t;
     }
     return nullptr;
 }
@@ -94,7 +94,7 @@ bool acpi_find_power(AcpiPower* out) {
     *out = AcpiPower{};
     Rsdp const* rsdp = find_rsdp();
     if (!rsdp) return false;
-    SdtHeader const* fadt = find_fadt(rsdp);
+    SdtHeader const* fadt = find_table(rsdp, "FACP");
     if (!fadt) return false;
     u8 const* f = reinterpret_cast<u8 const*>(fadt);
     u32 v = 0;
@@ -113,6 +113,37 @@ bool acpi_find_power(AcpiPower* out) {
         }
     }
     return true;
+}
+
+// MADT (signature "APIC"): after the 36-byte header, the local APIC address (4 bytes) and
+// flags (4), then variable-length entries: type 0 (local APIC: processor UID, APIC ID, flags)
+// and type 9 (local x2APIC: ID at offset 4, flags at 8). Flags bit 0: enabled.
+u32 acpi_find_cpus(u32* apic_ids, u32 max) {
+    Rsdp const* rsdp = find_rsdp();
+    SdtHeader const* madt = rsdp ? find_table(rsdp, "APIC") : nullptr;
+    if (!madt) return 0;
+    u8 const* p = reinterpret_cast<u8 const*>(madt);
+    u32 n = 0;
+    for (u32 off = sizeof(SdtHeader) + 8; off + 2 <= madt->length;) {
+        u8 const type = p[off], len = p[off + 1];
+        if (len < 2 || off + len > madt->length) break;
+        u32 id = 0, flags = 0;
+        bool cpu = false;
+        if (type == 0 && len >= 8) {
+            id = p[off + 3];
+            memcpy(&flags, p + off + 4, 4);
+            cpu = true;
+        } else if (type == 9 && len >= 16) {
+            memcpy(&id, p + off + 4, 4);
+            memcpy(&flags, p + off + 8, 4);
+            cpu = true;
+        }
+        bool seen = false;
+        for (u32 i = 0; i < n; ++i) seen = seen || apic_ids[i] == id;
+        if (cpu && (flags & 1) && !seen && n < max) apic_ids[n++] = id;
+        off += len;
+    }
+    return n;
 }
 
 }  // namespace tv

@@ -16,4 +16,8 @@ struct AcpiPower {
 // False when there is no usable ACPI.
 [[nodiscard]] bool acpi_find_power(AcpiPower* out);
 
+// The APIC IDs of the enabled processors in the MADT, at most `max`, in table order (the
+// boot CPU first on every firmware seen). 0 when there is no MADT.
+u32 acpi_find_cpus(u32* apic_ids, u32 max);
+
 }  // namespace tv

@@ -11,6 +11,7 @@
 #include "core/machine.hpp"
 #include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
+#include "core/smp.hpp"
 #include "net/monitor.hpp"
 
 namespace tv {
@@ -49,10 +50,20 @@ void nested_fault(Vcpu& v, ExitRecord const& e) {
 
 void exception(Vcpu& v, ExitRecord const& e) {
     if (e.exc.vector == 1 && hidden_memory_step_done(v)) return;
+    if (e.exc.vector == 1) log("vcpu %u: #DB at rip %#llx reflected", v.id(), static_cast<unsigned long long>(v.rip()));
     v.inject_exception(e.exc.vector, e.exc.has_error, e.exc.error);  // not ours: reflect
 }
 
-void init_signal(Vcpu&, ExitRecord const&) { log("vcpu: INIT received (multiprocessor start is not supported yet)"); }
+// Only while a hidden-memory step runs (SVM): the stepped instruction has not executed yet.
+// Cancel the step; the guest takes the interrupt and faults on the page again afterwards.
+void external_interrupt(Vcpu& v, ExitRecord const&) { (void)hidden_memory_step_done(v); }
+
+void init_signal(Vcpu& v, ExitRecord const&) { smp_init_exit(v); }
+
+void msr_write(Vcpu& v, ExitRecord const& e) {
+    if (smp_x2apic_icr_write(v, e)) return;
+    handle_msr_write(v, e);
+}
 
 // Only a backend that shadows control registers produces these; it emulates them itself.
 void cr_access(Vcpu& v, ExitRecord const& e) {
@@ -95,7 +106,7 @@ void invd(Vcpu& v, ExitRecord const& e) {
 constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
     handle_cpuid,             // Cpuid
     handle_msr_read,          // MsrRead
-    handle_msr_write,         // MsrWrite
+    msr_write,                // MsrWrite
     io_exit,                  // Io
     nested_fault,             // NestedFault
     handle_hypercall,         // Hypercall
@@ -104,7 +115,7 @@ constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
     init_signal,              // Init
     fatal,                    // Sipi
     exception,                // Exception
-    fatal,                    // ExternalInterrupt
+    external_interrupt,       // ExternalInterrupt
     fatal,                    // Nmi
     fatal,                    // InterruptWindow
     fatal,                    // Hlt
@@ -124,7 +135,10 @@ void dispatch_exit(Vcpu& v, ExitRecord const& e) {
 }
 
 void vcpu_loop(Vcpu& v) {
-    for (;;) dispatch_exit(v, v.run());
+    for (;;) {
+        smp_before_entry(v);
+        dispatch_exit(v, v.run());
+    }
 }
 
 }  // namespace tv

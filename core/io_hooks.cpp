@@ -9,6 +9,7 @@
 #include "core/insn/emulate.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
+#include "lib/spinlock.hpp"
 #include "core/virt_backend.hpp"
 
 namespace tv {
@@ -27,6 +28,9 @@ constexpr size_t kMaxHooks = 32;
 IoHook g_hooks[kMaxHooks];
 size_t g_hook_count;
 u32 g_string_warnings;
+// Mediators keep device state across accesses (an IDE command in flight, the PCI address
+// latch): one CPU at a time goes through a hook and the real port it may pass the access to.
+constinit SpinLock g_mediator_lock;
 
 // Iterations of a REP INS/OUTS done in one exit; a 4 KiB sector of words fits.
 constexpr u32 kMaxStringIterations = 4096;
@@ -80,12 +84,14 @@ namespace {
 
 // One element of an IN or OUT through the hook (or the real port), as a single IN/OUT would.
 u32 element_in(Vcpu& v, IoHook* h, IoExit const& io) {
+    LockGuard guard(g_mediator_lock);
     u32 value = 0;
     if (h && h->fn(h->ctx, v, io, &value) == IoAction::Handled) return value & size_mask(io.size);
     return port_in(io.port, io.size);
 }
 
 void element_out(Vcpu& v, IoHook* h, IoExit const& io, u32 value) {
+    LockGuard guard(g_mediator_lock);
     if (h && h->fn(h->ctx, v, io, &value) == IoAction::Handled) return;
     port_out(io.port, io.size, value & size_mask(io.size));
 }
@@ -248,11 +254,17 @@ void io_exit(Vcpu& v, ExitRecord const& e) {
     u32 value = io.in ? 0 : static_cast<u32>(v.reg(Reg::Rax)) & mask;
     IoHook* h = find(io.port);
     if (h) __atomic_fetch_add(&h->hits, 1, __ATOMIC_RELAXED);
-    IoAction act = h ? h->fn(h->ctx, v, io, &value) : IoAction::PassThrough;
+    IoAction act;
+    {
+        LockGuard guard(g_mediator_lock);
+        act = h ? h->fn(h->ctx, v, io, &value) : IoAction::PassThrough;
+        if (act == IoAction::PassThrough) {
+            if (io.in) value = port_in(io.port, io.size);
+            else port_out(io.port, io.size, value & mask);
+        }
+    }
     if (act == IoAction::PassThrough) {
         stats_count(Event::IoPassThrough);
-        if (io.in) value = port_in(io.port, io.size);
-        else port_out(io.port, io.size, value & mask);
     } else {
         stats_count(Event::IoEmulated);
     }

@@ -7,6 +7,7 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/arch/x86/descriptors.hpp"
+#include "core/ap_boot.hpp"
 #include "core/boot_info.hpp"
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
@@ -23,6 +24,7 @@
 #include "core/memory.hpp"
 #include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
+#include "core/smp.hpp"
 #include "drivers/ata/ahci_mediator.hpp"
 #include "drivers/ata/ide_install.hpp"
 #include "drivers/nic/nic_mediator.hpp"
@@ -177,9 +179,12 @@ void monitor_main() {
     net::net_init();  // after the NIC mediators: it runs on their monitor port
     io_hooks_apply(m.intercepts);
     m.backend->add_protected_msrs(m.intercepts);
+    ap_boot_all(m);  // the APs wait in the monitor for the guest's own INIT/SIPI
 
     Vcpu* v = m.backend->create_vcpu(0, start, m.nested.root(), m.intercepts);
     if (!v) panic("could not create the boot vCPU");
+    smp_attach_vcpu(*v, false);
+    ap_release();
     vcpu_loop(*v);
 }
 

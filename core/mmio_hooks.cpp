@@ -7,25 +7,28 @@
 #include "core/layout.hpp"
 #include "core/log.hpp"
 #include "core/machine.hpp"
+#include "core/smp.hpp"
+#include "lib/spinlock.hpp"
 
 namespace tv {
 
 namespace {
 
 struct MmioHook {
-    u64 base, size;             // the claimed range
-    u64 page_base, page_end;    // the pages unmapped for it
-    MmioHandler fn;
-    void* ctx;
-    char const* name;
-    u8 volatile* device;        // page_base in the uncached window
-    u64 exits, reads, writes;
+    u64 base = 0, size = 0;           // the claimed range
+    u64 page_base = 0, page_end = 0;  // the pages unmapped for it
+    MmioHandler fn = nullptr;
+    void* ctx = nullptr;
+    char const* name = nullptr;
+    u8 volatile* device = nullptr;    // page_base in the uncached window
+    u64 exits = 0, reads = 0, writes = 0;
+    SpinLock lock;  // a mediator's device state and its pass-through, one CPU at a time
 };
 
 constexpr size_t kMaxHooks = 16;
 constexpr u32 kMaxAgain = 64;  // re-executions of one instruction before it counts as failed
 
-MmioHook g_hooks[kMaxHooks];
+constinit MmioHook g_hooks[kMaxHooks];
 size_t g_count;
 x86::IoWindow g_window;
 struct {
@@ -143,6 +146,7 @@ Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base) {
         return s;
     }
     v.flush_nested_tlb();
+    nested_tlb_changed();
     log("mmio: hook %s follows its device from %#llx to %#llx", h.name, static_cast<unsigned long long>(old.base),
         static_cast<unsigned long long>(h.base));
     return Status::Ok;
@@ -165,9 +169,10 @@ bool mmio_access(Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
         log("mmio: access of %u bytes at %#llx leaves the hooked pages", size, static_cast<unsigned long long>(gpa.raw));
         return false;
     }
-    ++(write ? h->writes : h->reads);
+    __atomic_fetch_add(write ? &h->writes : &h->reads, 1, __ATOMIC_RELAXED);
     bool const mine = gpa.raw < h->base + h->size && gpa.raw + size > h->base;
     if (!write) *value = 0;
+    LockGuard guard(h->lock);
     if (mine && h->fn(h->ctx, v, gpa, size, write, value) == MmioAction::Handled) return true;
     device_rw(h->device + (gpa.raw - h->page_base), size, write, value);
     return true;
@@ -175,7 +180,7 @@ bool mmio_access(Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
 
 void mmio_fault(Vcpu& v, NestedFaultExit const& f) {
     MmioHook* h = find(f.gpa);
-    if (h) ++h->exits;
+    if (h) __atomic_fetch_add(&h->exits, 1, __ATOMIC_RELAXED);
     if (f.fetch) {  // code in device memory: nothing to decode it from
         ++g_stats.fetch_refused;
         log("mmio: guest executes from hooked device memory at %#llx; injecting #GP", static_cast<unsigned long long>(f.gpa));

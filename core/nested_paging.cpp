@@ -229,6 +229,7 @@ Status NestedPageTable::map(Gpa gpa, Hpa hpa, u64 size, Perm perm, Cache cache) 
         size > kHpaLimit - hpa.raw)
         return Status::Invalid;
     u64 const attrs = perm_bits(perm) | cache_bits(cache);
+    LockGuard guard(lock_);
     return map_in(table(root_.raw), kTopLevel, gpa.raw, gpa.raw + size, hpa.raw, attrs);
 }
 
@@ -236,6 +237,7 @@ Status NestedPageTable::unmap(Gpa gpa, u64 size) {
     Status const s = check_range(gpa.raw, size);
     if (!ok(s))
         return s;
+    LockGuard guard(lock_);
     return edit_in(table(root_.raw), kTopLevel, gpa.raw, gpa.raw + size, Edit::Unmap, Perm::None);
 }
 
@@ -257,6 +259,7 @@ Status NestedPageTable::protect(Gpa gpa, u64 size, Perm perm) {
         return Status::Invalid;
     if (!fully_mapped(gpa.raw, gpa.raw + size))
         return Status::NotFound;
+    LockGuard guard(lock_);
     return edit_in(table(root_.raw), kTopLevel, gpa.raw, gpa.raw + size, Edit::Protect, perm);
 }
 

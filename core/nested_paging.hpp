@@ -9,6 +9,7 @@
 #pragma once
 
 #include "core/types.hpp"
+#include "lib/spinlock.hpp"
 
 namespace tv {
 
@@ -110,6 +111,7 @@ class NestedPageTable {
     bool has_root_{false};
     bool allow_1g_{false};
     NestedFormat format_{NestedFormat::Npt};
+    SpinLock lock_;  // every CPU's exits may edit the one shared table
 };
 
 }  // namespace tv

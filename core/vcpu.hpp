@@ -55,6 +55,9 @@ class Vcpu {
     // never shadows control registers, so the exit is unexpected (the default, which keeps
     // test doubles that never see such exits small).
     [[nodiscard]] virtual bool emulate_cr_access(ExitRecord const&) { return false; }
+    // INIT then SIPI: the CPU's state as after INIT, running real mode at CS = vector << 8,
+    // IP = 0. False when the backend cannot (the default, for test doubles).
+    [[nodiscard]] virtual bool start_at_sipi(u8) { return false; }
 
     // Skip the instruction that caused `e`; false when its length is unknown.
     [[nodiscard]] bool skip(ExitRecord const& e) {
@@ -65,6 +68,21 @@ class Vcpu {
 
     u32 id() const { return id_; }
 
+    // Starts or stops intercepting ports [first, first + count) for this vCPU from its next
+    // entry on, for a hook whose interest changes at run time (the PCI data ports matter only
+    // while the address port names a hooked function). Both vendors' port bitmaps have one
+    // bit per port, set = exit; the backend hands its bitmap over at creation.
+    void set_io_intercept(u16 first, u16 count, bool on) {
+        if (!io_bitmap_) return;
+        for (u32 p = first; p < u32{first} + count && p < 0x10000; ++p) {
+            u8 const bit = static_cast<u8>(1u << (p % 8));
+            io_bitmap_[p / 8] = static_cast<u8>(on ? io_bitmap_[p / 8] | bit : io_bitmap_[p / 8] & ~bit);
+        }
+    }
+    bool io_intercepted(u16 port) const { return io_bitmap_ && (io_bitmap_[port / 8] & (1u << (port % 8))); }
+    // For the backend, at creation: the vCPU's own port bitmap (8 KiB, bit per port).
+    void set_io_bitmap(u8* bitmap) { io_bitmap_ = bitmap; }
+
   protected:
     explicit Vcpu(u32 id) : id_(id) {}
     ~Vcpu() = default;
@@ -72,6 +90,7 @@ class Vcpu {
 
   private:
     u32 id_;
+    u8* io_bitmap_{nullptr};
 };
 
 }  // namespace tv

@@ -13,7 +13,7 @@ int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
 
 void* operator new(size_t n) {
     void* p = malloc(n);
-    if (!p) tv::panic("out of monitor heap (%zu bytes)", n);
+    if (!p) tv::panic("out of monitor heap (%lu bytes)", static_cast<unsigned long>(n));  // newlib has no %zu
     return p;
 }
 void* operator new[](size_t n) { return operator new(n); }

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/panic.hpp"
+#include "core/smp.hpp"
 #include "lib/spinlock.hpp"
 
 #undef errno
@@ -42,8 +43,7 @@ void* sbrk(ptrdiff_t incr) {
     return old;
 }
 
-// Single CPU for now; the owner id becomes the CPU number with SMP.
-void __malloc_lock(struct _reent*) { tv::g_malloc_lock.lock(0); }
+void __malloc_lock(struct _reent*) { tv::g_malloc_lock.lock(tv::this_cpu()); }
 void __malloc_unlock(struct _reent*) { tv::g_malloc_lock.unlock(); }
 
 int write(int fd, const void* buf, size_t n) {

@@ -7,6 +7,7 @@
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
 #include "core/log.hpp"
+#include "core/smp.hpp"
 #include "drivers/nic/frame_port.hpp"
 #include "net/net_log.hpp"
 #include "net/netstack.hpp"
@@ -22,6 +23,9 @@ constexpr u64 kTickUs = 10'000;
 
 constinit bool g_running = false;
 constinit u64 g_next_tick_us = 0;
+// lwIP and the port are single-threaded (FramePort's contract): only the CPU that started the
+// stack (the boot CPU) ticks it; the others' exits cost one compare.
+constinit u32 g_owner_cpu = 0;
 
 void sink(char const* line, size_t len) { stack_queue_log(line, len); }
 
@@ -68,11 +72,12 @@ void net_init() {
     }
     log("net: monitor stack up on %02x:%02x:%02x:%02x:%02x:%02x (%s)%s", mac.b[0], mac.b[1], mac.b[2], mac.b[3],
         mac.b[4], mac.b[5], s.dhcp ? "DHCP" : "static", s.syslog_host ? ", syslog export on" : "");
+    g_owner_cpu = this_cpu();
     g_running = true;
 }
 
 void net_tick() {
-    if (!g_running) return;
+    if (!g_running || this_cpu() != g_owner_cpu) return;
     u64 const now = clock_us();
     if (now < g_next_tick_us) return;
     g_next_tick_us = now + kTickUs;
@@ -80,7 +85,7 @@ void net_tick() {
 }
 
 void net_flush(u64 max_us) {
-    if (!g_running) return;
+    if (!g_running || this_cpu() != g_owner_cpu) return;
     u64 const end = clock_us() + max_us;
     while (stack_pending_log() != 0 && clock_us() < end) {
         stack_tick();

@@ -12,7 +12,8 @@ void net_init();
 
 // On every VM exit. Costs one clock read unless the tick period (kTickUs) has passed; then
 // polls the port, runs lwIP's timers and sends queued log lines. The monitor has no timer
-// interrupt: a guest that does not exit delays the monitor's answers by as long.
+// interrupt: a guest that does not exit delays the monitor's answers by as long. Only the CPU
+// that ran net_init (the boot CPU) does the work; on every other CPU this is one compare.
 void net_tick();
 
 // Ticks until the syslog backlog is empty or `max_us` passed: for the last lines before the

@@ -126,7 +126,8 @@ def run_scenario(sc, timeout_override=None):
 
 SUITES_DIR = os.path.join(ROOT, "tests", "suites")
 SUITE_LINE = re.compile(r"^(PASS|FAIL) (\S+?):?(\s.*)?$")
-SUITE_TIMEOUT = 1500
+SUITE_TIMEOUT = 1800
+SAY_LOCK = threading.Lock()
 
 
 def list_suites():
@@ -151,18 +152,19 @@ def run_suite(path, only):
         out, rc = "", None
         say("FAIL suite-%s: cannot run: %s" % (name, e))
         return 0, 1
-    for line in out.splitlines():
-        m = SUITE_LINE.match(line.strip())
-        if m:
-            say(line.strip())
-            if m.group(1) == "PASS":
-                passed += 1
-            else:
-                failed += 1
-    if rc != 0 and not failed:
-        tail = " | ".join(out.strip().splitlines()[-3:])[:300]
-        say("FAIL suite-%s: exited with status %s and no FAIL line (%s)" % (name, rc, tail))
-        failed += 1
+    with SAY_LOCK:  # one suite's lines together, even with suites running side by side
+        for line in out.splitlines():
+            m = SUITE_LINE.match(line.strip())
+            if m:
+                say(line.strip())
+                if m.group(1) == "PASS":
+                    passed += 1
+                else:
+                    failed += 1
+        if rc != 0 and not failed:
+            tail = " | ".join(out.strip().splitlines()[-3:])[:300]
+            say("FAIL suite-%s: exited with status %s and no FAIL line (%s)" % (name, rc, tail))
+            failed += 1
     return passed, failed
 
 
@@ -211,14 +213,16 @@ def main(argv=None):
                     passed += 1
                     say("PASS %s [%.0fs]" % (sc.name, secs))
 
-    ran_suite = False
-    for suite in list_suites():
-        if args.only and not matches(os.path.basename(suite), args.only) and not args.only.startswith("suite:"):
-            continue
-        ran_suite = True
-        p, f = run_suite(suite, args.only[len("suite:"):] if args.only and args.only.startswith("suite:") else None)
-        passed += p
-        failed += f
+    # Suites run --jobs at a time too: most of them drive one emulator at a time, and they keep
+    # out of each other's way (their network namespaces, taps and files carry their PID).
+    suites = [s for s in list_suites()
+              if not args.only or matches(os.path.basename(s), args.only) or args.only.startswith("suite:")]
+    ran_suite = bool(suites)
+    only = args.only[len("suite:"):] if args.only and args.only.startswith("suite:") else None
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for p, f in pool.map(lambda s: run_suite(s, only), suites):
+            passed += p
+            failed += f
 
     if not selected and not ran_suite and args.only and not (matches("unit", args.only) and os.path.exists(UNIT_BIN)):
         say("no test matches '%s'" % args.only)

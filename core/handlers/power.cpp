@@ -17,6 +17,9 @@ constexpr u16 kResetControl = 0xCF9;
 constexpr u32 kSlpEn = 1u << 13;
 
 AcpiPower g_power;
+using LogFn = void (*)();
+constinit LogFn g_off_logs[kMaxPowerOffLogs] = {};
+constinit u32 g_off_log_count = 0;
 
 IoAction pm1_cnt(void*, Vcpu&, IoExit const& io, u32* value) {
     if (!io.in && (*value & kSlpEn)) {
@@ -24,6 +27,7 @@ IoAction pm1_cnt(void*, Vcpu&, IoExit const& io, u32* value) {
         stats_log("power-off");
         io_hooks_log();
         mmio_hooks_log();
+        for (u32 i = 0; i < g_off_log_count; ++i) g_off_logs[i]();
     }
     return IoAction::PassThrough;
 }
@@ -37,6 +41,12 @@ IoAction kbc(void*, Vcpu&, IoExit const& io, u32* value) {
 }
 
 }  // namespace
+
+bool power_off_log_register(void (*fn)()) {
+    if (g_off_log_count == kMaxPowerOffLogs) return false;
+    g_off_logs[g_off_log_count++] = fn;
+    return true;
+}
 
 // Port CF9 shares a dword with the PCI address port CF8, so the PCI configuration-port hook
 // (drivers/pci) owns CF8-CFF and hands every access of CF8-CFB that is not a dword to here.

@@ -5,6 +5,7 @@
 #include "core/boot_info.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
+#include "core/handlers/power.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/mmio_hooks.hpp"
@@ -191,6 +192,22 @@ Status install_one(pci::Function const& f) {
     return ok(s) ? setup_ports(c, f.bdf) : s;
 }
 
+// At power-off: what each mediated port did, next to the exit counters.
+void log_counters() {
+    for (u32 i = 0; i < g_count; ++i) {
+        for (u32 p = 0; p < kMaxPorts; ++p) {
+            AhciPort& port = g_ctrl[i].hba.port(p);
+            if (!port.ready() || port.counters().issued == 0) continue;
+            PortCounters const& k = port.counters();
+            log("ahci%u: port %u: %llu commands issued, %llu completed, %llu refused, %llu deferred, %llu KiB read, "
+                "%llu KiB written", i, p, static_cast<unsigned long long>(k.issued),
+                static_cast<unsigned long long>(k.completed), static_cast<unsigned long long>(k.refused),
+                static_cast<unsigned long long>(k.deferred), static_cast<unsigned long long>(k.bytes_in / 1024),
+                static_cast<unsigned long long>(k.bytes_out / 1024));
+        }
+    }
+}
+
 }  // namespace
 
 Status ahci_mediator_install() {
@@ -202,6 +219,7 @@ Status ahci_mediator_install() {
         pci::Function const& f = fs[i];
         if (f.class_code == kClassStorage && f.subclass == kSubclassSata && f.prog_if == kProgIfAhci) s = install_one(f);
     }
+    if (ok(s) && g_count && !power_off_log_register(log_counters)) log("ahci: no room for the power-off log");
     return s;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/disk_keys.hpp"
+#include "core/handlers/power.hpp"
 #include "core/insn/emulate.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
@@ -191,6 +192,7 @@ Status ide_mediator_install() {
             return s;
         }
     }
+    if (g_channel_count && !power_off_log_register(ide_mediator_log)) log("ide: no room for the power-off log");
     return Status::Ok;
 }
 

@@ -7,6 +7,7 @@
 #include "core/config_load.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
+#include "core/handlers/power.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/mmio_hooks.hpp"
@@ -159,7 +160,7 @@ pci::ConfigAction io_bar_pin(void* ctx, Vcpu&, pci::Bdf, u16, u8 size, bool writ
 Status hook_io(Nic& n, pci::Function const& f) {
     for (u8 i = 0; i < f.bar_count; ++i) {
         pci::Bar const& b = f.bars[i];
-        if (b.kind != pci::BarKind::Io || b.size < 8 || b.size > 0x100) continue;
+        if (b.kind != pci::BarKind::Io || b.base == 0 || b.size < 8 || b.size > 0x100) continue;
         n.io_base = static_cast<u16>(b.base);
         n.io_size = static_cast<u16>(b.size);
         Status const s = io_hook_register(n.io_base, n.io_size, io_access, &n, "e1000-io");
@@ -225,7 +226,9 @@ Status nic_mediator_install() {
         log("nic: [network] configured but no e1000 (8086:100e) found; the monitor has no network");
         return Status::Ok;
     }
-    return install_one(g_nic, *f, cfg->network.mac);
+    Status const s = install_one(g_nic, *f, cfg->network.mac);
+    if (ok(s) && !power_off_log_register(nic_mediator_log)) log("nic: no room for the power-off log");
+    return s;
 }
 
 void nic_mediator_log() {

@@ -277,6 +277,56 @@ def check_mmio_e1000(out, result):
     return guest_not_up_hint(console, problems, monlog)
 
 
+# --- multiprocessor guests: the APs run under the monitor too --------------------------
+
+SMP_CPU_RE = re.compile(r"smp: (\d+) of (\d+) processors under the monitor")
+
+
+def smp_script(cpus, tail):
+    """The SMP checks followed by another script's checks, as one guest script file."""
+    out_dir = os.path.join(ROOT, "build", "run")
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "smp%d-%s" % (cpus, os.path.basename(tail)))
+    with open(path, "w") as f:
+        f.write("TV_SMP_CPUS=%d\n" % cpus)
+        for part in (os.path.join(GUEST_DIR, "smp-checks.sh"), tail):
+            with open(part) as src:
+                f.write(src.read())
+    return path
+
+
+def check_smp(cpus, base_check, markers):
+    def check(out, result):
+        problems = base_check(out, result)
+        if result.get("error"):
+            return problems
+        console = read_log(out, "console.log")
+        monlog = read_log(out, "monitor.log")
+        problems += marker_problems(console, markers)
+        m = SMP_CPU_RE.search(monlog)
+        if not m or int(m.group(1)) != cpus:
+            problems.append("monitor.log does not show %d processors under the monitor (%s)" % (
+                cpus, m.group(0) if m else "no 'smp:' summary"))
+        return problems
+    return check
+
+
+def smp_scenarios():
+    s = []
+    tail = os.path.join(GUEST_DIR, "monitor-checks.sh")
+    markers = ["TV-CHECK ok: smp-nproc", "TV-CHECK ok: smp-parallel-sha256"]
+    for machine in ("pc", "q35"):
+        for cpus in (2, 4):
+            s.append(Scenario("smp%d-%s" % (cpus, machine), check_smp(cpus, check_monitor, markers),
+                              machine=machine, cpu="max", mem="512M", monitor=MONITOR,
+                              script=smp_script(cpus, tail), timeout=400,
+                              extra=["-smp", str(cpus)]))
+    s.append(Scenario("smp2-reboot-pc", check_smp(2, check_reboot, []), machine="pc", cpu="max",
+                      mem="512M", monitor=MONITOR, timeout=400, extra=["-smp", "2"],
+                      script=os.path.join(GUEST_DIR, "reboot-checks.sh")))
+    return s
+
+
 def mmio_scenarios():
     return [
         Scenario("mmio-passthrough-ahci", check_mmio_ahci, machine="q35", cpu="max", mem="512M",
@@ -319,6 +369,7 @@ def all_scenarios():
     s.append(Scenario("no-npt", check_no_npt, machine="pc", cpu="qemu64,+svm", mem="512M",
                       monitor=MONITOR, script=bare_script, timeout=20, stop_on=NO_NPT_RE))
     s += mmio_scenarios()
+    s += smp_scenarios()
     return s
 
 

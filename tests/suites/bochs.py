@@ -58,7 +58,7 @@ class Run:
     model: str
     boots: bool                  # True: the guest must boot; False: the monitor must refuse
     refusal: Optional[str] = None  # regex naming the missing feature
-    timeout: int = int(os.environ.get("TV_BOCHS_TIMEOUT", "330"))
+    timeout: int = int(os.environ.get("TV_BOCHS_TIMEOUT", "600"))
     cmdline: str = ""             # the monitor's command line
     optional: bool = False        # run only when --only names it
 

@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 
+from _qemu_console import QemuConsole
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
 DISK = os.path.join(ROOT, "build", "guest", "disk.img")
@@ -29,61 +31,53 @@ passphrase_tries = 3
 """
 
 
-class Boot:
-    """One QEMU run with COM1 on a socket we type into."""
+class Boot(QemuConsole):
+    """One QEMU pc run with thinvisor.conf and the keyslot file as modules; the test types."""
 
-    def __init__(self, work, image, timeout=180):
-        self.sock_path = os.path.join(work, "com1.sock")
-        self.monlog = os.path.join(work, "monitor.log")
-        self.console = b""
+    def __init__(self, work, image, timeout=180, hmp=False):
+        """hmp: QEMU's human monitor on a socket too (self.hmp()), for keys and memory reads."""
         script = os.path.join(work, "poweroff.sh")
         with open(script, "w") as f:
             f.write("poweroff -f\n")
         modules = "%s,%s" % (os.path.join(work, "thinvisor.conf"), os.path.join(work, "system.keys"))
-        cmd = ["timeout", "-k", "5", str(timeout), "qemu-system-x86_64", "-accel", "tcg", "-machine", "pc",
-               "-cpu", "max", "-m", "512M", "-display", "none", "-monitor", "none", "-no-reboot",
-               "-nodefaults", "-vga", "std",
-               "-chardev", "socket,id=com1,path=%s,server=on,wait=on" % self.sock_path,
-               "-serial", "chardev:com1", "-serial", "file:" + self.monlog,
-               "-kernel", MONITOR, "-initrd", modules,
-               "-drive", "file=%s,format=raw" % image,
-               "-fw_cfg", "name=opt/thinvisor/script,file=%s" % script]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while not os.path.exists(self.sock_path):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("QEMU did not open its COM1 socket")
-            time.sleep(0.1)
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(self.sock_path)
-        self.sock.settimeout(0.5)
+        self.hmp_path = os.path.join(work, "hmp.sock")
+        monitor = "unix:%s,server=on,wait=off" % self.hmp_path if hmp else "none"
+        super().__init__(work, ["-accel", "tcg", "-machine", "pc", "-cpu", "max", "-m", "512M", "-display", "none",
+                                "-monitor", monitor, "-no-reboot", "-nodefaults", "-vga", "std",
+                                "-kernel", MONITOR, "-initrd", modules, "-drive", "file=%s,format=raw" % image,
+                                "-fw_cfg", "name=opt/thinvisor/script,file=%s" % script], timeout)
+        self.hmp_sock = None
 
-    def read_until(self, needle, seconds):
-        end = time.monotonic() + seconds
-        while needle not in self.console and time.monotonic() < end:
-            try:
-                data = self.sock.recv(65536)
-                if not data:
-                    break
-                self.console += data
-            except socket.timeout:
-                if self.proc.poll() is not None:
-                    break
-        return needle in self.console
+    def hmp(self, command):
+        """One human-monitor command; returns its output."""
+        if self.hmp_sock is None:
+            self.hmp_sock = socket.socket(socket.AF_UNIX)
+            self.hmp_sock.connect(self.hmp_path)
+            self.hmp_sock.settimeout(10)
+            self._hmp_read()  # the banner
+        self.hmp_sock.sendall(command.encode() + b"\n")
+        return self._hmp_read()
 
-    def type(self, text):
-        self.sock.sendall(text.encode() + b"\r")
+    def _hmp_read(self):
+        out = b""
+        while not out.endswith(b"(qemu) "):
+            data = self.hmp_sock.recv(65536)
+            if not data:
+                break
+            out += data
+        return out.decode("utf-8", "replace")
+
+    def vga_text(self):
+        """The 80x25 text screen as a string (characters only)."""
+        dump = os.path.join(self.work, "vga.bin")
+        self.hmp("pmemsave 0xb8000 4000 \"%s\"" % dump)
+        with open(dump, "rb") as f:
+            cells = f.read()
+        return cells[0::2].decode("latin-1")
 
     def finish(self, seconds):
-        end = time.monotonic() + seconds
-        while self.proc.poll() is None and time.monotonic() < end:
-            self.read_until(b"\0never", 1)
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.sock.close()
-        with open(self.monlog, "rb") as f:
-            return f.read()
+        self.wait_exit(seconds)
+        return self.kill()
 
 
 def prepare(work):
@@ -163,6 +157,35 @@ def test_backspace_edits_the_passphrase(work):
     return problems
 
 
+# HMP sendkey names for the characters of PASSPHRASE.
+KEY_NAMES = dict([(c, c) for c in "abcdefghijklmnopqrstuvwxyz0123456789"] + [(" ", "spc")])
+
+
+def test_ps2_keyboard_and_vga_text_prompt(work):
+    """The same prompt on the machine's own screen and keyboard: the text appears in VGA text
+    memory, and the passphrase typed on the PS/2 keyboard (QEMU sendkey) unlocks the disk."""
+    image = prepare(work)
+    b = Boot(work, image, hmp=True)
+    problems = []
+    if not b.read_until(b"passphrase for disk 'system'", 60):
+        problems.append("no passphrase prompt")
+    screen = b.vga_text()
+    if "passphrase for disk 'system'" not in screen:
+        problems.append("the prompt is not on the VGA text screen (%r)" % screen.strip()[-200:])
+    for c in PASSPHRASE:
+        b.hmp("sendkey %s" % KEY_NAMES[c])
+    time.sleep(1)
+    if PASSPHRASE.split()[0] in b.vga_text():
+        problems.append("the passphrase is echoed on the screen")
+    b.hmp("sendkey ret")
+    if not b.read_until(GUEST_UP, 120):
+        problems.append("the guest did not boot after the passphrase typed on the PS/2 keyboard")
+    log = b.finish(60)
+    if b"keys: disk 'system' unlocked with slot 0" not in log:
+        problems.append("monitor.log does not record the unlock")
+    return problems
+
+
 def test_corrupt_keyslot_file_is_refused(work):
     image = prepare(work)
     keys = os.path.join(work, "system.keys")
@@ -182,7 +205,8 @@ def test_corrupt_keyslot_file_is_refused(work):
 
 
 TESTS = [test_right_passphrase_unlocks_and_boots, test_wrong_passphrases_never_boot_and_leave_the_disk_alone,
-         test_backspace_edits_the_passphrase, test_corrupt_keyslot_file_is_refused]
+         test_backspace_edits_the_passphrase, test_ps2_keyboard_and_vga_text_prompt,
+         test_corrupt_keyslot_file_is_refused]
 
 
 def main():

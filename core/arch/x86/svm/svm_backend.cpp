@@ -136,6 +136,7 @@ Vcpu* SvmBackend::create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, 
     asm volatile("vmsave" ::"a"(host_pa.raw) : "memory");
 
     auto* v = new (hpa_virt(obj_pa)) SvmVcpu(id, vmcb, vmcb_pa, host_pa, features_.nrips);
+    v->set_io_bitmap(static_cast<u8*>(hpa_virt(iopm_pa)));  // the IOPM's first 8 KiB: bit per port
     switch (start.kind) {
         case GuestStart::Kind::RealMode: v->init_real_mode(start.real); break;
         case GuestStart::Kind::LongMode: v->init_long_mode(start.cpu); break;

@@ -33,9 +33,11 @@ tv_svm_run:
     movq G(6), %rsi
 
     clgi
+    sti                 /* GIF=0 holds interrupts; host IF=1 only matters with V_INTR_MASKING */
     vmload
     vmrun
     vmsave
+    cli
 
     pushq %rsi
     movq 8(%rsp), %rsi

@@ -13,6 +13,7 @@ VmcbSegment real_segment(u16 sel, u16 attrib) {
 }
 constexpr u16 kRealData = 0x93;  // present, read/write, accessed
 constexpr u16 kRealCode = 0x9B;  // present, execute/read, accessed
+constexpr u64 kVintrMasking = 1ull << 24;
 }  // namespace
 
 void SvmVcpu::init_real_mode(RealModeStart const& s) {
@@ -87,6 +88,26 @@ void SvmVcpu::init_long_mode(LongModeStart const& s) {
     set_reg(Reg::Rsp, s.rsp);
 }
 
+// The VMCB keeps nothing of the guest's previous life: pending events, single-stepping and
+// the long-mode state go; the nested TLB is flushed at the next entry.
+bool SvmVcpu::start_at_sipi(u8 vector) {
+    VmcbControl& c = vmcb_->control;
+    c.event_inj = 0;
+    c.interrupt_shadow = 0;
+    c.intercept_exceptions &= ~(1u << 1);
+    c.tlb_control = 1;
+    stepping_ = false;
+    guest_tf_ = false;
+    guest_efer_svme_ = false;
+    VmcbSave& g = vmcb_->save;
+    g.kernel_gs_base = g.star = g.lstar = g.cstar = g.sfmask = 0;
+    g.sysenter_cs = g.sysenter_esp = g.sysenter_eip = 0;
+    g.cr2 = 0;
+    u16 const seg = static_cast<u16>(vector << 8);
+    init_real_mode(RealModeStart{seg, 0, 0, 0, 0, 0, x86::cpuid(1).eax});
+    return true;
+}
+
 u64 SvmVcpu::efer() const {
     u64 v = vmcb_->save.efer & ~x86::kEferSvme;
     return guest_efer_svme_ ? v | x86::kEferSvme : v;
@@ -122,9 +143,17 @@ void SvmVcpu::set_single_step(bool on) {
         vmcb_->save.rflags |= x86::kRflagsTf;
         vmcb_->control.intercept_exceptions |= 1u << 1;
         vmcb_->control.interrupt_shadow |= 1;  // no interrupt before the stepped instruction
+        // QEMU does not hold interrupts for the shadow: one delivered now would push TF into
+        // the guest's frame, and a guest that resumes that frame on another CPU takes a #DB
+        // nobody intercepts there. So a physical interrupt ends the step with an exit instead
+        // (V_INTR_MASKING: host IF, set at VMRUN, decides; the core cancels the step).
+        vmcb_->control.intercept_misc1 |= intercept::kIntr;
+        vmcb_->control.vintr |= kVintrMasking;
     } else if (!on && stepping_) {
         if (!guest_tf_) vmcb_->save.rflags &= ~x86::kRflagsTf;
         vmcb_->control.intercept_exceptions &= ~(1u << 1);
+        vmcb_->control.intercept_misc1 &= ~intercept::kIntr;
+        vmcb_->control.vintr &= ~kVintrMasking;
         vmcb_->save.dr6 &= ~(1ull << 14);  // BS: the guest did not ask for this step
     }
     stepping_ = on;

@@ -32,6 +32,7 @@ class SvmVcpu final : public Vcpu {
     void flush_nested_tlb() override { vmcb_->control.tlb_control = 1; }
     // No CR intercepts are set: the guest owns CR0/CR3/CR4 in the VMCB outright.
     bool emulate_cr_access(ExitRecord const&) override { return false; }
+    bool start_at_sipi(u8 vector) override;
 
   private:
     void reinject_interrupted_event();

@@ -181,6 +181,7 @@ Vcpu* VmxBackend::create_vcpu(u32 id, RealModeStart const& start, Hpa nested_roo
     write_controls(caps_, io, msrs, eptp);
     write_host_state(id);
     auto* v = new (hpa_virt(obj)) VmxVcpu(id, caps_, eptp);
+    v->set_io_bitmap(static_cast<u8*>(hpa_virt(io)));  // bitmaps A and B, contiguous: bit per port
     v->init_real_mode(start);
     if (u32 const bad = take_vmwrite_error()) {
         log("vmx: VMWRITE of field %#x failed while setting up the VMCS", bad);

@@ -111,6 +111,17 @@ void VmxVcpu::init_real_mode(RealModeStart const& s) {
     set_reg(Reg::Rdx, s.edx);
 }
 
+// The VMCS is this CPU's current one (each AP created its own). Nothing of the guest's
+// previous life survives: a pending injection, a step in progress, long mode.
+bool VmxVcpu::start_at_sipi(u8 vector) {
+    set_single_step(false);
+    vmwrite(f::kEntryIntrInfo, 0);
+    set_long_mode(false);
+    init_real_mode(RealModeStart{static_cast<u16>(vector << 8), 0, 0, 0, 0, 0, x86::cpuid(1).eax});
+    flush_nested_tlb();
+    return true;
+}
+
 u64 VmxVcpu::rip() const { return vmread(f::kGuestRip); }
 u64 VmxVcpu::rflags() const { return vmread(f::kGuestRflags); }
 void VmxVcpu::set_rflags(u64 v) { vmwrite(f::kGuestRflags, v); }

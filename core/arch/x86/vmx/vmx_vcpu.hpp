@@ -31,6 +31,7 @@ class VmxVcpu final : public Vcpu {
     void set_single_step(bool on) override;
     void flush_nested_tlb() override;
     bool emulate_cr_access(ExitRecord const& e) override;
+    bool start_at_sipi(u8 vector) override;
 
   private:
     ExitRecord entry_failed() const;

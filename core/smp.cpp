@@ -1,0 +1,153 @@
+#include "core/smp.hpp"
+
+#include "core/apic_icr.hpp"
+#include "core/arch/x86/cpu.hpp"
+#include "core/log.hpp"
+#include "core/machine.hpp"
+#include "core/mmio_hooks.hpp"
+#include "core/sipi_state.hpp"
+#include "lib/spinlock.hpp"
+
+namespace tv {
+
+namespace {
+
+constexpr u32 kX2apicIcrMsr = 0x830;
+constexpr u64 kIcrLow = 0x300, kIcrHigh = 0x310;
+constexpr u32 kIcrBusy = 1u << 12;
+
+struct SmpCpu {
+    u32 apic_id = 0;
+    Vcpu* vcpu = nullptr;
+    SpinLock lock;
+    SipiState sipi = SipiState::running();
+    u64 epoch_seen = 0;
+};
+
+constinit SmpCpu g_cpus[kMaxCpus];
+constinit u8 g_index_by_apic[256] = {};
+constinit u32 g_count = 1;
+constinit u64 g_apic_base = 0;
+constinit bool g_x2apic = false;
+constinit u64 g_nested_epoch = 0;
+constinit bool g_logical_logged = false;
+
+u32 own_apic_id() { return x86::cpuid(1).ebx >> 24; }
+
+// Every target of `icr` gets the INIT or SIPI; nothing reaches the hardware.
+void deliver(u32 sender, Icr const& icr, bool x2apic) {
+    if (icr_is_init_deassert(icr)) return;
+    if (icr.logical && icr.shorthand == IcrShorthand::None && !g_logical_logged) {
+        g_logical_logged = true;
+        log("smp: INIT/SIPI with a logical destination (%#x) is not emulated", icr.dest);
+    }
+    u32 const n = __atomic_load_n(&g_count, __ATOMIC_ACQUIRE);
+    for (u32 i = 0; i < n; ++i) {
+        SmpCpu& c = g_cpus[i];
+        if (!c.vcpu || !icr_targets(icr, c.apic_id, i == sender, x2apic)) continue;
+        LockGuard guard(c.lock);
+        if (icr.delivery == IcrDelivery::Init) c.sipi.init();
+        else if (c.sipi.sipi(icr.vector)) log("smp: cpu %u (apic %u) gets SIPI vector %#x from cpu %u", i, c.apic_id, icr.vector, sender);
+    }
+}
+
+MmioAction icr_hook(void*, Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
+    if (!write || size != 4 || gpa.raw != g_apic_base + kIcrLow) return MmioAction::PassThrough;
+    u64 high = 0;
+    if (!mmio_device_access(Gpa{g_apic_base + kIcrHigh}, 4, false, &high)) return MmioAction::PassThrough;
+    Icr const icr = icr_decode_xapic(static_cast<u32>(*value), static_cast<u32>(high));
+    if (!icr_is_start_signal(icr)) return MmioAction::PassThrough;
+    deliver(v.id(), icr, false);
+    return MmioAction::Handled;
+}
+
+}  // namespace
+
+u32 this_cpu() {
+    if (__atomic_load_n(&g_count, __ATOMIC_RELAXED) == 1) return 0;
+    return g_index_by_apic[own_apic_id() & 0xFF];
+}
+
+u32 smp_cpu_count() { return __atomic_load_n(&g_count, __ATOMIC_ACQUIRE); }
+
+void smp_register_cpu(u32 index, u32 apic_id) {
+    if (index >= kMaxCpus) return;
+    g_cpus[index].apic_id = apic_id;
+    g_index_by_apic[apic_id & 0xFF] = static_cast<u8>(index);
+    if (index + 1 > g_count) __atomic_store_n(&g_count, index + 1, __ATOMIC_RELEASE);
+}
+
+void smp_attach_vcpu(Vcpu& v, bool wait_for_sipi) {
+    SmpCpu& c = g_cpus[v.id()];
+    LockGuard guard(c.lock);
+    c.sipi = wait_for_sipi ? SipiState::waiting() : SipiState::running();
+    c.epoch_seen = __atomic_load_n(&g_nested_epoch, __ATOMIC_ACQUIRE);
+    __atomic_store_n(&c.vcpu, &v, __ATOMIC_RELEASE);
+}
+
+Status smp_icr_hooks_install(Machine& m, u64 apic_base) {
+    g_apic_base = apic_base;
+    g_x2apic = x86::rdmsr(0x1B) & (1u << 10);
+    if (!m.intercepts.add_msr(kX2apicIcrMsr)) return Status::NoMemory;
+    return mmio_hook_register(Gpa{apic_base + kIcrLow}, 4, icr_hook, nullptr, "lapic-icr");
+}
+
+void lapic_send_ipi(u32 apic_id, u32 icr_low) {
+    if (g_x2apic) {
+        x86::wrmsr(kX2apicIcrMsr, (static_cast<u64>(apic_id) << 32) | icr_low);
+        return;
+    }
+    u64 high = static_cast<u64>(apic_id) << 24, low = icr_low;
+    (void)mmio_device_access(Gpa{g_apic_base + kIcrHigh}, 4, true, &high);
+    (void)mmio_device_access(Gpa{g_apic_base + kIcrLow}, 4, true, &low);
+    for (u32 i = 0; i < 1000000; ++i) {
+        u64 status = 0;
+        (void)mmio_device_access(Gpa{g_apic_base + kIcrLow}, 4, false, &status);
+        if (!(status & kIcrBusy)) return;
+        x86::pause();
+    }
+    log("smp: IPI %#x to apic %u still pending", icr_low, apic_id);
+}
+
+void smp_before_entry(Vcpu& v) {
+    SmpCpu& c = g_cpus[v.id()];
+    for (;;) {
+        u8 vector = 0;
+        SipiState::Step step;
+        {
+            LockGuard guard(c.lock);
+            step = c.sipi.before_entry(&vector);
+        }
+        if (step == SipiState::Step::Run) break;
+        if (step == SipiState::Step::StartAt) {
+            if (!v.start_at_sipi(vector)) log("smp: cpu %u cannot start at a SIPI", v.id());
+            break;
+        }
+        x86::pause();  // wait-for-SIPI: the monitor holds this CPU until the guest starts it
+    }
+    u64 const epoch = __atomic_load_n(&g_nested_epoch, __ATOMIC_ACQUIRE);
+    if (epoch != c.epoch_seen) {
+        c.epoch_seen = epoch;
+        v.flush_nested_tlb();
+    }
+}
+
+void smp_init_exit(Vcpu& v) {
+    SmpCpu& c = g_cpus[v.id()];
+    LockGuard guard(c.lock);
+    c.sipi.init();
+}
+
+bool smp_x2apic_icr_write(Vcpu& v, ExitRecord const& e) {
+    if (static_cast<u32>(v.reg(Reg::Rcx)) != kX2apicIcrMsr) return false;
+    u64 const value = (v.reg(Reg::Rdx) << 32) | static_cast<u32>(v.reg(Reg::Rax));
+    Icr const icr = icr_decode_x2apic(value);
+    if (!icr_is_start_signal(icr)) return false;
+    deliver(v.id(), icr, true);
+    if (!v.skip(e)) v.set_rip(v.rip() + 2);  // WRMSR is 0F 30
+    return true;
+}
+
+void nested_tlb_changed() { __atomic_fetch_add(&g_nested_epoch, 1, __ATOMIC_ACQ_REL); }
+
+}  // namespace tv

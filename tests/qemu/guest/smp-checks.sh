@@ -1,0 +1,42 @@
+# Guest script for the SMP scenarios: every CPU the firmware lists is online, and a parallel
+# workload pinned one job per CPU computes the same digests as one CPU alone. The monitor
+# scenario's checks follow (scenarios.py appends monitor-checks.sh).
+want=${TV_SMP_CPUS:-2}
+n=$(nproc)
+online=$(cat /sys/devices/system/cpu/online)
+echo "smp: nproc=$n online=$online"
+grep -c ^processor /proc/cpuinfo
+if [ "$n" = "$want" ]; then
+    echo "TV-CHECK ok: smp-nproc"
+else
+    echo "TV-CHECK FAIL: smp-nproc: nproc is $n, expected $want"
+    dmesg | grep -i -E "smp|cpu[0-9]|apic" | head -20
+fi
+
+# The same 4 MiB, hashed by one job on each CPU at once, several rounds: all digests equal.
+dd if=/dev/urandom of=/tmp/smp-data bs=1024 count=4096 2>/dev/null
+ref=$(sha256sum /tmp/smp-data | cut -d' ' -f1)
+bad=0
+for round in 1 2 3; do
+    cpu=0
+    while [ $cpu -lt "$n" ]; do
+        if command -v taskset >/dev/null 2>&1; then
+            taskset -c $cpu sha256sum /tmp/smp-data > /tmp/smp-$cpu &
+        else
+            sha256sum /tmp/smp-data > /tmp/smp-$cpu &
+        fi
+        cpu=$((cpu + 1))
+    done
+    wait
+    cpu=0
+    while [ $cpu -lt "$n" ]; do
+        got=$(cut -d' ' -f1 /tmp/smp-$cpu)
+        [ "$got" = "$ref" ] || { echo "smp: round $round cpu $cpu digest $got != $ref"; bad=1; }
+        cpu=$((cpu + 1))
+    done
+done
+if [ $bad = 0 ] && [ -n "$ref" ]; then
+    echo "TV-CHECK ok: smp-parallel-sha256"
+else
+    echo "TV-CHECK FAIL: smp-parallel-sha256: digests differ"
+fi
