@@ -96,10 +96,10 @@ void E1000Mediator::takeover() {
 }
 
 // The guest's receive filters, with the monitor's needs on top: always enabled, broadcasts
-// accepted, and the monitor's 2 KiB buffers (a guest's larger buffer size is honoured when
+// accepted, no MAC loopback (it would hand the monitor's frames back), the monitor's 2 KiB buffers (a guest's larger buffer size is honoured when
 // copying; frames spread over several monitor buffers are dropped).
 void E1000Mediator::write_real_rctl() {
-    u32 const v = (g_rctl_ & ~(kRctlBsizeMask | kRctlBsex)) | kRctlEn | kRctlBam;
+    u32 const v = (g_rctl_ & ~(kRctlBsizeMask | kRctlBsex | kRctlLbmMask)) | kRctlEn | kRctlBam;
     env_->dev_write(off(Reg::Rctl), v);
 }
 

@@ -70,7 +70,7 @@ char const* refusal_name(Refusal r);
 struct NicCounters {
     u64 tx_guest_packets, tx_guest_descs, tx_monitor_frames, tx_monitor_full;
     u64 rx_guest_frames, rx_monitor_frames, rx_shared_frames;
-    u64 rx_guest_ring_full, rx_guest_disabled, rx_multi_desc;
+    u64 rx_guest_ring_full, rx_guest_disabled, rx_multi_desc, rx_own_looped;
     u64 resets;
     u64 refused[static_cast<u32>(Refusal::Count)];
 };

@@ -326,11 +326,28 @@ TEST_F(E1000, RepliesFromInsideTheReceivePassDoNotRunOutOfBuffers) {
     EXPECT_EQ(med.counters().tx_monitor_full, 0u);
 }
 
+TEST_F(E1000, TheMonitorsOwnFramesNeverLoopToTheGuest) {
+    guest_up();
+    w(Reg::Rctl, kRctlEn | kRctlBam | kRctlSecrc | (1u << 3) | (1u << 6));  // promiscuous, MAC loopback
+    EXPECT_EQ(nic.reg(Reg::Rctl) & kRctlLbmMask, 0u);
+    EXPECT_EQ(r(Reg::Rctl) & kRctlLbmMask, 1u << 6) << "the guest reads back what it wrote";
+    ASSERT_TRUE(nic.receive(eth(kPeer, kMon, 0x88B5, 60, 1)));   // e.g. through a PHY loopback
+    ASSERT_TRUE(nic.receive(eth(kBcast, kMon, 0x0806, 60, 2)));
+    med.poll();
+    EXPECT_EQ(med.counters().rx_guest_frames, 0u);
+    EXPECT_EQ(med.counters().rx_own_looped, 2u);
+    EXPECT_TRUE(got.frames.empty());
+}
+
 TEST_F(E1000, AliasesAndTheMonitorRarAreHidden) {
+    med.write_sized(0x00BC, 4, 0);  // RAH[15] at its 82542 offset
+    EXPECT_EQ(nic.regs[0x00BC / 4], 0u);
+    EXPECT_EQ(nic.regs[rah(kMonitorRar) / 4], 0x01BBu | kRahValid);
+    EXPECT_EQ(refused(Refusal::Alias), 1u);
     med.write_sized(0x0420, 4, static_cast<u32>(kMonitorBase));  // the 82542 TDBAL
     EXPECT_EQ(med.read_sized(0x0420, 4), 0u);
     EXPECT_EQ(nic.regs[0x0420 / 4], 0u);
-    EXPECT_EQ(refused(Refusal::Alias), 2u);
+    EXPECT_EQ(refused(Refusal::Alias), 3u);
     med.write_sized(rah(kMonitorRar), 4, 0x80001234);
     EXPECT_EQ(med.read_sized(rah(kMonitorRar), 4), 0x80001234u);
     EXPECT_EQ(nic.regs[rah(kMonitorRar) / 4], 0x01BBu | kRahValid);
