@@ -3,7 +3,7 @@
 
 The demo guest boots under thinvisor on QEMU q35 with a tap in a private network namespace
 and a [network] section: once with a static address, once with an address leased from busybox
-udhcpd on the host side. Each run checks that
+udhcpd on the host side (and two CPUs). Each run checks that
   - the monitor's log arrives at a UDP listener on the host as RFC 5424 syslog: the header
     (priority, version, hostname from the monitor's MAC, app name, sequenceId), the boot lines
     logged before the network was up (replayed), and the address line, with no sequence gaps;
@@ -175,7 +175,9 @@ def run_case(name, dhcp, work):
                     "syslog = %s:%d\n" % (MON_MAC, STATIC_IP, net.host_ip, net.host_ip, SYSLOG_PORT))
         lis = SyslogListener(net)
         lis.start()
-        g = nl.Guest(net, work, conf_text=conf, machine="q35", guest_mac=GUEST_MAC, timeout=900)
+        # The DHCP run has two CPUs: the stack must stay on the boot CPU whichever CPU exits.
+        g = nl.Guest(net, work, conf_text=conf, machine="q35", guest_mac=GUEST_MAC, timeout=900,
+                     extra=("-smp", "2") if dhcp else ())
         if not g.wait_shell(300):
             return ["the guest did not reach its shell (console tail %r)" % g.console[-400:]], notes
         # The guest's own traffic; it also makes the exits that drive the monitor's ticks.
