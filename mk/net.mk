@@ -33,7 +33,7 @@ NET_LWIP_FILES := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c
     core/ipv4/autoip.c core/ipv4/igmp.c core/dns.c netif/ethernet.c
 NET_UNIT_LWIP_OBJS := $(patsubst %.c,$(NET_UNIT_LWIP_OBJS_DIR)/%.o,$(NET_LWIP_FILES))
 
-$(NET_UNIT_LWIP_OBJS): $(NET_UNIT_LWIP_OBJS_DIR)/%.o: $(NET_LWIP_SRC)/%.c $(wildcard lib/config/netstack/*.h lib/config/netstack/arch/*.h)
+$(NET_UNIT_LWIP_OBJS): $(NET_UNIT_LWIP_OBJS_DIR)/%.o: $(NET_LWIP_SRC)/%.c $(wildcard lib/config/netstack/*.h lib/config/netstack/arch/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC   $< (host)"
 	@gcc -std=gnu11 -g -O1 -fsanitize=address -I lib/config/netstack -I $(NET_LWIP_SRC)/include -c $< -o $@
