@@ -12,6 +12,7 @@
 #include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
 #include "core/smp.hpp"
+#include "net/monitor.hpp"
 
 namespace tv {
 
@@ -130,6 +131,7 @@ constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
 void dispatch_exit(Vcpu& v, ExitRecord const& e) {
     stats_count_exit(e.reason);
     kHandlers[static_cast<u8>(e.reason)](v, e);
+    net::net_tick();  // the monitor's only periodic work: it has no timer interrupt
 }
 
 void vcpu_loop(Vcpu& v) {

@@ -15,6 +15,7 @@ char g_ring_storage[kRingSize];
 LogRing g_ring;
 SpinLock g_log_lock;
 bool g_ready;
+LogSink g_sink;
 
 void emit(bool to_console, char const* fmt, va_list ap) {
     char line[512];
@@ -24,6 +25,7 @@ void emit(bool to_console, char const* fmt, va_list ap) {
     if (len == 0 || line[len - 1] != '\n') line[len++] = '\n';
     LockGuard guard(g_log_lock);
     if (g_ready) g_ring.write(line, len);
+    if (g_sink) g_sink(line, len);
     char crlf_line[1100];
     size_t m = 0;
     for (size_t i = 0; i < len; ++i) {  // serial terminals want CR LF
@@ -43,6 +45,12 @@ void log_init() {
 }
 
 LogRing const& log_ring() { return g_ring; }
+
+u64 log_set_sink(LogSink sink) {
+    LockGuard guard(g_log_lock);
+    g_sink = sink;
+    return g_ring.total_written();
+}
 
 void log(char const* fmt, ...) {
     va_list ap;

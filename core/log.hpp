@@ -17,4 +17,10 @@ void log(char const* fmt, ...) __attribute__((format(printf, 1, 2)));
 // before the guest owns the console: fatal refusals, prompts.
 void console(char const* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+// A second destination for every line (the syslog export). Called under the log lock with the
+// line and its newline: it must only copy, never log or block. Returns the ring offset at which
+// the sink took over, so that the lines before it can be replayed from log_ring().
+using LogSink = void (*)(char const* line, size_t len);
+u64 log_set_sink(LogSink sink);
+
 }  // namespace tv

@@ -30,6 +30,7 @@
 #include "drivers/nic/nic_mediator.hpp"
 #include "drivers/pci/passthrough_test.hpp"
 #include "drivers/pci/pci_monitor.hpp"
+#include "net/monitor.hpp"
 
 extern "C" char __image_end[];
 
@@ -175,6 +176,7 @@ void monitor_main() {
     check(ata::ahci_mediator_install(), "the AHCI mediator");
     check(nic::nic_mediator_install(), "the NIC mediator");
     check(pci::pci_ports_install(), "the PCI configuration ports");
+    net::net_init();  // after the NIC mediators: it runs on their monitor port
     io_hooks_apply(m.intercepts);
     m.backend->add_protected_msrs(m.intercepts);
     ap_boot_all(m);  // the APs wait in the monitor for the guest's own INIT/SIPI

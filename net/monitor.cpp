@@ -1,0 +1,96 @@
+#include "net/monitor.hpp"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.hpp"
+#include "core/config_load.hpp"
+#include "core/log.hpp"
+#include "core/smp.hpp"
+#include "drivers/nic/frame_port.hpp"
+#include "net/net_log.hpp"
+#include "net/netstack.hpp"
+#include "net/ring_replay.hpp"
+
+namespace tv::net {
+
+namespace {
+
+// 10 ms: ARP and ping answers within a tick of the guest's next exit, lwIP's fastest timer
+// (TCP, 250 ms) comfortably resolved, and a tick's cost invisible next to an exit's.
+constexpr u64 kTickUs = 10'000;
+
+constinit bool g_running = false;
+constinit u64 g_next_tick_us = 0;
+// lwIP and the port are single-threaded (FramePort's contract): only the CPU that started the
+// stack (the boot CPU) ticks it; the others' exits cost one compare.
+constinit u32 g_owner_cpu = 0;
+
+void sink(char const* line, size_t len) { stack_queue_log(line, len); }
+
+NetSettings settings(Config const& c) {
+    auto const& n = c.network;
+    return NetSettings{n.dhcp,
+                       n.address.be,
+                       n.netmask.be,
+                       n.gateway.be,
+                       n.syslog_port ? n.syslog_host.be : 0,
+                       static_cast<u16>(n.syslog_port)};
+}
+
+}  // namespace
+
+void net_log(char const* fmt, ...) {
+    char buf[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    log("%s", buf);
+}
+
+void net_init() {
+    Config const* cfg = config();
+    if (!cfg || !cfg->network.present) return;
+    nic::FramePort* port = nic::monitor_port();
+    if (!port) {
+        log("net: [network] is configured but no NIC is mediated: the monitor has no network");
+        return;
+    }
+    nic::MacAddr const mac = port->mac();
+    if (memcmp(mac.b, cfg->network.mac.b, sizeof mac.b) != 0)
+        log("net: the NIC port's MAC differs from [network] mac; using the port's");
+    NetSettings const s = settings(*cfg);
+    // The lines logged before the sink existed (the boot) come first, from the ring.
+    if (s.syslog_host != 0) (void)replay_ring_lines(log_ring(), log_set_sink(sink), stack_queue_log);
+    Status const st = stack_start(s, port);
+    if (!ok(st)) {
+        log("net: could not start the network stack (status %u)", static_cast<unsigned>(st));
+        log_set_sink(nullptr);
+        return;
+    }
+    log("net: monitor stack up on %02x:%02x:%02x:%02x:%02x:%02x (%s)%s", mac.b[0], mac.b[1], mac.b[2], mac.b[3],
+        mac.b[4], mac.b[5], s.dhcp ? "DHCP" : "static", s.syslog_host ? ", syslog export on" : "");
+    g_owner_cpu = this_cpu();
+    g_running = true;
+}
+
+void net_tick() {
+    if (!g_running || this_cpu() != g_owner_cpu) return;
+    u64 const now = clock_us();
+    if (now < g_next_tick_us) return;
+    g_next_tick_us = now + kTickUs;
+    stack_tick();
+}
+
+void net_flush(u64 max_us) {
+    if (!g_running || this_cpu() != g_owner_cpu) return;
+    u64 const end = clock_us() + max_us;
+    while (stack_pending_log() != 0 && clock_us() < end) {
+        stack_tick();
+        clock_delay_us(1000);
+    }
+}
+
+}  // namespace tv::net

@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""The monitor's own network stack (net/, lwIP) on the mediated e1000, end to end.
+
+The demo guest boots under thinvisor on QEMU q35 with a tap in a private network namespace
+and a [network] section: once with a static address, once with an address leased from busybox
+udhcpd on the host side (and two CPUs). Each run checks that
+  - the monitor's log arrives at a UDP listener on the host as RFC 5424 syslog: the header
+    (priority, version, hostname from the monitor's MAC, app name, sequenceId), the boot lines
+    logged before the network was up (replayed), and the address line, with no sequence gaps;
+  - the host's ping of the monitor's address is answered;
+  - the guest networks through the same NIC at the same time (it pings the host);
+  - (static run) malformed frames sent to the monitor's MAC are refused with their reason in
+    the log, and the monitor still answers ping;
+  - the monitor's serial log shows no lwIP assertion, and no refused frame but those.
+
+Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks runs
+(static, dhcp). Needs root (namespaces, tap). Everything it creates is removed on every exit
+path (_netlib's cleanup: try/finally, atexit, signals).
+"""
+import argparse
+import ctypes
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _netlib as nl  # noqa: E402
+
+LOGS = os.path.join(nl.ROOT, "build", "test-results", "net_monitor")
+MON_MAC = "52:54:00:aa:bb:02"
+GUEST_MAC = "52:54:00:12:34:57"
+HOSTNAME = "thinvisor-" + MON_MAC.replace(":", "")
+STATIC_IP = "10.77.0.2"
+GUEST_IP = "10.77.0.10"
+SYSLOG_PORT = 5514
+HEADER = re.compile(r'^<(\d+)>1 - (\S+) thinvisor - - \[meta sequenceId="(\d+)"\] (.*)$', re.S)
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd):
+    if _LIBC.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns")
+
+
+def ns_socket(net, family, kind, proto=0):
+    """A socket created inside the namespace, used from this process (Python 3.11 has no
+    os.setns)."""
+    fd = os.open("/var/run/netns/%s" % net.ns, os.O_RDONLY)
+    own = os.open("/proc/self/ns/net", os.O_RDONLY)
+    try:
+        _setns(fd)
+        return socket.socket(family, kind, proto)
+    finally:
+        _setns(own)
+        os.close(fd)
+        os.close(own)
+
+
+class SyslogListener(threading.Thread):
+    def __init__(self, net):
+        super().__init__(daemon=True)
+        self.s = ns_socket(net, socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((net.host_ip, SYSLOG_PORT))
+        self.s.settimeout(0.5)
+        self.msgs, self.stop = [], threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                data, _ = self.s.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.msgs.append(data.decode("utf-8", "replace"))
+
+    def wait_for(self, pattern, seconds):
+        end = time.monotonic() + seconds
+        rx = re.compile(pattern)
+        while time.monotonic() < end:
+            with self.lock:
+                for m in self.msgs:
+                    hit = rx.search(m)
+                    if hit:
+                        return hit
+            time.sleep(0.5)
+        return None
+
+    def close(self):
+        self.stop.set()
+        self.join(5)
+        self.s.close()
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def send_malformed(net, mon_ip):
+    """Frames to the monitor's MAC that it must refuse by name: a bad IP header checksum, an IP
+    total length beyond the frame, ARP for another protocol. Returns the reasons expected."""
+    s = ns_socket(net, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    try:
+        s.bind((net.tap, 0))
+        src = s.getsockname()[4]
+        dst = bytes(int(x, 16) for x in MON_MAC.split(":"))
+        hip = socket.inet_aton(net.host_ip)
+        mip = socket.inet_aton(mon_ip)
+        icmp = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"hostile"
+        icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 7, 0, 64, 1, 0, hip, mip)
+        good = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
+        bad_sum = good[:10] + struct.pack("!H", checksum(hdr) ^ 0x5555) + good[12:]
+        long_hdr = good[:2] + struct.pack("!H", 1400) + good[4:10] + b"\0\0" + good[12:]
+        long_hdr = long_hdr[:10] + struct.pack("!H", checksum(long_hdr)) + long_hdr[12:]
+        eth = dst + src
+        s.send(eth + b"\x08\x00" + bad_sum + icmp)
+        s.send(eth + b"\x08\x00" + long_hdr + icmp)
+        arp = struct.pack("!HHBBH", 1, 0x86DD, 6, 4, 1) + src + hip + b"\0" * 6 + mip
+        s.send(eth + b"\x08\x06" + arp)
+    finally:
+        s.close()
+    return ["bad IP header checksum", "bad IP total length", "ARP not for IPv4 over Ethernet"]
+
+
+def check_syslog(msgs):
+    """Problems with the received messages' format and sequence."""
+    problems, seqs = [], []
+    for m in msgs:
+        h = HEADER.match(m)
+        if not h:
+            problems.append("not RFC 5424 as documented: %r" % m[:120])
+            continue
+        pri, host, seq, _text = h.groups()
+        if int(pri) >> 3 != 16:
+            problems.append("facility %d, want local0 (16): %r" % (int(pri) >> 3, m[:80]))
+        if host != HOSTNAME:
+            problems.append("hostname %s, want %s" % (host, HOSTNAME))
+        seqs.append(int(seq))
+    if seqs and seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+        problems.append("sequenceIds not consecutive: %s" % seqs[:40])
+    if seqs and seqs[0] != 1:
+        problems.append("the first sequenceId is %d, want 1" % seqs[0])
+    if any("log lines dropped" in m for m in msgs):
+        problems.append("the backlog overflowed: %s" % [m for m in msgs if "dropped" in m][:1])
+    return problems[:5]
+
+
+def run_case(name, dhcp, work):
+    problems, notes = [], []
+    net = nl.Net("nm").setup()
+    g, lis, pinger = None, None, None
+    try:
+        if dhcp:
+            net.udhcpd(first="10.77.0.50", last="10.77.0.60")
+            conf = "[network]\ndhcp = yes\nmac = %s\nsyslog = %s:%d\n" % (MON_MAC, net.host_ip, SYSLOG_PORT)
+        else:
+            conf = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
+                    "syslog = %s:%d\n" % (MON_MAC, STATIC_IP, net.host_ip, net.host_ip, SYSLOG_PORT))
+        lis = SyslogListener(net)
+        lis.start()
+        # The DHCP run has two CPUs: the stack must stay on the boot CPU whichever CPU exits.
+        g = nl.Guest(net, work, conf_text=conf, machine="q35", guest_mac=GUEST_MAC, timeout=900,
+                     extra=("-smp", "2") if dhcp else ())
+        if not g.wait_shell(300):
+            return ["the guest did not reach its shell (console tail %r)" % g.console[-400:]], notes
+        # The guest's own traffic; it also makes the exits that drive the monitor's ticks.
+        out, rc = g.run("ip link set eth0 up && ip addr add %s/24 dev eth0 && "
+                        "(ping -c 600 -i 0.2 %s > /tmp/bg.log 2>&1 &)" % (GUEST_IP, net.host_ip), 60)
+        if rc != 0:
+            return ["guest network setup failed: %r" % out[-300:]], notes
+        hit = lis.wait_for(r"net: address (\S+) netmask \S+ gateway \S+ \((static|DHCP lease)\)", 120)
+        if not hit:
+            return ["no address line arrived by syslog (%d messages)" % len(lis.msgs)], notes
+        mon_ip = hit.group(1)
+        if dhcp and not (hit.group(2) == "DHCP lease" and mon_ip.startswith("10.77.0.5")):
+            problems.append("not a lease from udhcpd: %s" % hit.group(0))
+        if not dhcp and mon_ip != STATIC_IP:
+            problems.append("address %s, want %s" % (mon_ip, STATIC_IP))
+        notes.append("monitor %s" % mon_ip)
+        # The host pings the monitor while the guest pings the host in the foreground.
+        # busybox ping: the host has no iputils.
+        pinger = net.spawn(["busybox", "ping", "-c", "10", "-i", "0.5", "-w", "45", mon_ip], 60,
+                           "ping-monitor.log")
+        out, rc = g.run("ping -c 10 -W 3 %s" % net.host_ip, 90)
+        m = re.search(r"(\d+) packets received", out)
+        if rc != 0 or not m or int(m.group(1)) < 8:
+            problems.append("the guest's ping of the host: %r" % out[-200:])
+        pinger.wait(70)
+        with open(net.path("ping-monitor.log")) as f:
+            pout = f.read()
+        shutil.copy(net.path("ping-monitor.log"), os.path.join(work, "ping-monitor.log"))
+        m = re.search(r"(\d+) packets received", pout)
+        if not m or int(m.group(1)) < 7:
+            problems.append("the host's ping of the monitor: %r" % pout[-200:])
+        else:
+            notes.append("ping %s/10" % m.group(1))
+        if not dhcp:  # hostile frames: refused by name, and the monitor still answers
+            for reason in send_malformed(net, mon_ip):
+                if not lis.wait_for(r"net: refused a \d+-byte frame: " + re.escape(reason), 60):
+                    problems.append("no refusal '%s' arrived by syslog" % reason)
+            out, rc = g.run("ping -c 3 -W 3 %s" % net.host_ip, 60)  # exits drive the monitor
+            pinger = net.spawn(["busybox", "ping", "-c", "3", "-w", "30", mon_ip], 40, "ping-after.log")
+            g.run("ping -c 5 -W 3 %s" % net.host_ip, 60)
+            pinger.wait(45)
+            with open(net.path("ping-after.log")) as f:
+                if "3 packets received" not in f.read():
+                    problems.append("the monitor stopped answering ping after the malformed frames")
+            notes.append("3 malformed frames refused")
+        if not lis.wait_for(r"thinvisor: monitor region", 5):
+            problems.append("the boot lines logged before the network was up did not arrive")
+        if not lis.wait_for(r"net: monitor stack up", 5):
+            problems.append("no 'net: monitor stack up' line by syslog")
+        log = g.power_off(120)
+        g.save_console()
+        with open(os.path.join(work, "monitor.log"), "w") as f:
+            f.write(log)
+        with lis.lock:
+            msgs = list(lis.msgs)
+        with open(os.path.join(work, "syslog.txt"), "w") as f:
+            f.write("\n".join(msgs))
+        problems += check_syslog(msgs)
+        notes.append("%d syslog messages" % len(msgs))
+        bad = [l for l in log.splitlines() if "lwip: assertion" in l or (dhcp and "net: refused" in l)]
+        if bad:
+            problems.append("monitor log: %s" % " | ".join(bad[:3]))
+    except Exception as e:  # noqa: BLE001 -- report, never crash the suite
+        problems.append("%s: %s" % (type(e).__name__, e))
+    finally:
+        if g:
+            g.kill()
+        if lis:
+            lis.close()
+        net.cleanup()
+    return problems, notes
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("FAIL net-monitor: needs root (network namespaces, tap)")
+        return 1
+    for f in (nl.MONITOR, nl.DISK):
+        if not os.path.exists(f):
+            print("FAIL net-monitor: %s missing (make; make guest)" % f)
+            return 1
+    failed = 0
+    for case, dhcp in (("static", False), ("dhcp", True)):
+        if args.only and args.only not in case:
+            continue
+        work = os.path.join(LOGS, case)
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        problems, notes = run_case(case, dhcp, work)
+        name = "net-monitor-%s" % case
+        if problems:
+            failed += 1
+            print("FAIL %s: %s (logs in %s)" % (name, "; ".join(problems), work), flush=True)
+        else:
+            print("PASS %s %s" % (name, ", ".join(notes)), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
