@@ -6,6 +6,7 @@
 
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
+#include "core/handlers/power.hpp"
 #include "core/log.hpp"
 #include "core/smp.hpp"
 #include "drivers/nic/frame_port.hpp"
@@ -74,6 +75,10 @@ void net_init() {
         mac.b[4], mac.b[5], s.dhcp ? "DHCP" : "static", s.syslog_host ? ", syslog export on" : "");
     g_owner_cpu = this_cpu();
     g_running = true;
+    // Registered after every mediator's counters, so the power-off lines go out too: the
+    // guest makes no more exits after it, so no tick would send them.
+    if (s.syslog_host != 0 && !power_off_log_register([] { net_flush(500'000); }))
+        log("net: no room in the power-off log; its last lines will not be exported");
 }
 
 void net_tick() {

@@ -229,6 +229,8 @@ def run_case(name, dhcp, work):
             problems.append("no 'net: monitor stack up' line by syslog")
         log = g.power_off(120)
         g.save_console()
+        if "power-off: exit counts" in log and not lis.wait_for(r"power-off: exit counts", 5):
+            problems.append("the power-off lines did not arrive by syslog")
         with open(os.path.join(work, "monitor.log"), "w") as f:
             f.write(log)
         with lis.lock:
