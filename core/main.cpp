@@ -25,6 +25,7 @@
 #include "core/panic.hpp"
 #include "drivers/ata/ahci_mediator.hpp"
 #include "drivers/ata/ide_install.hpp"
+#include "drivers/nic/nic_mediator.hpp"
 #include "drivers/pci/passthrough_test.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
@@ -170,6 +171,7 @@ void monitor_main() {
     check(pci::passthrough_test_install(), "the MMIO pass-through test hooks");
     check(ata::ide_mediator_install(), "the IDE mediator");
     check(ata::ahci_mediator_install(), "the AHCI mediator");
+    check(nic::nic_mediator_install(), "the NIC mediator");
     check(pci::pci_ports_install(), "the PCI configuration ports");
     io_hooks_apply(m.intercepts);
     m.backend->add_protected_msrs(m.intercepts);

@@ -1,0 +1,235 @@
+// The e1000 mediator's place in the monitor: PCI discovery, the BAR0 hook, the I/O BAR
+// (IOADDR/IODATA reach every register, so it is routed through the same mediator and pinned),
+// monitor memory for rings and buffers, and the NicEnv that reaches the device and guest RAM.
+#include <string.h>
+
+#include "core/boot_info.hpp"
+#include "core/config_load.hpp"
+#include "core/io_hooks.hpp"
+#include "core/layout.hpp"
+#include "core/log.hpp"
+#include "core/memory.hpp"
+#include "core/mmio_hooks.hpp"
+#include "drivers/nic/e1000_mediator.hpp"
+#include "drivers/nic/nic_mediator.hpp"
+#include "drivers/pci/pci_monitor.hpp"
+
+namespace tv::nic {
+
+namespace {
+
+constexpr u16 kIntel = 0x8086, k82540em = 0x100E;
+constexpr u16 kCommandMaster = 1u << 2;
+constexpr u16 kEchoType = 0x88B5;  // IEEE 802 local experimental ethertype 1
+
+class MonitorEnv final : public NicEnv {
+  public:
+    u32 dev_read(u32 o) override {
+        u64 v = 0;
+        if (!mmio_device_access(Gpa{mmio_hook_base(hook).raw + o}, 4, false, &v)) return 0xFFFFFFFF;
+        return static_cast<u32>(v);
+    }
+    void dev_write(u32 o, u32 value) override {
+        u64 v = value;
+        (void)mmio_device_access(Gpa{mmio_hook_base(hook).raw + o}, 4, true, &v);
+    }
+    // Guest RAM only: below the end of low RAM rounded up to 2 MiB, or RAM above 4 GiB, and
+    // never the monitor's region (the same rule as the AHCI mediator's).
+    bool guest_ok(u64 gpa, u64 len) override {
+        u64 const end = gpa + len;
+        if (len == 0 || end < gpa) return false;
+        if (!(end <= low_end || (gpa >= kFourGiB && end <= high_end))) return false;
+        MonitorRegion const& r = monitor_region();
+        return end <= r.base || gpa >= r.base + r.size;
+    }
+    bool guest_read(u64 gpa, void* dst, u64 len) override {
+        if (!guest_ok(gpa, len)) return false;
+        memcpy(dst, phys_to_virt(gpa), len);
+        return true;
+    }
+    bool guest_write(u64 gpa, void const* src, u64 len) override {
+        if (!guest_ok(gpa, len)) return false;
+        memcpy(phys_to_virt(gpa), src, len);
+        return true;
+    }
+    void refused(char const* why, u64 detail) override {
+        log("nic: refused %s (%#llx)", why, static_cast<unsigned long long>(detail));
+    }
+    void guest_reset() override;
+
+    void set_ram(MemoryMap const& m) {
+        for (size_t i = 0; i < m.count(); ++i) {
+            MemRange const& r = m.at(i);
+            bool const ram = r.type == MemType::Usable || r.type == MemType::AcpiReclaim || r.type == MemType::AcpiNvs;
+            if (ram && r.end() <= kFourGiB && r.end() > low_end) low_end = r.end();
+        }
+        low_end = align_up(low_end, kLargePageSize);
+        high_end = m.top_of_ram();
+    }
+
+    static constexpr u64 kFourGiB = 4ull << 30;
+    MmioHookId hook{};
+    u64 low_end{0}, high_end{0};
+};
+
+struct Nic {
+    MonitorEnv env;
+    E1000Mediator med;
+    pci::Bdf bdf{0, 0, 0};
+    u16 io_base{0}, io_size{0};
+    u32 io_addr{0};
+    bool io_sizing{false};
+    bool present{false};
+};
+
+constinit Nic g_nic;
+
+void log_counters(Nic const& n, char const* when) {
+    NicCounters const& c = n.med.counters();
+    log("nic %02x:%02x.%u %s: tx guest %llu packets (%llu descs), monitor %llu (%llu full); rx guest %llu, "
+        "monitor %llu, shared %llu; guest drops: ring full %llu, rx off %llu, multi-buffer %llu; resets %llu",
+        n.bdf.bus, n.bdf.dev, n.bdf.fn, when, static_cast<unsigned long long>(c.tx_guest_packets),
+        static_cast<unsigned long long>(c.tx_guest_descs), static_cast<unsigned long long>(c.tx_monitor_frames),
+        static_cast<unsigned long long>(c.tx_monitor_full), static_cast<unsigned long long>(c.rx_guest_frames),
+        static_cast<unsigned long long>(c.rx_monitor_frames), static_cast<unsigned long long>(c.rx_shared_frames),
+        static_cast<unsigned long long>(c.rx_guest_ring_full), static_cast<unsigned long long>(c.rx_guest_disabled),
+        static_cast<unsigned long long>(c.rx_multi_desc), static_cast<unsigned long long>(c.resets));
+    for (u32 r = 0; r < static_cast<u32>(Refusal::Count); ++r)
+        if (c.refused[r])
+            log("nic: refused %s: %llu", refusal_name(static_cast<Refusal>(r)),
+                static_cast<unsigned long long>(c.refused[r]));
+}
+
+void MonitorEnv::guest_reset() { log_counters(g_nic, "at guest reset"); }
+
+MmioAction bar0_access(void* ctx, Vcpu&, Gpa gpa, u8 size, bool write, u64* value) {
+    Nic& n = *static_cast<Nic*>(ctx);
+    u32 const o = static_cast<u32>(gpa.raw - mmio_hook_base(n.env.hook).raw);
+    bool const mine = E1000Mediator::owns(o) || (size == 8 && E1000Mediator::owns((o & ~3u) + 4));
+    if (!mine) return MmioAction::PassThrough;
+    if (write) n.med.write_sized(o, size, *value);
+    else *value = n.med.read_sized(o, size);
+    return MmioAction::Handled;
+}
+
+// IOADDR at +0 selects a register, IODATA at +4 reaches it.
+IoAction io_access(void* ctx, Vcpu&, IoExit const& io, u32* value) {
+    Nic& n = *static_cast<Nic*>(ctx);
+    u32 const o = static_cast<u32>(io.port - n.io_base);
+    if (io.string || io.size != 4 || (o != 0 && o != 4)) {
+        if (io.in) *value = 0xFFFFFFFF;
+        return IoAction::Handled;
+    }
+    if (o == 0) {
+        if (io.in) *value = n.io_addr;
+        else n.io_addr = *value & (e1000::kBarSize - 4);
+        return IoAction::Handled;
+    }
+    if (E1000Mediator::owns(n.io_addr)) {
+        if (io.in) *value = static_cast<u32>(n.med.read_sized(n.io_addr, 4));
+        else n.med.write_sized(n.io_addr, 4, *value);
+    } else {
+        u64 v = *value;
+        (void)mmio_device_access(Gpa{mmio_hook_base(n.env.hook).raw + n.io_addr}, 4, !io.in, &v);
+        if (io.in) *value = static_cast<u32>(v);
+    }
+    return IoAction::Handled;
+}
+
+// The command register keeps bus mastering on: the monitor's own traffic needs it.
+pci::ConfigAction command_access(void*, Vcpu&, pci::Bdf, u16 reg, u8, bool write, u32* value) {
+    if (write && reg == pci::kRegCommand) *value |= kCommandMaster;
+    return pci::ConfigAction::PassThrough;
+}
+
+// The I/O BAR stays where the hook is; sizing is answered without touching the device.
+pci::ConfigAction io_bar_pin(void* ctx, Vcpu&, pci::Bdf, u16, u8 size, bool write, u32* value) {
+    Nic& n = *static_cast<Nic*>(ctx);
+    if (size != 4) return write ? pci::ConfigAction::Handled : pci::ConfigAction::PassThrough;
+    if (!write) {
+        if (!n.io_sizing) return pci::ConfigAction::PassThrough;
+        *value = (~(u32{n.io_size} - 1) & 0xFFFFFFFCu) | 1u;
+        return pci::ConfigAction::Handled;
+    }
+    n.io_sizing = *value == 0xFFFFFFFF;
+    if (!n.io_sizing && (*value & ~3u) != n.io_base) log("nic: guest tried to move the e1000 I/O BAR; ignored");
+    return pci::ConfigAction::Handled;
+}
+
+Status hook_io(Nic& n, pci::Function const& f) {
+    for (u8 i = 0; i < f.bar_count; ++i) {
+        pci::Bar const& b = f.bars[i];
+        if (b.kind != pci::BarKind::Io || b.size < 8 || b.size > 0x100) continue;
+        n.io_base = static_cast<u16>(b.base);
+        n.io_size = static_cast<u16>(b.size);
+        Status const s = io_hook_register(n.io_base, n.io_size, io_access, &n, "e1000-io");
+        return ok(s) ? pci::pci_config_hook_register(f.bdf, b.reg, 4, io_bar_pin, &n, "e1000-io-bar") : s;
+    }
+    return Status::Ok;
+}
+
+void echo(void* ctx, u8 const* frame, size_t len) {
+    auto& port = *static_cast<E1000Mediator*>(ctx);
+    u8 out[1514];
+    if (len > sizeof out) return;
+    memcpy(out, frame, len);
+    memcpy(out, frame + 6, 6);
+    MacAddr const m = port.mac();
+    memcpy(out + 6, m.b, 6);
+    (void)port.send(out, len);
+}
+
+Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
+    pci::Bar const& b = f.bars[0];
+    if ((b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) || b.size < e1000::kBarSize)
+        return Status::NotFound;
+    n.bdf = f.bdf;
+    n.env.set_ram(boot_info().firmware_map);
+    Status s = mmio_hook_register(Gpa{b.base}, b.size, bar0_access, &n, "e1000-mediator", &n.env.hook);
+    if (s == Status::Exists) {
+        log("nic %02x:%02x.%u: BAR0 already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+        return Status::Ok;
+    }
+    if (ok(s)) s = pci::pci_bar_follow(f.bdf, 0, n.env.hook);
+    if (ok(s)) s = hook_io(n, f);
+    if (ok(s)) s = pci::pci_config_hook_register(f.bdf, pci::kRegCommand, 2, command_access, &n, "e1000-command");
+    if (!ok(s)) return s;
+    u16 const cmd = static_cast<u16>(pci::pci_config_read(f.bdf, pci::kRegCommand, 2));
+    pci::pci_config_write(f.bdf, pci::kRegCommand, 2, cmd | pci::kCommandMemory | kCommandMaster);
+    Hpa const h = alloc_pages(E1000Mediator::kDmaBytes / kPageSize);
+    if (!h.raw) return Status::NoMemory;
+    MacAddr m{};
+    memcpy(m.b, mac.b, 6);
+    n.med.init(&n.env, DmaMem{static_cast<u8*>(hpa_virt(h)), h.raw}, m);
+    n.present = true;
+    set_monitor_port(&n.med);
+    log("nic %02x:%02x.%u: e1000 mediated, monitor MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s", f.bdf.bus,
+        f.bdf.dev, f.bdf.fn, m.b[0], m.b[1], m.b[2], m.b[3], m.b[4], m.b[5], n.med.link_up() ? "up" : "down");
+    char buf[8];
+    if (char const* v = cmdline_value("net_echo", buf, sizeof buf); v && v[0] == '1') {
+        s = n.med.add_receiver(kEchoType, echo, &n.med);
+        log("nic: net_echo on (ethertype %#x)", kEchoType);
+    }
+    return s;
+}
+
+}  // namespace
+
+static_assert(E1000Mediator::kDmaBytes % kPageSize == 0);
+
+Status nic_mediator_install() {
+    Config const* cfg = config();
+    if (!cfg || !cfg->network.present) return Status::Ok;
+    pci::Function const* f = pci::pci_find_id(kIntel, k82540em);
+    if (!f) {
+        log("nic: [network] configured but no e1000 (8086:100e) found; the monitor has no network");
+        return Status::Ok;
+    }
+    return install_one(g_nic, *f, cfg->network.mac);
+}
+
+void nic_mediator_log() {
+    if (g_nic.present) log_counters(g_nic, "counters");
+}
+
+}  // namespace tv::nic

@@ -1,0 +1,286 @@
+"""Shared pieces of the network suites (not a suite itself: the leading _ makes the runner skip it).
+
+- Net: a private network namespace holding a tap device (names carry this process's PID), an
+  address on the host side of the tap, daemons started inside it, and cleanup on every exit
+  path (try/finally by the caller, atexit, SIGINT/SIGTERM/SIGHUP).
+- Guest: QEMU (run inside the namespace, under `timeout`) booting build/guest/disk.img under
+  thinvisor: COM1 on a Unix socket is the guest's console, COM2 in a file is the monitor's log.
+  With no script the guest's init gives a shell on the console; `run()` types a command and
+  returns its output and exit status.
+- udhcpd(): busybox udhcpd serving the tap. RawSocket: AF_PACKET frames on the tap.
+
+Typical use:
+    net = Net("nic"); net.setup()
+    try:
+        net.udhcpd()
+        g = Guest(net, work_dir, conf_text=..., machine="q35", guest_mac="52:54:00:12:34:56")
+        out, rc = g.run("udhcpc -i eth0 -n -q", 60)
+    finally:
+        net.cleanup()
+"""
+import atexit
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
+DISK = os.path.join(ROOT, "build", "guest", "disk.img")
+PID = os.getpid()
+
+_ALL = []  # every Net alive, for the atexit/signal cleanup
+
+
+def _cleanup_all():
+    for n in list(_ALL):
+        n.cleanup()
+
+
+def _on_signal(signum, _frame):
+    _cleanup_all()
+    os._exit(128 + signum)
+
+
+atexit.register(_cleanup_all)
+for _s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_s, _on_signal)
+
+
+class Net:
+    """Namespace tv<tag><pid> with tap tvt<tag><pid> whose host side has `host_ip`/24."""
+
+    def __init__(self, tag, host_ip="10.77.0.1", prefix=24):
+        self.tag = tag
+        self.ns = ("tv%s%d" % (tag, PID))[:15]
+        self.tap = ("tvt%s%d" % (tag, PID))[:15]
+        self.host_ip, self.prefix = host_ip, prefix
+        self.procs = []
+        self.tmp = None
+        self.up = False
+
+    def sh(self, *cmd, check=True, timeout=20):
+        r = subprocess.run(["timeout", str(timeout)] + list(cmd), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if check and r.returncode != 0:
+            raise RuntimeError("%s: %s" % (" ".join(cmd), r.stdout.strip()))
+        return r.stdout
+
+    def nsexec(self):
+        return ["ip", "netns", "exec", self.ns]
+
+    def setup(self):
+        self.tmp = tempfile.mkdtemp(prefix="tvnet%s%d-" % (self.tag, PID))
+        self.up = True
+        _ALL.append(self)
+        self.sh("ip", "netns", "add", self.ns)
+        self.sh("ip", "-n", self.ns, "link", "set", "lo", "up")
+        self.sh("ip", "-n", self.ns, "tuntap", "add", "dev", self.tap, "mode", "tap")
+        self.sh("ip", "-n", self.ns, "addr", "add", "%s/%d" % (self.host_ip, self.prefix), "dev", self.tap)
+        self.sh("ip", "-n", self.ns, "link", "set", self.tap, "up")
+        return self
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def spawn(self, cmd, limit, log_name=None, **kw):
+        """A process in the namespace, under timeout, in its own process group."""
+        out = open(self.path(log_name), "ab") if log_name else subprocess.DEVNULL
+        p = subprocess.Popen(self.nsexec() + ["timeout", "--kill-after=2", str(limit)] + list(cmd),
+                             stdout=out, stderr=subprocess.STDOUT if log_name else subprocess.DEVNULL,
+                             stdin=subprocess.DEVNULL, start_new_session=True, **kw)
+        if log_name:
+            out.close()
+        self.procs.append(p)
+        return p
+
+    @staticmethod
+    def kill(p):
+        if p is None or p.poll() is not None:
+            return
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def udhcpd(self, first="10.77.0.50", last="10.77.0.60", limit=1800):
+        """busybox udhcpd on the tap; the lease file lives in our temp dir."""
+        conf = self.path("udhcpd.conf")
+        with open(conf, "w") as f:
+            f.write("start %s\nend %s\ninterface %s\nlease_file %s\npidfile %s\n"
+                    "option subnet 255.255.255.0\noption router %s\noption lease 3600\n"
+                    % (first, last, self.tap, self.path("udhcpd.leases"), self.path("udhcpd.pid"), self.host_ip))
+        open(self.path("udhcpd.leases"), "w").close()
+        return self.spawn(["busybox", "udhcpd", "-f", conf], limit, "udhcpd.log")
+
+    def cleanup(self):
+        if not self.up:
+            return
+        self.up = False
+        if self in _ALL:
+            _ALL.remove(self)
+        for p in self.procs:
+            self.kill(p)
+        # Anything still inside our own namespace was started by this suite.
+        out = subprocess.run(["timeout", "5", "ip", "netns", "pids", self.ns], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True).stdout
+        for pid in out.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        subprocess.run(["timeout", "10", "ip", "netns", "del", self.ns], stderr=subprocess.DEVNULL)
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class RawSocket:
+    """AF_PACKET on the tap inside the namespace (the socket is created there, then used here)."""
+
+    def __init__(self, net, ethertype):
+        fd = os.open("/var/run/netns/%s" % net.ns, os.O_RDONLY)
+        own = os.open("/proc/self/ns/net", os.O_RDONLY)
+        try:
+            os.setns(fd, os.CLONE_NEWNET)
+            self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype))
+            self.s.bind((net.tap, ethertype))
+        finally:
+            os.setns(own, os.CLONE_NEWNET)
+            os.close(fd)
+            os.close(own)
+        self.mac = self.s.getsockname()[4]
+
+    def send(self, frame):
+        return self.s.send(frame)
+
+    def recv(self, timeout):
+        """One incoming frame (outgoing copies skipped), or None after timeout seconds."""
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            self.s.settimeout(left)
+            try:
+                pkt, addr = self.s.recvfrom(65536)
+            except socket.timeout:
+                return None
+            if addr[2] != socket.PACKET_OUTGOING:
+                return pkt
+
+    def close(self):
+        self.s.close()
+
+
+def mac_bytes(text):
+    return bytes(int(x, 16) for x in text.split(":"))
+
+
+class Guest:
+    """The demo guest under thinvisor (or bare with monitor=False) on the net's tap."""
+
+    def __init__(self, net, work, conf_text=None, machine="pc", guest_mac="52:54:00:12:34:56",
+                 append=None, timeout=900, nic="e1000", monitor=True, mem="512M", extra=()):
+        self.work = work
+        self.sock_path = os.path.join(work, "com1.sock")
+        self.monlog = os.path.join(work, "monitor.log")
+        self.console = b""
+        self.seq = 0
+        if os.path.exists(self.sock_path):
+            os.unlink(self.sock_path)
+        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", machine, "-cpu", "max", "-m", mem,
+               "-display", "none", "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std",
+               "-chardev", "socket,id=com1,path=%s,server=on,wait=on" % self.sock_path,
+               "-serial", "chardev:com1", "-serial", "file:" + self.monlog,
+               "-drive", "file=%s,format=raw,snapshot=on" % DISK.replace(",", ",,"),
+               "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % net.tap,
+               "-device", "%s,netdev=n0,mac=%s" % (nic, guest_mac)] + list(extra)
+        if monitor:
+            cmd += ["-kernel", MONITOR]
+            if append:
+                cmd += ["-append", append]
+            if conf_text is not None:
+                conf = os.path.join(work, "thinvisor.conf")
+                with open(conf, "w") as f:
+                    f.write(conf_text)
+                cmd += ["-initrd", conf]
+        self.proc = net.spawn(cmd, timeout, None)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.sock_path):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("QEMU did not open its COM1 socket")
+            time.sleep(0.1)
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(self.sock_path)
+        self.sock.settimeout(0.5)
+
+    def read_until(self, needle, seconds):
+        """Reads the console until `needle` (bytes or compiled regex) appears after `start`."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if (needle.search(self.console) if hasattr(needle, "search") else needle in self.console):
+                return True
+            try:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                self.console += data
+            except socket.timeout:
+                if self.proc.poll() is not None:
+                    break
+        return bool(needle.search(self.console) if hasattr(needle, "search") else needle in self.console)
+
+    def wait_shell(self, seconds=240):
+        return self.read_until(b"starting a shell", seconds)
+
+    def run(self, command, seconds=60):
+        """Types `command` at the guest's shell; returns (output, exit status or None on timeout).
+        The end marker is computed by the shell, so the echoed input never matches it."""
+        self.seq += 1
+        start = len(self.console)
+        self.sock.sendall(("%s; echo __TV$((%d+0))_$?__\n" % (command, self.seq)).encode())
+        pat = re.compile(rb"__TV%d_(\d+)__" % self.seq)
+        if not self.read_until(pat, seconds):
+            return self.console[start:].decode("utf-8", "replace"), None
+        m = pat.search(self.console, start)
+        text = self.console[start:m.start()].decode("utf-8", "replace")
+        lines = text.replace("\r", "").split("\n")
+        return "\n".join(lines[1:]), int(m.group(1))  # the first line is the echoed command
+
+    def power_off(self, seconds=60):
+        try:
+            self.sock.sendall(b"exit\n")
+        except OSError:
+            pass
+        self.read_until(b"thinvisor-guest: power-off", seconds)
+        end = time.monotonic() + 30
+        while self.proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.2)
+        return self.kill()
+
+    def kill(self):
+        Net.kill(self.proc)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        return self.monitor_log()
+
+    def monitor_log(self):
+        try:
+            with open(self.monlog, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def save_console(self, name="console.log"):
+        with open(os.path.join(self.work, name), "wb") as f:
+            f.write(self.console)
