@@ -19,8 +19,8 @@ constexpr u64 kBdaHardDisks = 0x475;
 constexpr u32 kSmap = 0x534D4150;  // 'SMAP'
 u16 g_stub_seg;
 u8 g_boot_drive;
-BiosDiskFn g_disk_fn;
-void* g_disk_ctx;
+constinit BiosDiskFn g_disk_fn = nullptr;
+constinit void* g_disk_ctx = nullptr;
 
 u16 offset_of(char const* sym) { return static_cast<u16>(sym - tv_rm_stub_start); }
 

@@ -6,6 +6,7 @@
 #include "core/io_hooks.hpp"
 #include "core/log.hpp"
 #include "core/mmio_hooks.hpp"
+#include "drivers/ata/aoe_disk_install.hpp"
 
 namespace tv {
 
@@ -24,6 +25,7 @@ IoAction pm1_cnt(void*, Vcpu&, IoExit const& io, u32* value) {
         stats_log("power-off");
         io_hooks_log();
         mmio_hooks_log();
+        ata::aoe_disk_log();
     }
     return IoAction::PassThrough;
 }

@@ -43,7 +43,7 @@ void build_identify(IdentifyParams const& p, u16 (&id)[256]) {
     put_string(&id[10], 10, serial);
     put_string(&id[23], 4, "tv-aoe1");
     char model[48];
-    snprintf(model, sizeof model, "thinvisor AoE e%u.%u", p.shelf, p.slot);
+    snprintf(model, sizeof model, "AoE e%u.%u thinvisor", p.shelf, p.slot);  // SCSI shows 16 chars
     put_string(&id[27], 20, model);
     id[47] = static_cast<u16>(0x8000 | kMaxMultiple);
     id[49] = 0x0F00;  // DMA, LBA, IORDY

@@ -63,7 +63,7 @@ TEST(AoeDiskDevice, IdentifyDescribesTheRemoteDisk) {
     EXPECT_TRUE(word(id, 83) & 0x0400);   // LBA48
     EXPECT_TRUE(word(id, 49) & 0x0300);   // LBA and DMA
     EXPECT_EQ(word(id, 63) & 0x07, 0x07);  // MWDMA 0-2
-    EXPECT_EQ(ata_string(id, 27, 20).substr(0, 19), "thinvisor AoE e1.2 ");
+    EXPECT_EQ(ata_string(id, 27, 20).substr(0, 19), "AoE e1.2 thinvisor ");
     EXPECT_EQ(ata_string(id, 10, 10).substr(0, 16), "AOEAB0000-E1.2  ");
     u8 sum = 0;
     for (u8 b : id) sum = static_cast<u8>(sum + b);
