@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "core/mmio_hooks.hpp"
 #include "drivers/ata/aoe_disk_install.hpp"
+#include "drivers/nic/nic_mediator.hpp"
 
 namespace tv {
 
@@ -25,6 +26,7 @@ IoAction pm1_cnt(void*, Vcpu&, IoExit const& io, u32* value) {
         stats_log("power-off");
         io_hooks_log();
         mmio_hooks_log();
+        nic::nic_mediator_log();
         ata::aoe_disk_log();
     }
     return IoAction::PassThrough;

@@ -159,7 +159,7 @@ pci::ConfigAction io_bar_pin(void* ctx, Vcpu&, pci::Bdf, u16, u8 size, bool writ
 Status hook_io(Nic& n, pci::Function const& f) {
     for (u8 i = 0; i < f.bar_count; ++i) {
         pci::Bar const& b = f.bars[i];
-        if (b.kind != pci::BarKind::Io || b.size < 8 || b.size > 0x100) continue;
+        if (b.kind != pci::BarKind::Io || b.base == 0 || b.size < 8 || b.size > 0x100) continue;
         n.io_base = static_cast<u16>(b.base);
         n.io_size = static_cast<u16>(b.size);
         Status const s = io_hook_register(n.io_base, n.io_size, io_access, &n, "e1000-io");

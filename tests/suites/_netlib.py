@@ -19,6 +19,7 @@ Typical use:
         net.cleanup()
 """
 import atexit
+import ctypes
 import os
 import re
 import shutil
@@ -32,6 +33,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
 DISK = os.path.join(ROOT, "build", "guest", "disk.img")
 PID = os.getpid()
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd):
+    """os.setns exists only from Python 3.12."""
+    if _LIBC.setns(fd, _CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns")
+
 
 _ALL = []  # every Net alive, for the atexit/signal cleanup
 
@@ -111,6 +122,18 @@ class Net:
         except subprocess.TimeoutExpired:
             pass
 
+    def socket(self, family, kind, proto=0):
+        """A socket created inside the namespace (usable from this process)."""
+        fd = os.open("/var/run/netns/%s" % self.ns, os.O_RDONLY)
+        own = os.open("/proc/self/ns/net", os.O_RDONLY)
+        try:
+            _setns(fd)
+            return socket.socket(family, kind, proto)
+        finally:
+            _setns(own)
+            os.close(fd)
+            os.close(own)
+
     def udhcpd(self, first="10.77.0.50", last="10.77.0.60", limit=1800):
         """busybox udhcpd on the tap; the lease file lives in our temp dir."""
         conf = self.path("udhcpd.conf")
@@ -146,16 +169,8 @@ class RawSocket:
     """AF_PACKET on the tap inside the namespace (the socket is created there, then used here)."""
 
     def __init__(self, net, ethertype):
-        fd = os.open("/var/run/netns/%s" % net.ns, os.O_RDONLY)
-        own = os.open("/proc/self/ns/net", os.O_RDONLY)
-        try:
-            os.setns(fd, os.CLONE_NEWNET)
-            self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype))
-            self.s.bind((net.tap, ethertype))
-        finally:
-            os.setns(own, os.CLONE_NEWNET)
-            os.close(fd)
-            os.close(own)
+        self.s = net.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype))
+        self.s.bind((net.tap, ethertype))
         self.mac = self.s.getsockname()[4]
 
     def send(self, frame):
@@ -243,17 +258,27 @@ class Guest:
 
     def run(self, command, seconds=60):
         """Types `command` at the guest's shell; returns (output, exit status or None on timeout).
-        The end marker is computed by the shell, so the echoed input never matches it."""
+        The start and end markers are computed by the shell, so the echoed input never matches."""
         self.seq += 1
         start = len(self.console)
-        self.sock.sendall(("%s; echo __TV$((%d+0))_$?__\n" % (command, self.seq)).encode())
+        self.sock.sendall(("echo __TVS$((%d+0))__; %s; echo __TV$((%d+0))_$?__\n"
+                           % (self.seq, command, self.seq)).encode())
         pat = re.compile(rb"__TV%d_(\d+)__" % self.seq)
         if not self.read_until(pat, seconds):
             return self.console[start:].decode("utf-8", "replace"), None
         m = pat.search(self.console, start)
-        text = self.console[start:m.start()].decode("utf-8", "replace")
-        lines = text.replace("\r", "").split("\n")
-        return "\n".join(lines[1:]), int(m.group(1))  # the first line is the echoed command
+        s = self.console.find(b"__TVS%d__" % self.seq, start)
+        text = self.console[s + len(b"__TVS%d__" % self.seq):m.start()].decode("utf-8", "replace")
+        return text.replace("\r", "").strip("\n"), int(m.group(1))
+
+    def dhcp(self, seconds=60):
+        """udhcpc on eth0 with a script that configures the lease; returns the address or None."""
+        out, rc = self.run("ip link set eth0 up; echo '#!/bin/sh' > /tmp/dhcp.sh; "
+                           "echo '[ \"$1\" = bound ] && ip addr add $ip/${mask:-24} dev $interface; exit 0' "
+                           ">> /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh; "
+                           "udhcpc -i eth0 -n -q -t 10 -T 2 -s /tmp/dhcp.sh 2>&1", seconds)
+        m = re.search(r"lease of ([0-9.]+) obtained", out)
+        return m.group(1) if rc == 0 and m else None
 
     def power_off(self, seconds=60):
         try:
