@@ -109,14 +109,14 @@ class Server:
 class Machine:
     """QEMU -machine pc with no disk, an e1000 on the tap, thinvisor with the conf module."""
 
-    def __init__(self, net, name, script):
+    def __init__(self, net, name, script, conf_text=CONF, extra=()):
         self.work = net.path(name)
         os.makedirs(self.work)
         self.sock_path = os.path.join(self.work, "com1.sock")
         self.monlog = os.path.join(self.work, "monitor.log")
         conf = os.path.join(self.work, "thinvisor.conf")
         with open(conf, "w") as f:
-            f.write(CONF)
+            f.write(conf_text)
         sc = os.path.join(self.work, "script.sh")
         with open(sc, "w") as f:
             f.write(script)
@@ -128,7 +128,8 @@ class Machine:
                "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % net.tap,
                "-device", "e1000,netdev=n0,mac=52:54:00:12:34:56",
                "-fw_cfg", "name=opt/thinvisor/script,file=%s" % sc,
-               "-kernel", MONITOR, "-initrd", conf]
+               "-kernel", MONITOR, "-initrd", conf] + list(extra)
+        self.started = time.monotonic()
         self.proc = net.spawn(cmd, QEMU_LIMIT, None)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.sock_path):
