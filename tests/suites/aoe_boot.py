@@ -9,7 +9,9 @@ the primary IDE master from the AoE target. The guest boots through the monitor'
 
 Tests:
   boot     the guest boots from the AoE disk, sees the AoE model, writes a file with DMA;
-           after power-off the file is in the server's image (mtools)
+           after power-off the file is in the server's image (mtools). Meanwhile a hostile
+           peer on the tap sends malformed and spoofed AoE frames: the monitor refuses and
+           counts them, and the boot is unaffected
   outage   vblade is stopped and restarted while the guest writes with fsync: every write
            lands (checksums in the server's image); then an outage longer than [aoe]
            timeout_ms: the guest gets an I/O error and the monitor logs the failure; once
@@ -22,15 +24,18 @@ signal handlers in _netlib). Needs root. `--only NAME` selects tests.
 import argparse
 import hashlib
 import os
+import random
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _netlib import DISK, MONITOR, ROOT, Net  # noqa: E402
+from _netlib import DISK, MONITOR, ROOT, Net, RawSocket, mac_bytes  # noqa: E402
 
 LOGS = os.path.join(ROOT, "build", "test-results", "aoe_boot")
 SHELF, SLOT = 1, 2
@@ -81,6 +86,51 @@ echo "AOE-AFTER $? $(md5sum /mnt/d/AFTER.BIN | cut -d' ' -f1)"
 umount /mnt/d
 echo "AOE-DONE"
 """
+
+
+MONITOR_MAC = "02:00:00:a0:e0:01"
+
+
+class Junk(threading.Thread):
+    """Malformed and spoofed AoE frames at the monitor (unicast and broadcast) until stopped:
+    truncated headers, bad versions, unknown commands, replies with random tags from the
+    target's own MAC and from strangers, odd lengths."""
+
+    def __init__(self, net):
+        super().__init__(daemon=True)
+        self.sock = RawSocket(net, 0x88A2)
+        self.stop_ev = threading.Event()
+        self.sent = 0
+        self.rng = random.Random(PIDSEED)
+
+    def frame(self):
+        r = self.rng
+        dst = mac_bytes(MONITOR_MAC) if r.random() < 0.7 else b"\xff" * 6
+        src = self.sock.mac if r.random() < 0.5 else bytes([2] + [r.randrange(256) for _ in range(5)])
+        verflags = r.choice([0x18, 0x18, 0x18, 0x08, 0x28, 0x1c, 0x00])
+        cmd = r.choice([0, 0, 1, 1, 2, 7, 0xF0])
+        hdr = struct.pack(">BBHBBI", verflags, r.choice([0, 0, 3]), SHELF if r.random() < 0.8 else r.randrange(65536),
+                          SLOT, cmd, r.getrandbits(32))
+        body = bytes(r.getrandbits(8) for _ in range(r.choice([0, 1, 11, 12, 24, 512, 1024, r.randrange(1400)])))
+        whole = dst + src + b"\x88\xa2" + hdr + body
+        return whole[:r.choice([len(whole)] * 4 + [15, 20, 23])]
+
+    def run(self):
+        while not self.stop_ev.wait(0.05):
+            for _ in range(10):
+                try:
+                    self.sock.send(self.frame())
+                    self.sent += 1
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join(5)
+        self.sock.close()
+
+
+PIDSEED = os.getpid()
 
 
 class Server:
@@ -193,11 +243,15 @@ class Machine:
 def test_boot(net):
     srv = Server(net)
     srv.start()
+    junk = Junk(net)
     m = Machine(net, "boot", BOOT_SCRIPT)
+    junk.start()
     try:
         done = m.wait_for(rb"AOE-DONE|AOE-FAIL|Kernel panic", 900)
+        junk.stop()
         log = m.finish()
     finally:
+        junk.stop()
         Net.kill(m.proc)
         srv.stop()
         m.save("boot")
@@ -225,8 +279,12 @@ def test_boot(net):
     if not dma or int(dma.group(1)) == 0:
         return "no DMA command reached the AoE disk"
     irq = re.search(r"(\d+) interrupts sent", log)
-    return "PASS booted from e%d.%d, wrote 256 KiB (md5 ok); %s DMA commands, %s KiB, %s interrupts" % (
-        SHELF, SLOT, dma.group(1), dma.group(2), irq.group(1) if irq else "?")
+    refused = re.search(r"\d+ in \((\d+) refused\)", log)
+    if not refused or int(refused.group(1)) == 0:
+        return "%d hostile frames sent, but the monitor refused none" % junk.sent
+    return "PASS booted from e%d.%d, wrote 256 KiB (md5 ok); %s DMA commands, %s KiB, %s interrupts; " \
+           "%d hostile frames sent, %s refused" % (SHELF, SLOT, dma.group(1), dma.group(2),
+                                                    irq.group(1) if irq else "?", junk.sent, refused.group(1))
 
 
 def test_outage(net):
