@@ -87,13 +87,15 @@ constinit Nic g_nic;
 void log_counters(Nic const& n, char const* when) {
     NicCounters const& c = n.med.counters();
     log("nic %02x:%02x.%u %s: tx guest %llu packets (%llu descs), monitor %llu (%llu full); rx guest %llu, "
-        "monitor %llu, shared %llu; guest drops: ring full %llu, rx off %llu, multi-buffer %llu; resets %llu",
+        "monitor %llu, shared %llu; guest drops: ring full %llu, rx off %llu, multi-buffer %llu; "
+        "own frames looped back %llu; resets %llu",
         n.bdf.bus, n.bdf.dev, n.bdf.fn, when, static_cast<unsigned long long>(c.tx_guest_packets),
         static_cast<unsigned long long>(c.tx_guest_descs), static_cast<unsigned long long>(c.tx_monitor_frames),
         static_cast<unsigned long long>(c.tx_monitor_full), static_cast<unsigned long long>(c.rx_guest_frames),
         static_cast<unsigned long long>(c.rx_monitor_frames), static_cast<unsigned long long>(c.rx_shared_frames),
         static_cast<unsigned long long>(c.rx_guest_ring_full), static_cast<unsigned long long>(c.rx_guest_disabled),
-        static_cast<unsigned long long>(c.rx_multi_desc), static_cast<unsigned long long>(c.resets));
+        static_cast<unsigned long long>(c.rx_multi_desc), static_cast<unsigned long long>(c.rx_own_looped),
+        static_cast<unsigned long long>(c.resets));
     for (u32 r = 0; r < static_cast<u32>(Refusal::Count); ++r)
         if (c.refused[r])
             log("nic: refused %s: %llu", refusal_name(static_cast<Refusal>(r)),
@@ -203,6 +205,12 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     n.med.init(&n.env, DmaMem{static_cast<u8*>(hpa_virt(h)), h.raw}, m);
     n.present = true;
     set_monitor_port(&n.med);
+    // The guest's driver puts the NIC's own address (from its EEPROM) in RAR[0]: sharing it
+    // would hand every one of the guest's unicast frames to the monitor.
+    u32 const ral0 = n.env.dev_read(e1000::ral(0)), rah0 = n.env.dev_read(e1000::rah(0));
+    if (ral0 == static_cast<u32>(m.b[0] | m.b[1] << 8 | m.b[2] << 16 | m.b[3] << 24) &&
+        (rah0 & 0xFFFF) == static_cast<u32>(m.b[4] | m.b[5] << 8))
+        log("nic: WARNING: [network] mac is the NIC's own address; the guest will receive no unicast");
     log("nic %02x:%02x.%u: e1000 mediated, monitor MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s", f.bdf.bus,
         f.bdf.dev, f.bdf.fn, m.b[0], m.b[1], m.b[2], m.b[3], m.b[4], m.b[5], n.med.link_up() ? "up" : "down");
     char buf[8];

@@ -21,6 +21,7 @@ char const* refusal_name(Refusal r) {
         case Refusal::TxBuffer: return "tx-buffer";
         case Refusal::TxDescType: return "tx-desc-type";
         case Refusal::TxLongPacket: return "tx-long-packet";
+        case Refusal::TxOpenPacket: return "tx-open-packet";
         case Refusal::TxRing: return "tx-ring";
         case Refusal::RxRing: return "rx-ring";
         case Refusal::RxBuffer: return "rx-buffer";
@@ -57,12 +58,18 @@ void E1000Mediator::takeover() {
     g_rdbal_ = g_rdbah_ = g_rdlen_ = g_rdh_ = g_rdt_ = 0;
     g_tdbal_ = g_tdbah_ = g_tdlen_ = g_tdh_ = g_tdt_ = g_tdnext_ = 0;
 
-    // Frames of the monitor that were in the ring are lost with it; waiting ones stay queued.
-    for (u32 i = 0; i < kMonTxBufs; ++i)
-        if (mon_state_[i] == 2) mon_state_[i] = 0;
+    // The monitor's frames still in the ring may not have gone out: queued again (at worst
+    // sent twice, which Ethernet allows).
+    for (u32 i = tx_head_; i != tx_tail_; i = i + 1 == kTxSlots ? 0 : i + 1) {
+        TxSlot const& s = txs_[i];
+        if (s.gdesc || !s.used || mon_fifo_count_ == kMonTxBufs) continue;
+        mon_state_[s.mon_buf] = 1;
+        mon_fifo_[(mon_fifo_head_ + mon_fifo_count_) % kMonTxBufs] = s.mon_buf;
+        ++mon_fifo_count_;
+    }
     for (auto& s : txs_) s = TxSlot{};
     memset(txr_, 0, sizeof(TxDesc) * kTxSlots);
-    tx_head_ = tx_tail_ = tx_commit_ = tx_packet_descs_ = 0;
+    tx_head_ = tx_tail_ = tx_commit_ = tx_packet_descs_ = tx_open_syncs_ = 0;
     tx_in_packet_ = false;
     for (u32 i = 0; i < kRxSlots; ++i)
         rxr_[i] = RxDesc{mem_.dev + kRxBufOff + u64{i} * kRxBufBytes, 0, 0, 0, 0, 0};
@@ -85,13 +92,14 @@ void E1000Mediator::takeover() {
     write_real_rctl();
     env_->dev_write(off(Reg::Tctl), g_tctl_ | kTctlEn | kTctlPsp | kTctlCtDefault | kTctlColdFullDuplex);
     tx_flush_monitor();
+    tx_commit();
 }
 
 // The guest's receive filters, with the monitor's needs on top: always enabled, broadcasts
-// accepted, and the monitor's 2 KiB buffers (a guest's larger buffer size is honoured when
+// accepted, no MAC loopback (it would hand the monitor's frames back), the monitor's 2 KiB buffers (a guest's larger buffer size is honoured when
 // copying; frames spread over several monitor buffers are dropped).
 void E1000Mediator::write_real_rctl() {
-    u32 const v = (g_rctl_ & ~(kRctlBsizeMask | kRctlBsex)) | kRctlEn | kRctlBam;
+    u32 const v = (g_rctl_ & ~(kRctlBsizeMask | kRctlBsex | kRctlLbmMask)) | kRctlEn | kRctlBam;
     env_->dev_write(off(Reg::Rctl), v);
 }
 
@@ -164,6 +172,7 @@ void E1000Mediator::write32(u32 o, u32 v) {
     }
     switch (static_cast<Reg>(o)) {
         case Reg::Ctrl:
+            if (v & kCtrlRst) sync(false);  // what the device has done so far survives the reset
             env_->dev_write(o, v);
             if (v & kCtrlRst) {
                 ++c_.resets;

@@ -57,6 +57,7 @@ enum class Refusal : u8 {
     TxBuffer,    // a TX buffer outside guest RAM: sent from a zero page
     TxDescType,  // an extended TX descriptor of an unknown type: sent as zeros
     TxLongPacket,
+    TxOpenPacket,  // a packet left without its EOP while the monitor waited: ended there
     TxRing,      // TDBAL/TDLEN unusable: the guest's TX is held
     RxRing,
     RxBuffer,    // a guest RX buffer outside guest RAM: written back as an errored empty frame
@@ -69,7 +70,7 @@ char const* refusal_name(Refusal r);
 struct NicCounters {
     u64 tx_guest_packets, tx_guest_descs, tx_monitor_frames, tx_monitor_full;
     u64 rx_guest_frames, rx_monitor_frames, rx_shared_frames;
-    u64 rx_guest_ring_full, rx_guest_disabled, rx_multi_desc;
+    u64 rx_guest_ring_full, rx_guest_disabled, rx_multi_desc, rx_own_looped;
     u64 resets;
     u64 refused[static_cast<u32>(Refusal::Count)];
 };
@@ -77,9 +78,10 @@ struct NicCounters {
 class E1000Mediator final : public FramePort {
   public:
     static constexpr u32 kTxSlots = 256, kRxSlots = 256, kRxBufBytes = 2048;
-    static constexpr u32 kMonTxBufs = 32, kMonTxBufBytes = 2048;
+    static constexpr u32 kMonTxBufs = 64, kMonTxBufBytes = 2048;
     static constexpr u32 kZeroBytes = 16384;     // what a refused TX buffer becomes
     static constexpr u32 kMaxPacketDescs = 64;   // longer guest packets are cut (refused)
+    static constexpr u32 kMaxOpenSyncs = 4;      // syncs the monitor waits for an open packet's EOP
     static constexpr u64 kTxRingOff = 0, kRxRingOff = 4096, kRxBufOff = 8192;
     static constexpr u64 kMonTxOff = kRxBufOff + u64{kRxSlots} * kRxBufBytes;
     static constexpr u64 kZeroOff = kMonTxOff + u64{kMonTxBufs} * kMonTxBufBytes;
@@ -122,6 +124,7 @@ class E1000Mediator final : public FramePort {
     void tx_fill();
     void tx_copy_one(u64 gdesc_gpa, u32 gnext);
     void tx_flush_monitor();
+    void tx_close_open_packet();
     void tx_commit();
     void rx_sync(bool at_icr_read);
     void rx_frame(u8 const* buf, u32 len, e1000::RxDesc const& hw);
@@ -137,7 +140,7 @@ class E1000Mediator final : public FramePort {
     e1000::RxDesc* rxr_{nullptr};
     TxSlot txs_[kTxSlots]{};
     u32 tx_head_{0}, tx_tail_{0}, tx_commit_{0};  // shadow: next to complete, next free, device TDT
-    u32 tx_packet_descs_{0};
+    u32 tx_packet_descs_{0}, tx_open_syncs_{0};
     bool tx_in_packet_{false};
     u32 rx_next_{0};
     bool rx_discarding_{false};  // inside a frame spread over several monitor buffers

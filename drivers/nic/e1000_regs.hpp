@@ -38,10 +38,11 @@ inline constexpr u32 kRahValid = 1u << 31;
 
 // The 82542 register aliases the later parts still decode (RDBAL/TDBAL and friends at their
 // old offsets) and the second-queue registers of later parts: another way to point the
-// device at a ring, so they are refused.
+// device at a ring, so they are refused. So is the old offset of RAR[15] (RA at 0x40), which
+// would reach the monitor's MAC.
 constexpr bool is_ring_alias(u32 o) {
-    return (o >= 0x0110 && o < 0x0140) || (o >= 0x0420 && o < 0x0440) || (o >= 0x2900 && o < 0x2A00) ||
-           (o >= 0x3900 && o < 0x3A00);
+    return (o >= 0x00B8 && o < 0x00C0) || (o >= 0x0110 && o < 0x0140) || (o >= 0x0420 && o < 0x0440) ||
+           (o >= 0x2900 && o < 0x2A00) || (o >= 0x3900 && o < 0x3A00);
 }
 
 inline constexpr u32 kCtrlRst = 1u << 26;
@@ -49,6 +50,7 @@ inline constexpr u32 kStatusLu = 1u << 1;
 
 inline constexpr u32 kRctlEn = 1u << 1;
 inline constexpr u32 kRctlLpe = 1u << 5;
+inline constexpr u32 kRctlLbmMask = 3u << 6;
 inline constexpr u32 kRctlBam = 1u << 15;
 inline constexpr u32 kRctlBsizeMask = 3u << 16;
 inline constexpr u32 kRctlBsex = 1u << 25;

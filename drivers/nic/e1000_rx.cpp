@@ -43,8 +43,13 @@ void E1000Mediator::rx_frame(u8 const* buf, u32 len, RxDesc const& hw) {
     if (len < 14) return;
     u32 const fcs = (g_rctl_ & kRctlSecrc) ? 0 : 4;  // the device keeps the CRC unless told
     u32 const mon_len = len >= 14 + fcs ? len - fcs : len;
-    MacAddr dst{};
+    MacAddr dst{}, src{};
     memcpy(dst.b, buf, 6);
+    memcpy(src.b, buf + 6, 6);
+    if (src == mac_) {  // the monitor's own frame come back (a PHY loopback the guest set up)
+        ++c_.rx_own_looped;
+        return;
+    }
     if (dst == mac_) {
         ++c_.rx_monitor_frames;
         deliver(buf, mon_len);

@@ -44,8 +44,10 @@ void E1000Mediator::tx_fill() {
             u32 const gnext = next(g_tdnext_, count);
             tx_copy_one(base + u64{g_tdnext_} * kDescSize, gnext);
             g_tdnext_ = gnext;
+            tx_open_syncs_ = 0;
         }
     }
+    if (tx_in_packet_ && mon_fifo_count_ && ++tx_open_syncs_ >= kMaxOpenSyncs) tx_close_open_packet();
     tx_flush_monitor();
     tx_commit();
 }
@@ -96,6 +98,22 @@ void E1000Mediator::tx_copy_one(u64 gdesc_gpa, u32 gnext) {
     }
 }
 
+// A guest that leaves a packet open (TDT before its EOP) would hold the monitor's frames back
+// for ever: after a few syncs without progress its packet is ended where it stands.
+void E1000Mediator::tx_close_open_packet() {
+    for (u32 i = tx_tail_; i != tx_commit_;) {
+        i = i == 0 ? kTxSlots - 1 : i - 1;
+        TxDesc& d = txr_[i];
+        if ((tx_cmd(d) & kTxCmdDext) && tx_dtyp(d) == kTxDtypContext) continue;
+        d.lower |= u32{kTxCmdEop} << 24;
+        break;
+    }
+    refuse(Refusal::TxOpenPacket, g_tdt_);
+    tx_in_packet_ = false;
+    tx_packet_descs_ = 0;
+    tx_open_syncs_ = 0;
+}
+
 // The monitor's waiting frames, each one legacy descriptor, only where no guest packet is open.
 void E1000Mediator::tx_flush_monitor() {
     while (mon_fifo_count_ && !tx_in_packet_ && next(tx_tail_, kTxSlots) != tx_head_) {
@@ -139,7 +157,8 @@ Status E1000Mediator::send(u8 const* frame, size_t len) {
     u32 b = 0;
     while (b < kMonTxBufs && mon_state_[b] != 0) ++b;
     if (b == kMonTxBufs) {
-        sync(false);
+        // Reaping alone is safe from inside a receiver (a reply sent while the RX pass runs).
+        tx_reap();
         for (b = 0; b < kMonTxBufs && mon_state_[b] != 0;) ++b;
         if (b == kMonTxBufs) {
             ++c_.tx_monitor_full;

@@ -203,7 +203,11 @@ class Guest:
     """The demo guest under thinvisor (or bare with monitor=False) on the net's tap."""
 
     def __init__(self, net, work, conf_text=None, machine="pc", guest_mac="52:54:00:12:34:56",
-                 append=None, timeout=900, nic="e1000", monitor=True, mem="512M", extra=()):
+                 append=None, timeout=900, nic="e1000", monitor=True, mem="512M", extra=(), disk=DISK,
+                 script=None, modules=()):
+        """disk: the boot image (snapshot=on; None: no disk); script: a guest script passed as
+        fw_cfg opt/thinvisor/script (the guest runs it and powers off; without one it gives a
+        shell); modules: more boot-module files after thinvisor.conf (e.g. keyslot files)."""
         self.work = work
         self.sock_path = os.path.join(work, "com1.sock")
         self.monlog = os.path.join(work, "monitor.log")
@@ -215,9 +219,12 @@ class Guest:
                "-display", "none", "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std",
                "-chardev", "socket,id=com1,path=%s,server=on,wait=on" % self.sock_path,
                "-serial", "chardev:com1", "-serial", "file:" + self.monlog,
-               "-drive", "file=%s,format=raw,snapshot=on" % DISK.replace(",", ",,"),
                "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % net.tap,
                "-device", "%s,netdev=n0,mac=%s" % (nic, guest_mac)] + list(extra)
+        if disk:
+            cmd += ["-drive", "file=%s,format=raw,snapshot=on" % disk.replace(",", ",,")]
+        if script:
+            cmd += ["-fw_cfg", "name=opt/thinvisor/script,file=%s" % script.replace(",", ",,")]
         if monitor:
             cmd += ["-kernel", MONITOR]
             if append:
@@ -226,7 +233,7 @@ class Guest:
                 conf = os.path.join(work, "thinvisor.conf")
                 with open(conf, "w") as f:
                     f.write(conf_text)
-                cmd += ["-initrd", conf]
+                cmd += ["-initrd", ",".join([conf] + list(modules))]
         self.proc = net.spawn(cmd, timeout, None)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.sock_path):

@@ -8,8 +8,9 @@ host, and sends 50 MiB of random data over TCP to a host listener (sha256 compar
 sides). During the transfer the host exchanges net_echo frames (ethertype 0x88B5, short and
 full-size) with the monitor's MAC through a raw socket: every one must come back from the
 monitor's MAC, and the guest must never see them (its dropped/no-handler counters move only
-by the control frames sent to the guest's own MAC with the same ethertype). The monitor's log
-must show the mediation, the counters at power-off, and no refusals.
+by the control frames sent to the guest's own MAC with the same ethertype). Then the guest's
+driver resets the NIC (ifdown/ifup) while echoes continue: ping and every echo must still work.
+The monitor's log must show the mediation, the counters at power-off, and no refusals.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks
 tests (net-guest-pc, net-guest-q35, net-guest-unmediated: the same guest without [network], where
@@ -184,6 +185,19 @@ def run_machine(machine, work):
         if before is None or after is None or after - before != CONTROL_FRAMES:
             problems.append("the guest's drop counters moved by %s, want %d (only the control frames)"
                             % (None if before is None or after is None else after - before, CONTROL_FRAMES))
+        # The guest's driver resets the NIC on ifdown/ifup: the monitor's path must survive it.
+        echo2 = Echoer(net)
+        echo2.start()
+        out, rc = g.run("ip link set eth0 down; ip link set eth0 up; sleep 4; ping -c 3 -W 3 %s" % net.host_ip, 90)
+        echo2.stop.set()
+        echo2.join(30)
+        if rc != 0 or "3 packets received" not in out:
+            problems.append("ping after the guest's NIC reset failed: %r" % out[-300:])
+        if echo2.bad or echo2.pending or echo2.sent < 5:
+            problems.append("echo around the guest's NIC reset: %d sent, %d lost, %s"
+                            % (echo2.sent, len(echo2.pending), "; ".join(echo2.bad[:3])))
+        else:
+            notes.append("%d echoes across a guest NIC reset" % echo2.sent)
         log = g.power_off(120)
         g.save_console()
         with open(os.path.join(work, "monitor.log"), "w") as f:
@@ -193,7 +207,7 @@ def run_machine(machine, work):
         m = re.search(r"nic \S+ counters: .*rx guest (\d+), monitor (\d+)", log)
         if not m:
             problems.append("monitor.log has no NIC counters at power-off")
-        elif int(m.group(2)) < echo.sent:
+        elif int(m.group(2)) < echo.sent + echo2.sent:
             problems.append("the monitor counted %s frames of its own, %d echoes were sent" % (m.group(2), echo.sent))
         refused = [l for l in log.splitlines() if "nic: refused" in l]
         if refused:

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <map>
+#include <string>
 #include <vector>
 
 #include "drivers/nic/e1000_mediator.hpp"
@@ -43,6 +44,7 @@ class FakeNic final : public NicEnv {
             return;
         }
         regs[o / 4] = v;
+        if (o == off(Reg::Tdt) && auto_tx) transmit();  // QEMU sends at the doorbell
     }
     u32 reg(Reg r) const { return regs[off(r) / 4]; }
 
@@ -122,6 +124,7 @@ class FakeNic final : public NicEnv {
     std::vector<u64> buffers;
     std::vector<std::string> refusals;
     int resets{0};
+    bool auto_tx{false};
 };
 
 // Monitor memory for the mediator, page-aligned like alloc_pages gives it.

@@ -139,6 +139,20 @@ TEST_F(E1000, MonitorFramesGoOnlyBetweenGuestPackets) {
     EXPECT_TRUE(std::equal(mf.begin(), mf.end(), nic.sent[1].bytes.begin()));
 }
 
+TEST_F(E1000, AnOpenPacketCannotHoldTheMonitorBackForEver) {
+    guest_up();
+    guest_desc(0, kTxData, 50, 0);
+    w(Reg::Tdt, 1);  // and never the EOP
+    auto mf = eth(kPeer, kMon, 0x88B5, 60, 0x77);
+    ASSERT_EQ(med.send(mf.data(), mf.size()), Status::Ok);
+    for (u32 i = 0; i < E1000Mediator::kMaxOpenSyncs; ++i) med.poll();
+    nic.transmit();
+    ASSERT_EQ(nic.sent.size(), 2u);
+    EXPECT_EQ(nic.sent[0].bytes.size(), 50u) << "the guest's packet, ended where it stood";
+    EXPECT_EQ(nic.sent[1].bytes, mf);
+    EXPECT_EQ(refused(Refusal::TxOpenPacket), 1u);
+}
+
 TEST_F(E1000, MonitorSendsBeforeTheGuestDriverRuns) {
     auto mf = eth(kBcast, kMon, 0x0806, 42, 0x01);
     ASSERT_EQ(med.send(mf.data(), mf.size()), Status::Ok);
@@ -279,11 +293,61 @@ TEST_F(E1000, GuestResetReestablishesTheMonitor) {
     EXPECT_EQ(nic.sent[0].bytes, mf);
 }
 
+TEST_F(E1000, NothingOfTheMonitorsIsLostInAGuestReset) {
+    guest_up();
+    auto mf = eth(kPeer, kMon, 0x88B5, 60, 0x21);
+    ASSERT_EQ(med.send(mf.data(), mf.size()), Status::Ok);  // in the ring, not yet sent
+    ASSERT_TRUE(nic.receive(eth(kMon, kPeer, 0x88B5, 60, 0x22)));  // received, not yet synced
+    w(Reg::Ctrl, kCtrlRst);
+    ASSERT_EQ(got.frames.size(), 1u) << "received before the reset: delivered";
+    EXPECT_EQ(got.frames[0][14], 0x22);
+    nic.transmit();
+    ASSERT_EQ(nic.sent.size(), 1u) << "queued again after the reset";
+    EXPECT_EQ(nic.sent[0].bytes, mf);
+}
+
+// A backlog of requests answered from inside one RX pass needs more replies than the
+// monitor has TX buffers: finished ones are reaped from inside send().
+TEST_F(E1000, RepliesFromInsideTheReceivePassDoNotRunOutOfBuffers) {
+    nic.auto_tx = true;
+    struct Echo {
+        E1000Mediator* m;
+        static void rx(void* ctx, u8 const* f, size_t len) {
+            std::vector<u8> out(f, f + len);
+            memcpy(out.data(), f + 6, 6);
+            EXPECT_EQ(static_cast<Echo*>(ctx)->m->send(out.data(), out.size()), Status::Ok);
+        }
+    } echo{&med};
+    ASSERT_EQ(med.add_receiver(0x88B5, Echo::rx, &echo), Status::Ok);
+    for (u32 i = 0; i < 3 * E1000Mediator::kMonTxBufs; ++i)
+        ASSERT_TRUE(nic.receive(eth(kMon, kPeer, 0x88B5, 18, static_cast<u8>(i))));
+    med.poll();
+    EXPECT_EQ(nic.sent.size(), 3 * E1000Mediator::kMonTxBufs);
+    EXPECT_EQ(med.counters().tx_monitor_full, 0u);
+}
+
+TEST_F(E1000, TheMonitorsOwnFramesNeverLoopToTheGuest) {
+    guest_up();
+    w(Reg::Rctl, kRctlEn | kRctlBam | kRctlSecrc | (1u << 3) | (1u << 6));  // promiscuous, MAC loopback
+    EXPECT_EQ(nic.reg(Reg::Rctl) & kRctlLbmMask, 0u);
+    EXPECT_EQ(r(Reg::Rctl) & kRctlLbmMask, 1u << 6) << "the guest reads back what it wrote";
+    ASSERT_TRUE(nic.receive(eth(kPeer, kMon, 0x88B5, 60, 1)));   // e.g. through a PHY loopback
+    ASSERT_TRUE(nic.receive(eth(kBcast, kMon, 0x0806, 60, 2)));
+    med.poll();
+    EXPECT_EQ(med.counters().rx_guest_frames, 0u);
+    EXPECT_EQ(med.counters().rx_own_looped, 2u);
+    EXPECT_TRUE(got.frames.empty());
+}
+
 TEST_F(E1000, AliasesAndTheMonitorRarAreHidden) {
+    med.write_sized(0x00BC, 4, 0);  // RAH[15] at its 82542 offset
+    EXPECT_EQ(nic.regs[0x00BC / 4], 0u);
+    EXPECT_EQ(nic.regs[rah(kMonitorRar) / 4], 0x01BBu | kRahValid);
+    EXPECT_EQ(refused(Refusal::Alias), 1u);
     med.write_sized(0x0420, 4, static_cast<u32>(kMonitorBase));  // the 82542 TDBAL
     EXPECT_EQ(med.read_sized(0x0420, 4), 0u);
     EXPECT_EQ(nic.regs[0x0420 / 4], 0u);
-    EXPECT_EQ(refused(Refusal::Alias), 2u);
+    EXPECT_EQ(refused(Refusal::Alias), 3u);
     med.write_sized(rah(kMonitorRar), 4, 0x80001234);
     EXPECT_EQ(med.read_sized(rah(kMonitorRar), 4), 0x80001234u);
     EXPECT_EQ(nic.regs[rah(kMonitorRar) / 4], 0x01BBu | kRahValid);

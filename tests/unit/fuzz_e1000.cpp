@@ -1,0 +1,102 @@
+// libFuzzer: a hostile guest against the e1000 mediator. The input is a script of register
+// accesses, descriptor and buffer writes in guest RAM, device steps (transmit, receive) and
+// monitor sends. The fake device dereferences every address it is given that is not guest
+// RAM, so a descriptor that escaped the mediator's checks shows up as an ASan report; the
+// explicit checks below catch addresses inside the modelled monitor region.
+#include <stdlib.h>
+
+#include "tests/unit/test_e1000_fake.hpp"
+
+using namespace tv;
+using namespace tv::nic;
+using namespace tv::nic::test;
+
+namespace {
+
+struct Input {
+    u8 const* p;
+    size_t n;
+    template <class T>
+    T take() {
+        T v{};
+        size_t const k = n < sizeof v ? n : sizeof v;
+        memcpy(&v, p, k);
+        p += k;
+        n -= k;
+        return v;
+    }
+};
+
+constexpr u32 kRegs[] = {off(Reg::Ctrl),  off(Reg::Icr),   off(Reg::Rctl),  off(Reg::Tctl),  off(Reg::Rdbal),
+                         off(Reg::Rdbah), off(Reg::Rdlen), off(Reg::Rdh),   off(Reg::Rdt),   off(Reg::Tdbal),
+                         off(Reg::Tdbah), off(Reg::Tdlen), off(Reg::Tdh),   off(Reg::Tdt),   ral(kMonitorRar),
+                         rah(kMonitorRar), 0x0420,         0x0118,          off(Reg::Ims)};
+
+void check_device_addresses(FakeNic& nic, MonitorMem& mm) {
+    DmaMem const d = mm.dma();
+    for (u64 a : nic.buffers) {
+        bool const guest = a >= kGuestBase && a < kGuestBase + kGuestSize;
+        bool const mon = a >= d.dev && a < d.dev + E1000Mediator::kDmaBytes;
+        if (!guest && !mon) abort();
+    }
+    nic.buffers.clear();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
+    FakeNic nic;
+    MonitorMem mm;
+    E1000Mediator med;
+    med.init(&nic, mm.dma(), MacAddr{{2, 0, 0, 0, 0, 1}});
+    Input in{data, size};
+    while (in.n) {
+        u8 const op = in.take<u8>();
+        switch (op % 7) {
+            case 0: {  // register write, mostly sane ring addresses
+                u32 const reg = kRegs[in.take<u8>() % (sizeof kRegs / sizeof kRegs[0])];
+                u32 v = in.take<u32>();
+                if ((reg == off(Reg::Rdbal) || reg == off(Reg::Tdbal)) && (op & 0x80)) v = kGuestBase + (v & 0xFFFF0u);
+                if (reg == off(Reg::Rdlen) || reg == off(Reg::Tdlen)) v &= (op & 0x40) ? 0xFFFu : 0xFFFFFu;
+                if (reg == off(Reg::Ctrl)) v &= (op & 0x20) ? ~0u : ~(1u << 26);
+                med.write_sized(reg + (in.take<u8>() & 3), static_cast<u8>(1u << (op >> 5 & 3)), v);
+                break;
+            }
+            case 1: (void)med.read_sized(kRegs[in.take<u8>() % (sizeof kRegs / sizeof kRegs[0])], 4); break;
+            case 2: {  // a descriptor somewhere in the first 64 KiB of guest RAM
+                u32 const at = in.take<u16>() & ~15u;
+                u8 raw[16];
+                for (u8& b : raw) b = in.take<u8>();
+                if (op & 0x80) {  // point it into guest RAM, the monitor or past RAM
+                    u64 a = (op & 0x40) ? kMonitorBase + (in.take<u16>()) : kGuestBase + (in.take<u32>() % kGuestSize);
+                    memcpy(raw, &a, 8);
+                }
+                memcpy(nic.g(kGuestBase + at), raw, 16);
+                break;
+            }
+            case 3:
+                nic.transmit();
+                break;
+            case 4: {
+                u16 const len = static_cast<u16>(14 + in.take<u16>() % 1501);
+                std::vector<u8> f(len, in.take<u8>());
+                u8 const kind = in.take<u8>() % 3;
+                if (kind == 0) memcpy(f.data(), "\x02\x00\x00\x00\x00\x01", 6);
+                if (kind == 1) memset(f.data(), 0xFF, 6);
+                (void)nic.receive(f);
+                break;
+            }
+            case 5: {
+                std::vector<u8> f(14 + in.take<u16>() % 1600, 0x33);
+                (void)med.send(f.data(), f.size());
+                break;
+            }
+            case 6:
+                med.poll();
+                break;
+        }
+        if (nic.ram.size() != kGuestSize) abort();
+        check_device_addresses(nic, mm);
+    }
+    return 0;
+}
