@@ -8,15 +8,19 @@
 
 extern "C" char tv_rm_stub_start[], tv_rm_stub_end[], tv_rm_stub_service_call[], tv_rm_stub_orig15[];
 extern "C" char tv_rm_stub_boot[], tv_rm_stub_fail_call[], tv_rm_stub_drive[];
+extern "C" char tv_rm_stub_int13[], tv_rm_stub_disk_call[], tv_rm_stub_orig13[], tv_rm_stub_disk_drive[];
 
 namespace tv {
 
 namespace {
 
 constexpr u64 kBdaBaseMemKb = 0x413;
+constexpr u64 kBdaHardDisks = 0x475;
 constexpr u32 kSmap = 0x534D4150;  // 'SMAP'
 u16 g_stub_seg;
 u8 g_boot_drive;
+constinit BiosDiskFn g_disk_fn = nullptr;
+constinit void* g_disk_ctx = nullptr;
 
 u16 offset_of(char const* sym) { return static_cast<u16>(sym - tv_rm_stub_start); }
 
@@ -79,6 +83,7 @@ Status bios_services_install(MemoryMap& guest_map, u8 boot_drive, bool intel, Re
     if (intel) {  // vmmcall 0f 01 d9 -> vmcall 0f 01 c1
         dst[offset_of(tv_rm_stub_service_call) + 2] = 0xC1;
         dst[offset_of(tv_rm_stub_fail_call) + 2] = 0xC1;
+        dst[offset_of(tv_rm_stub_disk_call) + 2] = 0xC1;
     }
     ivt[0x15] = static_cast<u32>(g_stub_seg) << 16;
 
@@ -89,6 +94,40 @@ Status bios_services_install(MemoryMap& guest_map, u8 boot_drive, bool intel, Re
     return Status::Ok;
 }
 
+Status bios_disk_install(u8 drive, BiosDiskFn fn, void* ctx) {
+    if (g_stub_seg == 0 || !fn || drive < 0x80) return Status::Unsupported;
+    u8* stub = guest_phys<u8>(static_cast<u64>(g_stub_seg) << 4);
+    u32* ivt = guest_phys<u32>(0);
+    memcpy(stub + offset_of(tv_rm_stub_orig13), &ivt[0x13], 4);
+    stub[offset_of(tv_rm_stub_disk_drive)] = drive;
+    ivt[0x13] = static_cast<u32>(g_stub_seg) << 16 | offset_of(tv_rm_stub_int13);
+    // Boot loaders and kernels count hard disks in the BDA: the new drive must be in it.
+    u8* count = guest_phys<u8>(kBdaHardDisks);
+    u8 const needed = static_cast<u8>(drive - 0x7F);
+    if (*count < needed) *count = needed;
+    g_disk_fn = fn;
+    g_disk_ctx = ctx;
+    log("bios: INT 13h drive %#x served by the monitor (BDA hard disks %u)", drive, *count);
+    return Status::Ok;
+}
+
+namespace {
+
+void disk_call(Vcpu& v) {
+    BiosDiskRegs r{static_cast<u32>(v.reg(Reg::Rax)), static_cast<u32>(v.reg(Reg::Rbx)),
+                   static_cast<u32>(v.reg(Reg::Rcx)), static_cast<u32>(v.reg(Reg::Rdx)),
+                   static_cast<u32>(v.reg(Reg::Rsi)), static_cast<u32>(v.reg(Reg::Rdi)),
+                   v.segment(SegReg::Ds).base, v.segment(SegReg::Es).base, false};
+    g_disk_fn(g_disk_ctx, r);
+    v.set_reg(Reg::Rax, (v.reg(Reg::Rax) & ~0xFFFFFFFFull) | r.eax);
+    v.set_reg(Reg::Rbx, (v.reg(Reg::Rbx) & ~0xFFFFFFFFull) | r.ebx);
+    v.set_reg(Reg::Rcx, (v.reg(Reg::Rcx) & ~0xFFFFFFFFull) | r.ecx);
+    v.set_reg(Reg::Rdx, (v.reg(Reg::Rdx) & ~0xFFFFFFFFull) | r.edx);
+    set_stacked_carry(v, r.carry);
+}
+
+}  // namespace
+
 bool bios_services_hypercall(Vcpu& v, MemoryMap const& map) {
     if ((v.cr0() & x86::kCr0Pe) || v.segment(SegReg::Cs).selector != g_stub_seg || g_stub_seg == 0) return false;
     u64 ip = v.rip();
@@ -97,6 +136,11 @@ bool bios_services_hypercall(Vcpu& v, MemoryMap const& map) {
                 "signature); nothing to boot, halting",
                 g_boot_drive);
         x86::halt_forever();
+    }
+    if (ip == offset_of(tv_rm_stub_disk_call) && g_disk_fn) {
+        disk_call(v);
+        v.set_rip(ip + 3);
+        return true;
     }
     if (ip != offset_of(tv_rm_stub_service_call)) return false;
     u32 eax = static_cast<u32>(v.reg(Reg::Rax));

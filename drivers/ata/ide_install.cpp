@@ -12,6 +12,7 @@
 #include "core/layout.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
+#include "drivers/ata/aoe_disk_install.hpp"
 #include "drivers/ata/ide_channel.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
@@ -171,8 +172,12 @@ Status install_controller(pci::Function const& f, bool bounce) {
     pci::Bar const& bm = f.bars[4];
     u16 const bm_base = bm.kind == pci::BarKind::Io && bm.base ? static_cast<u16>(bm.base) : 0;
     if (!bm_base) log("ide: %02x:%02x.%u has no bus-master BAR: PIO only", f.bdf.bus, f.bdf.dev, f.bdf.fn);
-    for (u8 ch = 0; ch < 2; ++ch)
+    for (u8 ch = 0; ch < 2; ++ch) {
+        // The emulated AoE disk owns the legacy primary channel (and bus-master channel 0).
+        bool const native = f.prog_if & (1u << (ch * 2));
+        if (ch == 0 && !native && aoe_disk_owns_primary()) continue;
         if (Status s = install_channel(f, ch, bm_base, bounce); !ok(s)) return s;
+    }
     return Status::Ok;
 }
 

@@ -4,11 +4,15 @@
  *    guest never learns of the monitor's RAM) and chains everything else to the BIOS;
  *  - the boot path: read the boot disk's first sector to 0000:7C00 with INT 13h and jump to
  *    it with DL = drive, exactly as a BIOS does. A failure traps to the monitor.
+ *  - an INT 13h hook for a disk the monitor emulates (the AoE disk: SeaBIOS never saw it):
+ *    calls for that drive go to the monitor, every other drive to the BIOS. The IVT entry
+ *    points here only once the monitor has such a disk (bios_disk_install).
  * VMMCALL is patched to VMCALL on Intel CPUs. */
     .section .rodata.rmstub, "a"
     .code16
     .global tv_rm_stub_start, tv_rm_stub_end, tv_rm_stub_service_call, tv_rm_stub_orig15
     .global tv_rm_stub_boot, tv_rm_stub_fail_call, tv_rm_stub_drive
+    .global tv_rm_stub_int13, tv_rm_stub_disk_call, tv_rm_stub_orig13, tv_rm_stub_disk_drive
 tv_rm_stub_start:
     cmpl $0xE820, %eax
     je 1f
@@ -27,6 +31,19 @@ tv_rm_stub_orig15:
     .long 0
 tv_rm_stub_drive:
     .byte 0x80
+tv_rm_stub_disk_drive:
+    .byte 0xFF
+    .balign 4
+tv_rm_stub_orig13:
+    .long 0
+
+tv_rm_stub_int13:
+    cmpb %cs:(tv_rm_stub_disk_drive - tv_rm_stub_start), %dl
+    jne 5f
+tv_rm_stub_disk_call:
+    vmmcall
+    iret
+5:  ljmpw *%cs:(tv_rm_stub_orig13 - tv_rm_stub_start)
 
 tv_rm_stub_boot:
     cli

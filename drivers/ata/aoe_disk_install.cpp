@@ -1,0 +1,350 @@
+// The monitor side of the AoE disk: the initiator on the NIC mediator's FramePort, the
+// primary IDE channel's ports, the guest's IRQ 14, and the BIOS drive.
+//
+// Interrupts: no device raises IRQ 14 (QEMU's PIIX has no drive, and the guest must not see
+// a real one). The guest routes IRQ 14 through its IOAPIC; the monitor reads that redirection
+// entry (vector, mask) and sends the vector to the CPU's own LAPIC as a fixed self-IPI (x2APIC
+// SELF_IPI MSR, or the xAPIC ICR with the self shorthand). The monitor does not intercept
+// interrupts, so the guest takes it after VM entry, once its IF allows, exactly once. With the
+// entry masked (PIC mode, or the guest not listening) nothing is sent: drivers then poll
+// (SeaBIOS would; it never sees this disk, INT 13h is served by the monitor). IOAPIC and LAPIC
+// are reached through the direct map: the firmware's MTRRs make those ranges uncached.
+#include "drivers/ata/aoe_disk_install.hpp"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "aoe/initiator.hpp"
+#include "core/arch/x86/cpu.hpp"
+#include "core/boot_info.hpp"
+#include "core/clock.hpp"
+#include "core/config_load.hpp"
+#include "core/handlers/bios_services.hpp"
+#include "core/handlers/power.hpp"
+#include "core/insn/emulate.hpp"
+#include "core/io_hooks.hpp"
+#include "core/layout.hpp"
+#include "core/log.hpp"
+#include "drivers/ata/aoe_disk.hpp"
+#include "drivers/ata/aoe_disk_int13.hpp"
+#include "drivers/nic/frame_port.hpp"
+#include "drivers/pci/pci_monitor.hpp"
+#include "lib/spinlock.hpp"
+
+namespace tv::ata {
+
+namespace {
+
+constexpr u16 kCmdPorts = 0x1F0, kCtrlPort = 0x3F6;
+constexpr u16 kAoeEthertype = 0x88A2;
+constexpr u8 kBiosDrive = 0x80;
+constexpr u64 kIoApic = 0xFEC00000;
+constexpr u32 kIrq = 14;
+constexpr u32 kApicBaseMsr = 0x1B, kX2apicSelfIpi = 0x83F;
+constexpr u64 kApicX2Enable = 1ull << 10;
+
+class Env final : public AoeDiskEnv {
+  public:
+    u32 port_in(u16, u8) override { return 0xFFFFFFFF; }  // no real device behind this disk
+    void port_out(u16, u8, u32) override {}
+    void port_in_words(u16, u16*, u32) override {}
+    void port_out_words(u16, u16 const*, u32) override {}
+    bool guest_ram(u64 gpa, u64 bytes) override { return insn::guest_ram(gpa, bytes); }
+    u8* guest_ptr(u64 gpa) override { return static_cast<u8*>(phys_to_virt(gpa)); }
+    void log(char const* fmt, ...) override {
+        char line[200];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        tv::log("%s", line);
+    }
+    void raise_irq() override;
+
+    u64 sent{0}, masked{0};
+};
+
+// The initiator sends from inside its receive path (a reply frees a window slot, the next
+// frame goes out at once), i.e. from inside FramePort::poll's receive pass, where the NIC
+// cannot reap its finished transmissions: its few monitor TX buffers run out within one burst
+// of replies. Frames that find the port full wait here, in order, and go out right after the
+// poll; failing them instead would cost a retransmission timeout each.
+class PortTx final : public aoe::FrameTx {
+  public:
+    static constexpr u32 kSlots = aoe::Initiator::kMaxWindow + 8;
+
+    Status send(u8 const* frame, size_t len) override {
+        if (len > sizeof queue_[0].bytes) return Status::Invalid;
+        if (count_ == 0) {
+            Status const s = port->send(frame, len);
+            if (s != Status::NoMemory) return s;
+        }
+        if (count_ == kSlots) {
+            ++overflows;
+            return Status::NoMemory;  // the initiator retransmits it later
+        }
+        Frame& f = queue_[(head_ + count_) % kSlots];
+        memcpy(f.bytes, frame, len);
+        f.len = static_cast<u16>(len);
+        ++count_;
+        ++queued;
+        return Status::Ok;
+    }
+    void flush() {
+        while (count_) {
+            Frame const& f = queue_[head_];
+            if (port->send(f.bytes, f.len) == Status::NoMemory) return;
+            head_ = (head_ + 1) % kSlots;
+            --count_;
+        }
+    }
+
+    nic::FramePort* port{nullptr};
+    u64 queued{0}, overflows{0};
+
+  private:
+    struct Frame {
+        u16 len;
+        u8 bytes[aoe::Initiator::kMaxFrame];
+    };
+    Frame queue_[kSlots]{};
+    u32 head_{0}, count_{0};
+};
+
+// Received AoE frames wait here until the disk's own loop hands them to the initiator. A
+// FramePort delivers from whichever CPU syncs the NIC (the guest's e1000 accesses, the
+// network tick), while the initiator belongs to the CPU running the guest's disk command
+// under the I/O hook lock; the initiator is only ever touched there.
+class Inbox {
+  public:
+    // One NIC poll may hand over a whole receive ring's worth (a hostile peer floods it):
+    // what does not fit is dropped and counted, and the initiator retransmits.
+    static constexpr u32 kSlots = 128;
+
+    void push(u8 const* frame, size_t len) {
+        LockGuard guard(lock_);
+        if (count_ == kSlots || len > sizeof queue_[0].bytes) {
+            ++dropped;
+            return;
+        }
+        Frame& f = queue_[(head_ + count_) % kSlots];
+        memcpy(f.bytes, frame, len);
+        f.len = static_cast<u16>(len);
+        ++count_;
+    }
+    // Hands every waiting frame to the initiator, oldest first, without holding the lock
+    // while it runs (it may transmit).
+    void drain(aoe::Initiator& ini) {
+        for (;;) {
+            {
+                LockGuard guard(lock_);
+                if (count_ == 0) return;
+                scratch_ = queue_[head_];
+                head_ = (head_ + 1) % kSlots;
+                --count_;
+            }
+            ini.on_frame(scratch_.bytes, scratch_.len);
+        }
+    }
+
+    u64 dropped{0};
+
+  private:
+    struct Frame {
+        u16 len;
+        u8 bytes[aoe::Initiator::kMaxFrame];
+    };
+    SpinLock lock_{};
+    Frame queue_[kSlots]{};
+    Frame scratch_{};  // only the draining CPU uses it
+    u32 head_{0}, count_{0};
+};
+
+class MonClock final : public aoe::Clock {
+  public:
+    u64 now_us() override { return clock_us(); }
+};
+
+class PortPoller final : public DiskPoller {
+  public:
+    void poll() override;
+    nic::FramePort* port{nullptr};
+};
+
+constinit aoe::Initiator g_ini;
+constinit AoeBlock g_blk;
+constinit AoeDisk g_disk;
+constinit Int13Disk g_int13;
+constinit Env g_env;
+constinit PortTx g_tx;
+constinit Inbox g_inbox;
+constinit MonClock g_clock;
+constinit PortPoller g_poller;
+constinit bool g_active = false;
+constinit u32 g_ini_logs = 0;
+
+void PortPoller::poll() {
+    port->poll();
+    g_inbox.drain(g_ini);
+    g_tx.flush();
+}
+
+u32 volatile* mmio32(u64 phys) { return static_cast<u32 volatile*>(phys_to_virt(phys)); }
+
+void Env::raise_irq() {
+    u32 volatile* io = mmio32(kIoApic);
+    u32 const sel = io[0];  // the guest's register select, put back afterwards
+    io[0] = 0x10 + 2 * kIrq;
+    u32 const lo = io[4];
+    io[0] = sel;
+    u8 const vector = static_cast<u8>(lo);
+    if ((lo & (1u << 16)) || vector < 0x20) {
+        ++masked;
+        return;
+    }
+    ++sent;
+    u64 const base = x86::rdmsr(kApicBaseMsr);
+    if (base & kApicX2Enable) {
+        x86::wrmsr(kX2apicSelfIpi, vector);
+        return;
+    }
+    u32 volatile* apic = mmio32(base & ~0xFFFull);
+    apic[0x300 / 4] = (1u << 18) | vector;  // ICR low: fixed, edge, destination shorthand self
+}
+
+void on_frame(void*, u8 const* frame, size_t len) { g_inbox.push(frame, len); }
+
+void on_log(void*, aoe::LogRecord const& r) {
+    // Retransmissions and duplicate replies come in bursts under load or during an outage: the
+    // first few are logged, then only counted (aoe_disk_log at power-off).
+    bool const noisy = r.event == aoe::Event::Retransmit || r.event == aoe::Event::Refused ||
+                       r.event == aoe::Event::SendFailed;
+    if (noisy && g_ini_logs++ >= 32) return;
+    if (r.event == aoe::Event::Refused)
+        log("aoe-disk: refused a frame: %s (tag %#x)", aoe::refusal_name(r.refusal), r.tag);
+    else
+        log("aoe-disk: %s (%#llx)", aoe::event_name(r.event), static_cast<unsigned long long>(r.value));
+}
+
+IoAction port_hook(void* ctx, Vcpu&, IoExit const& io, u32* value) {
+    auto const block = static_cast<IdeBlock>(reinterpret_cast<uintptr_t>(ctx) & 3);
+    u16 const base = static_cast<u16>(reinterpret_cast<uintptr_t>(ctx) >> 16);
+    g_disk.access(block, static_cast<u8>(io.port - base), io.in, io.size, value);
+    return IoAction::Handled;
+}
+
+void* hook_ctx(IdeBlock b, u16 base) {
+    return reinterpret_cast<void*>(static_cast<uintptr_t>(base) << 16 | static_cast<uintptr_t>(b));
+}
+
+void int13(void*, BiosDiskRegs& r) { g_int13.call(r); }
+
+// Channel 0 of the first PIIX-style IDE function's bus master (BAR4), 0 when there is none.
+u16 find_bus_master() {
+    size_t n = 0;
+    pci::Function const* fns = pci::pci_functions(&n);
+    for (size_t i = 0; i < n; ++i) {
+        pci::Function const& f = fns[i];
+        if (f.class_code != 0x01 || f.subclass != 0x01) continue;
+        pci::Bar const& bm = f.bars[4];
+        if (bm.kind == pci::BarKind::Io && bm.base) return static_cast<u16>(bm.base);
+        log("aoe-disk: IDE function %02x:%02x.%u has no bus-master BAR: PIO only", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+        return 0;
+    }
+    log("aoe-disk: no IDE controller: the disk's ports are emulated without one, PIO only");
+    return 0;
+}
+
+Status claim_ports(u16 bm) {
+    if (Status s = io_hook_register(kCmdPorts, 8, port_hook, hook_ctx(IdeBlock::Command, kCmdPorts), "aoe-cmd"); !ok(s))
+        return s;
+    if (Status s = io_hook_register(kCtrlPort, 1, port_hook, hook_ctx(IdeBlock::Control, kCtrlPort), "aoe-ctl"); !ok(s))
+        return s;
+    if (bm)
+        if (Status s = io_hook_register(bm, 8, port_hook, hook_ctx(IdeBlock::BusMaster, bm), "aoe-bm"); !ok(s))
+            return s;
+    return Status::Ok;
+}
+
+}  // namespace
+
+Status aoe_disk_install() {
+    Config const* cfg = config();
+    if (!cfg || !cfg->network.present || !cfg->aoe.present) return Status::Ok;
+    nic::FramePort* port = nic::monitor_port();
+    if (!port) {
+        log("aoe-disk: [aoe] configured but the monitor has no network: no AoE disk");
+        return Status::Ok;
+    }
+    g_tx.port = port;
+    g_poller.port = port;
+    u32 const mtu = cfg->aoe.mtu < port->mtu() ? cfg->aoe.mtu : port->mtu();
+    u64 const timeout_us = static_cast<u64>(cfg->aoe.timeout_ms) * 1000;
+    aoe::Config ic{};
+    nic::MacAddr const m = port->mac();
+    for (int i = 0; i < 6; ++i) ic.local_mac.b[i] = m.b[i];
+    ic.shelf = cfg->aoe.shelf;
+    ic.slot = cfg->aoe.slot;
+    ic.mtu = mtu;
+    ic.deadline_us = timeout_us;
+    if (Status s = g_ini.init(ic, g_tx, g_clock); !ok(s)) {
+        log("aoe-disk: initiator refused its configuration (status %u)", static_cast<unsigned>(s));
+        return s;
+    }
+    g_ini.set_log(on_log, nullptr);
+    if (Status s = port->add_receiver(kAoeEthertype, on_frame, nullptr); !ok(s)) return s;
+    g_blk.init(&g_ini, &g_clock, &g_poller, timeout_us);
+    g_ini.start();
+    if (!g_blk.wait_ready(timeout_us)) {
+        log("aoe-disk: target e%u.%u did not answer within %u ms: no AoE disk", cfg->aoe.shelf, cfg->aoe.slot,
+            cfg->aoe.timeout_ms);
+        return Status::Ok;
+    }
+    aoe::Target const& t = g_ini.target();
+    IdentifyParams idp{};
+    idp.shelf = t.shelf;
+    idp.slot = t.slot;
+    for (int i = 0; i < 3; ++i) idp.mac_tail[i] = t.mac.b[3 + i];
+    g_disk.init(&g_env, &g_blk, idp);
+    u16 const bm = find_bus_master();
+    if (Status s = claim_ports(bm); !ok(s)) return s;
+    g_active = true;
+    if (!power_off_log_register(aoe_disk_log)) log("aoe-disk: no room for the power-off log");
+    log("aoe-disk: e%u.%u at %02x:%02x:%02x:%02x:%02x:%02x, %llu sectors, %u sectors per frame (MTU %u), "
+        "window %u, timeout %u ms: primary IDE master (ports %#x/%#x, bus master %#x)",
+        t.shelf, t.slot, t.mac.b[0], t.mac.b[1], t.mac.b[2], t.mac.b[3], t.mac.b[4], t.mac.b[5],
+        static_cast<unsigned long long>(g_ini.sectors()), g_ini.sectors_per_frame(), mtu, g_ini.window(),
+        cfg->aoe.timeout_ms, kCmdPorts, kCtrlPort, bm);
+    if (boot_info().firmware == Firmware::Bios) {
+        g_int13.init(&g_env, &g_blk, kBiosDrive, 1);
+        if (Status s = bios_disk_install(kBiosDrive, int13, nullptr); !ok(s))
+            log("aoe-disk: no BIOS drive (status %u)", static_cast<unsigned>(s));
+    }
+    return Status::Ok;
+}
+
+bool aoe_disk_owns_primary() { return g_active; }
+
+void aoe_disk_log() {
+    if (!g_active) return;
+    AoeDiskCounters const& c = g_disk.counters();
+    aoe::Counters const& n = g_ini.counters();
+    log("aoe-disk: %llu commands (%llu aborted, %llu failed), %llu PIO sectors, %llu DMA commands (%llu KiB), "
+        "%llu interrupts sent (%llu while masked), %llu INT 13h calls",
+        static_cast<unsigned long long>(c.commands), static_cast<unsigned long long>(c.aborted),
+        static_cast<unsigned long long>(c.failed), static_cast<unsigned long long>(c.pio_sectors),
+        static_cast<unsigned long long>(c.dma_commands), static_cast<unsigned long long>(c.dma_bytes / 1024),
+        static_cast<unsigned long long>(g_env.sent), static_cast<unsigned long long>(g_env.masked),
+        static_cast<unsigned long long>(g_int13.calls()));
+    log("aoe-disk: network: %llu frames out (%llu waited for the NIC, %llu did not fit), %llu retransmits, "
+        "%llu in (%llu refused), %llu requests failed",
+        static_cast<unsigned long long>(n.tx_frames), static_cast<unsigned long long>(g_tx.queued),
+        static_cast<unsigned long long>(g_tx.overflows), static_cast<unsigned long long>(n.retransmits),
+        static_cast<unsigned long long>(n.rx_frames), static_cast<unsigned long long>(n.refused_total()),
+        static_cast<unsigned long long>(n.requests_failed));
+    if (g_inbox.dropped)
+        log("aoe-disk: %llu received frames dropped (inbox full)", static_cast<unsigned long long>(g_inbox.dropped));
+}
+
+}  // namespace tv::ata
