@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -316,3 +317,43 @@ class Guest:
     def save_console(self, name="console.log"):
         with open(os.path.join(self.work, name), "wb") as f:
             f.write(self.console)
+
+
+class SyslogListener(threading.Thread):
+    """UDP syslog receiver on the host side of the tap: the monitor's log export."""
+
+    def __init__(self, net, port):
+        super().__init__(daemon=True)
+        self.s = net.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((net.host_ip, port))
+        self.s.settimeout(0.5)
+        self.msgs, self.stop = [], threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                data, _ = self.s.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.msgs.append(data.decode("utf-8", "replace"))
+
+    def wait_for(self, pattern, seconds):
+        end = time.monotonic() + seconds
+        rx = re.compile(pattern)
+        while time.monotonic() < end:
+            with self.lock:
+                for m in self.msgs:
+                    hit = rx.search(m)
+                    if hit:
+                        return hit
+            time.sleep(0.5)
+        return None
+
+    def close(self):
+        self.stop.set()
+        self.join(5)
+        self.s.close()

@@ -10,7 +10,10 @@ full-size) with the monitor's MAC through a raw socket: every one must come back
 monitor's MAC, and the guest must never see them (its dropped/no-handler counters move only
 by the control frames sent to the guest's own MAC with the same ethertype). Then the guest's
 driver resets the NIC (ifdown/ifup) while echoes continue: ping and every echo must still work.
-The monitor's log must show the mediation, the counters at power-off, and no refusals.
+Beside all this the monitor's own network stack runs on a static address: the host pings it
+during the transfer, and its log lines (the guest's NIC reset, power-off) arrive at a host
+syslog listener. The monitor's log must show the mediation, the counters at power-off, and no
+refusals.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks
 tests (net-guest-pc, net-guest-q35, net-guest-unmediated: the same guest without [network], where
@@ -33,7 +36,11 @@ import _netlib as nl  # noqa: E402
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "net_guest")
 MON_MAC = "52:54:00:aa:bb:01"
 GUEST_MAC = "52:54:00:12:34:56"
-CONF = "[network]\ndhcp = yes\nmac = %s\n" % MON_MAC
+MON_IP = "10.77.0.2"
+SYSLOG_PORT = 5514
+# The monitor's own stack runs beside the guest: a static address, its log exported by syslog.
+CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = 10.77.0.1\n"
+        "syslog = 10.77.0.1:%d\n" % (MON_MAC, MON_IP, SYSLOG_PORT))
 ETH_ECHO = 0x88B5
 BULK_MB = 50
 PORT = 5001
@@ -139,9 +146,11 @@ def guest_drops(g):
 def run_machine(machine, work):
     problems, notes = [], []
     net = nl.Net("ng").setup()
-    g = None
+    g = syslog = None
     try:
         net.udhcpd()
+        syslog = nl.SyslogListener(net, SYSLOG_PORT)
+        syslog.start()
         lis = Listener(net, BULK_MB << 20)
         lis.start()
         g = nl.Guest(net, work, conf_text=CONF, machine=machine, guest_mac=GUEST_MAC, append="net_echo=1",
@@ -164,12 +173,22 @@ def run_machine(machine, work):
         before = guest_drops(g)
         echo = Echoer(net)
         echo.start()
+        # The monitor answers its own ping on the same NIC while the guest's transfer runs.
+        pinger = net.spawn(["busybox", "ping", "-c", "10", "-w", "600", MON_IP], 620, "ping-monitor.log")
         t0 = time.monotonic()
         out, rc = g.run("nc %s %d < /tmp/blob" % (net.host_ip, PORT), 900)
         secs = time.monotonic() - t0
         lis.join(120)
         echo.stop.set()
         echo.join(30)
+        pinger.wait(120)
+        with open(net.path("ping-monitor.log")) as f:
+            pinged = f.read()
+        if "10 packets received" not in pinged:
+            problems.append("the monitor's own address did not answer 10 pings during the transfer: %r"
+                            % pinged.strip()[-200:])
+        else:
+            notes.append("monitor pinged 10/10 during the transfer")
         after = guest_drops(g)
         if lis.error or lis.got != BULK_MB << 20 or lis.digest != want:
             problems.append("TCP transfer: %d of %d bytes, sha256 %s vs guest %s (%s, nc rc %s)"
@@ -209,6 +228,10 @@ def run_machine(machine, work):
             problems.append("monitor.log has no NIC counters at power-off")
         elif int(m.group(2)) < echo.sent + echo2.sent:
             problems.append("the monitor counted %s frames of its own, %d echoes were sent" % (m.group(2), echo.sent))
+        # Log lines made while the guest networks (its NIC reset) and at power-off reach the host.
+        for line in ("at guest reset", "power-off: exit counts"):
+            if not syslog.wait_for(re.escape(line), 10):
+                problems.append("the monitor's '%s' line did not arrive by syslog" % line)
         refused = [l for l in log.splitlines() if "nic: refused" in l]
         if refused:
             problems.append("refusals: %s" % " | ".join(refused[:3]))
@@ -217,6 +240,8 @@ def run_machine(machine, work):
     finally:
         if g:
             g.kill()
+        if syslog:
+            syslog.close()
         net.cleanup()
     return problems, notes
 

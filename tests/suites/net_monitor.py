@@ -18,16 +18,12 @@ Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. --only SUBSTR
 path (_netlib's cleanup: try/finally, atexit, signals).
 """
 import argparse
-import ctypes
 import os
 import re
 import shutil
 import socket
 import struct
-import subprocess
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _netlib as nl  # noqa: E402
@@ -42,67 +38,6 @@ SYSLOG_PORT = 5514
 HEADER = re.compile(r'^<(\d+)>1 - (\S+) thinvisor - - \[meta sequenceId="(\d+)"\] (.*)$', re.S)
 
 
-_LIBC = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-
-def _setns(fd):
-    if _LIBC.setns(fd, CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), "setns")
-
-
-def ns_socket(net, family, kind, proto=0):
-    """A socket created inside the namespace, used from this process (Python 3.11 has no
-    os.setns)."""
-    fd = os.open("/var/run/netns/%s" % net.ns, os.O_RDONLY)
-    own = os.open("/proc/self/ns/net", os.O_RDONLY)
-    try:
-        _setns(fd)
-        return socket.socket(family, kind, proto)
-    finally:
-        _setns(own)
-        os.close(fd)
-        os.close(own)
-
-
-class SyslogListener(threading.Thread):
-    def __init__(self, net):
-        super().__init__(daemon=True)
-        self.s = ns_socket(net, socket.AF_INET, socket.SOCK_DGRAM)
-        self.s.bind((net.host_ip, SYSLOG_PORT))
-        self.s.settimeout(0.5)
-        self.msgs, self.stop = [], threading.Event()
-        self.lock = threading.Lock()
-
-    def run(self):
-        while not self.stop.is_set():
-            try:
-                data, _ = self.s.recvfrom(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.msgs.append(data.decode("utf-8", "replace"))
-
-    def wait_for(self, pattern, seconds):
-        end = time.monotonic() + seconds
-        rx = re.compile(pattern)
-        while time.monotonic() < end:
-            with self.lock:
-                for m in self.msgs:
-                    hit = rx.search(m)
-                    if hit:
-                        return hit
-            time.sleep(0.5)
-        return None
-
-    def close(self):
-        self.stop.set()
-        self.join(5)
-        self.s.close()
-
-
 def checksum(data):
     if len(data) % 2:
         data += b"\0"
@@ -115,7 +50,7 @@ def checksum(data):
 def send_malformed(net, mon_ip):
     """Frames to the monitor's MAC that it must refuse by name: a bad IP header checksum, an IP
     total length beyond the frame, ARP for another protocol. Returns the reasons expected."""
-    s = ns_socket(net, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    s = net.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
     try:
         s.bind((net.tap, 0))
         src = s.getsockname()[4]
@@ -173,7 +108,7 @@ def run_case(name, dhcp, work):
         else:
             conf = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
                     "syslog = %s:%d\n" % (MON_MAC, STATIC_IP, net.host_ip, net.host_ip, SYSLOG_PORT))
-        lis = SyslogListener(net)
+        lis = nl.SyslogListener(net, SYSLOG_PORT)
         lis.start()
         # The DHCP run has two CPUs: the stack must stay on the boot CPU whichever CPU exits.
         g = nl.Guest(net, work, conf_text=conf, machine="q35", guest_mac=GUEST_MAC, timeout=900,
