@@ -111,16 +111,20 @@ void lapic_send_ipi(u32 apic_id, u32 icr_low) {
         x86::wrmsr(kX2apicIcrMsr, (static_cast<u64>(apic_id) << 32) | icr_low);
         return;
     }
-    u64 high = static_cast<u64>(apic_id) << 24, low = icr_low;
+    // A kick is sent from inside the guest's own ICR write: give the guest its ICR high back.
+    u64 guest_high = 0, high = static_cast<u64>(apic_id) << 24, low = icr_low;
+    (void)mmio_device_access(Gpa{g_apic_base + kIcrHigh}, 4, false, &guest_high);
     (void)mmio_device_access(Gpa{g_apic_base + kIcrHigh}, 4, true, &high);
     (void)mmio_device_access(Gpa{g_apic_base + kIcrLow}, 4, true, &low);
-    for (u32 i = 0; i < 1000000; ++i) {
+    bool sent = false;
+    for (u32 i = 0; i < 1000000 && !sent; ++i) {
         u64 status = 0;
         (void)mmio_device_access(Gpa{g_apic_base + kIcrLow}, 4, false, &status);
-        if (!(status & kIcrBusy)) return;
-        x86::pause();
+        sent = !(status & kIcrBusy);
+        if (!sent) x86::pause();
     }
-    log("smp: IPI %#x to apic %u still pending", icr_low, apic_id);
+    (void)mmio_device_access(Gpa{g_apic_base + kIcrHigh}, 4, true, &guest_high);
+    if (!sent) log("smp: IPI %#x to apic %u still pending", icr_low, apic_id);
 }
 
 void smp_before_entry(Vcpu& v) {
