@@ -59,6 +59,7 @@ void exception(Vcpu& v, ExitRecord const& e) {
 void external_interrupt(Vcpu& v, ExitRecord const&) { (void)hidden_memory_step_done(v); }
 
 void init_signal(Vcpu& v, ExitRecord const&) { smp_init_exit(v); }
+void nmi(Vcpu& v, ExitRecord const&) { smp_nmi_exit(v); }
 
 void msr_write(Vcpu& v, ExitRecord const& e) {
     if (smp_x2apic_icr_write(v, e)) return;
@@ -116,7 +117,7 @@ constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
     fatal,                    // Sipi
     exception,                // Exception
     external_interrupt,       // ExternalInterrupt
-    fatal,                    // Nmi
+    nmi,                      // Nmi
     fatal,                    // InterruptWindow
     fatal,                    // Hlt
     cr_access,                // CrAccess

@@ -15,6 +15,7 @@ namespace {
 constexpr u32 kX2apicIcrMsr = 0x830;
 constexpr u64 kIcrLow = 0x300, kIcrHigh = 0x310;
 constexpr u32 kIcrBusy = 1u << 12;
+constexpr u32 kIcrNmi = 4u << 8;
 
 struct SmpCpu {
     u32 apic_id = 0;
@@ -22,6 +23,7 @@ struct SmpCpu {
     SpinLock lock;
     SipiState sipi = SipiState::running();
     u64 epoch_seen = 0;
+    bool kicked = false;  // an NMI is on its way to make this CPU leave the guest
 };
 
 constinit SmpCpu g_cpus[kMaxCpus];
@@ -33,6 +35,15 @@ constinit u64 g_nested_epoch = 0;
 constinit bool g_logical_logged = false;
 
 u32 own_apic_id() { return x86::cpuid(1).ebx >> 24; }
+
+// A CPU running guest code (e.g. halted with interrupts off in the firmware's AP loop) sees
+// a new INIT only when it leaves the guest: an NMI makes it exit. A guest NMI arriving at the
+// same moment merges with the kick and is lost, as two NMIs pending at once are on hardware.
+void kick(SmpCpu& c) {
+    if (!machine().backend->kicks_by_nmi()) return;
+    __atomic_store_n(&c.kicked, true, __ATOMIC_RELEASE);
+    lapic_send_ipi(c.apic_id, kIcrNmi);
+}
 
 // Every target of `icr` gets the INIT or SIPI; nothing reaches the hardware.
 void deliver(u32 sender, Icr const& icr, bool x2apic) {
@@ -46,8 +57,11 @@ void deliver(u32 sender, Icr const& icr, bool x2apic) {
         SmpCpu& c = g_cpus[i];
         if (!c.vcpu || !icr_targets(icr, c.apic_id, i == sender, x2apic)) continue;
         LockGuard guard(c.lock);
-        if (icr.delivery == IcrDelivery::Init) c.sipi.init();
-        else if (c.sipi.sipi(icr.vector)) log("smp: cpu %u (apic %u) gets SIPI vector %#x from cpu %u", i, c.apic_id, icr.vector, sender);
+        if (icr.delivery == IcrDelivery::Init) {
+            bool const was_running = !c.sipi.is_waiting();
+            c.sipi.init();
+            if (was_running && i != sender) kick(c);
+        } else if (c.sipi.sipi(icr.vector)) log("smp: cpu %u (apic %u) gets SIPI vector %#x from cpu %u", i, c.apic_id, icr.vector, sender);
     }
 }
 
@@ -97,16 +111,20 @@ void lapic_send_ipi(u32 apic_id, u32 icr_low) {
         x86::wrmsr(kX2apicIcrMsr, (static_cast<u64>(apic_id) << 32) | icr_low);
         return;
     }
-    u64 high = static_cast<u64>(apic_id) << 24, low = icr_low;
+    // A kick is sent from inside the guest's own ICR write: give the guest its ICR high back.
+    u64 guest_high = 0, high = static_cast<u64>(apic_id) << 24, low = icr_low;
+    (void)mmio_device_access(Gpa{g_apic_base + kIcrHigh}, 4, false, &guest_high);
     (void)mmio_device_access(Gpa{g_apic_base + kIcrHigh}, 4, true, &high);
     (void)mmio_device_access(Gpa{g_apic_base + kIcrLow}, 4, true, &low);
-    for (u32 i = 0; i < 1000000; ++i) {
+    bool sent = false;
+    for (u32 i = 0; i < 1000000 && !sent; ++i) {
         u64 status = 0;
         (void)mmio_device_access(Gpa{g_apic_base + kIcrLow}, 4, false, &status);
-        if (!(status & kIcrBusy)) return;
-        x86::pause();
+        sent = !(status & kIcrBusy);
+        if (!sent) x86::pause();
     }
-    log("smp: IPI %#x to apic %u still pending", icr_low, apic_id);
+    (void)mmio_device_access(Gpa{g_apic_base + kIcrHigh}, 4, true, &guest_high);
+    if (!sent) log("smp: IPI %#x to apic %u still pending", icr_low, apic_id);
 }
 
 void smp_before_entry(Vcpu& v) {
@@ -130,6 +148,10 @@ void smp_before_entry(Vcpu& v) {
         c.epoch_seen = epoch;
         v.flush_nested_tlb();
     }
+}
+
+void smp_nmi_exit(Vcpu& v) {
+    if (!__atomic_exchange_n(&g_cpus[v.id()].kicked, false, __ATOMIC_ACQ_REL)) v.inject_nmi();
 }
 
 void smp_init_exit(Vcpu& v) {

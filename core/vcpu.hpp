@@ -44,6 +44,8 @@ class Vcpu {
     virtual u8 cpl() const = 0;
 
     virtual void inject_exception(u8 vector, bool has_error, u32 error) = 0;
+    // An NMI exit that was not the monitor's own kick: the guest gets it.
+    virtual void inject_nmi() {}
     // Trap after the next guest instruction completes (ExitReason::Exception, vector 1),
     // with interrupts held off for that one instruction.
     virtual void set_single_step(bool on) = 0;

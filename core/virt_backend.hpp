@@ -34,6 +34,9 @@ class VirtBackend {
     [[nodiscard]] virtual bool check_cpu(char* why, size_t n) const = 0;
     [[nodiscard]] virtual Status enable_cpu() = 0;
     virtual NestedFormat nested_format() const = 0;
+    // Whether a physical NMI makes a vCPU exit (and the backend consumes it), so that another
+    // CPU can make it leave the guest to see an INIT.
+    virtual bool kicks_by_nmi() const { return false; }
     // Extra MSRs the backend must guard on top of the core's set (its own control MSRs).
     virtual void add_protected_msrs(InterceptSet& set) const = 0;
     // A vCPU whose first instruction runs in the state `start` describes: real mode (BIOS

@@ -39,6 +39,9 @@ MONITOR = os.environ.get("TV_BOCHS_MONITOR", os.path.join(ROOT, "build", "thinvi
 DISK = os.environ.get("TV_BOCHS_DISK", os.path.join(ROOT, "build", "guest", "disk-bochs.img"))
 RESULTS = os.path.join(ROOT, "build", "test-results")
 MONITOR_CHECKS = os.path.join(ROOT, "tests", "qemu", "guest", "monitor-checks.sh")
+SMP_CHECKS = os.path.join(ROOT, "tests", "qemu", "guest", "smp-checks.sh")
+SMP_MARKERS = ["TV-CHECK ok: smp-nproc", "TV-CHECK ok: smp-parallel-sha256"]
+SMP_RE = re.compile(r"smp: (\d+) of (\d+) processors under the monitor")
 MEGS = 256
 GUEST_UP = "thinvisor-guest: up"
 SCREEN_RE = re.compile(rb'connected to screen "(/dev/pts/\d+)"')
@@ -61,6 +64,7 @@ class Run:
     timeout: int = int(os.environ.get("TV_BOCHS_TIMEOUT", "600"))
     cmdline: str = ""             # the monitor's command line
     optional: bool = False        # run only when --only names it
+    cpus: int = 1                 # Bochs "cpu: count="; >1 adds the SMP checks
 
 
 # Bochs 2.7's Ice Lake and Tiger Lake models offer the monitor trap flag but never deliver its
@@ -71,6 +75,7 @@ NO_MTF = "vmx_step=tf"
 RUNS = [
     Run("bochs-haswell", "corei7_haswell_4770", True),
     Run("bochs-icelake", "corei7_icelake_u", True, cmdline=NO_MTF),
+    Run("bochs-haswell-smp2", "corei7_haswell_4770", True, timeout=1200, cpus=2, optional=True),
     Run("bochs-tigerlake", "tigerlake", True, cmdline=NO_MTF, optional=True),
     Run("bochs-lynnfield-refuses", "corei5_lynnfield_750", False, r"no unrestricted guest", 120),
     Run("bochs-penryn-refuses", "core2_penryn_t9600", False, r"no extended page tables \(EPT\)", 120),
@@ -114,14 +119,18 @@ def build_iso(tmp, cmdline):
     return iso
 
 
-def build_disk(tmp):
+def build_disk(tmp, cpus=1):
     """A copy of the guest image with the check script as /tvscript.sh on its FAT partition
     (the guest's /init runs it when there is no QEMU fw_cfg)."""
     disk = os.path.join(tmp, "disk.img")
     shutil.copy(DISK, disk)
     script = os.path.join(tmp, "tvscript.sh")
     with open(script, "w") as out:
-        for part in (os.path.join(BOCHS_DIR, "guest-checks.sh"), MONITOR_CHECKS):
+        parts = [os.path.join(BOCHS_DIR, "guest-checks.sh"), MONITOR_CHECKS]
+        if cpus > 1:
+            out.write("TV_SMP_CPUS=%d\n" % cpus)
+            parts.insert(1, SMP_CHECKS)
+        for part in parts:
             with open(part) as f:
                 out.write(f.read() + "\n")
     env = dict(os.environ, MTOOLS_SKIP_CHECK="1", MTOOLS_NO_VFAT="1")
@@ -186,7 +195,7 @@ def write_config(run, work, iso, disk, out_dir):
             os.unlink(p)
     with open(os.path.join(BOCHS_DIR, "bochsrc.in")) as f:
         rc = f.read()
-    for key, value in (("MEGS", str(MEGS)), ("MODEL", run.model), ("ISO", iso), ("DISK", disk),
+    for key, value in (("MEGS", str(MEGS)), ("MODEL", run.model), ("COUNT", str(run.cpus)), ("ISO", iso), ("DISK", disk),
                        ("COM1", com1), ("COM2", com2), ("LOG", log)):
         rc = rc.replace("@%s@" % key, value)
     with open(os.path.join(work, "bochsrc.txt"), "w") as f:
@@ -279,6 +288,15 @@ def judge_boot(r):
     return problems
 
 
+def judge_smp(run, r):
+    problems = ["missing '%s'" % m for m in SMP_MARKERS if GUEST_UP in r["console"] and m not in r["console"]]
+    m = SMP_RE.search(r["monitor"])
+    if not m or int(m.group(1)) != run.cpus:
+        problems.append("monitor.log does not show %d processors under the monitor (%s)"
+                        % (run.cpus, m.group(0) if m else "no 'smp:' summary"))
+    return problems
+
+
 def judge_refusal(run, r):
     both = r["console"] + "\n" + r["monitor"]
     problems = []
@@ -295,11 +313,13 @@ def one(run, iso, tmp, keep):
     os.makedirs(out_dir, exist_ok=True)
     work = tempfile.mkdtemp(prefix=run.name + "-", dir=tmp)
     try:
-        disk = build_disk(work)
+        disk = build_disk(work, run.cpus)
         # Stop as soon as the outcome is known: power-off counts, a refusal, a panic.
         stop_re = r"thinvisor: halted|guest is NOT booted|nothing to boot|Kernel panic - |" + (COUNTS_RE.pattern if run.boots else GUEST_UP)
         r = run_bochs(run, work, iso, disk, stop_re, out_dir)
         problems = judge_boot(r) if run.boots else judge_refusal(run, r)
+        if run.boots and run.cpus > 1:
+            problems += judge_smp(run, r)
     except Exception as e:  # a broken run is a failure, not a crash of the suite
         return run, {"secs": 0}, ["%s: %s" % (type(e).__name__, e)]
     finally:

@@ -80,6 +80,7 @@ class Run:
     script: Optional[str] = None
     stop_on: Optional[str] = None
     timeout: float = 200
+    cpus: int = 1  # -smp; >1 adds the SMP checks (tests/qemu/guest/smp-checks.sh)
 
 
 # --- ESP images ------------------------------------------------------------------------------
@@ -151,6 +152,12 @@ def check_linux(out, result):
     return problems
 
 
+def check_linux_smp(cpus, out, result):
+    problems = check_linux(out, result)
+    smp = scenarios.check_smp(cpus, lambda o, r: [], ["TV-CHECK ok: smp-nproc", "TV-CHECK ok: smp-parallel-sha256"])
+    return problems + smp(out, result)
+
+
 def check_not_started(reason):
     def check(out, result):
         if result.get("error"):
@@ -190,6 +197,8 @@ def check_refusal(out, result):
 RUNS = [  # longest first, so that two at a time finish together
     Run("uefi-linux-q35-3G", linux_esp, check_linux, machine="q35", mem="3G", script="linux"),  # RAM above 4 GiB
     Run("uefi-linux-q35", linux_esp, check_linux, machine="q35", script="linux"),
+    Run("uefi-linux-q35-smp2", linux_esp, lambda out, result: check_linux_smp(2, out, result), machine="q35",
+        script="linux", timeout=400, cpus=2),
     Run("uefi-linux-pc", linux_esp, check_linux, machine="pc", script="linux"),
     Run("uefi-monitor-missing-returns-error", esp_without_monitor,
         check_not_started("thinvisor: cannot read the monitor \\EFI\\thinvisor\\thinvisor.elf: Not Found"),
@@ -204,10 +213,14 @@ RUNS = [  # longest first, so that two at a time finish together
 ]
 
 
-def guest_script(tmp):
+def guest_script(tmp, cpus=1):
     path = os.path.join(tmp, "uefi-linux.sh")
+    names = ["uefi-checks.sh", "monitor-checks.sh"]
     with open(path, "w") as f:
-        for name in ("uefi-checks.sh", "monitor-checks.sh"):
+        if cpus > 1:
+            f.write("TV_SMP_CPUS=%d\n" % cpus)
+            names.insert(0, "smp-checks.sh")
+        for name in names:
             with open(os.path.join(GUEST_DIR, name)) as part:
                 f.write(part.read() + "\n")
     return path
@@ -230,10 +243,10 @@ def run_one(run):
             img = run.prepare(tmp)
         except (OSError, RuntimeError) as e:
             return run, {"wall_seconds": 0.0}, ["could not build the ESP: %s" % e]
-        script = guest_script(tmp) if run.script else None
+        script = guest_script(tmp, run.cpus) if run.script else None
         result = qemu_run.run(out, machine=run.machine, cpu=run.cpu, mem=run.mem, monitor="none", disk=None,
                               script=script, timeout=run.timeout, stop_on=run.stop_on,
-                              extra=qemu_extra(run.machine, tmp, img))
+                              extra=qemu_extra(run.machine, tmp, img) + (["-smp", str(run.cpus)] if run.cpus > 1 else []))
     try:
         problems = run.check(out, result)
     except Exception as e:  # a broken check is a failure, not a crash of the suite

@@ -104,6 +104,7 @@ bool wrmsr_safe(u32 msr, u64 value) { return tv_wrmsr_safe(msr, value) == 0; }
 
 extern "C" void tv_exception_entry(tv::x86::ExceptionFrame* f) {
     using namespace tv::x86;
+    if (f->vector == 2) return;  // an NMI the SVM backend drains after an NMI exit (a kick)
     if (f->vector == 13) {
         if (f->rip == reinterpret_cast<tv::u64>(tv_rdmsr_safe_insn)) {
             f->rip = reinterpret_cast<tv::u64>(tv_rdmsr_safe_fixup);

@@ -98,6 +98,7 @@ class SvmBackend final : public VirtBackend {
     }
 
     NestedFormat nested_format() const override { return NestedFormat::Npt; }
+    bool kicks_by_nmi() const override { return true; }
 
     void add_protected_msrs(InterceptSet& set) const override {
         (void)set.add_msr(x86::msr::kEfer);
@@ -122,7 +123,8 @@ Vcpu* SvmBackend::create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, 
 
     auto* vmcb = static_cast<Vmcb*>(hpa_virt(vmcb_pa));
     VmcbControl& c = vmcb->control;
-    c.intercept_misc1 = intercept::kCpuid | intercept::kInvlpga | intercept::kIoio | intercept::kMsr | intercept::kShutdown;
+    // NMI: the kick another CPU sends after an INIT for this one (core/smp.cpp).
+    c.intercept_misc1 = intercept::kNmi | intercept::kCpuid | intercept::kInvlpga | intercept::kIoio | intercept::kMsr | intercept::kShutdown;
     c.intercept_misc2 = intercept::kVmrun | intercept::kVmmcall | intercept::kVmload | intercept::kVmsave |
                         intercept::kStgi | intercept::kClgi | intercept::kSkinit;
     c.iopm_base_pa = iopm_pa.raw;

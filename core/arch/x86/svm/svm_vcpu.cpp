@@ -173,6 +173,9 @@ ExitRecord SvmVcpu::run() {
     tv_svm_run(vmcb_pa_.raw, &gprs_, host_vmcb_pa_.raw);
     set_reg(Reg::Rax, vmcb_->save.rax);
     set_reg(Reg::Rsp, vmcb_->save.rsp);
+    // An intercepted NMI stays pending while GIF is 0 and would end the next VMRUN at once:
+    // open GIF for a moment so the host takes it (descriptors.cpp returns from vector 2).
+    if (vmcb_->control.exit_code == exit_code::kNmi) asm volatile("stgi; clgi" ::: "memory");
     vmcb_->control.event_inj = 0;
     vmcb_->control.tlb_control = 0;
     reinject_interrupted_event();

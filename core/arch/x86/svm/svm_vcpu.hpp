@@ -28,6 +28,7 @@ class SvmVcpu final : public Vcpu {
     Segment segment(SegReg r) const override;
     u8 cpl() const override { return vmcb_->save.cpl; }
     void inject_exception(u8 vector, bool has_error, u32 error) override;
+    void inject_nmi() override { vmcb_->control.event_inj = 2 | (2ull << 8) | (1ull << 31); }
     void set_single_step(bool on) override;
     void flush_nested_tlb() override { vmcb_->control.tlb_control = 1; }
     // No CR intercepts are set: the guest owns CR0/CR3/CR4 in the VMCB outright.

@@ -119,6 +119,7 @@ static_assert(sizeof(Vmcb) == 4096);
 // Intercept bits (misc1 at 0x0C, misc2 at 0x10).
 namespace intercept {
 inline constexpr u32 kIntr = 1u << 0;
+inline constexpr u32 kNmi = 1u << 1;
 inline constexpr u32 kInit = 1u << 3;
 inline constexpr u32 kCpuid = 1u << 18;
 inline constexpr u32 kInvlpga = 1u << 26;

@@ -60,6 +60,7 @@ void real_segment(SegReg r, u16 sel, u16 attr) {
 }
 
 constexpr u16 kRealData = 0x93;  // present, read/write, accessed
+constexpr u32 kPinExternalInterruptExiting = 1u << 0;
 constexpr u16 kRealCode = 0x9B;  // present, execute/read, accessed
 
 // Bits the guest may not own: forced by VMX (fixed0) or unsupported (not in fixed1). A guest
@@ -182,6 +183,10 @@ void VmxVcpu::set_single_step(bool on) {
     bool const tf = on || guest_tf_;
     set_rflags(tf ? flags | x86::kRflagsTf : flags & ~x86::kRflagsTf);
     vmwrite(f::kExceptionBitmap, on ? 1u << 1 : 0u);
+    // An interrupt delivered before the stepped instruction would push TF into a guest frame
+    // the guest may resume on another CPU, whose #DB nobody intercepts: an external interrupt
+    // exits instead while the step runs (pin control bit 0), and the core cancels the step.
+    vmwrite(f::kPinControls, on ? caps_.pin | kPinExternalInterruptExiting : caps_.pin);
 }
 
 void VmxVcpu::flush_nested_tlb() {
