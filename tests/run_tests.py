@@ -197,30 +197,33 @@ def main(argv=None):
         elif not args.only:
             say("note: %s not built, unit tests skipped" % rel(UNIT_BIN))
 
-    if selected:
-        say("running %d QEMU scenario(s), %d at a time (logs in %s/<name>/)"
-            % (len(selected), args.jobs, rel(RESULTS)))
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = [pool.submit(run_scenario, s, args.timeout) for s in selected]
-            for fut in concurrent.futures.as_completed(futures):
-                sc, result, out, problems = fut.result()
-                secs = result.get("wall_seconds", 0.0)
-                if problems:
-                    failed += 1
-                    say("FAIL %s: %s [%.0fs] (logs: %s/{console,monitor,qemu}.log)"
-                        % (sc.name, "; ".join(problems), secs, rel(out)))
-                else:
-                    passed += 1
-                    say("PASS %s [%.0fs]" % (sc.name, secs))
-
-    # Suites run --jobs at a time too: most of them drive one emulator at a time, and they keep
-    # out of each other's way (their network namespaces, taps and files carry their PID).
+    # One pool for scenarios and suites, --jobs at a time: the suites (each a sequence of
+    # emulator runs, Bochs the longest) start first so that the short scenarios fill the
+    # gaps; the suites keep out of each other's way (namespaces, taps and files carry a PID).
     suites = [s for s in list_suites()
               if not args.only or matches(os.path.basename(s), args.only) or args.only.startswith("suite:")]
+    suites.sort(key=lambda p: (0 if "bochs" in os.path.basename(p) else 1, p))
     ran_suite = bool(suites)
     only = args.only[len("suite:"):] if args.only and args.only.startswith("suite:") else None
+    if selected or suites:
+        say("running %d suite(s) and %d QEMU scenario(s), %d at a time (logs in %s/<name>/)"
+            % (len(suites), len(selected), args.jobs, rel(RESULTS)))
+
+    def scenario_task(sc):
+        sc, result, out, problems = run_scenario(sc, args.timeout)
+        secs = result.get("wall_seconds", 0.0)
+        if problems:
+            say("FAIL %s: %s [%.0fs] (logs: %s/{console,monitor,qemu}.log)"
+                % (sc.name, "; ".join(problems), secs, rel(out)))
+            return 0, 1
+        say("PASS %s [%.0fs]" % (sc.name, secs))
+        return 1, 0
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for p, f in pool.map(lambda s: run_suite(s, only), suites):
+        futures = [pool.submit(run_suite, s, only) for s in suites]
+        futures += [pool.submit(scenario_task, sc) for sc in selected]
+        for fut in concurrent.futures.as_completed(futures):
+            p, f = fut.result()
             passed += p
             failed += f
 
