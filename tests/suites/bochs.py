@@ -75,7 +75,7 @@ NO_MTF = "vmx_step=tf"
 RUNS = [
     Run("bochs-haswell", "corei7_haswell_4770", True),
     Run("bochs-icelake", "corei7_icelake_u", True, cmdline=NO_MTF),
-    Run("bochs-haswell-smp2", "corei7_haswell_4770", True, timeout=1200, cpus=2, optional=True),
+    Run("bochs-haswell-smp2", "corei7_haswell_4770", True, timeout=1200, cpus=2),
     Run("bochs-tigerlake", "tigerlake", True, cmdline=NO_MTF, optional=True),
     Run("bochs-lynnfield-refuses", "corei5_lynnfield_750", False, r"no unrestricted guest", 120),
     Run("bochs-penryn-refuses", "core2_penryn_t9600", False, r"no extended page tables \(EPT\)", 120),
