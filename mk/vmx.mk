@@ -7,6 +7,6 @@ UNIT_STRICT_SRCS += core/arch/x86/vmx/vmx_exit_decode.cpp core/arch/x86/vmx/vmx_
 # The Bochs suite (tests/suites/bochs.py) boots a variant of the guest image whose kernel
 # needs no decompression (tools/guest/build-bochs-guest.sh).
 .PHONY: bochs-guest
-bochs-guest: | $(DEPS_STAMP)
+bochs-guest: guest | $(DEPS_STAMP)  # it runs build-guest.sh too: never both at once
 	bash tools/guest/build-bochs-guest.sh
 TEST_DEPS += bochs-guest
