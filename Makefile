@@ -66,10 +66,7 @@ run: all guest
 	  --monitor $(BUILD)/thinvisor.elf --disk $(BUILD)/guest/disk.img --script tests/qemu/guest/demo.sh \
 	  --out $(BUILD)/run
 
-# The build half runs in parallel (a serial build took 10 of CI's minutes on 2 cores).
-JOBS ?= $(shell nproc)
-test:
-	$(MAKE) -j$(JOBS) all guest unit $(TEST_DEPS)
+test: all guest unit $(TEST_DEPS)
 	python3 tests/run_tests.py
 
 bench: all guest

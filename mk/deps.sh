@@ -337,7 +337,7 @@ step_mbedtls() {
     : > "$LOGS/mbedtls.log"
     # The crypto objects, as listed by mbedTLS's own library/Makefile.
     local objs srcs=() o
-    objs=$(make -s --no-print-directory -C "$src/library" -f Makefile -f <(printf 'print-%%:\n\t@echo $(%s)\n' '$*') print-OBJS_CRYPTO)
+    objs=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$src/library" -f Makefile -f <(printf 'print-%%:\n\t@echo $(%s)\n' '$*') print-OBJS_CRYPTO)
     for o in $objs; do
         [[ $o == */* ]] && continue   # 3rdparty/everest: not enabled
         srcs+=("$src/library/${o%.o}.c")
