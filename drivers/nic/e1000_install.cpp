@@ -5,6 +5,7 @@
 
 #include "core/boot_info.hpp"
 #include "core/config_load.hpp"
+#include "core/guest_ram_window.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/handlers/power.hpp"
@@ -36,25 +37,9 @@ class MonitorEnv final : public NicEnv {
         u64 v = value;
         (void)mmio_device_access(Gpa{mmio_hook_base(hook).raw + o}, 4, true, &v);
     }
-    // Guest RAM only: below the end of low RAM rounded up to 2 MiB, or RAM above 4 GiB, and
-    // never the monitor's region (the same rule as the AHCI mediator's).
-    bool guest_ok(u64 gpa, u64 len) override {
-        u64 const end = gpa + len;
-        if (len == 0 || end < gpa) return false;
-        if (!(end <= low_end || (gpa >= kFourGiB && end <= high_end))) return false;
-        MonitorRegion const& r = monitor_region();
-        return end <= r.base || gpa >= r.base + r.size;
-    }
-    bool guest_read(u64 gpa, void* dst, u64 len) override {
-        if (!guest_ok(gpa, len)) return false;
-        memcpy(dst, phys_to_virt(gpa), len);
-        return true;
-    }
-    bool guest_write(u64 gpa, void const* src, u64 len) override {
-        if (!guest_ok(gpa, len)) return false;
-        memcpy(phys_to_virt(gpa), src, len);
-        return true;
-    }
+    bool guest_ok(u64 gpa, u64 len) override { return ram.ok(gpa, len); }
+    bool guest_read(u64 gpa, void* dst, u64 len) override { return ram.read(gpa, dst, len); }
+    bool guest_write(u64 gpa, void const* src, u64 len) override { return ram.write(gpa, src, len); }
     void refused(char const* why, u64 detail) override {
         log("nic: refused %s (%#llx)", why, static_cast<unsigned long long>(detail));
     }
@@ -62,19 +47,8 @@ class MonitorEnv final : public NicEnv {
     void lock() override { lock_.lock(this_cpu()); }
     void unlock() override { lock_.unlock(); }
 
-    void set_ram(MemoryMap const& m) {
-        for (size_t i = 0; i < m.count(); ++i) {
-            MemRange const& r = m.at(i);
-            bool const ram = r.type == MemType::Usable || r.type == MemType::AcpiReclaim || r.type == MemType::AcpiNvs;
-            if (ram && r.end() <= kFourGiB && r.end() > low_end) low_end = r.end();
-        }
-        low_end = align_up(low_end, kLargePageSize);
-        high_end = m.top_of_ram();
-    }
-
-    static constexpr u64 kFourGiB = 4ull << 30;
     MmioHookId hook{};
-    u64 low_end{0}, high_end{0};
+    GuestRamWindow ram{};
     RecursiveLock lock_{};
 };
 
@@ -192,7 +166,7 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     if ((b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) || b.size < e1000::kBarSize)
         return Status::NotFound;
     n.bdf = f.bdf;
-    n.env.set_ram(boot_info().firmware_map);
+    n.env.ram.init(boot_info().firmware_map);
     Status s = mmio_hook_register(Gpa{b.base}, b.size, bar0_access, &n, "e1000-mediator", &n.env.hook);
     if (s == Status::Exists) {
         log("nic %02x:%02x.%u: BAR0 already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
