@@ -65,51 +65,14 @@ class Env final : public AoeDiskEnv {
     u64 sent{0}, masked{0};
 };
 
-// The initiator sends from inside its receive path (a reply frees a window slot, the next
-// frame goes out at once), i.e. from inside FramePort::poll's receive pass, where the NIC
-// cannot reap its finished transmissions: its few monitor TX buffers run out within one burst
-// of replies. Frames that find the port full wait here, in order, and go out right after the
-// poll; failing them instead would cost a retransmission timeout each.
+// The initiator's frames go straight to the port. It never sends from inside the port's
+// receive pass (received frames wait in the Inbox below), so a full port means the NIC
+// really has all of the monitor's TX buffers in flight: the frame fails and the initiator
+// retransmits it, as it would after a loss on the wire.
 class PortTx final : public aoe::FrameTx {
   public:
-    static constexpr u32 kSlots = aoe::Initiator::kMaxWindow + 8;
-
-    Status send(u8 const* frame, size_t len) override {
-        if (len > sizeof queue_[0].bytes) return Status::Invalid;
-        if (count_ == 0) {
-            Status const s = port->send(frame, len);
-            if (s != Status::NoMemory) return s;
-        }
-        if (count_ == kSlots) {
-            ++overflows;
-            return Status::NoMemory;  // the initiator retransmits it later
-        }
-        Frame& f = queue_[(head_ + count_) % kSlots];
-        memcpy(f.bytes, frame, len);
-        f.len = static_cast<u16>(len);
-        ++count_;
-        ++queued;
-        return Status::Ok;
-    }
-    void flush() {
-        while (count_) {
-            Frame const& f = queue_[head_];
-            if (port->send(f.bytes, f.len) == Status::NoMemory) return;
-            head_ = (head_ + 1) % kSlots;
-            --count_;
-        }
-    }
-
+    Status send(u8 const* frame, size_t len) override { return port->send(frame, len); }
     nic::FramePort* port{nullptr};
-    u64 queued{0}, overflows{0};
-
-  private:
-    struct Frame {
-        u16 len;
-        u8 bytes[aoe::Initiator::kMaxFrame];
-    };
-    Frame queue_[kSlots]{};
-    u32 head_{0}, count_{0};
 };
 
 // Received AoE frames wait here until the disk's own loop hands them to the initiator. A
@@ -187,7 +150,6 @@ constinit u32 g_ini_logs = 0;
 void PortPoller::poll() {
     port->poll();
     g_inbox.drain(g_ini);
-    g_tx.flush();
 }
 
 u32 volatile* mmio32(u64 phys) { return static_cast<u32 volatile*>(phys_to_virt(phys)); }
@@ -337,10 +299,8 @@ void aoe_disk_log() {
         static_cast<unsigned long long>(c.dma_commands), static_cast<unsigned long long>(c.dma_bytes / 1024),
         static_cast<unsigned long long>(g_env.sent), static_cast<unsigned long long>(g_env.masked),
         static_cast<unsigned long long>(g_int13.calls()));
-    log("aoe-disk: network: %llu frames out (%llu waited for the NIC, %llu did not fit), %llu retransmits, "
-        "%llu in (%llu refused), %llu requests failed",
-        static_cast<unsigned long long>(n.tx_frames), static_cast<unsigned long long>(g_tx.queued),
-        static_cast<unsigned long long>(g_tx.overflows), static_cast<unsigned long long>(n.retransmits),
+    log("aoe-disk: network: %llu frames out, %llu retransmits, %llu in (%llu refused), %llu requests failed",
+        static_cast<unsigned long long>(n.tx_frames), static_cast<unsigned long long>(n.retransmits),
         static_cast<unsigned long long>(n.rx_frames), static_cast<unsigned long long>(n.refused_total()),
         static_cast<unsigned long long>(n.requests_failed));
     if (g_inbox.dropped)
