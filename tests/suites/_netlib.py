@@ -63,6 +63,29 @@ for _s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
     signal.signal(_s, _on_signal)
 
 
+def sh(*cmd, check=True, timeout=20):
+    """Runs a command under `timeout`; its output, or RuntimeError naming it when it fails."""
+    r = subprocess.run(["timeout", str(timeout)] + list(cmd), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), r.stdout.strip()))
+    return r.stdout
+
+
+def kill_group(p):
+    """Kills a process started with start_new_session=True, with everything it started."""
+    if p is None or p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 class Net:
     """Namespace tv<tag><pid> with tap tvt<tag><pid> whose host side has `host_ip`/24."""
 
@@ -76,11 +99,7 @@ class Net:
         self.up = False
 
     def sh(self, *cmd, check=True, timeout=20):
-        r = subprocess.run(["timeout", str(timeout)] + list(cmd), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-        if check and r.returncode != 0:
-            raise RuntimeError("%s: %s" % (" ".join(cmd), r.stdout.strip()))
-        return r.stdout
+        return sh(*cmd, check=check, timeout=timeout)
 
     def nsexec(self):
         return ["ip", "netns", "exec", self.ns]
@@ -112,16 +131,7 @@ class Net:
 
     @staticmethod
     def kill(p):
-        if p is None or p.poll() is not None:
-            return
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        kill_group(p)
 
     def socket(self, family, kind, proto=0):
         """A socket created inside the namespace (usable from this process)."""
@@ -246,20 +256,31 @@ class Guest:
         self.sock.settimeout(0.5)
 
     def read_until(self, needle, seconds):
-        """Reads the console until `needle` (bytes or compiled regex) appears after `start`."""
+        """Reads the console until `needle` (bytes or compiled regex) appears in it."""
+        if not hasattr(needle, "search"):
+            needle = re.compile(re.escape(needle))
+        return bool(self.wait_for(needle, seconds))
+
+    def wait_for(self, pattern, seconds):
+        """The first match of `pattern` (a bytes regex) in the console, reading until it
+        appears, the time is up or QEMU is gone (then None)."""
+        rx = re.compile(pattern)
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if (needle.search(self.console) if hasattr(needle, "search") else needle in self.console):
-                return True
+        while True:
+            m = rx.search(self.console)
+            if m or time.monotonic() > end:
+                return m
             try:
                 data = self.sock.recv(65536)
                 if not data:
-                    break
+                    return rx.search(self.console)
                 self.console += data
             except socket.timeout:
                 if self.proc.poll() is not None:
-                    break
-        return bool(needle.search(self.console) if hasattr(needle, "search") else needle in self.console)
+                    return rx.search(self.console)
+
+    def send(self, line):
+        self.sock.sendall(line.encode() + b"\n")
 
     def wait_shell(self, seconds=240):
         return self.read_until(b"starting a shell", seconds)
@@ -357,3 +378,35 @@ class SyslogListener(threading.Thread):
         self.stop.set()
         self.join(5)
         self.s.close()
+
+
+def run_suite(suite, description, cases, logs):
+    """The main() of a network suite: `cases` is a list of (name, fn) where fn(work) returns
+    (problems, notes); each case gets a fresh log folder logs/<name> and prints one
+    `PASS <suite>-<name> ...` or `FAIL <suite>-<name>: ...` line. Returns the exit status."""
+    import argparse
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--only", default="", help="run the cases whose name contains this")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("FAIL %s: needs root (network namespaces, tap, raw sockets)" % suite)
+        return 1
+    for f in (MONITOR, DISK):
+        if not os.path.exists(f):
+            print("FAIL %s: %s missing (make; make guest)" % (suite, f))
+            return 1
+    failed = 0
+    for case, fn in cases:
+        name = "%s-%s" % (suite, case)
+        if args.only and args.only not in name:
+            continue
+        work = os.path.join(logs, case)
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        problems, notes = fn(work)
+        if problems:
+            failed += 1
+            print("FAIL %s: %s (logs in %s)" % (name, "; ".join(problems), work), flush=True)
+        else:
+            print("PASS %s %s" % (name, ", ".join(notes)), flush=True)
+    return 1 if failed else 0

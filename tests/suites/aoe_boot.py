@@ -27,7 +27,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _netlib import DISK, MONITOR, ROOT, Net, RawSocket, mac_bytes  # noqa: E402
+from _netlib import DISK, MONITOR, ROOT, Guest, Net, RawSocket, mac_bytes  # noqa: E402
 
 LOGS = os.path.join(ROOT, "build", "test-results", "aoe_boot")
 SHELF, SLOT = 1, 2
@@ -156,80 +155,27 @@ class Server:
         return hashlib.md5(r.stdout).hexdigest() if r.returncode == 0 else None
 
 
-class Machine:
-    """QEMU -machine pc with no disk, an e1000 on the tap, thinvisor with the conf module."""
+class Machine(Guest):
+    """QEMU -machine pc with no disk, an e1000 on the tap, thinvisor with the conf module; the
+    guest runs `script` (fw_cfg) and powers off."""
 
-    def __init__(self, net, name, script, conf_text=CONF, extra=()):
-        self.work = net.path(name)
-        os.makedirs(self.work)
-        self.sock_path = os.path.join(self.work, "com1.sock")
-        self.monlog = os.path.join(self.work, "monitor.log")
-        conf = os.path.join(self.work, "thinvisor.conf")
-        with open(conf, "w") as f:
-            f.write(conf_text)
-        sc = os.path.join(self.work, "script.sh")
+    def __init__(self, net, name, script, conf_text=CONF):
+        work = net.path(name)
+        os.makedirs(work)
+        sc = os.path.join(work, "script.sh")
         with open(sc, "w") as f:
             f.write(script)
-        self.console = b""
-        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "pc", "-cpu", "max", "-m", "512M",
-               "-display", "none", "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std",
-               "-chardev", "socket,id=com1,path=%s,server=on,wait=on" % self.sock_path,
-               "-serial", "chardev:com1", "-serial", "file:" + self.monlog,
-               "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % net.tap,
-               "-device", "e1000,netdev=n0,mac=52:54:00:12:34:56",
-               "-fw_cfg", "name=opt/thinvisor/script,file=%s" % sc,
-               "-kernel", MONITOR, "-initrd", conf] + list(extra)
-        self.started = time.monotonic()
-        self.proc = net.spawn(cmd, QEMU_LIMIT, None)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(self.sock_path):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("QEMU did not open its COM1 socket")
-            time.sleep(0.1)
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(self.sock_path)
-        self.sock.settimeout(0.5)
-
-    def wait_for(self, pattern, seconds):
-        """The first match of the regex (bytes) in the console, reading until it appears."""
-        rx = re.compile(pattern)
-        end = time.monotonic() + seconds
-        while True:
-            m = rx.search(self.console)
-            if m or time.monotonic() > end:
-                return m
-            try:
-                data = self.sock.recv(65536)
-                if not data:
-                    return rx.search(self.console)
-                self.console += data
-            except socket.timeout:
-                if self.proc.poll() is not None:
-                    return rx.search(self.console)
-
-    def send(self, line):
-        self.sock.sendall(line.encode() + b"\n")
+        super().__init__(net, work, conf_text=conf_text, disk=None, script=sc, timeout=QEMU_LIMIT)
 
     def finish(self, seconds=120):
+        """Waits for the script's power-off; the monitor log."""
         self.wait_for(rb"thinvisor-guest: power-off", seconds)
         end = time.monotonic() + 30
         while self.proc.poll() is None and time.monotonic() < end:
             time.sleep(0.2)
-        Net.kill(self.proc)
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        with open(os.path.join(self.work, "console.log"), "wb") as f:
-            f.write(self.console)
-        return self.monitor_log()
-
-    def monitor_log(self):
-        try:
-            with open(self.monlog, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        log = self.kill()
+        self.save_console()
+        return log
 
     def save(self, name):
         dst = os.path.join(LOGS, name)

@@ -28,6 +28,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _netlib as nl  # noqa: E402  (sh, kill_group)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIENT = os.path.join(ROOT, "build", "tools", "aoe-client")
 LOGS = os.path.join(ROOT, "build", "test-results", "aoe_vblade")
@@ -49,11 +52,7 @@ class Env:
         self.vblade = None
 
     def sh(self, *cmd, check=True, timeout=20):
-        r = subprocess.run(["timeout", str(timeout)] + list(cmd), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-        if check and r.returncode != 0:
-            raise RuntimeError("%s: %s" % (" ".join(cmd), r.stdout.strip()))
-        return r.stdout
+        return nl.sh(*cmd, check=check, timeout=timeout)
 
     def setup(self):
         os.makedirs(LOGS, exist_ok=True)
@@ -86,16 +85,7 @@ class Env:
         return p
 
     def kill(self, p):
-        if p is None or p.poll() is not None:
-            return
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        nl.kill_group(p)
 
     def start_vblade(self, image, shelf=SHELF, slot=SLOT):
         self.stop_vblade()
@@ -281,6 +271,7 @@ class Peer:
         self.bad_rounds = 2 if mode == "malformed" else 0
 
     def serve(self):
+        print("peer ready", flush=True)  # the socket is bound: with_peer may start the client
         while True:
             pkt, addr = self.s.recvfrom(65536)
             if addr[2] == socket.PACKET_OUTGOING or len(pkt) < 24:
@@ -472,11 +463,24 @@ def jumbo_frames_carry_17_sectors():
     return ok, detail
 
 
+def _count_ready(log):
+    try:
+        with open(log) as f:
+            return f.read().count("peer ready")
+    except FileNotFoundError:
+        return 0
+
+
 def with_peer(mode, fn):
     ENV.stop_vblade()
+    log = os.path.join(LOGS, "peer.log")
+    ready_before = _count_ready(log)
     peer = ENV.spawn(NS_T, [sys.executable, os.path.abspath(__file__), "--peer", IF_T, str(SHELF),
                             str(SLOT), mode, "4096"], 60, "peer.log")
-    time.sleep(0.3)
+    # A loaded machine can take seconds to start Python: the client's 5 s must not include it.
+    end = time.monotonic() + 30
+    while _count_ready(log) == ready_before and peer.poll() is None and time.monotonic() < end:
+        time.sleep(0.1)
     try:
         return fn()
     finally:

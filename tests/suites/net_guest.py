@@ -18,11 +18,9 @@ refusals.
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks
 tests (net-guest-pc, net-guest-q35, net-guest-unmediated: the same guest without [network], where
 the NIC must stay unhooked). Needs root (namespaces, tap, raw sockets)."""
-import argparse
 import hashlib
 import os
 import re
-import shutil
 import socket
 import struct
 import sys
@@ -281,31 +279,9 @@ def run_unmediated(work):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("FAIL net-guest: needs root (network namespaces, tap, raw sockets)")
-        return 1
-    for f in (nl.MONITOR, nl.DISK):
-        if not os.path.exists(f):
-            print("FAIL net-guest: %s missing (make; make guest)" % f)
-            return 1
-    failed = 0
-    for which in ("pc", "q35", "unmediated"):
-        name = "net-guest-%s" % which
-        if args.only and args.only not in name:
-            continue
-        work = os.path.join(LOGS, which)
-        shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
-        problems, notes = run_unmediated(work) if which == "unmediated" else run_machine(which, work)
-        if problems:
-            failed += 1
-            print("FAIL %s: %s (logs in %s)" % (name, "; ".join(problems), work), flush=True)
-        else:
-            print("PASS %s %s" % (name, ", ".join(notes)), flush=True)
-    return 1 if failed else 0
+    cases = [("pc", lambda w: run_machine("pc", w)), ("q35", lambda w: run_machine("q35", w)),
+             ("unmediated", run_unmediated)]
+    return nl.run_suite("net-guest", __doc__.split("\n")[0], cases, LOGS)
 
 
 if __name__ == "__main__":

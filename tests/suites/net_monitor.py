@@ -17,7 +17,6 @@ Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. --only SUBSTR
 (static, dhcp). Needs root (namespaces, tap). Everything it creates is removed on every exit
 path (_netlib's cleanup: try/finally, atexit, signals).
 """
-import argparse
 import os
 import re
 import shutil
@@ -164,7 +163,9 @@ def run_case(name, dhcp, work):
             problems.append("no 'net: monitor stack up' line by syslog")
         log = g.power_off(120)
         g.save_console()
-        if "power-off: exit counts" in log and not lis.wait_for(r"power-off: exit counts", 5):
+        if "power-off: exit counts" not in log:
+            problems.append("monitor.log has no power-off line (the guest did not power off cleanly)")
+        elif not lis.wait_for(r"power-off: exit counts", 5):
             problems.append("the power-off lines did not arrive by syslog")
         with open(os.path.join(work, "monitor.log"), "w") as f:
             f.write(log)
@@ -189,31 +190,8 @@ def run_case(name, dhcp, work):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="")
-    args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("FAIL net-monitor: needs root (network namespaces, tap)")
-        return 1
-    for f in (nl.MONITOR, nl.DISK):
-        if not os.path.exists(f):
-            print("FAIL net-monitor: %s missing (make; make guest)" % f)
-            return 1
-    failed = 0
-    for case, dhcp in (("static", False), ("dhcp", True)):
-        if args.only and args.only not in case:
-            continue
-        work = os.path.join(LOGS, case)
-        shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
-        problems, notes = run_case(case, dhcp, work)
-        name = "net-monitor-%s" % case
-        if problems:
-            failed += 1
-            print("FAIL %s: %s (logs in %s)" % (name, "; ".join(problems), work), flush=True)
-        else:
-            print("PASS %s %s" % (name, ", ".join(notes)), flush=True)
-    return 1 if failed else 0
+    cases = [("static", lambda w: run_case("static", False, w)), ("dhcp", lambda w: run_case("dhcp", True, w))]
+    return nl.run_suite("net-monitor", __doc__.split("\n")[0], cases, LOGS)
 
 
 if __name__ == "__main__":
