@@ -23,6 +23,9 @@
 # Environment: JOBS (parallel jobs, default 2).
 set -Eeuo pipefail
 
+# Run from make (`make test` recurses), the makes below would inherit its flags (-w, -j,
+# a jobserver): the libraries' own builds and the mbedTLS object query want none of them.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TP=$ROOT/third_party
 STAMPS=$TP/stamps
