@@ -7,7 +7,10 @@ the guest writes and then reads with dd, O_DIRECT, 1 MiB requests. Three configu
   plain      thinvisor without thinvisor.conf (the mediator shadows and bounces, no XTS)
   bare       no thinvisor (the peer)
 and the VM exits per MiB in the two thinvisor runs (thinvisor-ctl counters before and after;
-the goal is 16 or fewer). Appends JSON lines to build/bench/results.jsonl."""
+the goal is 16 or fewer), with a per-MiB breakdown by exit reason and by AHCI register (the
+mediator's device counters). --native-sata adds each thinvisor run again with the scratch
+disk's model in Linux's no-bridge-limits list, so commands are up to 1 MiB instead of QEMU's
+128 KiB (docs/ata.md, "Exits per MiB"). Appends JSON lines to build/bench/results.jsonl."""
 import argparse
 import json
 import os
