@@ -202,12 +202,14 @@ bool access_counter(void*, u32 i, char* name, u64* value) {
     return true;
 }
 
-// One line per controller: the registers the guest touched, "name=reads/writes".
-void log_accesses(u32 i) {
+// The registers in [first, end) the guest touched, "name=reads/writes"; HBA and port
+// registers on separate lines, so that a long run's counts never overflow the log's line.
+void log_accesses(u32 i, RegClass first, RegClass end, char const* what) {
     AccessCounts const& k = g_ctrl[i].hba.counts();
     char line[400];
-    int n = snprintf(line, sizeof line, "ahci%u: guest register accesses (reads/writes):", i);
-    for (u32 c = 0; c < kRegClasses && n > 0 && static_cast<size_t>(n) < sizeof line; ++c) {
+    int n = snprintf(line, sizeof line, "ahci%u: guest %s register accesses (reads/writes):", i, what);
+    for (u32 c = static_cast<u32>(first); c < static_cast<u32>(end) && n > 0 && static_cast<size_t>(n) < sizeof line;
+         ++c) {
         u64 const r = k.get(static_cast<RegClass>(c), false), w = k.get(static_cast<RegClass>(c), true);
         if (r || w)
             n += snprintf(line + n, sizeof line - static_cast<size_t>(n), " %s=%llu/%llu",
@@ -220,7 +222,8 @@ void log_accesses(u32 i) {
 // At power-off: what each mediated port did, next to the exit counters.
 void log_counters() {
     for (u32 i = 0; i < g_count; ++i) {
-        log_accesses(i);
+        log_accesses(i, RegClass::Cap, RegClass::PxBases, "HBA");
+        log_accesses(i, RegClass::PxBases, RegClass::kCount, "port");
         for (u32 p = 0; p < kMaxPorts; ++p) {
             AhciPort& port = g_ctrl[i].hba.port(p);
             if (!port.ready() || port.counters().issued == 0) continue;
