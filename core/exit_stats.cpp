@@ -12,6 +12,15 @@ constexpr u32 kEvents = static_cast<u32>(Event::kCount);
 u64 g_exits[kReasons];
 u64 g_events[kEvents];
 char const* const kEventNames[kEvents] = {"hidden-access", "io-passthrough", "io-emulated"};
+
+struct DeviceSource {
+    u32 count;
+    DeviceCounterFn fn;
+    void* ctx;
+};
+// Filled at install time, before any guest runs; read-only afterwards.
+DeviceSource g_sources[kMaxDeviceCounterSources];
+u32 g_source_count;
 }  // namespace
 
 char const* exit_reason_name(ExitReason r) {
@@ -43,6 +52,20 @@ bool stats_counter(u32 i, char const** name, u64* value) {
     *name = kEventNames[i];
     *value = __atomic_load_n(&g_events[i], __ATOMIC_RELAXED);
     return true;
+}
+
+bool stats_device_counters_register(u32 count, DeviceCounterFn fn, void* ctx) {
+    if (g_source_count == kMaxDeviceCounterSources || !fn) return false;
+    g_sources[g_source_count++] = DeviceSource{count, fn, ctx};
+    return true;
+}
+
+bool stats_device_counter(u32 i, char* name, u64* value) {
+    for (u32 s = 0; s < g_source_count; ++s) {
+        if (i < g_sources[s].count) return g_sources[s].fn(g_sources[s].ctx, i, name, value);
+        i -= g_sources[s].count;
+    }
+    return false;
 }
 
 void stats_log(char const* why) {

@@ -15,4 +15,14 @@ u32 stats_counter_count();
 [[nodiscard]] bool stats_counter(u32 i, char const** name, u64* value);
 void stats_log(char const* why);
 
+// Device counters: a mediator's own named counts (e.g. the AHCI mediator's register accesses),
+// read by the guest through TV_HC_COUNTER at the indexes after stats_counter_count(), so that
+// tools summing "the counters" as exits never count them. fn fills name (17 bytes, NUL
+// terminated) and value of its counter i < count. False when the registry is full.
+using DeviceCounterFn = bool (*)(void* ctx, u32 i, char* name, u64* value);
+inline constexpr u32 kMaxDeviceCounterSources = 4;
+[[nodiscard]] bool stats_device_counters_register(u32 count, DeviceCounterFn fn, void* ctx);
+// Device counter i (0 = the first after the exit and event counters); false past the end.
+[[nodiscard]] bool stats_device_counter(u32 i, char* name, u64* value);
+
 }  // namespace tv

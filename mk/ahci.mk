@@ -8,7 +8,7 @@
 UNIT_BUILD ?= build/unit
 
 AHCI_PURE_SRCS := drivers/ata/ahci_port.cpp drivers/ata/ahci_issue.cpp drivers/ata/ahci_takeover.cpp \
-                  drivers/ata/ahci_hba.cpp
+                  drivers/ata/ahci_hba.cpp drivers/ata/ahci_counts.cpp
 AHCI_TEST_SRCS := $(wildcard tests/unit/test_ahci_*.cpp)
 
 UNIT_CORE_SRCS += $(AHCI_PURE_SRCS)

@@ -24,8 +24,20 @@ u64 pack8(char const* s, size_t n) {
 
 void counter(Vcpu& v) {
     char const* name;
+    char device_name[17] = {};
     u64 value;
-    if (!stats_counter(static_cast<u32>(v.reg(Reg::Rbx)), &name, &value)) {
+    u64 const index = v.reg(Reg::Rbx);
+    u32 const first_device = stats_counter_count();
+    bool found;
+    if (index < first_device) {
+        found = stats_counter(static_cast<u32>(index), &name, &value);
+    } else {
+        found = index - first_device < 0x10000 &&
+                stats_device_counter(static_cast<u32>(index - first_device), device_name, &value);
+        device_name[16] = 0;
+        name = device_name;
+    }
+    if (!found) {
         v.set_reg(Reg::Rax, TV_HC_ERR_RANGE);
         return;
     }

@@ -54,6 +54,7 @@ bool merge_keeps(u32 off) {
 }  // namespace
 
 u64 AhciHba::read_sized(u32 off, u8 size) {
+    counts_.count(off, false);
     if (size == 8) return read(off) | u64{read(off + 4)} << 32;
     u32 const v = read(off & ~3u);
     u32 const shift = (off & 3) * 8;
@@ -62,6 +63,7 @@ u64 AhciHba::read_sized(u32 off, u8 size) {
 }
 
 void AhciHba::write_sized(u32 off, u8 size, u64 value) {
+    counts_.count(off, true);
     if (size == 8) {
         write(off, static_cast<u32>(value));
         write(off + 4, static_cast<u32>(value >> 32));

@@ -1,8 +1,10 @@
 // The AHCI mediator's place in the monitor: PCI discovery, the ABAR hook, monitor memory for
 // shadows and bounce buffers, and the AhciEnv that reaches the real HBA and guest RAM.
+#include <stdio.h>
 #include <string.h>
 
 #include "core/boot_info.hpp"
+#include "core/exit_stats.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/handlers/power.hpp"
@@ -192,9 +194,36 @@ Status install_one(pci::Function const& f) {
     return ok(s) ? setup_ports(c, f.bdf) : s;
 }
 
+// The guest's ABAR accesses of every controller together, by register (device counters).
+bool access_counter(void*, u32 i, char* name, u64* value) {
+    if (!access_counter_name(i, name, 17)) return false;
+    *value = 0;
+    for (u32 c = 0; c < g_count; ++c) *value += g_ctrl[c].hba.counts().get(static_cast<RegClass>(i / 2), i % 2);
+    return true;
+}
+
+// The registers in [first, end) the guest touched, "name=reads/writes"; HBA and port
+// registers on separate lines, so that a long run's counts never overflow the log's line.
+void log_accesses(u32 i, RegClass first, RegClass end, char const* what) {
+    AccessCounts const& k = g_ctrl[i].hba.counts();
+    char line[400];
+    int n = snprintf(line, sizeof line, "ahci%u: guest %s register accesses (reads/writes):", i, what);
+    for (u32 c = static_cast<u32>(first); c < static_cast<u32>(end) && n > 0 && static_cast<size_t>(n) < sizeof line;
+         ++c) {
+        u64 const r = k.get(static_cast<RegClass>(c), false), w = k.get(static_cast<RegClass>(c), true);
+        if (r || w)
+            n += snprintf(line + n, sizeof line - static_cast<size_t>(n), " %s=%llu/%llu",
+                          reg_class_name(static_cast<RegClass>(c)), static_cast<unsigned long long>(r),
+                          static_cast<unsigned long long>(w));
+    }
+    log("%s", line);
+}
+
 // At power-off: what each mediated port did, next to the exit counters.
 void log_counters() {
     for (u32 i = 0; i < g_count; ++i) {
+        log_accesses(i, RegClass::Cap, RegClass::PxBases, "HBA");
+        log_accesses(i, RegClass::PxBases, RegClass::kCount, "port");
         for (u32 p = 0; p < kMaxPorts; ++p) {
             AhciPort& port = g_ctrl[i].hba.port(p);
             if (!port.ready() || port.counters().issued == 0) continue;
@@ -220,6 +249,8 @@ Status ahci_mediator_install() {
         if (f.class_code == kClassStorage && f.subclass == kSubclassSata && f.prog_if == kProgIfAhci) s = install_one(f);
     }
     if (ok(s) && g_count && !power_off_log_register(log_counters)) log("ahci: no room for the power-off log");
+    if (ok(s) && g_count && !stats_device_counters_register(kAccessCounters, access_counter, nullptr))
+        log("ahci: no room for the device counters");
     return s;
 }
 

@@ -16,7 +16,10 @@ enum tv_hc_function {
     /* RBX = ABI version (1), RCX = 8 bytes of "thinviso", RDX = number of exit counters. */
     TV_HC_INFO = 1,
     /* RBX = counter index. Returns RBX = count, RCX/RDX = the counter's name as up to 16
-     * ASCII bytes (little-endian, NUL padded). TV_HC_ERR_RANGE past the last counter. */
+     * ASCII bytes (little-endian, NUL padded). TV_HC_ERR_RANGE past the last counter.
+     * Indexes below INFO's RDX are exit counters (by reason, plus a few events); from RDX on
+     * come device counters (names with a '.', e.g. "ahci.px.ci.w": a mediator's own counts,
+     * not exits), up to the first TV_HC_ERR_RANGE. */
     TV_HC_COUNTER = 2,
     /* Returns RBX = total bytes ever written to the log ring, RCX = ring capacity. */
     TV_HC_LOG_STATE = 3,

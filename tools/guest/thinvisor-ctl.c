@@ -156,16 +156,19 @@ static void print_name(uint64_t lo, uint64_t hi)
         putchar(b[i] > 0x20 && b[i] < 0x7f ? b[i] : '_');
 }
 
-static int cmd_counters(void)
+/* devices: 0 for the exit counters (indexes below INFO's count), 1 for the device counters
+ * that follow them (a mediator's own counts, up to the first out-of-range index). */
+static int cmd_counters(int devices)
 {
     struct regs info, r;
-    uint64_t n, i;
+    uint64_t n, i, first;
 
     if (probe(&info, 0) < 0)
         return EXIT_ABSENT;
-    n = info.rdx;
+    first = devices ? info.rdx : 0;
+    n = devices ? info.rdx + 4096 : info.rdx;
     /* Also stop at the first out-of-range index, whatever INFO said. */
-    for (i = 0; i < n && i < 4096; i++) {
+    for (i = first; i < n && i < first + 4096; i++) {
         if (hypercall(TV_HC_COUNTER, i, 0, 0, &r) < 0)
             return not_present();
         if (r.rax == TV_HC_ERR_RANGE)
@@ -178,7 +181,7 @@ static int cmd_counters(void)
             print_name(r.rcx, r.rdx);
         printf(" %" PRIu64 "\n", r.rbx);
     }
-    if (i == 0) {
+    if (i == first && !devices) {
         fprintf(stderr, "thinvisor-ctl: the monitor reports no counters\n");
         return EXIT_ERR;
     }
@@ -282,6 +285,7 @@ static void usage(FILE *f)
             "Commands (talk to the thinvisor monitor through hypercalls):\n"
             "  info       say whether thinvisor is present, its ABI version and counter count\n"
             "  counters   print each exit counter as 'name value'\n"
+            "  device-counters   print the mediators' own counters (not exits), 'name value'\n"
             "  log        print the monitor's log ring\n"
             "  range      print the physical range the monitor reserved: '0xBASE 0xSIZE'\n"
             "  call FN [RBX [RCX [RDX]]]   issue a raw hypercall and dump the registers\n"
@@ -318,7 +322,9 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "info"))
         rc = cmd_info();
     else if (!strcmp(cmd, "counters"))
-        rc = cmd_counters();
+        rc = cmd_counters(0);
+    else if (!strcmp(cmd, "device-counters"))
+        rc = cmd_counters(1);
     else if (!strcmp(cmd, "log"))
         rc = cmd_log();
     else if (!strcmp(cmd, "range"))
