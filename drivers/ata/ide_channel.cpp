@@ -35,13 +35,14 @@ void IdeChannel::init(IdeEnv* env, u8 index, IdePorts ports, DmaMemory const& dm
 
 void IdeChannel::access(IdeBlock block, u8 offset, bool in, u8 size, u32* value) {
     switch (block) {
-        case IdeBlock::Command: command_access(offset, in, size, value); return;
+        case IdeBlock::Command: command_access(offset, in, size, value); break;
         case IdeBlock::Control:
             if (in) *value = status_read(true);
             else control_write(static_cast<u8>(*value));
-            return;
-        case IdeBlock::BusMaster: bm_access(offset, in, size, value); return;
+            break;
+        case IdeBlock::BusMaster: bm_access(offset, in, size, value); break;
     }
+    bm_release_if_idle();
 }
 
 void IdeChannel::command_access(u8 offset, bool in, u8 size, u32* value) {
@@ -86,6 +87,7 @@ u8 IdeChannel::status_read(bool alt) {
         u8 const bm = in8(static_cast<u16>(ports_.bm + ide::kBmStatus));
         if ((bm & ide::kBmIntr) || !(bm & ide::kBmActive)) dma_finish(false);
     }
+    device_seen(hw);
     if (aborted_ && !(hw & st::kBsy)) return static_cast<u8>(st::kDrdy | st::kErr | (hw & 0x10));
     return hw;
 }
@@ -152,6 +154,7 @@ void IdeChannel::command_write(u8 op) {
         pio_left_ = c.count;
         pio_bytes_ = c.media ? crypt.sector_size() : 512;
     } else if (c.proto == Proto::Dma) {
+        if (!bm_take()) return refuse(op, "the bus-master ports could not be intercepted");
         phase_ = Phase::DmaHeld;
         dma_cmd_ = c;
         dma_tf_ = tf_;
@@ -242,6 +245,10 @@ void IdeChannel::attach_identify(u8 dev, u16 const (&id)[256]) {
 
 void IdeChannel::probe() {
     u16 const cmd = ports_.cmd;
+    if (ports_.bm) {  // the guest's view of the engine starts as the firmware left it
+        guest_prd_ = env_->port_in(static_cast<u16>(ports_.bm + ide::kBmPrd), 4);
+        bm_cmd_ = in8(static_cast<u16>(ports_.bm + ide::kBmCommand)) & ide::kBmToMemory;
+    }
     for (u8 dev = 0; dev < 2; ++dev) {
         control_ = ide::kCtlNien;  // polled: no interrupt before the guest runs
         out8(ports_.ctrl, control_);
@@ -271,6 +278,16 @@ void IdeChannel::probe() {
 
 void IdeChannel::bm_access(u8 offset, bool in, u8 size, u32* value) {
     u16 const port = static_cast<u16>(ports_.bm + offset);
+    if (offset < ide::kBmPrd && size > 1) {  // byte by byte: a start bit in a wide write is still ours
+        u32 all = 0;
+        for (u8 i = 0; i < size; ++i) {
+            u32 b = in ? 0 : (*value >> (8 * i)) & 0xFF;
+            bm_access(static_cast<u8>(offset + i), in, 1, &b);
+            all |= (b & 0xFF) << (8 * i);
+        }
+        if (in) *value = all;
+        return;
+    }
     if (offset >= ide::kBmPrd) {  // the pointer is the guest's own; the device never sees it
         u32 const shift = (offset - ide::kBmPrd) * 8u;
         u32 const mask = (size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu) << shift;
@@ -303,8 +320,44 @@ void IdeChannel::bm_command_write(u8 v) {
     bool const was_running = phase_ == Phase::DmaRun;
     out8(static_cast<u16>(ports_.bm + ide::kBmCommand), bm_cmd_);
     if (was_running) dma_finish(true);
-    // The pointer register goes back to what the guest wrote.
-    env_->port_out(static_cast<u16>(ports_.bm + ide::kBmPrd), 4, guest_prd_);
+}
+
+// From here on the guest's accesses to the engine exit. Until now it reached the engine
+// directly, so the device's registers are the guest's view: its pointer, its direction, and
+// a start bit set ahead of the command, which is withdrawn from the device (the engine takes
+// its table at the rising edge of start, with whatever pointer it holds then) and kept as a
+// request, exactly as when the ports exit all along.
+bool IdeChannel::bm_take() {
+    if (bm_trapped_) return true;
+    u16 const bm = ports_.bm;
+    u8 const cmd = in8(static_cast<u16>(bm + ide::kBmCommand));
+    guest_prd_ = env_->port_in(static_cast<u16>(bm + ide::kBmPrd), 4);
+    bm_cmd_ = cmd & (ide::kBmStart | ide::kBmToMemory);
+    start_requested_ = (cmd & ide::kBmStart) != 0;
+    if (start_requested_) out8(static_cast<u16>(bm + ide::kBmCommand), bm_cmd_ & ide::kBmToMemory);
+    if (!env_->set_port_intercept(bm, 8, true)) return false;
+    bm_trapped_ = true;
+    return true;
+}
+
+// After every access: the guest gets the engine back when the monitor needs nothing of it,
+// i.e. no DMA command is held, running or possibly still on the device, and no start bit is
+// owed. Without a DMA command on the device the engine moves nothing, whatever the guest
+// writes there; every DMA command goes through command_write and bm_take first.
+void IdeChannel::bm_release_if_idle() {
+    if (!bm_trapped_ || bm_fixed_ || !ports_.bm) return;
+    if (phase_ == Phase::DmaHeld || phase_ == Phase::DmaRun || dma_on_device_ || start_requested_) return;
+    u16 const bm = ports_.bm;
+    env_->port_out(static_cast<u16>(bm + ide::kBmPrd), 4, guest_prd_);  // the device may hold the monitor's table
+    if (env_->set_port_intercept(bm, 8, false)) bm_trapped_ = false;
+    else bm_fixed_ = true;
+}
+
+// The device is done with the monitor's DMA command only when it shows neither BSY nor DRQ
+// outside a running transfer: an error, a stop or a reset before the data has all moved
+// leaves a command behind that a new start edge would resume with the guest's table.
+void IdeChannel::device_seen(u8 ata_status) {
+    if (dma_on_device_ && phase_ != Phase::DmaRun && !(ata_status & (st::kBsy | st::kDrq))) dma_on_device_ = false;
 }
 
 void IdeChannel::load_taskfile(Taskfile const& t) {
@@ -336,11 +389,20 @@ void IdeChannel::dma_go() {
         shadow_.copy_from_guest(*env_, dma_.bounce);
         if (!ok(crypt.encrypt(c.lba, dma_.bounce, c.count))) return refuse(c.command, "encryption failed");
     }
-    env_->port_out(static_cast<u16>(ports_.bm + ide::kBmPrd), 4, static_cast<u32>(dma_.prd_phys));
+    u16 const bm = ports_.bm;
+    // Stopped first, so that the start below is a rising edge with the monitor's table in
+    // the pointer register. A stale interrupt bit (left set by the guest) must not pass for
+    // this command's completion.
+    out8(static_cast<u16>(bm + ide::kBmCommand), bm_cmd_ & ide::kBmToMemory);
+    u8 const bms = in8(static_cast<u16>(bm + ide::kBmStatus));
+    out8(static_cast<u16>(bm + ide::kBmStatus),
+         static_cast<u8>((bms & ide::kBmDriveCapable) | ide::kBmIntr | ide::kBmError));
+    env_->port_out(static_cast<u16>(bm + ide::kBmPrd), 4, static_cast<u32>(dma_.prd_phys));
     load_taskfile(dma_tf_);
     out8(static_cast<u16>(ports_.cmd + ide::kCommand), c.command);
-    out8(static_cast<u16>(ports_.bm + ide::kBmCommand), static_cast<u8>(bm_cmd_ | ide::kBmStart));
+    out8(static_cast<u16>(bm + ide::kBmCommand), static_cast<u8>(bm_cmd_ | ide::kBmStart));
     phase_ = Phase::DmaRun;
+    dma_on_device_ = true;
     ++counters_.dma_commands;
     counters_.dma_bytes += bytes;
 }
@@ -355,6 +417,7 @@ void IdeChannel::dma_finish(bool stopped) {
     u8 const ata = in8(ports_.ctrl);  // alternate status: does not acknowledge the interrupt
     bool const done = (bm & ide::kBmIntr) || !(bm & ide::kBmActive);
     bool const good = done && !(bm & ide::kBmError) && !(ata & (st::kBsy | st::kErr | st::kDf));
+    device_seen(ata);
     if (!dma_bounce_ || c.dir != Dir::Read) return;
     if (!good) {
         env_->log("ide%u.%u: DMA read of LBA %llu %s (bm %#x, status %#x); no data given to the guest", index_,

@@ -16,6 +16,10 @@
 //    bit. Completion is noticed at the guest's first look (BM status with the interrupt bit,
 //    or ATA status/alternate status no longer busy, or the stop): a read is decrypted from
 //    the bounce buffer into the guest's buffers listed in the shadow.
+//  - The bus-master ports exit only while the monitor has a DMA command in hand (from the
+//    command register write until the device is seen idle after it) or owes the guest a
+//    start bit; otherwise the guest reaches the engine directly (one CPU only; with several
+//    the ports stay intercepted). See docs/ata.md, "Bus-master ports".
 // Pure apart from IdeEnv: host-tested with a fake device (tests/unit/test_ide_*.cpp).
 #pragma once
 
@@ -32,7 +36,7 @@ inline constexpr u8 kDevice = 6, kStatus = 7, kCommand = 7;
 // Bus-master block offsets (per channel) and bits.
 inline constexpr u8 kBmCommand = 0, kBmStatus = 2, kBmPrd = 4;
 inline constexpr u8 kBmStart = 0x01, kBmToMemory = 0x08;
-inline constexpr u8 kBmActive = 0x01, kBmError = 0x02, kBmIntr = 0x04;
+inline constexpr u8 kBmActive = 0x01, kBmError = 0x02, kBmIntr = 0x04, kBmDriveCapable = 0x60;
 // Device control and device register bits.
 inline constexpr u8 kCtlNien = 0x02, kCtlSrst = 0x04, kCtlHob = 0x80;
 inline constexpr u8 kDevLba = 0x40, kDevSlave = 0x10;
@@ -65,6 +69,8 @@ class IdeChannel {
     IdeCounters const& counters() const { return counters_; }
     IdePorts const& ports() const { return ports_; }
     bool dma_in_flight() const { return phase_ == Phase::DmaRun; }
+    // Whether guest accesses to the bus-master ports exit right now.
+    bool bm_intercepted() const { return bm_trapped_; }
 
   private:
     enum class Phase : u8 { Idle, PioIn, PioOut, DmaHeld, DmaRun };
@@ -97,6 +103,9 @@ class IdeChannel {
     void attach_identify(u8 dev, u16 const (&id)[256]);
 
     void bm_command_write(u8 v);
+    [[nodiscard]] bool bm_take();
+    void bm_release_if_idle();
+    void device_seen(u8 ata_status);
     void dma_go();
     void dma_finish(bool stopped);
     void load_taskfile(Taskfile const& t);
@@ -130,6 +139,13 @@ class IdeChannel {
     u8 bm_cmd_{0};                 // the bus-master command register as the guest wrote it
     u32 guest_prd_{0};             // the PRD table pointer as the guest wrote it
     PrdShadow shadow_{};
+    // Bus-master port interception. Trapped at first: the backends start with every claimed
+    // port intercepted. Fixed once the monitor said it cannot switch them (several vCPUs).
+    bool bm_trapped_{true};
+    bool bm_fixed_{false};
+    // The device was given a DMA command and has not shown "neither BSY nor DRQ" since: its
+    // engine may still move data, so the guest must not reach the engine yet.
+    bool dma_on_device_{false};
 
     IdeCounters counters_{};
 };

@@ -12,6 +12,7 @@
 #include "core/layout.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
+#include "core/smp.hpp"
 #include "drivers/ata/aoe_disk_install.hpp"
 #include "drivers/ata/ide_channel.hpp"
 #include "drivers/pci/pci_monitor.hpp"
@@ -56,6 +57,15 @@ class MonitorIdeEnv final : public IdeEnv {
         va_end(ap);
         tv::log("%s", line);
     }
+    // Only the vCPU that exited can change its bitmap safely (VMX forbids touching a bitmap
+    // another CPU runs the guest on), so a change is promised only when that is every vCPU.
+    bool set_port_intercept(u16 first, u16 count, bool on) override {
+        if (!current || smp_cpu_count() != 1) return false;
+        current->set_io_intercept(first, count, on);
+        return true;
+    }
+
+    Vcpu* current{nullptr};  // the vCPU whose exit the mediator is handling (under the mediator lock)
 };
 
 struct PortBlock {
@@ -76,9 +86,11 @@ Controller g_controllers[kMaxChannels / 2];
 u32 g_channel_count, g_block_count, g_controller_count;
 u32 g_pin_logs;
 
-IoAction port_hook(void* ctx, Vcpu&, IoExit const& io, u32* value) {
+IoAction port_hook(void* ctx, Vcpu& v, IoExit const& io, u32* value) {
     PortBlock const& b = *static_cast<PortBlock*>(ctx);
+    g_env.current = &v;
     b.channel->access(b.block, static_cast<u8>(io.port - b.base), io.in, io.size, value);
+    g_env.current = nullptr;
     return IoAction::Handled;
 }
 

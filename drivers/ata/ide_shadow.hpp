@@ -39,6 +39,10 @@ class IdeEnv {
     // The monitor's view of guest-physical memory; only for ranges guest_ram accepted.
     virtual u8* guest_ptr(u64 gpa) = 0;
     virtual void log(char const* fmt, ...) __attribute__((format(printf, 2, 3))) = 0;
+    // Starts or stops the guest's exits on ports [first, first + count), effective on every
+    // vCPU before the guest's next instruction. False when that cannot be promised (several
+    // vCPUs, or no guest running yet): the ports then stay as they are, intercepted.
+    [[nodiscard]] virtual bool set_port_intercept(u16, u16, bool) { return false; }
 
   protected:
     ~IdeEnv() = default;

@@ -8,6 +8,7 @@
 #include "core/handlers/power.hpp"
 #include "core/io_hooks.hpp"
 #include "core/log.hpp"
+#include "core/smp.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
 namespace tv::pci {
@@ -53,7 +54,10 @@ IoAction config_ports(void*, Vcpu& v, IoExit const& io, u32* value) {
     if (io.port == kAddressPort && io.size == 4) {
         if (!io.in) {
             g_guest_cf8 = *value;
-            if (g_data_claimed) v.set_io_intercept(kDataPort, 4, hooked(g_guest_cf8));
+            // CF8 is one latch for all CPUs, but the bitmap is this vCPU's: with several, another
+            // vCPU whose data ports pass through would reach the dword named here unhooked
+            // (e.g. move a pinned IDE BAR). So the data ports switch only with one CPU.
+            if (g_data_claimed && smp_cpu_count() == 1) v.set_io_intercept(kDataPort, 4, hooked(g_guest_cf8));
         }
         return IoAction::PassThrough;
     }

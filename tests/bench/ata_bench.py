@@ -25,6 +25,7 @@ import ata_ide  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "build", "bench", "results.jsonl")
 BENCH_RE = re.compile(rb"TV-BENCH (write|read) (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+)")
+REQUESTS_RE = re.compile(rb"TV-BENCH-REQUESTS (\S+) (\d+) (\d+)")
 CONF = """[disk.system]
 serial = QM00001
 keyslots = system.keys
@@ -72,6 +73,12 @@ def run(work, mode, mb):
         out[kind.decode()] = (int(n) / secs if secs > 0 else 0.0, (int(c1) - int(c0)) / int(n))
     if len(out) != 2:
         raise RuntimeError("%s run gave no numbers (console tail %r)" % (mode, b.text()[-500:]))
+    m = REQUESTS_RE.search(b.console)
+    if m and mode != "bare":  # exits per disk request: independent of how dd's blocks were split
+        for kind, n in (("write", int(m.group(2))), ("read", int(m.group(3)))):
+            exits = out[kind][1] * mb
+            print("ide %-5s %-9s %s: %d requests, %.2f exits/request"
+                  % (kind, mode, m.group(1).decode(), n, exits / n if n else 0.0))
     return out
 
 

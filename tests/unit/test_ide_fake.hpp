@@ -2,7 +2,10 @@
 // the IDE mediator's host tests. The device is simple but strict about what it is told: it
 // latches the taskfile, runs IDENTIFY, PIO and DMA reads/writes, CHECK POWER MODE, and aborts
 // everything else. Its bus master runs a DMA transfer only when the test calls tick(), so a
-// test can change guest memory between the start bit and the transfer.
+// test can change guest memory between the start bit and the transfer; like PIIX, QEMU and
+// Bochs, the engine takes its table pointer at the rising edge of start. The fake also keeps
+// the port bitmap: the Rig sends an access to a port that does not exit straight to the
+// device, as the CPU would, and counts the ones that exit.
 #pragma once
 
 #include <stdarg.h>
@@ -56,6 +59,13 @@ class FakeIde final : public IdeEnv {
         va_end(ap);
         logs.emplace_back(line);
     }
+    bool set_port_intercept(u16 first, u16 count, bool on) override {
+        if (!switchable) return false;
+        for (u32 p = first; p < u32{first} + count; ++p) passed[p] = !on;
+        ++switches;
+        return true;
+    }
+    bool intercepted(u16 port) const { return !passed[port]; }
 
     DmaMemory dma_memory() {
         return DmaMemory{reinterpret_cast<PrdEntry*>(phys.data() + kMonPrd), kMonPrd, phys.data() + kMonBounce,
@@ -77,8 +87,13 @@ class FakeIde final : public IdeEnv {
     bool irq{false};
     u8 bm_status{0};
     u32 bm_prd{0};
+    u32 bm_latched{0};  // the pointer the engine took at its last start edge
     u8 bm_cmd{0};
     u64 dma_lba_seen{~0ull};
+    u32 dma_table_seen{~0u};  // the table the last transfer walked
+    bool switchable{true};   // false: the monitor cannot switch interception (several vCPUs)
+    u32 switches{0};
+    std::vector<bool> passed = std::vector<bool>(0x10000, false);  // every port exits at first
 
   private:
     void execute(u8 op);
@@ -164,10 +179,11 @@ inline void FakeIde::execute(u8 op) {
 inline void FakeIde::tick() {
     if (!dma_pending || !(bm_cmd & ide::kBmStart) || !(bm_status & ide::kBmActive)) return;
     dma_lba_seen = dma_lba;
+    dma_table_seen = bm_latched;
     u64 at = dma_lba * ss, left = static_cast<u64>(dma_count) * ss;
     for (u32 i = 0; left; ++i) {  // the engine walks the table it was given, at run time
         PrdEntry e;
-        memcpy(&e, phys.data() + bm_prd + 8 * i, 8);
+        memcpy(&e, phys.data() + bm_latched + 8 * i, 8);
         u64 n = e.bytes ? e.bytes : 0x10000;
         if (n > left) n = left;
         if (dma_write) memcpy(disk.data() + at, phys.data() + e.base, n);
@@ -213,11 +229,18 @@ inline u32 FakeIde::port_in(u16 port, u8 size) {
 inline void FakeIde::port_out(u16 port, u8 size, u32 value) {
     if (port == kCtrl) {
         control = static_cast<u8>(value);
+        if (value & ide::kCtlSrst) {  // the command in progress is gone
+            dma_pending = false;
+            pio.clear();
+            pio_write = false;
+            status = 0x50;
+        }
         return;
     }
     if (port >= kBm && port < kBm + 8) {
         u16 const r = static_cast<u16>(port - kBm);
         if (r == 0) {
+            if ((value & ide::kBmStart) && !(bm_cmd & ide::kBmStart)) bm_latched = bm_prd;
             bm_cmd = static_cast<u8>(value & 0x09);
             if (value & ide::kBmStart) bm_status |= ide::kBmActive;
             else bm_status = static_cast<u8>(bm_status & ~ide::kBmActive);
@@ -295,6 +318,13 @@ struct Rig {
         return v;
     }
     void access(u16 port, bool in, u8 size, u32* v) {
+        if (!dev.intercepted(port)) {  // no exit: the device itself
+            if (in) *v = dev.port_in(port, size);
+            else dev.port_out(port, size, *v);
+            return;
+        }
+        ++exits;
+        if (port >= kBm) ++bm_exits;
         if (port == kCtrl) ch.access(IdeBlock::Control, 0, in, size, v);
         else if (port >= kBm) ch.access(IdeBlock::BusMaster, static_cast<u8>(port - kBm), in, size, v);
         else ch.access(IdeBlock::Command, static_cast<u8>(port - kCmd), in, size, v);
@@ -334,6 +364,7 @@ struct Rig {
 
     FakeIde dev;
     IdeChannel ch;
+    u32 exits{0}, bm_exits{0};
 };
 
 inline void write_disk(Rig& r, u64 lba, std::vector<u8> const& bytes) {
