@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/boot_info.hpp"
+#include "core/guest_ram_window.hpp"
 #include "core/exit_stats.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
@@ -36,45 +37,16 @@ class MonitorEnv final : public AhciEnv {
         u64 v = value;
         (void)mmio_device_access(Gpa{mmio_hook_base(hook).raw + off}, 4, true, &v);
     }
-    // Guest RAM, never the monitor's region and never device memory (a copy through the
-    // direct map into the ABAR or MMCONFIG would reprogram hardware behind the hooks): below
-    // the end of low RAM rounded up to 2 MiB (which keeps the firmware's reserved tables at
-    // the top of low RAM, where SeaBIOS keeps its AHCI structures) or RAM above 4 GiB.
-    bool guest_ok(u64 gpa, u64 len) override {
-        u64 const end = gpa + len;
-        if (len == 0 || end < gpa) return false;
-        if (!(end <= low_end || (gpa >= kFourGiB && end <= high_end))) return false;
-        MonitorRegion const& r = monitor_region();
-        return end <= r.base || gpa >= r.base + r.size;
-    }
-    bool guest_read(u64 gpa, void* dst, u64 len) override {
-        if (!guest_ok(gpa, len)) return false;
-        memcpy(dst, phys_to_virt(gpa), len);
-        return true;
-    }
-    bool guest_write(u64 gpa, void const* src, u64 len) override {
-        if (!guest_ok(gpa, len)) return false;
-        memcpy(phys_to_virt(gpa), src, len);
-        return true;
-    }
+    bool guest_ok(u64 gpa, u64 len) override { return ram.ok(gpa, len); }
+    bool guest_read(u64 gpa, void* dst, u64 len) override { return ram.read(gpa, dst, len); }
+    bool guest_write(u64 gpa, void const* src, u64 len) override { return ram.write(gpa, src, len); }
     void refused(u32 port, u32 slot, u8 command, char const* why) override {
         log("ahci: port %u slot %u: refused %s (%#x): %s", port, slot, ata_command_name(command), command, why);
     }
     void note(u32 port, char const* what) override { log("ahci: port %u: %s", port, what); }
 
-    void set_ram(MemoryMap const& m) {
-        for (size_t i = 0; i < m.count(); ++i) {
-            MemRange const& r = m.at(i);
-            bool const ram = r.type == MemType::Usable || r.type == MemType::AcpiReclaim || r.type == MemType::AcpiNvs;
-            if (ram && r.end() <= kFourGiB && r.end() > low_end) low_end = r.end();
-        }
-        low_end = align_up(low_end, kLargePageSize);
-        high_end = m.top_of_ram();
-    }
-
-    static constexpr u64 kFourGiB = 4ull << 30;
     MmioHookId hook{};
-    u64 low_end{0}, high_end{0};
+    GuestRamWindow ram{};
 };
 
 struct Controller {
@@ -177,7 +149,7 @@ Status install_one(pci::Function const& f) {
     if (b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) return Status::NotFound;
     if (g_count == kMaxControllers) return Status::NoMemory;
     Controller& c = g_ctrl[g_count];
-    c.env.set_ram(boot_info().firmware_map);
+    c.env.ram.init(boot_info().firmware_map);
     Status s = mmio_hook_register(Gpa{b.base}, b.size, abar_access, &c, "ahci-mediator", &c.env.hook);
     if (s == Status::Exists) {
         log("ahci %02x:%02x.%u: ABAR already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
