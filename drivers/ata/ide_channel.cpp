@@ -107,6 +107,7 @@ void IdeChannel::reset_state() {
     aborted_ = false;
     buf_pos_ = buf_len_ = 0;
     pio_left_ = 0;
+    pio_sealed_ = false;
 }
 
 void IdeChannel::refuse(u8 op, char const* why) {
@@ -153,6 +154,7 @@ void IdeChannel::command_write(u8 op) {
         pio_lba_ = c.lba;
         pio_left_ = c.count;
         pio_bytes_ = c.media ? crypt.sector_size() : 512;
+        pio_sealed_ = c.media && c.dir == Dir::Write && crypt.active();
     } else if (c.proto == Proto::Dma) {
         if (!bm_take()) return refuse(op, "the bus-master ports could not be intercepted");
         phase_ = Phase::DmaHeld;
@@ -171,7 +173,9 @@ void IdeChannel::data_access(bool in, u8 size, u32* value) {
     bool const mediated = (phase_ == Phase::PioIn && in) || (phase_ == Phase::PioOut && !in);
     if (!mediated || size == 1) {  // nothing of ours in flight: the device's data as it is
         if (in) *value = env_->port_in(ports_.cmd, size);
-        else env_->port_out(ports_.cmd, size, *value);
+        // A device that takes more than count x the IDENTIFY sector size (Bochs 2.7 with
+        // sect_size=4096 reports 512) must not get the surplus of an encrypted write in clear.
+        else env_->port_out(ports_.cmd, size, pio_sealed_ ? 0 : *value);
         return;
     }
     if (in) {

@@ -124,6 +124,7 @@ class IdeChannel {
     u8 pio_dev_{0};
     bool pio_media_{false};
     bool pio_identify_{false};
+    bool pio_sealed_{false};  // an encrypted PIO write: no other data word reaches the device in clear
     u64 pio_lba_{0};
     u32 pio_left_{0};
     u32 pio_bytes_{512};  // bytes per DRQ sector of this command
