@@ -33,5 +33,10 @@ CrAccess decode_cr_access(u64 qualification);
 // and the VMCS access-rights format (the same bits at 7:0 and 15:12, bit 16 = unusable).
 u16 segment_attr(u32 access_rights);
 u32 access_rights(u16 segment_attr);
+// The same for a segment register captured from a running CPU (the UEFI start), as VM entry
+// checks it: a usable code or data segment must be marked accessed (loading it set the bit in
+// the descriptor; a descriptor read back from a GDT the firmware keeps read-only may lack it),
+// and an unusable one keeps its DPL (VM entry compares SS.DPL with CS.DPL even then).
+u32 loaded_access_rights(u16 segment_attr);
 
 }  // namespace tv::vmx

@@ -112,6 +112,74 @@ void VmxVcpu::init_real_mode(RealModeStart const& s) {
     set_reg(Reg::Rdx, s.edx);
 }
 
+namespace {
+
+constexpr u32 kStarMsr = 0xC0000081, kLstarMsr = 0xC0000082, kCstarMsr = 0xC0000083, kSfmaskMsr = 0xC0000084;
+constexpr u32 kKernelGsBaseMsr = 0xC0000102, kPatMsr = 0x277;
+
+void captured_segment(SegFields const& f, Segment const& s) {
+    write_segment(f, s.selector, loaded_access_rights(s.attr), s.limit, s.base);
+}
+
+}  // namespace
+
+// The UEFI start: the CPU the loader captured resumes exactly there, as a guest. VM entry
+// checks the guest-state area against IA-32e mode (SDM vol. 3, "Checks on Guest State Area"):
+// PG/PE/PAE and LME/LMA with the "IA-32e mode guest" entry control, accessed code/data
+// segments, a usable busy 64-bit TSS in TR (core/boot_uefi.cpp synthesizes the reset-time one
+// when the firmware never loaded TR), canonical bases. VMX forces CR0.NE and CR4.VMXE as in
+// real mode; the read shadows show the guest its own values.
+void VmxVcpu::init_long_mode(LongModeStart const& s) {
+    captured_segment(kSegs[static_cast<u8>(SegReg::Es)], s.es);
+    captured_segment(kSegs[static_cast<u8>(SegReg::Cs)], s.cs);
+    captured_segment(kSegs[static_cast<u8>(SegReg::Ss)], s.ss);
+    captured_segment(kSegs[static_cast<u8>(SegReg::Ds)], s.ds);
+    captured_segment(kSegs[static_cast<u8>(SegReg::Fs)], s.fs);
+    captured_segment(kSegs[static_cast<u8>(SegReg::Gs)], s.gs);
+    captured_segment(SegFields{f::kGuestLdtrSel, f::kGuestLdtrLimit, f::kGuestLdtrAr, f::kGuestLdtrBase}, s.ldtr);
+    captured_segment(SegFields{f::kGuestTrSel, f::kGuestTrLimit, f::kGuestTrAr, f::kGuestTrBase}, s.tr);
+    vmwrite(f::kGuestGdtrBase, s.gdtr.base);
+    vmwrite(f::kGuestGdtrLimit, s.gdtr.limit);
+    vmwrite(f::kGuestIdtrBase, s.idtr.base);
+    vmwrite(f::kGuestIdtrLimit, s.idtr.limit);
+
+    vmwrite(f::kCr0Mask, owned_mask(caps_.cr0_fixed0, caps_.cr0_fixed1));
+    vmwrite(f::kCr4Mask, owned_mask(caps_.cr4_fixed0, caps_.cr4_fixed1) | kCr4Vmxe);
+    vmwrite(f::kCr0Shadow, s.cr0);
+    vmwrite(f::kGuestCr0, (s.cr0 | caps_.cr0_fixed0) & caps_.cr0_fixed1);
+    vmwrite(f::kCr4Shadow, s.cr4);
+    vmwrite(f::kGuestCr4, (s.cr4 | caps_.cr4_fixed0) & caps_.cr4_fixed1);
+    vmwrite(f::kGuestCr3, s.cr3);
+    vmwrite(f::kGuestEfer, s.efer);
+    set_long_mode(s.efer & x86::kEferLma);
+    vmwrite(f::kGuestDebugCtl, 0);
+    vmwrite(f::kGuestDr7, 0x400);
+    vmwrite(f::kGuestRflags, s.rflags);
+    vmwrite(f::kGuestRip, s.rip);
+    vmwrite(f::kGuestRsp, s.rsp);
+    vmwrite(f::kGuestSysenterCs, static_cast<u32>(s.sysenter_cs));
+    vmwrite(f::kGuestSysenterEsp, s.sysenter_esp);
+    vmwrite(f::kGuestSysenterEip, s.sysenter_eip);
+    vmwrite(f::kGuestActivity, 0);
+    vmwrite(f::kGuestInterruptibility, 0);
+    vmwrite(f::kGuestPendingDbg, 0);
+    vmwrite(f::kVmcsLink, ~0ull);
+    // VMX switches neither the SYSCALL MSRs nor KERNEL_GS_BASE: the guest owns the CPU's own
+    // (the monitor never uses SYSCALL or SWAPGS, and leaves them unintercepted), so they are
+    // loaded on the CPU that runs this vCPU. PAT likewise when the VMCS cannot switch it.
+    x86::wrmsr(kStarMsr, s.star);
+    x86::wrmsr(kLstarMsr, s.lstar);
+    x86::wrmsr(kCstarMsr, s.cstar);
+    x86::wrmsr(kSfmaskMsr, s.sfmask);
+    x86::wrmsr(kKernelGsBaseMsr, s.kernel_gs_base);
+    if (caps_.pat)
+        vmwrite(f::kGuestPat, s.pat);
+    else
+        x86::wrmsr(kPatMsr, s.pat);
+    gprs_ = GuestGprs{};
+    set_reg(Reg::Rsp, s.rsp);
+}
+
 // The VMCS is this CPU's current one (each AP created its own). Nothing of the guest's
 // previous life survives: a pending injection, a step in progress, long mode.
 bool VmxVcpu::start_at_sipi(u8 vector) {

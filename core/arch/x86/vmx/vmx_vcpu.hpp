@@ -14,6 +14,8 @@ class VmxVcpu final : public Vcpu {
 
     // Guest state and the CR0/CR4 masks; the VMCS must be current and its controls written.
     void init_real_mode(RealModeStart const& s);
+    // The same for a running 64-bit CPU (the UEFI path): every register as captured.
+    void init_long_mode(LongModeStart const& s);
 
     ExitRecord run() override;
     u64 rip() const override;
