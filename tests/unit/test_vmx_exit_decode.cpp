@@ -195,3 +195,12 @@ TEST(VmxSegments, CapturedNullSegmentIsUnusableWithItsDpl) {
     EXPECT_EQ(loaded_access_rights(0), kArUnusable);
     EXPECT_EQ(loaded_access_rights(0x60), kArUnusable | 0x60);
 }
+
+TEST(VmxNmi, InjectableOnlyWhenTheGuestCanTakeIt) {
+    EXPECT_TRUE(nmi_injectable(0, 0));
+    EXPECT_FALSE(nmi_injectable(kBlockingNmi, 0)) << "still in its NMI handler";
+    EXPECT_FALSE(nmi_injectable(1, 0)) << "STI shadow";
+    EXPECT_FALSE(nmi_injectable(2, 0)) << "MOV SS shadow";
+    EXPECT_FALSE(nmi_injectable(0, intr::kValid | 14)) << "another event is being injected";
+    EXPECT_TRUE(nmi_injectable(1u << 2, 14)) << "SMI blocking and a stale, invalid field do not matter";
+}

@@ -128,6 +128,7 @@ class VmxBackend final : public VirtBackend {
 
     Status enable_cpu() override;
     NestedFormat nested_format() const override { return NestedFormat::Ept; }
+    bool kicks_by_nmi() const override { return caps_.nmi_kick; }
     // IA32_FEATURE_CONTROL and the VMX capability MSRs: the guest must find VMX locked off.
     void add_protected_msrs(InterceptSet& set) const override { cpu_handlers_add_msrs(set); }
     Vcpu* create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) override;
@@ -160,9 +161,9 @@ Status VmxBackend::enable_cpu() {
     static_cast<VmxRegion*>(hpa_virt(region))->revision = caps_.revision;
     if (!vmxon(region)) return Status::Refused;
     log("vmx: enabled (VMCS revision %#x, controls pin %#x proc %#x/%#x exit %#x entry %#x, invept %s, "
-        "pat %d, single step by %s)",
+        "pat %d, single step by %s, NMI kick %s)",
         caps_.revision, caps_.pin, caps_.proc, caps_.proc2, caps_.exit, caps_.entry,
-        caps_.invept_single ? "single" : "all", caps_.pat, caps_.mtf ? "MTF" : "TF");
+        caps_.invept_single ? "single" : "all", caps_.pat, caps_.mtf ? "MTF" : "TF", caps_.nmi_kick ? "on" : "off");
     return Status::Ok;
 }
 

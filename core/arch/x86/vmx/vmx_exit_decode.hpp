@@ -39,4 +39,10 @@ u32 access_rights(u16 segment_attr);
 // and an unusable one keeps its DPL (VM entry compares SS.DPL with CS.DPL even then).
 u32 loaded_access_rights(u16 segment_attr);
 
+// Whether an NMI for the guest can be injected at the next VM entry (virtual NMIs on): not
+// while the guest blocks NMIs (it has not returned from the last one), sits in a STI or
+// MOV SS shadow, or another event is already being injected. Otherwise it waits for an
+// NMI-window exit.
+bool nmi_injectable(u32 interruptibility, u32 entry_intr_info);
+
 }  // namespace tv::vmx

@@ -60,7 +60,6 @@ void real_segment(SegReg r, u16 sel, u16 attr) {
 }
 
 constexpr u16 kRealData = 0x93;  // present, read/write, accessed
-constexpr u32 kPinExternalInterruptExiting = 1u << 0;
 constexpr u16 kRealCode = 0x9B;  // present, execute/read, accessed
 
 // Bits the guest may not own: forced by VMX (fixed0) or unsupported (not in fixed1). A guest
@@ -185,6 +184,8 @@ void VmxVcpu::init_long_mode(LongModeStart const& s) {
 bool VmxVcpu::start_at_sipi(u8 vector) {
     set_single_step(false);
     vmwrite(f::kEntryIntrInfo, 0);
+    nmi_pending_ = false;
+    set_nmi_window(false);
     set_long_mode(false);
     init_real_mode(RealModeStart{static_cast<u16>(vector << 8), 0, 0, 0, 0, 0, x86::cpuid(1).eax});
     flush_nested_tlb();
@@ -254,7 +255,7 @@ void VmxVcpu::set_single_step(bool on) {
     // An interrupt delivered before the stepped instruction would push TF into a guest frame
     // the guest may resume on another CPU, whose #DB nobody intercepts: an external interrupt
     // exits instead while the step runs (pin control bit 0), and the core cancels the step.
-    vmwrite(f::kPinControls, on ? caps_.pin | kPinExternalInterruptExiting : caps_.pin);
+    vmwrite(f::kPinControls, on ? caps_.pin | pin::kExternalInterruptExiting : caps_.pin);
 }
 
 void VmxVcpu::flush_nested_tlb() {
@@ -262,20 +263,83 @@ void VmxVcpu::flush_nested_tlb() {
 }
 
 ExitRecord VmxVcpu::run() {
-    vmwrite(f::kGuestRsp, reg(Reg::Rsp));
-    if (u32 const bad = take_vmwrite_error()) {
-        log("vmx: VMWRITE of field %#x failed", bad);
-        return entry_failed();
+    for (;;) {
+        vmwrite(f::kGuestRsp, reg(Reg::Rsp));
+        if (u32 const bad = take_vmwrite_error()) {
+            log("vmx: VMWRITE of field %#x failed", bad);
+            return entry_failed();
+        }
+        if (enter_guest(&gprs_, launched_) != 0) return entry_failed();
+        launched_ = true;
+        set_reg(Reg::Rsp, vmread(f::kGuestRsp));
+        RawExit const raw{vmread(f::kExitReason),   vmread(f::kExitQualification), vmread(f::kExitInsnLen),
+                          vmread(f::kExitIntrInfo), vmread(f::kExitIntrError),     vmread(f::kGuestPhysAddr)};
+        reinject_interrupted_event(raw.insn_len);
+        if (raw.reason == exit_reason::kNmiWindow) {  // the backend's own business: never the core's
+            deliver_pending_nmi();
+            continue;
+        }
+        after_nmi_exits(raw);
+        ExitRecord const e = decode_exit(raw);
+        if (e.reason == ExitReason::Invalid) return entry_failed();
+        return e;
     }
-    if (enter_guest(&gprs_, launched_) != 0) return entry_failed();
-    launched_ = true;
-    set_reg(Reg::Rsp, vmread(f::kGuestRsp));
-    RawExit const raw{vmread(f::kExitReason),   vmread(f::kExitQualification), vmread(f::kExitInsnLen),
-                      vmread(f::kExitIntrInfo), vmread(f::kExitIntrError),     vmread(f::kGuestPhysAddr)};
-    reinject_interrupted_event(raw.insn_len);
-    ExitRecord const e = decode_exit(raw);
-    if (e.reason == ExitReason::Invalid) return entry_failed();
-    return e;
+}
+
+namespace {
+// An NMI that caused a VM exit leaves NMIs blocked on this CPU until the next IRET; the
+// monitor takes no NMI itself, so one IRET to the next instruction lifts the block.
+void unblock_host_nmis() {
+    asm volatile(
+        "mov %%ss, %%eax\n\t"
+        "push %%rax\n\t"
+        "push %%rsp\n\t"
+        "addq $8, (%%rsp)\n\t"
+        "pushfq\n\t"
+        "mov %%cs, %%eax\n\t"
+        "push %%rax\n\t"
+        "lea 1f(%%rip), %%rax\n\t"
+        "push %%rax\n\t"
+        "iretq\n"
+        "1:"
+        ::: "rax", "memory", "cc");
+}
+}  // namespace
+
+// NMI exiting (caps_.nmi_kick): a physical NMI exits, consumed (the core decides whether it was
+// a kick or the guest's). An IRET that faulted into an EPT violation had already lifted the
+// guest's virtual NMI blocking; the monitor re-executes it, so the blocking is put back.
+void VmxVcpu::after_nmi_exits(RawExit const& raw) {
+    if (!caps_.nmi_kick || (raw.reason & exit_reason::kEntryFailed)) return;
+    u32 const basic = raw.reason & 0xFFFF;
+    if (basic == exit_reason::kExceptionNmi && ((raw.intr_info >> intr::kTypeShift) & 7) == intr::kTypeNmi)
+        unblock_host_nmis();
+    bool const during_delivery = vmread(f::kIdtVectInfo) & intr::kValid;
+    if (basic == exit_reason::kEptViolation && (raw.qualification & kNmiUnblockedByIret) && !during_delivery)
+        vmwrite(f::kGuestInterruptibility, vmread(f::kGuestInterruptibility) | kBlockingNmi);
+}
+
+// A guest NMI (not the monitor's kick). Without NMI exiting it never exits and reaches the
+// guest by itself.
+void VmxVcpu::inject_nmi() {
+    if (!caps_.nmi_kick) return;
+    nmi_pending_ = true;
+    deliver_pending_nmi();
+}
+
+void VmxVcpu::deliver_pending_nmi() {
+    if (nmi_pending_ && nmi_injectable(vmread(f::kGuestInterruptibility), vmread(f::kEntryIntrInfo))) {
+        vmwrite(f::kEntryIntrInfo, 2 | (intr::kTypeNmi << intr::kTypeShift) | intr::kValid);
+        nmi_pending_ = false;
+    }
+    set_nmi_window(nmi_pending_);
+}
+
+void VmxVcpu::set_nmi_window(bool on) {
+    u32 const want = on ? proc_ | proc::kNmiWindow : proc_ & ~proc::kNmiWindow;
+    if (want == proc_) return;
+    proc_ = want;
+    vmwrite(f::kProcControls, proc_);
 }
 
 ExitRecord VmxVcpu::entry_failed() const {
@@ -303,6 +367,10 @@ void VmxVcpu::reinject_interrupted_event(u32 insn_len) {
     vmwrite(f::kEntryIntrInfo, idt & (intr::kValid | intr::kErrorValid | 0x7FF));
     if (idt & intr::kErrorValid) vmwrite(f::kEntryErrorCode, vmread(f::kIdtVectError));
     u32 const type = (idt >> intr::kTypeShift) & 7;
+    // The interrupted NMI's delivery had set the guest's virtual NMI blocking, and VM entry
+    // refuses to inject an NMI while it is set.
+    if (type == intr::kTypeNmi)
+        vmwrite(f::kGuestInterruptibility, vmread(f::kGuestInterruptibility) & ~kBlockingNmi);
     if (type == intr::kTypeSwInterrupt || type == intr::kTypePrivSwException || type == intr::kTypeSwException)
         vmwrite(f::kEntryInsnLen, insn_len);
 }
