@@ -35,9 +35,22 @@ inline bool icr_is_init_deassert(Icr const& i) {
     return i.delivery == IcrDelivery::Init && i.level && !i.assert_;
 }
 
-// Whether a CPU with `apic_id` is a target. self: whether that CPU is the sender.
-// Physical destination 0xFF (xAPIC) or 0xFFFFFFFF (x2APIC) is a broadcast. Logical
-// destinations are not resolved (the monitor would need every CPU's LDR): false.
-bool icr_targets(Icr const& i, u32 apic_id, bool self, bool x2apic);
+// One CPU as a destination. ldr/dfr: its xAPIC logical destination and destination format
+// registers as the guest last wrote them (the reset values until then: LDR 0, DFR all ones,
+// the flat model). x2APIC derives the logical ID from the APIC ID and ignores both.
+struct ApicDest {
+    static constexpr u32 kDfrFlat = 0xFFFFFFFFu;
+    constexpr ApicDest(u32 id, u32 l = 0, u32 d = kDfrFlat) : apic_id(id), ldr(l), dfr(d) {}  // NOLINT: an ID alone is the common case
+    u32 apic_id;
+    u32 ldr;
+    u32 dfr;
+};
+
+// Whether `cpu` is a target. self: whether that CPU is the sender. Physical destination 0xFF
+// (xAPIC) or 0xFFFFFFFF (x2APIC) is a broadcast. Logical destinations: xAPIC flat (the
+// destination is a mask of 8 logical IDs) and cluster (high nibble the cluster, low nibble a
+// mask within it; 0xFF every CPU), x2APIC cluster (bits 31:16 the cluster = APIC ID >> 4,
+// bits 15:0 a mask of APIC ID & 15; 0xFFFFFFFF every CPU).
+bool icr_targets(Icr const& i, ApicDest const& cpu, bool self, bool x2apic);
 
 }  // namespace tv

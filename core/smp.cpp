@@ -13,12 +13,13 @@ namespace tv {
 namespace {
 
 constexpr u32 kX2apicIcrMsr = 0x830;
-constexpr u64 kIcrLow = 0x300, kIcrHigh = 0x310;
+constexpr u64 kLdr = 0xD0, kDfr = 0xE0, kIcrLow = 0x300, kIcrHigh = 0x310;
 constexpr u32 kIcrBusy = 1u << 12;
 constexpr u32 kIcrNmi = 4u << 8;
 
 struct SmpCpu {
     u32 apic_id = 0;
+    u32 ldr = 0, dfr = ApicDest::kDfrFlat;  // the guest's last writes to this CPU's xAPIC
     Vcpu* vcpu = nullptr;
     SpinLock lock;
     SipiState sipi = SipiState::running();
@@ -48,14 +49,13 @@ void kick(SmpCpu& c) {
 // Every target of `icr` gets the INIT or SIPI; nothing reaches the hardware.
 void deliver(u32 sender, Icr const& icr, bool x2apic) {
     if (icr_is_init_deassert(icr)) return;
-    if (icr.logical && icr.shorthand == IcrShorthand::None && !g_logical_logged) {
-        g_logical_logged = true;
-        log("smp: INIT/SIPI with a logical destination (%#x) is not emulated", icr.dest);
-    }
     u32 const n = __atomic_load_n(&g_count, __ATOMIC_ACQUIRE);
+    u32 matched = 0;
     for (u32 i = 0; i < n; ++i) {
         SmpCpu& c = g_cpus[i];
-        if (!c.vcpu || !icr_targets(icr, c.apic_id, i == sender, x2apic)) continue;
+        ApicDest const dest{c.apic_id, __atomic_load_n(&c.ldr, __ATOMIC_ACQUIRE), __atomic_load_n(&c.dfr, __ATOMIC_ACQUIRE)};
+        if (!c.vcpu || !icr_targets(icr, dest, i == sender, x2apic)) continue;
+        ++matched;
         LockGuard guard(c.lock);
         if (icr.delivery == IcrDelivery::Init) {
             bool const was_running = !c.sipi.is_waiting();
@@ -63,10 +63,23 @@ void deliver(u32 sender, Icr const& icr, bool x2apic) {
             if (was_running && i != sender) kick(c);
         } else if (c.sipi.sipi(icr.vector)) log("smp: cpu %u (apic %u) gets SIPI vector %#x from cpu %u", i, c.apic_id, icr.vector, sender);
     }
+    if (!matched && icr.logical && !g_logical_logged) {
+        g_logical_logged = true;
+        log("smp: INIT/SIPI to logical destination %#x matches no CPU", icr.dest);
+    }
 }
 
+// The hook spans LDR to ICR low: the logical destination registers are recorded on their
+// way to the writer's own APIC (a logical INIT/SIPI is matched against them), the ICR's
+// start-up signals are emulated, everything else in between passes through.
 MmioAction icr_hook(void*, Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
-    if (!write || size != 4 || gpa.raw != g_apic_base + kIcrLow) return MmioAction::PassThrough;
+    if (!write || size != 4) return MmioAction::PassThrough;
+    if (gpa.raw == g_apic_base + kLdr || gpa.raw == g_apic_base + kDfr) {
+        SmpCpu& c = g_cpus[v.id()];
+        __atomic_store_n(gpa.raw == g_apic_base + kLdr ? &c.ldr : &c.dfr, static_cast<u32>(*value), __ATOMIC_RELEASE);
+        return MmioAction::PassThrough;
+    }
+    if (gpa.raw != g_apic_base + kIcrLow) return MmioAction::PassThrough;
     u64 high = 0;
     if (!mmio_device_access(Gpa{g_apic_base + kIcrHigh}, 4, false, &high)) return MmioAction::PassThrough;
     Icr const icr = icr_decode_xapic(static_cast<u32>(*value), static_cast<u32>(high));
@@ -103,7 +116,7 @@ Status smp_icr_hooks_install(Machine& m, u64 apic_base) {
     g_apic_base = apic_base;
     g_x2apic = x86::rdmsr(0x1B) & (1u << 10);
     if (!m.intercepts.add_msr(kX2apicIcrMsr)) return Status::NoMemory;
-    return mmio_hook_register(Gpa{apic_base + kIcrLow}, 4, icr_hook, nullptr, "lapic-icr");
+    return mmio_hook_register(Gpa{apic_base + kLdr}, kIcrLow + 4 - kLdr, icr_hook, nullptr, "lapic-icr");
 }
 
 void lapic_send_ipi(u32 apic_id, u32 icr_low) {

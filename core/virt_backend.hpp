@@ -42,14 +42,7 @@ class VirtBackend {
     // A vCPU whose first instruction runs in the state `start` describes: real mode (BIOS
     // boot) or a full long-mode CPU (UEFI boot: the firmware resumes where the loader left
     // it). nullptr when out of memory or when the backend cannot start that kind.
-    virtual Vcpu* create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) {
-        // Transitional, for a backend that still overrides only the real-mode entry below;
-        // remove both once every backend overrides this one.
-        if (start.kind != GuestStart::Kind::RealMode) return nullptr;
-        return create_vcpu(id, start.real, nested_root, set);
-    }
-    // Deprecated: the pre-GuestStart entry (real mode only); only the default above calls it.
-    virtual Vcpu* create_vcpu(u32, RealModeStart const&, Hpa, InterceptSet const&) { return nullptr; }
+    virtual Vcpu* create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) = 0;
 
   protected:
     ~VirtBackend() = default;

@@ -64,5 +64,40 @@ TEST(SmpIcr, PhysicalBroadcastAndLogicalMode) {
     EXPECT_TRUE(icr_targets(icr_decode_x2apic(0xFFFFFFFF00004500ull), 9, false, true));
     Icr logical = icr_decode_xapic(0x4D00, 1u << 24);
     EXPECT_TRUE(logical.logical);
-    EXPECT_FALSE(icr_targets(logical, 0, false, false));
+    EXPECT_FALSE(icr_targets(logical, 0, false, false)) << "LDR still 0 after reset: no logical ID";
+}
+
+TEST(SmpIcr, XapicLogicalFlatIsAMaskOfLogicalIds) {
+    // Linux's flat mode: CPU n gets logical ID 1 << n in LDR bits 31:24, DFR all ones.
+    ApicDest const cpu0{0, 0x01u << 24}, cpu1{1, 0x02u << 24}, cpu2{2, 0x04u << 24};
+    Icr const to1 = icr_decode_xapic(0x4D00, 0x02u << 24);  // INIT, logical, destination 0x02
+    EXPECT_FALSE(icr_targets(to1, cpu0, true, false));
+    EXPECT_TRUE(icr_targets(to1, cpu1, false, false));
+    EXPECT_FALSE(icr_targets(to1, cpu2, false, false));
+    Icr const to12 = icr_decode_xapic(0x0E99, 0x06u << 24);  // SIPI vector 0x99 to 1 and 2
+    EXPECT_TRUE(icr_targets(to12, cpu1, false, false));
+    EXPECT_TRUE(icr_targets(to12, cpu2, false, false));
+    EXPECT_TRUE(icr_targets(icr_decode_xapic(0x4D00, 0xFFu << 24), ApicDest{5}, false, false)) << "0xFF: all";
+    EXPECT_FALSE(icr_targets(icr_decode_xapic(0x4D00, 0), cpu1, false, false)) << "an empty mask: nobody";
+}
+
+TEST(SmpIcr, XapicLogicalCluster) {
+    constexpr u32 kCluster = 0x0FFFFFFF;  // DFR model 0
+    ApicDest const c1a{4, 0x11u << 24, kCluster}, c1b{5, 0x12u << 24, kCluster}, c2a{8, 0x21u << 24, kCluster};
+    Icr const i = icr_decode_xapic(0x4D00, 0x13u << 24);  // cluster 1, members 1 and 2
+    EXPECT_TRUE(icr_targets(i, c1a, false, false));
+    EXPECT_TRUE(icr_targets(i, c1b, false, false));
+    EXPECT_FALSE(icr_targets(i, c2a, false, false)) << "same member bit, other cluster";
+    EXPECT_TRUE(icr_targets(icr_decode_xapic(0x4D00, 0xFFu << 24), c2a, false, false));
+    EXPECT_FALSE(icr_targets(i, ApicDest{4, 0x11u << 24, 0x5FFFFFFF}, false, false)) << "a reserved model";
+}
+
+TEST(SmpIcr, X2apicLogicalClusterFromTheApicId) {
+    // Logical ID = (APIC ID >> 4) << 16 | 1 << (APIC ID & 15); LDR and DFR play no part.
+    Icr const i = icr_decode_x2apic((0x00010006ull << 32) | 0x4D00);  // cluster 1, members 1, 2
+    EXPECT_TRUE(icr_targets(i, ApicDest{17}, false, true));
+    EXPECT_TRUE(icr_targets(i, ApicDest{18}, false, true));
+    EXPECT_FALSE(icr_targets(i, ApicDest{1}, false, true)) << "member 1 of cluster 0";
+    EXPECT_FALSE(icr_targets(i, ApicDest{19}, false, true));
+    EXPECT_TRUE(icr_targets(icr_decode_x2apic(0xFFFFFFFF00004D00ull), ApicDest{40}, false, true));
 }

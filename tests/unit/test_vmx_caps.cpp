@@ -69,7 +69,9 @@ TEST(VmxCaps, AGoodCpuIsAcceptedWithItsRevisionId) {
 
 TEST(VmxCaps, ControlsKeepMustBeOneBitsAndDropUnwantedDefaults) {
     VmxCaps c = judge(good_cpu()).caps;
-    EXPECT_EQ(c.pin, 0x16u);
+    EXPECT_EQ(c.pin, 0x16u | pin::kNmiExiting | pin::kVirtualNmis);
+    EXPECT_TRUE(c.nmi_kick);
+    EXPECT_EQ(c.proc & proc::kNmiWindow, 0u) << "NMI-window exiting only while an NMI waits";
     EXPECT_EQ(c.proc & 0x04006172u, 0x04006172u);
     EXPECT_EQ(c.proc & (1u << 15), 0u) << "CR3-load exiting is a default1 the TRUE MSR lets go";
     EXPECT_EQ(c.proc & proc::kMtf, 0u) << "MTF is switched on per single step only";
@@ -167,4 +169,17 @@ TEST(VmxCaps, RequiredControls) {
     m = good_cpu();
     m.entry = ctl(0x11FF, 0x7FFF);  // cannot load EFER
     expect_refused(m, "IA32_EFER");
+}
+
+TEST(VmxCaps, NmiKickNeedsVirtualNmisAndTheNmiWindow) {
+    VmxMsrs m = good_cpu();
+    m.pin = ctl(0x16, 0x1F);  // NMI exiting without virtual NMIs
+    VmxCaps c = judge(m).caps;
+    EXPECT_FALSE(c.nmi_kick);
+    EXPECT_EQ(c.pin, 0x16u) << "NMIs then go straight to the guest";
+    m = good_cpu();
+    m.proc = ctl(0x04006172, 0xFFFFFFFE & ~proc::kNmiWindow);
+    c = judge(m).caps;
+    EXPECT_FALSE(c.nmi_kick);
+    EXPECT_EQ(c.pin & pin::kNmiExiting, 0u);
 }

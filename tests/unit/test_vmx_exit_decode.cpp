@@ -178,3 +178,29 @@ TEST(VmxSegments, UnusableIsNotPresent) {
     EXPECT_EQ(segment_attr(kArUnusable | 0x93), 0);
     EXPECT_EQ(access_rights(0x13), kArUnusable);
 }
+
+TEST(VmxSegments, CapturedSegmentsAreMarkedAccessed) {
+    // A 64-bit code segment read back from a descriptor without the accessed bit (type A).
+    EXPECT_EQ(loaded_access_rights(0xA9A), 0xA09Bu);
+    EXPECT_EQ(loaded_access_rights(0xC92), 0xC093u);  // flat data, type 2 -> 3
+    EXPECT_EQ(loaded_access_rights(0xA9B), 0xA09Bu);  // already accessed: unchanged
+}
+
+TEST(VmxSegments, CapturedSystemSegmentsKeepTheirType) {
+    EXPECT_EQ(loaded_access_rights(0x8B), 0x8Bu);  // busy 64-bit TSS: type 11 stays 11
+    EXPECT_EQ(loaded_access_rights(0x82), 0x82u);  // LDT
+}
+
+TEST(VmxSegments, CapturedNullSegmentIsUnusableWithItsDpl) {
+    EXPECT_EQ(loaded_access_rights(0), kArUnusable);
+    EXPECT_EQ(loaded_access_rights(0x60), kArUnusable | 0x60);
+}
+
+TEST(VmxNmi, InjectableOnlyWhenTheGuestCanTakeIt) {
+    EXPECT_TRUE(nmi_injectable(0, 0));
+    EXPECT_FALSE(nmi_injectable(kBlockingNmi, 0)) << "still in its NMI handler";
+    EXPECT_FALSE(nmi_injectable(1, 0)) << "STI shadow";
+    EXPECT_FALSE(nmi_injectable(2, 0)) << "MOV SS shadow";
+    EXPECT_FALSE(nmi_injectable(0, intr::kValid | 14)) << "another event is being injected";
+    EXPECT_TRUE(nmi_injectable(1u << 2, 14)) << "SMI blocking and a stale, invalid field do not matter";
+}

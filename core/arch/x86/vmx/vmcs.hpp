@@ -91,7 +91,13 @@ inline constexpr u32 kEntryFailed = 1u << 31;  // in the full exit reason field
 }  // namespace exit_reason
 
 // Pin-based (IA32_VMX_PINBASED_CTLS), primary and secondary processor-based controls.
+namespace pin {
+inline constexpr u32 kExternalInterruptExiting = 1u << 0;
+inline constexpr u32 kNmiExiting = 1u << 3;
+inline constexpr u32 kVirtualNmis = 1u << 5;
+}  // namespace pin
 namespace proc {
+inline constexpr u32 kNmiWindow = 1u << 22;
 inline constexpr u32 kMtf = 1u << 27;
 inline constexpr u32 kUseIoBitmaps = 1u << 25;
 inline constexpr u32 kUseMsrBitmaps = 1u << 28;
@@ -131,8 +137,13 @@ inline constexpr u64 kCr0Ts = 1ull << 3, kCr0Et = 1ull << 4, kCr0Nw = 1ull << 29
 inline constexpr u64 kCr4Pae = 1ull << 5, kCr4Vmxe = 1ull << 13, kCr4Osxsave = 1ull << 18;
 }  // namespace cr
 
-// Guest interruptibility state.
+// Guest interruptibility state. With virtual NMIs, "blocking by NMI" is the guest's virtual
+// NMI blocking (set by an injected NMI, cleared by the guest's IRET).
 inline constexpr u32 kBlockingStiMovSs = 3;
+inline constexpr u32 kBlockingNmi = 1u << 3;
+// Exit qualification (EPT violation) / exit interruption information: the faulting
+// instruction was an IRET that had already unblocked NMIs.
+inline constexpr u32 kNmiUnblockedByIret = 1u << 12;
 
 // Access rights in the VMCS segment format: the descriptor's bits 40-55, plus "unusable".
 inline constexpr u32 kArUnusable = 1u << 16;

@@ -128,9 +128,10 @@ class VmxBackend final : public VirtBackend {
 
     Status enable_cpu() override;
     NestedFormat nested_format() const override { return NestedFormat::Ept; }
+    bool kicks_by_nmi() const override { return caps_.nmi_kick; }
     // IA32_FEATURE_CONTROL and the VMX capability MSRs: the guest must find VMX locked off.
     void add_protected_msrs(InterceptSet& set) const override { cpu_handlers_add_msrs(set); }
-    Vcpu* create_vcpu(u32 id, RealModeStart const& start, Hpa nested_root, InterceptSet const& set) override;
+    Vcpu* create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) override;
 
   private:
     VmxCaps caps_{};
@@ -160,13 +161,13 @@ Status VmxBackend::enable_cpu() {
     static_cast<VmxRegion*>(hpa_virt(region))->revision = caps_.revision;
     if (!vmxon(region)) return Status::Refused;
     log("vmx: enabled (VMCS revision %#x, controls pin %#x proc %#x/%#x exit %#x entry %#x, invept %s, "
-        "pat %d, single step by %s)",
+        "pat %d, single step by %s, NMI kick %s)",
         caps_.revision, caps_.pin, caps_.proc, caps_.proc2, caps_.exit, caps_.entry,
-        caps_.invept_single ? "single" : "all", caps_.pat, caps_.mtf ? "MTF" : "TF");
+        caps_.invept_single ? "single" : "all", caps_.pat, caps_.mtf ? "MTF" : "TF", caps_.nmi_kick ? "on" : "off");
     return Status::Ok;
 }
 
-Vcpu* VmxBackend::create_vcpu(u32 id, RealModeStart const& start, Hpa nested_root, InterceptSet const& set) {
+Vcpu* VmxBackend::create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) {
     Hpa const vmcs = alloc_pages(1), io = alloc_pages(2), msrs = alloc_pages(1), obj = alloc_pages(1);
     if (!vmcs.raw || !io.raw || !msrs.raw || !obj.raw) return nullptr;
     static_assert(sizeof(VmxVcpu) <= kPageSize);
@@ -182,7 +183,10 @@ Vcpu* VmxBackend::create_vcpu(u32 id, RealModeStart const& start, Hpa nested_roo
     write_host_state(id);
     auto* v = new (hpa_virt(obj)) VmxVcpu(id, caps_, eptp);
     v->set_io_bitmap(static_cast<u8*>(hpa_virt(io)));  // bitmaps A and B, contiguous: bit per port
-    v->init_real_mode(start);
+    switch (start.kind) {
+        case GuestStart::Kind::RealMode: v->init_real_mode(start.real); break;
+        case GuestStart::Kind::LongMode: v->init_long_mode(start.cpu); break;
+    }
     if (u32 const bad = take_vmwrite_error()) {
         log("vmx: VMWRITE of field %#x failed while setting up the VMCS", bad);
         return nullptr;

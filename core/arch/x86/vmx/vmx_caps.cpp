@@ -68,8 +68,10 @@ bool evaluate_caps(VmxMsrs const& m, VmxCaps* out, char* why, size_t n) {
     c.revision = static_cast<u32>(m.basic) & 0x7FFFFFFF;
     c.mtf = offers(m.proc, proc::kMtf);
     c.pat = offers(m.exit, exit_ctl::kSavePat | exit_ctl::kLoadPat) && offers(m.entry, entry_ctl::kLoadPat);
-    c.pin = choose(m.pin, 0);
-    c.proc = choose(m.proc, proc::kUseIoBitmaps | proc::kUseMsrBitmaps | proc::kSecondary) & ~proc::kMtf;
+    c.nmi_kick = offers(m.pin, pin::kNmiExiting | pin::kVirtualNmis) && offers(m.proc, proc::kNmiWindow);
+    c.pin = choose(m.pin, c.nmi_kick ? pin::kNmiExiting | pin::kVirtualNmis : 0);
+    // NMI-window exiting is switched on only while an NMI waits for the guest to take it.
+    c.proc = choose(m.proc, proc::kUseIoBitmaps | proc::kUseMsrBitmaps | proc::kSecondary) & ~(proc::kMtf | proc::kNmiWindow);
     c.proc2 = choose(m.proc2, proc2::kEpt | proc2::kUnrestricted | (proc2::kPassThrough & may_be_1(m.proc2)));
     u32 const pat_exit = c.pat ? exit_ctl::kSavePat | exit_ctl::kLoadPat : 0;
     c.exit = choose(m.exit, exit_ctl::kHost64 | exit_ctl::kSaveEfer | exit_ctl::kLoadEfer | pat_exit);

@@ -44,6 +44,10 @@ struct VmxCaps {
     bool mtf;                           // monitor trap flag, else single steps use RFLAGS.TF
     bool pat;                           // guest PAT switched through the VMCS
     bool feature_control_unlocked;      // the monitor must enable and lock VMX itself
+    // NMI exiting with virtual NMIs and NMI-window exiting: another CPU can make this one leave
+    // the guest with an NMI (an INIT for a CPU halted in guest code), and the guest's own NMIs
+    // are injected when it can take them. Without all three, NMIs go straight to the guest.
+    bool nmi_kick;
 };
 
 // False, with a reason naming the missing feature, when the CPU cannot run the guest

@@ -129,4 +129,16 @@ u32 access_rights(u16 attr) {
     return (attr & 0xFFu) | ((attr & 0xF00u) << 4);
 }
 
+bool nmi_injectable(u32 interruptibility, u32 entry_intr_info) {
+    if (entry_intr_info & intr::kValid) return false;
+    return !(interruptibility & (kBlockingNmi | kBlockingStiMovSs));
+}
+
+u32 loaded_access_rights(u16 attr) {
+    constexpr u16 kPresent = 0x80, kCodeData = 0x10, kAccessed = 0x01, kDpl = 0x60;
+    if (!(attr & kPresent)) return kArUnusable | (attr & kDpl);
+    u32 const ar = access_rights(attr);
+    return (attr & kCodeData) ? ar | kAccessed : ar;
+}
+
 }  // namespace tv::vmx

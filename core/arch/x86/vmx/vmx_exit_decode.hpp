@@ -33,5 +33,16 @@ CrAccess decode_cr_access(u64 qualification);
 // and the VMCS access-rights format (the same bits at 7:0 and 15:12, bit 16 = unusable).
 u16 segment_attr(u32 access_rights);
 u32 access_rights(u16 segment_attr);
+// The same for a segment register captured from a running CPU (the UEFI start), as VM entry
+// checks it: a usable code or data segment must be marked accessed (loading it set the bit in
+// the descriptor; a descriptor read back from a GDT the firmware keeps read-only may lack it),
+// and an unusable one keeps its DPL (VM entry compares SS.DPL with CS.DPL even then).
+u32 loaded_access_rights(u16 segment_attr);
+
+// Whether an NMI for the guest can be injected at the next VM entry (virtual NMIs on): not
+// while the guest blocks NMIs (it has not returned from the last one), sits in a STI or
+// MOV SS shadow, or another event is already being injected. Otherwise it waits for an
+// NMI-window exit.
+bool nmi_injectable(u32 interruptibility, u32 entry_intr_info);
 
 }  // namespace tv::vmx

@@ -60,7 +60,6 @@ void real_segment(SegReg r, u16 sel, u16 attr) {
 }
 
 constexpr u16 kRealData = 0x93;  // present, read/write, accessed
-constexpr u32 kPinExternalInterruptExiting = 1u << 0;
 constexpr u16 kRealCode = 0x9B;  // present, execute/read, accessed
 
 // Bits the guest may not own: forced by VMX (fixed0) or unsupported (not in fixed1). A guest
@@ -112,11 +111,81 @@ void VmxVcpu::init_real_mode(RealModeStart const& s) {
     set_reg(Reg::Rdx, s.edx);
 }
 
+namespace {
+
+constexpr u32 kStarMsr = 0xC0000081, kLstarMsr = 0xC0000082, kCstarMsr = 0xC0000083, kSfmaskMsr = 0xC0000084;
+constexpr u32 kKernelGsBaseMsr = 0xC0000102, kPatMsr = 0x277;
+
+void captured_segment(SegFields const& f, Segment const& s) {
+    write_segment(f, s.selector, loaded_access_rights(s.attr), s.limit, s.base);
+}
+
+}  // namespace
+
+// The UEFI start: the CPU the loader captured resumes exactly there, as a guest. VM entry
+// checks the guest-state area against IA-32e mode (SDM vol. 3, "Checks on Guest State Area"):
+// PG/PE/PAE and LME/LMA with the "IA-32e mode guest" entry control, accessed code/data
+// segments, a usable busy 64-bit TSS in TR (core/boot_uefi.cpp synthesizes the reset-time one
+// when the firmware never loaded TR), canonical bases. VMX forces CR0.NE and CR4.VMXE as in
+// real mode; the read shadows show the guest its own values.
+void VmxVcpu::init_long_mode(LongModeStart const& s) {
+    captured_segment(kSegs[static_cast<u8>(SegReg::Es)], s.es);
+    captured_segment(kSegs[static_cast<u8>(SegReg::Cs)], s.cs);
+    captured_segment(kSegs[static_cast<u8>(SegReg::Ss)], s.ss);
+    captured_segment(kSegs[static_cast<u8>(SegReg::Ds)], s.ds);
+    captured_segment(kSegs[static_cast<u8>(SegReg::Fs)], s.fs);
+    captured_segment(kSegs[static_cast<u8>(SegReg::Gs)], s.gs);
+    captured_segment(SegFields{f::kGuestLdtrSel, f::kGuestLdtrLimit, f::kGuestLdtrAr, f::kGuestLdtrBase}, s.ldtr);
+    captured_segment(SegFields{f::kGuestTrSel, f::kGuestTrLimit, f::kGuestTrAr, f::kGuestTrBase}, s.tr);
+    vmwrite(f::kGuestGdtrBase, s.gdtr.base);
+    vmwrite(f::kGuestGdtrLimit, s.gdtr.limit);
+    vmwrite(f::kGuestIdtrBase, s.idtr.base);
+    vmwrite(f::kGuestIdtrLimit, s.idtr.limit);
+
+    vmwrite(f::kCr0Mask, owned_mask(caps_.cr0_fixed0, caps_.cr0_fixed1));
+    vmwrite(f::kCr4Mask, owned_mask(caps_.cr4_fixed0, caps_.cr4_fixed1) | kCr4Vmxe);
+    vmwrite(f::kCr0Shadow, s.cr0);
+    vmwrite(f::kGuestCr0, (s.cr0 | caps_.cr0_fixed0) & caps_.cr0_fixed1);
+    vmwrite(f::kCr4Shadow, s.cr4);
+    vmwrite(f::kGuestCr4, (s.cr4 | caps_.cr4_fixed0) & caps_.cr4_fixed1);
+    vmwrite(f::kGuestCr3, s.cr3);
+    vmwrite(f::kGuestEfer, s.efer);
+    set_long_mode(s.efer & x86::kEferLma);
+    vmwrite(f::kGuestDebugCtl, 0);
+    vmwrite(f::kGuestDr7, 0x400);
+    vmwrite(f::kGuestRflags, s.rflags);
+    vmwrite(f::kGuestRip, s.rip);
+    vmwrite(f::kGuestRsp, s.rsp);
+    vmwrite(f::kGuestSysenterCs, static_cast<u32>(s.sysenter_cs));
+    vmwrite(f::kGuestSysenterEsp, s.sysenter_esp);
+    vmwrite(f::kGuestSysenterEip, s.sysenter_eip);
+    vmwrite(f::kGuestActivity, 0);
+    vmwrite(f::kGuestInterruptibility, 0);
+    vmwrite(f::kGuestPendingDbg, 0);
+    vmwrite(f::kVmcsLink, ~0ull);
+    // VMX switches neither the SYSCALL MSRs nor KERNEL_GS_BASE: the guest owns the CPU's own
+    // (the monitor never uses SYSCALL or SWAPGS, and leaves them unintercepted), so they are
+    // loaded on the CPU that runs this vCPU. PAT likewise when the VMCS cannot switch it.
+    x86::wrmsr(kStarMsr, s.star);
+    x86::wrmsr(kLstarMsr, s.lstar);
+    x86::wrmsr(kCstarMsr, s.cstar);
+    x86::wrmsr(kSfmaskMsr, s.sfmask);
+    x86::wrmsr(kKernelGsBaseMsr, s.kernel_gs_base);
+    if (caps_.pat)
+        vmwrite(f::kGuestPat, s.pat);
+    else
+        x86::wrmsr(kPatMsr, s.pat);
+    gprs_ = GuestGprs{};
+    set_reg(Reg::Rsp, s.rsp);
+}
+
 // The VMCS is this CPU's current one (each AP created its own). Nothing of the guest's
 // previous life survives: a pending injection, a step in progress, long mode.
 bool VmxVcpu::start_at_sipi(u8 vector) {
     set_single_step(false);
     vmwrite(f::kEntryIntrInfo, 0);
+    nmi_pending_ = false;
+    set_nmi_window(false);
     set_long_mode(false);
     init_real_mode(RealModeStart{static_cast<u16>(vector << 8), 0, 0, 0, 0, 0, x86::cpuid(1).eax});
     flush_nested_tlb();
@@ -186,7 +255,7 @@ void VmxVcpu::set_single_step(bool on) {
     // An interrupt delivered before the stepped instruction would push TF into a guest frame
     // the guest may resume on another CPU, whose #DB nobody intercepts: an external interrupt
     // exits instead while the step runs (pin control bit 0), and the core cancels the step.
-    vmwrite(f::kPinControls, on ? caps_.pin | kPinExternalInterruptExiting : caps_.pin);
+    vmwrite(f::kPinControls, on ? caps_.pin | pin::kExternalInterruptExiting : caps_.pin);
 }
 
 void VmxVcpu::flush_nested_tlb() {
@@ -194,20 +263,83 @@ void VmxVcpu::flush_nested_tlb() {
 }
 
 ExitRecord VmxVcpu::run() {
-    vmwrite(f::kGuestRsp, reg(Reg::Rsp));
-    if (u32 const bad = take_vmwrite_error()) {
-        log("vmx: VMWRITE of field %#x failed", bad);
-        return entry_failed();
+    for (;;) {
+        vmwrite(f::kGuestRsp, reg(Reg::Rsp));
+        if (u32 const bad = take_vmwrite_error()) {
+            log("vmx: VMWRITE of field %#x failed", bad);
+            return entry_failed();
+        }
+        if (enter_guest(&gprs_, launched_) != 0) return entry_failed();
+        launched_ = true;
+        set_reg(Reg::Rsp, vmread(f::kGuestRsp));
+        RawExit const raw{vmread(f::kExitReason),   vmread(f::kExitQualification), vmread(f::kExitInsnLen),
+                          vmread(f::kExitIntrInfo), vmread(f::kExitIntrError),     vmread(f::kGuestPhysAddr)};
+        reinject_interrupted_event(raw.insn_len);
+        if (raw.reason == exit_reason::kNmiWindow) {  // the backend's own business: never the core's
+            deliver_pending_nmi();
+            continue;
+        }
+        after_nmi_exits(raw);
+        ExitRecord const e = decode_exit(raw);
+        if (e.reason == ExitReason::Invalid) return entry_failed();
+        return e;
     }
-    if (enter_guest(&gprs_, launched_) != 0) return entry_failed();
-    launched_ = true;
-    set_reg(Reg::Rsp, vmread(f::kGuestRsp));
-    RawExit const raw{vmread(f::kExitReason),   vmread(f::kExitQualification), vmread(f::kExitInsnLen),
-                      vmread(f::kExitIntrInfo), vmread(f::kExitIntrError),     vmread(f::kGuestPhysAddr)};
-    reinject_interrupted_event(raw.insn_len);
-    ExitRecord const e = decode_exit(raw);
-    if (e.reason == ExitReason::Invalid) return entry_failed();
-    return e;
+}
+
+namespace {
+// An NMI that caused a VM exit leaves NMIs blocked on this CPU until the next IRET; the
+// monitor takes no NMI itself, so one IRET to the next instruction lifts the block.
+void unblock_host_nmis() {
+    asm volatile(
+        "mov %%ss, %%eax\n\t"
+        "push %%rax\n\t"
+        "push %%rsp\n\t"
+        "addq $8, (%%rsp)\n\t"
+        "pushfq\n\t"
+        "mov %%cs, %%eax\n\t"
+        "push %%rax\n\t"
+        "lea 1f(%%rip), %%rax\n\t"
+        "push %%rax\n\t"
+        "iretq\n"
+        "1:"
+        ::: "rax", "memory", "cc");
+}
+}  // namespace
+
+// NMI exiting (caps_.nmi_kick): a physical NMI exits, consumed (the core decides whether it was
+// a kick or the guest's). An IRET that faulted into an EPT violation had already lifted the
+// guest's virtual NMI blocking; the monitor re-executes it, so the blocking is put back.
+void VmxVcpu::after_nmi_exits(RawExit const& raw) {
+    if (!caps_.nmi_kick || (raw.reason & exit_reason::kEntryFailed)) return;
+    u32 const basic = raw.reason & 0xFFFF;
+    if (basic == exit_reason::kExceptionNmi && ((raw.intr_info >> intr::kTypeShift) & 7) == intr::kTypeNmi)
+        unblock_host_nmis();
+    bool const during_delivery = vmread(f::kIdtVectInfo) & intr::kValid;
+    if (basic == exit_reason::kEptViolation && (raw.qualification & kNmiUnblockedByIret) && !during_delivery)
+        vmwrite(f::kGuestInterruptibility, vmread(f::kGuestInterruptibility) | kBlockingNmi);
+}
+
+// A guest NMI (not the monitor's kick). Without NMI exiting it never exits and reaches the
+// guest by itself.
+void VmxVcpu::inject_nmi() {
+    if (!caps_.nmi_kick) return;
+    nmi_pending_ = true;
+    deliver_pending_nmi();
+}
+
+void VmxVcpu::deliver_pending_nmi() {
+    if (nmi_pending_ && nmi_injectable(vmread(f::kGuestInterruptibility), vmread(f::kEntryIntrInfo))) {
+        vmwrite(f::kEntryIntrInfo, 2 | (intr::kTypeNmi << intr::kTypeShift) | intr::kValid);
+        nmi_pending_ = false;
+    }
+    set_nmi_window(nmi_pending_);
+}
+
+void VmxVcpu::set_nmi_window(bool on) {
+    u32 const want = on ? proc_ | proc::kNmiWindow : proc_ & ~proc::kNmiWindow;
+    if (want == proc_) return;
+    proc_ = want;
+    vmwrite(f::kProcControls, proc_);
 }
 
 ExitRecord VmxVcpu::entry_failed() const {
@@ -235,6 +367,10 @@ void VmxVcpu::reinject_interrupted_event(u32 insn_len) {
     vmwrite(f::kEntryIntrInfo, idt & (intr::kValid | intr::kErrorValid | 0x7FF));
     if (idt & intr::kErrorValid) vmwrite(f::kEntryErrorCode, vmread(f::kIdtVectError));
     u32 const type = (idt >> intr::kTypeShift) & 7;
+    // The interrupted NMI's delivery had set the guest's virtual NMI blocking, and VM entry
+    // refuses to inject an NMI while it is set.
+    if (type == intr::kTypeNmi)
+        vmwrite(f::kGuestInterruptibility, vmread(f::kGuestInterruptibility) & ~kBlockingNmi);
     if (type == intr::kTypeSwInterrupt || type == intr::kTypePrivSwException || type == intr::kTypeSwException)
         vmwrite(f::kEntryInsnLen, insn_len);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/arch/x86/vmx/vmx_caps.hpp"
+#include "core/arch/x86/vmx/vmx_exit_decode.hpp"
 #include "core/vcpu.hpp"
 #include "core/virt_backend.hpp"
 
@@ -14,6 +15,8 @@ class VmxVcpu final : public Vcpu {
 
     // Guest state and the CR0/CR4 masks; the VMCS must be current and its controls written.
     void init_real_mode(RealModeStart const& s);
+    // The same for a running 64-bit CPU (the UEFI path): every register as captured.
+    void init_long_mode(LongModeStart const& s);
 
     ExitRecord run() override;
     u64 rip() const override;
@@ -28,6 +31,7 @@ class VmxVcpu final : public Vcpu {
     Segment segment(SegReg r) const override;
     u8 cpl() const override;
     void inject_exception(u8 vector, bool has_error, u32 error) override;
+    void inject_nmi() override;
     void set_single_step(bool on) override;
     void flush_nested_tlb() override;
     bool emulate_cr_access(ExitRecord const& e) override;
@@ -36,6 +40,9 @@ class VmxVcpu final : public Vcpu {
   private:
     ExitRecord entry_failed() const;
     void reinject_interrupted_event(u32 insn_len);
+    void after_nmi_exits(RawExit const& raw);
+    void deliver_pending_nmi();
+    void set_nmi_window(bool on);
     [[nodiscard]] bool write_cr(u8 cr, u64 value);
     [[nodiscard]] bool write_cr0(u64 value);
     [[nodiscard]] bool write_cr4(u64 value);
@@ -48,6 +55,7 @@ class VmxVcpu final : public Vcpu {
     bool launched_ = false;
     bool stepping_ = false;
     bool guest_tf_ = false;  // the guest's own RFLAGS.TF while a TF single step runs
+    bool nmi_pending_ = false;  // a guest NMI waits for an NMI-window exit
 };
 
 }  // namespace tv::vmx
