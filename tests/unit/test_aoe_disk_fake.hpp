@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "drivers/ata/aoe_disk.hpp"
+#include "tests/unit/fake_guest_ram.hpp"
 #include "drivers/ata/aoe_disk_int13.hpp"
 
 namespace aoedisk {
@@ -20,7 +21,7 @@ using namespace tv::ata;
 inline constexpr u64 kRamEnd = 0x400000;                             // guest RAM: [0, 4 MiB)
 inline constexpr u64 kHiddenBase = 0x300000, kHiddenEnd = 0x340000;  // the monitor's, inside it
 
-class FakeEnv final : public AoeDiskEnv {
+class FakeEnv final : public AoeDiskEnv, public fakes::LogLines {
   public:
     FakeEnv() : phys(kRamEnd) {}
     u32 port_in(u16, u8) override { return 0; }
@@ -28,27 +29,18 @@ class FakeEnv final : public AoeDiskEnv {
     void port_in_words(u16, u16*, u32) override {}
     void port_out_words(u16, u16 const*, u32) override {}
     bool guest_ram(u64 gpa, u64 bytes) override {
-        u64 const end = gpa + bytes;
-        return bytes && end > gpa && end <= kRamEnd && (end <= kHiddenBase || gpa >= kHiddenEnd);
+        return fakes::in_guest_ram(gpa, bytes, kRamEnd, kHiddenBase, kHiddenEnd);
     }
     u8* guest_ptr(u64 gpa) override { return phys.data() + gpa; }
     void log(char const* fmt, ...) override {
-        char line[256];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
+        add(fmt, ap);
         va_end(ap);
-        logs.emplace_back(line);
     }
     void raise_irq() override { ++irqs; }
-    bool logged(char const* needle) const {
-        for (auto const& l : logs)
-            if (l.find(needle) != std::string::npos) return true;
-        return false;
-    }
 
     std::vector<u8> phys;
-    std::vector<std::string> logs;
     int irqs{0};
 };
 

@@ -17,6 +17,7 @@
 
 #include "crypto/xts.hpp"
 #include "drivers/ata/ide_channel.hpp"
+#include "tests/unit/fake_guest_ram.hpp"
 #include <gtest/gtest.h>
 
 namespace idefake {
@@ -32,7 +33,7 @@ inline constexpr u64 kMonBounce = 0x210000;
 inline constexpr u32 kBounceBytes = 0x80000;
 inline constexpr u64 kPhysEnd = kMonBounce + kBounceBytes;
 
-class FakeIde final : public IdeEnv {
+class FakeIde final : public IdeEnv, public fakes::LogLines {
   public:
     explicit FakeIde(u32 sector_size = 512, u32 sectors = 4096, char const* serial = "QM00001")
         : phys(kPhysEnd), disk(static_cast<size_t>(sector_size) * sectors), ss(sector_size), serial_(serial) {}
@@ -47,17 +48,14 @@ class FakeIde final : public IdeEnv {
         for (u32 i = 0; i < n; ++i) port_out(port, 2, buf[i]);
     }
     bool guest_ram(u64 gpa, u64 bytes) override {
-        u64 const end = gpa + bytes;
-        return bytes && end > gpa && end <= kRamEnd && (end <= kHiddenBase || gpa >= kHiddenEnd);
+        return fakes::in_guest_ram(gpa, bytes, kRamEnd, kHiddenBase, kHiddenEnd);
     }
     u8* guest_ptr(u64 gpa) override { return phys.data() + gpa; }
     void log(char const* fmt, ...) override {
-        char line[256];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(line, sizeof line, fmt, ap);
+        add(fmt, ap);
         va_end(ap);
-        logs.emplace_back(line);
     }
     bool set_port_intercept(u16 first, u16 count, bool on) override {
         if (!switchable) return false;
@@ -73,17 +71,11 @@ class FakeIde final : public IdeEnv {
     }
     // The bus master moves the data of a started DMA command, then interrupts.
     void tick();
-    bool logged(char const* needle) const {
-        for (auto const& l : logs)
-            if (l.find(needle) != std::string::npos) return true;
-        return false;
-    }
 
     std::vector<u8> phys;
     std::vector<u8> disk;
     u32 ss;
     std::vector<u8> commands;  // every command the device was given, in order
-    std::vector<std::string> logs;
     bool irq{false};
     u8 bm_status{0};
     u32 bm_prd{0};
