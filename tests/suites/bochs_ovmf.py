@@ -13,8 +13,8 @@ UEFI shell. Runs:
                         has no next loader, so the firmware carries on under the monitor to
                         its next boot entry, the UEFI shell, whose startup.nsh prints a
                         marker and powers off
-  bochs-ovmf-linux-<model>  (optional: only with --with-linux or TV_BOCHS_OVMF_LINUX=1, as
-                        it takes about 3.5-4 minutes of one core) the loader starts the
+  bochs-ovmf-linux-<model>  (3.5-4 minutes of one core; --without-linux or
+                        TV_BOCHS_OVMF_LINUX=0 leaves it out) the loader starts the
                         monitor and chains to the demo guest's kernel as an EFI stub
                         (build/guest/vmlinuz, initrd and console=ttyS0 in LoadOptions, as
                         tests/suites/uefi.py does); Linux copes without ACPI tables (one
@@ -57,7 +57,7 @@ class Run:
     model: str
     cmdline: str = ""
     timeout: int = 400
-    linux: bool = False  # chain to the Linux EFI stub (optional: see --with-linux)
+    linux: bool = False  # chain to the Linux EFI stub (left out by --without-linux)
 
 
 RUNS = [Run("bochs-ovmf-haswell", "corei7_haswell_4770"),
@@ -209,14 +209,14 @@ def main(argv=None):
     ap.add_argument("--only", metavar="PATTERN", help="runs whose name contains PATTERN or matches it as a glob")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (printed)")
     ap.add_argument("--list", action="store_true", help="list the runs and exit")
-    ap.add_argument("--with-linux", action="store_true",
-                    help="also the Linux EFI-stub runs (about 4 minutes each; also TV_BOCHS_OVMF_LINUX=1)")
+    ap.add_argument("--without-linux", action="store_true",
+                    help="leave out the Linux EFI-stub runs (about 4 minutes each; also TV_BOCHS_OVMF_LINUX=0)")
     args = ap.parse_args(argv)
-    with_linux = args.with_linux or os.environ.get("TV_BOCHS_OVMF_LINUX") == "1"
+    with_linux = not args.without_linux and os.environ.get("TV_BOCHS_OVMF_LINUX") != "0"
     selected = [r for r in RUNS if bochs.matches(r.name, args.only) and (with_linux or not r.linux)]
     if args.list:
         for r in RUNS:
-            print("%s (%s)%s%s" % (r.name, r.model, "  (optional: --with-linux)" if r.linux else "",
+            print("%s (%s)%s%s" % (r.name, r.model, "  (Linux; --without-linux leaves it out)" if r.linux else "",
                                    "" if r in selected else "  (not selected)"))
         return 0
     if not selected:
