@@ -189,13 +189,19 @@ def stop(pid):
         pass
 
 
-def write_config(run, work, iso, disk, out_dir):
-    """bochsrc.txt and the debugger's commands in `work`; returns the COM1 and COM2 files."""
+def fresh_logs(out_dir):
+    """COM1, COM2 and Bochs's own log files in out_dir, with an earlier run's removed."""
     com1, com2 = os.path.join(out_dir, "console.log"), os.path.join(out_dir, "monitor.log")
     log = os.path.join(out_dir, "bochs.log")
     for p in (com1, com2, log):
         if os.path.exists(p):
             os.unlink(p)
+    return com1, com2, log
+
+
+def write_config(run, work, iso, disk, out_dir):
+    """bochsrc.txt and the debugger's commands in `work`; returns the COM1 and COM2 files."""
+    com1, com2, log = fresh_logs(out_dir)
     with open(os.path.join(BOCHS_DIR, "bochsrc.in")) as f:
         rc = f.read()
     for key, value in (("MEGS", str(MEGS)), ("MODEL", run.model), ("COUNT", str(run.cpus)), ("ISO", iso), ("DISK", disk),

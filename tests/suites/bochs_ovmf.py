@@ -109,11 +109,7 @@ def esp_image(tmp, cmdline, linux=False):
 
 
 def write_config(run, work, rom, esp, out_dir):
-    com1, com2 = os.path.join(out_dir, "console.log"), os.path.join(out_dir, "monitor.log")
-    log = os.path.join(out_dir, "bochs.log")
-    for p in (com1, com2, log):
-        if os.path.exists(p):
-            os.unlink(p)
+    com1, com2, log = bochs.fresh_logs(out_dir)
     rc = "\n".join([
         "display_library: term",
         "megs: 256",
