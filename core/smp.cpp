@@ -6,7 +6,10 @@
 #include "core/machine.hpp"
 #include "core/mmio_hooks.hpp"
 #include "core/sipi_state.hpp"
+#include "core/virt_backend.hpp"
 #include "lib/spinlock.hpp"
+
+extern "C" void tv_idle_halt(tv::u8 const* asleep);
 
 namespace tv {
 
@@ -25,6 +28,11 @@ struct SmpCpu {
     SipiState sipi = SipiState::running();
     u64 epoch_seen = 0;
     bool kicked = false;  // an NMI is on its way to make this CPU leave the guest
+    // Wait-for-SIPI halts the CPU (a spinning one takes a host core from the CPUs doing work)
+    // until a sender's NMI wakes it. asleep: set by the CPU under `lock`, cleared by the sender
+    // that changed its state; wake_owed: that sender's NMI has not arrived yet.
+    u8 asleep = 0;
+    bool wake_owed = false;
 };
 
 constinit SmpCpu g_cpus[kMaxCpus];
@@ -46,6 +54,25 @@ void kick(SmpCpu& c) {
     lapic_send_ipi(c.apic_id, kIcrNmi);
 }
 
+// Called with c.lock held, after the sender changed c's state.
+void wake(SmpCpu& c) {
+    if (!__atomic_load_n(&c.asleep, __ATOMIC_RELAXED)) return;
+    __atomic_store_n(&c.asleep, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&c.wake_owed, true, __ATOMIC_RELEASE);
+    lapic_send_ipi(c.apic_id, kIcrNmi);
+}
+
+// Until a sender wakes this CPU, or anything else ends the HLT (the caller checks its state
+// again). The sender's NMI must land here: sent into the guest it would reach the guest as
+// its own NMI (or with nothing to consume it, on VMX without NMI exiting, directly).
+void sleep_until_woken(SmpCpu& c) {
+    VirtBackend const& b = *machine().backend;
+    b.host_nmis(true);
+    tv_idle_halt(&c.asleep);
+    while (__atomic_load_n(&c.wake_owed, __ATOMIC_ACQUIRE)) x86::pause();
+    b.host_nmis(false);
+}
+
 // Every target of `icr` gets the INIT or SIPI; nothing reaches the hardware.
 void deliver(u32 sender, Icr const& icr, bool x2apic) {
     if (icr_is_init_deassert(icr)) return;
@@ -61,7 +88,10 @@ void deliver(u32 sender, Icr const& icr, bool x2apic) {
             bool const was_running = !c.sipi.is_waiting();
             c.sipi.init();
             if (was_running && i != sender) kick(c);
-        } else if (c.sipi.sipi(icr.vector)) log("smp: cpu %u (apic %u) gets SIPI vector %#x from cpu %u", i, c.apic_id, icr.vector, sender);
+        } else if (c.sipi.sipi(icr.vector)) {
+            log("smp: cpu %u (apic %u) gets SIPI vector %#x from cpu %u", i, c.apic_id, icr.vector, sender);
+            wake(c);
+        }
     }
     if (!matched && icr.logical && !g_logical_logged) {
         g_logical_logged = true;
@@ -148,13 +178,14 @@ void smp_before_entry(Vcpu& v) {
         {
             LockGuard guard(c.lock);
             step = c.sipi.before_entry(&vector);
+            __atomic_store_n(&c.asleep, step == SipiState::Step::Wait ? 1 : 0, __ATOMIC_RELEASE);
         }
         if (step == SipiState::Step::Run) break;
         if (step == SipiState::Step::StartAt) {
             if (!v.start_at_sipi(vector)) log("smp: cpu %u cannot start at a SIPI", v.id());
             break;
         }
-        x86::pause();  // wait-for-SIPI: the monitor holds this CPU until the guest starts it
+        sleep_until_woken(c);  // wait-for-SIPI: the monitor holds this CPU until the guest starts it
     }
     u64 const epoch = __atomic_load_n(&g_nested_epoch, __ATOMIC_ACQUIRE);
     if (epoch != c.epoch_seen) {
@@ -162,6 +193,8 @@ void smp_before_entry(Vcpu& v) {
         v.flush_nested_tlb();
     }
 }
+
+void smp_host_nmi() { __atomic_store_n(&g_cpus[this_cpu()].wake_owed, false, __ATOMIC_RELEASE); }
 
 void smp_nmi_exit(Vcpu& v) {
     if (!__atomic_exchange_n(&g_cpus[v.id()].kicked, false, __ATOMIC_ACQ_REL)) v.inject_nmi();

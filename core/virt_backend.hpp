@@ -37,6 +37,9 @@ class VirtBackend {
     // Whether a physical NMI makes a vCPU exit (and the backend consumes it), so that another
     // CPU can make it leave the guest to see an INIT.
     virtual bool kicks_by_nmi() const { return false; }
+    // Lets NMIs reach the monitor's own handler while it halts (SVM holds them while GIF is
+    // clear, as it is after every exit), and masks them again.
+    virtual void host_nmis(bool open) const { (void)open; }
     // Extra MSRs the backend must guard on top of the core's set (its own control MSRs).
     virtual void add_protected_msrs(InterceptSet& set) const = 0;
     // A vCPU whose first instruction runs in the state `start` describes: real mode (BIOS

@@ -2,12 +2,14 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/panic.hpp"
+#include "core/smp.hpp"
 
 extern "C" const tv::u64 tv_isr_table[32];
 extern "C" char tv_rdmsr_safe_insn[], tv_rdmsr_safe_fixup[];
 extern "C" char tv_wrmsr_safe_insn[], tv_wrmsr_safe_fixup[];
 extern "C" int tv_rdmsr_safe(tv::u32 msr, tv::u64* out);
 extern "C" int tv_wrmsr_safe(tv::u32 msr, tv::u64 value);
+extern "C" char tv_idle_window[], tv_idle_hlt[], tv_idle_out[];
 
 namespace tv::x86 {
 
@@ -104,7 +106,13 @@ bool wrmsr_safe(u32 msr, u64 value) { return tv_wrmsr_safe(msr, value) == 0; }
 
 extern "C" void tv_exception_entry(tv::x86::ExceptionFrame* f) {
     using namespace tv::x86;
-    if (f->vector == 2) return;  // an NMI the SVM backend drains after an NMI exit (a kick)
+    if (f->vector == 2) {  // a wake-up, or an NMI the SVM backend drains after an NMI exit (a kick)
+        // Taken between idle_halt.S's test and its HLT: do not halt after returning.
+        if (f->rip >= reinterpret_cast<tv::u64>(tv_idle_window) && f->rip <= reinterpret_cast<tv::u64>(tv_idle_hlt))
+            f->rip = reinterpret_cast<tv::u64>(tv_idle_out);
+        tv::smp_host_nmi();
+        return;
+    }
     if (f->vector == 13) {
         if (f->rip == reinterpret_cast<tv::u64>(tv_rdmsr_safe_insn)) {
             f->rip = reinterpret_cast<tv::u64>(tv_rdmsr_safe_fixup);

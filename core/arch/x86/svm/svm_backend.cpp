@@ -99,6 +99,12 @@ class SvmBackend final : public VirtBackend {
 
     NestedFormat nested_format() const override { return NestedFormat::Npt; }
     bool kicks_by_nmi() const override { return true; }
+    void host_nmis(bool open) const override {
+        if (open)
+            asm volatile("stgi" ::: "memory");
+        else
+            asm volatile("clgi" ::: "memory");
+    }
 
     void add_protected_msrs(InterceptSet& set) const override {
         (void)set.add_msr(x86::msr::kEfer);
