@@ -27,12 +27,17 @@ struct SmpCpu {
     SpinLock lock;
     SipiState sipi = SipiState::running();
     u64 epoch_seen = 0;
-    bool kicked = false;  // an NMI is on its way to make this CPU leave the guest
     // Wait-for-SIPI halts the CPU (a spinning one takes a host core from the CPUs doing work)
-    // until a sender's NMI wakes it. asleep: set by the CPU under `lock`, cleared by the sender
-    // that changed its state; wake_owed: that sender's NMI has not arrived yet.
+    // until a sender's NMI wakes it. Set by the CPU under `lock`, cleared by the sender that
+    // changed its state.
     u8 asleep = 0;
-    bool wake_owed = false;
+    // The monitor sent this CPU an NMI (a kick or a wake-up) that has not arrived yet. Whoever
+    // takes the next NMI on this CPU (an NMI exit, or the host handler) consumes it; an NMI
+    // that finds nothing owed is the guest's. Two NMIs sent close together may merge into one,
+    // as they do on hardware, which is why this is a flag, not a count.
+    bool nmi_owed = false;
+    bool guest_nmi = false;  // the guest's NMI, taken while the monitor ran: inject before entry
+    bool draining = false;   // SVM: the host handler takes the NMI the exit already counted
 };
 
 constinit SmpCpu g_cpus[kMaxCpus];
@@ -50,7 +55,7 @@ u32 own_apic_id() { return x86::cpuid(1).ebx >> 24; }
 // same moment merges with the kick and is lost, as two NMIs pending at once are on hardware.
 void kick(SmpCpu& c) {
     if (!machine().backend->kicks_by_nmi()) return;
-    __atomic_store_n(&c.kicked, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&c.nmi_owed, true, __ATOMIC_RELEASE);
     lapic_send_ipi(c.apic_id, kIcrNmi);
 }
 
@@ -58,7 +63,7 @@ void kick(SmpCpu& c) {
 void wake(SmpCpu& c) {
     if (!__atomic_load_n(&c.asleep, __ATOMIC_RELAXED)) return;
     __atomic_store_n(&c.asleep, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&c.wake_owed, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&c.nmi_owed, true, __ATOMIC_RELEASE);
     lapic_send_ipi(c.apic_id, kIcrNmi);
 }
 
@@ -69,7 +74,7 @@ void sleep_until_woken(SmpCpu& c) {
     VirtBackend const& b = *machine().backend;
     b.host_nmis(true);
     tv_idle_halt(&c.asleep);
-    while (__atomic_load_n(&c.wake_owed, __ATOMIC_ACQUIRE)) x86::pause();
+    while (__atomic_load_n(&c.nmi_owed, __ATOMIC_ACQUIRE)) x86::pause();
     b.host_nmis(false);
 }
 
@@ -180,8 +185,14 @@ void smp_before_entry(Vcpu& v) {
             step = c.sipi.before_entry(&vector);
             __atomic_store_n(&c.asleep, step == SipiState::Step::Wait ? 1 : 0, __ATOMIC_RELEASE);
         }
-        if (step == SipiState::Step::Run) break;
+        if (step == SipiState::Step::Run) {
+            if (__atomic_exchange_n(&c.guest_nmi, false, __ATOMIC_ACQ_REL)) v.inject_nmi();
+            break;
+        }
         if (step == SipiState::Step::StartAt) {
+            // A CPU in wait-for-SIPI does not take NMIs; one that came meanwhile is dropped.
+            if (__atomic_exchange_n(&c.guest_nmi, false, __ATOMIC_ACQ_REL))
+                log("smp: cpu %u: an NMI that came while it waited for its SIPI is dropped", v.id());
             if (!v.start_at_sipi(vector)) log("smp: cpu %u cannot start at a SIPI", v.id());
             break;
         }
@@ -194,10 +205,23 @@ void smp_before_entry(Vcpu& v) {
     }
 }
 
-void smp_host_nmi() { __atomic_store_n(&g_cpus[this_cpu()].wake_owed, false, __ATOMIC_RELEASE); }
+void smp_host_nmi() {
+    SmpCpu& c = g_cpus[this_cpu()];
+    if (__atomic_load_n(&c.draining, __ATOMIC_ACQUIRE)) return;
+    if (!__atomic_exchange_n(&c.nmi_owed, false, __ATOMIC_ACQ_REL)) __atomic_store_n(&c.guest_nmi, true, __ATOMIC_RELEASE);
+}
 
 void smp_nmi_exit(Vcpu& v) {
-    if (!__atomic_exchange_n(&g_cpus[v.id()].kicked, false, __ATOMIC_ACQ_REL)) v.inject_nmi();
+    SmpCpu& c = g_cpus[v.id()];
+    bool const owed = __atomic_exchange_n(&c.nmi_owed, false, __ATOMIC_ACQ_REL);
+    // SVM leaves the exit's NMI pending while GIF is clear, where it would end the next entry
+    // at once: the host handler takes it here without counting it again.
+    VirtBackend const& b = *machine().backend;
+    __atomic_store_n(&c.draining, true, __ATOMIC_RELEASE);
+    b.host_nmis(true);
+    b.host_nmis(false);
+    __atomic_store_n(&c.draining, false, __ATOMIC_RELEASE);
+    if (!owed) v.inject_nmi();
 }
 
 void smp_init_exit(Vcpu& v) {

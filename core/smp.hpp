@@ -32,9 +32,10 @@ void lapic_send_ipi(u32 apic_id, u32 icr_low);
 // Before every guest entry: INIT/SIPI (may wait until the guest starts this CPU) and the
 // nested-TLB epoch.
 void smp_before_entry(Vcpu& v);
-// An NMI the monitor itself took (descriptors.cpp): a wake-up from wait-for-SIPI has arrived.
+// An NMI the monitor itself took (descriptors.cpp): the monitor's kick or wake-up, or the
+// guest's NMI, injected before this CPU's next entry.
 void smp_host_nmi();
-// An NMI exit: the monitor's kick, or the guest's NMI (re-injected).
+// An NMI exit: the monitor's kick or wake-up, or the guest's NMI (re-injected).
 void smp_nmi_exit(Vcpu& v);
 // An INIT that reached the hardware (an INIT exit): the vCPU waits for a SIPI.
 void smp_init_exit(Vcpu& v);

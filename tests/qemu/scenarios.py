@@ -280,6 +280,8 @@ def check_mmio_e1000(out, result):
 # --- multiprocessor guests: the APs run under the monitor too --------------------------
 
 SMP_CPU_RE = re.compile(r"smp: (\d+) of (\d+) processors under the monitor")
+# What tests/qemu/guest/smp-checks.sh prints when every check passed (QEMU, UEFI and Bochs runs).
+SMP_MARKERS = ["TV-CHECK ok: smp-nproc", "TV-CHECK ok: smp-parallel-sha256", "TV-CHECK ok: smp-guest-nmi"]
 
 
 def smp_script(cpus, tail):
@@ -314,7 +316,7 @@ def check_smp(cpus, base_check, markers):
 def smp_scenarios():
     s = []
     tail = os.path.join(GUEST_DIR, "monitor-checks.sh")
-    markers = ["TV-CHECK ok: smp-nproc", "TV-CHECK ok: smp-parallel-sha256"]
+    markers = SMP_MARKERS
     for machine in ("pc", "q35"):
         for cpus in (2, 4):
             s.append(Scenario("smp%d-%s" % (cpus, machine), check_smp(cpus, check_monitor, markers),

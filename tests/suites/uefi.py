@@ -154,7 +154,7 @@ def check_linux(out, result):
 
 def check_linux_smp(cpus, out, result):
     problems = check_linux(out, result)
-    smp = scenarios.check_smp(cpus, lambda o, r: [], ["TV-CHECK ok: smp-nproc", "TV-CHECK ok: smp-parallel-sha256"])
+    smp = scenarios.check_smp(cpus, lambda o, r: [], scenarios.SMP_MARKERS)
     return problems + smp(out, result)
 
 

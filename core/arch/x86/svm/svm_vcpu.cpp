@@ -98,6 +98,7 @@ bool SvmVcpu::start_at_sipi(u8 vector) {
     c.tlb_control = 1;
     stepping_ = false;
     guest_tf_ = false;
+    nmi_pending_ = false;
     guest_efer_svme_ = false;
     VmcbSave& g = vmcb_->save;
     g.kernel_gs_base = g.star = g.lstar = g.cstar = g.sfmask = 0;
@@ -168,14 +169,16 @@ void SvmVcpu::reinject_interrupted_event() {
 
 ExitRecord SvmVcpu::run() {
     vmcb_->save.efer |= x86::kEferSvme;  // the guest can clear it through state we restore
+    constexpr u64 kEventValid = 1ull << 31, kNmiEvent = 2 | (2ull << 8) | kEventValid;
+    if (nmi_pending_ && !(vmcb_->control.event_inj & kEventValid)) {
+        vmcb_->control.event_inj = kNmiEvent;
+        nmi_pending_ = false;
+    }
     vmcb_->save.rax = reg(Reg::Rax);
     vmcb_->save.rsp = reg(Reg::Rsp);
     tv_svm_run(vmcb_pa_.raw, &gprs_, host_vmcb_pa_.raw);
     set_reg(Reg::Rax, vmcb_->save.rax);
     set_reg(Reg::Rsp, vmcb_->save.rsp);
-    // An intercepted NMI stays pending while GIF is 0 and would end the next VMRUN at once:
-    // open GIF for a moment so the host takes it (descriptors.cpp returns from vector 2).
-    if (vmcb_->control.exit_code == exit_code::kNmi) asm volatile("stgi; clgi" ::: "memory");
     vmcb_->control.event_inj = 0;
     vmcb_->control.tlb_control = 0;
     reinject_interrupted_event();

@@ -28,7 +28,9 @@ class SvmVcpu final : public Vcpu {
     Segment segment(SegReg r) const override;
     u8 cpl() const override { return vmcb_->save.cpl; }
     void inject_exception(u8 vector, bool has_error, u32 error) override;
-    void inject_nmi() override { vmcb_->control.event_inj = 2 | (2ull << 8) | (1ull << 31); }
+    // Delivered at the next entry whose EVENTINJ is free (an exception reflected or an event
+    // re-injected at this exit goes first).
+    void inject_nmi() override { nmi_pending_ = true; }
     void set_single_step(bool on) override;
     void flush_nested_tlb() override { vmcb_->control.tlb_control = 1; }
     // No CR intercepts are set: the guest owns CR0/CR3/CR4 in the VMCB outright.
@@ -45,6 +47,7 @@ class SvmVcpu final : public Vcpu {
     bool guest_efer_svme_ = false;  // what the guest wrote; hardware always has SVME set
     bool stepping_ = false;
     bool guest_tf_ = false;
+    bool nmi_pending_ = false;
 };
 
 }  // namespace tv::svm
