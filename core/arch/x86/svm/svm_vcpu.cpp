@@ -98,7 +98,7 @@ bool SvmVcpu::start_at_sipi(u8 vector) {
     c.tlb_control = 1;
     stepping_ = false;
     guest_tf_ = false;
-    nmi_pending_ = false;
+    nmi_.reset();
     guest_efer_svme_ = false;
     VmcbSave& g = vmcb_->save;
     g.kernel_gs_base = g.star = g.lstar = g.cstar = g.sfmask = 0;
@@ -167,24 +167,40 @@ void SvmVcpu::reinject_interrupted_event() {
     if ((info & (1ull << 31)) && !(vmcb_->control.event_inj & (1ull << 31))) vmcb_->control.event_inj = info;
 }
 
-ExitRecord SvmVcpu::run() {
-    vmcb_->save.efer |= x86::kEferSvme;  // the guest can clear it through state we restore
+// NMI blocking (svm_nmi.hpp) before each entry: the NMI into a free EVENTINJ, the IRET
+// intercept while one is in service, an interrupt exit while one waits past that IRET (the
+// hidden-memory step wants interrupt exits too).
+void SvmVcpu::prepare_nmi() {
     constexpr u64 kEventValid = 1ull << 31, kNmiEvent = 2 | (2ull << 8) | kEventValid;
-    if (nmi_pending_ && !(vmcb_->control.event_inj & kEventValid)) {
-        vmcb_->control.event_inj = kNmiEvent;
-        nmi_pending_ = false;
+    VmcbControl& c = vmcb_->control;
+    if (nmi_.before_entry(vmcb_->save.rip, !(c.event_inj & kEventValid))) c.event_inj = kNmiEvent;
+    c.intercept_misc1 = nmi_.wants_iret_intercept() ? c.intercept_misc1 | intercept::kIret : c.intercept_misc1 & ~intercept::kIret;
+    bool const intr = stepping_ || nmi_.wants_interrupt_exit();
+    c.intercept_misc1 = intr ? c.intercept_misc1 | intercept::kIntr : c.intercept_misc1 & ~intercept::kIntr;
+}
+
+ExitRecord SvmVcpu::run() {
+    for (;;) {
+        vmcb_->save.efer |= x86::kEferSvme;  // the guest can clear it through state we restore
+        prepare_nmi();
+        vmcb_->save.rax = reg(Reg::Rax);
+        vmcb_->save.rsp = reg(Reg::Rsp);
+        tv_svm_run(vmcb_pa_.raw, &gprs_, host_vmcb_pa_.raw);
+        set_reg(Reg::Rax, vmcb_->save.rax);
+        set_reg(Reg::Rsp, vmcb_->save.rsp);
+        vmcb_->control.event_inj = 0;
+        vmcb_->control.tlb_control = 0;
+        reinject_interrupted_event();
+        u64 const code = vmcb_->control.exit_code;
+        if (code == exit_code::kIntr) nmi_.interrupt_exit();
+        if (code == exit_code::kIret) {  // the backend's own: the IRET runs at the next entry
+            nmi_.iret_exit(vmcb_->save.rip);
+            continue;
+        }
+        RawExit raw{code, vmcb_->control.exit_info1, vmcb_->control.exit_info2,
+                    vmcb_->save.rip, vmcb_->control.next_rip, has_nrips_};
+        return decode_exit(raw);
     }
-    vmcb_->save.rax = reg(Reg::Rax);
-    vmcb_->save.rsp = reg(Reg::Rsp);
-    tv_svm_run(vmcb_pa_.raw, &gprs_, host_vmcb_pa_.raw);
-    set_reg(Reg::Rax, vmcb_->save.rax);
-    set_reg(Reg::Rsp, vmcb_->save.rsp);
-    vmcb_->control.event_inj = 0;
-    vmcb_->control.tlb_control = 0;
-    reinject_interrupted_event();
-    RawExit raw{vmcb_->control.exit_code, vmcb_->control.exit_info1, vmcb_->control.exit_info2,
-                vmcb_->save.rip, vmcb_->control.next_rip, has_nrips_};
-    return decode_exit(raw);
 }
 
 }  // namespace tv::svm

@@ -1,6 +1,7 @@
 // The SVM implementation of Vcpu: one VMCB, its host save area and the exit decoding.
 #pragma once
 
+#include "core/arch/x86/svm/svm_nmi.hpp"
 #include "core/arch/x86/svm/vmcb.hpp"
 #include "core/vcpu.hpp"
 #include "core/virt_backend.hpp"
@@ -29,8 +30,8 @@ class SvmVcpu final : public Vcpu {
     u8 cpl() const override { return vmcb_->save.cpl; }
     void inject_exception(u8 vector, bool has_error, u32 error) override;
     // Delivered at the next entry whose EVENTINJ is free (an exception reflected or an event
-    // re-injected at this exit goes first).
-    void inject_nmi() override { nmi_pending_ = true; }
+    // re-injected at this exit goes first) and the guest is not in its NMI handler.
+    void inject_nmi() override { nmi_.request(); }
     void set_single_step(bool on) override;
     void flush_nested_tlb() override { vmcb_->control.tlb_control = 1; }
     // No CR intercepts are set: the guest owns CR0/CR3/CR4 in the VMCB outright.
@@ -39,6 +40,7 @@ class SvmVcpu final : public Vcpu {
 
   private:
     void reinject_interrupted_event();
+    void prepare_nmi();
 
     Vmcb* vmcb_;
     Hpa vmcb_pa_;
@@ -47,7 +49,7 @@ class SvmVcpu final : public Vcpu {
     bool guest_efer_svme_ = false;  // what the guest wrote; hardware always has SVME set
     bool stepping_ = false;
     bool guest_tf_ = false;
-    bool nmi_pending_ = false;
+    NmiBlocking nmi_;
 };
 
 }  // namespace tv::svm
