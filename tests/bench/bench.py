@@ -103,11 +103,17 @@ def main():
     if os.path.exists(RESULTS):
         os.unlink(RESULTS)
     boot_bench(args.runs, args.machine)
+    failed = []
     for other in sorted(glob.glob(os.path.join(HERE, "*_bench.py"))):
         rc = subprocess.call([sys.executable, other])
         if rc:
             print("bench: %s failed with status %d" % (os.path.basename(other), rc))
+            failed.append(os.path.basename(other))
     print_table()
+    # The others still ran and were recorded, but a broken bench must not pass as measured.
+    if failed:
+        print("bench: %d bench(es) failed: %s" % (len(failed), ", ".join(failed)))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -245,6 +245,7 @@ class Guest:
                 with open(conf, "w") as f:
                     f.write(conf_text)
                 cmd += ["-initrd", ",".join([conf] + list(modules))]
+        self.started = time.monotonic()  # benches time the boot from here
         self.proc = net.spawn(cmd, timeout, None)
         deadline = time.monotonic() + 30
         while not os.path.exists(self.sock_path):

@@ -159,13 +159,13 @@ class Machine(Guest):
     """QEMU -machine pc with no disk, an e1000 on the tap, thinvisor with the conf module; the
     guest runs `script` (fw_cfg) and powers off."""
 
-    def __init__(self, net, name, script, conf_text=CONF):
+    def __init__(self, net, name, script, conf_text=CONF, extra=()):
         work = net.path(name)
         os.makedirs(work)
         sc = os.path.join(work, "script.sh")
         with open(sc, "w") as f:
             f.write(script)
-        super().__init__(net, work, conf_text=conf_text, disk=None, script=sc, timeout=QEMU_LIMIT)
+        super().__init__(net, work, conf_text=conf_text, disk=None, script=sc, timeout=QEMU_LIMIT, extra=extra)
 
     def finish(self, seconds=120):
         """Waits for the script's power-off; the monitor log."""
