@@ -53,18 +53,20 @@ u32 own_apic_id() { return x86::cpuid(1).ebx >> 24; }
 // A CPU running guest code (e.g. halted with interrupts off in the firmware's AP loop) sees
 // a new INIT only when it leaves the guest: an NMI makes it exit. A guest NMI arriving at the
 // same moment merges with the kick and is lost, as two NMIs pending at once are on hardware.
-void kick(SmpCpu& c) {
-    if (!machine().backend->kicks_by_nmi()) return;
+void send_owed_nmi(SmpCpu& c) {
     __atomic_store_n(&c.nmi_owed, true, __ATOMIC_RELEASE);
     lapic_send_ipi(c.apic_id, kIcrNmi);
+}
+
+void kick(SmpCpu& c) {
+    if (machine().backend->kicks_by_nmi()) send_owed_nmi(c);
 }
 
 // Called with c.lock held, after the sender changed c's state.
 void wake(SmpCpu& c) {
     if (!__atomic_load_n(&c.asleep, __ATOMIC_RELAXED)) return;
     __atomic_store_n(&c.asleep, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&c.nmi_owed, true, __ATOMIC_RELEASE);
-    lapic_send_ipi(c.apic_id, kIcrNmi);
+    send_owed_nmi(c);
 }
 
 // Until a sender wakes this CPU, or anything else ends the HLT (the caller checks its state

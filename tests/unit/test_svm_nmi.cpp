@@ -4,6 +4,16 @@
 
 using tv::svm::NmiBlocking;
 
+namespace {
+// One NMI injected at 0x1000: the guest is in its handler.
+NmiBlocking in_handler() {
+    NmiBlocking n;
+    n.request();
+    EXPECT_TRUE(n.before_entry(0x1000, true));
+    return n;
+}
+}  // namespace
+
 TEST(SvmNmiBlocking, NothingPendingInjectsNothing) {
     NmiBlocking n;
     EXPECT_FALSE(n.before_entry(0x1000, true));
@@ -20,9 +30,7 @@ TEST(SvmNmiBlocking, AnNmiIsInjectedOnceAndThenBlocksUntilItsIretIsIntercepted) 
 }
 
 TEST(SvmNmiBlocking, ASecondNmiWaitsUntilTheHandlersIretHasCompleted) {
-    NmiBlocking n;
-    n.request();
-    ASSERT_TRUE(n.before_entry(0x1000, true));
+    NmiBlocking n = in_handler();
     n.request();  // arrives inside the guest's NMI handler
     EXPECT_FALSE(n.wants_interrupt_exit());      // nothing to gain before the handler's IRET
     EXPECT_FALSE(n.before_entry(0x5000, true));  // still in the handler
@@ -36,9 +44,7 @@ TEST(SvmNmiBlocking, ASecondNmiWaitsUntilTheHandlersIretHasCompleted) {
 }
 
 TEST(SvmNmiBlocking, AnIretThatExitsAgainAtTheSameRipStillBlocks) {
-    NmiBlocking n;
-    n.request();
-    ASSERT_TRUE(n.before_entry(0x1000, true));
+    NmiBlocking n = in_handler();
     n.iret_exit(0x5010);
     n.request();
     EXPECT_FALSE(n.before_entry(0x5010, true));  // e.g. a nested page fault on the IRET's stack
@@ -55,9 +61,7 @@ TEST(SvmNmiBlocking, AnOccupiedEventSlotDelaysTheNmi) {
 }
 
 TEST(SvmNmiBlocking, RequestsWhileBlockedMergeIntoOne) {
-    NmiBlocking n;
-    n.request();
-    ASSERT_TRUE(n.before_entry(0x1000, true));
+    NmiBlocking n = in_handler();
     n.request();
     n.request();
     n.iret_exit(0x5010);
@@ -74,9 +78,7 @@ TEST(SvmNmiBlocking, AnIretWithNoNmiInServiceChangesNothing) {
 }
 
 TEST(SvmNmiBlocking, ResetForgetsEverything) {
-    NmiBlocking n;
-    n.request();
-    ASSERT_TRUE(n.before_entry(0x1000, true));
+    NmiBlocking n = in_handler();
     n.request();
     n.reset();
     EXPECT_FALSE(n.wants_iret_intercept());
@@ -84,9 +86,7 @@ TEST(SvmNmiBlocking, ResetForgetsEverything) {
 }
 
 TEST(SvmNmiBlocking, AnInterruptExitBeforeTheIretRanStopsAskingForThem) {
-    NmiBlocking n;
-    n.request();
-    ASSERT_TRUE(n.before_entry(0x1000, true));
+    NmiBlocking n = in_handler();
     n.iret_exit(0x5010);
     n.request();  // arrives after the IRET exit
     EXPECT_TRUE(n.wants_interrupt_exit());

@@ -106,7 +106,7 @@ bool wrmsr_safe(u32 msr, u64 value) { return tv_wrmsr_safe(msr, value) == 0; }
 
 extern "C" void tv_exception_entry(tv::x86::ExceptionFrame* f) {
     using namespace tv::x86;
-    if (f->vector == 2) {  // a wake-up, or an NMI the SVM backend drains after an NMI exit (a kick)
+    if (f->vector == 2) {  // the monitor's kick or wake-up, or the guest's NMI: smp.cpp sorts them
         // Taken between idle_halt.S's test and its HLT: do not halt after returning.
         if (f->rip >= reinterpret_cast<tv::u64>(tv_idle_window) && f->rip <= reinterpret_cast<tv::u64>(tv_idle_hlt))
             f->rip = reinterpret_cast<tv::u64>(tv_idle_out);

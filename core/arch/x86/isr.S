@@ -1,5 +1,6 @@
 /* Exception entry stubs: push a uniform frame (see ExceptionFrame) and call C++. The monitor
- * never enables interrupts, so only the 32 exception vectors are wired (an NMI, vector 2, can wake a halted CPU: idle_halt.S). */
+ * never enables interrupts, so only the 32 exception vectors are wired (an NMI, vector 2,
+ * can wake a halted CPU: idle_halt.S). */
     .text
 .macro ISR_NOERR n
     .global tv_isr_\n
