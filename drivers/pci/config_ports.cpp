@@ -89,8 +89,10 @@ Status pci_ports_install() {
     g_guest_cf8 = x86::inl(kAddressPort);  // whatever the firmware left there
     g_ports_installed = true;
     g_data_claimed = g_router.count() != 0;
-    Status const s = io_hook_register(kAddressPort, g_data_claimed ? 8 : 4, config_ports, nullptr,
-                                      g_data_claimed ? "pci-config" : "pci-address");
+    // Two hooks, so that a wide access at CF9-CFB that reaches into CFC-CFF is split into
+    // bytes by the I/O router and its data bytes reach the configuration hooks.
+    Status s = io_hook_register(kAddressPort, 4, config_ports, nullptr, "pci-address");
+    if (ok(s) && g_data_claimed) s = io_hook_register(kDataPort, 4, config_ports, nullptr, "pci-data");
     log("pci: %u configuration hooks; data ports CFC-CFF %s", static_cast<unsigned>(g_router.count()),
         g_data_claimed ? "intercepted while CF8 names a hooked register" : "left to the guest (no exits)");
     for (size_t i = 0; i < g_router.count(); ++i) {

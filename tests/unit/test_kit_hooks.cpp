@@ -1,0 +1,204 @@
+// The hook half of the device kit: I/O-port routing (wide accesses that cross a claimed
+// port are split into bytes, each byte to its owner) and every hook running under its
+// device's lock.
+#include <gtest/gtest.h>
+
+#include "core/device/port_router.hpp"
+#include "tests/unit/fake_vcpu.hpp"
+
+namespace tv {
+namespace {
+
+struct BusAccess {
+    u16 port;
+    u8 size;
+    bool in;
+    u32 value;
+};
+
+class FakeBus final : public PortBus {
+  public:
+    u32 in(u16 port, u8 size) override {
+        log[n++] = BusAccess{port, size, true, 0};
+        return 0xA0u + (port & 0xF);  // each port reads as a byte of its own
+    }
+    void out(u16 port, u8 size, u32 value) override { log[n++] = BusAccess{port, size, false, value}; }
+    BusAccess log[16]{};
+    int n = 0;
+};
+
+struct Seen {
+    Device* device;
+    bool locked_during;
+    IoExit io[8];
+    u32 value[8];
+    int n;
+    IoAction answer;
+    u32 reads_as;
+};
+
+IoAction record(void* ctx, Vcpu&, IoExit const& io, u32* value) {
+    Seen& s = *static_cast<Seen*>(ctx);
+    s.locked_during = s.device->locked();
+    s.io[s.n] = io;
+    s.value[s.n++] = *value;
+    if (io.in && s.answer == IoAction::Handled) *value = s.reads_as;
+    return s.answer;
+}
+
+IoExit out_of(u16 port, u8 size) { return IoExit{port, size, false, false, false}; }
+IoExit in_of(u16 port, u8 size) { return IoExit{port, size, true, false, false}; }
+
+// The IDE primary channel as the IDE mediator claims it: data and features (0x1F0-0x1F1)
+// and the command register (0x1F7); count, LBA and device (0x1F2-0x1F6) pass through.
+struct IdeLike {
+    Device dev{"ide"};
+    Seen data{&dev, false, {}, {}, 0, IoAction::Handled, 0x11223344};
+    Seen cmd{&dev, false, {}, {}, 0, IoAction::Handled, 0x50};
+    PortRouter r;
+    IdeLike() {
+        EXPECT_EQ(r.add(PortHook{0x1F0, 2, record, &data, "ide0-data", &dev, 0}), Status::Ok);
+        EXPECT_EQ(r.add(PortHook{0x1F7, 1, record, &cmd, "ide0-cmd", &dev, 0}), Status::Ok);
+    }
+};
+
+TEST(KitPortRouter, WordOutAt1F6DeliversThe1F7ByteToTheCommandHook) {
+    IdeLike ide;
+    FakeBus bus;
+    test::FakeVcpu v;
+    bool handled = false;
+    EXPECT_TRUE(ide.r.splits(0x1F6, 2));
+    ide.r.access(v, out_of(0x1F6, 2), 0xEC40, bus, &handled);
+    ASSERT_EQ(bus.n, 1);  // only the unclaimed device register reaches the hardware
+    EXPECT_EQ(bus.log[0].port, 0x1F6);
+    EXPECT_EQ(bus.log[0].size, 1);
+    EXPECT_EQ(bus.log[0].value, 0x40u);
+    ASSERT_EQ(ide.cmd.n, 1);
+    EXPECT_EQ(ide.cmd.io[0].port, 0x1F7);
+    EXPECT_EQ(ide.cmd.io[0].size, 1);
+    EXPECT_EQ(ide.cmd.value[0], 0xECu);
+    EXPECT_TRUE(handled);
+}
+
+TEST(KitPortRouter, DwordOutAt1F4ReachesTheCommandHookAsItsLastByte) {
+    IdeLike ide;
+    FakeBus bus;
+    test::FakeVcpu v;
+    bool handled = false;
+    ide.r.access(v, out_of(0x1F4, 4), 0xC8E01234, bus, &handled);
+    ASSERT_EQ(bus.n, 3);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(bus.log[i].port, 0x1F4 + i);
+    ASSERT_EQ(ide.cmd.n, 1);
+    EXPECT_EQ(ide.cmd.value[0], 0xC8u);
+}
+
+TEST(KitPortRouter, SplitReadAssemblesEachOwnersByte) {
+    IdeLike ide;
+    FakeBus bus;
+    test::FakeVcpu v;
+    bool handled = false;
+    u32 const got = ide.r.access(v, in_of(0x1F6, 2), 0, bus, &handled);
+    EXPECT_EQ(got, 0x50A6u);  // 0x1F7 from the hook (status), 0x1F6 from the device
+    ASSERT_EQ(ide.cmd.n, 1);
+    EXPECT_TRUE(ide.cmd.io[0].in);
+}
+
+TEST(KitPortRouter, WideAccessWithinOneHooksPortsStaysWhole) {
+    IdeLike ide;
+    FakeBus bus;
+    test::FakeVcpu v;
+    bool handled = false;
+    // 32-bit PIO on the data port: 0x1F2-0x1F3 are unclaimed, no other hook is touched.
+    EXPECT_FALSE(ide.r.splits(0x1F0, 4));
+    EXPECT_EQ(ide.r.access(v, in_of(0x1F0, 4), 0, bus, &handled), 0x11223344u);
+    ASSERT_EQ(ide.data.n, 1);
+    EXPECT_EQ(ide.data.io[0].size, 4);
+    EXPECT_EQ(bus.n, 0);
+}
+
+TEST(KitPortRouter, UnclaimedWideAccessGoesWholeToTheHardware) {
+    IdeLike ide;
+    FakeBus bus;
+    test::FakeVcpu v;
+    bool handled = false;
+    ide.r.access(v, out_of(0x1F2, 4), 0x01020304, bus, &handled);
+    ASSERT_EQ(bus.n, 1);
+    EXPECT_EQ(bus.log[0].size, 4);
+    EXPECT_FALSE(handled);
+}
+
+TEST(KitPortRouter, StringElementsAreRoutedLikeSingleAccesses) {
+    IdeLike ide;
+    FakeBus bus;
+    test::FakeVcpu v;
+    bool handled = false;
+    IoExit io = out_of(0x1F6, 2);
+    io.string = io.rep = true;  // one element of a REP OUTSW
+    ide.r.access(v, io, 0xEC00, bus, &handled);
+    ASSERT_EQ(ide.cmd.n, 1);
+    EXPECT_EQ(ide.cmd.value[0], 0xECu);
+    EXPECT_TRUE(ide.cmd.io[0].string);
+}
+
+// The PCI configuration mechanism: CF8-CFB and CFC-CFF are two hooks, so a dword OUT at
+// 0xCFA gives its upper half to the data ports as bytes CFC and CFD.
+TEST(KitPortRouter, DwordAtCfaReachesTheDataPortHookByteByByte) {
+    Device pci{"pci"};
+    Seen addr{&pci, false, {}, {}, 0, IoAction::PassThrough, 0};
+    Seen data{&pci, false, {}, {}, 0, IoAction::Handled, 0};
+    PortRouter r;
+    ASSERT_EQ(r.add(PortHook{0xCF8, 4, record, &addr, "pci-address", &pci, 0}), Status::Ok);
+    ASSERT_EQ(r.add(PortHook{0xCFC, 4, record, &data, "pci-data", &pci, 0}), Status::Ok);
+    FakeBus bus;
+    test::FakeVcpu v;
+    bool handled = false;
+    r.access(v, out_of(0xCFA, 4), 0xDDCCBBAA, bus, &handled);
+    ASSERT_EQ(addr.n, 2);
+    EXPECT_EQ(addr.io[1].port, 0xCFB);
+    ASSERT_EQ(data.n, 2);
+    EXPECT_EQ(data.io[0].port, 0xCFC);
+    EXPECT_EQ(data.value[0], 0xCCu);
+    EXPECT_EQ(data.io[1].port, 0xCFD);
+    EXPECT_EQ(data.value[1], 0xDDu);
+    ASSERT_EQ(bus.n, 2);  // the address bytes passed through, the data bytes did not
+    EXPECT_EQ(bus.log[0].port, 0xCFA);
+    r.access(v, out_of(0xCFB, 2), 0x1100, bus, &handled);
+    EXPECT_EQ(data.n, 3);
+    EXPECT_EQ(data.value[2], 0x11u);
+}
+
+TEST(KitPortRouter, BytesPastFfffAreNeverDecoded) {
+    Device d{"d"};
+    Seen s{&d, false, {}, {}, 0, IoAction::Handled, 0x77};
+    PortRouter r;
+    ASSERT_EQ(r.add(PortHook{0xFFFF, 1, record, &s, "top", &d, 0}), Status::Ok);
+    FakeBus bus;
+    test::FakeVcpu v;
+    bool handled = false;
+    EXPECT_EQ(r.access(v, in_of(0xFFFF, 4), 0, bus, &handled), 0xFFFFFF77u);
+    EXPECT_EQ(bus.n, 0);
+    EXPECT_EQ(s.io[0].size, 1);
+}
+
+TEST(KitPortRouter, EveryHookRunsUnderItsDevicesLock) {
+    IdeLike ide;
+    FakeBus bus;
+    test::FakeVcpu v;
+    bool handled = false;
+    ide.r.access(v, out_of(0x1F7, 1), 0x20, bus, &handled);
+    EXPECT_TRUE(ide.cmd.locked_during);
+    EXPECT_FALSE(ide.dev.locked());  // and lets go afterwards
+}
+
+TEST(KitPortRouter, RefusesOverlapsAndHooksWithoutADevice) {
+    Device d{"d"};
+    Seen s{&d, false, {}, {}, 0, IoAction::Handled, 0};
+    PortRouter r;
+    ASSERT_EQ(r.add(PortHook{0x60, 4, record, &s, "a", &d, 0}), Status::Ok);
+    EXPECT_EQ(r.add(PortHook{0x63, 2, record, &s, "b", &d, 0}), Status::Exists);
+    EXPECT_EQ(r.add(PortHook{0x70, 2, record, &s, "c", nullptr, 0}), Status::Invalid);
+    EXPECT_EQ(r.add(PortHook{0xFFFF, 2, record, &s, "d", &d, 0}), Status::Invalid);
+}
+
+}  // namespace
+}  // namespace tv
