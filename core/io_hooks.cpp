@@ -17,9 +17,9 @@ namespace {
 
 PortRouter g_router;
 u32 g_string_warnings;
-// Until the mediators name their devices, they share one: one CPU at a time goes through a
-// hook and the real port it may pass the access to.
-constinit Device g_mediators{"mediators"};
+// Devices of hooks registered without one, one each.
+constinit Device g_solo[PortRouter::kMaxHooks];
+size_t g_solo_count;
 
 // Iterations of a REP INS/OUTS done in one exit; a 4 KiB sector of words fits.
 constexpr u32 kMaxStringIterations = 4096;
@@ -47,9 +47,15 @@ HardwarePorts g_ports;
 
 }  // namespace
 
+Status io_hook_register(Device& dev, u16 first, u16 count, IoHandler fn, void* ctx, char const* name) {
+    return g_router.add(PortHook{first, count, fn, ctx, name, &dev, 0});
+}
+
 Status io_hook_register(u16 first, u16 count, IoHandler fn, void* ctx, char const* name) {
-    Status const s = g_router.add(PortHook{first, count, fn, ctx, name, &g_mediators, 0});
-    return s == Status::Invalid && count ? Status::NoMemory : s;
+    if (g_solo_count == PortRouter::kMaxHooks) return Status::NoMemory;
+    Status const s = io_hook_register(g_solo[g_solo_count], first, count, fn, ctx, name);
+    if (ok(s)) ++g_solo_count;
+    return s;
 }
 
 void io_hooks_apply(InterceptSet& set) {

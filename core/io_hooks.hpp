@@ -11,6 +11,10 @@
 
 namespace tv {
 
+// The hook, and the real-port access it hands back, run under dev's lock.
+[[nodiscard]] Status io_hook_register(Device& dev, u16 first, u16 count, IoHandler fn, void* ctx, char const* name);
+// A monitor service that is a device of its own (the hidden UART, the reset ports): the hook
+// gets a Device no other hook shares.
 [[nodiscard]] Status io_hook_register(u16 first, u16 count, IoHandler fn, void* ctx, char const* name);
 void io_hooks_apply(InterceptSet& set);
 void io_exit(Vcpu& v, ExitRecord const& e);

@@ -22,7 +22,7 @@ struct MmioHook {
     char const* name = nullptr;
     u8 volatile* device = nullptr;    // page_base in the uncached window
     u64 exits = 0, reads = 0, writes = 0;
-    SpinLock lock;  // a mediator's device state and its pass-through, one CPU at a time
+    Device* owner = nullptr;  // its state and the pass-through, one CPU at a time
 };
 
 constexpr size_t kMaxHooks = 16;
@@ -30,6 +30,7 @@ constexpr u32 kMaxAgain = 64;  // re-executions of one instruction before it cou
 
 constinit MmioHook g_hooks[kMaxHooks];
 size_t g_count;
+constinit Device g_solo[kMaxHooks];  // for hooks registered without a device
 x86::IoWindow g_window;
 struct {
     u64 emulated, again, failed, fetch_refused;
@@ -117,6 +118,13 @@ Status mmio_init(PageSource* tables) {
 }
 
 Status mmio_hook_register(Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name, MmioHookId* id) {
+    if (g_count == kMaxHooks) return Status::NoMemory;
+    return mmio_hook_register(g_solo[g_count], base, size, fn, ctx, name, id);
+}
+
+Device* mmio_hook_device(MmioHookId id) { return id.raw < g_count ? g_hooks[id.raw].owner : nullptr; }
+
+Status mmio_hook_register(Device& dev, Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name, MmioHookId* id) {
     if (size == 0 || base.raw + size < base.raw || !fn) return Status::Invalid;
     if (g_count == kMaxHooks) return Status::NoMemory;
     Status s = check_pages(align_down(base.raw, kPageSize), align_up(base.raw + size, kPageSize), nullptr);
@@ -126,6 +134,7 @@ Status mmio_hook_register(Gpa base, u64 size, MmioHandler fn, void* ctx, char co
     h.fn = fn;
     h.ctx = ctx;
     h.name = name;
+    h.owner = &dev;
     if (id) id->raw = static_cast<u8>(g_count);
     g_hooks[g_count++] = h;
     log("mmio: hook %s claims %#llx-%#llx", name, static_cast<unsigned long long>(base.raw),
@@ -172,7 +181,7 @@ bool mmio_access(Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
     __atomic_fetch_add(write ? &h->writes : &h->reads, 1, __ATOMIC_RELAXED);
     bool const mine = gpa.raw < h->base + h->size && gpa.raw + size > h->base;
     if (!write) *value = 0;
-    LockGuard guard(h->lock);
+    DeviceGuard guard(*h->owner);
     if (mine && h->fn(h->ctx, v, gpa, size, write, value) == MmioAction::Handled) return true;
     device_rw(h->device + (gpa.raw - h->page_base), size, write, value);
     return true;

@@ -8,6 +8,7 @@
 // are performed on the device without calling the handler.
 #pragma once
 
+#include "core/device/device.hpp"
 #include "core/exit_record.hpp"
 #include "core/nested_paging.hpp"
 #include "core/vcpu.hpp"
@@ -33,8 +34,14 @@ struct MmioHookId {
 
 // Exists when the range's pages overlap another hook's, Refused when they overlap the
 // monitor's memory, NoMemory when the registry or the window is full.
+// The handler, and the device access it hands back, run under dev's lock.
+[[nodiscard]] Status mmio_hook_register(Device& dev, Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name,
+                                        MmioHookId* id = nullptr);
+// A hook that is a device of its own (the local APIC's ICR, the pass-through test).
 [[nodiscard]] Status mmio_hook_register(Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name,
                                         MmioHookId* id = nullptr);
+// The device whose lock the hook runs under (a BAR follow takes it), nullptr for a bad id.
+Device* mmio_hook_device(MmioHookId id);
 
 // The guest moved the device (a BAR was reprogrammed): the hook follows, the old pages are
 // mapped again and the new ones unmapped. v: the vCPU whose nested TLB must forget the old

@@ -17,6 +17,7 @@ namespace tv {
 class Device {
   public:
     constexpr explicit Device(char const* name) : name_(name) {}
+    constexpr Device() = default;  // for pools; name() is "device"
     Device(Device const&) = delete;
     Device& operator=(Device const&) = delete;
 
@@ -25,7 +26,7 @@ class Device {
     bool locked() const { return lock_.held(); }
 
   private:
-    char const* name_;
+    char const* name_ = "device";
     SpinLock lock_;
 };
 

@@ -107,7 +107,9 @@ Status pci_bar_follow(Bdf b, u8 bar, MmioHookId hook) {
     Follow& fl = g_follows[g_follow_count];
     fl = Follow{b, info, hook};
     u16 const len = info.kind == BarKind::Mem64 ? 8 : 4;
-    Status const s = pci_config_hook_register(b, info.reg, len, bar_write, &fl, "bar-follow");
+    Device* const dev = mmio_hook_device(hook);
+    if (!dev) return Status::Invalid;
+    Status const s = pci_config_hook_register(*dev, b, info.reg, len, bar_write, &fl, "bar-follow");
     if (ok(s)) ++g_follow_count;
     return s;
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/device/port_router.hpp"
+#include "drivers/pci/config_hooks.hpp"
 #include "tests/unit/fake_vcpu.hpp"
 
 namespace tv {
@@ -198,6 +199,78 @@ TEST(KitPortRouter, RefusesOverlapsAndHooksWithoutADevice) {
     EXPECT_EQ(r.add(PortHook{0x63, 2, record, &s, "b", &d, 0}), Status::Exists);
     EXPECT_EQ(r.add(PortHook{0x70, 2, record, &s, "c", nullptr, 0}), Status::Invalid);
     EXPECT_EQ(r.add(PortHook{0xFFFF, 2, record, &s, "d", &d, 0}), Status::Invalid);
+}
+
+// One device reached by two routes, as AHCI is (its index/data ports and its configuration
+// registers): each route's hook finds the same lock held, and the pass-through the
+// configuration hook asks for runs under it too.
+struct TwoRoutes {
+    Device dev{"ahci"};
+    bool port_locked = false, config_locked = false, bus_locked = false;
+};
+
+IoAction idp_hook(void* ctx, Vcpu&, IoExit const&, u32*) {
+    auto& t = *static_cast<TwoRoutes*>(ctx);
+    t.port_locked = t.dev.locked();
+    return IoAction::Handled;
+}
+
+pci::ConfigAction config_hook(void* ctx, Vcpu&, pci::Bdf, u16, u8, bool, u32*) {
+    auto& t = *static_cast<TwoRoutes*>(ctx);
+    t.config_locked = t.dev.locked();
+    return pci::ConfigAction::PassThrough;
+}
+
+class LockCheckingConfigBus final : public pci::ConfigBus {
+  public:
+    explicit LockCheckingConfigBus(TwoRoutes& t) : t_(t) {}
+    u32 read(pci::Bdf, u16, u8) override {
+        t_.bus_locked = t_.dev.locked();
+        return 0x1234;
+    }
+    void write(pci::Bdf, u16, u8, u32 value) override {
+        t_.bus_locked = t_.dev.locked();
+        written = value;
+    }
+    u32 written = 0;
+
+  private:
+    TwoRoutes& t_;
+};
+
+TEST(KitDeviceLock, PortAndConfigurationRoutesRunUnderTheOneDeviceLock) {
+    TwoRoutes t;
+    PortRouter ports;
+    ASSERT_EQ(ports.add(PortHook{0xC040, 16, idp_hook, &t, "ahci-idp", &t.dev, 0}), Status::Ok);
+    pci::ConfigRouter config;
+    ASSERT_EQ(config.add(pci::ConfigHook{{0, 3, 0}, 0x24, 4, config_hook, &t, "abar", 0, &t.dev}), Status::Ok);
+    FakeBus bus;
+    LockCheckingConfigBus cbus(t);
+    test::FakeVcpu v;
+    bool handled = false;
+    ports.access(v, out_of(0xC040, 4), 0, bus, &handled);
+    u32 value = 0xFEBF0000;
+    EXPECT_TRUE(config.route(v, {0, 3, 0}, 0x24, 4, true, &value, cbus));
+    EXPECT_TRUE(t.port_locked);
+    EXPECT_TRUE(t.config_locked);
+    EXPECT_TRUE(t.bus_locked);  // the pass-through too
+    EXPECT_EQ(cbus.written, 0xFEBF0000u);
+    EXPECT_FALSE(t.dev.locked());
+    value = 0;
+    EXPECT_TRUE(config.route(v, {0, 3, 0}, 0x24, 4, false, &value, cbus));
+    EXPECT_EQ(value, 0x1234u);
+}
+
+TEST(KitDeviceLock, AnUnhookedConfigurationAccessIsNotRouted) {
+    TwoRoutes t;
+    pci::ConfigRouter config;
+    ASSERT_EQ(config.add(pci::ConfigHook{{0, 3, 0}, 0x24, 4, config_hook, &t, "abar", 0, &t.dev}), Status::Ok);
+    LockCheckingConfigBus cbus(t);
+    test::FakeVcpu v;
+    u32 value = 0;
+    EXPECT_FALSE(config.route(v, {0, 3, 0}, 0x20, 4, true, &value, cbus));
+    EXPECT_FALSE(config.route(v, {0, 4, 0}, 0x24, 4, true, &value, cbus));
+    EXPECT_FALSE(t.config_locked);
 }
 
 }  // namespace
