@@ -70,13 +70,22 @@ Status claim(MmioHook& h, u64 base, u64 size) {
     return Status::Ok;
 }
 
-// Gives the pages back to the guest as they were: identity-mapped below the boot-time limit,
-// mapped on demand above it (see dispatch.cpp).
-Status release(MmioHook& h) {
-    u64 const len = h.page_end - h.page_base;
-    g_window.unmap(h.device, len);
-    if (h.page_base >= machine().nested_limit) return Status::Ok;
-    return machine().nested.map(Gpa{h.page_base}, Hpa{h.page_base}, len, Perm::RWX);
+// Gives [first, end) back to the guest as it was: identity-mapped below the boot-time limit,
+// mapped on demand above it (see dispatch.cpp); the large page a claim split is merged again.
+Status give_back(u64 first, u64 end) {
+    if (first >= machine().nested_limit) return Status::Ok;
+    Status const s = machine().nested.map(Gpa{first}, Hpa{first}, end - first, Perm::RWX);
+    if (ok(s)) machine().nested.collapse(Gpa{first}, end - first);
+    return s;
+}
+
+// The monitor's translation of a window page may be stale on this CPU: another CPU pointed it
+// at the device's new place (mmio_hook_move). One INVLPG per page an access touches.
+u8 volatile* window_at(MmioHook const& h, u64 gpa, u8 size) {
+    u8 volatile* const p = h.device + (gpa - h.page_base);
+    invlpg(reinterpret_cast<u64>(p));
+    if (((gpa + size - 1) ^ gpa) & ~(kPageSize - 1)) invlpg(reinterpret_cast<u64>(p) + size - 1);
+    return p;
 }
 
 void device_rw(u8 volatile* p, u8 size, bool write, u64* value) {
@@ -142,21 +151,54 @@ Status mmio_hook_register(Device& dev, Gpa base, u64 size, MmioHandler fn, void*
     return Status::Ok;
 }
 
-Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base) {
+namespace {
+
+// Whether the hook can follow its device to new_base, before anything changes.
+Status can_follow(MmioHook const& h, u64 new_base) {
+    if (new_base + h.size < new_base || new_base + h.size > NestedPageTable::kGpaLimit) return Status::Invalid;
+    u64 const first = align_down(new_base, kPageSize), end = align_up(new_base + h.size, kPageSize);
+    if (end - first != h.page_end - h.page_base) return Status::Unsupported;  // the window keeps its pages
+    if (!nested_tlb_flush_all_possible()) return Status::Unsupported;
+    if (!h.owner->locked()) return Status::Invalid;  // the caller must hold the device lock
+    return check_pages(first, end, &h);
+}
+
+}  // namespace
+
+Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base, void (*move_device)(void*), void* ctx) {
     if (id.raw >= g_count) return Status::Invalid;
     MmioHook& h = g_hooks[id.raw];
-    if (new_base.raw == h.base) return Status::Ok;
-    if (new_base.raw + h.size < new_base.raw) return Status::Invalid;
-    Status s = check_pages(align_down(new_base.raw, kPageSize), align_up(new_base.raw + h.size, kPageSize), &h);
+    if (new_base.raw == h.base) {
+        move_device(ctx);
+        return Status::Ok;
+    }
+    Status s = can_follow(h, new_base.raw);
     if (!ok(s)) return s;
-    MmioHook const old = h;
-    if (!ok(s = release(h)) || !ok(s = claim(h, new_base.raw, h.size))) {
-        log("mmio: moving hook %s failed half-way (status %u)", h.name, static_cast<unsigned>(s));
+    u64 const first = align_down(new_base.raw, kPageSize), end = align_up(new_base.raw + h.size, kPageSize);
+    u64 const old_first = h.page_base, old_end = h.page_end, old_base = h.base;
+    if (!ok(s = machine().nested.unmap(Gpa{first}, end - first))) {
+        (void)give_back(first, end);
         return s;
     }
-    v.flush_nested_tlb();
-    nested_tlb_changed();
-    log("mmio: hook %s follows its device from %#llx to %#llx", h.name, static_cast<unsigned long long>(old.base),
+    // No CPU may reach the device's new place through an old translation once it is there;
+    // tables retired by earlier moves are unreachable from here on, and may be reused.
+    nested_tlb_flush_all(v);
+    machine().nested.recycle_retired();
+    move_device(ctx);
+    u8 volatile* device;
+    if (!ok(s = g_window.remap(h.device, Hpa{old_first}, Hpa{first}, end - first, &device))) {
+        log("mmio: hook %s: the window cannot follow (status %u)", h.name, static_cast<unsigned>(s));
+        return s;  // can_follow checked the page count: not reached
+    }
+    h.device = device;
+    h.base = new_base.raw;
+    h.page_base = first;
+    h.page_end = end;
+    if (!ok(s = give_back(old_first, old_end)))
+        log("mmio: hook %s: old pages %#llx-%#llx not mapped back (status %u)", h.name,
+            static_cast<unsigned long long>(old_first), static_cast<unsigned long long>(old_end - 1),
+            static_cast<unsigned>(s));
+    log("mmio: hook %s follows its device from %#llx to %#llx", h.name, static_cast<unsigned long long>(old_base),
         static_cast<unsigned long long>(h.base));
     return Status::Ok;
 }
@@ -168,7 +210,7 @@ bool mmio_hooked(u64 gpa) { return find(gpa) != nullptr; }
 bool mmio_device_access(Gpa gpa, u8 size, bool write, u64* value) {
     MmioHook* h = find(gpa.raw);
     if (!h || gpa.raw + size > h->page_end) return false;
-    device_rw(h->device + (gpa.raw - h->page_base), size, write, value);
+    device_rw(window_at(*h, gpa.raw, size), size, write, value);
     return true;
 }
 
@@ -183,7 +225,7 @@ bool mmio_access(Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
     if (!write) *value = 0;
     DeviceGuard guard(*h->owner);
     if (mine && h->fn(h->ctx, v, gpa, size, write, value) == MmioAction::Handled) return true;
-    device_rw(h->device + (gpa.raw - h->page_base), size, write, value);
+    device_rw(window_at(*h, gpa.raw, size), size, write, value);
     return true;
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/device/port_router.hpp"
+#include "drivers/pci/bar_plan.hpp"
 #include "drivers/pci/config_hooks.hpp"
 #include "tests/unit/fake_vcpu.hpp"
 
@@ -271,6 +272,50 @@ TEST(KitDeviceLock, AnUnhookedConfigurationAccessIsNotRouted) {
     EXPECT_FALSE(config.route(v, {0, 3, 0}, 0x20, 4, true, &value, cbus));
     EXPECT_FALSE(config.route(v, {0, 4, 0}, 0x24, 4, true, &value, cbus));
     EXPECT_FALSE(t.config_locked);
+}
+
+// --- a write to a followed BAR, decided before the device sees it ---------------------------
+
+using pci::BarRegs;
+using pci::BarWriteKind;
+using pci::plan_bar_write;
+
+constexpr pci::Bar kAbar{pci::BarKind::Mem32, false, 0xFEBF0000, 0x2000, 0x24};
+constexpr pci::Bar kBar64{pci::BarKind::Mem64, true, 0xFE000000, 0x4000, 0x10};
+
+TEST(KitBarPlan, ANewBaseIsAMoveWithOnlyTheBitsTheDeviceKeeps) {
+    auto const p = plan_bar_write(kAbar, {0xFEBF0000, 0}, 0xFEBF0000, 0x24, 4, 0xFEBE1234);
+    EXPECT_EQ(p.kind, BarWriteKind::Move);
+    EXPECT_EQ(p.base, 0xFEBE0000u);  // an 8 KiB BAR keeps bits 31:13
+    EXPECT_EQ(p.regs.lo, 0xFEBE0000u);
+    auto const b = plan_bar_write(kAbar, {0xFEBF0000, 0}, 0xFEBF0000, 0x27, 1, 0xFD);  // the top byte alone
+    EXPECT_EQ(b.kind, BarWriteKind::Move);
+    EXPECT_EQ(b.base, 0xFDBF0000u);
+}
+
+TEST(KitBarPlan, SizingIsAnsweredWithoutTheDevice) {
+    auto const p = plan_bar_write(kAbar, {0xFEBF0000, 0}, 0xFEBF0000, 0x24, 4, 0xFFFFFFFF);
+    EXPECT_EQ(p.kind, BarWriteKind::Sizing);
+    EXPECT_EQ(pci::bar_sizing_answer(kAbar, {0xFEBF0000, 0}, 0x24), 0xFFFFE000u);
+    auto const hi = plan_bar_write(kBar64, {0xFE00000C, 0}, 0xFE000000, 0x14, 4, 0xFFFFFFFF);
+    EXPECT_EQ(hi.kind, BarWriteKind::Sizing);
+    EXPECT_TRUE(hi.upper);
+    EXPECT_EQ(pci::bar_sizing_answer(kBar64, {0xFE00000C, 0}, 0x10), 0xFFFFC00Cu);  // flags kept
+    EXPECT_EQ(pci::bar_sizing_answer(kBar64, {0xFE00000C, 0}, 0x14), 0xFFFFFFFFu);
+}
+
+TEST(KitBarPlan, TheSameBaseAndBaseZeroAreNoMoves) {
+    EXPECT_EQ(plan_bar_write(kAbar, {0xFEBF0000, 0}, 0xFEBF0000, 0x24, 4, 0xFEBF0000).kind, BarWriteKind::Same);
+    EXPECT_EQ(plan_bar_write(kAbar, {0xFEBF0000, 0}, 0xFEBF0000, 0x24, 4, 0).kind, BarWriteKind::Unplaced);
+}
+
+TEST(KitBarPlan, AnUpperHalfMovesA64BitBarAboveFourGiB) {
+    auto const p = plan_bar_write(kBar64, {0xFE00000C, 0}, 0xFE000000, 0x14, 4, 0x8);
+    EXPECT_EQ(p.kind, BarWriteKind::Move);
+    EXPECT_TRUE(p.upper);
+    EXPECT_EQ(p.base, 0x8FE000000ull);
+    EXPECT_EQ(p.regs.lo, 0xFE00000Cu);
+    EXPECT_EQ(p.regs.hi, 0x8u);
 }
 
 }  // namespace
