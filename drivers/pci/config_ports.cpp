@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "core/smp.hpp"
 #include "lib/spinlock.hpp"
+#include "drivers/pci/ecam.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
 namespace tv::pci {
@@ -116,6 +117,7 @@ Status pci_config_hook_register(Device& dev, Bdf b, u16 first_reg, u16 count, Co
 
 Status pci_ports_install() {
     g_guest_cf8 = x86::inl(kAddressPort);  // whatever the firmware left there
+    if (Status s = ecam_pin_window(g_router); !ok(s)) return s;
     g_ports_installed = true;
     g_data_claimed = g_router.count() != 0;
     // Two hooks, so that a wide access at CF9-CFB that reaches into CFC-CFF is split into
@@ -129,6 +131,7 @@ Status pci_ports_install() {
         log("pci: config hook %s on %02x:%02x.%u registers %#x-%#x", h.name, h.bdf.bus, h.bdf.dev, h.bdf.fn, h.first,
             h.first + h.count - 1);
     }
+    if (ok(s)) s = ecam_install(g_router);
     return s;
 }
 

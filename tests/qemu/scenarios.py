@@ -253,7 +253,8 @@ def check_mmio_ahci(out, result):
     console = read_log(out, "console.log")
     monlog = read_log(out, "monitor.log")
     problems += marker_problems(console, ["TV-CHECK ok: mount", "TV-CHECK ok: reread",
-                                          "TV-CHECK ok: bar-moved", "TV-CHECK ok: bar-back"])
+                                          "TV-CHECK ok: bar-moved", "TV-CHECK ok: bar-back",
+                                          "TV-CHECK ok: bar-over-monitor-refused"])
     want = file_md5(os.path.join(ROOT, "build", "guest", "vmlinuz"))
     got = re.search(r"^TV-MD5 vmlinuz ([0-9a-f]{32})", console, re.M)
     if not got or got.group(1) != want:
@@ -262,6 +263,9 @@ def check_mmio_ahci(out, result):
     problems += mmio_log_problems(monlog, "ahci-abar")
     if len(re.findall(r"mmio: hook ahci-abar follows its device", monlog)) != 2:
         problems.append("the AHCI hook did not follow the BAR there and back")
+    if "skipped: no monitor range" not in console and not re.search(
+            r"BAR at 0x24: move to 0x[0-9a-f]+ refused \(it would cover monitor memory\)", monlog):
+        problems.append("no refusal logged for the ABAR moved over the monitor's memory")
     return guest_not_up_hint(console, problems, monlog)
 
 

@@ -318,5 +318,42 @@ TEST(KitBarPlan, AnUpperHalfMovesA64BitBarAboveFourGiB) {
     EXPECT_EQ(p.regs.hi, 0x8u);
 }
 
+// --- the ECAM window: which function and register an address reaches ----------------------
+
+TEST(KitEcam, AddressesDecodeToFunctionAndRegister) {
+    constexpr pci::EcamWindow w{0xB0000000, 0, 0xFF};  // q35's window
+    pci::Bdf b{};
+    u16 reg = 0;
+    EXPECT_EQ(pci::ecam_page(w, {0, 0x1F, 2}), 0xB00FA000u);
+    ASSERT_TRUE(pci::ecam_decode(w, 0xB00FA024, &b, &reg));
+    EXPECT_EQ(b, (pci::Bdf{0, 0x1F, 2}));
+    EXPECT_EQ(reg, 0x24);
+    ASSERT_TRUE(pci::ecam_decode(w, 0xBFFFFFFF, &b, &reg));
+    EXPECT_EQ(b, (pci::Bdf{0xFF, 31, 7}));
+    EXPECT_EQ(reg, 0xFFF);
+    EXPECT_FALSE(pci::ecam_decode(w, 0xC0000000, &b, &reg));
+    EXPECT_FALSE(pci::ecam_decode(w, 0xAFFFFFFF, &b, &reg));
+    constexpr pci::EcamWindow part{0xE0000000, 2, 3};  // the base is bus 0's even when it is absent
+    EXPECT_FALSE(pci::ecam_decode(part, 0xE0100000, &b, &reg));
+    ASSERT_TRUE(pci::ecam_decode(part, 0xE0208010, &b, &reg));
+    EXPECT_EQ(b, (pci::Bdf{2, 1, 0}));
+}
+
+// The ECAM route reaches the same hook, under the same lock, as the ports do.
+TEST(KitEcam, AnEcamAccessIsRoutedToTheSameConfigurationHook) {
+    TwoRoutes t;
+    pci::ConfigRouter config;
+    ASSERT_EQ(config.add(pci::ConfigHook{{0, 0x1F, 2}, 0x24, 4, config_hook, &t, "abar", 0, &t.dev}), Status::Ok);
+    LockCheckingConfigBus cbus(t);
+    test::FakeVcpu v;
+    constexpr pci::EcamWindow w{0xB0000000, 0, 0xFF};
+    pci::Bdf b{};
+    u16 reg = 0;
+    ASSERT_TRUE(pci::ecam_decode(w, 0xB00FA026, &b, &reg));  // the upper word of the ABAR
+    u32 value = 0xFEBE;
+    EXPECT_TRUE(config.route(v, b, reg, 2, true, &value, cbus));
+    EXPECT_TRUE(t.config_locked);
+}
+
 }  // namespace
 }  // namespace tv
