@@ -2,6 +2,7 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/arch/x86/host_paging.hpp"
+#include "core/device/hook_move.hpp"
 #include "core/hidden_memory.hpp"
 #include "core/insn/emulate.hpp"
 #include "core/layout.hpp"
@@ -165,6 +166,38 @@ Status can_follow(MmioHook const& h, u64 new_base) {
 
 }  // namespace
 
+namespace {
+
+// The steps of a move (core/device/hook_move.hpp) on the monitor's tables and window.
+class MonitorMoveSteps final : public HookMoveSteps {
+  public:
+    MonitorMoveSteps(Vcpu& v, MmioHook& h, void (*move_device)(void*), void* ctx)
+        : v_(v), h_(h), move_device_(move_device), ctx_(ctx) {}
+    Status take(u64 first, u64 end) override { return machine().nested.unmap(Gpa{first}, end - first); }
+    void give_back(u64 first, u64 end) override {
+        if (Status const s = tv::give_back(first, end); !ok(s))
+            log("mmio: hook %s: pages %#llx-%#llx not mapped back (status %u)", h_.name,
+                static_cast<unsigned long long>(first), static_cast<unsigned long long>(end - 1),
+                static_cast<unsigned>(s));
+    }
+    void flush_all() override {
+        nested_tlb_flush_all(v_);
+        machine().nested.recycle_retired();  // retired before this flush: unreachable now
+    }
+    void move_device() override { move_device_(ctx_); }
+    Status follow_window(u64 old_first, u64 first, u64 end) override {
+        return g_window.remap(h_.device, Hpa{old_first}, Hpa{first}, end - first, &h_.device);
+    }
+
+  private:
+    Vcpu& v_;
+    MmioHook& h_;
+    void (*move_device_)(void*);
+    void* ctx_;
+};
+
+}  // namespace
+
 Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base, void (*move_device)(void*), void* ctx) {
     if (id.raw >= g_count) return Status::Invalid;
     MmioHook& h = g_hooks[id.raw];
@@ -174,30 +207,17 @@ Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base, void (*move_device)(
     }
     Status s = can_follow(h, new_base.raw);
     if (!ok(s)) return s;
-    u64 const first = align_down(new_base.raw, kPageSize), end = align_up(new_base.raw + h.size, kPageSize);
-    u64 const old_first = h.page_base, old_end = h.page_end, old_base = h.base;
-    if (!ok(s = machine().nested.unmap(Gpa{first}, end - first))) {
-        (void)give_back(first, end);
+    u64 const old_base = h.base;
+    HookPages pages{h.base, h.size, h.page_base, h.page_end};
+    MonitorMoveSteps steps{v, h, move_device, ctx};
+    if (!ok(s = move_hook_pages(pages, new_base.raw, steps))) {
+        log("mmio: hook %s cannot follow its device to %#llx (status %u)", h.name,
+            static_cast<unsigned long long>(new_base.raw), static_cast<unsigned>(s));
         return s;
     }
-    // No CPU may reach the device's new place through an old translation once it is there;
-    // tables retired by earlier moves are unreachable from here on, and may be reused.
-    nested_tlb_flush_all(v);
-    machine().nested.recycle_retired();
-    move_device(ctx);
-    u8 volatile* device;
-    if (!ok(s = g_window.remap(h.device, Hpa{old_first}, Hpa{first}, end - first, &device))) {
-        log("mmio: hook %s: the window cannot follow (status %u)", h.name, static_cast<unsigned>(s));
-        return s;  // can_follow checked the page count: not reached
-    }
-    h.device = device;
-    h.base = new_base.raw;
-    h.page_base = first;
-    h.page_end = end;
-    if (!ok(s = give_back(old_first, old_end)))
-        log("mmio: hook %s: old pages %#llx-%#llx not mapped back (status %u)", h.name,
-            static_cast<unsigned long long>(old_first), static_cast<unsigned long long>(old_end - 1),
-            static_cast<unsigned>(s));
+    h.base = pages.base;
+    h.page_base = pages.page_base;
+    h.page_end = pages.page_end;
     log("mmio: hook %s follows its device from %#llx to %#llx", h.name, static_cast<unsigned long long>(old_base),
         static_cast<unsigned long long>(h.base));
     return Status::Ok;
@@ -221,9 +241,14 @@ bool mmio_access(Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
         return false;
     }
     __atomic_fetch_add(write ? &h->writes : &h->reads, 1, __ATOMIC_RELAXED);
-    bool const mine = gpa.raw < h->base + h->size && gpa.raw + size > h->base;
     if (!write) *value = 0;
     DeviceGuard guard(*h->owner);
+    if (gpa.raw < h->page_base || gpa.raw + size > h->page_end) {  // the hook moved while this CPU waited
+        log("mmio: hook %s moved away from %#llx during the access; refused", h->name,
+            static_cast<unsigned long long>(gpa.raw));
+        return false;
+    }
+    bool const mine = gpa.raw < h->base + h->size && gpa.raw + size > h->base;
     if (mine && h->fn(h->ctx, v, gpa, size, write, value) == MmioAction::Handled) return true;
     device_rw(window_at(*h, gpa.raw, size), size, write, value);
     return true;

@@ -3,7 +3,7 @@
 # the kit, guest memory and interrupts, has its own fragment); filter-out keeps an object
 # from being linked twice should a wildcard elsewhere pick core/device/ up as well.
 
-KIT_HOOK_SRCS := core/device/port_router.cpp drivers/pci/bar_plan.cpp
+KIT_HOOK_SRCS := core/device/port_router.cpp core/device/hook_move.cpp drivers/pci/bar_plan.cpp
 
 # drivers/pci/*.cpp is in the monitor's wildcard already.
 MON_OBJS += $(filter-out $(MON_OBJS),$(patsubst %.cpp,$(BUILD)/mon/%.o,$(KIT_HOOK_SRCS)))

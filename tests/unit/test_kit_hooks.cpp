@@ -3,6 +3,9 @@
 // device's lock.
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "core/device/hook_move.hpp"
 #include "core/device/port_router.hpp"
 #include "drivers/pci/bar_plan.hpp"
 #include "drivers/pci/config_hooks.hpp"
@@ -353,6 +356,61 @@ TEST(KitEcam, AnEcamAccessIsRoutedToTheSameConfigurationHook) {
     u32 value = 0xFEBE;
     EXPECT_TRUE(config.route(v, b, reg, 2, true, &value, cbus));
     EXPECT_TRUE(t.config_locked);
+}
+
+// --- a hook following its device: the order of the steps -----------------------------------
+
+class RecordingSteps final : public HookMoveSteps {
+  public:
+    Status take(u64 first, u64 end) override {
+        log += "take " + hex(first) + "-" + hex(end) + "; ";
+        return take_result;
+    }
+    void give_back(u64 first, u64 end) override { log += "give_back " + hex(first) + "-" + hex(end) + "; "; }
+    void flush_all() override {
+        ++flushes;
+        log += "flush; ";
+    }
+    void move_device() override { log += "device; "; }
+    Status follow_window(u64, u64 first, u64) override {
+        log += "window " + hex(first) + "; ";
+        return Status::Ok;
+    }
+    static std::string hex(u64 v) {
+        char b[24];
+        snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(v));
+        return b;
+    }
+    std::string log;
+    int flushes = 0;
+    Status take_result = Status::Ok;
+};
+
+TEST(KitHookMove, TheFlushIsCompleteBeforeTheDeviceMovesAndTheOldPagesComeBackLast) {
+    HookPages h{0xFEBF1000, 0x1000, 0xFEBF1000, 0xFEBF2000};
+    RecordingSteps steps;
+    ASSERT_EQ(move_hook_pages(h, 0xFEBF8000, steps), Status::Ok);
+    EXPECT_EQ(steps.log, "take febf8000-febf9000; flush; device; window febf8000; give_back febf1000-febf2000; ");
+    EXPECT_EQ(steps.flushes, 1);
+    EXPECT_EQ(h.base, 0xFEBF8000u);
+    EXPECT_EQ(h.page_end, 0xFEBF9000u);
+}
+
+TEST(KitHookMove, AFailedTakeLeavesTheDeviceAndTheHookWhereTheyAre) {
+    HookPages h{0xFEBF1000, 0x1000, 0xFEBF1000, 0xFEBF2000};
+    RecordingSteps steps;
+    steps.take_result = Status::NoMemory;
+    EXPECT_EQ(move_hook_pages(h, 0xFEBF8000, steps), Status::NoMemory);
+    EXPECT_EQ(steps.log, "take febf8000-febf9000; give_back febf8000-febf9000; ");
+    EXPECT_EQ(steps.flushes, 0);
+    EXPECT_EQ(h.base, 0xFEBF1000u);
+}
+
+TEST(KitHookMove, AMoveNeedingAnotherNumberOfPagesIsRefusedUntouched) {
+    HookPages h{0xFEBF1000, 0x1000, 0xFEBF1000, 0xFEBF2000};
+    RecordingSteps steps;
+    EXPECT_EQ(move_hook_pages(h, 0xFEBF8800, steps), Status::Unsupported);  // would straddle two pages
+    EXPECT_EQ(steps.log, "");
 }
 
 }  // namespace
