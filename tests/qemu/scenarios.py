@@ -335,9 +335,10 @@ def smp_scenarios():
 
 def mmio_scenarios():
     return [
+        # Two CPUs: each BAR move flushes the other CPU's nested TLB to completion (NMI kick).
         Scenario("mmio-passthrough-ahci", check_mmio_ahci, machine="q35", cpu="max", mem="512M",
-                 monitor=MONITOR, append="mmio_passthrough_test=ahci", timeout=120,
-                 script=os.path.join(GUEST_DIR, "mmio-ahci.sh")),
+                 monitor=MONITOR, append="mmio_passthrough_test=ahci", timeout=240,
+                 script=os.path.join(GUEST_DIR, "mmio-ahci.sh"), extra=["-smp", "2"]),
         Scenario("mmio-passthrough-e1000", check_mmio_e1000, machine="q35", cpu="max", mem="512M",
                  monitor=MONITOR, append="mmio_passthrough_test=e1000", timeout=120,
                  script=os.path.join(GUEST_DIR, "mmio-e1000.sh"),
