@@ -88,11 +88,11 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
             }
             case 5: {
                 std::vector<u8> f(14 + in.take<u16>() % 1600, 0x33);
-                (void)med.send(f.data(), f.size());
+                (void)med.port().send(f.data(), f.size());
                 break;
             }
             case 6:
-                med.poll();
+                med.port().poll();
                 break;
         }
         if (nic.ram.size() != kGuestSize) abort();
