@@ -231,8 +231,14 @@ bool E1000GuestRings::receive(sw::Frame f, void const* meta) {
         len += kMaxFcs;
     }
     RxDesc const hw = wm ? wm->hw : RxDesc{0, 0, 0, kRxDd | kRxEop | kRxIxsm, 0, 0};
-    if (!ring_ok(rdbal, rdbah, rdlen, Refusal::RxRing)) return false;
     u64 const base = u64{rdbah} << 32 | rdbal;
+    // The monitor's own frames (its ARP broadcasts) can come while the guest's driver is
+    // half-way through setting its ring up: dropped as the device would, without a refusal.
+    if (!wm && (rdlen == 0 || rdlen % kRingAlign != 0 || base == 0 || !env_->guest_ok(base, rdlen))) {
+        ++c_->rx_guest_disabled;
+        return false;
+    }
+    if (!ring_ok(rdbal, rdbah, rdlen, Refusal::RxRing)) return false;
     u32 const count = rdlen / kDescSize, bufsize = rx_buffer_size(rctl);
     if (rdh >= count || rdt >= count) {
         refuse(Refusal::BadIndex, rdt);
