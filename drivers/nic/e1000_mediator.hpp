@@ -275,7 +275,6 @@ class E1000Mediator final : public E1000Layout, sw::WireSide, sw::GuestSide {
     sw::FrameSwitch sw_{};
     sw::MacPolicy policy_{};
     bool in_sync_{false};
-    u64 guest_rx_before_{0};
     NicCounters c_{};
 };
 
