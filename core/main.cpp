@@ -11,6 +11,7 @@
 #include "core/boot_info.hpp"
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/disk_keys.hpp"
 #include "core/dispatch.hpp"
 #include "core/handlers/bios_services.hpp"
@@ -162,6 +163,7 @@ void monitor_main() {
 
     m.guest_map = bi.firmware_map;
     check(m.guest_map.set_type(region.base, region.size, MemType::Reserved), "carving the monitor region");
+    check(guest_memory_init(bi.firmware_map), "the guest-memory rule");
     GuestStart const start = guest_start(m, bi);
     build_nested_tables(m);
 

@@ -3,8 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/boot_info.hpp"
-#include "core/guest_ram_window.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/exit_stats.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
@@ -37,16 +36,15 @@ class MonitorEnv final : public AhciEnv {
         u64 v = value;
         (void)mmio_device_access(Gpa{mmio_hook_base(hook).raw + off}, 4, true, &v);
     }
-    bool guest_ok(u64 gpa, u64 len) override { return ram.ok(gpa, len); }
-    bool guest_read(u64 gpa, void* dst, u64 len) override { return ram.read(gpa, dst, len); }
-    bool guest_write(u64 gpa, void const* src, u64 len) override { return ram.write(gpa, src, len); }
+    bool guest_ok(u64 gpa, u64 len) override { return guest_memory().ok(Gpa{gpa}, len); }
+    bool guest_read(u64 gpa, void* dst, u64 len) override { return guest_memory().read(Gpa{gpa}, dst, len); }
+    bool guest_write(u64 gpa, void const* src, u64 len) override { return guest_memory().write(Gpa{gpa}, src, len); }
     void refused(u32 port, u32 slot, u8 command, char const* why) override {
         log("ahci: port %u slot %u: refused %s (%#x): %s", port, slot, ata_command_name(command), command, why);
     }
     void note(u32 port, char const* what) override { log("ahci: port %u: %s", port, what); }
 
     MmioHookId hook{};
-    GuestRamWindow ram{};
 };
 
 struct Controller {
@@ -149,7 +147,6 @@ Status install_one(pci::Function const& f) {
     if (b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) return Status::NotFound;
     if (g_count == kMaxControllers) return Status::NoMemory;
     Controller& c = g_ctrl[g_count];
-    c.env.ram.init(boot_info().firmware_map);
     Status s = mmio_hook_register(Gpa{b.base}, b.size, abar_access, &c, "ahci-mediator", &c.env.hook);
     if (s == Status::Exists) {
         log("ahci %02x:%02x.%u: ABAR already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);

@@ -22,7 +22,7 @@
 #include "core/config_load.hpp"
 #include "core/handlers/bios_services.hpp"
 #include "core/handlers/power.hpp"
-#include "core/insn/emulate.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
@@ -50,8 +50,8 @@ class Env final : public AoeDiskEnv {
     void port_out(u16, u8, u32) override {}
     void port_in_words(u16, u16*, u32) override {}
     void port_out_words(u16, u16 const*, u32) override {}
-    bool guest_ram(u64 gpa, u64 bytes) override { return insn::guest_ram(gpa, bytes); }
-    u8* guest_ptr(u64 gpa) override { return static_cast<u8*>(phys_to_virt(gpa)); }
+    bool guest_ram(u64 gpa, u64 bytes) override { return guest_memory().ok(Gpa{gpa}, bytes); }
+    u8* guest_ptr(u64 gpa) override { return guest_memory().ptr(Gpa{gpa}, 1); }
     void log(char const* fmt, ...) override {
         char line[200];
         va_list ap;

@@ -7,7 +7,7 @@
 #include "core/arch/x86/cpu.hpp"
 #include "core/disk_keys.hpp"
 #include "core/handlers/power.hpp"
-#include "core/insn/emulate.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
@@ -47,8 +47,8 @@ class MonitorIdeEnv final : public IdeEnv {
     void port_out_words(u16 port, u16 const* buf, u32 n) override {
         asm volatile("rep outsw" : "+S"(buf), "+c"(n) : "d"(port) : "memory");
     }
-    bool guest_ram(u64 gpa, u64 bytes) override { return insn::guest_ram(gpa, bytes); }
-    u8* guest_ptr(u64 gpa) override { return static_cast<u8*>(phys_to_virt(gpa)); }
+    bool guest_ram(u64 gpa, u64 bytes) override { return guest_memory().ok(Gpa{gpa}, bytes); }
+    u8* guest_ptr(u64 gpa) override { return guest_memory().ptr(Gpa{gpa}, 1); }
     void log(char const* fmt, ...) override {
         char line[200];
         va_list ap;

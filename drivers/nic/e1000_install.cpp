@@ -5,7 +5,7 @@
 
 #include "core/boot_info.hpp"
 #include "core/config_load.hpp"
-#include "core/guest_ram_window.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/handlers/power.hpp"
@@ -37,9 +37,9 @@ class MonitorEnv final : public NicEnv {
         u64 v = value;
         (void)mmio_device_access(Gpa{mmio_hook_base(hook).raw + o}, 4, true, &v);
     }
-    bool guest_ok(u64 gpa, u64 len) override { return ram.ok(gpa, len); }
-    bool guest_read(u64 gpa, void* dst, u64 len) override { return ram.read(gpa, dst, len); }
-    bool guest_write(u64 gpa, void const* src, u64 len) override { return ram.write(gpa, src, len); }
+    bool guest_ok(u64 gpa, u64 len) override { return guest_memory().ok(Gpa{gpa}, len); }
+    bool guest_read(u64 gpa, void* dst, u64 len) override { return guest_memory().read(Gpa{gpa}, dst, len); }
+    bool guest_write(u64 gpa, void const* src, u64 len) override { return guest_memory().write(Gpa{gpa}, src, len); }
     void refused(char const* why, u64 detail) override {
         log("nic: refused %s (%#llx)", why, static_cast<unsigned long long>(detail));
     }
@@ -48,7 +48,6 @@ class MonitorEnv final : public NicEnv {
     void unlock() override { lock_.unlock(); }
 
     MmioHookId hook{};
-    GuestRamWindow ram{};
     RecursiveLock lock_{};
 };
 
@@ -166,7 +165,6 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     if ((b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) || b.size < e1000::kBarSize)
         return Status::NotFound;
     n.bdf = f.bdf;
-    n.env.ram.init(boot_info().firmware_map);
     Status s = mmio_hook_register(Gpa{b.base}, b.size, bar0_access, &n, "e1000-mediator", &n.env.hook);
     if (s == Status::Exists) {
         log("nic %02x:%02x.%u: BAR0 already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
