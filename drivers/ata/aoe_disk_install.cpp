@@ -2,13 +2,9 @@
 // primary IDE channel's ports, the guest's IRQ 14, and the BIOS drive.
 //
 // Interrupts: no device raises IRQ 14 (QEMU's PIIX has no drive, and the guest must not see
-// a real one). The guest routes IRQ 14 through its IOAPIC; the monitor reads that redirection
-// entry (vector, mask) and sends the vector to the CPU's own LAPIC as a fixed self-IPI (x2APIC
-// SELF_IPI MSR, or the xAPIC ICR with the self shorthand). The monitor does not intercept
-// interrupts, so the guest takes it after VM entry, once its IF allows, exactly once. With the
-// entry masked (PIC mode, or the guest not listening) nothing is sent: drivers then poll
-// (SeaBIOS would; it never sees this disk, INT 13h is served by the monitor). IOAPIC and LAPIC
-// are reached through the direct map: the firmware's MTRRs make those ranges uncached.
+// a real one): the disk's IrqLine (core/device/irq_line) follows the guest's IOAPIC entry for
+// IRQ 14. With the entry masked (PIC mode) nothing is sent and drivers poll (SeaBIOS would;
+// it never sees this disk, INT 13h is served by the monitor).
 #include "drivers/ata/aoe_disk_install.hpp"
 
 #include <stdarg.h>
@@ -16,10 +12,10 @@
 #include <string.h>
 
 #include "aoe/initiator.hpp"
-#include "core/arch/x86/cpu.hpp"
 #include "core/boot_info.hpp"
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
+#include "core/device/irq_line.hpp"
 #include "core/handlers/bios_services.hpp"
 #include "core/handlers/power.hpp"
 #include "core/device/guest_memory.hpp"
@@ -39,10 +35,7 @@ namespace {
 constexpr u16 kCmdPorts = 0x1F0, kCtrlPort = 0x3F6;
 constexpr u16 kAoeEthertype = 0x88A2;
 constexpr u8 kBiosDrive = 0x80;
-constexpr u64 kIoApic = 0xFEC00000;
 constexpr u32 kIrq = 14;
-constexpr u32 kApicBaseMsr = 0x1B, kX2apicSelfIpi = 0x83F;
-constexpr u64 kApicX2Enable = 1ull << 10;
 
 class Env final : public AoeDiskEnv {
   public:
@@ -60,9 +53,9 @@ class Env final : public AoeDiskEnv {
         va_end(ap);
         tv::log("%s", line);
     }
-    void raise_irq() override;
+    void raise_irq() override { (void)irq.raise(irq_controllers()); }
 
-    u64 sent{0}, masked{0};
+    IrqLine irq{IrqLine::ioapic(kIrq)};
 };
 
 // The initiator's frames go straight to the port. It never sends from inside the port's
@@ -150,29 +143,6 @@ constinit u32 g_ini_logs = 0;
 void PortPoller::poll() {
     port->poll();
     g_inbox.drain(g_ini);
-}
-
-u32 volatile* mmio32(u64 phys) { return static_cast<u32 volatile*>(phys_to_virt(phys)); }
-
-void Env::raise_irq() {
-    u32 volatile* io = mmio32(kIoApic);
-    u32 const sel = io[0];  // the guest's register select, put back afterwards
-    io[0] = 0x10 + 2 * kIrq;
-    u32 const lo = io[4];
-    io[0] = sel;
-    u8 const vector = static_cast<u8>(lo);
-    if ((lo & (1u << 16)) || vector < 0x20) {
-        ++masked;
-        return;
-    }
-    ++sent;
-    u64 const base = x86::rdmsr(kApicBaseMsr);
-    if (base & kApicX2Enable) {
-        x86::wrmsr(kX2apicSelfIpi, vector);
-        return;
-    }
-    u32 volatile* apic = mmio32(base & ~0xFFFull);
-    apic[0x300 / 4] = (1u << 18) | vector;  // ICR low: fixed, edge, destination shorthand self
 }
 
 void on_frame(void*, u8 const* frame, size_t len) { g_inbox.push(frame, len); }
@@ -292,12 +262,13 @@ void aoe_disk_log() {
     if (!g_active) return;
     AoeDiskCounters const& c = g_disk.counters();
     aoe::Counters const& n = g_ini.counters();
+    IrqCounters const irq = g_env.irq.counters();
     log("aoe-disk: %llu commands (%llu aborted, %llu failed), %llu PIO sectors, %llu DMA commands (%llu KiB), "
         "%llu interrupts sent (%llu while masked), %llu INT 13h calls",
         static_cast<unsigned long long>(c.commands), static_cast<unsigned long long>(c.aborted),
         static_cast<unsigned long long>(c.failed), static_cast<unsigned long long>(c.pio_sectors),
         static_cast<unsigned long long>(c.dma_commands), static_cast<unsigned long long>(c.dma_bytes / 1024),
-        static_cast<unsigned long long>(g_env.sent), static_cast<unsigned long long>(g_env.masked),
+        static_cast<unsigned long long>(irq.sent), static_cast<unsigned long long>(irq.masked + irq.refused),
         static_cast<unsigned long long>(g_int13.calls()));
     log("aoe-disk: network: %llu frames out, %llu retransmits, %llu in (%llu refused), %llu requests failed",
         static_cast<unsigned long long>(n.tx_frames), static_cast<unsigned long long>(n.retransmits),
