@@ -5,7 +5,8 @@
 #
 #   make devkit-unit    run only these tests of build/unit/unit_tests
 
-DEVKIT_PURE_SRCS := core/device/guest_memory.cpp core/device/guest_linear.cpp core/device/irq_line.cpp
+DEVKIT_PURE_SRCS := core/device/guest_memory.cpp core/device/guest_linear.cpp core/device/irq_line.cpp \
+                    core/device/pci_registry.cpp
 DEVKIT_TEST_SRCS := $(wildcard tests/unit/test_devkit_*.cpp)
 
 UNIT_CORE_SRCS += $(DEVKIT_PURE_SRCS)

@@ -208,19 +208,28 @@ void log_counters() {
 
 }  // namespace
 
-Status ahci_mediator_install() {
-    Status s = sector_crypt_load_boot_keys();
-    if (!ok(s)) return s;
-    size_t n = 0;
-    pci::Function const* fs = pci::pci_functions(&n);
-    for (size_t i = 0; i < n && ok(s); ++i) {
-        pci::Function const& f = fs[i];
-        if (f.class_code == kClassStorage && f.subclass == kSubclassSata && f.prog_if == kProgIfAhci) s = install_one(f);
-    }
-    if (ok(s) && g_count && !power_off_log_register(log_counters)) log("ahci: no room for the power-off log");
-    if (ok(s) && g_count && !stats_device_counters_register(kAccessCounters, access_counter, nullptr))
-        log("ahci: no room for the device counters");
-    return s;
+namespace {
+
+Status prepare(bool* active) {
+    *active = true;
+    return sector_crypt_load_boot_keys();
 }
+
+bool matches(pci::Function const& f) {
+    return f.class_code == kClassStorage && f.subclass == kSubclassSata && f.prog_if == kProgIfAhci;
+}
+
+Status attach(pci::Function const& f, pci::PciClaim& claim) { return claim.take(pci::kAllParts) ? install_one(f) : Status::Ok; }
+
+Status finish() {
+    if (g_count && !power_off_log_register(log_counters)) log("ahci: no room for the power-off log");
+    if (g_count && !stats_device_counters_register(kAccessCounters, access_counter, nullptr))
+        log("ahci: no room for the device counters");
+    return Status::Ok;
+}
+
+}  // namespace
+
+constinit pci::PciDriver const kAhciDriver{"ahci", prepare, matches, attach, finish};
 
 }  // namespace tv::ata

@@ -172,21 +172,10 @@ void* hook_ctx(IdeBlock b, u16 base) {
 
 void int13(void*, BiosDiskRegs& r) { g_int13.call(r); }
 
-// Channel 0 of the first PIIX-style IDE function's bus master (BAR4), 0 when there is none.
-u16 find_bus_master() {
-    size_t n = 0;
-    pci::Function const* fns = pci::pci_functions(&n);
-    for (size_t i = 0; i < n; ++i) {
-        pci::Function const& f = fns[i];
-        if (f.class_code != 0x01 || f.subclass != 0x01) continue;
-        pci::Bar const& bm = f.bars[4];
-        if (bm.kind == pci::BarKind::Io && bm.base) return static_cast<u16>(bm.base);
-        log("aoe-disk: IDE function %02x:%02x.%u has no bus-master BAR: PIO only", f.bdf.bus, f.bdf.dev, f.bdf.fn);
-        return 0;
-    }
-    log("aoe-disk: no IDE controller: the disk's ports are emulated without one, PIO only");
-    return 0;
-}
+// Channel 0 of the first PIIX-style IDE function's bus master (BAR4), taken with that
+// function's primary channel; 0 when there is none.
+constinit u16 g_bus_master = 0;
+constinit bool g_ide_seen = false;
 
 Status claim_ports(u16 bm) {
     if (Status s = io_hook_register(kCmdPorts, 8, port_hook, hook_ctx(IdeBlock::Command, kCmdPorts), "aoe-cmd"); !ok(s))
@@ -201,7 +190,13 @@ Status claim_ports(u16 bm) {
 
 }  // namespace
 
-Status aoe_disk_install() {
+namespace {
+
+constinit u32 g_mtu = 0;
+
+// Finds the target; the disk is active only when it answered.
+Status prepare(bool* active) {
+    *active = false;
     Config const* cfg = config();
     if (!cfg || !cfg->network.present || !cfg->aoe.present) return Status::Ok;
     nic::FramePort* port = nic::monitor_port();
@@ -212,6 +207,7 @@ Status aoe_disk_install() {
     g_tx.port = port;
     g_poller.port = port;
     u32 const mtu = cfg->aoe.mtu < port->mtu() ? cfg->aoe.mtu : port->mtu();
+    g_mtu = mtu;
     u64 const timeout_us = static_cast<u64>(cfg->aoe.timeout_ms) * 1000;
     aoe::Config ic{};
     nic::MacAddr const m = port->mac();
@@ -239,7 +235,38 @@ Status aoe_disk_install() {
     idp.slot = t.slot;
     for (int i = 0; i < 3; ++i) idp.mac_tail[i] = t.mac.b[3 + i];
     g_disk.init(&g_env, &g_blk, idp);
-    u16 const bm = find_bus_master();
+    *active = true;
+    return Status::Ok;
+}
+
+bool matches(pci::Function const& f) { return f.class_code == 0x01 && f.subclass == 0x01; }
+
+// The first IDE function's primary channel: the disk's ports are the legacy primary ones,
+// and bus-master channel 0 belongs with them. A primary channel in native mode stays with
+// the IDE mediator (its bus master too), and the AoE disk is then PIO only.
+Status attach(pci::Function const& f, pci::PciClaim& claim) {
+    if (g_ide_seen) return Status::Ok;
+    g_ide_seen = true;
+    pci::Bar const& bm = f.bars[4];
+    if (f.prog_if & 1u) {
+        log("aoe-disk: IDE function %02x:%02x.%u has its primary channel in native mode: PIO only", f.bdf.bus,
+            f.bdf.dev, f.bdf.fn);
+    } else if (!claim.take(pci::kIdePrimary)) {
+        log("aoe-disk: the primary channel of %02x:%02x.%u is taken: PIO only", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+    } else if (bm.kind == pci::BarKind::Io && bm.base) {
+        g_bus_master = static_cast<u16>(bm.base);
+    } else {
+        log("aoe-disk: IDE function %02x:%02x.%u has no bus-master BAR: PIO only", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+    }
+    return Status::Ok;
+}
+
+Status finish() {
+    Config const* cfg = config();
+    aoe::Target const& t = g_ini.target();
+    u32 const mtu = g_mtu;
+    if (!g_ide_seen) log("aoe-disk: no IDE controller: the disk's ports are emulated without one, PIO only");
+    u16 const bm = g_bus_master;
     if (Status s = claim_ports(bm); !ok(s)) return s;
     g_active = true;
     if (!power_off_log_register(aoe_disk_log)) log("aoe-disk: no room for the power-off log");
@@ -256,7 +283,9 @@ Status aoe_disk_install() {
     return Status::Ok;
 }
 
-bool aoe_disk_owns_primary() { return g_active; }
+}  // namespace
+
+constinit pci::PciDriver const kAoeDiskDriver{"aoe-disk", prepare, matches, attach, finish};
 
 void aoe_disk_log() {
     if (!g_active) return;

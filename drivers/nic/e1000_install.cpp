@@ -203,18 +203,34 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
 
 static_assert(E1000Mediator::kDmaBytes % kPageSize == 0);
 
-Status nic_mediator_install() {
+namespace {
+
+Status prepare(bool* active) {
     Config const* cfg = config();
-    if (!cfg || !cfg->network.present) return Status::Ok;
-    pci::Function const* f = pci::pci_find_id(kIntel, k82540em);
-    if (!f) {
-        log("nic: [network] configured but no e1000 (8086:100e) found; the monitor has no network");
-        return Status::Ok;
-    }
-    Status const s = install_one(g_nic, *f, cfg->network.mac);
-    if (ok(s) && !power_off_log_register(nic_mediator_log)) log("nic: no room for the power-off log");
-    return s;
+    *active = cfg && cfg->network.present;
+    return Status::Ok;
 }
+
+bool matches(pci::Function const& f) { return f.vendor == kIntel && f.device == k82540em; }
+
+// The first 82540EM only: the monitor has one link.
+constinit bool g_offered = false;
+
+Status attach(pci::Function const& f, pci::PciClaim& claim) {
+    if (g_offered || !claim.take(pci::kAllParts)) return Status::Ok;
+    g_offered = true;
+    return install_one(g_nic, f, config()->network.mac);
+}
+
+Status finish() {
+    if (!g_offered) log("nic: [network] configured but no e1000 (8086:100e) found; the monitor has no network");
+    else if (g_nic.present && !power_off_log_register(nic_mediator_log)) log("nic: no room for the power-off log");
+    return Status::Ok;
+}
+
+}  // namespace
+
+constinit pci::PciDriver const kE1000Driver{"e1000", prepare, matches, attach, finish};
 
 void nic_mediator_log() {
     if (g_nic.present) log_counters(g_nic, "counters");
