@@ -26,7 +26,6 @@
 #include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
 #include "core/smp.hpp"
-#include "drivers/pci/passthrough_test.hpp"
 #include "drivers/pci/pci_drivers.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "net/monitor.hpp"
@@ -171,7 +170,6 @@ void monitor_main() {
     // configuration hook needs the data ports.
     check(mmio_init(&g_page_source), "the MMIO pass-through window");
     pci::pci_init();
-    check(pci::passthrough_test_install(), "the MMIO pass-through test hooks");
     // The mediators, through the PCI driver registry (their order: drivers/pci/pci_drivers.cpp).
     check(pci::pci_drivers_attach(), "the PCI drivers");
     check(pci::pci_ports_install(), "the PCI configuration ports");

@@ -223,7 +223,7 @@ Status attach(pci::Function const& f, pci::PciClaim& claim) {
 }
 
 Status finish() {
-    if (!g_offered) log("nic: [network] configured but no e1000 (8086:100e) found; the monitor has no network");
+    if (!g_offered) log("nic: [network] configured but no e1000 (8086:100e) to mediate; the monitor has no network");
     else if (g_nic.present && !power_off_log_register(nic_mediator_log)) log("nic: no room for the power-off log");
     return Status::Ok;
 }

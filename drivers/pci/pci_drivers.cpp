@@ -1,5 +1,6 @@
-// The table of PCI drivers, in attach order. The order is the drivers' dependencies: the NIC
-// first (the AoE disk needs its FramePort), the AoE disk before the IDE mediator (it takes the
+// The table of PCI drivers, in attach order. The order is the drivers' dependencies: the
+// MMIO pass-through test hooks first (a device they take is not mediated), the NIC next (the
+// AoE disk needs its FramePort), the AoE disk before the IDE mediator (it takes the
 // primary channel the IDE mediator then leaves alone), then AHCI. This file, not core/, is
 // where the mediators' headers meet.
 #include "drivers/pci/pci_drivers.hpp"
@@ -9,13 +10,14 @@
 #include "drivers/ata/aoe_disk_install.hpp"
 #include "drivers/ata/ide_install.hpp"
 #include "drivers/nic/nic_mediator.hpp"
+#include "drivers/pci/passthrough_test.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
 namespace tv::pci {
 
 namespace {
 
-PciDriver const* const kDrivers[] = {&nic::kE1000Driver, &ata::kAoeDiskDriver, &ata::kIdeDriver, &ata::kAhciDriver};
+PciDriver const* const kDrivers[] = {&kPassthroughTestDriver, &nic::kE1000Driver, &ata::kAoeDiskDriver, &ata::kIdeDriver, &ata::kAhciDriver};
 constinit PciRegistry g_registry;
 
 }  // namespace
