@@ -43,8 +43,8 @@ class Env final : public AoeDiskEnv {
     void port_out(u16, u8, u32) override {}
     void port_in_words(u16, u16*, u32) override {}
     void port_out_words(u16, u16 const*, u32) override {}
-    bool guest_ram(u64 gpa, u64 bytes) override { return guest_memory().ok(Gpa{gpa}, bytes); }
-    u8* guest_ptr(u64 gpa) override { return guest_memory().ptr(Gpa{gpa}, 1); }
+    bool guest_ram(Gpa gpa, u64 bytes) override { return guest_memory().ok(gpa, bytes); }
+    u8* guest_ptr(Gpa gpa) override { return guest_memory().ptr(gpa, 1); }
     void log(char const* fmt, ...) override {
         char line[200];
         va_list ap;

@@ -46,8 +46,8 @@ class MonitorIdeEnv final : public IdeEnv {
     void port_out_words(u16 port, u16 const* buf, u32 n) override {
         asm volatile("rep outsw" : "+S"(buf), "+c"(n) : "d"(port) : "memory");
     }
-    bool guest_ram(u64 gpa, u64 bytes) override { return guest_memory().ok(Gpa{gpa}, bytes); }
-    u8* guest_ptr(u64 gpa) override { return guest_memory().ptr(Gpa{gpa}, 1); }
+    bool guest_ram(Gpa gpa, u64 bytes) override { return guest_memory().ok(gpa, bytes); }
+    u8* guest_ptr(Gpa gpa) override { return guest_memory().ptr(gpa, 1); }
     void log(char const* fmt, ...) override {
         char line[200];
         va_list ap;
