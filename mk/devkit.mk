@@ -18,4 +18,4 @@ UNIT_STRICT_SRCS += $(DEVKIT_PURE_SRCS) $(DEVKIT_TEST_SRCS)
 
 .PHONY: devkit-unit
 devkit-unit: $(UNIT_BUILD)/unit_tests
-	$(UNIT_BUILD)/unit_tests --gtest_filter='GuestMemory*:GuestLinear*:IrqLine*:PciRegistry*'
+	$(UNIT_BUILD)/unit_tests --gtest_filter='GuestMemory*:GuestLinear*:IrqLine*:PciRegistry*:InstallGlue*'
