@@ -6,7 +6,7 @@
 #   make devkit-unit    run only these tests of build/unit/unit_tests
 
 DEVKIT_PURE_SRCS := core/device/guest_memory.cpp core/device/guest_linear.cpp core/device/irq_line.cpp \
-                    core/device/pci_registry.cpp
+                    core/device/irq_controllers.cpp core/device/pci_registry.cpp
 DEVKIT_TEST_SRCS := $(wildcard tests/unit/test_devkit_*.cpp)
 
 # The mediators' monitor glue, host-tested against fakes of the registries it calls.
@@ -18,4 +18,4 @@ UNIT_STRICT_SRCS += $(DEVKIT_PURE_SRCS) $(DEVKIT_TEST_SRCS)
 
 .PHONY: devkit-unit
 devkit-unit: $(UNIT_BUILD)/unit_tests
-	$(UNIT_BUILD)/unit_tests --gtest_filter='GuestMemory*:GuestLinear*:IrqLine*:PciRegistry*:InstallGlue*'
+	$(UNIT_BUILD)/unit_tests --gtest_filter='GuestMemory*:GuestLinear*:IrqLine*:PciRegistry*:InstallGlue*:ApicControllers*'

@@ -83,8 +83,8 @@ class IrqLine {
     u64 sent_{0}, masked_{0}, refused_{0};
 };
 
-// The monitor's controllers: the IOAPIC at its standard address and this CPU's local APIC
-// (x2APIC MSRs or the xAPIC page).
+// The monitor's controllers (irq_controllers.hpp): the IOAPIC at its standard address and
+// this CPU's local APIC (x2APIC MSRs or the xAPIC page).
 IrqControllers& irq_controllers();
 
 }  // namespace tv
