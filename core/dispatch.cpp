@@ -138,7 +138,9 @@ void dispatch_exit(Vcpu& v, ExitRecord const& e) {
 void vcpu_loop(Vcpu& v) {
     for (;;) {
         smp_before_entry(v);
-        dispatch_exit(v, v.run());
+        ExitRecord const e = v.run();
+        smp_after_exit(v);
+        dispatch_exit(v, e);
     }
 }
 

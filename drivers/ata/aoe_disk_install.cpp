@@ -71,7 +71,7 @@ class PortTx final : public aoe::FrameTx {
 // Received AoE frames wait here until the disk's own loop hands them to the initiator. A
 // FramePort delivers from whichever CPU syncs the NIC (the guest's e1000 accesses, the
 // network tick), while the initiator belongs to the CPU running the guest's disk command
-// under the I/O hook lock; the initiator is only ever touched there.
+// under the disk's device lock; the initiator is only ever touched there.
 class Inbox {
   public:
     // One NIC poll may hand over a whole receive ring's worth (a hostile peer floods it):
@@ -130,6 +130,7 @@ class PortPoller final : public DiskPoller {
 
 constinit aoe::Initiator g_ini;
 constinit AoeBlock g_blk;
+constinit Device g_device{"aoe-disk"};  // its ports and its INT 13h service: one lock
 constinit AoeDisk g_disk;
 constinit Int13Disk g_int13;
 constinit Env g_env;
@@ -170,7 +171,11 @@ void* hook_ctx(IdeBlock b, u16 base) {
     return reinterpret_cast<void*>(static_cast<uintptr_t>(base) << 16 | static_cast<uintptr_t>(b));
 }
 
-void int13(void*, BiosDiskRegs& r) { g_int13.call(r); }
+// The BIOS route to the disk's state: under the same lock as its ports.
+void int13(void*, BiosDiskRegs& r) {
+    DeviceGuard guard(g_device);
+    g_int13.call(r);
+}
 
 // Channel 0 of the first PIIX-style IDE function's bus master (BAR4), taken with that
 // function's primary channel; 0 when there is none.
@@ -178,12 +183,12 @@ constinit u16 g_bus_master = 0;
 constinit bool g_ide_seen = false;
 
 Status claim_ports(u16 bm) {
-    if (Status s = io_hook_register(kCmdPorts, 8, port_hook, hook_ctx(IdeBlock::Command, kCmdPorts), "aoe-cmd"); !ok(s))
+    if (Status s = io_hook_register(g_device, kCmdPorts, 8, port_hook, hook_ctx(IdeBlock::Command, kCmdPorts), "aoe-cmd"); !ok(s))
         return s;
-    if (Status s = io_hook_register(kCtrlPort, 1, port_hook, hook_ctx(IdeBlock::Control, kCtrlPort), "aoe-ctl"); !ok(s))
+    if (Status s = io_hook_register(g_device, kCtrlPort, 1, port_hook, hook_ctx(IdeBlock::Control, kCtrlPort), "aoe-ctl"); !ok(s))
         return s;
     if (bm)
-        if (Status s = io_hook_register(bm, 8, port_hook, hook_ctx(IdeBlock::BusMaster, bm), "aoe-bm"); !ok(s))
+        if (Status s = io_hook_register(g_device, bm, 8, port_hook, hook_ctx(IdeBlock::BusMaster, bm), "aoe-bm"); !ok(s))
             return s;
     return Status::Ok;
 }

@@ -64,7 +64,7 @@ class MonitorIdeEnv final : public IdeEnv {
         return true;
     }
 
-    Vcpu* current{nullptr};  // the vCPU whose exit the mediator is handling (under the mediator lock)
+    Vcpu* current{nullptr};  // the vCPU whose exit the mediator is handling (under g_device's lock)
 };
 
 struct PortBlock {
@@ -79,6 +79,8 @@ struct Controller {
 };
 
 MonitorIdeEnv g_env;
+// Every IDE channel and controller shares g_env: the mediator is one device, one lock.
+constinit Device g_device{"ide"};
 constinit IdeChannel g_channels[kMaxChannels];
 PortBlock g_blocks[kMaxChannels * 4];
 Controller g_controllers[kMaxChannels / 2];
@@ -97,7 +99,7 @@ IoAction port_hook(void* ctx, Vcpu& v, IoExit const& io, u32* value) {
 Status claim(IdeChannel* ch, IdeBlock block, u16 base, u16 first, u16 count, char const* name) {
     PortBlock& b = g_blocks[g_block_count++];
     b = PortBlock{ch, block, base};
-    return io_hook_register(first, count, port_hook, &b, name);
+    return io_hook_register(g_device, first, count, port_hook, &b, name);
 }
 
 // The controller's BARs and programming interface stay as the monitor found them: the
@@ -176,9 +178,9 @@ Status install_controller(pci::Function const& f, bool bounce, pci::PciClaim& cl
     Controller& c = g_controllers[g_controller_count++];
     c.bdf = f.bdf;
     for (u16 i = 0; i < 5; ++i) c.bars[i] = pci::pci_config_read(f.bdf, static_cast<u16>(pci::kRegBar0 + 4 * i), 4);
-    if (Status s = pci::pci_config_hook_register(f.bdf, pci::kRegClass, 4, config_hook, &c, "ide-class"); !ok(s))
+    if (Status s = pci::pci_config_hook_register(g_device, f.bdf, pci::kRegClass, 4, config_hook, &c, "ide-class"); !ok(s))
         return s;
-    if (Status s = pci::pci_config_hook_register(f.bdf, pci::kRegBar0, 20, config_hook, &c, "ide-bars"); !ok(s))
+    if (Status s = pci::pci_config_hook_register(g_device, f.bdf, pci::kRegBar0, 20, config_hook, &c, "ide-bars"); !ok(s))
         return s;
     pci::Bar const& bm = f.bars[4];
     u16 const bm_base = bm.kind == pci::BarKind::Io && bm.base ? static_cast<u16>(bm.base) : 0;

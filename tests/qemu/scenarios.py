@@ -253,7 +253,8 @@ def check_mmio_ahci(out, result):
     console = read_log(out, "console.log")
     monlog = read_log(out, "monitor.log")
     problems += marker_problems(console, ["TV-CHECK ok: mount", "TV-CHECK ok: reread",
-                                          "TV-CHECK ok: bar-moved", "TV-CHECK ok: bar-back"])
+                                          "TV-CHECK ok: bar-moved", "TV-CHECK ok: bar-back",
+                                          "TV-CHECK ok: bar-over-monitor-refused", "TV-CHECK ok: ecam-hooked-read"])
     want = file_md5(os.path.join(ROOT, "build", "guest", "vmlinuz"))
     got = re.search(r"^TV-MD5 vmlinuz ([0-9a-f]{32})", console, re.M)
     if not got or got.group(1) != want:
@@ -262,6 +263,11 @@ def check_mmio_ahci(out, result):
     problems += mmio_log_problems(monlog, "ahci-abar")
     if len(re.findall(r"mmio: hook ahci-abar follows its device", monlog)) != 2:
         problems.append("the AHCI hook did not follow the BAR there and back")
+    if "skipped: no monitor range" not in console and not re.search(
+            r"BAR at 0x24: move to 0x[0-9a-f]+ refused \(it would cover monitor memory\)", monlog):
+        problems.append("no refusal logged for the ABAR moved over the monitor's memory")
+    if not re.search(r"mmio-test: \S+ register 0xff0: write of 0x5ec0de42 \(4 bytes\) reached its hook", monlog):
+        problems.append("the guest's write through ECAM did not reach the configuration hook")
     return guest_not_up_hint(console, problems, monlog)
 
 
@@ -331,9 +337,12 @@ def smp_scenarios():
 
 def mmio_scenarios():
     return [
+        # Two CPUs: each BAR move flushes the other CPU's nested TLB to completion (NMI kick).
+        # A PCIe root port with a hooked extended register: configuration through ECAM.
         Scenario("mmio-passthrough-ahci", check_mmio_ahci, machine="q35", cpu="max", mem="512M",
-                 monitor=MONITOR, append="mmio_passthrough_test=ahci", timeout=120,
-                 script=os.path.join(GUEST_DIR, "mmio-ahci.sh")),
+                 monitor=MONITOR, append="mmio_passthrough_test=ahci,ecam", timeout=240,
+                 script=os.path.join(GUEST_DIR, "mmio-ahci.sh"),
+                 extra=["-smp", "2", "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1"]),
         Scenario("mmio-passthrough-e1000", check_mmio_e1000, machine="q35", cpu="max", mem="512M",
                  monitor=MONITOR, append="mmio_passthrough_test=e1000", timeout=120,
                  script=os.path.join(GUEST_DIR, "mmio-e1000.sh"),
