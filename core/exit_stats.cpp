@@ -11,7 +11,7 @@ constexpr u32 kReasons = static_cast<u32>(ExitReason::kCount);
 constexpr u32 kEvents = static_cast<u32>(Event::kCount);
 u64 g_exits[kReasons];
 u64 g_events[kEvents];
-char const* const kEventNames[kEvents] = {"hidden-access", "io-passthrough", "io-emulated"};
+char const* const kEventNames[kEvents] = {"hidden-access", "io-passthrough", "io-emulated", "msr-refused"};
 
 struct DeviceSource {
     u32 count;

@@ -1,4 +1,4 @@
-// Guest-visible CPU behaviour: CPUID and MSRs that would reveal or control the monitor,
+// Guest-visible CPU behaviour: CPUID, the MSRs by the default-deny policy of msr_policy.hpp,
 // and the virtualization instructions the guest must see as absent.
 #pragma once
 
@@ -8,7 +8,6 @@
 
 namespace tv {
 
-void cpu_handlers_add_msrs(InterceptSet& set);
 void handle_cpuid(Vcpu& v, ExitRecord const& e);
 void handle_msr_read(Vcpu& v, ExitRecord const& e);
 void handle_msr_write(Vcpu& v, ExitRecord const& e);

@@ -4,7 +4,7 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/arch/x86/svm/svm_vcpu.hpp"
-#include "core/handlers/cpu_handlers.hpp"
+#include "core/handlers/msr_policy.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/nested_paging.hpp"
@@ -41,8 +41,9 @@ void build_iopm(u8* iopm, InterceptSet const& set) {
         if (set.has_port(static_cast<u16>(p))) iopm[p / 8] = static_cast<u8>(iopm[p / 8] | (1u << (p % 8)));
 }
 
-// MSRPM: two bits (read, write) per MSR in three 2 KiB ranges. MSRs outside the ranges
-// always exit; the core handles those as "unknown MSR".
+// MSRPM: two bits (read, write) per MSR in three 2 KiB ranges. Default-deny: every bit set
+// but those the MSR policy (core/handlers/msr_policy) lets the guest access directly, then
+// the MSRs the core claims for itself. MSRs outside the ranges always exit.
 bool msrpm_slot(u32 msr, u32* bit) {
     u32 base;
     if (msr <= 0x1FFF) base = 0;
@@ -53,13 +54,23 @@ bool msrpm_slot(u32 msr, u32* bit) {
     return true;
 }
 
+void msrpm_set(u8* msrpm, u32 msr, u32 bits, bool on) {
+    u32 bit;
+    if (!msrpm_slot(msr, &bit)) return;
+    u8 const m = static_cast<u8>(bits << (bit % 8));
+    msrpm[bit / 8] = static_cast<u8>(on ? msrpm[bit / 8] | m : msrpm[bit / 8] & ~m);
+}
+
 void build_msrpm(u8* msrpm, InterceptSet const& set) {
-    memset(msrpm, 0, 2 * kPageSize);
-    for (size_t i = 0; i < set.msr_count; ++i) {
-        u32 bit;
-        if (!msrpm_slot(set.msrs[i], &bit)) continue;
-        msrpm[bit / 8] = static_cast<u8>(msrpm[bit / 8] | (3u << (bit % 8)));
+    constexpr u32 kRead = 1, kWrite = 2;
+    memset(msrpm, 0xFF, 2 * kPageSize);
+    size_t n;
+    MsrRule const* rules = msr_rules(&n);
+    for (size_t i = 0; i < n; ++i) {
+        u32 const direct = (rules[i].read == MsrRead::Direct ? kRead : 0) | (rules[i].write == MsrWrite::Direct ? kWrite : 0);
+        for (u64 m = rules[i].first; direct && m <= rules[i].last; ++m) msrpm_set(msrpm, static_cast<u32>(m), direct, false);
     }
+    for (size_t i = 0; i < set.msr_count; ++i) msrpm_set(msrpm, set.msrs[i], kRead | kWrite, true);
 }
 
 class SvmBackend final : public VirtBackend {
@@ -106,12 +117,9 @@ class SvmBackend final : public VirtBackend {
             asm volatile("clgi" ::: "memory");
     }
 
-    void add_protected_msrs(InterceptSet& set) const override {
-        (void)set.add_msr(x86::msr::kEfer);
-        (void)set.add_msr(x86::msr::kVmCr);
-        (void)set.add_msr(x86::msr::kVmHsavePa);
-        cpu_handlers_add_msrs(set);  // VMX is hidden in CPUID, so its MSRs must fault too
-    }
+    // EFER, VM_CR, VM_HSAVE_PA and the VMX MSRs exit by the MSR policy's default; PAT is
+    // the guest's own G_PAT under nested paging.
+    void add_protected_msrs(InterceptSet&) const override {}
 
     Vcpu* create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) override;
 

@@ -8,7 +8,7 @@
 #include "core/arch/x86/vmx/vmx_insn.hpp"
 #include "core/arch/x86/vmx/vmx_vcpu.hpp"
 #include "core/boot_info.hpp"
-#include "core/handlers/cpu_handlers.hpp"
+#include "core/handlers/msr_policy.hpp"
 #include "core/log.hpp"
 #include "core/machine.hpp"
 #include "core/memory.hpp"
@@ -53,24 +53,35 @@ VmxMsrs read_msrs() {
     return m;
 }
 
-// Bits set in the MSR bitmap exit (the page comes zeroed: nothing else does); MSRs outside
-// its two ranges always exit anyway, and the core handles those as unknown MSRs.
-void build_msr_bitmap(MsrBitmap* b, InterceptSet const& set) {
-    for (size_t i = 0; i < set.msr_count; ++i) {
-        u32 const m = set.msrs[i];
-        u8* read;
-        u8* write;
-        u32 index;
-        if (m <= 0x1FFF) {
-            read = b->read_low, write = b->write_low, index = m;
-        } else if (m >= 0xC0000000 && m <= 0xC0001FFF) {
-            read = b->read_high, write = b->write_high, index = m - 0xC0000000;
-        } else {
-            continue;
-        }
-        read[index / 8] = static_cast<u8>(read[index / 8] | (1u << (index % 8)));
-        write[index / 8] = static_cast<u8>(write[index / 8] | (1u << (index % 8)));
+// Bits set in the MSR bitmap exit. Default-deny: every bit set but those the MSR policy
+// (core/handlers/msr_policy) lets the guest access directly, then the MSRs the core claims.
+// MSRs outside the two ranges always exit.
+void msr_bitmap_set(MsrBitmap* b, u32 m, bool read, bool write, bool on) {
+    u8* r;
+    u8* w;
+    u32 index;
+    if (m <= 0x1FFF) {
+        r = b->read_low, w = b->write_low, index = m;
+    } else if (m >= 0xC0000000 && m <= 0xC0001FFF) {
+        r = b->read_high, w = b->write_high, index = m - 0xC0000000;
+    } else {
+        return;
     }
+    u8 const bit = static_cast<u8>(1u << (index % 8));
+    if (read) r[index / 8] = static_cast<u8>(on ? r[index / 8] | bit : r[index / 8] & ~bit);
+    if (write) w[index / 8] = static_cast<u8>(on ? w[index / 8] | bit : w[index / 8] & ~bit);
+}
+
+void build_msr_bitmap(MsrBitmap* b, InterceptSet const& set) {
+    memset(b, 0xFF, sizeof *b);
+    size_t n;
+    MsrRule const* rules = msr_rules(&n);
+    for (size_t i = 0; i < n; ++i) {
+        bool const read = rules[i].read == MsrRead::Direct, write = rules[i].write == MsrWrite::Direct;
+        for (u64 m = rules[i].first; (read || write) && m <= rules[i].last; ++m)
+            msr_bitmap_set(b, static_cast<u32>(m), read, write, false);
+    }
+    for (size_t i = 0; i < set.msr_count; ++i) msr_bitmap_set(b, set.msrs[i], true, true, true);
 }
 
 // Everything VMX loads into the CPU at a VM exit: the monitor as it runs right now.
@@ -129,8 +140,11 @@ class VmxBackend final : public VirtBackend {
     Status enable_cpu() override;
     NestedFormat nested_format() const override { return NestedFormat::Ept; }
     bool kicks_by_nmi() const override { return caps_.nmi_kick; }
-    // IA32_FEATURE_CONTROL and the VMX capability MSRs: the guest must find VMX locked off.
-    void add_protected_msrs(InterceptSet& set) const override { cpu_handlers_add_msrs(set); }
+    // The MSR policy's default covers IA32_FEATURE_CONTROL and the VMX MSRs. PAT is the
+    // guest's own only when the VMCS switches it; otherwise its writes are checked.
+    void add_protected_msrs(InterceptSet& set) const override {
+        if (!caps_.pat) (void)set.add_msr(msr::kPat);
+    }
     Vcpu* create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) override;
 
   private:

@@ -1,0 +1,4 @@
+# The guest's CPU view (core/handlers): the default-deny MSR policy, host-tested
+# (tests/unit/test_msr_policy.cpp). cpu_handlers.cpp is listed in the top-level Makefile.
+UNIT_CORE_SRCS += core/handlers/msr_policy.cpp
+UNIT_STRICT_SRCS += core/handlers/msr_policy.cpp tests/unit/test_msr_policy.cpp
