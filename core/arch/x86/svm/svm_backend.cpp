@@ -16,6 +16,7 @@ namespace tv::svm {
 namespace {
 
 constexpr u64 kVmCrSvmDis = 1ull << 4;
+constexpr u64 kVmCrRInit = 1ull << 1;
 
 struct Features {
     bool svm, npt, nrips;
@@ -104,7 +105,14 @@ class SvmBackend final : public VirtBackend {
         if (hsave.raw == 0) return Status::NoMemory;
         x86::wrmsr(x86::msr::kEfer, x86::rdmsr(x86::msr::kEfer) | x86::kEferSvme);
         x86::wrmsr(x86::msr::kVmHsavePa, hsave.raw);
-        log("svm: enabled (nrips=%d, asids=%u)", features_.nrips, features_.asids);
+        // An intercepted INIT stays pending until GIF is set again (AMD APM 15.13.3): with
+        // R_INIT the monitor then takes it as #SX (vector 30, ignored by tv_exception_entry)
+        // instead of a reset. QEMU TCG knows no R_INIT (and performs a pending INIT whatever
+        // GIF says): there only the ICR hook and the fixed APIC base keep INITs away.
+        u64 vm_cr = 0;
+        bool const r_init = x86::rdmsr_safe(x86::msr::kVmCr, &vm_cr) && x86::wrmsr_safe(x86::msr::kVmCr, vm_cr | kVmCrRInit);
+        log("svm: enabled (nrips=%d, asids=%u, INIT redirected to #SX: %s)", features_.nrips, features_.asids,
+            r_init ? "yes" : "no");
         return Status::Ok;
     }
 
@@ -137,10 +145,8 @@ Vcpu* SvmBackend::create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, 
 
     auto* vmcb = static_cast<Vmcb*>(hpa_virt(vmcb_pa));
     VmcbControl& c = vmcb->control;
-    // NMI: the kick another CPU sends after an INIT for this one (core/smp.cpp).
-    c.intercept_misc1 = intercept::kNmi | intercept::kCpuid | intercept::kInvlpga | intercept::kIoio | intercept::kMsr | intercept::kShutdown;
-    c.intercept_misc2 = intercept::kVmrun | intercept::kVmmcall | intercept::kVmload | intercept::kVmsave |
-                        intercept::kStgi | intercept::kClgi | intercept::kSkinit;
+    c.intercept_misc1 = intercept::kBaseMisc1;
+    c.intercept_misc2 = intercept::kBaseMisc2;
     c.iopm_base_pa = iopm_pa.raw;
     c.msrpm_base_pa = msrpm_pa.raw;
     c.guest_asid = 1;
