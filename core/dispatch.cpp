@@ -4,8 +4,10 @@
 #include "core/exit_stats.hpp"
 #include "core/handlers/cpu_handlers.hpp"
 #include "core/handlers/hypercall.hpp"
+#include "core/handlers/phys_edge.hpp"
 #include "core/handlers/power.hpp"
 #include "core/hidden_memory.hpp"
+#include "core/insn/emulate.hpp"
 #include "core/io_hooks.hpp"
 #include "core/log.hpp"
 #include "core/machine.hpp"
@@ -26,6 +28,19 @@ void fatal(Vcpu& v, ExitRecord const& e) {
           static_cast<unsigned long long>(v.rip()));
 }
 
+// The instruction runs against a floating bus (core/insn: reads all ones, writes dropped).
+// An instruction fetch from there, or one the emulator cannot carry out, gets #GP, as the
+// emulator's other refusals do.
+void beyond_physical_fault(Vcpu& v, NestedFaultExit const& f) {
+    static u64 count;
+    u64 const n = __atomic_add_fetch(&count, 1, __ATOMIC_RELAXED);
+    if (n <= 16 || n % 1024 == 0)
+        log("vcpu %u: %s at gpa %#llx beyond the physical address space (rip %#llx; %llu so far)", v.id(),
+            f.fetch ? "fetch" : f.write ? "write" : "read", static_cast<unsigned long long>(f.gpa),
+            static_cast<unsigned long long>(v.rip()), static_cast<unsigned long long>(n));
+    if (f.fetch || insn::emulate_at_rip(v) == insn::EmulateResult::Failed) v.inject_exception(13, true, 0);
+}
+
 void nested_fault(Vcpu& v, ExitRecord const& e) {
     if (hidden_memory_contains(e.npf.gpa)) {
         hidden_memory_fault(v, e.npf);
@@ -36,13 +51,22 @@ void nested_fault(Vcpu& v, ExitRecord const& e) {
         return;
     }
     // Above the identity-mapped range: device memory the firmware placed high (64-bit BARs).
-    // Map it on first touch, 2 MiB at a time, minus the pages MMIO hooks claim there.
+    // Map it on first touch, 2 MiB at a time, minus the pages MMIO hooks claim there. Beyond
+    // the physical address space nothing can be mapped: a floating bus (phys_edge.hpp).
     Machine& m = machine();
     u64 chunk = align_down(e.npf.gpa, kLargePageSize);
-    if (e.npf.gpa >= m.nested_limit && !e.npf.present &&
-        ok(m.nested.map(Gpa{chunk}, Hpa{chunk}, kLargePageSize, Perm::RWX)) &&
-        ok(mmio_hooks_reapply(Gpa{chunk}, kLargePageSize)))
-        return;
+    switch (classify_high_fault(e.npf.gpa, e.npf.present, m.nested_limit, cpu_phys_end())) {
+        case HighFault::NothingThere:
+            beyond_physical_fault(v, e.npf);
+            return;
+        case HighFault::MapOnDemand:
+            if (ok(m.nested.map(Gpa{chunk}, Hpa{chunk}, kLargePageSize, Perm::RWX)) &&
+                ok(mmio_hooks_reapply(Gpa{chunk}, kLargePageSize)))
+                return;
+            break;
+        case HighFault::Unexpected:
+            break;
+    }
     panic("nested page fault at gpa %#llx (%s%s%s%s) rip %#llx", static_cast<unsigned long long>(e.npf.gpa),
           e.npf.present ? "present " : "", e.npf.write ? "write" : "", e.npf.fetch ? "fetch" : "",
           e.npf.read ? "read" : "", static_cast<unsigned long long>(v.rip()));
@@ -104,6 +128,15 @@ void invd(Vcpu& v, ExitRecord const& e) {
     if (!v.skip(e)) log("invd: no instruction length");
 }
 
+// VMX exits on every hardware task switch; a 64-bit guest never makes one (IA-32e mode has
+// none), and 32-bit Linux only for a double fault. Not emulated: the guest is shut down the
+// way a triple fault shuts it down (logged, machine reset), and the monitor never panics.
+void task_switch(Vcpu& v, ExitRecord const& e) {
+    log("guest task switch at rip %#llx (vendor qualification %#llx): not emulated, the guest is shut down",
+        static_cast<unsigned long long>(v.rip()), static_cast<unsigned long long>(e.vendor_info));
+    handle_shutdown(v, e);
+}
+
 constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
     handle_cpuid,             // Cpuid
     handle_msr_read,          // MsrRead
@@ -123,6 +156,7 @@ constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
     cr_access,                // CrAccess
     xsetbv,                   // Xsetbv
     invd,                     // Invd
+    task_switch,              // TaskSwitch
     fatal,                    // Unknown
     fatal,                    // Invalid
 };

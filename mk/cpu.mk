@@ -2,3 +2,5 @@
 # (tests/unit/test_msr_policy.cpp). cpu_handlers.cpp is listed in the top-level Makefile.
 UNIT_CORE_SRCS += core/handlers/msr_policy.cpp
 UNIT_STRICT_SRCS += core/handlers/msr_policy.cpp tests/unit/test_msr_policy.cpp
+UNIT_CORE_SRCS += core/handlers/phys_edge.cpp
+UNIT_STRICT_SRCS += core/handlers/phys_edge.cpp tests/unit/test_phys_edge.cpp

@@ -2,6 +2,7 @@
 #include "core/handlers/cpu_handlers.hpp"
 #include "core/exit_stats.hpp"
 #include "core/handlers/msr_policy.hpp"
+#include "core/handlers/phys_edge.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
 
@@ -93,17 +94,12 @@ bool write_efer(Vcpu& v, u64 value) {
     return true;
 }
 
-u32 phys_bits() {
-    if (x86::cpuid(0x80000000).eax < 0x80000008) return 36;
-    return x86::cpuid(0x80000008).eax & 0xFF;
-}
-
 // Asks msr_write_check with the state it needs; false when the write was refused.
 bool checked(Vcpu& v, u32 msr, u64 value, bool* ignore) {
     MsrWriteContext c{};
     if (!x86::rdmsr_safe(msr, &c.current)) c.current = 0;
     if (msr >= 0x200 && msr <= 0x21F && !x86::rdmsr_safe(msr ^ 1, &c.pair)) c.pair = 0;
-    c.phys_bits = phys_bits();
+    c.phys_bits = cpu_phys_bits();
     c.monitor = PhysRange{monitor_region().base, monitor_region().size};
     char const* why = "";
     MsrVerdict const verdict = msr_write_check(msr, value, c, &why);

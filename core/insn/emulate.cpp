@@ -5,6 +5,7 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/guest_paging.hpp"
+#include "core/handlers/phys_edge.hpp"
 #include "core/hidden_memory.hpp"
 #include "core/insn/decoder.hpp"
 #include "core/insn/exec.hpp"
@@ -104,6 +105,10 @@ MemResult GuestMemory::access(SegReg seg, u64 off, u8 size, bool write, u64* val
     MemResult const r = translate(lin, write, &gpa);
     if (r != MemResult::Ok) return r;
     if (mmio_hooked(gpa)) return mmio_access(v_, Gpa{gpa}, size, write, value) ? MemResult::Ok : MemResult::Failed;
+    if (beyond_physical(gpa)) {  // nothing decodes it (core/handlers/phys_edge.hpp)
+        if (!write) *value = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+        return MemResult::Ok;
+    }
     if (!guest_ram(gpa, size)) {
         log("mmio: emulated %s of %u bytes at gpa %#llx: neither a hooked device nor RAM", write ? "write" : "read",
             size, static_cast<unsigned long long>(gpa));
