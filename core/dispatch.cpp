@@ -72,7 +72,24 @@ void nested_fault(Vcpu& v, ExitRecord const& e) {
           e.npf.read ? "read" : "", static_cast<unsigned long long>(v.rip()));
 }
 
+// #GP is intercepted on SVM only: an SVM instruction at CPL 3 must fault as on a CPU without
+// SVM (#UD), not with the #GP its privilege check gives while the real EFER.SVME is set.
+void general_protection(Vcpu& v, ExitRecord const& e) {
+    u8 bytes[15];
+    size_t const n = insn::fetch_at_rip(v, bytes);
+    bool const code64 = (v.efer() & x86::kEferLma) && (v.segment(SegReg::Cs).attr & (1u << 9));
+    if (is_svm_instruction(bytes, n, code64)) {
+        v.inject_exception(6, false, 0);
+        return;
+    }
+    v.inject_exception(13, true, e.exc.error);
+}
+
 void exception(Vcpu& v, ExitRecord const& e) {
+    if (e.exc.vector == 13) {
+        general_protection(v, e);
+        return;
+    }
     if (e.exc.vector == 1 && hidden_memory_step_done(v)) return;
     if (e.exc.vector == 1) log("vcpu %u: #DB at rip %#llx reflected", v.id(), static_cast<unsigned long long>(v.rip()));
     v.inject_exception(e.exc.vector, e.exc.has_error, e.exc.error);  // not ours: reflect

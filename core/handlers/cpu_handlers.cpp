@@ -26,26 +26,23 @@ void done(Vcpu& v, ExitRecord const& e) {
 
 }  // namespace
 
-namespace {
-
 // CPUID reports OSXSAVE (1:ECX[27]) and OSPKE (7.0:ECX[4]) from CR4, and the monitor runs
 // the CPUID with its own CR4. The guest must see its own bits: a guest kernel that left XSAVE
 // off, told OSXSAVE=1, has its programs run XGETBV into #UD.
-void reflect_guest_cr4(Vcpu& v, u32 leaf, u32 subleaf, u32* ecx) {
+u32 reflect_guest_cr4(u64 cr4, u32 leaf, u32 subleaf, u32 ecx) {
     constexpr u64 kCr4Osxsave = 1ull << 18, kCr4Pke = 1ull << 22;
     constexpr u32 kOsxsave = 1u << 27, kOspke = 1u << 4;
-    if (leaf == 1) *ecx = (v.cr4() & kCr4Osxsave) ? *ecx | kOsxsave : *ecx & ~kOsxsave;
-    if (leaf == 7 && subleaf == 0) *ecx = (v.cr4() & kCr4Pke) ? *ecx | kOspke : *ecx & ~kOspke;
+    if (leaf == 1) return (cr4 & kCr4Osxsave) ? ecx | kOsxsave : ecx & ~kOsxsave;
+    if (leaf == 7 && subleaf == 0) return (cr4 & kCr4Pke) ? ecx | kOspke : ecx & ~kOspke;
+    return ecx;
 }
-
-}  // namespace
 
 void handle_cpuid(Vcpu& v, ExitRecord const& e) {
     u32 leaf = static_cast<u32>(v.reg(Reg::Rax));
     u32 const subleaf = static_cast<u32>(v.reg(Reg::Rcx));
     auto r = x86::cpuid(leaf, subleaf);
     filter_cpuid(leaf, &r.eax, &r.ebx, &r.ecx, &r.edx);
-    reflect_guest_cr4(v, leaf, subleaf, &r.ecx);
+    r.ecx = reflect_guest_cr4(v.cr4(), leaf, subleaf, r.ecx);
     v.set_reg(Reg::Rax, r.eax);
     v.set_reg(Reg::Rbx, r.ebx);
     v.set_reg(Reg::Rcx, r.ecx);
@@ -159,6 +156,19 @@ void handle_msr_write(Vcpu& v, ExitRecord const& e) {
             break;
     }
     done(v, e);
+}
+
+bool is_svm_instruction(u8 const* b, size_t n, bool code64) {
+    size_t i = 0;
+    auto legacy_prefix = [](u8 x) {
+        return x == 0x66 || x == 0x67 || x == 0xF0 || x == 0xF2 || x == 0xF3 || x == 0x2E || x == 0x36 ||
+               x == 0x3E || x == 0x26 || x == 0x64 || x == 0x65;
+    };
+    while (i < n && legacy_prefix(b[i])) ++i;
+    if (code64 && i < n && (b[i] & 0xF0) == 0x40) ++i;  // REX: only right before the opcode
+    if (i + 3 > n || i + 3 > 15 || b[i] != 0x0F || b[i + 1] != 0x01) return false;
+    u8 const modrm = b[i + 2];
+    return modrm >= 0xD8 && modrm <= 0xDF && modrm != 0xD9;  // D9, VMMCALL, has no CPL check
 }
 
 void handle_virt_instruction(Vcpu& v, ExitRecord const&) {

@@ -180,6 +180,12 @@ bool guest_ram(u64 gpa, u64 size) {
     return in_firmware_ram(gpa, end);
 }
 
+size_t fetch_at_rip(Vcpu& v, u8* buf) {
+    size_t n = 0;
+    CpuMode const mode = cpu_mode(v.cr0(), v.efer(), v.rflags(), v.segment(SegReg::Cs).attr);
+    return fetch(v, mode, buf, &n) == MemResult::Ok ? n : 0;
+}
+
 EmulateResult emulate_at_rip(Vcpu& v) {
     CpuMode const mode = cpu_mode(v.cr0(), v.efer(), v.rflags(), v.segment(SegReg::Cs).attr);
     u8 buf[kMaxLength];

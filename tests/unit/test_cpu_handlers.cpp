@@ -205,3 +205,31 @@ TEST(CpuHandlers, UnlistedMsrReadsTheCpuButCannotWriteIt) {
     EXPECT_TRUE(v.injected);
     EXPECT_EQ(g_msrs[0x1A2], 0x640000u);
 }
+
+// The #GP intercept's test: which faulting instructions are SVM instructions whose privilege
+// check comes before their intercept (they must give #UD, as without SVM).
+TEST(CpuHandlers, SvmInstructionsAreRecognisedWithPrefixesAndRex) {
+    for (u8 modrm : {0xD8, 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF}) {
+        u8 const plain[] = {0x0F, 0x01, modrm};
+        EXPECT_TRUE(is_svm_instruction(plain, sizeof plain, true)) << int{modrm};
+        u8 const prefixed[] = {0x67, 0x66, 0x48, 0x0F, 0x01, modrm, 0x90};
+        EXPECT_TRUE(is_svm_instruction(prefixed, sizeof prefixed, true)) << int{modrm};
+        EXPECT_FALSE(is_svm_instruction(prefixed, sizeof prefixed, false)) << int{modrm};  // 0x48 is DEC there
+    }
+}
+
+TEST(CpuHandlers, OtherFaultingInstructionsStayGeneralProtection) {
+    u8 const vmmcall[] = {0x0F, 0x01, 0xD9};      // no CPL check: it exits by itself
+    u8 const lgdt[] = {0x0F, 0x01, 0x10};         // LGDT [rax]: #GP at CPL 3
+    u8 const wrmsr[] = {0x0F, 0x30};
+    u8 const truncated[] = {0x66, 0x0F, 0x01};
+    EXPECT_FALSE(is_svm_instruction(vmmcall, sizeof vmmcall, true));
+    EXPECT_FALSE(is_svm_instruction(lgdt, sizeof lgdt, true));
+    EXPECT_FALSE(is_svm_instruction(wrmsr, sizeof wrmsr, true));
+    EXPECT_FALSE(is_svm_instruction(truncated, sizeof truncated, true));
+    EXPECT_FALSE(is_svm_instruction(nullptr, 0, true));
+    u8 too_long[16];
+    for (u8& b : too_long) b = 0x66;
+    too_long[13] = 0x0F, too_long[14] = 0x01, too_long[15] = 0xD8;  // 16 bytes: not an instruction
+    EXPECT_FALSE(is_svm_instruction(too_long, sizeof too_long, true));
+}

@@ -2,7 +2,8 @@
  * Checks that the CPU the guest sees has no SVM/VMX, that EFER.SVME reads as clear and
  * cannot be set, that VM_CR says SVM is disabled and locked, and that a stray VMMCALL
  * (without thinvisor's magic) raises #UD like on bare hardware, as do VMX instructions, and
- * that the VMX capability MSRs are absent and IA32_FEATURE_CONTROL (if any) says VMX is off.
+ * that the VMX capability MSRs are absent and IA32_FEATURE_CONTROL (if any) says VMX is off,
+ * and that the SVM instructions raise #UD from user mode as on a CPU without SVM.
  * Prints "TV-CHECK ok: NAME" / "TV-CHECK FAIL: NAME ..." lines; exit 1 on any failure.
  * Needs the msr driver (/dev/cpu/0/msr). */
 #include <cpuid.h>
@@ -108,10 +109,46 @@ static void check_vmx_instructions(void) {
     check(got_sigill, "invept-ud", "INVEPT did not raise #UD");
 }
 
+/* The SVM instructions (VMMCALL aside): #UD on a CPU without SVM, at every privilege level.
+ * Under thinvisor on AMD-V the real EFER.SVME is set, so at CPL 3 the CPU's privilege check
+ * raises #GP before any intercept, and the monitor must turn that #GP into #UD. A SIGSEGV
+ * here is that #GP leaking through. */
+static volatile sig_atomic_t got_sigsegv;
+
+static void on_sigsegv(int sig) {
+    (void)sig;
+    got_sigsegv = 1;
+    siglongjmp(jump, 1);
+}
+
+#define SVM_INSN(name, modrm)                                                                    \
+    do {                                                                                         \
+        got_sigill = got_sigsegv = 0;                                                            \
+        if (sigsetjmp(jump, 1) == 0)                                                             \
+            __asm__ volatile(".byte 0x0f, 0x01, " #modrm : : "a"(0ul), "c"(0ul) : "memory", "cc"); \
+        check(got_sigill, name, got_sigsegv ? "SIGSEGV (#GP) instead of #UD" : "no #UD");       \
+    } while (0)
+
+static void check_svm_instructions(void) {
+    struct sigaction sa, old_segv;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigsegv;
+    sigaction(SIGSEGV, &sa, &old_segv);
+    SVM_INSN("vmrun-ud", 0xd8);
+    SVM_INSN("vmload-ud", 0xda);
+    SVM_INSN("vmsave-ud", 0xdb);
+    SVM_INSN("stgi-ud", 0xdc);
+    SVM_INSN("clgi-ud", 0xdd);
+    SVM_INSN("skinit-ud", 0xde);
+    SVM_INSN("invlpga-ud", 0xdf);
+    sigaction(SIGSEGV, &old_segv, NULL);
+}
+
 int main(void) {
     check_cpuid();
     check_msrs();
     check_stray_vmmcall();
     check_vmx_instructions();
+    check_svm_instructions();
     return failures ? 1 : 0;
 }

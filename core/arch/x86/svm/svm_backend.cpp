@@ -147,6 +147,7 @@ Vcpu* SvmBackend::create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, 
     VmcbControl& c = vmcb->control;
     c.intercept_misc1 = intercept::kBaseMisc1;
     c.intercept_misc2 = intercept::kBaseMisc2;
+    c.intercept_exceptions = intercept::kBaseExceptions;
     c.iopm_base_pa = iopm_pa.raw;
     c.msrpm_base_pa = msrpm_pa.raw;
     c.guest_asid = 1;

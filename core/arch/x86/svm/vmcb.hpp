@@ -143,6 +143,9 @@ inline constexpr u32 kSkinit = 1u << 6;
 // instructions: the guest must see SVM as absent (#UD); VMRUN's bit is mandatory anyway.
 inline constexpr u32 kBaseMisc1 = kNmi | kInit | kCpuid | kInvd | kInvlpga | kIoio | kMsr | kShutdown;
 inline constexpr u32 kBaseMisc2 = kVmrun | kVmmcall | kVmload | kVmsave | kStgi | kClgi | kSkinit;
+// #GP: at CPL 3 those instructions check the privilege level before the intercept, so the
+// guest would see #GP where a CPU without SVM gives #UD (core/dispatch.cpp sorts them).
+inline constexpr u32 kBaseExceptions = 1u << 13;
 }  // namespace intercept
 
 // Exit codes.
