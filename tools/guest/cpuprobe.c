@@ -3,7 +3,8 @@
  * cannot be set, that VM_CR says SVM is disabled and locked, and that a stray VMMCALL
  * (without thinvisor's magic) raises #UD like on bare hardware, as do VMX instructions, and
  * that the VMX capability MSRs are absent and IA32_FEATURE_CONTROL (if any) says VMX is off,
- * and that the SVM instructions raise #UD from user mode as on a CPU without SVM.
+ * that the SVM instructions raise #UD from user mode as on a CPU without SVM, and that the
+ * MSR policy refuses writes the CPU would take (APIC base, MTRR default type, MISC_ENABLE).
  * Prints "TV-CHECK ok: NAME" / "TV-CHECK FAIL: NAME ..." lines; exit 1 on any failure.
  * Needs the msr driver (/dev/cpu/0/msr). */
 #include <cpuid.h>
@@ -78,6 +79,37 @@ static void check_msrs(void) {
     close(fd);
 }
 
+/* The monitor's MSR policy is default-deny: writes that could move or weaken the monitor
+ * fail (#GP, EIO through the msr driver) even where the CPU itself would take them. A write
+ * that went through is undone at once. */
+static void check_refused(int fd, uint32_t msr, uint64_t (*change)(uint64_t), const char *name) {
+    uint64_t v = 0, after = 0;
+    if (rdmsr(fd, msr, &v) != 0) {
+        check(0, name, "the MSR cannot be read");
+        return;
+    }
+    int const wrote = wrmsr(fd, msr, change(v));
+    if (wrote == 0) wrmsr(fd, msr, v);
+    rdmsr(fd, msr, &after);
+    check(wrote != 0 && after == v, name, wrote == 0 ? "the write went through" : "the MSR changed");
+}
+
+static uint64_t apic_base_moved(uint64_t v) { return v + 0x10000; }           /* 0xFEE10000 */
+static uint64_t mtrr_default_wc(uint64_t v) { return (v & ~0xFFull) | 1; }  /* write-combining */
+static uint64_t same_value(uint64_t v) { return v; }
+
+static void check_msr_policy(void) {
+    int fd = open("/dev/cpu/0/msr", O_RDWR);
+    if (fd < 0) {
+        check(0, "msr-policy", "cannot open /dev/cpu/0/msr (modprobe msr)");
+        return;
+    }
+    check_refused(fd, 0x1B, apic_base_moved, "msr-apic-base-fixed");
+    check_refused(fd, 0x2FF, mtrr_default_wc, "msr-mtrr-wc-refused");
+    check_refused(fd, 0x1A0, same_value, "msr-misc-enable-refused");
+    close(fd);
+}
+
 static void check_stray_vmmcall(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -147,6 +179,7 @@ static void check_svm_instructions(void) {
 int main(void) {
     check_cpuid();
     check_msrs();
+    check_msr_policy();
     check_stray_vmmcall();
     check_vmx_instructions();
     check_svm_instructions();

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "core/arch/x86/cpu.hpp"
+#include "core/arch/x86/svm/svm_msrpm.hpp"
 #include "core/arch/x86/svm/svm_vcpu.hpp"
-#include "core/handlers/msr_policy.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/nested_paging.hpp"
@@ -40,38 +40,6 @@ void build_iopm(u8* iopm, InterceptSet const& set) {
     memset(iopm, 0, 3 * kPageSize);
     for (u32 p = 0; p < 65536; ++p)
         if (set.has_port(static_cast<u16>(p))) iopm[p / 8] = static_cast<u8>(iopm[p / 8] | (1u << (p % 8)));
-}
-
-// MSRPM: two bits (read, write) per MSR in three 2 KiB ranges. Default-deny: every bit set
-// but those the MSR policy (core/handlers/msr_policy) lets the guest access directly, then
-// the MSRs the core claims for itself. MSRs outside the ranges always exit.
-bool msrpm_slot(u32 msr, u32* bit) {
-    u32 base;
-    if (msr <= 0x1FFF) base = 0;
-    else if (msr >= 0xC0000000 && msr <= 0xC0001FFF) base = 0x800 * 8, msr -= 0xC0000000;
-    else if (msr >= 0xC0010000 && msr <= 0xC0011FFF) base = 0x1000 * 8, msr -= 0xC0010000;
-    else return false;
-    *bit = base + msr * 2;
-    return true;
-}
-
-void msrpm_set(u8* msrpm, u32 msr, u32 bits, bool on) {
-    u32 bit;
-    if (!msrpm_slot(msr, &bit)) return;
-    u8 const m = static_cast<u8>(bits << (bit % 8));
-    msrpm[bit / 8] = static_cast<u8>(on ? msrpm[bit / 8] | m : msrpm[bit / 8] & ~m);
-}
-
-void build_msrpm(u8* msrpm, InterceptSet const& set) {
-    constexpr u32 kRead = 1, kWrite = 2;
-    memset(msrpm, 0xFF, 2 * kPageSize);
-    size_t n;
-    MsrRule const* rules = msr_rules(&n);
-    for (size_t i = 0; i < n; ++i) {
-        u32 const direct = (rules[i].read == MsrRead::Direct ? kRead : 0) | (rules[i].write == MsrWrite::Direct ? kWrite : 0);
-        for (u64 m = rules[i].first; direct && m <= rules[i].last; ++m) msrpm_set(msrpm, static_cast<u32>(m), direct, false);
-    }
-    for (size_t i = 0; i < set.msr_count; ++i) msrpm_set(msrpm, set.msrs[i], kRead | kWrite, true);
 }
 
 class SvmBackend final : public VirtBackend {

@@ -6,9 +6,9 @@
 #include "core/arch/x86/descriptors.hpp"
 #include "core/arch/x86/vmx/vmx_caps.hpp"
 #include "core/arch/x86/vmx/vmx_insn.hpp"
+#include "core/arch/x86/vmx/vmx_msr_bitmap.hpp"
 #include "core/arch/x86/vmx/vmx_vcpu.hpp"
 #include "core/boot_info.hpp"
-#include "core/handlers/msr_policy.hpp"
 #include "core/log.hpp"
 #include "core/machine.hpp"
 #include "core/memory.hpp"
@@ -51,37 +51,6 @@ VmxMsrs read_msrs() {
     m.proc2 = x86::rdmsr(msr::kProcCtls2);
     if ((m.proc2 >> 32) & proc2::kEpt) m.ept_vpid_cap = x86::rdmsr(msr::kEptVpidCap);
     return m;
-}
-
-// Bits set in the MSR bitmap exit. Default-deny: every bit set but those the MSR policy
-// (core/handlers/msr_policy) lets the guest access directly, then the MSRs the core claims.
-// MSRs outside the two ranges always exit.
-void msr_bitmap_set(MsrBitmap* b, u32 m, bool read, bool write, bool on) {
-    u8* r;
-    u8* w;
-    u32 index;
-    if (m <= 0x1FFF) {
-        r = b->read_low, w = b->write_low, index = m;
-    } else if (m >= 0xC0000000 && m <= 0xC0001FFF) {
-        r = b->read_high, w = b->write_high, index = m - 0xC0000000;
-    } else {
-        return;
-    }
-    u8 const bit = static_cast<u8>(1u << (index % 8));
-    if (read) r[index / 8] = static_cast<u8>(on ? r[index / 8] | bit : r[index / 8] & ~bit);
-    if (write) w[index / 8] = static_cast<u8>(on ? w[index / 8] | bit : w[index / 8] & ~bit);
-}
-
-void build_msr_bitmap(MsrBitmap* b, InterceptSet const& set) {
-    memset(b, 0xFF, sizeof *b);
-    size_t n;
-    MsrRule const* rules = msr_rules(&n);
-    for (size_t i = 0; i < n; ++i) {
-        bool const read = rules[i].read == MsrRead::Direct, write = rules[i].write == MsrWrite::Direct;
-        for (u64 m = rules[i].first; (read || write) && m <= rules[i].last; ++m)
-            msr_bitmap_set(b, static_cast<u32>(m), read, write, false);
-    }
-    for (size_t i = 0; i < set.msr_count; ++i) msr_bitmap_set(b, set.msrs[i], true, true, true);
 }
 
 // Everything VMX loads into the CPU at a VM exit: the monitor as it runs right now.
