@@ -138,8 +138,9 @@ void xsetbv(Vcpu& v, ExitRecord const& e) {
     if (!v.skip(e)) log("xsetbv: no instruction length");
 }
 
-// INVD exits unconditionally under VMX and by its intercept under SVM. Throwing away dirty cache lines would throw away
-// the monitor's data too; writing them back first is what the guest can observe anyway.
+// INVD exits unconditionally under VMX and by its intercept under SVM. Throwing away dirty
+// cache lines would throw away the monitor's data too; writing them back first is what the
+// guest can observe anyway.
 void invd(Vcpu& v, ExitRecord const& e) {
     asm volatile("wbinvd" ::: "memory");
     if (!v.skip(e)) log("invd: no instruction length");
