@@ -19,13 +19,19 @@ constexpr MsrRule kRules[] = {
     {0x8B, 0x8B, R::Direct, W::Check, "microcode-rev"},          // 0 only: the revision protocol
     {0x9B, 0x9B, R::Forward, W::Fault, "smm-monitor-ctl"},       // would start a dual monitor
     {0x9E, 0x9E, R::Fault, W::Fault, "smbase"},                  // SMM only
+    {0xE7, 0xE8, R::Direct, W::Fault, "mperf/aperf"},            // read every tick; writes skew others
     {0xFE, 0xFE, R::Direct, W::Fault, "mtrr-cap"},               // read-only
     {0x10B, 0x10B, R::Direct, W::Direct, "flush-cmd"},           // L1D flush
+    {0x140, 0x140, R::Direct, W::Direct, "misc-features"},       // CPUID faulting: CPL 3 only
     {0x174, 0x176, R::Direct, W::Direct, "sysenter"},            // switched by VMCB/VMCS
     {0x179, 0x17B, R::Direct, W::Direct, "mcg"},                 // the guest handles #MC
-    {0x1A0, 0x1A0, R::Direct, W::Fault, "misc-enable"},          // global CPU features
+    {0x19B, 0x19B, R::Direct, W::Direct, "therm-interrupt"},     // the guest's own thermal LVT
+    {0x1A0, 0x1A0, R::Direct, W::Check, "misc-enable"},          // TM1 on, CPUID limit and XD disable off
+    {0x1B0, 0x1B0, R::Direct, W::Direct, "energy-perf-bias"},    // a power hint
+    {0x1B2, 0x1B2, R::Direct, W::Direct, "pkg-therm-interrupt"},
     {0x1D9, 0x1D9, R::Emulate, W::Check, "debugctl"},            // 0 only: BTS would run in the monitor
     {0x1F2, 0x1F3, R::Forward, W::Fault, "smrr"},                // SMRAM range
+    {0x1FC, 0x1FC, R::Direct, W::Direct, "power-ctl"},           // C1E promotion: power only
     {0x200, 0x21F, R::Direct, W::Check, "mtrr-var"},             // monitor stays WB or UC
     {0x250, 0x250, R::Direct, W::Check, "mtrr-fix64k"},
     {0x258, 0x259, R::Direct, W::Check, "mtrr-fix16k"},
@@ -125,6 +131,18 @@ MsrVerdict apic_base_check(u64 value, MsrWriteContext const& c, char const** why
     return MsrVerdict::Allow;
 }
 
+// Linux sets TM1 (thermal monitor) and clears LIMIT_CPUID and XD_DISABLE with plain WRMSRs.
+// Any other change is refused: setting XD_DISABLE would make the NX bits in the monitor's
+// own page tables reserved, and the others (fast strings, MONITOR, EIST) are the CPU's.
+MsrVerdict misc_enable_check(u64 value, u64 current, char const** why) {
+    constexpr u64 kTm1 = 1ull << 3, kLimitCpuid = 1ull << 22, kXdDisable = 1ull << 34;
+    *why = "only TM1 may be set and LIMIT_CPUID and XD_DISABLE cleared";
+    u64 const changed = value ^ current;
+    if (changed & ~(kTm1 | kLimitCpuid | kXdDisable)) return MsrVerdict::Refuse;
+    if ((changed & kTm1 & ~value) || (changed & (kLimitCpuid | kXdDisable) & value)) return MsrVerdict::Refuse;
+    return MsrVerdict::Allow;
+}
+
 MsrVerdict pat_check(u64 value, char const** why) {
     *why = "invalid PAT type, or entry 0 (the monitor's mappings) not write-back";
     for (u32 i = 0; i < 8; ++i)
@@ -155,6 +173,7 @@ MsrVerdict msr_write_check(u32 msr, u64 value, MsrWriteContext const& c, char co
             *why = "branch tracing and LBRs would record the monitor";
             return value == 0 ? MsrVerdict::Ignore : MsrVerdict::Refuse;
         case 0x277: return pat_check(value, why);
+        case 0x1A0: return misc_enable_check(value, c.current, why);
         case 0xC0011029:  // Linux sets bit 1 (LFENCE serializing) against Spectre v1
             *why = "only the LFENCE-serializing bit may be set";
             return value == (c.current | 2) ? MsrVerdict::Allow : MsrVerdict::Refuse;

@@ -102,7 +102,7 @@ MONITOR_MARKERS = ["TV-CHECK ok: iomem", "TV-CHECK ok: memprobe", "TV-CHECK ok: 
 MONITOR_MARKERS += ["TV-CHECK ok: %s-ud" % i for i in ("vmrun", "vmload", "vmsave", "stgi", "clgi", "skinit", "invlpga")]
 # cpuprobe: the MSR policy refuses writes QEMU itself would take (the bitmaps are default-deny).
 MONITOR_MARKERS += ["TV-CHECK ok: msr-apic-base-fixed", "TV-CHECK ok: msr-mtrr-wc-refused",
-                    "TV-CHECK ok: msr-misc-enable-refused"]
+                    "TV-CHECK ok: msr-xd-disable-refused"]
 
 
 def check_monitor(out, result):

@@ -110,8 +110,25 @@ TEST(MsrPolicy, VirtualizationControlsAreEmulatedOrAbsent) {
     for (u32 msr = 0x480; msr <= 0x493; ++msr) expect_rule(msr, MsrRead::Fault, MsrWrite::Fault);
 }
 
-TEST(MsrPolicy, TimeAndGlobalFeaturesAreReadOnly) {
-    for (u32 msr : {0x10u, 0x3Bu, 0xFEu, 0x1A0u}) expect_rule(msr, MsrRead::Direct, MsrWrite::Fault);
+TEST(MsrPolicy, TimeIsReadOnly) {
+    for (u32 msr : {0x10u, 0x3Bu, 0xFEu, 0xE7u, 0xE8u}) expect_rule(msr, MsrRead::Direct, MsrWrite::Fault);
+}
+
+TEST(MsrPolicy, PowerAndThermalControlsAreTheGuests) {
+    for (u32 msr : {0x140u, 0x19Bu, 0x1B0u, 0x1B2u, 0x1FCu}) expect_rule(msr, MsrRead::Direct, MsrWrite::Direct);
+}
+
+TEST(MsrPolicy, MiscEnableTakesOnlyWhatLinuxWrites) {
+    expect_rule(0x1A0, MsrRead::Direct, MsrWrite::Check);
+    constexpr u64 kFirmware = 0x850089 | (1ull << 22) | (1ull << 34);
+    EXPECT_EQ(check(0x1A0, kFirmware, ctx(kFirmware)), MsrVerdict::Allow);             // unchanged
+    EXPECT_EQ(check(0x1A0, kFirmware | 8, ctx(kFirmware)), MsrVerdict::Allow);         // TM1 on
+    EXPECT_EQ(check(0x1A0, kFirmware & ~(1ull << 22), ctx(kFirmware)), MsrVerdict::Allow);  // CPUID limit off
+    EXPECT_EQ(check(0x1A0, kFirmware & ~(1ull << 34), ctx(kFirmware)), MsrVerdict::Allow);  // XD disable off
+    EXPECT_EQ(check(0x1A0, 0x89 | (1ull << 34), ctx(0x89)), MsrVerdict::Refuse);  // NX off for the monitor too
+    EXPECT_EQ(check(0x1A0, 0x89 | (1ull << 22), ctx(0x89)), MsrVerdict::Refuse);
+    EXPECT_EQ(check(0x1A0, 0x81, ctx(0x89)), MsrVerdict::Refuse);  // TM1 off
+    EXPECT_EQ(check(0x1A0, 0x88, ctx(0x89)), MsrVerdict::Refuse);  // fast strings off
 }
 
 TEST(MsrPolicy, BranchTracingCannotRunInTheMonitor) {

@@ -4,7 +4,7 @@
  * (without thinvisor's magic) raises #UD like on bare hardware, as do VMX instructions, and
  * that the VMX capability MSRs are absent and IA32_FEATURE_CONTROL (if any) says VMX is off,
  * that the SVM instructions raise #UD from user mode as on a CPU without SVM, and that the
- * MSR policy refuses writes the CPU would take (APIC base, MTRR default type, MISC_ENABLE).
+ * MSR policy refuses writes the CPU would take (APIC base, MTRR default type, XD_DISABLE).
  * Prints "TV-CHECK ok: NAME" / "TV-CHECK FAIL: NAME ..." lines; exit 1 on any failure.
  * Needs the msr driver (/dev/cpu/0/msr). */
 #include <cpuid.h>
@@ -96,7 +96,7 @@ static void check_refused(int fd, uint32_t msr, uint64_t (*change)(uint64_t), co
 
 static uint64_t apic_base_moved(uint64_t v) { return v + 0x10000; }           /* 0xFEE10000 */
 static uint64_t mtrr_default_wc(uint64_t v) { return (v & ~0xFFull) | 1; }  /* write-combining */
-static uint64_t same_value(uint64_t v) { return v; }
+static uint64_t xd_disabled(uint64_t v) { return v | (1ull << 34); }     /* NX off, the monitor's too */
 
 static void check_msr_policy(void) {
     int fd = open("/dev/cpu/0/msr", O_RDWR);
@@ -106,7 +106,7 @@ static void check_msr_policy(void) {
     }
     check_refused(fd, 0x1B, apic_base_moved, "msr-apic-base-fixed");
     check_refused(fd, 0x2FF, mtrr_default_wc, "msr-mtrr-wc-refused");
-    check_refused(fd, 0x1A0, same_value, "msr-misc-enable-refused");
+    check_refused(fd, 0x1A0, xd_disabled, "msr-xd-disable-refused");
     close(fd);
 }
 
