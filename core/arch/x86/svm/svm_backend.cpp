@@ -79,8 +79,8 @@ class SvmBackend final : public VirtBackend {
         // GIF says): there only the ICR hook and the fixed APIC base keep INITs away.
         u64 vm_cr = 0;
         bool const r_init = x86::rdmsr_safe(x86::msr::kVmCr, &vm_cr) && x86::wrmsr_safe(x86::msr::kVmCr, vm_cr | kVmCrRInit);
-        log("svm: enabled (nrips=%d, asids=%u, INIT redirected to #SX: %s)", features_.nrips, features_.asids,
-            r_init ? "yes" : "no");
+        log("svm: enabled (nrips=%d, asids=%u, VM_CR.R_INIT %s)", features_.nrips, features_.asids,
+            r_init ? "set" : "not writable");
         return Status::Ok;
     }
 
