@@ -36,8 +36,10 @@ void build_msrpm(u8* msrpm, InterceptSet const& set) {
     size_t n;
     MsrRule const* rules = msr_rules(&n);
     for (size_t i = 0; i < n; ++i) {
-        u32 const direct = (rules[i].read == MsrRead::Direct ? kRead : 0) | (rules[i].write == MsrWrite::Direct ? kWrite : 0);
-        for (u64 m = rules[i].first; direct && m <= rules[i].last; ++m) msrpm_set(msrpm, static_cast<u32>(m), direct, false);
+        u32 const direct =
+            (rules[i].read == MsrRead::Direct ? kRead : 0) | (rules[i].write == MsrWrite::Direct ? kWrite : 0);
+        for (u64 m = rules[i].first; direct && m <= rules[i].last; ++m)
+            msrpm_set(msrpm, static_cast<u32>(m), direct, false);
     }
     for (size_t i = 0; i < set.msr_count; ++i) msrpm_set(msrpm, set.msrs[i], kRead | kWrite, true);
 }
