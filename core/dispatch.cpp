@@ -36,17 +36,17 @@ void beyond_physical_fault(Vcpu& v, NestedFaultExit const& f) {
     u64 const n = __atomic_add_fetch(&count, 1, __ATOMIC_RELAXED);
     if (n <= 16 || n % 1024 == 0)
         log("vcpu %u: %s at gpa %#llx beyond the physical address space (rip %#llx; %llu so far)", v.id(),
-            f.fetch ? "fetch" : f.write ? "write" : "read", static_cast<unsigned long long>(f.gpa),
+            f.fetch ? "fetch" : f.write ? "write" : "read", static_cast<unsigned long long>(f.gpa.raw),
             static_cast<unsigned long long>(v.rip()), static_cast<unsigned long long>(n));
     if (f.fetch || insn::emulate_at_rip(v) == insn::EmulateResult::Failed) v.inject_exception(13, true, 0);
 }
 
 void nested_fault(Vcpu& v, ExitRecord const& e) {
-    if (hidden_memory_contains(e.npf.gpa)) {
+    if (hidden_memory_contains(e.npf.gpa.raw)) {
         hidden_memory_fault(v, e.npf);
         return;
     }
-    if (mmio_hooked(e.npf.gpa)) {  // a mediator's device registers: emulate the access
+    if (mmio_hooked(e.npf.gpa.raw)) {  // a mediator's device registers: emulate the access
         mmio_fault(v, e.npf);
         return;
     }
@@ -54,8 +54,8 @@ void nested_fault(Vcpu& v, ExitRecord const& e) {
     // Map it on first touch, 2 MiB at a time, minus the pages MMIO hooks claim there. Beyond
     // the physical address space nothing can be mapped: a floating bus (phys_edge.hpp).
     Machine& m = machine();
-    u64 chunk = align_down(e.npf.gpa, kLargePageSize);
-    switch (classify_high_fault(e.npf.gpa, e.npf.present, m.nested_limit, cpu_phys_end())) {
+    u64 chunk = align_down(e.npf.gpa.raw, kLargePageSize);
+    switch (classify_high_fault(e.npf.gpa.raw, e.npf.present, m.nested_limit, cpu_phys_end())) {
         case HighFault::NothingThere:
             beyond_physical_fault(v, e.npf);
             return;
@@ -67,7 +67,7 @@ void nested_fault(Vcpu& v, ExitRecord const& e) {
         case HighFault::Unexpected:
             break;
     }
-    panic("nested page fault at gpa %#llx (%s%s%s%s) rip %#llx", static_cast<unsigned long long>(e.npf.gpa),
+    panic("nested page fault at gpa %#llx (%s%s%s%s) rip %#llx", static_cast<unsigned long long>(e.npf.gpa.raw),
           e.npf.present ? "present " : "", e.npf.write ? "write" : "", e.npf.fetch ? "fetch" : "",
           e.npf.read ? "read" : "", static_cast<unsigned long long>(v.rip()));
 }

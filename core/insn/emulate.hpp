@@ -23,8 +23,4 @@ EmulateResult emulate_at_rip(Vcpu& v);
 // 0 when none can be read (a fault the CPU will raise itself, or code outside guest RAM).
 size_t fetch_at_rip(Vcpu& v, u8* buf);
 
-// Whether the monitor may read or write [gpa, gpa + size) as guest RAM: inside RAM the
-// firmware reported (or the BIOS areas below 1 MiB), never the monitor's hidden region.
-bool guest_ram(u64 gpa, u64 size);
-
 }  // namespace tv::insn
