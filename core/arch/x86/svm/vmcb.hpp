@@ -123,6 +123,7 @@ inline constexpr u32 kNmi = 1u << 1;
 inline constexpr u32 kInit = 1u << 3;
 inline constexpr u32 kCpuid = 1u << 18;
 inline constexpr u32 kIret = 1u << 20;
+inline constexpr u32 kInvd = 1u << 22;
 inline constexpr u32 kInvlpga = 1u << 26;
 inline constexpr u32 kIoio = 1u << 27;
 inline constexpr u32 kMsr = 1u << 28;
@@ -135,6 +136,16 @@ inline constexpr u32 kVmsave = 1u << 3;
 inline constexpr u32 kStgi = 1u << 4;
 inline constexpr u32 kClgi = 1u << 5;
 inline constexpr u32 kSkinit = 1u << 6;
+
+// What every guest runs with. NMI: the kick another CPU sends after an INIT for this one
+// (core/smp.cpp). INIT: a real one (IOAPIC entry, MSI) must not reset a CPU out of SVM; it
+// exits and becomes wait-for-SIPI. INVD: would drop the monitor's dirty cache lines. The SVM
+// instructions: the guest must see SVM as absent (#UD); VMRUN's bit is mandatory anyway.
+inline constexpr u32 kBaseMisc1 = kNmi | kInit | kCpuid | kInvd | kInvlpga | kIoio | kMsr | kShutdown;
+inline constexpr u32 kBaseMisc2 = kVmrun | kVmmcall | kVmload | kVmsave | kStgi | kClgi | kSkinit;
+// #GP: at CPL 3 those instructions check the privilege level before the intercept, so the
+// guest would see #GP where a CPU without SVM gives #UD (core/dispatch.cpp sorts them).
+inline constexpr u32 kBaseExceptions = 1u << 13;
 }  // namespace intercept
 
 // Exit codes.
@@ -146,6 +157,7 @@ inline constexpr u64 kInit = 0x63;
 inline constexpr u64 kVintr = 0x64;
 inline constexpr u64 kCpuid = 0x72;
 inline constexpr u64 kIret = 0x74;
+inline constexpr u64 kInvd = 0x76;
 inline constexpr u64 kHlt = 0x78;
 inline constexpr u64 kInvlpga = 0x7A;
 inline constexpr u64 kIoio = 0x7B;

@@ -134,7 +134,7 @@ inline constexpr u32 kTypeNmi = 2, kTypeHwException = 3, kTypeSwInterrupt = 4, k
 // Control-register bits the backend shadows or checks (beyond core/arch/x86/cpu.hpp's).
 namespace cr {
 inline constexpr u64 kCr0Ts = 1ull << 3, kCr0Et = 1ull << 4, kCr0Nw = 1ull << 29, kCr0Cd = 1ull << 30;
-inline constexpr u64 kCr4Pae = 1ull << 5, kCr4Vmxe = 1ull << 13, kCr4Osxsave = 1ull << 18;
+inline constexpr u64 kCr4Pae = 1ull << 5, kCr4Vmxe = 1ull << 13, kCr4Pcide = 1ull << 17, kCr4Osxsave = 1ull << 18;
 }  // namespace cr
 
 // Guest interruptibility state. With virtual NMIs, "blocking by NMI" is the guest's virtual

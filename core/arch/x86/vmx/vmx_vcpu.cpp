@@ -4,6 +4,7 @@
 #include "core/arch/x86/vmx/vmx_exit_decode.hpp"
 #include "core/arch/x86/vmx/vmx_insn.hpp"
 #include "core/device/guest_memory.hpp"
+#include "core/handlers/phys_edge.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
 
@@ -409,7 +410,11 @@ bool VmxVcpu::emulate_cr_access(ExitRecord const& e) {
 bool VmxVcpu::write_cr(u8 cr, u64 value) {
     if (cr == 0) return write_cr0(value);
     if (cr == 4) return write_cr4(value);
-    vmwrite(f::kGuestCr3, value);  // only when the CPU insists on CR3 exiting
+    // Only when the CPU insists on CR3 exiting. Address bits the CPU lacks would fail the
+    // next VM entry; MOV to CR3 faults on them instead (bit 63 with PCIDE: "keep the TLB").
+    if (vmread(f::kCr4Shadow) & kCr4Pcide) value &= ~(1ull << 63);
+    if ((vmread(f::kGuestEfer) & x86::kEferLma) && (value >> cpu_phys_bits())) return false;
+    vmwrite(f::kGuestCr3, value);
     load_pdptes();
     return true;
 }
@@ -424,6 +429,7 @@ bool VmxVcpu::write_cr0(u64 value) {
         if (!(vmread(f::kGuestCr4) & kCr4Pae)) return false;
         set_long_mode(true);
     } else if (!(value & kCr0Pg) && (old & kCr0Pg) && (efer & x86::kEferLma)) {
+        if (segment(SegReg::Cs).attr & kAttrLong) return false;  // SDM: #GP in 64-bit mode
         set_long_mode(false);
     }
     vmwrite(f::kGuestCr0, (value | caps_.cr0_fixed0) & caps_.cr0_fixed1);
