@@ -64,7 +64,7 @@ void check(Status s, char const* what) {
     if (!ok(s)) panic("%s failed (status %u)", what, static_cast<unsigned>(s));
 }
 
-// Modules live in memory the guest will own; keep private copies.
+// Modules live in memory the guest will own; keep private copies and wipe the originals.
 void copy_modules(BootInfo& bi) {
     for (u32 i = 0; i < bi.module_count; ++i) {
         BootModule& m = bi.modules[i];
@@ -72,7 +72,9 @@ void copy_modules(BootInfo& bi) {
         m.copy = malloc(len ? len : 1);
         if (!m.copy) panic("no heap for boot module %s (%llu bytes)", m.name, static_cast<unsigned long long>(len));
         memcpy(m.copy, phys_to_virt(m.start), len);
-        log("boot: module '%s' (%llu bytes)", m.name, static_cast<unsigned long long>(len));
+        bool const wiped = wipe_module_original(m);
+        log("boot: module '%s' (%llu bytes) at %#llx%s", m.name, static_cast<unsigned long long>(len),
+            static_cast<unsigned long long>(m.start), wiped ? ", wiped there" : "");
     }
 }
 
