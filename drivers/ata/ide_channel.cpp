@@ -178,6 +178,14 @@ void IdeChannel::data_access(bool in, u8 size, u32* value) {
         else env_->port_out(ports_.cmd, size, pio_sealed_ ? 0 : *value);
         return;
     }
+    if (size == 4) {  // two 16-bit transfers on the cable: the first may end a sector, or the command
+        u32 lo = *value & 0xFFFF, hi = *value >> 16;
+        data_access(in, 2, &lo);
+        data_access(in, 2, &hi);
+        if (in) *value = (lo & 0xFFFF) | (hi & 0xFFFF) << 16;
+        return;
+    }
+    // From here one word, which fits: buf_pos_ is even and below pio_bytes_ (<= sizeof buf_).
     if (in) {
         if (buf_pos_ >= buf_len_ && !pio_fill()) {
             *value = env_->port_in(ports_.cmd, size);
