@@ -14,6 +14,7 @@
 #include "core/disk_keys.hpp"
 #include "core/dispatch.hpp"
 #include "core/handlers/bios_services.hpp"
+#include "core/handlers/hypercall.hpp"
 #include "core/handlers/monitor_uart.hpp"
 #include "core/handlers/power.hpp"
 #include "core/hidden_memory.hpp"
@@ -169,6 +170,7 @@ void monitor_main() {
 
     check(monitor_uart_hide(), "hiding the log port");
     check(power_hooks_install(), "power and reset hooks");
+    check(hypercall_port_install(), "the hypercall port");
     // PCI: enumerated before the guest runs; mediators register MMIO and configuration
     // hooks next; the configuration ports are claimed last, once it is known whether any
     // configuration hook needs the data ports.

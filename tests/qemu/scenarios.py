@@ -97,7 +97,9 @@ MONITOR_MARKERS = ["TV-CHECK ok: iomem", "TV-CHECK ok: memprobe", "TV-CHECK ok: 
                    "TV-CHECK ok: ctl", "TV-CHECK ok: hidden-access-counted",
                    "TV-CHECK ok: cpuid-no-svm", "TV-CHECK ok: efer-svme-hidden",
                    "TV-CHECK ok: efer-svme-locked", "TV-CHECK ok: vm-cr-disabled",
-                   "TV-CHECK ok: vm-cr-locked", "TV-CHECK ok: stray-hypercall-ud"]
+                   "TV-CHECK ok: vm-cr-locked", "TV-CHECK ok: stray-hypercall-ud",
+                   "TV-CHECK ok: hypercall-user-log-refused", "TV-CHECK ok: hypercall-user-counters",
+                   "TV-CHECK ok: hypercall-port-log"]
 
 
 def check_monitor(out, result):
