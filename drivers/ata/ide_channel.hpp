@@ -109,6 +109,7 @@ class IdeChannel {
     void dma_go();
     void dma_finish(bool stopped);
     void load_taskfile(Taskfile const& t);
+    void issue(u8 op, Taskfile const& checked);
 
     IdeEnv* env_{nullptr};
     u8 index_{0};
