@@ -73,8 +73,11 @@ void copy_modules(BootInfo& bi) {
         m.copy = malloc(len ? len : 1);
         if (!m.copy) panic("no heap for boot module %s (%llu bytes)", m.name, static_cast<unsigned long long>(len));
         memcpy(m.copy, phys_to_virt(m.start), len);
+    }
+    for (u32 i = 0; i < bi.module_count; ++i) {  // all copied first: a wipe never meets an uncopied module
+        BootModule const& m = bi.modules[i];
         bool const wiped = wipe_module_original(m);
-        log("boot: module '%s' (%llu bytes) at %#llx%s", m.name, static_cast<unsigned long long>(len),
+        log("boot: module '%s' (%llu bytes) at %#llx%s", m.name, static_cast<unsigned long long>(m.end - m.start),
             static_cast<unsigned long long>(m.start), wiped ? ", wiped there" : "");
     }
 }

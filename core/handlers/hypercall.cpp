@@ -118,8 +118,8 @@ IoAction port_call(void*, Vcpu& v, IoExit const& io, u32* value) {
         *value = 0xFFFFFFFFu;  // nothing to read here, as on an empty port
         return IoAction::Handled;
     }
-    u64 const rax = v.reg(Reg::Rax);
-    if ((rax & TV_HC_MAGIC_MASK) == TV_HC_MAGIC) answer(v, rax & ~TV_HC_MAGIC_MASK, HcRoute::Port);
+    u64 const rax = v.reg(Reg::Rax);  // OUTS keeps its count and pointers: no call by string I/O
+    if (!io.string && (rax & TV_HC_MAGIC_MASK) == TV_HC_MAGIC) answer(v, rax & ~TV_HC_MAGIC_MASK, HcRoute::Port);
     return IoAction::Handled;  // anything else written here is dropped
 }
 

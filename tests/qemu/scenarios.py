@@ -99,7 +99,7 @@ MONITOR_MARKERS = ["TV-CHECK ok: iomem", "TV-CHECK ok: memprobe", "TV-CHECK ok: 
                    "TV-CHECK ok: efer-svme-locked", "TV-CHECK ok: vm-cr-disabled",
                    "TV-CHECK ok: vm-cr-locked", "TV-CHECK ok: stray-hypercall-ud",
                    "TV-CHECK ok: hypercall-user-log-refused", "TV-CHECK ok: hypercall-user-counters",
-                   "TV-CHECK ok: hypercall-port-log"]
+                   "TV-CHECK ok: hypercall-port-log", "TV-CHECK ok: hypercall-port-needs-ioperm"]
 
 
 def check_monitor(out, result):

@@ -92,6 +92,15 @@ if [ -n "$(thinvisor-ctl --user counters 2>/dev/null)" ]; then
 else
     echo "TV-CHECK FAIL: hypercall-user-counters: an unprivileged process read no counters"
 fi
+# The port is the guest kernel's to give: without ioperm the CPU refuses the access (#GP,
+# SIGSEGV, status 139) before it could reach the monitor.
+out=$(thinvisor-ctl --user --port log 2>&1)
+st=$?
+if [ "$st" = 139 ] && [ -z "$out" ]; then
+    echo "TV-CHECK ok: hypercall-port-needs-ioperm"
+else
+    echo "TV-CHECK FAIL: hypercall-port-needs-ioperm: status $st, output: $(echo "$out" | head -3)"
+fi
 if out=$(thinvisor-ctl log) && [ -n "$out" ]; then
     echo "TV-CHECK ok: hypercall-port-log"
 else
