@@ -6,7 +6,7 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/handlers/bios_int15.hpp"
-#include "core/insn/emulate.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
 
@@ -37,7 +37,7 @@ void set_low(Vcpu& v, Reg r, u64 value, u64 mask) { v.set_reg(r, (v.reg(r) & ~ma
 // What the services write for the guest goes through the monitor's one guest-memory rule.
 class MonitorBiosMemory final : public BiosMemory {
   public:
-    bool guest_ram(u64 gpa, u64 bytes) override { return insn::guest_ram(gpa, bytes); }
+    bool guest_ram(u64 gpa, u64 bytes) override { return guest_memory().ok(Gpa{gpa}, bytes); }
     u8* guest_ptr(u64 gpa) override { return guest_phys<u8>(gpa); }
     void log(char const* fmt, ...) override {
         char line[200];
