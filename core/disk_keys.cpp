@@ -51,9 +51,15 @@ crypto::KsError try_unlock(DiskConfig const& d, u32 tries_left, UnlockedDisk& ou
     return e;
 }
 
-}  // namespace
+// The monitor's copies of the keyslot files are needed only to unlock: afterwards nothing
+// of them stays in memory (a later hole in the monitor would otherwise leak them too).
+void forget_keyslot_files(Config const& cfg, BootInfo const& bi) {
+    for (u32 i = 0; i < cfg.disk_count; ++i)
+        if (BootModule const* m = find_module(bi, cfg.disks[i].keyslots); m && m->copy)
+            crypto::secure_zero(m->copy, m->end - m->start);
+}
 
-bool disk_keys_unlock(Config const& cfg, BootInfo const& bi) {
+bool unlock_all(Config const& cfg, BootInfo const& bi) {
     for (u32 i = 0; i < cfg.disk_count; ++i) {
         DiskConfig const& d = cfg.disks[i];
         if (!load_keyslots(d, bi)) return false;
@@ -85,6 +91,15 @@ bool disk_keys_unlock(Config const& cfg, BootInfo const& bi) {
         ++g_count;
     }
     return true;
+}
+
+}  // namespace
+
+bool disk_keys_unlock(Config const& cfg, BootInfo const& bi) {
+    bool const unlocked = unlock_all(cfg, bi);
+    crypto::secure_zero(&g_slots, sizeof g_slots);  // also after a refusal part-way
+    forget_keyslot_files(cfg, bi);
+    return unlocked;
 }
 
 u32 unlocked_disk_count() { return g_count; }

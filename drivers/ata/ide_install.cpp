@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/acpi.hpp"
 #include "core/arch/x86/cpu.hpp"
 #include "core/disk_keys.hpp"
 #include "core/handlers/power.hpp"
@@ -127,6 +128,12 @@ pci::ConfigAction config_hook(void* ctx, Vcpu&, pci::Bdf b, u16 reg, u8 size, bo
     return pci::ConfigAction::Handled;
 }
 
+// Known before the APs start (ap_boot reads the same table later).
+bool several_cpus() {
+    u32 ids[2];
+    return acpi_find_cpus(ids, 2) > 1;
+}
+
 Status alloc_dma(bool bounce, DmaMemory* out) {
     Hpa const prd = alloc_pages(1);
     if (!prd.raw) return Status::NoMemory;
@@ -158,17 +165,21 @@ Status install_channel(pci::Function const& f, u8 ch, u16 bm_base, bool bounce) 
     static char const* const kNames[kMaxChannels][4] = {
         {"ide0-data", "ide0-cmd", "ide0-ctl", "ide0-bm"}, {"ide1-data", "ide1-cmd", "ide1-ctl", "ide1-bm"},
         {"ide2-data", "ide2-cmd", "ide2-ctl", "ide2-bm"}, {"ide3-data", "ide3-cmd", "ide3-ctl", "ide3-bm"}};
-    // Data and features/error, and status/command; count, LBA and device (ports 2-6) are
-    // read back from the device when a command is issued, so they cost no exits.
+    // Data and features/error, and status/command. Count, LBA and device (ports 2-6) are read
+    // back from the device at the command write and written again before the command byte;
+    // with one CPU they cost no exits. With several, another CPU could write them between
+    // the two: then they exit too, and such a write waits for the channel's lock (every port
+    // of a channel must stay under one lock).
     u16 const cmd = p.cmd;
-    if (Status s = claim(c, IdeBlock::Command, cmd, cmd, 2, kNames[idx][0]); !ok(s)) return s;
+    bool const taskfile_exits = several_cpus();
+    if (Status s = claim(c, IdeBlock::Command, cmd, cmd, taskfile_exits ? 7 : 2, kNames[idx][0]); !ok(s)) return s;
     if (Status s = claim(c, IdeBlock::Command, cmd, static_cast<u16>(cmd + 7), 1, kNames[idx][1]); !ok(s)) return s;
     if (Status s = claim(c, IdeBlock::Control, p.ctrl, p.ctrl, 1, kNames[idx][2]); !ok(s)) return s;
     if (p.bm)
         if (Status s = claim(c, IdeBlock::BusMaster, p.bm, p.bm, 8, kNames[idx][3]); !ok(s)) return s;
     ++g_channel_count;
-    log("ide%u: %02x:%02x.%u %s channel: ports %#x/%#x, bus master %#x", idx, f.bdf.bus, f.bdf.dev, f.bdf.fn,
-        ch ? "secondary" : "primary", p.cmd, p.ctrl, p.bm);
+    log("ide%u: %02x:%02x.%u %s channel: ports %#x/%#x, bus master %#x%s", idx, f.bdf.bus, f.bdf.dev, f.bdf.fn,
+        ch ? "secondary" : "primary", p.cmd, p.ctrl, p.bm, taskfile_exits ? ", taskfile intercepted (SMP)" : "");
     c->probe();
     return Status::Ok;
 }

@@ -97,7 +97,9 @@ MONITOR_MARKERS = ["TV-CHECK ok: iomem", "TV-CHECK ok: memprobe", "TV-CHECK ok: 
                    "TV-CHECK ok: ctl", "TV-CHECK ok: hidden-access-counted",
                    "TV-CHECK ok: cpuid-no-svm", "TV-CHECK ok: efer-svme-hidden",
                    "TV-CHECK ok: efer-svme-locked", "TV-CHECK ok: vm-cr-disabled",
-                   "TV-CHECK ok: vm-cr-locked", "TV-CHECK ok: stray-hypercall-ud"]
+                   "TV-CHECK ok: vm-cr-locked", "TV-CHECK ok: stray-hypercall-ud",
+                   "TV-CHECK ok: hypercall-user-log-refused", "TV-CHECK ok: hypercall-user-counters",
+                   "TV-CHECK ok: hypercall-port-log", "TV-CHECK ok: hypercall-port-needs-ioperm"]
 # cpuprobe: each SVM instruction raises #UD in user mode, as on a CPU without SVM.
 MONITOR_MARKERS += ["TV-CHECK ok: %s-ud" % i for i in ("vmrun", "vmload", "vmsave", "stgi", "clgi", "skinit", "invlpga")]
 # cpuprobe: the MSR policy refuses writes QEMU itself would take (the bitmaps are default-deny).
