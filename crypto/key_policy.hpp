@@ -1,4 +1,5 @@
-// Which key protects which sectors: the decision table the ATA mediators consult.
+// Which key protects which sectors: the decision table of the storage pipeline (storage/
+// key_table keeps one per bus; every seal and unseal of a run of sectors asks it).
 //
 // A disk is known by its IDENTIFY serial number (words 10-19), which the monitor reads before
 // the guest does. A listed disk is encrypted as a whole with one key, except for plaintext
