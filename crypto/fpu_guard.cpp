@@ -50,16 +50,18 @@ void enable_sse() {
 
 }  // namespace
 
-void fpu_enter() {
-    CpuFpu& c = g_cpu_fpu[this_cpu()];
-    if (c.depth++ != 0) return;
+u32 fpu_enter() {
+    u32 const cpu = this_cpu();
+    CpuFpu& c = g_cpu_fpu[cpu];
+    if (c.depth++ != 0) return cpu;
     // Before FXSAVE: with CR4.OSFXSR clear, FXSAVE may leave the xmm registers out.
     enable_sse();
     asm volatile("fxsave64 %0" : "=m"(c.area) : : "memory");
+    return cpu;
 }
 
-void fpu_leave() {
-    CpuFpu& c = g_cpu_fpu[this_cpu()];
+void fpu_leave(u32 cpu) {
+    CpuFpu& c = g_cpu_fpu[cpu];
     if (--c.depth != 0) return;
     asm volatile("fxrstor64 %0" : : "m"(c.area) : "memory");
 }

@@ -41,21 +41,26 @@ inline constexpr u32 kFpuCpus = 16;  // one area per CPU the monitor can run (co
 FpuSaveArea& fpu_area(u32 cpu);
 
 #if __STDC_HOSTED__
-inline void fpu_enter() {}
-inline void fpu_leave() {}
+inline u32 fpu_enter() { return 0; }
+inline void fpu_leave(u32) {}
 inline constexpr bool kFpuGuardSaves = false;
 #else
-void fpu_enter();  // on the running CPU: enable SSE if needed, then FXSAVE (outermost guard only)
-void fpu_leave();  // FXRSTOR (outermost guard only)
+// On the running CPU: enable SSE if needed, then FXSAVE (outermost guard only). Returns the
+// CPU's index for fpu_leave (the monitor never moves between CPUs inside a guard).
+u32 fpu_enter();
+void fpu_leave(u32 cpu);  // FXRSTOR (outermost guard only)
 inline constexpr bool kFpuGuardSaves = true;
 #endif
 
 class FpuGuard final {
   public:
-    FpuGuard() { fpu_enter(); }
-    ~FpuGuard() { fpu_leave(); }
+    FpuGuard() : cpu_{fpu_enter()} {}
+    ~FpuGuard() { fpu_leave(cpu_); }
     FpuGuard(FpuGuard const&) = delete;
     FpuGuard& operator=(FpuGuard const&) = delete;
+
+  private:
+    u32 cpu_;
 };
 
 }  // namespace tv::crypto
