@@ -32,7 +32,7 @@ def test_two_cpus_encrypt_at_once(ctl, work):
         f.truncate(AHCI_SECTORS * 512)
     subprocess.run([s.TOOL, "encrypt", ahci, "--keyslots", keys, "--passphrase-file", pf, "--quiet"], check=True,
                    stdout=subprocess.DEVNULL)
-    prefix = "PART=%s\nAHCI_SECTORS=%d\nROUNDS=%d\nIO_KIB=%d\n" % (s.PART, AHCI_SECTORS, ROUNDS, IO_KIB)
+    prefix = "AHCI_SECTORS=%d\nROUNDS=%d\nIO_KIB=%d\n" % (AHCI_SECTORS, ROUNDS, IO_KIB)
     script = s.write_script(work, "smp.sh", "smp-disk-stress.sh", prefix)
     extra = ["-smp", "2", "-device", "ahci,id=ahci0", "-drive", "file=%s,format=raw,if=none,id=d1" % ahci,
              "-device", "ide-hd,drive=d1,bus=ahci0.0"]

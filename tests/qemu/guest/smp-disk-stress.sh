@@ -1,15 +1,18 @@
-# ata_smp suite (tests/suites/ata_smp.py): two CPUs, an encrypted IDE disk (sda, the boot
-# disk; its unmounted data partition PART is written raw) and an encrypted AHCI disk (the
-# other sd, AHCI_SECTORS long), both busy at once, each from its own CPU; meanwhile xmmcheck
-# on each CPU holds its own pattern in xmm0-xmm15. ROUNDS rounds of IO_KIB KiB written and
-# read back directly on each disk. PART, AHCI_SECTORS, ROUNDS and IO_KIB come first.
+# ata_smp suite (tests/suites/ata_smp.py): two CPUs, an encrypted IDE disk (the boot disk;
+# its unmounted data partition, number 2, is written raw) and an encrypted AHCI disk
+# (AHCI_SECTORS long), both busy at once, each from its own CPU; meanwhile xmmcheck on each
+# CPU holds its own pattern in xmm0-xmm15. ROUNDS rounds of IO_KIB KiB written and read back
+# directly on each disk. AHCI_SECTORS, ROUNDS and IO_KIB come first. Which of the two is sda
+# depends on the order the drivers probe in: the sizes tell them apart.
 n=$(nproc)
 [ "$n" = 2 ] && echo "TV-SMP ok: nproc" || echo "TV-SMP FAIL: nproc is $n"
 ahci=
+ide=
 for d in /sys/block/sd*; do
-    [ "$(cat $d/size)" = "$AHCI_SECTORS" ] && ahci=${d##*/}
+    if [ "$(cat $d/size)" = "$AHCI_SECTORS" ]; then ahci=${d##*/}; else ide=${d##*/}2; fi
 done
-[ -n "$ahci" ] || { echo "TV-SMP FAIL: no AHCI disk of $AHCI_SECTORS sectors"; ls /sys/block; }
+echo "smp: IDE data partition $ide, AHCI disk $ahci"
+[ -n "$ahci" ] && [ -e /dev/$ide ] || { echo "TV-SMP FAIL: disks not found"; ls /sys/block; }
 grep -E "ata_piix|ahci" /proc/interrupts
 # Each controller's interrupt on the CPU that drives it, where the driver allows it.
 for irq in $(grep ata_piix /proc/interrupts | cut -d: -f1); do echo 1 > /proc/irq/$irq/smp_affinity 2>/dev/null; done
@@ -31,7 +34,7 @@ disk_io() {
 bad=0
 round=1
 while [ $round -le $ROUNDS ]; do
-    disk_io 0 ${PART##*/} 1024 > /tmp/sum.ide &
+    disk_io 0 "$ide" 1024 > /tmp/sum.ide &
     a=$!
     disk_io 1 "$ahci" $((round * 64)) > /tmp/sum.ahci &
     b=$!
