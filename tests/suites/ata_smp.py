@@ -11,6 +11,7 @@ both disks as was written. One boot, a few MiB of I/O. Both disks use one [disk.
 (serial = *), so one passphrase unlocks both.
 
 Prints `PASS name` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks tests."""
+import hashlib
 import os
 import re
 import subprocess
@@ -50,9 +51,20 @@ def test_two_cpus_encrypt_at_once(ctl, work):
         problems.append("the IDE disk is not encrypted")
     if not re.search(rb"port 0 disk '[^']*', 512-byte sectors, encrypted", log):
         problems.append("the AHCI disk is not encrypted")
+    # The last round's data on the AHCI disk: ciphertext in the image, the guest's data after
+    # the offline tool decrypts it.
+    src = re.search(r"TV-SMP src ([0-9a-f]{64})", con)
     with open(ahci, "rb") as f:
-        if f.read().count(b"\0" * 4096) > AHCI_SECTORS // 8 - 64:
-            problems.append("the AHCI image still reads as zeros: nothing encrypted reached it")
+        f.seek(ROUNDS * 64 * 1024)
+        raw = f.read(IO_KIB * 1024)
+    if src and hashlib.sha256(raw).hexdigest() == src.group(1):
+        problems.append("the AHCI disk holds the guest's data in plaintext")
+    s.decrypt(ahci, keys, pf)
+    with open(ahci, "rb") as f:
+        f.seek(ROUNDS * 64 * 1024)
+        plain = f.read(IO_KIB * 1024)
+    if not src or hashlib.sha256(plain).hexdigest() != src.group(1):
+        problems.append("thinvisor-disk decrypt did not recover the guest's data from the AHCI disk")
     return problems
 
 

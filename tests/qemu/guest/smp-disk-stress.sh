@@ -20,6 +20,7 @@ for irq in $(grep ahci /proc/interrupts | cut -d: -f1); do echo 2 > /proc/irq/$i
 
 dd if=/dev/urandom of=/tmp/src bs=1024 count=$IO_KIB 2>/dev/null
 want=$(sha256sum < /tmp/src | cut -d' ' -f1)
+echo "TV-SMP src $want"
 rm -f /tmp/xmm-stop
 taskset -c 0 xmmcheck 11 /tmp/xmm-stop > /tmp/xmm0 &
 x0=$!
