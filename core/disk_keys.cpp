@@ -16,7 +16,6 @@ namespace {
 
 UnlockedDisk g_disks[Config::kMaxDisks];
 u32 g_count;
-crypto::FpuSaveArea g_fpu_area;
 crypto::Keyslots g_slots;  // big; kept off the 64 KiB boot stack
 
 bool load_keyslots(DiskConfig const& d, BootInfo const& bi) {
@@ -43,7 +42,7 @@ crypto::KsError try_unlock(DiskConfig const& d, u32 tries_left, UnlockedDisk& ou
     crypto::MasterKey mk;
     crypto::KsError e;
     {
-        crypto::FpuGuard fpu(g_fpu_area);  // mbedTLS uses AES-NI/PCLMUL: the guest's SSE state is saved
+        crypto::FpuGuard fpu;  // mbedTLS uses AES-NI/PCLMUL: the guest's SSE state is saved
         e = crypto::ks_unlock(g_slots, reinterpret_cast<u8 const*>(pass), n, mk, slot);
     }
     crypto::secure_zero(pass, sizeof pass);
@@ -86,6 +85,7 @@ bool unlock_all(Config const& cfg, BootInfo const& bi) {
             return false;
         }
         memcpy(out.name, d.name, sizeof out.name);
+        out.bus = d.bus;
         memcpy(out.serial, d.serial, sizeof out.serial);
         out.data_unit = data_unit;
         ++g_count;

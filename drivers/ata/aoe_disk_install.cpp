@@ -24,9 +24,11 @@
 #include "core/log.hpp"
 #include "drivers/ata/aoe_disk.hpp"
 #include "drivers/ata/aoe_disk_int13.hpp"
+#include "drivers/ata/aoe_disk_sealed.hpp"
 #include "drivers/nic/frame_port.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "lib/spinlock.hpp"
+#include "storage/key_table.hpp"
 
 namespace tv::ata {
 
@@ -131,6 +133,7 @@ class PortPoller final : public DiskPoller {
 constinit aoe::Initiator g_ini;
 constinit AoeBlock g_blk;
 constinit Device g_device{"aoe-disk"};  // its ports and its INT 13h service: one lock
+constinit SealedBlock g_sealed;  // g_blk through the storage pipeline: what the guest's disk reads and writes
 constinit AoeDisk g_disk;
 constinit Int13Disk g_int13;
 constinit Env g_env;
@@ -239,7 +242,15 @@ Status prepare(bool* active) {
     idp.shelf = t.shelf;
     idp.slot = t.slot;
     for (int i = 0; i < 3; ++i) idp.mac_tail[i] = t.mac.b[3 + i];
-    g_disk.init(&g_env, &g_blk, idp);
+    if (Status s = storage::load_boot_keys(); !ok(s)) return s;
+    if (!g_sealed.init(&g_blk, aoe_disk_id(idp))) {
+        log("aoe-disk: disk '%s' is refused by its [disk.*] entry (a key for another sector size): no AoE disk",
+            g_sealed.volume().name());
+        return Status::Ok;
+    }
+    log("aoe-disk: disk '%s': %s", g_sealed.volume().name(),
+        g_sealed.volume().active() ? "encrypted (the target stores ciphertext)" : "not encrypted");
+    g_disk.init(&g_env, &g_sealed, idp);
     *active = true;
     return Status::Ok;
 }
@@ -281,7 +292,7 @@ Status finish() {
         static_cast<unsigned long long>(g_ini.sectors()), g_ini.sectors_per_frame(), mtu, g_ini.window(),
         cfg->aoe.timeout_ms, kCmdPorts, kCtrlPort, bm);
     if (boot_info().firmware == Firmware::Bios) {
-        g_int13.init(&g_env, &g_blk, kBiosDrive, 1);
+        g_int13.init(&g_env, &g_sealed, kBiosDrive, 1);
         if (Status s = bios_disk_install(kBiosDrive, int13, nullptr); !ok(s))
             log("aoe-disk: no BIOS drive (status %u)", static_cast<unsigned>(s));
     }
