@@ -25,6 +25,7 @@ enum class ExitReason : u8 {
     CrAccess,
     Xsetbv,
     Invd,
+    Timer,             // the monitor clock's own exit (VMX preemption timer)
     Unknown,           // an exit the backend could not classify: fatal
     Invalid,           // VM entry failed: fatal
     kCount,
