@@ -78,8 +78,6 @@ void timer_halt_wait() {
 void timer_log_stats() {
     if (g_jobs.empty()) return;
     auto n = [](u64 v) { return static_cast<unsigned long long>(v); };
-    // Runs the due jobs first, so a deadline the monitor never got back for counts too.
-    timer_run_due();
     log("clock: %llu timed runs, latest %llu us after its deadline, %llu later than %llu ms "
         "(late by <=1 ms %llu, <=10 ms %llu, <=50 ms %llu, more %llu)",
         n(g_jobs.runs()), n(g_jobs.max_late_us()), n(g_jobs.late_runs()), n(Deadlines::kLateUs / 1000),
