@@ -100,6 +100,8 @@ bool SvmVcpu::start_at_sipi(u8 vector) {
     stepping_ = false;
     guest_tf_ = false;
     nmi_.reset();
+    taken_ = TakenVectors{};  // INIT clears the local APIC, and with it what was taken
+    halted_ = false;
     guest_efer_svme_ = false;
     VmcbSave& g = vmcb_->save;
     g.kernel_gs_base = g.star = g.lstar = g.cstar = g.sfmask = 0;
@@ -205,24 +207,24 @@ void SvmVcpu::prepare_interrupt_exits() {
 // After an exit: a virtual interrupt the guest has not taken yet goes back to the queue (a
 // higher one may have come meanwhile); the clock's interrupt exit takes the interrupt (not
 // while a single step runs: the core cancels the step, and the interrupt exits again); a HLT
-// exit is remembered. An interrupt exit at the HLT the guest was resumed at means the
-// interrupt woke it: as on hardware it returns past the HLT (and past any STI shadow, which
-// the HLT used up).
-void SvmVcpu::after_interrupt_exits(u64 code) {
+// exit is remembered. An interrupt, taken now or still queued, wakes a HLT the guest is at:
+// as on hardware it returns past the HLT (and past any STI shadow, which the HLT used up).
+// True when the exit needs nothing more (a HLT that such an interrupt ends at once).
+bool SvmVcpu::after_interrupt_exits(u64 code) {
     VmcbControl& c = vmcb_->control;
     if (c.vintr & vintr::kVIrq) taken_.add(static_cast<u32>((c.vintr >> vintr::kVectorShift) & 0xFF));
     c.vintr &= ~vintr::kVIrq;
     bool const was_halted = halted_;
     halted_ = code == exit_code::kHlt;
     if (halted_) halted_rip_ = vmcb_->save.rip;
-    if (code != exit_code::kIntr || stepping_ || timer_deadline_tsc() == kNoDeadline) return;
-    u32 const vector = take_pending_interrupt();
-    if (vector == kNoVector) return;
-    taken_.add(vector);
-    if (was_halted && vmcb_->save.rip == halted_rip_ && (vmcb_->save.rflags & x86::kRflagsIf)) {
-        vmcb_->save.rip += 1;
-        c.interrupt_shadow = 0;
-    }
+    if (code == exit_code::kIntr && !stepping_ && timer_deadline_tsc() != kNoDeadline) taken_.add(take_pending_interrupt());
+    bool const at_halt = halted_ || (was_halted && code == exit_code::kIntr && vmcb_->save.rip == halted_rip_);
+    if (!at_halt || taken_.empty() || !(vmcb_->save.rflags & x86::kRflagsIf)) return false;
+    vmcb_->save.rip = halted_rip_ + 1;
+    c.interrupt_shadow = 0;
+    bool const skip_core = halted_;
+    halted_ = false;
+    return skip_core;
 }
 
 ExitRecord SvmVcpu::run() {
@@ -240,7 +242,7 @@ ExitRecord SvmVcpu::run() {
         reinject_interrupted_event();
         u64 const code = vmcb_->control.exit_code;
         if (code == exit_code::kIntr) nmi_.interrupt_exit();
-        after_interrupt_exits(code);
+        if (after_interrupt_exits(code)) continue;
         if (code == exit_code::kIret) {  // the backend's own: the IRET runs at the next entry
             nmi_.iret_exit(vmcb_->save.rip);
             continue;

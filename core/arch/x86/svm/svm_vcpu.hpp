@@ -43,7 +43,7 @@ class SvmVcpu final : public Vcpu {
     void reinject_interrupted_event();
     void prepare_nmi();
     void prepare_interrupt_exits();
-    void after_interrupt_exits(u64 code);
+    [[nodiscard]] bool after_interrupt_exits(u64 code);
 
     Vmcb* vmcb_;
     Hpa vmcb_pa_;
