@@ -66,12 +66,17 @@ u64 timer_deadline_tsc() {
     return clock_tsc_at(g_jobs.next_us());
 }
 
+// Between two looks at the local APIC the CPU only reads the TSC: under an emulator each APIC
+// access may take the lock its I/O thread needs to deliver the very frames and interrupts the
+// monitor waits for, so looking flat out delayed them. 20 us is nothing next to a tick.
+constexpr u64 kHaltPollGapUs = 20;
+
 void timer_halt_wait() {
     u64 const end = clock_us() + kHaltSliceUs;
     while (clock_us() < end) {
         timer_run_due();
         if (apic_interrupt_deliverable()) return;
-        x86::pause();
+        clock_delay_us(kHaltPollGapUs);
     }
 }
 
