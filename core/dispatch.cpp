@@ -54,8 +54,10 @@ void exception(Vcpu& v, ExitRecord const& e) {
     v.inject_exception(e.exc.vector, e.exc.has_error, e.exc.error);  // not ours: reflect
 }
 
-// Only while a hidden-memory step runs (SVM): the stepped instruction has not executed yet.
-// Cancel the step; the guest takes the interrupt and faults on the page again afterwards.
+// While a hidden-memory step runs (SVM): the stepped instruction has not executed yet. Cancel
+// the step; the guest takes the interrupt and faults on the page again afterwards. The monitor
+// clock's interrupt exits (SVM) come here too, their interrupt already taken for the guest by
+// the backend; with no step running there is nothing more to do.
 void external_interrupt(Vcpu& v, ExitRecord const&) { (void)hidden_memory_step_done(v); }
 
 // The monitor clock's own exits (core/timer.hpp): the due work runs at the end of every exit.
@@ -124,7 +126,7 @@ constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
     exception,                // Exception
     external_interrupt,       // ExternalInterrupt
     nmi,                      // Nmi
-    timer_exit,               // InterruptWindow
+    fatal,                    // InterruptWindow
     halted,                   // Hlt
     cr_access,                // CrAccess
     xsetbv,                   // Xsetbv
