@@ -15,7 +15,9 @@ udhcpd on the host side (and two CPUs). Each run checks that
 A third run (latency) checks the monitor clock (core/timer.hpp): with the guest idle at its
 shell (its own e1000 down, so no NIC interrupts wake it) and again with the guest spinning in a
 shell loop that makes no exits, the host pings the monitor 100 times and no reply may be later
-than LATENCY_LIMIT_MS (QEMU TCG, AMD-V); the monitor's power-off line says how late its ticks ran.
+than LATENCY_LIMIT_MS (QEMU TCG, AMD-V); a series whose replies all came but some too late
+(a stall of the loaded host) is repeated once. The monitor's power-off line says how late its
+ticks ran.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks runs
 (static, dhcp). Needs root (namespaces, tap). Everything it creates is removed on every exit
@@ -153,10 +155,17 @@ def run_latency(work):
                 if rc != 0:
                     problems.append("could not start the guest's busy loop: %r" % out[-200:])
                     break
-            got, times = ping_times(net, STATIC_IP, "latency-%s.log" % load)
-            shutil.copy(net.path("latency-%s.log" % load), os.path.join(work, "latency-%s.log" % load))
-            problems += latency_problems(load, got, times)
-            notes.append("%s: %s" % (load, latency_summary(times)))
+            # A loaded host can stall QEMU itself past the limit: a series that fails only on
+            # lateness gets one more try (the exit-driven tick of old answers none at all).
+            for attempt in (1, 2):
+                name = "latency-%s-%d.log" % (load, attempt)
+                got, times = ping_times(net, STATIC_IP, name)
+                shutil.copy(net.path(name), os.path.join(work, name))
+                bad = latency_problems(load, got, times)
+                notes.append("%s: %s%s" % (load, latency_summary(times), " (retried)" if attempt == 2 else ""))
+                if not bad or got < LATENCY_COUNT:
+                    break
+            problems += bad
         g.run("kill $(cat /tmp/spin.pid)", 30)
         log = g.power_off(120)
         g.save_console()
