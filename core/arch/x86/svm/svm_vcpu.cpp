@@ -199,7 +199,9 @@ void SvmVcpu::prepare_interrupt_exits() {
     c.intercept_misc1 = with(c.intercept_misc1, intercept::kHlt, clock);
     u64 v = c.vintr & ~(vintr::kVIntrMasking | vintr::kVIrq | vintr::kVIgnTpr | vintr::kVIntrPrio | vintr::kVIntrVector);
     if (masking) v |= vintr::kVIntrMasking;
-    u32 const vector = taken_.pop_highest();
+    // Not during a single step: an interrupt delivered then would push TF into the guest's
+    // frame (set_single_step); the queue waits for the step to end.
+    u32 const vector = stepping_ ? kNoVector : taken_.pop_highest();
     if (vector != kNoVector) v |= vintr::kVIrq | vintr::kVIgnTpr | vintr::kVIntrPrio | u64{vector} << vintr::kVectorShift;
     c.vintr = v;
 }
