@@ -14,7 +14,7 @@
 #include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
 #include "core/smp.hpp"
-#include "net/monitor.hpp"
+#include "core/timer.hpp"
 
 namespace tv {
 
@@ -95,9 +95,17 @@ void exception(Vcpu& v, ExitRecord const& e) {
     v.inject_exception(e.exc.vector, e.exc.has_error, e.exc.error);  // not ours: reflect
 }
 
-// Only while a hidden-memory step runs (SVM): the stepped instruction has not executed yet.
-// Cancel the step; the guest takes the interrupt and faults on the page again afterwards.
+// While a hidden-memory step runs (SVM): the stepped instruction has not executed yet. Cancel
+// the step; the guest takes the interrupt and faults on the page again afterwards. The monitor
+// clock's interrupt exits (SVM) come here too, their interrupt already taken for the guest by
+// the backend; with no step running there is nothing more to do.
 void external_interrupt(Vcpu& v, ExitRecord const&) { (void)hidden_memory_step_done(v); }
+
+// The monitor clock's own exits (core/timer.hpp): the due work runs at the end of every exit.
+void timer_exit(Vcpu&, ExitRecord const&) {}
+// SVM only, while the clock wants control: the guest halted, and the backend re-enters at its
+// HLT, which an interrupt pending by then ends at once.
+void halted(Vcpu&, ExitRecord const&) { timer_halt_wait(); }
 
 void init_signal(Vcpu& v, ExitRecord const&) { smp_init_exit(v); }
 void nmi(Vcpu& v, ExitRecord const&) { smp_nmi_exit(v); }
@@ -170,11 +178,12 @@ constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
     external_interrupt,       // ExternalInterrupt
     nmi,                      // Nmi
     fatal,                    // InterruptWindow
-    fatal,                    // Hlt
+    halted,                   // Hlt
     cr_access,                // CrAccess
     xsetbv,                   // Xsetbv
     invd,                     // Invd
     task_switch,              // TaskSwitch
+    timer_exit,               // Timer
     fatal,                    // Unknown
     fatal,                    // Invalid
 };
@@ -184,7 +193,7 @@ constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
 void dispatch_exit(Vcpu& v, ExitRecord const& e) {
     stats_count_exit(e.reason);
     kHandlers[static_cast<u8>(e.reason)](v, e);
-    net::net_tick();  // the monitor's only periodic work: it has no timer interrupt
+    timer_run_due();  // the monitor's periodic work; the backend made sure an exit came in time
 }
 
 void vcpu_loop(Vcpu& v) {

@@ -26,6 +26,7 @@ enum class ExitReason : u8 {
     Xsetbv,
     Invd,
     TaskSwitch,        // VMX: a hardware task switch (CALL/JMP to a TSS, IRET with NT, task gate)
+    Timer,             // the monitor clock's own exit (VMX preemption timer)
     Unknown,           // an exit the backend could not classify: fatal
     Invalid,           // VM entry failed: fatal
     kCount,

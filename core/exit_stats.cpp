@@ -27,7 +27,7 @@ char const* exit_reason_name(ExitReason r) {
     static char const* const names[kReasons] = {
         "cpuid",   "msr-read", "msr-write", "io",        "npf",       "hypercall", "virt-insn",
         "shutdown", "init",    "sipi",      "exception", "ext-intr",  "nmi",       "intr-window",
-        "hlt",     "cr-access", "xsetbv",   "invd",      "task-switch", "unknown", "invalid"};
+        "hlt",     "cr-access", "xsetbv",   "invd",      "task-switch", "timer",   "unknown",   "invalid"};
     u32 i = static_cast<u32>(r);
     return i < kReasons ? names[i] : "?";
 }

@@ -92,12 +92,12 @@ class Inbox {
         ++count_;
     }
     // Hands every waiting frame to the initiator, oldest first, without holding the lock
-    // while it runs (it may transmit).
-    void drain(aoe::Initiator& ini) {
-        for (;;) {
+    // while it runs (it may transmit). False when there was none.
+    bool drain(aoe::Initiator& ini) {
+        for (bool any = false;; any = true) {
             {
                 LockGuard guard(lock_);
-                if (count_ == 0) return;
+                if (count_ == 0) return any;
                 scratch_ = queue_[head_];
                 head_ = (head_ + 1) % kSlots;
                 --count_;
@@ -144,9 +144,16 @@ constinit PortPoller g_poller;
 constinit bool g_active = false;
 constinit u32 g_ini_logs = 0;
 
+// A poll that found nothing waits a little before the next: each poll reads the NIC's
+// registers, and under an emulator (QEMU TCG) every such access takes the lock the emulator's
+// I/O thread needs to put the target's replies into the receive ring, so polling flat out
+// delayed the very replies it waited for (round trips of tens of milliseconds, and spurious
+// retransmissions; issue 22, item 3). 20 us is nothing next to a round trip.
+constexpr u64 kIdlePollGapUs = 20;
+
 void PortPoller::poll() {
     port->poll();
-    g_inbox.drain(g_ini);
+    if (!g_inbox.drain(g_ini)) clock_delay_us(kIdlePollGapUs);
 }
 
 void on_frame(void*, u8 const* frame, size_t len) { g_inbox.push(frame, len); }
@@ -319,6 +326,11 @@ void aoe_disk_log() {
         static_cast<unsigned long long>(n.tx_frames), static_cast<unsigned long long>(n.retransmits),
         static_cast<unsigned long long>(n.rx_frames), static_cast<unsigned long long>(n.refused_total()),
         static_cast<unsigned long long>(n.requests_failed));
+    aoe::RttEstimator const& r = g_ini.rtt();
+    log("aoe-disk: timing: %llu retransmits needless (the first transmission answered late), srtt %llu us, "
+        "rttvar %llu us, rto %llu us",
+        static_cast<unsigned long long>(n.spurious_retransmits), static_cast<unsigned long long>(r.srtt_us()),
+        static_cast<unsigned long long>(r.rttvar_us()), static_cast<unsigned long long>(r.rto_us()));
     if (g_inbox.dropped)
         log("aoe-disk: %llu received frames dropped (inbox full)", static_cast<unsigned long long>(g_inbox.dropped));
 }

@@ -11,6 +11,9 @@ vblade in a private namespace serves a copy of build/guest/disk.img; QEMU -machi
     same vblade export (page cache dropped before each); MB/s by host wall clock between
     console markers, and the ratio thinvisor/guest-aoe.
   - exits per MiB of the thinvisor read (thinvisor-ctl counters around it).
+  - AoE retransmissions per MiB over the whole run (boot and read, a quiet network): the
+    monitor's power-off line `aoe-disk: network: N frames out, R retransmits`, each frame
+    carrying 1 KiB at MTU 1500 (issue 22, item 3).
 Appends JSON lines to build/bench/results.jsonl."""
 import argparse
 import json
@@ -76,14 +79,16 @@ def aoe_run(mb):
         up = stamp(m, rb"thinvisor-guest: up", 400) - m.started
         r1 = m.wait_for(rb"BENCH-R1 ([\d.]+) ([\d.]+) (\d+) (\d+)", 1200)
         r2 = m.wait_for(rb"BENCH-R2 ([\d.]+) ([\d.]+) (\d+)", 1200)
-        m.finish()
+        log = m.finish()
         m.save("bench")
+        net_line = re.search(r"aoe-disk: network: (\d+) frames out, (\d+) retransmits", log)
+        retx = (int(net_line.group(1)), int(net_line.group(2))) if net_line else None
         if not r1 or not r2 or r2.group(3) != b"0":
             raise RuntimeError("the reads did not complete (see build/test-results/aoe_boot/bench)")
         tv_rate = mb / (float(r1.group(2)) - float(r1.group(1)))
         guest_rate = mb / (float(r2.group(2)) - float(r2.group(1)))
         exits = (int(r1.group(4)) - int(r1.group(3))) / mb
-        return up, tv_rate, guest_rate, exits
+        return up, tv_rate, guest_rate, exits, retx
     finally:
         if m:
             nl.Net.kill(m.proc)
@@ -113,7 +118,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=32)
     args = ap.parse_args()
-    boot_aoe, r_tv, r_guest, exits = aoe_run(args.mb)
+    boot_aoe, r_tv, r_guest, exits, retx = aoe_run(args.mb)
     boot_local = local_run()
     common = {"bench": "aoe_boot", "machine": "pc", "accel": "tcg", "time": time.time()}
     res = [
@@ -122,6 +127,9 @@ def main():
         dict(common, metric="seq_read_MBps", mb=args.mb, thinvisor_aoe_disk=round(r_tv, 2),
              guest_aoe_driver=round(r_guest, 2), ratio=round(r_tv / r_guest, 3)),
         dict(common, metric="exits_per_MiB", value=round(exits, 1) if exits is not None else None),
+        dict(common, metric="retransmits_per_MiB",
+             value=round(retx[1] / (retx[0] / 1024.0), 2) if retx and retx[0] else None,
+             frames_out=retx[0] if retx else None, retransmits=retx[1] if retx else None),
     ]
     for r in res:
         record(r)

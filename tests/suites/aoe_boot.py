@@ -11,7 +11,8 @@ Tests:
   boot     the guest boots from the AoE disk, sees the AoE model, writes a file with DMA;
            after power-off the file is in the server's image (mtools). Meanwhile a hostile
            peer on the tap sends malformed and spoofed AoE frames: the monitor refuses and
-           counts them, and the boot is unaffected
+           counts them, and the boot is unaffected; no frame is lost, so retransmissions
+           stay under RETX_BOUND (4 %) of the frames sent
   boot-encrypted
            the server's image is encrypted offline (thinvisor-disk), thinvisor.conf has a
            [disk.net] with bus = aoe: the guest boots from it after the passphrase, writes a
@@ -43,6 +44,7 @@ from _netlib import DISK, MONITOR, ROOT, Guest, Net, RawSocket, mac_bytes  # noq
 
 LOGS = os.path.join(ROOT, "build", "test-results", "aoe_boot")
 SHELF, SLOT = 1, 2
+RETX_BOUND = 0.04  # retransmissions per frame sent on a quiet run
 TIMEOUT_MS = 5000
 PART_OFFSET = 2048 * 512
 QEMU_LIMIT = 1500
@@ -253,9 +255,20 @@ def test_boot(net):
     refused = re.search(r"\d+ in \((\d+) refused\)", log)
     if not refused or int(refused.group(1)) == 0:
         return "%d hostile frames sent, but the monitor refused none" % junk.sent
+    # A quiet network (the hostile frames are refused, none is lost): retransmissions stay
+    # under RETX_BOUND of the frames sent (issue 22, item 3). Before the initiator timed late
+    # first answers and paced its samples, runs here retransmitted 5.5-6.9 % at a host load of
+    # 10-12 and 15 % at 19; after, 1.4 % at 13-15 and 2.7 % at 18, every one needless (late).
+    net_line = re.search(r"aoe-disk: network: (\d+) frames out, (\d+) retransmits", log)
+    if not net_line:
+        return "no 'aoe-disk: network:' counters at power-off"
+    frames, retx = int(net_line.group(1)), int(net_line.group(2))
+    if retx > RETX_BOUND * frames:
+        return "%d retransmissions of %d frames on a quiet network (bound %.0f %%)" % (retx, frames, RETX_BOUND * 100)
     return "PASS booted from e%d.%d, wrote 256 KiB (md5 ok); %s DMA commands, %s KiB, %s interrupts; " \
-           "%d hostile frames sent, %s refused" % (SHELF, SLOT, dma.group(1), dma.group(2),
-                                                    irq.group(1) if irq else "?", junk.sent, refused.group(1))
+           "%d hostile frames sent, %s refused; %d retransmits of %d frames" % (
+               SHELF, SLOT, dma.group(1), dma.group(2), irq.group(1) if irq else "?", junk.sent, refused.group(1),
+               retx, frames)
 
 
 def test_boot_encrypted(net):

@@ -144,9 +144,10 @@ Status VmxBackend::enable_cpu() {
     static_cast<VmxRegion*>(hpa_virt(region))->revision = caps_.revision;
     if (!vmxon(region)) return Status::Refused;
     log("vmx: enabled (VMCS revision %#x, controls pin %#x proc %#x/%#x exit %#x entry %#x, invept %s, "
-        "pat %d, single step by %s, NMI kick %s)",
+        "pat %d, single step by %s, NMI kick %s, preemption timer %s at TSC/%u)",
         caps_.revision, caps_.pin, caps_.proc, caps_.proc2, caps_.exit, caps_.entry,
-        caps_.invept_single ? "single" : "all", caps_.pat, caps_.mtf ? "MTF" : "TF", caps_.nmi_kick ? "on" : "off");
+        caps_.invept_single ? "single" : "all", caps_.pat, caps_.mtf ? "MTF" : "TF", caps_.nmi_kick ? "on" : "off",
+        caps_.preemption_timer ? "on" : "off (the clock runs only at exits)", 1u << caps_.preemption_shift);
     return Status::Ok;
 }
 

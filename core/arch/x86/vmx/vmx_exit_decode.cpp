@@ -44,6 +44,7 @@ ExitReason classify(u32 basic) {
         case er::kMachineCheck: return ExitReason::Invalid;
         case er::kEptViolation: return ExitReason::NestedFault;
         case er::kXsetbv: return ExitReason::Xsetbv;
+        case er::kPreemptionTimer: return ExitReason::Timer;
         default: return ExitReason::Unknown;  // EPT misconfiguration included: a monitor bug
     }
 }

@@ -7,6 +7,7 @@
 #include "core/handlers/phys_edge.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
+#include "core/timer.hpp"
 
 namespace tv::vmx {
 
@@ -256,7 +257,31 @@ void VmxVcpu::set_single_step(bool on) {
     // An interrupt delivered before the stepped instruction would push TF into a guest frame
     // the guest may resume on another CPU, whose #DB nobody intercepts: an external interrupt
     // exits instead while the step runs (pin control bit 0), and the core cancels the step.
-    vmwrite(f::kPinControls, on ? caps_.pin | pin::kExternalInterruptExiting : caps_.pin);
+    step_interrupt_exits_ = on;
+    vmwrite(f::kPinControls, pin_controls());
+}
+
+u32 VmxVcpu::pin_controls() const {
+    return caps_.pin | (step_interrupt_exits_ ? pin::kExternalInterruptExiting : 0) |
+           (timer_armed_ ? pin::kPreemptionTimer : 0);
+}
+
+// The monitor clock's deadline (core/timer.hpp) as the preemption timer: it counts down in
+// the guest, halted or not, and exits at zero (a value of 0 exits before the first guest
+// instruction). Only the timer CPU has a deadline; elsewhere the timer stays off.
+void VmxVcpu::arm_preemption_timer() {
+    if (!caps_.preemption_timer) return;
+    u64 const deadline = timer_deadline_tsc();
+    bool const on = deadline != kNoDeadline;
+    if (on != timer_armed_) {
+        timer_armed_ = on;
+        vmwrite(f::kPinControls, pin_controls());
+    }
+    if (!on) return;
+    u64 const now = x86::rdtsc();
+    u64 ticks = deadline > now ? (deadline - now) >> caps_.preemption_shift : 0;
+    if (ticks > 0xFFFFFFFFull) ticks = 0xFFFFFFFFull;
+    vmwrite(f::kPreemptionTimerValue, static_cast<u32>(ticks));
 }
 
 void VmxVcpu::flush_nested_tlb() {
@@ -266,6 +291,7 @@ void VmxVcpu::flush_nested_tlb() {
 ExitRecord VmxVcpu::run() {
     for (;;) {
         vmwrite(f::kGuestRsp, reg(Reg::Rsp));
+        arm_preemption_timer();
         if (u32 const bad = take_vmwrite_error()) {
             log("vmx: VMWRITE of field %#x failed", bad);
             return entry_failed();
