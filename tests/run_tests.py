@@ -114,7 +114,7 @@ def run_scenario(sc, timeout_override=None):
                           monitor=sc.monitor or "none", append=sc.append, disk=sc.disk,
                           script=sc.script,
                           timeout=timeout_override or sc.timeout,
-                          stop_on=sc.stop_on, extra=sc.extra)
+                          stop_on=sc.stop_on, extra=sc.extra, settle=sc.settle)
     try:
         problems = sc.check(out, result)
     except Exception as e:  # a broken check is a failure, not a crash of the runner
