@@ -305,9 +305,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="thinvisor UEFI boot suite (OVMF under QEMU TCG)")
     ap.add_argument("--only", metavar="PATTERN", help="runs whose name contains or matches PATTERN")
     ap.add_argument("--jobs", "-j", type=int, default=2)
+    ap.add_argument("--list", action="store_true", help="list the runs and exit")
     args = ap.parse_args(argv)
     runs = [r for r in RUNS if matches(r.name, args.only)]
     tool = matches("uefi-install-tool-errors", args.only)
+    if args.list:
+        print("\n".join([r.name for r in RUNS] + ["uefi-install-tool-errors"]))
+        return 0
+    if not runs and not tool:
+        say("FAIL uefi: no run matches '%s'" % args.only)
+        return 1
     missing = missing_inputs()
     if missing:
         for r in runs + ([Run("uefi-install-tool-errors", None, None)] if tool else []):

@@ -217,12 +217,17 @@ TESTS = [test_right_passphrase_unlocks_and_boots, test_wrong_passphrases_never_b
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only")
+    ap.add_argument("--only", help="tests whose name contains one of these (comma-separated)")
+    ap.add_argument("--list", action="store_true", help="list the tests and exit")
     args = ap.parse_args()
+    only = [p for p in (args.only or "").split(",") if p]
     failed = 0
     for t in TESTS:
         name = "unlock." + t.__name__[len("test_"):]
-        if args.only and args.only not in name:
+        if args.list:
+            print(name)
+            continue
+        if only and not any(p in name for p in only):
             continue
         with tempfile.TemporaryDirectory() as work:
             start = time.monotonic()
