@@ -2,8 +2,10 @@
 """thinvisor test runner (make test).
 
 Runs (a) the host unit tests, build/unit/unit_tests (GoogleTest; each gtest test counts as
-one test; a missing binary is a failure), (b) every QEMU scenario of tests/qemu/scenarios.py
-and (c) every suite in tests/suites/, each scenario or suite line one test, a few at a time.
+one test; a missing binary is a failure), (b) every QEMU scenario of tests/qemu/scenarios.py,
+(c) every suite in tests/suites/ and (d) every libFuzzer harness for a few seconds on its seed
+corpus (tests/unit/run_fuzzers.py, one test `fuzz/NAME` each), each scenario, suite line or
+harness one test, a few at a time.
 Prints `PASS name` or `FAIL name: reason` per test and ends with exactly one line
 `N passed, N failed, N skipped` (skipped: gtest skips); exit status 1 if anything failed.
 
@@ -32,9 +34,13 @@ sys.path.insert(0, os.path.join(HERE, "qemu"))
 import qemu_run  # noqa: E402
 import scenarios  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, "unit"))
+import run_fuzzers  # noqa: E402
+
 UNIT_BIN = os.path.join(ROOT, "build", "unit", "unit_tests")
 RESULTS = os.path.join(ROOT, "build", "test-results")
 UNIT_TIMEOUT = 600
+FUZZ_SECONDS = 4  # per harness in make test, on the committed seeds (make fuzz runs long)
 
 _print_lock = threading.Lock()
 
@@ -258,6 +264,8 @@ def main(argv=None):
     if args.list:
         for s in scenarios.SCENARIOS:
             print("%s%s" % (s.name, "" if s in selected else "  (not selected)"))
+        for n in run_fuzzers.harnesses():
+            print("fuzz/%s%s" % (n, "" if matches("fuzz/" + n, args.only) else "  (not selected)"))
         planned = dict(plan_suites(list_suites(), args.only))
         for path in list_suites():
             print("suite:%s%s" % (suite_name(path), "" if path in planned else "  (not selected)"))
@@ -283,12 +291,18 @@ def main(argv=None):
     # One pool for scenarios and suites, --jobs at a time: the suites (each a sequence of
     # emulator runs, Bochs the longest) start first so that the short scenarios fill the
     # gaps; the suites keep out of each other's way (namespaces, taps and files carry a PID).
+    fuzzers = [n for n in run_fuzzers.harnesses() if matches("fuzz/" + n, args.only)]
     suites = plan_suites(list_suites(), args.only)
     suites.sort(key=lambda s: (0 if "bochs" in os.path.basename(s[0]) else 1, s[0]))
     ran_suite = bool(suites)
-    if selected or suites:
-        say("running %d suite(s) and %d QEMU scenario(s), %d at a time (logs in %s/<name>/)"
-            % (len(suites), len(selected), args.jobs, rel(RESULTS)))
+    if selected or suites or fuzzers:
+        say("running %d suite(s), %d QEMU scenario(s) and %d fuzzer(s), %d at a time (logs in %s/<name>/)"
+            % (len(suites), len(selected), len(fuzzers), args.jobs, rel(RESULTS)))
+
+    def fuzz_task(name):
+        ok, detail, _ = run_fuzzers.run_one(name, FUZZ_SECONDS)
+        say("%s fuzz/%s%s %s" % ("PASS" if ok else "FAIL", name, "" if ok else ":", detail))
+        return (1, 0) if ok else (0, 1)
 
     def scenario_task(sc):
         sc, result, out, problems = run_scenario(sc, args.timeout)
@@ -303,12 +317,13 @@ def main(argv=None):
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = [pool.submit(run_suite, path, only) for path, only in suites]
         futures += [pool.submit(scenario_task, sc) for sc in selected]
+        futures += [pool.submit(fuzz_task, n) for n in fuzzers]
         for fut in concurrent.futures.as_completed(futures):
             p, f = fut.result()
             passed += p
             failed += f
 
-    if not selected and not ran_suite and not ran_unit and args.only:
+    if not selected and not ran_suite and not ran_unit and not fuzzers and args.only:
         say("FAIL run_tests: no test matches '%s'" % args.only)
         failed += 1
 
