@@ -71,7 +71,9 @@ UNIT_FUZZ_WITH_elf_image := boot/efi/elf_image.c
 UNIT_FUZZ_WITH_ide_prd := drivers/ata/ide_shadow.cpp
 UNIT_FUZZ_WITH_ahci := drivers/ata/ahci_port.cpp drivers/ata/ahci_issue.cpp drivers/ata/ahci_takeover.cpp \
                        drivers/ata/ahci_hba.cpp drivers/ata/ahci_counts.cpp drivers/ata/ata_command.cpp \
-                       drivers/ata/sector_crypt.cpp
+                       drivers/ata/sector_crypt.cpp $(CRYPTO_SRCS)
+UNIT_FUZZ_EXTRA_ahci = $(CRYPTO_INC) -maes
+UNIT_FUZZ_LIBS_ahci = $(CRYPTO_MBEDTLS_LIB)
 UNIT_FUZZ_WITH_insn_exec := core/insn/decoder.cpp core/insn/alu.cpp core/insn/exec.cpp
 UNIT_FUZZ_WITH_acpi := core/acpi.cpp
 UNIT_FUZZ_WITH_hypercall := core/handlers/hypercall.cpp core/handlers/bios_services.cpp core/exit_stats.cpp \
@@ -81,7 +83,8 @@ UNIT_FUZZ_HDRS := $(wildcard core/*.hpp core/*/*.hpp core/arch/x86/*.hpp drivers
 
 define UNIT_FUZZ_RULE
 $(UNIT_BUILD)/fuzz_$(1): tests/unit/fuzz_$(1).cpp $(filter %.cpp,$(UNIT_FUZZ_WITH_$(1))) \
-        $(patsubst %.c,$(UNIT_BUILD)/fuzz-c/%.o,$(filter %.c,$(UNIT_FUZZ_WITH_$(1)))) $(UNIT_FUZZ_HDRS)
+        $(patsubst %.c,$(UNIT_BUILD)/fuzz-c/%.o,$(filter %.c,$(UNIT_FUZZ_WITH_$(1)))) $(UNIT_FUZZ_LIBS_$(1)) \
+        $(UNIT_FUZZ_HDRS) | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
 	$$(UNIT_FUZZ_CXX) $$(UNIT_FUZZ_CXXFLAGS) $$(UNIT_FUZZ_EXTRA_$(1)) -o $$@ $$(filter %.cpp %.o,$$^) $$(UNIT_FUZZ_LIBS_$(1))
 endef
