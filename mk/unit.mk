@@ -3,7 +3,7 @@
 #
 #   make unit        build build/unit/unit_tests
 #   make unit-run    build and run it
-#   make fuzz        build every libFuzzer harness and run each for UNIT_FUZZ_SECONDS
+#   make fuzz        build every libFuzzer harness and run each (UNIT_FUZZ_RUNS, UNIT_FUZZ_SECONDS)
 #   make unit-clean
 
 UNIT_BUILD ?= build/unit
@@ -46,19 +46,22 @@ $(UNIT_OBJS): $(UNIT_BUILD)/%.o: %.cpp
 # ---- libFuzzer harnesses: tests/unit/fuzz_NAME.cpp -> build/unit/fuzz_NAME ------------------
 # libFuzzer needs clang; ASan and UBSan are on in every harness. Each harness has a committed
 # seed corpus in tests/unit/corpus/NAME/. tests/unit/run_fuzzers.py runs them: `make fuzz`
-# for UNIT_FUZZ_SECONDS each (the persistent corpus in build/fuzz/NAME/), `make test` for a
+# up to UNIT_FUZZ_RUNS or UNIT_FUZZ_SECONDS each (corpus kept in build/fuzz/NAME/), `make test` for a
 # few seconds each on the seeds alone (one test `fuzz/NAME` per harness, a crash fails it).
 #
 #   make fuzz-build   build every harness (part of `make test`'s build)
-#   make fuzz         build, then run each for UNIT_FUZZ_SECONDS and print the executions
+#   make fuzz         build, then run each for UNIT_FUZZ_RUNS executions or UNIT_FUZZ_SECONDS, print the counts
 UNIT_FUZZ_CXX ?= clang++
 UNIT_FUZZ_CC ?= clang
 UNIT_FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 UNIT_FUZZ_CXXFLAGS ?= -std=c++20 -g -O1 $(UNIT_FUZZ_SAN) -Wall -Wextra -Werror $(UNIT_STRICT_FLAGS) -I. -Iinclude
 UNIT_FUZZ_CFLAGS ?= -std=gnu11 -g -O1 $(subst fuzzer,fuzzer-no-link,$(UNIT_FUZZ_SAN)) -Wall -Wextra -Werror \
                     -Wconversion -Iinclude
-# Long enough for 10^6 executions of the slowest harness on one core of CI's kind.
-UNIT_FUZZ_SECONDS ?= 300
+# Each harness stops at UNIT_FUZZ_RUNS executions or after UNIT_FUZZ_SECONDS, whichever is
+# first: long enough for 10^6 executions of the slowest harness (fuzz_aoe, about 450/s on
+# one core of CI's kind); most reach 10^6 in a minute or two.
+UNIT_FUZZ_SECONDS ?= 2400
+UNIT_FUZZ_RUNS ?= 1000000
 UNIT_FUZZ_NAMES := $(patsubst tests/unit/fuzz_%.cpp,%,$(wildcard tests/unit/fuzz_*.cpp))
 UNIT_FUZZ_BINS := $(addprefix $(UNIT_BUILD)/fuzz_,$(UNIT_FUZZ_NAMES))
 
@@ -98,7 +101,7 @@ $(UNIT_BUILD)/fuzz-c/%.o: %.c
 .PHONY: fuzz-build
 fuzz-build: $(UNIT_FUZZ_BINS)
 fuzz: fuzz-build
-	python3 tests/unit/run_fuzzers.py --keep-corpus --seconds $(UNIT_FUZZ_SECONDS)
+	python3 tests/unit/run_fuzzers.py --keep-corpus --seconds $(UNIT_FUZZ_SECONDS) --runs $(UNIT_FUZZ_RUNS)
 fuzz-run: fuzz
 
 TEST_DEPS += fuzz-build

@@ -5,7 +5,8 @@ mk/unit.mk) and reports one test per harness, `PASS fuzz/NAME: ...` or `FAIL fuz
 Each harness starts from its committed seed corpus, tests/unit/corpus/NAME/ (missing or empty:
 a failure). `--seconds S` is the time per harness. By default the new inputs it finds go to a
 scratch directory that is removed afterwards, so `make test` runs the same seeds every time;
-`--keep-corpus` (make fuzz) grows build/fuzz/NAME/corpus/ across runs instead. A crash, a leak,
+`--keep-corpus` (make fuzz) grows build/fuzz/NAME/corpus/ across runs instead; `--runs N`
+(make fuzz: 10^6) ends a harness early once it has executed N inputs. A crash, a leak,
 a sanitizer report, a timeout of one input or a harness that cannot run is a failure; the
 input that did it is kept in build/test-results/fuzz/NAME/. `make fuzz` ends with a table of
 the executions per harness.
@@ -39,8 +40,8 @@ def harnesses():
                   if f.startswith("fuzz_") and f.endswith(".cpp"))
 
 
-def run_one(name, seconds, keep_corpus=False):
-    """Returns (ok, detail, executions)."""
+def run_one(name, seconds, keep_corpus=False, runs=0):
+    """Returns (ok, detail, executions). runs: stop after that many executions (0: no limit)."""
     binary = os.path.join(BUILD, "fuzz_" + name)
     seeds = os.path.join(CORPUS, name)
     if not os.access(binary, os.X_OK):
@@ -57,7 +58,8 @@ def run_one(name, seconds, keep_corpus=False):
     else:
         work = scratch = tempfile.mkdtemp(prefix="tv-fuzz-%s-" % name)
     cmd = [binary, "-max_total_time=%d" % seconds, "-print_final_stats=1", "-timeout=%d" % UNIT_TIMEOUT,
-           "-rss_limit_mb=2560", "-close_fd_mask=1", "-artifact_prefix=%s/" % out, work, seeds]
+           "-rss_limit_mb=2560", "-close_fd_mask=1", "-artifact_prefix=%s/" % out]
+    cmd += (["-runs=%d" % runs] if runs else []) + [work, seeds]
     start = time.monotonic()
     try:
         proc = subprocess.run(["timeout", "-k", "10", str(seconds + 120)] + cmd, cwd=ROOT,
@@ -85,6 +87,7 @@ def run_one(name, seconds, keep_corpus=False):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=int, default=300, help="time per harness (default 300)")
+    ap.add_argument("--runs", type=int, default=0, help="stop a harness after this many executions (0: no limit)")
     ap.add_argument("--keep-corpus", action="store_true",
                     help="grow build/fuzz/NAME/corpus across runs (default: make fuzz does)")
     ap.add_argument("--only", default="", help="harnesses whose name contains this (comma-separated)")
@@ -99,7 +102,7 @@ def main(argv=None):
         return 1
     failed, table = 0, []
     for n in names:
-        ok, detail, execs = run_one(n, args.seconds, args.keep_corpus)
+        ok, detail, execs = run_one(n, args.seconds, args.keep_corpus, args.runs)
         print("%s fuzz/%s%s %s" % ("PASS" if ok else "FAIL", n, "" if ok else ":", detail), flush=True)
         failed += 0 if ok else 1
         table.append((n, execs, ok))
