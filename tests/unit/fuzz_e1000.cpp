@@ -68,6 +68,14 @@ MonitorMem& fresh_monitor_mem() {
     return *mm;
 }
 
+// A copy-out policy (the VPN's shape): every guest frame to the wire, a copy back to the guest.
+struct CopyOut final : sw::ForwardingPolicy {
+    bool copy_out() const override { return true; }
+    sw::Dest from_wire(sw::Frame) override { return sw::Dest::Guest | sw::Dest::Monitor; }
+    sw::Dest from_guest(sw::Frame f) override { return f.len & 1 ? sw::Dest::Wire | sw::Dest::Guest : sw::Dest::Wire; }
+    sw::Dest from_monitor(sw::Frame) override { return sw::Dest::Wire | sw::Dest::Guest; }
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
@@ -75,10 +83,11 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
     MonitorMem& mm = fresh_monitor_mem();
     E1000Mediator med;
     med.init(&nic, mm.dma(), MacAddr{{2, 0, 0, 0, 0, 1}});
+    CopyOut copy_out;
     Input in{data, size};
     while (in.n) {
         u8 const op = in.take<u8>();
-        switch (op % 7) {
+        switch (op % 8) {
             case 0: {  // register write, mostly sane ring addresses; 1 in 8 anywhere in the BAR
                 u8 const pick = in.take<u8>();
                 u32 const reg = (pick & 0xE0) == 0xE0 ? in.take<u32>() & 0x1FFFCu
@@ -116,11 +125,14 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
             }
             case 5: {
                 std::vector<u8> f(14 + in.take<u16>() % 1600, 0x33);
-                (void)med.send(f.data(), f.size());
+                (void)med.port().send(f.data(), f.size());
                 break;
             }
             case 6:
-                med.poll();
+                med.port().poll();
+                break;
+            case 7:
+                med.set_policy(op & 0x80 ? &copy_out : nullptr);
                 break;
         }
         if (nic.ram.size() != kGuestSize) abort();
