@@ -37,10 +37,10 @@ class Env final : public IdeEnv {
     void port_out(u16, u8, u32) override { abort(); }
     void port_in_words(u16, u16*, u32) override { abort(); }
     void port_out_words(u16, u16 const*, u32) override { abort(); }
-    bool guest_ram(u64 gpa, u64 bytes) override { return in_ram(gpa, bytes); }
-    u8* guest_ptr(u64 gpa) override {
-        check(gpa < kRam && (gpa < kHiddenBase || gpa >= kHiddenEnd), "guest_ptr only for guest RAM");
-        return ram_ + gpa;
+    bool guest_ram(Gpa gpa, u64 bytes) override { return in_ram(gpa.raw, bytes); }
+    u8* guest_ptr(Gpa gpa) override {
+        check(gpa.raw < kRam && (gpa.raw < kHiddenBase || gpa.raw >= kHiddenEnd), "guest_ptr only for guest RAM");
+        return ram_ + gpa.raw;
     }
     void log(char const*, ...) override {}
 
@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
         check(shadow.count() <= PrdShadow::kMaxRegions, "at most kMaxRegions regions");
         u64 sum = 0;
         for (u32 i = 0; i < shadow.count(); ++i) {
-            check(in_ram(shadow.at(i).gpa, shadow.at(i).bytes), "a region is guest RAM");
+            check(in_ram(shadow.at(i).gpa.raw, shadow.at(i).bytes), "a region is guest RAM");
             sum += shadow.at(i).bytes;
         }
         check(sum == shadow.total(), "the regions add up to total()");
