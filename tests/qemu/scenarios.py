@@ -36,6 +36,7 @@ class Scenario:
     script: Optional[str] = None  # guest script (fw_cfg)
     timeout: float = RUN_TIMEOUT
     stop_on: Optional[str] = None  # regex: kill QEMU as soon as it appears in a log
+    settle: float = 0  # with stop_on: seconds QEMU keeps running after the match
     disk: str = DISK
     extra: List[str] = field(default_factory=list)  # more QEMU arguments
 
@@ -148,15 +149,62 @@ def check_reboot(out, result):
     return guest_not_up_hint(console, problems, monlog)
 
 
+# --- runs that must end in the monitor's halt -------------------------------------------
+
+# Seconds a halted machine is watched after its last line. A monitor that went on instead
+# would boot the guest: the real-mode stub and syslinux write to COM1 within a few seconds,
+# the monitor logs on COM2 before that.
+HALT_SETTLE = 15
+HALT_TIMEOUT = 30 + HALT_SETTLE
+REFUSED_LINE = "thinvisor: the guest is NOT booted (it would run unprotected)."
+HALTED_LINE = "thinvisor: halted"
+
+
+def halted_problems(out, result, last_line):
+    """The monitor must print last_line (a timeout is a failure), then stay silent on both
+    serial ports while the machine keeps running for HALT_SETTLE seconds, and the guest must
+    never come up."""
+    if result.get("error"):
+        return [result["error"]]
+    if result.get("killed_by"):
+        return ["QEMU was killed from outside the test (%s)" % result["killed_by"]]
+    console = read_log(out, "console.log")
+    monlog = read_log(out, "monitor.log")
+    problems = []
+    if not result.get("stopped_on_pattern"):
+        if result.get("timed_out"):
+            problems.append("timed out after %gs without '%s'" % (result.get("timeout", 0), last_line))
+        else:
+            problems.append("QEMU exited (status %s) without '%s'" % (result.get("exit_code"), last_line))
+    elif result.get("exited_while_settling"):
+        problems.append("QEMU exited by itself %.1fs after '%s' (status %s): the machine did not "
+                        "stay halted" % (result.get("settled_seconds", 0), last_line, result.get("exit_code")))
+    elif result.get("timed_out"):
+        problems.append("timed out while watching the halted machine")
+    elif result.get("settled_seconds", 0) < HALT_SETTLE:
+        problems.append("watched the halted machine for only %.1fs" % result.get("settled_seconds", 0))
+    for name, text in (("console.log", console), ("monitor.log", monlog)):
+        at = text.find(last_line)
+        if at < 0:
+            problems.append("%s lacks '%s'" % (name, last_line))
+            continue
+        rest = text[at + len(last_line):].strip()
+        if rest:
+            problems.append("%s goes on after '%s': %r" % (name, last_line, rest[:120]))
+    if GUEST_UP in console:
+        problems.append("the guest booted (%s)" % GUEST_UP)
+    return problems
+
+
 # --- the monitor's own failures are reported with reason and registers ------------------
 
 def check_panic(kind):
     def check(out, result):
+        problems = halted_problems(out, result, HALTED_LINE)
         if result.get("error"):
-            return [result["error"]]
+            return problems
         console = read_log(out, "console.log")
         monlog = read_log(out, "monitor.log")
-        problems = []
         want = {"panic": "thinvisor PANIC: selftest: deliberate panic",
                 "fault": "thinvisor PANIC: monitor exception #UD invalid opcode"}[kind]
         for name, text in (("console.log", console), ("monitor.log", monlog)):
@@ -166,8 +214,6 @@ def check_panic(kind):
                 problems.append("%s shows no register dump" % name)
         if kind == "fault" and "rip=ffffffff8" not in monlog:
             problems.append("the exception dump has no monitor rip")
-        if GUEST_UP in console:
-            problems.append("the guest booted after a monitor panic")
         return problems
     return check
 
@@ -185,36 +231,30 @@ def check_config_good(out, result):
 
 
 def check_config_bad(out, result):
+    problems = halted_problems(out, result, REFUSED_LINE)
     if result.get("error"):
-        return [result["error"]]
+        return problems
     console = read_log(out, "console.log")
-    problems = []
-    want = "thinvisor.conf line 4: unknown key 'windw' in section [aoe]"
-    if want not in console:
-        problems.append("console lacks '%s'" % want)
-    if GUEST_UP in console:
-        problems.append("the guest booted although thinvisor.conf is invalid")
+    for want in ("thinvisor.conf line 4: unknown key 'windw' in section [aoe]",
+                 "thinvisor: refusing to start: thinvisor.conf is invalid"):
+        if want not in console:
+            problems.append("console lacks '%s'" % want)
     return problems
 
 
 # --- no nested paging: the monitor must refuse and halt --------------------------------------
 
-NO_NPT_RE = r"nested paging"
+NO_NPT_REFUSAL = ("thinvisor: refusing to start: this CPU has AMD-V but no nested paging (NPT), "
+                  "which thinvisor needs to protect its memory.")
 
 
 def check_no_npt(out, result):
+    problems = halted_problems(out, result, REFUSED_LINE)
     if result.get("error"):
-        return [result["error"]]
-    console = read_log(out, "console.log")
-    monlog = read_log(out, "monitor.log")
-    problems = []
-    if result.get("killed_by"):
-        problems.append("QEMU was killed from outside the test (%s)" % result["killed_by"])
-    if not re.search(NO_NPT_RE, console + "\n" + monlog):
-        problems.append("neither log mentions 'nested paging'")
-    if GUEST_UP in console:
-        problems.append("the guest booted ('%s') although the CPU has no nested paging"
-                        % GUEST_UP)
+        return problems
+    for name in ("console.log", "monitor.log"):
+        if NO_NPT_REFUSAL not in read_log(out, name):
+            problems.append("%s lacks the refusal '%s'" % (name, NO_NPT_REFUSAL))
     return problems
 
 # --- MMIO interposition: a real driver with all its register accesses emulated --------------
@@ -377,15 +417,18 @@ def all_scenarios():
     for kind in ("panic", "fault"):
         s.append(Scenario("panic-path-%s" % kind, check_panic(kind), machine="pc", cpu="max",
                           mem="512M", monitor=MONITOR, append="selftest=%s" % kind,
-                          script=bare_script, timeout=30, stop_on=r"thinvisor: halted"))
+                          script=bare_script, timeout=HALT_TIMEOUT, stop_on=re.escape(HALTED_LINE),
+                          settle=HALT_SETTLE))
     s.append(Scenario("config-valid", check_config_good, machine="q35", cpu="max", mem="512M",
                       monitor=MONITOR, script=monitor_script,
                       extra=["-initrd", os.path.join(CONFIG_DIR, "valid", "thinvisor.conf")]))
     s.append(Scenario("config-invalid", check_config_bad, machine="pc", cpu="max", mem="512M",
-                      monitor=MONITOR, script=bare_script, timeout=30, stop_on=r"NOT booted",
+                      monitor=MONITOR, script=bare_script, timeout=HALT_TIMEOUT,
+                      stop_on=re.escape(REFUSED_LINE), settle=HALT_SETTLE,
                       extra=["-initrd", os.path.join(CONFIG_DIR, "invalid", "thinvisor.conf")]))
     s.append(Scenario("no-npt", check_no_npt, machine="pc", cpu="qemu64,+svm", mem="512M",
-                      monitor=MONITOR, script=bare_script, timeout=20, stop_on=NO_NPT_RE))
+                      monitor=MONITOR, script=bare_script, timeout=HALT_TIMEOUT,
+                      stop_on=re.escape(REFUSED_LINE), settle=HALT_SETTLE))
     s += mmio_scenarios()
     s += smp_scenarios()
     return s

@@ -256,8 +256,10 @@ def test_fsynced_files_survive_a_kill(ctl, work):
 def main(ctl, tests):
     """Runs `tests` (functions of (ctl, work) returning a list of problems) as one suite."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only")
+    ap.add_argument("--only", help="tests whose name contains one of these (comma-separated)")
+    ap.add_argument("--list", action="store_true", help="list the tests and exit")
     args = ap.parse_args()
+    only = [p for p in (args.only or "").split(",") if p]
     for need in (MONITOR, DISK, TOOL):
         if not os.path.exists(need):
             print("FAIL %s: %s is missing (make, make guest, make disk-tool)" % (ctl.name, need))
@@ -265,7 +267,10 @@ def main(ctl, tests):
     failed = 0
     for t in tests:
         name = "%s.%s" % (ctl.name, t.__name__[len("test_"):])
-        if args.only and args.only not in name:
+        if args.list:
+            print(name)
+            continue
+        if only and not any(p in name for p in only):
             continue
         with tempfile.TemporaryDirectory() as work:
             start = time.monotonic()

@@ -57,7 +57,7 @@ fi
 # line: kernel messages stay off the console while it runs.
 printk=$(cut -f1 /proc/sys/kernel/printk)
 echo 1 > /proc/sys/kernel/printk
-cpuprobe || true
+cpuprobe || echo "TV-CHECK FAIL: cpuprobe (exit status $?)"
 echo "$printk" > /proc/sys/kernel/printk
 
 # 5. Counters and log through the hypercall interface.
