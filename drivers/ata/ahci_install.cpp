@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/boot_info.hpp"
+#include "core/canary.hpp"
 #include "core/guest_ram_window.hpp"
 #include "core/exit_stats.hpp"
 #include "core/io_hooks.hpp"
@@ -160,6 +161,7 @@ Status install_one(pci::Function const& f) {
     ++g_count;
     DmaMem pool;
     if (!alloc_dma(u64{kBouncePages} * kPageSize, &pool)) return Status::NoMemory;
+    canary_fill(pool.virt, u64{kBouncePages} * kPageSize, "ahci bounce");
     c.pool.init(pool, kBouncePages);
     c.hba.init(&c.env, &c.pool);
     s = hook_idp(c, f);
