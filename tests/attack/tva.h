@@ -53,6 +53,8 @@ struct pcidev {
     uint64_t bar[6];
 };
 int pci_find(uint16_t vendor, uint16_t device, uint32_t class_mask, uint32_t class_val, struct pcidev *out);
+int pci_find_nth(uint16_t vendor, uint16_t device, uint32_t class_mask, uint32_t class_val, int nth,
+                 struct pcidev *out);
 uint32_t pci_cfg_read(const struct pcidev *d, int off, int size);
 int pci_cfg_write(const struct pcidev *d, int off, int size, uint32_t v);
 int pci_unbind(const struct pcidev *d);

@@ -121,7 +121,7 @@ static void cpu_rep_stos(const char *name) { write_attack(name, 1, 1); }
 static void cpu_rep_movs_read(const char *name)
 {
     uint8_t buf[512];
-    void *src = devmem_map(T.code + 1024, 512);
+    void *src = devmem_map(T.data, 512); /* no attack writes there */
     if (!src) {
         breach(name, "cannot map the code canary");
         return;
@@ -211,7 +211,7 @@ static void cpu_movs_monitor_to_hook(const char *name)
         return;
     }
     volatile uint32_t *bar = devmem_map(e.bar[0], 0x20000);
-    void *src = devmem_map(T.code + 2048, 512);
+    void *src = devmem_map(T.heap ? T.heap : T.data, 512);
     if (!bar || !src) {
         breach(name, "cannot map BAR0 or the code canary");
         return;

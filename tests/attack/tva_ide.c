@@ -147,7 +147,7 @@ static void ide_prd_table_in_monitor(const char *name)
 }
 
 static void rewrite_to_slice5(void) { set_prd(0, slice(5), 512, 1); }
-static void rewrite_to_code(void) { set_prd(0, T.code, 512, 1); }
+static void rewrite_to_code(void) { set_prd(0, T.heap ? T.heap : T.data, 512, 1); }
 
 static void ide_toctou_read(const char *name)
 {
@@ -207,7 +207,7 @@ static void ide_wide_out_1f6(const char *name)
 {
     if (ide_setup(name) != 1)
         return;
-    set_prd(0, T.code, 512, 1);
+    set_prd(0, T.data, 512, 1);
     taskfile(640, 1);
     bm_prepare((uint32_t)prd.p);
     outw((uint16_t)(ATA_WRITE_DMA << 8 | 0xe0), CMD + 6);

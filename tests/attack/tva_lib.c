@@ -193,43 +193,46 @@ static unsigned read_hex_file(const char *dir, const char *file)
     return (unsigned)strtoul(buf, NULL, 0);
 }
 
+/* The nth function (in bus order) matching vendor/device (0: any) and class. */
+int pci_find_nth(uint16_t vendor, uint16_t device, uint32_t class_mask, uint32_t class_val, int nth,
+                 struct pcidev *out)
+{
+    struct dirent **names;
+    int n = scandir("/sys/bus/pci/devices", &names, NULL, alphasort), found = -1;
+    for (int k = 0; k < n; k++) {
+        char path[300];
+        const char *bdf = names[k]->d_name;
+        snprintf(path, sizeof path, "/sys/bus/pci/devices/%s", bdf);
+        if (found < 0 && bdf[0] != '.' && (!vendor || read_hex_file(path, "vendor") == vendor) &&
+            (!device || read_hex_file(path, "device") == device) &&
+            (read_hex_file(path, "class") & class_mask) == class_val && nth-- == 0) {
+            memset(out, 0, sizeof *out);
+            snprintf(out->bdf, sizeof out->bdf, "%.31s", bdf);
+            unsigned dom;
+            sscanf(bdf, "%x:%x:%x.%x", &dom, &out->bus, &out->dev, &out->fn);
+            char rpath[320];
+            snprintf(rpath, sizeof rpath, "%s/resource", path);
+            FILE *f = fopen(rpath, "r");
+            for (int i = 0; f && i < 6; i++) {
+                unsigned long long st, en, fl;
+                if (fscanf(f, "%llx %llx %llx", &st, &en, &fl) != 3)
+                    break;
+                out->bar[i] = st;
+            }
+            if (f)
+                fclose(f);
+            found = 0;
+        }
+        free(names[k]);
+    }
+    if (n >= 0)
+        free(names);
+    return found;
+}
+
 int pci_find(uint16_t vendor, uint16_t device, uint32_t class_mask, uint32_t class_val, struct pcidev *out)
 {
-    DIR *dir = opendir("/sys/bus/pci/devices");
-    struct dirent *e;
-    if (!dir)
-        return -1;
-    while ((e = readdir(dir))) {
-        char path[300];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "/sys/bus/pci/devices/%s", e->d_name);
-        if (vendor && read_hex_file(path, "vendor") != vendor)
-            continue;
-        if (device && read_hex_file(path, "device") != device)
-            continue;
-        if ((read_hex_file(path, "class") & class_mask) != class_val)
-            continue;
-        memset(out, 0, sizeof *out);
-        snprintf(out->bdf, sizeof out->bdf, "%.31s", e->d_name);
-        unsigned dom;
-        sscanf(e->d_name, "%x:%x:%x.%x", &dom, &out->bus, &out->dev, &out->fn);
-        char rpath[320];
-        snprintf(rpath, sizeof rpath, "%s/resource", path);
-        FILE *f = fopen(rpath, "r");
-        for (int i = 0; f && i < 6; i++) {
-            unsigned long long s, en, fl;
-            if (fscanf(f, "%llx %llx %llx", &s, &en, &fl) != 3)
-                break;
-            out->bar[i] = s;
-        }
-        if (f)
-            fclose(f);
-        closedir(dir);
-        return 0;
-    }
-    closedir(dir);
-    return -1;
+    return pci_find_nth(vendor, device, class_mask, class_val, 0, out);
 }
 
 static int cfg_fd(const struct pcidev *d)

@@ -6,7 +6,8 @@ Three QEMU boots (q35, AMD-V under TCG), both with the monitor's random canary i
 heap, an allocator page and its device buffers (core/canary.cpp; the value is on COM2 only):
 
 - "safe": the AHCI boot disk, a scratch disk on AHCI port 1, a scratch disk on a PIIX IDE
-  controller, the e1000 on user-mode networking with a frame dump, and a thinvisor.conf with
+  controller, the e1000 on user-mode networking with a frame dump (and a second e1000, which
+  the monitor does not mediate, with its own), and a thinvisor.conf with
   [network] and the three disks (encrypt policy with plaintext ranges, so both mediators bounce).
   Every attack the monitor must survive runs here, one after the other.
 - "fatal": attacks that stop the machine while their hole is open (APIC base, reserved EFER bits).
@@ -22,7 +23,7 @@ monitor survived. One line per attack: `PASS attack/NAME: DEFENDED ...` or `FAIL
 BREACH ...` (skips print `SKIP attack/NAME: why`), plus the gate lines attack/monitor-survived
 and attack/canary-intact.
 
-    tests/suites/attacks.py [--only SUBSTRING] [--keep]
+    tests/suites/attacks.py [--only SUBSTRING[,SUBSTRING...]] [--keep]
 """
 import argparse
 import os
@@ -99,7 +100,8 @@ def guest_script(work, group, names):
     path = os.path.join(work, "attack-%s.sh" % group)
     only = " --only %s" % ",".join(names) if names else ""
     with open(path, "w") as f:
-        f.write("echo 'TV-ATTACK: ready'\nread -r T\n"
+        # printk level 1: kernel lines would otherwise cut into tvattack's lines on the console
+        f.write("echo 1 > /proc/sys/kernel/printk\necho 'TV-ATTACK: ready'\nread -r T\n"
                 "tvattack --targets \"$T\" --group %s%s\necho 'TV-ATTACK: finished'\n" % (group, only))
     return path
 
@@ -131,6 +133,9 @@ class Run:
                      "-device", "ide-hd,drive=as,bus=ide.1,serial=TVAHCI0001",
                      "-netdev", "user,id=n0", "-device", "e1000,netdev=n0,mac=52:54:00:12:34:56",
                      "-object", "filter-dump,id=fd0,netdev=n0,file=%s" % os.path.join(work, "wire.pcap"),
+                     # a second e1000: the monitor mediates only the first (issue 12, item 3)
+                     "-netdev", "user,id=n1", "-device", "e1000,netdev=n1,mac=52:54:00:12:34:57",
+                     "-object", "filter-dump,id=fd1,netdev=n1,file=%s" % os.path.join(work, "wire2.pcap"),
                      "-initrd", "%s,%s" % (os.path.join(work, "thinvisor.conf"), os.path.join(work, "attack.keys"))]
         os.makedirs(os.path.join(work, group), exist_ok=True)
         self.q = QemuConsole(os.path.join(work, group), args, 900)
@@ -190,7 +195,9 @@ class Run:
         if stop == b"thinvisor-guest: power-off":
             self.q.wait_exit(20)
         self.q.kill()
-        return self.q.console.decode("utf-8", "replace"), self.monlog()
+        # A kernel line printed in the middle of one of tvattack's lines splits it: cut it out.
+        console = re.sub(r"\[\s*\d+\.\d+\] [^\n]*\n", "", self.q.console.decode("utf-8", "replace"))
+        return console.replace("\r", ""), self.monlog()
 
 
 def needles(unit_hex):
@@ -301,10 +308,14 @@ def check_evidence(judge, run, unit_hex, console, mon, names):
     if os.path.exists(wire):
         with open(wire, "rb") as f:
             dump = f.read()
-        hits = find_all(dump, pats)
-        if hits:
-            for a in WIRE:
-                judge.host(a, "canary bytes on the wire (%d places in the frame dump)" % len(hits))
+        # Each attack's frames by their length: 14 + 1024 (from-monitor), 14 + 1000 (toctou), any
+        # other length from the ring and malformed attacks.
+        for i, frame in enumerate(pcap_frames(dump)):
+            if not find_all(frame, pats):
+                continue
+            who = {1038: WIRE[:1], 1014: WIRE[1:2]}.get(len(frame), WIRE[2:])
+            for a in who:
+                judge.host(a, "canary bytes on the wire (frame %d, %d bytes)" % (i + 1, len(frame)))
         if "e1000-tx-toctou" in names:
             # its frame: 14-byte header (ethertype 88b5) and 1000 bytes of 0x66, named at TDT
             frames = [f for f in pcap_frames(dump) if len(f) == 1014]
@@ -314,6 +325,12 @@ def check_evidence(judge, run, unit_hex, console, mon, names):
                 # Not the monitor's bytes (those would be caught above), but not what the guest named.
                 judge.notes.setdefault("e1000-tx-toctou", []).append(
                     "note: the frame on the wire is not the buffer named at TDT (it starts %s)" % frames[-1][:24].hex())
+    wire2 = os.path.join(run.work, "wire2.pcap")
+    if os.path.exists(wire2) and "dma-unmediated-nic" in names:
+        with open(wire2, "rb") as f:
+            frames = [i + 1 for i, fr in enumerate(pcap_frames(f.read())) if find_all(fr, pats)]
+        if frames:
+            judge.host("dma-unmediated-nic", "canary bytes on the second NIC's wire (frames %s)" % frames)
     for what, addr in re.findall(r"canary: CHANGED in (\w+) at (0x[0-9a-f]+)", mon):
         addr = int(addr, 16)
         base = run.places.get(what)
@@ -379,12 +396,13 @@ def run_fatal(work, names, judge, group):
 
 def main():
     ap = argparse.ArgumentParser(description="the hostile-guest attack suite")
-    ap.add_argument("--only", help="substring of attack/NAME (one attack: --only attack/cpu-exec)")
+    ap.add_argument("--only", help="substrings of attack/NAME, comma-separated (one attack: --only attack/cpu-exec)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (printed)")
     args = ap.parse_args()
     build_image()
     listed = attack_names()
-    pick = lambda n: not args.only or args.only in "attack/" + n or args.only in ("attacks", "suite-attacks")
+    subs = args.only.split(",") if args.only else []
+    pick = lambda n: not subs or any(x in "attack/" + n or x in ("attacks", "suite-attacks") for x in subs)
     safe = [n for g, n in listed if g == "safe" and pick(n)]
     fatal = [n for g, n in listed if g == "fatal" and pick(n)]
     init = [n for g, n in listed if g == "init" and pick(n)]
