@@ -67,16 +67,24 @@ constinit Nic g_nic;
 
 void log_counters(Nic const& n, char const* when) {
     NicCounters const& c = n.med.counters();
-    log("nic %02x:%02x.%u %s: tx guest %llu packets (%llu descs), monitor %llu (%llu full); rx guest %llu, "
-        "monitor %llu, shared %llu; guest drops: ring full %llu, rx off %llu, multi-buffer %llu; "
-        "own frames looped back %llu; resets %llu",
+    log("nic %02x:%02x.%u %s: tx guest %llu packets (%llu descs, %llu copied), monitor %llu (%llu full); "
+        "rx guest %llu; guest drops: ring full %llu, rx off %llu, multi-buffer %llu; resets %llu",
         n.bdf.bus, n.bdf.dev, n.bdf.fn, when, static_cast<unsigned long long>(c.tx_guest_packets),
-        static_cast<unsigned long long>(c.tx_guest_descs), static_cast<unsigned long long>(c.tx_monitor_frames),
-        static_cast<unsigned long long>(c.tx_monitor_full), static_cast<unsigned long long>(c.rx_guest_frames),
-        static_cast<unsigned long long>(c.rx_monitor_frames), static_cast<unsigned long long>(c.rx_shared_frames),
-        static_cast<unsigned long long>(c.rx_guest_ring_full), static_cast<unsigned long long>(c.rx_guest_disabled),
-        static_cast<unsigned long long>(c.rx_multi_desc), static_cast<unsigned long long>(c.rx_own_looped),
+        static_cast<unsigned long long>(c.tx_guest_descs), static_cast<unsigned long long>(c.tx_guest_copied),
+        static_cast<unsigned long long>(c.tx_monitor_frames), static_cast<unsigned long long>(c.tx_monitor_full),
+        static_cast<unsigned long long>(c.rx_guest_frames), static_cast<unsigned long long>(c.rx_guest_ring_full),
+        static_cast<unsigned long long>(c.rx_guest_disabled), static_cast<unsigned long long>(c.rx_multi_desc),
         static_cast<unsigned long long>(c.resets));
+    sw::SwitchCounters const& k = n.med.port().counters();
+    log("nic %02x:%02x.%u %s: switch: wire->guest %llu, wire->monitor %llu, guest->monitor %llu, "
+        "monitor->guest %llu, monitor->wire %llu, guest->wire (copied) %llu, dropped wire/guest/monitor "
+        "%llu/%llu/%llu, guest ring full %llu, own frames looped back %llu",
+        n.bdf.bus, n.bdf.dev, n.bdf.fn, when, static_cast<unsigned long long>(k.wire_to_guest),
+        static_cast<unsigned long long>(k.wire_to_monitor), static_cast<unsigned long long>(k.guest_to_monitor),
+        static_cast<unsigned long long>(k.monitor_to_guest), static_cast<unsigned long long>(k.monitor_to_wire),
+        static_cast<unsigned long long>(k.guest_to_wire), static_cast<unsigned long long>(k.wire_dropped),
+        static_cast<unsigned long long>(k.guest_dropped), static_cast<unsigned long long>(k.monitor_dropped),
+        static_cast<unsigned long long>(k.guest_full), static_cast<unsigned long long>(k.wire_own_looped));
     for (u32 r = 0; r < static_cast<u32>(Refusal::Count); ++r)
         if (c.refused[r])
             log("nic: refused %s: %llu", refusal_name(static_cast<Refusal>(r)),
@@ -152,7 +160,7 @@ Status hook_io(Nic& n, pci::Function const& f) {
 }
 
 void echo(void* ctx, u8 const* frame, size_t len) {
-    auto& port = *static_cast<E1000Mediator*>(ctx);
+    auto& port = *static_cast<FramePort*>(ctx);
     u8 out[1514];
     if (len > sizeof out) return;
     memcpy(out, frame, len);
@@ -188,7 +196,7 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
         canary_fill(static_cast<u8*>(hpa_virt(h)) + E1000Mediator::kRxBufOff + i * E1000Mediator::kRxBufBytes + 1536,
                     E1000Mediator::kRxBufBytes - 1536, i ? nullptr : "e1000 rx tails, every 2048 bytes x256,");
     n.present = true;
-    set_monitor_port(&n.med);
+    set_monitor_port(&n.med.port());
     // The guest's driver puts the NIC's own address (from its EEPROM) in RAR[0]: sharing it
     // would hand every one of the guest's unicast frames to the monitor.
     u32 const ral0 = n.env.dev_read(e1000::ral(0)), rah0 = n.env.dev_read(e1000::rah(0));
@@ -199,7 +207,7 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
         f.bdf.dev, f.bdf.fn, m.b[0], m.b[1], m.b[2], m.b[3], m.b[4], m.b[5], n.med.link_up() ? "up" : "down");
     char buf[8];
     if (char const* v = cmdline_value("net_echo", buf, sizeof buf); v && v[0] == '1') {
-        s = n.med.add_receiver(kEchoType, echo, &n.med);
+        s = n.med.port().add_receiver(kEchoType, echo, &n.med.port());
         log("nic: net_echo on (ethertype %#x)", kEchoType);
     }
     return s;

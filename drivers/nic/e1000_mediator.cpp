@@ -1,5 +1,5 @@
-// The e1000 mediator's register file and device takeover; TX and RX live in e1000_tx.cpp and
-// e1000_rx.cpp.
+// The e1000 mediator's register file, device takeover, and the meeting point of its device
+// side (e1000_device_rings.cpp) and guest side (e1000_guest_rings.cpp) with the frame switch.
 #include <string.h>
 
 #include "drivers/nic/e1000_mediator.hpp"
@@ -23,6 +23,7 @@ char const* refusal_name(Refusal r) {
         case Refusal::TxLongPacket: return "tx-long-packet";
         case Refusal::TxOpenPacket: return "tx-open-packet";
         case Refusal::TxRing: return "tx-ring";
+        case Refusal::TxCopy: return "tx-copy";
         case Refusal::RxRing: return "rx-ring";
         case Refusal::RxBuffer: return "rx-buffer";
         case Refusal::BadIndex: return "bad-index";
@@ -34,10 +35,11 @@ char const* refusal_name(Refusal r) {
 
 void E1000Mediator::init(NicEnv* env, DmaMem mem, MacAddr mac) {
     env_ = env;
-    mem_ = mem;
     mac_ = mac;
-    txr_ = reinterpret_cast<TxDesc*>(mem.virt + kTxRingOff);
-    rxr_ = reinterpret_cast<RxDesc*>(mem.virt + kRxRingOff);
+    dev_.init(env, mem, &c_);
+    sw_.init(&policy_, this, this, mac);
+    policy_.set_monitor_mac(mac);
+    g_.init(env, &c_, &dev_, &sw_, mem.dev + kZeroOff);
     env_->dev_write(off(Reg::Imc), 0xFFFFFFFF);
     env_->dev_write(off(Reg::Ctrl), env_->dev_read(off(Reg::Ctrl)) | kCtrlRst);
     takeover();
@@ -46,60 +48,33 @@ void E1000Mediator::init(NicEnv* env, DmaMem mem, MacAddr mac) {
     env_->dev_write(off(Reg::Tctl) + 0x10, kTipgDefault);  // TIPG, right after TCTL
 }
 
+void E1000Mediator::set_policy(sw::ForwardingPolicy* p) {
+    NicEnvLock guard(env_);
+    sync(false);  // what the old policy accepted is finished under it
+    sw_.set_policy(p ? p : &policy_);
+}
+
 // After a reset (the monitor's or the guest's): the guest's view becomes the reset device's,
 // and the device gets the monitor's rings, MAC and enables back.
 void E1000Mediator::takeover() {
     for (u32 i = 0; i < kResetPolls && (env_->dev_read(off(Reg::Ctrl)) & kCtrlRst); ++i) {
     }
-    g_rctl_ = env_->dev_read(off(Reg::Rctl));
-    g_tctl_ = env_->dev_read(off(Reg::Tctl));
-    g_ral15_ = env_->dev_read(ral(kMonitorRar));
-    g_rah15_ = env_->dev_read(rah(kMonitorRar));
-    g_rdbal_ = g_rdbah_ = g_rdlen_ = g_rdh_ = g_rdt_ = 0;
-    g_tdbal_ = g_tdbah_ = g_tdlen_ = g_tdh_ = g_tdt_ = g_tdnext_ = 0;
-
-    // The monitor's frames still in the ring may not have gone out: queued again (at worst
-    // sent twice, which Ethernet allows).
-    for (u32 i = tx_head_; i != tx_tail_; i = i + 1 == kTxSlots ? 0 : i + 1) {
-        TxSlot const& s = txs_[i];
-        if (s.gdesc || !s.used || mon_fifo_count_ == kMonTxBufs) continue;
-        mon_state_[s.mon_buf] = 1;
-        mon_fifo_[(mon_fifo_head_ + mon_fifo_count_) % kMonTxBufs] = s.mon_buf;
-        ++mon_fifo_count_;
-    }
-    for (auto& s : txs_) s = TxSlot{};
-    memset(txr_, 0, sizeof(TxDesc) * kTxSlots);
-    tx_head_ = tx_tail_ = tx_commit_ = tx_packet_descs_ = tx_open_syncs_ = 0;
-    tx_in_packet_ = false;
-    for (u32 i = 0; i < kRxSlots; ++i)
-        rxr_[i] = RxDesc{mem_.dev + kRxBufOff + u64{i} * kRxBufBytes, 0, 0, 0, 0, 0};
-    rx_next_ = 0;
-    rx_discarding_ = false;
-
-    u64 const txdev = mem_.dev + kTxRingOff, rxdev = mem_.dev + kRxRingOff;
-    env_->dev_write(off(Reg::Tdbal), static_cast<u32>(txdev));
-    env_->dev_write(off(Reg::Tdbah), static_cast<u32>(txdev >> 32));
-    env_->dev_write(off(Reg::Tdlen), kTxSlots * kDescSize);
-    env_->dev_write(off(Reg::Tdh), 0);
-    env_->dev_write(off(Reg::Tdt), 0);
-    env_->dev_write(off(Reg::Rdbal), static_cast<u32>(rxdev));
-    env_->dev_write(off(Reg::Rdbah), static_cast<u32>(rxdev >> 32));
-    env_->dev_write(off(Reg::Rdlen), kRxSlots * kDescSize);
-    env_->dev_write(off(Reg::Rdh), 0);
-    env_->dev_write(off(Reg::Rdt), kRxSlots - 1);
-    env_->dev_write(ral(kMonitorRar), static_cast<u32>(mac_.b[0] | mac_.b[1] << 8 | mac_.b[2] << 16 | mac_.b[3] << 24));
-    env_->dev_write(rah(kMonitorRar), static_cast<u32>(mac_.b[4] | mac_.b[5] << 8) | kRahValid);
+    g_.reset();
+    g_.rctl = env_->dev_read(off(Reg::Rctl));
+    g_.tctl = env_->dev_read(off(Reg::Tctl));
+    g_.ral15 = env_->dev_read(ral(kMonitorRar));
+    g_.rah15 = env_->dev_read(rah(kMonitorRar));
+    dev_.takeover(mac_, g_.tctl);
     write_real_rctl();
-    env_->dev_write(off(Reg::Tctl), g_tctl_ | kTctlEn | kTctlPsp | kTctlCtDefault | kTctlColdFullDuplex);
-    tx_flush_monitor();
-    tx_commit();
+    dev_.flush_frames();
+    dev_.commit();
 }
 
 // The guest's receive filters, with the monitor's needs on top: always enabled, broadcasts
 // accepted, no MAC loopback (it would hand the monitor's frames back), the monitor's 2 KiB buffers (a guest's larger buffer size is honoured when
 // copying; frames spread over several monitor buffers are dropped).
 void E1000Mediator::write_real_rctl() {
-    u32 const v = (g_rctl_ & ~(kRctlBsizeMask | kRctlBsex | kRctlLbmMask)) | kRctlEn | kRctlBam;
+    u32 const v = (g_.rctl & ~(kRctlBsizeMask | kRctlBsex | kRctlLbmMask)) | kRctlEn | kRctlBam;
     env_->dev_write(off(Reg::Rctl), v);
 }
 
@@ -127,23 +102,23 @@ bool E1000Mediator::owns(u32 o) {
 
 u32 E1000Mediator::peek32(u32 o) const {
     switch (static_cast<Reg>(o)) {
-        case Reg::Rctl: return g_rctl_;
-        case Reg::Tctl: return g_tctl_;
-        case Reg::Rdbal: return g_rdbal_;
-        case Reg::Rdbah: return g_rdbah_;
-        case Reg::Rdlen: return g_rdlen_;
-        case Reg::Rdh: return g_rdh_;
-        case Reg::Rdt: return g_rdt_;
-        case Reg::Tdbal: return g_tdbal_;
-        case Reg::Tdbah: return g_tdbah_;
-        case Reg::Tdlen: return g_tdlen_;
-        case Reg::Tdh: return g_tdh_;
-        case Reg::Tdt: return g_tdt_;
+        case Reg::Rctl: return g_.rctl;
+        case Reg::Tctl: return g_.tctl;
+        case Reg::Rdbal: return g_.rdbal;
+        case Reg::Rdbah: return g_.rdbah;
+        case Reg::Rdlen: return g_.rdlen;
+        case Reg::Rdh: return g_.rdh;
+        case Reg::Rdt: return g_.rdt;
+        case Reg::Tdbal: return g_.tdbal;
+        case Reg::Tdbah: return g_.tdbah;
+        case Reg::Tdlen: return g_.tdlen;
+        case Reg::Tdh: return g_.tdh;
+        case Reg::Tdt: return g_.tdt;
         case Reg::Ctrl: return env_->dev_read(o);
         default: break;
     }
-    if (o == ral(kMonitorRar)) return g_ral15_;
-    if (o == rah(kMonitorRar)) return g_rah15_;
+    if (o == ral(kMonitorRar)) return g_.ral15;
+    if (o == rah(kMonitorRar)) return g_.rah15;
     return 0;  // ICR (never peeked: read-to-clear) and the refused aliases
 }
 
@@ -182,42 +157,42 @@ void E1000Mediator::write32(u32 o, u32 v) {
             return;
         case Reg::Icr: env_->dev_write(o, v); return;  // write-1-to-clear, the guest's business
         case Reg::Rctl:
-            g_rctl_ = v;
+            g_.rctl = v;
             write_real_rctl();
             return;
         case Reg::Tctl:
-            g_tctl_ = v;
+            g_.tctl = v;
             env_->dev_write(o, v | kTctlEn);
             sync(false);
             return;
-        case Reg::Rdbal: g_rdbal_ = v; return;
-        case Reg::Rdbah: g_rdbah_ = v; return;
-        case Reg::Rdlen: g_rdlen_ = v; return;
+        case Reg::Rdbal: g_.rdbal = v; return;
+        case Reg::Rdbah: g_.rdbah = v; return;
+        case Reg::Rdlen: g_.rdlen = v; return;
         case Reg::Rdh:
-            if (g_rdlen_ && v >= g_rdlen_ / kDescSize) return refuse(Refusal::BadIndex, v);
-            g_rdh_ = v;
+            if (g_.rdlen && v >= g_.rdlen / kDescSize) return refuse(Refusal::BadIndex, v);
+            g_.rdh = v;
             return;
         case Reg::Rdt:
-            if (g_rdlen_ && v >= g_rdlen_ / kDescSize) return refuse(Refusal::BadIndex, v);
-            g_rdt_ = v;
+            if (g_.rdlen && v >= g_.rdlen / kDescSize) return refuse(Refusal::BadIndex, v);
+            g_.rdt = v;
             sync(false);
             return;
-        case Reg::Tdbal: g_tdbal_ = v; return;
-        case Reg::Tdbah: g_tdbah_ = v; return;
-        case Reg::Tdlen: g_tdlen_ = v; return;
+        case Reg::Tdbal: g_.tdbal = v; return;
+        case Reg::Tdbah: g_.tdbah = v; return;
+        case Reg::Tdlen: g_.tdlen = v; return;
         case Reg::Tdh:
-            if (g_tdlen_ && v >= g_tdlen_ / kDescSize) return refuse(Refusal::BadIndex, v);
-            g_tdh_ = g_tdnext_ = v;
+            if (g_.tdlen && v >= g_.tdlen / kDescSize) return refuse(Refusal::BadIndex, v);
+            g_.tdh = g_.tdnext = v;
             return;
         case Reg::Tdt:
-            if (g_tdlen_ && v >= g_tdlen_ / kDescSize) return refuse(Refusal::BadIndex, v);
-            g_tdt_ = v;
+            if (g_.tdlen && v >= g_.tdlen / kDescSize) return refuse(Refusal::BadIndex, v);
+            g_.tdt = v;
             sync(false);
             return;
         default: break;
     }
-    if (o == ral(kMonitorRar)) g_ral15_ = v;
-    else if (o == rah(kMonitorRar)) g_rah15_ = v;
+    if (o == ral(kMonitorRar)) g_.ral15 = v;
+    else if (o == rah(kMonitorRar)) g_.rah15 = v;
 }
 
 // Registers are dwords; narrower accesses merge with the guest's view, a qword is two dwords.
@@ -243,27 +218,39 @@ void E1000Mediator::write_sized(u32 o, u8 size, u64 value) {
     write32(d, (old & ~mask) | ((static_cast<u32>(value) << shift) & mask));
 }
 
-bool E1000Mediator::ring_ok(u32 lo, u32 hi, u32 len, Refusal why) {
-    u64 const base = u64{hi} << 32 | lo;
-    if (len == 0 || len % kRingAlign != 0 || base % kDescSize != 0 || !env_->guest_ok(base, len)) {
-        refuse(why, base);
-        return false;
-    }
-    return true;
-}
-
 void E1000Mediator::refuse(Refusal r, u64 detail) {
     u64 const n = ++c_.refused[static_cast<u32>(r)];
     if (n <= kLogPerReason) env_->refused(refusal_name(r), detail);
 }
 
+void E1000Mediator::on_tx_done(void* ctx, TxSlot const& s) { static_cast<E1000Mediator*>(ctx)->g_.tx_done(s); }
+
+void E1000Mediator::on_rx(void* ctx, u8 const* buf, u32 len, RxDesc const& hw) {
+    auto& m = *static_cast<E1000Mediator*>(ctx);
+    if (len < 14) return;
+    u32 const fcs = (m.g_.rctl & kRctlSecrc) ? 0 : 4;  // the device keeps the CRC unless told
+    u32 const frame_len = len >= 14 + fcs ? len - fcs : len;
+    WireMeta const meta{hw, len - frame_len};
+    m.sw_.from_wire(sw::Frame{buf, frame_len}, &meta);
+}
+
 void E1000Mediator::sync(bool at_icr_read) {
     if (in_sync_) return;  // a monitor receiver sending from inside the RX pass
     in_sync_ = true;
-    tx_reap();
-    tx_fill();
-    rx_sync(at_icr_read);
+    u64 const guest_before = c_.rx_guest_frames;
+    u32 const completed_before = g_.completed_;
+    dev_.reap(on_tx_done, this);
+    g_.fetch_tx();
+    dev_.flush_frames();
+    dev_.commit();
+    dev_.receive(on_rx, this);
     in_sync_ = false;
+    // Outside an interrupt the guest may not look at its rings soon: make the device tell it.
+    if (at_icr_read) return;
+    u32 ics = 0;
+    if (c_.rx_guest_frames != guest_before) ics |= kIcrRxt0;
+    if (g_.completed_ != completed_before) ics |= kIcrTxdw;  // copy-out: completed without the device
+    if (ics) env_->dev_write(off(Reg::Ics), ics);
 }
 
 void E1000Mediator::poll() {
@@ -272,5 +259,31 @@ void E1000Mediator::poll() {
 }
 
 bool E1000Mediator::link_up() const { return env_ && (env_->dev_read(off(Reg::Status)) & kStatusLu); }
+
+Status E1000Mediator::transmit(sw::Frame f) {
+    if (!env_ || f.len < 14 || f.len > mtu() + 14u) return Status::Invalid;
+    NicEnvLock guard(env_);
+    Status s = dev_.queue_frame(f.data, f.len);
+    if (s == Status::NoMemory) {
+        // Reaping alone is safe from inside a receiver (a reply sent while the RX pass runs).
+        dev_.reap(on_tx_done, this);
+        s = dev_.queue_frame(f.data, f.len);
+    }
+    if (!ok(s)) {
+        ++c_.tx_monitor_full;
+        return s;
+    }
+    dev_.flush_frames();
+    dev_.commit();
+    return Status::Ok;
+}
+
+bool E1000Mediator::receive(sw::Frame f, void const* meta) {
+    NicEnvLock guard(env_);
+    bool const taken = g_.receive(f, meta);
+    // A frame the monitor put in the guest's ring outside a sync: tell the guest now.
+    if (taken && !in_sync_) env_->dev_write(off(Reg::Ics), kIcrRxt0);
+    return taken;
+}
 
 }  // namespace tv::nic

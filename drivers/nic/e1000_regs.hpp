@@ -85,6 +85,7 @@ struct RxDesc {
 static_assert(sizeof(RxDesc) == kDescSize);
 inline constexpr u8 kRxDd = 1u << 0;
 inline constexpr u8 kRxEop = 1u << 1;
+inline constexpr u8 kRxIxsm = 1u << 2;  // "ignore checksum indication": no offload result
 
 // Legacy, context and data descriptors share the layout's outline: the command byte and
 // DEXT decide which one it is; status is byte 12 in all three.
@@ -102,6 +103,9 @@ inline constexpr u8 kTxCmdRs = 1u << 3;
 inline constexpr u8 kTxCmdRps = 1u << 4;
 inline constexpr u8 kTxCmdDext = 1u << 5;
 inline constexpr u8 kTxStatDd = 1u << 0;
+inline constexpr u8 kTxCmdIc = 1u << 2;   // legacy: insert a checksum (CSS/CSO)
+inline constexpr u8 kTxCmdTse = 1u << 2;  // data and context: TCP segmentation
+inline constexpr u8 kTxPoptsIxsm = 1u << 0, kTxPoptsTxsm = 1u << 1;  // data: insert IP / TCP-UDP sum
 inline constexpr u32 kTxDtypContext = 0, kTxDtypData = 1;
 constexpr u8 tx_cmd(TxDesc const& d) { return static_cast<u8>(d.lower >> 24); }
 constexpr u32 tx_dtyp(TxDesc const& d) { return (d.lower >> 20) & 0xF; }

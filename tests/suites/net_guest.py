@@ -162,6 +162,13 @@ def run_machine(machine, work):
         out, rc = g.run("ping -c 3 -W 3 %s" % net.host_ip, 60)
         if rc != 0 or "3 packets received" not in out:
             problems.append("ping of the host failed: %r" % out[-300:])
+        # The guest and the monitor share the NIC: their frames meet inside the mediator's
+        # frame switch (the wire never carries them back to the same NIC).
+        out, rc = g.run("ping -c 3 -W 3 %s" % MON_IP, 60)
+        if rc != 0 or "3 packets received" not in out:
+            problems.append("the guest's ping of the monitor (%s) failed: %r" % (MON_IP, out[-300:]))
+        else:
+            notes.append("guest pinged the monitor 3/3")
         out, rc = g.run("dd if=/dev/urandom of=/tmp/blob bs=1M count=%d 2>/dev/null; sha256sum /tmp/blob" % BULK_MB,
                         600)
         m = re.search(r"\b([0-9a-f]{64})\b", out)
@@ -221,11 +228,15 @@ def run_machine(machine, work):
             f.write(log)
         if "e1000 mediated, monitor MAC %s" % MON_MAC not in log:
             problems.append("monitor.log lacks the mediation line")
-        m = re.search(r"nic \S+ counters: .*rx guest (\d+), monitor (\d+)", log)
+        m = re.search(r"nic \S+ counters: switch: wire->guest (\d+), wire->monitor (\d+), guest->monitor (\d+), "
+                      r"monitor->guest (\d+)", log)
         if not m:
             problems.append("monitor.log has no NIC counters at power-off")
         elif int(m.group(2)) < echo.sent + echo2.sent:
             problems.append("the monitor counted %s frames of its own, %d echoes were sent" % (m.group(2), echo.sent))
+        elif int(m.group(3)) < 3 or int(m.group(4)) < 3:
+            problems.append("the switch counted %s guest->monitor and %s monitor->guest frames, want 3 pings each way"
+                            % (m.group(3), m.group(4)))
         # Log lines made while the guest networks (its NIC reset) and at power-off reach the host.
         for line in ("at guest reset", "power-off: exit counts"):
             if not syslog.wait_for(re.escape(line), 10):

@@ -42,6 +42,14 @@ void check_device_addresses(FakeNic& nic, MonitorMem& mm) {
     nic.buffers.clear();
 }
 
+// A copy-out policy (the VPN's shape): every guest frame to the wire, a copy back to the guest.
+struct CopyOut final : sw::ForwardingPolicy {
+    bool copy_out() const override { return true; }
+    sw::Dest from_wire(sw::Frame) override { return sw::Dest::Guest | sw::Dest::Monitor; }
+    sw::Dest from_guest(sw::Frame f) override { return f.len & 1 ? sw::Dest::Wire | sw::Dest::Guest : sw::Dest::Wire; }
+    sw::Dest from_monitor(sw::Frame) override { return sw::Dest::Wire | sw::Dest::Guest; }
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
@@ -49,10 +57,11 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
     MonitorMem mm;
     E1000Mediator med;
     med.init(&nic, mm.dma(), MacAddr{{2, 0, 0, 0, 0, 1}});
+    CopyOut copy_out;
     Input in{data, size};
     while (in.n) {
         u8 const op = in.take<u8>();
-        switch (op % 7) {
+        switch (op % 8) {
             case 0: {  // register write, mostly sane ring addresses
                 u32 const reg = kRegs[in.take<u8>() % (sizeof kRegs / sizeof kRegs[0])];
                 u32 v = in.take<u32>();
@@ -88,11 +97,14 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
             }
             case 5: {
                 std::vector<u8> f(14 + in.take<u16>() % 1600, 0x33);
-                (void)med.send(f.data(), f.size());
+                (void)med.port().send(f.data(), f.size());
                 break;
             }
             case 6:
-                med.poll();
+                med.port().poll();
+                break;
+            case 7:
+                med.set_policy(op & 0x80 ? &copy_out : nullptr);
                 break;
         }
         if (nic.ram.size() != kGuestSize) abort();

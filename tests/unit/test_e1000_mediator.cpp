@@ -26,7 +26,7 @@ class E1000 : public ::testing::Test {
   protected:
     void SetUp() override {
         med.init(&nic, mm.dma(), kMon);
-        ASSERT_EQ(med.add_receiver(0, Got::rx, &got), Status::Ok);
+        ASSERT_EQ(med.port().add_receiver(0, Got::rx, &got), Status::Ok);
     }
     void w(Reg r, u32 v) { med.write_sized(off(r), 4, v); }
     u32 r(Reg reg) { return static_cast<u32>(med.read_sized(off(reg), 4)); }
@@ -126,7 +126,7 @@ TEST_F(E1000, MonitorFramesGoOnlyBetweenGuestPackets) {
     guest_desc(0, kTxData, 50, 0);  // a packet's first half, TDT moved before its EOP
     w(Reg::Tdt, 1);
     auto mf = eth(kPeer, kMon, 0x88B5, 32, 0x77);
-    ASSERT_EQ(med.send(mf.data(), mf.size()), Status::Ok);
+    ASSERT_EQ(med.port().send(mf.data(), mf.size()), Status::Ok);
     nic.transmit();
     EXPECT_TRUE(nic.sent.empty()) << "nothing may go out inside the guest's open packet";
     EXPECT_EQ(nic.reg(Reg::Tdt), 0u);
@@ -144,8 +144,8 @@ TEST_F(E1000, AnOpenPacketCannotHoldTheMonitorBackForEver) {
     guest_desc(0, kTxData, 50, 0);
     w(Reg::Tdt, 1);  // and never the EOP
     auto mf = eth(kPeer, kMon, 0x88B5, 60, 0x77);
-    ASSERT_EQ(med.send(mf.data(), mf.size()), Status::Ok);
-    for (u32 i = 0; i < E1000Mediator::kMaxOpenSyncs; ++i) med.poll();
+    ASSERT_EQ(med.port().send(mf.data(), mf.size()), Status::Ok);
+    for (u32 i = 0; i < E1000Mediator::kMaxOpenSyncs; ++i) med.port().poll();
     nic.transmit();
     ASSERT_EQ(nic.sent.size(), 2u);
     EXPECT_EQ(nic.sent[0].bytes.size(), 50u) << "the guest's packet, ended where it stood";
@@ -155,11 +155,11 @@ TEST_F(E1000, AnOpenPacketCannotHoldTheMonitorBackForEver) {
 
 TEST_F(E1000, MonitorSendsBeforeTheGuestDriverRuns) {
     auto mf = eth(kBcast, kMon, 0x0806, 42, 0x01);
-    ASSERT_EQ(med.send(mf.data(), mf.size()), Status::Ok);
+    ASSERT_EQ(med.port().send(mf.data(), mf.size()), Status::Ok);
     nic.transmit();
     ASSERT_EQ(nic.sent.size(), 1u);
-    EXPECT_EQ(med.send(mf.data(), 13), Status::Invalid);
-    EXPECT_EQ(med.send(mf.data(), 1515), Status::Invalid);
+    EXPECT_EQ(med.port().send(mf.data(), 13), Status::Invalid);
+    EXPECT_EQ(med.port().send(mf.data(), 1515), Status::Invalid);
 }
 
 TEST_F(E1000, MalformedTxRingIsRefused) {
@@ -186,13 +186,13 @@ TEST_F(E1000, MalformedRxRingIsRefused) {
     guest_up();
     w(Reg::Rdlen, 200);
     ASSERT_TRUE(nic.receive(eth(kGuest, kPeer, 0x0800, 60, 1)));
-    med.poll();
+    med.port().poll();
     EXPECT_EQ(med.counters().rx_guest_frames, 0u);
     EXPECT_GE(refused(Refusal::RxRing), 1u);
     w(Reg::Rdlen, kSlots * 16);
     w(Reg::Rdbal, static_cast<u32>(kMonitorBase - 64));  // crosses into monitor memory
     ASSERT_TRUE(nic.receive(eth(kGuest, kPeer, 0x0800, 60, 1)));
-    med.poll();
+    med.port().poll();
     EXPECT_EQ(med.counters().rx_guest_frames, 0u);
     EXPECT_GE(refused(Refusal::RxRing), 2u);
 }
@@ -233,7 +233,7 @@ TEST_F(E1000, GuestWithoutBroadcastAcceptDoesNotGetBroadcasts) {
     w(Reg::Rctl, kRctlEn | kRctlSecrc);
     EXPECT_TRUE(nic.reg(Reg::Rctl) & kRctlBam) << "the monitor still needs them";
     ASSERT_TRUE(nic.receive(eth(kBcast, kPeer, 0x0806, 60, 0xA2)));
-    med.poll();
+    med.port().poll();
     EXPECT_EQ(got.frames.size(), 1u);
     EXPECT_EQ(med.counters().rx_guest_frames, 0u);
 }
@@ -242,11 +242,11 @@ TEST_F(E1000, ShortFramesAndTheFcsAreHandled) {
     guest_up();
     w(Reg::Rctl, kRctlEn | kRctlBam);  // the device keeps the CRC (Linux e1000 does this)
     ASSERT_TRUE(nic.receive(eth(kMon, kPeer, 0x88A2, 32, 0x42)));  // as vblade's replies
-    med.poll();
+    med.port().poll();
     ASSERT_EQ(got.frames.size(), 1u);
     EXPECT_EQ(got.frames[0].size(), 32u);
     ASSERT_TRUE(nic.receive(eth(kGuest, kPeer, 0x0800, 60, 1)));
-    med.poll();
+    med.port().poll();
     EXPECT_EQ(guest_rx(0).length, 64) << "the guest gets what the device gave, CRC included";
     EXPECT_NE(nic.regs[off(Reg::Icr) / 4] & kIcrRxt0, 0u) << "copied outside an interrupt: ICS";
 }
@@ -284,10 +284,10 @@ TEST_F(E1000, GuestResetReestablishesTheMonitor) {
     EXPECT_EQ(r(Reg::Rctl), 0u);
     EXPECT_EQ(r(Reg::Tctl), 0x8u);
     ASSERT_TRUE(nic.receive(eth(kMon, kPeer, 0x88B5, 60, 9)));
-    med.poll();
+    med.port().poll();
     EXPECT_EQ(got.frames.size(), 1u) << "the monitor's RX works right after the reset";
     auto mf = eth(kPeer, kMon, 0x88B5, 60, 0x10);
-    ASSERT_EQ(med.send(mf.data(), mf.size()), Status::Ok);
+    ASSERT_EQ(med.port().send(mf.data(), mf.size()), Status::Ok);
     nic.transmit();
     ASSERT_EQ(nic.sent.size(), 1u);
     EXPECT_EQ(nic.sent[0].bytes, mf);
@@ -296,7 +296,7 @@ TEST_F(E1000, GuestResetReestablishesTheMonitor) {
 TEST_F(E1000, NothingOfTheMonitorsIsLostInAGuestReset) {
     guest_up();
     auto mf = eth(kPeer, kMon, 0x88B5, 60, 0x21);
-    ASSERT_EQ(med.send(mf.data(), mf.size()), Status::Ok);  // in the ring, not yet sent
+    ASSERT_EQ(med.port().send(mf.data(), mf.size()), Status::Ok);  // in the ring, not yet sent
     ASSERT_TRUE(nic.receive(eth(kMon, kPeer, 0x88B5, 60, 0x22)));  // received, not yet synced
     w(Reg::Ctrl, kCtrlRst);
     ASSERT_EQ(got.frames.size(), 1u) << "received before the reset: delivered";
@@ -315,13 +315,13 @@ TEST_F(E1000, RepliesFromInsideTheReceivePassDoNotRunOutOfBuffers) {
         static void rx(void* ctx, u8 const* f, size_t len) {
             std::vector<u8> out(f, f + len);
             memcpy(out.data(), f + 6, 6);
-            EXPECT_EQ(static_cast<Echo*>(ctx)->m->send(out.data(), out.size()), Status::Ok);
+            EXPECT_EQ(static_cast<Echo*>(ctx)->m->port().send(out.data(), out.size()), Status::Ok);
         }
     } echo{&med};
-    ASSERT_EQ(med.add_receiver(0x88B5, Echo::rx, &echo), Status::Ok);
+    ASSERT_EQ(med.port().add_receiver(0x88B5, Echo::rx, &echo), Status::Ok);
     for (u32 i = 0; i < 3 * E1000Mediator::kMonTxBufs; ++i)
         ASSERT_TRUE(nic.receive(eth(kMon, kPeer, 0x88B5, 18, static_cast<u8>(i))));
-    med.poll();
+    med.port().poll();
     EXPECT_EQ(nic.sent.size(), 3 * E1000Mediator::kMonTxBufs);
     EXPECT_EQ(med.counters().tx_monitor_full, 0u);
 }
@@ -333,9 +333,9 @@ TEST_F(E1000, TheMonitorsOwnFramesNeverLoopToTheGuest) {
     EXPECT_EQ(r(Reg::Rctl) & kRctlLbmMask, 1u << 6) << "the guest reads back what it wrote";
     ASSERT_TRUE(nic.receive(eth(kPeer, kMon, 0x88B5, 60, 1)));   // e.g. through a PHY loopback
     ASSERT_TRUE(nic.receive(eth(kBcast, kMon, 0x0806, 60, 2)));
-    med.poll();
+    med.port().poll();
     EXPECT_EQ(med.counters().rx_guest_frames, 0u);
-    EXPECT_EQ(med.counters().rx_own_looped, 2u);
+    EXPECT_EQ(med.port().counters().wire_own_looped, 2u);
     EXPECT_TRUE(got.frames.empty());
 }
 

@@ -1,0 +1,276 @@
+// The e1000 mediator's guest side: the guest's TX descriptors read once and checked, then
+// either handed to the device (zero-copy) or copied out for the frame switch; its completions;
+// frames written into its RX ring as the device would.
+#include <string.h>
+
+#include "drivers/nic/e1000_mediator.hpp"
+#include "drivers/nic/tx_checksum.hpp"
+
+namespace tv::nic {
+
+using namespace e1000;
+
+namespace {
+constexpr u32 next(u32 i, u32 n) { return i + 1 == n ? 0 : i + 1; }
+constexpr u8 kRxErrRxe = 0x80;  // "RX data error": the guest's driver drops such a frame
+constexpr u32 kMaxFcs = 4;
+}  // namespace
+
+void E1000GuestRings::init(NicEnv* env, NicCounters* c, E1000DeviceRings* dev, sw::FrameSwitch* sw, u64 zero_dev) {
+    env_ = env;
+    c_ = c;
+    dev_ = dev;
+    sw_ = sw;
+    zero_dev_ = zero_dev;
+}
+
+void E1000GuestRings::reset() {
+    rdbal = rdbah = rdlen = rdh = rdt = 0;
+    tdbal = tdbah = tdlen = tdh = tdt = tdnext = 0;
+    open_syncs = 0;
+    copy_len_ = 0;
+    copying_ = copy_bad_ = false;
+    at_packet_start_ = true;
+    ctx_ = TxDesc{};
+}
+
+bool E1000GuestRings::ring_ok(u32 lo, u32 hi, u32 len, Refusal why) {
+    u64 const base = u64{hi} << 32 | lo;
+    if (len == 0 || len % kRingAlign != 0 || base % kDescSize != 0 || !env_->guest_ok(base, len)) {
+        refuse(why, base);
+        return false;
+    }
+    return true;
+}
+
+void E1000GuestRings::refuse(Refusal r, u64 detail) {
+    u64 const n = ++c_->refused[static_cast<u32>(r)];
+    if (n <= E1000Mediator::kLogPerReason) env_->refused(refusal_name(r), detail);
+}
+
+void E1000GuestRings::fetch_tx() {
+    if ((tctl & kTctlEn) && tdnext != tdt && ring_ok(tdbal, tdbah, tdlen, Refusal::TxRing)) {
+        u64 const base = u64{tdbah} << 32 | tdbal;
+        u32 const count = tdlen / kDescSize;
+        if (tdnext >= count || tdt >= count) {
+            refuse(Refusal::BadIndex, tdt);
+            tdnext = tdt = 0;
+        }
+        bool const copy_out = sw_->copy_out();
+        while (tdnext != tdt && (copy_out || !dev_->full())) {
+            u32 const gnext = next(tdnext, count);
+            if (copy_out) copy_out_one(base + u64{tdnext} * kDescSize, gnext);
+            else copy_one(base + u64{tdnext} * kDescSize, gnext);
+            tdnext = gnext;
+            open_syncs = 0;
+        }
+    }
+    if (dev_->in_packet() && dev_->waiting_frames() && ++open_syncs >= kMaxOpenSyncs) {
+        dev_->close_open_packet();
+        refuse(Refusal::TxOpenPacket, tdt);
+        open_syncs = 0;
+        copying_ = false;
+        at_packet_start_ = true;
+    }
+}
+
+void E1000GuestRings::tx_done(TxSlot const& s) {
+    if (s.guest_rs) {
+        u8 const dd = kTxStatDd;
+        if (!env_->guest_write(s.gdesc + 12, &dd, 1)) refuse(Refusal::TxRing, s.gdesc);
+    }
+    tdh = s.gnext;
+}
+
+// Appends one data descriptor's bytes to the packet being copied, read once from guest RAM.
+void E1000GuestRings::gather(TxDesc const& d, u32 len, bool ext, bool eop) {
+    if (!ext && (tx_cmd(d) & kTxCmdIc)) {  // legacy checksum request: applies to this packet
+        ctx_ = TxDesc{};
+        legacy_ic_ = true;
+        legacy_cso_ = static_cast<u8>(d.lower >> 16);
+        legacy_css_ = d.b13;
+    }
+    if (ext) popts_ |= d.b13;
+    if (ext && (tx_cmd(d) & kTxCmdTse)) copy_bad_ = true;  // a TSO packet is never one frame
+    if (len > kCopyBytes - copy_len_) copy_bad_ = true;
+    if (!copy_bad_ && len && !env_->guest_read(d.addr, copy_ + copy_len_, len)) copy_bad_ = true;
+    if (!copy_bad_) copy_len_ += len;
+    if (!eop) return;
+    if (copy_bad_) {
+        refuse(Refusal::TxCopy, copy_len_);
+    } else {
+        TxChecksums const sums = legacy_ic_ ? legacy_checksum(legacy_css_, legacy_cso_)
+                                            : context_checksums(ctx_, popts_);
+        apply_checksums(copy_, copy_len_, sums);
+        ++c_->tx_guest_copied;
+        sw_->from_guest(sw::Frame{copy_, copy_len_});
+    }
+    copying_ = copy_bad_ = legacy_ic_ = false;
+    copy_len_ = 0;
+    popts_ = 0;
+}
+
+// Zero-copy: one guest descriptor, read once; only the copy is looked at and handed to the
+// device. The first bytes of each packet go to the switch, which may want a copy.
+void E1000GuestRings::copy_one(u64 gdesc_gpa, u32 gnext) {
+    TxDesc d{};
+    if (!env_->guest_read(gdesc_gpa, &d, sizeof d)) {
+        refuse(Refusal::TxRing, gdesc_gpa);
+        d = TxDesc{};  // an empty legacy descriptor: consumes the slot, sends nothing
+    }
+    u8 cmd = tx_cmd(d);
+    bool const ext = cmd & kTxCmdDext;
+    bool const context = ext && tx_dtyp(d) == kTxDtypContext;
+    u32 len = 0;
+    if (context) {
+        ctx_ = d;
+    } else {
+        if (ext && tx_dtyp(d) != kTxDtypData) {
+            refuse(Refusal::TxDescType, d.lower);
+            d.lower = (d.lower & ~(0xFu << 20)) | kTxDtypData << 20;
+            d.addr = 0;  // fails the check below
+        }
+        len = ext ? d.lower & 0xFFFFF : d.lower & 0xFFFF;
+        if (len && !env_->guest_ok(d.addr, len)) {
+            if (tx_dtyp(d) == kTxDtypData || !ext) refuse(Refusal::TxBuffer, d.addr);
+            d.addr = zero_dev_;
+            if (len > E1000Layout::kZeroBytes) len = E1000Layout::kZeroBytes;
+            d.lower = (d.lower & (ext ? ~0xFFFFFu : ~0xFFFFu)) | len;
+            copying_ = false;  // the monitor never copies what the device reads as zeros
+            at_packet_start_ = false;
+        }
+        if (dev_->packet_descs() + 1 >= kMaxPacketDescs && !(cmd & kTxCmdEop)) {
+            refuse(Refusal::TxLongPacket, gdesc_gpa);
+            cmd |= kTxCmdEop;
+            d.lower |= u32{kTxCmdEop} << 24;
+        }
+        if (at_packet_start_ && len >= 14) {
+            u8 hdr[14];
+            copying_ = env_->guest_read(d.addr, hdr, sizeof hdr) && sw_->guest_copy_wanted(sw::Frame{hdr, 14});
+        }
+        at_packet_start_ = false;
+        if (copying_) gather(d, len, ext, cmd & kTxCmdEop);
+    }
+    bool const eop = !context && (cmd & kTxCmdEop);
+    dev_->push_guest(d, gdesc_gpa, gnext, cmd & (kTxCmdRs | kTxCmdRps), eop, context);
+    ++c_->tx_guest_descs;
+    if (eop) {
+        ++c_->tx_guest_packets;
+        at_packet_start_ = true;
+        copying_ = false;
+        copy_len_ = 0;
+    }
+}
+
+// Copy-out: the guest's descriptor is read once, its bytes copied into monitor memory and the
+// descriptor completed at once; the whole frame goes to the switch at its end.
+void E1000GuestRings::copy_out_one(u64 gdesc_gpa, u32 gnext) {
+    TxDesc d{};
+    if (!env_->guest_read(gdesc_gpa, &d, sizeof d)) {
+        refuse(Refusal::TxRing, gdesc_gpa);
+        d = TxDesc{};
+    }
+    u8 const cmd = tx_cmd(d);
+    bool const ext = cmd & kTxCmdDext;
+    if (ext && tx_dtyp(d) == kTxDtypContext) {
+        ctx_ = d;
+    } else if (ext && tx_dtyp(d) != kTxDtypData) {
+        refuse(Refusal::TxDescType, d.lower);
+        copy_bad_ = true;
+    } else {
+        u32 const len = ext ? d.lower & 0xFFFFF : d.lower & 0xFFFF;
+        if (len && !env_->guest_ok(d.addr, len)) {
+            refuse(Refusal::TxBuffer, d.addr);
+            copy_bad_ = true;
+        }
+        bool eop = cmd & kTxCmdEop;
+        if (++copy_descs_ >= kMaxPacketDescs && !eop) {
+            refuse(Refusal::TxLongPacket, gdesc_gpa);
+            eop = true;
+        }
+        gather(d, len, ext, eop);
+        if (eop) {
+            ++c_->tx_guest_packets;
+            copy_descs_ = 0;
+        }
+    }
+    ++c_->tx_guest_descs;
+    if (cmd & (kTxCmdRs | kTxCmdRps)) {
+        u8 const dd = kTxStatDd;
+        if (!env_->guest_write(gdesc_gpa + 12, &dd, 1)) refuse(Refusal::TxRing, gdesc_gpa);
+    }
+    tdh = gnext;
+    ++completed_;
+}
+
+// Copies one frame into as many guest descriptors as its buffer size needs, as the device
+// would, or drops it when the guest cannot take it now.
+bool E1000GuestRings::receive(sw::Frame f, void const* meta) {
+    if (!(rctl & kRctlEn)) {
+        ++c_->rx_guest_disabled;
+        return false;
+    }
+    auto const* wm = static_cast<WireMeta const*>(meta);
+    // The device's broadcast filter is the guest's to set (RCTL.BAM); the monitor's need for
+    // broadcasts keeps it on in the device, so it is applied here.
+    if (!(rctl & kRctlBam) && f.len >= 6 && sw::dst_mac(f) == MacAddr{{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}}) {
+        ++c_->rx_guest_filtered;
+        return true;  // not lost: the guest asked not to see it
+    }
+    // The guest's driver strips the FCS the device keeps for it: a frame the monitor made
+    // gets four zero bytes in its place (nothing checks them after the device).
+    u8 const* buf = f.data;
+    u32 len = f.len;
+    if (wm) {
+        len += wm->fcs;
+    } else if (!(rctl & kRctlSecrc)) {
+        if (f.len + kMaxFcs > sizeof rx_scratch_) return false;
+        memcpy(rx_scratch_, f.data, f.len);
+        memset(rx_scratch_ + f.len, 0, kMaxFcs);
+        buf = rx_scratch_;
+        len += kMaxFcs;
+    }
+    RxDesc const hw = wm ? wm->hw : RxDesc{0, 0, 0, kRxDd | kRxEop | kRxIxsm, 0, 0};
+    u64 const base = u64{rdbah} << 32 | rdbal;
+    // The monitor's own frames (its ARP broadcasts) can come while the guest's driver is
+    // half-way through setting its ring up: dropped as the device would, without a refusal.
+    if (!wm && (rdlen == 0 || rdlen % kRingAlign != 0 || base == 0 || !env_->guest_ok(base, rdlen))) {
+        ++c_->rx_guest_disabled;
+        return false;
+    }
+    if (!ring_ok(rdbal, rdbah, rdlen, Refusal::RxRing)) return false;
+    u32 const count = rdlen / kDescSize, bufsize = rx_buffer_size(rctl);
+    if (rdh >= count || rdt >= count) {
+        refuse(Refusal::BadIndex, rdt);
+        return false;
+    }
+    u32 const need = (len + bufsize - 1) / bufsize;
+    u32 const avail = (rdt + count - rdh) % count;
+    if (avail < need) {
+        ++c_->rx_guest_ring_full;
+        return false;
+    }
+    for (u32 done = 0; done < len;) {
+        u64 const gd = base + u64{rdh} * kDescSize;
+        RxDesc g{};
+        u32 const chunk = len - done < bufsize ? len - done : bufsize;
+        bool const last = done + chunk == len;
+        RxDesc out{0, static_cast<u16>(chunk), hw.csum, static_cast<u8>((hw.status & ~(kRxDd | kRxEop)) | kRxDd),
+                   last ? hw.errors : u8{0}, hw.special};
+        if (!env_->guest_read(gd, &g, sizeof g) || !env_->guest_write(g.addr, buf + done, chunk)) {
+            refuse(Refusal::RxBuffer, g.addr);
+            out.length = 0;
+            out.errors = kRxErrRxe;
+        }
+        if (last) out.status |= kRxEop;
+        // The buffer before the status, as the device orders its own writes.
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        if (!env_->guest_write(gd + 8, reinterpret_cast<u8 const*>(&out) + 8, 8)) refuse(Refusal::RxRing, gd);
+        rdh = next(rdh, count);
+        done += chunk;
+    }
+    ++c_->rx_guest_frames;
+    return true;
+}
+
+}  // namespace tv::nic
