@@ -75,6 +75,11 @@ void tva_shared_init(void);
 extern const struct attack first_attacks[], cpu_attacks[], ide_attacks[], ahci_attacks[], nic_attacks[],
     pci_attacks[], misc_attacks[], fatal_attacks[], init_attacks[];
 
+/* A compiler barrier: descriptors in plain memory must be written before the register write
+ * that hands them over (a device, or the monitor at that exit, reads them then), and a rewrite
+ * after it must not be merged with the first write. Every register access goes through one. */
+static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
+
 double now_s(void);
 void sleep_ms(int ms);
 

@@ -16,8 +16,19 @@ static volatile uint32_t *abar, *port;
 static struct dpage mem, dbuf; /* mem: command list 0, FIS 0x400, table 0x800 (PRDT at 0x880) */
 static int ahci_ready = -1;
 
-static uint32_t rd(int r) { return port[r / 4]; }
-static void wr(int r, uint32_t v) { port[r / 4] = v; }
+static uint32_t rd(int r)
+{
+    barrier();
+    uint32_t v = port[r / 4];
+    barrier();
+    return v;
+}
+static void wr(int r, uint32_t v)
+{
+    barrier();
+    port[r / 4] = v;
+    barrier();
+}
 
 static int wait_clear(int r, uint32_t bits, double secs)
 {

@@ -9,6 +9,11 @@
 
 #include "tva.h"
 
+/* glibc's port I/O has no memory clobber: fence the PRD table writes around every access. */
+#define OUTB(v, p) (barrier(), outb(v, p), barrier())
+#define OUTW(v, p) (barrier(), outw(v, p), barrier())
+#define OUTL(v, p) (barrier(), outl(v, p), barrier())
+
 enum { CMD = 0x1f0, CTRL = 0x3f6, ATA_READ_DMA = 0xc8, ATA_WRITE_DMA = 0xca, EOT = 0x80000000u };
 
 static struct pcidev ide;
@@ -32,7 +37,7 @@ static int ide_setup(const char *name)
         note("could not unbind ata_piix from %s", ide.bdf);
     pci_cfg_write(&ide, 4, 2, pci_cfg_read(&ide, 4, 2) | 0x5); /* I/O + bus master */
     bm = (uint16_t)ide.bar[4];
-    outb(0x02, CTRL); /* nIEN: nobody handles IRQ 14 now */
+    OUTB(0x02, CTRL); /* nIEN: nobody handles IRQ 14 now */
     ide_ready = 1;
     note("IDE %s, bus master at %#x, PRD page %#llx, buffer %#llx", ide.bdf, bm, (unsigned long long)prd.p,
          (unsigned long long)buf.p);
@@ -51,19 +56,19 @@ static int wait_not_busy(double secs)
 static void taskfile(uint32_t lba, uint8_t count)
 {
     wait_not_busy(1);
-    outb(0xe0 | (lba >> 24 & 0x0f), CMD + 6);
+    OUTB(0xe0 | (lba >> 24 & 0x0f), CMD + 6);
     wait_not_busy(1);
-    outb(count, CMD + 2);
-    outb(lba & 0xff, CMD + 3);
-    outb(lba >> 8 & 0xff, CMD + 4);
-    outb(lba >> 16 & 0xff, CMD + 5);
+    OUTB(count, CMD + 2);
+    OUTB(lba & 0xff, CMD + 3);
+    OUTB(lba >> 8 & 0xff, CMD + 4);
+    OUTB(lba >> 16 & 0xff, CMD + 5);
 }
 
 static void bm_prepare(uint32_t table)
 {
-    outb(0, bm);
-    outb(0x06, bm + 2); /* clear interrupt and error */
-    outl(table, bm + 4);
+    OUTB(0, bm);
+    OUTB(0x06, bm + 2); /* clear interrupt and error */
+    OUTL(table, bm + 4);
 }
 
 /* Waits for the DMA to end; returns the ATA status (ERR = bit 0). */
@@ -73,8 +78,8 @@ static uint8_t bm_finish(void)
     while (!(inb(bm + 2) & 0x04) && (inb(bm + 2) & 0x01) && now_s() < end)
         ;
     uint8_t st = wait_not_busy(1);
-    outb(0, bm);
-    outb(0x06, bm + 2);
+    OUTB(0, bm);
+    OUTB(0x06, bm + 2);
     return st;
 }
 
@@ -84,8 +89,8 @@ static uint8_t ide_dma(int write, uint32_t lba, uint8_t count, uint32_t table, v
 {
     taskfile(lba, count);
     bm_prepare(table);
-    outb(write ? ATA_WRITE_DMA : ATA_READ_DMA, CMD + 7);
-    outb(write ? 0x01 : 0x09, bm); /* bit 3: the device writes memory (an ATA read) */
+    OUTB(write ? ATA_WRITE_DMA : ATA_READ_DMA, CMD + 7);
+    OUTB(write ? 0x01 : 0x09, bm); /* bit 3: the device writes memory (an ATA read) */
     if (hook)
         hook();
     return bm_finish();
@@ -210,8 +215,8 @@ static void ide_wide_out_1f6(const char *name)
     set_prd(0, T.data, 512, 1);
     taskfile(640, 1);
     bm_prepare((uint32_t)prd.p);
-    outw((uint16_t)(ATA_WRITE_DMA << 8 | 0xe0), CMD + 6);
-    outb(0x01, bm);
+    OUTW((uint16_t)(ATA_WRITE_DMA << 8 | 0xe0), CMD + 6);
+    OUTB(0x01, bm);
     judge_disk(name, 640, bm_finish(), "WRITE DMA through a 16-bit out at 0x1F6");
 }
 
