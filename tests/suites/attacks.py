@@ -389,8 +389,11 @@ def run_fatal(work, names, judge, group):
     secs = judge.guest(console, names, group, mon)
     if "init-ioapic-bsp" in names and "init-ioapic-bsp" in secs and "init-ioapic-bsp" not in judge.verdicts:
         judge.breaches.pop("init-ioapic-bsp", None)
+        # Taken by the monitor, the INIT leaves the boot CPU waiting or restarts the guest's
+        # firmware under the monitor; either way the monitor is alive and says so in its log.
+        # Escaped, the CPU leaves virtualization and the log stops.
         later = mon[run.mon_at_start:]
-        caught = re.search(r"^.*\bINIT\b.*$", later, re.M)
+        caught = re.search(r"(?im)^.*(\binit\b|sipi|reset|guest: booting).*$", later)
         if caught and "PANIC" not in later:
             judge.verdicts["init-ioapic-bsp"] = ("DEFENDED", "the monitor took the INIT: %s" % caught.group(0).strip())
         else:
