@@ -209,6 +209,7 @@ static void rx_ring(uint64_t (*addr_of)(int))
     wr(RDH, 0);
     wr(RDT, NDESC - 1);
     wr(RCTL, 1u << 1 | 1u << 3 | 1u << 4 | 1u << 15 | 1u << 26); /* EN UPE MPE BAM SECRC, 2048 */
+    wr(RDT, NDESC - 1); /* the tail again once enabled, as Linux's driver does */
 }
 
 /* ARP requests for the user-mode network's gateway: each gets a reply. */
@@ -249,7 +250,7 @@ static void e1000_rx_into_monitor(const char *name)
         dd += ((struct rxd *)rxr.v)[i].sta & 1;
     wr(RCTL, 0);
     if (rdh == 0 && !dd)
-        skipped(name, "no frame arrived (the user-mode network did not answer)");
+        skipped(name, "no frame reached the guest's receive ring");
     else
         defended(name, "RX buffers in the region: RDH %u, %d descriptors done (the power-off check decides)", rdh,
                  dd);
@@ -279,7 +280,7 @@ static void e1000_rx_copy_overrun(const char *name)
     if (leaks)
         breach(name, "%d of %d received buffers hold bytes past the frame", leaks, frames);
     else if (!frames)
-        skipped(name, "no frame arrived (the user-mode network did not answer)");
+        skipped(name, "no frame reached the guest's receive ring");
     else
         defended(name, "%d frames received, nothing past their ends", frames);
 }

@@ -29,9 +29,11 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from _qemu_console import QemuConsole
@@ -127,11 +129,16 @@ class Run:
                 "-drive", "file=%s,format=raw,if=none,id=is" % ide,
                 "-device", "ide-hd,drive=is,bus=pide.0,unit=0,serial=TVIDE00001",
                 "-kernel", MONITOR, "-fw_cfg", "name=opt/thinvisor/script,file=%s" % guest_script(work, group, names)]
+        self.feeder = None
         if with_conf:
+            self.wire_sink, self.wire_in = free_udp_port(), free_udp_port()
             ahci = scratch(work, "ahci-%s.img" % group)
             args += ["-drive", "file=%s,format=raw,if=none,id=as" % ahci,
                      "-device", "ide-hd,drive=as,bus=ide.1,serial=TVAHCI0001",
-                     "-netdev", "user,id=n0", "-device", "e1000,netdev=n0,mac=52:54:00:12:34:56",
+                     # the mediated e1000's wire is a UDP socket: the suite sends it broadcast frames
+                     # for the receive attacks and never answers anything
+                     "-netdev", "socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d" % (self.wire_sink, self.wire_in),
+                     "-device", "e1000,netdev=n0,mac=52:54:00:12:34:56",
                      "-object", "filter-dump,id=fd0,netdev=n0,file=%s" % os.path.join(work, "wire.pcap"),
                      # a second e1000: the monitor mediates only the first (issue 12, item 3)
                      "-netdev", "user,id=n1", "-device", "e1000,netdev=n1,mac=52:54:00:12:34:57",
@@ -139,6 +146,10 @@ class Run:
                      "-initrd", "%s,%s" % (os.path.join(work, "thinvisor.conf"), os.path.join(work, "attack.keys"))]
         os.makedirs(os.path.join(work, group), exist_ok=True)
         self.q = QemuConsole(os.path.join(work, group), args, 900)
+        if with_conf:
+            self.stop_feed = threading.Event()
+            self.feeder = threading.Thread(target=feed_frames, args=(self.wire_in, self.stop_feed), daemon=True)
+            self.feeder.start()
         self.disks = {"ide": ide}
         if with_conf:
             self.disks["ahci"] = os.path.join(work, "ahci-%s.img" % group)
@@ -195,9 +206,29 @@ class Run:
         if stop == b"thinvisor-guest: power-off":
             self.q.wait_exit(20)
         self.q.kill()
+        if self.feeder:
+            self.stop_feed.set()
         # A kernel line printed in the middle of one of tvattack's lines splits it: cut it out.
         console = re.sub(r"\[\s*\d+\.\d+\] [^\n]*\n", "", self.q.console.decode("utf-8", "replace"))
         return console.replace("\r", ""), self.monlog()
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def feed_frames(port, stop):
+    """Broadcast frames (ethertype 88b5, 100 bytes of 0xab) into the mediated e1000 every 20 ms,
+    so the receive attacks have something to receive."""
+    frame = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + b"\xab" * 100
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        while not stop.wait(0.02):
+            try:
+                s.sendto(frame, ("127.0.0.1", port))
+            except OSError:
+                pass
 
 
 def needles(unit_hex):
