@@ -27,23 +27,23 @@ void fatal(Vcpu& v, ExitRecord const& e) {
 }
 
 void nested_fault(Vcpu& v, ExitRecord const& e) {
-    if (hidden_memory_contains(e.npf.gpa)) {
+    if (hidden_memory_contains(e.npf.gpa.raw)) {
         hidden_memory_fault(v, e.npf);
         return;
     }
-    if (mmio_hooked(e.npf.gpa)) {  // a mediator's device registers: emulate the access
+    if (mmio_hooked(e.npf.gpa.raw)) {  // a mediator's device registers: emulate the access
         mmio_fault(v, e.npf);
         return;
     }
     // Above the identity-mapped range: device memory the firmware placed high (64-bit BARs).
     // Map it on first touch, 2 MiB at a time, minus the pages MMIO hooks claim there.
     Machine& m = machine();
-    u64 chunk = align_down(e.npf.gpa, kLargePageSize);
-    if (e.npf.gpa >= m.nested_limit && !e.npf.present &&
+    u64 chunk = align_down(e.npf.gpa.raw, kLargePageSize);
+    if (e.npf.gpa.raw >= m.nested_limit && !e.npf.present &&
         ok(m.nested.map(Gpa{chunk}, Hpa{chunk}, kLargePageSize, Perm::RWX)) &&
         ok(mmio_hooks_reapply(Gpa{chunk}, kLargePageSize)))
         return;
-    panic("nested page fault at gpa %#llx (%s%s%s%s) rip %#llx", static_cast<unsigned long long>(e.npf.gpa),
+    panic("nested page fault at gpa %#llx (%s%s%s%s) rip %#llx", static_cast<unsigned long long>(e.npf.gpa.raw),
           e.npf.present ? "present " : "", e.npf.write ? "write" : "", e.npf.fetch ? "fetch" : "",
           e.npf.read ? "read" : "", static_cast<unsigned long long>(v.rip()));
 }

@@ -41,7 +41,7 @@ struct IoExit {
 };
 
 struct NestedFaultExit {
-    u64 gpa;
+    Gpa gpa;
     bool read;
     bool write;
     bool fetch;

@@ -58,12 +58,12 @@ bool hidden_memory_contains(u64 gpa) { return gpa >= g_hidden.base && gpa - g_hi
 
 void hidden_memory_fault(Vcpu& v, NestedFaultExit const& f) {
     Step& s = g_hidden.cpu[v.id()];
-    u64 page = align_down(f.gpa, kPageSize);
+    u64 page = align_down(f.gpa.raw, kPageSize);
     u64 const n = __atomic_add_fetch(&g_hidden.accesses, 1, __ATOMIC_RELAXED);
     stats_count(Event::HiddenAccess);
     if (n <= kLoggedAccesses)
         log("hidden: guest %s of monitor memory at %#llx (rip %#llx) -> %s", f.write ? "write" : f.fetch ? "fetch" : "read",
-            static_cast<unsigned long long>(f.gpa), static_cast<unsigned long long>(v.rip()),
+            static_cast<unsigned long long>(f.gpa.raw), static_cast<unsigned long long>(v.rip()),
             f.write ? "dropped" : "zeros");
     u32 slot = s.nstepped;
     for (u32 i = 0; i < s.nstepped; ++i)

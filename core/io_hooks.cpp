@@ -4,9 +4,8 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/exit_stats.hpp"
-#include "core/guest_paging.hpp"
+#include "core/device/guest_linear.hpp"
 #include "core/insn/decoder.hpp"
-#include "core/insn/emulate.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
 #include "lib/spinlock.hpp"
@@ -35,7 +34,6 @@ constinit SpinLock g_mediator_lock;
 // Iterations of a REP INS/OUTS done in one exit; a 4 KiB sector of words fits.
 constexpr u32 kMaxStringIterations = 4096;
 constexpr u64 kRflagsDf = 1ull << 10;
-constexpr u64 kRflagsAc = 1ull << 18;
 constexpr u8 kVectorGp = 13;
 
 IoHook* find(u16 port) {
@@ -96,55 +94,6 @@ void element_out(Vcpu& v, IoHook* h, IoExit const& io, u32 value) {
     port_out(io.port, io.size, value & size_mask(io.size));
 }
 
-// Guest paging structures are read from guest RAM only (never the monitor's region).
-class RamReader final : public GuestMemoryReader {
-  public:
-    bool read_entry(Gpa gpa, u8 size, u64* v) override {
-        if (!insn::guest_ram(gpa.raw, size)) return false;
-        *v = 0;
-        memcpy(v, phys_to_virt(gpa.raw), size);
-        return true;
-    }
-    bool set_entry_bits(Gpa gpa, u8 size, u64 bits) override {
-        if (!insn::guest_ram(gpa.raw, size)) return false;
-        void* p = phys_to_virt(gpa.raw);
-        if (size == 8) __atomic_fetch_or(static_cast<u64*>(p), bits, __ATOMIC_SEQ_CST);
-        else __atomic_fetch_or(static_cast<u32*>(p), static_cast<u32>(bits), __ATOMIC_SEQ_CST);
-        return true;
-    }
-};
-
-// Guest linear memory, byte-exact: every byte is translated through the guest's paging
-// (a page at a time) and must be guest RAM. False when the guest would fault or the memory
-// is not RAM (the monitor's hidden region, device memory).
-class LinearMemory {
-  public:
-    explicit LinearMemory(Vcpu const& v)
-        : state_{v.cr0(), v.cr3(), v.cr4(), v.efer(), v.cpl(), (v.rflags() & kRflagsAc) != 0, 0} {}
-
-    // Copies n bytes to (write) or from guest memory; with buf == nullptr only checks that
-    // the guest could make that access.
-    bool copy(u64 lin, u8* buf, u32 n, bool write, bool fetch) {
-        while (n) {
-            u32 chunk = static_cast<u32>(kPageSize - (lin & (kPageSize - 1)));
-            if (chunk > n) chunk = n;
-            Translation t;
-            RamReader reader;
-            if (guest_translate(state_, lin, GuestAccess{write, fetch}, reader, &t) != WalkStatus::Ok) return false;
-            if (!insn::guest_ram(t.gpa.raw, chunk)) return false;
-            if (buf && write) memcpy(phys_to_virt(t.gpa.raw), buf, chunk);
-            else if (buf) memcpy(buf, phys_to_virt(t.gpa.raw), chunk);
-            lin += chunk;
-            if (buf) buf += chunk;
-            n -= chunk;
-        }
-        return true;
-    }
-
-  private:
-    GuestPagingState state_;
-};
-
 // What the exit does not say reliably (TCG leaves the address-size and segment bits of
 // EXITINFO1 zero): the address size and OUTS's source segment, from the prefixes of the
 // instruction at CS:RIP.
@@ -157,7 +106,7 @@ bool decode_string_io(Vcpu& v, insn::CpuMode mode, bool in, StringInsn* out) {
     u64 const rip = mode == insn::CpuMode::Bits64 ? v.rip() : v.rip() & 0xFFFFFFFFull;
     u64 const lin = mode == insn::CpuMode::Bits64 ? rip : (v.segment(SegReg::Cs).base + rip) & 0xFFFFFFFFull;
     u8 bytes[insn::kMaxLength];
-    LinearMemory mem{v};
+    GuestLinear mem{v, guest_memory()};
     u32 n = insn::kMaxLength;
     while (n && !mem.copy(lin, bytes, n, false, true)) --n;  // the tail may be on an unmapped page
     bool addr_override = false;
@@ -209,7 +158,7 @@ void io_string(Vcpu& v, ExitRecord const& e) {
     u64 const step = (v.rflags() & kRflagsDf) ? 0 - static_cast<u64>(io.size) : io.size;
     IoHook* h = find(io.port);
     if (h) __atomic_fetch_add(&h->hits, 1, __ATOMIC_RELAXED);  // hits count exits, not elements
-    LinearMemory mem{v};
+    GuestLinear mem{v, guest_memory()};
     u32 done = 0;
     for (; count && done < kMaxStringIterations; ++done, --count) {
         u64 const off = v.reg(idx) & mask;

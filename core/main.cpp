@@ -12,6 +12,7 @@
 #include "core/canary.hpp"
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/disk_keys.hpp"
 #include "core/dispatch.hpp"
 #include "core/handlers/bios_services.hpp"
@@ -26,11 +27,7 @@
 #include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
 #include "core/smp.hpp"
-#include "drivers/ata/ahci_mediator.hpp"
-#include "drivers/ata/aoe_disk_install.hpp"
-#include "drivers/ata/ide_install.hpp"
-#include "drivers/nic/nic_mediator.hpp"
-#include "drivers/pci/passthrough_test.hpp"
+#include "drivers/pci/pci_drivers.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "net/monitor.hpp"
 
@@ -164,6 +161,7 @@ void monitor_main() {
 
     m.guest_map = bi.firmware_map;
     check(m.guest_map.set_type(region.base, region.size, MemType::Reserved), "carving the monitor region");
+    check(guest_memory_init(bi.firmware_map), "the guest-memory rule");
     GuestStart const start = guest_start(m, bi);
     build_nested_tables(m);
 
@@ -174,13 +172,8 @@ void monitor_main() {
     // configuration hook needs the data ports.
     check(mmio_init(&g_page_source), "the MMIO pass-through window");
     pci::pci_init();
-    check(pci::passthrough_test_install(), "the MMIO pass-through test hooks");
-    // The NIC first: the AoE disk needs its FramePort, and the IDE mediator leaves the primary
-    // channel to the AoE disk when that takes it.
-    check(nic::nic_mediator_install(), "the NIC mediator");
-    check(ata::aoe_disk_install(), "the AoE disk");
-    check(ata::ide_mediator_install(), "the IDE mediator");
-    check(ata::ahci_mediator_install(), "the AHCI mediator");
+    // The mediators, through the PCI driver registry (their order: drivers/pci/pci_drivers.cpp).
+    check(pci::pci_drivers_attach(), "the PCI drivers");
     check(pci::pci_ports_install(), "the PCI configuration ports");
     net::net_init();  // after the NIC mediators: it runs on their monitor port
     io_hooks_apply(m.intercepts);

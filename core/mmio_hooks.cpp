@@ -179,11 +179,11 @@ bool mmio_access(Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
 }
 
 void mmio_fault(Vcpu& v, NestedFaultExit const& f) {
-    MmioHook* h = find(f.gpa);
+    MmioHook* h = find(f.gpa.raw);
     if (h) __atomic_fetch_add(&h->exits, 1, __ATOMIC_RELAXED);
     if (f.fetch) {  // code in device memory: nothing to decode it from
         ++g_stats.fetch_refused;
-        log("mmio: guest executes from hooked device memory at %#llx; injecting #GP", static_cast<unsigned long long>(f.gpa));
+        log("mmio: guest executes from hooked device memory at %#llx; injecting #GP", static_cast<unsigned long long>(f.gpa.raw));
         v.inject_exception(13, true, 0);
         return;
     }

@@ -3,61 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/arch/x86/cpu.hpp"
-#include "core/guest_paging.hpp"
-#include "core/hidden_memory.hpp"
+#include "core/device/guest_linear.hpp"
 #include "core/insn/decoder.hpp"
 #include "core/insn/exec.hpp"
-#include "core/layout.hpp"
 #include "core/log.hpp"
-#include "core/machine.hpp"
 #include "core/mmio_hooks.hpp"
 
 namespace tv::insn {
 
 namespace {
-
-constexpr u64 kRflagsAc = 1ull << 18;
-constexpr u64 kVgaStart = 0xA0000, kVgaEnd = 0xC0000, kOneMiB = 1ull << 20;
-
-u8 g_maxphyaddr;  // the CPU's physical address width, read once
-
-u8 maxphyaddr() {
-    if (!g_maxphyaddr) g_maxphyaddr = static_cast<u8>(x86::cpuid(0x80000008).eax & 0xFF);
-    return g_maxphyaddr;
-}
-
-bool in_firmware_ram(u64 gpa, u64 end) {
-    MemoryMap const& map = machine().guest_map;
-    for (size_t i = 0; i < map.count(); ++i) {
-        MemRange const& r = map.at(i);
-        bool const ram = r.type == MemType::Usable || r.type == MemType::AcpiReclaim || r.type == MemType::AcpiNvs;
-        if (ram && gpa >= r.base && end <= r.end()) return true;
-    }
-    return false;
-}
-
-// Paging structures live in guest RAM; anything else (device memory, the monitor) is refused.
-class MonitorReader final : public GuestMemoryReader {
-  public:
-    bool read_entry(Gpa gpa, u8 size, u64* v) override {
-        if (!guest_ram(gpa.raw, size)) return false;
-        *v = 0;
-        memcpy(v, phys_to_virt(gpa.raw), size);
-        return true;
-    }
-    bool set_entry_bits(Gpa gpa, u8 size, u64 bits) override {
-        if (!guest_ram(gpa.raw, size)) return false;
-        void* p = phys_to_virt(gpa.raw);
-        if (size == 8) __atomic_fetch_or(static_cast<u64*>(p), bits, __ATOMIC_SEQ_CST);
-        else __atomic_fetch_or(static_cast<u32*>(p), static_cast<u32>(bits), __ATOMIC_SEQ_CST);
-        return true;
-    }
-};
-
-GuestPagingState paging_state(Vcpu const& v) {
-    return GuestPagingState{v.cr0(), v.cr3(), v.cr4(), v.efer(), v.cpl(), (v.rflags() & kRflagsAc) != 0, maxphyaddr()};
-}
 
 // A guest page fault or a non-canonical address: the CPU re-executes the instruction and
 // delivers that fault itself. Tables the monitor may not read: the same, the hardware walk
@@ -66,9 +20,9 @@ MemResult result_of(WalkStatus) { return MemResult::Retry; }
 
 // The memory side of an emulated instruction in the guest: segment base, guest paging, then
 // an MMIO hook or guest RAM. Accesses to neither (unclaimed device memory) are refused.
-class GuestMemory final : public InsnMemory {
+class OperandMemory final : public InsnMemory {
   public:
-    GuestMemory(Vcpu& v, CpuMode mode) : v_(v), mode_(mode), paging_(paging_state(v)) {}
+    OperandMemory(Vcpu& v, CpuMode mode) : v_(v), mode_(mode), ram_(guest_memory()), linear_mem_(v, ram_) {}
 
     MemResult read(SegReg seg, u64 off, u8 size, u64* value) override {
         *value = 0;
@@ -82,11 +36,10 @@ class GuestMemory final : public InsnMemory {
             return off + (seg == SegReg::Fs || seg == SegReg::Gs ? v_.segment(seg).base : 0);
         return (v_.segment(seg).base + off) & 0xFFFFFFFFull;
     }
-    MemResult translate(u64 lin, bool write, u64* gpa) {
-        MonitorReader reader;
+    MemResult translate(u64 lin, bool write, Gpa* gpa) {
         Translation t;
-        WalkStatus const s = guest_translate(paging_, lin, GuestAccess{write, false}, reader, &t);
-        *gpa = t.gpa.raw;
+        WalkStatus const s = linear_mem_.translate(lin, GuestAccess{write, false}, &t);
+        *gpa = t.gpa;
         return s == WalkStatus::Ok ? MemResult::Ok : result_of(s);
     }
     MemResult access(SegReg seg, u64 off, u8 size, bool write, u64* value);
@@ -94,39 +47,38 @@ class GuestMemory final : public InsnMemory {
 
     Vcpu& v_;
     CpuMode mode_;
-    GuestPagingState paging_;
+    GuestMemory const& ram_;
+    GuestLinear linear_mem_;
 };
 
-MemResult GuestMemory::access(SegReg seg, u64 off, u8 size, bool write, u64* value) {
+MemResult OperandMemory::access(SegReg seg, u64 off, u8 size, bool write, u64* value) {
     u64 const lin = linear(seg, off);
     if ((lin & (kPageSize - 1)) + size > kPageSize) return split_ram(lin, size, write, value);
-    u64 gpa;
+    Gpa gpa;
     MemResult const r = translate(lin, write, &gpa);
     if (r != MemResult::Ok) return r;
-    if (mmio_hooked(gpa)) return mmio_access(v_, Gpa{gpa}, size, write, value) ? MemResult::Ok : MemResult::Failed;
-    if (!guest_ram(gpa, size)) {
+    if (mmio_hooked(gpa.raw)) return mmio_access(v_, gpa, size, write, value) ? MemResult::Ok : MemResult::Failed;
+    if (!(write ? ram_.write(gpa, value, size) : ram_.read(gpa, value, size))) {
         log("mmio: emulated %s of %u bytes at gpa %#llx: neither a hooked device nor RAM", write ? "write" : "read",
-            size, static_cast<unsigned long long>(gpa));
+            size, static_cast<unsigned long long>(gpa.raw));
         return MemResult::Failed;
     }
-    if (write) memcpy(phys_to_virt(gpa), value, size);
-    else memcpy(value, phys_to_virt(gpa), size);
     return MemResult::Ok;
 }
 
 // An access that crosses a page boundary: byte by byte, RAM only (no device register
 // straddles pages; a driver that did so is refused rather than guessed at).
-MemResult GuestMemory::split_ram(u64 lin, u8 size, bool write, u64* value) {
+MemResult OperandMemory::split_ram(u64 lin, u8 size, bool write, u64* value) {
     u8* bytes = reinterpret_cast<u8*>(value);
     for (u8 i = 0; i < size; ++i) {
-        u64 gpa;
+        Gpa gpa;
         MemResult const r = translate(lin + i, write, &gpa);
         if (r != MemResult::Ok) return r;
-        if (!guest_ram(gpa, 1)) {
+        u8* p = ram_.ptr(gpa, 1);
+        if (!p) {
             log("mmio: emulated access at linear %#llx crosses a page into device memory", static_cast<unsigned long long>(lin));
             return MemResult::Failed;
         }
-        u8* p = static_cast<u8*>(phys_to_virt(gpa));
         if (write) *p = bytes[i];
         else bytes[i] = *p;
     }
@@ -137,21 +89,20 @@ MemResult GuestMemory::split_ram(u64 lin, u8 size, bool write, u64* value) {
 MemResult fetch(Vcpu& v, CpuMode mode, u8* buf, size_t* n) {
     u64 const rip = mode == CpuMode::Bits64 ? v.rip() : v.rip() & (mode == CpuMode::Bits32 ? 0xFFFFFFFFull : 0xFFFFull);
     u64 lin = mode == CpuMode::Bits64 ? rip : (v.segment(SegReg::Cs).base + rip) & 0xFFFFFFFFull;
-    GuestPagingState const ps = paging_state(v);
-    MonitorReader reader;
+    GuestMemory const& ram = guest_memory();
+    GuestLinear mem{v, ram};
     *n = 0;
     while (*n < kMaxLength) {
         Translation t;
-        WalkStatus const s = guest_translate(ps, lin, GuestAccess{false, true}, reader, &t);
+        WalkStatus const s = mem.translate(lin, GuestAccess{false, true}, &t);
         size_t chunk = kPageSize - (lin & (kPageSize - 1));
         if (chunk > kMaxLength - *n) chunk = kMaxLength - *n;
-        if (s != WalkStatus::Ok || !guest_ram(t.gpa.raw, chunk)) {
+        if (s != WalkStatus::Ok || !ram.read(t.gpa, buf + *n, chunk)) {
             if (s == WalkStatus::Ok && *n == 0)
                 log("mmio: code at linear %#llx is at gpa %#llx, outside guest RAM", static_cast<unsigned long long>(lin),
                     static_cast<unsigned long long>(t.gpa.raw));
             return *n ? MemResult::Ok : (s != WalkStatus::Ok ? result_of(s) : MemResult::Failed);
         }
-        memcpy(buf + *n, phys_to_virt(t.gpa.raw), chunk);
         *n += chunk;
         lin += chunk;
     }
@@ -167,13 +118,6 @@ void log_refusal(Vcpu& v, CpuMode mode, u8 const* buf, size_t n, char const* why
 }
 
 }  // namespace
-
-bool guest_ram(u64 gpa, u64 size) {
-    u64 const end = gpa + size;
-    if (size == 0 || end < gpa || hidden_memory_contains(gpa) || hidden_memory_contains(end - 1)) return false;
-    if (end <= kOneMiB) return end <= kVgaStart || gpa >= kVgaEnd;  // legacy VGA memory is a device
-    return in_firmware_ram(gpa, end);
-}
 
 EmulateResult emulate_at_rip(Vcpu& v) {
     CpuMode const mode = cpu_mode(v.cr0(), v.efer(), v.rflags(), v.segment(SegReg::Cs).attr);
@@ -192,7 +136,7 @@ EmulateResult emulate_at_rip(Vcpu& v) {
         log_refusal(v, mode, buf, n, decode_status_name(d));
         return EmulateResult::Failed;
     }
-    GuestMemory mem{v, mode};
+    OperandMemory mem{v, mode};
     switch (execute(insn, v, mem)) {
         case ExecStatus::Done: break;
         case ExecStatus::Partial:

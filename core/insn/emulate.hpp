@@ -19,8 +19,4 @@ enum class EmulateResult : u8 {
 
 EmulateResult emulate_at_rip(Vcpu& v);
 
-// Whether the monitor may read or write [gpa, gpa + size) as guest RAM: inside RAM the
-// firmware reported (or the BIOS areas below 1 MiB), never the monitor's hidden region.
-bool guest_ram(u64 gpa, u64 size);
-
 }  // namespace tv::insn

@@ -3,9 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/boot_info.hpp"
 #include "core/canary.hpp"
-#include "core/guest_ram_window.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/exit_stats.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
@@ -38,16 +37,15 @@ class MonitorEnv final : public AhciEnv {
         u64 v = value;
         (void)mmio_device_access(Gpa{mmio_hook_base(hook).raw + off}, 4, true, &v);
     }
-    bool guest_ok(u64 gpa, u64 len) override { return ram.ok(gpa, len); }
-    bool guest_read(u64 gpa, void* dst, u64 len) override { return ram.read(gpa, dst, len); }
-    bool guest_write(u64 gpa, void const* src, u64 len) override { return ram.write(gpa, src, len); }
+    bool guest_ok(Gpa gpa, u64 len) override { return guest_memory().ok(gpa, len); }
+    bool guest_read(Gpa gpa, void* dst, u64 len) override { return guest_memory().read(gpa, dst, len); }
+    bool guest_write(Gpa gpa, void const* src, u64 len) override { return guest_memory().write(gpa, src, len); }
     void refused(u32 port, u32 slot, u8 command, char const* why) override {
         log("ahci: port %u slot %u: refused %s (%#x): %s", port, slot, ata_command_name(command), command, why);
     }
     void note(u32 port, char const* what) override { log("ahci: port %u: %s", port, what); }
 
     MmioHookId hook{};
-    GuestRamWindow ram{};
 };
 
 struct Controller {
@@ -150,7 +148,6 @@ Status install_one(pci::Function const& f) {
     if (b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) return Status::NotFound;
     if (g_count == kMaxControllers) return Status::NoMemory;
     Controller& c = g_ctrl[g_count];
-    c.env.ram.init(boot_info().firmware_map);
     Status s = mmio_hook_register(Gpa{b.base}, b.size, abar_access, &c, "ahci-mediator", &c.env.hook);
     if (s == Status::Exists) {
         log("ahci %02x:%02x.%u: ABAR already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
@@ -213,19 +210,28 @@ void log_counters() {
 
 }  // namespace
 
-Status ahci_mediator_install() {
-    Status s = sector_crypt_load_boot_keys();
-    if (!ok(s)) return s;
-    size_t n = 0;
-    pci::Function const* fs = pci::pci_functions(&n);
-    for (size_t i = 0; i < n && ok(s); ++i) {
-        pci::Function const& f = fs[i];
-        if (f.class_code == kClassStorage && f.subclass == kSubclassSata && f.prog_if == kProgIfAhci) s = install_one(f);
-    }
-    if (ok(s) && g_count && !power_off_log_register(log_counters)) log("ahci: no room for the power-off log");
-    if (ok(s) && g_count && !stats_device_counters_register(kAccessCounters, access_counter, nullptr))
-        log("ahci: no room for the device counters");
-    return s;
+namespace {
+
+Status prepare(bool* active) {
+    *active = true;
+    return sector_crypt_load_boot_keys();
 }
+
+bool matches(pci::Function const& f) {
+    return f.class_code == kClassStorage && f.subclass == kSubclassSata && f.prog_if == kProgIfAhci;
+}
+
+Status attach(pci::Function const& f, pci::PciClaim& claim) { return claim.take(pci::kAllParts) ? install_one(f) : Status::Ok; }
+
+Status finish() {
+    if (g_count && !power_off_log_register(log_counters)) log("ahci: no room for the power-off log");
+    if (g_count && !stats_device_counters_register(kAccessCounters, access_counter, nullptr))
+        log("ahci: no room for the device counters");
+    return Status::Ok;
+}
+
+}  // namespace
+
+constinit pci::PciDriver const kAhciDriver{"ahci", prepare, matches, attach, finish};
 
 }  // namespace tv::ata

@@ -55,18 +55,18 @@ char const* AhciPort::shadow_slot(u32 s) {
     Slot& sl = slots_[s];
     sl = Slot{};
     CommandHeader h;
-    if (!env_->guest_read(guest_clb_ + u64{s} * sizeof h, &h, sizeof h)) return "command list is not guest RAM";
-    u64 const ctba = h.ctba | u64{h.ctbau} << 32;
+    if (!env_->guest_read(Gpa{guest_clb_ + u64{s} * sizeof h}, &h, sizeof h)) return "command list is not guest RAM";
+    Gpa const ctba{h.ctba | u64{h.ctbau} << 32};
     CommandTableHead* t = reinterpret_cast<CommandTableHead*>(table_virt(s));
     if (!env_->guest_read(ctba, t, sizeof *t)) return "command table is not guest RAM";
     u32 const n = h.prdtl;
     bool const prdt_fits = n <= kMaxGuestPrds;
-    if (prdt_fits && n && !env_->guest_read(ctba + sizeof *t, guest_prds(s), n * sizeof(PrdEntry)))
+    if (prdt_fits && n && !env_->guest_read(Gpa{ctba.raw + sizeof *t}, guest_prds(s), n * sizeof(PrdEntry)))
         return "PRDT is not guest RAM";
     sl.flags = h.flags;
     sl.guest_prds = static_cast<u16>(prdt_fits ? n : 0);
     // From here on only the copies count.
-    if (ctba % 128) return "command table not 128-byte aligned";
+    if (ctba.raw % 128) return "command table not 128-byte aligned";
     if (!prdt_fits) return "PRDT longer than the mediator accepts";
     u16 const cfl = h.flags & kHdrCflMask;
     if (cfl < sizeof(FisH2d) / 4 || cfl > 16) return "bad command FIS length";
@@ -128,7 +128,7 @@ char const* AhciPort::check_prdt(u32 s, u64* total) {
     PrdEntry const* p = guest_prds(s);
     u64 sum = 0;
     for (u32 i = 0; i < sl.guest_prds; ++i) {
-        u64 const gpa = p[i].dba | u64{p[i].dbau} << 32;
+        Gpa const gpa{p[i].dba | u64{p[i].dbau} << 32};
         u32 const dbc = p[i].dbc & kPrdDbcMask;
         if ((p[i].dba & 1) || !(dbc & 1)) return "PRD address or length not word-aligned";
         if (p[i].reserved || (p[i].dbc & ~(kPrdDbcMask | kPrdIrq))) return "PRD reserved bits set";

@@ -3,12 +3,13 @@
 // with transparent XTS encryption of the disks thinvisor.conf names. docs/ata.md explains it.
 #pragma once
 
-#include "core/types.hpp"
+#include "core/device/pci_registry.hpp"
 
 namespace tv::ata {
 
-// After PCI enumeration and the disk-key unlock, before the guest runs. A controller whose
-// ABAR another hook claimed already (mmio_passthrough_test=ahci) is left to that hook.
-[[nodiscard]] Status ahci_mediator_install();
+// The AHCI driver (core/device/pci_registry), attached after the disk-key unlock. A
+// controller whose ABAR another hook claimed already (mmio_passthrough_test=ahci) is left to
+// that hook.
+extern pci::PciDriver const kAhciDriver;
 
 }  // namespace tv::ata

@@ -152,7 +152,7 @@ void AhciPort::poll() {
 void AhciPort::copy_fis_to_guest() {
     fis_dirty_ = false;
     if (!guest_fb_ || !(env_->dev_read(off(kPxCmd)) & kCmdFre)) return;
-    if (!env_->guest_write(guest_fb_, shadow_fis(), sizeof(ReceivedFis)))
+    if (!env_->guest_write(Gpa{guest_fb_}, shadow_fis(), sizeof(ReceivedFis)))
         env_->note(index_, "guest received-FIS area is not guest RAM; not copied");
 }
 
@@ -174,7 +174,7 @@ void AhciPort::complete(u32 s) {
         counters_.bytes_out += sl.bytes;
     }
     // The guest learns how much moved from its own header, as without the monitor.
-    if (!env_->guest_write(guest_clb_ + u64{s} * sizeof(CommandHeader) + __builtin_offsetof(CommandHeader, prdbc),
+    if (!env_->guest_write(Gpa{guest_clb_ + u64{s} * sizeof(CommandHeader) + __builtin_offsetof(CommandHeader, prdbc)},
                            &prdbc, sizeof prdbc))
         env_->note(index_, "guest command list is not guest RAM; PRDBC not written");
     ++counters_.completed;
@@ -188,7 +188,7 @@ void AhciPort::scatter(u32 s, u32 bytes) {
     PrdEntry const* p = guest_prds(s);
     u64 done = 0;
     for (u32 i = 0; i < sl.guest_prds && done < bytes; ++i) {
-        u64 const gpa = p[i].dba | u64{p[i].dbau} << 32;
+        Gpa const gpa{p[i].dba | u64{p[i].dbau} << 32};
         u64 len = (p[i].dbc & kPrdDbcMask) + 1;
         if (len > bytes - done) len = bytes - done;
         if (!env_->guest_write(gpa, src + done, len)) env_->note(index_, "PRD target vanished; data dropped");
@@ -203,7 +203,7 @@ void AhciPort::gather(u32 s) {
     PrdEntry const* p = guest_prds(s);
     u64 done = 0;
     for (u32 i = 0; i < sl.guest_prds && done < sl.bytes; ++i) {
-        u64 const gpa = p[i].dba | u64{p[i].dbau} << 32;
+        Gpa const gpa{p[i].dba | u64{p[i].dbau} << 32};
         u64 len = (p[i].dbc & kPrdDbcMask) + 1;
         if (len > sl.bytes - done) len = sl.bytes - done;
         if (!env_->guest_read(gpa, dst + done, len)) memset(dst + done, 0, len);

@@ -42,9 +42,9 @@ class AhciEnv {
     virtual void dev_write(u32 abar_off, u32 value) = 0;
     // Guest RAM, false (nothing copied) when any byte of the range is not guest memory the
     // guest may hand to a device: monitor memory, beyond RAM, an address that wraps.
-    [[nodiscard]] virtual bool guest_ok(u64 gpa, u64 len) = 0;
-    [[nodiscard]] virtual bool guest_read(u64 gpa, void* dst, u64 len) = 0;
-    [[nodiscard]] virtual bool guest_write(u64 gpa, void const* src, u64 len) = 0;
+    [[nodiscard]] virtual bool guest_ok(Gpa gpa, u64 len) = 0;
+    [[nodiscard]] virtual bool guest_read(Gpa gpa, void* dst, u64 len) = 0;
+    [[nodiscard]] virtual bool guest_write(Gpa gpa, void const* src, u64 len) = 0;
     virtual void refused(u32 port, u32 slot, u8 command, char const* why) = 0;
     virtual void note(u32 port, char const* what) = 0;  // rare events worth a log line
 

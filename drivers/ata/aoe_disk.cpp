@@ -440,7 +440,7 @@ void AoeDisk::copy_guest(u64 offset, u64 len, bool to_guest) {
         if (end > offset) {
             u64 const skip = offset > pos ? offset - pos : 0;
             u64 const n = g.bytes - skip < len ? g.bytes - skip : len;
-            u8* guest = env_->guest_ptr(g.gpa + skip);
+            u8* guest = env_->guest_ptr(Gpa{g.gpa.raw + skip});
             if (to_guest) memcpy(guest, b, n);
             else memcpy(b, guest, n);
             b += n;

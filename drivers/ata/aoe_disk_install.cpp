@@ -2,13 +2,9 @@
 // primary IDE channel's ports, the guest's IRQ 14, and the BIOS drive.
 //
 // Interrupts: no device raises IRQ 14 (QEMU's PIIX has no drive, and the guest must not see
-// a real one). The guest routes IRQ 14 through its IOAPIC; the monitor reads that redirection
-// entry (vector, mask) and sends the vector to the CPU's own LAPIC as a fixed self-IPI (x2APIC
-// SELF_IPI MSR, or the xAPIC ICR with the self shorthand). The monitor does not intercept
-// interrupts, so the guest takes it after VM entry, once its IF allows, exactly once. With the
-// entry masked (PIC mode, or the guest not listening) nothing is sent: drivers then poll
-// (SeaBIOS would; it never sees this disk, INT 13h is served by the monitor). IOAPIC and LAPIC
-// are reached through the direct map: the firmware's MTRRs make those ranges uncached.
+// a real one): the disk's IrqLine (core/device/irq_line) follows the guest's IOAPIC entry for
+// IRQ 14. With the entry masked (PIC mode) nothing is sent and drivers poll (SeaBIOS would;
+// it never sees this disk, INT 13h is served by the monitor).
 #include "drivers/ata/aoe_disk_install.hpp"
 
 #include <stdarg.h>
@@ -16,13 +12,13 @@
 #include <string.h>
 
 #include "aoe/initiator.hpp"
-#include "core/arch/x86/cpu.hpp"
 #include "core/boot_info.hpp"
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
+#include "core/device/irq_line.hpp"
 #include "core/handlers/bios_services.hpp"
 #include "core/handlers/power.hpp"
-#include "core/insn/emulate.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
@@ -39,10 +35,7 @@ namespace {
 constexpr u16 kCmdPorts = 0x1F0, kCtrlPort = 0x3F6;
 constexpr u16 kAoeEthertype = 0x88A2;
 constexpr u8 kBiosDrive = 0x80;
-constexpr u64 kIoApic = 0xFEC00000;
 constexpr u32 kIrq = 14;
-constexpr u32 kApicBaseMsr = 0x1B, kX2apicSelfIpi = 0x83F;
-constexpr u64 kApicX2Enable = 1ull << 10;
 
 class Env final : public AoeDiskEnv {
   public:
@@ -50,8 +43,8 @@ class Env final : public AoeDiskEnv {
     void port_out(u16, u8, u32) override {}
     void port_in_words(u16, u16*, u32) override {}
     void port_out_words(u16, u16 const*, u32) override {}
-    bool guest_ram(u64 gpa, u64 bytes) override { return insn::guest_ram(gpa, bytes); }
-    u8* guest_ptr(u64 gpa) override { return static_cast<u8*>(phys_to_virt(gpa)); }
+    bool guest_ram(Gpa gpa, u64 bytes) override { return guest_memory().ok(gpa, bytes); }
+    u8* guest_ptr(Gpa gpa) override { return guest_memory().ptr(gpa, 1); }
     void log(char const* fmt, ...) override {
         char line[200];
         va_list ap;
@@ -60,9 +53,9 @@ class Env final : public AoeDiskEnv {
         va_end(ap);
         tv::log("%s", line);
     }
-    void raise_irq() override;
+    void raise_irq() override { (void)irq.raise(irq_controllers()); }
 
-    u64 sent{0}, masked{0};
+    IrqLine irq{IrqLine::ioapic(kIrq)};
 };
 
 // The initiator's frames go straight to the port. It never sends from inside the port's
@@ -152,29 +145,6 @@ void PortPoller::poll() {
     g_inbox.drain(g_ini);
 }
 
-u32 volatile* mmio32(u64 phys) { return static_cast<u32 volatile*>(phys_to_virt(phys)); }
-
-void Env::raise_irq() {
-    u32 volatile* io = mmio32(kIoApic);
-    u32 const sel = io[0];  // the guest's register select, put back afterwards
-    io[0] = 0x10 + 2 * kIrq;
-    u32 const lo = io[4];
-    io[0] = sel;
-    u8 const vector = static_cast<u8>(lo);
-    if ((lo & (1u << 16)) || vector < 0x20) {
-        ++masked;
-        return;
-    }
-    ++sent;
-    u64 const base = x86::rdmsr(kApicBaseMsr);
-    if (base & kApicX2Enable) {
-        x86::wrmsr(kX2apicSelfIpi, vector);
-        return;
-    }
-    u32 volatile* apic = mmio32(base & ~0xFFFull);
-    apic[0x300 / 4] = (1u << 18) | vector;  // ICR low: fixed, edge, destination shorthand self
-}
-
 void on_frame(void*, u8 const* frame, size_t len) { g_inbox.push(frame, len); }
 
 void on_log(void*, aoe::LogRecord const& r) {
@@ -202,21 +172,10 @@ void* hook_ctx(IdeBlock b, u16 base) {
 
 void int13(void*, BiosDiskRegs& r) { g_int13.call(r); }
 
-// Channel 0 of the first PIIX-style IDE function's bus master (BAR4), 0 when there is none.
-u16 find_bus_master() {
-    size_t n = 0;
-    pci::Function const* fns = pci::pci_functions(&n);
-    for (size_t i = 0; i < n; ++i) {
-        pci::Function const& f = fns[i];
-        if (f.class_code != 0x01 || f.subclass != 0x01) continue;
-        pci::Bar const& bm = f.bars[4];
-        if (bm.kind == pci::BarKind::Io && bm.base) return static_cast<u16>(bm.base);
-        log("aoe-disk: IDE function %02x:%02x.%u has no bus-master BAR: PIO only", f.bdf.bus, f.bdf.dev, f.bdf.fn);
-        return 0;
-    }
-    log("aoe-disk: no IDE controller: the disk's ports are emulated without one, PIO only");
-    return 0;
-}
+// Channel 0 of the first PIIX-style IDE function's bus master (BAR4), taken with that
+// function's primary channel; 0 when there is none.
+constinit u16 g_bus_master = 0;
+constinit bool g_ide_seen = false;
 
 Status claim_ports(u16 bm) {
     if (Status s = io_hook_register(kCmdPorts, 8, port_hook, hook_ctx(IdeBlock::Command, kCmdPorts), "aoe-cmd"); !ok(s))
@@ -231,7 +190,13 @@ Status claim_ports(u16 bm) {
 
 }  // namespace
 
-Status aoe_disk_install() {
+namespace {
+
+constinit u32 g_mtu = 0;
+
+// Finds the target; the disk is active only when it answered.
+Status prepare(bool* active) {
+    *active = false;
     Config const* cfg = config();
     if (!cfg || !cfg->network.present || !cfg->aoe.present) return Status::Ok;
     nic::FramePort* port = nic::monitor_port();
@@ -242,6 +207,7 @@ Status aoe_disk_install() {
     g_tx.port = port;
     g_poller.port = port;
     u32 const mtu = cfg->aoe.mtu < port->mtu() ? cfg->aoe.mtu : port->mtu();
+    g_mtu = mtu;
     u64 const timeout_us = static_cast<u64>(cfg->aoe.timeout_ms) * 1000;
     aoe::Config ic{};
     nic::MacAddr const m = port->mac();
@@ -269,7 +235,38 @@ Status aoe_disk_install() {
     idp.slot = t.slot;
     for (int i = 0; i < 3; ++i) idp.mac_tail[i] = t.mac.b[3 + i];
     g_disk.init(&g_env, &g_blk, idp);
-    u16 const bm = find_bus_master();
+    *active = true;
+    return Status::Ok;
+}
+
+bool matches(pci::Function const& f) { return f.class_code == 0x01 && f.subclass == 0x01; }
+
+// The first IDE function's primary channel: the disk's ports are the legacy primary ones,
+// and bus-master channel 0 belongs with them. A primary channel in native mode stays with
+// the IDE mediator (its bus master too), and the AoE disk is then PIO only.
+Status attach(pci::Function const& f, pci::PciClaim& claim) {
+    if (g_ide_seen) return Status::Ok;
+    g_ide_seen = true;
+    pci::Bar const& bm = f.bars[4];
+    if (f.prog_if & 1u) {
+        log("aoe-disk: IDE function %02x:%02x.%u has its primary channel in native mode: PIO only", f.bdf.bus,
+            f.bdf.dev, f.bdf.fn);
+    } else if (!claim.take(pci::kIdePrimary)) {
+        log("aoe-disk: the primary channel of %02x:%02x.%u is taken: PIO only", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+    } else if (bm.kind == pci::BarKind::Io && bm.base) {
+        g_bus_master = static_cast<u16>(bm.base);
+    } else {
+        log("aoe-disk: IDE function %02x:%02x.%u has no bus-master BAR: PIO only", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+    }
+    return Status::Ok;
+}
+
+Status finish() {
+    Config const* cfg = config();
+    aoe::Target const& t = g_ini.target();
+    u32 const mtu = g_mtu;
+    if (!g_ide_seen) log("aoe-disk: no IDE controller: the disk's ports are emulated without one, PIO only");
+    u16 const bm = g_bus_master;
     if (Status s = claim_ports(bm); !ok(s)) return s;
     g_active = true;
     if (!power_off_log_register(aoe_disk_log)) log("aoe-disk: no room for the power-off log");
@@ -286,18 +283,21 @@ Status aoe_disk_install() {
     return Status::Ok;
 }
 
-bool aoe_disk_owns_primary() { return g_active; }
+}  // namespace
+
+constinit pci::PciDriver const kAoeDiskDriver{"aoe-disk", prepare, matches, attach, finish};
 
 void aoe_disk_log() {
     if (!g_active) return;
     AoeDiskCounters const& c = g_disk.counters();
     aoe::Counters const& n = g_ini.counters();
+    IrqCounters const irq = g_env.irq.counters();
     log("aoe-disk: %llu commands (%llu aborted, %llu failed), %llu PIO sectors, %llu DMA commands (%llu KiB), "
         "%llu interrupts sent (%llu while masked), %llu INT 13h calls",
         static_cast<unsigned long long>(c.commands), static_cast<unsigned long long>(c.aborted),
         static_cast<unsigned long long>(c.failed), static_cast<unsigned long long>(c.pio_sectors),
         static_cast<unsigned long long>(c.dma_commands), static_cast<unsigned long long>(c.dma_bytes / 1024),
-        static_cast<unsigned long long>(g_env.sent), static_cast<unsigned long long>(g_env.masked),
+        static_cast<unsigned long long>(irq.sent), static_cast<unsigned long long>(irq.masked + irq.refused),
         static_cast<unsigned long long>(g_int13.calls()));
     log("aoe-disk: network: %llu frames out, %llu retransmits, %llu in (%llu refused), %llu requests failed",
         static_cast<unsigned long long>(n.tx_frames), static_cast<unsigned long long>(n.retransmits),

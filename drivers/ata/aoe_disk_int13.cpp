@@ -54,7 +54,7 @@ u8 Int13Disk::transfer(bool write, u64 lba, u32 count, u64 addr) {
     if (count == 0) return kOk;
     if (count > kMaxSectors) return kBadRequest;
     u64 const bytes = static_cast<u64>(count) * 512;
-    if (!mem_->guest_ram(addr, bytes)) {
+    if (!mem_->guest_ram(Gpa{addr}, bytes)) {
         if (logs_++ < 16) mem_->log("aoe-disk: INT 13h buffer %#llx (+%llu) is not guest RAM: refused",
                                     static_cast<unsigned long long>(addr), static_cast<unsigned long long>(bytes));
         return kBadRequest;
@@ -63,11 +63,11 @@ u8 Int13Disk::transfer(bool write, u64 lba, u32 count, u64 addr) {
     if (lba >= total || count > total - lba) return kNotFound;
     DiskResult d{};
     if (write) {
-        memcpy(buf_, mem_->guest_ptr(addr), bytes);
+        memcpy(buf_, mem_->guest_ptr(Gpa{addr}), bytes);
         d = dev_->write(lba, count, buf_);
     } else {
         d = dev_->read(lba, count, buf_);
-        if (d.ok()) memcpy(mem_->guest_ptr(addr), buf_, bytes);
+        if (d.ok()) memcpy(mem_->guest_ptr(Gpa{addr}), buf_, bytes);
     }
     if (!d.ok())
         mem_->log("aoe-disk: INT 13h %s of %u sectors at %llu failed: %s", write ? "write" : "read", count,
@@ -89,8 +89,8 @@ void Int13Disk::chs_rw(BiosDiskRegs& r, bool write) {
 
 void Int13Disk::ext_rw(BiosDiskRegs& r, bool write) {
     u64 const dap_at = r.ds_base + (r.esi & 0xFFFF);
-    if (!mem_->guest_ram(dap_at, 16)) return finish(r, kBadRequest);
-    u8* dap = mem_->guest_ptr(dap_at);
+    if (!mem_->guest_ram(Gpa{dap_at}, 16)) return finish(r, kBadRequest);
+    u8* dap = mem_->guest_ptr(Gpa{dap_at});
     u8 const size = dap[0];
     u16 count, off, seg;
     u64 lba;
@@ -101,7 +101,7 @@ void Int13Disk::ext_rw(BiosDiskRegs& r, bool write) {
     if (size < 16) return finish(r, kBadRequest);
     u64 addr = static_cast<u64>(seg) * 16 + off;
     if (seg == 0xFFFF && off == 0xFFFF) {  // EDD 3.0: a flat address follows
-        if (size < 24 || !mem_->guest_ram(dap_at, 24)) return finish(r, kBadRequest);
+        if (size < 24 || !mem_->guest_ram(Gpa{dap_at}, 24)) return finish(r, kBadRequest);
         memcpy(&addr, dap + 16, 8);
     }
     u8 const st = transfer(write, lba, count, addr);
@@ -120,8 +120,8 @@ void Int13Disk::params(BiosDiskRegs& r) {
 
 void Int13Disk::ext_params(BiosDiskRegs& r) {
     u64 const at = r.ds_base + (r.esi & 0xFFFF);
-    if (!mem_->guest_ram(at, 0x1A)) return finish(r, kBadRequest);
-    u8* p = mem_->guest_ptr(at);
+    if (!mem_->guest_ram(Gpa{at}, 0x1A)) return finish(r, kBadRequest);
+    u8* p = mem_->guest_ptr(Gpa{at});
     u16 room;
     memcpy(&room, p, 2);
     if (room < 0x1A) return finish(r, kBadRequest);

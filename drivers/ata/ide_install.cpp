@@ -8,13 +8,12 @@
 #include "core/canary.hpp"
 #include "core/disk_keys.hpp"
 #include "core/handlers/power.hpp"
-#include "core/insn/emulate.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/smp.hpp"
-#include "drivers/ata/aoe_disk_install.hpp"
 #include "drivers/ata/ide_channel.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
@@ -48,8 +47,8 @@ class MonitorIdeEnv final : public IdeEnv {
     void port_out_words(u16 port, u16 const* buf, u32 n) override {
         asm volatile("rep outsw" : "+S"(buf), "+c"(n) : "d"(port) : "memory");
     }
-    bool guest_ram(u64 gpa, u64 bytes) override { return insn::guest_ram(gpa, bytes); }
-    u8* guest_ptr(u64 gpa) override { return static_cast<u8*>(phys_to_virt(gpa)); }
+    bool guest_ram(Gpa gpa, u64 bytes) override { return guest_memory().ok(gpa, bytes); }
+    u8* guest_ptr(Gpa gpa) override { return guest_memory().ptr(gpa, 1); }
     void log(char const* fmt, ...) override {
         char line[200];
         va_list ap;
@@ -174,7 +173,7 @@ Status install_channel(pci::Function const& f, u8 ch, u16 bm_base, bool bounce) 
     return Status::Ok;
 }
 
-Status install_controller(pci::Function const& f, bool bounce) {
+Status install_controller(pci::Function const& f, bool bounce, pci::PciClaim& claim) {
     if (g_controller_count == kMaxChannels / 2) return Status::NoMemory;
     Controller& c = g_controllers[g_controller_count++];
     c.bdf = f.bdf;
@@ -187,9 +186,8 @@ Status install_controller(pci::Function const& f, bool bounce) {
     u16 const bm_base = bm.kind == pci::BarKind::Io && bm.base ? static_cast<u16>(bm.base) : 0;
     if (!bm_base) log("ide: %02x:%02x.%u has no bus-master BAR: PIO only", f.bdf.bus, f.bdf.dev, f.bdf.fn);
     for (u8 ch = 0; ch < 2; ++ch) {
-        // The emulated AoE disk owns the legacy primary channel (and bus-master channel 0).
-        bool const native = f.prog_if & (1u << (ch * 2));
-        if (ch == 0 && !native && aoe_disk_owns_primary()) continue;
+        // A channel another driver took (the AoE disk takes the primary one) is left to it.
+        if (!claim.take(ch ? pci::kIdeSecondary : pci::kIdePrimary)) continue;
         if (Status s = install_channel(f, ch, bm_base, bounce); !ok(s)) return s;
     }
     return Status::Ok;
@@ -197,23 +195,35 @@ Status install_controller(pci::Function const& f, bool bounce) {
 
 }  // namespace
 
-Status ide_mediator_install() {
+namespace {
+
+constinit bool g_bounce = false;
+
+Status prepare(bool* active) {
+    *active = true;
     if (Status s = sector_crypt_load_boot_keys(); !ok(s)) return s;
-    size_t n = 0;
-    pci::Function const* fns = pci::pci_functions(&n);
-    bool const bounce = unlocked_disk_count() > 0;  // without keys every disk is passed through or refused
-    for (size_t i = 0; i < n; ++i) {
-        pci::Function const& f = fns[i];
-        if (f.class_code != 0x01 || f.subclass != 0x01) continue;
-        if (Status s = install_controller(f, bounce); !ok(s)) {
-            log("ide: %02x:%02x.%u: could not be mediated (status %u)", f.bdf.bus, f.bdf.dev, f.bdf.fn,
-                static_cast<unsigned>(s));
-            return s;
-        }
-    }
+    g_bounce = unlocked_disk_count() > 0;  // without keys every disk is passed through or refused
+    return Status::Ok;
+}
+
+bool matches(pci::Function const& f) { return f.class_code == 0x01 && f.subclass == 0x01; }
+
+Status attach(pci::Function const& f, pci::PciClaim& claim) {
+    Status const s = install_controller(f, g_bounce, claim);
+    if (!ok(s))
+        log("ide: %02x:%02x.%u: could not be mediated (status %u)", f.bdf.bus, f.bdf.dev, f.bdf.fn,
+            static_cast<unsigned>(s));
+    return s;
+}
+
+Status finish() {
     if (g_channel_count && !power_off_log_register(ide_mediator_log)) log("ide: no room for the power-off log");
     return Status::Ok;
 }
+
+}  // namespace
+
+constinit pci::PciDriver const kIdeDriver{"ide", prepare, matches, attach, finish};
 
 void ide_mediator_log() {
     for (u32 i = 0; i < g_channel_count; ++i) {

@@ -2,13 +2,13 @@
 // channels' ports and bus-master registers, pins their BARs, and probes the disks.
 #pragma once
 
-#include "core/types.hpp"
+#include "core/device/pci_registry.hpp"
 
 namespace tv::ata {
 
-// After PCI enumeration and disk key unlocking, before pci_ports_install() and
-// io_hooks_apply(). Ok when there is no IDE controller.
-[[nodiscard]] Status ide_mediator_install();
+// The IDE driver (core/device/pci_registry), attached after disk key unlocking, before
+// pci_ports_install() and io_hooks_apply(). It takes the channels no earlier driver took.
+extern pci::PciDriver const kIdeDriver;
 // One log line per channel with its command, refusal and transfer counts.
 void ide_mediator_log();
 

@@ -23,12 +23,12 @@ ShadowError PrdShadow::load(IdeEnv& env, u64 table_gpa, u64 expected_bytes) {
     table_gpa &= ~3ull;
     for (u32 i = 0; i < kMaxPrdEntries; ++i) {
         u64 const at = table_gpa + i * sizeof(PrdEntry);
-        if (!env.guest_ram(at, sizeof(PrdEntry))) return ShadowError::TableNotRam;
+        if (!env.guest_ram(Gpa{at}, sizeof(PrdEntry))) return ShadowError::TableNotRam;
         PrdEntry e;
-        memcpy(&e, env.guest_ptr(at), sizeof e);  // one read per entry: this copy is what counts
+        memcpy(&e, env.guest_ptr(Gpa{at}), sizeof e);  // one read per entry: this copy is what counts
         u64 const bytes = e.bytes ? e.bytes : kPrdMaxBytes;
         if (e.base & 1) return ShadowError::OddAddress;
-        if (!env.guest_ram(e.base, bytes)) return ShadowError::NotGuestRam;
+        if (!env.guest_ram(Gpa{e.base}, bytes)) return ShadowError::NotGuestRam;
         // SFF-8038i forbids a region that crosses a 64 KiB boundary, yet firmware does it (OVMF's
         // IDE driver) and controllers cope. The device only ever sees the monitor's own table,
         // so the shadow splits such a region at the boundary instead of refusing the command.
@@ -36,7 +36,7 @@ ShadowError PrdShadow::load(IdeEnv& env, u64 table_gpa, u64 expected_bytes) {
             u64 const room = kPrdMaxBytes - (base & (kPrdMaxBytes - 1));
             u64 const chunk = left < room ? left : room;
             if (n_ == kMaxRegions) return ShadowError::TooLong;
-            regions_[n_++] = GuestRegion{base, static_cast<u32>(chunk)};
+            regions_[n_++] = GuestRegion{Gpa{base}, static_cast<u32>(chunk)};
             base += chunk;
             left -= chunk;
         }
@@ -78,7 +78,7 @@ u32 build_direct_prd(PrdEntry* table, u32 max, PrdShadow const& shadow) {
     if (shadow.count() == 0 || shadow.count() > max) return 0;
     for (u32 i = 0; i < shadow.count(); ++i) {
         GuestRegion const& r = shadow.at(i);
-        table[i] = PrdEntry{static_cast<u32>(r.gpa), static_cast<u16>(r.bytes & 0xFFFF), 0};
+        table[i] = PrdEntry{static_cast<u32>(r.gpa.raw), static_cast<u16>(r.bytes & 0xFFFF), 0};
     }
     table[shadow.count() - 1].flags = kPrdEot;
     return shadow.count();

@@ -35,9 +35,9 @@ class IdeEnv {
     virtual void port_in_words(u16 port, u16* buf, u32 n) = 0;
     virtual void port_out_words(u16 port, u16 const* buf, u32 n) = 0;
     // Guest RAM the device may reach: never the monitor's region, never device memory.
-    virtual bool guest_ram(u64 gpa, u64 bytes) = 0;
+    virtual bool guest_ram(Gpa gpa, u64 bytes) = 0;
     // The monitor's view of guest-physical memory; only for ranges guest_ram accepted.
-    virtual u8* guest_ptr(u64 gpa) = 0;
+    virtual u8* guest_ptr(Gpa gpa) = 0;
     virtual void log(char const* fmt, ...) __attribute__((format(printf, 2, 3))) = 0;
     // Starts or stops the guest's exits on ports [first, first + count), effective on every
     // vCPU before the guest's next instruction. False when that cannot be promised (several
@@ -58,7 +58,7 @@ struct DmaMemory {
 };
 
 struct GuestRegion {
-    u64 gpa;
+    Gpa gpa;
     u32 bytes;
 };
 

@@ -6,7 +6,7 @@
 #include "core/boot_info.hpp"
 #include "core/canary.hpp"
 #include "core/config_load.hpp"
-#include "core/guest_ram_window.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/handlers/power.hpp"
@@ -38,9 +38,9 @@ class MonitorEnv final : public NicEnv {
         u64 v = value;
         (void)mmio_device_access(Gpa{mmio_hook_base(hook).raw + o}, 4, true, &v);
     }
-    bool guest_ok(u64 gpa, u64 len) override { return ram.ok(gpa, len); }
-    bool guest_read(u64 gpa, void* dst, u64 len) override { return ram.read(gpa, dst, len); }
-    bool guest_write(u64 gpa, void const* src, u64 len) override { return ram.write(gpa, src, len); }
+    bool guest_ok(u64 gpa, u64 len) override { return guest_memory().ok(Gpa{gpa}, len); }
+    bool guest_read(u64 gpa, void* dst, u64 len) override { return guest_memory().read(Gpa{gpa}, dst, len); }
+    bool guest_write(u64 gpa, void const* src, u64 len) override { return guest_memory().write(Gpa{gpa}, src, len); }
     void refused(char const* why, u64 detail) override {
         log("nic: refused %s (%#llx)", why, static_cast<unsigned long long>(detail));
     }
@@ -49,7 +49,6 @@ class MonitorEnv final : public NicEnv {
     void unlock() override { lock_.unlock(); }
 
     MmioHookId hook{};
-    GuestRamWindow ram{};
     RecursiveLock lock_{};
 };
 
@@ -175,7 +174,6 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     if ((b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) || b.size < e1000::kBarSize)
         return Status::NotFound;
     n.bdf = f.bdf;
-    n.env.ram.init(boot_info().firmware_map);
     Status s = mmio_hook_register(Gpa{b.base}, b.size, bar0_access, &n, "e1000-mediator", &n.env.hook);
     if (s == Status::Exists) {
         log("nic %02x:%02x.%u: BAR0 already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
@@ -217,18 +215,34 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
 
 static_assert(E1000Mediator::kDmaBytes % kPageSize == 0);
 
-Status nic_mediator_install() {
+namespace {
+
+Status prepare(bool* active) {
     Config const* cfg = config();
-    if (!cfg || !cfg->network.present) return Status::Ok;
-    pci::Function const* f = pci::pci_find_id(kIntel, k82540em);
-    if (!f) {
-        log("nic: [network] configured but no e1000 (8086:100e) found; the monitor has no network");
-        return Status::Ok;
-    }
-    Status const s = install_one(g_nic, *f, cfg->network.mac);
-    if (ok(s) && !power_off_log_register(nic_mediator_log)) log("nic: no room for the power-off log");
-    return s;
+    *active = cfg && cfg->network.present;
+    return Status::Ok;
 }
+
+bool matches(pci::Function const& f) { return f.vendor == kIntel && f.device == k82540em; }
+
+// The first 82540EM only: the monitor has one link.
+constinit bool g_offered = false;
+
+Status attach(pci::Function const& f, pci::PciClaim& claim) {
+    if (g_offered || !claim.take(pci::kAllParts)) return Status::Ok;
+    g_offered = true;
+    return install_one(g_nic, f, config()->network.mac);
+}
+
+Status finish() {
+    if (!g_offered) log("nic: [network] configured but no e1000 (8086:100e) to mediate; the monitor has no network");
+    else if (g_nic.present && !power_off_log_register(nic_mediator_log)) log("nic: no room for the power-off log");
+    return Status::Ok;
+}
+
+}  // namespace
+
+constinit pci::PciDriver const kE1000Driver{"e1000", prepare, matches, attach, finish};
 
 void nic_mediator_log() {
     if (g_nic.present) log_counters(g_nic, "counters");

@@ -15,35 +15,56 @@ namespace {
 
 MmioAction pass(void*, Vcpu&, Gpa, u8, bool, u64*) { return MmioAction::PassThrough; }
 
-Status hook_bar(Function const* f, u8 bar, char const* name) {
-    if (!f) {
-        log("mmio-test: no %s device", name);
-        return Status::NotFound;
-    }
-    Bar const& b = f->bars[bar];
+Status hook_bar(Function const& f, u8 bar, char const* name) {
+    Bar const& b = f.bars[bar];
     if (b.kind != BarKind::Mem32 && b.kind != BarKind::Mem64) {
         log("mmio-test: %s has no memory BAR%u", name, bar);
         return Status::NotFound;
     }
     MmioHookId id;
     Status s = mmio_hook_register(Gpa{b.base}, b.size, pass, nullptr, name, &id);
-    if (ok(s)) s = pci_bar_follow(f->bdf, bar, id);
+    if (ok(s)) s = pci_bar_follow(f.bdf, bar, id);
     return s;
 }
 
 constexpr u8 kClassStorage = 0x01, kSubclassSata = 0x06, kProgIfAhci = 0x01, kAbar = 5;
 constexpr u16 kIntel = 0x8086, kE1000_82540em = 0x100E;
 
-}  // namespace
+bool is_ahci(Function const& f) {
+    return f.class_code == kClassStorage && f.subclass == kSubclassSata && f.prog_if == kProgIfAhci;
+}
+bool is_e1000(Function const& f) { return f.vendor == kIntel && f.device == kE1000_82540em; }
 
-Status passthrough_test_install() {
+// Asked for on the command line, and done: the first device of each kind only.
+constinit bool g_want_ahci = false, g_want_e1000 = false, g_ahci = false, g_e1000 = false;
+
+Status prepare(bool* active) {
     char buf[64];
     char const* v = cmdline_value("mmio_passthrough_test", buf, sizeof buf);
-    if (!v) return Status::Ok;
-    Status s = Status::Ok;
-    if (strstr(v, "ahci")) s = hook_bar(pci_find_class(kClassStorage, kSubclassSata, kProgIfAhci), kAbar, "ahci-abar");
-    if (ok(s) && strstr(v, "e1000")) s = hook_bar(pci_find_id(kIntel, kE1000_82540em), 0, "e1000-bar0");
-    return s;
+    g_want_ahci = v && strstr(v, "ahci");
+    g_want_e1000 = v && strstr(v, "e1000");
+    *active = g_want_ahci || g_want_e1000;
+    return Status::Ok;
 }
+
+bool matches(Function const& f) { return (g_want_ahci && is_ahci(f)) || (g_want_e1000 && is_e1000(f)); }
+
+// The device is taken whole, so its mediator is never offered it.
+Status attach(Function const& f, PciClaim& claim) {
+    bool& done = is_ahci(f) ? g_ahci : g_e1000;
+    if (done || !claim.take(kAllParts)) return Status::Ok;
+    done = true;
+    return is_ahci(f) ? hook_bar(f, kAbar, "ahci-abar") : hook_bar(f, 0, "e1000-bar0");
+}
+
+Status finish() {
+    if (g_want_ahci && !g_ahci) log("mmio-test: no %s device", "ahci-abar");
+    if (g_want_e1000 && !g_e1000) log("mmio-test: no %s device", "e1000-bar0");
+    return (g_want_ahci && !g_ahci) || (g_want_e1000 && !g_e1000) ? Status::NotFound : Status::Ok;
+}
+
+}  // namespace
+
+constinit PciDriver const kPassthroughTestDriver{"mmio-passthrough-test", prepare, matches, attach, finish};
 
 }  // namespace tv::pci

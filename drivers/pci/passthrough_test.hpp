@@ -1,11 +1,13 @@
 // The MMIO pass-through test hooks (monitor command line `mmio_passthrough_test=`).
 #pragma once
 
-#include "core/types.hpp"
+#include "core/device/pci_registry.hpp"
 
 namespace tv::pci {
 
-// After pci_init() and before pci_ports_install(); Ok when the option is absent.
-[[nodiscard]] Status passthrough_test_install();
+// A PciDriver (core/device/pci_registry), attached before the mediators so that a device it
+// takes is never mediated. Inactive when the option is absent; a device asked for but not
+// found stops the boot.
+extern PciDriver const kPassthroughTestDriver;
 
 }  // namespace tv::pci

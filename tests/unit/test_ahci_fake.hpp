@@ -59,18 +59,19 @@ class FakeMachine final : public AhciEnv {
             if (!(v & kCmdSt)) port(kPxCi) = port(kPxSact) = 0;
         } else regs[off / 4] = v;
     }
-    bool guest_ok(u64 gpa, u64 len) override {
+    bool guest_ok(Gpa g, u64 len) override {
+        u64 const gpa = g.raw;
         u64 end = gpa + len;
         return len && end >= gpa && end <= kRamBytes && (end <= kMonBase || gpa >= kMonEnd);
     }
-    bool guest_read(u64 gpa, void* dst, u64 len) override {
+    bool guest_read(Gpa gpa, void* dst, u64 len) override {
         if (!guest_ok(gpa, len)) return false;
-        memcpy(dst, &ram[gpa], len);
+        memcpy(dst, &ram[gpa.raw], len);
         return true;
     }
-    bool guest_write(u64 gpa, void const* src, u64 len) override {
+    bool guest_write(Gpa gpa, void const* src, u64 len) override {
         if (!guest_ok(gpa, len)) return false;
-        memcpy(&ram[gpa], src, len);
+        memcpy(&ram[gpa.raw], src, len);
         return true;
     }
     void refused(u32, u32 slot, u8 command, char const* why) override { refusals.push_back({slot, command, why}); }

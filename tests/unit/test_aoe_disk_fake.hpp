@@ -28,10 +28,10 @@ class FakeEnv final : public AoeDiskEnv, public fakes::LogLines {
     void port_out(u16, u8, u32) override {}
     void port_in_words(u16, u16*, u32) override {}
     void port_out_words(u16, u16 const*, u32) override {}
-    bool guest_ram(u64 gpa, u64 bytes) override {
-        return fakes::in_guest_ram(gpa, bytes, kRamEnd, kHiddenBase, kHiddenEnd);
+    bool guest_ram(Gpa gpa, u64 bytes) override {
+        return fakes::in_guest_ram(gpa.raw, bytes, kRamEnd, kHiddenBase, kHiddenEnd);
     }
-    u8* guest_ptr(u64 gpa) override { return phys.data() + gpa; }
+    u8* guest_ptr(Gpa gpa) override { return phys.data() + gpa.raw; }
     void log(char const* fmt, ...) override {
         va_list ap;
         va_start(ap, fmt);

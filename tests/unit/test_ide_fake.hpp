@@ -47,10 +47,10 @@ class FakeIde final : public IdeEnv, public fakes::LogLines {
     void port_out_words(u16 port, u16 const* buf, u32 n) override {
         for (u32 i = 0; i < n; ++i) port_out(port, 2, buf[i]);
     }
-    bool guest_ram(u64 gpa, u64 bytes) override {
-        return fakes::in_guest_ram(gpa, bytes, kRamEnd, kHiddenBase, kHiddenEnd);
+    bool guest_ram(Gpa gpa, u64 bytes) override {
+        return fakes::in_guest_ram(gpa.raw, bytes, kRamEnd, kHiddenBase, kHiddenEnd);
     }
-    u8* guest_ptr(u64 gpa) override { return phys.data() + gpa; }
+    u8* guest_ptr(Gpa gpa) override { return phys.data() + gpa.raw; }
     void log(char const* fmt, ...) override {
         va_list ap;
         va_start(ap, fmt);

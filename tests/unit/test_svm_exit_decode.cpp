@@ -53,7 +53,7 @@ TEST(SvmExitDecode, IoWithImplausibleNextRipHasUnknownLength) {
 TEST(SvmExitDecode, NestedFaultCarriesGpaAndAccessKind) {
     ExitRecord w = decode(exit_code::kNpf, 0x100000006ull, 0x1e001234);
     EXPECT_EQ(w.reason, ExitReason::NestedFault);
-    EXPECT_EQ(w.npf.gpa, 0x1e001234u);
+    EXPECT_EQ(w.npf.gpa, Gpa{0x1e001234u});
     EXPECT_TRUE(w.npf.write);
     EXPECT_FALSE(w.npf.read);
     EXPECT_FALSE(w.npf.present);

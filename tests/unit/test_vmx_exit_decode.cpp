@@ -58,7 +58,7 @@ TEST(VmxExitDecode, EptViolationNeverTrustsTheLength) {
     ExitRecord w = decode(exit_reason::kEptViolation, 0x2, 3, 0, 0, 0x1e001234);
     EXPECT_EQ(w.reason, ExitReason::NestedFault);
     EXPECT_EQ(w.insn_len, 0);
-    EXPECT_EQ(w.npf.gpa, 0x1e001234u);
+    EXPECT_EQ(w.npf.gpa, Gpa{0x1e001234u});
     EXPECT_TRUE(w.npf.write);
     EXPECT_FALSE(w.npf.read);
     EXPECT_FALSE(w.npf.fetch);

@@ -82,7 +82,7 @@ ExitRecord decode_exit(RawExit const& raw) {
             break;
         }
         case ExitReason::NestedFault:
-            e.npf.gpa = raw.info2;
+            e.npf.gpa = Gpa{raw.info2};
             e.npf.present = raw.info1 & 1;
             e.npf.write = (raw.info1 >> 1) & 1;
             e.npf.fetch = (raw.info1 >> 4) & 1;

@@ -96,7 +96,7 @@ ExitRecord decode_exit(RawExit const& raw) {
             e.io.port = static_cast<u16>(q >> 16);
             break;
         case ExitReason::NestedFault:
-            e.npf.gpa = raw.gpa;
+            e.npf.gpa = Gpa{raw.gpa};
             e.npf.read = q & 1;
             e.npf.write = (q >> 1) & 1;
             e.npf.fetch = (q >> 2) & 1;

@@ -3,7 +3,7 @@
 #include "core/arch/x86/cpu.hpp"
 #include "core/arch/x86/vmx/vmx_exit_decode.hpp"
 #include "core/arch/x86/vmx/vmx_insn.hpp"
-#include "core/hidden_memory.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
 
@@ -451,8 +451,9 @@ void VmxVcpu::set_long_mode(bool active) {
 }
 
 // PAE paging outside long mode takes its four PDPTEs from the VMCS at VM entry; an emulated
-// control-register write must load them as the instruction would have. Monitor memory
-// reads as zeros here too.
+// control-register write must load them as the instruction would have. What is not guest RAM
+// by the one guest-memory rule (the monitor's region, device memory: a read through the
+// direct map could have a register's side effect) reads as zeros.
 void VmxVcpu::load_pdptes() {
     if (!(vmread(f::kGuestCr0) & kCr0Pg) || !(vmread(f::kGuestCr4) & kCr4Pae) ||
         (vmread(f::kGuestEfer) & x86::kEferLma))
@@ -460,8 +461,9 @@ void VmxVcpu::load_pdptes() {
     u64 const table = vmread(f::kGuestCr3) & 0xFFFFFFE0ull;
     F64 const fields[] = {f::kGuestPdpte0, f::kGuestPdpte1, f::kGuestPdpte2, f::kGuestPdpte3};
     for (u32 i = 0; i < 4; ++i) {
-        u64 const gpa = table + 8 * i;
-        vmwrite(fields[i], hidden_memory_contains(gpa) ? 0 : *static_cast<u64 const*>(phys_to_virt(gpa)));
+        u64 pdpte = 0;
+        if (!guest_memory().read(Gpa{table + 8 * i}, &pdpte, sizeof pdpte)) pdpte = 0;
+        vmwrite(fields[i], pdpte);
     }
 }
 
