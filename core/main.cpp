@@ -9,6 +9,7 @@
 #include "core/arch/x86/descriptors.hpp"
 #include "core/ap_boot.hpp"
 #include "core/boot_info.hpp"
+#include "core/canary.hpp"
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
 #include "core/device/guest_memory.hpp"
@@ -150,6 +151,7 @@ void monitor_main() {
         static_cast<unsigned long long>(free_page_count() * 4));
     run_selftest();
     clock_init();
+    canary_init();  // before the mediators: they stamp their buffers with it
     BootInfo& bi = boot_info();
     copy_modules(bi);
     if (!config_load(bi)) refuse("thinvisor.conf is invalid (see the line above)");

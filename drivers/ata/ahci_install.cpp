@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/canary.hpp"
 #include "core/device/guest_memory.hpp"
 #include "core/exit_stats.hpp"
 #include "core/io_hooks.hpp"
@@ -159,6 +160,7 @@ Status install_one(pci::Function const& f) {
     ++g_count;
     DmaMem pool;
     if (!alloc_dma(u64{kBouncePages} * kPageSize, &pool)) return Status::NoMemory;
+    canary_fill(pool.virt, u64{kBouncePages} * kPageSize, "ahci bounce");
     c.pool.init(pool, kBouncePages);
     c.hba.init(&c.env, &c.pool);
     s = hook_idp(c, f);

@@ -6,6 +6,7 @@
 
 #include "core/acpi.hpp"
 #include "core/arch/x86/cpu.hpp"
+#include "core/canary.hpp"
 #include "core/disk_keys.hpp"
 #include "core/handlers/power.hpp"
 #include "core/device/guest_memory.hpp"
@@ -144,6 +145,7 @@ Status alloc_dma(bool bounce, DmaMemory* out) {
     out->bounce = static_cast<u8*>(hpa_virt(buf));
     out->bounce_phys = buf.raw;
     out->bounce_bytes = static_cast<u32>(kBouncePages * kPageSize);
+    canary_fill(out->bounce, out->bounce_bytes, "ide bounce");
     return Status::Ok;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/boot_info.hpp"
+#include "core/canary.hpp"
 #include "core/config_load.hpp"
 #include "core/device/guest_memory.hpp"
 #include "core/io_hooks.hpp"
@@ -190,6 +191,9 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     MacAddr m{};
     memcpy(m.b, mac.b, 6);
     n.med.init(&n.env, DmaMem{static_cast<u8*>(hpa_virt(h)), h.raw}, m);
+    for (u32 i = 0; i < E1000Mediator::kRxSlots; ++i)  // receive buffers past the longest frame
+        canary_fill(static_cast<u8*>(hpa_virt(h)) + E1000Mediator::kRxBufOff + i * E1000Mediator::kRxBufBytes + 1536,
+                    E1000Mediator::kRxBufBytes - 1536, i ? nullptr : "e1000 rx tails, every 2048 bytes x256,");
     n.present = true;
     set_monitor_port(&n.med.port());
     // The guest's driver puts the NIC's own address (from its EEPROM) in RAR[0]: sharing it

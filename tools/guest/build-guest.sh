@@ -206,11 +206,12 @@ for t in thinvisor-ctl memprobe cpuprobe atacmd xmmcheck; do
         mv "$OUT/bin/$t.tmp" "$OUT/bin/$t"
     fi
 done
+"$SRC/build-attack.sh" "$OUT/bin"  # tvattack, the attack suite's hostile program
 
 # ---------------------------------------------------------------------------------------
 # 4. Initramfs: busybox + /init + tools + modules, newc cpio, gzip.
 if needs "$OUT/initrd.img" "$SRC/init" "$BUSYBOX" "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" \
-         "$OUT/bin/cpuprobe" "$OUT/bin/atacmd" "$OUT/bin/xmmcheck" "$MODSTAMP" "$SELF"; then
+         "$OUT/bin/cpuprobe" "$OUT/bin/atacmd" "$OUT/bin/xmmcheck" "$OUT/bin/tvattack" "$MODSTAMP" "$SELF"; then
     log "building initrd.img"
     R=$OUT/initramfs
     rm -rf "$R"
@@ -223,7 +224,7 @@ if needs "$OUT/initrd.img" "$SRC/init" "$BUSYBOX" "$OUT/bin/thinvisor-ctl" "$OUT
     for applet in $("$BUSYBOX" --list); do
         [ "$applet" = busybox ] || [ -e "$R/bin/$applet" ] || ln -s busybox "$R/bin/$applet"
     done
-    cp "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" "$OUT/bin/cpuprobe" "$OUT/bin/atacmd" "$OUT/bin/xmmcheck" "$R/bin/"
+    cp "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" "$OUT/bin/cpuprobe" "$OUT/bin/atacmd" "$OUT/bin/xmmcheck" "$OUT/bin/tvattack" "$R/bin/"
     cp -a "$MODSTAGE/lib/modules" "$R/lib/"
     install -m 0755 "$SRC/init" "$R/init"
     echo "$BOOT_MODULES" > "$R/etc/boot-modules"
