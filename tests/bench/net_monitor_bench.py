@@ -5,26 +5,21 @@ The monitor has no timer interrupt: it handles its own frames only on VM exits. 
 the host's ping of the monitor's address with the guest idle at its shell and with the guest
 busy on the same NIC (pinging the host every 50 ms), against the host's ping of the guest
 itself in the same run as the peer. Appends JSON lines to build/bench/results.jsonl."""
-import json
 import os
 import re
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib as bl  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "suites"))
 import _netlib as nl  # noqa: E402
 import net_monitor as nm  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "build", "bench", "results.jsonl")
-COUNT = 20
+COUNT = 5 if bl.smoke() else 20
 
-
-def record(obj):
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "a") as f:
-        f.write(json.dumps(obj) + "\n")
 
 
 def host_ping(net, ip, name):
@@ -36,7 +31,8 @@ def host_ping(net, ip, name):
     rtt = re.search(r"min/avg/max = ([\d.]+)/([\d.]+)/([\d.]+)", out)
     if not got or not rtt:
         return None
-    return int(got.group(1)), float(rtt.group(2)), float(rtt.group(3))
+    samples = [float(x) for x in re.findall(r"time=([\d.]+) ms", out)]
+    return int(got.group(1)), float(rtt.group(2)), float(rtt.group(3)), samples
 
 
 def main():
@@ -64,10 +60,10 @@ def main():
             if not mon or not guest:
                 print("net_monitor_bench: %s: no ping statistics (monitor %s, guest %s)" % (load, mon, guest))
                 continue
-            record({"name": "net_monitor_ping_rtt_guest_%s_ms" % load, "value": mon[1], "unit": "ms",
-                    "max": mon[2], "received": mon[0], "sent": COUNT,
-                    "peer": "host ping of the guest, same run", "peer_value": guest[1],
-                    "ratio": round(mon[1] / guest[1], 3) if guest[1] else None})
+            bl.record("net_monitor_ping_rtt_guest_%s_ms" % load, mon[1], "ms", peer="host ping of the guest, same run",
+                      peer_value=guest[1], runs=mon[0], samples=mon[3] or None, machine="q35", cpu="max",
+                      vendor="amd", goal=bl.goal("value", "<=", 10),
+                      extra={"max_ms": mon[2], "received": mon[0], "sent": COUNT, "guest_samples": guest[3]})
             print("monitor ping, guest %-4s: avg %8.2f ms max %8.2f ms (%d/%d); guest's own avg %8.2f ms"
                   % (load, mon[1], mon[2], mon[0], COUNT, guest[1]))
     finally:
