@@ -6,7 +6,6 @@ build/tools/aoe-client reads 96 MiB from vblade in the namespaces of tests/suite
 median of 3 each; the ratio window16/window1. A measurement, so it lives here and not in
 make test. Appends JSON lines to build/bench/results.jsonl; needs root and vblade."""
 import atexit
-import json
 import os
 import signal
 import sys
@@ -16,15 +15,13 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "suites"))
 import aoe_vblade as av  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "build", "bench", "results.jsonl")
-MIB = 96
-RUNS = 3
+sys.path.insert(0, HERE)
+import benchlib as bl  # noqa: E402
+
+MIB = 4 if bl.smoke() else 96
+RUNS = 1 if bl.smoke() else 3
 
 
-def record(obj):
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "a") as f:
-        f.write(json.dumps(obj) + "\n")
 
 
 def median_read(opts, count):
@@ -52,9 +49,8 @@ def main():
         w1 = median_read(["-w", "1"], count)
     finally:
         av.ENV.cleanup()
-    record({"name": "aoe_client_read_window16", "value": round(w16, 1), "unit": "MB/s",
-            "peer": "the same read with a window of 1", "peer_value": round(w1, 1),
-            "ratio": round(w16 / w1, 2) if w1 else None, "runs": RUNS, "mib": MIB})
+    bl.record("aoe_client_read_window16", round(w16, 1), "MB/s", peer="the same read with a window of 1",
+              peer_value=round(w1, 1), runs=RUNS, extra={"mib": MIB})
     print("aoe_client_bench: sequential read over veth, median of %d x %d MiB: window 16 %.0f MB/s, "
           "window 1 %.0f MB/s" % (RUNS, MIB, w16, w1))
     return 0

@@ -10,7 +10,6 @@ time to the guest's shell and the exits by reason at power-off are recorded too.
 TV_BENCH_BEFORE=PATH (an ELF built from the tree before the monitor clock) the same run is
 made with it first, so before and after come from the same `make bench`.
 Appends JSON lines to build/bench/results.jsonl."""
-import json
 import os
 import re
 import sys
@@ -18,19 +17,15 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib as bl  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "suites"))
 import _netlib as nl  # noqa: E402
 import net_monitor as nm  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "build", "bench", "results.jsonl")
-COUNT = 100
+COUNT = 5 if bl.smoke() else 100
 
-
-def record(obj):
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "a") as f:
-        f.write(json.dumps(obj) + "\n")
 
 
 def stats(times):
@@ -58,11 +53,12 @@ def one_binary(label, elf):
                 g.run(nm.SPIN, 30)
             got, times = nm.ping_times(net, nm.STATIC_IP, "mon-%s.log" % load, count=COUNT)
             med, mx = stats(times)
-            out[load] = {"received": got, "sent": COUNT, "median_ms": med, "max_ms": mx}
+            out[load] = {"received": got, "sent": COUNT, "median_ms": med, "max_ms": mx, "samples": times}
         g.run("kill $(cat /tmp/spin.pid); ip link set eth0 up && ip addr add %s/24 dev eth0" % nm.GUEST_IP, 60)
         time.sleep(2)
         got, times = nm.ping_times(net, nm.GUEST_IP, "guest.log", count=20, interval="0.2")
         out["peer_guest_median_ms"] = stats(times)[0]
+        out["peer_samples"] = times
         log = g.power_off(120)
         counts = re.search(r"power-off: exit counts (.*)", log)
         out["exits"] = dict((k, int(v)) for k, v in re.findall(r"([\w-]+)=(\d+)", counts.group(1))) if counts else None
@@ -88,15 +84,25 @@ def main():
         r = one_binary(label, elf)
         if not r:
             continue
+        suffix = "_before" if label == "before" else ""
+        at = dict(machine="q35", cpu="max", vendor="amd")
         for load in ("idle", "busy"):
             x = r[load]
-            record({"name": "net_monitor_ping_guest_%s_ms" % load, "binary": label, "value": x["median_ms"],
-                    "unit": "ms", "median": x["median_ms"], "max": x["max_ms"], "received": x["received"],
-                    "sent": x["sent"], "peer": "host ping of the guest, same run", "peer_value": r["peer_guest_median_ms"]})
+            if x["median_ms"] is None:
+                print("net_monitor_bench: %s %s: no replies" % (label, load))
+                continue
+            bl.record("net_monitor_ping_guest_%s_ms%s" % (load, suffix), x["median_ms"], "ms",
+                      peer="host ping of the guest, same run" if r["peer_guest_median_ms"] is not None else None,
+                      peer_value=r["peer_guest_median_ms"], goal=bl.goal("value", "<=", 50), runs=max(x["received"], 1),
+                      samples=x["samples"] or None,
+                      extra={"max_ms": x["max_ms"], "received": x["received"], "sent": x["sent"], "binary": label,
+                             "guest_samples": r["peer_samples"]}, **at)
             print("%-6s monitor ping, guest %-4s: median %s ms, max %s ms (%d/%d); guest's own median %s ms"
                   % (label, load, x["median_ms"], x["max_ms"], x["received"], COUNT, r["peer_guest_median_ms"]))
-        record({"name": "net_monitor_boot_to_shell_s", "binary": label, "value": r["boot_to_shell_s"], "unit": "s"})
-        record({"name": "net_monitor_exits_by_reason", "binary": label, "value": r["exits"], "clock": r["clock"]})
+        bl.record("net_monitor_boot_to_shell_s%s" % suffix, r["boot_to_shell_s"], "s", extra={"binary": label}, **at)
+        if r["exits"]:
+            bl.record("net_monitor_boot_exits%s" % suffix, sum(v for k, v in r["exits"].items() if k != "total" and not k.startswith("io-")),
+                      "exits", extra={"binary": label, "exits_by_reason": r["exits"], "clock": r["clock"]}, **at)
         print("%-6s boot to shell %.1f s; exits %s; %s" % (label, r["boot_to_shell_s"], r["exits"], r["clock"]))
     return 0
 
