@@ -336,9 +336,22 @@ void Initiator::finish_frame(u32 idx, Frame const& f, u64 now) {
     Slot& s = slots_[idx];
     u32 const req = s.request;
     Pending& p = pending_[req];
-    // Karn: only a reply to the latest transmission is an unambiguous round trip.
-    if (tag_attempt(f.tag) == s.attempt && s.attempt != kMaxAttempt)
-        rtt_.sample(since(now, s.last_sent_us));
+    // The tag names the transmission a reply answers, so unlike TCP (Karn) a reply is never
+    // ambiguous: the latest transmission is timed from when it was sent, and the first one,
+    // answered after a retransmission, from when it was first sent. That late first answer
+    // is what a spurious retransmission looks like (the network or the host stalled longer
+    // than the timeout); dropping its sample, as Karn's rule does, kept the timeout at its
+    // floor, so every later stall retransmitted the whole window again (issue 22, item 3).
+    // Attempts in between carry no send time of their own and go untimed.
+    // The latest transmission's time is taken once per round trip (sample_paced says why);
+    // a late first answer always, and it counts as a needless retransmission.
+    u8 const attempt = tag_attempt(f.tag);
+    if (attempt == s.attempt && s.attempt != kMaxAttempt) {
+        (void)rtt_.sample_paced(since(now, s.last_sent_us), now);
+    } else if (attempt == 0) {
+        ++counters_.spurious_retransmits;
+        rtt_.sample(since(now, s.first_sent_us));
+    }
     if (f.payload_len != 0)
         memcpy(p.io.buffer + (s.lba - p.io.lba) * kSectorSize, f.payload, f.payload_len);
     ++counters_.accepted;

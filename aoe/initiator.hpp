@@ -113,6 +113,7 @@ struct Counters {
     u64 tx_frames;
     u64 tx_errors;
     u64 retransmits;
+    u64 spurious_retransmits;  // the first transmission was answered after all (late, not lost)
     u64 announcements;
     u64 rx_frames;  // == accepted + ignored + every refused[]
     u64 accepted;

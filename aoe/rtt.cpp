@@ -6,7 +6,7 @@ void RttEstimator::init(RtoBounds const& b) {
     bounds_ = b;
     if (bounds_.max_us < bounds_.min_us)
         bounds_.max_us = bounds_.min_us;
-    srtt8_ = rttvar4_ = samples_ = 0;
+    srtt8_ = rttvar4_ = samples_ = last_sample_us_ = 0;
     rto_ = clamp(b.initial_us);
 }
 
@@ -23,6 +23,14 @@ void RttEstimator::sample(u64 rtt_us) {
         srtt8_ = srtt8_ - srtt8_ / 8 + rtt_us;     // SRTT += (R - SRTT) / 8
     }
     rto_ = clamp(srtt8_ / 8 + rttvar4_);
+}
+
+bool RttEstimator::sample_paced(u64 rtt_us, u64 now_us) {
+    if (samples_ != 0 && now_us - last_sample_us_ < srtt8_ / 8)
+        return false;
+    last_sample_us_ = now_us;
+    sample(rtt_us);
+    return true;
 }
 
 u64 RttEstimator::backed_off_us(u32 retransmissions) const {

@@ -19,6 +19,12 @@ class RttEstimator {
 
     // One unambiguous round trip (a reply to the latest transmission of a frame).
     void sample(u64 rtt_us);
+    // The same, at most once per smoothed round trip (`now_us` is when it was measured).
+    // RFC 6298's gains assume one sample per round trip, as TCP times one segment at a time;
+    // a window of N frames answered in one round trip would otherwise age RTTVAR N times
+    // faster, and the timeout would forget a stall of the host or the target within one
+    // window and retransmit at the next. False when the sample was not taken.
+    bool sample_paced(u64 rtt_us, u64 now_us);
 
     u64 rto_us() const { return rto_; }
     // The timeout for the n-th retransmission (0: first transmission): RTO * 2^n, capped.
@@ -39,6 +45,7 @@ class RttEstimator {
     u64 rttvar4_{0};  // RTTVAR * 4, for the 1/4 gain
     u64 rto_{0};
     u64 samples_{0};
+    u64 last_sample_us_{0};
 };
 
 }  // namespace tv::aoe

@@ -76,6 +76,16 @@ SdtHeader const* find_table(Rsdp const* rsdp, char const* sig) {
     return nullptr;
 }
 
+// MCFG: after the header, 8 reserved bytes, then 16-byte entries: base (8), segment (2),
+// start bus, end bus, 4 reserved.
+struct __attribute__((packed)) McfgEntry {
+    u64 base;
+    u16 segment;
+    u8 start_bus, end_bus;
+    u32 reserved;
+};
+static_assert(sizeof(McfgEntry) == 16);
+
 // UEFI firmware publishes the RSDP only in its configuration table (the loader passes it
 // on); a BIOS leaves it in the EBDA or the BIOS ROM area.
 Rsdp const* find_rsdp() {
@@ -144,6 +154,21 @@ u32 acpi_find_cpus(u32* apic_ids, u32 max) {
         off += len;
     }
     return n;
+}
+
+bool acpi_find_ecam(AcpiEcam* out) {
+    Rsdp const* rsdp = find_rsdp();
+    SdtHeader const* mcfg = rsdp ? find_table(rsdp, "MCFG") : nullptr;
+    if (!mcfg) return false;
+    u8 const* p = reinterpret_cast<u8 const*>(mcfg);
+    for (u32 off = sizeof(SdtHeader) + 8; off + sizeof(McfgEntry) <= mcfg->length; off += sizeof(McfgEntry)) {
+        McfgEntry e;
+        memcpy(&e, p + off, sizeof e);
+        if (e.segment != 0 || e.end_bus < e.start_bus || e.base == 0) continue;
+        *out = AcpiEcam{e.base, e.start_bus, e.end_bus};
+        return true;
+    }
+    return false;
 }
 
 }  // namespace tv

@@ -20,4 +20,13 @@ struct AcpiPower {
 // boot CPU first on every firmware seen). 0 when there is no MADT.
 u32 acpi_find_cpus(u32* apic_ids, u32 max);
 
+// PCI segment 0's memory-mapped configuration space (ECAM) from the MCFG: function
+// (bus, dev, fn)'s 4 KiB at base + (bus - 0 << 20 | dev << 15 | fn << 12), buses start..end.
+struct AcpiEcam {
+    u64 base;
+    u8 start_bus, end_bus;
+};
+// False when there is no MCFG or it has no entry for segment 0.
+[[nodiscard]] bool acpi_find_ecam(AcpiEcam* out);
+
 }  // namespace tv

@@ -2,6 +2,9 @@
 
 #include <string.h>
 
+#include "core/layout.hpp"
+#include "crypto/secure_zero.hpp"
+
 namespace tv {
 
 namespace {
@@ -97,6 +100,13 @@ bool parse_multiboot(u32 magic, u64 mbi_phys, BootInfo* out, char const** why) {
             else bm.name[0] = 0;
         }
     }
+    return true;
+}
+
+bool wipe_module_original(BootModule const& m) {
+    MonitorRegion const& r = monitor_region();
+    if (m.end <= m.start || !(m.end <= r.base || m.start >= r.base + r.size)) return false;
+    crypto::secure_zero(phys_to_virt(m.start), m.end - m.start);
     return true;
 }
 

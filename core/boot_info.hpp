@@ -39,6 +39,12 @@ BootInfo& boot_info();
 // E820 type number -> MemType; unknown types become Reserved (never guest-usable RAM).
 MemType e820_memtype(u32 type);
 
+// Zeroes the module's original in guest RAM once the monitor holds its copy: keyslot files
+// and thinvisor.conf must not stay where the guest can scan for them (a keyslot file invites
+// an offline attack on its passphrase). A range that touches the monitor's own region is
+// left alone (it is not guest RAM). Returns whether it wiped.
+bool wipe_module_original(BootModule const& m);
+
 // Value of "key=value" in the monitor command line, or nullptr.
 char const* cmdline_value(char const* key, char* buf, size_t n);
 

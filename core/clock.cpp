@@ -58,6 +58,10 @@ u64 clock_us() {
     return d / g_tsc_khz * 1000 + d % g_tsc_khz * 1000 / g_tsc_khz;
 }
 
+u64 clock_tsc_at(u64 us) {
+    return g_tsc_base + us / 1000 * g_tsc_khz + us % 1000 * g_tsc_khz / 1000;
+}
+
 void clock_delay_us(u64 us) {
     u64 const until = clock_us() + us;
     while (clock_us() < until) x86::pause();

@@ -12,6 +12,8 @@ namespace tv {
 void clock_init();
 u64 clock_us();   // microseconds since clock_init()
 u64 tsc_khz();    // as calibrated; 0 before clock_init()
+// The TSC value at clock_us() == us (a deadline for the VMX preemption timer).
+u64 clock_tsc_at(u64 us);
 // Busy-waits at least `us` microseconds.
 void clock_delay_us(u64 us);
 

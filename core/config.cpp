@@ -23,7 +23,8 @@ struct Key {
 constexpr Key kNetworkKeys[] = {{"dhcp", 0, true},    {"mac", 1, true},     {"address", 2, false},
                                 {"netmask", 3, false}, {"gateway", 4, false}, {"syslog", 5, false}};
 constexpr Key kAoeKeys[] = {{"shelf", 0, true}, {"slot", 1, true}, {"mtu", 2, false}, {"timeout_ms", 3, false}};
-constexpr Key kDiskKeys[] = {{"serial", 0, true}, {"keyslots", 1, true}, {"plaintext", 2, false}};
+// serial is required for bus = ata only (finish_disk): the AoE disk is the one of [aoe].
+constexpr Key kDiskKeys[] = {{"serial", 0, false}, {"keyslots", 1, true}, {"plaintext", 2, false}, {"bus", 3, false}};
 constexpr Key kKeysKeys[] = {{"passphrase_tries", 0, false}};
 
 struct Schema {
@@ -35,7 +36,7 @@ struct Schema {
 constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"network", kNetworkKeys, 6},
                                {"aoe", kAoeKeys, 4},
-                               {"disk", kDiskKeys, 3},
+                               {"disk", kDiskKeys, 4},
                                {"keys", kKeysKeys, 1}};
 
 struct Parser {
@@ -54,6 +55,19 @@ struct Parser {
     Schema const& schema() const { return kSchemas[static_cast<u8>(section)]; }
 };
 
+bool finish_disk(Parser& p) {
+    DiskConfig& d = p.cfg->disks[p.cfg->disk_count - 1];
+    if (!(p.seen & 1u)) {
+        if (d.bus == DiskBus::Ata) return p.fail("section [disk.%.*s] lacks the required key 'serial'%.*s", Span{d.name, strlen(d.name)});
+        d.serial[0] = '*';  // there is one AoE disk: its entry needs no serial
+    }
+    for (u32 a = 0; a < d.plaintext_count; ++a)
+        for (u32 b = a + 1; b < d.plaintext_count; ++b)
+            if (d.plaintext[a].first <= d.plaintext[b].last && d.plaintext[b].first <= d.plaintext[a].last)
+                return p.fail("disk '%.*s': plaintext ranges overlap%.*s", Span{d.name, strlen(d.name)});
+    return true;
+}
+
 bool finish_section(Parser& p) {
     Schema const& s = p.schema();
     for (size_t i = 0; i < s.count; ++i)
@@ -64,6 +78,7 @@ bool finish_section(Parser& p) {
         }
     if (p.section == Section::Network && !p.cfg->network.dhcp && (p.seen & 0x1C) != 0x1C)
         return p.fail("[network] with dhcp = no needs address, netmask and gateway%.*s%.*s");
+    if (p.section == Section::Disk) return finish_disk(p);
     return true;
 }
 
@@ -129,6 +144,9 @@ bool disk_value(Parser& p, Key const& k, Span v) {
     switch (k.bit) {
         case 0: return cfg::copy_string(v, d.serial, sizeof d.serial);
         case 1: return cfg::copy_string(v, d.keyslots, sizeof d.keyslots);
+        case 3:
+            if (v.is("ata")) return d.bus = DiskBus::Ata, true;
+            return v.is("aoe") && (d.bus = DiskBus::Aoe, true);
         default:
             if (d.plaintext_count == DiskConfig::kMaxPlainRanges) return false;
             return cfg::parse_range(v, &d.plaintext[d.plaintext_count++]);
@@ -198,6 +216,10 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     p.line = 0;
     if (out->disk_count == 0 && !out->aoe.present && !out->network.present)
         return p.fail("the file configures nothing (no [network], [aoe] or [disk.NAME] section)%.*s");
+    u32 aoe_disks = 0;
+    for (u32 i = 0; i < out->disk_count; ++i) aoe_disks += out->disks[i].bus == DiskBus::Aoe;
+    if (aoe_disks > 1) return p.fail("more than one [disk.NAME] has bus = aoe (there is one AoE disk)%.*s");
+    if (aoe_disks && !out->aoe.present) return p.fail("a [disk.NAME] has bus = aoe but there is no [aoe] section%.*s");
     return true;
 }
 

@@ -20,10 +20,15 @@ struct LbaRange {
     u64 first, last;  // inclusive
 };
 
+// Which disks a [disk.NAME] entry can name: local ATA disks (IDE, AHCI) by their IDENTIFY
+// serial, or the AoE disk of [aoe] (whose serial names its target).
+enum class DiskBus : u8 { Ata, Aoe };
+
 struct DiskConfig {
     static constexpr u32 kMaxPlainRanges = 4;
     char name[32];
-    char serial[41];        // IDENTIFY serial the disk is recognised by ("*" = any disk)
+    DiskBus bus;
+    char serial[41];        // IDENTIFY serial the disk is recognised by ("*" = any disk of its bus)
     char keyslots[64];      // boot-module name of its keyslot file
     LbaRange plaintext[kMaxPlainRanges];  // ranges left unencrypted, e.g. a shared partition
     u32 plaintext_count;

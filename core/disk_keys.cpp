@@ -16,7 +16,6 @@ namespace {
 
 UnlockedDisk g_disks[Config::kMaxDisks];
 u32 g_count;
-crypto::FpuSaveArea g_fpu_area;
 crypto::Keyslots g_slots;  // big; kept off the 64 KiB boot stack
 
 bool load_keyslots(DiskConfig const& d, BootInfo const& bi) {
@@ -43,7 +42,7 @@ crypto::KsError try_unlock(DiskConfig const& d, u32 tries_left, UnlockedDisk& ou
     crypto::MasterKey mk;
     crypto::KsError e;
     {
-        crypto::FpuGuard fpu(g_fpu_area);  // mbedTLS uses AES-NI/PCLMUL: the guest's SSE state is saved
+        crypto::FpuGuard fpu;  // mbedTLS uses AES-NI/PCLMUL: the guest's SSE state is saved
         e = crypto::ks_unlock(g_slots, reinterpret_cast<u8 const*>(pass), n, mk, slot);
     }
     crypto::secure_zero(pass, sizeof pass);
@@ -51,9 +50,15 @@ crypto::KsError try_unlock(DiskConfig const& d, u32 tries_left, UnlockedDisk& ou
     return e;
 }
 
-}  // namespace
+// The monitor's copies of the keyslot files are needed only to unlock: afterwards nothing
+// of them stays in memory (a later hole in the monitor would otherwise leak them too).
+void forget_keyslot_files(Config const& cfg, BootInfo const& bi) {
+    for (u32 i = 0; i < cfg.disk_count; ++i)
+        if (BootModule const* m = find_module(bi, cfg.disks[i].keyslots); m && m->copy)
+            crypto::secure_zero(m->copy, m->end - m->start);
+}
 
-bool disk_keys_unlock(Config const& cfg, BootInfo const& bi) {
+bool unlock_all(Config const& cfg, BootInfo const& bi) {
     for (u32 i = 0; i < cfg.disk_count; ++i) {
         DiskConfig const& d = cfg.disks[i];
         if (!load_keyslots(d, bi)) return false;
@@ -80,11 +85,21 @@ bool disk_keys_unlock(Config const& cfg, BootInfo const& bi) {
             return false;
         }
         memcpy(out.name, d.name, sizeof out.name);
+        out.bus = d.bus;
         memcpy(out.serial, d.serial, sizeof out.serial);
         out.data_unit = data_unit;
         ++g_count;
     }
     return true;
+}
+
+}  // namespace
+
+bool disk_keys_unlock(Config const& cfg, BootInfo const& bi) {
+    bool const unlocked = unlock_all(cfg, bi);
+    crypto::secure_zero(&g_slots, sizeof g_slots);  // also after a refusal part-way
+    forget_keyslot_files(cfg, bi);
+    return unlocked;
 }
 
 u32 unlocked_disk_count() { return g_count; }

@@ -10,6 +10,7 @@ namespace tv {
 
 struct UnlockedDisk {
     char name[32];
+    DiskBus bus;
     char serial[41];
     u32 data_unit;     // bytes per XTS data unit (the disk's logical sector)
     u8 master_key[64]; // XTS K1 || K2

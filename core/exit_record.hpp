@@ -25,6 +25,8 @@ enum class ExitReason : u8 {
     CrAccess,
     Xsetbv,
     Invd,
+    TaskSwitch,        // VMX: a hardware task switch (CALL/JMP to a TSS, IRET with NT, task gate)
+    Timer,             // the monitor clock's own exit (VMX preemption timer)
     Unknown,           // an exit the backend could not classify: fatal
     Invalid,           // VM entry failed: fatal
     kCount,

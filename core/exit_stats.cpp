@@ -11,7 +11,7 @@ constexpr u32 kReasons = static_cast<u32>(ExitReason::kCount);
 constexpr u32 kEvents = static_cast<u32>(Event::kCount);
 u64 g_exits[kReasons];
 u64 g_events[kEvents];
-char const* const kEventNames[kEvents] = {"hidden-access", "io-passthrough", "io-emulated"};
+char const* const kEventNames[kEvents] = {"hidden-access", "io-passthrough", "io-emulated", "msr-refused"};
 
 struct DeviceSource {
     u32 count;
@@ -27,7 +27,7 @@ char const* exit_reason_name(ExitReason r) {
     static char const* const names[kReasons] = {
         "cpuid",   "msr-read", "msr-write", "io",        "npf",       "hypercall", "virt-insn",
         "shutdown", "init",    "sipi",      "exception", "ext-intr",  "nmi",       "intr-window",
-        "hlt",     "cr-access", "xsetbv",   "invd",      "unknown",   "invalid"};
+        "hlt",     "cr-access", "xsetbv",   "invd",      "task-switch", "timer",   "unknown",   "invalid"};
     u32 i = static_cast<u32>(r);
     return i < kReasons ? names[i] : "?";
 }

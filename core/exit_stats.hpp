@@ -6,7 +6,7 @@
 
 namespace tv {
 
-enum class Event : u8 { HiddenAccess, IoPassThrough, IoEmulated, kCount };
+enum class Event : u8 { HiddenAccess, IoPassThrough, IoEmulated, MsrRefused, kCount };
 
 void stats_count_exit(ExitReason r);
 void stats_count(Event e);

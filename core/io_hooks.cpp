@@ -8,90 +8,80 @@
 #include "core/insn/decoder.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
-#include "lib/spinlock.hpp"
 #include "core/virt_backend.hpp"
 
 namespace tv {
 
 namespace {
 
-struct IoHook {
-    u16 first, count;
-    IoHandler fn;
-    void* ctx;
-    char const* name;
-    u64 hits;
-};
-
-constexpr size_t kMaxHooks = 32;
-IoHook g_hooks[kMaxHooks];
-size_t g_hook_count;
+PortRouter g_router;
 u32 g_string_warnings;
-// Mediators keep device state across accesses (an IDE command in flight, the PCI address
-// latch): one CPU at a time goes through a hook and the real port it may pass the access to.
-constinit SpinLock g_mediator_lock;
+// Devices of hooks registered without one, one each.
+constinit Device g_solo[PortRouter::kMaxHooks];
+size_t g_solo_count;
 
 // Iterations of a REP INS/OUTS done in one exit; a 4 KiB sector of words fits.
 constexpr u32 kMaxStringIterations = 4096;
 constexpr u64 kRflagsDf = 1ull << 10;
 constexpr u8 kVectorGp = 13;
 
-IoHook* find(u16 port) {
-    for (size_t i = 0; i < g_hook_count; ++i)
-        if (port >= g_hooks[i].first && port - g_hooks[i].first < g_hooks[i].count) return &g_hooks[i];
-    return nullptr;
-}
-
 u32 size_mask(u8 size) { return size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu; }
 
-u32 port_in(u16 port, u8 size) {
-    if (size == 1) return x86::inb(port);
-    if (size == 2) return x86::inw(port);
-    return x86::inl(port);
-}
+class HardwarePorts final : public PortBus {
+  public:
+    u32 in(u16 port, u8 size) override {
+        if (size == 1) return x86::inb(port);
+        if (size == 2) return x86::inw(port);
+        return x86::inl(port);
+    }
+    void out(u16 port, u8 size, u32 v) override {
+        if (size == 1) x86::outb(port, static_cast<u8>(v));
+        else if (size == 2) x86::outw(port, static_cast<u16>(v));
+        else x86::outl(port, v);
+    }
+};
 
-void port_out(u16 port, u8 size, u32 v) {
-    if (size == 1) x86::outb(port, static_cast<u8>(v));
-    else if (size == 2) x86::outw(port, static_cast<u16>(v));
-    else x86::outl(port, v);
-}
+HardwarePorts g_ports;
 
 }  // namespace
 
+Status io_hook_register(Device& dev, u16 first, u16 count, IoHandler fn, void* ctx, char const* name) {
+    return g_router.add(PortHook{first, count, fn, ctx, name, &dev, 0});
+}
+
 Status io_hook_register(u16 first, u16 count, IoHandler fn, void* ctx, char const* name) {
-    if (g_hook_count == kMaxHooks || count == 0) return Status::NoMemory;
-    for (u32 p = first; p < static_cast<u32>(first) + count; ++p)
-        if (find(static_cast<u16>(p))) return Status::Exists;
-    g_hooks[g_hook_count++] = IoHook{first, count, fn, ctx, name, 0};
-    return Status::Ok;
+    if (g_solo_count == PortRouter::kMaxHooks) return Status::NoMemory;
+    Status const s = io_hook_register(g_solo[g_solo_count], first, count, fn, ctx, name);
+    if (ok(s)) ++g_solo_count;
+    return s;
 }
 
 void io_hooks_apply(InterceptSet& set) {
-    for (size_t i = 0; i < g_hook_count; ++i)
-        for (u32 p = g_hooks[i].first; p < static_cast<u32>(g_hooks[i].first) + g_hooks[i].count; ++p)
-            set.add_port(static_cast<u16>(p));
+    for (size_t i = 0; i < g_router.count(); ++i) {
+        PortHook const& h = g_router.at(i);
+        for (u32 p = h.first; p < u32{h.first} + h.count; ++p) set.add_port(static_cast<u16>(p));
+    }
 }
 
 void io_hooks_log() {
-    for (size_t i = 0; i < g_hook_count; ++i)
-        log("io: hook %s (ports %#x-%#x): %llu exits", g_hooks[i].name, g_hooks[i].first,
-            g_hooks[i].first + g_hooks[i].count - 1, static_cast<unsigned long long>(g_hooks[i].hits));
+    for (size_t i = 0; i < g_router.count(); ++i) {
+        PortHook const& h = g_router.at(i);
+        log("io: hook %s (ports %#x-%#x): %llu calls", h.name, h.first, h.first + h.count - 1,
+            static_cast<unsigned long long>(h.calls));
+    }
 }
 
 namespace {
 
-// One element of an IN or OUT through the hook (or the real port), as a single IN/OUT would.
-u32 element_in(Vcpu& v, IoHook* h, IoExit const& io) {
-    LockGuard guard(g_mediator_lock);
-    u32 value = 0;
-    if (h && h->fn(h->ctx, v, io, &value) == IoAction::Handled) return value & size_mask(io.size);
-    return port_in(io.port, io.size);
+// One element of an INS or OUTS, routed exactly as a single IN or OUT of that size would be.
+u32 element_in(Vcpu& v, IoExit const& io) {
+    bool handled = false;
+    return g_router.access(v, io, 0, g_ports, &handled);
 }
 
-void element_out(Vcpu& v, IoHook* h, IoExit const& io, u32 value) {
-    LockGuard guard(g_mediator_lock);
-    if (h && h->fn(h->ctx, v, io, &value) == IoAction::Handled) return;
-    port_out(io.port, io.size, value & size_mask(io.size));
+void element_out(Vcpu& v, IoExit const& io, u32 value) {
+    bool handled = false;
+    (void)g_router.access(v, io, value, g_ports, &handled);
 }
 
 // What the exit does not say reliably (TCG leaves the address-size and segment bits of
@@ -156,8 +146,6 @@ void io_string(Vcpu& v, ExitRecord const& e) {
     Reg const idx = io.in ? Reg::Rdi : Reg::Rsi;
     u64 count = io.rep ? v.reg(Reg::Rcx) & mask : 1;
     u64 const step = (v.rflags() & kRflagsDf) ? 0 - static_cast<u64>(io.size) : io.size;
-    IoHook* h = find(io.port);
-    if (h) __atomic_fetch_add(&h->hits, 1, __ATOMIC_RELAXED);  // hits count exits, not elements
     GuestLinear mem{v, guest_memory()};
     u32 done = 0;
     for (; count && done < kMaxStringIterations; ++done, --count) {
@@ -168,11 +156,11 @@ void io_string(Vcpu& v, ExitRecord const& e) {
             // Check that the destination is writable before the element is taken from the
             // device: a refused element must not be consumed.
             if (!mem.copy(lin, nullptr, io.size, true, false)) break;
-            value = element_in(v, h, io);
+            value = element_in(v, io);
             if (!mem.copy(lin, reinterpret_cast<u8*>(&value), io.size, true, false)) break;
         } else {
             if (!mem.copy(lin, reinterpret_cast<u8*>(&value), io.size, false, false)) break;
-            element_out(v, h, io, value);
+            element_out(v, io, value);
         }
         v.set_reg(idx, (v.reg(idx) & ~mask) | ((off + step) & mask));
         if (io.rep) v.set_reg(Reg::Rcx, (v.reg(Reg::Rcx) & ~mask) | ((count - 1) & mask));
@@ -201,22 +189,10 @@ void io_exit(Vcpu& v, ExitRecord const& e) {
     }
     u32 mask = size_mask(io.size);
     u32 value = io.in ? 0 : static_cast<u32>(v.reg(Reg::Rax)) & mask;
-    IoHook* h = find(io.port);
-    if (h) __atomic_fetch_add(&h->hits, 1, __ATOMIC_RELAXED);
-    IoAction act;
-    {
-        LockGuard guard(g_mediator_lock);
-        act = h ? h->fn(h->ctx, v, io, &value) : IoAction::PassThrough;
-        if (act == IoAction::PassThrough) {
-            if (io.in) value = port_in(io.port, io.size);
-            else port_out(io.port, io.size, value & mask);
-        }
-    }
-    if (act == IoAction::PassThrough) {
-        stats_count(Event::IoPassThrough);
-    } else {
-        stats_count(Event::IoEmulated);
-    }
+    bool handled = false;
+    u32 const read = g_router.access(v, io, value, g_ports, &handled);
+    if (io.in) value = read;
+    stats_count(handled ? Event::IoEmulated : Event::IoPassThrough);
     if (io.in)  // a 32-bit IN zero-extends into RAX like any 32-bit register write
         v.set_reg(Reg::Rax, io.size == 4 ? value : (v.reg(Reg::Rax) & ~static_cast<u64>(mask)) | (value & mask));
     if (!v.skip(e)) log("io: exit without instruction length at port %#x", io.port);

@@ -2,20 +2,19 @@
 // the claimed ports, and every other port stays passed through without an exit.
 #pragma once
 
+// A wide access that touches a claimed port is routed byte by byte when its bytes have
+// different owners (core/device/port_router.hpp says exactly when).
+#include "core/device/port_router.hpp"
 #include "core/exit_record.hpp"
 #include "core/vcpu.hpp"
 #include "core/virt_backend.hpp"
 
 namespace tv {
 
-enum class IoAction : u8 {
-    PassThrough,  // perform the access on the real port (value may have been changed for OUT)
-    Handled,      // done; for IN, *value is what the guest reads
-};
-
-// For OUT, *value holds the guest's data on entry.
-using IoHandler = IoAction (*)(void* ctx, Vcpu& v, IoExit const& io, u32* value);
-
+// The hook, and the real-port access it hands back, run under dev's lock.
+[[nodiscard]] Status io_hook_register(Device& dev, u16 first, u16 count, IoHandler fn, void* ctx, char const* name);
+// A monitor service that is a device of its own (the hidden UART, the reset ports): the hook
+// gets a Device no other hook shares.
 [[nodiscard]] Status io_hook_register(u16 first, u16 count, IoHandler fn, void* ctx, char const* name);
 void io_hooks_apply(InterceptSet& set);
 void io_exit(Vcpu& v, ExitRecord const& e);

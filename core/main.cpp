@@ -9,12 +9,14 @@
 #include "core/arch/x86/descriptors.hpp"
 #include "core/ap_boot.hpp"
 #include "core/boot_info.hpp"
+#include "core/canary.hpp"
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
 #include "core/device/guest_memory.hpp"
 #include "core/disk_keys.hpp"
 #include "core/dispatch.hpp"
 #include "core/handlers/bios_services.hpp"
+#include "core/handlers/hypercall.hpp"
 #include "core/handlers/monitor_uart.hpp"
 #include "core/handlers/power.hpp"
 #include "core/hidden_memory.hpp"
@@ -61,7 +63,7 @@ void check(Status s, char const* what) {
     if (!ok(s)) panic("%s failed (status %u)", what, static_cast<unsigned>(s));
 }
 
-// Modules live in memory the guest will own; keep private copies.
+// Modules live in memory the guest will own; keep private copies and wipe the originals.
 void copy_modules(BootInfo& bi) {
     for (u32 i = 0; i < bi.module_count; ++i) {
         BootModule& m = bi.modules[i];
@@ -69,7 +71,12 @@ void copy_modules(BootInfo& bi) {
         m.copy = malloc(len ? len : 1);
         if (!m.copy) panic("no heap for boot module %s (%llu bytes)", m.name, static_cast<unsigned long long>(len));
         memcpy(m.copy, phys_to_virt(m.start), len);
-        log("boot: module '%s' (%llu bytes)", m.name, static_cast<unsigned long long>(len));
+    }
+    for (u32 i = 0; i < bi.module_count; ++i) {  // all copied first: a wipe never meets an uncopied module
+        BootModule const& m = bi.modules[i];
+        bool const wiped = wipe_module_original(m);
+        log("boot: module '%s' (%llu bytes) at %#llx%s", m.name, static_cast<unsigned long long>(m.end - m.start),
+            static_cast<unsigned long long>(m.start), wiped ? ", wiped there" : "");
     }
 }
 
@@ -144,6 +151,7 @@ void monitor_main() {
         static_cast<unsigned long long>(free_page_count() * 4));
     run_selftest();
     clock_init();
+    canary_init();  // before the mediators: they stamp their buffers with it
     BootInfo& bi = boot_info();
     copy_modules(bi);
     if (!config_load(bi)) refuse("thinvisor.conf is invalid (see the line above)");
@@ -165,6 +173,7 @@ void monitor_main() {
 
     check(monitor_uart_hide(), "hiding the log port");
     check(power_hooks_install(), "power and reset hooks");
+    check(hypercall_port_install(), "the hypercall port");
     // PCI: enumerated before the guest runs; mediators register MMIO and configuration
     // hooks next; the configuration ports are claimed last, once it is known whether any
     // configuration hook needs the data ports.

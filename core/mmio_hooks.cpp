@@ -2,6 +2,7 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/arch/x86/host_paging.hpp"
+#include "core/device/hook_move.hpp"
 #include "core/hidden_memory.hpp"
 #include "core/insn/emulate.hpp"
 #include "core/layout.hpp"
@@ -22,7 +23,7 @@ struct MmioHook {
     char const* name = nullptr;
     u8 volatile* device = nullptr;    // page_base in the uncached window
     u64 exits = 0, reads = 0, writes = 0;
-    SpinLock lock;  // a mediator's device state and its pass-through, one CPU at a time
+    Device* owner = nullptr;  // its state and the pass-through, one CPU at a time
 };
 
 constexpr size_t kMaxHooks = 16;
@@ -30,6 +31,7 @@ constexpr u32 kMaxAgain = 64;  // re-executions of one instruction before it cou
 
 constinit MmioHook g_hooks[kMaxHooks];
 size_t g_count;
+constinit Device g_solo[kMaxHooks];  // for hooks registered without a device
 x86::IoWindow g_window;
 struct {
     u64 emulated, again, failed, fetch_refused;
@@ -69,13 +71,22 @@ Status claim(MmioHook& h, u64 base, u64 size) {
     return Status::Ok;
 }
 
-// Gives the pages back to the guest as they were: identity-mapped below the boot-time limit,
-// mapped on demand above it (see dispatch.cpp).
-Status release(MmioHook& h) {
-    u64 const len = h.page_end - h.page_base;
-    g_window.unmap(h.device, len);
-    if (h.page_base >= machine().nested_limit) return Status::Ok;
-    return machine().nested.map(Gpa{h.page_base}, Hpa{h.page_base}, len, Perm::RWX);
+// Gives [first, end) back to the guest as it was: identity-mapped below the boot-time limit,
+// mapped on demand above it (see dispatch.cpp); the large page a claim split is merged again.
+Status give_back(u64 first, u64 end) {
+    if (first >= machine().nested_limit) return Status::Ok;
+    Status const s = machine().nested.map(Gpa{first}, Hpa{first}, end - first, Perm::RWX);
+    if (ok(s)) machine().nested.collapse(Gpa{first}, end - first);
+    return s;
+}
+
+// The monitor's translation of a window page may be stale on this CPU: another CPU pointed it
+// at the device's new place (mmio_hook_move). One INVLPG per page an access touches.
+u8 volatile* window_at(MmioHook const& h, u64 gpa, u8 size) {
+    u8 volatile* const p = h.device + (gpa - h.page_base);
+    invlpg(reinterpret_cast<u64>(p));
+    if (((gpa + size - 1) ^ gpa) & ~(kPageSize - 1)) invlpg(reinterpret_cast<u64>(p) + size - 1);
+    return p;
 }
 
 void device_rw(u8 volatile* p, u8 size, bool write, u64* value) {
@@ -117,6 +128,13 @@ Status mmio_init(PageSource* tables) {
 }
 
 Status mmio_hook_register(Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name, MmioHookId* id) {
+    if (g_count == kMaxHooks) return Status::NoMemory;
+    return mmio_hook_register(g_solo[g_count], base, size, fn, ctx, name, id);
+}
+
+Device* mmio_hook_device(MmioHookId id) { return id.raw < g_count ? g_hooks[id.raw].owner : nullptr; }
+
+Status mmio_hook_register(Device& dev, Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name, MmioHookId* id) {
     if (size == 0 || base.raw + size < base.raw || !fn) return Status::Invalid;
     if (g_count == kMaxHooks) return Status::NoMemory;
     Status s = check_pages(align_down(base.raw, kPageSize), align_up(base.raw + size, kPageSize), nullptr);
@@ -126,6 +144,7 @@ Status mmio_hook_register(Gpa base, u64 size, MmioHandler fn, void* ctx, char co
     h.fn = fn;
     h.ctx = ctx;
     h.name = name;
+    h.owner = &dev;
     if (id) id->raw = static_cast<u8>(g_count);
     g_hooks[g_count++] = h;
     log("mmio: hook %s claims %#llx-%#llx", name, static_cast<unsigned long long>(base.raw),
@@ -133,21 +152,73 @@ Status mmio_hook_register(Gpa base, u64 size, MmioHandler fn, void* ctx, char co
     return Status::Ok;
 }
 
-Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base) {
+namespace {
+
+// Whether the hook can follow its device to new_base, before anything changes.
+Status can_follow(MmioHook const& h, u64 new_base) {
+    if (new_base + h.size < new_base || new_base + h.size > NestedPageTable::kGpaLimit) return Status::Invalid;
+    u64 const first = align_down(new_base, kPageSize), end = align_up(new_base + h.size, kPageSize);
+    if (end - first != h.page_end - h.page_base) return Status::Unsupported;  // the window keeps its pages
+    if (!nested_tlb_flush_all_possible()) return Status::Unsupported;
+    if (!h.owner->locked()) return Status::Invalid;  // the caller must hold the device lock
+    return check_pages(first, end, &h);
+}
+
+}  // namespace
+
+namespace {
+
+// The steps of a move (core/device/hook_move.hpp) on the monitor's tables and window.
+class MonitorMoveSteps final : public HookMoveSteps {
+  public:
+    MonitorMoveSteps(Vcpu& v, MmioHook& h, void (*move_device)(void*), void* ctx)
+        : v_(v), h_(h), move_device_(move_device), ctx_(ctx) {}
+    Status take(u64 first, u64 end) override { return machine().nested.unmap(Gpa{first}, end - first); }
+    void give_back(u64 first, u64 end) override {
+        if (Status const s = tv::give_back(first, end); !ok(s))
+            log("mmio: hook %s: pages %#llx-%#llx not mapped back (status %u)", h_.name,
+                static_cast<unsigned long long>(first), static_cast<unsigned long long>(end - 1),
+                static_cast<unsigned>(s));
+    }
+    void flush_all() override {
+        nested_tlb_flush_all(v_);
+        machine().nested.recycle_retired();  // retired before this flush: unreachable now
+    }
+    void move_device() override { move_device_(ctx_); }
+    Status follow_window(u64 old_first, u64 first, u64 end) override {
+        return g_window.remap(h_.device, Hpa{old_first}, Hpa{first}, end - first, &h_.device);
+    }
+
+  private:
+    Vcpu& v_;
+    MmioHook& h_;
+    void (*move_device_)(void*);
+    void* ctx_;
+};
+
+}  // namespace
+
+Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base, void (*move_device)(void*), void* ctx) {
     if (id.raw >= g_count) return Status::Invalid;
     MmioHook& h = g_hooks[id.raw];
-    if (new_base.raw == h.base) return Status::Ok;
-    if (new_base.raw + h.size < new_base.raw) return Status::Invalid;
-    Status s = check_pages(align_down(new_base.raw, kPageSize), align_up(new_base.raw + h.size, kPageSize), &h);
+    if (new_base.raw == h.base) {
+        move_device(ctx);
+        return Status::Ok;
+    }
+    Status s = can_follow(h, new_base.raw);
     if (!ok(s)) return s;
-    MmioHook const old = h;
-    if (!ok(s = release(h)) || !ok(s = claim(h, new_base.raw, h.size))) {
-        log("mmio: moving hook %s failed half-way (status %u)", h.name, static_cast<unsigned>(s));
+    u64 const old_base = h.base;
+    HookPages pages{h.base, h.size, h.page_base, h.page_end};
+    MonitorMoveSteps steps{v, h, move_device, ctx};
+    if (!ok(s = move_hook_pages(pages, new_base.raw, steps))) {
+        log("mmio: hook %s cannot follow its device to %#llx (status %u)", h.name,
+            static_cast<unsigned long long>(new_base.raw), static_cast<unsigned>(s));
         return s;
     }
-    v.flush_nested_tlb();
-    nested_tlb_changed();
-    log("mmio: hook %s follows its device from %#llx to %#llx", h.name, static_cast<unsigned long long>(old.base),
+    h.base = pages.base;
+    h.page_base = pages.page_base;
+    h.page_end = pages.page_end;
+    log("mmio: hook %s follows its device from %#llx to %#llx", h.name, static_cast<unsigned long long>(old_base),
         static_cast<unsigned long long>(h.base));
     return Status::Ok;
 }
@@ -159,7 +230,7 @@ bool mmio_hooked(u64 gpa) { return find(gpa) != nullptr; }
 bool mmio_device_access(Gpa gpa, u8 size, bool write, u64* value) {
     MmioHook* h = find(gpa.raw);
     if (!h || gpa.raw + size > h->page_end) return false;
-    device_rw(h->device + (gpa.raw - h->page_base), size, write, value);
+    device_rw(window_at(*h, gpa.raw, size), size, write, value);
     return true;
 }
 
@@ -170,11 +241,16 @@ bool mmio_access(Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
         return false;
     }
     __atomic_fetch_add(write ? &h->writes : &h->reads, 1, __ATOMIC_RELAXED);
-    bool const mine = gpa.raw < h->base + h->size && gpa.raw + size > h->base;
     if (!write) *value = 0;
-    LockGuard guard(h->lock);
+    DeviceGuard guard(*h->owner);
+    if (gpa.raw < h->page_base || gpa.raw + size > h->page_end) {  // the hook moved while this CPU waited
+        log("mmio: hook %s moved away from %#llx during the access; refused", h->name,
+            static_cast<unsigned long long>(gpa.raw));
+        return false;
+    }
+    bool const mine = gpa.raw < h->base + h->size && gpa.raw + size > h->base;
     if (mine && h->fn(h->ctx, v, gpa, size, write, value) == MmioAction::Handled) return true;
-    device_rw(h->device + (gpa.raw - h->page_base), size, write, value);
+    device_rw(window_at(*h, gpa.raw, size), size, write, value);
     return true;
 }
 

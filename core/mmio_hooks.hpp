@@ -8,6 +8,7 @@
 // are performed on the device without calling the handler.
 #pragma once
 
+#include "core/device/device.hpp"
 #include "core/exit_record.hpp"
 #include "core/nested_paging.hpp"
 #include "core/vcpu.hpp"
@@ -33,13 +34,24 @@ struct MmioHookId {
 
 // Exists when the range's pages overlap another hook's, Refused when they overlap the
 // monitor's memory, NoMemory when the registry or the window is full.
+// The handler, and the device access it hands back, run under dev's lock.
+[[nodiscard]] Status mmio_hook_register(Device& dev, Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name,
+                                        MmioHookId* id = nullptr);
+// A hook that is a device of its own (the local APIC's ICR, the pass-through test).
 [[nodiscard]] Status mmio_hook_register(Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name,
                                         MmioHookId* id = nullptr);
+// The device whose lock the hook runs under (a BAR follow takes it), nullptr for a bad id.
+Device* mmio_hook_device(MmioHookId id);
 
-// The guest moved the device (a BAR was reprogrammed): the hook follows, the old pages are
-// mapped again and the new ones unmapped. v: the vCPU whose nested TLB must forget the old
-// mapping. Same errors as registering.
-[[nodiscard]] Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base);
+// The guest moves the device (a BAR write), with the hook's device lock held, so no CPU is
+// inside the device's handler. Refused before anything changes (the caller must then leave
+// the device where it is) when the new pages overlap the monitor (Refused) or another hook
+// (Exists), span another number of pages, or the other CPUs cannot be made to flush
+// (Unsupported). Otherwise, in this order: the new pages are taken from the guest; every
+// CPU's nested TLB is flushed, complete before the next step; move_device(ctx) reprograms
+// the device; the monitor's window follows it; the old pages are given back and their split
+// large page merged again. v: the calling CPU's vCPU.
+[[nodiscard]] Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base, void (*move_device)(void*), void* ctx);
 Gpa mmio_hook_base(MmioHookId id);
 
 // The access on the real device, uncached; what PassThrough does, for handlers that need the

@@ -1,8 +1,10 @@
 #include "core/nested_paging.hpp"
 
-// Tables are never freed. unmap() leaves empty tables in place and a large page written over
-// a table orphans that table: reclaiming would need reference counts per table and a TLB
-// flush before reuse, while the mappings are built at boot and change rarely afterwards.
+// Tables are never given back to the PageSource. unmap() leaves empty tables in place; a
+// table that a large map() or collapse() replaces is retired and, once the owner has flushed
+// every CPU's nested TLB (recycle_retired), reused for the next table this builder needs. So a
+// hook that moves back and forth, splitting a large page at each new place and collapsing
+// the old one, needs no new pages.
 
 namespace tv {
 
@@ -69,6 +71,13 @@ Status NestedPageTable::create_root() {
 }
 
 Status NestedPageTable::new_table(u64* out) {
+    if (spare_n_) {
+        u64 const page = spare_[--spare_n_];
+        u64* const t = table(page);
+        for (u64 i = 0; i < kEntries; ++i) t[i] = 0;
+        *out = page;
+        return Status::Ok;
+    }
     Hpa page;
     Status const s = source_->alloc_zeroed_page(&page);
     if (!ok(s))
@@ -181,7 +190,9 @@ Status NestedPageTable::map_in(u64* t, unsigned level, u64 gpa, u64 end, u64 hpa
         u64 const stop = entry_end(gpa, level, end);
         u64* const entry = &t[index(gpa, level)];
         if (leaf_allowed(level) && stop - gpa == size && is_aligned(hpa, size)) {
+            u64 const old = *entry;
             store(entry, leaf(hpa, attrs, level));
+            retire_tree(old, level);
         } else {
             u64* child;
             Status s = child_table(entry, level, &child);
@@ -239,6 +250,65 @@ Status NestedPageTable::unmap(Gpa gpa, u64 size) {
         return s;
     LockGuard guard(lock_);
     return edit_in(table(root_.raw), kTopLevel, gpa.raw, gpa.raw + size, Edit::Unmap, Perm::None);
+}
+
+void NestedPageTable::retire(u64 table_hpa) {
+    if (retired_n_ == kMaxRetired) {
+        ++lost_;
+        return;
+    }
+    retired_[retired_n_++] = table_hpa & kAddrMask;
+}
+
+// A table entry that was just replaced: its table and every table below it are retired.
+void NestedPageTable::retire_tree(u64 e, unsigned level) {
+    if (!present(e) || is_leaf(e, level)) return;
+    u64 const* const t = table(e);
+    if (level > 1)
+        for (u64 i = 0; i < kEntries; ++i) retire_tree(t[i], level - 1);
+    retire(e);
+}
+
+// Replaces the table under *entry by one leaf when its 512 entries are leaves mapping one
+// contiguous, aligned range with the same attributes. Level: *entry's level (1 or 2).
+bool NestedPageTable::collapse_entry(u64* entry, unsigned level) {
+    u64 const e = *entry;
+    if (!present(e) || is_leaf(e, level) || !leaf_allowed(level)) return false;
+    u64 const* const t = table(e);
+    unsigned const below = level - 1;
+    if (!present(t[0]) || !is_leaf(t[0], below)) return false;
+    u64 const base = addr_of(t[0], below), attrs = attrs_of(t[0], below);
+    if (!is_aligned(base, span(level)) || (below == 0 && (attrs & kLarge))) return false;  // NPT's 4 KiB PAT bit
+    for (u64 i = 1; i < kEntries; ++i)
+        if (!present(t[i]) || !is_leaf(t[i], below) || addr_of(t[i], below) != base + i * span(below) ||
+            attrs_of(t[i], below) != attrs)
+            return false;
+    store(entry, leaf(base, attrs, level));
+    retire(e);
+    return true;
+}
+
+void NestedPageTable::collapse(Gpa gpa, u64 size) {
+    if (!ok(check_range(align_down(gpa.raw, kPageSize), align_up(size, kPageSize)))) return;
+    LockGuard guard(lock_);
+    u64 const end = gpa.raw + size;
+    for (u64 a = align_down(gpa.raw, span(1)); a < end; a += span(1)) {
+        u64* t = table(root_.raw);
+        u64* l2 = &t[index(a, 3)];
+        if (!present(*l2)) continue;
+        u64* pd_entry = &table(*l2)[index(a, 2)];
+        if (!present(*pd_entry) || is_leaf(*pd_entry, 2)) continue;
+        (void)collapse_entry(&table(*pd_entry)[index(a, 1)], 1);
+        // Past the last 2 MiB of a 1 GiB region (or of the range): try the 1 GiB entry too.
+        if (a + span(1) >= end || is_aligned(a + span(1), span(2))) (void)collapse_entry(pd_entry, 2);
+    }
+}
+
+void NestedPageTable::recycle_retired() {
+    LockGuard guard(lock_);
+    while (retired_n_ && spare_n_ < kMaxRetired) spare_[spare_n_++] = retired_[--retired_n_];
+    lost_ += retired_n_;
+    retired_n_ = 0;
 }
 
 bool NestedPageTable::fully_mapped(u64 gpa, u64 end) const {

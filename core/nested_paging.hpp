@@ -77,6 +77,20 @@ class NestedPageTable {
     // unmap()) and as for map().
     [[nodiscard]] Status protect(Gpa gpa, u64 size, Perm perm);
 
+    // Merges the tables under [gpa, gpa + size) back into large pages wherever a table maps
+    // one aligned, contiguous range with one set of attributes: what a split leaves behind
+    // once its part is mapped back as it was (a hooked BAR that moved away). Tables dropped
+    // here, or replaced by a large map(), are retired, not reused at once: a CPU may walk them
+    // through its cached translations until its nested TLB is flushed.
+    void collapse(Gpa gpa, u64 size);
+    // Every CPU's nested TLB has been flushed since the retired tables were retired: they
+    // become the spares new tables are taken from before the PageSource is asked.
+    void recycle_retired();
+    size_t retired_tables() const { return retired_n_; }
+    size_t spare_tables() const { return spare_n_; }
+    static constexpr size_t kMaxRetired = 64;  // more are dropped (leaked) and counted
+    u64 lost_tables() const { return lost_; }
+
     // The mapping of gpa: host address of that byte, permissions (NPT reports X always) and
     // the size of the page it sits in. Any output pointer may be null.
     [[nodiscard]] bool translate(Gpa gpa, Hpa* out, Perm* perm, u64* page_size) const;
@@ -105,6 +119,9 @@ class NestedPageTable {
     [[nodiscard]] Status map_in(u64* t, unsigned level, u64 gpa, u64 end, u64 hpa, u64 attrs);
     [[nodiscard]] Status edit_in(u64* t, unsigned level, u64 gpa, u64 end, Edit edit, Perm perm);
     [[nodiscard]] bool fully_mapped(u64 gpa, u64 end) const;
+    void retire(u64 table_hpa);
+    void retire_tree(u64 entry, unsigned level);
+    bool collapse_entry(u64* entry, unsigned level);
 
     PageSource* source_{nullptr};
     Hpa root_{0};
@@ -112,6 +129,10 @@ class NestedPageTable {
     bool allow_1g_{false};
     NestedFormat format_{NestedFormat::Npt};
     SpinLock lock_;  // every CPU's exits may edit the one shared table
+    u64 retired_[kMaxRetired]{};
+    u64 spare_[kMaxRetired]{};
+    size_t retired_n_{0}, spare_n_{0};
+    u64 lost_{0};
 };
 
 }  // namespace tv

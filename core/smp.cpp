@@ -26,7 +26,8 @@ struct SmpCpu {
     Vcpu* vcpu = nullptr;
     SpinLock lock;
     SipiState sipi = SipiState::running();
-    u64 epoch_seen = 0;
+    u64 epoch_seen = 0;      // the nested-TLB epoch this CPU's next entry flushes for
+    bool in_guest = false;   // between the epoch check before an entry and the exit after it
     // Wait-for-SIPI halts the CPU (a spinning one takes a host core from the CPUs doing work)
     // until a sender's NMI wakes it. Set by the CPU under `lock`, cleared by the sender that
     // changed its state.
@@ -200,11 +201,37 @@ void smp_before_entry(Vcpu& v) {
         }
         sleep_until_woken(c);  // wait-for-SIPI: the monitor holds this CPU until the guest starts it
     }
-    u64 const epoch = __atomic_load_n(&g_nested_epoch, __ATOMIC_ACQUIRE);
+    // in_guest before the epoch is read, and the epoch bumped before in_guest is read by a
+    // flush-all (both sequentially consistent): either this entry sees the new epoch, or the
+    // flusher sees this CPU in the guest and kicks it.
+    __atomic_store_n(&c.in_guest, true, __ATOMIC_SEQ_CST);
+    u64 const epoch = __atomic_load_n(&g_nested_epoch, __ATOMIC_SEQ_CST);
     if (epoch != c.epoch_seen) {
-        c.epoch_seen = epoch;
+        __atomic_store_n(&c.epoch_seen, epoch, __ATOMIC_RELEASE);
         v.flush_nested_tlb();
     }
+}
+
+void smp_after_exit(Vcpu& v) { __atomic_store_n(&g_cpus[v.id()].in_guest, false, __ATOMIC_RELEASE); }
+
+bool nested_tlb_flush_all_possible() { return smp_cpu_count() == 1 || machine().backend->kicks_by_nmi(); }
+
+namespace {
+// Whether CPU c may still run guest code on translations older than epoch `target`.
+bool stale(SmpCpu& c, u64 target) {
+    return __atomic_load_n(&c.in_guest, __ATOMIC_SEQ_CST) && __atomic_load_n(&c.epoch_seen, __ATOMIC_ACQUIRE) < target;
+}
+}  // namespace
+
+void nested_tlb_flush_all(Vcpu& v) {
+    v.flush_nested_tlb();
+    u64 const target = __atomic_add_fetch(&g_nested_epoch, 1, __ATOMIC_SEQ_CST);
+    u32 const n = smp_cpu_count();
+    for (u32 i = 0; i < n; ++i)
+        if (i != v.id() && __atomic_load_n(&g_cpus[i].vcpu, __ATOMIC_ACQUIRE) && stale(g_cpus[i], target))
+            send_owed_nmi(g_cpus[i]);
+    for (u32 i = 0; i < n; ++i)
+        while (i != v.id() && stale(g_cpus[i], target)) x86::pause();
 }
 
 void smp_host_nmi() {

@@ -46,4 +46,15 @@ void smp_init_exit(Vcpu& v);
 // before its next entry (the caller flushes its own at once through Vcpu::flush_nested_tlb).
 void nested_tlb_changed();
 
+// The same, complete before it returns: no CPU runs guest code on a translation from before
+// the call. A CPU in the guest is kicked out (the NMI kick) and waited for until it has left
+// the guest; a CPU in the monitor flushes before its next entry. v: the calling CPU's vCPU.
+// Only where nested_tlb_flush_all_possible() said yes; the caller may hold a device lock
+// (the CPUs waited for never need one to leave the guest).
+void nested_tlb_flush_all(Vcpu& v);
+// Whether the other CPUs can be made to leave the guest (one CPU, or the backend kicks).
+bool nested_tlb_flush_all_possible();
+// Right after every VM exit (core/dispatch.cpp): this CPU is in the monitor.
+void smp_after_exit(Vcpu& v);
+
 }  // namespace tv

@@ -1,9 +1,29 @@
-// The monitor side of FpuGuard; host builds use the inline no-ops in the header.
+// The per-CPU save areas, and the monitor side of FpuGuard; host builds use the inline no-ops
+// in the header.
 #include "crypto/fpu_guard.hpp"
 
 #if !__STDC_HOSTED__
+#include "core/smp.hpp"
+#endif
 
 namespace tv::crypto {
+
+namespace {
+
+struct CpuFpu {
+    FpuSaveArea area;
+    u32 depth;  // guards open on this CPU; only the outermost saves and restores
+};
+
+CpuFpu g_cpu_fpu[kFpuCpus];
+
+}  // namespace
+
+FpuSaveArea& fpu_area(u32 cpu) { return g_cpu_fpu[cpu].area; }
+
+#if !__STDC_HOSTED__
+
+static_assert(kFpuCpus >= kMaxCpus, "every CPU the monitor brings up needs its own FPU save area");
 
 namespace {
 
@@ -30,14 +50,22 @@ void enable_sse() {
 
 }  // namespace
 
-void fpu_enter(FpuSaveArea& area) {
+u32 fpu_enter() {
+    u32 const cpu = this_cpu();
+    CpuFpu& c = g_cpu_fpu[cpu];
+    if (c.depth++ != 0) return cpu;
     // Before FXSAVE: with CR4.OSFXSR clear, FXSAVE may leave the xmm registers out.
     enable_sse();
-    asm volatile("fxsave64 %0" : "=m"(area) : : "memory");
+    asm volatile("fxsave64 %0" : "=m"(c.area) : : "memory");
+    return cpu;
 }
 
-void fpu_leave(FpuSaveArea& area) { asm volatile("fxrstor64 %0" : : "m"(area) : "memory"); }
-
-}  // namespace tv::crypto
+void fpu_leave(u32 cpu) {
+    CpuFpu& c = g_cpu_fpu[cpu];
+    if (--c.depth != 0) return;
+    asm volatile("fxrstor64 %0" : : "m"(c.area) : "memory");
+}
 
 #endif
+
+}  // namespace tv::crypto

@@ -63,8 +63,14 @@ KeyPolicy::Disk* KeyPolicy::find(DiskSerial const& serial) {
     return nullptr;
 }
 
-KeyPolicy::Disk const* KeyPolicy::find(DiskSerial const& serial) const {
-    return const_cast<KeyPolicy*>(this)->find(serial);
+KeyPolicy::Disk const* KeyPolicy::match(DiskSerial const& serial) const {
+    Disk* d = const_cast<KeyPolicy*>(this)->find(serial);
+    if (d != nullptr)
+        return d;  // a listed serial wins over "*", wherever each stands in the list
+    DiskSerial any;
+    any.text[0] = '*';
+    any.len = 1;
+    return const_cast<KeyPolicy*>(this)->find(any);
 }
 
 Status KeyPolicy::add_disk(DiskSerial const& serial, KeyId key) {
@@ -130,8 +136,16 @@ Decision KeyPolicy::decide_on(Disk const& d, u64 lba, u64 count) {
     return Decision{Treatment::Encrypt, d.key, run_within(lba, last, count)};
 }
 
+bool KeyPolicy::key_of(DiskSerial const& serial, KeyId& out) const {
+    Disk const* d = match(serial);
+    if (d == nullptr)
+        return false;
+    out = d->key;
+    return true;
+}
+
 Decision KeyPolicy::decide(DiskSerial const& serial, Lba lba, u64 count) const {
-    Disk const* d = find(serial);
+    Disk const* d = match(serial);
     if (d == nullptr)
         return Decision{unlisted_, KeyId{0}, count};
     return decide_on(*d, lba.raw, count);

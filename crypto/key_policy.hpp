@@ -1,10 +1,12 @@
-// Which key protects which sectors: the decision table the ATA mediators consult.
+// Which key protects which sectors: the decision table of the storage pipeline (storage/
+// key_table keeps one per bus; every seal and unseal of a run of sectors asks it).
 //
 // A disk is known by its IDENTIFY serial number (words 10-19), which the monitor reads before
 // the guest does. A listed disk is encrypted as a whole with one key, except for plaintext
 // ranges (e.g. a partition shared with another system) that pass through unchanged. A disk
 // that is not listed is refused by default ("Deny": a forgotten disk is never written in
-// plaintext by accident) unless set_unlisted(Plaintext) says otherwise.
+// plaintext by accident) unless set_unlisted(Plaintext) says otherwise. A disk listed with the
+// serial "*" stands for every disk not listed by its own serial.
 //
 // Pure and fixed-size (no heap, no hardware): host-tested, usable in the monitor. Keys are
 // named by KeyId, an index into the caller's key table; the policy never holds key material.
@@ -66,6 +68,9 @@ class KeyPolicy final {
     // Plaintext or Deny for disks not listed; Invalid for Encrypt (there is no key to use).
     [[nodiscard]] Status set_unlisted(Treatment t);
 
+    // The key of a listed disk (by its own serial or by "*"); false for a disk not listed.
+    [[nodiscard]] bool key_of(DiskSerial const& serial, KeyId& out) const;
+
     // The treatment of sector lba of the disk and how far it extends, looking at most count
     // sectors ahead: a mediator splits a request at every change of treatment.
     [[nodiscard]] Decision decide(DiskSerial const& serial, Lba lba, u64 count) const;
@@ -82,8 +87,8 @@ class KeyPolicy final {
         Range plain[kMaxPlainRanges];
     };
 
-    [[nodiscard]] Disk* find(DiskSerial const& serial);
-    [[nodiscard]] Disk const* find(DiskSerial const& serial) const;
+    [[nodiscard]] Disk* find(DiskSerial const& serial);                // listed by exactly this serial
+    [[nodiscard]] Disk const* match(DiskSerial const& serial) const;   // the entry that applies: own or "*"
     [[nodiscard]] static Decision decide_on(Disk const& d, u64 lba, u64 count);
 
     Disk disks_[kMaxDisks]{};

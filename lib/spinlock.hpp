@@ -13,6 +13,7 @@ class SpinLock {
             while (__atomic_load_n(&locked_, __ATOMIC_RELAXED)) asm volatile("pause");
     }
     void unlock() { __atomic_clear(&locked_, __ATOMIC_RELEASE); }
+    bool held() const { return __atomic_load_n(&locked_, __ATOMIC_RELAXED); }  // for checks and tests
 
   private:
     bool locked_ = false;

@@ -6,7 +6,7 @@
 #   make aoe-disk-unit   run only these tests of build/unit/unit_tests
 
 AOE_DISK_SRCS := drivers/ata/aoe_disk.cpp drivers/ata/aoe_disk_block.cpp drivers/ata/aoe_disk_identify.cpp \
-                 drivers/ata/aoe_disk_int13.cpp
+                 drivers/ata/aoe_disk_int13.cpp drivers/ata/aoe_disk_sealed.cpp
 
 UNIT_CORE_SRCS += $(AOE_DISK_SRCS)
 UNIT_STRICT_SRCS += $(AOE_DISK_SRCS)

@@ -66,3 +66,5 @@ $(EFI_PEER_BUILD)/thinvisor-peer.efi: $(EFI_PEER_BUILD)/thinvisor-peer.so
 	objcopy $(addprefix -j ,$(EFI_SECTIONS)) --target efi-app-x86_64 --subsystem=10 $< $@
 -include $(EFI_PEER_OBJS:.o=.d)
 bench: efi $(EFI_PEER_BUILD)/thinvisor-peer.efi
+# make test runs every bench once (tests/suites/bench_smoke.py), the UEFI one with its peer loader.
+TEST_DEPS += $(EFI_PEER_BUILD)/thinvisor-peer.efi

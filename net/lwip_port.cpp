@@ -12,8 +12,8 @@ extern "C" {
 
 u32_t sys_now(void) { return static_cast<u32_t>(tv::clock_us() / 1000); }
 
-// lwIP runs only from the exit path of the CPU that owns the port, with interrupts off, and
-// never from an interrupt handler: there is nothing to exclude.
+// lwIP runs only from the monitor clock's tick (core/timer.hpp) on the CPU that owns the port,
+// with interrupts off, and never from an interrupt handler: there is nothing to exclude.
 sys_prot_t sys_arch_protect(void) { return 0; }
 void sys_arch_unprotect(sys_prot_t) {}
 

@@ -9,6 +9,7 @@
 #include "core/handlers/power.hpp"
 #include "core/log.hpp"
 #include "core/smp.hpp"
+#include "core/timer.hpp"
 #include "drivers/nic/frame_port.hpp"
 #include "net/net_log.hpp"
 #include "net/netstack.hpp"
@@ -18,14 +19,15 @@ namespace tv::net {
 
 namespace {
 
-// 10 ms: ARP and ping answers within a tick of the guest's next exit, lwIP's fastest timer
-// (TCP, 250 ms) comfortably resolved, and a tick's cost invisible next to an exit's.
+// 10 ms: ARP and ping answers within 10 ms (core/timer.hpp gets the monitor back by then,
+// whatever the guest does), lwIP's fastest timer (TCP, 250 ms) comfortably resolved, and a
+// tick's cost invisible next to an exit's.
 constexpr u64 kTickUs = 10'000;
 
 constinit bool g_running = false;
-constinit u64 g_next_tick_us = 0;
 // lwIP and the port are single-threaded (FramePort's contract): only the CPU that started the
-// stack (the boot CPU) ticks it; the others' exits cost one compare.
+// stack (the boot CPU, also the timer CPU) ticks it. Frames that arrive while another CPU runs
+// wait in the NIC's receive ring for the next tick.
 constinit u32 g_owner_cpu = 0;
 
 void sink(char const* line, size_t len) { stack_queue_log(line, len); }
@@ -75,18 +77,12 @@ void net_init() {
         mac.b[4], mac.b[5], s.dhcp ? "DHCP" : "static", s.syslog_host ? ", syslog export on" : "");
     g_owner_cpu = this_cpu();
     g_running = true;
+    if (!timer_add_periodic(stack_tick, kTickUs)) log("net: no room for the network tick: the stack runs only at exits");
+    if (!power_off_log_register(timer_log_stats)) log("net: no room in the power-off log for the clock's line");
     // Registered after every mediator's counters, so the power-off lines go out too: the
     // guest makes no more exits after it, so no tick would send them.
     if (s.syslog_host != 0 && !power_off_log_register([] { net_flush(500'000); }))
         log("net: no room in the power-off log; its last lines will not be exported");
-}
-
-void net_tick() {
-    if (!g_running || this_cpu() != g_owner_cpu) return;
-    u64 const now = clock_us();
-    if (now < g_next_tick_us) return;
-    g_next_tick_us = now + kTickUs;
-    stack_tick();
 }
 
 void net_flush(u64 max_us) {

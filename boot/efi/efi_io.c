@@ -16,6 +16,13 @@ VOID tv_pool_free(VOID *p) {
     --tv_outstanding;
 }
 
+VOID tv_pool_free_wiped(VOID *p, UINTN size) {
+    if (!p) return;
+    volatile UINT8 *b = p; /* volatile: a store just before FreePool must not be dropped */
+    for (UINTN i = 0; i < size; ++i) b[i] = 0;
+    tv_pool_free(p);
+}
+
 EFI_STATUS tv_pages_alloc(EFI_MEMORY_TYPE type, UINTN pages, EFI_PHYSICAL_ADDRESS *out) {
     EFI_STATUS s = BS->AllocatePages(AllocateAnyPages, type, pages, out);
     if (!EFI_ERROR(s)) ++tv_outstanding;
@@ -64,7 +71,7 @@ EFI_STATUS tv_read_file(EFI_FILE_HANDLE root, char const *path, UINTN max_size, 
     f->Close(f);
     if (!EFI_ERROR(s) && got != file_size) s = EFI_END_OF_FILE;
     if (EFI_ERROR(s)) {
-        tv_pool_free(*data);
+        tv_pool_free_wiped(*data, file_size); /* a part read may be a module's */
         *data = NULL;
         return s;
     }

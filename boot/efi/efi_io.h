@@ -11,6 +11,9 @@ extern UINTN tv_outstanding;
 
 VOID *tv_pool_alloc(UINTN size);
 VOID tv_pool_free(VOID *p);
+/* Zeroes size bytes at p, then frees it: for buffers that held boot modules (keyslot files,
+ * thinvisor.conf), which must not stay in memory the next OS takes as free RAM. */
+VOID tv_pool_free_wiped(VOID *p, UINTN size);
 EFI_STATUS tv_pages_alloc(EFI_MEMORY_TYPE type, UINTN pages, EFI_PHYSICAL_ADDRESS *out);
 VOID tv_pages_free(EFI_PHYSICAL_ADDRESS base, UINTN pages);
 

@@ -218,13 +218,16 @@ static EFI_STATUS start_monitor(struct loader *l) {
 /* Gives back what start_monitor took; the region too unless the monitor runs in it. */
 static VOID release(struct loader *l, BOOLEAN monitor_running) {
     tv_pool_free(l->elf);
-    for (unsigned i = 0; i < TV_UEFI_MAX_MODULES; ++i) tv_pool_free(l->module[i]);
+    /* The monitor wipes the originals once it has copied them; a monitor that never ran
+     * (or refused) did not, and the firmware hands freed pool to the next OS as RAM. */
+    for (unsigned i = 0; i < TV_UEFI_MAX_MODULES; ++i) tv_pool_free_wiped(l->module[i], l->module_size[i]);
     tv_pool_free(l->handoff);
     if (l->bridge) tv_pages_free(l->bridge, TV_BRIDGE_PAGES);
     if (l->region && !monitor_running) tv_pages_free(l->region, REGION_PAGES);
     if (l->root) l->root->Close(l->root);
     l->elf = NULL;
     SetMem(l->module, sizeof l->module, 0);
+    SetMem(l->module_size, sizeof l->module_size, 0);
     l->handoff = NULL;
     l->bridge = 0;
     l->root = NULL;

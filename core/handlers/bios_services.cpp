@@ -1,8 +1,12 @@
 #include "core/handlers/bios_services.hpp"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/arch/x86/cpu.hpp"
+#include "core/handlers/bios_int15.hpp"
+#include "core/device/guest_memory.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
 
@@ -16,7 +20,6 @@ namespace {
 
 constexpr u64 kBdaBaseMemKb = 0x413;
 constexpr u64 kBdaHardDisks = 0x475;
-constexpr u32 kSmap = 0x534D4150;  // 'SMAP'
 u16 g_stub_seg;
 u8 g_boot_drive;
 constinit BiosDiskFn g_disk_fn = nullptr;
@@ -31,32 +34,21 @@ T* guest_phys(u64 gpa) {
 
 void set_low(Vcpu& v, Reg r, u64 value, u64 mask) { v.set_reg(r, (v.reg(r) & ~mask) | (value & mask)); }
 
-// The INT pushed FLAGS, CS, IP; the stub returns with IRET, so the carry flag the caller sees
-// is the one in the stacked FLAGS image.
-void set_stacked_carry(Vcpu& v, bool carry) {
-    Segment ss = v.segment(SegReg::Ss);
-    u64 sp = v.reg(Reg::Rsp) & 0xFFFF;
-    u16* flags = guest_phys<u16>(ss.base + ((sp + 4) & 0xFFFF));
-    *flags = static_cast<u16>(carry ? (*flags | 1u) : (*flags & ~1u));
-}
-
-void e820(Vcpu& v, MemoryMap const& map) {
-    u32 index = static_cast<u32>(v.reg(Reg::Rbx));
-    u32 size = static_cast<u32>(v.reg(Reg::Rcx));
-    E820Entry entry;
-    u32 next = 0;
-    if (static_cast<u32>(v.reg(Reg::Rdx)) != kSmap || size < sizeof(E820Entry) || !map.e820_entry(index, &entry, &next)) {
-        set_low(v, Reg::Rax, 0x8600, 0xFFFF);  // AH=86h: function not supported / bad request
-        set_stacked_carry(v, true);
-        return;
+// What the services write for the guest goes through the monitor's one guest-memory rule.
+class MonitorBiosMemory final : public BiosMemory {
+  public:
+    bool guest_ram(u64 gpa, u64 bytes) override { return guest_memory().ok(Gpa{gpa}, bytes); }
+    u8* guest_ptr(u64 gpa) override { return guest_phys<u8>(gpa); }
+    void log(char const* fmt, ...) override {
+        char line[200];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        tv::log("%s", line);
     }
-    u64 dest = v.segment(SegReg::Es).base + (v.reg(Reg::Rdi) & 0xFFFF);
-    memcpy(guest_phys<void>(dest), &entry, sizeof entry);
-    set_low(v, Reg::Rax, kSmap, 0xFFFFFFFF);
-    set_low(v, Reg::Rcx, sizeof(E820Entry), 0xFFFFFFFF);
-    set_low(v, Reg::Rbx, next, 0xFFFFFFFF);
-    set_stacked_carry(v, false);
-}
+};
+MonitorBiosMemory g_mem;
 
 }  // namespace
 
@@ -118,12 +110,12 @@ void disk_call(Vcpu& v) {
                    static_cast<u32>(v.reg(Reg::Rcx)), static_cast<u32>(v.reg(Reg::Rdx)),
                    static_cast<u32>(v.reg(Reg::Rsi)), static_cast<u32>(v.reg(Reg::Rdi)),
                    v.segment(SegReg::Ds).base, v.segment(SegReg::Es).base, false};
-    g_disk_fn(g_disk_ctx, r);
+    g_disk_fn(g_disk_ctx, r);  // checks its own buffers against guest RAM (aoe_disk_int13)
     v.set_reg(Reg::Rax, (v.reg(Reg::Rax) & ~0xFFFFFFFFull) | r.eax);
     v.set_reg(Reg::Rbx, (v.reg(Reg::Rbx) & ~0xFFFFFFFFull) | r.ebx);
     v.set_reg(Reg::Rcx, (v.reg(Reg::Rcx) & ~0xFFFFFFFFull) | r.ecx);
     v.set_reg(Reg::Rdx, (v.reg(Reg::Rdx) & ~0xFFFFFFFFull) | r.edx);
-    set_stacked_carry(v, r.carry);
+    (void)bios_set_stacked_carry(v, g_mem, r.carry);
 }
 
 }  // namespace
@@ -145,7 +137,7 @@ bool bios_services_hypercall(Vcpu& v, MemoryMap const& map) {
     if (ip != offset_of(tv_rm_stub_service_call)) return false;
     u32 eax = static_cast<u32>(v.reg(Reg::Rax));
     if (eax == 0xE820) {
-        e820(v, map);
+        bios_e820(v, g_mem, map);
     } else if ((eax & 0xFFFF) == 0xE801) {
         u16 kb, blocks;
         map.e801(&kb, &blocks);
@@ -153,10 +145,10 @@ bool bios_services_hypercall(Vcpu& v, MemoryMap const& map) {
         set_low(v, Reg::Rcx, kb, 0xFFFF);
         set_low(v, Reg::Rbx, blocks, 0xFFFF);
         set_low(v, Reg::Rdx, blocks, 0xFFFF);
-        set_stacked_carry(v, false);
+        (void)bios_set_stacked_carry(v, g_mem, false);
     } else {
         set_low(v, Reg::Rax, map.ext_kb_88h(), 0xFFFF);
-        set_stacked_carry(v, false);
+        (void)bios_set_stacked_carry(v, g_mem, false);
     }
     v.set_rip(ip + 3);
     return true;

@@ -1,11 +1,14 @@
 // Hypercalls from the guest (include/thinvisor/hypercall.h): read-only views of the exit
-// counters and the log ring, with all data in registers.
+// counters and the log ring, with all data in registers; by VMMCALL/VMCALL or through the
+// hypercall port, each caller limited to what hypercall_policy allows it.
 #include "core/handlers/hypercall.hpp"
 
 #include <string.h>
 
 #include "core/exit_stats.hpp"
 #include "core/handlers/bios_services.hpp"
+#include "core/handlers/hypercall_policy.hpp"
+#include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
 #include "core/log_ring.hpp"
@@ -68,16 +71,19 @@ void log_read(Vcpu& v) {
     v.set_reg(Reg::Rax, TV_HC_OK);
 }
 
-}  // namespace
+u32 g_denials;  // logged up to a bound: a user process may call in a loop
 
-void handle_hypercall(Vcpu& v, ExitRecord const& e) {
-    if (bios_services_hypercall(v, machine().guest_map)) return;
-    u64 rax = v.reg(Reg::Rax);
-    if ((rax & TV_HC_MAGIC_MASK) != TV_HC_MAGIC) {
-        v.inject_exception(6, false, 0);  // not ours: what VMMCALL does without a hypervisor
+// One call, by whichever route it came; the answer goes into the caller's registers.
+void answer(Vcpu& v, u64 function, HcRoute route) {
+    if (!hc_allowed(function, route)) {
+        if (__atomic_fetch_add(&g_denials, 1, __ATOMIC_RELAXED) < 8)
+            log("hypercall: function %llu refused to CPL %u at rip %#llx (user mode; the hypercall port is the "
+                "guest kernel's to hand out)",
+                static_cast<unsigned long long>(function), v.cpl(), static_cast<unsigned long long>(v.rip()));
+        v.set_reg(Reg::Rax, TV_HC_ERR_DENIED);
         return;
     }
-    switch (rax & ~TV_HC_MAGIC_MASK) {
+    switch (function) {
         case TV_HC_INFO:
             v.set_reg(Reg::Rbx, 1);
             v.set_reg(Reg::Rcx, pack8("thinviso", 8));
@@ -104,7 +110,32 @@ void handle_hypercall(Vcpu& v, ExitRecord const& e) {
             v.set_reg(Reg::Rax, TV_HC_ERR_UNKNOWN);
             break;
     }
+}
+
+// The hypercall port: the CPU let this access through the guest's own I/O permission check.
+IoAction port_call(void*, Vcpu& v, IoExit const& io, u32* value) {
+    if (io.in) {
+        *value = 0xFFFFFFFFu;  // nothing to read here, as on an empty port
+        return IoAction::Handled;
+    }
+    u64 const rax = v.reg(Reg::Rax);  // OUTS keeps its count and pointers: no call by string I/O
+    if (!io.string && (rax & TV_HC_MAGIC_MASK) == TV_HC_MAGIC) answer(v, rax & ~TV_HC_MAGIC_MASK, HcRoute::Port);
+    return IoAction::Handled;  // anything else written here is dropped
+}
+
+}  // namespace
+
+void handle_hypercall(Vcpu& v, ExitRecord const& e) {
+    if (bios_services_hypercall(v, machine().guest_map)) return;
+    u64 rax = v.reg(Reg::Rax);
+    if ((rax & TV_HC_MAGIC_MASK) != TV_HC_MAGIC) {
+        v.inject_exception(6, false, 0);  // not ours: what VMMCALL does without a hypervisor
+        return;
+    }
+    answer(v, rax & ~TV_HC_MAGIC_MASK, hc_route_of_instruction(v.cpl()));
     if (!v.skip(e)) log("hypercall: no instruction length");
 }
+
+Status hypercall_port_install() { return io_hook_register(TV_HC_PORT, 1, port_call, nullptr, "hypercall"); }
 
 }  // namespace tv

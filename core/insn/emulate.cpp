@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/device/guest_linear.hpp"
+#include "core/handlers/phys_edge.hpp"
 #include "core/insn/decoder.hpp"
 #include "core/insn/exec.hpp"
 #include "core/log.hpp"
@@ -58,6 +59,10 @@ MemResult OperandMemory::access(SegReg seg, u64 off, u8 size, bool write, u64* v
     MemResult const r = translate(lin, write, &gpa);
     if (r != MemResult::Ok) return r;
     if (mmio_hooked(gpa.raw)) return mmio_access(v_, gpa, size, write, value) ? MemResult::Ok : MemResult::Failed;
+    if (beyond_physical(gpa.raw)) {  // nothing decodes it (core/handlers/phys_edge.hpp)
+        if (!write) *value = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+        return MemResult::Ok;
+    }
     if (!(write ? ram_.write(gpa, value, size) : ram_.read(gpa, value, size))) {
         log("mmio: emulated %s of %u bytes at gpa %#llx: neither a hooked device nor RAM", write ? "write" : "read",
             size, static_cast<unsigned long long>(gpa.raw));
@@ -118,6 +123,12 @@ void log_refusal(Vcpu& v, CpuMode mode, u8 const* buf, size_t n, char const* why
 }
 
 }  // namespace
+
+size_t fetch_at_rip(Vcpu& v, u8* buf) {
+    size_t n = 0;
+    CpuMode const mode = cpu_mode(v.cr0(), v.efer(), v.rflags(), v.segment(SegReg::Cs).attr);
+    return fetch(v, mode, buf, &n) == MemResult::Ok ? n : 0;
+}
 
 EmulateResult emulate_at_rip(Vcpu& v) {
     CpuMode const mode = cpu_mode(v.cr0(), v.efer(), v.rflags(), v.segment(SegReg::Cs).attr);

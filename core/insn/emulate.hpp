@@ -19,4 +19,8 @@ enum class EmulateResult : u8 {
 
 EmulateResult emulate_at_rip(Vcpu& v);
 
+// The instruction bytes at CS:RIP (up to 15, into buf) as the guest's own paging finds them;
+// 0 when none can be read (a fault the CPU will raise itself, or code outside guest RAM).
+size_t fetch_at_rip(Vcpu& v, u8* buf);
+
 }  // namespace tv::insn

@@ -51,10 +51,19 @@ bool merge_keeps(u32 off) {
     u32 const r = (off - kPortBase) % kPortStride;
     return r == kPxClb || r == kPxClbu || r == kPxFb || r == kPxFbu || r == kPxIe || r == kPxCmd || r == 0x2C;
 }
+// An access that is not inside one dword (a 4-byte access at ABAR+0x101, say) would reach
+// the device at that offset and change a register the port shadows (PxCLB, PxFB): it is
+// taken byte by byte instead, each byte going to the register that holds it.
+bool crosses_dword(u32 off, u8 size) { return size != 8 && (off & 3) + size > 4; }
 }  // namespace
 
 u64 AhciHba::read_sized(u32 off, u8 size) {
     counts_.count(off, false);
+    if (crosses_dword(off, size) || (size == 8 && (off & 3))) {
+        u64 v = 0;
+        for (u8 i = 0; i < size; ++i) v |= read_sized(off + i, 1) << (8 * i);
+        return v;
+    }
     if (size == 8) return read(off) | u64{read(off + 4)} << 32;
     u32 const v = read(off & ~3u);
     u32 const shift = (off & 3) * 8;
@@ -64,6 +73,10 @@ u64 AhciHba::read_sized(u32 off, u8 size) {
 
 void AhciHba::write_sized(u32 off, u8 size, u64 value) {
     counts_.count(off, true);
+    if (crosses_dword(off, size) || (size == 8 && (off & 3))) {
+        for (u8 i = 0; i < size; ++i) write_sized(off + i, 1, value >> (8 * i));
+        return;
+    }
     if (size == 8) {
         write(off, static_cast<u32>(value));
         write(off + 4, static_cast<u32>(value >> 32));

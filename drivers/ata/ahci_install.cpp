@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/canary.hpp"
 #include "core/device/guest_memory.hpp"
 #include "core/exit_stats.hpp"
 #include "core/io_hooks.hpp"
@@ -56,6 +57,8 @@ struct Controller {
     u16 idp_base{0}, idp_size{0};  // I/O BAR4: the Index-Data Pair (0: none)
     u32 idp_index{0};
     bool idp_sizing{false};
+    // The ABAR hook, the index/data ports and the configuration hooks: one lock.
+    Device device{"ahci"};
 };
 
 constinit Controller g_ctrl[kMaxControllers];
@@ -111,8 +114,8 @@ Status hook_idp(Controller& c, pci::Function const& f) {
     if (b.kind != pci::BarKind::Io || b.size < 8 || b.size > 0x100) return Status::Ok;
     c.idp_base = static_cast<u16>(b.base);
     c.idp_size = static_cast<u16>(b.size);
-    Status s = io_hook_register(c.idp_base, c.idp_size, idp_access, &c, "ahci-idp");
-    if (ok(s)) s = pci::pci_config_hook_register(f.bdf, 0x20, 4, idp_bar_pin, &c, "ahci-idp-bar");
+    Status s = io_hook_register(c.device, c.idp_base, c.idp_size, idp_access, &c, "ahci-idp");
+    if (ok(s)) s = pci::pci_config_hook_register(c.device, f.bdf, 0x20, 4, idp_bar_pin, &c, "ahci-idp-bar");
     return s;
 }
 
@@ -147,7 +150,7 @@ Status install_one(pci::Function const& f) {
     if (b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) return Status::NotFound;
     if (g_count == kMaxControllers) return Status::NoMemory;
     Controller& c = g_ctrl[g_count];
-    Status s = mmio_hook_register(Gpa{b.base}, b.size, abar_access, &c, "ahci-mediator", &c.env.hook);
+    Status s = mmio_hook_register(c.device, Gpa{b.base}, b.size, abar_access, &c, "ahci-mediator", &c.env.hook);
     if (s == Status::Exists) {
         log("ahci %02x:%02x.%u: ABAR already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
         return Status::Ok;
@@ -157,6 +160,7 @@ Status install_one(pci::Function const& f) {
     ++g_count;
     DmaMem pool;
     if (!alloc_dma(u64{kBouncePages} * kPageSize, &pool)) return Status::NoMemory;
+    canary_fill(pool.virt, u64{kBouncePages} * kPageSize, "ahci bounce");
     c.pool.init(pool, kBouncePages);
     c.hba.init(&c.env, &c.pool);
     s = hook_idp(c, f);

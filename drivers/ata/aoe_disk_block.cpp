@@ -9,6 +9,7 @@ char const* disk_fault_name(DiskFault f) {
         case DiskFault::TargetError: return "target refused the request";
         case DiskFault::DeviceError: return "target reported an ATA error";
         case DiskFault::Range: return "past the end of the disk";
+        case DiskFault::Refused: return "refused by the disk's key policy";
     }
     return "?";
 }

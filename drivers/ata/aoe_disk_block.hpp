@@ -20,6 +20,7 @@ enum class DiskFault : u8 {
     TargetError,  // AoE error flag, or the request could not be submitted
     DeviceError,  // the target's ATA status said ERR: status/error as it sent them
     Range,        // past the end of the disk (never sent)
+    Refused,      // the storage pipeline refused the sectors (no usable key; never sent)
 };
 
 struct DiskResult {

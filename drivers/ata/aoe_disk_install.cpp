@@ -24,9 +24,11 @@
 #include "core/log.hpp"
 #include "drivers/ata/aoe_disk.hpp"
 #include "drivers/ata/aoe_disk_int13.hpp"
+#include "drivers/ata/aoe_disk_sealed.hpp"
 #include "drivers/nic/frame_port.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "lib/spinlock.hpp"
+#include "storage/key_table.hpp"
 
 namespace tv::ata {
 
@@ -71,7 +73,7 @@ class PortTx final : public aoe::FrameTx {
 // Received AoE frames wait here until the disk's own loop hands them to the initiator. A
 // FramePort delivers from whichever CPU syncs the NIC (the guest's e1000 accesses, the
 // network tick), while the initiator belongs to the CPU running the guest's disk command
-// under the I/O hook lock; the initiator is only ever touched there.
+// under the disk's device lock; the initiator is only ever touched there.
 class Inbox {
   public:
     // One NIC poll may hand over a whole receive ring's worth (a hostile peer floods it):
@@ -90,12 +92,12 @@ class Inbox {
         ++count_;
     }
     // Hands every waiting frame to the initiator, oldest first, without holding the lock
-    // while it runs (it may transmit).
-    void drain(aoe::Initiator& ini) {
-        for (;;) {
+    // while it runs (it may transmit). False when there was none.
+    bool drain(aoe::Initiator& ini) {
+        for (bool any = false;; any = true) {
             {
                 LockGuard guard(lock_);
-                if (count_ == 0) return;
+                if (count_ == 0) return any;
                 scratch_ = queue_[head_];
                 head_ = (head_ + 1) % kSlots;
                 --count_;
@@ -130,6 +132,8 @@ class PortPoller final : public DiskPoller {
 
 constinit aoe::Initiator g_ini;
 constinit AoeBlock g_blk;
+constinit Device g_device{"aoe-disk"};  // its ports and its INT 13h service: one lock
+constinit SealedBlock g_sealed;  // g_blk through the storage pipeline: what the guest's disk reads and writes
 constinit AoeDisk g_disk;
 constinit Int13Disk g_int13;
 constinit Env g_env;
@@ -140,9 +144,16 @@ constinit PortPoller g_poller;
 constinit bool g_active = false;
 constinit u32 g_ini_logs = 0;
 
+// A poll that found nothing waits a little before the next: each poll reads the NIC's
+// registers, and under an emulator (QEMU TCG) every such access takes the lock the emulator's
+// I/O thread needs to put the target's replies into the receive ring, so polling flat out
+// delayed the very replies it waited for (round trips of tens of milliseconds, and spurious
+// retransmissions; issue 22, item 3). 20 us is nothing next to a round trip.
+constexpr u64 kIdlePollGapUs = 20;
+
 void PortPoller::poll() {
     port->poll();
-    g_inbox.drain(g_ini);
+    if (!g_inbox.drain(g_ini)) clock_delay_us(kIdlePollGapUs);
 }
 
 void on_frame(void*, u8 const* frame, size_t len) { g_inbox.push(frame, len); }
@@ -170,7 +181,11 @@ void* hook_ctx(IdeBlock b, u16 base) {
     return reinterpret_cast<void*>(static_cast<uintptr_t>(base) << 16 | static_cast<uintptr_t>(b));
 }
 
-void int13(void*, BiosDiskRegs& r) { g_int13.call(r); }
+// The BIOS route to the disk's state: under the same lock as its ports.
+void int13(void*, BiosDiskRegs& r) {
+    DeviceGuard guard(g_device);
+    g_int13.call(r);
+}
 
 // Channel 0 of the first PIIX-style IDE function's bus master (BAR4), taken with that
 // function's primary channel; 0 when there is none.
@@ -178,12 +193,12 @@ constinit u16 g_bus_master = 0;
 constinit bool g_ide_seen = false;
 
 Status claim_ports(u16 bm) {
-    if (Status s = io_hook_register(kCmdPorts, 8, port_hook, hook_ctx(IdeBlock::Command, kCmdPorts), "aoe-cmd"); !ok(s))
+    if (Status s = io_hook_register(g_device, kCmdPorts, 8, port_hook, hook_ctx(IdeBlock::Command, kCmdPorts), "aoe-cmd"); !ok(s))
         return s;
-    if (Status s = io_hook_register(kCtrlPort, 1, port_hook, hook_ctx(IdeBlock::Control, kCtrlPort), "aoe-ctl"); !ok(s))
+    if (Status s = io_hook_register(g_device, kCtrlPort, 1, port_hook, hook_ctx(IdeBlock::Control, kCtrlPort), "aoe-ctl"); !ok(s))
         return s;
     if (bm)
-        if (Status s = io_hook_register(bm, 8, port_hook, hook_ctx(IdeBlock::BusMaster, bm), "aoe-bm"); !ok(s))
+        if (Status s = io_hook_register(g_device, bm, 8, port_hook, hook_ctx(IdeBlock::BusMaster, bm), "aoe-bm"); !ok(s))
             return s;
     return Status::Ok;
 }
@@ -234,7 +249,15 @@ Status prepare(bool* active) {
     idp.shelf = t.shelf;
     idp.slot = t.slot;
     for (int i = 0; i < 3; ++i) idp.mac_tail[i] = t.mac.b[3 + i];
-    g_disk.init(&g_env, &g_blk, idp);
+    if (Status s = storage::load_boot_keys(); !ok(s)) return s;
+    if (!g_sealed.init(&g_blk, aoe_disk_id(idp))) {
+        log("aoe-disk: disk '%s' is refused by its [disk.*] entry (a key for another sector size): no AoE disk",
+            g_sealed.volume().name());
+        return Status::Ok;
+    }
+    log("aoe-disk: disk '%s': %s", g_sealed.volume().name(),
+        g_sealed.volume().active() ? "encrypted (the target stores ciphertext)" : "not encrypted");
+    g_disk.init(&g_env, &g_sealed, idp);
     *active = true;
     return Status::Ok;
 }
@@ -276,7 +299,7 @@ Status finish() {
         static_cast<unsigned long long>(g_ini.sectors()), g_ini.sectors_per_frame(), mtu, g_ini.window(),
         cfg->aoe.timeout_ms, kCmdPorts, kCtrlPort, bm);
     if (boot_info().firmware == Firmware::Bios) {
-        g_int13.init(&g_env, &g_blk, kBiosDrive, 1);
+        g_int13.init(&g_env, &g_sealed, kBiosDrive, 1);
         if (Status s = bios_disk_install(kBiosDrive, int13, nullptr); !ok(s))
             log("aoe-disk: no BIOS drive (status %u)", static_cast<unsigned>(s));
     }
@@ -303,6 +326,11 @@ void aoe_disk_log() {
         static_cast<unsigned long long>(n.tx_frames), static_cast<unsigned long long>(n.retransmits),
         static_cast<unsigned long long>(n.rx_frames), static_cast<unsigned long long>(n.refused_total()),
         static_cast<unsigned long long>(n.requests_failed));
+    aoe::RttEstimator const& r = g_ini.rtt();
+    log("aoe-disk: timing: %llu retransmits needless (the first transmission answered late), srtt %llu us, "
+        "rttvar %llu us, rto %llu us",
+        static_cast<unsigned long long>(n.spurious_retransmits), static_cast<unsigned long long>(r.srtt_us()),
+        static_cast<unsigned long long>(r.rttvar_us()), static_cast<unsigned long long>(r.rto_us()));
     if (g_inbox.dropped)
         log("aoe-disk: %llu received frames dropped (inbox full)", static_cast<unsigned long long>(g_inbox.dropped));
 }

@@ -24,7 +24,8 @@ u8 status_of(DiskResult const& d) {
         case DiskFault::TimedOut: return kTimeout;
         case DiskFault::Range: return kNotFound;
         case DiskFault::DeviceError: return (d.ata_error & 0x10) ? kNotFound : kFailure;
-        case DiskFault::TargetError: return kFailure;
+        case DiskFault::TargetError:
+        case DiskFault::Refused: return kFailure;
     }
     return kFailure;
 }

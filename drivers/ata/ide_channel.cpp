@@ -48,6 +48,16 @@ void IdeChannel::access(IdeBlock block, u8 offset, bool in, u8 size, u32* value)
 void IdeChannel::command_access(u8 offset, bool in, u8 size, u32* value) {
     u16 const port = static_cast<u16>(ports_.cmd + offset);
     if (offset == ide::kData) return data_access(in, size, value);
+    if (size > 1) {  // byte by byte, as QEMU splits them: a command byte inside a wide write is still ours
+        u32 all = 0;
+        for (u8 i = 0; i < size && offset + i <= ide::kCommand; ++i) {
+            u32 b = in ? 0 : (*value >> (8 * i)) & 0xFF;
+            command_access(static_cast<u8>(offset + i), in, 1, &b);
+            all |= (b & 0xFF) << (8 * i);
+        }
+        if (in) *value = all;
+        return;
+    }
     if (in) {
         if (offset == ide::kStatus) {
             *value = status_read(false);
@@ -64,12 +74,13 @@ void IdeChannel::command_access(u8 offset, bool in, u8 size, u32* value) {
         tf_.prev[offset] = tf_.cur[offset];
         tf_.cur[offset] = v;
     }
-    out8(port, v);  // count, LBA, device: the monitor claims no exits for them (read back later)
+    out8(port, v);  // count, LBA, device: exits only with several CPUs (read back at the command)
 }
 
 // Count, LBA and device as the device holds them now, the previous ("HOB") bytes through the
-// device control register's HOB bit. The monitor does not intercept these ports (10 fewer
-// exits per command); what the device latched is what it will execute.
+// device control register's HOB bit. With one CPU the monitor does not intercept these ports
+// (10 fewer exits per command): the guest cannot write them while the monitor handles its
+// command write. issue() writes back what was checked here.
 void IdeChannel::read_taskfile() {
     u16 const cmd = ports_.cmd;
     tf_.device = in8(static_cast<u16>(cmd + ide::kDevice));
@@ -145,7 +156,6 @@ void IdeChannel::command_write(u8 op) {
         if (!crypt.allowed(c.lba, c.count)) return refuse(op, "the disk has no key (see docs/ata.md)");
     }
     if (c.proto == Proto::Fpdma) return refuse(op, "queued commands do not exist on IDE");
-    u16 const cmd_port = static_cast<u16>(ports_.cmd + ide::kCommand);
     if (c.proto == Proto::Pio) {
         phase_ = c.dir == Dir::Read ? Phase::PioIn : Phase::PioOut;
         pio_dev_ = dev;
@@ -164,7 +174,16 @@ void IdeChannel::command_write(u8 op) {
         if (start_requested_) dma_go();
         return;  // the device gets the command together with the start bit
     }
-    out8(cmd_port, op);
+    issue(op, tf_);
+}
+
+// The device executes what its registers hold when the command byte arrives. Another CPU may
+// have written them since read_taskfile() (with several CPUs the monitor intercepts them, so
+// such a write waits for the channel; with one it cannot happen): the values just checked
+// go to the device again, right before the command byte.
+void IdeChannel::issue(u8 op, Taskfile const& checked) {
+    load_taskfile(checked);
+    out8(static_cast<u16>(ports_.cmd + ide::kCommand), op);
 }
 
 // ---- PIO ---------------------------------------------------------------------------------
@@ -178,6 +197,14 @@ void IdeChannel::data_access(bool in, u8 size, u32* value) {
         else env_->port_out(ports_.cmd, size, pio_sealed_ ? 0 : *value);
         return;
     }
+    if (size == 4) {  // two 16-bit transfers on the cable: the first may end a sector, or the command
+        u32 lo = *value & 0xFFFF, hi = *value >> 16;
+        data_access(in, 2, &lo);
+        data_access(in, 2, &hi);
+        if (in) *value = (lo & 0xFFFF) | (hi & 0xFFFF) << 16;
+        return;
+    }
+    // From here one word, which fits: buf_pos_ is even and below pio_bytes_ (<= sizeof buf_).
     if (in) {
         if (buf_pos_ >= buf_len_ && !pio_fill()) {
             *value = env_->port_in(ports_.cmd, size);
@@ -402,8 +429,7 @@ void IdeChannel::dma_go() {
     out8(static_cast<u16>(bm + ide::kBmStatus),
          static_cast<u8>((bms & ide::kBmDriveCapable) | ide::kBmIntr | ide::kBmError));
     env_->port_out(static_cast<u16>(bm + ide::kBmPrd), 4, static_cast<u32>(dma_.prd_phys));
-    load_taskfile(dma_tf_);
-    out8(static_cast<u16>(ports_.cmd + ide::kCommand), c.command);
+    issue(c.command, dma_tf_);
     out8(static_cast<u16>(bm + ide::kBmCommand), static_cast<u8>(bm_cmd_ | ide::kBmStart));
     phase_ = Phase::DmaRun;
     dma_on_device_ = true;

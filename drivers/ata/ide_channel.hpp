@@ -3,10 +3,13 @@
 // performs it on the device itself.
 //
 //  - Commands are decoded when the guest writes the command register (drivers/ata/
-//    ata_command); a command off the allow-list, a media command on a disk without a key
-//    (SectorCrypt Deny), CHS addressing and FPDMA are refused: the device gets CHECK POWER
-//    MODE instead (harmless, and it raises the completion interrupt when nIEN is clear),
-//    and until the next command the guest reads status DRDY|ERR and error ABRT.
+//    ata_command), from the taskfile read back from the device; a command off the allow-list,
+//    a media command on a disk without a key (SectorCrypt Deny), CHS addressing and FPDMA are
+//    refused: the device gets CHECK POWER MODE instead (harmless, and it raises the
+//    completion interrupt when nIEN is clear), and until the next command the guest reads
+//    status DRDY|ERR and error ABRT. An allowed command is issued with the taskfile that was
+//    checked written to the device again first (issue()), so a write by another CPU in between
+//    cannot move it (with several CPUs those ports exit too: ide_install).
 //  - PIO: the data port is buffered a sector at a time; reads fetch a whole sector of
 //    ciphertext from the device and hand the guest plaintext, writes collect a sector of
 //    plaintext and send it encrypted.
@@ -109,6 +112,7 @@ class IdeChannel {
     void dma_go();
     void dma_finish(bool stopped);
     void load_taskfile(Taskfile const& t);
+    void issue(u8 op, Taskfile const& checked);
 
     IdeEnv* env_{nullptr};
     u8 index_{0};

@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/acpi.hpp"
 #include "core/arch/x86/cpu.hpp"
+#include "core/canary.hpp"
 #include "core/disk_keys.hpp"
 #include "core/handlers/power.hpp"
 #include "core/device/guest_memory.hpp"
@@ -64,7 +66,7 @@ class MonitorIdeEnv final : public IdeEnv {
         return true;
     }
 
-    Vcpu* current{nullptr};  // the vCPU whose exit the mediator is handling (under the mediator lock)
+    Vcpu* current{nullptr};  // the vCPU whose exit the mediator is handling (under g_device's lock)
 };
 
 struct PortBlock {
@@ -79,6 +81,8 @@ struct Controller {
 };
 
 MonitorIdeEnv g_env;
+// Every IDE channel and controller shares g_env: the mediator is one device, one lock.
+constinit Device g_device{"ide"};
 constinit IdeChannel g_channels[kMaxChannels];
 PortBlock g_blocks[kMaxChannels * 4];
 Controller g_controllers[kMaxChannels / 2];
@@ -97,7 +101,7 @@ IoAction port_hook(void* ctx, Vcpu& v, IoExit const& io, u32* value) {
 Status claim(IdeChannel* ch, IdeBlock block, u16 base, u16 first, u16 count, char const* name) {
     PortBlock& b = g_blocks[g_block_count++];
     b = PortBlock{ch, block, base};
-    return io_hook_register(first, count, port_hook, &b, name);
+    return io_hook_register(g_device, first, count, port_hook, &b, name);
 }
 
 // The controller's BARs and programming interface stay as the monitor found them: the
@@ -125,6 +129,12 @@ pci::ConfigAction config_hook(void* ctx, Vcpu&, pci::Bdf b, u16 reg, u8 size, bo
     return pci::ConfigAction::Handled;
 }
 
+// Known before the APs start (ap_boot reads the same table later).
+bool several_cpus() {
+    u32 ids[2];
+    return acpi_find_cpus(ids, 2) > 1;
+}
+
 Status alloc_dma(bool bounce, DmaMemory* out) {
     Hpa const prd = alloc_pages(1);
     if (!prd.raw) return Status::NoMemory;
@@ -135,6 +145,7 @@ Status alloc_dma(bool bounce, DmaMemory* out) {
     out->bounce = static_cast<u8*>(hpa_virt(buf));
     out->bounce_phys = buf.raw;
     out->bounce_bytes = static_cast<u32>(kBouncePages * kPageSize);
+    canary_fill(out->bounce, out->bounce_bytes, "ide bounce");
     return Status::Ok;
 }
 
@@ -156,17 +167,21 @@ Status install_channel(pci::Function const& f, u8 ch, u16 bm_base, bool bounce) 
     static char const* const kNames[kMaxChannels][4] = {
         {"ide0-data", "ide0-cmd", "ide0-ctl", "ide0-bm"}, {"ide1-data", "ide1-cmd", "ide1-ctl", "ide1-bm"},
         {"ide2-data", "ide2-cmd", "ide2-ctl", "ide2-bm"}, {"ide3-data", "ide3-cmd", "ide3-ctl", "ide3-bm"}};
-    // Data and features/error, and status/command; count, LBA and device (ports 2-6) are
-    // read back from the device when a command is issued, so they cost no exits.
+    // Data and features/error, and status/command. Count, LBA and device (ports 2-6) are read
+    // back from the device at the command write and written again before the command byte;
+    // with one CPU they cost no exits. With several, another CPU could write them between
+    // the two: then they exit too, and such a write waits for the channel's lock (every port
+    // of a channel must stay under one lock).
     u16 const cmd = p.cmd;
-    if (Status s = claim(c, IdeBlock::Command, cmd, cmd, 2, kNames[idx][0]); !ok(s)) return s;
+    bool const taskfile_exits = several_cpus();
+    if (Status s = claim(c, IdeBlock::Command, cmd, cmd, taskfile_exits ? 7 : 2, kNames[idx][0]); !ok(s)) return s;
     if (Status s = claim(c, IdeBlock::Command, cmd, static_cast<u16>(cmd + 7), 1, kNames[idx][1]); !ok(s)) return s;
     if (Status s = claim(c, IdeBlock::Control, p.ctrl, p.ctrl, 1, kNames[idx][2]); !ok(s)) return s;
     if (p.bm)
         if (Status s = claim(c, IdeBlock::BusMaster, p.bm, p.bm, 8, kNames[idx][3]); !ok(s)) return s;
     ++g_channel_count;
-    log("ide%u: %02x:%02x.%u %s channel: ports %#x/%#x, bus master %#x", idx, f.bdf.bus, f.bdf.dev, f.bdf.fn,
-        ch ? "secondary" : "primary", p.cmd, p.ctrl, p.bm);
+    log("ide%u: %02x:%02x.%u %s channel: ports %#x/%#x, bus master %#x%s", idx, f.bdf.bus, f.bdf.dev, f.bdf.fn,
+        ch ? "secondary" : "primary", p.cmd, p.ctrl, p.bm, taskfile_exits ? ", taskfile intercepted (SMP)" : "");
     c->probe();
     return Status::Ok;
 }
@@ -176,9 +191,9 @@ Status install_controller(pci::Function const& f, bool bounce, pci::PciClaim& cl
     Controller& c = g_controllers[g_controller_count++];
     c.bdf = f.bdf;
     for (u16 i = 0; i < 5; ++i) c.bars[i] = pci::pci_config_read(f.bdf, static_cast<u16>(pci::kRegBar0 + 4 * i), 4);
-    if (Status s = pci::pci_config_hook_register(f.bdf, pci::kRegClass, 4, config_hook, &c, "ide-class"); !ok(s))
+    if (Status s = pci::pci_config_hook_register(g_device, f.bdf, pci::kRegClass, 4, config_hook, &c, "ide-class"); !ok(s))
         return s;
-    if (Status s = pci::pci_config_hook_register(f.bdf, pci::kRegBar0, 20, config_hook, &c, "ide-bars"); !ok(s))
+    if (Status s = pci::pci_config_hook_register(g_device, f.bdf, pci::kRegBar0, 20, config_hook, &c, "ide-bars"); !ok(s))
         return s;
     pci::Bar const& bm = f.bars[4];
     u16 const bm_base = bm.kind == pci::BarKind::Io && bm.base ? static_cast<u16>(bm.base) : 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/boot_info.hpp"
+#include "core/canary.hpp"
 #include "core/config_load.hpp"
 #include "core/device/guest_memory.hpp"
 #include "core/io_hooks.hpp"
@@ -59,6 +60,7 @@ struct Nic {
     u32 io_addr{0};
     bool io_sizing{false};
     bool present{false};
+    Device device{"e1000"};  // BAR0, the I/O BAR and the configuration hooks: one lock
 };
 
 constinit Nic g_nic;
@@ -151,8 +153,8 @@ Status hook_io(Nic& n, pci::Function const& f) {
         if (b.kind != pci::BarKind::Io || b.base == 0 || b.size < 8 || b.size > 0x100) continue;
         n.io_base = static_cast<u16>(b.base);
         n.io_size = static_cast<u16>(b.size);
-        Status const s = io_hook_register(n.io_base, n.io_size, io_access, &n, "e1000-io");
-        return ok(s) ? pci::pci_config_hook_register(f.bdf, b.reg, 4, io_bar_pin, &n, "e1000-io-bar") : s;
+        Status const s = io_hook_register(n.device, n.io_base, n.io_size, io_access, &n, "e1000-io");
+        return ok(s) ? pci::pci_config_hook_register(n.device, f.bdf, b.reg, 4, io_bar_pin, &n, "e1000-io-bar") : s;
     }
     return Status::Ok;
 }
@@ -173,14 +175,14 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     if ((b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) || b.size < e1000::kBarSize)
         return Status::NotFound;
     n.bdf = f.bdf;
-    Status s = mmio_hook_register(Gpa{b.base}, b.size, bar0_access, &n, "e1000-mediator", &n.env.hook);
+    Status s = mmio_hook_register(n.device, Gpa{b.base}, b.size, bar0_access, &n, "e1000-mediator", &n.env.hook);
     if (s == Status::Exists) {
         log("nic %02x:%02x.%u: BAR0 already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
         return Status::Ok;
     }
     if (ok(s)) s = pci::pci_bar_follow(f.bdf, 0, n.env.hook);
     if (ok(s)) s = hook_io(n, f);
-    if (ok(s)) s = pci::pci_config_hook_register(f.bdf, pci::kRegCommand, 2, command_access, &n, "e1000-command");
+    if (ok(s)) s = pci::pci_config_hook_register(n.device, f.bdf, pci::kRegCommand, 2, command_access, &n, "e1000-command");
     if (!ok(s)) return s;
     u16 const cmd = static_cast<u16>(pci::pci_config_read(f.bdf, pci::kRegCommand, 2));
     pci::pci_config_write(f.bdf, pci::kRegCommand, 2, cmd | pci::kCommandMemory | kCommandMaster);
@@ -189,6 +191,9 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     MacAddr m{};
     memcpy(m.b, mac.b, 6);
     n.med.init(&n.env, DmaMem{static_cast<u8*>(hpa_virt(h)), h.raw}, m);
+    for (u32 i = 0; i < E1000Mediator::kRxSlots; ++i)  // receive buffers past the longest frame
+        canary_fill(static_cast<u8*>(hpa_virt(h)) + E1000Mediator::kRxBufOff + i * E1000Mediator::kRxBufBytes + 1536,
+                    E1000Mediator::kRxBufBytes - 1536, i ? nullptr : "e1000 rx tails, every 2048 bytes x256,");
     n.present = true;
     set_monitor_port(&n.med.port());
     // The guest's driver puts the NIC's own address (from its EEPROM) in RAR[0]: sharing it

@@ -4,6 +4,7 @@
 // intercepted access costs a VM exit, and the guest makes tens of thousands at boot.
 #pragma once
 
+#include "core/device/device.hpp"
 #include "core/vcpu.hpp"
 #include "drivers/pci/pci.hpp"
 
@@ -24,6 +25,17 @@ struct ConfigHook {
     void* ctx;
     char const* name;
     u64 hits;
+    Device* device;  // the handler and its pass-through run under this device's lock
+};
+
+// Configuration space as a sized access (what a hook's PassThrough performs).
+class ConfigBus {
+  public:
+    virtual u32 read(Bdf b, u16 reg, u8 size) = 0;
+    virtual void write(Bdf b, u16 reg, u8 size, u32 value) = 0;
+
+  protected:
+    ~ConfigBus() = default;
 };
 
 // Which hook an access reaches: the one whose register range the access overlaps. Pure.
@@ -34,6 +46,10 @@ class ConfigRouter {
     // overlaps another hook of the same function, NoMemory when full.
     [[nodiscard]] Status add(ConfigHook const& h);
     ConfigHook* find(Bdf b, u16 reg, u8 size);
+    // A guest access through either route (ports or ECAM): when a hook covers it, the hook
+    // runs under its device's lock and what it passes through is performed on bus under that
+    // lock too; true. False, with nothing done, when no hook covers it.
+    [[nodiscard]] bool route(Vcpu& v, Bdf b, u16 reg, u8 size, bool write, u32* value, ConfigBus& bus);
     size_t count() const { return n_; }
     ConfigHook const& at(size_t i) const { return hooks_[i]; }
 

@@ -16,6 +16,18 @@ Status ConfigRouter::add(ConfigHook const& h) {
     return Status::Ok;
 }
 
+bool ConfigRouter::route(Vcpu& v, Bdf b, u16 reg, u8 size, bool write, u32* value, ConfigBus& bus) {
+    ConfigHook* h = find(b, reg, size);
+    if (!h || !h->device) return false;
+    __atomic_fetch_add(&h->hits, 1, __ATOMIC_RELAXED);
+    DeviceGuard guard(*h->device);
+    if (!write) *value = 0;
+    if (h->fn(h->ctx, v, b, reg, size, write, value) == ConfigAction::Handled) return true;
+    if (write) bus.write(b, reg, size, *value);
+    else *value = bus.read(b, reg, size);
+    return true;
+}
+
 ConfigHook* ConfigRouter::find(Bdf b, u16 reg, u8 size) {
     for (size_t i = 0; i < n_; ++i)
         if (hooks_[i].bdf == b && overlaps(reg, size, hooks_[i].first, hooks_[i].count)) return &hooks_[i];

@@ -2,6 +2,9 @@
 // register BAR (ABAR, BAR5 of a SATA AHCI controller) and/or BAR0 of an Intel e1000 with a
 // hook that only counts and passes every access through. A real driver then runs with
 // every one of its register accesses emulated: the proof that the MMIO path is transparent.
+// `ecam` adds a configuration hook on register 0xFF0 of the first PCI-to-PCI bridge (a PCIe
+// root port): Linux reaches registers past 0xFF only through the ECAM window, so the guest's
+// accesses there prove that the window routes to the configuration hooks.
 #include <string.h>
 
 #include "core/boot_info.hpp"
@@ -27,6 +30,27 @@ Status hook_bar(Function const& f, u8 bar, char const* name) {
     return s;
 }
 
+constexpr u16 kEcamTestReg = 0xFF0;
+constexpr u32 kEcamTestAnswer = 0x0001EC4D;  // what the guest reads there: an unknown extended capability, last in the list
+constinit Device g_ecam_test_device{"ecam-test"};
+
+ConfigAction ecam_test(void*, Vcpu&, Bdf b, u16 reg, u8 size, bool write, u32* value) {
+    if (write) log("mmio-test: %02x:%02x.%u register %#x: write of %#x (%u bytes) reached its hook", b.bus, b.dev, b.fn,
+                   reg, *value, size);
+    else *value = reg == kEcamTestReg && size == 4 ? kEcamTestAnswer : 0;
+    return ConfigAction::Handled;
+}
+
+Status hook_ecam_test() {
+    Function const* f = pci_find_class(0x06, 0x04, 0xFF);
+    if (!f) {
+        log("mmio-test: no PCI-to-PCI bridge for the ECAM test");
+        return Status::NotFound;
+    }
+    log("mmio-test: ECAM test hook on %02x:%02x.%u register %#x", f->bdf.bus, f->bdf.dev, f->bdf.fn, kEcamTestReg);
+    return pci_config_hook_register(g_ecam_test_device, f->bdf, kEcamTestReg, 4, ecam_test, nullptr, "ecam-test");
+}
+
 constexpr u8 kClassStorage = 0x01, kSubclassSata = 0x06, kProgIfAhci = 0x01, kAbar = 5;
 constexpr u16 kIntel = 0x8086, kE1000_82540em = 0x100E;
 
@@ -44,7 +68,7 @@ Status prepare(bool* active) {
     g_want_ahci = v && strstr(v, "ahci");
     g_want_e1000 = v && strstr(v, "e1000");
     *active = g_want_ahci || g_want_e1000;
-    return Status::Ok;
+    return v && strstr(v, "ecam") ? hook_ecam_test() : Status::Ok;
 }
 
 bool matches(Function const& f) { return (g_want_ahci && is_ahci(f)) || (g_want_e1000 && is_e1000(f)); }

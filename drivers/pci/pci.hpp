@@ -35,6 +35,26 @@ constexpr ConfigAccess decode_config_address(u32 cf8, u16 port) {
                         static_cast<u16>(((cf8 >> 16) & 0xF00) | (cf8 & 0xFC) | (port & 3))};
 }
 
+// The memory-mapped configuration space (PCIe ECAM, from ACPI's MCFG) of segment 0: the
+// 4 KiB of function b at base + (bus << 20 | dev << 15 | fn << 12), for buses start..end.
+struct EcamWindow {
+    u64 base;
+    u8 start_bus, end_bus;
+};
+constexpr u64 ecam_page(EcamWindow w, Bdf b) {
+    return w.base + (static_cast<u64>(b.bus) << 20 | static_cast<u64>(b.dev & 31) << 15 | static_cast<u64>(b.fn & 7) << 12);
+}
+// The function and register a guest-physical address in the window reaches; false outside it.
+constexpr bool ecam_decode(EcamWindow w, u64 gpa, Bdf* b, u16* reg) {
+    u64 const first = w.base + (static_cast<u64>(w.start_bus) << 20);
+    u64 const end = w.base + (static_cast<u64>(w.end_bus) + 1) * (1ull << 20);
+    if (gpa < first || gpa >= end) return false;
+    u64 const off = gpa - w.base;
+    *b = Bdf{static_cast<u8>(off >> 20), static_cast<u8>((off >> 15) & 31), static_cast<u8>((off >> 12) & 7)};
+    *reg = static_cast<u16>(off & 0xFFF);
+    return true;
+}
+
 // Dword access to configuration space.
 class ConfigSpace {
   public:

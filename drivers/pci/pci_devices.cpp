@@ -1,6 +1,7 @@
 // The functions the monitor found at boot, and BARs that MMIO hooks follow when the guest
 // reprograms them.
 #include "core/log.hpp"
+#include "drivers/pci/bar_plan.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
 namespace tv::pci {
@@ -24,6 +25,9 @@ struct Follow {
     Bdf bdf;
     Bar bar;
     MmioHookId hook;
+    bool sizing_lo, sizing_hi;  // the guest sizes that half: the monitor answers, the device keeps its BAR
+    bool lo_held;               // a Mem64 lower half the hook could not follow alone, until the upper half comes
+    u32 held_lo;
 };
 Follow g_follows[kMaxFollows];
 size_t g_follow_count;
@@ -49,21 +53,83 @@ void log_function(Function const& f) {
     }
 }
 
-// A write to a followed BAR: performed here, then the BAR is read back (the device keeps
-// only the bits its size allows) and the hook moves if the device did.
-ConfigAction bar_write(void* ctx, Vcpu& v, Bdf b, u16 reg, u8 size, bool write, u32* value) {
-    if (!write) return ConfigAction::PassThrough;
-    Follow& f = *static_cast<Follow*>(ctx);
-    pci_config_write(b, reg, size, *value);
-    u32 const lo = pci_config_read(b, f.bar.reg, 4);
-    u32 const hi = f.bar.kind == BarKind::Mem64 ? pci_config_read(b, static_cast<u16>(f.bar.reg + 4), 4) : 0;
-    u64 base;
-    if (bar_moved(f.bar, mmio_hook_base(f.hook).raw, lo, hi, &base)) {
-        Status const s = mmio_hook_move(v, f.hook, Gpa{base});
-        if (!ok(s))
-            log("pci: %02x:%02x.%u BAR at %#x moved to %#llx, but its MMIO hook cannot follow (status %u)", b.bus, b.dev,
-                b.fn, f.bar.reg, static_cast<unsigned long long>(base), static_cast<unsigned>(s));
+u32 g_refusal_logs;
+
+BarRegs device_regs(Follow const& f) {
+    u32 const lo = pci_config_read(f.bdf, f.bar.reg, 4);
+    u32 const hi = f.bar.kind == BarKind::Mem64 ? pci_config_read(f.bdf, static_cast<u16>(f.bar.reg + 4), 4) : 0;
+    return BarRegs{lo, hi};
+}
+
+struct DeviceWrite {
+    Follow* f;
+    BarRegs regs;
+};
+
+void write_device(void* ctx) {
+    auto const& w = *static_cast<DeviceWrite*>(ctx);
+    pci_config_write(w.f->bdf, w.f->bar.reg, 4, w.regs.lo);
+    if (w.f->bar.kind == BarKind::Mem64) pci_config_write(w.f->bdf, static_cast<u16>(w.f->bar.reg + 4), 4, w.regs.hi);
+}
+
+void log_refusal(Follow const& f, u64 base, char const* why) {
+    if (g_refusal_logs++ < 16)
+        log("pci: %02x:%02x.%u BAR at %#x: move to %#llx refused (%s); the device stays at %#llx", f.bdf.bus,
+            f.bdf.dev, f.bdf.fn, f.bar.reg, static_cast<unsigned long long>(base), why,
+            static_cast<unsigned long long>(mmio_hook_base(f.hook).raw));
+}
+
+char const* move_refusal(Status s) {
+    switch (s) {
+        case Status::Refused: return "it would cover monitor memory";
+        case Status::Exists: return "it would overlap another hooked device";
+        case Status::Unsupported: return "the hook cannot follow there";
+        default: return "the hook cannot follow";
     }
+}
+
+// A write to a followed BAR, decided before the device sees it (bar_plan.hpp): the device
+// holds a base only once its hook is there, so the guest never reaches it unmediated. A
+// sizing write is answered by the monitor. A refused move leaves the device where it was.
+void bar_store(Follow& f, Vcpu& v, u16 reg, u8 size, u32 value) {
+    BarRegs cur = device_regs(f);
+    if (f.lo_held) cur.lo = f.held_lo;
+    BarWritePlan const p = plan_bar_write(f.bar, cur, mmio_hook_base(f.hook).raw, reg, size, value);
+    if (p.kind == BarWriteKind::Sizing) {
+        (p.upper ? f.sizing_hi : f.sizing_lo) = true;
+        return;
+    }
+    (p.upper ? f.sizing_hi : f.sizing_lo) = false;
+    f.lo_held = false;
+    DeviceWrite w{&f, p.regs};
+    if (p.kind == BarWriteKind::Same) {
+        write_device(&w);
+        return;
+    }
+    Status const s = p.kind == BarWriteKind::Unplaced ? Status::Invalid : mmio_hook_move(v, f.hook, Gpa{p.base}, write_device, &w);
+    if (ok(s)) return;
+    if (f.bar.kind == BarKind::Mem64 && !p.upper) {  // e.g. the first half of a move above 4 GiB
+        f.lo_held = true;
+        f.held_lo = p.regs.lo;
+        return;
+    }
+    log_refusal(f, p.base, p.kind == BarWriteKind::Unplaced ? "base 0" : move_refusal(s));
+}
+
+// Runs under the hook's device lock (pci_bar_follow registers it with that device).
+ConfigAction bar_write(void* ctx, Vcpu& v, Bdf, u16 reg, u8 size, bool write, u32* value) {
+    Follow& f = *static_cast<Follow*>(ctx);
+    if (write) {
+        bar_store(f, v, reg, size, *value);
+        return ConfigAction::Handled;
+    }
+    bool const upper = reg >= f.bar.reg + 4;
+    if (!(upper ? f.sizing_hi : f.sizing_lo) && (upper || !f.lo_held)) return ConfigAction::PassThrough;
+    u16 const dword = reg & ~3u;
+    BarRegs const cur = device_regs(f);
+    u32 const d = (upper ? f.sizing_hi : f.sizing_lo) ? bar_sizing_answer(f.bar, cur, dword) : f.held_lo;
+    u32 const shift = (reg & 3u) * 8;
+    *value = (d >> shift) & (size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu);
     return ConfigAction::Handled;
 }
 
@@ -105,9 +171,11 @@ Status pci_bar_follow(Bdf b, u8 bar, MmioHookId hook) {
     if (info.kind != BarKind::Mem32 && info.kind != BarKind::Mem64) return Status::Invalid;
     if (g_follow_count == kMaxFollows) return Status::NoMemory;
     Follow& fl = g_follows[g_follow_count];
-    fl = Follow{b, info, hook};
+    fl = Follow{b, info, hook, false, false, false, 0};
     u16 const len = info.kind == BarKind::Mem64 ? 8 : 4;
-    Status const s = pci_config_hook_register(b, info.reg, len, bar_write, &fl, "bar-follow");
+    Device* const dev = mmio_hook_device(hook);
+    if (!dev) return Status::Invalid;
+    Status const s = pci_config_hook_register(*dev, b, info.reg, len, bar_write, &fl, "bar-follow");
     if (ok(s)) ++g_follow_count;
     return s;
 }

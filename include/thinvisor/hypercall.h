@@ -4,13 +4,22 @@
  * RAX = TV_HC_MAGIC | function. Arguments go in RBX, RCX, RDX; results come back in RAX
  * (a tv_hc_status) and data in RBX, RCX, RDX, RSI. Data travels in registers only, so the
  * monitor never has to write into guest memory on behalf of a (possibly hostile) caller.
- * Any CPL may call; every function here is read-only.
+ * Every function here is read-only.
+ *
+ * Who may call (docs/security.md, "Hypercalls"): the instruction at CPL 0 may call every
+ * function; at CPL 1-3 only TV_HC_INFO and TV_HC_COUNTER, the others answer
+ * TV_HC_ERR_DENIED. The guest kernel can hand the rest to a process it trusts through the
+ * hypercall port: an `outb %al, %dx` with DX = TV_HC_PORT and RAX, RBX, RCX as for the
+ * instruction (RDX holds the port, so no function takes an argument there) is the same call,
+ * answered in the same registers. The CPU checks the guest's I/O permission (IOPL and the
+ * TSS bitmap; Linux: ioperm/iopl, root only) before the access reaches the monitor.
  */
 #ifndef THINVISOR_HYPERCALL_H
 #define THINVISOR_HYPERCALL_H
 
 #define TV_HC_MAGIC 0x7476000000000000ull /* 'tv' in the top bytes of RAX */
 #define TV_HC_MAGIC_MASK 0xffff000000000000ull
+#define TV_HC_PORT 0x0ee0 /* the hypercall port (see above); reads return 0xff */
 
 enum tv_hc_function {
     /* RBX = ABI version (1), RCX = 8 bytes of "thinviso", RDX = number of exit counters. */
@@ -36,6 +45,7 @@ enum tv_hc_status {
     TV_HC_OK = 0,
     TV_HC_ERR_UNKNOWN = 1, /* no such function */
     TV_HC_ERR_RANGE = 2,   /* index or offset out of range */
+    TV_HC_ERR_DENIED = 3,  /* not for this caller: user mode, use the hypercall port */
 };
 
 #endif

@@ -12,7 +12,6 @@ mediator's device counters). --native-sata adds each thinvisor run again with th
 disk's model in Linux's no-bridge-limits list, so commands are up to 1 MiB instead of QEMU's
 128 KiB (docs/ata.md, "Exits per MiB"). Appends JSON lines to build/bench/results.jsonl."""
 import argparse
-import json
 import os
 import re
 import shutil
@@ -21,11 +20,12 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib as bl  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "suites"))
 import ata_ahci  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "build", "bench", "results.jsonl")
 BENCH_RE = re.compile(rb"TV-BENCH (write|read) (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+) (\d+) (\d+)")
 DELTA_RE = re.compile(rb"TV-BENCH-DELTA (write|read) (\S+) (-?\d+)")
 QUEUE_RE = re.compile(rb"TV-BENCH-QUEUE (.*)")
@@ -41,11 +41,6 @@ serial = TVSCRATCH
 keyslots = scratch.keys
 """
 
-
-def record(obj):
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "a") as f:
-        f.write(json.dumps(obj) + "\n")
 
 
 def run(work, mode, mb, model=None):
@@ -98,8 +93,8 @@ def breakdown(label, kind, mb, deltas):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mb", type=int, default=64)
-    ap.add_argument("--modes", default="bare,plain,encrypted",
+    ap.add_argument("--mb", type=int, default=2 if bl.smoke() else 64)
+    ap.add_argument("--modes", default="plain" if bl.smoke() else "bare,plain,encrypted",
                     help="comma-separated subset of bare,plain,encrypted (bare is the throughput peer)")
     ap.add_argument("--native-sata", action="store_true",
                     help="also run each thinvisor mode with the scratch disk's model in Linux's no-bridge-limits "
@@ -118,17 +113,17 @@ def main():
         for mode in [m for m in ("encrypted", "plain", "encrypted-native", "plain-native") if m in res]:
             v = res[mode][kind][0]
             suffix = mode.replace("-native", "_native_sata")
-            record({"name": "ahci_seq_%s_%s_MBps" % (kind, suffix), "value": round(v, 2), "unit": "MB/s",
-                    "peer": "same guest without thinvisor", "peer_value": round(bare, 2) if bare else None,
-                    "ratio": round(v / bare, 3) if bare else None})
+            at = dict(machine="q35", cpu="max", vendor="amd")
+            bl.record("ahci_seq_%s_%s_MBps" % (kind, suffix), round(v, 2), "MB/s",
+                      peer="same guest without thinvisor" if bare else None, peer_value=round(bare, 2) if bare else None,
+                      goal=bl.goal("ratio", ">=", 0.8 if mode.startswith("plain") else 0.9), extra={"mb": args.mb}, **at)
             exits = res[mode][kind][1]
-            record({"name": "ahci_seq_%s_%s_exits_per_MiB" % (kind, suffix), "value": round(exits, 2),
-                    "unit": "exits/MiB", "peer": "goal", "peer_value": 16,
-                    "ratio": round(exits / 16, 3)})
+            by_reason = {k: round(d / args.mb, 2) for k, d in res[mode][kind][4].items() if d and "." not in k}
+            bl.record("ahci_seq_%s_%s_exits_per_MiB" % (kind, suffix), round(exits, 2), "exits/MiB",
+                      goal=bl.goal("value", "<=", 16), extra={"mb": args.mb, "by_reason": by_reason}, **at)
             per_cmd, kib = res[mode][kind][2], res[mode][kind][3]
-            record({"name": "ahci_seq_%s_%s_exits_per_command" % (kind, suffix), "value": round(per_cmd, 2),
-                    "unit": "exits/command", "peer": "goal at 1 MiB commands (16 exits/MiB)", "peer_value": 16,
-                    "ratio": round(per_cmd / 16, 3)})
+            bl.record("ahci_seq_%s_%s_exits_per_command" % (kind, suffix), round(per_cmd, 2), "exits/command",
+                      goal=bl.goal("value", "<=", 2), extra={"command_kib": round(kib, 1)}, **at)
             print("ahci %-5s %-16s %7.2f MB/s (bare %7.2f, ratio %.2f)  %6.2f exits/MiB  %5.2f exits/command"
                   " (%.0f KiB commands)" % (kind, mode, v, bare, v / bare if bare else 0, exits, per_cmd, kib))
             breakdown(mode, kind, args.mb, res[mode][kind][4])

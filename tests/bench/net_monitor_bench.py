@@ -1,79 +1,109 @@
 #!/usr/bin/env python3
-"""The monitor's answer latency on the shared NIC (docs/net.md, "Polling and latency").
+"""The monitor's answer latency on the shared NIC and what its clock costs (docs/net.md,
+"Polling and latency"; docs/architecture.md, "The monitor clock").
 
-The monitor has no timer interrupt: it handles its own frames only on VM exits. This measures
-the host's ping of the monitor's address with the guest idle at its shell and with the guest
-busy on the same NIC (pinging the host every 50 ms), against the host's ping of the guest
-itself in the same run as the peer. Appends JSON lines to build/bench/results.jsonl."""
-import json
+The demo guest boots under thinvisor (q35, TCG, AMD-V) with a static [network] section. The
+host pings the monitor's address COUNT times with the guest idle at its shell (its e1000 down)
+and again with the guest spinning in a shell loop that makes no exits; median and maximum of
+the replies, against the host's ping of the guest itself (e1000 up) in the same run. The boot
+time to the guest's shell and the exits by reason at power-off are recorded too. With
+TV_BENCH_BEFORE=PATH (an ELF built from the tree before the monitor clock) the same run is
+made with it first, so before and after come from the same `make bench`.
+Appends JSON lines to build/bench/results.jsonl."""
 import os
 import re
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib as bl  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "suites"))
 import _netlib as nl  # noqa: E402
 import net_monitor as nm  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "build", "bench", "results.jsonl")
-COUNT = 20
+COUNT = 5 if bl.smoke() else 100
 
 
-def record(obj):
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "a") as f:
-        f.write(json.dumps(obj) + "\n")
+
+def stats(times):
+    s = sorted(times)
+    return (s[len(s) // 2], s[-1]) if s else (None, None)
 
 
-def host_ping(net, ip, name):
-    p = net.spawn(["busybox", "ping", "-c", str(COUNT), "-i", "0.5", "-w", "60", ip], 75, name)
-    p.wait(80)
-    with open(net.path(name)) as f:
-        out = f.read()
-    got = re.search(r"(\d+) packets received", out)
-    rtt = re.search(r"min/avg/max = ([\d.]+)/([\d.]+)/([\d.]+)", out)
-    if not got or not rtt:
-        return None
-    return int(got.group(1)), float(rtt.group(2)), float(rtt.group(3))
+def one_binary(label, elf):
+    nl.MONITOR = elf  # Guest() reads the module's MONITOR
+    work = tempfile.mkdtemp(prefix="tvnetbench")
+    net = nl.Net("nb").setup()
+    g = None
+    out = {"binary": label}
+    try:
+        conf = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
+                % (nm.MON_MAC, nm.STATIC_IP, net.host_ip))
+        g = nl.Guest(net, work, conf_text=conf, machine="q35", guest_mac=nm.GUEST_MAC, timeout=900)
+        if not g.wait_shell(300):
+            print("net_monitor_bench: %s: the guest did not reach its shell" % label)
+            return None
+        out["boot_to_shell_s"] = round(time.monotonic() - g.started, 2)
+        nm.ping_times(net, nm.STATIC_IP, "warmup.log", count=3, interval="0.5")
+        for load in ("idle", "busy"):
+            if load == "busy":
+                g.run(nm.SPIN, 30)
+            got, times = nm.ping_times(net, nm.STATIC_IP, "mon-%s.log" % load, count=COUNT)
+            med, mx = stats(times)
+            out[load] = {"received": got, "sent": COUNT, "median_ms": med, "max_ms": mx, "samples": times}
+        g.run("kill $(cat /tmp/spin.pid); ip link set eth0 up && ip addr add %s/24 dev eth0" % nm.GUEST_IP, 60)
+        time.sleep(2)
+        got, times = nm.ping_times(net, nm.GUEST_IP, "guest.log", count=20, interval="0.2")
+        out["peer_guest_median_ms"] = stats(times)[0]
+        out["peer_samples"] = times
+        log = g.power_off(120)
+        counts = re.search(r"power-off: exit counts (.*)", log)
+        out["exits"] = dict((k, int(v)) for k, v in re.findall(r"([\w-]+)=(\d+)", counts.group(1))) if counts else None
+        clock = re.search(r"clock: \d+ timed runs.*", log)
+        out["clock"] = clock.group(0) if clock else None
+        return out
+    finally:
+        if g:
+            g.kill()
+        net.cleanup()
 
 
 def main():
     if os.geteuid() != 0:
         print("net_monitor_bench: needs root; skipped")
         return 0
-    work = tempfile.mkdtemp(prefix="tvnetbench")
-    net = nl.Net("nb").setup()
-    g = None
-    try:
-        conf = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
-                % (nm.MON_MAC, nm.STATIC_IP, net.host_ip))
-        g = nl.Guest(net, work, conf_text=conf, machine="q35", guest_mac=nm.GUEST_MAC, timeout=900)
-        if not g.wait_shell(300):
-            print("net_monitor_bench: the guest did not reach its shell")
-            return 1
-        g.run("ip link set eth0 up && ip addr add %s/24 dev eth0" % nm.GUEST_IP, 60)
-        results = {}
+    runs = []
+    before = os.environ.get("TV_BENCH_BEFORE")
+    if before and os.path.exists(before):
+        runs.append(("before", before))
+    runs.append(("after", nl.MONITOR))
+    for label, elf in runs:
+        r = one_binary(label, elf)
+        if not r:
+            continue
+        suffix = "_before" if label == "before" else ""
+        at = dict(machine="q35", cpu="max", vendor="amd")
         for load in ("idle", "busy"):
-            if load == "busy":
-                g.run("(ping -c 1200 -i 0.05 %s > /dev/null 2>&1 &)" % net.host_ip, 30)
-            results[load] = (host_ping(net, nm.STATIC_IP, "mon-%s.log" % load),
-                             host_ping(net, nm.GUEST_IP, "guest-%s.log" % load))
-        for load, (mon, guest) in results.items():
-            if not mon or not guest:
-                print("net_monitor_bench: %s: no ping statistics (monitor %s, guest %s)" % (load, mon, guest))
+            x = r[load]
+            if x["median_ms"] is None:
+                print("net_monitor_bench: %s %s: no replies" % (label, load))
                 continue
-            record({"name": "net_monitor_ping_rtt_guest_%s_ms" % load, "value": mon[1], "unit": "ms",
-                    "max": mon[2], "received": mon[0], "sent": COUNT,
-                    "peer": "host ping of the guest, same run", "peer_value": guest[1],
-                    "ratio": round(mon[1] / guest[1], 3) if guest[1] else None})
-            print("monitor ping, guest %-4s: avg %8.2f ms max %8.2f ms (%d/%d); guest's own avg %8.2f ms"
-                  % (load, mon[1], mon[2], mon[0], COUNT, guest[1]))
-    finally:
-        if g:
-            g.kill()
-        net.cleanup()
+            bl.record("net_monitor_ping_guest_%s_ms%s" % (load, suffix), x["median_ms"], "ms",
+                      peer="host ping of the guest, same run" if r["peer_guest_median_ms"] is not None else None,
+                      peer_value=r["peer_guest_median_ms"], goal=bl.goal("value", "<=", 50), runs=max(x["received"], 1),
+                      samples=x["samples"] or None,
+                      extra={"max_ms": x["max_ms"], "received": x["received"], "sent": x["sent"], "binary": label,
+                             "guest_samples": r["peer_samples"]}, **at)
+            print("%-6s monitor ping, guest %-4s: median %s ms, max %s ms (%d/%d); guest's own median %s ms"
+                  % (label, load, x["median_ms"], x["max_ms"], x["received"], COUNT, r["peer_guest_median_ms"]))
+        bl.record("net_monitor_boot_to_shell_s%s" % suffix, r["boot_to_shell_s"], "s", extra={"binary": label}, **at)
+        if r["exits"]:
+            bl.record("net_monitor_boot_exits%s" % suffix, sum(v for k, v in r["exits"].items() if k != "total" and not k.startswith("io-")),
+                      "exits", extra={"binary": label, "exits_by_reason": r["exits"], "clock": r["clock"]}, **at)
+        print("%-6s boot to shell %.1f s; exits %s; %s" % (label, r["boot_to_shell_s"], r["exits"], r["clock"]))
     return 0
 
 

@@ -9,7 +9,6 @@ chains directly. So the two differ only by loading and running the monitor. Time
 QEMU start to the guest's "thinvisor-guest: up"; runs are interleaved and the median of N
 is kept. Appends JSON lines to build/bench/results.jsonl."""
 import argparse
-import json
 import os
 import re
 import shutil
@@ -20,11 +19,12 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib as bl  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 import qemu_run  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "build", "bench", "results.jsonl")
 EFI = os.path.join(ROOT, "build", "thinvisor.efi")
 PEER_EFI = os.path.join(ROOT, "build", "efi-peer", "thinvisor-peer.efi")
 KERNEL = os.path.join(ROOT, "build", "guest", "vmlinuz")
@@ -35,11 +35,6 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 SHELL_MARK = b"thinvisor-guest: up"
 TOTAL_RE = re.compile(r"power-off: exit counts .*total=(\d+)")
 
-
-def record(obj):
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "a") as f:
-        f.write(json.dumps(obj) + "\n")
 
 
 def make_esp(work, name, efi):
@@ -88,7 +83,7 @@ def boot_once(img, machine, work, tag):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=1 if bl.smoke() else 3)
     ap.add_argument("--machine", default="q35")
     args = ap.parse_args()
     for path, how in ((EFI, "make efi"), (PEER_EFI, "make bench"), (KERNEL, "make guest"), (OVMF_CODE, "ovmf")):
@@ -103,13 +98,13 @@ def main():
             t, exits = boot_once(tv_img, args.machine, work, "tv")
             tv.append(t)
     t, p = statistics.median(tv), statistics.median(peer)
-    record({"name": "uefi_boot_to_shell_%s" % args.machine, "value": round(t, 3), "unit": "s",
-            "peer": "same ESP and loader without the monitor (chains directly)", "peer_value": round(p, 3),
-            "ratio": round(t / p, 3), "runs": args.runs, "samples": [round(x, 2) for x in tv],
-            "peer_samples": [round(x, 2) for x in peer]})
+    at = dict(machine=args.machine, cpu="max", vendor="amd")
+    bl.record("uefi_boot_to_shell_%s" % args.machine, round(t, 3), "s",
+              peer="same ESP and loader without the monitor (chains directly)", peer_value=round(p, 3),
+              goal=bl.goal("ratio", "<=", 1.3), runs=args.runs, samples=[round(x, 2) for x in tv],
+              extra={"peer_samples": [round(x, 2) for x in peer]}, **at)
     if exits is not None:
-        record({"name": "uefi_boot_exits_%s_total" % args.machine, "value": exits, "unit": "exits",
-                "peer": None, "peer_value": None, "ratio": None})
+        bl.record("uefi_boot_exits_%s_total" % args.machine, exits, "exits", **at)
     print("uefi_bench: boot to shell %.2f s with thinvisor, %.2f s without (ratio %.3f)" % (t, p, t / p))
     return 0
 

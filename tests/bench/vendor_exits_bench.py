@@ -3,7 +3,6 @@
 guest image with the monitor-check script, booted under thinvisor on Intel (Bochs, Haswell
 model, VMX) and on AMD (QEMU TCG, -cpu max, SVM). Appends one JSON line per reason to
 build/bench/results.jsonl with the Intel count as value and the AMD count as its peer."""
-import json
 import os
 import re
 import subprocess
@@ -13,9 +12,10 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "suites"))
+sys.path.insert(0, HERE)
+import benchlib as bl  # noqa: E402
 import bochs  # noqa: E402  (the Bochs suite's run machinery)
 
-RESULTS = os.path.join(ROOT, "build", "bench", "results.jsonl")
 COUNTS_RE = re.compile(r"power-off: exit counts (.*)$", re.M)
 
 
@@ -52,13 +52,11 @@ def main():
     if not intel or not amd:
         print("vendor_exits_bench: missing power-off counts (intel=%s amd=%s)" % (bool(intel), bool(amd)))
         return 1
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "a") as f:
-        for reason in sorted(set(intel) | set(amd)):
-            i, a = int(intel.get(reason, 0)), int(amd.get(reason, 0))
-            f.write(json.dumps({"name": "exits_intel_vs_amd_%s" % reason, "value": i, "unit": "exits",
-                                "peer": "AMD (QEMU -cpu max) same guest boot", "peer_value": a,
-                                "ratio": round(i / a, 3) if a else None}) + "\n")
+    for reason in sorted(set(intel) | set(amd)):
+        i, a = int(intel.get(reason, 0)), int(amd.get(reason, 0))
+        bl.record("exits_intel_vs_amd_%s" % reason.replace("-", "_"), i, "exits",
+                  peer="AMD (QEMU pc, -cpu max, SVM), same guest boot", peer_value=a, machine="bochs",
+                  cpu="corei7_haswell_4770", vendor="intel", extra={"amd": a})
     return 0
 
 

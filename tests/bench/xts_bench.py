@@ -24,8 +24,9 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib as bl  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
-RESULTS = os.path.join(ROOT, "build", "bench", "results.jsonl")
 BENCH = os.path.join(ROOT, "build", "tools", "xts_bench")
 UNIT = 4096
 GOAL = 0.9
@@ -52,16 +53,11 @@ def openssl(op, seconds):
     return float(m.group(1)) * 1000 / 1e9, version
 
 
-def record(obj):
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "a") as f:
-        f.write(json.dumps(obj) + "\n")
-
 
 def main():
     ap = argparse.ArgumentParser(description="XTS-AES-256 throughput against OpenSSL")
-    ap.add_argument("--runs", type=int, default=3, help="interleaved repetitions, best kept")
-    ap.add_argument("--seconds", type=float, default=1.0, help="per measurement")
+    ap.add_argument("--runs", type=int, default=1 if bl.smoke() else 3, help="interleaved repetitions, best kept")
+    ap.add_argument("--seconds", type=float, default=0.2 if bl.smoke() else 1.0, help="per measurement")
     args = ap.parse_args()
     if subprocess.call(["make", "-s", "xts-bench"], cwd=ROOT) != 0 or not os.access(BENCH, os.X_OK):
         print("xts_bench: cannot build %s" % BENCH)
@@ -79,22 +75,22 @@ def main():
     for (engine, op), value in sorted(best.items()):
         ratio = value / peer[op]
         name = "xts_aes256_%s_4k_%s" % (op, engine.replace("-", ""))
-        record({"name": name, "value": round(value, 3), "unit": "GB/s",
-                "peer": "openssl %s aes-256-xts (speed -evp%s)" % (version, " -decrypt" if op == "decrypt" else ""),
-                "peer_value": round(peer[op], 3), "ratio": round(ratio, 3)})
+        bl.record(name, round(value, 3), "GB/s",
+                  peer="openssl %s aes-256-xts (speed -evp%s)" % (version, " -decrypt" if op == "decrypt" else ""),
+                  peer_value=round(peer[op], 3), ratio=round(ratio, 3), runs=args.runs)
         print("%-40s %6.2f GB/s   openssl speed %6.2f GB/s   ratio %.2f" % (name, value, peer[op], ratio))
     mixed = ours(max(2.0, args.seconds * 2), "--interleave")
     for op in ("encrypt", "decrypt"):
         value, theirs = mixed[("aes-ni/interleaved", op)], mixed[("openssl-evp/interleaved", op)]
         ratio = value / theirs
         name = "xts_aes256_%s_4k_aesni_interleaved" % op
-        record({"name": name, "value": round(value, 3), "unit": "GB/s",
-                "peer": "libcrypto %s EVP aes-256-xts, interleaved in one process" % version,
-                "peer_value": round(theirs, 3), "ratio": round(ratio, 3)})
+        bl.record(name, round(value, 3), "GB/s", peer="libcrypto %s EVP aes-256-xts, interleaved in one process" % version,
+                  peer_value=round(theirs, 3), ratio=round(ratio, 3), goal=bl.goal("ratio", ">=", GOAL), runs=args.runs)
         print("%-40s %6.2f GB/s   openssl EVP   %6.2f GB/s   ratio %.2f  (goal >= %.1f: %s)"
               % (name, value, theirs, ratio, GOAL, "met" if ratio >= GOAL else "MISSED"))
         failed |= ratio < GOAL
-    return 0 if not failed else 3
+    # A missed goal is a finding for the report, not a broken bench.
+    return 0
 
 
 if __name__ == "__main__":

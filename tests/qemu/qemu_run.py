@@ -73,8 +73,19 @@ def _read_tail(path, pos):
     return data.decode("utf-8", "replace"), pos + len(data)
 
 
-def _wait(proc, pattern, console, monlog):
-    """Waits for QEMU; with a pattern, kills it once the pattern shows up in a log.
+def _stop(proc):
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        return proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return proc.wait()
+
+
+def _wait(proc, pattern, console, monlog, settle, after):
+    """Waits for QEMU; with a pattern, kills it once the pattern shows up in a log, or, with
+    settle, that many seconds later (after: a dict that receives `settled_seconds` and
+    `exited_while_settling`, so a check can see that the machine stayed as it was).
     Returns (exit code, stopped_on_pattern)."""
     if pattern is None:
         return proc.wait(), False
@@ -90,19 +101,26 @@ def _wait(proc, pattern, console, monlog):
             # keep some old text so that a match split across two reads is still found
             seen[p] = seen[p][-4096:] + text
             if pattern.search(seen[p]):
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    rc = proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    rc = proc.wait()
-                return rc, True
+                seen_at = time.monotonic()
+                if settle:
+                    try:
+                        rc = proc.wait(timeout=settle)
+                        after["exited_while_settling"] = True
+                        after["settled_seconds"] = round(time.monotonic() - seen_at, 2)
+                        return rc, True
+                    except subprocess.TimeoutExpired:
+                        pass
+                after["exited_while_settling"] = False
+                after["settled_seconds"] = round(time.monotonic() - seen_at, 2)
+                return _stop(proc), True
 
 
 def run(out, machine="pc", cpu="max", mem="512M", monitor="none", append=None,
-        disk=DEFAULT_DISK, script=None, timeout=240, stop_on=None, extra=()):
+        disk=DEFAULT_DISK, script=None, timeout=240, stop_on=None, extra=(), settle=0):
     """One captured boot. stop_on: a regex; QEMU is killed as soon as it shows up in
-    console.log or monitor.log (for runs expected to hang, e.g. a monitor that halts)."""
+    console.log or monitor.log (for runs expected to hang, e.g. a monitor that halts), or
+    settle seconds after that (to see that nothing happens once the monitor has halted:
+    timeout must leave room for them)."""
     os.makedirs(out, exist_ok=True)
     disk = os.path.abspath(disk) if disk else disk
     script = os.path.abspath(script) if script else script
@@ -128,6 +146,7 @@ def run(out, machine="pc", cpu="max", mem="512M", monitor="none", append=None,
     full = ["timeout", "-k", "5", "%g" % timeout, *cmd]
     pattern = re.compile(stop_on) if stop_on else None
     start = time.monotonic()
+    after = {}
     with open(qlog, "wb") as ql:
         ql.write(("$ " + shlex.join(full) + "\n").encode())
         ql.flush()
@@ -136,7 +155,7 @@ def run(out, machine="pc", cpu="max", mem="512M", monitor="none", append=None,
         with _live_lock:
             _live.add(proc)
         try:
-            rc, stopped = _wait(proc, pattern, console, monlog)
+            rc, stopped = _wait(proc, pattern, console, monlog, settle, after)
         except BaseException:  # Ctrl-C etc.: do not leave QEMU running
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -145,10 +164,12 @@ def run(out, machine="pc", cpu="max", mem="512M", monitor="none", append=None,
             with _live_lock:
                 _live.discard(proc)
     wall = time.monotonic() - start
-    timed_out = (rc in (124, 137)) and not stopped  # 137: timeout -k had to SIGKILL
+    # 137: timeout -k had to SIGKILL. A run that timed out while settling after its pattern
+    # counts as timed out too: the pattern came too late to watch the machine afterwards.
+    timed_out = (rc in (124, 137)) and (not stopped or after.get("exited_while_settling", False))
     # QEMU exits 0 when it gets SIGTERM/SIGINT: tell that apart from a guest power-off.
     killed_by = None
-    if not stopped and not timed_out:
+    if (not stopped or after.get("exited_while_settling")) and not timed_out:
         with open(qlog, "rb") as f:
             m = re.search(rb"terminating on signal (\d+)(.*)", f.read())
         if m:
@@ -160,6 +181,8 @@ def run(out, machine="pc", cpu="max", mem="512M", monitor="none", append=None,
         "exit_code": rc,
         "timed_out": timed_out,
         "stopped_on_pattern": stopped,
+        "settle": settle,
+        **after,
         "wall_seconds": round(wall, 2),
         "killed_by": killed_by,  # set when something outside killed QEMU
         "machine": machine, "cpu": cpu, "mem": mem, "monitor": monitor,
@@ -211,6 +234,8 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=240, help="seconds (default 240)")
     ap.add_argument("--stop-on", default=None, metavar="REGEX",
                     help="kill QEMU as soon as REGEX appears in console.log or monitor.log")
+    ap.add_argument("--settle", type=float, default=0, metavar="SECONDS",
+                    help="with --stop-on: keep QEMU running this long after REGEX appears")
     ap.add_argument("--qemu-arg", action="append", default=[], metavar="ARG",
                     help="extra QEMU argument (repeatable), e.g. --qemu-arg=-smp --qemu-arg=2")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "qemu-run"),
@@ -223,7 +248,7 @@ def main(argv=None):
     if args.interactive:
         interactive(args)
     result = run(args.out, args.machine, args.cpu, args.mem, args.monitor, args.append,
-                 args.disk, args.script, args.timeout, args.stop_on, args.qemu_arg)
+                 args.disk, args.script, args.timeout, args.stop_on, args.qemu_arg, args.settle)
     print(summary(result, args.out))
     ok = (not result.get("error") and not result["timed_out"] and not result.get("killed_by")
           and result["exit_code"] == 0)

@@ -36,6 +36,7 @@ class Scenario:
     script: Optional[str] = None  # guest script (fw_cfg)
     timeout: float = RUN_TIMEOUT
     stop_on: Optional[str] = None  # regex: kill QEMU as soon as it appears in a log
+    settle: float = 0  # with stop_on: seconds QEMU keeps running after the match
     disk: str = DISK
     extra: List[str] = field(default_factory=list)  # more QEMU arguments
 
@@ -97,7 +98,14 @@ MONITOR_MARKERS = ["TV-CHECK ok: iomem", "TV-CHECK ok: memprobe", "TV-CHECK ok: 
                    "TV-CHECK ok: ctl", "TV-CHECK ok: hidden-access-counted",
                    "TV-CHECK ok: cpuid-no-svm", "TV-CHECK ok: efer-svme-hidden",
                    "TV-CHECK ok: efer-svme-locked", "TV-CHECK ok: vm-cr-disabled",
-                   "TV-CHECK ok: vm-cr-locked", "TV-CHECK ok: stray-hypercall-ud"]
+                   "TV-CHECK ok: vm-cr-locked", "TV-CHECK ok: stray-hypercall-ud",
+                   "TV-CHECK ok: hypercall-user-log-refused", "TV-CHECK ok: hypercall-user-counters",
+                   "TV-CHECK ok: hypercall-port-log", "TV-CHECK ok: hypercall-port-needs-ioperm"]
+# cpuprobe: each SVM instruction raises #UD in user mode, as on a CPU without SVM.
+MONITOR_MARKERS += ["TV-CHECK ok: %s-ud" % i for i in ("vmrun", "vmload", "vmsave", "stgi", "clgi", "skinit", "invlpga")]
+# cpuprobe: the MSR policy refuses writes QEMU itself would take (the bitmaps are default-deny).
+MONITOR_MARKERS += ["TV-CHECK ok: msr-apic-base-fixed", "TV-CHECK ok: msr-mtrr-wc-refused",
+                    "TV-CHECK ok: msr-xd-disable-refused"]
 
 
 def check_monitor(out, result):
@@ -141,15 +149,62 @@ def check_reboot(out, result):
     return guest_not_up_hint(console, problems, monlog)
 
 
+# --- runs that must end in the monitor's halt -------------------------------------------
+
+# Seconds a halted machine is watched after its last line. A monitor that went on instead
+# would boot the guest: the real-mode stub and syslinux write to COM1 within a few seconds,
+# the monitor logs on COM2 before that.
+HALT_SETTLE = 15
+HALT_TIMEOUT = 30 + HALT_SETTLE
+REFUSED_LINE = "thinvisor: the guest is NOT booted (it would run unprotected)."
+HALTED_LINE = "thinvisor: halted"
+
+
+def halted_problems(out, result, last_line):
+    """The monitor must print last_line (a timeout is a failure), then stay silent on both
+    serial ports while the machine keeps running for HALT_SETTLE seconds, and the guest must
+    never come up."""
+    if result.get("error"):
+        return [result["error"]]
+    if result.get("killed_by"):
+        return ["QEMU was killed from outside the test (%s)" % result["killed_by"]]
+    console = read_log(out, "console.log")
+    monlog = read_log(out, "monitor.log")
+    problems = []
+    if not result.get("stopped_on_pattern"):
+        if result.get("timed_out"):
+            problems.append("timed out after %gs without '%s'" % (result.get("timeout", 0), last_line))
+        else:
+            problems.append("QEMU exited (status %s) without '%s'" % (result.get("exit_code"), last_line))
+    elif result.get("exited_while_settling"):
+        problems.append("QEMU exited by itself %.1fs after '%s' (status %s): the machine did not "
+                        "stay halted" % (result.get("settled_seconds", 0), last_line, result.get("exit_code")))
+    elif result.get("timed_out"):
+        problems.append("timed out while watching the halted machine")
+    elif result.get("settled_seconds", 0) < HALT_SETTLE:
+        problems.append("watched the halted machine for only %.1fs" % result.get("settled_seconds", 0))
+    for name, text in (("console.log", console), ("monitor.log", monlog)):
+        at = text.find(last_line)
+        if at < 0:
+            problems.append("%s lacks '%s'" % (name, last_line))
+            continue
+        rest = text[at + len(last_line):].strip()
+        if rest:
+            problems.append("%s goes on after '%s': %r" % (name, last_line, rest[:120]))
+    if GUEST_UP in console:
+        problems.append("the guest booted (%s)" % GUEST_UP)
+    return problems
+
+
 # --- the monitor's own failures are reported with reason and registers ------------------
 
 def check_panic(kind):
     def check(out, result):
+        problems = halted_problems(out, result, HALTED_LINE)
         if result.get("error"):
-            return [result["error"]]
+            return problems
         console = read_log(out, "console.log")
         monlog = read_log(out, "monitor.log")
-        problems = []
         want = {"panic": "thinvisor PANIC: selftest: deliberate panic",
                 "fault": "thinvisor PANIC: monitor exception #UD invalid opcode"}[kind]
         for name, text in (("console.log", console), ("monitor.log", monlog)):
@@ -159,8 +214,6 @@ def check_panic(kind):
                 problems.append("%s shows no register dump" % name)
         if kind == "fault" and "rip=ffffffff8" not in monlog:
             problems.append("the exception dump has no monitor rip")
-        if GUEST_UP in console:
-            problems.append("the guest booted after a monitor panic")
         return problems
     return check
 
@@ -178,36 +231,30 @@ def check_config_good(out, result):
 
 
 def check_config_bad(out, result):
+    problems = halted_problems(out, result, REFUSED_LINE)
     if result.get("error"):
-        return [result["error"]]
+        return problems
     console = read_log(out, "console.log")
-    problems = []
-    want = "thinvisor.conf line 4: unknown key 'windw' in section [aoe]"
-    if want not in console:
-        problems.append("console lacks '%s'" % want)
-    if GUEST_UP in console:
-        problems.append("the guest booted although thinvisor.conf is invalid")
+    for want in ("thinvisor.conf line 4: unknown key 'windw' in section [aoe]",
+                 "thinvisor: refusing to start: thinvisor.conf is invalid"):
+        if want not in console:
+            problems.append("console lacks '%s'" % want)
     return problems
 
 
 # --- no nested paging: the monitor must refuse and halt --------------------------------------
 
-NO_NPT_RE = r"nested paging"
+NO_NPT_REFUSAL = ("thinvisor: refusing to start: this CPU has AMD-V but no nested paging (NPT), "
+                  "which thinvisor needs to protect its memory.")
 
 
 def check_no_npt(out, result):
+    problems = halted_problems(out, result, REFUSED_LINE)
     if result.get("error"):
-        return [result["error"]]
-    console = read_log(out, "console.log")
-    monlog = read_log(out, "monitor.log")
-    problems = []
-    if result.get("killed_by"):
-        problems.append("QEMU was killed from outside the test (%s)" % result["killed_by"])
-    if not re.search(NO_NPT_RE, console + "\n" + monlog):
-        problems.append("neither log mentions 'nested paging'")
-    if GUEST_UP in console:
-        problems.append("the guest booted ('%s') although the CPU has no nested paging"
-                        % GUEST_UP)
+        return problems
+    for name in ("console.log", "monitor.log"):
+        if NO_NPT_REFUSAL not in read_log(out, name):
+            problems.append("%s lacks the refusal '%s'" % (name, NO_NPT_REFUSAL))
     return problems
 
 # --- MMIO interposition: a real driver with all its register accesses emulated --------------
@@ -253,7 +300,8 @@ def check_mmio_ahci(out, result):
     console = read_log(out, "console.log")
     monlog = read_log(out, "monitor.log")
     problems += marker_problems(console, ["TV-CHECK ok: mount", "TV-CHECK ok: reread",
-                                          "TV-CHECK ok: bar-moved", "TV-CHECK ok: bar-back"])
+                                          "TV-CHECK ok: bar-moved", "TV-CHECK ok: bar-back",
+                                          "TV-CHECK ok: bar-over-monitor-refused", "TV-CHECK ok: ecam-hooked-read"])
     want = file_md5(os.path.join(ROOT, "build", "guest", "vmlinuz"))
     got = re.search(r"^TV-MD5 vmlinuz ([0-9a-f]{32})", console, re.M)
     if not got or got.group(1) != want:
@@ -262,6 +310,11 @@ def check_mmio_ahci(out, result):
     problems += mmio_log_problems(monlog, "ahci-abar")
     if len(re.findall(r"mmio: hook ahci-abar follows its device", monlog)) != 2:
         problems.append("the AHCI hook did not follow the BAR there and back")
+    if "skipped: no monitor range" not in console and not re.search(
+            r"BAR at 0x24: move to 0x[0-9a-f]+ refused \(it would cover monitor memory\)", monlog):
+        problems.append("no refusal logged for the ABAR moved over the monitor's memory")
+    if not re.search(r"mmio-test: \S+ register 0xff0: write of 0x5ec0de42 \(4 bytes\) reached its hook", monlog):
+        problems.append("the guest's write through ECAM did not reach the configuration hook")
     return guest_not_up_hint(console, problems, monlog)
 
 
@@ -331,9 +384,12 @@ def smp_scenarios():
 
 def mmio_scenarios():
     return [
+        # Two CPUs: each BAR move flushes the other CPU's nested TLB to completion (NMI kick).
+        # A PCIe root port with a hooked extended register: configuration through ECAM.
         Scenario("mmio-passthrough-ahci", check_mmio_ahci, machine="q35", cpu="max", mem="512M",
-                 monitor=MONITOR, append="mmio_passthrough_test=ahci", timeout=120,
-                 script=os.path.join(GUEST_DIR, "mmio-ahci.sh")),
+                 monitor=MONITOR, append="mmio_passthrough_test=ahci,ecam", timeout=240,
+                 script=os.path.join(GUEST_DIR, "mmio-ahci.sh"),
+                 extra=["-smp", "2", "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1"]),
         Scenario("mmio-passthrough-e1000", check_mmio_e1000, machine="q35", cpu="max", mem="512M",
                  monitor=MONITOR, append="mmio_passthrough_test=e1000", timeout=120,
                  script=os.path.join(GUEST_DIR, "mmio-e1000.sh"),
@@ -361,15 +417,18 @@ def all_scenarios():
     for kind in ("panic", "fault"):
         s.append(Scenario("panic-path-%s" % kind, check_panic(kind), machine="pc", cpu="max",
                           mem="512M", monitor=MONITOR, append="selftest=%s" % kind,
-                          script=bare_script, timeout=30, stop_on=r"thinvisor: halted"))
+                          script=bare_script, timeout=HALT_TIMEOUT, stop_on=re.escape(HALTED_LINE),
+                          settle=HALT_SETTLE))
     s.append(Scenario("config-valid", check_config_good, machine="q35", cpu="max", mem="512M",
                       monitor=MONITOR, script=monitor_script,
                       extra=["-initrd", os.path.join(CONFIG_DIR, "valid", "thinvisor.conf")]))
     s.append(Scenario("config-invalid", check_config_bad, machine="pc", cpu="max", mem="512M",
-                      monitor=MONITOR, script=bare_script, timeout=30, stop_on=r"NOT booted",
+                      monitor=MONITOR, script=bare_script, timeout=HALT_TIMEOUT,
+                      stop_on=re.escape(REFUSED_LINE), settle=HALT_SETTLE,
                       extra=["-initrd", os.path.join(CONFIG_DIR, "invalid", "thinvisor.conf")]))
     s.append(Scenario("no-npt", check_no_npt, machine="pc", cpu="qemu64,+svm", mem="512M",
-                      monitor=MONITOR, script=bare_script, timeout=20, stop_on=NO_NPT_RE))
+                      monitor=MONITOR, script=bare_script, timeout=HALT_TIMEOUT,
+                      stop_on=re.escape(REFUSED_LINE), settle=HALT_SETTLE))
     s += mmio_scenarios()
     s += smp_scenarios()
     return s

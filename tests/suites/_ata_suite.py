@@ -24,10 +24,17 @@ SIZE_MB = 64  # the file the guest writes (issue: 64 MiB of random data)
 DATA_START = 131072  # sector of the data partition, right after the 64 MiB boot image
 DATA_MB = 96
 PART = "/dev/sda2"
+# Behind the data partition: sectors outside every partition where the guest writes raw,
+# with two plaintext ranges (docs/storage.md): one whose last sector starts a page, and a
+# one-sector range. The guest's direct writes start on each range's last sector and one
+# spans encrypted, plaintext and encrypted sectors.
+PLAIN_BASE = DATA_START + DATA_MB * 2048
+PLAIN_SECTORS = 48
+PLAIN_RANGES = ((5, 16), (32, 32))  # offsets from PLAIN_BASE, inclusive
 CONF = """[disk.system]
 serial = QM00001
 keyslots = system.keys
-"""
+""" + "".join("plaintext = %d-%d\n" % (PLAIN_BASE + a, PLAIN_BASE + b) for a, b in PLAIN_RANGES)
 
 
 class Controller:
@@ -81,7 +88,7 @@ def write_script(work, name, body_file, prefix=""):
 def add_data_partition(image):
     """A second FAT partition after the boot image, for the big files."""
     with open(image, "r+b") as f:
-        f.truncate((DATA_START + DATA_MB * 2048) * 512)
+        f.truncate((PLAIN_BASE + PLAIN_SECTORS + 16) * 512)
     subprocess.run(["sfdisk", "--append", "--no-reread", "--no-tell-kernel", "-q", image],
                    input=b"start=%d, size=%d, type=e\n" % (DATA_START, DATA_MB * 2048), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -131,8 +138,27 @@ def fsck_problems(image):
 
 
 def guest_script(ctl, work, name, body_file):
-    prefix = "PART=%s\nMARKER='%s'\nSIZE_MB=%d\nCONTROLLER=%s\n" % (PART, ctl.marker.decode(), SIZE_MB, ctl.kind)
+    prefix = "PART=%s\nMARKER='%s'\nSIZE_MB=%d\nCONTROLLER=%s\nPLAIN_BASE=%d\n" % (
+        PART, ctl.marker.decode(), SIZE_MB, ctl.kind, PLAIN_BASE)
     return write_script(work, name, body_file, prefix)
+
+
+def plaintext_range_problems(con, raw):
+    """The guest's raw sectors behind the data partition (disk-write.sh): read back intact
+    through the monitor, and in the image exactly the plaintext ranges hold them as written."""
+    if b"TV-PLAIN ok" not in con:
+        return ["the guest's writes around the plaintext ranges did not read back (console: %r)"
+                % re.findall(rb"TV-PLAIN.*", con)]
+    problems = []
+    for i in range(PLAIN_SECTORS):
+        sector = raw[(PLAIN_BASE + i) * 512:(PLAIN_BASE + i + 1) * 512]
+        want = (b"TVPLAIN-%03d" % i).ljust(512, b"\0")
+        plain = any(a <= i <= b for a, b in PLAIN_RANGES)
+        if plain and sector != want:
+            problems.append("sector %d of a plaintext range is not the guest's plaintext" % (PLAIN_BASE + i))
+        if not plain and b"TVPLAIN" in sector:
+            problems.append("sector %d outside the plaintext ranges holds plaintext" % (PLAIN_BASE + i))
+    return problems
 
 
 def guest_up_problems(b):
@@ -163,6 +189,7 @@ def test_encrypted_disk_boots_writes_and_reads_back(ctl, work):
         raw = f.read()
     if ctl.marker in raw:
         problems.append("the plaintext marker is in the raw disk image")
+    problems += plaintext_range_problems(b.console, raw)
     b = Boot(ctl, work, image, guest_script(ctl, work, "v.sh", "disk-verify.sh"))
     log2 = b.finish(400)
     con = b.text()
@@ -229,8 +256,10 @@ def test_fsynced_files_survive_a_kill(ctl, work):
 def main(ctl, tests):
     """Runs `tests` (functions of (ctl, work) returning a list of problems) as one suite."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only")
+    ap.add_argument("--only", help="tests whose name contains one of these (comma-separated)")
+    ap.add_argument("--list", action="store_true", help="list the tests and exit")
     args = ap.parse_args()
+    only = [p for p in (args.only or "").split(",") if p]
     for need in (MONITOR, DISK, TOOL):
         if not os.path.exists(need):
             print("FAIL %s: %s is missing (make, make guest, make disk-tool)" % (ctl.name, need))
@@ -238,7 +267,10 @@ def main(ctl, tests):
     failed = 0
     for t in tests:
         name = "%s.%s" % (ctl.name, t.__name__[len("test_"):])
-        if args.only and args.only not in name:
+        if args.list:
+            print(name)
+            continue
+        if only and not any(p in name for p in only):
             continue
         with tempfile.TemporaryDirectory() as work:
             start = time.monotonic()

@@ -31,7 +31,15 @@ class QemuConsole:
                 raise RuntimeError("QEMU did not open its COM1 socket (%s)" % self.stderr_tail())
             time.sleep(0.1)
         self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(self.sock_path)
+        while True:
+            try:
+                self.sock.connect(self.sock_path)
+                break
+            except ConnectionRefusedError:  # the file exists from bind(); listen() comes next
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.sigkill()
+                    raise
+                time.sleep(0.05)
         self.sock.settimeout(0.5)
 
     def stderr_tail(self):

@@ -11,7 +11,13 @@ Tests:
   boot     the guest boots from the AoE disk, sees the AoE model, writes a file with DMA;
            after power-off the file is in the server's image (mtools). Meanwhile a hostile
            peer on the tap sends malformed and spoofed AoE frames: the monitor refuses and
-           counts them, and the boot is unaffected
+           counts them, and the boot is unaffected; no frame is lost, so retransmissions
+           stay under RETX_BOUND (4 %) of the frames sent
+  boot-encrypted
+           the server's image is encrypted offline (thinvisor-disk), thinvisor.conf has a
+           [disk.net] with bus = aoe: the guest boots from it after the passphrase, writes a
+           marker file; the server's image holds no plaintext marker or boot loader, and
+           thinvisor-disk decrypt recovers the file from it
   outage   vblade is stopped and restarted while the guest writes with fsync: every write
            lands (checksums in the server's image); then an outage longer than [aoe]
            timeout_ms: the guest gets an I/O error and the monitor logs the failure; once
@@ -38,6 +44,7 @@ from _netlib import DISK, MONITOR, ROOT, Guest, Net, RawSocket, mac_bytes  # noq
 
 LOGS = os.path.join(ROOT, "build", "test-results", "aoe_boot")
 SHELF, SLOT = 1, 2
+RETX_BOUND = 0.04  # retransmissions per frame sent on a quiet run
 TIMEOUT_MS = 5000
 PART_OFFSET = 2048 * 512
 QEMU_LIMIT = 1500
@@ -88,6 +95,18 @@ echo "AOE-DONE"
 
 
 MONITOR_MAC = "02:00:00:a0:e0:01"
+TOOL = os.path.join(ROOT, "build", "tools", "thinvisor-disk")
+PASSPHRASE = "aoe suite passphrase"
+MARKER = "TVAOEMARKER-plaintext-must-not-reach-the-target"
+
+ENCRYPTED_SCRIPT = r"""
+mkdir -p /mnt/d
+mount -t vfat /dev/sda1 /mnt/d || echo "AOE-FAIL mount"
+{ echo "%s"; head -c 131072 /dev/urandom; } > /mnt/d/MARKED.BIN
+sync
+echo "AOE-SUM $(md5sum /mnt/d/MARKED.BIN | cut -d' ' -f1)"
+umount /mnt/d && echo "AOE-DONE"
+""" % MARKER
 
 
 class Junk(threading.Thread):
@@ -149,8 +168,15 @@ class Server:
         Net.kill(self.proc)
         self.proc = None
 
-    def file_md5(self, name):
-        r = subprocess.run(["timeout", "30", "mtype", "-i", "%s@@%d" % (self.image, PART_OFFSET), "::" + name],
+    def encrypt(self, keys, pf):
+        """The image as thinvisor-disk encrypts it offline (every sector, MBR included)."""
+        subprocess.run([TOOL, "format", keys, "--passphrase-file", pf, "--iterations", "2000", "--quiet"],
+                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([TOOL, "encrypt", self.image, "--keyslots", keys, "--passphrase-file", pf, "--quiet"],
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def file_md5(self, name, image=None):
+        r = subprocess.run(["timeout", "30", "mtype", "-i", "%s@@%d" % (image or self.image, PART_OFFSET), "::" + name],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
         return hashlib.md5(r.stdout).hexdigest() if r.returncode == 0 else None
 
@@ -159,13 +185,14 @@ class Machine(Guest):
     """QEMU -machine pc with no disk, an e1000 on the tap, thinvisor with the conf module; the
     guest runs `script` (fw_cfg) and powers off."""
 
-    def __init__(self, net, name, script, conf_text=CONF, extra=()):
+    def __init__(self, net, name, script, conf_text=CONF, extra=(), modules=()):
         work = net.path(name)
-        os.makedirs(work)
+        os.makedirs(work, exist_ok=True)
         sc = os.path.join(work, "script.sh")
         with open(sc, "w") as f:
             f.write(script)
-        super().__init__(net, work, conf_text=conf_text, disk=None, script=sc, timeout=QEMU_LIMIT, extra=extra)
+        super().__init__(net, work, conf_text=conf_text, disk=None, script=sc, timeout=QEMU_LIMIT, extra=extra,
+                         modules=modules)
 
     def finish(self, seconds=120):
         """Waits for the script's power-off; the monitor log."""
@@ -228,9 +255,66 @@ def test_boot(net):
     refused = re.search(r"\d+ in \((\d+) refused\)", log)
     if not refused or int(refused.group(1)) == 0:
         return "%d hostile frames sent, but the monitor refused none" % junk.sent
+    # A quiet network (the hostile frames are refused, none is lost): retransmissions stay
+    # under RETX_BOUND of the frames sent (issue 22, item 3). Before the initiator timed late
+    # first answers and paced its samples, runs here retransmitted 5.5-6.9 % at a host load of
+    # 10-12 and 15 % at 19; after, 1.4 % at 13-15 and 2.7 % at 18, every one needless (late).
+    net_line = re.search(r"aoe-disk: network: (\d+) frames out, (\d+) retransmits", log)
+    if not net_line:
+        return "no 'aoe-disk: network:' counters at power-off"
+    frames, retx = int(net_line.group(1)), int(net_line.group(2))
+    if retx > RETX_BOUND * frames:
+        return "%d retransmissions of %d frames on a quiet network (bound %.0f %%)" % (retx, frames, RETX_BOUND * 100)
     return "PASS booted from e%d.%d, wrote 256 KiB (md5 ok); %s DMA commands, %s KiB, %s interrupts; " \
-           "%d hostile frames sent, %s refused" % (SHELF, SLOT, dma.group(1), dma.group(2),
-                                                    irq.group(1) if irq else "?", junk.sent, refused.group(1))
+           "%d hostile frames sent, %s refused; %d retransmits of %d frames" % (
+               SHELF, SLOT, dma.group(1), dma.group(2), irq.group(1) if irq else "?", junk.sent, refused.group(1),
+               retx, frames)
+
+
+def test_boot_encrypted(net):
+    srv = Server(net)
+    work = net.path("enc")
+    os.makedirs(work)
+    keys, pf = os.path.join(work, "net.keys"), os.path.join(work, "pass")
+    with open(pf, "w") as f:
+        f.write(PASSPHRASE)
+    srv.encrypt(keys, pf)
+    srv.start()
+    conf = CONF + "\n[disk.net]\nbus = aoe\nkeyslots = net.keys\n"
+    m = Machine(net, "enc", ENCRYPTED_SCRIPT, conf_text=conf, modules=[keys])
+    try:
+        if not m.read_until(b"passphrase for disk 'net'", 300):
+            return "no passphrase prompt for the AoE disk (%r)" % m.console[-300:]
+        m.send(PASSPHRASE)
+        done = m.wait_for(rb"AOE-DONE|AOE-FAIL|Kernel panic", 900)
+        log = m.finish()
+    finally:
+        Net.kill(m.proc)
+        srv.stop()
+        m.save("boot-encrypted")
+    con = m.console.decode("utf-8", "replace")
+    if not re.search(r"aoe-disk: disk 'AOE[0-9A-F]{6}-E%d\.%d': encrypted" % (SHELF, SLOT), log):
+        return "the monitor did not encrypt the AoE disk (see build/test-results/aoe_boot/boot-encrypted)"
+    if not done or b"AOE-DONE" not in done.group(0):
+        return "the guest did not boot from the encrypted AoE disk and write (%s)" % (
+            done.group(0) if done else "no marker")
+    s = re.search(r"AOE-SUM ([0-9a-f]{32})", con)
+    if not s:
+        return "no checksum from the guest"
+    with open(srv.image, "rb") as f:
+        raw = f.read()
+    if MARKER.encode() in raw:
+        return "the guest's plaintext marker is in vblade's image"
+    if b"SYSLINUX" in raw[:8 << 20]:
+        return "the boot loader is readable in vblade's image"
+    plain = os.path.join(work, "decrypted.img")
+    shutil.copyfile(srv.image, plain)
+    subprocess.run([TOOL, "decrypt", plain, "--keyslots", keys, "--passphrase-file", pf, "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
+    if srv.file_md5("MARKED.BIN", plain) != s.group(1):
+        return "thinvisor-disk decrypt did not recover the guest's file from vblade's image"
+    return "PASS booted from encrypted e%d.%d; vblade's image holds no plaintext marker; " \
+           "thinvisor-disk decrypt recovered the file (md5 ok)" % (SHELF, SLOT)
 
 
 def test_outage(net):
@@ -289,7 +373,7 @@ def test_outage(net):
                TIMEOUT_MS / 2000.0, TIMEOUT_MS, long_rc, retx.group(1) if retx else "?")
 
 
-TESTS = [("aoe-boot", test_boot), ("aoe-boot-outage", test_outage)]
+TESTS = [("aoe-boot", test_boot), ("aoe-boot-encrypted", test_boot_encrypted), ("aoe-boot-outage", test_outage)]
 
 
 def main():

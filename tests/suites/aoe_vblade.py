@@ -583,24 +583,6 @@ def long_outage_fails_cleanly_after_the_deadline():
     return True, "exit 1 %.2f s after the kill (deadline 2 s); no target -> clean error" % waited
 
 
-@test
-def throughput_report():
-    img = big_image()
-    ensure_vblade(img)
-    count = (96 << 20) // SECTOR
-    res = {}
-    for label, opts in (("window16", []), ("window1", ["-w", "1"])):
-        speeds = []
-        for _ in range(3):
-            r = run_client(opts, "read", 0, count, discard=True)
-            if r.rc != 0:
-                return False, "%s read failed (%s)" % (label, r.why())
-            speeds.append(r.mbps())
-        res[label] = sorted(speeds)[1]
-    return True, "sequential read over veth, median of 3 x 96 MiB: window 16 %.0f MB/s, " \
-        "window 1 %.0f MB/s" % (res["window16"], res["window1"])
-
-
 # ---------------------------------------------------------------- main
 
 

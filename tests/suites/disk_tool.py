@@ -175,6 +175,27 @@ def ciphertext_contains_no_plaintext(d):
 
 
 @test
+def plaintext_ranges_stay_plaintext_exactly_at_their_edges(d):
+    """--plaintext as thinvisor.conf's plaintext =: sector 0 alone (0-0), and 9-16; every
+    other sector is encrypted, and decrypt with the same ranges restores the image."""
+    d.keyslots()
+    orig = image_bytes(1 * MIB)
+    d.write("disk.img", orig)
+    d.ok("encrypt", "disk.img", "--keyslots", "ks", "--passphrase-file", "pw", "--plaintext", "0-0",
+         "--plaintext", "9-16")
+    enc = d.read("disk.img")
+    for sector in range(24):
+        same = enc[sector * 512:(sector + 1) * 512] == orig[sector * 512:(sector + 1) * 512]
+        check(same == (sector == 0 or 9 <= sector <= 16), "sector %d %s" % (
+            sector, "left plaintext outside the ranges" if same else "encrypted inside a plaintext range"))
+    d.refused(2, "overlap", "decrypt", "disk.img", "--keyslots", "ks", "--passphrase-file", "pw",
+              "--plaintext", "0-9", "--plaintext", "9-16")
+    d.ok("decrypt", "disk.img", "--keyslots", "ks", "--passphrase-file", "pw", "--plaintext", "0-0",
+         "--plaintext", "9-16")
+    check(d.read("disk.img") == orig, "decrypt with the same ranges did not restore the image")
+
+
+@test
 def sectors_of_4096_bytes_work(d):
     d.keyslots(extra=("--sector-size", "4096"))
     check("4096-byte sectors" in d.ok("verify", "ks", "--no-unlock").stdout, "verify does not show 4096")

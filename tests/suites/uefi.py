@@ -12,6 +12,11 @@ OVMF_VARS_4M.fd. Runs:
                                 the firmware's map) and monitor-checks.sh: every check of
                                 the BIOS-path scenarios must hold, and the monitor log
                                 must record the power-off
+  uefi-linux-q35-encrypted-net  the same with the ESP on virtio-blk, plus an encrypted
+                                AHCI data disk ([disk.data], passphrase typed on COM1) the
+                                guest reads back, and [network] on an e1000 (QEMU user net):
+                                the monitor leases an address by DHCP and its syslog reaches
+                                a listener here, the guest gets its own lease and pings
   uefi-monitor-missing-*        no thinvisor.elf on the ESP: a clear message, everything
                                 freed, an error status, the firmware tries its next entry
   uefi-monitor-corrupt-*        a truncated thinvisor.elf: the same
@@ -29,6 +34,7 @@ import argparse
 import concurrent.futures
 import fnmatch
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +47,7 @@ from typing import Callable, List, Optional
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
+sys.path.insert(0, HERE)
 import qemu_run  # noqa: E402
 import scenarios  # noqa: E402
 
@@ -81,6 +88,7 @@ class Run:
     stop_on: Optional[str] = None
     timeout: float = 200
     cpus: int = 1  # -smp; >1 adds the SMP checks (tests/qemu/guest/smp-checks.sh)
+    disk_net: bool = False  # run_disk_net: an encrypted data disk and the monitor's network
 
 
 # --- ESP images ------------------------------------------------------------------------------
@@ -196,10 +204,12 @@ def check_refusal(out, result):
 
 RUNS = [  # longest first, so that two at a time finish together
     Run("uefi-linux-q35-3G", linux_esp, check_linux, machine="q35", mem="3G", script="linux"),  # RAM above 4 GiB
-    Run("uefi-linux-q35", linux_esp, check_linux, machine="q35", script="linux"),
     Run("uefi-linux-q35-smp2", linux_esp, lambda out, result: check_linux_smp(2, out, result), machine="q35",
         script="linux", timeout=400, cpus=2),
     Run("uefi-linux-pc", linux_esp, check_linux, machine="pc", script="linux"),
+    # The ESP on virtio-blk (no mediator: a disk thinvisor.conf does not list would be refused),
+    # an encrypted AHCI data disk unlocked on COM1, and [network] on an e1000 (QEMU user net).
+    Run("uefi-linux-q35-encrypted-net", None, None, machine="q35", script="linux", timeout=300, disk_net=True),
     Run("uefi-monitor-missing-returns-error", esp_without_monitor,
         check_not_started("thinvisor: cannot read the monitor \\EFI\\thinvisor\\thinvisor.elf: Not Found"),
         stop_on=NEXT_ENTRY, timeout=60),
@@ -254,6 +264,132 @@ def run_one(run):
     return run, result, problems
 
 
+# --- UEFI with an encrypted disk and the monitor's network ---------------------------------
+
+TOOL = os.path.join(BUILD, "tools", "thinvisor-disk")
+DATA_PASSPHRASE = "uefi data disk passphrase"
+DATA_MARKER = b"TVUEFIDATA-plaintext-marker-of-the-encrypted-disk"
+MONITOR_MAC = "52:54:00:aa:bb:07"
+DISK_NET_SCRIPT = """dd if=/dev/sda bs=%d count=1 2>/dev/null | sed 's/^/TV-DATA /'
+""" % len(DATA_MARKER)
+
+
+def disk_net_conf(syslog_port):
+    return ("[disk.data]\nserial = TVDATA01\nkeyslots = data.keys\n"
+            "[network]\ndhcp = yes\nmac = %s\nsyslog = 10.0.2.2:%d\n" % (MONITOR_MAC, syslog_port))
+
+
+def encrypted_data_disk(tmp):
+    """data.keys and a 4 MiB data.img holding DATA_MARKER at sector 0, encrypted with it."""
+    pf = os.path.join(tmp, "data.pass")
+    with open(pf, "w") as f:
+        f.write(DATA_PASSPHRASE)
+    keys = os.path.join(tmp, "data.keys")
+    subprocess.run([TOOL, "format", keys, "--passphrase-file", pf, "--iterations", "2000", "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
+    image = os.path.join(tmp, "data.img")
+    with open(image, "wb") as f:
+        f.write(DATA_MARKER + b"\n")
+        f.truncate(4 << 20)
+    subprocess.run([TOOL, "encrypt", image, "--keyslots", keys, "--passphrase-file", pf, "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return image, keys
+
+
+def check_disk_net(out, result, image, syslog):
+    problems = check_linux(out, result)
+    console, monlog = logs(out)
+    problems += want(console, ["TV-CHECK ok: carrier", "TV-CHECK ok: dhcp", "TV-CHECK ok: ping"], "console.log")
+    if "TV-DATA " + DATA_MARKER.decode() not in console:
+        problems.append("the guest did not read the encrypted disk's marker")
+    if "keys: disk 'data' unlocked with slot 0" not in monlog:
+        problems.append("monitor.log does not record the unlock of the data disk")
+    # (the port was idle at takeover, so the key attaches at the guest's own IDENTIFY, unlogged)
+    if not re.search(r"ahci0: port 0: [1-9]\d* commands issued, [1-9]\d* completed, 0 refused", monlog):
+        problems.append("the AHCI mediator did not carry the guest's commands to the data disk without refusal")
+    with open(image, "rb") as f:
+        if DATA_MARKER in f.read():
+            problems.append("the marker is in plaintext in the raw image")
+    if not re.search(r"net: address \S+ netmask \S+ gateway \S+ \(DHCP lease\)", monlog):
+        problems.append("the monitor's network got no DHCP lease")
+    if not any("net: monitor stack up" in m for m in syslog):
+        problems.append("no 'net: monitor stack up' line reached the syslog listener (%d messages)" % len(syslog))
+    if DATA_PASSPHRASE in console or DATA_PASSPHRASE in monlog:
+        problems.append("the passphrase was echoed or logged")
+    return problems
+
+
+def run_disk_net(run):
+    """COM1 on a socket (the passphrase is typed), so not qemu_run: the same logs, though."""
+    import socket
+    from _qemu_console import QemuConsole
+    out = os.path.join(RESULTS, run.name)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))  # QEMU's user network delivers 10.0.2.2:port here
+    listener.settimeout(0.2)
+    start = time.monotonic()
+    syslog = []
+    with tempfile.TemporaryDirectory(prefix="tv-uefi-") as tmp:
+        try:
+            image, keys = encrypted_data_disk(tmp)
+            conf = os.path.join(tmp, "thinvisor.conf")
+            with open(conf, "w") as f:
+                f.write(disk_net_conf(listener.getsockname()[1]))
+            img = install(tmp, "--add", "%s=/vmlinuz" % KERNEL, "--add", "%s=/initrd.img" % INITRD, "--module", conf,
+                          "--module", keys, "--next", "/vmlinuz", "--next-options", KERNEL_OPTIONS)
+        except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
+            listener.close()
+            return run, {"wall_seconds": 0.0}, ["could not prepare the run: %s" % e]
+        script = os.path.join(tmp, "uefi-disk-net.sh")
+        with open(script, "w") as f:  # monitor-checks.sh powers off: it comes last
+            f.write(DISK_NET_SCRIPT)
+            for name in ("uefi-checks.sh", "mmio-e1000.sh", "monitor-checks.sh"):
+                with open(os.path.join(GUEST_DIR, name)) as part:
+                    f.write(part.read() + "\n")
+        vars_copy = os.path.join(tmp, "OVMF_VARS.fd")
+        shutil.copyfile(OVMF_VARS, vars_copy)
+        args = ["-accel", "tcg", "-machine", run.machine, "-cpu", run.cpu, "-m", run.mem, "-display", "none",
+                "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std",
+                "-drive", "if=pflash,format=raw,readonly=on,file=%s" % OVMF_CODE,
+                "-drive", "if=pflash,format=raw,file=%s" % vars_copy,
+                "-drive", "id=esp,file=%s,format=raw,if=none,snapshot=on" % img,
+                "-device", "virtio-blk-pci,drive=esp,bootindex=0",
+                "-drive", "id=data,file=%s,format=raw,if=none" % image,
+                "-device", "ide-hd,drive=data,bus=ide.0,serial=TVDATA01",
+                "-netdev", "user,id=n0", "-device", "e1000,netdev=n0",
+                "-fw_cfg", "name=%s,file=%s" % (qemu_run.SCRIPT_FW_CFG_NAME, script)]
+        problems = []
+        q = QemuConsole(out, args, run.timeout)
+        try:
+            if q.read_until(b"passphrase for disk 'data'", 120):
+                q.type(DATA_PASSPHRASE)
+            else:
+                problems.append("no passphrase prompt for the data disk")
+            end = time.monotonic() + run.timeout
+            while q.proc.poll() is None and time.monotonic() < end:
+                q.read_until(b"\0never", 1)
+                try:
+                    while True:
+                        syslog.append(listener.recv(4096).decode("utf-8", "replace"))
+                except socket.timeout:
+                    pass
+            rc = q.proc.poll()
+        finally:
+            q.kill()
+            listener.close()
+        result = {"exit_code": rc, "timed_out": rc is None or rc == 124, "wall_seconds": time.monotonic() - start,
+                  "timeout": run.timeout}
+        with open(os.path.join(out, "syslog.txt"), "w") as f:
+            f.write("\n".join(syslog))
+        try:
+            problems += check_disk_net(out, result, image, syslog)
+        except Exception as e:  # a broken check is a failure, not a crash of the suite
+            problems.append("check raised %s: %s" % (type(e).__name__, e))
+    return run, result, problems
+
+
 def install_tool_errors():
     """The installer's refusals, without QEMU: each must fail with a message naming why."""
     cases = []
@@ -305,9 +441,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="thinvisor UEFI boot suite (OVMF under QEMU TCG)")
     ap.add_argument("--only", metavar="PATTERN", help="runs whose name contains or matches PATTERN")
     ap.add_argument("--jobs", "-j", type=int, default=2)
+    ap.add_argument("--list", action="store_true", help="list the runs and exit")
     args = ap.parse_args(argv)
     runs = [r for r in RUNS if matches(r.name, args.only)]
     tool = matches("uefi-install-tool-errors", args.only)
+    if args.list:
+        print("\n".join([r.name for r in RUNS] + ["uefi-install-tool-errors"]))
+        return 0
+    if not runs and not tool:
+        say("FAIL uefi: no run matches '%s'" % args.only)
+        return 1
     missing = missing_inputs()
     if missing:
         for r in runs + ([Run("uefi-install-tool-errors", None, None)] if tool else []):
@@ -322,7 +465,8 @@ def main(argv=None):
                                                          ": " + "; ".join(problems) if problems else "",
                                                          time.monotonic() - start))
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for fut in concurrent.futures.as_completed([pool.submit(run_one, r) for r in runs]):
+        for fut in concurrent.futures.as_completed([pool.submit(run_disk_net if r.disk_net else run_one, r)
+                                                    for r in runs]):
             run, result, problems = fut.result()
             secs = result.get("wall_seconds", 0.0)
             if problems:

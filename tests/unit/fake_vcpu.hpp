@@ -16,7 +16,7 @@ class FakeVcpu final : public Vcpu {
     void set_rflags(u64 v) override { rflags_ = v; }
     u64 cr0() const override { return cr0_; }
     u64 cr3() const override { return 0; }
-    u64 cr4() const override { return 0; }
+    u64 cr4() const override { return cr4_; }
     u64 efer() const override { return efer_; }
     void set_efer(u64 v) override { efer_ = v; }
     Segment segment(SegReg r) const override { return segs_[static_cast<int>(r)]; }
@@ -31,6 +31,7 @@ class FakeVcpu final : public Vcpu {
     void flush_nested_tlb() override { ++flushes; }
 
     u64 rip_ = 0x1000, rflags_ = 2, cr0_ = 0x80000011, efer_ = 0x500;
+    u64 cr4_ = 0;  // as the guest set it
     Segment segs_[6]{};
     bool injected = false, stepping = false;
     u8 vector_ = 0;

@@ -42,6 +42,32 @@ void check_device_addresses(FakeNic& nic, MonitorMem& mm) {
     nic.buffers.clear();
 }
 
+// One fake device and monitor memory for every input, brought back to the state their
+// constructors give: 5 MiB of fresh pages per input cost 30 ms in page faults (33 inputs/s).
+// Keep this in step with FakeNic's members.
+FakeNic& fresh_nic() {
+    static FakeNic* nic = new FakeNic;
+    // memset, not std::fill: libFuzzer's instrumentation would trace every element's compare.
+    memset(nic->ram.data(), 0, nic->ram.size());
+    memset(nic->regs.data(), 0, nic->regs.size() * sizeof nic->regs[0]);
+    nic->regs[off(Reg::Status) / 4] = kStatusLu;
+    nic->reads.clear();
+    nic->writes.clear();
+    nic->sent.clear();
+    nic->packet.clear();
+    nic->buffers.clear();
+    nic->refusals.clear();
+    nic->resets = 0;
+    nic->auto_tx = false;
+    return *nic;
+}
+
+MonitorMem& fresh_monitor_mem() {
+    static MonitorMem* mm = new MonitorMem;
+    memset(mm->raw.data(), 0, mm->raw.size());
+    return *mm;
+}
+
 // A copy-out policy (the VPN's shape): every guest frame to the wire, a copy back to the guest.
 struct CopyOut final : sw::ForwardingPolicy {
     bool copy_out() const override { return true; }
@@ -53,8 +79,8 @@ struct CopyOut final : sw::ForwardingPolicy {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
-    FakeNic nic;
-    MonitorMem mm;
+    FakeNic& nic = fresh_nic();
+    MonitorMem& mm = fresh_monitor_mem();
     E1000Mediator med;
     med.init(&nic, mm.dma(), MacAddr{{2, 0, 0, 0, 0, 1}});
     CopyOut copy_out;
@@ -62,8 +88,10 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
     while (in.n) {
         u8 const op = in.take<u8>();
         switch (op % 8) {
-            case 0: {  // register write, mostly sane ring addresses
-                u32 const reg = kRegs[in.take<u8>() % (sizeof kRegs / sizeof kRegs[0])];
+            case 0: {  // register write, mostly sane ring addresses; 1 in 8 anywhere in the BAR
+                u8 const pick = in.take<u8>();
+                u32 const reg = (pick & 0xE0) == 0xE0 ? in.take<u32>() & 0x1FFFCu
+                                                      : kRegs[pick % (sizeof kRegs / sizeof kRegs[0])];
                 u32 v = in.take<u32>();
                 if ((reg == off(Reg::Rdbal) || reg == off(Reg::Tdbal)) && (op & 0x80)) v = kGuestBase + (v & 0xFFFF0u);
                 if (reg == off(Reg::Rdlen) || reg == off(Reg::Tdlen)) v &= (op & 0x40) ? 0xFFFu : 0xFFFFFu;

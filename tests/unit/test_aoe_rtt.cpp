@@ -64,3 +64,26 @@ TEST(AoeRtt, BackoffDoublesPerRetransmissionUpToTheMaximum) {
     EXPECT_EQ(r.backed_off_us(4), 1'000'000u);
     EXPECT_EQ(r.backed_off_us(200), 1'000'000u);  // no overflow
 }
+
+TEST(AoeRtt, PacedSamplesAreTakenAtMostOncePerSmoothedRoundTrip) {
+    RttEstimator r = make();
+    EXPECT_TRUE(r.sample_paced(10'000, 100'000));   // the first always
+    EXPECT_FALSE(r.sample_paced(1'000, 105'000));   // within one SRTT (10 ms) of it
+    EXPECT_EQ(r.samples(), 1u);
+    EXPECT_TRUE(r.sample_paced(1'000, 110'000));
+    EXPECT_EQ(r.samples(), 2u);
+}
+
+TEST(AoeRtt, AStallIsRememberedAcrossAWindowOfFastAnswers) {
+    RttEstimator r = make(100'000, 1'000);
+    u64 now = 0;
+    for (int i = 0; i < 50; ++i)
+        (void)r.sample_paced(1'000, now += 1'000);
+    r.sample(30'000);  // a late first answer after a stall
+    u64 const after_stall = r.rto_us();
+    EXPECT_GT(after_stall, 30'000u);
+    // Sixteen frames answered within the next millisecond: one sample, not sixteen.
+    for (int i = 0; i < 16; ++i)
+        (void)r.sample_paced(1'000, now + 1'000 + static_cast<u64>(i) * 50);
+    EXPECT_GT(r.rto_us(), 20'000u);
+}

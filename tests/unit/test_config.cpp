@@ -142,3 +142,27 @@ TEST(ConfigValues, Ipv4NeedsExactlyFourOctets) {
     EXPECT_FALSE(cfg::parse_ipv4(cfg::Span{"1.2.3.4.5", 9}, &ip));
     EXPECT_FALSE(cfg::parse_ipv4(cfg::Span{"1..3.4", 6}, &ip));
 }
+
+TEST(Config, DiskEntryNamesItsBusAtaByDefault) {
+    Result r = parse("[aoe]\nshelf=1\nslot=2\n[disk.local]\nserial=QM1\nkeyslots=k\n[disk.net]\nbus = aoe\nkeyslots=n\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_EQ(r.cfg.disks[0].bus, DiskBus::Ata);
+    EXPECT_EQ(r.cfg.disks[1].bus, DiskBus::Aoe);
+    EXPECT_STREQ(r.cfg.disks[1].serial, "*");  // the one AoE disk, whatever its target's MAC
+}
+
+TEST(Config, AtaDiskEntryStillNeedsItsSerial) {
+    expect_error("[disk.a]\nkeyslots=k\n", 2, "lacks the required key 'serial'");
+}
+
+TEST(Config, AoeDiskEntryNeedsTheAoeSectionAndIsUnique) {
+    expect_error("[disk.a]\nbus=aoe\nkeyslots=k\n", 0, "no [aoe] section");
+    expect_error("[aoe]\nshelf=1\nslot=1\n[disk.a]\nbus=aoe\nkeyslots=k\n[disk.b]\nbus=aoe\nkeyslots=j\n", 0,
+                 "more than one");
+    expect_error("[disk.a]\nserial=x\nkeyslots=k\nbus=usb\n", 4, "bad value 'usb'");
+}
+
+TEST(Config, OverlappingPlaintextRangesAreRefused) {
+    expect_error("[disk.a]\nserial=x\nkeyslots=k\nplaintext=0-9\nplaintext=9-12\n", 5, "plaintext ranges overlap");
+    EXPECT_TRUE(parse("[disk.a]\nserial=x\nkeyslots=k\nplaintext=0-9\nplaintext=10-12\n").ok);
+}

@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <string>
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/handlers/cpu_handlers.hpp"
+#include "core/exit_stats.hpp"
+#include "core/layout.hpp"
 #include "tests/unit/fake_vcpu.hpp"
 
 using namespace tv;
@@ -17,6 +20,10 @@ std::map<u32, u64> g_msrs;
 }
 namespace tv {
 void log(char const*, ...) {}
+MonitorRegion const& monitor_region() {
+    static constexpr MonitorRegion r{0x1E000000, 32ull << 20};
+    return r;
+}
 namespace x86 {
 bool rdmsr_safe(u32 msr, u64* value) {
     auto it = g_msrs.find(msr);
@@ -140,4 +147,89 @@ TEST(CpuHandlers, CpuidHidesSvmFromTheGuest) {
     handle_cpuid(v, exit_of(ExitReason::Cpuid, 2));
     EXPECT_EQ(v.reg(Reg::Rcx) & (1u << 2), 0u);
     EXPECT_EQ(v.rip(), 0x1002u);
+}
+
+// The trap layer applies the MSR policy: a refused write is #GP, counted, and never reaches
+// the CPU; an allowed checked write does.
+namespace {
+u64 refused_count() {
+    for (u32 i = 0;; ++i) {
+        char const* name;
+        u64 value;
+        if (!stats_counter(i, &name, &value)) return ~0ull;
+        if (std::string(name) == "msr-refused") return value;
+    }
+}
+}  // namespace
+
+TEST(CpuHandlers, RefusedMsrWriteFaultsIsCountedAndLeavesTheCpuAlone) {
+    g_msrs[0xC001001A] = 0x20000000;  // TOP_MEM
+    u64 const before = refused_count();
+    FakeVcpu v;
+    write_msr(v, 0xC001001A, 0x1E000000);
+    EXPECT_TRUE(v.injected);
+    EXPECT_EQ(v.vector_, 13);
+    EXPECT_EQ(v.rip(), 0x1000u);
+    EXPECT_EQ(g_msrs[0xC001001A], 0x20000000u);
+    EXPECT_EQ(refused_count(), before + 1);
+}
+
+TEST(CpuHandlers, ApicBaseMoveIsRefusedAndItsEnableBitsAreNot) {
+    g_msrs[0x1B] = 0xFEE00900;
+    FakeVcpu v;
+    write_msr(v, 0x1B, 0x1E000900);  // the xAPIC page over the monitor
+    EXPECT_TRUE(v.injected);
+    EXPECT_EQ(g_msrs[0x1B], 0xFEE00900u);
+    FakeVcpu w;
+    write_msr(w, 0x1B, 0xFEE00D00);  // x2APIC mode on
+    EXPECT_FALSE(w.injected);
+    EXPECT_EQ(g_msrs[0x1B], 0xFEE00D00u);
+    EXPECT_EQ(w.rip(), 0x1002u);
+}
+
+TEST(CpuHandlers, EferReservedBitFaultsInsteadOfFailingTheNextEntry) {
+    FakeVcpu v;
+    write_msr(v, x86::msr::kEfer, 0x500 | (1ull << 3));
+    EXPECT_TRUE(v.injected);
+    EXPECT_EQ(v.vector_, 13);
+    EXPECT_EQ(v.efer_, 0x500u);
+}
+
+TEST(CpuHandlers, UnlistedMsrReadsTheCpuButCannotWriteIt) {
+    g_msrs[0x1A2] = 0x640000;
+    FakeVcpu v;
+    read_msr(v, 0x1A2);
+    EXPECT_FALSE(v.injected);
+    EXPECT_EQ(edx_eax(v), 0x640000u);
+    write_msr(v, 0x1A2, 0);
+    EXPECT_TRUE(v.injected);
+    EXPECT_EQ(g_msrs[0x1A2], 0x640000u);
+}
+
+// The #GP intercept's test: which faulting instructions are SVM instructions whose privilege
+// check comes before their intercept (they must give #UD, as without SVM).
+TEST(CpuHandlers, SvmInstructionsAreRecognisedWithPrefixesAndRex) {
+    for (u8 modrm : {0xD8, 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF}) {
+        u8 const plain[] = {0x0F, 0x01, modrm};
+        EXPECT_TRUE(is_svm_instruction(plain, sizeof plain, true)) << int{modrm};
+        u8 const prefixed[] = {0x67, 0x66, 0x48, 0x0F, 0x01, modrm, 0x90};
+        EXPECT_TRUE(is_svm_instruction(prefixed, sizeof prefixed, true)) << int{modrm};
+        EXPECT_FALSE(is_svm_instruction(prefixed, sizeof prefixed, false)) << int{modrm};  // 0x48 is DEC there
+    }
+}
+
+TEST(CpuHandlers, OtherFaultingInstructionsStayGeneralProtection) {
+    u8 const vmmcall[] = {0x0F, 0x01, 0xD9};      // no CPL check: it exits by itself
+    u8 const lgdt[] = {0x0F, 0x01, 0x10};         // LGDT [rax]: #GP at CPL 3
+    u8 const wrmsr[] = {0x0F, 0x30};
+    u8 const truncated[] = {0x66, 0x0F, 0x01};
+    EXPECT_FALSE(is_svm_instruction(vmmcall, sizeof vmmcall, true));
+    EXPECT_FALSE(is_svm_instruction(lgdt, sizeof lgdt, true));
+    EXPECT_FALSE(is_svm_instruction(wrmsr, sizeof wrmsr, true));
+    EXPECT_FALSE(is_svm_instruction(truncated, sizeof truncated, true));
+    EXPECT_FALSE(is_svm_instruction(nullptr, 0, true));
+    u8 too_long[16];
+    for (u8& b : too_long) b = 0x66;
+    too_long[13] = 0x0F, too_long[14] = 0x01, too_long[15] = 0xD8;  // 16 bytes: not an instruction
+    EXPECT_FALSE(is_svm_instruction(too_long, sizeof too_long, true));
 }

@@ -112,6 +112,20 @@ TEST_F(InstallGlue, IoBarIsRoutedThroughTheMediatorAndPinned) {
     EXPECT_EQ(size, 0xFFFFFFC1u);
 }
 
+// Every route to the mediated e1000's registers (BAR0, the I/O BAR, its configuration
+// registers) is registered with the same Device, so each runs under the one lock.
+TEST_F(InstallGlue, EveryHookOfTheMediatedE1000NamesOneDevice) {
+    mocks::MmioHookRec const* bar0 = registries().mmio_at(Gpa{kB.bars[0].base});
+    mocks::IoHookRec const* io = registries().io_at(static_cast<u16>(kB.bars[1].base));
+    mocks::ConfigHookRec const* pin = registries().config_at(kB.bdf, kRegIoBar);
+    mocks::ConfigHookRec const* cmd = registries().config_at(kB.bdf, kRegCommand);
+    ASSERT_TRUE(bar0 && io && pin && cmd);
+    ASSERT_NE(bar0->device, nullptr);
+    EXPECT_EQ(io->device, bar0->device);
+    EXPECT_EQ(pin->device, bar0->device);
+    EXPECT_EQ(cmd->device, bar0->device);
+}
+
 TEST_F(InstallGlue, BusMasteringIsOnAndStaysOn) {
     EXPECT_TRUE(registries().read_config(kB.bdf, kRegCommand) & 4u);  // set at install for the monitor's traffic
     EXPECT_EQ(registries().read_config(kC.bdf, kRegCommand) & 4u, 0u);  // not on a device it left alone

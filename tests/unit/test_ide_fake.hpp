@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,11 @@ class FakeIde final : public IdeEnv, public fakes::LogLines {
     bool switchable{true};   // false: the monitor cannot switch interception (several vCPUs)
     u32 switches{0};
     std::vector<bool> passed = std::vector<bool>(0x10000, false);  // every port exits at first
+    // Another CPU: runs once, right after the next device control write that clears HOB (the
+    // monitor's last step in reading the taskfile back), and writes the device's ports.
+    std::function<void()> second_writer;
+    u8 exec_device{0};  // the device register and LBA the last command ran with
+    u64 exec_lba{0};
 
   private:
     void execute(u8 op);
@@ -140,6 +146,8 @@ inline void FakeIde::execute(u8 op) {
     pio_pos = 0;
     error = 0;
     bool const ext = op == 0x24 || op == 0x34 || op == 0x25 || op == 0x35;
+    exec_device = device;
+    exec_lba = lba(ext);
     switch (op) {
         case 0xEC: identify(); pio_write = false; complete(0x58); return;
         case 0x20: case 0x24: {
@@ -226,6 +234,11 @@ inline void FakeIde::port_out(u16 port, u8 size, u32 value) {
             pio.clear();
             pio_write = false;
             status = 0x50;
+        }
+        if (second_writer && !(value & ide::kCtlHob)) {
+            auto w = std::move(second_writer);
+            second_writer = nullptr;
+            w();
         }
         return;
     }

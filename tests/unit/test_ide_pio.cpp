@@ -35,7 +35,67 @@ void pio_write(Rig& r, u8 op, u64 lba, std::vector<u8> const& data, u8 width) {
     }
 }
 
+// Guest data port accesses of the given widths, cycled, until `bytes` have moved.
+std::vector<u8> pio_read_mixed(Rig& r, u8 op, u64 lba, u16 count, std::vector<u8> const& widths) {
+    r.taskfile(lba, count, op == cmd::kReadSectorsExt);
+    r.out(kCmd + 7, 1, op);
+    std::vector<u8> got;
+    for (size_t i = 0; got.size() < size_t{count} * r.dev.ss; ++i) {
+        u8 const w = got.size() + 4 > size_t{count} * r.dev.ss ? 2 : widths[i % widths.size()];
+        u32 const v = r.in(kCmd, w);
+        got.insert(got.end(), reinterpret_cast<u8 const*>(&v), reinterpret_cast<u8 const*>(&v) + w);
+    }
+    return got;
+}
+
+void pio_write_mixed(Rig& r, u8 op, u64 lba, std::vector<u8> const& data, std::vector<u8> const& widths) {
+    r.taskfile(lba, static_cast<u16>(data.size() / r.dev.ss), op == cmd::kWriteSectorsExt);
+    r.out(kCmd + 7, 1, op);
+    for (size_t i = 0, at = 0; at < data.size(); ++i) {
+        u8 const w = at + 4 > data.size() ? 2 : widths[i % widths.size()];
+        u32 v = 0;
+        memcpy(&v, data.data() + at, w);
+        r.out(kCmd, w, v);
+        at += w;
+    }
+}
+
+// 2047 words, then a dword that straddles the end of a 4096-byte sector (issue 12, item 12).
+std::vector<u8> straddle_4k() {
+    std::vector<u8> w(2047, 2);
+    w.push_back(4);
+    return w;
+}
+
 }  // namespace
+
+TEST(IdePio, ADwordAcrossTheEndOfA4KiBSectorWritesBothSectorsExactly) {
+    use_key(4096);
+    Rig r{4096};
+    auto const plain = pattern(2 * 4096, 14);
+    pio_write_mixed(r, cmd::kWriteSectorsExt, 5, plain, straddle_4k());
+    EXPECT_EQ(disk_at(r, 5, plain.size()), xts(true, 5, plain, 4096));
+    EXPECT_EQ(r.ch.counters().pio_sectors, 2u);
+}
+
+TEST(IdePio, ADwordAcrossTheEndOfA4KiBSectorReadsBothSectorsExactly) {
+    use_key(4096);
+    Rig r{4096};
+    auto const plain = pattern(2 * 4096, 15);
+    write_disk(r, 9, xts(true, 9, plain, 4096));
+    EXPECT_EQ(pio_read_mixed(r, cmd::kReadSectorsExt, 9, 2, straddle_4k()), plain);
+}
+
+TEST(IdePio, EveryMixOfWordAndDwordAccessesMovesTheSameBytes) {
+    use_key(512);
+    for (auto const& widths : std::vector<std::vector<u8>>{{2, 4}, {4, 2, 2}, {2, 2, 2, 4}, {4, 4, 2}}) {
+        Rig r;
+        auto const plain = pattern(3 * 512, 16);
+        pio_write_mixed(r, cmd::kWriteSectors, 20, plain, widths);
+        EXPECT_EQ(disk_at(r, 20, plain.size()), xts(true, 20, plain, 512)) << widths.size();
+        EXPECT_EQ(pio_read_mixed(r, cmd::kReadSectors, 20, 3, widths), plain) << widths.size();
+    }
+}
 
 TEST(IdePio, ReadSectorsHandsTheGuestPlaintextWordByWord) {
     use_key(512);

@@ -113,3 +113,26 @@ TEST(IoWindow, RefusesASlotAlreadyInUseAndReportsExhaustedTables) {
     u8 volatile* q = nullptr;
     EXPECT_EQ(w.map(Hpa{0xFEBC0000}, 0, &q), Status::Invalid);
 }
+
+TEST(IoWindow, RemapPointsTheSamePagesAtTheNewPlaceWithoutNewTables) {
+    HeapPages src;
+    auto* pml4 = static_cast<u64*>(src.page());
+    IoWindow w;
+    ASSERT_EQ(w.init(pml4, &src, record), Status::Ok);
+    u8 volatile* p = nullptr;
+    ASSERT_EQ(w.map(Hpa{0xFEBF0000}, 0x2000, &p), Status::Ok);
+    int const tables = src.limit_;
+    u64 const va = reinterpret_cast<u64>(p);
+    for (int i = 0; i < 1000; ++i) {  // a BAR moved back and forth: the window never grows
+        u64 const from = i % 2 ? 0xFEBE0000 : 0xFEBF0000, to = i % 2 ? 0xFEBF0000 : 0xFEBE0000;
+        g_invalidated.clear();
+        u8 volatile* q = nullptr;
+        ASSERT_EQ(w.remap(p, Hpa{from}, Hpa{to}, 0x2000, &q), Status::Ok);
+        EXPECT_EQ(reinterpret_cast<u64>(q), va);
+        EXPECT_EQ(pte_of(src, pml4, va + 0x1000) & 0x000FFFFFFFFFF000ull, to + 0x1000);
+        EXPECT_EQ(g_invalidated, (std::vector<u64>{va, va + 0x1000}));
+    }
+    EXPECT_EQ(src.limit_, tables);
+    u8 volatile* q = nullptr;
+    EXPECT_EQ(w.remap(p, Hpa{0xFEBE0000}, Hpa{0xFEBD0800}, 0x2000, &q), Status::Invalid);  // three pages
+}

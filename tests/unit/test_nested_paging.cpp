@@ -542,3 +542,63 @@ TEST(NestedPaging, PropertyEptMatchesPagePerCellModelUnderRandomOperations) {
 }
 
 }  // namespace
+
+// --- a hooked BAR that keeps moving: no table pages lost ----------------------------------
+
+namespace {
+// One move of an 8 KiB hook from `from` to `to` as the MMIO registry does it: the new pages
+// unmapped, every CPU flushed (retired tables become spares), the old pages mapped back and
+// their split collapsed.
+void move_hook(Npt& n, u64 from, u64 to) {
+    ASSERT_EQ(n.t.unmap(Gpa{to}, 2 * k4K), Status::Ok);
+    n.t.recycle_retired();
+    ASSERT_EQ(n.t.map(Gpa{from}, Hpa{from}, 2 * k4K, Perm::RWX), Status::Ok);
+    n.t.collapse(Gpa{from}, 2 * k4K);
+}
+}  // namespace
+
+TEST(NestedPaging, RepeatedHookMovesToNewPlacesNeedNoNewTables) {
+    Npt n;
+    ASSERT_EQ(n.t.map(Gpa{0}, Hpa{0}, 4 * k1G, Perm::RWX), Status::Ok);
+    u64 at = 3 * k1G + 0x3F000000;
+    ASSERT_EQ(n.t.unmap(Gpa{at}, 2 * k4K), Status::Ok);  // the hook registered at boot
+    for (int i = 0; i < 4; ++i) {  // until the spares cover a move between 1 GiB regions
+        u64 const to = (i % 2 ? 3 * k1G : 2 * k1G) + static_cast<u64>(i) * k2M + 0x10000;
+        move_hook(n, at, to);
+        at = to;
+    }
+    size_t const settled = n.pages.allocated();
+    for (int i = 0; i < 200; ++i) {  // 200 distinct places, across two 1 GiB regions
+        u64 const to = (i % 2 ? 3 * k1G : 2 * k1G) + static_cast<u64>(i) * k2M + 0x4000;
+        move_hook(n, at, to);
+        at = to;
+    }
+    EXPECT_EQ(n.pages.allocated(), settled);
+    EXPECT_EQ(n.t.lost_tables(), 0u);
+    EXPECT_FALSE(n.mapped(at));
+    EXPECT_FALSE(n.mapped(at + k4K));
+    EXPECT_TRUE(n.mapped(at + 2 * k4K));
+    EXPECT_EQ(n.hpa_at(2 * k1G + 0x4000), 2 * k1G + 0x4000);  // the first place mapped back
+}
+
+TEST(NestedPaging, CollapseMergesOnlyAUniformContiguousTable) {
+    Npt n;
+    ASSERT_EQ(n.t.map(Gpa{0}, Hpa{0}, k1G, Perm::RWX), Status::Ok);
+    ASSERT_EQ(n.t.unmap(Gpa{k2M}, k4K), Status::Ok);
+    n.t.collapse(Gpa{k2M}, k4K);  // a hole: stays split
+    EXPECT_FALSE(n.mapped(k2M));
+    EXPECT_EQ(n.t.retired_tables(), 0u);
+    ASSERT_EQ(n.t.map(Gpa{k2M}, Hpa{5 * k2M}, k4K, Perm::RWX), Status::Ok);
+    n.t.collapse(Gpa{k2M}, k4K);  // mapped elsewhere: not contiguous, stays split
+    EXPECT_EQ(n.size_at(k2M), k4K);
+    ASSERT_EQ(n.t.map(Gpa{k2M}, Hpa{k2M}, k4K, Perm::R), Status::Ok);
+    n.t.collapse(Gpa{k2M}, k4K);  // other permissions: stays split
+    EXPECT_EQ(n.size_at(k2M), k4K);
+    ASSERT_EQ(n.t.map(Gpa{k2M}, Hpa{k2M}, k4K, Perm::RWX), Status::Ok);
+    n.t.collapse(Gpa{k2M}, k4K);
+    EXPECT_EQ(n.size_at(k2M), k1G);  // both levels merged again
+    EXPECT_EQ(n.t.retired_tables(), 2u);
+    EXPECT_EQ(n.t.spare_tables(), 0u);  // not reused before the flush
+    n.t.recycle_retired();
+    EXPECT_EQ(n.t.spare_tables(), 2u);
+}

@@ -10,7 +10,7 @@ using namespace tv::pci;
 
 namespace {
 ConfigAction handled(void*, Vcpu&, Bdf, u16, u8, bool, u32*) { return ConfigAction::Handled; }
-ConfigHook hook(Bdf b, u16 first, u16 count) { return ConfigHook{b, first, count, handled, nullptr, "t", 0}; }
+ConfigHook hook(Bdf b, u16 first, u16 count) { return ConfigHook{b, first, count, handled, nullptr, "t", 0, nullptr}; }
 }  // namespace
 
 TEST(PciConfigAddress, EncodesAndDecodesBusDeviceFunctionAndRegister) {

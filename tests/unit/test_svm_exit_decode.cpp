@@ -95,3 +95,22 @@ TEST(SvmExitDecode, NripsOverridesFixedLengths) {
     ExitRecord e = decode(exit_code::kCpuid, 0, 0, 0x1000, true, 0x1004);  // with a prefix
     EXPECT_EQ(e.insn_len, 4);
 }
+
+TEST(SvmExitDecode, InvdIsATwoByteInvdExitAndInitAnInitExit) {
+    ExitRecord e = decode(exit_code::kInvd);
+    EXPECT_EQ(e.reason, ExitReason::Invd);
+    EXPECT_EQ(e.insn_len, 2);
+    EXPECT_EQ(decode(exit_code::kInit).reason, ExitReason::Init);
+}
+
+// The intercepts every VMCB starts with: dropping one of these lets the guest reset a CPU out
+// of SVM, discard the monitor's dirty cache lines, or use SVM itself.
+TEST(SvmIntercepts, GuestCannotEscapeByInitInvdOrSvmInstructions) {
+    using namespace tv::svm::intercept;
+    for (u32 bit : {kNmi, kInit, kInvd, kCpuid, kInvlpga, kIoio, kMsr, kShutdown})
+        EXPECT_TRUE(kBaseMisc1 & bit) << std::hex << bit;
+    for (u32 bit : {kVmrun, kVmmcall, kVmload, kVmsave, kStgi, kClgi, kSkinit})
+        EXPECT_TRUE(kBaseMisc2 & bit) << std::hex << bit;
+    EXPECT_EQ(kInit, 1u << 3);
+    EXPECT_EQ(kInvd, 1u << 22);
+}

@@ -122,7 +122,17 @@ TEST(VmxExitDecode, EventAndLifecycleReasons) {
     ExitRecord sipi = decode(exit_reason::kSipi, 0x9A);
     EXPECT_EQ(sipi.reason, ExitReason::Sipi);
     EXPECT_EQ(sipi.sipi_vector, 0x9A);
-    EXPECT_EQ(decode(exit_reason::kTaskSwitch).reason, ExitReason::Unknown);
+}
+
+// A guest's task switch is its own exit (the guest is shut down, the monitor goes on), not an
+// unknown one that would panic the monitor.
+TEST(VmxExitDecode, TaskSwitchIsItsOwnReasonAndNeverSkipped) {
+    ExitRecord const e = decode(exit_reason::kTaskSwitch, 0x40000028, 3);  // JMP to TSS selector 0x28
+    EXPECT_EQ(e.reason, ExitReason::TaskSwitch);
+    EXPECT_EQ(e.insn_len, 0);
+    EXPECT_EQ(e.vendor_info, 0x40000028u);
+    EXPECT_STREQ(exit_reason_name(ExitReason::TaskSwitch), "task-switch");
+    EXPECT_STREQ(exit_reason_name(ExitReason::Invalid), "invalid");
 }
 
 TEST(VmxExitDecode, InstructionExitsWithLengths) {

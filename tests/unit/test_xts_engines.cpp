@@ -197,12 +197,24 @@ TEST(FpuGuard, IsANoOpInHostBuilds) {
     // The host OS owns the SSE state; only the monitor build saves and restores it.
     static_assert(!kFpuGuardSaves);
     static_assert(alignof(FpuSaveArea) >= 16, "FXSAVE needs a 16-byte aligned area");
-    FpuSaveArea area{};
-    area.bytes[0] = 0xAB;
+    fpu_area(0).bytes[0] = 0xAB;
     {
-        FpuGuard guard{area};
+        FpuGuard guard;
+        FpuGuard nested;
     }
-    EXPECT_EQ(area.bytes[0], 0xAB);
+    EXPECT_EQ(fpu_area(0).bytes[0], 0xAB);
+}
+
+TEST(FpuGuard, EachCpuHasItsOwnSaveArea) {
+    // One area for all would hand one vCPU another's XMM registers when two CPUs encrypt at once.
+    for (u32 a = 0; a < kFpuCpus; ++a) {
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(&fpu_area(a)) % 16, 0u) << "cpu " << a;
+        for (u32 b = a + 1; b < kFpuCpus; ++b) {
+            FpuSaveArea const* pa = &fpu_area(a);
+            FpuSaveArea const* pb = &fpu_area(b);
+            EXPECT_TRUE(pa + 1 <= pb || pb + 1 <= pa) << "cpus " << a << " and " << b << " share a save area";
+        }
+    }
 }
 
 }  // namespace

@@ -198,7 +198,7 @@ KVER=$(cut -d' ' -f1 "$MODSTAMP")
 # ---------------------------------------------------------------------------------------
 # 3. Static guest tools.
 mkdir -p "$OUT/bin"
-for t in thinvisor-ctl memprobe cpuprobe atacmd; do
+for t in thinvisor-ctl memprobe cpuprobe atacmd xmmcheck; do
     if needs "$OUT/bin/$t" "$SRC/$t.c" "$HDR" "$SELF"; then
         log "compiling $t"
         gcc -static -O2 -Wall -Wextra -I"$ROOT/include" -o "$OUT/bin/$t.tmp" "$SRC/$t.c"
@@ -206,11 +206,12 @@ for t in thinvisor-ctl memprobe cpuprobe atacmd; do
         mv "$OUT/bin/$t.tmp" "$OUT/bin/$t"
     fi
 done
+"$SRC/build-attack.sh" "$OUT/bin"  # tvattack, the attack suite's hostile program
 
 # ---------------------------------------------------------------------------------------
 # 4. Initramfs: busybox + /init + tools + modules, newc cpio, gzip.
 if needs "$OUT/initrd.img" "$SRC/init" "$BUSYBOX" "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" \
-         "$OUT/bin/cpuprobe" "$OUT/bin/atacmd" "$MODSTAMP" "$SELF"; then
+         "$OUT/bin/cpuprobe" "$OUT/bin/atacmd" "$OUT/bin/xmmcheck" "$OUT/bin/tvattack" "$MODSTAMP" "$SELF"; then
     log "building initrd.img"
     R=$OUT/initramfs
     rm -rf "$R"
@@ -223,7 +224,7 @@ if needs "$OUT/initrd.img" "$SRC/init" "$BUSYBOX" "$OUT/bin/thinvisor-ctl" "$OUT
     for applet in $("$BUSYBOX" --list); do
         [ "$applet" = busybox ] || [ -e "$R/bin/$applet" ] || ln -s busybox "$R/bin/$applet"
     done
-    cp "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" "$OUT/bin/cpuprobe" "$OUT/bin/atacmd" "$R/bin/"
+    cp "$OUT/bin/thinvisor-ctl" "$OUT/bin/memprobe" "$OUT/bin/cpuprobe" "$OUT/bin/atacmd" "$OUT/bin/xmmcheck" "$OUT/bin/tvattack" "$R/bin/"
     cp -a "$MODSTAGE/lib/modules" "$R/lib/"
     install -m 0755 "$SRC/init" "$R/init"
     echo "$BOOT_MODULES" > "$R/etc/boot-modules"

@@ -2,7 +2,9 @@
  * Checks that the CPU the guest sees has no SVM/VMX, that EFER.SVME reads as clear and
  * cannot be set, that VM_CR says SVM is disabled and locked, and that a stray VMMCALL
  * (without thinvisor's magic) raises #UD like on bare hardware, as do VMX instructions, and
- * that the VMX capability MSRs are absent and IA32_FEATURE_CONTROL (if any) says VMX is off.
+ * that the VMX capability MSRs are absent and IA32_FEATURE_CONTROL (if any) says VMX is off,
+ * that the SVM instructions raise #UD from user mode as on a CPU without SVM, and that the
+ * MSR policy refuses writes the CPU would take (APIC base, MTRR default type, XD_DISABLE).
  * Prints "TV-CHECK ok: NAME" / "TV-CHECK FAIL: NAME ..." lines; exit 1 on any failure.
  * Needs the msr driver (/dev/cpu/0/msr). */
 #include <cpuid.h>
@@ -77,6 +79,37 @@ static void check_msrs(void) {
     close(fd);
 }
 
+/* The monitor's MSR policy is default-deny: writes that could move or weaken the monitor
+ * fail (#GP, EIO through the msr driver) even where the CPU itself would take them. A write
+ * that went through is undone at once. */
+static void check_refused(int fd, uint32_t msr, uint64_t (*change)(uint64_t), const char *name) {
+    uint64_t v = 0, after = 0;
+    if (rdmsr(fd, msr, &v) != 0) {
+        check(0, name, "the MSR cannot be read");
+        return;
+    }
+    int const wrote = wrmsr(fd, msr, change(v));
+    if (wrote == 0) wrmsr(fd, msr, v);
+    rdmsr(fd, msr, &after);
+    check(wrote != 0 && after == v, name, wrote == 0 ? "the write went through" : "the MSR changed");
+}
+
+static uint64_t apic_base_moved(uint64_t v) { return v + 0x10000; }           /* 0xFEE10000 */
+static uint64_t mtrr_default_wc(uint64_t v) { return (v & ~0xFFull) | 1; }  /* write-combining */
+static uint64_t xd_disabled(uint64_t v) { return v | (1ull << 34); }     /* NX off, the monitor's too */
+
+static void check_msr_policy(void) {
+    int fd = open("/dev/cpu/0/msr", O_RDWR);
+    if (fd < 0) {
+        check(0, "msr-policy", "cannot open /dev/cpu/0/msr (modprobe msr)");
+        return;
+    }
+    check_refused(fd, 0x1B, apic_base_moved, "msr-apic-base-fixed");
+    check_refused(fd, 0x2FF, mtrr_default_wc, "msr-mtrr-wc-refused");
+    check_refused(fd, 0x1A0, xd_disabled, "msr-xd-disable-refused");
+    close(fd);
+}
+
 static void check_stray_vmmcall(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -108,10 +141,47 @@ static void check_vmx_instructions(void) {
     check(got_sigill, "invept-ud", "INVEPT did not raise #UD");
 }
 
+/* The SVM instructions (VMMCALL aside): #UD on a CPU without SVM, at every privilege level.
+ * Under thinvisor on AMD-V the real EFER.SVME is set, so at CPL 3 the CPU's privilege check
+ * raises #GP before any intercept, and the monitor must turn that #GP into #UD. A SIGSEGV
+ * here is that #GP leaking through. */
+static volatile sig_atomic_t got_sigsegv;
+
+static void on_sigsegv(int sig) {
+    (void)sig;
+    got_sigsegv = 1;
+    siglongjmp(jump, 1);
+}
+
+#define SVM_INSN(name, modrm)                                                                    \
+    do {                                                                                         \
+        got_sigill = got_sigsegv = 0;                                                            \
+        if (sigsetjmp(jump, 1) == 0)                                                             \
+            __asm__ volatile(".byte 0x0f, 0x01, " #modrm : : "a"(0ul), "c"(0ul) : "memory", "cc"); \
+        check(got_sigill, name, got_sigsegv ? "SIGSEGV (#GP) instead of #UD" : "no #UD");       \
+    } while (0)
+
+static void check_svm_instructions(void) {
+    struct sigaction sa, old_segv;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigsegv;
+    sigaction(SIGSEGV, &sa, &old_segv);
+    SVM_INSN("vmrun-ud", 0xd8);
+    SVM_INSN("vmload-ud", 0xda);
+    SVM_INSN("vmsave-ud", 0xdb);
+    SVM_INSN("stgi-ud", 0xdc);
+    SVM_INSN("clgi-ud", 0xdd);
+    SVM_INSN("skinit-ud", 0xde);
+    SVM_INSN("invlpga-ud", 0xdf);
+    sigaction(SIGSEGV, &old_segv, NULL);
+}
+
 int main(void) {
     check_cpuid();
     check_msrs();
+    check_msr_policy();
     check_stray_vmmcall();
     check_vmx_instructions();
+    check_svm_instructions();
     return failures ? 1 : 0;
 }

@@ -5,6 +5,11 @@
  * hypervisor both instructions raise #UD, which Linux delivers as SIGILL: that is how
  * "not present" is detected.
  *
+ * From user mode the instruction reaches only the functions the monitor gives every process
+ * (presence, counters). The log and the monitor's range need the hypercall port, which the
+ * guest kernel hands out: as root this program asks for it with ioperm(2) and then makes
+ * every call through it. --user drops to uid/gid 65534 first, as any unprivileged process.
+ *
  * Built as a static binary for the guest initramfs:  gcc -static -O2 -Iinclude ...
  */
 #include <cpuid.h>
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/io.h>
 #include <unistd.h>
 
 #include "thinvisor/hypercall.h"
@@ -27,6 +33,7 @@ struct regs {
 };
 
 static int use_vmmcall;
+static int use_port; /* the guest kernel gave this process the hypercall port */
 static sigjmp_buf sigill_jmp;
 static volatile sig_atomic_t sigill_armed;
 
@@ -56,10 +63,17 @@ static void pick_instruction(void)
 }
 
 /* Issue one hypercall. All six registers are in/out: the ABI returns data in RBX, RCX, RDX,
- * RSI and (for TV_HC_LOG_READ) RDI. */
-static void raw_hypercall(struct regs *r)
+ * RSI and (for TV_HC_LOG_READ) RDI. port: through TV_HC_PORT (RDX then holds the port). */
+static void raw_hypercall(struct regs *r, int port)
 {
-    if (use_vmmcall) {
+    if (port) {
+        r->rdx = TV_HC_PORT;
+        __asm__ volatile("outb %%al, %%dx"
+                         : "+a"(r->rax), "+b"(r->rbx), "+c"(r->rcx), "+d"(r->rdx),
+                           "+S"(r->rsi), "+D"(r->rdi)
+                         :
+                         : "memory", "cc");
+    } else if (use_vmmcall) {
         __asm__ volatile(".byte 0x0f, 0x01, 0xd9" /* vmmcall */
                          : "+a"(r->rax), "+b"(r->rbx), "+c"(r->rcx), "+d"(r->rdx),
                            "+S"(r->rsi), "+D"(r->rdi)
@@ -74,8 +88,16 @@ static void raw_hypercall(struct regs *r)
     }
 }
 
-/* Returns 0 and fills *r on success; -1 if the instruction faulted (no hypervisor). */
+/* Returns 0 and fills *r on success; -1 if the instruction faulted (no hypervisor). The
+ * presence check always uses the instruction: a port nobody claims answers nothing. */
+static int hypercall_by(int port, uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, struct regs *r);
+
 static int hypercall(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, struct regs *r)
+{
+    return hypercall_by(fn != TV_HC_INFO && use_port, fn, a1, a2, a3, r);
+}
+
+static int hypercall_by(int port, uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, struct regs *r)
 {
     /* static: locals modified between sigsetjmp and siglongjmp would be indeterminate. */
     static struct regs tmp;
@@ -86,7 +108,7 @@ static int hypercall(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3, struct 
         return -1;
     }
     sigill_armed = 1;
-    raw_hypercall(&tmp);
+    raw_hypercall(&tmp, port);
     sigill_armed = 0;
     *r = tmp;
     return 0;
@@ -98,6 +120,7 @@ static const char *status_name(uint64_t st)
     case TV_HC_OK: return "ok";
     case TV_HC_ERR_UNKNOWN: return "unknown function";
     case TV_HC_ERR_RANGE: return "out of range";
+    case TV_HC_ERR_DENIED: return "refused to user mode: needs the hypercall port (root)";
     default: return "unexpected status";
     }
 }
@@ -143,6 +166,7 @@ static int cmd_info(void)
     printf("abi: %" PRIu64 "\n", r.rbx);
     printf("counters: %" PRIu64 "\n", r.rdx);
     printf("instruction: %s\n", use_vmmcall ? "vmmcall" : "vmcall");
+    printf("route: %s\n", use_port ? "hypercall port" : "instruction (user mode: info and counters only)");
     return EXIT_OK;
 }
 
@@ -280,7 +304,7 @@ static int cmd_call(int argc, char **argv)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: thinvisor-ctl COMMAND\n"
+            "usage: thinvisor-ctl [--user] [--port] COMMAND\n"
             "\n"
             "Commands (talk to the thinvisor monitor through hypercalls):\n"
             "  info       say whether thinvisor is present, its ABI version and counter count\n"
@@ -291,6 +315,11 @@ static void usage(FILE *f)
             "  call FN [RBX [RCX [RDX]]]   issue a raw hypercall and dump the registers\n"
             "  help       show this text\n"
             "\n"
+            "\n"
+            "As root the calls go through the hypercall port (ioperm); otherwise, or with\n"
+            "--user (drop to uid 65534 first), by the instruction in user mode, which the\n"
+            "monitor answers only for info, counters and device-counters. --port uses the\n"
+            "port even without the permission (the CPU then refuses it: SIGSEGV).\n"
             "Exit status: 0 ok, 1 error, 2 thinvisor not present, 64 usage error.\n");
 }
 
@@ -304,6 +333,18 @@ int main(int argc, char **argv)
     sigaction(SIGILL, &sa, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
     pick_instruction();
+    int force_port = 0;
+    for (; argc >= 2 && (!strcmp(argv[1], "--user") || !strcmp(argv[1], "--port")); argc--, argv++) {
+        if (!strcmp(argv[1], "--port")) {
+            force_port = 1;
+        } else if (setgid(65534) != 0 || setuid(65534) != 0) {
+            perror("thinvisor-ctl: --user");
+            return EXIT_ERR;
+        }
+    }
+    /* --port without the permission: the CPU, not the monitor, must stop the access (#GP,
+     * SIGSEGV here); a test of that claim. */
+    use_port = ioperm(TV_HC_PORT, 1, 1) == 0 || force_port;
 
     if (argc < 2) {
         usage(stderr);

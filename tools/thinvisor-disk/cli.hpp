@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/types.hpp"
@@ -33,6 +34,9 @@ struct Options {
     bool force = false;               // --force (format over an existing file)
     bool no_unlock = false;           // --no-unlock (verify)
     bool quiet = false;               // --quiet: no progress output
+    // --plaintext FIRST-LAST (encrypt/decrypt, repeatable): sectors left as they are, inclusive,
+    // as the [disk.NAME] entry's plaintext ranges (crypto::KeyPolicy decides, as in the monitor)
+    std::vector<std::pair<u64, u64>> plaintext;
 };
 
 // Prints "thinvisor-disk: " + message to stderr; returns code.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "crypto/crc32.hpp"
+#include "crypto/key_policy.hpp"
 #include "crypto/xts.hpp"
 #include "tools/thinvisor-disk/cli.hpp"
 #include "tools/thinvisor-disk/io.hpp"
@@ -98,21 +99,59 @@ int replay(Journal& j, JournalRecord const& rec, int img) {
     return fdatasync(img) == 0 ? kOk : fail(kFailed, std::string{"fsync: "} + strerror(errno));
 }
 
+// The image as one disk of a KeyPolicy, so that its plaintext ranges are decided exactly as
+// the monitor decides them (storage/ asks the same class).
+struct ImagePolicy {
+    KeyPolicy policy;
+    DiskSerial serial;
+};
+
+int make_policy(Options const& o, ImagePolicy& p) {
+    if (!ok(make_serial("image", 5, p.serial)) || !ok(p.policy.add_disk(p.serial, KeyId{0})))
+        return fail(kFailed, "the key policy refused the image");
+    for (auto const& [first, last] : o.plaintext) {
+        u64 const count = last - first + 1;  // 0 for the whole 64-bit range: refused below
+        Status const s = p.policy.add_plaintext_range(p.serial, Lba{first}, count);
+        if (s == Status::Exists)
+            return fail(kUsage, "--plaintext ranges overlap");
+        if (!ok(s))
+            return fail(kUsage, "bad or too many --plaintext ranges");
+    }
+    return kOk;
+}
+
 struct Converter {
     Xts& xts;
+    ImagePolicy const& image;
     Journal& journal;
     JournalRecord& rec;
     int img;
     bool encrypt;
 
+    // XTS on the sectors of buf that are not in a plaintext range.
+    Status crypt_runs(u8* buf, Lba lba, u64 sectors) {
+        while (sectors != 0) {
+            Decision const d = image.policy.decide(image.serial, lba, sectors);
+            if (d.sectors == 0 || d.sectors > sectors)
+                return Status::Invalid;
+            if (d.treatment == Treatment::Encrypt) {
+                Status const s = encrypt ? xts.encrypt_sectors(lba, rec.unit, buf, buf, d.sectors)
+                                         : xts.decrypt_sectors(lba, rec.unit, buf, buf, d.sectors);
+                if (!ok(s))
+                    return s;
+            }
+            lba.raw += d.sectors;
+            buf += d.sectors * rec.unit;
+            sectors -= d.sectors;
+        }
+        return Status::Ok;
+    }
+
     // One chunk, the four steps of journal.hpp.
     int chunk(std::vector<u8>& buf, u64 off, u64 n) {
         if (int const rc = pread_full(img, buf.data(), n, off); rc != 0)
             return fail(kFailed, std::string{"read: "} + strerror(rc));
-        Lba const first{off / rec.unit};
-        Status const s = encrypt ? xts.encrypt_sectors(first, rec.unit, buf.data(), buf.data(), n / rec.unit)
-                                 : xts.decrypt_sectors(first, rec.unit, buf.data(), buf.data(), n / rec.unit);
-        if (!ok(s))
+        if (!ok(crypt_runs(buf.data(), Lba{off / rec.unit}, n / rec.unit)))
             return fail(kFailed, "the cipher failed");
         if (int const rc = journal.write_next_data(buf.data(), n); rc != 0)
             return fail(kFailed, std::string{"journal: "} + strerror(rc));
@@ -191,6 +230,9 @@ int open_for_writing(std::string const& path, int& fd) {
 
 int cmd_convert(Options const& o, bool encrypt) {
     Op const op = encrypt ? Op::Encrypt : Op::Decrypt;
+    ImagePolicy image;
+    if (int const rc = make_policy(o, image); rc != kOk)
+        return rc;
     Keyslots ks;
     if (int const rc = load_keyslots(o.keyslots, ks); rc != kOk)
         return rc;
@@ -226,7 +268,7 @@ int cmd_convert(Options const& o, bool encrypt) {
     u64 start = 0;
     int rc = start_journal(journal, jpath, rec, resume, img, start);
     if (rc == kOk)
-        rc = Converter{xts, journal, rec, img, encrypt}.run(start, o.quiet);
+        rc = Converter{xts, image, journal, rec, img, encrypt}.run(start, o.quiet);
     close(img);
     if (rc == kOk)
         printf("%sed %s (%llu bytes, %u-byte sectors, %s)\n", op_name(op), o.target.c_str(),

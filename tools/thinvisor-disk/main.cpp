@@ -5,8 +5,8 @@
 //   thinvisor-disk add-key KEYSLOTS [--new-passphrase-file F] [--slot N] [--iterations N | ...]
 //   thinvisor-disk remove-key KEYSLOTS --slot N
 //   thinvisor-disk verify KEYSLOTS [--no-unlock]
-//   thinvisor-disk encrypt IMAGE --keyslots KEYSLOTS [--sector-size N] [--quiet]
-//   thinvisor-disk decrypt IMAGE --keyslots KEYSLOTS [--sector-size N] [--quiet]
+//   thinvisor-disk encrypt IMAGE --keyslots KEYSLOTS [--sector-size N] [--plaintext A-B]... [--quiet]
+//   thinvisor-disk decrypt IMAGE --keyslots KEYSLOTS [--sector-size N] [--plaintext A-B]... [--quiet]
 //
 // Every command that needs a passphrase reads it from --passphrase-file F or, without that
 // option, from the terminal. encrypt and decrypt work in place and are resumable: a journal
@@ -39,6 +39,8 @@ char const kUsageText[] =
     "  --passphrase-file F      read the passphrase from F instead of the terminal\n"
     "  --new-passphrase-file F  the passphrase to add (add-key)\n"
     "  --sector-size 512|4096   the data unit (format; elsewhere it must match the file)\n"
+    "  --plaintext FIRST-LAST   sectors left unencrypted, as thinvisor.conf's plaintext =\n"
+    "                           (encrypt, decrypt; repeatable; the same again to resume)\n"
     "  --iterations N           PBKDF2 iterations instead of calibrating\n"
     "  --iter-time MS           calibrate PBKDF2 to about MS milliseconds (default 1000)\n"
     "  --slot N                 keyslot to add to (add-key, format) or remove (remove-key)\n"
@@ -53,6 +55,20 @@ bool parse_number(char const* s, u64 max, u64& out) {
     if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
         return false;
     out = v;
+    return true;
+}
+
+// FIRST-LAST, decimal, FIRST <= LAST.
+bool parse_range(Options& o, char const* v) {
+    char const* dash = strchr(v, '-');
+    if (dash == nullptr)
+        return false;
+    std::string const first{v, static_cast<size_t>(dash - v)};
+    u64 a = 0;
+    u64 b = 0;
+    if (!parse_number(first.c_str(), ~0ull, a) || !parse_number(dash + 1, ~0ull, b) || a > b)
+        return false;
+    o.plaintext.emplace_back(a, b);
     return true;
 }
 
@@ -73,6 +89,8 @@ bool take_value(Options& o, std::string const& name, char const* v) {
         o.iter_time_ms = static_cast<u32>(n);
     else if (name == "--slot" && parse_number(v, 1000, n))
         o.slot = static_cast<i64>(n);
+    else if (name == "--plaintext")
+        return parse_range(o, v);
     else
         return false;
     return true;

@@ -113,6 +113,9 @@ extern "C" void tv_exception_entry(tv::x86::ExceptionFrame* f) {
         tv::smp_host_nmi();
         return;
     }
+    // #SX with error 1: an INIT the guest had sent this CPU (by IOAPIC or MSI), redirected by
+    // VM_CR.R_INIT (svm_backend.cpp); its INIT exit already sent the vCPU to wait-for-SIPI.
+    if (f->vector == 30 && f->error == 1) return;
     if (f->vector == 13) {
         if (f->rip == reinterpret_cast<tv::u64>(tv_rdmsr_safe_insn)) {
             f->rip = reinterpret_cast<tv::u64>(tv_rdmsr_safe_fixup);

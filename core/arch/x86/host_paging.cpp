@@ -108,6 +108,22 @@ Status IoWindow::map(Hpa phys, u64 size, u8 volatile** out) {
     return Status::Ok;
 }
 
+Status IoWindow::remap(u8 volatile* va, Hpa old_phys, Hpa new_phys, u64 size, u8 volatile** out) {
+    u64 const pages = (align_up(old_phys.raw + size, kPageSize) - align_down(old_phys.raw, kPageSize)) / kPageSize;
+    u64 const first = align_down(new_phys.raw, kPageSize);
+    if (!pml4_ || size == 0 || (align_up(new_phys.raw + size, kPageSize) - first) / kPageSize != pages)
+        return Status::Invalid;
+    u64 const base = align_down(reinterpret_cast<u64>(va), kPageSize);
+    for (u64 i = 0; i < pages; ++i)
+        if (!pte(base + i * kPageSize, false)) return Status::Invalid;  // not a mapping of this window
+    for (u64 i = 0; i < pages; ++i) {
+        *pte(base + i * kPageSize, false) = (first + i * kPageSize) | kPresentWrite | kUncached;
+        if (invalidate_) invalidate_(base + i * kPageSize);
+    }
+    *out = reinterpret_cast<u8 volatile*>(base + (new_phys.raw - first));
+    return Status::Ok;
+}
+
 void IoWindow::unmap(u8 volatile* p, u64 size) {
     u64 const va = reinterpret_cast<u64>(p);
     u64 const first = align_down(va, kPageSize);

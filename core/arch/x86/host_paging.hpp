@@ -42,6 +42,11 @@ class IoWindow {
     [[nodiscard]] Status map(Hpa phys, u64 size, u8 volatile** out);
     // Unmaps what map() returned for the same phys and size.
     void unmap(u8 volatile* va, u64 size);
+    // Points the window pages of an earlier map(old_phys, size) at new_phys instead (a
+    // device that moved), reusing the window's address space and tables. Invalid when the
+    // new range needs a different number of pages. Only this CPU's translations are
+    // invalidated: another CPU must INVLPG a page before it uses it again.
+    [[nodiscard]] Status remap(u8 volatile* va, Hpa old_phys, Hpa new_phys, u64 size, u8 volatile** out);
 
   private:
     u64* pte(u64 va, bool create);

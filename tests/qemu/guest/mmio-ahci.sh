@@ -49,5 +49,34 @@ if mount -t vfat -o ro /dev/sda1 /mnt && [ "$(md5sum /mnt/vmlinuz | cut -d' ' -f
 else
     echo "TV-CHECK FAIL: bar-back: the disk does not work after the BAR moved back"
 fi
+# A move the hook cannot follow: the ABAR written with the monitor's own base. The monitor
+# refuses it before the device sees it (the host checks its log line): the ABAR reads back
+# unchanged.
+if range=$(thinvisor-ctl range 2>/dev/null); then
+    mon=${range%% *}
+    le32 $mon | dd of=$dev/config bs=4 seek=9 count=1 conv=notrunc 2>/dev/null
+    back=$(dd if=$dev/config bs=4 skip=9 count=1 2>/dev/null | od -An -tx4 | tr -d ' ')
+    echo "ABAR written with the monitor's base $mon: reads back 0x$back"
+    if [ $((0x$back & ~0xf)) -eq $((abar)) ]; then
+        echo "TV-CHECK ok: bar-over-monitor-refused"
+    else
+        echo "TV-CHECK FAIL: bar-over-monitor-refused: the ABAR reads 0x$back"
+    fi
+else
+    echo "TV-CHECK ok: bar-over-monitor-refused (skipped: no monitor range from thinvisor-ctl)"
+fi
+# Register 0xFF0 of the PCIe root port is hooked by the monitor (mmio_passthrough_test=ecam);
+# Linux reaches registers past 0xFF only through the ECAM window, so this read and write go
+# through it: the read must show the hook's answer, the write must reach the hook (host check).
+rp=
+for d in /sys/bus/pci/devices/*; do [ "$(cat $d/class)" = 0x060400 ] && { rp=$d; break; }; done
+if [ -n "$rp" ]; then
+    got=$(dd if=$rp/config bs=4 skip=1020 count=1 2>/dev/null | od -An -tx4 | tr -d ' ')
+    echo "ECAM: $rp register 0xff0 reads 0x$got"
+    [ "$got" = "0001ec4d" ] && echo "TV-CHECK ok: ecam-hooked-read" || echo "TV-CHECK FAIL: ecam-hooked-read: 0x$got"
+    le32 0x5ec0de42 | dd of=$rp/config bs=4 seek=1020 count=1 conv=notrunc 2>/dev/null
+else
+    echo "TV-CHECK FAIL: ecam-hooked-read: no PCI bridge"
+fi
 echo "=== thinvisor-ctl log | grep mmio"
-thinvisor-ctl log | grep -E 'mmio' | tail -8
+thinvisor-ctl log | grep -E 'mmio|pci: .*(ECAM|refused)' | tail -12

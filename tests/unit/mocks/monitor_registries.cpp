@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/boot_info.hpp"
+#include "core/canary.hpp"
 #include "core/config_load.hpp"
 #include "core/device/guest_memory.hpp"
 #include "core/handlers/power.hpp"
@@ -69,18 +70,35 @@ __attribute__((weak)) void log(char const* fmt, ...) {
     registries().logs.emplace_back(line);
 }
 
-Status io_hook_register(u16 first, u16 count, IoHandler fn, void* ctx, char const* name) {
+namespace {
+Status io_hook_add(Device* dev, u16 first, u16 count, IoHandler fn, void* ctx, char const* name) {
     for (u32 p = first; p < u32{first} + count; ++p)
         if (registries().io_at(static_cast<u16>(p))) return Status::Exists;
-    registries().io.push_back(mocks::IoHookRec{first, count, fn, ctx, name});
+    registries().io.push_back(mocks::IoHookRec{first, count, fn, ctx, name, dev});
     return Status::Ok;
 }
-
-Status mmio_hook_register(Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name, MmioHookId* id) {
+Status mmio_hook_add(Device* dev, Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name, MmioHookId* id) {
     if (registries().mmio_at(base) || registries().mmio_at(Gpa{base.raw + size - 1})) return Status::Exists;
     if (id) *id = MmioHookId{static_cast<u8>(registries().mmio.size())};
-    registries().mmio.push_back(mocks::MmioHookRec{base, size, fn, ctx, name});
+    registries().mmio.push_back(mocks::MmioHookRec{base, size, fn, ctx, name, dev});
     return Status::Ok;
+}
+}  // namespace
+
+Status io_hook_register(u16 first, u16 count, IoHandler fn, void* ctx, char const* name) {
+    return io_hook_add(nullptr, first, count, fn, ctx, name);
+}
+Status io_hook_register(Device& dev, u16 first, u16 count, IoHandler fn, void* ctx, char const* name) {
+    return io_hook_add(&dev, first, count, fn, ctx, name);
+}
+Status mmio_hook_register(Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name, MmioHookId* id) {
+    return mmio_hook_add(nullptr, base, size, fn, ctx, name, id);
+}
+Status mmio_hook_register(Device& dev, Gpa base, u64 size, MmioHandler fn, void* ctx, char const* name, MmioHookId* id) {
+    return mmio_hook_add(&dev, base, size, fn, ctx, name, id);
+}
+Device* mmio_hook_device(MmioHookId id) {
+    return id.raw < registries().mmio.size() ? registries().mmio[id.raw].device : nullptr;
 }
 
 Gpa mmio_hook_base(MmioHookId id) { return registries().mmio.at(id.raw).base; }
@@ -93,6 +111,7 @@ bool mmio_device_access(Gpa gpa, u8, bool write, u64* value) {
 }
 
 bool power_off_log_register(void (*)()) { return true; }
+void canary_fill(void*, size_t, char const*) {}  // the suite's canary has no place on the host
 u32 this_cpu() { return 0; }
 
 char const* cmdline_value(char const* k, char* buf, size_t n) {
@@ -140,10 +159,12 @@ namespace tv::pci {
 
 using mocks::registries;
 
-Status pci_config_hook_register(Bdf b, u16 first, u16 count, ConfigHandler fn, void* ctx, char const* name) {
-    registries().config_hooks.push_back(mocks::ConfigHookRec{b, first, count, fn, ctx, name});
+Status pci_config_hook_register(Device& dev, Bdf b, u16 first, u16 count, ConfigHandler fn, void* ctx, char const* name) {
+    registries().config_hooks.push_back(mocks::ConfigHookRec{b, first, count, fn, ctx, name, &dev});
     return Status::Ok;
 }
+
+Function const* pci_find_class(u8, u8, u8) { return nullptr; }  // no bridge: the ECAM test hook is the monitor's
 
 Status pci_bar_follow(Bdf b, u8 bar, MmioHookId hook) {
     registries().follows.push_back(mocks::FollowRec{b, bar, hook});

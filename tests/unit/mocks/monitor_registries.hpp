@@ -21,6 +21,7 @@ struct IoHookRec {
     IoHandler fn;
     void* ctx;
     std::string name;
+    Device* device;  // nullptr: registered without one (a device of its own)
 };
 struct MmioHookRec {
     Gpa base;
@@ -28,6 +29,7 @@ struct MmioHookRec {
     MmioHandler fn;
     void* ctx;
     std::string name;
+    Device* device;
 };
 struct ConfigHookRec {
     pci::Bdf bdf;
@@ -35,6 +37,7 @@ struct ConfigHookRec {
     pci::ConfigHandler fn;
     void* ctx;
     std::string name;
+    Device* device;
 };
 struct FollowRec {
     pci::Bdf bdf;

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "core/arch/x86/cpu.hpp"
+#include "core/arch/x86/svm/svm_msrpm.hpp"
 #include "core/arch/x86/svm/svm_vcpu.hpp"
-#include "core/handlers/cpu_handlers.hpp"
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/nested_paging.hpp"
@@ -16,6 +16,7 @@ namespace tv::svm {
 namespace {
 
 constexpr u64 kVmCrSvmDis = 1ull << 4;
+constexpr u64 kVmCrRInit = 1ull << 1;
 
 struct Features {
     bool svm, npt, nrips;
@@ -39,27 +40,6 @@ void build_iopm(u8* iopm, InterceptSet const& set) {
     memset(iopm, 0, 3 * kPageSize);
     for (u32 p = 0; p < 65536; ++p)
         if (set.has_port(static_cast<u16>(p))) iopm[p / 8] = static_cast<u8>(iopm[p / 8] | (1u << (p % 8)));
-}
-
-// MSRPM: two bits (read, write) per MSR in three 2 KiB ranges. MSRs outside the ranges
-// always exit; the core handles those as "unknown MSR".
-bool msrpm_slot(u32 msr, u32* bit) {
-    u32 base;
-    if (msr <= 0x1FFF) base = 0;
-    else if (msr >= 0xC0000000 && msr <= 0xC0001FFF) base = 0x800 * 8, msr -= 0xC0000000;
-    else if (msr >= 0xC0010000 && msr <= 0xC0011FFF) base = 0x1000 * 8, msr -= 0xC0010000;
-    else return false;
-    *bit = base + msr * 2;
-    return true;
-}
-
-void build_msrpm(u8* msrpm, InterceptSet const& set) {
-    memset(msrpm, 0, 2 * kPageSize);
-    for (size_t i = 0; i < set.msr_count; ++i) {
-        u32 bit;
-        if (!msrpm_slot(set.msrs[i], &bit)) continue;
-        msrpm[bit / 8] = static_cast<u8>(msrpm[bit / 8] | (3u << (bit % 8)));
-    }
 }
 
 class SvmBackend final : public VirtBackend {
@@ -93,7 +73,14 @@ class SvmBackend final : public VirtBackend {
         if (hsave.raw == 0) return Status::NoMemory;
         x86::wrmsr(x86::msr::kEfer, x86::rdmsr(x86::msr::kEfer) | x86::kEferSvme);
         x86::wrmsr(x86::msr::kVmHsavePa, hsave.raw);
-        log("svm: enabled (nrips=%d, asids=%u)", features_.nrips, features_.asids);
+        // An intercepted INIT stays pending until GIF is set again (AMD APM 15.13.3): with
+        // R_INIT the monitor then takes it as #SX (vector 30, ignored by tv_exception_entry)
+        // instead of a reset. QEMU TCG knows no R_INIT (and performs a pending INIT whatever
+        // GIF says): there only the ICR hook and the fixed APIC base keep INITs away.
+        u64 vm_cr = 0;
+        bool const r_init = x86::rdmsr_safe(x86::msr::kVmCr, &vm_cr) && x86::wrmsr_safe(x86::msr::kVmCr, vm_cr | kVmCrRInit);
+        log("svm: enabled (nrips=%d, asids=%u, VM_CR.R_INIT %s)", features_.nrips, features_.asids,
+            r_init ? "set" : "not writable");
         return Status::Ok;
     }
 
@@ -106,12 +93,9 @@ class SvmBackend final : public VirtBackend {
             asm volatile("clgi" ::: "memory");
     }
 
-    void add_protected_msrs(InterceptSet& set) const override {
-        (void)set.add_msr(x86::msr::kEfer);
-        (void)set.add_msr(x86::msr::kVmCr);
-        (void)set.add_msr(x86::msr::kVmHsavePa);
-        cpu_handlers_add_msrs(set);  // VMX is hidden in CPUID, so its MSRs must fault too
-    }
+    // EFER, VM_CR, VM_HSAVE_PA and the VMX MSRs exit by the MSR policy's default; PAT is
+    // the guest's own G_PAT under nested paging.
+    void add_protected_msrs(InterceptSet&) const override {}
 
     Vcpu* create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) override;
 
@@ -129,10 +113,9 @@ Vcpu* SvmBackend::create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, 
 
     auto* vmcb = static_cast<Vmcb*>(hpa_virt(vmcb_pa));
     VmcbControl& c = vmcb->control;
-    // NMI: the kick another CPU sends after an INIT for this one (core/smp.cpp).
-    c.intercept_misc1 = intercept::kNmi | intercept::kCpuid | intercept::kInvlpga | intercept::kIoio | intercept::kMsr | intercept::kShutdown;
-    c.intercept_misc2 = intercept::kVmrun | intercept::kVmmcall | intercept::kVmload | intercept::kVmsave |
-                        intercept::kStgi | intercept::kClgi | intercept::kSkinit;
+    c.intercept_misc1 = intercept::kBaseMisc1;
+    c.intercept_misc2 = intercept::kBaseMisc2;
+    c.intercept_exceptions = intercept::kBaseExceptions;
     c.iopm_base_pa = iopm_pa.raw;
     c.msrpm_base_pa = msrpm_pa.raw;
     c.guest_asid = 1;

@@ -12,6 +12,7 @@ u8 fixed_length(u64 code) {
     switch (code) {
         case exit_code::kCpuid:
         case exit_code::kMsr:
+        case exit_code::kInvd:  // 0F 08
             return 2;
         case exit_code::kHlt:
             return 1;
@@ -51,6 +52,7 @@ ExitReason classify(u64 code, u64 info1) {
         case exit_code::kVintr: return ExitReason::InterruptWindow;
         case exit_code::kHlt: return ExitReason::Hlt;
         case exit_code::kXsetbv: return ExitReason::Xsetbv;
+        case exit_code::kInvd: return ExitReason::Invd;
         case exit_code::kInvalid: return ExitReason::Invalid;
         default: break;
     }

@@ -2,6 +2,8 @@
 
 #include "core/arch/x86/cpu.hpp"
 #include "core/arch/x86/svm/svm_exit_decode.hpp"
+#include "core/arch/x86/svm/svm_intr_take.hpp"
+#include "core/timer.hpp"
 
 extern "C" void tv_svm_run(tv::u64 vmcb_pa, tv::GuestGprs* gprs, tv::u64 host_vmcb_pa);
 
@@ -13,7 +15,6 @@ VmcbSegment real_segment(u16 sel, u16 attrib) {
 }
 constexpr u16 kRealData = 0x93;  // present, read/write, accessed
 constexpr u16 kRealCode = 0x9B;  // present, execute/read, accessed
-constexpr u64 kVintrMasking = 1ull << 24;
 }  // namespace
 
 void SvmVcpu::init_real_mode(RealModeStart const& s) {
@@ -99,6 +100,8 @@ bool SvmVcpu::start_at_sipi(u8 vector) {
     stepping_ = false;
     guest_tf_ = false;
     nmi_.reset();
+    taken_ = TakenVectors{};  // INIT clears the local APIC, and with it what was taken
+    halted_ = false;
     guest_efer_svme_ = false;
     VmcbSave& g = vmcb_->save;
     g.kernel_gs_base = g.star = g.lstar = g.cstar = g.sfmask = 0;
@@ -147,14 +150,11 @@ void SvmVcpu::set_single_step(bool on) {
         // QEMU does not hold interrupts for the shadow: one delivered now would push TF into
         // the guest's frame, and a guest that resumes that frame on another CPU takes a #DB
         // nobody intercepts there. So a physical interrupt ends the step with an exit instead
-        // (V_INTR_MASKING: host IF, set at VMRUN, decides; the core cancels the step).
-        vmcb_->control.intercept_misc1 |= intercept::kIntr;
-        vmcb_->control.vintr |= kVintrMasking;
+        // (V_INTR_MASKING: host IF, set at VMRUN, decides; the core cancels the step). Both
+        // are set per entry from stepping_ (prepare_interrupt_exits).
     } else if (!on && stepping_) {
         if (!guest_tf_) vmcb_->save.rflags &= ~x86::kRflagsTf;
         vmcb_->control.intercept_exceptions &= ~(1u << 1);
-        vmcb_->control.intercept_misc1 &= ~intercept::kIntr;
-        vmcb_->control.vintr &= ~kVintrMasking;
         vmcb_->save.dr6 &= ~(1ull << 14);  // BS: the guest did not ask for this step
     }
     stepping_ = on;
@@ -175,14 +175,65 @@ void SvmVcpu::prepare_nmi() {
     VmcbControl& c = vmcb_->control;
     if (nmi_.before_entry(vmcb_->save.rip, !(c.event_inj & kEventValid))) c.event_inj = kNmiEvent;
     c.intercept_misc1 = nmi_.wants_iret_intercept() ? c.intercept_misc1 | intercept::kIret : c.intercept_misc1 & ~intercept::kIret;
-    bool const intr = stepping_ || nmi_.wants_interrupt_exit();
-    c.intercept_misc1 = intr ? c.intercept_misc1 | intercept::kIntr : c.intercept_misc1 & ~intercept::kIntr;
+}
+
+namespace {
+u32 with(u32 word, u32 bits, bool on) { return on ? word | bits : word & ~bits; }
+}  // namespace
+
+// The physical-interrupt exits of the next entry. A single step and a waiting NMI want one at
+// the next interrupt (see set_single_step, prepare_nmi). The monitor clock (core/timer.hpp)
+// has no timer of its own under SVM: while it wants control it takes every physical interrupt
+// as an exit (the guest's own timer ticks and device interrupts, which a guest busy with
+// interrupts on keeps taking) and every HLT (timer_halt_wait keeps time while the guest
+// idles). The interrupt itself is taken in the monitor and handed to the guest as a virtual
+// interrupt (V_IRQ), which the CPU delivers when the guest can take it. The entry that resumes
+// a HLT masks with the host's IF (V_INTR_MASKING), so a pending interrupt exits at once even in
+// the shadow of the guest's STI; otherwise the guest's IF decides as before.
+void SvmVcpu::prepare_interrupt_exits() {
+    VmcbControl& c = vmcb_->control;
+    bool const clock = timer_deadline_tsc() != kNoDeadline;
+    bool const intr = stepping_ || nmi_.wants_interrupt_exit() || clock;
+    bool const masking = stepping_ || (clock && halted_);
+    c.intercept_misc1 = with(c.intercept_misc1, intercept::kIntr, intr);
+    c.intercept_misc1 = with(c.intercept_misc1, intercept::kHlt, clock);
+    u64 v = c.vintr & ~(vintr::kVIntrMasking | vintr::kVIrq | vintr::kVIgnTpr | vintr::kVIntrPrio | vintr::kVIntrVector);
+    if (masking) v |= vintr::kVIntrMasking;
+    // Not during a single step: an interrupt delivered then would push TF into the guest's
+    // frame (set_single_step); the queue waits for the step to end.
+    u32 const vector = stepping_ ? kNoVector : taken_.pop_highest();
+    if (vector != kNoVector) v |= vintr::kVIrq | vintr::kVIgnTpr | vintr::kVIntrPrio | u64{vector} << vintr::kVectorShift;
+    c.vintr = v;
+}
+
+// After an exit: a virtual interrupt the guest has not taken yet goes back to the queue (a
+// higher one may have come meanwhile); the clock's interrupt exit takes the interrupt (not
+// while a single step runs: the core cancels the step, and the interrupt exits again); a HLT
+// exit is remembered. An interrupt, taken now or still queued, wakes a HLT the guest is at:
+// as on hardware it returns past the HLT (and past any STI shadow, which the HLT used up).
+// True when the exit needs nothing more (a HLT that such an interrupt ends at once).
+bool SvmVcpu::after_interrupt_exits(u64 code) {
+    VmcbControl& c = vmcb_->control;
+    if (c.vintr & vintr::kVIrq) taken_.add(static_cast<u32>((c.vintr >> vintr::kVectorShift) & 0xFF));
+    c.vintr &= ~vintr::kVIrq;
+    bool const was_halted = halted_;
+    halted_ = code == exit_code::kHlt;
+    if (halted_) halted_rip_ = vmcb_->save.rip;
+    if (code == exit_code::kIntr && !stepping_ && timer_deadline_tsc() != kNoDeadline) taken_.add(take_pending_interrupt());
+    bool const at_halt = halted_ || (was_halted && code == exit_code::kIntr && vmcb_->save.rip == halted_rip_);
+    if (!at_halt || taken_.empty() || !(vmcb_->save.rflags & x86::kRflagsIf)) return false;
+    vmcb_->save.rip = halted_rip_ + 1;
+    c.interrupt_shadow = 0;
+    bool const skip_core = halted_;
+    halted_ = false;
+    return skip_core;
 }
 
 ExitRecord SvmVcpu::run() {
     for (;;) {
         vmcb_->save.efer |= x86::kEferSvme;  // the guest can clear it through state we restore
         prepare_nmi();
+        prepare_interrupt_exits();
         vmcb_->save.rax = reg(Reg::Rax);
         vmcb_->save.rsp = reg(Reg::Rsp);
         tv_svm_run(vmcb_pa_.raw, &gprs_, host_vmcb_pa_.raw);
@@ -193,6 +244,7 @@ ExitRecord SvmVcpu::run() {
         reinject_interrupted_event();
         u64 const code = vmcb_->control.exit_code;
         if (code == exit_code::kIntr) nmi_.interrupt_exit();
+        if (after_interrupt_exits(code)) continue;
         if (code == exit_code::kIret) {  // the backend's own: the IRET runs at the next entry
             nmi_.iret_exit(vmcb_->save.rip);
             continue;

@@ -1,6 +1,7 @@
 // The SVM implementation of Vcpu: one VMCB, its host save area and the exit decoding.
 #pragma once
 
+#include "core/arch/x86/svm/svm_intr_take.hpp"
 #include "core/arch/x86/svm/svm_nmi.hpp"
 #include "core/arch/x86/svm/vmcb.hpp"
 #include "core/vcpu.hpp"
@@ -41,6 +42,8 @@ class SvmVcpu final : public Vcpu {
   private:
     void reinject_interrupted_event();
     void prepare_nmi();
+    void prepare_interrupt_exits();
+    [[nodiscard]] bool after_interrupt_exits(u64 code);
 
     Vmcb* vmcb_;
     Hpa vmcb_pa_;
@@ -50,6 +53,10 @@ class SvmVcpu final : public Vcpu {
     bool stepping_ = false;
     bool guest_tf_ = false;
     NmiBlocking nmi_;
+    // The monitor clock's exits (prepare_interrupt_exits).
+    TakenVectors taken_;   // interrupts taken in the monitor for the guest
+    bool halted_ = false;  // the last exit was a HLT, resumed at halted_rip_
+    u64 halted_rip_ = 0;
 };
 
 }  // namespace tv::svm

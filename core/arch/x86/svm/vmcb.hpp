@@ -121,8 +121,11 @@ namespace intercept {
 inline constexpr u32 kIntr = 1u << 0;
 inline constexpr u32 kNmi = 1u << 1;
 inline constexpr u32 kInit = 1u << 3;
+inline constexpr u32 kVintr = 1u << 4;
 inline constexpr u32 kCpuid = 1u << 18;
 inline constexpr u32 kIret = 1u << 20;
+inline constexpr u32 kInvd = 1u << 22;
+inline constexpr u32 kHlt = 1u << 24;
 inline constexpr u32 kInvlpga = 1u << 26;
 inline constexpr u32 kIoio = 1u << 27;
 inline constexpr u32 kMsr = 1u << 28;
@@ -135,7 +138,27 @@ inline constexpr u32 kVmsave = 1u << 3;
 inline constexpr u32 kStgi = 1u << 4;
 inline constexpr u32 kClgi = 1u << 5;
 inline constexpr u32 kSkinit = 1u << 6;
+
+// What every guest runs with. NMI: the kick another CPU sends after an INIT for this one
+// (core/smp.cpp). INIT: a real one (IOAPIC entry, MSI) must not reset a CPU out of SVM; it
+// exits and becomes wait-for-SIPI. INVD: would drop the monitor's dirty cache lines. The SVM
+// instructions: the guest must see SVM as absent (#UD); VMRUN's bit is mandatory anyway.
+inline constexpr u32 kBaseMisc1 = kNmi | kInit | kCpuid | kInvd | kInvlpga | kIoio | kMsr | kShutdown;
+inline constexpr u32 kBaseMisc2 = kVmrun | kVmmcall | kVmload | kVmsave | kStgi | kClgi | kSkinit;
+// #GP: at CPL 3 those instructions check the privilege level before the intercept, so the
+// guest would see #GP where a CPU without SVM gives #UD (core/dispatch.cpp sorts them).
+inline constexpr u32 kBaseExceptions = 1u << 13;
 }  // namespace intercept
+
+// VMCB vintr (0x60) bits.
+namespace vintr {
+inline constexpr u64 kVIrq = 1ull << 8;             // a virtual interrupt is pending
+inline constexpr u64 kVIntrPrio = 0xFull << 16;     // its priority (all ones: the highest)
+inline constexpr u64 kVIgnTpr = 1ull << 20;         // ... delivered whatever the virtual TPR
+inline constexpr u64 kVIntrMasking = 1ull << 24;    // host RFLAGS.IF masks physical interrupts
+inline constexpr u32 kVectorShift = 32;
+inline constexpr u64 kVIntrVector = 0xFFull << kVectorShift;  // its vector
+}  // namespace vintr
 
 // Exit codes.
 namespace exit_code {
@@ -146,6 +169,7 @@ inline constexpr u64 kInit = 0x63;
 inline constexpr u64 kVintr = 0x64;
 inline constexpr u64 kCpuid = 0x72;
 inline constexpr u64 kIret = 0x74;
+inline constexpr u64 kInvd = 0x76;
 inline constexpr u64 kHlt = 0x78;
 inline constexpr u64 kInvlpga = 0x7A;
 inline constexpr u64 kIoio = 0x7B;

@@ -59,6 +59,7 @@ inline constexpr F32 kGuestEsLimit{0x4800}, kGuestCsLimit{0x4802}, kGuestSsLimit
 inline constexpr F32 kGuestEsAr{0x4814}, kGuestCsAr{0x4816}, kGuestSsAr{0x4818}, kGuestDsAr{0x481A},
     kGuestFsAr{0x481C}, kGuestGsAr{0x481E}, kGuestLdtrAr{0x4820}, kGuestTrAr{0x4822};
 inline constexpr F32 kGuestInterruptibility{0x4824}, kGuestActivity{0x4826}, kGuestSysenterCs{0x482A};
+inline constexpr F32 kPreemptionTimerValue{0x482E};
 inline constexpr F32 kHostSysenterCs{0x4C00};
 // natural width
 inline constexpr FNat kCr0Mask{0x6000}, kCr4Mask{0x6002}, kCr0Shadow{0x6004}, kCr4Shadow{0x6006};
@@ -86,7 +87,7 @@ inline constexpr u32 kHlt = 12, kInvd = 13, kVmcall = 18, kVmclear = 19, kVmlaun
 inline constexpr u32 kVmptrst = 22, kVmread = 23, kVmresume = 24, kVmwrite = 25, kVmxoff = 26, kVmxon = 27;
 inline constexpr u32 kCrAccess = 28, kIo = 30, kRdmsr = 31, kWrmsr = 32, kBadGuestState = 33, kBadMsrLoad = 34;
 inline constexpr u32 kMtf = 37, kMachineCheck = 41, kEptViolation = 48, kEptMisconfig = 49, kInvept = 50;
-inline constexpr u32 kInvvpid = 53, kXsetbv = 55, kVmfunc = 59;
+inline constexpr u32 kPreemptionTimer = 52, kInvvpid = 53, kXsetbv = 55, kVmfunc = 59;
 inline constexpr u32 kEntryFailed = 1u << 31;  // in the full exit reason field
 }  // namespace exit_reason
 
@@ -95,6 +96,7 @@ namespace pin {
 inline constexpr u32 kExternalInterruptExiting = 1u << 0;
 inline constexpr u32 kNmiExiting = 1u << 3;
 inline constexpr u32 kVirtualNmis = 1u << 5;
+inline constexpr u32 kPreemptionTimer = 1u << 6;
 }  // namespace pin
 namespace proc {
 inline constexpr u32 kNmiWindow = 1u << 22;
@@ -134,7 +136,7 @@ inline constexpr u32 kTypeNmi = 2, kTypeHwException = 3, kTypeSwInterrupt = 4, k
 // Control-register bits the backend shadows or checks (beyond core/arch/x86/cpu.hpp's).
 namespace cr {
 inline constexpr u64 kCr0Ts = 1ull << 3, kCr0Et = 1ull << 4, kCr0Nw = 1ull << 29, kCr0Cd = 1ull << 30;
-inline constexpr u64 kCr4Pae = 1ull << 5, kCr4Vmxe = 1ull << 13, kCr4Osxsave = 1ull << 18;
+inline constexpr u64 kCr4Pae = 1ull << 5, kCr4Vmxe = 1ull << 13, kCr4Pcide = 1ull << 17, kCr4Osxsave = 1ull << 18;
 }  // namespace cr
 
 // Guest interruptibility state. With virtual NMIs, "blocking by NMI" is the guest's virtual

@@ -6,9 +6,9 @@
 #include "core/arch/x86/descriptors.hpp"
 #include "core/arch/x86/vmx/vmx_caps.hpp"
 #include "core/arch/x86/vmx/vmx_insn.hpp"
+#include "core/arch/x86/vmx/vmx_msr_bitmap.hpp"
 #include "core/arch/x86/vmx/vmx_vcpu.hpp"
 #include "core/boot_info.hpp"
-#include "core/handlers/cpu_handlers.hpp"
 #include "core/log.hpp"
 #include "core/machine.hpp"
 #include "core/memory.hpp"
@@ -51,26 +51,6 @@ VmxMsrs read_msrs() {
     m.proc2 = x86::rdmsr(msr::kProcCtls2);
     if ((m.proc2 >> 32) & proc2::kEpt) m.ept_vpid_cap = x86::rdmsr(msr::kEptVpidCap);
     return m;
-}
-
-// Bits set in the MSR bitmap exit (the page comes zeroed: nothing else does); MSRs outside
-// its two ranges always exit anyway, and the core handles those as unknown MSRs.
-void build_msr_bitmap(MsrBitmap* b, InterceptSet const& set) {
-    for (size_t i = 0; i < set.msr_count; ++i) {
-        u32 const m = set.msrs[i];
-        u8* read;
-        u8* write;
-        u32 index;
-        if (m <= 0x1FFF) {
-            read = b->read_low, write = b->write_low, index = m;
-        } else if (m >= 0xC0000000 && m <= 0xC0001FFF) {
-            read = b->read_high, write = b->write_high, index = m - 0xC0000000;
-        } else {
-            continue;
-        }
-        read[index / 8] = static_cast<u8>(read[index / 8] | (1u << (index % 8)));
-        write[index / 8] = static_cast<u8>(write[index / 8] | (1u << (index % 8)));
-    }
 }
 
 // Everything VMX loads into the CPU at a VM exit: the monitor as it runs right now.
@@ -129,8 +109,11 @@ class VmxBackend final : public VirtBackend {
     Status enable_cpu() override;
     NestedFormat nested_format() const override { return NestedFormat::Ept; }
     bool kicks_by_nmi() const override { return caps_.nmi_kick; }
-    // IA32_FEATURE_CONTROL and the VMX capability MSRs: the guest must find VMX locked off.
-    void add_protected_msrs(InterceptSet& set) const override { cpu_handlers_add_msrs(set); }
+    // The MSR policy's default covers IA32_FEATURE_CONTROL and the VMX MSRs. PAT is the
+    // guest's own only when the VMCS switches it; otherwise its writes are checked.
+    void add_protected_msrs(InterceptSet& set) const override {
+        if (!caps_.pat) (void)set.add_msr(msr::kPat);
+    }
     Vcpu* create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, InterceptSet const& set) override;
 
   private:
@@ -161,9 +144,10 @@ Status VmxBackend::enable_cpu() {
     static_cast<VmxRegion*>(hpa_virt(region))->revision = caps_.revision;
     if (!vmxon(region)) return Status::Refused;
     log("vmx: enabled (VMCS revision %#x, controls pin %#x proc %#x/%#x exit %#x entry %#x, invept %s, "
-        "pat %d, single step by %s, NMI kick %s)",
+        "pat %d, single step by %s, NMI kick %s, preemption timer %s at TSC/%u)",
         caps_.revision, caps_.pin, caps_.proc, caps_.proc2, caps_.exit, caps_.entry,
-        caps_.invept_single ? "single" : "all", caps_.pat, caps_.mtf ? "MTF" : "TF", caps_.nmi_kick ? "on" : "off");
+        caps_.invept_single ? "single" : "all", caps_.pat, caps_.mtf ? "MTF" : "TF", caps_.nmi_kick ? "on" : "off",
+        caps_.preemption_timer ? "on" : "off (the clock runs only at exits)", 1u << caps_.preemption_shift);
     return Status::Ok;
 }
 

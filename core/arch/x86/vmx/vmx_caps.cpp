@@ -70,6 +70,8 @@ bool evaluate_caps(VmxMsrs const& m, VmxCaps* out, char* why, size_t n) {
     c.pat = offers(m.exit, exit_ctl::kSavePat | exit_ctl::kLoadPat) && offers(m.entry, entry_ctl::kLoadPat);
     c.nmi_kick = offers(m.pin, pin::kNmiExiting | pin::kVirtualNmis) && offers(m.proc, proc::kNmiWindow);
     c.pin = choose(m.pin, c.nmi_kick ? pin::kNmiExiting | pin::kVirtualNmis : 0);
+    c.preemption_timer = offers(m.pin, pin::kPreemptionTimer);
+    c.preemption_shift = static_cast<u8>(m.misc & 0x1F);
     // NMI-window exiting is switched on only while an NMI waits for the guest to take it.
     c.proc = choose(m.proc, proc::kUseIoBitmaps | proc::kUseMsrBitmaps | proc::kSecondary) & ~(proc::kMtf | proc::kNmiWindow);
     c.proc2 = choose(m.proc2, proc2::kEpt | proc2::kUnrestricted | (proc2::kPassThrough & may_be_1(m.proc2)));

@@ -48,6 +48,11 @@ struct VmxCaps {
     // the guest with an NMI (an INIT for a CPU halted in guest code), and the guest's own NMIs
     // are injected when it can take them. Without all three, NMIs go straight to the guest.
     bool nmi_kick;
+    // The VMX preemption timer (pin control bit 6), which counts down at the TSC rate divided
+    // by 2^preemption_shift: the monitor clock's deadline (core/timer.hpp). Not switched on
+    // in `pin`; the vCPU sets it per entry while the clock wants control.
+    bool preemption_timer;
+    u8 preemption_shift;
 };
 
 // False, with a reason naming the missing feature, when the CPU cannot run the guest

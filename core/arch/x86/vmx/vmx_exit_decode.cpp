@@ -20,6 +20,7 @@ ExitReason classify(u32 basic) {
         case er::kCpuid: return ExitReason::Cpuid;
         case er::kHlt: return ExitReason::Hlt;
         case er::kInvd: return ExitReason::Invd;
+        case er::kTaskSwitch: return ExitReason::TaskSwitch;
         case er::kVmcall: return ExitReason::Hypercall;
         case er::kGetsec:  // SMX belongs to the same family the guest must not use
         case er::kVmclear:
@@ -43,6 +44,7 @@ ExitReason classify(u32 basic) {
         case er::kMachineCheck: return ExitReason::Invalid;
         case er::kEptViolation: return ExitReason::NestedFault;
         case er::kXsetbv: return ExitReason::Xsetbv;
+        case er::kPreemptionTimer: return ExitReason::Timer;
         default: return ExitReason::Unknown;  // EPT misconfiguration included: a monitor bug
     }
 }

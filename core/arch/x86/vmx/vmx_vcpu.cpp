@@ -4,8 +4,10 @@
 #include "core/arch/x86/vmx/vmx_exit_decode.hpp"
 #include "core/arch/x86/vmx/vmx_insn.hpp"
 #include "core/device/guest_memory.hpp"
+#include "core/handlers/phys_edge.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
+#include "core/timer.hpp"
 
 namespace tv::vmx {
 
@@ -255,7 +257,31 @@ void VmxVcpu::set_single_step(bool on) {
     // An interrupt delivered before the stepped instruction would push TF into a guest frame
     // the guest may resume on another CPU, whose #DB nobody intercepts: an external interrupt
     // exits instead while the step runs (pin control bit 0), and the core cancels the step.
-    vmwrite(f::kPinControls, on ? caps_.pin | pin::kExternalInterruptExiting : caps_.pin);
+    step_interrupt_exits_ = on;
+    vmwrite(f::kPinControls, pin_controls());
+}
+
+u32 VmxVcpu::pin_controls() const {
+    return caps_.pin | (step_interrupt_exits_ ? pin::kExternalInterruptExiting : 0) |
+           (timer_armed_ ? pin::kPreemptionTimer : 0);
+}
+
+// The monitor clock's deadline (core/timer.hpp) as the preemption timer: it counts down in
+// the guest, halted or not, and exits at zero (a value of 0 exits before the first guest
+// instruction). Only the timer CPU has a deadline; elsewhere the timer stays off.
+void VmxVcpu::arm_preemption_timer() {
+    if (!caps_.preemption_timer) return;
+    u64 const deadline = timer_deadline_tsc();
+    bool const on = deadline != kNoDeadline;
+    if (on != timer_armed_) {
+        timer_armed_ = on;
+        vmwrite(f::kPinControls, pin_controls());
+    }
+    if (!on) return;
+    u64 const now = x86::rdtsc();
+    u64 ticks = deadline > now ? (deadline - now) >> caps_.preemption_shift : 0;
+    if (ticks > 0xFFFFFFFFull) ticks = 0xFFFFFFFFull;
+    vmwrite(f::kPreemptionTimerValue, static_cast<u32>(ticks));
 }
 
 void VmxVcpu::flush_nested_tlb() {
@@ -265,6 +291,7 @@ void VmxVcpu::flush_nested_tlb() {
 ExitRecord VmxVcpu::run() {
     for (;;) {
         vmwrite(f::kGuestRsp, reg(Reg::Rsp));
+        arm_preemption_timer();
         if (u32 const bad = take_vmwrite_error()) {
             log("vmx: VMWRITE of field %#x failed", bad);
             return entry_failed();
@@ -409,7 +436,11 @@ bool VmxVcpu::emulate_cr_access(ExitRecord const& e) {
 bool VmxVcpu::write_cr(u8 cr, u64 value) {
     if (cr == 0) return write_cr0(value);
     if (cr == 4) return write_cr4(value);
-    vmwrite(f::kGuestCr3, value);  // only when the CPU insists on CR3 exiting
+    // Only when the CPU insists on CR3 exiting. Address bits the CPU lacks would fail the
+    // next VM entry; MOV to CR3 faults on them instead (bit 63 with PCIDE: "keep the TLB").
+    if (vmread(f::kCr4Shadow) & kCr4Pcide) value &= ~(1ull << 63);
+    if ((vmread(f::kGuestEfer) & x86::kEferLma) && (value >> cpu_phys_bits())) return false;
+    vmwrite(f::kGuestCr3, value);
     load_pdptes();
     return true;
 }
@@ -424,6 +455,7 @@ bool VmxVcpu::write_cr0(u64 value) {
         if (!(vmread(f::kGuestCr4) & kCr4Pae)) return false;
         set_long_mode(true);
     } else if (!(value & kCr0Pg) && (old & kCr0Pg) && (efer & x86::kEferLma)) {
+        if (segment(SegReg::Cs).attr & kAttrLong) return false;  // SDM: #GP in 64-bit mode
         set_long_mode(false);
     }
     vmwrite(f::kGuestCr0, (value | caps_.cr0_fixed0) & caps_.cr0_fixed1);

@@ -43,6 +43,8 @@ class VmxVcpu final : public Vcpu {
     void after_nmi_exits(RawExit const& raw);
     void deliver_pending_nmi();
     void set_nmi_window(bool on);
+    u32 pin_controls() const;
+    void arm_preemption_timer();
     [[nodiscard]] bool write_cr(u8 cr, u64 value);
     [[nodiscard]] bool write_cr0(u64 value);
     [[nodiscard]] bool write_cr4(u64 value);
@@ -56,6 +58,8 @@ class VmxVcpu final : public Vcpu {
     bool stepping_ = false;
     bool guest_tf_ = false;  // the guest's own RFLAGS.TF while a TF single step runs
     bool nmi_pending_ = false;  // a guest NMI waits for an NMI-window exit
+    bool step_interrupt_exits_ = false;  // a TF single step wants external-interrupt exits
+    bool timer_armed_ = false;           // the preemption timer runs for the monitor clock
 };
 
 }  // namespace tv::vmx

@@ -1,0 +1,37 @@
+// The AoE disk's sectors through the storage pipeline: a BlockDevice between the emulated
+// disk (and its INT 13h services) and the AoE target. Reads are unsealed after they arrive,
+// writes sealed in a monitor buffer before they leave, so that with a [disk.NAME] entry of
+// bus = aoe the target only ever stores ciphertext (docs/aoe.md). Without such an entry the
+// volume passes the sectors through unchanged, as before.
+//
+// Pure: host-tested against an in-memory BlockDevice (tests/unit/test_aoe_disk_sealed.cpp).
+#pragma once
+
+#include "drivers/ata/aoe_disk_block.hpp"
+#include "drivers/ata/aoe_disk_identify.hpp"
+#include "storage/volume.hpp"
+
+namespace tv::ata {
+
+// The AoE disk's identity: bus Aoe and the serial its IDENTIFY block reports.
+storage::DiskId aoe_disk_id(IdentifyParams const& p);
+
+class SealedBlock final : public BlockDevice {
+  public:
+    static constexpr u32 kBufSectors = 256;  // writes are sealed and sent this much at a time
+
+    // Attaches the volume; false (and every access refused) if the key table denies the disk.
+    [[nodiscard]] bool init(BlockDevice* inner, storage::DiskId const& id);
+    storage::Volume const& volume() const { return vol_; }
+
+    u64 sectors() const override { return inner_->sectors(); }
+    [[nodiscard]] DiskResult read(u64 lba, u32 count, u8* buf) override;
+    [[nodiscard]] DiskResult write(u64 lba, u32 count, u8 const* buf) override;
+
+  private:
+    BlockDevice* inner_{nullptr};
+    storage::Volume vol_{};
+    alignas(16) u8 buf_[kBufSectors * 512]{};
+};
+
+}  // namespace tv::ata

@@ -1,0 +1,312 @@
+/* e1000 DMA at the monitor (the e1000 driver is unbound first; the attacker programs the rings
+ * through BAR0, which the mediator hooks): TX buffers in the region, TX descriptors rewritten
+ * after the tail write (TOCTOU), the TX ring in the region, malformed descriptors, RX buffers
+ * in the region, and RX copies that run past the frame into the monitor's canary tails.
+ * What leaves on the wire is judged by the host (QEMU filter-dump of the netdev). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "tva.h"
+
+enum { CTRL = 0x0, ICR = 0xc0, IMC = 0xd8, RCTL = 0x100, TCTL = 0x400, TIPG = 0x410, RDBAL = 0x2800,
+       RDBAH = 0x2804, RDLEN = 0x2808, RDH = 0x2810, RDT = 0x2818, TDBAL = 0x3800, TDBAH = 0x3804,
+       TDLEN = 0x3808, TDH = 0x3810, TDT = 0x3818, RAL0 = 0x5400, RAH0 = 0x5404 };
+enum { NDESC = 16 };
+
+struct txd {
+    uint64_t addr;
+    uint16_t len;
+    uint8_t cso, cmd, sta, css;
+    uint16_t special;
+};
+struct rxd {
+    uint64_t addr;
+    uint16_t len, csum;
+    uint8_t sta, err;
+    uint16_t special;
+};
+
+static struct pcidev nic;
+static volatile uint32_t *bar;
+static struct dpage txr, rxr, frame, rxbuf[4];
+static uint8_t mac[6];
+static unsigned tail;
+static int nic_ready = -1;
+static int nic_index; /* 0: the mediated e1000; 1: a second one nobody mediates */
+
+static uint32_t rd(int r)
+{
+    barrier();
+    uint32_t v = bar[r / 4];
+    barrier();
+    return v;
+}
+static void wr(int r, uint32_t v)
+{
+    barrier();
+    bar[r / 4] = v;
+    barrier();
+}
+
+static void tx_ring(uint64_t base, uint32_t len)
+{
+    wr(TCTL, 0);
+    wr(TDBAL, (uint32_t)base);
+    wr(TDBAH, (uint32_t)(base >> 32));
+    wr(TDLEN, len);
+    wr(TDH, 0);
+    wr(TDT, 0);
+    tail = 0;
+    wr(TCTL, 1u << 1 | 1u << 3 | 0x0fu << 4 | 0x40u << 12);
+}
+
+static int nic_setup(const char *name)
+{
+    if (nic_ready >= 0) {
+        if (!nic_ready)
+            skipped(name, "no e1000");
+        return nic_ready;
+    }
+    nic_ready = 0;
+    if (pci_find_nth(0x8086, 0x100e, 0, 0, nic_index, &nic) < 0 || !nic.bar[0] || dma_page(&txr) || dma_page(&rxr) ||
+        dma_page(&frame)) {
+        skipped(name, "no e1000");
+        return 0;
+    }
+    for (int i = 0; i < 4; i++)
+        if (dma_page(&rxbuf[i]))
+            return 0;
+    if (pci_unbind(&nic) < 0)
+        note("could not unbind e1000 from %s", nic.bdf);
+    pci_cfg_write(&nic, 4, 2, pci_cfg_read(&nic, 4, 2) | 0x6);
+    bar = devmem_map(nic.bar[0], 0x20000);
+    if (!bar) {
+        skipped(name, "cannot map BAR0");
+        return 0;
+    }
+    wr(IMC, 0xffffffffu);
+    wr(CTRL, rd(CTRL) | 1u << 6); /* set link up */
+    wr(TIPG, 10 | 8 << 10 | 6 << 20);
+    uint32_t lo = rd(RAL0), hi = rd(RAH0);
+    memcpy(mac, &lo, 4);
+    memcpy(mac + 4, &hi, 2);
+    tx_ring(txr.p, NDESC * 16);
+    nic_ready = 1;
+    note("e1000 %s, MAC %02x:%02x:%02x:%02x:%02x:%02x", nic.bdf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    return 1;
+}
+
+/* An Ethernet header (broadcast, local ethertype 0x88b5) in frame.v; returns its length. */
+static int header(void)
+{
+    memset(frame.v, 0xff, 6);
+    memcpy(frame.v + 6, mac, 6);
+    frame.v[12] = 0x88, frame.v[13] = 0xb5;
+    return 14;
+}
+
+static void put(uint64_t addr, uint16_t len, int eop)
+{
+    struct txd *d = (struct txd *)txr.v + tail % NDESC;
+    memset(d, 0, sizeof *d);
+    d->addr = addr;
+    d->len = len;
+    d->cmd = (uint8_t)((eop ? 0x01 : 0) | 0x02 | 0x08); /* EOP, IFCS, RS */
+    tail++;
+}
+
+static int kick(void (*hook)(void))
+{
+    wr(TDT, tail % NDESC);
+    if (hook)
+        hook();
+    double end = now_s() + 1;
+    while (rd(TDH) != tail % NDESC && now_s() < end)
+        ;
+    return rd(TDH) == tail % NDESC;
+}
+
+static void e1000_tx_from_monitor(const char *name)
+{
+    if (nic_setup(name) != 1)
+        return;
+    put(frame.p, (uint16_t)header(), 0);
+    put(T.heap ? T.heap : T.data, 1024, 1); /* a place no attack writes */
+    int sent = kick(NULL);
+    defended(name, "a frame with its payload in the region was %s (the host checks the wire)",
+             sent ? "processed" : "not processed");
+}
+
+/* The control for the TOCTOU attack: the same frame (999 bytes of 0x55), nothing rewritten.
+ * The host checks that it reaches the wire as written. */
+static void e1000_tx_plain(const char *name)
+{
+    if (nic_setup(name) != 1)
+        return;
+    int h = header();
+    memset(frame.v + h, 0x55, 999);
+    put(frame.p, (uint16_t)(h + 999), 1);
+    int sent = kick(NULL);
+    defended(name, "a well-formed frame was %s (the host checks it on the wire)", sent ? "processed" : "not processed");
+}
+
+static void rewrite_last_to_code(void) { ((struct txd *)txr.v)[(tail - 1) % NDESC].addr = T.data; }
+
+static void e1000_tx_toctou(const char *name)
+{
+    if (nic_setup(name) != 1)
+        return;
+    int h = header();
+    memset(frame.v + h, 0x66, 1000);
+    put(frame.p, (uint16_t)(h + 1000), 1);
+    int sent = kick(rewrite_last_to_code);
+    defended(name, "descriptor rewritten to the region after TDT; %s (the host checks the wire)",
+             sent ? "processed" : "not processed");
+}
+
+static void e1000_tx_ring_in_monitor(const char *name)
+{
+    if (nic_setup(name) != 1)
+        return;
+    tx_ring(slice(14), 128);
+    wr(TDT, 4);
+    sleep_ms(100);
+    uint32_t tdh = rd(TDH);
+    tx_ring(txr.p, NDESC * 16);
+    defended(name, "TX ring in the region: TDH %u after TDT 4 (the host checks the wire)", tdh);
+}
+
+static void e1000_tx_malformed(const char *name)
+{
+    if (nic_setup(name) != 1)
+        return;
+    put(frame.p, 0, 1); /* zero length */
+    put(frame.p, 0xffff, 1); /* longer than any frame, past the page */
+    put(0xfffffffffffff000ull, 4096, 1); /* wraps the address space */
+    kick(NULL);
+    wr(TDT, NDESC + 5); /* tail past the ring */
+    sleep_ms(50);
+    wr(TDLEN, 100); /* not a multiple of 128 */
+    wr(TDT, 1);
+    sleep_ms(50);
+    tx_ring(txr.p, NDESC * 16);
+    defended(name, "zero-length, oversized and wrapping descriptors, a tail past the ring and a bad TDLEN: "
+                   "the monitor carried on");
+}
+
+static void rx_ring(uint64_t (*addr_of)(int))
+{
+    wr(RCTL, 0);
+    struct rxd *r = (struct rxd *)rxr.v;
+    for (int i = 0; i < NDESC; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].addr = addr_of(i);
+    }
+    wr(RDBAL, (uint32_t)rxr.p);
+    wr(RDBAH, 0);
+    wr(RDLEN, NDESC * 16);
+    wr(RDH, 0);
+    wr(RDT, NDESC - 1);
+    wr(RCTL, 1u << 1 | 1u << 3 | 1u << 4 | 1u << 15 | 1u << 26); /* EN UPE MPE BAM SECRC, 2048 */
+    wr(RDT, NDESC - 1); /* the tail again once enabled, as Linux's driver does */
+}
+
+/* ARP requests for the user-mode network's gateway: each gets a reply. */
+static void provoke_replies(int n)
+{
+    for (int k = 0; k < n; k++) {
+        uint8_t *f = frame.v;
+        memset(f, 0, 60);
+        memset(f, 0xff, 6);
+        memcpy(f + 6, mac, 6);
+        f[12] = 0x08, f[13] = 0x06;
+        const uint8_t arp[8] = {0, 1, 8, 0, 6, 4, 0, 1};
+        memcpy(f + 14, arp, 8);
+        memcpy(f + 22, mac, 6);
+        const uint8_t spa[4] = {10, 0, 2, 15}, tpa[4] = {10, 0, 2, 2};
+        memcpy(f + 28, spa, 4);
+        memcpy(f + 38, tpa, 4);
+        put(frame.p, 60, 1);
+        kick(NULL);
+        sleep_ms(30);
+        (void)rd(RDH); /* the mediator copies received frames at RDH reads */
+        (void)rd(ICR);
+    }
+}
+
+static uint64_t rx_into_monitor_addr(int i) { return (void)i, slice(8); }
+static uint64_t rx_guest_addr(int i) { return rxbuf[i / 2].p + (uint64_t)(i % 2) * 2048; }
+
+static void e1000_rx_into_monitor(const char *name)
+{
+    if (nic_setup(name) != 1)
+        return;
+    rx_ring(rx_into_monitor_addr);
+    provoke_replies(4);
+    uint32_t rdh = rd(RDH);
+    int dd = 0;
+    for (int i = 0; i < NDESC; i++)
+        dd += ((struct rxd *)rxr.v)[i].sta & 1;
+    wr(RCTL, 0);
+    if (rdh == 0 && !dd)
+        skipped(name, "no frame reached the guest's receive ring");
+    else
+        defended(name, "RX buffers in the region: RDH %u, %d descriptors done (the power-off check decides)", rdh,
+                 dd);
+}
+
+static void e1000_rx_copy_overrun(const char *name)
+{
+    if (nic_setup(name) != 1)
+        return;
+    for (int i = 0; i < 4; i++)
+        memset(rxbuf[i].v, 0, 4096);
+    rx_ring(rx_guest_addr);
+    provoke_replies(4);
+    int frames = 0, leaks = 0;
+    struct rxd *r = (struct rxd *)rxr.v;
+    for (int i = 0; i < NDESC; i++) {
+        if (!(r[i].sta & 1))
+            continue;
+        frames++;
+        uint8_t *b = rxbuf[i / 2].v + (i % 2) * 2048;
+        if (r[i].len < 2048 && (!all_zero(b + r[i].len, 2048 - r[i].len) || has_canary_prefix(b, 2048))) {
+            leaks++;
+            hexdump_line(name, b + 1536, 64);
+        }
+    }
+    wr(RCTL, 0);
+    if (leaks)
+        breach(name, "%d of %d received buffers hold bytes past the frame", leaks, frames);
+    else if (!frames)
+        skipped(name, "no frame reached the guest's receive ring");
+    else
+        defended(name, "%d frames received, nothing past their ends", frames);
+}
+
+/* Issue 12, item 3: a bus master the monitor does not mediate (a second e1000) sends from the
+ * monitor's heap; only an IOMMU or a bus-master policy stops it. The host checks its wire. */
+static void dma_unmediated_nic(const char *name)
+{
+    nic_index = 1;
+    if (nic_setup(name) != 1)
+        return;
+    put(frame.p, (uint16_t)header(), 0);
+    put(T.heap ? T.heap : T.data, 1024, 1);
+    int sent = kick(NULL);
+    defended(name, "the second e1000 %s a frame with its payload in the region (the host checks its wire)",
+             sent ? "processed" : "did not process");
+}
+
+const struct attack nic_attacks[] = {
+    {"e1000-tx-from-monitor", e1000_tx_from_monitor},
+    {"e1000-tx-plain", e1000_tx_plain},
+    {"e1000-tx-toctou", e1000_tx_toctou},
+    {"e1000-tx-ring-in-monitor", e1000_tx_ring_in_monitor},
+    {"e1000-tx-malformed", e1000_tx_malformed},
+    {"e1000-rx-into-monitor", e1000_rx_into_monitor},
+    {"e1000-rx-copy-overrun", e1000_rx_copy_overrun},
+    {"dma-unmediated-nic", dma_unmediated_nic},
+    {NULL, NULL},
+};

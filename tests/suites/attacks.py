@@ -1,0 +1,491 @@
+#!/usr/bin/env python3
+"""The attack suite: a hostile guest (tvattack, tests/attack/) attacks the real monitor and the
+suite judges every attack. Issue 12, "The attack suite"; docs/security.md lists the classes.
+
+Three QEMU boots (q35, AMD-V under TCG), both with the monitor's random canary in its code, data,
+heap, an allocator page and its device buffers (core/canary.cpp; the value is on COM2 only):
+
+- "safe": the AHCI boot disk, a scratch disk on AHCI port 1, a scratch disk on a PIIX IDE
+  controller, the e1000 on user-mode networking with a frame dump (and a second e1000, which
+  the monitor does not mediate, with its own), and a thinvisor.conf with
+  [network] and the three disks (encrypt policy with plaintext ranges, so both mediators bounce).
+  Every attack the monitor must survive runs here, one after the other.
+- "fatal": attacks that stop the machine while their hole is open (APIC base, reserved EFER bits).
+- "init": INIT to the boot CPU through an IOAPIC entry, which ends the guest whatever happens;
+  the suite judges it from the monitor's log (the INIT taken, no panic, no unmonitored reboot).
+
+The guest prints `TV-ATTACK: ready`; the suite reads the canary places from the monitor's log
+and types them in; tvattack prints `ATTACK name` and then `DEFENDED name: how`, `BREACH name:
+what` or `SKIPPED name: why`. The suite adds what only the host sees: canary bytes on the scratch
+disks, on the wire or in the console's loot lines, the monitor's power-off canary check (each
+attack that writes towards the monitor aims at a 512-byte slice of its own), and whether the
+monitor survived. One line per attack: `PASS attack/NAME: DEFENDED ...` or `FAIL attack/NAME:
+BREACH ...` (skips print `SKIP attack/NAME: why`), plus the gate lines attack/monitor-survived
+and attack/canary-intact.
+
+    tests/suites/attacks.py [--only SUBSTRING[,SUBSTRING...]] [--keep]
+"""
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from _qemu_console import QemuConsole
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
+GUEST = os.path.join(ROOT, "build", "guest")
+DISK = os.path.join(GUEST, "disk-attack.img")
+TOOL = os.path.join(ROOT, "build", "tools", "thinvisor-disk")
+APPEND = "console=tty0 console=ttyS0,115200 panic=-1 iomem=relaxed"  # /dev/mem may map device ranges
+PASSPHRASE = "attack-suite"
+SCRATCH_MB = 16
+CONF = """[network]
+dhcp = no
+mac = 52:54:00:7a:7a:01
+address = 10.0.2.200
+netmask = 255.255.255.0
+gateway = 10.0.2.2
+
+[disk.boot]
+serial = TVBOOT0001
+keyslots = attack.keys
+plaintext = 0-131071
+
+[disk.ide]
+serial = TVIDE00001
+keyslots = attack.keys
+plaintext = 0-8191
+
+[disk.ahci]
+serial = TVAHCI0001
+keyslots = attack.keys
+plaintext = 0-8191
+"""
+
+# Which attack aims at which 512-byte slice of the canaries: 0-7 the code page, 8-15 the page
+# canary (tests/attack/tva.h, slice()).
+SLICES = {0: "cpu-write-alias", 1: "cpu-rep-stos", 2: "cpu-movs-hook-to-monitor", 3: "ide-dma-read-into-monitor",
+          4: "cpu-exec", 5: "ide-toctou-read", 6: "ahci-dma-read-into-monitor", 7: "ahci-toctou",
+          8: "e1000-rx-into-monitor", 9: "e1000-rx-into-monitor", 10: "e1000-rx-into-monitor",
+          11: "e1000-rx-into-monitor", 12: "ahci-table-in-monitor", 13: "ahci-clb-in-monitor",
+          14: "e1000-tx-ring-in-monitor", 15: "ide-prd-table-in-monitor"}
+# Which attack writes which LBAs (64 sectors each) of the scratch disks.
+IDE_LBAS = {128: "ide-dma-write-from-monitor", 192: "ide-prd-table-in-monitor", 256: "ide-toctou-read",
+            320: "ide-toctou-write", 384: "ide-prd-zero-length", 448: "ide-prd-wrap", 512: "ide-prd-oversized",
+            576: "ide-prd-no-eot", 640: "ide-wide-out-1f6"}
+AHCI_LBAS = {128: "ahci-dma-write-from-monitor", 192: "ahci-table-in-monitor", 256: "ahci-toctou",
+             320: "ahci-prd-zero-length", 384: "ahci-prd-oversized-table", 448: "ahci-prd-wrap"}
+WIRE = ["e1000-tx-from-monitor", "e1000-tx-toctou", "e1000-tx-ring-in-monitor", "e1000-tx-malformed"]
+VERDICT = re.compile(r"^(DEFENDED|BREACH|SKIPPED) (\S+): (.*)$")
+
+
+def attack_names():
+    out = subprocess.run([os.path.join(GUEST, "bin", "tvattack"), "--list"], capture_output=True, text=True,
+                         check=True).stdout
+    return [tuple(l.split()) for l in out.splitlines() if l.strip()]
+
+
+def build_image():
+    """The demo guest with tvattack, as disk-attack.img with iomem=relaxed (cheap when current)."""
+    subprocess.run(["bash", os.path.join(ROOT, "tools", "guest", "build-guest.sh"), "--disk-name",
+                    "disk-attack.img", "--disk-append", APPEND], check=True, stdout=subprocess.DEVNULL)
+
+
+def guest_script(work, group, names):
+    path = os.path.join(work, "attack-%s.sh" % group)
+    only = " --only %s" % ",".join(names) if names else ""
+    with open(path, "w") as f:
+        # printk level 1: kernel lines would otherwise cut into tvattack's lines on the console
+        f.write("echo 1 > /proc/sys/kernel/printk\necho 'TV-ATTACK: ready'\nread -r T\n"
+                "tvattack --targets \"$T\" --group %s%s\necho 'TV-ATTACK: finished'\n" % (group, only))
+    return path
+
+
+def scratch(work, name):
+    path = os.path.join(work, name)
+    with open(path, "wb") as f:
+        f.truncate(SCRATCH_MB << 20)
+    return path
+
+
+class Run:
+    """One boot: QEMU with COM1 on a socket (prompts typed, targets typed), COM2 in a file."""
+
+    def __init__(self, work, group, names, with_conf):
+        self.work, self.group = work, group
+        ide = scratch(work, "ide-%s.img" % group)
+        args = ["-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", "512M", "-smp", "1", "-display", "none",
+                "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std",
+                "-drive", "file=%s,format=raw,if=none,id=boot,snapshot=on" % DISK,
+                "-device", "ide-hd,drive=boot,bus=ide.0,serial=TVBOOT0001,bootindex=1",
+                "-device", "piix3-ide,id=pide",
+                "-drive", "file=%s,format=raw,if=none,id=is" % ide,
+                "-device", "ide-hd,drive=is,bus=pide.0,unit=0,serial=TVIDE00001",
+                "-kernel", MONITOR, "-fw_cfg", "name=opt/thinvisor/script,file=%s" % guest_script(work, group, names)]
+        self.feeder = None
+        if with_conf:
+            self.wire_sink, self.wire_in = free_udp_port(), free_udp_port()
+            ahci = scratch(work, "ahci-%s.img" % group)
+            args += ["-drive", "file=%s,format=raw,if=none,id=as" % ahci,
+                     "-device", "ide-hd,drive=as,bus=ide.1,serial=TVAHCI0001",
+                     # the mediated e1000's wire is a UDP socket: the suite sends it broadcast frames
+                     # for the receive attacks and never answers anything
+                     "-netdev", "socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d" % (self.wire_sink, self.wire_in),
+                     "-device", "e1000,netdev=n0,mac=52:54:00:12:34:56",
+                     "-object", "filter-dump,id=fd0,netdev=n0,file=%s" % os.path.join(work, "wire.pcap"),
+                     # a second e1000: the monitor mediates only the first (issue 12, item 3)
+                     "-netdev", "user,id=n1", "-device", "e1000,netdev=n1,mac=52:54:00:12:34:57",
+                     "-object", "filter-dump,id=fd1,netdev=n1,file=%s" % os.path.join(work, "wire2.pcap"),
+                     "-initrd", "%s,%s" % (os.path.join(work, "thinvisor.conf"), os.path.join(work, "attack.keys"))]
+        os.makedirs(os.path.join(work, group), exist_ok=True)
+        self.q = QemuConsole(os.path.join(work, group), args, 900)
+        if with_conf:
+            self.stop_feed = threading.Event()
+            self.feeder = threading.Thread(target=feed_frames, args=(self.wire_in, self.stop_feed), daemon=True)
+            self.feeder.start()
+        self.disks = {"ide": ide}
+        if with_conf:
+            self.disks["ahci"] = os.path.join(work, "ahci-%s.img" % group)
+
+    def monlog(self):
+        try:
+            with open(self.q.monlog, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def start(self):
+        """Answers passphrase prompts until the guest is ready; types the targets. Returns the
+        canary unit's hex, or raises with the reason the run could not start."""
+        answered = 0
+        deadline = time.monotonic() + 420
+        while time.monotonic() < deadline:
+            self.q.read_until(b"\0never", 1)
+            if self.q.console.count(b"passphrase for disk") > answered:
+                answered += 1
+                self.q.type(PASSPHRASE)
+            if b"TV-ATTACK: ready" in self.q.console:
+                break
+            if self.q.proc.poll() is not None:
+                raise RuntimeError("QEMU ended before the guest was ready (console tail %r)" % self.q.console[-300:])
+        else:
+            raise RuntimeError("the guest never got ready (console tail %r)" % self.q.console[-300:])
+        log = self.monlog()
+        unit = re.search(r"canary: value (\S+) ([0-9a-f]{64})", log)
+        region = re.search(r"monitor region (0x[0-9a-f]+)-(0x[0-9a-f]+)", log)
+        if not unit or not region:
+            raise RuntimeError("no canary value or region in the monitor log")
+        places = dict(re.findall(r"canary: (code|data|heap|page|ide bounce|ahci bounce|e1000 rx tails)\b[^\n]* at "
+                                 r"(0x[0-9a-f]+)", log))
+        base, end = int(region.group(1), 16), int(region.group(2), 16)
+        keys = {"code": "code", "data": "data", "heap": "heap", "page": "page", "ide bounce": "ide_bounce",
+                "ahci bounce": "ahci_bounce", "e1000 rx tails": "rx_tails"}
+        targets = "region=%#x size=%#x " % (base, end - base) + " ".join(
+            "%s=%s" % (keys[k], v) for k, v in places.items())
+        self.places = {k: int(v, 16) for k, v in places.items()}
+        self.mon_at_start = len(log)
+        self.q.type(targets)
+        return unit.group(1), unit.group(2)
+
+    def finish(self, seconds, stop=b"thinvisor-guest: power-off"):
+        """Reads the console until `stop`, a halted monitor, QEMU's exit or `seconds`; then ends
+        the run and returns (console, monitor log)."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and stop not in self.q.console and self.q.proc.poll() is None:
+            self.q.read_until(b"\0never", 1)
+            if "thinvisor: halted" in self.monlog() or "PANIC" in self.monlog():
+                self.q.read_until(b"\0never", 2)
+                break
+        if stop == b"thinvisor-guest: power-off":
+            self.q.wait_exit(20)
+        self.q.kill()
+        if self.feeder:
+            self.stop_feed.set()
+        # A kernel line printed in the middle of one of tvattack's lines splits it: cut it out.
+        console = re.sub(r"\[\s*\d+\.\d+\] [^\n]*\n", "", self.q.console.decode("utf-8", "replace"))
+        return console.replace("\r", ""), self.monlog()
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def feed_frames(port, stop):
+    """Broadcast frames (ethertype 88b5, 100 bytes of 0xab) into the mediated e1000 every 20 ms,
+    so the receive attacks have something to receive."""
+    frame = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + b"\xab" * 100
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        while not stop.wait(0.02):
+            try:
+                s.sendto(frame, ("127.0.0.1", port))
+            except OSError:
+                pass
+
+
+def needles(unit_hex):
+    """The random part of the canary in 8-byte pieces, raw and as hex text."""
+    raw = bytes.fromhex(unit_hex)[8:]
+    pieces = [raw[i:i + 8] for i in range(0, len(raw), 8)]
+    return pieces + [p.hex().encode() for p in pieces]
+
+
+def find_all(data, pats):
+    hits = set()
+    for p in pats:
+        i = data.find(p)
+        while i >= 0:
+            hits.add(i)
+            i = data.find(p, i + 1)
+    return sorted(hits)
+
+
+def pcap_frames(dump):
+    out, off = [], 24
+    while off + 16 <= len(dump):
+        incl = int.from_bytes(dump[off + 8:off + 12], "little")
+        out.append(dump[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return out
+
+
+def sections(console):
+    """Each attack's console text, from its ATTACK line to the next one."""
+    out, name, cur = {}, None, []
+    for line in console.splitlines():
+        m = re.match(r"^ATTACK (\S+)\s*$", line.strip())
+        if m:
+            if name:
+                out[name] = "\n".join(cur)
+            name, cur = m.group(1), []
+        elif name:
+            cur.append(line)
+    if name:
+        out[name] = "\n".join(cur)
+    return out
+
+
+class Judge:
+    def __init__(self):
+        self.verdicts = {}   # name -> (kind, text)
+        self.breaches = {}   # name -> [host evidence]
+        self.notes = {}      # name -> [host observations that are not breaches]
+
+    def host(self, name, why):
+        if why not in self.breaches.setdefault(name, []):
+            self.breaches[name].append(why)
+
+    def guest(self, console, names, run_name, mon):
+        secs = sections(console)
+        for line in console.splitlines():
+            m = VERDICT.match(line.strip())
+            if m and m.group(2) in names:
+                self.verdicts[m.group(2)] = (m.group(1), m.group(3))
+        started = [n for n in names if n in secs]
+        for i, n in enumerate(started):
+            if n in self.verdicts:
+                continue
+            why = "the machine stopped during this attack"
+            panic = re.search(r"(?i)^.*panic.*$", mon, re.M)
+            if panic:
+                why += " (monitor: %s)" % panic.group(0).strip()[:160]
+            self.host(n, why)
+        for n in names:
+            if n not in secs and n not in self.verdicts:
+                self.host(n, "not run: the %s boot ended before it (%s)" % (run_name, started[-1] if started else "none"))
+        return secs
+
+    def report(self, names):
+        failed = 0
+        for n in names:
+            kind, text = self.verdicts.get(n, ("", ""))
+            host = self.breaches.get(n, [])
+            if kind == "BREACH" or host:
+                failed += 1
+                print("FAIL attack/%s: BREACH %s" % (n, "; ".join(([text] if kind == "BREACH" else []) + host)),
+                      flush=True)
+            elif kind == "SKIPPED":
+                print("SKIP attack/%s: %s" % (n, text), flush=True)
+            else:
+                print("PASS attack/%s: DEFENDED %s" % (n, "; ".join([text] + self.notes.get(n, []))), flush=True)
+        return failed
+
+
+def check_evidence(judge, run, unit_hex, console, mon, names):
+    pats = needles(unit_hex)
+    secs = sections(console)
+    for n, text in secs.items():
+        if find_all(text.encode(), pats):
+            judge.host(n, "canary bytes in what the guest read (console loot)")
+    for kind, lbas in (("ide", IDE_LBAS), ("ahci", AHCI_LBAS)):
+        path = run.disks.get(kind)
+        if not path:
+            continue
+        with open(path, "rb") as f:
+            data = f.read()
+        for lba in sorted({off // 512 for off in find_all(data, pats)}):
+            who = [a for start, a in lbas.items() if start <= lba < start + 64]
+            for a in who or [n for n in names if n.startswith(kind)]:
+                judge.host(a, "canary bytes on the %s disk at LBA %d" % (kind, lba))
+    wire = os.path.join(run.work, "wire.pcap")
+    if os.path.exists(wire):
+        with open(wire, "rb") as f:
+            dump = f.read()
+        # Each attack's frames by their length: 14 + 1024 (from-monitor), 14 + 1000 (toctou), any
+        # other length from the ring and malformed attacks.
+        for i, frame in enumerate(pcap_frames(dump)):
+            if not find_all(frame, pats):
+                continue
+            who = {1038: WIRE[:1], 1014: WIRE[1:2], 1013: ["e1000-tx-plain"]}.get(len(frame), WIRE[2:])
+            for a in who:
+                judge.host(a, "canary bytes on the wire (frame %d, %d bytes)" % (i + 1, len(frame)))
+        # The frames the guest named (14-byte header, ethertype 88b5, then 999 x 0x55 or 1000 x 0x66):
+        # the control must arrive intact (else the check itself is broken); the TOCTOU frame
+        # holding anything else is not the monitor's bytes (caught above) but is noted.
+        for name, size, fill in (("e1000-tx-plain", 1013, b"\x55"), ("e1000-tx-toctou", 1014, b"\x66")):
+            if name not in names:
+                continue
+            frames = [f for f in pcap_frames(dump) if len(f) == size]
+            if not frames:
+                judge.host(name, "its frame never reached the wire")
+            elif frames[-1][14:] != fill * (size - 14):
+                why = "the frame on the wire is not the buffer named at TDT (it starts %s)" % frames[-1][:24].hex()
+                if name == "e1000-tx-plain":
+                    judge.host(name, why)
+                else:
+                    judge.notes.setdefault(name, []).append("note: " + why)
+    wire2 = os.path.join(run.work, "wire2.pcap")
+    if os.path.exists(wire2) and "dma-unmediated-nic" in names:
+        with open(wire2, "rb") as f:
+            frames = [i + 1 for i, fr in enumerate(pcap_frames(f.read())) if find_all(fr, pats)]
+        if frames:
+            judge.host("dma-unmediated-nic", "canary bytes on the second NIC's wire (frames %s)" % frames)
+    for what, addr in re.findall(r"canary: CHANGED in (\w+) at (0x[0-9a-f]+)", mon):
+        addr = int(addr, 16)
+        base = run.places.get(what)
+        idx = None
+        if what == "code" and base is not None:
+            idx = (addr - base) // 512
+        elif what == "page" and base is not None:
+            idx = 8 + (addr - base) // 512
+        who = SLICES.get(idx)
+        if who:
+            judge.host(who, "the monitor's %s canary changed at %#x (power-off check)" % (what, addr))
+        else:
+            judge.host("canary-intact", "the monitor's %s canary changed at %#x" % (what, addr))
+
+
+def run_safe(work, names, judge):
+    run = Run(work, "safe", names, True)
+    try:
+        kind, unit_hex = run.start()
+        if kind != "rdrand":
+            judge.host("canary-intact", "the canary is not random (%s)" % kind)
+        console, mon = run.finish(600)
+    except Exception:
+        run.q.kill()
+        raise
+    judge.guest(console, names, "safe", mon)
+    check_evidence(judge, run, unit_hex, console, mon, names)
+    alive = "power-off:" in mon
+    if not alive:
+        judge.host("monitor-survived", "no power-off in the monitor log after the attacks (tail %r)" % mon[-300:])
+    judge.verdicts["monitor-survived"] = ("DEFENDED", "the guest powered off normally after %d attacks" % len(names))
+    if "canary: intact in all" in mon:
+        m = re.search(r"canary: intact in all (\d+) checked places", mon)
+        judge.verdicts["canary-intact"] = ("DEFENDED", "the monitor's power-off check: %s places intact" % m.group(1))
+    elif "canary: CHANGED" not in mon:
+        judge.host("canary-intact", "no power-off canary check in the monitor log")
+    else:
+        judge.verdicts["canary-intact"] = ("BREACH", "see the attacks whose slices changed")
+
+
+def run_fatal(work, names, judge, group):
+    """The attacks that stop the machine while their hole is open; `init` ends the guest anyway."""
+    run = Run(work, group, names, False)
+    try:
+        run.start()
+        console, mon = run.finish(120 if group == "fatal" else 60, stop=b"TV-ATTACK: finished")
+    except Exception:
+        run.q.kill()
+        raise
+    secs = judge.guest(console, names, group, mon)
+    if "init-ioapic-bsp" in names and "init-ioapic-bsp" in secs and "init-ioapic-bsp" not in judge.verdicts:
+        judge.breaches.pop("init-ioapic-bsp", None)
+        # Taken by the monitor, the INIT leaves the boot CPU waiting or restarts the guest's
+        # firmware under the monitor; either way the monitor is alive and says so in its log.
+        # Escaped, the CPU leaves virtualization and the log stops.
+        later = mon[run.mon_at_start:]
+        caught = re.search(r"(?im)^.*(\binit\b|sipi|reset|guest: booting).*$", later)
+        if caught and "PANIC" not in later:
+            judge.verdicts["init-ioapic-bsp"] = ("DEFENDED", "the monitor took the INIT: %s" % caught.group(0).strip())
+        else:
+            why = "INIT reached the boot CPU: the guest stopped and the monitor logged nothing of it"
+            if console.count("thinvisor-guest: up") > 1:
+                why += "; the guest booted again without the monitor"
+            judge.host("init-ioapic-bsp", why)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="the hostile-guest attack suite")
+    ap.add_argument("--only", help="substrings of attack/NAME, comma-separated (one attack: --only attack/cpu-exec)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (printed)")
+    args = ap.parse_args()
+    build_image()
+    listed = attack_names()
+    subs = args.only.split(",") if args.only else []
+    pick = lambda n: not subs or any(x in "attack/" + n or x in ("attacks", "suite-attacks") for x in subs)
+    safe = [n for g, n in listed if g == "safe" and pick(n)]
+    fatal = [n for g, n in listed if g == "fatal" and pick(n)]
+    init = [n for g, n in listed if g == "init" and pick(n)]
+    gates = ["monitor-survived", "canary-intact"] if safe else []
+    if not safe and not fatal and not init:
+        return 0
+    work = tempfile.mkdtemp(prefix="attacks-", dir=os.path.join(ROOT, "build"))
+    judge = Judge()
+    try:
+        if safe:
+            with open(os.path.join(work, "thinvisor.conf"), "w") as f:
+                f.write(CONF)
+            pf = os.path.join(work, "pass")
+            with open(pf, "w") as f:
+                f.write(PASSPHRASE)
+            subprocess.run([TOOL, "format", os.path.join(work, "attack.keys"), "--passphrase-file", pf,
+                            "--iterations", "2000", "--quiet"], check=True, stdout=subprocess.DEVNULL)
+        for group, names in (("safe", safe), ("fatal", fatal), ("init", init)):
+            if not names:
+                continue
+            start = time.monotonic()
+            try:
+                if group == "safe":
+                    run_safe(work, names, judge)
+                else:
+                    run_fatal(work, names, judge, group)
+            except Exception as e:  # a boot that could not run fails its attacks, not the suite
+                for n in names + (gates if group == "safe" else []):
+                    judge.host(n, "%s boot: %s: %s" % (group, type(e).__name__, e))
+            print("attacks: %s boot %.0f s (logs %s/%s)" % (group, time.monotonic() - start, work, group), flush=True)
+        failed = judge.report(safe + gates + fatal + init)
+    finally:
+        if args.keep:
+            print("attacks: work directory kept: %s" % work, flush=True)
+        elif judge.breaches:  # the logs and frame dumps explain the failures; the disks are large
+            for f in os.listdir(work):
+                if f.endswith(".img"):
+                    os.unlink(os.path.join(work, f))
+            print("attacks: logs kept: %s" % work, flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
