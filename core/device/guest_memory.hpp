@@ -42,6 +42,13 @@ class GuestMemory {
 
     u8 maxphyaddr() const { return maxphyaddr_; }
     size_t range_count() const { return n_; }
+    // The i-th range of guest RAM, [*base, *end), in address order; false past the last.
+    [[nodiscard]] bool range(size_t i, u64* base, u64* end) const {
+        if (i >= n_) return false;
+        *base = ranges_[i].base;
+        *end = ranges_[i].end;
+        return true;
+    }
 
   private:
     struct Range {

@@ -36,7 +36,7 @@ void E1000GuestRings::reset() {
 
 bool E1000GuestRings::ring_ok(u32 lo, u32 hi, u32 len, Refusal why) {
     u64 const base = u64{hi} << 32 | lo;
-    if (len == 0 || len % kRingAlign != 0 || base % kDescSize != 0 || !env_->guest_ok(base, len)) {
+    if (len == 0 || len % kRingAlign != 0 || base % kDescSize != 0 || !env_->guest_ok(Gpa{base}, len)) {
         refuse(why, base);
         return false;
     }
@@ -77,7 +77,7 @@ void E1000GuestRings::fetch_tx() {
 void E1000GuestRings::tx_done(TxSlot const& s) {
     if (s.guest_rs) {
         u8 const dd = kTxStatDd;
-        if (!env_->guest_write(s.gdesc + 12, &dd, 1)) refuse(Refusal::TxRing, s.gdesc);
+        if (!env_->guest_write(Gpa{s.gdesc + 12}, &dd, 1)) refuse(Refusal::TxRing, s.gdesc);
     }
     tdh = s.gnext;
 }
@@ -93,7 +93,7 @@ void E1000GuestRings::gather(TxDesc const& d, u32 len, bool ext, bool eop) {
     if (ext) popts_ |= d.b13;
     if (ext && (tx_cmd(d) & kTxCmdTse)) copy_bad_ = true;  // a TSO packet is never one frame
     if (len > kCopyBytes - copy_len_) copy_bad_ = true;
-    if (!copy_bad_ && len && !env_->guest_read(d.addr, copy_ + copy_len_, len)) copy_bad_ = true;
+    if (!copy_bad_ && len && !env_->guest_read(Gpa{d.addr}, copy_ + copy_len_, len)) copy_bad_ = true;
     if (!copy_bad_) copy_len_ += len;
     if (!eop) return;
     if (copy_bad_) {
@@ -114,7 +114,7 @@ void E1000GuestRings::gather(TxDesc const& d, u32 len, bool ext, bool eop) {
 // device. The first bytes of each packet go to the switch, which may want a copy.
 void E1000GuestRings::copy_one(u64 gdesc_gpa, u32 gnext) {
     TxDesc d{};
-    if (!env_->guest_read(gdesc_gpa, &d, sizeof d)) {
+    if (!env_->guest_read(Gpa{gdesc_gpa}, &d, sizeof d)) {
         refuse(Refusal::TxRing, gdesc_gpa);
         d = TxDesc{};  // an empty legacy descriptor: consumes the slot, sends nothing
     }
@@ -131,7 +131,7 @@ void E1000GuestRings::copy_one(u64 gdesc_gpa, u32 gnext) {
             d.addr = 0;  // fails the check below
         }
         len = ext ? d.lower & 0xFFFFF : d.lower & 0xFFFF;
-        if (len && !env_->guest_ok(d.addr, len)) {
+        if (len && !env_->guest_ok(Gpa{d.addr}, len)) {
             if (tx_dtyp(d) == kTxDtypData || !ext) refuse(Refusal::TxBuffer, d.addr);
             d.addr = zero_dev_;
             if (len > E1000Layout::kZeroBytes) len = E1000Layout::kZeroBytes;
@@ -146,7 +146,7 @@ void E1000GuestRings::copy_one(u64 gdesc_gpa, u32 gnext) {
         }
         if (at_packet_start_ && len >= 14) {
             u8 hdr[14];
-            copying_ = env_->guest_read(d.addr, hdr, sizeof hdr) && sw_->guest_copy_wanted(sw::Frame{hdr, 14});
+            copying_ = env_->guest_read(Gpa{d.addr}, hdr, sizeof hdr) && sw_->guest_copy_wanted(sw::Frame{hdr, 14});
         }
         at_packet_start_ = false;
         if (copying_) gather(d, len, ext, cmd & kTxCmdEop);
@@ -166,7 +166,7 @@ void E1000GuestRings::copy_one(u64 gdesc_gpa, u32 gnext) {
 // descriptor completed at once; the whole frame goes to the switch at its end.
 void E1000GuestRings::copy_out_one(u64 gdesc_gpa, u32 gnext) {
     TxDesc d{};
-    if (!env_->guest_read(gdesc_gpa, &d, sizeof d)) {
+    if (!env_->guest_read(Gpa{gdesc_gpa}, &d, sizeof d)) {
         refuse(Refusal::TxRing, gdesc_gpa);
         d = TxDesc{};
     }
@@ -179,7 +179,7 @@ void E1000GuestRings::copy_out_one(u64 gdesc_gpa, u32 gnext) {
         copy_bad_ = true;
     } else {
         u32 const len = ext ? d.lower & 0xFFFFF : d.lower & 0xFFFF;
-        if (len && !env_->guest_ok(d.addr, len)) {
+        if (len && !env_->guest_ok(Gpa{d.addr}, len)) {
             refuse(Refusal::TxBuffer, d.addr);
             copy_bad_ = true;
         }
@@ -197,7 +197,7 @@ void E1000GuestRings::copy_out_one(u64 gdesc_gpa, u32 gnext) {
     ++c_->tx_guest_descs;
     if (cmd & (kTxCmdRs | kTxCmdRps)) {
         u8 const dd = kTxStatDd;
-        if (!env_->guest_write(gdesc_gpa + 12, &dd, 1)) refuse(Refusal::TxRing, gdesc_gpa);
+        if (!env_->guest_write(Gpa{gdesc_gpa + 12}, &dd, 1)) refuse(Refusal::TxRing, gdesc_gpa);
     }
     tdh = gnext;
     ++completed_;
@@ -234,7 +234,7 @@ bool E1000GuestRings::receive(sw::Frame f, void const* meta) {
     u64 const base = u64{rdbah} << 32 | rdbal;
     // The monitor's own frames (its ARP broadcasts) can come while the guest's driver is
     // half-way through setting its ring up: dropped as the device would, without a refusal.
-    if (!wm && (rdlen == 0 || rdlen % kRingAlign != 0 || base == 0 || !env_->guest_ok(base, rdlen))) {
+    if (!wm && (rdlen == 0 || rdlen % kRingAlign != 0 || base == 0 || !env_->guest_ok(Gpa{base}, rdlen))) {
         ++c_->rx_guest_disabled;
         return false;
     }
@@ -257,7 +257,7 @@ bool E1000GuestRings::receive(sw::Frame f, void const* meta) {
         bool const last = done + chunk == len;
         RxDesc out{0, static_cast<u16>(chunk), hw.csum, static_cast<u8>((hw.status & ~(kRxDd | kRxEop)) | kRxDd),
                    last ? hw.errors : u8{0}, hw.special};
-        if (!env_->guest_read(gd, &g, sizeof g) || !env_->guest_write(g.addr, buf + done, chunk)) {
+        if (!env_->guest_read(Gpa{gd}, &g, sizeof g) || !env_->guest_write(Gpa{g.addr}, buf + done, chunk)) {
             refuse(Refusal::RxBuffer, g.addr);
             out.length = 0;
             out.errors = kRxErrRxe;
@@ -265,7 +265,7 @@ bool E1000GuestRings::receive(sw::Frame f, void const* meta) {
         if (last) out.status |= kRxEop;
         // The buffer before the status, as the device orders its own writes.
         __atomic_thread_fence(__ATOMIC_RELEASE);
-        if (!env_->guest_write(gd + 8, reinterpret_cast<u8 const*>(&out) + 8, 8)) refuse(Refusal::RxRing, gd);
+        if (!env_->guest_write(Gpa{gd + 8}, reinterpret_cast<u8 const*>(&out) + 8, 8)) refuse(Refusal::RxRing, gd);
         rdh = next(rdh, count);
         done += chunk;
     }

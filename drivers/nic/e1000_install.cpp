@@ -38,9 +38,9 @@ class MonitorEnv final : public NicEnv {
         u64 v = value;
         (void)mmio_device_access(Gpa{mmio_hook_base(hook).raw + o}, 4, true, &v);
     }
-    bool guest_ok(u64 gpa, u64 len) override { return guest_memory().ok(Gpa{gpa}, len); }
-    bool guest_read(u64 gpa, void* dst, u64 len) override { return guest_memory().read(Gpa{gpa}, dst, len); }
-    bool guest_write(u64 gpa, void const* src, u64 len) override { return guest_memory().write(Gpa{gpa}, src, len); }
+    bool guest_ok(Gpa gpa, u64 len) override { return guest_memory().ok(gpa, len); }
+    bool guest_read(Gpa gpa, void* dst, u64 len) override { return guest_memory().read(gpa, dst, len); }
+    bool guest_write(Gpa gpa, void const* src, u64 len) override { return guest_memory().write(gpa, src, len); }
     void refused(char const* why, u64 detail) override {
         log("nic: refused %s (%#llx)", why, static_cast<unsigned long long>(detail));
     }

@@ -47,9 +47,9 @@ class NicEnv {
     virtual void dev_write(u32 off, u32 value) = 0;
     // Guest RAM a device may be pointed at (never the monitor's region or device memory);
     // false, with nothing copied, for any other byte in the range.
-    [[nodiscard]] virtual bool guest_ok(u64 gpa, u64 len) = 0;
-    [[nodiscard]] virtual bool guest_read(u64 gpa, void* dst, u64 len) = 0;
-    [[nodiscard]] virtual bool guest_write(u64 gpa, void const* src, u64 len) = 0;
+    [[nodiscard]] virtual bool guest_ok(Gpa gpa, u64 len) = 0;
+    [[nodiscard]] virtual bool guest_read(Gpa gpa, void* dst, u64 len) = 0;
+    [[nodiscard]] virtual bool guest_write(Gpa gpa, void const* src, u64 len) = 0;
     virtual void refused(char const* why, u64 detail) = 0;  // rate-limited by the caller
     virtual void guest_reset() = 0;                         // after the guest reset the device
     // Serializes the mediator's entry points: the guest's register accesses (any CPU) and the

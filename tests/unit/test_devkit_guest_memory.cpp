@@ -49,6 +49,16 @@ TEST_F(GuestMemoryTest, MonitorFirstAndLastByteAreRefused) {
     EXPECT_FALSE(ok_at(kMonBase - kMiB, 4 * kMiB));  // a span over the whole region
 }
 
+TEST_F(GuestMemoryTest, RangesAreListedInOrderWithTheMonitorCutOut) {
+    u64 base, end;
+    std::vector<std::pair<u64, u64>> got;
+    for (size_t i = 0; mem.range(i, &base, &end); ++i) got.emplace_back(base, end);
+    EXPECT_EQ(got, (std::vector<std::pair<u64, u64>>{{0, 0xA0000},
+                                                     {0xC0000, kMonBase},
+                                                     {kMonEnd, 0x20000000},
+                                                     {4 * kGiB, 4 * kGiB + 512 * kMiB}}));
+}
+
 TEST_F(GuestMemoryTest, RangesThatWrapOrAreEmptyAreRefused) {
     EXPECT_FALSE(ok_at(~0ull - 3, 8));
     EXPECT_FALSE(ok_at(0x1000, ~0ull));

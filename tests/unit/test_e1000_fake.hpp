@@ -49,17 +49,18 @@ class FakeNic final : public NicEnv {
     u32 reg(Reg r) const { return regs[off(r) / 4]; }
 
     // --- guest RAM
-    bool guest_ok(u64 gpa, u64 len) override {
+    bool guest_ok(Gpa g, u64 len) override {
+        u64 const gpa = g.raw;
         return len && gpa + len > gpa && gpa >= kGuestBase && gpa + len <= kGuestBase + kGuestSize;
     }
-    bool guest_read(u64 gpa, void* dst, u64 len) override {
+    bool guest_read(Gpa gpa, void* dst, u64 len) override {
         if (!guest_ok(gpa, len)) return false;
-        memcpy(dst, &ram[gpa - kGuestBase], len);
+        memcpy(dst, &ram[gpa.raw - kGuestBase], len);
         return true;
     }
-    bool guest_write(u64 gpa, void const* src, u64 len) override {
+    bool guest_write(Gpa gpa, void const* src, u64 len) override {
         if (!guest_ok(gpa, len)) return false;
-        memcpy(&ram[gpa - kGuestBase], src, len);
+        memcpy(&ram[gpa.raw - kGuestBase], src, len);
         return true;
     }
     u8* g(u64 gpa) { return &ram[gpa - kGuestBase]; }
