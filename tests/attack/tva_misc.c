@@ -60,14 +60,36 @@ static void msr_hwcr_microcode(const char *name)
     msr_attack(name, m, f, 2);
 }
 
+/* The MTRRs may be written (the policy checks them): a breach is a type other than WB or UC
+ * over the monitor's region, here write-combining through a variable pair and as the default. */
 static void msr_mtrr(const char *name)
 {
-    uint64_t cap = 0;
+    uint64_t cap = 0, ob = 0, om = 0, od = 0, b = 0, m = 0, d = 0;
+    unsigned a = 0, bx = 0, c = 0, dx = 0;
+    __get_cpuid(0x80000008, &a, &bx, &c, &dx);
+    uint64_t phys = ((1ull << (a & 0xff)) - 1) & ~0xfffull;
     msr_read(0, 0xfe, &cap);
-    uint32_t last = (uint32_t)(cap & 0xff) ? (uint32_t)(cap & 0xff) - 1 : 0;
-    uint32_t m[] = {0x2ff, 0x200 + 2 * last};
-    uint64_t f[] = {1ull << 11, (T.region & ~0xfffull) ^ 0};
-    msr_attack(name, m, f, 2);
+    uint32_t pair = 0x200 + 2 * ((uint32_t)(cap & 0xff) ? (uint32_t)(cap & 0xff) - 1 : 0);
+    msr_read(0, pair, &ob);
+    msr_read(0, pair + 1, &om);
+    msr_read(0, 0x2ff, &od);
+    int wb = msr_write(0, pair, T.region | 1);
+    int wm = msr_write(0, pair + 1, (phys & ~(T.region_size - 1)) | 1ull << 11);
+    msr_read(0, pair, &b);
+    msr_read(0, pair + 1, &m);
+    msr_write(0, pair + 1, om);
+    msr_write(0, pair, ob);
+    int wd = msr_write(0, 0x2ff, (od & ~0xffull) | 1ull << 11 | 1);
+    msr_read(0, 0x2ff, &d);
+    msr_write(0, 0x2ff, od);
+    int pair_wc = wb == 0 && wm == 0 && (b & 0xff) == 1 && (m >> 11 & 1);
+    int def_wc = wd == 0 && (d & 0xff) == 1;
+    if (pair_wc || def_wc)
+        breach(name, "write-combining over the monitor's region took:%s%s", pair_wc ? " a variable MTRR pair" : "",
+               def_wc ? " the default type" : "");
+    else
+        defended(name, "write-combining over the region refused (pair %s/%s, default %s)", wb ? "#GP" : "kept",
+                 wm ? "#GP" : "kept", wd ? "#GP" : "kept");
 }
 
 static void msr_svm_state(const char *name)
