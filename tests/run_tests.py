@@ -141,7 +141,7 @@ def run_scenario(sc, timeout_override=None):
 
 
 SUITES_DIR = os.path.join(ROOT, "tests", "suites")
-SUITE_LINE = re.compile(r"^(PASS|FAIL) (\S+?):?(\s.*)?$")
+SUITE_LINE = re.compile(r"^(PASS|FAIL|SKIP) (\S+?):?(\s.*)?$")
 SUITE_TIMEOUT = 1800
 SAY_LOCK = threading.Lock()
 
@@ -218,16 +218,16 @@ def run_suite(path, only):
     name = suite_name(path)
     if not os.access(path, os.X_OK):
         say("FAIL suite-%s: %s is not executable (chmod +x), so it did not run" % (name, rel(path)))
-        return 0, 1
+        return 0, 1, 0
     cmd = [path] + (["--only", only] if only else [])
-    passed = failed = 0
+    passed = failed = skipped = 0
     try:
         proc = subprocess.run(["timeout", "--kill-after=10", str(SUITE_TIMEOUT)] + cmd, cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         out, rc = proc.stdout, proc.returncode
     except OSError as e:
         say("FAIL suite-%s: cannot run: %s" % (name, e))
-        return 0, 1
+        return 0, 1, 0
     with SAY_LOCK:  # one suite's lines together, even with suites running side by side
         for line in out.splitlines():
             m = SUITE_LINE.match(line.strip())
@@ -235,17 +235,19 @@ def run_suite(path, only):
                 say(line.strip())
                 if m.group(1) == "PASS":
                     passed += 1
+                elif m.group(1) == "SKIP":  # a test the suite could not run here, with its reason
+                    skipped += 1
                 else:
                     failed += 1
         tail = " | ".join(out.strip().splitlines()[-3:])[:300]
         if rc != 0 and not failed:
             say("FAIL suite-%s: exited with status %s and no FAIL line (%s)" % (name, rc, tail))
             failed += 1
-        elif not passed and not failed:
+        elif not passed and not failed and not skipped:
             say("FAIL suite-%s: exited with status %s and printed no PASS or FAIL line (%s)"
                 % (name, rc, tail or "no output"))
             failed += 1
-    return passed, failed
+    return passed, failed, skipped
 
 
 def main(argv=None):
@@ -302,7 +304,7 @@ def main(argv=None):
     def fuzz_task(name):
         ok, detail, _ = run_fuzzers.run_one(name, FUZZ_SECONDS)
         say("%s fuzz/%s%s %s" % ("PASS" if ok else "FAIL", name, "" if ok else ":", detail))
-        return (1, 0) if ok else (0, 1)
+        return (1, 0, 0) if ok else (0, 1, 0)
 
     def scenario_task(sc):
         sc, result, out, problems = run_scenario(sc, args.timeout)
@@ -310,18 +312,19 @@ def main(argv=None):
         if problems:
             say("FAIL %s: %s [%.0fs] (logs: %s/{console,monitor,qemu}.log)"
                 % (sc.name, "; ".join(problems), secs, rel(out)))
-            return 0, 1
+            return 0, 1, 0
         say("PASS %s [%.0fs]" % (sc.name, secs))
-        return 1, 0
+        return 1, 0, 0
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = [pool.submit(run_suite, path, only) for path, only in suites]
         futures += [pool.submit(scenario_task, sc) for sc in selected]
         futures += [pool.submit(fuzz_task, n) for n in fuzzers]
         for fut in concurrent.futures.as_completed(futures):
-            p, f = fut.result()
+            p, f, sk = fut.result()
             passed += p
             failed += f
+            skipped += sk
 
     if not selected and not ran_suite and not ran_unit and not fuzzers and args.only:
         say("FAIL run_tests: no test matches '%s'" % args.only)

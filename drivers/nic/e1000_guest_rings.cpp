@@ -125,14 +125,16 @@ void E1000GuestRings::copy_one(u64 gdesc_gpa, u32 gnext) {
     if (context) {
         ctx_ = d;
     } else {
-        if (ext && tx_dtyp(d) != kTxDtypData) {
+        // An unknown extended type is sent as zeros from the monitor's zero page, whatever its
+        // address says (address 0 is guest RAM: it would pass the buffer check).
+        bool const bad_type = ext && tx_dtyp(d) != kTxDtypData;
+        if (bad_type) {
             refuse(Refusal::TxDescType, d.lower);
             d.lower = (d.lower & ~(0xFu << 20)) | kTxDtypData << 20;
-            d.addr = 0;  // fails the check below
         }
         len = ext ? d.lower & 0xFFFFF : d.lower & 0xFFFF;
-        if (len && !env_->guest_ok(Gpa{d.addr}, len)) {
-            if (tx_dtyp(d) == kTxDtypData || !ext) refuse(Refusal::TxBuffer, d.addr);
+        if (len && (bad_type || !env_->guest_ok(Gpa{d.addr}, len))) {
+            if (!bad_type) refuse(Refusal::TxBuffer, d.addr);
             d.addr = zero_dev_;
             if (len > E1000Layout::kZeroBytes) len = E1000Layout::kZeroBytes;
             d.lower = (d.lower & (ext ? ~0xFFFFFu : ~0xFFFFu)) | len;
