@@ -405,7 +405,9 @@ def run_suite(suite, description, cases, logs):
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
         problems, notes = fn(work)
-        if problems:
+        if problems is None:  # a case that cannot run here: SKIP with its reason (counted as skipped)
+            print("SKIP %s: %s" % (name, "; ".join(notes)), flush=True)
+        elif problems:
             failed += 1
             print("FAIL %s: %s (logs in %s)" % (name, "; ".join(problems), work), flush=True)
         else:
