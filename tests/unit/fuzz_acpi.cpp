@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/fuzz_input.hpp"
 #include "core/acpi.hpp"
 #include "tests/unit/fuzz_acpi_shim.hpp"
 
@@ -21,27 +22,6 @@ constexpr u64 kSlack = 1u << 20;    // the parser's table-length limit
 u8* g_phys;                         // kPhys + kSlack bytes
 alignas(16) u8 g_elsewhere[8192];   // every address past the model: zeros (no table there)
 BootInfo* g_boot;
-
-void check(bool ok, char const* what) {
-    if (!ok) {
-        fprintf(stderr, "invariant broken: %s\n", what);
-        abort();
-    }
-}
-
-struct Input {
-    u8 const* p;
-    size_t n;
-    template <class T>
-    T take() {
-        T v{};
-        size_t const k = n < sizeof v ? n : sizeof v;
-        memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
-    }
-};
 
 void fix_sum(u8* p, u64 n, u64 at) {
     p[at] = 0;

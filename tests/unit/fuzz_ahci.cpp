@@ -13,6 +13,7 @@
 
 #include <new>
 
+#include "tests/unit/fuzz_input.hpp"
 #include "drivers/ata/ahci_hba.hpp"
 
 using namespace tv;
@@ -26,13 +27,6 @@ constexpr u64 kMonBase = 0xC0000, kMonEnd = 0xD0000;          // the monitor's, 
 constexpr u32 kPoolPages = 32;
 constexpr u32 kDiskSectors = 256;
 constexpr char kSerial[] = "QM00001";
-
-void check(bool ok, char const* what) {
-    if (!ok) {
-        fprintf(stderr, "invariant broken: %s\n", what);
-        abort();
-    }
-}
 
 struct Mem {
     u8* p;
@@ -175,20 +169,6 @@ class Machine final : public AhciEnv {
         }
         port(kPxIs) |= 1u;
         port(kPxCi) &= ~(1u << s);
-    }
-};
-
-struct Input {
-    u8 const* p;
-    size_t n;
-    template <class T>
-    T take() {
-        T v{};
-        size_t const k = n < sizeof v ? n : sizeof v;
-        memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
     }
 };
 

@@ -5,6 +5,7 @@
 // explicit checks below catch addresses inside the modelled monitor region.
 #include <stdlib.h>
 
+#include "tests/unit/fuzz_input.hpp"
 #include "tests/unit/test_e1000_fake.hpp"
 
 using namespace tv;
@@ -12,20 +13,6 @@ using namespace tv::nic;
 using namespace tv::nic::test;
 
 namespace {
-
-struct Input {
-    u8 const* p;
-    size_t n;
-    template <class T>
-    T take() {
-        T v{};
-        size_t const k = n < sizeof v ? n : sizeof v;
-        memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
-    }
-};
 
 constexpr u32 kRegs[] = {off(Reg::Ctrl),  off(Reg::Icr),   off(Reg::Rctl),  off(Reg::Tctl),  off(Reg::Rdbal),
                          off(Reg::Rdbah), off(Reg::Rdlen), off(Reg::Rdh),   off(Reg::Rdt),   off(Reg::Tdbal),

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/fuzz_input.hpp"
 #include "core/guest_paging.hpp"
 
 using namespace tv;
@@ -18,13 +19,6 @@ namespace {
 
 constexpr u64 kMem = 64u << 10;
 constexpr u64 kHiddenBase = 0x8000, kHiddenEnd = 0x9000;
-
-void check(bool ok, char const* what) {
-    if (!ok) {
-        fprintf(stderr, "invariant broken: %s\n", what);
-        abort();
-    }
-}
 
 class Memory final : public GuestMemoryReader {
   public:
@@ -54,20 +48,6 @@ class Memory final : public GuestMemoryReader {
         v |= bits;
         memcpy(bytes + gpa.raw, &v, size);
         return true;
-    }
-};
-
-struct Input {
-    u8 const* p;
-    size_t n;
-    template <class T>
-    T take() {
-        T v{};
-        size_t const k = n < sizeof v ? n : sizeof v;
-        memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
     }
 };
 

@@ -12,6 +12,7 @@
 
 #include <initializer_list>
 
+#include "tests/unit/fuzz_input.hpp"
 #include "core/exit_stats.hpp"
 #include "core/handlers/bios_services.hpp"
 #include "core/handlers/hypercall.hpp"
@@ -48,27 +49,6 @@ Status io_hook_register(u16, u16, IoHandler, void*, char const*) { return Status
 using namespace tv;
 
 namespace {
-
-void check(bool ok, char const* what) {
-    if (!ok) {
-        fprintf(stderr, "invariant broken: %s\n", what);
-        abort();
-    }
-}
-
-struct Input {
-    u8 const* p;
-    size_t n;
-    template <class T>
-    T take() {
-        T v{};
-        size_t const k = n < sizeof v ? n : sizeof v;
-        memcpy(&v, p, k);
-        p += k;
-        n -= k;
-        return v;
-    }
-};
 
 bool device_counter(void*, u32 i, char* name, u64* value) {
     if (i >= 5) return false;
