@@ -1,14 +1,14 @@
-# The AHCI mediator (drivers/ata/ahci_*): host unit tests of its pure parts. Included by the
+# The AHCI mediator (drivers/ahci/ahci_*): host unit tests of its pure parts. Included by the
 # top-level Makefile before mk/unit.mk; everything here is prefixed AHCI_ or ahci-. The monitor
-# build picks up drivers/ata/*.cpp through MON_CXX_SRCS; ahci_install.cpp (PCI, MMIO hooks,
+# build picks up drivers/ahci/*.cpp through MON_CXX_SRCS; ahci_install.cpp (PCI, MMIO hooks,
 # monitor memory) is monitor-only. The shared decoder and crypto glue come from mk/ata.mk.
 #
 #   make ahci-unit   run only this mediator's tests of build/unit/unit_tests
 
 UNIT_BUILD ?= build/unit
 
-AHCI_PURE_SRCS := drivers/ata/ahci_port.cpp drivers/ata/ahci_issue.cpp drivers/ata/ahci_takeover.cpp \
-                  drivers/ata/ahci_hba.cpp drivers/ata/ahci_counts.cpp
+AHCI_PURE_SRCS := drivers/ahci/ahci_port.cpp drivers/ahci/ahci_issue.cpp drivers/ahci/ahci_takeover.cpp \
+                  drivers/ahci/ahci_hba.cpp drivers/ahci/ahci_counts.cpp
 AHCI_TEST_SRCS := $(wildcard tests/unit/test_ahci_*.cpp)
 
 UNIT_CORE_SRCS += $(AHCI_PURE_SRCS)

@@ -1,4 +1,4 @@
-# ATA mediators (drivers/ata/): the pure command decoder, the per-disk crypto glue and the
+# ATA mediators (drivers/ata/ shared decoder and crypto glue, drivers/ide/): the pure command decoder, the per-disk crypto glue and the
 # IDE shadow logic, host-tested. Included by the top-level Makefile before mk/unit.mk;
 # everything here is prefixed ATA_ or ata-. The monitor build picks up drivers/ata/*.cpp
 # through MON_CXX_SRCS.
@@ -11,7 +11,7 @@ UNIT_BUILD ?= build/unit
 # the one that touches ports and the monitor's registries (ide_install.cpp). The AHCI
 # mediator's files are listed by its own fragment.
 ATA_PURE_SRCS := drivers/ata/ata_command.cpp drivers/ata/sector_crypt.cpp \
-                 $(filter-out %_install.cpp,$(wildcard drivers/ata/ide_*.cpp))
+                 $(filter-out %_install.cpp,$(wildcard drivers/ide/ide_*.cpp))
 ATA_TEST_SRCS := $(wildcard tests/unit/test_ata_*.cpp tests/unit/test_ide_*.cpp)
 
 UNIT_CORE_SRCS += $(ATA_PURE_SRCS)

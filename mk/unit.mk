@@ -71,9 +71,9 @@ UNIT_FUZZ_WITH_memmap := core/memmap.cpp
 UNIT_FUZZ_WITH_config := core/config.cpp core/config_values.cpp
 UNIT_FUZZ_WITH_loader_conf := boot/efi/loader_conf.c
 UNIT_FUZZ_WITH_elf_image := boot/efi/elf_image.c
-UNIT_FUZZ_WITH_ide_prd := drivers/ata/ide_shadow.cpp
-UNIT_FUZZ_WITH_ahci := drivers/ata/ahci_port.cpp drivers/ata/ahci_issue.cpp drivers/ata/ahci_takeover.cpp \
-                       drivers/ata/ahci_hba.cpp drivers/ata/ahci_counts.cpp drivers/ata/ata_command.cpp \
+UNIT_FUZZ_WITH_ide_prd := drivers/ide/ide_shadow.cpp
+UNIT_FUZZ_WITH_ahci := drivers/ahci/ahci_port.cpp drivers/ahci/ahci_issue.cpp drivers/ahci/ahci_takeover.cpp \
+                       drivers/ahci/ahci_hba.cpp drivers/ahci/ahci_counts.cpp drivers/ata/ata_command.cpp \
                        drivers/ata/sector_crypt.cpp $(STORAGE_PURE_SRCS) $(CRYPTO_SRCS)
 UNIT_FUZZ_EXTRA_ahci = $(CRYPTO_INC) -maes
 UNIT_FUZZ_LIBS_ahci = $(CRYPTO_MBEDTLS_LIB)
@@ -81,7 +81,7 @@ UNIT_FUZZ_WITH_guest_paging := core/guest_paging.cpp
 UNIT_FUZZ_WITH_acpi := core/acpi.cpp
 UNIT_FUZZ_EXTRA_acpi = -include tests/unit/fuzz_acpi_shim.hpp
 UNIT_FUZZ_WITH_hypercall := core/handlers/hypercall.cpp core/handlers/hypercall_policy.cpp core/exit_stats.cpp core/log_ring.cpp core/memmap.cpp
-UNIT_FUZZ_HDRS := $(wildcard core/*.hpp core/*/*.hpp core/arch/x86/*.hpp drivers/ata/*.hpp boot/efi/*.h \
+UNIT_FUZZ_HDRS := $(wildcard core/*.hpp core/*/*.hpp core/arch/x86/*.hpp drivers/ata/*.hpp drivers/ide/*.hpp drivers/ahci/*.hpp drivers/aoe_disk/*.hpp boot/efi/*.h \
                   crypto/*.hpp include/thinvisor/*.h tests/unit/*.hpp)
 
 define UNIT_FUZZ_RULE

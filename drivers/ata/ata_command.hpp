@@ -1,5 +1,5 @@
 // ATA commands as the mediators see them: the taskfile the guest wrote, decoded against an
-// allow-list. Shared by the IDE (drivers/ata/ide_*) and AHCI (drivers/ata/ahci_*) mediators.
+// allow-list. Shared by the IDE (drivers/ide/ide_*) and AHCI (drivers/ahci/ahci_*) mediators.
 //
 // The allow-list is the security boundary for commands: anything a guest could use to bypass
 // the encryption (TRIM, SECURITY ERASE, SET MAX, DOWNLOAD MICROCODE, vendor commands...) is

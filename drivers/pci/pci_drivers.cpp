@@ -6,9 +6,9 @@
 #include "drivers/pci/pci_drivers.hpp"
 
 #include "core/log.hpp"
-#include "drivers/ata/ahci_mediator.hpp"
-#include "drivers/ata/aoe_disk_install.hpp"
-#include "drivers/ata/ide_install.hpp"
+#include "drivers/ahci/ahci_mediator.hpp"
+#include "drivers/aoe_disk/aoe_disk_install.hpp"
+#include "drivers/ide/ide_install.hpp"
 #include "drivers/nic/nic_mediator.hpp"
 #include "drivers/pci/passthrough_test.hpp"
 #include "drivers/pci/pci_monitor.hpp"

@@ -1,4 +1,4 @@
-// libFuzzer target: the AHCI mediator (drivers/ata/ahci_*) against a hostile guest. The input
+// libFuzzer target: the AHCI mediator (drivers/ahci/ahci_*) against a hostile guest. The input
 // is a script: register accesses (mostly port 0's, sometimes anywhere in the ABAR), writes of
 // guest RAM (raw, or shaped as a command header, a command FIS or a PRD aimed at guest RAM,
 // at the monitor's range or past RAM), device steps (run the issued slots, finish NCQ tags)
@@ -14,7 +14,7 @@
 #include <new>
 
 #include "tests/unit/fuzz_input.hpp"
-#include "drivers/ata/ahci_hba.hpp"
+#include "drivers/ahci/ahci_hba.hpp"
 
 using namespace tv;
 using namespace tv::ata;

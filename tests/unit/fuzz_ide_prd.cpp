@@ -1,4 +1,4 @@
-// libFuzzer target: the IDE mediator's PRD shadow (drivers/ata/ide_shadow) against a hostile
+// libFuzzer target: the IDE mediator's PRD shadow (drivers/ide/ide_shadow) against a hostile
 // guest's table. The input is the table's address, the byte count the ATA command moves, and
 // the contents of guest RAM around the table. Checks: nothing out of bounds (ASan/UBSan); the
 // mediator reaches only guest RAM, never the modelled monitor region inside it; an accepted
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drivers/ata/ide_shadow.hpp"
+#include "drivers/ide/ide_shadow.hpp"
 
 using namespace tv;
 using namespace tv::ata;

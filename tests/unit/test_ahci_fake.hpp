@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "drivers/ata/ahci_hba.hpp"
+#include "drivers/ahci/ahci_hba.hpp"
 
 namespace tv::ata::ahci::test {
 

@@ -2,7 +2,7 @@
 // through outages shorter and longer than the deadline.
 #include <gtest/gtest.h>
 
-#include "drivers/ata/aoe_disk_block.hpp"
+#include "drivers/aoe_disk/aoe_disk_block.hpp"
 #include "tests/unit/test_aoe_fake.hpp"
 
 using namespace tv;

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "drivers/ata/aoe_disk.hpp"
+#include "drivers/aoe_disk/aoe_disk.hpp"
 #include "tests/unit/fake_guest_ram.hpp"
-#include "drivers/ata/aoe_disk_int13.hpp"
+#include "drivers/aoe_disk/aoe_disk_int13.hpp"
 
 namespace aoedisk {
 

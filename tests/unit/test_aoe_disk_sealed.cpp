@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "crypto/xts.hpp"
-#include "drivers/ata/aoe_disk_sealed.hpp"
+#include "drivers/aoe_disk/aoe_disk_sealed.hpp"
 #include "storage/key_table.hpp"
 #include "tests/unit/test_aoe_disk_fake.hpp"
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "crypto/xts.hpp"
-#include "drivers/ata/ide_channel.hpp"
+#include "drivers/ide/ide_channel.hpp"
 #include "tests/unit/fake_guest_ram.hpp"
 #include <gtest/gtest.h>
 

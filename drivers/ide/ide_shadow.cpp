@@ -1,4 +1,4 @@
-#include "drivers/ata/ide_shadow.hpp"
+#include "drivers/ide/ide_shadow.hpp"
 
 #include <string.h>
 

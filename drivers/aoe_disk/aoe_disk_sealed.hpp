@@ -7,8 +7,8 @@
 // Pure: host-tested against an in-memory BlockDevice (tests/unit/test_aoe_disk_sealed.cpp).
 #pragma once
 
-#include "drivers/ata/aoe_disk_block.hpp"
-#include "drivers/ata/aoe_disk_identify.hpp"
+#include "drivers/aoe_disk/aoe_disk_block.hpp"
+#include "drivers/aoe_disk/aoe_disk_identify.hpp"
 #include "storage/volume.hpp"
 
 namespace tv::ata {

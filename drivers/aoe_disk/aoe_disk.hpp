@@ -26,10 +26,10 @@
 // test_aoe_disk_*.cpp).
 #pragma once
 
-#include "drivers/ata/aoe_disk_block.hpp"
-#include "drivers/ata/aoe_disk_identify.hpp"
-#include "drivers/ata/ide_channel.hpp"
-#include "drivers/ata/ide_shadow.hpp"
+#include "drivers/aoe_disk/aoe_disk_block.hpp"
+#include "drivers/aoe_disk/aoe_disk_identify.hpp"
+#include "drivers/ide/ide_channel.hpp"
+#include "drivers/ide/ide_shadow.hpp"
 
 namespace tv::ata {
 

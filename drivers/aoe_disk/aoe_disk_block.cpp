@@ -1,4 +1,4 @@
-#include "drivers/ata/aoe_disk_block.hpp"
+#include "drivers/aoe_disk/aoe_disk_block.hpp"
 
 namespace tv::ata {
 

@@ -1,7 +1,7 @@
 // ABAR access counts by register class.
-#include "drivers/ata/ahci_counts.hpp"
+#include "drivers/ahci/ahci_counts.hpp"
 
-#include "drivers/ata/ahci_regs.hpp"
+#include "drivers/ahci/ahci_regs.hpp"
 
 namespace tv::ata::ahci {
 

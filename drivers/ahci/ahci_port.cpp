@@ -1,6 +1,6 @@
 // One AHCI port under mediation: the guest's register view, completion and copy-out.
 // Issuing (shadowing and checks) is in ahci_issue.cpp.
-#include "drivers/ata/ahci_port.hpp"
+#include "drivers/ahci/ahci_port.hpp"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "drivers/ata/aoe_disk_sealed.hpp"
+#include "drivers/aoe_disk/aoe_disk_sealed.hpp"
 
 #include <string.h>
 

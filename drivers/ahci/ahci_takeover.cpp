@@ -2,7 +2,7 @@
 // runs. Used once per port at install.
 #include <string.h>
 
-#include "drivers/ata/ahci_port.hpp"
+#include "drivers/ahci/ahci_port.hpp"
 
 namespace tv::ata::ahci {
 

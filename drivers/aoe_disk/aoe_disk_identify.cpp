@@ -1,4 +1,4 @@
-#include "drivers/ata/aoe_disk_identify.hpp"
+#include "drivers/aoe_disk/aoe_disk_identify.hpp"
 
 #include <stdio.h>
 #include <string.h>

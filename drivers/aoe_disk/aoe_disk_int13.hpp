@@ -15,8 +15,8 @@
 #pragma once
 
 #include "core/handlers/bios_disk_regs.hpp"
-#include "drivers/ata/aoe_disk_block.hpp"
-#include "drivers/ata/ide_shadow.hpp"
+#include "drivers/aoe_disk/aoe_disk_block.hpp"
+#include "drivers/ide/ide_shadow.hpp"
 
 namespace tv::ata {
 

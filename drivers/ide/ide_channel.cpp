@@ -1,4 +1,4 @@
-#include "drivers/ata/ide_channel.hpp"
+#include "drivers/ide/ide_channel.hpp"
 
 #include <string.h>
 

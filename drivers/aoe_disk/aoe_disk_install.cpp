@@ -5,7 +5,7 @@
 // a real one): the disk's IrqLine (core/device/irq_line) follows the guest's IOAPIC entry for
 // IRQ 14. With the entry masked (PIC mode) nothing is sent and drivers poll (SeaBIOS would;
 // it never sees this disk, INT 13h is served by the monitor).
-#include "drivers/ata/aoe_disk_install.hpp"
+#include "drivers/aoe_disk/aoe_disk_install.hpp"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,9 +22,9 @@
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
-#include "drivers/ata/aoe_disk.hpp"
-#include "drivers/ata/aoe_disk_int13.hpp"
-#include "drivers/ata/aoe_disk_sealed.hpp"
+#include "drivers/aoe_disk/aoe_disk.hpp"
+#include "drivers/aoe_disk/aoe_disk_int13.hpp"
+#include "drivers/aoe_disk/aoe_disk_sealed.hpp"
 #include "drivers/nic/frame_port.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "lib/spinlock.hpp"

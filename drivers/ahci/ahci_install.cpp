@@ -12,8 +12,8 @@
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/mmio_hooks.hpp"
-#include "drivers/ata/ahci_hba.hpp"
-#include "drivers/ata/ahci_mediator.hpp"
+#include "drivers/ahci/ahci_hba.hpp"
+#include "drivers/ahci/ahci_mediator.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
 namespace tv::ata {

@@ -27,7 +27,7 @@
 #pragma once
 
 #include "drivers/ata/ata_command.hpp"
-#include "drivers/ata/ide_shadow.hpp"
+#include "drivers/ide/ide_shadow.hpp"
 #include "drivers/ata/sector_crypt.hpp"
 
 namespace tv::ata {

@@ -1,4 +1,4 @@
-#include "drivers/ata/aoe_disk_int13.hpp"
+#include "drivers/aoe_disk/aoe_disk_int13.hpp"
 
 #include <string.h>
 

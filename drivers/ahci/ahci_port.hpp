@@ -22,7 +22,7 @@
 #pragma once
 
 #include "core/types.hpp"
-#include "drivers/ata/ahci_regs.hpp"
+#include "drivers/ahci/ahci_regs.hpp"
 #include "drivers/ata/ata_command.hpp"
 #include "drivers/ata/sector_crypt.hpp"
 

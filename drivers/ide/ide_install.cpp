@@ -1,5 +1,5 @@
 // The monitor side of the IDE mediator: ports, PCI configuration, monitor memory.
-#include "drivers/ata/ide_install.hpp"
+#include "drivers/ide/ide_install.hpp"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/smp.hpp"
-#include "drivers/ata/ide_channel.hpp"
+#include "drivers/ide/ide_channel.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
 namespace tv::ata {

@@ -1,5 +1,5 @@
 // ABAR routing for the AHCI mediator.
-#include "drivers/ata/ahci_hba.hpp"
+#include "drivers/ahci/ahci_hba.hpp"
 
 namespace tv::ata::ahci {
 

@@ -2,8 +2,8 @@
 // and hides what they do not support (FIS-based switching). Pure, like AhciPort.
 #pragma once
 
-#include "drivers/ata/ahci_counts.hpp"
-#include "drivers/ata/ahci_port.hpp"
+#include "drivers/ahci/ahci_counts.hpp"
+#include "drivers/ahci/ahci_port.hpp"
 
 namespace tv::ata::ahci {
 

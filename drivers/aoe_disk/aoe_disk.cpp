@@ -1,4 +1,4 @@
-#include "drivers/ata/aoe_disk.hpp"
+#include "drivers/aoe_disk/aoe_disk.hpp"
 
 #include <string.h>
 

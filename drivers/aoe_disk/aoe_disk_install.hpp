@@ -1,4 +1,4 @@
-// The AoE disk's place in the monitor (drivers/ata/aoe_disk_install.cpp).
+// The AoE disk's place in the monitor (drivers/aoe_disk/aoe_disk_install.cpp).
 #pragma once
 
 #include "core/device/pci_registry.hpp"

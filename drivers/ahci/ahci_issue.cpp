@@ -3,7 +3,7 @@
 // that point at a bounce buffer. A refused slot is issued as NOP so the device aborts it.
 #include <string.h>
 
-#include "drivers/ata/ahci_port.hpp"
+#include "drivers/ahci/ahci_port.hpp"
 
 namespace tv::ata::ahci {
 
