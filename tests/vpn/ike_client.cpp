@@ -1,0 +1,292 @@
+// ike-client: the IKE initiator of vpn/ike/ on the host, over real UDP sockets, for
+// tests/suites/vpn_ike.py to run against strongSwan. It binds UDP 500 and 4500 on --local,
+// brings the SA up with --gw, prints what happens, keeps the SA for --up-for seconds (DPD
+// running), deletes it and exits.
+//
+//   ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups 31,19,14]
+//              [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying]
+//
+// Lines for the test: "IKE_SA_UP spi_i=.. spi_r=.. group=N", "CHILD_SA_UP spi_in=.. spi_out=..
+// inner=A.B.C.D", "FAILED <error>", "CLOSED". Exit 0 after a clean delete, 2 on a failure
+// (unless --keep-trying), 3 at the deadline.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/secure_zero.hpp"
+#include "tests/vpn/esp_link.hpp"
+#include "vpn/ike/constants.hpp"
+#include "vpn/ike/initiator.hpp"
+
+using namespace tv;
+using namespace tv::vpn::ike;
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+u64 mono_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<u64>(ts.tv_sec) * 1000u + static_cast<u64>(ts.tv_nsec) / 1000000u;
+}
+
+bool fill_random(void*, u8* out, u64 n) {
+    while (n != 0) {
+        ssize_t const got = getrandom(out, n, 0);
+        if (got <= 0)
+            return false;
+        out += got;
+        n -= static_cast<u64>(got);
+    }
+    return true;
+}
+
+struct HostClock final : Clock {
+    u64 now_ms() override { return mono_ms(); }
+};
+
+struct Udp final : Transport {
+    int fd500 = -1, fd4500 = -1;
+    sockaddr_in gw{};
+    Status send(u16 port, u8 const* data, size_t len) override {
+        sockaddr_in to = gw;
+        to.sin_port = htons(port);
+        int const fd = port == kNattPort ? fd4500 : fd500;
+        return sendto(fd, data, len, 0, reinterpret_cast<sockaddr const*>(&to), sizeof to) ==
+                       static_cast<ssize_t>(len)
+                   ? Status::Ok
+                   : Status::Refused;
+    }
+};
+
+struct Printer final : Events {
+    u64 t0 = mono_ms();
+    EspLink* esp = nullptr;
+    bool child = false;
+    void line(char const* text) override {
+        printf("%7.3f %s\n", static_cast<double>(mono_ms() - t0) / 1000.0, text);
+        fflush(stdout);
+    }
+    void child_up(ChildSa const& sa) override {
+        printf("CHILD_SA_UP spi_in=%08x spi_out=%08x inner=%u.%u.%u.%u\n", sa.spi_in, sa.spi_out, sa.inner_ip[0],
+               sa.inner_ip[1], sa.inner_ip[2], sa.inner_ip[3]);
+        fflush(stdout);
+        child = true;
+        if (esp != nullptr)
+            esp->up(sa);
+    }
+    void child_down(u32 in, u32 out) override {
+        printf("CHILD_SA_DOWN spi_in=%08x spi_out=%08x\n", in, out);
+        fflush(stdout);
+        child = false;
+        if (esp != nullptr)
+            esp->down();
+    }
+};
+
+int bind_udp(in_addr addr, u16 port) {
+    int const fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr = addr;
+    a.sin_port = htons(port);
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        fprintf(stderr, "ike-client: cannot bind UDP %u: %s\n", port, strerror(errno));
+        exit(1);
+    }
+    return fd;
+}
+
+Identity parse_id(char const* s) {
+    Identity id{};
+    in_addr a{};
+    size_t const n = strlen(s);
+    if (n > sizeof id.data) {
+        fprintf(stderr, "ike-client: identity too long\n");
+        exit(1);
+    }
+    if (inet_pton(AF_INET, s, &a) == 1) {
+        id.type = idtype::kIpv4;
+        id.len = 4;
+        memcpy(id.data, &a, 4);
+        return id;
+    }
+    id.type = strchr(s, '@') != nullptr && s[0] != '@' ? idtype::kRfc822 : idtype::kFqdn;
+    if (s[0] == '@')
+        ++s;
+    id.len = static_cast<u8>(strlen(s));
+    memcpy(id.data, s, id.len);
+    return id;
+}
+
+template <size_t N>
+void parse_list(char const* s, u16 (&out)[N]) {
+    for (size_t i = 0; i < N; ++i)
+        out[i] = 0;
+    for (size_t i = 0; i < N && *s != '\0'; ++i) {
+        char* end = nullptr;
+        out[i] = static_cast<u16>(strtoul(s, &end, 10));
+        s = *end == ',' ? end + 1 : end;
+    }
+}
+
+void usage() {
+    fprintf(stderr, "usage: ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups 31,19,14]\n"
+                    "       [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying] [--tun NAME]\n");
+    exit(1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Config cfg{};
+    cfg.groups[0] = group::kCurve25519;
+    cfg.groups[1] = group::kEcp256;
+    cfg.groups[2] = group::kModp2048;
+    cfg.key_bits[0] = 256;
+    cfg.key_bits[1] = 128;
+    cfg.retransmit_ms = 500;
+    cfg.retransmit_max_ms = 2000;
+    cfg.retransmit_tries = 5;
+    cfg.dpd_ms = 2000;
+    cfg.restart_ms = 1000;
+    cfg.force_encap = true;
+    char const* local = nullptr;
+    char const* gw = nullptr;
+    char const* psk_file = nullptr;
+    char const* tun = nullptr;
+    double up_for = 2, deadline = 30;
+    bool keep_trying = false;
+    for (int i = 1; i < argc; ++i) {
+        char const* a = argv[i];
+        char const* v = i + 1 < argc ? argv[i + 1] : nullptr;
+        if (strcmp(a, "--keep-trying") == 0) {
+            keep_trying = true;
+            continue;
+        }
+        if (v == nullptr)
+            usage();
+        ++i;
+        if (strcmp(a, "--local") == 0) local = v;
+        else if (strcmp(a, "--gw") == 0) gw = v;
+        else if (strcmp(a, "--id") == 0) cfg.local_id = parse_id(v);
+        else if (strcmp(a, "--remote-id") == 0) cfg.remote_id = parse_id(v);
+        else if (strcmp(a, "--psk-file") == 0) psk_file = v;
+        else if (strcmp(a, "--groups") == 0) parse_list(v, cfg.groups);
+        else if (strcmp(a, "--key-bits") == 0) parse_list(v, cfg.key_bits);
+        else if (strcmp(a, "--up-for") == 0) up_for = atof(v);
+        else if (strcmp(a, "--deadline") == 0) deadline = atof(v);
+        else if (strcmp(a, "--dpd") == 0) cfg.dpd_ms = static_cast<u32>(atoi(v));
+        else if (strcmp(a, "--tun") == 0) tun = v;
+        else usage();
+    }
+    in_addr la{}, ga{};
+    if (local == nullptr || gw == nullptr || psk_file == nullptr || inet_pton(AF_INET, local, &la) != 1 ||
+        inet_pton(AF_INET, gw, &ga) != 1)
+        usage();
+    memcpy(cfg.local_ip, &la, 4);
+    memcpy(cfg.gateway_ip, &ga, 4);
+
+    // The PSK file stands for the monitor's module: read into a buffer, handed over, wiped.
+    u8 psk[256];
+    int const pf = open(psk_file, O_RDONLY);
+    ssize_t psk_len = pf < 0 ? -1 : read(pf, psk, sizeof psk);
+    if (pf >= 0)
+        close(pf);
+    while (psk_len > 0 && (psk[psk_len - 1] == '\n' || psk[psk_len - 1] == '\r'))
+        --psk_len;
+    if (psk_len <= 0) {
+        fprintf(stderr, "ike-client: cannot read the PSK from %s\n", psk_file);
+        return 1;
+    }
+
+    Udp udp;
+    udp.fd500 = bind_udp(la, kIkePort);
+    udp.fd4500 = bind_udp(la, kNattPort);
+    udp.gw.sin_family = AF_INET;
+    udp.gw.sin_addr = ga;
+    HostClock clock;
+    Printer printer;
+    EspLink esp{udp.fd4500, udp.gw};
+    if (tun != nullptr) {
+        if (!esp.open_tun(tun))
+            return 1;
+        printer.esp = &esp;
+    }
+    static Initiator ini{udp, clock, printer, crypto::Random{&fill_random, nullptr}};
+    Status const st = ini.configure(cfg, psk, static_cast<size_t>(psk_len));
+    crypto::secure_zero(psk, sizeof psk);
+    if (!ok(st))
+        return 1;
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+
+    u64 const t_end = mono_ms() + static_cast<u64>(deadline * 1000);
+    u64 up_at = 0;
+    bool deleting = false;
+    ini.start();
+    u8 buf[4096];
+    for (;;) {
+        pollfd fds[3] = {{udp.fd500, POLLIN, 0}, {udp.fd4500, POLLIN, 0}, {esp.tun_fd(), POLLIN, 0}};
+        poll(fds, tun != nullptr ? 3 : 2, 20);
+        for (int k = 0; k < 2; ++k) {
+            for (;;) {
+                sockaddr_in from{};
+                socklen_t fl = sizeof from;
+                ssize_t const n = recvfrom(fds[k].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+                if (n < 0)
+                    break;
+                if (from.sin_addr.s_addr != ga.s_addr)
+                    continue;
+                u16 const port = k == 0 ? kIkePort : kNattPort;
+                if (port == kNattPort && n >= 4 && (buf[0] | buf[1] | buf[2] | buf[3]) != 0) {
+                    if (esp.from_gateway(buf, static_cast<size_t>(n)))
+                        ini.note_traffic();
+                    continue;
+                }
+                ini.on_datagram(port, buf, static_cast<size_t>(n));
+            }
+        }
+        if (tun != nullptr)
+            esp.from_tun();
+        ini.poll();
+        State const s = ini.state();
+        if (s == State::Established && up_at == 0) {
+            up_at = mono_ms();
+            printf("IKE_SA_UP spi_i=%016llx spi_r=%016llx group=%u\n", static_cast<unsigned long long>(ini.spi_i()),
+                   static_cast<unsigned long long>(ini.spi_r()), ini.group());
+            fflush(stdout);
+        }
+        if (s == State::Failed && !keep_trying) {
+            printf("FAILED %s\n", to_string(ini.last_error()));
+            return 2;
+        }
+        if (s == State::Closed) {
+            printf("CLOSED\n");
+            return 0;
+        }
+        bool const time_up = up_at != 0 && mono_ms() - up_at >= static_cast<u64>(up_for * 1000);
+        if (!deleting && (g_stop != 0 || time_up)) {
+            deleting = true;
+            ini.shutdown();
+        }
+        if (mono_ms() >= t_end) {
+            printf("DEADLINE state=%s error=%s\n", to_string(s), to_string(ini.last_error()));
+            return 3;
+        }
+    }
+}
