@@ -5,7 +5,7 @@ Creates three private network namespaces (names carry this process's PID): the c
 gateway running charon (kernel-libipsec, swanctl.conf, PSK) and a server behind the gateway,
 joined by two veth pairs. Checks that the IKE SA and the child SA come up and that charon lists
 them as ESTABLISHED/INSTALLED with the client's SPIs and deletes them when the client does; DH
-groups 31, 19 and 14 each; INVALID_KE_PAYLOAD (a gateway that takes only group 14); a wrong PSK
+groups 31, 19 and 14 each; a child SA rekeyed by the client (CREATE_CHILD_SA); INVALID_KE_PAYLOAD (a gateway that takes only group 14); a wrong PSK
 (a clear AUTHENTICATION_FAILED line, no SA); and a gateway absent at start (the client keeps
 retrying and comes up once charon starts). With the ESP engine built in (--tun), an ICMP echo
 through the tunnel to the server comes back.
@@ -301,6 +301,38 @@ def t_no_proposal(env):
         env.load()
 
 
+def t_child_rekey(env):
+    p, log = env.client_bg("child_rekey", "--child-rekey", "1000", "--up-for", "1.8", "--deadline", "20")
+    done = wait_for(log, r"old child SA ([0-9a-f]{8})/([0-9a-f]{8}) deleted", p, 15)
+    ups = re.findall(r"CHILD_SA_UP spi_in=([0-9a-f]{8}) spi_out=([0-9a-f]{8})", read(log))
+    if not done or len(ups) < 2:
+        finish(p)
+        return "no completed child SA rekey: %s" % read(log).strip().splitlines()[-3:]
+    time.sleep(0.2)
+    sas = env.swanctl("--list-sas")
+    with open(os.path.join(LOGS, "child_rekey.sas"), "w") as f:
+        f.write(sas)
+    new_in, new_out = ups[-1]
+    old_in, old_out = ups[0]
+    rc = finish(p)
+    problems = []
+    # charon keeps a rekeyed child a few seconds as DELETED, for packets still in flight
+    blocks = {}
+    for b in sas.split("  net: #")[1:]:
+        state = b.split(",")[2].strip() if b.count(",") > 2 else ""
+        blocks[state] = blocks.get(state, "") + b
+    installed = blocks.get("INSTALLED", "")
+    if not re.search(r"in\s+%s" % new_out, installed) or not re.search(r"out\s+%s" % new_in, installed):
+        problems.append("charon does not list the rekeyed child SA %s/%s as INSTALLED" % (new_in, new_out))
+    if old_in in installed or old_out in installed:
+        problems.append("charon still has the old child SA %s/%s INSTALLED" % (old_in, old_out))
+    if old_out in sas and old_out not in blocks.get("DELETED", ""):
+        problems.append("the old child SA %s/%s is listed but not DELETED" % (old_in, old_out))
+    if rc != 0:
+        problems.append("client exit %s" % rc)
+    return "; ".join(problems) or None
+
+
 def t_wrong_psk(env):
     p, log = env.client_bg("wrong_psk", "--deadline", "10", psk="wrong-psk")
     rc = finish(p)
@@ -324,6 +356,7 @@ TESTS = [
     ("invalid_ke_retry", t_invalid_ke),
     ("no_proposal_chosen", t_no_proposal),
     ("wrong_psk_refused", t_wrong_psk),
+    ("child_sa_rekey", t_child_rekey),
 ]
 
 

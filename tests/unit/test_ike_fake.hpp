@@ -45,12 +45,17 @@ struct FakeEvents final : Events {
     std::vector<std::string> lines;
     int ups = 0, downs = 0;
     ChildSa last{};
+    u32 down_in = 0, down_out = 0;
     void line(char const* text) override { lines.emplace_back(text); }
     void child_up(ChildSa const& sa) override {
         ++ups;
         last = sa;
     }
-    void child_down(u32, u32) override { ++downs; }
+    void child_down(u32 in, u32 out) override {
+        ++downs;
+        down_in = in;
+        down_out = out;
+    }
     bool said(char const* what) const {
         for (auto const& l : lines)
             if (l.find(what) != std::string::npos)

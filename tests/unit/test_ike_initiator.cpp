@@ -312,3 +312,60 @@ TEST(IkeInitiator, ShutdownSendsDeleteAndClosesOnTheAnswer) {
     EXPECT_EQ(r.ini.state(), State::Closed);
     EXPECT_EQ(r.ev.downs, 1);
 }
+
+TEST(IkeInitiator, ChildSaIsRekeyedNewBeforeOldAndTheOldPairDeleted) {
+    Config cfg = test_config();
+    cfg.child_rekey_ms = 5000;
+    cfg.dpd_ms = 0;
+    Rig r{cfg};
+    r.up();
+    u32 const old_in = r.ev.last.spi_in, old_out = r.ev.last.spi_out;
+    r.advance(4000);
+    size_t const sent = r.net.sent.size();
+    r.advance(1000);
+    ASSERT_EQ(r.net.sent.size(), sent + 1);
+    Buf plain;
+    u8 first = 0;
+    Header h{};
+    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
+    EXPECT_EQ(h.exchange, static_cast<u8>(Exchange::CreateChildSa));
+    PayloadList in{};
+    ASSERT_EQ(parse_chain(plain.data(), 0, plain.size(), first, in), ParseError::Ok);
+    Notify n{};
+    ASSERT_EQ(decode_notify(plain.data() + in.item[0].off, in.item[0].len, n), ParseError::Ok);
+    EXPECT_EQ(n.type, notify::kRekeySa);
+    ASSERT_EQ(n.spi_len, 4);
+    EXPECT_EQ(get32(n.spi), old_in);
+    PayloadRef const* ni = in.find(Payload::Nonce);
+    PayloadRef const* sa = in.find(Payload::SA);
+    ASSERT_NE(ni, nullptr);
+    ASSERT_NE(sa, nullptr);
+    u32 const new_in = get32(plain.data() + sa->off + 8);
+    u8 nr[32];
+    for (u8 i = 0; i < 32; ++i)
+        nr[i] = static_cast<u8>(200 + i);
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), flag::kResponse, h.msg_id, [&](ChainBuilder& c) {
+        add_sa(c, Offer{Protocol::Esp, 0x77777777, {128, 0}, {}});
+        add_nonce(c, nr, sizeof nr);
+        Ts4 const all{0, 0, 65535, {0, 0, 0, 0}, {255, 255, 255, 255}};
+        add_ts(c, Payload::TSi, &all, 1);
+        add_ts(c, Payload::TSr, &all, 1);
+    }));
+    ASSERT_EQ(r.ev.ups, 2);
+    EXPECT_EQ(r.ev.downs, 0);  // the old pair stays until the gateway confirms its Delete
+    EXPECT_EQ(r.ev.last.spi_in, new_in);
+    EXPECT_EQ(r.ev.last.spi_out, 0x77777777u);
+    EXPECT_EQ(r.ev.last.inner_ip[3], 7);
+    ChildKeys want{};
+    ASSERT_TRUE(derive_child_keys(r.gw.keys.sk_d, plain.data() + ni->off, ni->len, nr, sizeof nr, 16, want));
+    EXPECT_EQ(memcmp(&want, &r.ev.last.keys, sizeof want), 0);
+    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
+    EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
+                             [&](ChainBuilder& c) { add_delete(c, Protocol::Esp, &old_out, 1); }));
+    EXPECT_EQ(r.ev.downs, 1);
+    EXPECT_EQ(r.ev.down_in, old_in);
+    EXPECT_EQ(r.ev.down_out, old_out);
+    EXPECT_EQ(r.ini.state(), State::Established);
+    EXPECT_EQ(r.ini.counters().child_rekeys, 1u);
+}

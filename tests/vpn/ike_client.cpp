@@ -5,6 +5,7 @@
 //
 //   ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups 31,19,14]
 //              [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying]
+//              [--child-rekey MS] [--tun NAME]
 //
 // Lines for the test: "IKE_SA_UP spi_i=.. spi_r=.. group=N", "CHILD_SA_UP spi_in=.. spi_out=..
 // inner=A.B.C.D", "FAILED <error>", "CLOSED". Exit 0 after a clean delete, 2 on a failure
@@ -146,7 +147,8 @@ void parse_list(char const* s, u16 (&out)[N]) {
 
 void usage() {
     fprintf(stderr, "usage: ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups 31,19,14]\n"
-                    "       [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying] [--tun NAME]\n");
+                    "       [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying] [--child-rekey MS]\n"
+                    "       [--tun NAME]\n");
     exit(1);
 }
 
@@ -192,6 +194,7 @@ int main(int argc, char** argv) {
         else if (strcmp(a, "--deadline") == 0) deadline = atof(v);
         else if (strcmp(a, "--dpd") == 0) cfg.dpd_ms = static_cast<u32>(atoi(v));
         else if (strcmp(a, "--tun") == 0) tun = v;
+        else if (strcmp(a, "--child-rekey") == 0) cfg.child_rekey_ms = static_cast<u32>(atoi(v));
         else usage();
     }
     in_addr la{}, ga{};

@@ -65,6 +65,7 @@ inline constexpr u16 kInitialContact = 16384;
 inline constexpr u16 kNatDetectionSourceIp = 16388;
 inline constexpr u16 kNatDetectionDestinationIp = 16389;
 inline constexpr u16 kCookie = 16390;
+inline constexpr u16 kRekeySa = 16393;
 inline constexpr u16 kFragmentationSupported = 16430;
 }  // namespace notify
 

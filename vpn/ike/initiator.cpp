@@ -88,9 +88,12 @@ void Initiator::start() {
 
 // Forgets the SA (the caller learns of a lost child through child_down).
 void Initiator::teardown() {
+    if (old_child_)
+        ev_.child_down(old_spi_in_, old_spi_out_);
     if (child_up_)
         ev_.child_down(child_spi_in_, child_spi_out_);
-    child_up_ = false;
+    child_up_ = old_child_ = false;
+    pending_ = Pending::None;
     keys_.wipe();
     dh_.clear();
     reasm_.reset();
@@ -176,6 +179,11 @@ void Initiator::poll() {
         transmit(req_ + 4, req_len_);
         return;
     }
+    if (state_ == State::Established && !req_open_ && child_up_ && cfg_.child_rekey_ms != 0 &&
+        now - child_since_ms_ >= cfg_.child_rekey_ms) {
+        send_child_rekey();
+        return;
+    }
     if (state_ == State::Established && !req_open_ && cfg_.dpd_ms != 0 && now - last_rx_ms_ >= cfg_.dpd_ms) {
         ++counters_.dpd_sent;
         send_informational(false);
@@ -254,10 +262,16 @@ void Initiator::on_response(Header const& h, PayloadList const& pl, size_t len) 
         return;
     req_open_ = false;
     last_rx_ms_ = clock_.now_ms();
+    Pending const was = pending_;
+    pending_ = Pending::None;
     if (state_ == State::AuthSent)
         on_auth_response(inner, base);
+    else if (was == Pending::RekeyChild)
+        on_rekey_response(inner, base);
+    else if (was == Pending::DeleteChild)
+        on_child_delete_response();
     else
-        on_info_response(inner);
+        on_info_response(was == Pending::DeleteIke);
 }
 
 // Decrypts an SK message (or collects SKF fragments) into `inner`, whose offsets are relative

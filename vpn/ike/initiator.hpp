@@ -84,6 +84,7 @@ struct Config {
     u8 retransmit_tries;  // an exchange of an established SA fails after this many sends
     u32 dpd_ms;           // liveness check after this long without a message (0: off)
     u32 restart_ms;       // after a failure, start over this much later
+    u32 child_rekey_ms;   // rekey the child SA (CREATE_CHILD_SA) this long after it came up (0: never)
     bool force_encap;     // fake NAT detection so that ESP is always UDP-encapsulated
 };
 
@@ -113,6 +114,7 @@ struct Counters {
     u64 foreign;           // another SA's SPI, or not from the gateway's role
     u64 peer_requests;
     u64 dpd_sent;
+    u64 child_rekeys;
 };
 
 class Initiator {
@@ -164,9 +166,14 @@ class Initiator {
     [[nodiscard]] bool auth_notifies(PayloadList const& inner, u8 const* base, bool child);
     [[nodiscard]] bool check_peer_auth(PayloadList const& inner, u8 const* base);
     [[nodiscard]] bool install_child(PayloadList const& inner, u8 const* base);
+    // initiator_rekey.cpp
+    void send_child_rekey();
+    void on_rekey_response(PayloadList const& inner, u8 const* base);
+    [[nodiscard]] bool rekey_notifies(PayloadList const& inner, u8 const* base);
+    void on_child_delete_response();
     // initiator_info.cpp
     void send_informational(bool delete_ike);
-    void on_info_response(PayloadList const& inner);
+    void on_info_response(bool was_delete);
     void on_peer_request(Header const& h, PayloadList const& pl);
     void answer_peer(Header const& h, PayloadList const& inner, u8 const* base);
 
@@ -214,7 +221,17 @@ class Initiator {
     u32 req_tries_ = 0;
     u64 req_deadline_ = 0;
     u32 req_timeout_ = 0;
-    bool req_is_delete_ = false;
+    // what the request in flight is for, once the SA is up
+    enum class Pending : u8 { None, Info, DeleteIke, RekeyChild, DeleteChild };
+    Pending pending_ = Pending::None;
+
+    // the child SA as handed to the owner (keys wiped), and one being replaced by a rekey
+    ChildSa child_{};
+    u64 child_since_ms_ = 0;
+    u32 new_spi_in_ = 0;
+    u8 rekey_ni_[32] = {};
+    bool old_child_ = false;
+    u32 old_spi_in_ = 0, old_spi_out_ = 0;
 
     // the gateway's requests: the next ID it must use, and our last answer for a retransmission
     u32 peer_next_id_ = 0;

@@ -197,8 +197,10 @@ bool Initiator::install_child(PayloadList const& inner, u8 const* base) {
         child.inner_ip[3], r.dns[0][0], r.dns[0][1], r.dns[0][2], r.dns[0][3], ts[0].lo[0], ts[0].lo[1], ts[0].lo[2],
         ts[0].lo[3], ts[0].hi[0], ts[0].hi[1], ts[0].hi[2], ts[0].hi[3]);
     child_up_ = true;
+    child_since_ms_ = clock_.now_ms();
     ev_.child_up(child);
     child.keys.wipe();
+    child_ = child;
     return true;
 }
 

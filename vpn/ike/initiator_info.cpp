@@ -13,16 +13,15 @@ void Initiator::send_informational(bool delete_ike) {
         add_delete(in, Protocol::Ike, nullptr, 0);
     size_t const ilen = in.finish();
     req_id_ = next_id_++;
-    req_is_delete_ = delete_ike;
+    pending_ = delete_ike ? Pending::DeleteIke : Pending::Info;
     size_t const len = seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0, req_id_,
                             delete_ike ? in.first() : 0, inner, ilen);
     send_request(static_cast<u8>(Exchange::Informational), len);
 }
 
-void Initiator::on_info_response(PayloadList const&) {
-    if (!req_is_delete_)
+void Initiator::on_info_response(bool was_delete) {
+    if (!was_delete)
         return;  // a liveness check answered: last_rx_ms_ is already updated
-    req_is_delete_ = false;
     if (error_ != Error::None) {  // deleted after a failed child SA: try again later
         fail(error_);
         return;
@@ -72,11 +71,17 @@ void Initiator::answer_peer(Header const& h, PayloadList const& inner, u8 const*
             if (d.proto == static_cast<u8>(Protocol::Ike)) {
                 gone = true;
             } else {
-                for (u16 k = 0; k < d.count; ++k)
-                    if (get32(d.spis + 4u * k) == child_spi_out_) {
+                for (u16 k = 0; k < d.count; ++k) {
+                    u32 const spi = get32(d.spis + 4u * k);
+                    if (old_child_ && spi == old_spi_out_) {  // the pair a rekey replaced
+                        add_delete(in, Protocol::Esp, &old_spi_in_, 1);
+                        old_child_ = false;
+                        ev_.child_down(old_spi_in_, old_spi_out_);
+                    } else if (spi == child_spi_out_) {
                         add_delete(in, Protocol::Esp, &child_spi_in_, 1);
                         gone = true;
                     }
+                }
             }
         }
     }

@@ -99,6 +99,15 @@ void add_notify(ChainBuilder& cb, Protocol proto, u16 type, u8 const* data, size
     cb.end(p);
 }
 
+void add_notify_spi(ChainBuilder& cb, u32 esp_spi, u16 type) {
+    size_t const p = cb.begin(Payload::Notify);
+    cb.w().u8_(static_cast<u8>(Protocol::Esp));
+    cb.w().u8_(4);
+    cb.w().u16_(type);
+    cb.w().u32_(esp_spi);
+    cb.end(p);
+}
+
 void add_delete(ChainBuilder& cb, Protocol proto, u32 const* esp_spis, u16 count) {
     size_t const p = cb.begin(Payload::Delete);
     bool const ike = proto == Protocol::Ike;

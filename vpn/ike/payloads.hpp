@@ -56,6 +56,8 @@ struct Notify {
     size_t data_len;
 };
 void add_notify(ChainBuilder& cb, Protocol proto, u16 type, u8 const* data, size_t len);
+// A notify about one ESP SA (REKEY_SA): protocol ESP and its 4-byte SPI, no data.
+void add_notify_spi(ChainBuilder& cb, u32 esp_spi, u16 type);
 [[nodiscard]] ParseError decode_notify(u8 const* body, size_t len, Notify& out);
 // Delete of the IKE SA (no SPIs) or of ESP SPIs.
 void add_delete(ChainBuilder& cb, Protocol proto, u32 const* esp_spis, u16 count);
