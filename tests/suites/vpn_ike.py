@@ -5,7 +5,7 @@ Creates three private network namespaces (names carry this process's PID): the c
 gateway running charon (kernel-libipsec, swanctl.conf, PSK) and a server behind the gateway,
 joined by two veth pairs. Checks that the IKE SA and the child SA come up and that charon lists
 them as ESTABLISHED/INSTALLED with the client's SPIs and deletes them when the client does; DH
-groups 31, 19 and 14 each; a child SA rekeyed by the client (CREATE_CHILD_SA); INVALID_KE_PAYLOAD (a gateway that takes only group 14); a wrong PSK
+groups 31, 19 and 14 each; a child SA and the IKE SA rekeyed by the client (CREATE_CHILD_SA); INVALID_KE_PAYLOAD (a gateway that takes only group 14); a wrong PSK
 (a clear AUTHENTICATION_FAILED line, no SA); and a gateway absent at start (the client keeps
 retrying and comes up once charon starts). With the ESP engine built in (--tun), an ICMP echo
 through the tunnel to the server comes back.
@@ -246,7 +246,7 @@ def bring_up(env, name, *extra, expect_group=None):
         problems.append("group %d (charon: %s), expected %d" % (group, sas.count(GROUP_NAME.get(group, "?")),
                                                                  expect_group))
     rc = finish(p)
-    if rc != 0 or "CLOSED" not in read(log):
+    if rc != 0 or "IKE SA deleted" not in read(log) or "CLOSED" not in read(log):
         problems.append("client did not delete the SA cleanly (exit %s)" % rc)
     time.sleep(0.2)
     if spi_i in env.swanctl("--list-sas"):
@@ -333,6 +333,33 @@ def t_child_rekey(env):
     return "; ".join(problems) or None
 
 
+def t_ike_rekey(env):
+    p, log = env.client_bg("ike_rekey", "--ike-rekey", "800", "--up-for", "1.8", "--deadline", "20")
+    m = wait_for(log, r"IKE SA rekeyed: ([0-9a-f]{16})/([0-9a-f]{16}) replaces ([0-9a-f]{16})/([0-9a-f]{16})", p, 15)
+    if not m:
+        finish(p)
+        return "no IKE SA rekey: %s" % read(log).strip().splitlines()[-3:]
+    time.sleep(0.2)
+    sas = env.swanctl("--list-sas")
+    with open(os.path.join(LOGS, "ike_rekey.sas"), "w") as f:
+        f.write(sas)
+    rc = finish(p)
+    new_i, new_r, old_i, old_r = m.groups()
+    problems = []
+    block = sas.split("%s_i %s_r" % (new_i, new_r))
+    if len(block) < 2 or "ESTABLISHED" not in block[0].splitlines()[-1]:
+        problems.append("charon does not list the new IKE SA %s_i %s_r as ESTABLISHED" % (new_i, new_r))
+    elif "INSTALLED, TUNNEL-in-UDP" not in block[1].split("tv: #")[0]:
+        problems.append("the child SA did not move to the new IKE SA")
+    if re.search(r"ESTABLISHED, IKEv2, %s_i" % old_i, sas):
+        problems.append("charon still lists the old IKE SA %s as ESTABLISHED" % old_i)
+    text = read(log)
+    if rc != 0 or "IKE SA deleted" not in text or "dropped" in text or "did not answer" in text:
+        problems.append("the new IKE SA does not work: its Delete went unanswered or messages were dropped "
+                        "(exit %s)" % rc)
+    return "; ".join(problems) or None
+
+
 def t_wrong_psk(env):
     p, log = env.client_bg("wrong_psk", "--deadline", "10", psk="wrong-psk")
     rc = finish(p)
@@ -357,6 +384,7 @@ TESTS = [
     ("no_proposal_chosen", t_no_proposal),
     ("wrong_psk_refused", t_wrong_psk),
     ("child_sa_rekey", t_child_rekey),
+    ("ike_sa_rekey", t_ike_rekey),
 ]
 
 

@@ -369,3 +369,59 @@ TEST(IkeInitiator, ChildSaIsRekeyedNewBeforeOldAndTheOldPairDeleted) {
     EXPECT_EQ(r.ini.state(), State::Established);
     EXPECT_EQ(r.ini.counters().child_rekeys, 1u);
 }
+
+TEST(IkeInitiator, IkeSaIsRekeyedFromTheOldSkDAndTheOldOneDeleted) {
+    Config cfg = test_config();
+    cfg.ike_rekey_ms = 5000;
+    cfg.dpd_ms = 0;
+    Rig r{cfg};
+    r.up();
+    u64 const old_i = r.ini.spi_i();
+    r.advance(5000);
+    Buf plain;
+    u8 first = 0;
+    Header h{};
+    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
+    EXPECT_EQ(h.exchange, static_cast<u8>(Exchange::CreateChildSa));
+    PayloadList in{};
+    ASSERT_EQ(parse_chain(plain.data(), 0, plain.size(), first, in), ParseError::Ok);
+    PayloadRef const* sa = in.find(Payload::SA);
+    PayloadRef const* ni = in.find(Payload::Nonce);
+    PayloadRef const* ke = in.find(Payload::KE);
+    ASSERT_TRUE(sa && ni && ke);
+    Chosen offer{};
+    ASSERT_EQ(decode_sa_reply(plain.data() + sa->off, sa->len, offer), ParseError::Ok);
+    ASSERT_EQ(offer.spi_len, 8);
+    EXPECT_EQ(offer.dh, group::kCurve25519);
+    u64 const new_i = get64(offer.spi), new_r = 0x9999aaaabbbbccccull;
+    Dh dh;
+    u8 pub[32], gir[32], nr[32] = {5, 6, 7};
+    ASSERT_TRUE(dh.start(group::kCurve25519, r.gw.rng(), pub, sizeof pub));
+    ASSERT_TRUE(dh.finish(plain.data() + ke->off + 4, ke->len - 4u, gir, sizeof gir));
+    IkeKeys next{};
+    ASSERT_TRUE(derive_ike_keys(plain.data() + ni->off, ni->len, nr, sizeof nr, gir, sizeof gir, new_i, new_r, 32, next,
+                                r.gw.keys.sk_d));
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), flag::kResponse, h.msg_id, [&](ChainBuilder& c) {
+        add_sa(c, Offer{Protocol::Ike, new_r, {256, 0}, {group::kCurve25519, 0, 0}});
+        add_nonce(c, nr, sizeof nr);
+        add_ke(c, group::kCurve25519, pub, sizeof pub);
+    }));
+    EXPECT_EQ(r.ini.spi_i(), new_i);
+    EXPECT_EQ(r.ini.spi_r(), new_r);
+    EXPECT_EQ(r.ini.counters().ike_rekeys, 1u);
+    // The old SA's Delete, under its SPIs and keys.
+    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
+    EXPECT_EQ(h.spi_i, old_i);
+    EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
+    // The new SA: message IDs from 0, the new keys.
+    r.gw.keys = next;
+    r.gw.spi_i = new_i;
+    r.gw.spi_r = new_r;
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), 0, 0, [](ChainBuilder&) {}));
+    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
+    EXPECT_EQ(h.spi_i, new_i);
+    EXPECT_EQ(h.msg_id, 0u);
+    EXPECT_NE(h.flags & flag::kResponse, 0);
+    EXPECT_EQ(r.ev.downs, 0);  // the child SA carries on
+    EXPECT_EQ(r.ini.state(), State::Established);
+}

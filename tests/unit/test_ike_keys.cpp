@@ -74,6 +74,18 @@ TEST(IkeKeys, IkeSaKeysSplitTheStreamWithSaltsAfterEachEncryptionKey) {
     }
 }
 
+TEST(IkeKeys, RekeyedIkeSaSeedsFromTheOldSkD) {
+    u8 old_sk_d[32];
+    for (u8 i = 0; i < 32; ++i)
+        old_sk_d[i] = static_cast<u8>(200 + i);
+    IkeKeys k{};
+    ASSERT_TRUE(derive_ike_keys(kNi, sizeof kNi, kNr, sizeof kNr, kGir, sizeof kGir, 0x0102030405060708ull,
+                                0x1112131415161718ull, 16, k, old_sk_d));
+    EXPECT_EQ(memcmp(k.sk_d, kRekeyStream16, 32), 0);
+    EXPECT_EQ(memcmp(k.sk_ei.key, kRekeyStream16 + 32, 16), 0);
+    EXPECT_EQ(memcmp(k.sk_pr, kRekeyStream16 + 64 + 40, 32), 0);
+}
+
 TEST(IkeKeys, ChildKeymatIsInitiatorToResponderKeyAndSaltFirst) {
     for (u8 kl : {u8{16}, u8{32}}) {
         u8 const* s = kl == 16 ? kStream16 : kStream32;

@@ -5,11 +5,11 @@
 //
 //   ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups 31,19,14]
 //              [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying]
-//              [--child-rekey MS] [--tun NAME]
+//              [--child-rekey MS] [--ike-rekey MS] [--tun NAME]
 //
 // Lines for the test: "IKE_SA_UP spi_i=.. spi_r=.. group=N", "CHILD_SA_UP spi_in=.. spi_out=..
 // inner=A.B.C.D", "FAILED <error>", "CLOSED". Exit 0 after a clean delete, 2 on a failure
-// (unless --keep-trying), 3 at the deadline.
+// (unless --keep-trying), 3 at the deadline, 4 when the Delete went unanswered.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -148,7 +148,7 @@ void parse_list(char const* s, u16 (&out)[N]) {
 void usage() {
     fprintf(stderr, "usage: ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups 31,19,14]\n"
                     "       [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying] [--child-rekey MS]\n"
-                    "       [--tun NAME]\n");
+                    "       [--ike-rekey MS] [--tun NAME]\n");
     exit(1);
 }
 
@@ -195,6 +195,7 @@ int main(int argc, char** argv) {
         else if (strcmp(a, "--dpd") == 0) cfg.dpd_ms = static_cast<u32>(atoi(v));
         else if (strcmp(a, "--tun") == 0) tun = v;
         else if (strcmp(a, "--child-rekey") == 0) cfg.child_rekey_ms = static_cast<u32>(atoi(v));
+        else if (strcmp(a, "--ike-rekey") == 0) cfg.ike_rekey_ms = static_cast<u32>(atoi(v));
         else usage();
     }
     in_addr la{}, ga{};
@@ -279,8 +280,9 @@ int main(int argc, char** argv) {
             return 2;
         }
         if (s == State::Closed) {
-            printf("CLOSED\n");
-            return 0;
+            printf("CLOSED%s%s\n", ini.last_error() != Error::None ? " after " : "",
+                   ini.last_error() != Error::None ? to_string(ini.last_error()) : "");
+            return ini.last_error() == Error::None ? 0 : 4;
         }
         bool const time_up = up_at != 0 && mono_ms() - up_at >= static_cast<u64>(up_for * 1000);
         if (!deleting && (g_stop != 0 || time_up)) {

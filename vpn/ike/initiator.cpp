@@ -163,8 +163,9 @@ void Initiator::poll() {
         if (state_ != State::InitSent && req_tries_ >= cfg_.retransmit_tries) {
             log("ike: gateway did not answer exchange %u (message %u) after %u sends", req_exchange_, req_id_,
                 req_tries_);
-            if (state_ == State::Deleting) {
+            if (state_ == State::Deleting) {  // closed all the same, but say the Delete was lost
                 teardown();
+                error_ = Error::Timeout;
                 state_ = State::Closed;
                 return;
             }
@@ -177,6 +178,10 @@ void Initiator::poll() {
         req_deadline_ = now + req_timeout_;
         log("ike: retransmitting message %u (send %u, next in %u ms)", req_id_, req_tries_, req_timeout_);
         transmit(req_ + 4, req_len_);
+        return;
+    }
+    if (state_ == State::Established && !req_open_ && cfg_.ike_rekey_ms != 0 && now - ike_since_ms_ >= cfg_.ike_rekey_ms) {
+        send_ike_rekey();
         return;
     }
     if (state_ == State::Established && !req_open_ && child_up_ && cfg_.child_rekey_ms != 0 &&
@@ -270,6 +275,8 @@ void Initiator::on_response(Header const& h, PayloadList const& pl, size_t len) 
         on_rekey_response(inner, base);
     else if (was == Pending::DeleteChild)
         on_child_delete_response();
+    else if (was == Pending::RekeyIke)
+        on_ike_rekey_response(inner, base);
     else
         on_info_response(was == Pending::DeleteIke);
 }

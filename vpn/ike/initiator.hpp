@@ -85,6 +85,7 @@ struct Config {
     u32 dpd_ms;           // liveness check after this long without a message (0: off)
     u32 restart_ms;       // after a failure, start over this much later
     u32 child_rekey_ms;   // rekey the child SA (CREATE_CHILD_SA) this long after it came up (0: never)
+    u32 ike_rekey_ms;     // rekey the IKE SA this long after it came up (0: never)
     bool force_encap;     // fake NAT detection so that ESP is always UDP-encapsulated
 };
 
@@ -115,6 +116,7 @@ struct Counters {
     u64 peer_requests;
     u64 dpd_sent;
     u64 child_rekeys;
+    u64 ike_rekeys;
 };
 
 class Initiator {
@@ -171,6 +173,9 @@ class Initiator {
     void on_rekey_response(PayloadList const& inner, u8 const* base);
     [[nodiscard]] bool rekey_notifies(PayloadList const& inner, u8 const* base);
     void on_child_delete_response();
+    void send_ike_rekey();
+    void on_ike_rekey_response(PayloadList const& inner, u8 const* base);
+    void switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys);
     // initiator_info.cpp
     void send_informational(bool delete_ike);
     void on_info_response(bool was_delete);
@@ -222,12 +227,14 @@ class Initiator {
     u64 req_deadline_ = 0;
     u32 req_timeout_ = 0;
     // what the request in flight is for, once the SA is up
-    enum class Pending : u8 { None, Info, DeleteIke, RekeyChild, DeleteChild };
+    enum class Pending : u8 { None, Info, DeleteIke, RekeyChild, DeleteChild, RekeyIke };
     Pending pending_ = Pending::None;
 
     // the child SA as handed to the owner (keys wiped), and one being replaced by a rekey
     ChildSa child_{};
     u64 child_since_ms_ = 0;
+    u64 ike_since_ms_ = 0;
+    u64 new_spi_i_ = 0;
     u32 new_spi_in_ = 0;
     u8 rekey_ni_[32] = {};
     bool old_child_ = false;

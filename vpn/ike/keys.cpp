@@ -80,17 +80,11 @@ bool prf_plus(u8 const* key, size_t key_len, Bytes const* seed, size_t nseed, u8
 void IkeKeys::wipe() { crypto::secure_zero(this, sizeof *this); }
 void ChildKeys::wipe() { crypto::secure_zero(this, sizeof *this); }
 
-bool derive_ike_keys(u8 const* ni, size_t ni_len, u8 const* nr, size_t nr_len, u8 const* gir, size_t gir_len,
-                     u64 spi_i, u64 spi_r, u8 key_len, IkeKeys& out) {
-    if ((key_len != 16 && key_len != 32) || ni_len + nr_len > 2 * 256)
-        return false;
-    u8 nonces[2 * 256];
-    copy(nonces, ni, ni_len);
-    copy(nonces + ni_len, nr, nr_len);
-    size_t const nn = ni_len + nr_len;
-    u8 seed_key[kPrfBytes];
-    Bytes const g{gir, gir_len};
-    bool ok = prf(nonces, nn, &g, 1, seed_key);
+namespace {
+
+// {SK_d | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr); wipes seed_key.
+bool expand_ike_keys(u8 (&seed_key)[kPrfBytes], bool ok, u8 const* nonces, size_t nn, u64 spi_i, u64 spi_r,
+                     u8 key_len, IkeKeys& out) {
     u8 spis[16];
     put64(spis, spi_i);
     put64(spis + 8, spi_r);
@@ -110,6 +104,28 @@ bool derive_ike_keys(u8 const* ni, size_t ni_len, u8 const* nr, size_t nr_len, u
     crypto::secure_zero(seed_key, sizeof seed_key);
     crypto::secure_zero(stream, sizeof stream);
     return ok;
+}
+
+}  // namespace
+
+bool derive_ike_keys(u8 const* ni, size_t ni_len, u8 const* nr, size_t nr_len, u8 const* gir, size_t gir_len,
+                     u64 spi_i, u64 spi_r, u8 key_len, IkeKeys& out, u8 const* old_sk_d) {
+    if ((key_len != 16 && key_len != 32) || ni_len + nr_len > 2 * 256)
+        return false;
+    u8 nonces[2 * 256];
+    copy(nonces, ni, ni_len);
+    copy(nonces + ni_len, nr, nr_len);
+    size_t const nn = ni_len + nr_len;
+    u8 seed_key[kPrfBytes];
+    bool ok;
+    if (old_sk_d == nullptr) {  // SKEYSEED = prf(Ni | Nr, g^ir)
+        Bytes const g{gir, gir_len};
+        ok = prf(nonces, nn, &g, 1, seed_key);
+    } else {  // a rekey (§2.18): SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)
+        Bytes const parts[2] = {{gir, gir_len}, {nonces, nn}};
+        ok = prf(old_sk_d, kPrfBytes, parts, 2, seed_key);
+    }
+    return expand_ike_keys(seed_key, ok, nonces, nn, spi_i, spi_r, key_len, out);
 }
 
 bool derive_child_keys(u8 const* sk_d, u8 const* ni, size_t ni_len, u8 const* nr, size_t nr_len, u8 key_len,

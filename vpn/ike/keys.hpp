@@ -31,8 +31,10 @@ struct IkeKeys {
     void wipe();
 };
 
+// With old_sk_d, the keys of an IKE SA rekeyed from one whose SK_d that is (§2.18).
 [[nodiscard]] bool derive_ike_keys(u8 const* ni, size_t ni_len, u8 const* nr, size_t nr_len, u8 const* gir,
-                                   size_t gir_len, u64 spi_i, u64 spi_r, u8 key_len, IkeKeys& out);
+                                   size_t gir_len, u64 spi_i, u64 spi_r, u8 key_len, IkeKeys& out,
+                                   u8 const* old_sk_d = nullptr);
 
 // One direction of an ESP SA with AES-GCM (RFC 4106): key then salt.
 struct ChildKeys {

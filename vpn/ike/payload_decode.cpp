@@ -91,7 +91,7 @@ bool chosen_matches(Offer const& o, Chosen const& c) {
         bool group_ok = false;
         for (u16 g : o.groups)
             group_ok = group_ok || (g != 0 && g == c.dh);
-        return c.spi_len == 0 && c.prf == transform::kPrfHmacSha256 && group_ok && !c.has_esn;
+        return c.spi_len == (o.spi != 0 ? 8 : 0) && c.prf == transform::kPrfHmacSha256 && group_ok && !c.has_esn;
     }
     return c.spi_len == 4 && c.prf == 0 && c.dh == 0 && (!c.has_esn || c.esn == transform::kEsnNone);
 }

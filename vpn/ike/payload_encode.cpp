@@ -48,10 +48,12 @@ void add_sa(ChainBuilder& cb, Offer const& o) {
     w.u16_(0);  // length, patched below
     w.u8_(1);   // proposal number
     w.u8_(static_cast<u8>(o.proto));
-    w.u8_(ike ? 0 : 4);
+    w.u8_(ike ? (o.spi != 0 ? 8 : 0) : 4);
     w.u8_(n);
     if (!ike)
-        w.u32_(o.esp_spi);
+        w.u32_(static_cast<u32>(o.spi));
+    else if (o.spi != 0)
+        w.u64_(o.spi);
     for (u8 i = 0; i < n; ++i)
         add_transform(w, i + 1 == n, t[i].type, t[i].id, t[i].bits);
     w.patch16(prop + 2, static_cast<u16>(w.pos() - prop));

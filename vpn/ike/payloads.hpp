@@ -13,7 +13,7 @@ namespace tv::vpn::ike {
 // PRF_HMAC_SHA2_256 plus the DH groups; for ESP, a 4-byte SPI and "no ESN".
 struct Offer {
     Protocol proto;
-    u32 esp_spi;             // ESP only
+    u64 spi;                 // ESP: the 4-byte SPI; IKE: 0 (IKE_SA_INIT) or the new SPI of a rekey
     u16 key_bits[2];         // 128 and/or 256 (0 = unused slot)
     u16 groups[3];           // IKE only (0 = unused slot), in order of preference
 };
