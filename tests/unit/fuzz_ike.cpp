@@ -1,5 +1,5 @@
 // libFuzzer target for the IKE message layer: an arbitrary datagram from a responder is
-// parsed, every payload decoded by its type, an SK or SKF payload opened with a fixed key
+// parsed (or, with a leading 0xFF byte, one payload body is decoded alone), every payload decoded by its type, an SK or SKF payload opened with a fixed key
 // (almost always refused: the check is that refusing never reads out of bounds), and the
 // fragments fed to a reassembly. Invariants: every payload lies inside the message and decoded
 // pointers inside their payload.
@@ -75,14 +75,33 @@ void decode_all(u8 const* buf, PayloadList const& pl) {
     }
 }
 
+// Input 0xFF, type, body: one payload body decoded alone, in a buffer of exactly its size, so
+// that every length a decoder trusts wrongly reads past the end where ASan sees it.
+void decode_one(u8 const* data, size_t size) {
+    size_t const n = size - 2;
+    u8* const body = static_cast<u8*>(malloc(n == 0 ? 1 : n));
+    memcpy(body, data + 2, n);
+    PayloadList one{};
+    one.count = 1;
+    one.item[0] = {data[1], 0, static_cast<u16>(n)};
+    decode_all(body, one);
+    free(body);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
-    static u8 msg[kMaxMessage];
     static Reassembly reasm;
-    if (size > sizeof msg)
+    if (size > kMaxMessage)
         return 0;
-    memcpy(msg, data, size);  // the parser's contract: a private copy
+    if (size >= 2 && data[0] == 0xff) {
+        decode_one(data, size);
+        return 0;
+    }
+    // The parser's contract: a private copy. Exactly the message's size, so that ASan sees any
+    // read past its end.
+    u8* const msg = static_cast<u8*>(malloc(size == 0 ? 1 : size));
+    memcpy(msg, data, size);
     if (size > 1) {  // the input as a decrypted inner chain too: its first byte is the first type
         PayloadList inner{};
         if (parse_chain(msg, 1, size, msg[0], inner) == ParseError::Ok)
@@ -90,8 +109,10 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
     }
     Header h{};
     PayloadList pl{};
-    if (parse_message(msg, size, h, pl) != ParseError::Ok)
+    if (parse_message(msg, size, h, pl) != ParseError::Ok) {
+        free(msg);
         return 0;
+    }
     for (u8 i = 0; i < pl.count; ++i)
         check(pl.item[i].off >= kHeaderBytes && pl.item[i].off + pl.item[i].len <= size, "payload inside message");
     decode_all(msg, pl);
@@ -114,5 +135,6 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
                 check(reasm.size() <= Reassembly::kCapacity, "reassembly bounded");
         }
     }
+    free(msg);
     return 0;
 }
