@@ -5,7 +5,8 @@ Creates three private network namespaces (names carry this process's PID): the c
 gateway running charon (kernel-libipsec, swanctl.conf, PSK) and a server behind the gateway,
 joined by two veth pairs. Checks that the IKE SA and the child SA come up and that charon lists
 them as ESTABLISHED/INSTALLED with the client's SPIs and deletes them when the client does; DH
-groups 31, 19 and 14 each; a child SA and the IKE SA rekeyed by the client (CREATE_CHILD_SA); INVALID_KE_PAYLOAD (a gateway that takes only group 14); a wrong PSK
+groups 31, 19 and 14 each; a child SA and the IKE SA rekeyed by the client (CREATE_CHILD_SA), and the child SA rekeyed by
+charon; INVALID_KE_PAYLOAD (a gateway that takes only group 14); a wrong PSK
 (a clear AUTHENTICATION_FAILED line, no SA); and a gateway absent at start (the client keeps
 retrying and comes up once charon starts). With the ESP engine built in (--tun), an ICMP echo
 through the tunnel to the server comes back.
@@ -360,6 +361,28 @@ def t_ike_rekey(env):
     return "; ".join(problems) or None
 
 
+def t_gateway_rekeys_child(env):
+    p, log = env.client_bg("gateway_rekey", "--up-for", "2.5", "--deadline", "20")
+    first = wait_for(log, r"CHILD_SA_UP spi_in=([0-9a-f]{8}) spi_out=([0-9a-f]{8})", p, 15)
+    if not first:
+        finish(p)
+        return "no SA came up: %s" % read(log).strip().splitlines()[-3:]
+    env.swanctl("--rekey", "--child", "net")
+    done = wait_for(log, r"old child SA [0-9a-f/]+ deleted by the gateway", p, 10)
+    ups = re.findall(r"CHILD_SA_UP spi_in=([0-9a-f]{8}) spi_out=([0-9a-f]{8})", read(log))
+    sas = env.swanctl("--list-sas")
+    rc = finish(p)
+    if not done or len(ups) < 2:
+        return "the gateway's rekey did not complete: %s" % read(log).strip().splitlines()[-4:]
+    new_in, new_out = ups[-1]
+    installed = "".join(b for b in sas.split("  net: #")[1:] if "INSTALLED" in b.split("\n")[0])
+    if not re.search(r"in\s+%s" % new_out, installed) or not re.search(r"out\s+%s" % new_in, installed):
+        return "charon does not list the rekeyed child SA %s/%s as INSTALLED" % (new_in, new_out)
+    if rc != 0:
+        return "client exit %s after the gateway's rekey" % rc
+    return None
+
+
 def t_wrong_psk(env):
     p, log = env.client_bg("wrong_psk", "--deadline", "10", psk="wrong-psk")
     rc = finish(p)
@@ -385,6 +408,7 @@ TESTS = [
     ("wrong_psk_refused", t_wrong_psk),
     ("child_sa_rekey", t_child_rekey),
     ("ike_sa_rekey", t_ike_rekey),
+    ("gateway_rekeys_child", t_gateway_rekeys_child),
 ]
 
 

@@ -425,3 +425,57 @@ TEST(IkeInitiator, IkeSaIsRekeyedFromTheOldSkDAndTheOldOneDeleted) {
     EXPECT_EQ(r.ev.downs, 0);  // the child SA carries on
     EXPECT_EQ(r.ini.state(), State::Established);
 }
+
+TEST(IkeInitiator, GatewayRekeyOfTheChildIsAnsweredWithTheResponderHalfForSending) {
+    Rig r;
+    r.up();
+    u32 const old_in = r.ev.last.spi_in;
+    u8 ni[32];
+    for (u8 i = 0; i < 32; ++i)
+        ni[i] = static_cast<u8>(i * 3);
+    Ts4 const all{0, 0, 65535, {0, 0, 0, 0}, {255, 255, 255, 255}};
+    Buf const req = r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), 0, 0, [&](ChainBuilder& c) {
+        add_notify_spi(c, r.gw.esp_spi, notify::kRekeySa);
+        // Two proposals: AES-CBC with an integrity transform (not ours), then AES-GCM-16-128.
+        size_t const p = c.begin(Payload::SA);
+        u8 const props[] = {2, 0, 0, 40, 1, 3, 4, 3, 0, 0, 0, 0x51,  // proposal 1, ESP, SPI 0x51, 3 transforms
+                            3, 0, 0, 12, 1, 0, 0, 12, 0x80, 14, 0, 128,  // ENCR_AES_CBC 128
+                            3, 0, 0, 8, 3, 0, 0, 12,                     // AUTH_HMAC_SHA2_256_128
+                            0, 0, 0, 8, 5, 0, 0, 0,                      // no ESN
+                            0, 0, 0, 32, 2, 3, 4, 2, 0, 0, 0, 0x52,  // proposal 2, ESP, SPI 0x52
+                            3, 0, 0, 12, 1, 0, 0, 20, 0x80, 14, 0, 128,  // ENCR_AES_GCM_16 128
+                            0, 0, 0, 8, 5, 0, 0, 0};
+        c.w().bytes(props, sizeof props);
+        c.end(p);
+        add_nonce(c, ni, sizeof ni);
+        add_ts(c, Payload::TSi, &all, 1);
+        add_ts(c, Payload::TSr, &all, 1);
+    });
+    r.deliver(req);
+    ASSERT_EQ(r.ev.ups, 2);
+    EXPECT_EQ(r.ev.last.spi_out, 0x52u);
+    Buf plain;
+    u8 first = 0;
+    Header h{};
+    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));  // our answer, under SK_ei
+    EXPECT_NE(h.flags & flag::kResponse, 0);
+    PayloadList in{};
+    ASSERT_EQ(parse_chain(plain.data(), 0, plain.size(), first, in), ParseError::Ok);
+    PayloadRef const* sa = in.find(Payload::SA);
+    PayloadRef const* nr = in.find(Payload::Nonce);
+    ASSERT_TRUE(sa && nr && in.find(Payload::TSi) && in.find(Payload::TSr));
+    Chosen c{};
+    ASSERT_EQ(decode_sa_reply(plain.data() + sa->off, sa->len, c), ParseError::Ok);
+    EXPECT_EQ(c.key_bits, 128);
+    EXPECT_EQ(get32(c.spi), r.ev.last.spi_in);
+    ChildKeys k{};
+    ASSERT_TRUE(derive_child_keys(r.gw.keys.sk_d, ni, sizeof ni, plain.data() + nr->off, nr->len, 16, k));
+    EXPECT_EQ(memcmp(&r.ev.last.keys.i_to_r, &k.r_to_i, sizeof k.r_to_i), 0);  // we send with the responder's half
+    EXPECT_EQ(memcmp(&r.ev.last.keys.r_to_i, &k.i_to_r, sizeof k.i_to_r), 0);
+    u32 const gw_old = r.gw.esp_spi;
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), 0, 1,
+                             [&](ChainBuilder& d) { add_delete(d, Protocol::Esp, &gw_old, 1); }));
+    EXPECT_EQ(r.ev.downs, 1);
+    EXPECT_EQ(r.ev.down_in, old_in);
+    EXPECT_EQ(r.ini.state(), State::Established);
+}

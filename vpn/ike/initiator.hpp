@@ -181,6 +181,8 @@ class Initiator {
     void on_info_response(bool was_delete);
     void on_peer_request(Header const& h, PayloadList const& pl);
     void answer_peer(Header const& h, PayloadList const& inner, u8 const* base);
+    // initiator_peer_rekey.cpp
+    void answer_child_rekey(PayloadList const& inner, u8 const* base, ChainBuilder& out);
 
     Transport& tx_;
     Clock& clock_;

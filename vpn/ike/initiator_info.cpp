@@ -1,6 +1,7 @@
 // INFORMATIONAL exchanges: our liveness checks (DPD, an empty request) and Delete, and the
-// gateway's requests (its own liveness checks, Deletes, and CREATE_CHILD_SA, which this
-// initiator does not do yet and refuses with NO_ADDITIONAL_SAS).
+// gateway's requests (its own liveness checks, Deletes, and CREATE_CHILD_SA: a child SA rekey
+// is answered in initiator_peer_rekey.cpp; an IKE SA rekey by the gateway is refused with
+// NO_ADDITIONAL_SAS, so rekey the IKE SA from our side, before the gateway's time).
 #include "crypto/secure_zero.hpp"
 #include "vpn/ike/initiator.hpp"
 
@@ -56,12 +57,11 @@ void Initiator::on_peer_request(Header const& h, PayloadList const& pl) {
 }
 
 void Initiator::answer_peer(Header const& h, PayloadList const& inner, u8 const* base) {
-    u8 out[64];
+    u8 out[512];
     ChainBuilder in{out, sizeof out};
     bool gone = false;
     if (h.exchange == static_cast<u8>(Exchange::CreateChildSa)) {
-        log("ike: gateway asked for CREATE_CHILD_SA (rekeying): not supported yet, refused");
-        add_notify(in, Protocol::None, notify::kNoAdditionalSas, nullptr, 0);
+        answer_child_rekey(inner, base, in);
     } else if (h.exchange == static_cast<u8>(Exchange::Informational)) {
         for (u8 i = 0; i < inner.count; ++i) {
             Delete d{};
@@ -76,6 +76,7 @@ void Initiator::answer_peer(Header const& h, PayloadList const& inner, u8 const*
                     if (old_child_ && spi == old_spi_out_) {  // the pair a rekey replaced
                         add_delete(in, Protocol::Esp, &old_spi_in_, 1);
                         old_child_ = false;
+                        log("ike: old child SA %08x/%08x deleted by the gateway", old_spi_in_, old_spi_out_);
                         ev_.child_down(old_spi_in_, old_spi_out_);
                     } else if (spi == child_spi_out_) {
                         add_delete(in, Protocol::Esp, &child_spi_in_, 1);

@@ -35,6 +35,11 @@ struct Chosen {
 [[nodiscard]] ParseError decode_sa_reply(u8 const* body, size_t len, Chosen& out);
 // True if the reply picked only things the offer contained.
 [[nodiscard]] bool chosen_matches(Offer const& o, Chosen const& c);
+// From a peer's ESP offer (any number of proposals, as in a CREATE_CHILD_SA request), the
+// first proposal we accept: AES-GCM-16 with one of our key sizes, no integrity, no DH, no ESN.
+// NotFound if none, or a parse error.
+[[nodiscard]] ParseError select_esp_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2], Chosen& out,
+                                             bool& found);
 
 // ---- Key Exchange, Nonce, Identification, Authentication ----------------------------------
 void add_ke(ChainBuilder& cb, u16 group, u8 const* data, size_t len);
