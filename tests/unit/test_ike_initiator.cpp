@@ -479,3 +479,22 @@ TEST(IkeInitiator, GatewayRekeyOfTheChildIsAnsweredWithTheResponderHalfForSendin
     EXPECT_EQ(r.ev.down_in, old_in);
     EXPECT_EQ(r.ini.state(), State::Established);
 }
+
+TEST(IkeInitiator, NatKeepalivesGoOutOnTheirIntervalOnceUp) {
+    Config cfg = test_config();
+    cfg.keepalive_ms = 20000;
+    cfg.dpd_ms = 0;
+    Rig r{cfg};
+    r.ini.start();
+    r.advance(30000);  // not up yet: none (IKE_SA_INIT is being retransmitted)
+    EXPECT_EQ(r.net.keepalives, 0);
+    r.deliver(r.gw.init_response(r.last()), kIkePort);
+    r.deliver(r.gw.auth_response(r.last()));
+    ASSERT_EQ(r.ini.state(), State::Established);
+    r.advance(19999);
+    EXPECT_EQ(r.net.keepalives, 0);
+    r.advance(1);
+    EXPECT_EQ(r.net.keepalives, 1);
+    r.advance(20000);
+    EXPECT_EQ(r.net.keepalives, 2);
+}

@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
     cfg.retransmit_max_ms = 2000;
     cfg.retransmit_tries = 5;
     cfg.dpd_ms = 2000;
+    cfg.keepalive_ms = 20000;
     cfg.restart_ms = 1000;
     cfg.force_encap = true;
     char const* local = nullptr;

@@ -180,6 +180,13 @@ void Initiator::poll() {
         transmit(req_ + 4, req_len_);
         return;
     }
+    if (state_ == State::Established && cfg_.keepalive_ms != 0 && now - last_keepalive_ms_ >= cfg_.keepalive_ms) {
+        // Keeps a NAT's mapping for UDP 4500 alive between our messages (RFC 3948 §2.3).
+        static constexpr u8 kKeepalive = 0xff;
+        last_keepalive_ms_ = now;
+        if (ok(tx_.send(kNattPort, &kKeepalive, 1)))
+            ++counters_.keepalives;
+    }
     if (state_ == State::Established && !req_open_ && cfg_.ike_rekey_ms != 0 && now - ike_since_ms_ >= cfg_.ike_rekey_ms) {
         send_ike_rekey();
         return;

@@ -86,6 +86,7 @@ struct Config {
     u32 restart_ms;       // after a failure, start over this much later
     u32 child_rekey_ms;   // rekey the child SA (CREATE_CHILD_SA) this long after it came up (0: never)
     u32 ike_rekey_ms;     // rekey the IKE SA this long after it came up (0: never)
+    u32 keepalive_ms;     // NAT-T keepalive (RFC 3948 §2.3, one 0xFF byte on 4500) interval (0: off)
     bool force_encap;     // fake NAT detection so that ESP is always UDP-encapsulated
 };
 
@@ -117,6 +118,7 @@ struct Counters {
     u64 dpd_sent;
     u64 child_rekeys;
     u64 ike_rekeys;
+    u64 keepalives;
 };
 
 class Initiator {
@@ -248,6 +250,7 @@ class Initiator {
     size_t answer_len_ = 0;
 
     u64 last_rx_ms_ = 0;
+    u64 last_keepalive_ms_ = 0;
     u8 rx_[kMaxMessage] = {};  // the received datagram, copied before any check
     Reassembly reasm_;
 };

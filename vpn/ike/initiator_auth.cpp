@@ -147,7 +147,7 @@ void Initiator::on_auth_response(PayloadList const& inner, u8 const* base) {
     if (!auth_notifies(inner, base, true) || !install_child(inner, base))
         return;
     state_ = State::Established;
-    ike_since_ms_ = clock_.now_ms();
+    ike_since_ms_ = last_keepalive_ms_ = clock_.now_ms();
 }
 
 bool Initiator::install_child(PayloadList const& inner, u8 const* base) {
