@@ -17,8 +17,8 @@ class EspLink {
     }
     int tun_fd() const { return -1; }
     void up(tv::vpn::ike::ChildSa const&) {}
-    void down() {}
-    bool from_gateway(tv::u8 const*, size_t) { return false; }
+    void down(tv::u32) {}
+    bool from_gateway(tv::u8*, size_t) { return false; }
     void from_tun() {}
 
   private:

@@ -93,7 +93,7 @@ struct Printer final : Events {
         fflush(stdout);
         child = false;
         if (esp != nullptr)
-            esp->down();
+            esp->down(in);
     }
 };
 
@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
     udp.gw.sin_addr = ga;
     HostClock clock;
     Printer printer;
-    EspLink esp{udp.fd4500, udp.gw};
+    static EspLink esp{udp.fd4500, udp.gw};
     if (tun != nullptr) {
         if (!esp.open_tun(tun))
             return 1;
