@@ -383,9 +383,11 @@ def t_gateway_rekeys_child(env):
     return None
 
 
-def t_ping_through_tunnel(env):
+def ping_test(env, name, extra=(), count=3, during=None):
+    """ICMP echo from the client's inner address to the server, through the client's TUN and ESP;
+    `during` runs while the pings are under way."""
     tun = "tvikt%d" % PID
-    p, log = env.client_bg("ping", "--tun", tun, "--up-for", "30", "--deadline", "40")
+    p, log = env.client_bg(name, "--tun", tun, "--up-for", "30", "--deadline", "40", *extra)
     up = wait_for(log, r"CHILD_SA_UP spi_in=\S+ spi_out=\S+ inner=([\d.]+)", p, 15)
     if not up and "needs the ESP engine" in read(log):
         finish(p)
@@ -398,15 +400,36 @@ def t_ping_through_tunnel(env):
         nl.sh("ip", "-n", NS_C, "addr", "add", inner + "/32", "dev", tun)
         nl.sh("ip", "-n", NS_C, "link", "set", tun, "up")
         nl.sh("ip", "-n", NS_C, "route", "add", "10.2.0.0/24", "dev", tun, "src", inner)
-        out = nl.sh("ip", "netns", "exec", NS_C, "busybox", "ping", "-c", "3", "-W", "2", "-I", inner, SERVER_IP,
-                    check=False, timeout=15)
+        pinger = subprocess.Popen(["ip", "netns", "exec", NS_C, "busybox", "ping", "-c", str(count), "-i", "0.25",
+                                   "-W", "2", "-I", inner, SERVER_IP], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        if during:
+            time.sleep(1)
+            during()
+        out = pinger.communicate(timeout=count * 0.25 + 15)[0]
     finally:
         p.send_signal(2)  # SIGINT: the client deletes the SA and exits
         finish(p)
     m = re.search(r"(\d+) packets received", out)
-    if not m or int(m.group(1)) < 3:
+    if not m or int(m.group(1)) < count:
         return "ICMP echo through the tunnel to %s: %s" % (SERVER_IP, out.strip().splitlines()[-2:])
     return None
+
+
+def t_ping_through_tunnel(env):
+    return ping_test(env, "ping")
+
+
+def t_ping_across_rekeys(env):
+    """No echo lost while the client rekeys the child SA every second and the IKE SA once, and
+    charon rekeys the child SA once."""
+    why = ping_test(env, "ping_rekeys", ("--child-rekey", "1000", "--ike-rekey", "1700"), count=16,
+                    during=lambda: env.swanctl("--rekey", "--child", "net"))
+    log = read(os.path.join(LOGS, "ping_rekeys.log"))
+    if why is None and (log.count("child SA rekeyed") < 2 or "the gateway rekeyed the child SA" not in log
+                        or "IKE SA rekeyed" not in log):
+        why = "the rekeys did not happen during the pings"
+    return why
 
 
 def t_wrong_psk(env):
@@ -436,6 +459,7 @@ TESTS = [
     ("ike_sa_rekey", t_ike_rekey),
     ("gateway_rekeys_child", t_gateway_rekeys_child),
     ("ping_through_tunnel", t_ping_through_tunnel),
+    ("ping_across_rekeys", t_ping_across_rekeys),
 ]
 
 
