@@ -4,10 +4,18 @@
 
 namespace tv::crypto {
 
-bool cpu_has_aesni() {
+namespace {
+
+u32 cpuid1_ecx() {
     u32 eax = 1, ebx = 0, ecx = 0, edx = 0;
     asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
-    return (ecx & (1u << 25)) != 0;
+    return ecx;
 }
+
+}  // namespace
+
+bool cpu_has_aesni() { return (cpuid1_ecx() & (1u << 25)) != 0; }
+
+bool cpu_has_pclmul() { return (cpuid1_ecx() & (1u << 1)) != 0; }
 
 }  // namespace tv::crypto
