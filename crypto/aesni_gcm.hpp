@@ -1,7 +1,7 @@
 // AES-GCM on AES-NI + PCLMULQDQ: the fast engine behind crypto/gcm.hpp.
 //
 // aesni_gcm.cpp is, with aesni_xts.cpp, one of the two files of crypto/ that use SSE
-// registers; it is compiled without -mgeneral-regs-only and with -maes -mpclmul. Call it only
+// registers; it is compiled without -mgeneral-regs-only and with -maes -mpclmul -mssse3. Call it only
 // on a CPU with both (cpu_has_aesni() && cpu_has_pclmul()) and, in the monitor, only inside an
 // FpuGuard (crypto/fpu_guard.hpp). This header uses no SSE types.
 #pragma once
@@ -13,8 +13,8 @@ namespace tv::crypto::aesni {
 inline constexpr unsigned kGcmMaxRounds = 14;  // AES-256; AES-128 uses 10
 inline constexpr unsigned kGcmHPowers = 4;     // H^1..H^4 for the four-block aggregated GHASH
 
-// The expanded key: round keys in AES-NI byte order and the powers of the hash key H, each
-// stored bit-reflected-free in the byte-swapped form the multiply uses. 16-byte aligned.
+// The expanded key: round keys in AES-NI byte order and the powers of the hash key H in the
+// byte-reflected form the GHASH multiply uses. 16-byte aligned.
 struct alignas(16) GcmKeys {
     u8 rk[kGcmMaxRounds + 1][16];
     u8 h[kGcmHPowers][16];  // h[i] = H^(i+1)

@@ -16,6 +16,9 @@ u32 cpuid1_ecx() {
 
 bool cpu_has_aesni() { return (cpuid1_ecx() & (1u << 25)) != 0; }
 
-bool cpu_has_pclmul() { return (cpuid1_ecx() & (1u << 1)) != 0; }
+bool cpu_has_pclmul() {
+    u32 const want = (1u << 1) | (1u << 9);
+    return (cpuid1_ecx() & want) == want;
+}
 
 }  // namespace tv::crypto

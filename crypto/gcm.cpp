@@ -45,7 +45,7 @@ Status Gcm::set_key(u8 const* key, u64 key_len, GcmEngine engine) {
     wipe();
     if (key_len != 16 && key_len != 32)
         return Status::Invalid;
-    bool const fast = false && cpu_has_aesni() && cpu_has_pclmul();  // engine not yet in
+    bool const fast = cpu_has_aesni() && cpu_has_pclmul();
     if (engine == GcmEngine::Auto)
         engine = fast ? GcmEngine::AesNi : GcmEngine::MbedTls;
     if (engine == GcmEngine::AesNi) {

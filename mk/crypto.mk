@@ -19,7 +19,7 @@ CRYPTO_SRCS := crypto/aesni_gcm.cpp crypto/aesni_xts.cpp crypto/cpu_features.cpp
                crypto/fpu_guard.cpp crypto/gcm.cpp crypto/kdf.cpp crypto/key_policy.cpp crypto/keyslot.cpp crypto/keyslot_format.cpp \
                crypto/secure_zero.cpp crypto/xts.cpp
 CRYPTO_SSE_SRCS := crypto/aesni_xts.cpp crypto/aesni_gcm.cpp   # the files built with SSE (and -maes -mpclmul)
-CRYPTO_SSE_ISA := -maes -mpclmul
+CRYPTO_SSE_ISA := -maes -mpclmul -mssse3
 CRYPTO_INC := -isystem $(TP)/mbedtls/include
 CRYPTO_HOST_BUILD := $(BUILD)/crypto-host
 CRYPTO_HOST_CXX ?= g++
