@@ -31,3 +31,22 @@ vpn-mon: $(VPN_MON_OBJS)
 	done
 all: vpn-mon $(CRYPTO_MON_LIB)
 TEST_DEPS += vpn-mon
+
+# ---- benchmark: ESP AES-GCM on the host, -O2 (tests/bench/gcm_bench.py runs it) -------------
+VPN_HOST_SRCS := $(wildcard vpn/*.cpp)
+VPN_HOST_OBJS := $(patsubst %.cpp,$(CRYPTO_HOST_BUILD)/%.o,$(VPN_HOST_SRCS) tests/bench/gcm_bench.cpp)
+VPN_BENCH := $(BUILD)/tools/gcm_bench
+
+$(VPN_HOST_OBJS): $(CRYPTO_HOST_BUILD)/%.o: %.cpp | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CXX  $< (host)"
+	@$(CRYPTO_HOST_CXX) $(CRYPTO_HOST_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(VPN_BENCH): $(VPN_HOST_OBJS) $(CRYPTO_HOST_OBJS) $(CRYPTO_MBEDTLS_LIB)
+	@mkdir -p $(dir $@)
+	$(CRYPTO_HOST_CXX) -o $@ $^ $(CRYPTO_BENCH_LIBS)
+
+.PHONY: gcm-bench
+gcm-bench: $(VPN_BENCH)
+
+-include $(VPN_HOST_OBJS:.o=.d)
