@@ -8,6 +8,7 @@
 #
 #   make vpn-mon       vpn/ compiled with the monitor's flags, checked for static constructors
 #   make gcm-bench     build/tools/gcm_bench (tests/bench/gcm_bench.py runs it)
+#   make esp-tool      build/tools/esp_tool (tests/suites/esp_interop.py runs it)
 
 VPN_SRCS := $(wildcard vpn/*.cpp vpn/*/*.cpp)
 VPN_TESTS := $(wildcard tests/unit/test_esp*.cpp tests/unit/test_gcm*.cpp tests/unit/test_ike*.cpp \
@@ -34,19 +35,29 @@ TEST_DEPS += vpn-mon
 
 # ---- benchmark: ESP AES-GCM on the host, -O2 (tests/bench/gcm_bench.py runs it) -------------
 VPN_HOST_SRCS := $(wildcard vpn/*.cpp)
-VPN_HOST_OBJS := $(patsubst %.cpp,$(CRYPTO_HOST_BUILD)/%.o,$(VPN_HOST_SRCS) tests/bench/gcm_bench.cpp)
+VPN_HOST_OBJS := $(patsubst %.cpp,$(CRYPTO_HOST_BUILD)/%.o,$(VPN_HOST_SRCS))
 VPN_BENCH := $(BUILD)/tools/gcm_bench
+VPN_BENCH_OBJ := $(CRYPTO_HOST_BUILD)/tests/bench/gcm_bench.o
+VPN_ESP_TOOL := $(BUILD)/tools/esp_tool
+VPN_ESP_TOOL_OBJ := $(CRYPTO_HOST_BUILD)/tests/interop/esp_tool.o
 
-$(VPN_HOST_OBJS): $(CRYPTO_HOST_BUILD)/%.o: %.cpp | $(DEPS_STAMP)
+$(VPN_HOST_OBJS) $(VPN_BENCH_OBJ) $(VPN_ESP_TOOL_OBJ): $(CRYPTO_HOST_BUILD)/%.o: %.cpp | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CXX  $< (host)"
 	@$(CRYPTO_HOST_CXX) $(CRYPTO_HOST_CXXFLAGS) -MMD -MP -c $< -o $@
 
-$(VPN_BENCH): $(VPN_HOST_OBJS) $(CRYPTO_HOST_OBJS) $(CRYPTO_MBEDTLS_LIB)
+$(VPN_BENCH): $(VPN_BENCH_OBJ) $(VPN_HOST_OBJS) $(CRYPTO_HOST_OBJS) $(CRYPTO_MBEDTLS_LIB)
 	@mkdir -p $(dir $@)
 	$(CRYPTO_HOST_CXX) -o $@ $^ $(CRYPTO_BENCH_LIBS)
 
-.PHONY: gcm-bench
-gcm-bench: $(VPN_BENCH)
+# The host peer of tests/suites/esp_interop.py (ESP against Python's `cryptography`).
+$(VPN_ESP_TOOL): $(VPN_ESP_TOOL_OBJ) $(VPN_HOST_OBJS) $(CRYPTO_HOST_OBJS) $(CRYPTO_MBEDTLS_LIB)
+	@mkdir -p $(dir $@)
+	$(CRYPTO_HOST_CXX) -o $@ $^
 
--include $(VPN_HOST_OBJS:.o=.d)
+.PHONY: gcm-bench esp-tool
+gcm-bench: $(VPN_BENCH)
+esp-tool: $(VPN_ESP_TOOL)
+TEST_DEPS += esp-tool
+
+-include $(VPN_HOST_OBJS:.o=.d) $(VPN_BENCH_OBJ:.o=.d) $(VPN_ESP_TOOL_OBJ:.o=.d)
