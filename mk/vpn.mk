@@ -61,3 +61,8 @@ esp-tool: $(VPN_ESP_TOOL)
 TEST_DEPS += esp-tool
 
 -include $(VPN_HOST_OBJS:.o=.d) $(VPN_BENCH_OBJ:.o=.d) $(VPN_ESP_TOOL_OBJ:.o=.d)
+
+# ---- libFuzzer: the ESP open path (tests/unit/fuzz_esp.cpp; mk/unit.mk builds it) ----------
+UNIT_FUZZ_WITH_esp := $(wildcard vpn/*.cpp) $(CRYPTO_SRCS)
+UNIT_FUZZ_EXTRA_esp = $(CRYPTO_INC) $(CRYPTO_SSE_ISA)
+UNIT_FUZZ_LIBS_esp = $(CRYPTO_MBEDTLS_LIB)
