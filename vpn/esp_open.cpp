@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "vpn/esp.hpp"
-#include "vpn/esp_bytes.hpp"
+#include "vpn/be.hpp"
 
 namespace tv::vpn {
 

@@ -20,7 +20,7 @@
 #include "crypto/cpu_features.hpp"
 #include "crypto/gcm.hpp"
 #include "vpn/esp.hpp"
-#include "vpn/esp_bytes.hpp"
+#include "vpn/be.hpp"
 
 #if __has_include(<openssl/evp.h>)
 #include <openssl/evp.h>

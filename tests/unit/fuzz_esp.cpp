@@ -12,7 +12,7 @@
 
 #include "tests/unit/fuzz_input.hpp"
 #include "vpn/esp.hpp"
-#include "vpn/esp_bytes.hpp"
+#include "vpn/be.hpp"
 
 using namespace tv;
 using namespace tv::vpn;

@@ -8,7 +8,7 @@
 #include "crypto/cpu_features.hpp"
 #include "tests/unit/prng.hpp"
 #include "vpn/esp.hpp"
-#include "vpn/esp_bytes.hpp"
+#include "vpn/be.hpp"
 
 using namespace tv;
 using namespace tv::vpn;

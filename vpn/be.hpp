@@ -1,4 +1,5 @@
-// Network byte order for vpn/: ESP and IKE fields are big-endian on the wire.
+// Network byte order for vpn/ (ESP, IKE and the guest side share it): every field on the wire
+// is big-endian.
 #pragma once
 
 #include "core/types.hpp"
