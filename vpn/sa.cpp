@@ -44,19 +44,18 @@ bool reached(SaPair const& p, Lifetime const& l, u64 now_s) {
 
 }  // namespace
 
-bool SaDb::spi_in_use(u32 spi) const {
+bool SaDb::spi_in_use(u32 spi_in, u32 spi_out) const {
     for (auto const& p : pairs_)
-        if (p.live && (p.in.spi == spi || p.out.spi == spi))
+        if (p.live && (p.in.spi == spi_in || p.out.spi == spi_out))
             return true;
     return false;
 }
 
 Status SaDb::install(ChildSaSpec const& s) {
     if ((s.key_bytes != 16 && s.key_bytes != 32) || s.keymat == nullptr ||
-        s.keymat_len < 2 * (s.key_bytes + kSaltBytes) || s.spi_in == 0 || s.spi_out == 0 ||
-        s.spi_in == s.spi_out)
+        s.keymat_len < 2 * (s.key_bytes + kSaltBytes) || s.spi_in == 0 || s.spi_out == 0)
         return Status::Invalid;
-    if (spi_in_use(s.spi_in) || spi_in_use(s.spi_out))
+    if (spi_in_use(s.spi_in, s.spi_out))
         return Status::Exists;
     u32 slot = kSaPairs;
     for (u32 i = 0; i < kSaPairs; ++i)

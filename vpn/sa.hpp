@@ -110,7 +110,8 @@ class SaDb final {
     SaDb(SaDb const&) = delete;
     SaDb& operator=(SaDb const&) = delete;
 
-    // Installs a pair and makes it the outbound one. Exists if either SPI is already in use,
+    // Installs a pair and makes it the outbound one. Exists if the inbound SPI is already an
+    // inbound one or the outbound SPI an outbound one,
     // NoMemory if all kSaPairs slots are live, Invalid on a bad key length, short KEYMAT or an
     // SPI of 0 (reserved). Nothing changes on failure.
     [[nodiscard]] Status install(ChildSaSpec const& spec);
@@ -129,7 +130,9 @@ class SaDb final {
     [[nodiscard]] u32 live_pairs() const;
 
   private:
-    [[nodiscard]] bool spi_in_use(u32 spi) const;
+    // Inbound SPIs are ours and outbound ones the peer's: each must be unique among its own
+    // kind (lookup and Delete go by them), but the peer may pick a value we also use.
+    [[nodiscard]] bool spi_in_use(u32 spi_in, u32 spi_out) const;
     void remove(u32 slot);
 
     SaPair pairs_[kSaPairs];

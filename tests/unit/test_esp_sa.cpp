@@ -89,6 +89,20 @@ TEST(EspSa, InstallRefusesBadKeyLengthShortKeymatZeroAndDuplicateSpis) {
     EXPECT_EQ(db.live_pairs(), 1u);
 }
 
+// The peer picks its SPIs without knowing ours: the same value on both sides is legitimate.
+TEST(EspSa, PeerMayChooseTheSameSpiValueAsOurs) {
+    SaDb db;
+    ClearAtEnd end_db{db};
+    Keymat km;
+    ASSERT_TRUE(ok(db.install(spec(km, 7, 7))));
+    ASSERT_TRUE(ok(db.install(spec(km, 8, 9))));
+    ASSERT_TRUE(ok(db.install(spec(km, 9, 8))));
+    EXPECT_EQ(db.find_inbound(9)->out.spi, 8u);
+    ASSERT_TRUE(ok(db.remove_by_outbound(9)));
+    EXPECT_EQ(db.find_inbound(8), nullptr);
+    EXPECT_NE(db.find_inbound(9), nullptr);
+}
+
 TEST(EspSa, RekeyKeepsTheOldInboundValidAndSwitchesOutbound) {
     SaDb db;
     ClearAtEnd end_db{db};
