@@ -8,6 +8,11 @@
 // the SA stops at 2^32 - 1 (sa.hpp kSeqHard), and the key is fresh per SA, so no (key, nonce)
 // pair repeats, which is all GCM needs of its IV (RFC 4106 section 3.1 allows a counter).
 //
+// In the monitor, seal and open take an FpuGuard (crypto/fpu_guard.hpp) around the GCM work
+// themselves, after the cheap checks: a replay or an unknown SPI costs no FXSAVE. A guard
+// nested in another is free, so the caller may hold one outer guard across a batch of
+// packets and pay for one FXSAVE/FXRSTOR in all.
+//
 // Open checks, in an order that rejects cheaply and never lets a forgery change state:
 // length, SPI, the replay window (check only), the ICV (constant-time), then the window update,
 // padding, next header and the inner IPv4 header. Every rejection has its own counter.

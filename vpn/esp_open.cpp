@@ -1,6 +1,7 @@
 // ESP open: vpn/esp.hpp gives the order of the checks and why.
 #include <string.h>
 
+#include "crypto/fpu_guard.hpp"
 #include "vpn/esp.hpp"
 #include "vpn/be.hpp"
 
@@ -82,7 +83,12 @@ EspOpened esp_open(SaDb& db, u8* pkt, u64 len, EspStats& stats) {
     memcpy(nonce + kSaltBytes, pkt + kEspHeaderBytes, kEspIvBytes);
     u8* body = pkt + kEspHeaderBytes + kEspIvBytes;
     u64 const body_len = len - kEspHeaderBytes - kEspIvBytes - kIcvBytes;
-    if (!ok(sa.gcm.open(nonce, pkt, kEspHeaderBytes, body, body, body_len, body + body_len)))
+    Status st;
+    {
+        crypto::FpuGuard guard;  // GCM uses xmm registers: the guest's are saved around it
+        st = sa.gcm.open(nonce, pkt, kEspHeaderBytes, body, body, body_len, body + body_len);
+    }
+    if (!ok(st))
         return drop(stats, EspVerdict::BadIcv, pair);
     sa.replay.update(seq);  // authentic: only now may it move the window
 

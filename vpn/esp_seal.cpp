@@ -1,6 +1,7 @@
 // ESP seal: vpn/esp.hpp describes the packet and why the IV is the sequence number.
 #include <string.h>
 
+#include "crypto/fpu_guard.hpp"
 #include "vpn/esp.hpp"
 #include "vpn/be.hpp"
 
@@ -69,7 +70,11 @@ Status esp_seal(SaPair& pair, u64 now_s, u8 const* inner, u64 inner_len, u8* out
     body[body_len - 2] = static_cast<u8>(pad);
     body[body_len - 1] = kNextHeaderIpv4;
 
-    Status const st = sa.gcm.seal(nonce, out, kEspHeaderBytes, body, body, body_len, body + body_len);
+    Status st;
+    {
+        crypto::FpuGuard guard;  // GCM uses xmm registers: the guest's are saved around it
+        st = sa.gcm.seal(nonce, out, kEspHeaderBytes, body, body, body_len, body + body_len);
+    }
     if (!ok(st))
         return refuse(stats, st);
     ++sa.counters.packets;

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "crypto/fpu_guard.hpp"
 #include "crypto/secure_zero.hpp"
 
 namespace tv::vpn {
@@ -70,9 +71,13 @@ Status SaDb::install(ChildSaSpec const& s) {
     u64 const half = s.key_bytes + kSaltBytes;
     u8 const* out_km = s.initiator ? s.keymat : s.keymat + half;
     u8 const* in_km = s.initiator ? s.keymat + half : s.keymat;
-    Status st = key_sa(p.out, s.spi_out, out_km, s.key_bytes, s.engine);
-    if (ok(st))
-        st = key_sa(p.in, s.spi_in, in_km, s.key_bytes, s.engine);
+    Status st;
+    {
+        crypto::FpuGuard guard;  // the key schedules are computed with AES-NI
+        st = key_sa(p.out, s.spi_out, out_km, s.key_bytes, s.engine);
+        if (ok(st))
+            st = key_sa(p.in, s.spi_in, in_km, s.key_bytes, s.engine);
+    }
     if (!ok(st)) {
         wipe_sa(p.out);
         wipe_sa(p.in);

@@ -18,6 +18,7 @@
 //
 // No STL, no heap, a constexpr constructor: a global SaDb sits in .bss with no static
 // constructor. The monitor calls it under one lock (the VPN's); it is not itself thread-safe.
+// install() takes its own FpuGuard for the key schedules.
 #pragma once
 
 #include "core/types.hpp"
