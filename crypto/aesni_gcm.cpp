@@ -82,10 +82,12 @@ void expand_128(V* rk, u8 const* key) {
 // from rk[i+1] and SubWord (no rotation, no rcon) of rk[i+2]'s last word.
 template <int Rcon>
 inline void next256(V* rk, unsigned i) {
-    rk[i + 2] = x(prefix_xor(rk[i]), _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i + 1], Rcon), 0xFF));
+    rk[i + 2] =
+        x(prefix_xor(rk[i]), _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i + 1], Rcon), 0xFF));
     if (i + 3 > 14)
         return;
-    rk[i + 3] = x(prefix_xor(rk[i + 1]), _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i + 2], 0), 0xAA));
+    rk[i + 3] =
+        x(prefix_xor(rk[i + 1]), _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i + 2], 0), 0xAA));
 }
 
 void expand_256(V* rk, u8 const* key) {
@@ -188,7 +190,9 @@ V ghash_bytes(GcmKeys const& k, V y, u8 const* p, u64 n) {
 // ---- the combined pass ---------------------------------------------------------------------
 
 // Counter block i after J0, from the byte-reflected J0 (its counter is then lane 0).
-TV_HOT V counter(V j0r, u32 i) { return bswap(_mm_add_epi32(j0r, _mm_set_epi32(0, 0, 0, static_cast<int>(i)))); }
+TV_HOT V counter(V j0r, u32 i) {
+    return bswap(_mm_add_epi32(j0r, _mm_set_epi32(0, 0, 0, static_cast<int>(i))));
+}
 
 // Encrypts (or decrypts) len bytes in CTR mode and returns GHASH over the ciphertext and the
 // AAD, before the length block. Seal hashes what it writes, open what it reads.
@@ -251,14 +255,15 @@ void gcm(GcmKeys const& k, u8 const* nonce, u8 const* aad, u64 aad_len, u8 const
     y = ctr_ghash<R, Seal>(k, bswap(j0v), y, in, out, len);
     // The length block: len(A) || len(C) in bits, big-endian; byte-reflected, len(C) is the
     // low 64-bit lane.
-    V const lens = _mm_set_epi64x(static_cast<long long>(aad_len * 8), static_cast<long long>(len * 8));
+    V const lens =
+        _mm_set_epi64x(static_cast<long long>(aad_len * 8), static_cast<long long>(len * 8));
     y = gf_mul(x(y, lens), h_at(k, 0));
     store(tag, x(bswap(y), encrypt_block<R>(k, j0v)));
 }
 
 template <bool Seal>
-void dispatch(GcmKeys const& k, u8 const* nonce, u8 const* aad, u64 aad_len, u8 const* in,
-              u8* out, u64 len, u8* tag) {
+void dispatch(GcmKeys const& k, u8 const* nonce, u8 const* aad, u64 aad_len, u8 const* in, u8* out,
+              u64 len, u8* tag) {
     if (k.rounds == 14)
         gcm<14, Seal>(k, nonce, aad, aad_len, in, out, len, tag);
     else
@@ -298,8 +303,8 @@ void gcm_seal(GcmKeys const& k, u8 const* nonce, u8 const* aad, u64 aad_len, u8 
     dispatch<true>(k, nonce, aad, aad_len, in, out, len, tag);
 }
 
-bool gcm_open(GcmKeys const& k, u8 const* nonce, u8 const* aad, u64 aad_len, u8 const* in,
-              u8* out, u64 len, u8 const* tag) {
+bool gcm_open(GcmKeys const& k, u8 const* nonce, u8 const* aad, u64 aad_len, u8 const* in, u8* out,
+              u64 len, u8 const* tag) {
     u8 computed[16];
     dispatch<false>(k, nonce, aad, aad_len, in, out, len, computed);
     bool const good = ct_equal(computed, tag, 16);

@@ -72,9 +72,9 @@ Status Gcm::seal(u8 const* nonce, u8 const* aad, u64 aad_len, u8 const* in, u8* 
         aesni::gcm_seal(ni_, nonce, aad, aad_len, in, out, len, tag);
         return Status::Ok;
     }
-    int const rc = mbedtls_gcm_crypt_and_tag(&mbed(mbed_), MBEDTLS_GCM_ENCRYPT, len, nonce,
-                                             kGcmNonceBytes, aad, aad_len, in, out, kGcmTagBytes,
-                                             tag);
+    int const rc =
+        mbedtls_gcm_crypt_and_tag(&mbed(mbed_), MBEDTLS_GCM_ENCRYPT, len, nonce, kGcmNonceBytes,
+                                  aad, aad_len, in, out, kGcmTagBytes, tag);
     return rc == 0 ? Status::Ok : Status::Invalid;
 }
 
@@ -84,7 +84,7 @@ Status Gcm::open(u8 const* nonce, u8 const* aad, u64 aad_len, u8 const* in, u8* 
         return Status::Invalid;
     if (engine_ == GcmEngine::AesNi)
         return aesni::gcm_open(ni_, nonce, aad, aad_len, in, out, len, tag) ? Status::Ok
-                                                                             : Status::Refused;
+                                                                            : Status::Refused;
     // mbedTLS compares the tag in constant time and zeroes out on a mismatch.
     int const rc = mbedtls_gcm_auth_decrypt(&mbed(mbed_), len, nonce, kGcmNonceBytes, aad, aad_len,
                                             tag, kGcmTagBytes, in, out);

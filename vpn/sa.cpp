@@ -37,8 +37,8 @@ bool over(u64 used, u64 limit) { return limit != 0 && used >= limit; }
 bool reached(SaPair const& p, Lifetime const& l, u64 now_s) {
     u64 const pk = p.in.counters.packets > p.out.counters.packets ? p.in.counters.packets
                                                                   : p.out.counters.packets;
-    u64 const by = p.in.counters.bytes > p.out.counters.bytes ? p.in.counters.bytes
-                                                              : p.out.counters.bytes;
+    u64 const by =
+        p.in.counters.bytes > p.out.counters.bytes ? p.in.counters.bytes : p.out.counters.bytes;
     u64 const age = now_s >= p.installed_s ? now_s - p.installed_s : 0;
     return over(pk, l.packets) || over(by, l.bytes) || over(age, l.seconds);
 }

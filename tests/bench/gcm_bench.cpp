@@ -74,7 +74,8 @@ struct Ends {
         for (u32 i = 0; i < sizeof km; ++i)
             km[i] = static_cast<u8>(i * 29 + 1);
         ChildSaSpec s;
-        s.keymat = km, s.keymat_len = 2 * (key_bytes + 4), s.key_bytes = key_bytes, s.engine = engine;
+        s.keymat = km, s.keymat_len = 2 * (key_bytes + 4), s.key_bytes = key_bytes,
+        s.engine = engine;
         s.spi_in = 0x100, s.spi_out = 0x200, s.initiator = true;
         if (!ok(tx.install(s)))
             die("engine not available");
@@ -92,7 +93,8 @@ struct Ends {
 
     void seal_one(u8* out, u64* len) {
         SaLimit lim;
-        if (!ok(esp_seal(*tx.outbound(), 0, inner, n, out, kMaxPkt + kEspMaxOverhead, len, &lim, ts)))
+        if (!ok(esp_seal(*tx.outbound(), 0, inner, n, out, kMaxPkt + kEspMaxOverhead, len, &lim,
+                         ts)))
             die("seal failed");
     }
     void seal_batch() {

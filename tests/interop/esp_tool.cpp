@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
             std::vector<u8> out(esp_sealed_len(data.size()));
             u64 n = 0;
             SaLimit lim;
-            if (ok(esp_seal(*db.outbound(), 0, data.data(), data.size(), out.data(), out.size(), &n, &lim, stats)))
+            if (ok(esp_seal(*db.outbound(), 0, data.data(), data.size(), out.data(), out.size(), &n,
+                            &lim, stats)))
                 print_hex("ok ", out.data(), n);
             else
                 printf("refused\n");

@@ -46,7 +46,7 @@ struct State {
 
 u64 counted(EspStats const& s) {
     return s.opened + s.unknown_spi + s.truncated + s.replay + s.bad_icv + s.bad_padding +
-           s.bad_next_header + s.bad_inner + s.dummy;
+        s.bad_next_header + s.bad_inner + s.dummy;
 }
 
 // A packet under a correct ICV with the fuzzer's body as plaintext.

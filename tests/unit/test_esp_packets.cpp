@@ -313,7 +313,8 @@ TEST(EspPackets, SealAsksForRekeyAtTheSoftLimitAndStopsBeforeTheSequenceWraps) {
     p.out.seq = kSeqHard - 1;
     ASSERT_TRUE(ok(esp_seal(p, 0, inner.data(), 40, out.data(), out.size(), &n, &lim, e.ws)));
     EXPECT_EQ(get_be32(out.data() + 4), kSeqHard);  // 2^32 - 1 is the last number used
-    EXPECT_EQ(esp_seal(p, 0, inner.data(), 40, out.data(), out.size(), &n, &lim, e.ws), Status::Refused);
+    EXPECT_EQ(esp_seal(p, 0, inner.data(), 40, out.data(), out.size(), &n, &lim, e.ws),
+              Status::Refused);
     EXPECT_EQ(p.out.seq, kSeqHard);
     EXPECT_EQ(e.ws.seal_refused, 1u);
 }
@@ -325,10 +326,13 @@ TEST(EspPackets, SealRefusesNonIpv4AndTooSmallOutput) {
     std::vector<u8> out(esp_sealed_len(40));
     u64 n;
     SaLimit lim;
-    EXPECT_EQ(esp_seal(p, 0, inner.data(), 40, out.data(), out.size() - 1, &n, &lim, e.ws), Status::Invalid);
-    EXPECT_EQ(esp_seal(p, 0, inner.data(), 19, out.data(), out.size(), &n, &lim, e.ws), Status::Invalid);
+    EXPECT_EQ(esp_seal(p, 0, inner.data(), 40, out.data(), out.size() - 1, &n, &lim, e.ws),
+              Status::Invalid);
+    EXPECT_EQ(esp_seal(p, 0, inner.data(), 19, out.data(), out.size(), &n, &lim, e.ws),
+              Status::Invalid);
     inner[0] = 0x60;
-    EXPECT_EQ(esp_seal(p, 0, inner.data(), 40, out.data(), out.size(), &n, &lim, e.ws), Status::Invalid);
+    EXPECT_EQ(esp_seal(p, 0, inner.data(), 40, out.data(), out.size(), &n, &lim, e.ws),
+              Status::Invalid);
     EXPECT_EQ(p.out.seq, 0u);  // no number spent on a refusal
 }
 
@@ -343,7 +347,8 @@ TEST(EspPackets, HardLifetimeStopsSealing) {
     ASSERT_TRUE(ok(esp_seal(p, 0, inner.data(), 40, out.data(), out.size(), &n, &lim, e.ws)));
     ASSERT_TRUE(ok(esp_seal(p, 0, inner.data(), 40, out.data(), out.size(), &n, &lim, e.ws)));
     EXPECT_EQ(lim, SaLimit::Hard);
-    EXPECT_EQ(esp_seal(p, 0, inner.data(), 40, out.data(), out.size(), &n, &lim, e.ws), Status::Refused);
+    EXPECT_EQ(esp_seal(p, 0, inner.data(), 40, out.data(), out.size(), &n, &lim, e.ws),
+              Status::Refused);
 }
 
 // Rekey: the peer keeps sending on the old SA for a while; both inbound SAs open, and our
@@ -407,7 +412,8 @@ TEST(EspPackets, SasOnDifferentGcmEnginesInteroperate) {
                 std::vector<u8> pkt(esp_sealed_len(len));
                 u64 n;
                 SaLimit lim;
-                ASSERT_TRUE(ok(esp_seal(*tx.outbound(), 0, inner.data(), len, pkt.data(), pkt.size(), &n, &lim, st)));
+                ASSERT_TRUE(ok(esp_seal(*tx.outbound(), 0, inner.data(), len, pkt.data(),
+                                        pkt.size(), &n, &lim, st)));
                 EspOpened const r = esp_open(rx, pkt.data(), n, st);
                 ASSERT_EQ(r.verdict, EspVerdict::Ok) << kb << " " << len << " " << dir;
                 EXPECT_EQ(0, memcmp(pkt.data() + r.inner_off, inner.data(), len));

@@ -65,8 +65,8 @@ TEST(EspReplay, LargeJumpForgetsEverythingBelowTheWindow) {
     for (u32 s = 1; s <= 100; ++s)
         ASSERT_TRUE(accept(w, s));
     ASSERT_TRUE(accept(w, 100 + 5 * kReplayWindow));
-    EXPECT_FALSE(w.check(100));                            // below the window
-    EXPECT_TRUE(w.check(100 + 5 * kReplayWindow - 1));     // inside, never seen
+    EXPECT_FALSE(w.check(100));                         // below the window
+    EXPECT_TRUE(w.check(100 + 5 * kReplayWindow - 1));  // inside, never seen
     EXPECT_EQ(w.highest(), 100 + 5 * kReplayWindow);
 }
 

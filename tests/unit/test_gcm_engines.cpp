@@ -46,15 +46,19 @@ TEST_F(GcmEngines, AgreeOnRandomLengthsFrom0To2000AndOffsets) {
         ASSERT_EQ(ni.set_key(key, key_len, GcmEngine::AesNi), Status::Ok);
         ASSERT_EQ(mb.set_key(key, key_len, GcmEngine::MbedTls), Status::Ok);
         u8 ta[16], tb[16];
-        ASSERT_EQ(ni.seal(nonce, aad, aad_len, in.data() + in_off, a.data() + out_off, len, ta), Status::Ok);
-        ASSERT_EQ(mb.seal(nonce, aad, aad_len, in.data() + in_off, b.data() + out_off, len, tb), Status::Ok);
+        ASSERT_EQ(ni.seal(nonce, aad, aad_len, in.data() + in_off, a.data() + out_off, len, ta),
+                  Status::Ok);
+        ASSERT_EQ(mb.seal(nonce, aad, aad_len, in.data() + in_off, b.data() + out_off, len, tb),
+                  Status::Ok);
         ASSERT_EQ(a, b) << "len " << len << " key " << key_len;
         ASSERT_EQ(0, memcmp(ta, tb, 16)) << "len " << len << " aad " << aad_len;
         // Each opens the other's output.
         std::vector<u8> back(len + 1);
-        ASSERT_EQ(ni.open(nonce, aad, aad_len, b.data() + out_off, back.data(), len, tb), Status::Ok);
+        ASSERT_EQ(ni.open(nonce, aad, aad_len, b.data() + out_off, back.data(), len, tb),
+                  Status::Ok);
         ASSERT_EQ(0, memcmp(back.data(), in.data() + in_off, len));
-        ASSERT_EQ(mb.open(nonce, aad, aad_len, a.data() + out_off, back.data(), len, ta), Status::Ok);
+        ASSERT_EQ(mb.open(nonce, aad, aad_len, a.data() + out_off, back.data(), len, ta),
+                  Status::Ok);
         ASSERT_EQ(0, memcmp(back.data(), in.data() + in_off, len));
         ni.wipe();
         mb.wipe();

@@ -36,12 +36,10 @@ struct Vector {
 
 constexpr char kK3[] = "feffe9928665731c6d6a8f9467308308";
 constexpr char kIv3[] = "cafebabefacedbaddecaf888";
-constexpr char kP3[] =
-    "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-    "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255";
-constexpr char kP4[] =
-    "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-    "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
+constexpr char kP3[] = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+                       "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255";
+constexpr char kP4[] = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+                       "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
 constexpr char kA4[] = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
 constexpr char kZero96[] = "000000000000000000000000";
 constexpr char kZero128[] = "00000000000000000000000000000000";
@@ -80,13 +78,15 @@ void check_vector(Vector const& v, GcmEngine engine) {
     ASSERT_EQ(g.set_key(key.data(), key.size(), engine), Status::Ok);
     std::vector<u8> out(pt.size() + 1);
     u8 t[16];
-    ASSERT_EQ(g.seal(iv.data(), aad.data(), aad.size(), pt.data(), out.data(), pt.size(), t), Status::Ok);
+    ASSERT_EQ(g.seal(iv.data(), aad.data(), aad.size(), pt.data(), out.data(), pt.size(), t),
+              Status::Ok);
     out.resize(pt.size());
     EXPECT_EQ(out, ct);
     EXPECT_EQ(std::vector<u8>(t, t + 16), tag);
     std::vector<u8> back(ct.size() + 1);
-    ASSERT_EQ(g.open(iv.data(), aad.data(), aad.size(), ct.data(), back.data(), ct.size(), tag.data()),
-              Status::Ok);
+    ASSERT_EQ(
+        g.open(iv.data(), aad.data(), aad.size(), ct.data(), back.data(), ct.size(), tag.data()),
+        Status::Ok);
     back.resize(ct.size());
     EXPECT_EQ(back, pt);
     g.wipe();
