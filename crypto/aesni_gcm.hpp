@@ -1,9 +1,9 @@
 // AES-GCM on AES-NI + PCLMULQDQ: the fast engine behind crypto/gcm.hpp.
 //
 // aesni_gcm.cpp is, with aesni_xts.cpp, one of the two files of crypto/ that use SSE
-// registers; it is compiled without -mgeneral-regs-only and with -maes -mpclmul -mssse3. Call it
-// only on a CPU with all three (cpu_has_aesni() && cpu_has_pclmul()) and, in the monitor, only in an
-// FpuGuard (crypto/fpu_guard.hpp). This header uses no SSE types.
+// registers; it is compiled without -mgeneral-regs-only and with -maes -mpclmul -mssse3. Call
+// it only on a CPU with all three (cpu_has_aesni() && cpu_has_pclmul()) and, in the monitor,
+// only inside an FpuGuard (crypto/fpu_guard.hpp). This header uses no SSE types.
 #pragma once
 
 #include "core/types.hpp"
