@@ -192,3 +192,13 @@ TEST(EspSa, SequenceNumberAsksForRekeyLongBeforeItWraps) {
     EXPECT_EQ(sa_limit(p, 100), SaLimit::Hard);
     static_assert(kSeqHard - kSeqSoft >= (1u << 28) - 1);
 }
+
+// The monitor keeps its SA database in a global: it must be constant-initialized (no static
+// constructor runs before the monitor's explicit init order). constinit fails to compile
+// otherwise.
+constinit SaDb g_monitor_like_db;
+
+TEST(EspSa, GlobalDatabaseNeedsNoStaticConstructor) {
+    EXPECT_EQ(g_monitor_like_db.live_pairs(), 0u);
+    EXPECT_EQ(g_monitor_like_db.outbound(), nullptr);
+}
