@@ -1,9 +1,9 @@
-# The IKEv2 initiator (vpn/ike/): host unit tests, a freestanding build with the monitor's
-# flags, the host client that tests/suites/vpn_ike.py runs against strongSwan, and fuzz_ike.
-# Included from the top-level Makefile before mk/unit.mk; everything here is prefixed IKE_/ike-.
+# The IKEv2 initiator (vpn/ike/): what mk/vpn.mk does not already do for it: the mbedTLS
+# modules for DH/ECDH on the host, the host client that tests/suites/vpn_ike.py runs against
+# strongSwan, and fuzz_ike. Included from the top-level Makefile before mk/unit.mk; everything
+# here is prefixed IKE_/ike-.
 #
-#   make ike-tools   build/tools/ike-client (host program, real UDP sockets)
-#   make ike-mon     compile vpn/ike/*.cpp with the monitor's flags (not linked yet)
+#   make ike-tools   build/tools/ike-client (host program, real UDP sockets, TUN + ESP)
 
 IKE_SRCS := $(wildcard vpn/ike/*.cpp)
 IKE_HDRS := $(wildcard vpn/ike/*.hpp) core/types.hpp crypto/random.hpp crypto/secure_zero.hpp
@@ -24,38 +24,31 @@ $(IKE_MBEDTLS_LIB): $(IKE_MBEDTLS_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-# ---- unit tests: sources and tests with the strict warnings and the mbedTLS headers -------
-UNIT_CORE_SRCS += $(IKE_SRCS)
-IKE_UNIT_OBJS := $(patsubst %.cpp,$(UNIT_BUILD)/%.o,$(IKE_SRCS) $(IKE_TEST_SRCS))
-$(IKE_UNIT_OBJS): UNIT_EXTRA_FLAGS = -Wconversion -Wold-style-cast -isystem $(TP)/mbedtls/include
-$(IKE_UNIT_OBJS): | $(DEPS_STAMP)
-# After the crypto library in $^ order: libmbed-ike needs bignum/md from libmbedcrypto-host,
-# so the linker sees ours first and crypto's after it (unit.mk links with $^).
-$(UNIT_BUILD)/unit_tests: $(IKE_MBEDTLS_LIB) $(CRYPTO_MBEDTLS_LIB)
+# ---- unit tests ----------------------------------------------------------------------------
+# mk/vpn.mk already compiles vpn/ike/*.cpp and tests/unit/test_ike*.cpp (vpn/*/*.cpp, strict
+# warnings, mbedTLS headers) for the unit tests and with the monitor's flags (make vpn-mon);
+# IKE adds only the mbedTLS modules DH and ECDH need. unit.mk links with $^, so they come
+# after the objects, as static libraries must.
+$(UNIT_BUILD)/unit_tests: $(IKE_MBEDTLS_LIB)
 
-# ---- the host client ---------------------------------------------------------------------
+# ---- the host client: IKE, and ESP (vpn/*.cpp, crypto/) for --tun ------------------------------
+# The ESP and crypto objects are the host ones mk/vpn.mk and mk/crypto.mk build (-O2, SSE
+# flags on the AES-NI files); named here by path, as vpn.mk is read after this file.
 IKE_TOOL := $(BUILD)/tools/ike-client
 IKE_TOOL_SRCS := $(wildcard tests/vpn/*.cpp)
+IKE_TOOL_ESP_OBJS := $(patsubst %.cpp,$(CRYPTO_HOST_BUILD)/%.o,$(wildcard vpn/*.cpp))
 IKE_TOOL_CXXFLAGS ?= -std=c++20 -O2 -g -Wall -Wextra -Werror -Wconversion -Wold-style-cast -I. \
                      -isystem $(TP)/mbedtls/include
 
-$(IKE_TOOL): $(IKE_SRCS) $(IKE_TOOL_SRCS) $(IKE_HDRS) $(wildcard tests/vpn/*.hpp) crypto/secure_zero.cpp \
-             $(IKE_MBEDTLS_LIB) $(CRYPTO_MBEDTLS_LIB)
+$(IKE_TOOL): $(IKE_SRCS) $(IKE_TOOL_SRCS) $(IKE_HDRS) $(wildcard tests/vpn/*.hpp vpn/*.hpp) $(IKE_TOOL_ESP_OBJS) \
+             $(CRYPTO_HOST_OBJS) $(IKE_MBEDTLS_LIB) $(CRYPTO_MBEDTLS_LIB)
 	@mkdir -p $(dir $@)
-	g++ $(IKE_TOOL_CXXFLAGS) -o $@ $(IKE_SRCS) $(IKE_TOOL_SRCS) crypto/secure_zero.cpp \
+	g++ $(IKE_TOOL_CXXFLAGS) -o $@ $(IKE_SRCS) $(IKE_TOOL_SRCS) $(IKE_TOOL_ESP_OBJS) $(CRYPTO_HOST_OBJS) \
 	    $(IKE_MBEDTLS_LIB) $(CRYPTO_MBEDTLS_LIB)
 
-.PHONY: ike-tools ike-mon
+.PHONY: ike-tools
 ike-tools: $(IKE_TOOL)
-TEST_DEPS += ike-tools ike-mon
-
-# ---- freestanding: the monitor's flags, and no static constructors ------------------------
-IKE_MON_OBJS := $(patsubst %.cpp,$(BUILD)/mon/%.o,$(IKE_SRCS))
-$(IKE_MON_OBJS): MON_CXXFLAGS += -Wconversion -isystem $(TP)/mbedtls/include
-ike-mon: $(IKE_MON_OBJS)
-	@for o in $^; do \
-	  if objdump -h $$o | grep -Eq '\.(init_array|ctors)'; then echo "$$o: static constructor"; exit 1; fi; \
-	done
+TEST_DEPS += ike-tools
 
 # ---- libFuzzer: arbitrary responder messages against the parser and decoders ---------------
 UNIT_FUZZ_WITH_ike := $(IKE_SRCS) crypto/secure_zero.cpp

@@ -1,7 +1,8 @@
 // ike-client: the IKE initiator of vpn/ike/ on the host, over real UDP sockets, for
 // tests/suites/vpn_ike.py to run against strongSwan. It binds UDP 500 and 4500 on --local,
 // brings the SA up with --gw, prints what happens, keeps the SA for --up-for seconds (DPD
-// running), deletes it and exits.
+// running), deletes it and exits. With --tun NAME, inner packets on that TUN device go through
+// the child SA with vpn/'s ESP (the test gives the device its inner address and routes).
 //
 //   ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups 31,19,14]
 //              [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying]

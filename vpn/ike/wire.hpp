@@ -3,26 +3,17 @@
 #pragma once
 
 #include "core/types.hpp"
+#include "vpn/be.hpp"
 
 namespace tv::vpn::ike {
 
-inline u16 get16(u8 const* p) { return static_cast<u16>(p[0] << 8 | p[1]); }
-inline u32 get32(u8 const* p) {
-    return static_cast<u32>(p[0]) << 24 | static_cast<u32>(p[1]) << 16 | static_cast<u32>(p[2]) << 8 | p[3];
-}
-inline u64 get64(u8 const* p) { return static_cast<u64>(get32(p)) << 32 | get32(p + 4); }
-inline void put16(u8* p, u16 v) {
-    p[0] = static_cast<u8>(v >> 8);
-    p[1] = static_cast<u8>(v);
-}
-inline void put32(u8* p, u32 v) {
-    put16(p, static_cast<u16>(v >> 16));
-    put16(p + 2, static_cast<u16>(v));
-}
-inline void put64(u8* p, u64 v) {
-    put32(p, static_cast<u32>(v >> 32));
-    put32(p + 4, static_cast<u32>(v));
-}
+// Short names over vpn/be.hpp, the one home of vpn/'s byte order; IKE adds 64-bit reads (SPIs).
+inline u16 get16(u8 const* p) { return get_be16(p); }
+inline u32 get32(u8 const* p) { return get_be32(p); }
+inline u64 get64(u8 const* p) { return static_cast<u64>(get_be32(p)) << 32 | get_be32(p + 4); }
+inline void put16(u8* p, u16 v) { put_be16(p, v); }
+inline void put32(u8* p, u32 v) { put_be32(p, v); }
+inline void put64(u8* p, u64 v) { put_be64(p, v); }
 
 class Writer {
   public:
