@@ -153,9 +153,18 @@ void usage() {
     exit(1);
 }
 
-}  // namespace
+struct Options {
+    Config cfg{};
+    char const* local = nullptr;
+    char const* gw = nullptr;
+    char const* psk_file = nullptr;
+    char const* tun = nullptr;
+    double up_for = 2, deadline = 30;
+    bool keep_trying = false;
+    in_addr la{}, ga{};
+};
 
-int main(int argc, char** argv) {
+Config default_config() {
     Config cfg{};
     cfg.groups[0] = group::kCurve25519;
     cfg.groups[1] = group::kEcp256;
@@ -169,105 +178,98 @@ int main(int argc, char** argv) {
     cfg.keepalive_ms = 20000;
     cfg.restart_ms = 1000;
     cfg.force_encap = true;
-    char const* local = nullptr;
-    char const* gw = nullptr;
-    char const* psk_file = nullptr;
-    char const* tun = nullptr;
-    double up_for = 2, deadline = 30;
-    bool keep_trying = false;
+    return cfg;
+}
+
+// One option with its value; false for an unknown one.
+bool take_option(Options& o, char const* a, char const* v) {
+    Config& cfg = o.cfg;
+    if (strcmp(a, "--local") == 0) o.local = v;
+    else if (strcmp(a, "--gw") == 0) o.gw = v;
+    else if (strcmp(a, "--id") == 0) cfg.local_id = parse_id(v);
+    else if (strcmp(a, "--remote-id") == 0) cfg.remote_id = parse_id(v);
+    else if (strcmp(a, "--psk-file") == 0) o.psk_file = v;
+    else if (strcmp(a, "--groups") == 0) parse_list(v, cfg.groups);
+    else if (strcmp(a, "--key-bits") == 0) parse_list(v, cfg.key_bits);
+    else if (strcmp(a, "--up-for") == 0) o.up_for = atof(v);
+    else if (strcmp(a, "--deadline") == 0) o.deadline = atof(v);
+    else if (strcmp(a, "--dpd") == 0) cfg.dpd_ms = static_cast<u32>(atoi(v));
+    else if (strcmp(a, "--tun") == 0) o.tun = v;
+    else if (strcmp(a, "--child-rekey") == 0) cfg.child_rekey_ms = static_cast<u32>(atoi(v));
+    else if (strcmp(a, "--ike-rekey") == 0) cfg.ike_rekey_ms = static_cast<u32>(atoi(v));
+    else return false;
+    return true;
+}
+
+Options parse_args(int argc, char** argv) {
+    Options o;
+    o.cfg = default_config();
     for (int i = 1; i < argc; ++i) {
-        char const* a = argv[i];
-        char const* v = i + 1 < argc ? argv[i + 1] : nullptr;
-        if (strcmp(a, "--keep-trying") == 0) {
-            keep_trying = true;
+        if (strcmp(argv[i], "--keep-trying") == 0) {
+            o.keep_trying = true;
             continue;
         }
-        if (v == nullptr)
+        if (i + 1 >= argc || !take_option(o, argv[i], argv[i + 1]))
             usage();
         ++i;
-        if (strcmp(a, "--local") == 0) local = v;
-        else if (strcmp(a, "--gw") == 0) gw = v;
-        else if (strcmp(a, "--id") == 0) cfg.local_id = parse_id(v);
-        else if (strcmp(a, "--remote-id") == 0) cfg.remote_id = parse_id(v);
-        else if (strcmp(a, "--psk-file") == 0) psk_file = v;
-        else if (strcmp(a, "--groups") == 0) parse_list(v, cfg.groups);
-        else if (strcmp(a, "--key-bits") == 0) parse_list(v, cfg.key_bits);
-        else if (strcmp(a, "--up-for") == 0) up_for = atof(v);
-        else if (strcmp(a, "--deadline") == 0) deadline = atof(v);
-        else if (strcmp(a, "--dpd") == 0) cfg.dpd_ms = static_cast<u32>(atoi(v));
-        else if (strcmp(a, "--tun") == 0) tun = v;
-        else if (strcmp(a, "--child-rekey") == 0) cfg.child_rekey_ms = static_cast<u32>(atoi(v));
-        else if (strcmp(a, "--ike-rekey") == 0) cfg.ike_rekey_ms = static_cast<u32>(atoi(v));
-        else usage();
     }
-    in_addr la{}, ga{};
-    if (local == nullptr || gw == nullptr || psk_file == nullptr || inet_pton(AF_INET, local, &la) != 1 ||
-        inet_pton(AF_INET, gw, &ga) != 1)
+    if (o.local == nullptr || o.gw == nullptr || o.psk_file == nullptr || inet_pton(AF_INET, o.local, &o.la) != 1 ||
+        inet_pton(AF_INET, o.gw, &o.ga) != 1)
         usage();
-    memcpy(cfg.local_ip, &la, 4);
-    memcpy(cfg.gateway_ip, &ga, 4);
+    memcpy(o.cfg.local_ip, &o.la, 4);
+    memcpy(o.cfg.gateway_ip, &o.ga, 4);
+    return o;
+}
 
-    // The PSK file stands for the monitor's module: read into a buffer, handed over, wiped.
+// The PSK file stands for the monitor's module: read into a buffer, handed over, wiped.
+bool configure_with_psk(Initiator& ini, Options const& o) {
     u8 psk[256];
-    int const pf = open(psk_file, O_RDONLY);
+    int const pf = open(o.psk_file, O_RDONLY);
     ssize_t psk_len = pf < 0 ? -1 : read(pf, psk, sizeof psk);
     if (pf >= 0)
         close(pf);
     while (psk_len > 0 && (psk[psk_len - 1] == '\n' || psk[psk_len - 1] == '\r'))
         --psk_len;
     if (psk_len <= 0) {
-        fprintf(stderr, "ike-client: cannot read the PSK from %s\n", psk_file);
-        return 1;
+        fprintf(stderr, "ike-client: cannot read the PSK from %s\n", o.psk_file);
+        return false;
     }
-
-    Udp udp;
-    udp.fd500 = bind_udp(la, kIkePort);
-    udp.fd4500 = bind_udp(la, kNattPort);
-    udp.gw.sin_family = AF_INET;
-    udp.gw.sin_addr = ga;
-    HostClock clock;
-    Printer printer;
-    static EspLink esp{udp.fd4500, udp.gw};
-    if (tun != nullptr) {
-        if (!esp.open_tun(tun))
-            return 1;
-        printer.esp = &esp;
-    }
-    static Initiator ini{udp, clock, printer, crypto::Random{&fill_random, nullptr}};
-    Status const st = ini.configure(cfg, psk, static_cast<size_t>(psk_len));
+    Status const st = ini.configure(o.cfg, psk, static_cast<size_t>(psk_len));
     crypto::secure_zero(psk, sizeof psk);
-    if (!ok(st))
-        return 1;
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
+    return ok(st);
+}
 
-    u64 const t_end = mono_ms() + static_cast<u64>(deadline * 1000);
+// Every datagram waiting on fd: IKE to the initiator, ESP (on 4500) to the ESP side.
+void drain(int fd, u16 port, in_addr ga, Initiator& ini, EspLink& esp) {
+    static u8 buf[4096];
+    for (;;) {
+        sockaddr_in from{};
+        socklen_t fl = sizeof from;
+        ssize_t const n = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+        if (n < 0)
+            return;
+        if (from.sin_addr.s_addr != ga.s_addr)
+            continue;
+        if (port == kNattPort && n >= 4 && (buf[0] | buf[1] | buf[2] | buf[3]) != 0) {
+            if (esp.from_gateway(buf, static_cast<size_t>(n)))
+                ini.note_traffic();
+            continue;
+        }
+        ini.on_datagram(port, buf, static_cast<size_t>(n));
+    }
+}
+
+int run(Initiator& ini, Udp& udp, EspLink& esp, Options const& o) {
+    u64 const t_end = mono_ms() + static_cast<u64>(o.deadline * 1000);
     u64 up_at = 0;
     bool deleting = false;
     ini.start();
-    u8 buf[4096];
     for (;;) {
         pollfd fds[3] = {{udp.fd500, POLLIN, 0}, {udp.fd4500, POLLIN, 0}, {esp.tun_fd(), POLLIN, 0}};
-        poll(fds, tun != nullptr ? 3 : 2, 20);
-        for (int k = 0; k < 2; ++k) {
-            for (;;) {
-                sockaddr_in from{};
-                socklen_t fl = sizeof from;
-                ssize_t const n = recvfrom(fds[k].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
-                if (n < 0)
-                    break;
-                if (from.sin_addr.s_addr != ga.s_addr)
-                    continue;
-                u16 const port = k == 0 ? kIkePort : kNattPort;
-                if (port == kNattPort && n >= 4 && (buf[0] | buf[1] | buf[2] | buf[3]) != 0) {
-                    if (esp.from_gateway(buf, static_cast<size_t>(n)))
-                        ini.note_traffic();
-                    continue;
-                }
-                ini.on_datagram(port, buf, static_cast<size_t>(n));
-            }
-        }
-        if (tun != nullptr)
+        poll(fds, o.tun != nullptr ? 3 : 2, 20);
+        drain(udp.fd500, kIkePort, o.ga, ini, esp);
+        drain(udp.fd4500, kNattPort, o.ga, ini, esp);
+        if (o.tun != nullptr)
             esp.from_tun();
         ini.poll();
         State const s = ini.state();
@@ -277,16 +279,16 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(ini.spi_r()), ini.group());
             fflush(stdout);
         }
-        if (s == State::Failed && !keep_trying) {
+        if (s == State::Failed && !o.keep_trying) {
             printf("FAILED %s\n", to_string(ini.last_error()));
             return 2;
         }
         if (s == State::Closed) {
-            printf("CLOSED%s%s\n", ini.last_error() != Error::None ? " after " : "",
-                   ini.last_error() != Error::None ? to_string(ini.last_error()) : "");
-            return ini.last_error() == Error::None ? 0 : 4;
+            bool const clean = ini.last_error() == Error::None;
+            printf("CLOSED%s%s\n", clean ? "" : " after ", clean ? "" : to_string(ini.last_error()));
+            return clean ? 0 : 4;
         }
-        bool const time_up = up_at != 0 && mono_ms() - up_at >= static_cast<u64>(up_for * 1000);
+        bool const time_up = up_at != 0 && mono_ms() - up_at >= static_cast<u64>(o.up_for * 1000);
         if (!deleting && (g_stop != 0 || time_up)) {
             deleting = true;
             ini.shutdown();
@@ -296,4 +298,29 @@ int main(int argc, char** argv) {
             return 3;
         }
     }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options const o = parse_args(argc, argv);
+    static Udp udp;
+    udp.fd500 = bind_udp(o.la, kIkePort);
+    udp.fd4500 = bind_udp(o.la, kNattPort);
+    udp.gw.sin_family = AF_INET;
+    udp.gw.sin_addr = o.ga;
+    static HostClock clock;
+    static Printer printer;
+    static EspLink esp{udp.fd4500, udp.gw};
+    if (o.tun != nullptr) {
+        if (!esp.open_tun(o.tun))
+            return 1;
+        printer.esp = &esp;
+    }
+    static Initiator ini{udp, clock, printer, crypto::Random{&fill_random, nullptr}};
+    if (!configure_with_psk(ini, o))
+        return 1;
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    return run(ini, udp, esp, o);
 }
