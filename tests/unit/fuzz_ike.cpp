@@ -1,8 +1,8 @@
 // libFuzzer target for the IKE message layer: an arbitrary datagram from a responder is
-// parsed (or, with a leading 0xFF byte, one payload body is decoded alone), every payload decoded by its type, an SK or SKF payload opened with a fixed key
-// (almost always refused: the check is that refusing never reads out of bounds), and the
-// fragments fed to a reassembly. Invariants: every payload lies inside the message and decoded
-// pointers inside their payload.
+// parsed (or, with a leading 0xFF byte, one payload body is decoded alone), every payload decoded
+// by its type, an SK or SKF payload opened with a fixed key (almost always refused: the check is
+// that refusing never reads out of bounds), and the fragments fed to a reassembly. Invariants:
+// every payload lies inside the message and decoded pointers inside their payload.
 #include <stddef.h>
 
 #include "tests/unit/fuzz_input.hpp"
@@ -15,62 +15,70 @@ using namespace tv::vpn::ike;
 
 namespace {
 
-bool inside(u8 const* p, size_t n, u8 const* lo, size_t len) { return p >= lo && p + n <= lo + len; }
+bool inside(u8 const* p, size_t n, u8 const* lo, size_t len) {
+    return p >= lo && p + n <= lo + len;
+}
 
 void decode_all(u8 const* buf, PayloadList const& pl) {
     for (u8 i = 0; i < pl.count; ++i) {
         PayloadRef const& r = pl.item[i];
         u8 const* b = buf + r.off;
         switch (static_cast<Payload>(r.type)) {
-        case Payload::SA: {
-            Chosen c{};
-            if (decode_sa_reply(b, r.len, c) == ParseError::Ok)
-                (void)chosen_matches(Offer{Protocol::Ike, 0, {256, 128}, {31, 19, 14}}, c);
-            break;
-        }
-        case Payload::KE: {
-            u16 g = 0;
-            u8 const* d = nullptr;
-            size_t dl = 0;
-            if (decode_ke(b, r.len, g, d, dl) == ParseError::Ok)
-                check(inside(d, dl, b, r.len), "KE data inside its payload");
-            break;
-        }
-        case Payload::Notify: {
-            Notify n{};
-            if (decode_notify(b, r.len, n) == ParseError::Ok)
-                check(inside(n.data, n.data_len, b, r.len) && inside(n.spi, n.spi_len, b, r.len), "notify inside");
-            break;
-        }
-        case Payload::AUTH: {
-            u8 m = 0;
-            u8 const* d = nullptr;
-            size_t dl = 0;
-            if (decode_auth(b, r.len, m, d, dl) == ParseError::Ok)
-                check(inside(d, dl, b, r.len), "AUTH data inside its payload");
-            break;
-        }
-        case Payload::TSi:
-        case Payload::TSr: {
-            Ts4 ts[kMaxTs];
-            u8 n = 0, skipped = 0;
-            if (decode_ts(b, r.len, ts, n, skipped) == ParseError::Ok)
-                check(n <= kMaxTs, "selector count bounded");
-            break;
-        }
-        case Payload::CP: {
-            CpReply c{};
-            (void)decode_cp(b, r.len, c);
-            break;
-        }
-        case Payload::Delete: {
-            Delete d{};
-            if (decode_delete(b, r.len, d) == ParseError::Ok)
-                check(inside(d.spis, size_t{d.spi_size} * d.count, b, r.len), "delete SPIs inside");
-            break;
-        }
-        case Payload::Nonce: (void)decode_nonce(b, r.len); break;
-        default: break;
+            case Payload::SA: {
+                Chosen c{};
+                if (decode_sa_reply(b, r.len, c) == ParseError::Ok)
+                    (void)chosen_matches(Offer{Protocol::Ike, 0, {256, 128}, {31, 19, 14}}, c);
+                break;
+            }
+            case Payload::KE: {
+                u16 g = 0;
+                u8 const* d = nullptr;
+                size_t dl = 0;
+                if (decode_ke(b, r.len, g, d, dl) == ParseError::Ok)
+                    check(inside(d, dl, b, r.len), "KE data inside its payload");
+                break;
+            }
+            case Payload::Notify: {
+                Notify n{};
+                if (decode_notify(b, r.len, n) == ParseError::Ok)
+                    check(
+                        inside(n.data, n.data_len, b, r.len) && inside(n.spi, n.spi_len, b, r.len),
+                        "notify inside");
+                break;
+            }
+            case Payload::AUTH: {
+                u8 m = 0;
+                u8 const* d = nullptr;
+                size_t dl = 0;
+                if (decode_auth(b, r.len, m, d, dl) == ParseError::Ok)
+                    check(inside(d, dl, b, r.len), "AUTH data inside its payload");
+                break;
+            }
+            case Payload::TSi:
+            case Payload::TSr: {
+                Ts4 ts[kMaxTs];
+                u8 n = 0, skipped = 0;
+                if (decode_ts(b, r.len, ts, n, skipped) == ParseError::Ok)
+                    check(n <= kMaxTs, "selector count bounded");
+                break;
+            }
+            case Payload::CP: {
+                CpReply c{};
+                (void)decode_cp(b, r.len, c);
+                break;
+            }
+            case Payload::Delete: {
+                Delete d{};
+                if (decode_delete(b, r.len, d) == ParseError::Ok)
+                    check(inside(d.spis, size_t{d.spi_size} * d.count, b, r.len),
+                          "delete SPIs inside");
+                break;
+            }
+            case Payload::Nonce:
+                (void)decode_nonce(b, r.len);
+                break;
+            default:
+                break;
         }
     }
 }
@@ -114,7 +122,8 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
         return 0;
     }
     for (u8 i = 0; i < pl.count; ++i)
-        check(pl.item[i].off >= kHeaderBytes && pl.item[i].off + pl.item[i].len <= size, "payload inside message");
+        check(pl.item[i].off >= kHeaderBytes && pl.item[i].off + pl.item[i].len <= size,
+              "payload inside message");
     decode_all(msg, pl);
     SkKey k{};
     k.key_len = 16;
@@ -131,7 +140,8 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
         } else if (pl.item[i].type == static_cast<u8>(Payload::SKF)) {
             u16 num = 0, total = 0;
             if (open_skf(msg, pl.item[i], k, num, total, plain, plen) == ParseError::Ok &&
-                reasm.add(h.msg_id, num, total, pl.inner_first, plain, plen) == Reassembly::Result::Complete)
+                reasm.add(h.msg_id, num, total, pl.inner_first, plain, plen) ==
+                    Reassembly::Result::Complete)
                 check(reasm.size() <= Reassembly::kCapacity, "reassembly bounded");
         }
     }

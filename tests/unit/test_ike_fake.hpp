@@ -163,14 +163,15 @@ class FakeGateway {
         EXPECT_TRUE(rng()(nr, sizeof nr));
         u8 buf[1024];
         ChainBuilder cb{buf, sizeof buf};
-        cb.header(Header{spi_i, spi_r, 0, kVersion, static_cast<u8>(Exchange::IkeSaInit), flag::kResponse, 0, 0});
+        cb.header(Header{spi_i, spi_r, 0, kVersion, static_cast<u8>(Exchange::IkeSaInit),
+                         flag::kResponse, 0, 0});
         add_sa(cb, Offer{Protocol::Ike, 0, {key_bits, 0}, {g, 0, 0}});
         add_ke(cb, g, pub, dh_public_len(g));
         add_nonce(cb, nr, sizeof nr);
         size_t const len = cb.finish();
         msg2.assign(buf, buf + len);
-        EXPECT_TRUE(derive_ike_keys(ni.data(), ni.size(), nr, sizeof nr, gir, dh.secret_len(), spi_i, spi_r,
-                                    static_cast<u8>(key_bits / 8), keys));
+        EXPECT_TRUE(derive_ike_keys(ni.data(), ni.size(), nr, sizeof nr, gir, dh.secret_len(),
+                                    spi_i, spi_r, static_cast<u8>(key_bits / 8), keys));
         return msg2;
     }
 
@@ -216,33 +217,35 @@ class FakeGateway {
         u8 first = 0;
         Header h{};
         EXPECT_TRUE(open_request(req, plain, first, h));
-        return encrypted(static_cast<u8>(Exchange::IkeAuth), flag::kResponse, h.msg_id, [&](ChainBuilder& in) {
-            if (o.auth_failed) {
-                add_notify(in, Protocol::None, notify::kAuthenticationFailed, nullptr, 0);
-                return;
-            }
-            add_id(in, Payload::IDr, id.type, id.data, id.len);
-            u8 pad[kPrfBytes], auth[kPrfBytes], idb[4 + 64] = {id.type, 0, 0, 0};
-            memcpy(idb + 4, id.data, id.len);
-            EXPECT_TRUE(psk_pad_key(reinterpret_cast<u8 const*>(psk.data()), psk.size(), pad));
-            EXPECT_TRUE(psk_auth(pad, msg2.data(), msg2.size(), ni.data(), ni.size(), keys.sk_pr, idb, 4u + id.len, auth));
-            if (o.bad_auth)
-                auth[0] ^= 1;
-            add_auth(in, kAuthSharedKey, auth, sizeof auth);
-            if (o.child_error != 0) {
-                add_notify(in, Protocol::None, o.child_error, nullptr, 0);
-                return;
-            }
-            size_t const cp = in.begin(Payload::CP);
-            u8 const cpb[] = {2, 0, 0, 0, 0, 1, 0, 4, 10, 3, 0, 7, 0, 3, 0, 4, 10, 3, 0, 53};
-            in.w().bytes(cpb, sizeof cpb);
-            in.end(cp);
-            add_sa(in, Offer{Protocol::Esp, esp_spi, {256, 0}, {}});
-            Ts4 const vip{0, 0, 65535, {10, 3, 0, 7}, {10, 3, 0, 7}};
-            Ts4 const all{0, 0, 65535, {0, 0, 0, 0}, {255, 255, 255, 255}};
-            add_ts(in, Payload::TSi, &vip, 1);
-            add_ts(in, Payload::TSr, &all, 1);
-        });
+        return encrypted(
+            static_cast<u8>(Exchange::IkeAuth), flag::kResponse, h.msg_id, [&](ChainBuilder& in) {
+                if (o.auth_failed) {
+                    add_notify(in, Protocol::None, notify::kAuthenticationFailed, nullptr, 0);
+                    return;
+                }
+                add_id(in, Payload::IDr, id.type, id.data, id.len);
+                u8 pad[kPrfBytes], auth[kPrfBytes], idb[4 + 64] = {id.type, 0, 0, 0};
+                memcpy(idb + 4, id.data, id.len);
+                EXPECT_TRUE(psk_pad_key(reinterpret_cast<u8 const*>(psk.data()), psk.size(), pad));
+                EXPECT_TRUE(psk_auth(pad, msg2.data(), msg2.size(), ni.data(), ni.size(),
+                                     keys.sk_pr, idb, 4u + id.len, auth));
+                if (o.bad_auth)
+                    auth[0] ^= 1;
+                add_auth(in, kAuthSharedKey, auth, sizeof auth);
+                if (o.child_error != 0) {
+                    add_notify(in, Protocol::None, o.child_error, nullptr, 0);
+                    return;
+                }
+                size_t const cp = in.begin(Payload::CP);
+                u8 const cpb[] = {2, 0, 0, 0, 0, 1, 0, 4, 10, 3, 0, 7, 0, 3, 0, 4, 10, 3, 0, 53};
+                in.w().bytes(cpb, sizeof cpb);
+                in.end(cp);
+                add_sa(in, Offer{Protocol::Esp, esp_spi, {256, 0}, {}});
+                Ts4 const vip{0, 0, 65535, {10, 3, 0, 7}, {10, 3, 0, 7}};
+                Ts4 const all{0, 0, 65535, {0, 0, 0, 0}, {255, 255, 255, 255}};
+                add_ts(in, Payload::TSi, &vip, 1);
+                add_ts(in, Payload::TSr, &all, 1);
+            });
     }
 };
 

@@ -51,7 +51,8 @@ TEST(IkeInitiator, ComesUpAndHandsOverChildKeysTheGatewayDerivesToo) {
     EXPECT_EQ(r.ev.last.inner_ip[3], 7);
     EXPECT_EQ(r.ev.last.dns[0][3], 53);
     ChildKeys want{};
-    ASSERT_TRUE(derive_child_keys(r.gw.keys.sk_d, r.gw.ni.data(), r.gw.ni.size(), r.gw.nr, sizeof r.gw.nr, 32, want));
+    ASSERT_TRUE(derive_child_keys(r.gw.keys.sk_d, r.gw.ni.data(), r.gw.ni.size(), r.gw.nr,
+                                  sizeof r.gw.nr, 32, want));
     EXPECT_EQ(memcmp(&want, &r.ev.last.keys, sizeof want), 0);
     EXPECT_EQ(r.ini.group(), group::kCurve25519);
     // IKE_SA_INIT on 500, IKE_AUTH floated to 4500.
@@ -83,11 +84,11 @@ TEST(IkeInitiator, RequestsAreRetransmittedWithDoublingBackoffUpToTheCap) {
             at.push_back(r.clock.t);
     }
     ASSERT_GE(at.size(), 6u);
-    EXPECT_EQ(at[0] - 1000, 500u);   // first retransmission after retransmit_ms
+    EXPECT_EQ(at[0] - 1000, 500u);  // first retransmission after retransmit_ms
     EXPECT_EQ(at[1] - at[0], 1000u);
     EXPECT_EQ(at[2] - at[1], 2000u);
     EXPECT_EQ(at[3] - at[2], 4000u);
-    EXPECT_EQ(at[4] - at[3], 4000u);  // capped
+    EXPECT_EQ(at[4] - at[3], 4000u);            // capped
     EXPECT_EQ(r.ini.state(), State::InitSent);  // IKE_SA_INIT never gives up: the gateway may come
     EXPECT_EQ(r.net.sent.front().bytes, r.net.sent.back().bytes);
 }
@@ -128,7 +129,8 @@ TEST(IkeInitiator, InvalidKeRetriesWithTheRequestedGroup) {
     Rig r;
     r.ini.start();
     u8 const want[] = {0, group::kModp2048};
-    r.deliver(r.gw.notify_response(r.last(), notify::kInvalidKePayload, want, sizeof want), kIkePort);
+    r.deliver(r.gw.notify_response(r.last(), notify::kInvalidKePayload, want, sizeof want),
+              kIkePort);
     Parsed p = parse(r.last());
     PayloadRef const* ke = p.pl.find(Payload::KE);
     ASSERT_NE(ke, nullptr);
@@ -145,7 +147,8 @@ TEST(IkeInitiator, InvalidKeForAGroupNotOfferedFails) {
     Rig r;
     r.ini.start();
     u8 const want[] = {0, 2};
-    r.deliver(r.gw.notify_response(r.last(), notify::kInvalidKePayload, want, sizeof want), kIkePort);
+    r.deliver(r.gw.notify_response(r.last(), notify::kInvalidKePayload, want, sizeof want),
+              kIkePort);
     EXPECT_EQ(r.ini.state(), State::Failed);
     EXPECT_EQ(r.ini.last_error(), Error::InvalidKe);
 }
@@ -208,7 +211,8 @@ TEST(IkeInitiator, TsUnacceptableIsAClearErrorAndTheIkeSaIsDeleted) {
     Header h{};
     ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
     EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id, [](ChainBuilder&) {}));
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
+                             [](ChainBuilder&) {}));
     EXPECT_EQ(r.ini.state(), State::Failed);
     EXPECT_EQ(r.ini.last_error(), Error::TsUnacceptable);
 }
@@ -234,10 +238,12 @@ TEST(IkeInitiator, RetransmittedResponsesAreIgnored) {
 TEST(IkeInitiator, MalformedAndForeignMessagesAreCountedAndDropped) {
     Rig r;
     r.up();
-    Buf bad = r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, 2, [](ChainBuilder&) {});
+    Buf bad = r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, 2,
+                             [](ChainBuilder&) {});
     bad[bad.size() - 1] ^= 1;  // ICV
     r.deliver(bad);
-    Buf other = r.gw.encrypted(static_cast<u8>(Exchange::Informational), 0, 0, [](ChainBuilder&) {});
+    Buf other =
+        r.gw.encrypted(static_cast<u8>(Exchange::Informational), 0, 0, [](ChainBuilder&) {});
     put64(other.data(), 0x1234);  // another SA
     r.deliver(other);
     Buf esp = {0, 0, 0, 9, 1, 2, 3};  // not IKE: an ESP packet on 4500
@@ -260,7 +266,8 @@ TEST(IkeInitiator, DpdAfterIdleAndAnUnansweredOneTakesTheSaDown) {
     ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
     EXPECT_EQ(h.exchange, static_cast<u8>(Exchange::Informational));
     EXPECT_TRUE(plain.empty());
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id, [](ChainBuilder&) {}));
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
+                             [](ChainBuilder&) {}));
     EXPECT_EQ(r.ini.state(), State::Established);
     for (int i = 0; i < 200 && r.ini.state() == State::Established; ++i)
         r.advance(500);
@@ -272,7 +279,8 @@ TEST(IkeInitiator, DpdAfterIdleAndAnUnansweredOneTakesTheSaDown) {
 TEST(IkeInitiator, GatewayRequestsAreAnsweredOnceAndRepeatedFromCache) {
     Rig r;
     r.up();
-    Buf const dpd = r.gw.encrypted(static_cast<u8>(Exchange::Informational), 0, 0, [](ChainBuilder&) {});
+    Buf const dpd =
+        r.gw.encrypted(static_cast<u8>(Exchange::Informational), 0, 0, [](ChainBuilder&) {});
     size_t const sent = r.net.sent.size();
     r.deliver(dpd);
     ASSERT_EQ(r.net.sent.size(), sent + 1);
@@ -308,7 +316,8 @@ TEST(IkeInitiator, ShutdownSendsDeleteAndClosesOnTheAnswer) {
     Header h{};
     ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
     EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id, [](ChainBuilder&) {}));
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
+                             [](ChainBuilder&) {}));
     EXPECT_EQ(r.ini.state(), State::Closed);
     EXPECT_EQ(r.ev.downs, 1);
 }
@@ -344,20 +353,22 @@ TEST(IkeInitiator, ChildSaIsRekeyedNewBeforeOldAndTheOldPairDeleted) {
     u8 nr[32];
     for (u8 i = 0; i < 32; ++i)
         nr[i] = static_cast<u8>(200 + i);
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), flag::kResponse, h.msg_id, [&](ChainBuilder& c) {
-        add_sa(c, Offer{Protocol::Esp, 0x77777777, {128, 0}, {}});
-        add_nonce(c, nr, sizeof nr);
-        Ts4 const all{0, 0, 65535, {0, 0, 0, 0}, {255, 255, 255, 255}};
-        add_ts(c, Payload::TSi, &all, 1);
-        add_ts(c, Payload::TSr, &all, 1);
-    }));
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), flag::kResponse, h.msg_id,
+                             [&](ChainBuilder& c) {
+                                 add_sa(c, Offer{Protocol::Esp, 0x77777777, {128, 0}, {}});
+                                 add_nonce(c, nr, sizeof nr);
+                                 Ts4 const all{0, 0, 65535, {0, 0, 0, 0}, {255, 255, 255, 255}};
+                                 add_ts(c, Payload::TSi, &all, 1);
+                                 add_ts(c, Payload::TSr, &all, 1);
+                             }));
     ASSERT_EQ(r.ev.ups, 2);
     EXPECT_EQ(r.ev.downs, 0);  // the old pair stays until the gateway confirms its Delete
     EXPECT_EQ(r.ev.last.spi_in, new_in);
     EXPECT_EQ(r.ev.last.spi_out, 0x77777777u);
     EXPECT_EQ(r.ev.last.inner_ip[3], 7);
     ChildKeys want{};
-    ASSERT_TRUE(derive_child_keys(r.gw.keys.sk_d, plain.data() + ni->off, ni->len, nr, sizeof nr, 16, want));
+    ASSERT_TRUE(derive_child_keys(r.gw.keys.sk_d, plain.data() + ni->off, ni->len, nr, sizeof nr,
+                                  16, want));
     EXPECT_EQ(memcmp(&want, &r.ev.last.keys, sizeof want), 0);
     ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
     EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
@@ -399,13 +410,14 @@ TEST(IkeInitiator, IkeSaIsRekeyedFromTheOldSkDAndTheOldOneDeleted) {
     ASSERT_TRUE(dh.start(group::kCurve25519, r.gw.rng(), pub, sizeof pub));
     ASSERT_TRUE(dh.finish(plain.data() + ke->off + 4, ke->len - 4u, gir, sizeof gir));
     IkeKeys next{};
-    ASSERT_TRUE(derive_ike_keys(plain.data() + ni->off, ni->len, nr, sizeof nr, gir, sizeof gir, new_i, new_r, 32, next,
-                                r.gw.keys.sk_d));
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), flag::kResponse, h.msg_id, [&](ChainBuilder& c) {
-        add_sa(c, Offer{Protocol::Ike, new_r, {256, 0}, {group::kCurve25519, 0, 0}});
-        add_nonce(c, nr, sizeof nr);
-        add_ke(c, group::kCurve25519, pub, sizeof pub);
-    }));
+    ASSERT_TRUE(derive_ike_keys(plain.data() + ni->off, ni->len, nr, sizeof nr, gir, sizeof gir,
+                                new_i, new_r, 32, next, r.gw.keys.sk_d));
+    r.deliver(r.gw.encrypted(
+        static_cast<u8>(Exchange::CreateChildSa), flag::kResponse, h.msg_id, [&](ChainBuilder& c) {
+            add_sa(c, Offer{Protocol::Ike, new_r, {256, 0}, {group::kCurve25519, 0, 0}});
+            add_nonce(c, nr, sizeof nr);
+            add_ke(c, group::kCurve25519, pub, sizeof pub);
+        }));
     EXPECT_EQ(r.ini.spi_i(), new_i);
     EXPECT_EQ(r.ini.spi_r(), new_r);
     EXPECT_EQ(r.ini.counters().ike_rekeys, 1u);
@@ -434,23 +446,28 @@ TEST(IkeInitiator, GatewayRekeyOfTheChildIsAnsweredWithTheResponderHalfForSendin
     for (u8 i = 0; i < 32; ++i)
         ni[i] = static_cast<u8>(i * 3);
     Ts4 const all{0, 0, 65535, {0, 0, 0, 0}, {255, 255, 255, 255}};
-    Buf const req = r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), 0, 0, [&](ChainBuilder& c) {
-        add_notify_spi(c, r.gw.esp_spi, notify::kRekeySa);
-        // Two proposals: AES-CBC with an integrity transform (not ours), then AES-GCM-16-128.
-        size_t const p = c.begin(Payload::SA);
-        u8 const props[] = {2, 0, 0, 40, 1, 3, 4, 3, 0, 0, 0, 0x51,  // proposal 1, ESP, SPI 0x51, 3 transforms
-                            3, 0, 0, 12, 1, 0, 0, 12, 0x80, 14, 0, 128,  // ENCR_AES_CBC 128
-                            3, 0, 0, 8, 3, 0, 0, 12,                     // AUTH_HMAC_SHA2_256_128
-                            0, 0, 0, 8, 5, 0, 0, 0,                      // no ESN
-                            0, 0, 0, 32, 2, 3, 4, 2, 0, 0, 0, 0x52,  // proposal 2, ESP, SPI 0x52
-                            3, 0, 0, 12, 1, 0, 0, 20, 0x80, 14, 0, 128,  // ENCR_AES_GCM_16 128
-                            0, 0, 0, 8, 5, 0, 0, 0};
-        c.w().bytes(props, sizeof props);
-        c.end(p);
-        add_nonce(c, ni, sizeof ni);
-        add_ts(c, Payload::TSi, &all, 1);
-        add_ts(c, Payload::TSr, &all, 1);
-    });
+    Buf const req =
+        r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), 0, 0, [&](ChainBuilder& c) {
+            add_notify_spi(c, r.gw.esp_spi, notify::kRekeySa);
+            // Two proposals: AES-CBC with an integrity transform (not ours), then AES-GCM-16-128.
+            size_t const p = c.begin(Payload::SA);
+            u8 const props[] = {2,    0,  0, 40,   1, 3, 4, 3,
+                                0,    0,  0, 0x51,  // proposal 1, ESP, SPI 0x51, 3 transforms
+                                3,    0,  0, 12,   1, 0, 0, 12,
+                                0x80, 14, 0, 128,                // ENCR_AES_CBC 128
+                                3,    0,  0, 8,    3, 0, 0, 12,  // AUTH_HMAC_SHA2_256_128
+                                0,    0,  0, 8,    5, 0, 0, 0,   // no ESN
+                                0,    0,  0, 32,   2, 3, 4, 2,
+                                0,    0,  0, 0x52,  // proposal 2, ESP, SPI 0x52
+                                3,    0,  0, 12,   1, 0, 0, 20,
+                                0x80, 14, 0, 128,  // ENCR_AES_GCM_16 128
+                                0,    0,  0, 8,    5, 0, 0, 0};
+            c.w().bytes(props, sizeof props);
+            c.end(p);
+            add_nonce(c, ni, sizeof ni);
+            add_ts(c, Payload::TSi, &all, 1);
+            add_ts(c, Payload::TSr, &all, 1);
+        });
     r.deliver(req);
     ASSERT_EQ(r.ev.ups, 2);
     EXPECT_EQ(r.ev.last.spi_out, 0x52u);
@@ -469,8 +486,10 @@ TEST(IkeInitiator, GatewayRekeyOfTheChildIsAnsweredWithTheResponderHalfForSendin
     EXPECT_EQ(c.key_bits, 128);
     EXPECT_EQ(get32(c.spi), r.ev.last.spi_in);
     ChildKeys k{};
-    ASSERT_TRUE(derive_child_keys(r.gw.keys.sk_d, ni, sizeof ni, plain.data() + nr->off, nr->len, 16, k));
-    EXPECT_EQ(memcmp(&r.ev.last.keys.i_to_r, &k.r_to_i, sizeof k.r_to_i), 0);  // we send with the responder's half
+    ASSERT_TRUE(
+        derive_child_keys(r.gw.keys.sk_d, ni, sizeof ni, plain.data() + nr->off, nr->len, 16, k));
+    EXPECT_EQ(memcmp(&r.ev.last.keys.i_to_r, &k.r_to_i, sizeof k.r_to_i),
+              0);  // we send with the responder's half
     EXPECT_EQ(memcmp(&r.ev.last.keys.r_to_i, &k.i_to_r, sizeof k.i_to_r), 0);
     u32 const gw_old = r.gw.esp_spi;
     r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), 0, 1,

@@ -42,8 +42,9 @@ TEST(IkeKeys, PrfIsHmacSha256PerRfc4231) {
     Bytes const part{reinterpret_cast<u8 const*>(data), sizeof data - 1};
     u8 out[kPrfBytes];
     ASSERT_TRUE(prf(reinterpret_cast<u8 const*>(key), 4, &part, 1, out));
-    u8 const want[] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
-                       0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+    u8 const want[] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+                       0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+                       0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
     expect_bytes(out, want);
 }
 
@@ -57,8 +58,8 @@ TEST(IkeKeys, PrfPlusChainsBlocksAndTruncates) {
 TEST(IkeKeys, IkeSaKeysSplitTheStreamWithSaltsAfterEachEncryptionKey) {
     for (u8 kl : {u8{16}, u8{32}}) {
         IkeKeys k{};
-        ASSERT_TRUE(derive_ike_keys(kNi, sizeof kNi, kNr, sizeof kNr, kGir, sizeof kGir, 0x0102030405060708ull,
-                                    0x1112131415161718ull, kl, k));
+        ASSERT_TRUE(derive_ike_keys(kNi, sizeof kNi, kNr, sizeof kNr, kGir, sizeof kGir,
+                                    0x0102030405060708ull, 0x1112131415161718ull, kl, k));
         u8 const* s = kl == 16 ? kStream16 : kStream32;
         size_t const e = kl + 4u;
         EXPECT_EQ(memcmp(k.sk_d, s, 32), 0);
@@ -79,8 +80,8 @@ TEST(IkeKeys, RekeyedIkeSaSeedsFromTheOldSkD) {
     for (u8 i = 0; i < 32; ++i)
         old_sk_d[i] = static_cast<u8>(200 + i);
     IkeKeys k{};
-    ASSERT_TRUE(derive_ike_keys(kNi, sizeof kNi, kNr, sizeof kNr, kGir, sizeof kGir, 0x0102030405060708ull,
-                                0x1112131415161718ull, 16, k, old_sk_d));
+    ASSERT_TRUE(derive_ike_keys(kNi, sizeof kNi, kNr, sizeof kNr, kGir, sizeof kGir,
+                                0x0102030405060708ull, 0x1112131415161718ull, 16, k, old_sk_d));
     EXPECT_EQ(memcmp(k.sk_d, kRekeyStream16, 32), 0);
     EXPECT_EQ(memcmp(k.sk_ei.key, kRekeyStream16 + 32, 16), 0);
     EXPECT_EQ(memcmp(k.sk_pr, kRekeyStream16 + 64 + 40, 32), 0);

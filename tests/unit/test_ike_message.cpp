@@ -11,7 +11,9 @@ using namespace tv::vpn::ike;
 
 namespace {
 
-Header hdr(u8 exchange, u8 flags, u32 id) { return Header{0x1122334455667788ull, 0x99, 0, 0, exchange, flags, id, 0}; }
+Header hdr(u8 exchange, u8 flags, u32 id) {
+    return Header{0x1122334455667788ull, 0x99, 0, 0, exchange, flags, id, 0};
+}
 
 // A small IKE_SA_INIT-like message: SA, KE, Nonce, Notify.
 size_t build_init(u8* buf, size_t cap) {

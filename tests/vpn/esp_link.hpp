@@ -60,7 +60,8 @@ class EspLink {
         spec.now_s = now_s();
         Status const st = db_.install(spec);
         crypto::secure_zero(keymat, sizeof keymat);
-        printf("ESP_INSTALL %s spi_in=%08x spi_out=%08x\n", ok(st) ? "ok" : "refused", sa.spi_in, sa.spi_out);
+        printf("ESP_INSTALL %s spi_in=%08x spi_out=%08x\n", ok(st) ? "ok" : "refused", sa.spi_in,
+               sa.spi_out);
         fflush(stdout);
     }
     void down(tv::u32 spi_in) { (void)db_.remove_by_inbound(spi_in); }
@@ -85,8 +86,9 @@ class EspLink {
             tv::vpn::SaPair* pair = db_.outbound();
             tv::u64 len = 0;
             tv::vpn::SaLimit limit{};
-            if (pair == nullptr || !tv::ok(tv::vpn::esp_seal(*pair, now_s(), in, static_cast<tv::u64>(n), out,
-                                                               sizeof out, &len, &limit, stats_)))
+            if (pair == nullptr ||
+                !tv::ok(tv::vpn::esp_seal(*pair, now_s(), in, static_cast<tv::u64>(n), out,
+                                          sizeof out, &len, &limit, stats_)))
                 continue;
             sockaddr_in to = gw_;
             to.sin_port = htons(4500);

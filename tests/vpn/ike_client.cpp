@@ -36,7 +36,9 @@ using namespace tv::vpn::ike;
 namespace {
 
 volatile sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+    g_stop = 1;
+}
 
 u64 mono_ms() {
     timespec ts{};
@@ -82,8 +84,8 @@ struct Printer final : Events {
         fflush(stdout);
     }
     void child_up(ChildSa const& sa) override {
-        printf("CHILD_SA_UP spi_in=%08x spi_out=%08x inner=%u.%u.%u.%u\n", sa.spi_in, sa.spi_out, sa.inner_ip[0],
-               sa.inner_ip[1], sa.inner_ip[2], sa.inner_ip[3]);
+        printf("CHILD_SA_UP spi_in=%08x spi_out=%08x inner=%u.%u.%u.%u\n", sa.spi_in, sa.spi_out,
+               sa.inner_ip[0], sa.inner_ip[1], sa.inner_ip[2], sa.inner_ip[3]);
         fflush(stdout);
         child = true;
         if (esp != nullptr)
@@ -147,9 +149,12 @@ void parse_list(char const* s, u16 (&out)[N]) {
 }
 
 void usage() {
-    fprintf(stderr, "usage: ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups 31,19,14]\n"
-                    "       [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying] [--child-rekey MS]\n"
-                    "       [--ike-rekey MS] [--tun NAME]\n");
+    fprintf(stderr,
+            "usage: ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups "
+            "31,19,14]\n"
+            "       [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying] "
+            "[--child-rekey MS]\n"
+            "       [--ike-rekey MS] [--tun NAME]\n");
     exit(1);
 }
 
@@ -184,20 +189,34 @@ Config default_config() {
 // One option with its value; false for an unknown one.
 bool take_option(Options& o, char const* a, char const* v) {
     Config& cfg = o.cfg;
-    if (strcmp(a, "--local") == 0) o.local = v;
-    else if (strcmp(a, "--gw") == 0) o.gw = v;
-    else if (strcmp(a, "--id") == 0) cfg.local_id = parse_id(v);
-    else if (strcmp(a, "--remote-id") == 0) cfg.remote_id = parse_id(v);
-    else if (strcmp(a, "--psk-file") == 0) o.psk_file = v;
-    else if (strcmp(a, "--groups") == 0) parse_list(v, cfg.groups);
-    else if (strcmp(a, "--key-bits") == 0) parse_list(v, cfg.key_bits);
-    else if (strcmp(a, "--up-for") == 0) o.up_for = atof(v);
-    else if (strcmp(a, "--deadline") == 0) o.deadline = atof(v);
-    else if (strcmp(a, "--dpd") == 0) cfg.dpd_ms = static_cast<u32>(atoi(v));
-    else if (strcmp(a, "--tun") == 0) o.tun = v;
-    else if (strcmp(a, "--child-rekey") == 0) cfg.child_rekey_ms = static_cast<u32>(atoi(v));
-    else if (strcmp(a, "--ike-rekey") == 0) cfg.ike_rekey_ms = static_cast<u32>(atoi(v));
-    else return false;
+    if (strcmp(a, "--local") == 0)
+        o.local = v;
+    else if (strcmp(a, "--gw") == 0)
+        o.gw = v;
+    else if (strcmp(a, "--id") == 0)
+        cfg.local_id = parse_id(v);
+    else if (strcmp(a, "--remote-id") == 0)
+        cfg.remote_id = parse_id(v);
+    else if (strcmp(a, "--psk-file") == 0)
+        o.psk_file = v;
+    else if (strcmp(a, "--groups") == 0)
+        parse_list(v, cfg.groups);
+    else if (strcmp(a, "--key-bits") == 0)
+        parse_list(v, cfg.key_bits);
+    else if (strcmp(a, "--up-for") == 0)
+        o.up_for = atof(v);
+    else if (strcmp(a, "--deadline") == 0)
+        o.deadline = atof(v);
+    else if (strcmp(a, "--dpd") == 0)
+        cfg.dpd_ms = static_cast<u32>(atoi(v));
+    else if (strcmp(a, "--tun") == 0)
+        o.tun = v;
+    else if (strcmp(a, "--child-rekey") == 0)
+        cfg.child_rekey_ms = static_cast<u32>(atoi(v));
+    else if (strcmp(a, "--ike-rekey") == 0)
+        cfg.ike_rekey_ms = static_cast<u32>(atoi(v));
+    else
+        return false;
     return true;
 }
 
@@ -213,8 +232,8 @@ Options parse_args(int argc, char** argv) {
             usage();
         ++i;
     }
-    if (o.local == nullptr || o.gw == nullptr || o.psk_file == nullptr || inet_pton(AF_INET, o.local, &o.la) != 1 ||
-        inet_pton(AF_INET, o.gw, &o.ga) != 1)
+    if (o.local == nullptr || o.gw == nullptr || o.psk_file == nullptr ||
+        inet_pton(AF_INET, o.local, &o.la) != 1 || inet_pton(AF_INET, o.gw, &o.ga) != 1)
         usage();
     memcpy(o.cfg.local_ip, &o.la, 4);
     memcpy(o.cfg.gateway_ip, &o.ga, 4);
@@ -265,7 +284,8 @@ int run(Initiator& ini, Udp& udp, EspLink& esp, Options const& o) {
     bool deleting = false;
     ini.start();
     for (;;) {
-        pollfd fds[3] = {{udp.fd500, POLLIN, 0}, {udp.fd4500, POLLIN, 0}, {esp.tun_fd(), POLLIN, 0}};
+        pollfd fds[3] = {
+            {udp.fd500, POLLIN, 0}, {udp.fd4500, POLLIN, 0}, {esp.tun_fd(), POLLIN, 0}};
         poll(fds, o.tun != nullptr ? 3 : 2, 20);
         drain(udp.fd500, kIkePort, o.ga, ini, esp);
         drain(udp.fd4500, kNattPort, o.ga, ini, esp);
@@ -275,7 +295,8 @@ int run(Initiator& ini, Udp& udp, EspLink& esp, Options const& o) {
         State const s = ini.state();
         if (s == State::Established && up_at == 0) {
             up_at = mono_ms();
-            printf("IKE_SA_UP spi_i=%016llx spi_r=%016llx group=%u\n", static_cast<unsigned long long>(ini.spi_i()),
+            printf("IKE_SA_UP spi_i=%016llx spi_r=%016llx group=%u\n",
+                   static_cast<unsigned long long>(ini.spi_i()),
                    static_cast<unsigned long long>(ini.spi_r()), ini.group());
             fflush(stdout);
         }
@@ -285,7 +306,8 @@ int run(Initiator& ini, Udp& udp, EspLink& esp, Options const& o) {
         }
         if (s == State::Closed) {
             bool const clean = ini.last_error() == Error::None;
-            printf("CLOSED%s%s\n", clean ? "" : " after ", clean ? "" : to_string(ini.last_error()));
+            printf("CLOSED%s%s\n", clean ? "" : " after ",
+                   clean ? "" : to_string(ini.last_error()));
             return clean ? 0 : 4;
         }
         bool const time_up = up_at != 0 && mono_ms() - up_at >= static_cast<u64>(o.up_for * 1000);

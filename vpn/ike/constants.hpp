@@ -7,11 +7,11 @@
 namespace tv::vpn::ike {
 
 inline constexpr u16 kIkePort = 500;
-inline constexpr u16 kNattPort = 4500;        // RFC 3948: IKE behind a 4-byte zero marker
+inline constexpr u16 kNattPort = 4500;  // RFC 3948: IKE behind a 4-byte zero marker
 inline constexpr size_t kHeaderBytes = 28;
-inline constexpr size_t kGenericBytes = 4;    // next payload, critical bit, length
-inline constexpr size_t kMaxMessage = 2048;   // larger IKE messages are refused (no certs yet)
-inline constexpr u8 kVersion = 0x20;          // major 2, minor 0
+inline constexpr size_t kGenericBytes = 4;   // next payload, critical bit, length
+inline constexpr size_t kMaxMessage = 2048;  // larger IKE messages are refused (no certs yet)
+inline constexpr u8 kVersion = 0x20;         // major 2, minor 0
 
 enum class Exchange : u8 { IkeSaInit = 34, IkeAuth = 35, CreateChildSa = 36, Informational = 37 };
 
@@ -77,7 +77,7 @@ inline constexpr u8 kPrf = 2;
 inline constexpr u8 kInteg = 3;
 inline constexpr u8 kDh = 4;
 inline constexpr u8 kEsn = 5;
-inline constexpr u16 kEncrAesGcm16 = 20;   // RFC 5282 (IKE) / RFC 4106 (ESP)
+inline constexpr u16 kEncrAesGcm16 = 20;  // RFC 5282 (IKE) / RFC 4106 (ESP)
 inline constexpr u16 kPrfHmacSha256 = 5;
 inline constexpr u16 kEsnNone = 0;
 inline constexpr u16 kAttrKeyLength = 14;  // TV format, so sent as 0x800E
@@ -96,7 +96,7 @@ inline constexpr u8 kRfc822 = 3;
 inline constexpr u8 kKeyId = 11;
 }  // namespace idtype
 
-inline constexpr u8 kAuthSharedKey = 2;   // "Shared Key Message Integrity Code"
+inline constexpr u8 kAuthSharedKey = 2;  // "Shared Key Message Integrity Code"
 inline constexpr u8 kTsIpv4Range = 7;
 
 namespace cp {

@@ -22,14 +22,20 @@ constexpr int kModpExponentBytes = 64;
 
 }  // namespace
 
-bool dh_supported(u16 g) { return g == group::kCurve25519 || g == group::kEcp256 || g == group::kModp2048; }
+bool dh_supported(u16 g) {
+    return g == group::kCurve25519 || g == group::kEcp256 || g == group::kModp2048;
+}
 
 size_t dh_public_len(u16 g) {
     switch (g) {
-    case group::kCurve25519: return 32;
-    case group::kEcp256: return 64;
-    case group::kModp2048: return 256;
-    default: return 0;
+        case group::kCurve25519:
+            return 32;
+        case group::kEcp256:
+            return 64;
+        case group::kModp2048:
+            return 256;
+        default:
+            return 0;
     }
 }
 
@@ -40,7 +46,9 @@ Dh::Dh() {
     mbedtls_dhm_init(&dhm_);
 }
 
-Dh::~Dh() { clear(); }
+Dh::~Dh() {
+    clear();
+}
 
 void Dh::clear() {
     mbedtls_ecp_group_free(&grp_);
@@ -70,23 +78,27 @@ bool Dh::start(u16 g, crypto::Random const& rng, u8* pub, size_t cap) {
         mbedtls_mpi p, gen;
         mbedtls_mpi_init(&p);
         mbedtls_mpi_init(&gen);
-        bool ok = mbedtls_mpi_read_binary(&p, kModp2048P, sizeof kModp2048P) == 0 &&
-                  mbedtls_mpi_read_binary(&gen, kModp2048G, sizeof kModp2048G) == 0 &&
-                  mbedtls_dhm_set_group(&dhm_, &p, &gen) == 0 &&
-                  mbedtls_dhm_make_public(&dhm_, kModpExponentBytes, pub, plen, rng_adapter, r) == 0;
+        bool ok =
+            mbedtls_mpi_read_binary(&p, kModp2048P, sizeof kModp2048P) == 0 &&
+            mbedtls_mpi_read_binary(&gen, kModp2048G, sizeof kModp2048G) == 0 &&
+            mbedtls_dhm_set_group(&dhm_, &p, &gen) == 0 &&
+            mbedtls_dhm_make_public(&dhm_, kModpExponentBytes, pub, plen, rng_adapter, r) == 0;
         mbedtls_mpi_free(&p);
         mbedtls_mpi_free(&gen);
         return ok;
     }
-    mbedtls_ecp_group_id const id = g == group::kCurve25519 ? MBEDTLS_ECP_DP_CURVE25519 : MBEDTLS_ECP_DP_SECP256R1;
-    if (mbedtls_ecp_group_load(&grp_, id) != 0 || mbedtls_ecdh_gen_public(&grp_, &d_, &q_, rng_adapter, r) != 0)
+    mbedtls_ecp_group_id const id =
+        g == group::kCurve25519 ? MBEDTLS_ECP_DP_CURVE25519 : MBEDTLS_ECP_DP_SECP256R1;
+    if (mbedtls_ecp_group_load(&grp_, id) != 0 ||
+        mbedtls_ecdh_gen_public(&grp_, &d_, &q_, rng_adapter, r) != 0)
         return false;
     if (g == group::kCurve25519) {
         if (mbedtls_mpi_write_binary_le(&q_.X, pub, 32) != 0)
             return false;
         return true;
     }
-    return mbedtls_mpi_write_binary(&q_.X, pub, 32) == 0 && mbedtls_mpi_write_binary(&q_.Y, pub + 32, 32) == 0;
+    return mbedtls_mpi_write_binary(&q_.X, pub, 32) == 0 &&
+           mbedtls_mpi_write_binary(&q_.Y, pub + 32, 32) == 0;
 }
 
 bool Dh::finish(u8 const* peer, size_t len, u8* secret, size_t cap) {
@@ -119,8 +131,8 @@ bool Dh::finish(u8 const* peer, size_t len, u8* secret, size_t cap) {
         u[31] &= 0x7f;  // RFC 7748 §5: the top bit of the u-coordinate is ignored
         ok = mbedtls_mpi_read_binary_le(&qp.X, u, 32) == 0 && mbedtls_mpi_lset(&qp.Z, 1) == 0;
     } else {
-        ok = mbedtls_mpi_read_binary(&qp.X, peer, 32) == 0 && mbedtls_mpi_read_binary(&qp.Y, peer + 32, 32) == 0 &&
-             mbedtls_mpi_lset(&qp.Z, 1) == 0;
+        ok = mbedtls_mpi_read_binary(&qp.X, peer, 32) == 0 &&
+             mbedtls_mpi_read_binary(&qp.Y, peer + 32, 32) == 0 && mbedtls_mpi_lset(&qp.Z, 1) == 0;
     }
     ok = ok && mbedtls_ecp_check_pubkey(&grp_, &qp) == 0 &&
          mbedtls_ecdh_compute_shared(&grp_, &z, &qp, &d_, rng_adapter, r) == 0;

@@ -11,29 +11,46 @@ namespace tv::vpn::ike {
 
 char const* to_string(State s) {
     switch (s) {
-    case State::Idle: return "idle";
-    case State::InitSent: return "IKE_SA_INIT sent";
-    case State::AuthSent: return "IKE_AUTH sent";
-    case State::Established: return "established";
-    case State::Deleting: return "deleting";
-    case State::Failed: return "failed";
-    case State::Closed: return "closed";
+        case State::Idle:
+            return "idle";
+        case State::InitSent:
+            return "IKE_SA_INIT sent";
+        case State::AuthSent:
+            return "IKE_AUTH sent";
+        case State::Established:
+            return "established";
+        case State::Deleting:
+            return "deleting";
+        case State::Failed:
+            return "failed";
+        case State::Closed:
+            return "closed";
     }
     return "?";
 }
 
 char const* to_string(Error e) {
     switch (e) {
-    case Error::None: return "none";
-    case Error::NoProposalChosen: return "NO_PROPOSAL_CHOSEN";
-    case Error::AuthenticationFailed: return "AUTHENTICATION_FAILED";
-    case Error::PeerAuthBad: return "gateway authentication failed";
-    case Error::TsUnacceptable: return "TS_UNACCEPTABLE";
-    case Error::NoInnerAddress: return "no inner address";
-    case Error::InvalidKe: return "INVALID_KE_PAYLOAD";
-    case Error::Timeout: return "timeout";
-    case Error::Protocol: return "protocol error";
-    case Error::Deleted: return "deleted by the gateway";
+        case Error::None:
+            return "none";
+        case Error::NoProposalChosen:
+            return "NO_PROPOSAL_CHOSEN";
+        case Error::AuthenticationFailed:
+            return "AUTHENTICATION_FAILED";
+        case Error::PeerAuthBad:
+            return "gateway authentication failed";
+        case Error::TsUnacceptable:
+            return "TS_UNACCEPTABLE";
+        case Error::NoInnerAddress:
+            return "no inner address";
+        case Error::InvalidKe:
+            return "INVALID_KE_PAYLOAD";
+        case Error::Timeout:
+            return "timeout";
+        case Error::Protocol:
+            return "protocol error";
+        case Error::Deleted:
+            return "deleted by the gateway";
     }
     return "?";
 }
@@ -61,7 +78,8 @@ Status Initiator::configure(Config const& cfg, u8* psk, size_t psk_len) {
         crypto::secure_zero(psk, psk_len);
     ok = ok && cfg.local_id.len != 0 && cfg.local_id.len <= sizeof cfg.local_id.data &&
          cfg.remote_id.len <= sizeof cfg.remote_id.data && dh_supported(cfg.groups[0]) &&
-         cfg.retransmit_ms != 0 && cfg.retransmit_tries != 0 && (cfg.key_bits[0] == 128 || cfg.key_bits[0] == 256);
+         cfg.retransmit_ms != 0 && cfg.retransmit_tries != 0 &&
+         (cfg.key_bits[0] == 128 || cfg.key_bits[0] == 256);
     for (u16 g : cfg.groups)
         ok = ok && (g == 0 || dh_supported(g));
     if (!ok) {
@@ -112,8 +130,8 @@ void Initiator::fail(Error e) {
     teardown();
     state_ = State::Failed;
     restart_at_ = clock_.now_ms() + cfg_.restart_ms;
-    log("ike: SA with %u.%u.%u.%u failed: %s; starting over in %u ms", cfg_.gateway_ip[0], cfg_.gateway_ip[1],
-        cfg_.gateway_ip[2], cfg_.gateway_ip[3], to_string(e), cfg_.restart_ms);
+    log("ike: SA with %u.%u.%u.%u failed: %s; starting over in %u ms", cfg_.gateway_ip[0],
+        cfg_.gateway_ip[1], cfg_.gateway_ip[2], cfg_.gateway_ip[3], to_string(e), cfg_.restart_ms);
 }
 
 void Initiator::transmit(u8* msg, size_t len) {
@@ -145,10 +163,11 @@ void Initiator::send_request(u8 exchange, size_t len) {
     transmit(req_ + 4, len);
 }
 
-size_t Initiator::seal(u8* out, size_t cap, u8 exchange, u8 flags, u32 msg_id, u8 first, u8 const* plain,
-                       size_t plen) {
+size_t Initiator::seal(u8* out, size_t cap, u8 exchange, u8 flags, u32 msg_id, u8 first,
+                       u8 const* plain, size_t plen) {
     ChainBuilder cb{out, cap};
-    cb.header(Header{spi_i_, spi_r_, 0, kVersion, exchange, static_cast<u8>(flags | flag::kInitiator), msg_id, 0});
+    cb.header(Header{spi_i_, spi_r_, 0, kVersion, exchange,
+                     static_cast<u8>(flags | flag::kInitiator), msg_id, 0});
     return seal_sk(cb, first, plain, plen, keys_.sk_ei, ++iv_);
 }
 
@@ -161,8 +180,8 @@ void Initiator::poll() {
     if (req_open_ && now >= req_deadline_) {
         // IKE_SA_INIT has no SA to lose: it is retried for as long as the gateway is silent.
         if (state_ != State::InitSent && req_tries_ >= cfg_.retransmit_tries) {
-            log("ike: gateway did not answer exchange %u (message %u) after %u sends", req_exchange_, req_id_,
-                req_tries_);
+            log("ike: gateway did not answer exchange %u (message %u) after %u sends",
+                req_exchange_, req_id_, req_tries_);
             if (state_ == State::Deleting) {  // closed all the same, but say the Delete was lost
                 teardown();
                 error_ = Error::Timeout;
@@ -174,20 +193,24 @@ void Initiator::poll() {
         }
         ++req_tries_;
         ++counters_.retransmits;
-        req_timeout_ = req_timeout_ * 2 > cfg_.retransmit_max_ms ? cfg_.retransmit_max_ms : req_timeout_ * 2;
+        req_timeout_ =
+            req_timeout_ * 2 > cfg_.retransmit_max_ms ? cfg_.retransmit_max_ms : req_timeout_ * 2;
         req_deadline_ = now + req_timeout_;
-        log("ike: retransmitting message %u (send %u, next in %u ms)", req_id_, req_tries_, req_timeout_);
+        log("ike: retransmitting message %u (send %u, next in %u ms)", req_id_, req_tries_,
+            req_timeout_);
         transmit(req_ + 4, req_len_);
         return;
     }
-    if (state_ == State::Established && cfg_.keepalive_ms != 0 && now - last_keepalive_ms_ >= cfg_.keepalive_ms) {
+    if (state_ == State::Established && cfg_.keepalive_ms != 0 &&
+        now - last_keepalive_ms_ >= cfg_.keepalive_ms) {
         // Keeps a NAT's mapping for UDP 4500 alive between our messages (RFC 3948 §2.3).
         static constexpr u8 kKeepalive = 0xff;
         last_keepalive_ms_ = now;
         if (ok(tx_.send(kNattPort, &kKeepalive, 1)))
             ++counters_.keepalives;
     }
-    if (state_ == State::Established && !req_open_ && cfg_.ike_rekey_ms != 0 && now - ike_since_ms_ >= cfg_.ike_rekey_ms) {
+    if (state_ == State::Established && !req_open_ && cfg_.ike_rekey_ms != 0 &&
+        now - ike_since_ms_ >= cfg_.ike_rekey_ms) {
         send_ike_rekey();
         return;
     }
@@ -196,7 +219,8 @@ void Initiator::poll() {
         send_child_rekey();
         return;
     }
-    if (state_ == State::Established && !req_open_ && cfg_.dpd_ms != 0 && now - last_rx_ms_ >= cfg_.dpd_ms) {
+    if (state_ == State::Established && !req_open_ && cfg_.dpd_ms != 0 &&
+        now - last_rx_ms_ >= cfg_.dpd_ms) {
         ++counters_.dpd_sent;
         send_informational(false);
     }
@@ -260,8 +284,8 @@ void Initiator::on_datagram(u16 port, u8 const* data, size_t len) {
 void Initiator::on_response(Header const& h, PayloadList const& pl, size_t len) {
     if (!req_open_ || h.msg_id != req_id_ || h.exchange != req_exchange_) {
         ++counters_.ignored_response;
-        log("ike: ignored a response to message %u (exchange %u): not the request in flight", h.msg_id,
-            h.exchange);
+        log("ike: ignored a response to message %u (exchange %u): not the request in flight",
+            h.msg_id, h.exchange);
         return;
     }
     if (state_ == State::InitSent) {

@@ -44,14 +44,14 @@ class Clock {
 
 // What the child SA needs for ESP (RFC 4303 over UDP 4500, RFC 4106 AES-GCM-16).
 struct ChildSa {
-    u32 spi_in;   // chosen by us: the gateway's ESP packets carry it
-    u32 spi_out;  // chosen by the gateway: ours carry it
+    u32 spi_in;      // chosen by us: the gateway's ESP packets carry it
+    u32 spi_out;     // chosen by the gateway: ours carry it
     ChildKeys keys;  // i_to_r protects what we send, r_to_i what we receive
     u8 gateway_ip[4];
     u8 inner_ip[4];  // from the configuration payload (0.0.0.0 if none was given)
     u8 dns[2][4];
     u8 dns_count;
-    Ts4 remote_ts;   // the gateway's narrowed TSr (first selector)
+    Ts4 remote_ts;  // the gateway's narrowed TSr (first selector)
 };
 
 class Events {
@@ -76,18 +76,19 @@ struct Config {
     u8 local_ip[4];
     u8 gateway_ip[4];
     Identity local_id;
-    Identity remote_id;   // len 0: the gateway's identity is not checked (its AUTH still is)
-    u16 groups[3];        // in order of preference; the first is the one KE is made for
-    u16 key_bits[2];      // AES-GCM-16 key sizes offered, for IKE and ESP
-    u32 retransmit_ms;    // first retransmission timeout; doubles up to retransmit_max_ms
+    Identity remote_id;  // len 0: the gateway's identity is not checked (its AUTH still is)
+    u16 groups[3];       // in order of preference; the first is the one KE is made for
+    u16 key_bits[2];     // AES-GCM-16 key sizes offered, for IKE and ESP
+    u32 retransmit_ms;   // first retransmission timeout; doubles up to retransmit_max_ms
     u32 retransmit_max_ms;
     u8 retransmit_tries;  // an exchange of an established SA fails after this many sends
     u32 dpd_ms;           // liveness check after this long without a message (0: off)
     u32 restart_ms;       // after a failure, start over this much later
-    u32 child_rekey_ms;   // rekey the child SA (CREATE_CHILD_SA) this long after it came up (0: never)
+    u32 child_rekey_ms;   // rekey the child SA (CREATE_CHILD_SA) this long after it came up (0:
+                          // never)
     u32 ike_rekey_ms;     // rekey the IKE SA this long after it came up (0: never)
-    u32 keepalive_ms;     // NAT-T keepalive (RFC 3948 §2.3, one 0xFF byte on 4500) interval (0: off)
-    bool force_encap;     // fake NAT detection so that ESP is always UDP-encapsulated
+    u32 keepalive_ms;  // NAT-T keepalive (RFC 3948 §2.3, one 0xFF byte on 4500) interval (0: off)
+    bool force_encap;  // fake NAT detection so that ESP is always UDP-encapsulated
 };
 
 enum class State : u8 { Idle, InitSent, AuthSent, Established, Deleting, Failed, Closed };
@@ -97,13 +98,13 @@ enum class Error : u8 {
     None,
     NoProposalChosen,      // the gateway accepts none of our proposals (IKE or ESP)
     AuthenticationFailed,  // the gateway refused our AUTH (wrong PSK or identity)
-    PeerAuthBad,           // the gateway's AUTH did not verify, or its identity is not the expected one
+    PeerAuthBad,  // the gateway's AUTH did not verify, or its identity is not the expected one
     TsUnacceptable,
-    NoInnerAddress,        // INTERNAL_ADDRESS_FAILURE or FAILED_CP_REQUIRED
-    InvalidKe,             // the gateway asked for a group we do not offer
-    Timeout,               // an exchange went unanswered
-    Protocol,              // a response that breaks the protocol (logged with the reason)
-    Deleted,               // the gateway deleted the SA
+    NoInnerAddress,  // INTERNAL_ADDRESS_FAILURE or FAILED_CP_REQUIRED
+    InvalidKe,       // the gateway asked for a group we do not offer
+    Timeout,         // an exchange went unanswered
+    Protocol,        // a response that breaks the protocol (logged with the reason)
+    Deleted,         // the gateway deleted the SA
 };
 char const* to_string(Error e);
 
@@ -156,8 +157,10 @@ class Initiator {
     void send_request(u8 exchange, size_t len);
     void transmit(u8* msg, size_t len);
     void on_response(Header const& h, PayloadList const& pl, size_t len);
-    [[nodiscard]] bool open(Header const& h, PayloadList const& pl, PayloadList& inner, u8 const*& base);
-    size_t seal(u8* out, size_t cap, u8 exchange, u8 flags, u32 msg_id, u8 first, u8 const* plain, size_t plen);
+    [[nodiscard]] bool open(Header const& h, PayloadList const& pl, PayloadList& inner,
+                            u8 const*& base);
+    size_t seal(u8* out, size_t cap, u8 exchange, u8 flags, u32 msg_id, u8 first, u8 const* plain,
+                size_t plen);
     // initiator_init.cpp
     [[nodiscard]] bool begin_init();
     void send_init();

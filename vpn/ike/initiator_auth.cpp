@@ -22,13 +22,20 @@ size_t id_body(Identity const& id, u8 (&out)[4 + sizeof Identity::data]) {
 
 char const* child_error(u16 type) {
     switch (type) {
-    case notify::kNoProposalChosen: return "NO_PROPOSAL_CHOSEN (no common ESP proposal)";
-    case notify::kTsUnacceptable: return "TS_UNACCEPTABLE (the gateway refuses all-traffic selectors)";
-    case notify::kInternalAddressFailure: return "INTERNAL_ADDRESS_FAILURE (no inner address for us)";
-    case notify::kFailedCpRequired: return "FAILED_CP_REQUIRED";
-    case notify::kSinglePairRequired: return "SINGLE_PAIR_REQUIRED";
-    case notify::kNoAdditionalSas: return "NO_ADDITIONAL_SAS";
-    default: return nullptr;
+        case notify::kNoProposalChosen:
+            return "NO_PROPOSAL_CHOSEN (no common ESP proposal)";
+        case notify::kTsUnacceptable:
+            return "TS_UNACCEPTABLE (the gateway refuses all-traffic selectors)";
+        case notify::kInternalAddressFailure:
+            return "INTERNAL_ADDRESS_FAILURE (no inner address for us)";
+        case notify::kFailedCpRequired:
+            return "FAILED_CP_REQUIRED";
+        case notify::kSinglePairRequired:
+            return "SINGLE_PAIR_REQUIRED";
+        case notify::kNoAdditionalSas:
+            return "NO_ADDITIONAL_SAS";
+        default:
+            return nullptr;
     }
 }
 
@@ -59,11 +66,11 @@ void Initiator::send_auth() {
     port_ = kNattPort;  // RFC 3948: IKE floats to 4500 with IKE_AUTH
     state_ = State::AuthSent;
     size_t const len = ilen == 0 ? 0
-                                 : seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::IkeAuth), 0, req_id_,
-                                        in.first(), inner, ilen);
+                                 : seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::IkeAuth),
+                                        0, req_id_, in.first(), inner, ilen);
     crypto::secure_zero(inner, sizeof inner);
-    log("ike: IKE_AUTH as %.*s, ESP SPI %08x", cfg_.local_id.len, reinterpret_cast<char const*>(cfg_.local_id.data),
-        child_spi_in_);
+    log("ike: IKE_AUTH as %.*s, ESP SPI %08x", cfg_.local_id.len,
+        reinterpret_cast<char const*>(cfg_.local_id.data), child_spi_in_);
     send_request(static_cast<u8>(Exchange::IkeAuth), len);
 }
 
@@ -80,13 +87,14 @@ bool Initiator::auth_notifies(PayloadList const& inner, u8 const* base, bool chi
         if (child != (what != nullptr))
             continue;
         if (n.type == notify::kAuthenticationFailed) {
-            log("ike: IKE_AUTH: gateway refused our authentication (AUTHENTICATION_FAILED): wrong PSK or identity");
+            log("ike: IKE_AUTH: gateway refused our authentication (AUTHENTICATION_FAILED): wrong "
+                "PSK or identity");
             fail(Error::AuthenticationFailed);
             return false;
         }
         if (what != nullptr) {
             log("ike: IKE_AUTH: no child SA: %s", what);
-            Error const e = n.type == notify::kTsUnacceptable   ? Error::TsUnacceptable
+            Error const e = n.type == notify::kTsUnacceptable     ? Error::TsUnacceptable
                             : n.type == notify::kNoProposalChosen ? Error::NoProposalChosen
                                                                   : Error::NoInnerAddress;
             // The IKE SA itself may be up; without a child it is of no use, so delete it.
@@ -118,11 +126,15 @@ bool Initiator::check_peer_auth(PayloadList const& inner, u8 const* base) {
         return false;
     }
     u8 want[kPrfBytes];
-    bool const computed = psk_auth(pad_key_, msg2_, msg2_len_, ni_, sizeof ni_, keys_.sk_pr, base + idr->off, idr->len, want);
-    bool const good = computed && method == kAuthSharedKey && al == sizeof want && crypto::ct_equal(ad, want, al);
+    bool const computed = psk_auth(pad_key_, msg2_, msg2_len_, ni_, sizeof ni_, keys_.sk_pr,
+                                   base + idr->off, idr->len, want);
+    bool const good =
+        computed && method == kAuthSharedKey && al == sizeof want && crypto::ct_equal(ad, want, al);
     crypto::secure_zero(want, sizeof want);
     if (!good) {
-        log("ike: IKE_AUTH: the gateway's AUTH does not verify (method %u): it does not know our PSK", method);
+        log("ike: IKE_AUTH: the gateway's AUTH does not verify (method %u): it does not know our "
+            "PSK",
+            method);
         fail(Error::PeerAuthBad);
         return false;
     }
@@ -131,7 +143,8 @@ bool Initiator::check_peer_auth(PayloadList const& inner, u8 const* base) {
     for (size_t i = 0; same && r.len != 0 && i < r.len; ++i)
         same = base[idr->off + 4 + i] == r.data[i];
     if (!same) {
-        log("ike: IKE_AUTH: the gateway's identity is not %.*s", r.len, reinterpret_cast<char const*>(r.data));
+        log("ike: IKE_AUTH: the gateway's identity is not %.*s", r.len,
+            reinterpret_cast<char const*>(r.data));
         fail(Error::PeerAuthBad);
         return false;
     }
@@ -141,9 +154,9 @@ bool Initiator::check_peer_auth(PayloadList const& inner, u8 const* base) {
 void Initiator::on_auth_response(PayloadList const& inner, u8 const* base) {
     if (!auth_notifies(inner, base, false) || !check_peer_auth(inner, base))
         return;
-    log("ike: IKE SA %016llx/%016llx established with %u.%u.%u.%u", static_cast<unsigned long long>(spi_i_),
-        static_cast<unsigned long long>(spi_r_), cfg_.gateway_ip[0], cfg_.gateway_ip[1], cfg_.gateway_ip[2],
-        cfg_.gateway_ip[3]);
+    log("ike: IKE SA %016llx/%016llx established with %u.%u.%u.%u",
+        static_cast<unsigned long long>(spi_i_), static_cast<unsigned long long>(spi_r_),
+        cfg_.gateway_ip[0], cfg_.gateway_ip[1], cfg_.gateway_ip[2], cfg_.gateway_ip[3]);
     if (!auth_notifies(inner, base, true) || !install_child(inner, base))
         return;
     state_ = State::Established;
@@ -169,8 +182,8 @@ bool Initiator::install_child(PayloadList const& inner, u8 const* base) {
     CpReply r{};
     if (why == nullptr && cp != nullptr && decode_cp(base + cp->off, cp->len, r) != ParseError::Ok)
         why = "its configuration reply is malformed";
-    if (why == nullptr && !derive_child_keys(keys_.sk_d, ni_, sizeof ni_, nr_, nr_len_, static_cast<u8>(c.key_bits / 8),
-                                             child.keys))
+    if (why == nullptr && !derive_child_keys(keys_.sk_d, ni_, sizeof ni_, nr_, nr_len_,
+                                             static_cast<u8>(c.key_bits / 8), child.keys))
         why = "KEYMAT derivation failed";
     if (why != nullptr) {
         log("ike: IKE_AUTH: child SA refused: %s", why);
@@ -192,11 +205,13 @@ bool Initiator::install_child(PayloadList const& inner, u8 const* base) {
     child.dns_count = r.dns_count;
     if (!r.has_addr)
         log("ike: IKE_AUTH: the gateway assigned no inner address");
-    log("ike: child SA up: ESP in %08x out %08x, AES-GCM-16-%u, inner %u.%u.%u.%u, DNS %u.%u.%u.%u, remote "
+    log("ike: child SA up: ESP in %08x out %08x, AES-GCM-16-%u, inner %u.%u.%u.%u, DNS "
+        "%u.%u.%u.%u, remote "
         "%u.%u.%u.%u-%u.%u.%u.%u",
-        child.spi_in, child.spi_out, c.key_bits, child.inner_ip[0], child.inner_ip[1], child.inner_ip[2],
-        child.inner_ip[3], r.dns[0][0], r.dns[0][1], r.dns[0][2], r.dns[0][3], ts[0].lo[0], ts[0].lo[1], ts[0].lo[2],
-        ts[0].lo[3], ts[0].hi[0], ts[0].hi[1], ts[0].hi[2], ts[0].hi[3]);
+        child.spi_in, child.spi_out, c.key_bits, child.inner_ip[0], child.inner_ip[1],
+        child.inner_ip[2], child.inner_ip[3], r.dns[0][0], r.dns[0][1], r.dns[0][2], r.dns[0][3],
+        ts[0].lo[0], ts[0].lo[1], ts[0].lo[2], ts[0].lo[3], ts[0].hi[0], ts[0].hi[1], ts[0].hi[2],
+        ts[0].hi[3]);
     child_up_ = true;
     child_since_ms_ = clock_.now_ms();
     ev_.child_up(child);

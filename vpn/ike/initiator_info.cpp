@@ -15,14 +15,14 @@ void Initiator::send_informational(bool delete_ike) {
     size_t const ilen = in.finish();
     req_id_ = next_id_++;
     pending_ = delete_ike ? Pending::DeleteIke : Pending::Info;
-    size_t const len = seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0, req_id_,
-                            delete_ike ? in.first() : 0, inner, ilen);
+    size_t const len = seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0,
+                            req_id_, delete_ike ? in.first() : 0, inner, ilen);
     send_request(static_cast<u8>(Exchange::Informational), len);
 }
 
 void Initiator::on_info_response(bool was_delete) {
     if (!was_delete)
-        return;  // a liveness check answered: last_rx_ms_ is already updated
+        return;                   // a liveness check answered: last_rx_ms_ is already updated
     if (error_ != Error::None) {  // deleted after a failed child SA: try again later
         fail(error_);
         return;
@@ -76,7 +76,8 @@ void Initiator::answer_peer(Header const& h, PayloadList const& inner, u8 const*
                     if (old_child_ && spi == old_spi_out_) {  // the pair a rekey replaced
                         add_delete(in, Protocol::Esp, &old_spi_in_, 1);
                         old_child_ = false;
-                        log("ike: old child SA %08x/%08x deleted by the gateway", old_spi_in_, old_spi_out_);
+                        log("ike: old child SA %08x/%08x deleted by the gateway", old_spi_in_,
+                            old_spi_out_);
                         ev_.child_down(old_spi_in_, old_spi_out_);
                     } else if (spi == child_spi_out_) {
                         add_delete(in, Protocol::Esp, &child_spi_in_, 1);
@@ -87,7 +88,8 @@ void Initiator::answer_peer(Header const& h, PayloadList const& inner, u8 const*
         }
     }
     size_t const ilen = in.finish();
-    answer_len_ = seal(answer_ + 4, kMaxMessage, h.exchange, flag::kResponse, h.msg_id, in.first(), out, ilen);
+    answer_len_ = seal(answer_ + 4, kMaxMessage, h.exchange, flag::kResponse, h.msg_id, in.first(),
+                       out, ilen);
     if (answer_len_ != 0)
         transmit(answer_ + 4, answer_len_);
     if (gone) {  // without its child SA the tunnel is down: start over

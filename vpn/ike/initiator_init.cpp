@@ -42,10 +42,14 @@ void Initiator::send_init() {
         return;
     }
     ChainBuilder cb{req_ + 4, kMaxMessage};
-    cb.header(Header{spi_i_, 0, 0, kVersion, static_cast<u8>(Exchange::IkeSaInit), flag::kInitiator, 0, 0});
+    cb.header(Header{spi_i_, 0, 0, kVersion, static_cast<u8>(Exchange::IkeSaInit), flag::kInitiator,
+                     0, 0});
     if (cookie_len_ != 0)
         add_notify(cb, Protocol::None, notify::kCookie, cookie_, cookie_len_);
-    Offer const o{Protocol::Ike, 0, {cfg_.key_bits[0], cfg_.key_bits[1]}, {cfg_.groups[0], cfg_.groups[1], cfg_.groups[2]}};
+    Offer const o{Protocol::Ike,
+                  0,
+                  {cfg_.key_bits[0], cfg_.key_bits[1]},
+                  {cfg_.groups[0], cfg_.groups[1], cfg_.groups[2]}};
     add_sa(cb, o);
     add_ke(cb, ke_group_, ke, ke_len);
     add_nonce(cb, ni_, sizeof ni_);
@@ -53,7 +57,8 @@ void Initiator::send_init() {
     bool ok = nat_hash(spi_i_, 0, cfg_.gateway_ip, kIkePort, dst);
     // Forcing encapsulation: a source hash that cannot match makes the gateway see a NAT in
     // front of us, so that ESP travels in UDP 4500, the only form the monitor sends.
-    ok = ok && (cfg_.force_encap ? rng_(src, sizeof src) : nat_hash(spi_i_, 0, cfg_.local_ip, kIkePort, src));
+    ok = ok && (cfg_.force_encap ? rng_(src, sizeof src)
+                                 : nat_hash(spi_i_, 0, cfg_.local_ip, kIkePort, src));
     add_notify(cb, Protocol::None, notify::kNatDetectionSourceIp, src, sizeof src);
     add_notify(cb, Protocol::None, notify::kNatDetectionDestinationIp, dst, sizeof dst);
     add_notify(cb, Protocol::None, notify::kFragmentationSupported, nullptr, 0);
@@ -66,8 +71,9 @@ void Initiator::send_init() {
     port_ = kIkePort;
     req_id_ = 0;
     next_id_ = 1;
-    log("ike: IKE_SA_INIT to %u.%u.%u.%u, SPI %016llx, DH group %u%s", cfg_.gateway_ip[0], cfg_.gateway_ip[1],
-        cfg_.gateway_ip[2], cfg_.gateway_ip[3], static_cast<unsigned long long>(spi_i_), ke_group_,
+    log("ike: IKE_SA_INIT to %u.%u.%u.%u, SPI %016llx, DH group %u%s", cfg_.gateway_ip[0],
+        cfg_.gateway_ip[1], cfg_.gateway_ip[2], cfg_.gateway_ip[3],
+        static_cast<unsigned long long>(spi_i_), ke_group_,
         cookie_len_ != 0 ? ", with cookie" : "");
     send_request(static_cast<u8>(Exchange::IkeSaInit), len);
 }
@@ -99,12 +105,15 @@ bool Initiator::init_notifies(PayloadList const& pl) {
             for (u16 g : cfg_.groups)
                 offered = offered || (g != 0 && g == want);
             if (!offered || want == ke_group_) {
-                log("ike: IKE_SA_INIT: gateway wants DH group %u (INVALID_KE_PAYLOAD), which we do not offer", want);
+                log("ike: IKE_SA_INIT: gateway wants DH group %u (INVALID_KE_PAYLOAD), which we do "
+                    "not offer",
+                    want);
                 fail(Error::InvalidKe);
                 return false;
             }
-            log("ike: IKE_SA_INIT: gateway wants DH group %u instead of %u (INVALID_KE_PAYLOAD), retrying", want,
-                ke_group_);
+            log("ike: IKE_SA_INIT: gateway wants DH group %u instead of %u (INVALID_KE_PAYLOAD), "
+                "retrying",
+                want, ke_group_);
             ke_group_ = want;
             send_init();
             return false;
@@ -148,12 +157,17 @@ bool Initiator::init_keys(Header const& h, PayloadList const& pl, size_t len) {
     u8 const* kd = nullptr;
     size_t kl = 0;
     char const* why = nullptr;
-    Offer const o{Protocol::Ike, 0, {cfg_.key_bits[0], cfg_.key_bits[1]}, {cfg_.groups[0], cfg_.groups[1], cfg_.groups[2]}};
+    Offer const o{Protocol::Ike,
+                  0,
+                  {cfg_.key_bits[0], cfg_.key_bits[1]},
+                  {cfg_.groups[0], cfg_.groups[1], cfg_.groups[2]}};
     if (sa == nullptr || ke == nullptr || nr == nullptr || h.spi_r == 0)
         why = "SA, KE, Nr or the responder SPI missing";
     else if (decode_sa_reply(rx_ + sa->off, sa->len, c) != ParseError::Ok || !chosen_matches(o, c))
         why = "its SA reply is malformed or picks something we did not offer";
-    else if (c.dh != ke_group_ || decode_ke(rx_ + ke->off, ke->len, group, kd, kl) != ParseError::Ok || group != ke_group_)
+    else if (c.dh != ke_group_ ||
+             decode_ke(rx_ + ke->off, ke->len, group, kd, kl) != ParseError::Ok ||
+             group != ke_group_)
         why = "its KE is not for the group of ours";
     else if (decode_nonce(rx_ + nr->off, nr->len) != ParseError::Ok)
         why = "its nonce is shorter than 16 or longer than 256 bytes";
@@ -175,7 +189,8 @@ bool Initiator::init_keys(Header const& h, PayloadList const& pl, size_t len) {
         msg2_[i] = rx_[i];
     msg2_len_ = len;
     key_len_ = static_cast<u8>(c.key_bits / 8);
-    bool const ok = derive_ike_keys(ni_, sizeof ni_, nr_, nr_len_, gir, dh_.secret_len(), spi_i_, spi_r_, key_len_, keys_);
+    bool const ok = derive_ike_keys(ni_, sizeof ni_, nr_, nr_len_, gir, dh_.secret_len(), spi_i_,
+                                    spi_r_, key_len_, keys_);
     crypto::secure_zero(gir, sizeof gir);
     dh_.clear();
     if (!ok) {
@@ -184,7 +199,8 @@ bool Initiator::init_keys(Header const& h, PayloadList const& pl, size_t len) {
         return false;
     }
     log("ike: IKE_SA_INIT done: SPIr %016llx, AES-GCM-16-%u, PRF-HMAC-SHA2-256, DH group %u%s",
-        static_cast<unsigned long long>(spi_r_), c.key_bits, ke_group_, frag_ok_ ? ", fragmentation" : "");
+        static_cast<unsigned long long>(spi_r_), c.key_bits, ke_group_,
+        frag_ok_ ? ", fragmentation" : "");
     return true;
 }
 

@@ -27,7 +27,8 @@ void Initiator::answer_child_rekey(PayloadList const& inner, u8 const* base, Cha
         Notify n{};
         if (inner.item[i].type == static_cast<u8>(Payload::Notify) &&
             decode_notify(base + inner.item[i].off, inner.item[i].len, n) == ParseError::Ok &&
-            n.type == notify::kRekeySa && n.proto == static_cast<u8>(Protocol::Esp) && n.spi_len == 4)
+            n.type == notify::kRekeySa && n.proto == static_cast<u8>(Protocol::Esp) &&
+            n.spi_len == 4)
             rekeyed = get32(n.spi);
     }
     Chosen c{};
@@ -41,7 +42,9 @@ void Initiator::answer_child_rekey(PayloadList const& inner, u8 const* base, Cha
              decode_nonce(base + ni->off, ni->len) != ParseError::Ok)
         error = notify::kInvalidSyntax;
     else if (inner.find(Payload::KE) != nullptr ||
-             select_esp_proposal(base + sa->off, sa->len, cfg_.key_bits, c, found) != ParseError::Ok || !found)
+             select_esp_proposal(base + sa->off, sa->len, cfg_.key_bits, c, found) !=
+                 ParseError::Ok ||
+             !found)
         error = notify::kNoProposalChosen;  // includes PFS: this initiator offers none
     u8 spi[4], nr[32];
     if (error == 0 && (!rng_(spi, sizeof spi) || !rng_(nr, sizeof nr)))
@@ -73,8 +76,8 @@ void Initiator::answer_child_rekey(PayloadList const& inner, u8 const* base, Cha
     k.wipe();
     child_since_ms_ = clock_.now_ms();
     ++counters_.child_rekeys;
-    log("ike: the gateway rekeyed the child SA: ESP in %08x out %08x (was %08x/%08x)", child_spi_in_, child_spi_out_,
-        old_spi_in_, old_spi_out_);
+    log("ike: the gateway rekeyed the child SA: ESP in %08x out %08x (was %08x/%08x)",
+        child_spi_in_, child_spi_out_, old_spi_in_, old_spi_out_);
     ev_.child_up(child);
     child.keys.wipe();
     child_ = child;

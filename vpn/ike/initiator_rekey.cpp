@@ -31,10 +31,12 @@ void Initiator::send_child_rekey() {
     size_t const ilen = in.finish();
     req_id_ = next_id_++;
     pending_ = Pending::RekeyChild;
-    size_t const len = ilen == 0 ? 0
-                                 : seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::CreateChildSa), 0, req_id_,
-                                        in.first(), inner, ilen);
-    log("ike: rekeying child SA %08x/%08x, new SPI %08x", child_spi_in_, child_spi_out_, new_spi_in_);
+    size_t const len = ilen == 0
+                           ? 0
+                           : seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::CreateChildSa),
+                                  0, req_id_, in.first(), inner, ilen);
+    log("ike: rekeying child SA %08x/%08x, new SPI %08x", child_spi_in_, child_spi_out_,
+        new_spi_in_);
     send_request(static_cast<u8>(Exchange::CreateChildSa), len);
 }
 
@@ -43,10 +45,13 @@ bool Initiator::rekey_notifies(PayloadList const& inner, u8 const* base) {
     for (u8 i = 0; i < inner.count; ++i) {
         Notify n{};
         if (inner.item[i].type != static_cast<u8>(Payload::Notify) ||
-            decode_notify(base + inner.item[i].off, inner.item[i].len, n) != ParseError::Ok || n.type > notify::kLastError)
+            decode_notify(base + inner.item[i].off, inner.item[i].len, n) != ParseError::Ok ||
+            n.type > notify::kLastError)
             continue;
-        log("ike: rekey refused by the gateway (notify %u%s); keeping the old SA, retrying in %u ms", n.type,
-            n.type == notify::kTemporaryFailure ? ", TEMPORARY_FAILURE" : "", cfg_.restart_ms);
+        log("ike: rekey refused by the gateway (notify %u%s); keeping the old SA, retrying in %u "
+            "ms",
+            n.type, n.type == notify::kTemporaryFailure ? ", TEMPORARY_FAILURE" : "",
+            cfg_.restart_ms);
         return false;
     }
     return true;
@@ -93,8 +98,8 @@ void Initiator::on_rekey_response(PayloadList const& inner, u8 const* base) {
     child.remote_ts = ts[0];
     child_since_ms_ = clock_.now_ms();
     ++counters_.child_rekeys;
-    log("ike: child SA rekeyed: ESP in %08x out %08x (was %08x/%08x)", child_spi_in_, child_spi_out_, old_spi_in_,
-        old_spi_out_);
+    log("ike: child SA rekeyed: ESP in %08x out %08x (was %08x/%08x)", child_spi_in_,
+        child_spi_out_, old_spi_in_, old_spi_out_);
     ev_.child_up(child);
     child.keys.wipe();
     child_ = child;
@@ -106,8 +111,8 @@ void Initiator::on_rekey_response(PayloadList const& inner, u8 const* base) {
     size_t const ilen = in.finish();
     req_id_ = next_id_++;
     pending_ = Pending::DeleteChild;
-    size_t const len = seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0, req_id_, in.first(),
-                            del, ilen);
+    size_t const len = seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0,
+                            req_id_, in.first(), del, ilen);
     send_request(static_cast<u8>(Exchange::Informational), len);
 }
 
@@ -130,7 +135,8 @@ namespace tv::vpn::ike {
 void Initiator::send_ike_rekey() {
     u8 spi[8];
     u8 ke[kMaxKeBytes];
-    if (!rng_(spi, sizeof spi) || !rng_(rekey_ni_, sizeof rekey_ni_) || !dh_.start(group_, rng_, ke, sizeof ke)) {
+    if (!rng_(spi, sizeof spi) || !rng_(rekey_ni_, sizeof rekey_ni_) ||
+        !dh_.start(group_, rng_, ke, sizeof ke)) {
         fail(Error::Protocol);
         return;
     }
@@ -145,12 +151,14 @@ void Initiator::send_ike_rekey() {
     size_t const ilen = in.finish();
     req_id_ = next_id_++;
     pending_ = Pending::RekeyIke;
-    size_t const len = ilen == 0 ? 0
-                                 : seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::CreateChildSa), 0, req_id_,
-                                        in.first(), inner, ilen);
+    size_t const len = ilen == 0
+                           ? 0
+                           : seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::CreateChildSa),
+                                  0, req_id_, in.first(), inner, ilen);
     crypto::secure_zero(inner, sizeof inner);
-    log("ike: rekeying IKE SA %016llx/%016llx, new SPI %016llx", static_cast<unsigned long long>(spi_i_),
-        static_cast<unsigned long long>(spi_r_), static_cast<unsigned long long>(new_spi_i_));
+    log("ike: rekeying IKE SA %016llx/%016llx, new SPI %016llx",
+        static_cast<unsigned long long>(spi_i_), static_cast<unsigned long long>(spi_r_),
+        static_cast<unsigned long long>(new_spi_i_));
     send_request(static_cast<u8>(Exchange::CreateChildSa), len);
 }
 
@@ -174,15 +182,17 @@ void Initiator::on_ike_rekey_response(PayloadList const& inner, u8 const* base) 
     char const* why = nullptr;
     if (sa == nullptr || nr == nullptr || ke == nullptr)
         why = "SA, Nr or KE missing";
-    else if (decode_sa_reply(base + sa->off, sa->len, c) != ParseError::Ok || !chosen_matches(o, c) || get64(c.spi) == 0)
+    else if (decode_sa_reply(base + sa->off, sa->len, c) != ParseError::Ok ||
+             !chosen_matches(o, c) || get64(c.spi) == 0)
         why = "its IKE proposal is malformed or not ours";
     else if (decode_nonce(base + nr->off, nr->len) != ParseError::Ok)
         why = "its nonce is malformed";
     else if (decode_ke(base + ke->off, ke->len, g, kd, kl) != ParseError::Ok || g != group_ ||
              !dh_.finish(kd, kl, gir, sizeof gir))
         why = "its KE is not a valid value of our group";
-    else if (!derive_ike_keys(rekey_ni_, sizeof rekey_ni_, base + nr->off, nr->len, gir, dh_.secret_len(), new_spi_i_,
-                              get64(c.spi), key_len_, next, keys_.sk_d))
+    else if (!derive_ike_keys(rekey_ni_, sizeof rekey_ni_, base + nr->off, nr->len, gir,
+                              dh_.secret_len(), new_spi_i_, get64(c.spi), key_len_, next,
+                              keys_.sk_d))
         why = "key derivation failed";
     crypto::secure_zero(gir, sizeof gir);
     dh_.clear();
@@ -202,13 +212,13 @@ void Initiator::switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys) {
     ChainBuilder in{del, sizeof del};
     add_delete(in, Protocol::Ike, nullptr, 0);
     size_t const ilen = in.finish();
-    size_t const len = seal(answer_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0, next_id_, in.first(),
-                            del, ilen);
+    size_t const len = seal(answer_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0,
+                            next_id_, in.first(), del, ilen);
     if (len != 0)
         transmit(answer_ + 4, len);  // under the old SA's SPIs and keys
-    log("ike: IKE SA rekeyed: %016llx/%016llx replaces %016llx/%016llx", static_cast<unsigned long long>(spi_i),
-        static_cast<unsigned long long>(spi_r), static_cast<unsigned long long>(spi_i_),
-        static_cast<unsigned long long>(spi_r_));
+    log("ike: IKE SA rekeyed: %016llx/%016llx replaces %016llx/%016llx",
+        static_cast<unsigned long long>(spi_i), static_cast<unsigned long long>(spi_r),
+        static_cast<unsigned long long>(spi_i_), static_cast<unsigned long long>(spi_r_));
     spi_i_ = spi_i;
     spi_r_ = spi_r;
     keys_ = keys;

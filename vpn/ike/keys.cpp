@@ -21,8 +21,12 @@ class Hmac final {
                mbedtls_md_hmac_starts(&ctx_, key, len) == 0;
     }
     [[nodiscard]] bool reset() { return mbedtls_md_hmac_reset(&ctx_) == 0; }
-    [[nodiscard]] bool add(u8 const* p, size_t n) { return n == 0 || mbedtls_md_hmac_update(&ctx_, p, n) == 0; }
-    [[nodiscard]] bool finish(u8 (&out)[kPrfBytes]) { return mbedtls_md_hmac_finish(&ctx_, out) == 0; }
+    [[nodiscard]] bool add(u8 const* p, size_t n) {
+        return n == 0 || mbedtls_md_hmac_update(&ctx_, p, n) == 0;
+    }
+    [[nodiscard]] bool finish(u8 (&out)[kPrfBytes]) {
+        return mbedtls_md_hmac_finish(&ctx_, out) == 0;
+    }
 
   private:
     mbedtls_md_context_t ctx_;
@@ -54,7 +58,8 @@ bool prf(u8 const* key, size_t key_len, Bytes const* parts, size_t nparts, u8 (&
     return h.finish(out);
 }
 
-bool prf_plus(u8 const* key, size_t key_len, Bytes const* seed, size_t nseed, u8* out, size_t out_len) {
+bool prf_plus(u8 const* key, size_t key_len, Bytes const* seed, size_t nseed, u8* out,
+              size_t out_len) {
     if (out_len > 255 * kPrfBytes)
         return false;
     Hmac h;
@@ -77,14 +82,18 @@ bool prf_plus(u8 const* key, size_t key_len, Bytes const* seed, size_t nseed, u8
     return ok;
 }
 
-void IkeKeys::wipe() { crypto::secure_zero(this, sizeof *this); }
-void ChildKeys::wipe() { crypto::secure_zero(this, sizeof *this); }
+void IkeKeys::wipe() {
+    crypto::secure_zero(this, sizeof *this);
+}
+void ChildKeys::wipe() {
+    crypto::secure_zero(this, sizeof *this);
+}
 
 namespace {
 
 // {SK_d | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr); wipes seed_key.
-bool expand_ike_keys(u8 (&seed_key)[kPrfBytes], bool ok, u8 const* nonces, size_t nn, u64 spi_i, u64 spi_r,
-                     u8 key_len, IkeKeys& out) {
+bool expand_ike_keys(u8 (&seed_key)[kPrfBytes], bool ok, u8 const* nonces, size_t nn, u64 spi_i,
+                     u64 spi_r, u8 key_len, IkeKeys& out) {
     u8 spis[16];
     put64(spis, spi_i);
     put64(spis + 8, spi_r);
@@ -108,8 +117,9 @@ bool expand_ike_keys(u8 (&seed_key)[kPrfBytes], bool ok, u8 const* nonces, size_
 
 }  // namespace
 
-bool derive_ike_keys(u8 const* ni, size_t ni_len, u8 const* nr, size_t nr_len, u8 const* gir, size_t gir_len,
-                     u64 spi_i, u64 spi_r, u8 key_len, IkeKeys& out, u8 const* old_sk_d) {
+bool derive_ike_keys(u8 const* ni, size_t ni_len, u8 const* nr, size_t nr_len, u8 const* gir,
+                     size_t gir_len, u64 spi_i, u64 spi_r, u8 key_len, IkeKeys& out,
+                     u8 const* old_sk_d) {
     if ((key_len != 16 && key_len != 32) || ni_len + nr_len > 2 * 256)
         return false;
     u8 nonces[2 * 256];
@@ -128,8 +138,8 @@ bool derive_ike_keys(u8 const* ni, size_t ni_len, u8 const* nr, size_t nr_len, u
     return expand_ike_keys(seed_key, ok, nonces, nn, spi_i, spi_r, key_len, out);
 }
 
-bool derive_child_keys(u8 const* sk_d, u8 const* ni, size_t ni_len, u8 const* nr, size_t nr_len, u8 key_len,
-                       ChildKeys& out) {
+bool derive_child_keys(u8 const* sk_d, u8 const* ni, size_t ni_len, u8 const* nr, size_t nr_len,
+                       u8 key_len, ChildKeys& out) {
     if (key_len != 16 && key_len != 32)
         return false;
     Bytes const seed[2] = {{ni, ni_len}, {nr, nr_len}};
@@ -148,8 +158,9 @@ bool psk_pad_key(u8 const* psk, size_t psk_len, u8 (&out)[kPrfBytes]) {
     return prf(psk, psk_len, &pad, 1, out);
 }
 
-bool psk_auth(u8 const (&pad_key)[kPrfBytes], u8 const* msg, size_t msg_len, u8 const* nonce, size_t nonce_len,
-              u8 const (&sk_p)[kPrfBytes], u8 const* id_body, size_t id_len, u8 (&out)[kPrfBytes]) {
+bool psk_auth(u8 const (&pad_key)[kPrfBytes], u8 const* msg, size_t msg_len, u8 const* nonce,
+              size_t nonce_len, u8 const (&sk_p)[kPrfBytes], u8 const* id_body, size_t id_len,
+              u8 (&out)[kPrfBytes]) {
     u8 maced_id[kPrfBytes];
     Bytes const id{id_body, id_len};
     if (!prf(sk_p, kPrfBytes, &id, 1, maced_id))

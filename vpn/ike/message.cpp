@@ -9,20 +9,30 @@ bool known_type(u8 t) {
            t == static_cast<u8>(Payload::SKF);
 }
 
-bool is_encrypted(u8 t) { return t == static_cast<u8>(Payload::SK) || t == static_cast<u8>(Payload::SKF); }
+bool is_encrypted(u8 t) {
+    return t == static_cast<u8>(Payload::SK) || t == static_cast<u8>(Payload::SKF);
+}
 
 }  // namespace
 
 char const* to_string(ParseError e) {
     switch (e) {
-    case ParseError::Ok: return "ok";
-    case ParseError::Truncated: return "truncated";
-    case ParseError::BadVersion: return "bad version";
-    case ParseError::BadLength: return "bad length";
-    case ParseError::TooManyPayloads: return "too many payloads";
-    case ParseError::UnsupportedCritical: return "unsupported critical payload";
-    case ParseError::BadOrder: return "encrypted payload not last";
-    case ParseError::BadPayload: return "malformed payload";
+        case ParseError::Ok:
+            return "ok";
+        case ParseError::Truncated:
+            return "truncated";
+        case ParseError::BadVersion:
+            return "bad version";
+        case ParseError::BadLength:
+            return "bad length";
+        case ParseError::TooManyPayloads:
+            return "too many payloads";
+        case ParseError::UnsupportedCritical:
+            return "unsupported critical payload";
+        case ParseError::BadOrder:
+            return "encrypted payload not last";
+        case ParseError::BadPayload:
+            return "malformed payload";
     }
     return "?";
 }

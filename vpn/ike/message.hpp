@@ -25,9 +25,9 @@ struct Header {
 
 enum class ParseError : u8 {
     Ok,
-    Truncated,            // shorter than a header, or than a payload header it announces
-    BadVersion,           // major version not 2
-    BadLength,            // a length field disagrees with its container
+    Truncated,   // shorter than a header, or than a payload header it announces
+    BadVersion,  // major version not 2
+    BadLength,   // a length field disagrees with its container
     TooManyPayloads,
     UnsupportedCritical,  // an unknown payload type with the critical bit (RFC 7296 §2.5)
     BadOrder,             // SK/SKF not the last payload, or more than one
@@ -57,7 +57,8 @@ struct PayloadList {
 
 // Walks the chain that starts with type `first` over buf[off, end). Offsets in the result are
 // relative to buf. `end` must not exceed 65535.
-[[nodiscard]] ParseError parse_chain(u8 const* buf, size_t off, size_t end, u8 first, PayloadList& out);
+[[nodiscard]] ParseError parse_chain(u8 const* buf, size_t off, size_t end, u8 first,
+                                     PayloadList& out);
 
 // A whole message: header, then its chain (header length must equal the datagram length).
 [[nodiscard]] ParseError parse_message(u8 const* msg, size_t len, Header& h, PayloadList& out);

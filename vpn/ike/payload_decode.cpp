@@ -31,17 +31,23 @@ ParseError take_transform(u8 const* t, size_t tlen, Chosen& out, u8& seen) {
         return kBad;  // a reply carries one transform of each type
     seen |= bit;
     switch (type) {
-    case transform::kEncr:
-        out.encr = id;
-        out.key_bits = key_bits;
-        break;
-    case transform::kPrf: out.prf = id; break;
-    case transform::kInteg: out.integ = id; break;
-    case transform::kDh: out.dh = id; break;
-    default:
-        out.esn = id;
-        out.has_esn = true;
-        break;
+        case transform::kEncr:
+            out.encr = id;
+            out.key_bits = key_bits;
+            break;
+        case transform::kPrf:
+            out.prf = id;
+            break;
+        case transform::kInteg:
+            out.integ = id;
+            break;
+        case transform::kDh:
+            out.dh = id;
+            break;
+        default:
+            out.esn = id;
+            out.has_esn = true;
+            break;
     }
     return key_bits != 0 && type != transform::kEncr ? kBad : ParseError::Ok;
 }
@@ -91,16 +97,19 @@ bool chosen_matches(Offer const& o, Chosen const& c) {
         bool group_ok = false;
         for (u16 g : o.groups)
             group_ok = group_ok || (g != 0 && g == c.dh);
-        return c.spi_len == (o.spi != 0 ? 8 : 0) && c.prf == transform::kPrfHmacSha256 && group_ok && !c.has_esn;
+        return c.spi_len == (o.spi != 0 ? 8 : 0) && c.prf == transform::kPrfHmacSha256 &&
+               group_ok && !c.has_esn;
     }
-    return c.spi_len == 4 && c.prf == 0 && c.dh == 0 && (!c.has_esn || c.esn == transform::kEsnNone);
+    return c.spi_len == 4 && c.prf == 0 && c.dh == 0 &&
+           (!c.has_esn || c.esn == transform::kEsnNone);
 }
 
 namespace {
 
 // One proposal of an offer: our AES-GCM key size if it has one, and whether it asks for
 // anything we do not do.
-ParseError scan_esp_proposal(u8 const* p, size_t plen, u16 const (&key_bits)[2], Chosen& c, bool& ok) {
+ParseError scan_esp_proposal(u8 const* p, size_t plen, u16 const (&key_bits)[2], Chosen& c,
+                             bool& ok) {
     c = {};
     ok = false;
     c.proto = static_cast<Protocol>(p[5]);
@@ -122,11 +131,12 @@ ParseError scan_esp_proposal(u8 const* p, size_t plen, u16 const (&key_bits)[2],
         u16 bits = 0;
         if (tlen == 12 && get16(p + off + 8) == (0x8000 | transform::kAttrKeyLength))
             bits = get16(p + off + 10);
-        if (type == transform::kEncr && id == transform::kEncrAesGcm16 && c.key_bits == 0 && bits != 0 &&
-            (bits == key_bits[0] || bits == key_bits[1]))
+        if (type == transform::kEncr && id == transform::kEncrAesGcm16 && c.key_bits == 0 &&
+            bits != 0 && (bits == key_bits[0] || bits == key_bits[1]))
             c.key_bits = bits;
-        else if (type != transform::kEncr && !(id == 0 && (type == transform::kEsn || type == transform::kDh ||
-                                                           type == transform::kInteg)))
+        else if (type != transform::kEncr &&
+                 !(id == 0 && (type == transform::kEsn || type == transform::kDh ||
+                               type == transform::kInteg)))
             other = true;
         off += tlen;
     }
@@ -137,7 +147,8 @@ ParseError scan_esp_proposal(u8 const* p, size_t plen, u16 const (&key_bits)[2],
 
 }  // namespace
 
-ParseError select_esp_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2], Chosen& out, bool& found) {
+ParseError select_esp_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2], Chosen& out,
+                               bool& found) {
     found = false;
     for (size_t off = 0; off < len;) {
         if (len - off < 8)

@@ -13,9 +13,9 @@ namespace tv::vpn::ike {
 // PRF_HMAC_SHA2_256 plus the DH groups; for ESP, a 4-byte SPI and "no ESN".
 struct Offer {
     Protocol proto;
-    u64 spi;                 // ESP: the 4-byte SPI; IKE: 0 (IKE_SA_INIT) or the new SPI of a rekey
-    u16 key_bits[2];         // 128 and/or 256 (0 = unused slot)
-    u16 groups[3];           // IKE only (0 = unused slot), in order of preference
+    u64 spi;          // ESP: the 4-byte SPI; IKE: 0 (IKE_SA_INIT) or the new SPI of a rekey
+    u16 key_bits[2];  // 128 and/or 256 (0 = unused slot)
+    u16 groups[3];    // IKE only (0 = unused slot), in order of preference
 };
 void add_sa(ChainBuilder& cb, Offer const& o);
 
@@ -27,8 +27,8 @@ struct Chosen {
     u16 encr;
     u16 key_bits;  // 0: no key-length attribute
     u16 prf;
-    u16 integ;     // 0: none (or absent)
-    u16 dh;        // 0: none (or absent)
+    u16 integ;  // 0: none (or absent)
+    u16 dh;     // 0: none (or absent)
     u16 esn;
     bool has_esn;
 };
@@ -38,18 +38,20 @@ struct Chosen {
 // From a peer's ESP offer (any number of proposals, as in a CREATE_CHILD_SA request), the
 // first proposal we accept: AES-GCM-16 with one of our key sizes, no integrity, no DH, no ESN.
 // NotFound if none, or a parse error.
-[[nodiscard]] ParseError select_esp_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2], Chosen& out,
-                                             bool& found);
+[[nodiscard]] ParseError select_esp_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2],
+                                             Chosen& out, bool& found);
 
 // ---- Key Exchange, Nonce, Identification, Authentication ----------------------------------
 void add_ke(ChainBuilder& cb, u16 group, u8 const* data, size_t len);
-[[nodiscard]] ParseError decode_ke(u8 const* body, size_t len, u16& group, u8 const*& data, size_t& dlen);
+[[nodiscard]] ParseError decode_ke(u8 const* body, size_t len, u16& group, u8 const*& data,
+                                   size_t& dlen);
 void add_nonce(ChainBuilder& cb, u8 const* n, size_t len);
 inline constexpr size_t kMinNonce = 16, kMaxNonce = 256;
 [[nodiscard]] ParseError decode_nonce(u8 const* body, size_t len);
 void add_id(ChainBuilder& cb, Payload which, u8 type, u8 const* data, size_t len);
 void add_auth(ChainBuilder& cb, u8 method, u8 const* data, size_t len);
-[[nodiscard]] ParseError decode_auth(u8 const* body, size_t len, u8& method, u8 const*& data, size_t& dlen);
+[[nodiscard]] ParseError decode_auth(u8 const* body, size_t len, u8& method, u8 const*& data,
+                                     size_t& dlen);
 
 // ---- Notify and Delete ---------------------------------------------------------------------
 struct Notify {
@@ -83,7 +85,8 @@ struct Ts4 {
 void add_ts(ChainBuilder& cb, Payload which, Ts4 const* ts, u8 count);
 inline constexpr u8 kMaxTs = 4;
 // Decodes up to kMaxTs IPv4 selectors; other types are skipped and counted in `skipped`.
-[[nodiscard]] ParseError decode_ts(u8 const* body, size_t len, Ts4 (&out)[kMaxTs], u8& count, u8& skipped);
+[[nodiscard]] ParseError decode_ts(u8 const* body, size_t len, Ts4 (&out)[kMaxTs], u8& count,
+                                   u8& skipped);
 
 // ---- Configuration ---------------------------------------------------------------------------
 void add_cp_request(ChainBuilder& cb);  // INTERNAL_IP4_ADDRESS and INTERNAL_IP4_DNS, empty

@@ -33,7 +33,8 @@ void make_nonce(SkKey const& k, u8 const* iv, u8 (&nonce)[12]) {
 
 // Common tail of seal_sk/seal_skf: `hdr_end` is where the payload header (with the fragment
 // fields) ends, which is also where the IV goes.
-size_t seal_tail(ChainBuilder& cb, size_t start, u8 const* plain, size_t plen, SkKey const& k, u64 iv) {
+size_t seal_tail(ChainBuilder& cb, size_t start, u8 const* plain, size_t plen, SkKey const& k,
+                 u64 iv) {
     Writer& w = cb.w();
     size_t const hdr_end = w.pos();
     w.u64_(iv);
@@ -49,13 +50,15 @@ size_t seal_tail(ChainBuilder& cb, size_t start, u8 const* plain, size_t plen, S
     u8 nonce[12];
     make_nonce(k, w.data() + hdr_end, nonce);
     Gcm g;
-    if (!g.key(k) || mbedtls_gcm_crypt_and_tag(g.get(), MBEDTLS_GCM_ENCRYPT, plen + 1, nonce, sizeof nonce,
-                                              w.data(), hdr_end, ct, ct, kIcvBytes, tag) != 0)
+    if (!g.key(k) ||
+        mbedtls_gcm_crypt_and_tag(g.get(), MBEDTLS_GCM_ENCRYPT, plen + 1, nonce, sizeof nonce,
+                                  w.data(), hdr_end, ct, ct, kIcvBytes, tag) != 0)
         return 0;
     return len;
 }
 
-ParseError open_body(u8* msg, size_t aad_len, u8* body, size_t len, SkKey const& k, u8*& plain, size_t& plen) {
+ParseError open_body(u8* msg, size_t aad_len, u8* body, size_t len, SkKey const& k, u8*& plain,
+                     size_t& plen) {
     if (len < kIvBytes + kIcvBytes + 1)
         return ParseError::Truncated;
     size_t const ct_len = len - kIvBytes - kIcvBytes;
@@ -82,8 +85,8 @@ size_t seal_sk(ChainBuilder& cb, u8 first, u8 const* plain, size_t plen, SkKey c
     return seal_tail(cb, start, plain, plen, k, iv);
 }
 
-size_t seal_skf(ChainBuilder& cb, u8 first, u16 num, u16 total, u8 const* plain, size_t plen, SkKey const& k,
-                u64 iv) {
+size_t seal_skf(ChainBuilder& cb, u8 first, u16 num, u16 total, u8 const* plain, size_t plen,
+                SkKey const& k, u64 iv) {
     if (num == 0 || num > total)
         return 0;
     size_t const start = cb.begin(Payload::SKF);
@@ -97,8 +100,8 @@ ParseError open_sk(u8* msg, PayloadRef const& ref, SkKey const& k, u8*& plain, s
     return open_body(msg, ref.off, msg + ref.off, ref.len, k, plain, plen);
 }
 
-ParseError open_skf(u8* msg, PayloadRef const& ref, SkKey const& k, u16& num, u16& total, u8*& plain,
-                    size_t& plen) {
+ParseError open_skf(u8* msg, PayloadRef const& ref, SkKey const& k, u16& num, u16& total,
+                    u8*& plain, size_t& plen) {
     if (ref.len < 4)
         return ParseError::Truncated;
     num = get16(msg + ref.off);
@@ -119,7 +122,8 @@ void Reassembly::reset() {
         got_[i] = false;
 }
 
-Reassembly::Result Reassembly::add(u32 msg_id, u16 num, u16 total, u8 first, u8 const* plain, size_t plen) {
+Reassembly::Result Reassembly::add(u32 msg_id, u16 num, u16 total, u8 first, u8 const* plain,
+                                   size_t plen) {
     if (total == 0 || total > kMaxFragments || num == 0 || num > total)
         return Result::Refused;
     if (active_ && msg_id < msg_id_)

@@ -21,19 +21,21 @@ struct SkKey {
 // Appends an SK payload carrying `plain` (an inner chain whose first payload is `first`) as
 // the last payload of the message in cb (header already written) and finishes the message.
 // `iv` must never repeat under one key (the caller counts). Returns the message length or 0.
-[[nodiscard]] size_t seal_sk(ChainBuilder& cb, u8 first, u8 const* plain, size_t plen, SkKey const& k, u64 iv);
+[[nodiscard]] size_t seal_sk(ChainBuilder& cb, u8 first, u8 const* plain, size_t plen,
+                             SkKey const& k, u64 iv);
 
 // The same for fragment `num` of `total` (1-based); `first` is sent only in fragment 1.
-[[nodiscard]] size_t seal_skf(ChainBuilder& cb, u8 first, u16 num, u16 total, u8 const* plain, size_t plen,
-                              SkKey const& k, u64 iv);
+[[nodiscard]] size_t seal_skf(ChainBuilder& cb, u8 first, u16 num, u16 total, u8 const* plain,
+                              size_t plen, SkKey const& k, u64 iv);
 
 // Authenticates and decrypts the SK payload `ref` of msg (the caller's private copy) in place.
 // On success [plain, plain+plen) is the inner chain. Any tampering gives BadPayload.
-[[nodiscard]] ParseError open_sk(u8* msg, PayloadRef const& ref, SkKey const& k, u8*& plain, size_t& plen);
+[[nodiscard]] ParseError open_sk(u8* msg, PayloadRef const& ref, SkKey const& k, u8*& plain,
+                                 size_t& plen);
 
 // The same for an SKF payload; also reports its number and total.
-[[nodiscard]] ParseError open_skf(u8* msg, PayloadRef const& ref, SkKey const& k, u16& num, u16& total,
-                                  u8*& plain, size_t& plen);
+[[nodiscard]] ParseError open_skf(u8* msg, PayloadRef const& ref, SkKey const& k, u16& num,
+                                  u16& total, u8*& plain, size_t& plen);
 
 // Collects the decrypted fragments of one message (§2.6 of RFC 7383) until all are there.
 class Reassembly {
@@ -45,7 +47,8 @@ class Reassembly {
     void reset();
     // Adds fragment num/total of message msg_id; fragments of a newer message replace an
     // unfinished older one, those of an older message are refused, duplicates ignored.
-    [[nodiscard]] Result add(u32 msg_id, u16 num, u16 total, u8 first, u8 const* plain, size_t plen);
+    [[nodiscard]] Result add(u32 msg_id, u16 num, u16 total, u8 first, u8 const* plain,
+                             size_t plen);
     // After Complete: the whole inner chain, in order.
     u8 const* data() const { return out_; }
     size_t size() const { return out_len_; }

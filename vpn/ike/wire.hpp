@@ -8,12 +8,24 @@
 namespace tv::vpn::ike {
 
 // Short names over vpn/be.hpp, the one home of vpn/'s byte order; IKE adds 64-bit reads (SPIs).
-inline u16 get16(u8 const* p) { return get_be16(p); }
-inline u32 get32(u8 const* p) { return get_be32(p); }
-inline u64 get64(u8 const* p) { return static_cast<u64>(get_be32(p)) << 32 | get_be32(p + 4); }
-inline void put16(u8* p, u16 v) { put_be16(p, v); }
-inline void put32(u8* p, u32 v) { put_be32(p, v); }
-inline void put64(u8* p, u64 v) { put_be64(p, v); }
+inline u16 get16(u8 const* p) {
+    return get_be16(p);
+}
+inline u32 get32(u8 const* p) {
+    return get_be32(p);
+}
+inline u64 get64(u8 const* p) {
+    return static_cast<u64>(get_be32(p)) << 32 | get_be32(p + 4);
+}
+inline void put16(u8* p, u16 v) {
+    put_be16(p, v);
+}
+inline void put32(u8* p, u32 v) {
+    put_be32(p, v);
+}
+inline void put64(u8* p, u64 v) {
+    put_be64(p, v);
+}
 
 class Writer {
   public:
