@@ -132,6 +132,7 @@ class FakeGateway {
     u16 group = 0;
     u32 rng_state = 99;
     u64 iv = 1000;
+    bool announce_fragmentation = false;
 
     crypto::Random rng() { return crypto::Random{&lcg, &rng_state}; }
 
@@ -168,6 +169,8 @@ class FakeGateway {
         add_sa(cb, Offer{Protocol::Ike, 0, {key_bits, 0}, {g, 0, 0}});
         add_ke(cb, g, pub, dh_public_len(g));
         add_nonce(cb, nr, sizeof nr);
+        if (announce_fragmentation)
+            add_notify(cb, Protocol::None, notify::kFragmentationSupported, nullptr, 0);
         size_t const len = cb.finish();
         msg2.assign(buf, buf + len);
         EXPECT_TRUE(derive_ike_keys(ni.data(), ni.size(), nr, sizeof nr, gir, dh.secret_len(),
@@ -203,6 +206,30 @@ class FakeGateway {
         cb.header(Header{spi_i, spi_r, 0, kVersion, exchange, flags, msg_id, 0});
         size_t const len = seal_sk(cb, in.first(), inner, ilen, keys.sk_er, ++iv);
         return Buf(buf, buf + len);
+    }
+
+    // A message of ours (SK) resent as `count` SKF fragments (RFC 7383).
+    std::vector<Buf> fragmented(Buf const& whole, u16 count) {
+        Buf m = whole;
+        Header h{};
+        PayloadList pl{};
+        EXPECT_EQ(parse_message(m.data(), m.size(), h, pl), ParseError::Ok);
+        u8* plain = nullptr;
+        size_t plen = 0;
+        EXPECT_EQ(open_sk(m.data(), pl.item[pl.count - 1], keys.sk_er, plain, plen),
+                  ParseError::Ok);
+        std::vector<Buf> out;
+        size_t const step = (plen + count - 1) / count;
+        for (u16 f = 0; f < count; ++f) {
+            size_t const from = f * step, n = from + step > plen ? plen - from : step;
+            u8 buf[2048];
+            ChainBuilder cb{buf, sizeof buf};
+            cb.header(h);
+            size_t const len = seal_skf(cb, pl.inner_first, static_cast<u16>(f + 1), count,
+                                        plain + from, n, keys.sk_er, ++iv);
+            out.emplace_back(buf, buf + len);
+        }
+        return out;
     }
 
     struct AuthOpts {

@@ -517,3 +517,29 @@ TEST(IkeInitiator, NatKeepalivesGoOutOnTheirIntervalOnceUp) {
     r.advance(20000);
     EXPECT_EQ(r.net.keepalives, 2);
 }
+
+TEST(IkeInitiator, FragmentedResponseIsReassembledOnceFragmentationWasAnnounced) {
+    Rig r;
+    r.gw.announce_fragmentation = true;
+    r.ini.start();
+    r.deliver(r.gw.init_response(r.last()), kIkePort);
+    std::vector<Buf> const frags = r.gw.fragmented(r.gw.auth_response(r.last()), 3);
+    r.deliver(frags[2]);
+    r.deliver(frags[0]);
+    r.deliver(frags[0]);  // a duplicate changes nothing
+    EXPECT_EQ(r.ini.state(), State::AuthSent);
+    r.deliver(frags[1]);
+    EXPECT_EQ(r.ini.state(), State::Established);
+    EXPECT_EQ(r.ev.ups, 1);
+}
+
+TEST(IkeInitiator, FragmentsAreRefusedWhenTheGatewayDidNotAnnounceThem) {
+    Rig r;
+    r.ini.start();
+    r.deliver(r.gw.init_response(r.last()), kIkePort);
+    std::vector<Buf> const frags = r.gw.fragmented(r.gw.auth_response(r.last()), 2);
+    for (Buf const& f : frags)
+        r.deliver(f);
+    EXPECT_EQ(r.ini.state(), State::AuthSent);
+    EXPECT_EQ(r.ini.counters().malformed, 2u);
+}
