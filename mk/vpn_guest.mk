@@ -1,0 +1,23 @@
+# The VPN's guest side (vpn/guest/): the copy-out forwarding policy, its DHCP server, ARP
+# and packet-size handling, host-tested (tests/unit/test_vpn_guest_*.cpp) and fuzzed
+# (tests/unit/fuzz_vpn_guest.cpp). Included by the top-level Makefile before mk/unit.mk.
+#
+#   make vpn-guest-unit   run only these tests of build/unit/unit_tests
+
+VPN_GUEST_SRCS := $(wildcard vpn/guest/*.cpp)
+VPN_GUEST_TEST_SRCS := $(wildcard tests/unit/test_vpn_guest_*.cpp)
+
+UNIT_CORE_SRCS += $(VPN_GUEST_SRCS)
+UNIT_STRICT_SRCS += $(VPN_GUEST_SRCS) $(VPN_GUEST_TEST_SRCS)
+
+# The monitor: the same sources, unless another fragment already added vpn/ recursively.
+VPN_GUEST_MON_SRCS := $(filter-out $(MON_CXX_SRCS),$(VPN_GUEST_SRCS))
+MON_CXX_SRCS += $(VPN_GUEST_MON_SRCS)
+MON_OBJS += $(patsubst %.cpp,$(BUILD)/mon/%.o,$(VPN_GUEST_MON_SRCS))
+
+UNIT_FUZZ_WITH_vpn_guest := $(VPN_GUEST_SRCS) switch/frame_switch.cpp switch/mac_policy.cpp drivers/nic/frame_port.cpp
+$(UNIT_BUILD)/fuzz_vpn_guest: $(wildcard vpn/guest/*.hpp switch/*.hpp)
+
+.PHONY: vpn-guest-unit
+vpn-guest-unit: $(UNIT_BUILD)/unit_tests
+	$(UNIT_BUILD)/unit_tests --gtest_filter='VpnGuest*'
