@@ -4,14 +4,16 @@
 #
 #   make vpn-guest-unit   run only these tests of build/unit/unit_tests
 
-VPN_GUEST_SRCS := $(wildcard vpn/guest/*.cpp)
+# vpn_install.cpp is the monitor's glue (config, log, counters): host-built only against the
+# fakes of tests/unit/mocks (as drivers/nic/e1000_install.cpp, which calls it), never fuzzed.
+VPN_GUEST_SRCS := $(filter-out vpn/guest/vpn_install.cpp,$(wildcard vpn/guest/*.cpp))
 VPN_GUEST_TEST_SRCS := $(wildcard tests/unit/test_vpn_guest_*.cpp)
 
-UNIT_CORE_SRCS += $(VPN_GUEST_SRCS) core/config_vpn.cpp
+UNIT_CORE_SRCS += $(VPN_GUEST_SRCS) core/config_vpn.cpp vpn/guest/vpn_install.cpp
 UNIT_STRICT_SRCS += $(VPN_GUEST_SRCS) $(VPN_GUEST_TEST_SRCS) core/config_vpn.cpp
 
 # The monitor: the same sources, unless another fragment already added vpn/ recursively.
-VPN_GUEST_MON_SRCS := $(filter-out $(MON_CXX_SRCS),$(VPN_GUEST_SRCS))
+VPN_GUEST_MON_SRCS := $(filter-out $(MON_CXX_SRCS),$(VPN_GUEST_SRCS) vpn/guest/vpn_install.cpp)
 MON_CXX_SRCS += $(VPN_GUEST_MON_SRCS)
 MON_OBJS += $(patsubst %.cpp,$(BUILD)/mon/%.o,$(VPN_GUEST_MON_SRCS))
 

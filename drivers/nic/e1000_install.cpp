@@ -18,6 +18,7 @@
 #include "drivers/nic/nic_mediator.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "lib/spinlock.hpp"
+#include "vpn/guest/vpn_install.hpp"
 
 namespace tv::nic {
 
@@ -195,6 +196,7 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
         canary_fill(static_cast<u8*>(hpa_virt(h)) + E1000Mediator::kRxBufOff + i * E1000Mediator::kRxBufBytes + 1536,
                     E1000Mediator::kRxBufBytes - 1536, i ? nullptr : "e1000 rx tails, every 2048 bytes x256,");
     n.present = true;
+    vpn::vpn_guest_install(n.med);  // [vpn]: the guest's frames go to the VPN policy from the start
     set_monitor_port(&n.med.port());
     // The guest's driver puts the NIC's own address (from its EEPROM) in RAR[0]: sharing it
     // would hand every one of the guest's unicast frames to the monitor.
