@@ -148,7 +148,7 @@ def run_fail_closed(work):
             problems.append("power-off counters: tunnel-down %s, want >= %d" % (m.group(1) if m else None, PINGS))
         else:
             notes.append("tunnel-down %s at power-off" % m.group(1))
-        m = re.search(r"switch: .*guest->wire \(copied\) (\d+)", log)
+        m = re.search(r"nic \S+ counters: switch: .*guest->wire \(copied\) (\d+)", log)
         if not m or m.group(1) != "0":
             problems.append("the switch counted guest->wire %s" % (m.group(1) if m else "?"))
         frames = read_pcap(pcap)
