@@ -101,6 +101,7 @@ TEST(VpnGuestConfig, BadValuesStopTheBootWithTheirLine) {
     expect_error(with("dpd_interval = 3601\n"), 11, "bad value");
     expect_error(with("ike_proposals = aes128gcm16-prfsha256\n"), 11, "bad value");        // no DH group
     expect_error(with("ike_proposals = 3des-sha1-modp1024\n"), 11, "bad value");           // not supported
+    expect_error(with("ike_proposals = aes128gcm16-prfsha256-ecp256-modp1024\n"), 11, "bad value");  // one unknown
     expect_error(with("ike_proposals = aes128gcm16-prfsha256-ecp256,\n"), 11, "bad value");  // empty item
     expect_error(with("esp_proposals = aes128gcm16-modp2048\n"), 11, "bad value");         // no PFS yet
     expect_error(with("esp_proposals = aes128gcm16-aes128gcm16\n"), 11, "bad value");
