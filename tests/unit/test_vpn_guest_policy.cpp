@@ -36,7 +36,7 @@ TEST_F(VpnGuestPolicyTest, GuestIpv4GoesIntoTheTunnelWhenItIsUpAndNeverToTheWire
 TEST_F(VpnGuestPolicyTest, GuestIpv4IsDroppedAndCountedWhenTheTunnelIsDown) {
     tunnel.is_up = false;
     for (int i = 0; i < 3; ++i) guest_sends(eth(kGatewayMac, kGuest, 0x0800, ping()));
-    guest_sends(eth(kBcast, kGuest, 0x0800, udp(kInner, 0xFFFFFFFF, 5353, 5353, Bytes(20, 1))));
+    guest_sends(eth(kGatewayMac, kGuest, 0x0800, udp(kInner, 0x08080808, 5353, 53, Bytes(20, 1))));
     EXPECT_TRUE(tunnel.sent.empty());
     EXPECT_TRUE(sides.wire.empty());
     EXPECT_EQ(drops(GuestDrop::TunnelDown), 4u);
@@ -80,6 +80,18 @@ TEST_F(VpnGuestPolicyTest, ASpoofedSourceAddressIsDropped) {
     guest_sends(eth(kGatewayMac, kGuest, 0x0800, ping(0x0A0A0009)));
     EXPECT_EQ(drops(GuestDrop::NotGuestSource), 1u);
     EXPECT_TRUE(tunnel.sent.empty());
+}
+
+TEST_F(VpnGuestPolicyTest, PacketsForTheVirtualLanNeverEnterTheTunnel) {
+    guest_sends(eth(kGatewayMac, kGuest, 0x0800, ping(kInner, kGateway)));                        // the gateway
+    guest_sends(eth(kBcast, kGuest, 0x0800, udp(kInner, 0xFFFFFFFF, 137, 137, Bytes(20, 1))));     // limited broadcast
+    guest_sends(eth(kBcast, kGuest, 0x0800, udp(kInner, 0x0A0A00FF, 137, 137, Bytes(20, 1))));     // subnet broadcast
+    guest_sends(eth(MacAddr{{0x01, 0, 0x5E, 0, 0, 0xFB}}, kGuest, 0x0800, udp(kInner, 0xE00000FB, 5353, 5353, Bytes(20, 1))));
+    EXPECT_EQ(drops(GuestDrop::LocalDst), 4u);
+    EXPECT_TRUE(tunnel.sent.empty());
+    EXPECT_TRUE(sides.wire.empty());
+    guest_sends(eth(kGatewayMac, kGuest, 0x0800, ping(kInner, 0x0A0A0009)));  // another host of the subnet: routed
+    EXPECT_EQ(tunnel.sent.size(), 1u);
 }
 
 TEST_F(VpnGuestPolicyTest, APacketTheTunnelRefusesIsCounted) {

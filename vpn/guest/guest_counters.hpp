@@ -11,6 +11,7 @@ enum class GuestDrop : u8 {
     Runt,            // a guest frame shorter than an Ethernet header
     BadIpv4,         // a guest IPv4 header that does not parse (version, lengths, checksum)
     NotGuestSource,  // guest IPv4 from an address other than its own
+    LocalDst,        // guest IPv4 to the virtual gateway, a broadcast or a multicast address
     OtherType,       // an ethertype other than IPv4 and ARP (IPv6, LLDP, VLAN...)
     ArpOther,        // guest ARP not asking for the virtual gateway
     DhcpIgnored,     // guest DHCP that is malformed, or for another server

@@ -64,6 +64,11 @@ void VpnGuestPolicy::guest_ipv4(Frame f) {
         (v.dst() == 0xFFFFFFFFu || v.dst() == net_.gateway))
         return guest_dhcp(v);
     if (v.src() != net_.address) return drop(GuestDrop::NotGuestSource);
+    // The guest's virtual LAN ends at the gateway: its broadcasts, multicasts and packets for
+    // the gateway itself mean nothing beyond it.
+    u32 const dst = v.dst();
+    if (dst == net_.gateway || dst == 0xFFFFFFFFu || (dst | net_.mask()) == 0xFFFFFFFFu || (dst >> 28) == 0xE)
+        return drop(GuestDrop::LocalDst);
     if (!tunnel_->up()) return drop(GuestDrop::TunnelDown);
     memcpy(pkt_, v.p, v.total);
     Ipv4View w{pkt_, v.header, v.total};

@@ -3,7 +3,8 @@
 // sends either is answered by that gateway or goes into the tunnel. Nothing of the guest's
 // reaches the wire.
 // - From the guest: DHCP to the gateway's server (guest_dhcp), ARP for the gateway answered
-//   (guest_arp); IPv4 from the guest's own address into the tunnel when it is up, with the
+//   (guest_arp); IPv4 from the guest's own address to anything beyond the virtual LAN (not the
+//   gateway, a broadcast or a multicast) into the tunnel when it is up, with the
 //   MSS clamped and oversized packets handled (ip_size); dropped and counted when it is down.
 //   Every other frame (IPv6, ARP for other hosts, LLDP, VLAN tags...) is dropped and counted.
 // - From the tunnel (from_tunnel): IPv4 for the guest's address, framed from the gateway's
