@@ -182,7 +182,7 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     Status s = mmio_hook_register(n.device, Gpa{b.base}, b.size, bar0_access, &n, "e1000-mediator", &n.env.hook);
     if (s == Status::Exists) {
         log("nic %02x:%02x.%u: BAR0 already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
-        return Status::Ok;
+        return config()->vpn.present ? Status::Refused : Status::Ok;  // [vpn]: a guest-driven NIC sends in clear
     }
     if (ok(s)) s = pci::pci_bar_follow(f.bdf, 0, n.env.hook);
     if (ok(s)) s = hook_io(n, f);
