@@ -10,7 +10,7 @@ VPN_GUEST_SRCS := $(filter-out vpn/guest/vpn_install.cpp,$(wildcard vpn/guest/*.
 VPN_GUEST_TEST_SRCS := $(wildcard tests/unit/test_vpn_guest_*.cpp)
 
 UNIT_CORE_SRCS += $(VPN_GUEST_SRCS) core/config_vpn.cpp vpn/guest/vpn_install.cpp
-UNIT_STRICT_SRCS += $(VPN_GUEST_SRCS) $(VPN_GUEST_TEST_SRCS) core/config_vpn.cpp
+UNIT_STRICT_SRCS += $(VPN_GUEST_SRCS) $(VPN_GUEST_TEST_SRCS) core/config_vpn.cpp vpn/guest/vpn_install.cpp
 
 # The monitor: the same sources, unless another fragment already added vpn/ recursively.
 VPN_GUEST_MON_SRCS := $(filter-out $(MON_CXX_SRCS),$(VPN_GUEST_SRCS) vpn/guest/vpn_install.cpp)
