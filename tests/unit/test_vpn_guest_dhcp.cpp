@@ -126,7 +126,8 @@ TEST_F(VpnGuestDhcp, BroadcastFlagGetsABroadcastReply) {
 }
 
 TEST_F(VpnGuestDhcp, ReleaseIsCountedAndNotAnswered) {
-    guest_sends(eth(kGatewayMac, kGuest, 0x0800, udp(kInner, kGateway, 68, 67, dhcp_msg(7, kInner, opt32(54, kGateway)))));
+    Bytes const release = dhcp_msg(7, kInner, opt32(54, kGateway));
+    guest_sends(eth(kGatewayMac, kGuest, 0x0800, udp(kInner, kGateway, 68, 67, release)));
     EXPECT_TRUE(sides.guest.empty());
     EXPECT_TRUE(sides.wire.empty());
     EXPECT_TRUE(tunnel.sent.empty());

@@ -86,7 +86,8 @@ TEST_F(VpnGuestPolicyTest, PacketsForTheVirtualLanNeverEnterTheTunnel) {
     guest_sends(eth(kGatewayMac, kGuest, 0x0800, ping(kInner, kGateway)));                        // the gateway
     guest_sends(eth(kBcast, kGuest, 0x0800, udp(kInner, 0xFFFFFFFF, 137, 137, Bytes(20, 1))));     // limited broadcast
     guest_sends(eth(kBcast, kGuest, 0x0800, udp(kInner, 0x0A0A00FF, 137, 137, Bytes(20, 1))));     // subnet broadcast
-    guest_sends(eth(MacAddr{{0x01, 0, 0x5E, 0, 0, 0xFB}}, kGuest, 0x0800, udp(kInner, 0xE00000FB, 5353, 5353, Bytes(20, 1))));
+    MacAddr const mdns{{0x01, 0, 0x5E, 0, 0, 0xFB}};
+    guest_sends(eth(mdns, kGuest, 0x0800, udp(kInner, 0xE00000FB, 5353, 5353, Bytes(20, 1))));  // multicast
     EXPECT_EQ(drops(GuestDrop::LocalDst), 4u);
     EXPECT_TRUE(tunnel.sent.empty());
     EXPECT_TRUE(sides.wire.empty());

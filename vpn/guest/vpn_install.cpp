@@ -50,7 +50,9 @@ void log_counters() {
         static_cast<ull>(c.arp_replies), static_cast<ull>(c.mss_clamped), static_cast<ull>(c.frag_needed),
         static_cast<ull>(c.fragmented), static_cast<ull>(c.fragments), static_cast<ull>(c.total_drops()));
     for (u32 i = 0; i < kDrops; ++i)
-        if (c.drops[i]) log("vpn: guest side dropped %s: %llu", guest_drop_name(static_cast<GuestDrop>(i)), static_cast<ull>(c.drops[i]));
+        if (c.drops[i])
+            log("vpn: guest side dropped %s: %llu", guest_drop_name(static_cast<GuestDrop>(i)),
+                static_cast<ull>(c.drops[i]));
 }
 
 u32 host(u32 be) { return __builtin_bswap32(be); }
@@ -79,7 +81,8 @@ void vpn_guest_install(nic::E1000Mediator& med) {
         kInnerMtu, kTcpMss);
     log("vpn: tunnel: fail-closed stub (IKE and ESP do not run in the monitor yet): every guest packet is dropped");
     if (!power_off_log_register(log_counters)) log("vpn: no room for the power-off log");
-    if (!stats_device_counters_register(kDrops + kOthers, device_counter, nullptr)) log("vpn: no room for the device counters");
+    if (!stats_device_counters_register(kDrops + kOthers, device_counter, nullptr))
+        log("vpn: no room for the device counters");
 }
 
 }  // namespace tv::vpn
