@@ -1,31 +1,43 @@
 #!/usr/bin/env python3
-"""The monitor clock on Intel VT-x (Bochs 2.7): its ticks keep time whatever the guest does.
+"""The monitor clock and network on Intel VT-x (Bochs 2.7): ticks on time and ping replies in time, whatever the guest does.
 
 Bochs boots a GRUB CD that loads build/thinvisor.elf with a thinvisor.conf [network] section
 (static address; Bochs' e1000 on a tap in a private namespace), so the monitor clock runs the
 network tick every 10 ms. The guest is one boot sector that makes no exit at all: it first
-idles about 15 s of Bochs time in HLT with interrupts on (only the BIOS's 18 Hz timer tick
-wakes it, and external interrupts do not exit), then spins about 16 s with interrupts off,
-then powers off through PM1a_CNT. Only the VMX preemption timer gets the monitor back, so the
-power-off line `clock: N timed runs, latest X us after its deadline, L later than 10 ms` must
-show at least MIN_RUNS ticks and L = 0 (every tick within 10 ms of its deadline; Bochs time is
-the guest's TSC, so Bochs' own speed does not enter). With the exit-driven tick of old (or the
-preemption timer switched off) the monitor gets no tick at all in those 30 s.
+idles about 30 s of Bochs time in HLT with interrupts on (only the BIOS's 18 Hz timer tick
+wakes it, and external interrupts do not exit), then spins about 8 s with interrupts off,
+then powers off through PM1a_CNT; it writes I, B and E to COM1 as each phase starts and ends.
+Only the VMX preemption timer gets the monitor back. Checked in that one boot:
+  - the power-off line `clock: N timed runs, latest X us after its deadline, L later than
+    10 ms` shows at least MIN_RUNS ticks and L = 0 (Bochs time is the guest's TSC, so Bochs'
+    own speed does not enter);
+  - from the moment the monitor's stack is up, the host sends an ICMP echo request to the
+    monitor every 20 ms; of those sent while the guest idles, and again while it spins (each
+    away from the phase edges by EDGE s), the first PINGS must all be answered, none later
+    than LATENCY_LIMIT_MS (issue 11 section 4 under Bochs; a series that fails only on
+    lateness is judged once more on the next PINGS of the same phase, as a host stall is not
+    the monitor's).
+With the exit-driven tick of old (or the preemption timer switched off) the monitor gets no
+tick and answers no ping while the guest spins.
 
-The host's ping of the monitor is not checked here: under Bochs the monitor received one
-broadcast frame and then none (nic counters `rx monitor 0, shared 1`), a NIC path problem
-outside the clock; net_monitor.py's latency run checks the ping under QEMU.
+Bochs 2.7's e1000 keeps only RAR[0-3] (writes to RAR[4-15] are dropped), so the monitor's MAC
+cannot sit in RAR[15] there: the mediator runs the device unicast-promiscuous and filters the
+guest's unicast itself (drivers/nic/e1000_mediator.hpp); before that, the monitor received
+broadcasts only.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on failure. Needs root (namespace, tap).
 Everything it creates is removed on every exit path (_netlib's cleanup). Logs in
-build/test-results/bochs_net/clock/.
+build/test-results/bochs_net/clock/ (pings.txt: seq, phase, send time, round trip).
 """
 import os
 import pty
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,12 +46,14 @@ import bochs as bx  # noqa: E402
 import net_monitor as nm  # noqa: E402
 
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "bochs_net")
-MIN_RUNS = 2000  # 30 s of 10 ms ticks is 3000; Bochs time may run a little short of it
+MIN_RUNS = 3000  # 38 s of 10 ms ticks is 3800; Bochs time may run a little short of it
 TIMEOUT = int(os.environ.get("TV_BOCHS_TIMEOUT", "900"))
-# The guest (nasm): xor ax,ax; mov ds,ax; mov bx,[0x46c]; sti; idle: hlt; mov ax,[0x46c];
-# sub ax,bx; cmp ax,273; jb idle; cli; mov ecx,0x18000000; spin: dec ecx; jnz spin;
+# The guest (nasm, org 0x7c00): xor ax,ax; mov ds,ax; mov dx,0x3f8; mov al,'I'; out dx,al;
+# mov bx,[0x46c]; sti; idle: hlt; mov ax,[0x46c]; sub ax,bx; cmp ax,546; jb idle; cli;
+# mov al,'B'; out dx,al; mov ecx,0x0c000000; spin: dec ecx; jnz spin; mov al,'E'; out dx,al;
 # mov dx,0xb004; mov ax,0x2000; out dx,ax; hlt
-GUEST = "31c08ed88b1e6c04fbf4a16c0429d83d110172f5fa66b900000018664975fcba04b0b80020eff4"
+# COM1 gets I (idle starts), B (busy starts), E (busy ends): the host's pings are sorted by them.
+GUEST = "31c08ed8baf803b049ee8b1e6c04fbf4a16c0429d83d220272f5fab042ee66b90000000c664975fcb045eeba04b0b80020eff4"
 BOCHSRC = """display_library: term
 megs: 128
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
@@ -125,17 +139,130 @@ def wait_log(path, pattern, seconds, pid):
 
 
 CLOCK_RE = re.compile(r"clock: (\d+) timed runs, latest (\d+) us after its deadline, (\d+) later than 10 ms.*")
+PINGS = 100         # judged per phase: the first PINGS requests sent while the guest idles / spins
+PING_EVERY = 0.02   # s between echo requests
+EDGE = 0.5          # s: requests this close to a phase change are not judged (COM1 is polled)
+# The latency limit under Bochs (issue 11 section 4): QEMU TCG's 50 ms scaled to Bochs. While
+# the guest spins, Bochs runs about 24 M guest instructions per wall second against the 50 M
+# per second of Bochs time its TSC assumes (ips=50000000), so Bochs time (the monitor's 10 ms
+# tick, Bochs' 1 ms tap poll) runs at about half of wall time: 50 ms becomes about 100 ms; the
+# shared 2-core host's stalls of the Bochs process give the rest (measured: busy max 84-120 ms,
+# idle max 20-156 ms; docs/net.md). A tick that needs the guest to exit answers none at all.
+LATENCY_LIMIT_MS = 250.0
+
+
+class Pinger(threading.Thread):
+    """ICMP echo requests from the host side of the tap to the monitor, every PING_EVERY s,
+    each tagged with the guest's phase when it was sent; replies matched by sequence."""
+
+    def __init__(self, net, ip, phase):
+        super().__init__(daemon=True)
+        self.sock = net.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        self.sock.settimeout(0.01)
+        self.ip, self.phase = ip, phase
+        self.icmp_id = os.getpid() & 0xFFFF
+        self.sent, self.rtt = {}, {}  # seq -> (phase, send time); seq -> round trip in ms
+        self.stop = threading.Event()
+
+    @staticmethod
+    def _csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        s = (s >> 16) + (s & 0xFFFF)
+        return ~(s + (s >> 16)) & 0xFFFF
+
+    def _send(self, seq):
+        body = struct.pack("!HH", self.icmp_id, seq) + b"thinvisor-bochs-ping"
+        pkt = struct.pack("!BBH", 8, 0, 0) + body
+        pkt = struct.pack("!BBH", 8, 0, self._csum(pkt)) + body
+        self.sent[seq] = (self.phase(), time.monotonic())
+        self.sock.sendto(pkt, (self.ip, 0))
+
+    def _drain(self, until):
+        while time.monotonic() < until:
+            try:
+                data = self.sock.recv(2048)
+            except socket.timeout:
+                continue
+            ihl = (data[0] & 0xF) * 4
+            if len(data) < ihl + 8 or data[ihl] != 0:
+                continue
+            ident, seq = struct.unpack("!HH", data[ihl + 4:ihl + 8])
+            if ident == self.icmp_id and seq in self.sent and seq not in self.rtt:
+                self.rtt[seq] = (time.monotonic() - self.sent[seq][1]) * 1000.0
+
+    def run(self):
+        seq = 0
+        while not self.stop.is_set():
+            seq = (seq + 1) & 0xFFFF
+            self._send(seq)
+            self._drain(time.monotonic() + PING_EVERY)
+        self._drain(time.monotonic() + 2)
+        self.sock.close()
+
+    def series(self, phase, skip=0):
+        """[round trip or None] for PINGS requests sent in `phase` at least EDGE s from its
+        edges, after the first `skip` of them (fewer when the phase was too short)."""
+        times = sorted((t, q) for q, (p, t) in self.sent.items() if p == phase)
+        if not times:
+            return []
+        lo, hi = times[0][0] + EDGE, times[-1][0] - EDGE
+        inner = [q for t, q in times if lo <= t <= hi]
+        return [self.rtt.get(q) for q in inner[skip:skip + PINGS]]
+
+
+def phase_of(console):
+    """The guest's phase from its COM1 markers."""
+    text = bx.read(console)
+    return "done" if "E" in text else "busy" if "B" in text else "idle" if "I" in text else "boot"
+
+
+def judge_series(phase, rtts):
+    n = len(rtts)
+    if n < PINGS:
+        return ["guest %s: only %d echo requests fit in the phase (want %d)" % (phase, n, PINGS)]
+    lost = sum(1 for t in rtts if t is None)
+    late = [t for t in rtts if t is not None and t > LATENCY_LIMIT_MS]
+    out = []
+    if lost:
+        out.append("guest %s: %d of %d echo requests unanswered" % (phase, lost, n))
+    if late:
+        out.append("guest %s: %d of %d replies later than %.0f ms (max %.1f ms)"
+                   % (phase, len(late), n, LATENCY_LIMIT_MS, max(late)))
+    return out
+
+
+def series_note(phase, rtts):
+    got = sorted(t for t in rtts if t is not None)
+    if not got:
+        return "%s: no replies" % phase
+    return "%s: %d replies, median %.1f ms, max %.1f ms" % (phase, len(got), got[len(got) // 2], got[-1])
 
 
 def run_clock(work):
     problems, notes = [], []
     net = nl.Net("bn").setup()
-    pid, master = None, None
+    pid, master, pinger = None, None, None
     try:
         iso, disk = build_inputs(work, net)
         pid, master, logs = start_bochs(work, net, iso, disk)
         t0 = time.monotonic()
-        if not wait_log(logs["monitor"], r"power-off: exit counts", TIMEOUT - 30, pid):
+        if not wait_log(logs["monitor"], r"net: monitor stack up", 600, pid):
+            return ["the monitor's network never came up (monitor.log ends: %s)" % bx.tail(bx.read(logs["monitor"]))], notes
+        pinger = Pinger(net, nm.STATIC_IP, lambda: phase_of(logs["console"]))
+        pinger.start()
+        marks = {}
+        end = time.monotonic() + TIMEOUT - 30
+        while time.monotonic() < end and not os.waitpid(pid, os.WNOHANG)[0]:
+            ph = phase_of(logs["console"])
+            marks.setdefault(ph, time.monotonic() - t0)
+            if re.search(r"power-off: exit counts", bx.read(logs["monitor"])):
+                break
+            time.sleep(0.1)
+        pinger.stop.set()
+        pinger.join(5)
+        if not re.search(r"power-off: exit counts", bx.read(logs["monitor"])):
             return ["the guest did not power off (monitor.log ends: %s)" % bx.tail(bx.read(logs["monitor"]))], notes
         time.sleep(2)  # the counter lines after it
         log = bx.read(logs["monitor"])
@@ -144,15 +271,31 @@ def run_clock(work):
             return ["no clock line at power-off (monitor.log ends: %s)" % bx.tail(log)], notes
         runs, latest, late = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if runs < MIN_RUNS:
-            problems.append("only %d ticks in the guest's 30 s (want %d or more): %s" % (runs, MIN_RUNS, m.group(0)))
+            problems.append("only %d ticks in the guest's 38 s (want %d or more): %s" % (runs, MIN_RUNS, m.group(0)))
         if late:
             problems.append("%d ticks later than 10 ms: %s" % (late, m.group(0)))
+        with open(os.path.join(work, "pings.txt"), "w") as f:
+            for q in sorted(pinger.sent):
+                f.write("%d %s %.3f %s\n" % (q, pinger.sent[q][0], pinger.sent[q][1] - t0, pinger.rtt.get(q)))
+        for phase in ("idle", "busy"):
+            rtts = pinger.series(phase)
+            bad = judge_series(phase, rtts)
+            note = series_note(phase, rtts)
+            if bad and len(rtts) == PINGS and None not in rtts:
+                again = pinger.series(phase, skip=PINGS)  # only lateness: one more series
+                if len(again) == PINGS and None not in again:
+                    bad, note = judge_series(phase, again), note + "; again " + series_note(phase, again)
+            problems += bad
+            notes.append(note)
         counts = re.search(r"power-off: exit counts (.*)", log)
+        notes.append("phases at %s s" % ", ".join("%s %.0f" % kv for kv in sorted(marks.items(), key=lambda kv: kv[1])))
         notes.append("%d ticks, latest %.1f ms late; exits %s; %.0f s" % (runs, latest / 1000.0,
                      counts.group(1) if counts else "?", time.monotonic() - t0))
     except Exception as e:  # noqa: BLE001 -- report, never crash the suite
         problems.append("%s: %s" % (type(e).__name__, e))
     finally:
+        if pinger:
+            pinger.stop.set()
         if pid:
             bx.stop(pid)
             try:
