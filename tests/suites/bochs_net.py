@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The monitor clock and network on Intel VT-x (Bochs 2.7): ticks on time and ping replies in time, whatever the guest does.
+"""The monitor clock and network on Intel VT-x (Bochs 2.7): ticks and ping replies in time, and an AoE boot.
 
 Bochs boots a GRUB CD that loads build/thinvisor.elf with a thinvisor.conf [network] section
 (static address; Bochs' e1000 on a tap in a private namespace), so the monitor clock runs the
@@ -20,6 +20,13 @@ Only the VMX preemption timer gets the monitor back. Checked in that one boot:
 With the exit-driven tick of old (or the preemption timer switched off) the monitor gets no
 tick and answers no ping while the guest spins.
 
+A second boot (case `aoe`, about 10-20 s) has no local disk: vblade serves a 4 MiB image on
+the tap (tests/bochs/aoe_guest.asm as its boot sector, markers in sectors 1 and 2), the
+monitor ([network] + [aoe]) emulates the primary IDE master from it, and Bochs' CD moves to
+the secondary channel. The guest boots from it through the monitor's INT 13h hook, reads
+sector 1 by INT 13h AH=42h and sector 2 by ATA PIO, and writes sector 3 by PIO: COM1 must say
+`TV-AOE int13=ok pio=ok` and vblade's image must hold the written sector.
+
 Bochs 2.7's e1000 keeps only RAR[0-3] (writes to RAR[4-15] are dropped), so the monitor's MAC
 cannot sit in RAR[15] there: the mediator runs the device unicast-promiscuous and filters the
 guest's unicast itself (drivers/nic/e1000_mediator.hpp); before that, the monitor received
@@ -27,7 +34,8 @@ broadcasts only.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on failure. Needs root (namespace, tap).
 Everything it creates is removed on every exit path (_netlib's cleanup). Logs in
-build/test-results/bochs_net/clock/ (pings.txt: seq, phase, send time, round trip).
+build/test-results/bochs_net/clock/ (pings.txt: seq, phase, send time, round trip) and
+build/test-results/bochs_net/aoe/.
 """
 import os
 import pty
@@ -83,13 +91,16 @@ menuentry "thinvisor" {
 """
 
 
-def build_inputs(work, net):
+NET_CONF = "[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
+
+
+def build_iso(work, conf):
+    """The GRUB CD: the monitor and thinvisor.conf."""
     iso_root = os.path.join(work, "iso")
     os.makedirs(os.path.join(iso_root, "boot", "grub"))
     shutil.copy(os.environ.get("TV_BOCHS_MONITOR", nl.MONITOR), os.path.join(iso_root, "boot", "thinvisor.elf"))
     with open(os.path.join(iso_root, "boot", "thinvisor.conf"), "w") as f:
-        f.write("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
-                % (nm.MON_MAC, nm.STATIC_IP, net.host_ip))
+        f.write(conf)
     with open(os.path.join(iso_root, "boot", "grub", "grub.cfg"), "w") as f:
         f.write(GRUB)
     iso = os.path.join(work, "thinvisor.iso")
@@ -97,6 +108,11 @@ def build_inputs(work, net):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if p.returncode != 0:
         raise RuntimeError("grub-mkrescue failed: %s" % p.stdout.strip()[-300:])
+    return iso
+
+
+def build_inputs(work, net):
+    iso = build_iso(work, NET_CONF % (nm.MON_MAC, nm.STATIC_IP, net.host_ip))
     disk = os.path.join(work, "disk.img")
     sector = bytes.fromhex(GUEST).ljust(510, b"\0") + b"\x55\xaa"
     with open(disk, "wb") as f:
@@ -105,11 +121,11 @@ def build_inputs(work, net):
     return iso, disk
 
 
-def start_bochs(work, net, iso, disk):
+def start_bochs(work, net, iso, disk, rc=None):
     logs = {k: os.path.join(work, k + ".log") for k in ("console", "monitor", "bochs")}
     with open(os.path.join(work, "bochsrc.txt"), "w") as f:
-        f.write(BOCHSRC % {"mac": nm.GUEST_MAC, "tap": net.tap, "iso": iso, "disk": disk,
-                           "com1": logs["console"], "com2": logs["monitor"], "log": logs["bochs"]})
+        f.write((rc or BOCHSRC) % {"mac": nm.GUEST_MAC, "tap": net.tap, "iso": iso, "disk": disk,
+                                   "com1": logs["console"], "com2": logs["monitor"], "log": logs["bochs"]})
     with open(os.path.join(work, "dbgcmds.txt"), "w") as f:
         f.write("c\n")
     pid, master = pty.fork()
@@ -311,8 +327,83 @@ def run_clock(work):
     return problems, notes
 
 
+# The AoE boot: no local disk on the primary channel (the monitor emulates its master from the
+# AoE target); the CD moves to the secondary channel.
+AOE_BOCHSRC = BOCHSRC.replace("ata0-master: type=cdrom, path=%(iso)s, status=inserted\n", "").replace(
+    "ata0-slave: type=disk, path=%(disk)s, mode=flat\n",
+    "ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15\nata1-master: type=cdrom, path=%(iso)s, status=inserted\n")
+AOE_GUEST = os.path.join(nl.ROOT, "tests", "bochs", "aoe_guest.asm")
+AOE_SHELF, AOE_SLOT = 1, 2
+AOE_MARKS = [b"TVBOCHS-AOE-S1!!", b"TVBOCHS-AOE-S2!!", b"TVBOCHS-AOE-W3!!"]
+AOE_CONF = "\n[aoe]\nshelf = %d\nslot = %d\ntimeout_ms = 5000\n" % (AOE_SHELF, AOE_SLOT)
+
+
+def aoe_image(work, path):
+    """vblade's image: the guest's boot sector, sectors 1 and 2 filled with their markers."""
+    boot = os.path.join(work, "aoe_guest.bin")
+    subprocess.run(["timeout", "30", "nasm", "-f", "bin", AOE_GUEST, "-o", boot], check=True)
+    with open(boot, "rb") as f:
+        sector = f.read()
+    with open(path, "wb") as f:
+        f.write(sector + AOE_MARKS[0] * 32 + AOE_MARKS[1] * 32)
+        f.truncate(4 << 20)
+
+
+def run_aoe(work):
+    """The guest boots from vblade's disk through the monitor's emulated IDE master, reads it
+    by INT 13h and by PIO, and writes a sector that lands in vblade's image."""
+    problems, notes = [], []
+    net = nl.Net("ba").setup()
+    pid, master = None, None
+    try:
+        image = net.path("server.img")
+        aoe_image(work, image)
+        net.spawn(["vblade", str(AOE_SHELF), str(AOE_SLOT), net.tap, image], TIMEOUT, "vblade.log")
+        iso = build_iso(work, NET_CONF % (nm.MON_MAC, nm.STATIC_IP, net.host_ip) + AOE_CONF)
+        pid, master, logs = start_bochs(work, net, iso, None, AOE_BOCHSRC)
+        t0 = time.monotonic()
+        end = r"power-off: exit counts|thinvisor: halted|guest is NOT booted|nothing to boot"
+        if not wait_log(logs["monitor"], end, TIMEOUT - 30, pid):
+            return ["the guest did not power off (monitor.log ends: %s)" % bx.tail(bx.read(logs["monitor"]))], notes
+        time.sleep(2)
+        log, console = bx.read(logs["monitor"]), bx.read(logs["console"])
+        attach = re.search(r"aoe-disk: e%d\.%d at .*" % (AOE_SHELF, AOE_SLOT), log)
+        if not attach:
+            problems.append("the monitor did not attach the AoE disk (monitor.log: %s)"
+                            % "; ".join(l for l in log.splitlines() if "aoe" in l)[:300])
+        m = re.search(r"TV-AOE int13=(\w+)\s+pio=(\w+)", console)
+        if not m:
+            problems.append("no TV-AOE line from the guest (COM1: %r)" % console[-200:])
+        elif m.groups() != ("ok", "ok"):
+            problems.append("the guest says %r, want int13=ok pio=ok" % m.group(0))
+        with open(image, "rb") as f:
+            f.seek(3 * 512)
+            if f.read(512) != AOE_MARKS[2] * 32:
+                problems.append("the guest's PIO write of sector 3 is not in vblade's image")
+        counts = re.search(r"power-off: exit counts (.*)", log)
+        stats = re.search(r"aoe-disk: (\d+) commands .*", log)
+        notes.append("%s; %s; exits %s; %.0f s" % (attach.group(0)[:60] if attach else "?",
+                     stats.group(0)[:90] if stats else "?", counts.group(1) if counts else "?", time.monotonic() - t0))
+    except Exception as e:  # noqa: BLE001 -- report, never crash the suite
+        problems.append("%s: %s" % (type(e).__name__, e))
+    finally:
+        if pid:
+            bx.stop(pid)
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        if master is not None:
+            try:
+                os.close(master)
+            except OSError:
+                pass
+        net.cleanup()
+    return problems, notes
+
+
 def main():
-    cases = [("clock", run_clock)]
+    cases = [("clock", run_clock), ("aoe", run_aoe)]
     return nl.run_suite("bochs-net", __doc__.split("\n")[0], cases, LOGS)
 
 
