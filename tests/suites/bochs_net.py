@@ -3,11 +3,16 @@
 
 Bochs boots a GRUB CD that loads build/thinvisor.elf with a thinvisor.conf [network] section
 (static address; Bochs' e1000 on a tap in a private namespace), so the monitor clock runs the
-network tick every 10 ms. The guest is one boot sector that makes no exit at all: it first
-idles about 30 s of Bochs time in HLT with interrupts on (only the BIOS's 18 Hz timer tick
-wakes it, and external interrupts do not exit), then spins about 8 s with interrupts off,
-then powers off through PM1a_CNT; it writes I, B and E to COM1 as each phase starts and ends.
+network tick every 10 ms. The guest is one boot sector, tests/bochs/clock_guest.asm. It first
+pings the host through the shared e1000 with a driver of its own (its I/O BAR, one TX and one
+RX ring; the test puts the echo request into the sector and a static neighbour entry on the
+host) and writes P+ (a reply came) or P- to COM1. Then it makes no exit at all: it idles
+about 30 s of Bochs time in HLT with interrupts on (only the BIOS's 18 Hz timer tick wakes
+it, and external interrupts do not exit), then spins about 8 s with interrupts off, then
+powers off through PM1a_CNT; it writes I, B and E to COM1 as each phase starts and ends.
 Only the VMX preemption timer gets the monitor back. Checked in that one boot:
+  - the guest's ping of the host is answered (P+): its frame goes out through the mediator's
+    device ring and the reply comes into its own ring past the guest-side unicast filter;
   - the power-off line `clock: N timed runs, latest X us after its deadline, L later than
     10 ms` shows at least MIN_RUNS ticks and L = 0 (Bochs time is the guest's TSC, so Bochs'
     own speed does not enter);
@@ -61,12 +66,8 @@ MIN_RUNS = 3000  # 38 s of 10 ms ticks is 3800; Bochs time may run a little shor
 # Each Bochs boot runs under `timeout` with this bound (s). Measured on the shared 2-core host:
 # the clock boot 34-42 s, the AoE boot 11-14 s; the bound leaves room for a loaded host.
 TIMEOUT = int(os.environ.get("TV_BOCHS_NET_TIMEOUT", "300"))
-# The guest (nasm, org 0x7c00): xor ax,ax; mov ds,ax; mov dx,0x3f8; mov al,'I'; out dx,al;
-# mov bx,[0x46c]; sti; idle: hlt; mov ax,[0x46c]; sub ax,bx; cmp ax,546; jb idle; cli;
-# mov al,'B'; out dx,al; mov ecx,0x0c000000; spin: dec ecx; jnz spin; mov al,'E'; out dx,al;
-# mov dx,0xb004; mov ax,0x2000; out dx,ax; hlt
-# COM1 gets I (idle starts), B (busy starts), E (busy ends): the host's pings are sorted by them.
-GUEST = "31c08ed8baf803b049ee8b1e6c04fbf4a16c0429d83d220272f5fab042ee66b90000000c664975fcb045eeba04b0b80020eff4"
+CLOCK_GUEST = os.path.join(nl.ROOT, "tests", "bochs", "clock_guest.asm")
+FRAME_AT = 400  # where clock_guest.asm takes its echo request from (FRAME - 0x7c00)
 BOCHSRC = """display_library: term
 megs: 128
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
@@ -116,12 +117,33 @@ def build_iso(work, conf):
     return iso
 
 
+def echo_request(net):
+    """The guest's ping of the host as a 98-byte Ethernet frame: to the tap's MAC, from
+    GUEST_MAC/GUEST_IP, ICMP echo request id 0x7476 seq 1 with 56 bytes of data."""
+    tap_mac = subprocess.run(net.nsexec() + ["cat", "/sys/class/net/%s/address" % net.tap], check=True,
+                             stdout=subprocess.PIPE, text=True, timeout=10).stdout.strip()
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x7476, 1) + bytes(range(56))
+    icmp = icmp[:2] + struct.pack("!H", Pinger._csum(icmp)) + icmp[4:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0, socket.inet_aton(nm.GUEST_IP),
+                     socket.inet_aton(net.host_ip))
+    ip = ip[:10] + struct.pack("!H", Pinger._csum(ip)) + ip[12:]
+    return nl.mac_bytes(tap_mac) + nl.mac_bytes(nm.GUEST_MAC) + b"\x08\x00" + ip + icmp
+
+
 def build_inputs(work, net):
     iso = build_iso(work, NET_CONF % (nm.MON_MAC, nm.STATIC_IP, net.host_ip))
+    boot = os.path.join(work, "clock_guest.bin")
+    subprocess.run(["timeout", "30", "nasm", "-f", "bin", CLOCK_GUEST, "-o", boot], check=True)
+    with open(boot, "rb") as f:
+        sector = bytearray(f.read())
+    frame = echo_request(net)
+    sector[FRAME_AT:FRAME_AT + len(frame)] = frame
+    # The host answers the guest without asking ARP (the boot sector has no ARP).
+    net.sh(*(net.nsexec() + ["ip", "neigh", "replace", nm.GUEST_IP, "lladdr", nm.GUEST_MAC, "dev", net.tap,
+                              "nud", "permanent"]))
     disk = os.path.join(work, "disk.img")
-    sector = bytes.fromhex(GUEST).ljust(510, b"\0") + b"\x55\xaa"
     with open(disk, "wb") as f:
-        f.write(sector)
+        f.write(bytes(sector))
         f.truncate(20 * 16 * 63 * 512)  # a geometry Bochs takes without asking
     return iso, disk
 
@@ -315,6 +337,12 @@ def run_clock(work):
             problems.append("only %d ticks in the guest's 38 s (want %d or more): %s" % (runs, MIN_RUNS, m.group(0)))
         if late:
             problems.append("%d ticks later than 10 ms: %s" % (late, m.group(0)))
+        console = bx.read(logs["console"])
+        if "P+" not in console:
+            problems.append("the guest's ping of the host through the shared e1000 got no reply (COM1: %r)"
+                            % console[:40])
+        else:
+            notes.append("guest ping of the host answered")
         with open(os.path.join(work, "pings.txt"), "w") as f:
             for q in sorted(pinger.sent):
                 f.write("%d %s %.3f %s\n" % (q, pinger.sent[q][0], pinger.sent[q][1] - t0, pinger.rtt.get(q)))
