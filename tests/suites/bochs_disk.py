@@ -236,6 +236,16 @@ def run():
 
 
 def main():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", default="", help="run only if bochs-ide-encrypted contains this")
+    ap.add_argument("--list", action="store_true", help="list the test and exit")
+    args = ap.parse_args()
+    if args.list:
+        print("bochs-ide-encrypted")
+        return 0
+    if args.only and args.only not in "bochs-ide-encrypted":
+        return 0
     missing = [t for t in ("bochs", "grub-mkrescue", "xorriso", "nasm", "timeout") if shutil.which(t) is None]
     missing += [p for p in (bx.MONITOR, TOOL) if not os.path.isfile(p)]
     if missing:
