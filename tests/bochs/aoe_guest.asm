@@ -3,12 +3,14 @@
 ; the monitor's INT 13h hook without knowing it). It reads sector 1 with INT 13h AH=42h,
 ; sector 2 by ATA PIO (READ SECTORS on the emulated master), checks each against its marker,
 ; writes sector 3 by PIO (WRITE SECTORS, 32 copies of a third marker; the test finds them in
-; vblade's image), reports `TV-AOE int13=ok pio=ok` on COM1 and powers off. Built with
-; `nasm -f bin` by the suite; the test puts the markers into sectors 1 and 2.
+; vblade's image), reads sector 4 by bus-master DMA (READ DMA), reports
+; `TV-AOE int13=ok pio=ok dma=ok` on COM1 and powers off. Built with `nasm -f bin` by the
+; suite; the test puts the markers into sectors 1, 2 and 4.
 bits 16
 org 0x7c00
 
 BUF equ 0x8000
+PRD equ 0x7e00
 
 start:
     cli
@@ -64,6 +66,44 @@ start:
     mov cx, 256
     rep outsw
     call wait_idle
+    ; Sector 4 by bus-master DMA (READ DMA) through the emulated channel's bus master: BAR4 of
+    ; the IDE function 00:01.1, bus mastering on in its command register.
+    mov eax, 0x80000920
+    call pci_read
+    and ax, 0xfffc
+    mov bp, ax
+    mov eax, 0x80000904
+    call pci_read
+    or al, 5
+    out dx, ax
+    mov dword [PRD], BUF
+    mov dword [PRD + 4], 0x80000200
+    mov dx, bp
+    xor al, al
+    out dx, al              ; stop
+    add dx, 2
+    mov al, 6
+    out dx, al              ; clear interrupt and error
+    add dx, 2
+    mov eax, PRD
+    out dx, eax
+    mov bl, 4
+    mov al, 0xc8            ; READ DMA
+    call taskfile
+    mov dx, bp
+    mov al, 9               ; start, to memory
+    out dx, al
+    add dx, 2
+.dw: in al, dx
+    test al, 4
+    jz .dw
+    mov dx, bp
+    xor al, al
+    out dx, al
+    call wait_idle
+    mov si, mark4
+    mov di, rdma
+    call check
     mov si, msg
 .c: lodsb                   ; each byte after the one before has gone: power-off cuts the last
     or al, al
@@ -97,6 +137,13 @@ check:
 bad:
     mov word [di], 'ba'
     mov byte [di + 2], 'd'
+    ret
+
+pci_read:                   ; eax = config address; returns the dword in eax, dx = 0xcfc
+    mov dx, 0xcf8
+    out dx, eax
+    mov dx, 0xcfc
+    in eax, dx
     ret
 
 ; LBA bl, one sector, command al (the device is already selected).
@@ -139,9 +186,11 @@ dap:    db 16, 0
         dq 1                ; LBA 1
 msg:    db "TV-AOE int13="
 res13:    db "ok  pio="
-rpio:   db "ok ", 13, 10, 10, 0
+rpio:   db "ok  dma="
+rdma:   db "ok ", 13, 10, 10, 0
 mark1:  db "TVBOCHS-AOE-S1!!"
 mark2:  db "TVBOCHS-AOE-S2!!"
 mark3:  db "TVBOCHS-AOE-W3!!"
+mark4:  db "TVBOCHS-AOE-D4!!"
 times 510 - ($ - $$) db 0
 dw 0xaa55

@@ -30,8 +30,9 @@ A second boot (case `aoe`, about 10-20 s) has no local disk: vblade serves a 4 M
 the tap (tests/bochs/aoe_guest.asm as its boot sector, markers in sectors 1 and 2), the
 monitor ([network] + [aoe]) emulates the primary IDE master from it, and Bochs' CD moves to
 the secondary channel. The guest boots from it through the monitor's INT 13h hook, reads
-sector 1 by INT 13h AH=42h and sector 2 by ATA PIO, and writes sector 3 by PIO: COM1 must say
-`TV-AOE int13=ok pio=ok` and vblade's image must hold the written sector.
+sector 1 by INT 13h AH=42h and sector 2 by ATA PIO, writes sector 3 by PIO and reads sector 4
+by bus-master DMA: COM1 must say `TV-AOE int13=ok pio=ok dma=ok` and vblade's image must hold
+the written sector.
 
 Bochs 2.7's e1000 keeps only RAR[0-3] (writes to RAR[4-15] are dropped), so the monitor's MAC
 cannot sit in RAR[15] there: the mediator runs the device unicast-promiscuous and filters the
@@ -397,18 +398,18 @@ AOE_BOCHSRC = BOCHSRC.replace("ata0-master: type=cdrom, path=%(iso)s, status=ins
     "ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15\nata1-master: type=cdrom, path=%(iso)s, status=inserted\n")
 AOE_GUEST = os.path.join(nl.ROOT, "tests", "bochs", "aoe_guest.asm")
 AOE_SHELF, AOE_SLOT = 1, 2
-AOE_MARKS = [b"TVBOCHS-AOE-S1!!", b"TVBOCHS-AOE-S2!!", b"TVBOCHS-AOE-W3!!"]
+AOE_MARKS = [b"TVBOCHS-AOE-S1!!", b"TVBOCHS-AOE-S2!!", b"TVBOCHS-AOE-W3!!", b"TVBOCHS-AOE-D4!!"]
 AOE_CONF = "\n[aoe]\nshelf = %d\nslot = %d\ntimeout_ms = 5000\n" % (AOE_SHELF, AOE_SLOT)
 
 
 def aoe_image(work, path):
-    """vblade's image: the guest's boot sector, sectors 1 and 2 filled with their markers."""
+    """vblade's image: the guest's boot sector, sectors 1, 2 and 4 filled with their markers."""
     boot = os.path.join(work, "aoe_guest.bin")
     subprocess.run(["timeout", "30", "nasm", "-f", "bin", AOE_GUEST, "-o", boot], check=True)
     with open(boot, "rb") as f:
         sector = f.read()
     with open(path, "wb") as f:
-        f.write(sector + AOE_MARKS[0] * 32 + AOE_MARKS[1] * 32)
+        f.write(sector + AOE_MARKS[0] * 32 + AOE_MARKS[1] * 32 + bytes(512) + AOE_MARKS[3] * 32)
         f.truncate(4 << 20)
 
 
@@ -434,11 +435,11 @@ def run_aoe(work):
         if not attach:
             problems.append("the monitor did not attach the AoE disk (monitor.log: %s)"
                             % "; ".join(l for l in log.splitlines() if "aoe" in l)[:300])
-        m = re.search(r"TV-AOE int13=(\w+)\s+pio=(\w+)", console)
+        m = re.search(r"TV-AOE int13=(\w+)\s+pio=(\w+)\s+dma=(\w+)", console)
         if not m:
             problems.append("no TV-AOE line from the guest (COM1: %r)" % console[-200:])
-        elif m.groups() != ("ok", "ok"):
-            problems.append("the guest says %r, want int13=ok pio=ok" % m.group(0))
+        elif m.groups() != ("ok", "ok", "ok"):
+            problems.append("the guest says %r, want int13=ok pio=ok dma=ok" % m.group(0))
         with open(image, "rb") as f:
             f.seek(3 * 512)
             if f.read(512) != AOE_MARKS[2] * 32:
