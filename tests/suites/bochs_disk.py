@@ -15,7 +15,7 @@ marker sector by PIO (WRITE SECTORS) and another by bus-master DMA (WRITE DMA), 
   - between the boots: the image holds neither marker (ciphertext only) and its sector 0 is
     not the guest's boot sector;
   - boot 2: the guest finds both markers written in boot 1: `TV-IDE found pio=ok dma=ok`.
-Each boot is wrapped in `timeout` (BOOT_TIMEOUT s; about 20-40 s each here).
+Each boot is wrapped in `timeout` (BOOT_TIMEOUT: 300 s, TV_BOCHS_DISK_TIMEOUT); measured 12-18 s each.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on failure. Logs in
 build/test-results/bochs_disk/ (console-N.log = COM1, monitor-N.log = COM2, bochs-N.log).
