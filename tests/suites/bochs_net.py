@@ -240,7 +240,10 @@ class Pinger(threading.Thread):
         pkt = struct.pack("!BBH", 8, 0, 0) + body
         pkt = struct.pack("!BBH", 8, 0, self._csum(pkt)) + body
         self.sent[seq] = (self.phase(), time.monotonic())
-        self.sock.sendto(pkt, (self.ip, 0))
+        try:
+            self.sock.sendto(pkt, (self.ip, 0))
+        except OSError:  # e.g. the neighbour queue full while the monitor answers no ARP: unanswered
+            pass
 
     def _drain(self, until):
         while time.monotonic() < until:
