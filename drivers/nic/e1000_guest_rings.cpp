@@ -205,6 +205,19 @@ void E1000GuestRings::copy_out_one(u64 gdesc_gpa, u32 gnext) {
     ++completed_;
 }
 
+// The guest's receive addresses, where the device keeps them (RAR[15] is the monitor's).
+bool E1000GuestRings::unicast_wanted(MacAddr dst) {
+    for (u32 n = 0; n < kMonitorRar; ++n) {
+        u32 const hi = env_->dev_read(rah(n));
+        if (!(hi & kRahValid)) continue;
+        u32 const lo = env_->dev_read(ral(n));
+        MacAddr const m{{static_cast<u8>(lo), static_cast<u8>(lo >> 8), static_cast<u8>(lo >> 16),
+                         static_cast<u8>(lo >> 24), static_cast<u8>(hi), static_cast<u8>(hi >> 8)}};
+        if (m == dst) return true;
+    }
+    return false;
+}
+
 // Copies one frame into as many guest descriptors as its buffer size needs, as the device
 // would, or drops it when the guest cannot take it now.
 bool E1000GuestRings::receive(sw::Frame f, void const* meta) {
@@ -218,6 +231,11 @@ bool E1000GuestRings::receive(sw::Frame f, void const* meta) {
     if (!(rctl & kRctlBam) && f.len >= 6 && sw::dst_mac(f) == MacAddr{{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}}) {
         ++c_->rx_guest_filtered;
         return true;  // not lost: the guest asked not to see it
+    }
+    if (wm && soft_unicast_filter && !(rctl & kRctlUpe) && f.len >= 6 && !(f.data[0] & 1) &&
+        !unicast_wanted(sw::dst_mac(f))) {
+        ++c_->rx_guest_filtered;
+        return true;  // another host's frame, seen only because the device is promiscuous
     }
     // The guest's driver strips the FCS the device keeps for it: a frame the monitor made
     // gets four zero bytes in its place (nothing checks them after the device).

@@ -209,6 +209,8 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
         log("nic: WARNING: [network] mac is the NIC's own address; the guest will receive no unicast");
     log("nic %02x:%02x.%u: e1000 mediated, monitor MAC %02x:%02x:%02x:%02x:%02x:%02x, link %s", f.bdf.bus,
         f.bdf.dev, f.bdf.fn, m.b[0], m.b[1], m.b[2], m.b[3], m.b[4], m.b[5], n.med.link_up() ? "up" : "down");
+    if (n.med.unicast_promiscuous())
+        log("nic: the device keeps no RAR[15] for the monitor's MAC: unicast-promiscuous, the guest's unicast filter applied by the mediator");
     char buf[8];
     if (char const* v = cmdline_value("net_echo", buf, sizeof buf); v && v[0] == '1') {
         s = n.med.port().add_receiver(kEchoType, echo, &n.med.port());

@@ -65,6 +65,7 @@ void E1000Mediator::takeover() {
     g_.ral15 = env_->dev_read(ral(kMonitorRar));
     g_.rah15 = env_->dev_read(rah(kMonitorRar));
     dev_.takeover(mac_, g_.tctl);
+    g_.soft_unicast_filter = !(env_->dev_read(rah(kMonitorRar)) & kRahValid);
     write_real_rctl();
     dev_.flush_frames();
     dev_.commit();
@@ -72,9 +73,11 @@ void E1000Mediator::takeover() {
 
 // The guest's receive filters, with the monitor's needs on top: always enabled, broadcasts
 // accepted, no MAC loopback (it would hand the monitor's frames back), the monitor's 2 KiB buffers (a guest's larger buffer size is honoured when
-// copying; frames spread over several monitor buffers are dropped).
+// copying; frames spread over several monitor buffers are dropped), and unicast-promiscuous on
+// a device without RAR[15].
 void E1000Mediator::write_real_rctl() {
-    u32 const v = (g_.rctl & ~(kRctlBsizeMask | kRctlBsex | kRctlLbmMask)) | kRctlEn | kRctlBam;
+    u32 v = (g_.rctl & ~(kRctlBsizeMask | kRctlBsex | kRctlLbmMask)) | kRctlEn | kRctlBam;
+    if (g_.soft_unicast_filter) v |= kRctlUpe;
     env_->dev_write(off(Reg::Rctl), v);
 }
 

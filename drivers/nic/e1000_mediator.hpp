@@ -199,8 +199,12 @@ class E1000GuestRings {
     u32 tdbal{0}, tdbah{0}, tdlen{0}, tdh{0}, tdt{0}, tdnext{0};
     u32 rctl{0}, tctl{0}, ral15{0}, rah15{0};
     u32 open_syncs{0};
+    // The device dropped the monitor's RAR[15] (Bochs 2.7 keeps only RAR[0-3]): it runs
+    // unicast-promiscuous, and the guest's own unicast filter is applied here instead.
+    bool soft_unicast_filter{false};
 
   private:
+    [[nodiscard]] bool unicast_wanted(MacAddr dst);
     [[nodiscard]] bool ring_ok(u32 lo, u32 hi, u32 len, Refusal why);
     void refuse(Refusal r, u64 detail);
     void copy_one(u64 gdesc_gpa, u32 gnext);
@@ -248,6 +252,8 @@ class E1000Mediator final : public E1000Layout, sw::WireSide, sw::GuestSide {
     sw::MacPolicy& default_policy() { return policy_; }
 
     NicCounters const& counters() const { return c_; }
+    // The device could not hold the monitor's MAC in RAR[15]: unicast-promiscuous instead.
+    [[nodiscard]] bool unicast_promiscuous() const { return g_.soft_unicast_filter; }
 
     // sw::WireSide
     [[nodiscard]] Status transmit(sw::Frame f) override;

@@ -49,6 +49,7 @@ inline constexpr u32 kCtrlRst = 1u << 26;
 inline constexpr u32 kStatusLu = 1u << 1;
 
 inline constexpr u32 kRctlEn = 1u << 1;
+inline constexpr u32 kRctlUpe = 1u << 3;  // unicast promiscuous
 inline constexpr u32 kRctlLpe = 1u << 5;
 inline constexpr u32 kRctlLbmMask = 3u << 6;
 inline constexpr u32 kRctlBam = 1u << 15;

@@ -61,7 +61,11 @@ class Run:
     model: str
     boots: bool                  # True: the guest must boot; False: the monitor must refuse
     refusal: Optional[str] = None  # regex naming the missing feature
-    timeout: int = int(os.environ.get("TV_BOCHS_TIMEOUT", "600"))
+    # 1200 s: bochs-haswell took 394-920 s on the shared 2-core host. About 11 of its 14 G Bochs
+    # instructions come before Linux starts: the BIOS (through syslinux) reads the 40 MB flat
+    # kernel and initrd by REP INSD, which the IDE mediator emulates one dword per hook call
+    # (10.2 M ide0-data calls in one boot; docs/ata.md "PIO").
+    timeout: int = int(os.environ.get("TV_BOCHS_TIMEOUT", "1200"))
     cmdline: str = ""             # the monitor's command line
     optional: bool = False        # run only when --only names it
     cpus: int = 1                 # Bochs "cpu: count="; >1 adds the SMP checks

@@ -29,10 +29,12 @@ class FakeNic final : public NicEnv {
     // --- the device's registers
     u32 dev_read(u32 o) override {
         ++reads[o];
+        if (missing_rar(o)) return 0;
         return regs[o / 4];
     }
     void dev_write(u32 o, u32 v) override {
         ++writes[o];
+        if (missing_rar(o)) return;
         if (o == off(Reg::Ctrl) && (v & kCtrlRst)) {
             memset(regs.data(), 0, regs.size() * sizeof regs[0]);  // std::fill: traced per element in fuzz_e1000
             regs[off(Reg::Status) / 4] = kStatusLu;
@@ -47,6 +49,8 @@ class FakeNic final : public NicEnv {
         if (o == off(Reg::Tdt) && auto_tx) transmit();  // QEMU sends at the doorbell
     }
     u32 reg(Reg r) const { return regs[off(r) / 4]; }
+    // Bochs 2.7's e1000 keeps only RAR[0-3]: the others read as zero and ignore writes.
+    bool missing_rar(u32 o) const { return o >= ral(rar_count) && o < ral(kRarCount); }
 
     // --- guest RAM
     bool guest_ok(Gpa g, u64 len) override {
@@ -126,6 +130,7 @@ class FakeNic final : public NicEnv {
     std::vector<std::string> refusals;
     int resets{0};
     bool auto_tx{false};
+    u32 rar_count{kRarCount};
 };
 
 // Monitor memory for the mediator, page-aligned like alloc_pages gives it.

@@ -228,6 +228,54 @@ TEST_F(E1000, ClassificationByDestination) {
     EXPECT_EQ(r(Reg::Rdh), 2u);
 }
 
+TEST_F(E1000, ADeviceWithRar15KeepsItsUnicastFilter) {
+    EXPECT_FALSE(med.unicast_promiscuous());
+    EXPECT_FALSE(nic.reg(Reg::Rctl) & kRctlUpe);
+}
+
+// Bochs 2.7: RAR[4-15] do not exist, so the monitor's MAC cannot be in the device's filter.
+// The device then runs unicast-promiscuous and the guest's filter is applied in software.
+TEST(E1000FewRars, TheMonitorGetsItsUnicastAndTheGuestOnlyItsOwn) {
+    FakeNic nic;
+    nic.rar_count = 4;
+    MonitorMem mm;
+    E1000Mediator med;
+    Got got;
+    med.init(&nic, mm.dma(), kMon);
+    ASSERT_EQ(med.port().add_receiver(0, Got::rx, &got), Status::Ok);
+    EXPECT_TRUE(med.unicast_promiscuous());
+    EXPECT_TRUE(nic.reg(Reg::Rctl) & kRctlUpe);
+    // The guest's driver: its MAC in RAR[0] (not the mediator's register: straight to the
+    // device), a ring, receive on (unicast filter, not promiscuous).
+    ASSERT_FALSE(E1000Mediator::owns(ral(0)));
+    nic.dev_write(ral(0), kGuest.b[0] | kGuest.b[1] << 8 | kGuest.b[2] << 16 | u32{kGuest.b[3]} << 24);
+    nic.dev_write(rah(0), (kGuest.b[4] | kGuest.b[5] << 8) | kRahValid);
+    for (u32 i = 0; i < kSlots; ++i) {
+        RxDesc d{kBufs + i * 2048ull, 0, 0, 0, 0, 0};
+        memcpy(nic.g(kRxRing + 16 * i), &d, 16);
+    }
+    med.write_sized(off(Reg::Rdbal), 4, static_cast<u32>(kRxRing));
+    med.write_sized(off(Reg::Rdlen), 4, kSlots * 16);
+    med.write_sized(off(Reg::Rdt), 4, kSlots - 1);
+    med.write_sized(off(Reg::Rctl), 4, kRctlEn | kRctlBam | kRctlSecrc);
+    EXPECT_TRUE(nic.reg(Reg::Rctl) & kRctlUpe) << "kept across the guest's RCTL write";
+    EXPECT_FALSE(med.read_sized(off(Reg::Rctl), 4) & kRctlUpe) << "the guest sees its own RCTL";
+    ASSERT_TRUE(nic.receive(eth(kMon, kPeer, 0x0800, 60, 0xA1)));    // the monitor's
+    ASSERT_TRUE(nic.receive(eth(kPeer, kGuest, 0x0800, 60, 0xA4)));  // another host's
+    ASSERT_TRUE(nic.receive(eth(kGuest, kPeer, 0x0800, 60, 0xA3)));  // the guest's
+    med.port().poll();
+    ASSERT_EQ(got.frames.size(), 1u);
+    EXPECT_EQ(got.frames[0][14], 0xA1);
+    EXPECT_EQ(med.counters().rx_guest_frames, 1u);
+    EXPECT_EQ(med.counters().rx_guest_filtered, 1u);
+    EXPECT_EQ(nic.g(kBufs)[14], 0xA3) << "only the guest's own frame reached its ring";
+    // A promiscuous guest gets the other host's frames too.
+    med.write_sized(off(Reg::Rctl), 4, kRctlEn | kRctlBam | kRctlSecrc | kRctlUpe);
+    ASSERT_TRUE(nic.receive(eth(kPeer, kGuest, 0x0800, 60, 0xA5)));
+    med.port().poll();
+    EXPECT_EQ(med.counters().rx_guest_frames, 2u);
+}
+
 TEST_F(E1000, GuestWithoutBroadcastAcceptDoesNotGetBroadcasts) {
     guest_up();
     w(Reg::Rctl, kRctlEn | kRctlSecrc);
