@@ -10,7 +10,7 @@ namespace {
 
 using cfg::Span;
 
-enum class Section : u8 { None, Network, Aoe, Disk, Keys, kCount };
+enum class Section : u8 { None, Network, Aoe, Disk, Keys, Pci, kCount };
 
 // One key of the schema. `bit` marks it seen (duplicates are errors); `required` keys must
 // appear before the section ends.
@@ -26,6 +26,7 @@ constexpr Key kAoeKeys[] = {{"shelf", 0, true}, {"slot", 1, true}, {"mtu", 2, fa
 // serial is required for bus = ata only (finish_disk): the AoE disk is the one of [aoe].
 constexpr Key kDiskKeys[] = {{"serial", 0, false}, {"keyslots", 1, true}, {"plaintext", 2, false}, {"bus", 3, false}};
 constexpr Key kKeysKeys[] = {{"passphrase_tries", 0, false}};
+constexpr Key kPciKeys[] = {{"allow_dma", 0, false}};  // repeatable (key_line)
 
 struct Schema {
     char const* name;
@@ -37,7 +38,8 @@ constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"network", kNetworkKeys, 6},
                                {"aoe", kAoeKeys, 4},
                                {"disk", kDiskKeys, 4},
-                               {"keys", kKeysKeys, 1}};
+                               {"keys", kKeysKeys, 1},
+                               {"pci", kPciKeys, 1}};
 
 struct Parser {
     Config* cfg;
@@ -99,6 +101,7 @@ bool open_section(Parser& p, Span name) {
         p.section_seen[static_cast<u8>(p.section)] = true;
         if (p.section == Section::Network) p.cfg->network.present = true;
         if (p.section == Section::Aoe) p.cfg->aoe.present = true;
+        if (p.section == Section::Pci) p.cfg->pci.present = true;
         return true;
     }
     if (p.cfg->disk_count == Config::kMaxDisks) return p.fail("more than 4 [disk.NAME] sections%.*s", Span{"", 0});
@@ -165,7 +168,7 @@ bool key_line(Parser& p, Span key, Span value) {
     for (size_t i = 0; i < s.count; ++i)
         if (key.is(s.keys[i].name)) k = &s.keys[i];
     if (!k) return p.fail("unknown key '%.*s' in section [%.*s]", key, Span{s.name, strlen(s.name)});
-    bool repeatable = p.section == Section::Disk && k->bit == 2;
+    bool repeatable = (p.section == Section::Disk && k->bit == 2) || p.section == Section::Pci;
     if ((p.seen & (1u << k->bit)) && !repeatable) return p.fail("key '%.*s' given twice", key);
     p.seen |= 1u << k->bit;
     bool good = false;
@@ -174,6 +177,7 @@ bool key_line(Parser& p, Span key, Span value) {
         case Section::Aoe: good = aoe_value(p, *k, value); break;
         case Section::Disk: good = disk_value(p, *k, value); break;
         case Section::Keys: good = keys_value(p, value); break;
+        case Section::Pci: good = cfg::parse_pci_allow(value, p.cfg); break;
         default: break;
     }
     return good || p.fail("bad value '%.*s' for '%.*s'", value, key);
@@ -214,8 +218,8 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     }
     if (!finish_section(p)) return false;
     p.line = 0;
-    if (out->disk_count == 0 && !out->aoe.present && !out->network.present)
-        return p.fail("the file configures nothing (no [network], [aoe] or [disk.NAME] section)%.*s");
+    if (out->disk_count == 0 && !out->aoe.present && !out->network.present && !out->pci.present)
+        return p.fail("the file configures nothing (no [network], [aoe], [disk.NAME] or [pci] section)%.*s");
     u32 aoe_disks = 0;
     for (u32 i = 0; i < out->disk_count; ++i) aoe_disks += out->disks[i].bus == DiskBus::Aoe;
     if (aoe_disks > 1) return p.fail("more than one [disk.NAME] has bus = aoe (there is one AoE disk)%.*s");

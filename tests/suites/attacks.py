@@ -72,8 +72,6 @@ plaintext = 0-8191
 # Attacks on holes that are still open (issue 12), with where they stand. They run every time and
 # print SKIP with the breach; everything else is gated at zero breaches.
 KNOWN_OPEN = {
-    "dma-unmediated-nic": "issue 12 item 3: no IOMMU use or bus-master policy yet, so a device no mediator "
-                          "owns can DMA from the monitor",
     "init-ioapic-bsp": "issue 12 item 6: QEMU 7.2 resets the CPU after the SVM INIT exit; IOAPIC and MSI "
                        "entries with INIT delivery are not refused yet",
 }
