@@ -13,6 +13,7 @@
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
 #include "core/device/guest_memory.hpp"
+#include "core/device/ioapic_guard.hpp"
 #include "core/disk_keys.hpp"
 #include "core/dispatch.hpp"
 #include "core/handlers/bios_services.hpp"
@@ -178,6 +179,7 @@ void monitor_main() {
     // hooks next; the configuration ports are claimed last, once it is known whether any
     // configuration hook needs the data ports.
     check(mmio_init(&g_page_source), "the MMIO pass-through window");
+    check(ioapic_guard_install(), "the IOAPIC guard");  // no INIT or SMI through redirection entries
     pci::pci_init();
     // The mediators, through the PCI driver registry (their order: drivers/pci/pci_drivers.cpp).
     check(pci::pci_drivers_attach(), "the PCI drivers");

@@ -72,8 +72,6 @@ plaintext = 0-8191
 # Attacks on holes that are still open (issue 12), with where they stand. They run every time and
 # print SKIP with the breach; everything else is gated at zero breaches.
 KNOWN_OPEN = {
-    "init-ioapic-bsp": "issue 12 item 6: QEMU 7.2 resets the CPU after the SVM INIT exit; IOAPIC and MSI "
-                       "entries with INIT delivery are not refused yet",
 }
 
 # Which attack aims at which 512-byte slice of the canaries: 0-7 the code page, 8-15 the page
