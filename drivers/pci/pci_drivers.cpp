@@ -33,7 +33,8 @@ Status pci_drivers_attach() {
         log("pci: driver %s failed (status %u)", failed ? failed : "?", static_cast<unsigned>(s));
         return s;
     }
-    return pci_bus_master_policy_install();
+    if (Status bm = pci_bus_master_policy_install(); !ok(bm)) return bm;
+    return pci_msi_guard_install();
 }
 
 PciDriver const* pci_owner(Bdf b, u8 part) { return g_registry.owner(b, part); }

@@ -11,8 +11,9 @@ heap, an allocator page and its device buffers (core/canary.cpp; the value is on
   [network] and the three disks (encrypt policy with plaintext ranges, so both mediators bounce).
   Every attack the monitor must survive runs here, one after the other.
 - "fatal": attacks that stop the machine while their hole is open (APIC base, reserved EFER bits).
-- "init": INIT to the boot CPU through an IOAPIC entry, which ends the guest whatever happens;
-  the suite judges it from the monitor's log (the INIT taken, no panic, no unmonitored reboot).
+- "init": INIT to the boot CPU through an IOAPIC entry and through the AHCI controller's MSI;
+  an INIT that gets through ends the guest, so the suite judges the IOAPIC one from the monitor's
+  log too (the INIT refused or taken, no panic, no unmonitored reboot).
 
 The guest prints `TV-ATTACK: ready`; the suite reads the canary places from the monitor's log
 and types them in; tvattack prints `ATTACK name` and then `DEFENDED name: how`, `BREACH name:
