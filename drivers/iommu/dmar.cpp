@@ -28,13 +28,26 @@ bool scopes_ok(u8 const* p, size_t n) {
     return true;
 }
 
+// Records the PCI scopes (checked by scopes_ok) of a segment-0 unit.
+DmarError record_scopes(u8 const* p, size_t n, DmarInfo* out) {
+    for (size_t at = 0; at < n; at += p[at + 1]) {
+        u8 const type = p[at], len = p[at + 1];
+        if (type != 1 && type != 2) continue;
+        if (out->scope_count == DmarInfo::kMaxScopes) return DmarError::TooMany;
+        u8 const depth = static_cast<u8>((len - kScopeFixed) / 2);
+        if (depth == 0) return DmarError::Structure;
+        out->scopes[out->scope_count++] = DmarScope{type, p[at + 5], p[at + 6], p[at + 7], depth};
+    }
+    return DmarError::None;
+}
+
 DmarError drhd(u8 const* s, size_t len, DmarInfo* out) {
     if (len < kDrhdFixed || !scopes_ok(s + kDrhdFixed, len - kDrhdFixed)) return DmarError::Structure;
     u64 const base = le64(s + 8);
     if (base == 0 || base % kPage != 0 || s[5] > 8) return DmarError::Structure;
     if (out->unit_count == DmarInfo::kMaxUnits) return DmarError::TooMany;
     out->units[out->unit_count++] = DmarUnit{base, le16(s + 6), (s[4] & 1) != 0, s[5]};
-    return DmarError::None;
+    return le16(s + 6) == 0 ? record_scopes(s + kDrhdFixed, len - kDrhdFixed, out) : DmarError::None;
 }
 
 DmarError rmrr(u8 const* s, size_t len, DmarInfo* out) {
@@ -58,6 +71,21 @@ char const* dmar_error_name(DmarError e) {
         case DmarError::NoUnit: return "no remapping hardware unit";
     }
     return "?";
+}
+
+bool dmar_covers(DmarInfo const& info, u8 bus, u8 dev, u8 fn, BridgeBuses buses, void* ctx) {
+    for (u32 i = 0; i < info.unit_count; ++i)
+        if (info.units[i].include_all && info.units[i].segment == 0) return true;
+    for (u32 i = 0; i < info.scope_count; ++i) {
+        DmarScope const& s = info.scopes[i];
+        if (s.depth != 1) continue;
+        if (s.bus == bus && s.dev == dev && s.fn == fn) return true;
+        u8 sec = 0, sub = 0;
+        if (s.type == 2 && buses && buses(ctx, s.bus, s.dev, s.fn, &sec, &sub) && sec > s.bus && sec <= bus &&
+            bus <= sub)
+            return true;
+    }
+    return false;
 }
 
 DmarError dmar_parse(u8 const* table, size_t len, DmarInfo* out) {

@@ -8,6 +8,7 @@
 #include "core/config_load.hpp"
 #include "core/handlers/power.hpp"
 #include "core/log.hpp"
+#include "drivers/iommu/iommu.hpp"
 #include "drivers/pci/bus_master.hpp"
 #include "drivers/pci/pci_drivers.hpp"
 #include "drivers/pci/pci_monitor.hpp"
@@ -60,6 +61,11 @@ Status pci_bus_master_policy_install() {
     for (size_t i = 0; i < n; ++i) {
         Function const& f = fns[i];
         if (pci_owner(f.bdf, kAllParts) || !bus_master_policed(f)) continue;
+        if (iommu::iommu_guards(f.bdf.bus, f.bdf.dev, f.bdf.fn)) {
+            log("pci: %02x:%02x.%u %04x:%04x has no mediator and keeps bus mastering: the IOMMU fences its DMA from "
+                "the monitor", f.bdf.bus, f.bdf.dev, f.bdf.fn, f.vendor, f.device);
+            continue;
+        }
         if (cfg && dma_allowed(f, cfg->pci.allow, cfg->pci.allow_count)) {
             log("pci: %02x:%02x.%u %04x:%04x has no mediator and keeps bus mastering ([pci] allow_dma): its DMA "
                 "reaches all memory, the monitor's included", f.bdf.bus, f.bdf.dev, f.bdf.fn, f.vendor, f.device);

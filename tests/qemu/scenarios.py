@@ -397,6 +397,35 @@ def mmio_scenarios():
     ]
 
 
+# --- VT-d: the monitor drives the IOMMU and hides it ---------------------------------------
+
+IOMMU_LINES = ["iommu: the DMAR table is renamed TVDM", "iommu: VT-d translation on",
+               "has no mediator and keeps bus mastering: the IOMMU fences its DMA"]
+
+
+def check_iommu(out, result):
+    """The guest boots on q35 with intel-iommu; the monitor turned translation on, hid the DMAR
+    table and the unit's registers, and left the unmediated e1000 its bus mastering."""
+    problems = check_monitor(out, result)
+    if result.get("error"):
+        return problems
+    monlog = read_log(out, "monitor.log")
+    console = read_log(out, "console.log")
+    problems += ["monitor.log lacks %r" % l for l in IOMMU_LINES if l not in monlog]
+    if "bus mastering refused" in monlog:
+        problems.append("the bus-master policy gated a device although the IOMMU is on")
+    if re.search(r"DMAR: (IOMMU enabled|Host address width)", console):
+        problems.append("the guest found the DMAR table")
+    return problems
+
+
+def iommu_scenarios():
+    # intel-iommu first: QEMU wants it before the PCI devices it translates for.
+    return [Scenario("iommu-vtd-q35", check_iommu, machine="q35", cpu="max", mem="512M", monitor=MONITOR,
+                     script=os.path.join(GUEST_DIR, "monitor-checks.sh"), timeout=400,
+                     extra=["-device", "intel-iommu", "-netdev", "user,id=n0", "-device", "e1000,netdev=n0"])]
+
+
 def all_scenarios():
     bare_script = os.path.join(GUEST_DIR, "bare-checks.sh")
     monitor_script = os.path.join(GUEST_DIR, "monitor-checks.sh")
@@ -430,6 +459,7 @@ def all_scenarios():
                       monitor=MONITOR, script=bare_script, timeout=HALT_TIMEOUT,
                       stop_on=re.escape(REFUSED_LINE), settle=HALT_SETTLE))
     s += mmio_scenarios()
+    s += iommu_scenarios()
     s += smp_scenarios()
     return s
 
