@@ -121,6 +121,11 @@ Status iommu_enable(PageSource& ps, u64 top) {
         log("iommu: self-check failed: the monitor's region is mapped for unmediated devices");
         return Status::Invalid;
     }
+    for (u32 i = 0; i < g_info.reserved_count; ++i)  // a device's RMRR in the region will fault: say so
+        if (g_info.reserved[i].base < r.base + r.size && r.base <= g_info.reserved[i].limit)
+            log("iommu: firmware-reserved DMA range %#llx-%#llx overlaps the monitor's region: left unmapped",
+                static_cast<unsigned long long>(g_info.reserved[i].base),
+                static_cast<unsigned long long>(g_info.reserved[i].limit));
     bool coherent = true;
     for (u32 i = 0; i < g_info.unit_count; ++i) coherent = coherent && g_caps[i].coherent;
     if (!coherent) asm volatile("wbinvd" ::: "memory");  // the units read the tables from memory
