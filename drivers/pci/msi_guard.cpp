@@ -32,6 +32,21 @@ bool strip_msi_delivery(u16 data_reg, u16 reg, u8 size, u32* value, Delivery* mo
     return true;
 }
 
+bool strip_msix_delivery(u64 table, u64 len, u64 off, u8 size, u64* value, Delivery* mode) {
+    constexpr u64 kEntry = 16, kModeByte = 9;  // data at +8; its bits 10:8 in byte +9
+    bool refused = false;
+    for (u8 i = 0; i < size && i < 8; ++i) {
+        u64 const at = off + i;
+        if (at < table || at - table >= len || (at - table) % kEntry != kModeByte) continue;
+        Delivery const d = delivery_of(static_cast<u32>((*value >> (8 * i)) & 0xFF) << kDeliveryShift);
+        if (delivery_allowed(d)) continue;
+        *value &= ~(u64{7} << (8 * i));
+        *mode = d;
+        refused = true;
+    }
+    return refused;
+}
+
 ConfigAction msi_gate(void* ctx, Vcpu&, Bdf, u16 reg, u8 size, bool write, u32* value) {
     auto& g = *static_cast<MsiGate*>(ctx);
     Delivery mode{};

@@ -1,6 +1,7 @@
 // The MSI guard in the monitor: every function found with an MSI capability, mediated or not,
-// gets a configuration hook on its data register (drivers/pci/msi_guard.hpp). Refusals are
-// logged (the first few per function) and counted at power-off.
+// gets a configuration hook on its data register, and every MSI-X table an MMIO hook on its
+// BAR (drivers/pci/msi_guard.hpp). Refusals are logged (the first few per function) and MSI
+// refusals counted at power-off.
 #include "core/handlers/power.hpp"
 #include "core/log.hpp"
 #include "drivers/pci/msi_guard.hpp"
@@ -37,6 +38,59 @@ void log_counts() {
                 g_gates[i].bdf.fn, static_cast<unsigned long long>(g_gates[i].refusals));
 }
 
+// MSI-X: the BAR holding the table is an MMIO hook (followed when the guest moves it); only
+// writes to an entry's delivery-mode byte are changed, everything else passes through.
+constexpr size_t kMaxMsix = 8;
+constexpr u64 kMaxMsixBar = 64 * 1024;  // larger BARs are left unguarded (logged): every access would exit
+
+struct MsixGate {
+    Bdf bdf;
+    u64 table, len;  // in the BAR
+    MmioHookId hook;
+    u64 refusals;
+};
+constinit MsixGate g_msix[kMaxMsix] = {};
+constinit size_t g_msix_count = 0;
+constinit Device g_msix_device{"pci-msix-guard"};
+
+MmioAction msix_access(void* ctx, Vcpu&, Gpa gpa, u8 size, bool write, u64* value) {
+    auto& g = *static_cast<MsixGate*>(ctx);
+    Delivery mode{};
+    if (write && strip_msix_delivery(g.table, g.len, gpa.raw - mmio_hook_base(g.hook).raw, size, value, &mode) &&
+        ++g.refusals <= kLogged)
+        log("pci: %02x:%02x.%u: guest MSI-X entry with %s delivery refused (written as fixed)", g.bdf.bus, g.bdf.dev,
+            g.bdf.fn, delivery_name(mode));
+    return MmioAction::PassThrough;
+}
+
+Status guard_msix(ConfigSpace& cs, Function const& f) {
+    u16 const cap = find_capability(cs, f.bdf, kCapMsix);
+    if (!cap) return Status::Ok;
+    u32 const control = pci_config_read(f.bdf, static_cast<u16>(cap + 2), 2);
+    u32 const where = pci_config_read(f.bdf, static_cast<u16>(cap + 4), 4);
+    u8 const bir = static_cast<u8>(where & 7);
+    Bar const* bar = bir < f.bar_count ? &f.bars[bir] : nullptr;
+    if (!bar || (bar->kind != BarKind::Mem32 && bar->kind != BarKind::Mem64) || !bar->base || bar->size > kMaxMsixBar ||
+        g_msix_count == kMaxMsix) {
+        log("pci: %02x:%02x.%u: MSI-X table in BAR%u not guarded (size %#llx): its entries can ask for any delivery",
+            f.bdf.bus, f.bdf.dev, f.bdf.fn, bir, static_cast<unsigned long long>(bar ? bar->size : 0));
+        return Status::Ok;
+    }
+    MsixGate& g = g_msix[g_msix_count];
+    g = MsixGate{f.bdf, where & ~u64{7}, ((control & 0x7FF) + 1) * u64{16}, {}, 0};
+    Status s = mmio_hook_register(g_msix_device, Gpa{bar->base}, bar->size, msix_access, &g, "msix-guard", &g.hook);
+    if (ok(s)) s = pci_bar_follow(f.bdf, bir, g.hook);
+    if (!ok(s)) {  // a BAR a mediator already hooks, say: the boot goes on, the table unguarded
+        log("pci: %02x:%02x.%u: MSI-X guard on BAR%u not installed (status %u): its entries can ask for any delivery",
+            f.bdf.bus, f.bdf.dev, f.bdf.fn, bir, static_cast<unsigned>(s));
+        return Status::Ok;
+    }
+    ++g_msix_count;
+    log("pci: %02x:%02x.%u: MSI-X table (%llu entries) in BAR%u guarded", f.bdf.bus, f.bdf.dev, f.bdf.fn,
+        static_cast<unsigned long long>(g.len / 16), bir);
+    return Status::Ok;
+}
+
 }  // namespace
 
 Status pci_msi_guard_install() {
@@ -45,6 +99,7 @@ Status pci_msi_guard_install() {
     Function const* fns = pci_functions(&n);
     for (size_t i = 0; i < n; ++i) {
         Bdf const b = fns[i].bdf;
+        if (Status s = guard_msix(cs, fns[i]); !ok(s)) return s;
         u16 const cap = find_capability(cs, b, kCapMsi);
         if (!cap) continue;
         if (g_count == kMaxGates) return Status::NoMemory;

@@ -109,3 +109,32 @@ TEST(PciMsiGuard, TheHookPassesTheWriteOnWithTheModeFixed) {
     EXPECT_EQ(bus.last, 0x0130u);
     EXPECT_EQ(gate.refusals, 1u);
 }
+
+TEST(PciMsixGuard, TheModeByteOfEveryEntryIsChecked) {
+    Delivery mode{};
+    constexpr u64 kTable = 0x2000, kLen = 4 * 16;
+    u64 v = 0x0531;  // entry 1's data, 32 bits: INIT
+    EXPECT_TRUE(strip_msix_delivery(kTable, kLen, kTable + 16 + 8, 4, &v, &mode));
+    EXPECT_EQ(v, 0x0031u);
+    EXPECT_EQ(mode, Delivery::Init);
+    v = 0x00000001'00000241ull;  // data (SMI) and vector control (masked) in one 8-byte write
+    EXPECT_TRUE(strip_msix_delivery(kTable, kLen, kTable + 3 * 16 + 8, 8, &v, &mode));
+    EXPECT_EQ(v, 0x00000001'00000041ull);
+    v = 0x05;  // the mode byte alone
+    EXPECT_TRUE(strip_msix_delivery(kTable, kLen, kTable + 9, 1, &v, &mode));
+    EXPECT_EQ(v, 0u);
+}
+
+TEST(PciMsixGuard, AddressesVectorControlFixedModesAndBytesOutsideTheTablePass) {
+    Delivery mode{};
+    constexpr u64 kTable = 0x2000, kLen = 2 * 16;
+    u64 v = 0x0500'0500'0500'0500ull;  // address low and high of entry 0
+    EXPECT_FALSE(strip_msix_delivery(kTable, kLen, kTable, 8, &v, &mode));
+    v = 0x0441;  // NMI
+    EXPECT_FALSE(strip_msix_delivery(kTable, kLen, kTable + 8, 4, &v, &mode));
+    v = 0x0531;  // where entry 2's data would be: past the table (the PBA, other registers)
+    EXPECT_FALSE(strip_msix_delivery(kTable, kLen, kTable + 2 * 16 + 8, 4, &v, &mode));
+    EXPECT_EQ(v, 0x0531u);
+    v = 0x0531;  // before the table
+    EXPECT_FALSE(strip_msix_delivery(kTable, kLen, kTable - 8, 4, &v, &mode));
+}
