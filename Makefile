@@ -17,11 +17,11 @@ MON_CXXFLAGS := -std=c++20 $(MON_FLAGS) -fno-exceptions -fno-rtti -fno-use-cxa-a
   -Wall -Wextra -Werror -Wold-style-cast -Wzero-as-null-pointer-constant -Wnon-virtual-dtor
 MON_ASFLAGS := $(MON_FLAGS) -D__ASSEMBLY__
 
-MON_CXX_SRCS := $(wildcard core/*.cpp storage/*.cpp core/handlers/*.cpp core/arch/x86/*.cpp core/arch/x86/svm/*.cpp core/arch/x86/vmx/*.cpp core/insn/*.cpp core/device/*.cpp drivers/pci/*.cpp drivers/ata/*.cpp drivers/ide/*.cpp drivers/ahci/*.cpp drivers/aoe_disk/*.cpp drivers/nic/*.cpp switch/*.cpp net/*.cpp aoe/*.cpp lib/*.cpp)
+MON_CXX_SRCS := $(wildcard core/*.cpp storage/*.cpp core/handlers/*.cpp core/arch/x86/*.cpp core/arch/x86/svm/*.cpp core/arch/x86/vmx/*.cpp core/insn/*.cpp core/device/*.cpp drivers/pci/*.cpp drivers/ata/*.cpp drivers/ide/*.cpp drivers/ahci/*.cpp drivers/aoe_disk/*.cpp drivers/nic/*.cpp drivers/iommu/*.cpp switch/*.cpp net/*.cpp aoe/*.cpp lib/*.cpp)
 MON_ASM_SRCS := $(wildcard boot/*.S core/arch/x86/*.S core/arch/x86/svm/*.S core/arch/x86/vmx/*.S)
 MON_OBJS := $(patsubst %.cpp,$(BUILD)/mon/%.o,$(MON_CXX_SRCS)) $(patsubst %.S,$(BUILD)/mon/%.o,$(MON_ASM_SRCS))
 
-UNIT_CORE_SRCS += core/arch/x86/svm/svm_exit_decode.cpp core/handlers/cpuid_filter.cpp core/handlers/cpu_handlers.cpp core/exit_stats.cpp core/config.cpp core/config_values.cpp core/scancode.cpp
+UNIT_CORE_SRCS += core/arch/x86/svm/svm_exit_decode.cpp core/handlers/cpuid_filter.cpp core/handlers/cpu_handlers.cpp core/exit_stats.cpp core/config.cpp core/config_values.cpp core/config_pci.cpp core/scancode.cpp
 # Subsystem fragments (mk/<subsystem>.mk) add their own targets and host-tested sources.
 include $(filter-out mk/unit.mk,$(wildcard mk/*.mk))
 include mk/unit.mk

@@ -171,4 +171,25 @@ bool acpi_find_ecam(AcpiEcam* out) {
     return false;
 }
 
+bool acpi_copy_dmar(u8* buf, u32 cap, u32* len) {
+    Rsdp const* rsdp = find_rsdp();
+    SdtHeader const* dmar = rsdp ? find_table(rsdp, "DMAR") : nullptr;
+    if (!dmar || dmar->length > cap) return false;
+    memcpy(buf, dmar, dmar->length);
+    *len = dmar->length;
+    return true;
+}
+
+bool acpi_hide_dmar() {
+    Rsdp const* rsdp = find_rsdp();
+    SdtHeader const* dmar = rsdp ? find_table(rsdp, "DMAR") : nullptr;
+    if (!dmar) return false;
+    auto* h = const_cast<SdtHeader*>(dmar);
+    u8 const before = static_cast<u8>(h->signature[0] + h->signature[1] + h->signature[2] + h->signature[3]);
+    memcpy(h->signature, "TVDM", 4);
+    u8 const after = static_cast<u8>('T' + 'V' + 'D' + 'M');
+    h->checksum = static_cast<u8>(h->checksum + before - after);  // the byte sum stays zero
+    return true;
+}
+
 }  // namespace tv

@@ -10,7 +10,7 @@ namespace {
 
 using cfg::Span;
 
-enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, kCount };
+enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, Pci, kCount };
 
 // One key of the schema. `bit` marks it seen (duplicates are errors); `required` keys must
 // appear before the section ends.
@@ -31,6 +31,7 @@ constexpr Key kVpnKeys[] = {{"gateway", 0, true},         {"local_id", 1, true},
                             {"auth", 3, true},            {"psk", 4, true},             {"inner_address", 5, true},
                             {"dns", 6, false},            {"dpd_interval", 7, false},   {"ike_proposals", 8, false},
                             {"esp_proposals", 9, false},  {"ike_lifetime", 10, false},  {"child_lifetime", 11, false}};
+constexpr Key kPciKeys[] = {{"allow_dma", 0, false}};  // repeatable (key_line)
 
 struct Schema {
     char const* name;
@@ -43,7 +44,8 @@ constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"aoe", kAoeKeys, 4},
                                {"disk", kDiskKeys, 4},
                                {"keys", kKeysKeys, 1},
-                               {"vpn", kVpnKeys, 12}};
+                               {"vpn", kVpnKeys, 12},
+                               {"pci", kPciKeys, 1}};
 
 struct Parser {
     Config* cfg;
@@ -106,6 +108,7 @@ bool open_section(Parser& p, Span name) {
         if (p.section == Section::Network) p.cfg->network.present = true;
         if (p.section == Section::Aoe) p.cfg->aoe.present = true;
         if (p.section == Section::Vpn) p.cfg->vpn.present = true;
+        if (p.section == Section::Pci) p.cfg->pci.present = true;
         return true;
     }
     if (p.cfg->disk_count == Config::kMaxDisks) return p.fail("more than 4 [disk.NAME] sections%.*s", Span{"", 0});
@@ -172,7 +175,7 @@ bool key_line(Parser& p, Span key, Span value) {
     for (size_t i = 0; i < s.count; ++i)
         if (key.is(s.keys[i].name)) k = &s.keys[i];
     if (!k) return p.fail("unknown key '%.*s' in section [%.*s]", key, Span{s.name, strlen(s.name)});
-    bool repeatable = p.section == Section::Disk && k->bit == 2;
+    bool repeatable = (p.section == Section::Disk && k->bit == 2) || p.section == Section::Pci;
     if ((p.seen & (1u << k->bit)) && !repeatable) return p.fail("key '%.*s' given twice", key);
     p.seen |= 1u << k->bit;
     bool good = false;
@@ -182,6 +185,7 @@ bool key_line(Parser& p, Span key, Span value) {
         case Section::Disk: good = disk_value(p, *k, value); break;
         case Section::Keys: good = keys_value(p, value); break;
         case Section::Vpn: good = cfg::vpn_value(p.cfg->vpn, k->bit, value); break;
+        case Section::Pci: good = cfg::parse_pci_allow(value, p.cfg); break;
         default: break;
     }
     return good || p.fail("bad value '%.*s' for '%.*s'", value, key);
@@ -225,8 +229,8 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     p.line = 0;
     if (out->vpn.present && !out->network.present)
         return p.fail("[vpn] needs [network]: the monitor's outer address and its NIC%.*s");
-    if (out->disk_count == 0 && !out->aoe.present && !out->network.present)
-        return p.fail("the file configures nothing (no [network], [aoe] or [disk.NAME] section)%.*s");
+    if (out->disk_count == 0 && !out->aoe.present && !out->network.present && !out->pci.present)
+        return p.fail("the file configures nothing (no [network], [aoe], [disk.NAME] or [pci] section)%.*s");
     u32 aoe_disks = 0;
     for (u32 i = 0; i < out->disk_count; ++i) aoe_disks += out->disks[i].bus == DiskBus::Aoe;
     if (aoe_disks > 1) return p.fail("more than one [disk.NAME] has bus = aoe (there is one AoE disk)%.*s");

@@ -35,8 +35,17 @@ struct DiskConfig {
     u32 plaintext_count;
 };
 
+// [pci] allow_dma: one function no mediator owns that may keep bus mastering where the
+// monitor has no IOMMU to fence its DMA (core/config_pci.cpp, docs/config.md).
+struct PciDmaAllow {
+    bool by_id;          // vendor:device, else bus:device.function
+    u8 bus, dev, fn;
+    u16 vendor, device;
+};
+
 struct Config {
     static constexpr u32 kMaxDisks = 4;
+    static constexpr u32 kMaxDmaAllow = 16;
     struct {
         bool present;
         bool dhcp;
@@ -58,6 +67,11 @@ struct Config {
         u32 passphrase_tries;
     } keys;
     VpnConfig vpn;  // [vpn] (core/config_vpn.hpp)
+    struct {
+        bool present;
+        PciDmaAllow allow[kMaxDmaAllow];
+        u32 allow_count;
+    } pci;
 };
 
 struct ConfigError {

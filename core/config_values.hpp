@@ -20,5 +20,8 @@ Span trim(Span s);
 [[nodiscard]] bool parse_mac(Span s, MacAddr* out);       // aa:bb:cc:dd:ee:ff
 [[nodiscard]] bool parse_range(Span s, LbaRange* out);    // FIRST-LAST, inclusive
 [[nodiscard]] bool copy_string(Span s, char* dst, size_t cap);  // printable ASCII, non-empty
+// [pci] allow_dma: a space-separated list of BB:DD.F and VVVV:DDDD (hex), appended to cfg->pci
+// (core/config_pci.cpp).
+[[nodiscard]] bool parse_pci_allow(Span s, Config* cfg);
 
 }  // namespace tv::cfg

@@ -13,6 +13,7 @@
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
 #include "core/device/guest_memory.hpp"
+#include "core/device/ioapic_guard.hpp"
 #include "core/disk_keys.hpp"
 #include "core/dispatch.hpp"
 #include "core/handlers/bios_services.hpp"
@@ -28,6 +29,7 @@
 #include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
 #include "core/smp.hpp"
+#include "drivers/iommu/iommu.hpp"
 #include "drivers/pci/pci_drivers.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "net/monitor.hpp"
@@ -178,9 +180,15 @@ void monitor_main() {
     // hooks next; the configuration ports are claimed last, once it is known whether any
     // configuration hook needs the data ports.
     check(mmio_init(&g_page_source), "the MMIO pass-through window");
+    check(ioapic_guard_install(), "the IOAPIC guard");  // no INIT or SMI through redirection entries
+    check(iommu::iommu_prepare(), "finding the IOMMU");  // hidden from the guest before it runs
     pci::pci_init();
     // The mediators, through the PCI driver registry (their order: drivers/pci/pci_drivers.cpp).
     check(pci::pci_drivers_attach(), "the PCI drivers");
+    // Identity-mapped up to the top of RAM, and at least all of the low 4 GiB.
+    u64 const dma_top = align_up(bi.firmware_map.top_of_ram() > (4ull << 30) ? bi.firmware_map.top_of_ram() : 4ull << 30,
+                                 2ull << 20);
+    check(iommu::iommu_enable(g_page_source, dma_top), "the IOMMU");
     check(pci::pci_ports_install(), "the PCI configuration ports");
     net::net_init();  // after the NIC mediators: it runs on their monitor port
     io_hooks_apply(m.intercepts);

@@ -26,7 +26,7 @@ struct MmioHook {
     Device* owner = nullptr;  // its state and the pass-through, one CPU at a time
 };
 
-constexpr size_t kMaxHooks = 16;
+constexpr size_t kMaxHooks = 48;  // the ECAM pages of gated functions count too (drivers/pci/bus_master.hpp)
 constexpr u32 kMaxAgain = 64;  // re-executions of one instruction before it counts as failed
 
 constinit MmioHook g_hooks[kMaxHooks];

@@ -6,7 +6,8 @@
 #   make devkit-unit    run only these tests of build/unit/unit_tests
 
 DEVKIT_PURE_SRCS := core/device/guest_memory.cpp core/device/guest_linear.cpp core/device/irq_line.cpp \
-                    core/device/irq_controllers.cpp core/device/pci_registry.cpp
+                    core/device/irq_controllers.cpp core/device/pci_registry.cpp \
+                    core/device/ioapic_guard.cpp
 DEVKIT_TEST_SRCS := $(wildcard tests/unit/test_devkit_*.cpp)
 
 # The mediators' monitor glue, host-tested against fakes of the registries it calls.

@@ -10,7 +10,8 @@
 UNIT_BUILD ?= build/unit
 
 MMIO_PURE_SRCS := core/guest_paging.cpp core/insn/decoder.cpp core/insn/alu.cpp core/insn/exec.cpp \
-                  drivers/pci/pci_enum.cpp drivers/pci/config_router.cpp core/arch/x86/host_paging.cpp
+                  drivers/pci/pci_enum.cpp drivers/pci/config_router.cpp drivers/pci/bus_master.cpp drivers/pci/msi_guard.cpp \
+                  core/arch/x86/host_paging.cpp
 MMIO_TEST_SRCS := $(wildcard tests/unit/test_guest_paging.cpp tests/unit/test_insn_*.cpp \
                              tests/unit/test_pci_*.cpp tests/unit/test_mmio_*.cpp)
 

@@ -41,7 +41,7 @@ class ConfigBus {
 // Which hook an access reaches: the one whose register range the access overlaps. Pure.
 class ConfigRouter {
   public:
-    static constexpr size_t kMaxHooks = 32;
+    static constexpr size_t kMaxHooks = 64;
     // Invalid for an empty range or one past the 4 KiB configuration space, Exists when it
     // overlaps another hook of the same function, NoMemory when full.
     [[nodiscard]] Status add(ConfigHook const& h);

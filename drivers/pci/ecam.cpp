@@ -14,7 +14,7 @@ namespace tv::pci {
 
 namespace {
 
-constexpr size_t kMaxPages = 8;
+constexpr size_t kMaxPages = 32;  // functions with hooks: mediated ones and those the bus-master policy gates
 constexpr u16 kIntel = 0x8086, kQ35Mch = 0x29C0;
 constexpr u16 kPciexbar = 0x60;  // Q35 MCH: 64-bit, bit 0 enables, bits 2:1 the bus count
 

@@ -29,8 +29,12 @@ Status pci_drivers_attach() {
     Function const* fns = pci_functions(&n);
     char const* failed = nullptr;
     Status const s = g_registry.attach_all(fns, n, &failed);
-    if (!ok(s)) log("pci: driver %s failed (status %u)", failed ? failed : "?", static_cast<unsigned>(s));
-    return s;
+    if (!ok(s)) {
+        log("pci: driver %s failed (status %u)", failed ? failed : "?", static_cast<unsigned>(s));
+        return s;
+    }
+    if (Status bm = pci_bus_master_policy_install(); !ok(bm)) return bm;
+    return pci_msi_guard_install();
 }
 
 PciDriver const* pci_owner(Bdf b, u8 part) { return g_registry.owner(b, part); }

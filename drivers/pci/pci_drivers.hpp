@@ -10,5 +10,10 @@ namespace tv::pci {
 [[nodiscard]] Status pci_drivers_attach();
 // The driver that owns `part` of function b (kAllParts: any part), or nullptr.
 PciDriver const* pci_owner(Bdf b, u8 part);
+// The functions no driver took: bus mastering refused unless [pci] allow_dma names them
+// (drivers/pci/bus_master.hpp). Called by pci_drivers_attach() once every driver attached.
+[[nodiscard]] Status pci_bus_master_policy_install();
+// Every function's MSI data register: no INIT or SMI delivery (drivers/pci/msi_guard.hpp).
+[[nodiscard]] Status pci_msi_guard_install();
 
 }  // namespace tv::pci

@@ -1,11 +1,14 @@
 /* Attacks that stop the machine while their hole is open, run in a boot of their own: the
  * APIC moved over the monitor (issue 12, item 5), reserved EFER bits (item 7: VMRUN fails), and
- * INIT delivered to the boot CPU through an IOAPIC entry (item 6: SVM does not intercept INIT
- * unless asked). The last one ends the guest whatever happens; the host judges it. */
+ * INIT delivered to the boot CPU through an IOAPIC entry or an MSI (item 6: SVM does not intercept
+ * a real INIT). An INIT that got through ends the guest; the host judges the IOAPIC one. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <unistd.h>
 
 #include "tva.h"
 
@@ -62,6 +65,54 @@ static void init_ioapic_bsp(const char *name)
     defended(name, "the boot CPU still runs the guest 2 s after an INIT through the IOAPIC");
 }
 
+/* The MSI capability's offset, or 0. */
+static int msi_cap(const struct pcidev *d)
+{
+    if (!(pci_cfg_read(d, 6, 2) & 0x10))
+        return 0;
+    int at = pci_cfg_read(d, 0x34, 1) & 0xfc;
+    for (int i = 0; i < 48 && at >= 0x40; i++) {
+        if ((pci_cfg_read(d, at, 1)) == 5)
+            return at;
+        at = pci_cfg_read(d, at + 1, 1) & 0xfc;
+    }
+    return 0;
+}
+
+/* Issue 12 item 6 by MSI: the AHCI controller's MSI data as an INIT (to the boot CPU, where
+ * Linux aims it), then disk reads, each completing with that message. */
+static void init_msi_ahci(const char *name)
+{
+    struct pcidev d;
+    int cap;
+    if (pci_find(0, 0, 0xffffff, 0x010601, &d) < 0 || !(cap = msi_cap(&d))) {
+        skipped(name, "no AHCI controller with MSI");
+        return;
+    }
+    uint32_t ctl = pci_cfg_read(&d, cap + 2, 2);
+    int data = cap + ((ctl & 0x80) ? 12 : 8);
+    uint32_t old = pci_cfg_read(&d, data, 2);
+    pci_cfg_write(&d, data, 2, (old & ~0x700u) | 0x500);
+    uint32_t now = pci_cfg_read(&d, data, 2);
+    note("AHCI %s MSI %s, data at %#x: %#x, wrote INIT, reads %#x; reading the disk", d.bdf,
+         ctl & 1 ? "enabled" : "disabled", data, old, now);
+    int fd = open("/dev/sda", O_RDONLY | O_DIRECT);
+    void *buf = NULL;
+    if (fd >= 0 && posix_memalign(&buf, 4096, 4096) == 0)
+        for (int i = 0; i < 8; i++)
+            (void)!pread(fd, buf, 4096, (off_t)(i + 1) * (1 << 20));
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    sleep_ms(1000);
+    pci_cfg_write(&d, data, 2, old);
+    if ((now & 0x700) == 0x500)
+        breach(name, "the MSI data register holds INIT delivery (%#x) and the boot CPU survived only by luck", now);
+    else
+        defended(name, "the MSI data write reached the device as %s delivery (%#x); the boot CPU still runs",
+                 (now & 0x700) ? "another" : "fixed", now);
+}
+
 const struct attack fatal_attacks[] = {
     {"msr-apic-base", msr_apic_base},
     {"efer-reserved", efer_reserved},
@@ -71,5 +122,6 @@ const struct attack fatal_attacks[] = {
 /* A boot of its own: the guest does not survive an INIT to its only CPU in any case. */
 const struct attack init_attacks[] = {
     {"init-ioapic-bsp", init_ioapic_bsp},
+    {"init-msi-ahci", init_msi_ahci}, /* after the IOAPIC one: the host judges that one by the log */
     {NULL, NULL},
 };

@@ -295,8 +295,11 @@ static void dma_unmediated_nic(const char *name)
     put(frame.p, (uint16_t)header(), 0);
     put(T.heap ? T.heap : T.data, 1024, 1);
     int sent = kick(NULL);
-    defended(name, "the second e1000 %s a frame with its payload in the region (the host checks its wire)",
-             sent ? "processed" : "did not process");
+    int bme = pci_cfg_read(&nic, 4, 2) & 0x4;
+    defended(name,
+             "the second e1000 %s a frame with its payload in the region, its Bus Master Enable %s (the host "
+             "checks its wire)",
+             sent ? "processed" : "did not process", bme ? "set" : "refused");
 }
 
 const struct attack nic_attacks[] = {

@@ -11,8 +11,9 @@ heap, an allocator page and its device buffers (core/canary.cpp; the value is on
   [network] and the three disks (encrypt policy with plaintext ranges, so both mediators bounce).
   Every attack the monitor must survive runs here, one after the other.
 - "fatal": attacks that stop the machine while their hole is open (APIC base, reserved EFER bits).
-- "init": INIT to the boot CPU through an IOAPIC entry, which ends the guest whatever happens;
-  the suite judges it from the monitor's log (the INIT taken, no panic, no unmonitored reboot).
+- "init": INIT to the boot CPU through an IOAPIC entry and through the AHCI controller's MSI;
+  an INIT that gets through ends the guest, so the suite judges the IOAPIC one from the monitor's
+  log too (the INIT refused or taken, no panic, no unmonitored reboot).
 
 The guest prints `TV-ATTACK: ready`; the suite reads the canary places from the monitor's log
 and types them in; tvattack prints `ATTACK name` and then `DEFENDED name: how`, `BREACH name:
@@ -23,7 +24,7 @@ monitor survived. One line per attack: `PASS attack/NAME: DEFENDED ...` or `FAIL
 BREACH ...` (skips print `SKIP attack/NAME: why`), plus the gate lines attack/monitor-survived
 and attack/canary-intact.
 
-    tests/suites/attacks.py [--only SUBSTRING[,SUBSTRING...]] [--keep]
+    tests/suites/attacks.py [--only SUBSTRING[,SUBSTRING...]] [--keep] [--iommu]
 """
 import argparse
 import os
@@ -69,13 +70,14 @@ keyslots = attack.keys
 plaintext = 0-8191
 """
 
+# --iommu: every boot gets a VT-d unit (before the PCI devices, as QEMU wants), which the monitor
+# drives: the unmediated e1000 then keeps bus mastering and the IOMMU, not the bus-master policy,
+# stops dma-unmediated-nic. Not part of make test (the scenario iommu-vtd-q35 is); run by hand.
+IOMMU = []
+
 # Attacks on holes that are still open (issue 12), with where they stand. They run every time and
 # print SKIP with the breach; everything else is gated at zero breaches.
 KNOWN_OPEN = {
-    "dma-unmediated-nic": "issue 12 item 3: no IOMMU use or bus-master policy yet, so a device no mediator "
-                          "owns can DMA from the monitor",
-    "init-ioapic-bsp": "issue 12 item 6: QEMU 7.2 resets the CPU after the SVM INIT exit; IOAPIC and MSI "
-                       "entries with INIT delivery are not refused yet",
 }
 
 # Which attack aims at which 512-byte slice of the canaries: 0-7 the code page, 8-15 the page
@@ -131,7 +133,7 @@ class Run:
         self.work, self.group = work, group
         ide = scratch(work, "ide-%s.img" % group)
         args = ["-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", "512M", "-smp", "1", "-display", "none",
-                "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std",
+                "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std"] + IOMMU + [
                 "-drive", "file=%s,format=raw,if=none,id=boot,snapshot=on" % DISK,
                 "-device", "ide-hd,drive=boot,bus=ide.0,serial=TVBOOT0001,bootindex=1",
                 "-device", "piix3-ide,id=pide",
@@ -458,7 +460,10 @@ def main():
     ap = argparse.ArgumentParser(description="the hostile-guest attack suite")
     ap.add_argument("--only", help="substrings of attack/NAME, comma-separated (one attack: --only attack/cpu-exec)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (printed)")
+    ap.add_argument("--iommu", action="store_true", help="give every boot an intel-iommu (VT-d) the monitor drives")
     args = ap.parse_args()
+    if args.iommu:
+        IOMMU[:] = ["-device", "intel-iommu"]
     build_image()
     listed = attack_names()
     subs = args.only.split(",") if args.only else []

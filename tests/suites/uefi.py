@@ -275,8 +275,11 @@ DISK_NET_SCRIPT = """dd if=/dev/sda bs=%d count=1 2>/dev/null | sed 's/^/TV-DATA
 
 
 def disk_net_conf(syslog_port):
+    # The ESP is on virtio-blk, which no mediator owns: OVMF, running on as the guest, reads the
+    # kernel and initrd from it by DMA, so it needs an allow_dma line (docs/config.md states the risk).
     return ("[disk.data]\nserial = TVDATA01\nkeyslots = data.keys\n"
-            "[network]\ndhcp = yes\nmac = %s\nsyslog = 10.0.2.2:%d\n" % (MONITOR_MAC, syslog_port))
+            "[network]\ndhcp = yes\nmac = %s\nsyslog = 10.0.2.2:%d\n"
+            "[pci]\nallow_dma = 1af4:1001\n" % (MONITOR_MAC, syslog_port))
 
 
 def encrypted_data_disk(tmp):

@@ -1,0 +1,20 @@
+// The IOMMU in the monitor (docs/iommu.md): Intel VT-d where the firmware's DMAR table names
+// remapping hardware. Init order (core/main.cpp): iommu_prepare() before PCI enumeration
+// (finds the units, hides them and the DMAR table from the guest whether or not they can be
+// used), iommu_enable() once the PCI drivers attached (mediated functions are then known).
+#pragma once
+
+#include "core/nested_paging.hpp"
+
+namespace tv::iommu {
+
+[[nodiscard]] Status iommu_prepare();
+// True when iommu_enable() will fence function (bus, dev, fn) from the monitor's region
+// (every unit usable, and one of them covers the function): the bus-master policy then stands
+// aside for it.
+bool iommu_guards(u8 bus, u8 dev, u8 fn);
+// Builds the tables over [0, top) and turns translation on in every unit. An error after
+// iommu_guards_unmediated() said yes must stop the boot.
+[[nodiscard]] Status iommu_enable(PageSource& ps, u64 top);
+
+}  // namespace tv::iommu
