@@ -24,7 +24,7 @@ bool decode_h2d(u8 const* cfis, AtaCommand* out, bool* control) {
                       u64{f.lba5} << 40;
     if (!ata_decode(f.command, features, count, lba48, true, out)) return false;
     // A 28-bit command takes LBA 27:24 from the device register, not from the LBA(3) byte.
-    if (!out->lba48) out->lba = (lba48 & 0xFFFFFF) | u64{f.device & 0xFu} << 24;
+    if (!out->lba48) out->lba = Lba{(lba48 & 0xFFFFFF) | u64{f.device & 0xFu} << 24};
     return true;
 }
 

@@ -96,7 +96,7 @@ struct Slot {
     u16 guest_prds;
     u32 bytes;        // data moved through the bounce buffer (0: none)
     u32 sectors;
-    u64 lba;
+    Lba lba;
     u32 bounce_first, bounce_pages;
 };
 

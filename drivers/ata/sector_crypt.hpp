@@ -49,9 +49,9 @@ class SectorCrypt {
     char const* disk_name() const { return vol_.name(); }
 
     // In place, on monitor memory (storage::Volume::seal/unseal).
-    [[nodiscard]] Status encrypt(u64 lba, u8* buf, u32 sectors) { return vol_.seal(crypto::Lba{lba}, buf, sectors); }
-    [[nodiscard]] Status decrypt(u64 lba, u8* buf, u32 sectors) { return vol_.unseal(crypto::Lba{lba}, buf, sectors); }
-    [[nodiscard]] bool allowed(u64 lba, u32 sectors) const { return vol_.allowed(crypto::Lba{lba}, sectors); }
+    [[nodiscard]] Status encrypt(Lba lba, u8* buf, u32 sectors) { return vol_.seal(lba, buf, sectors); }
+    [[nodiscard]] Status decrypt(Lba lba, u8* buf, u32 sectors) { return vol_.unseal(lba, buf, sectors); }
+    [[nodiscard]] bool allowed(Lba lba, u32 sectors) const { return vol_.allowed(lba, sectors); }
 
   private:
     storage::Volume vol_;
