@@ -402,7 +402,7 @@ void AoeDisk::run_dma() {
         return fail(dma_op_, kErrAbrt, "bus-master direction does not match the command");
     }
     u64 const bytes = static_cast<u64>(dma_count_) * 512;
-    ShadowError const se = shadow_.load(*env_, bm_prd_, bytes);
+    ShadowError const se = shadow_.load(*env_, Gpa{bm_prd_}, bytes);
     if (se != ShadowError::Ok) {
         env_->log("aoe-disk: DMA PRD table at %#x refused: %s", bm_prd_, shadow_error_name(se));
         bm_done(false);

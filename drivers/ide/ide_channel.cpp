@@ -409,7 +409,7 @@ void IdeChannel::dma_go() {
     u64 const bytes = static_cast<u64>(c.count) * crypt.sector_size();
     bool const to_memory = (bm_cmd_ & ide::kBmToMemory) != 0;
     if (to_memory != (c.dir == Dir::Read)) return refuse(c.command, "bus-master direction differs from the command's");
-    ShadowError e = shadow_.load(*env_, guest_prd_, bytes);
+    ShadowError e = shadow_.load(*env_, Gpa{guest_prd_}, bytes);
     dma_bounce_ = crypt.active();
     if (e == ShadowError::Ok && dma_bounce_ && bytes > dma_.bounce_bytes) e = ShadowError::TooBig;
     if (e != ShadowError::Ok) return refuse(c.command, shadow_error_name(e));
@@ -428,7 +428,7 @@ void IdeChannel::dma_go() {
     u8 const bms = in8(static_cast<u16>(bm + ide::kBmStatus));
     out8(static_cast<u16>(bm + ide::kBmStatus),
          static_cast<u8>((bms & ide::kBmDriveCapable) | ide::kBmIntr | ide::kBmError));
-    env_->port_out(static_cast<u16>(bm + ide::kBmPrd), 4, static_cast<u32>(dma_.prd_phys));
+    env_->port_out(static_cast<u16>(bm + ide::kBmPrd), 4, static_cast<u32>(dma_.prd_phys.raw));
     issue(c.command, dma_tf_);
     out8(static_cast<u16>(bm + ide::kBmCommand), static_cast<u8>(bm_cmd_ | ide::kBmStart));
     phase_ = Phase::DmaRun;

@@ -223,9 +223,9 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
     static AhciHba* hba = new AhciHba;
     new (pool) BouncePool{};  // in place: an AhciHba is too big for a temporary on the stack
     new (hba) AhciHba{};
-    pool->init(DmaMem{pool_mem, reinterpret_cast<u64>(pool_mem)}, kPoolPages);
+    pool->init(DmaMem{pool_mem, Hpa{reinterpret_cast<u64>(pool_mem)}}, kPoolPages);
     hba->init(m, pool);
-    if (!hba->attach_port(0, DmaMem{port_mem, reinterpret_cast<u64>(port_mem)}, reinterpret_cast<PrdEntry*>(prd_mem)))
+    if (!hba->attach_port(0, DmaMem{port_mem, Hpa{reinterpret_cast<u64>(port_mem)}}, reinterpret_cast<PrdEntry*>(prd_mem)))
         return 0;
     while (in.n) {
         u8 const op = in.take<u8>();
