@@ -27,9 +27,7 @@ inline constexpr u32 kMaxKeys = storage::kMaxKeys;
 [[nodiscard]] inline Status sector_crypt_set_keys(DiskKeyEntry const* entries, u32 count, bool disks_configured) {
     return storage::set_keys(entries, count, disks_configured);
 }
-#if !__STDC_HOSTED__
 [[nodiscard]] inline Status sector_crypt_load_boot_keys() { return storage::load_boot_keys(); }
-#endif
 
 using storage::DiskPolicy;
 
