@@ -26,6 +26,15 @@ struct Hpa {  // host-physical
     u64 raw;
     constexpr bool operator==(Hpa const&) const = default;
 };
+// A logical block address on a disk: the index of a data unit (512 or 4096 bytes) and, for
+// XTS, the tweak. A run of sectors moves it forward; two of them give a distance in sectors.
+// Never a byte offset or a count.
+struct Lba {
+    u64 raw;
+    constexpr bool operator==(Lba const&) const = default;
+    constexpr Lba operator+(u64 sectors) const { return Lba{raw + sectors}; }
+    constexpr u64 operator-(Lba const& from) const { return raw - from.raw; }
+};
 
 enum class Status : u8 {
     Ok,

@@ -1,15 +1,10 @@
-// A logical block address on a guest disk: the index of a data unit (512 or 4096 bytes) and,
-// for XTS, the tweak. Its own type so that a sector number can never be passed where a byte
-// offset or a count is expected.
+// The crypto code's name for the sector number (core/types.hpp): the XTS tweak of a data unit.
 #pragma once
 
 #include "core/types.hpp"
 
 namespace tv::crypto {
 
-struct Lba {
-    u64 raw;
-    constexpr bool operator==(Lba const&) const = default;
-};
+using tv::Lba;
 
 }  // namespace tv::crypto

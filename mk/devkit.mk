@@ -12,7 +12,7 @@ DEVKIT_TEST_SRCS := $(wildcard tests/unit/test_devkit_*.cpp)
 
 # The mediators' monitor glue, host-tested against fakes of the registries it calls.
 DEVKIT_GLUE_SRCS := drivers/nic/e1000_install.cpp drivers/pci/passthrough_test.cpp \
-                    tests/unit/mocks/monitor_registries.cpp
+                    drivers/ahci/ahci_install.cpp tests/unit/mocks/monitor_registries.cpp
 
 UNIT_CORE_SRCS += $(DEVKIT_PURE_SRCS) $(DEVKIT_GLUE_SRCS)
 UNIT_STRICT_SRCS += $(DEVKIT_PURE_SRCS) $(DEVKIT_TEST_SRCS)

@@ -54,7 +54,8 @@ $(UNIT_OBJS): $(UNIT_BUILD)/%.o: %.cpp
 UNIT_FUZZ_CXX ?= clang++
 UNIT_FUZZ_CC ?= clang
 UNIT_FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-UNIT_FUZZ_CXXFLAGS ?= -std=c++20 -g -O1 $(UNIT_FUZZ_SAN) -Wall -Wextra -Werror $(UNIT_STRICT_FLAGS) -I. -Iinclude
+UNIT_FUZZ_CXXFLAGS ?= -std=c++20 -g -O1 $(UNIT_FUZZ_SAN) -Wall -Wextra -Werror $(UNIT_STRICT_FLAGS) -I. -Iinclude \
+                      -fsanitize-coverage-ignorelist=tests/unit/fuzz_nocov.txt
 UNIT_FUZZ_CFLAGS ?= -std=gnu11 -g -O1 $(subst fuzzer,fuzzer-no-link,$(UNIT_FUZZ_SAN)) -Wall -Wextra -Werror \
                     -Wconversion -Iinclude
 # Each harness stops at UNIT_FUZZ_RUNS executions or after UNIT_FUZZ_SECONDS, whichever is
@@ -82,7 +83,7 @@ UNIT_FUZZ_WITH_acpi := core/acpi.cpp
 UNIT_FUZZ_EXTRA_acpi = -include tests/unit/fuzz_acpi_shim.hpp
 UNIT_FUZZ_WITH_hypercall := core/handlers/hypercall.cpp core/handlers/hypercall_policy.cpp core/exit_stats.cpp core/log_ring.cpp core/memmap.cpp
 UNIT_FUZZ_HDRS := $(wildcard core/*.hpp core/*/*.hpp core/arch/x86/*.hpp drivers/ata/*.hpp drivers/ide/*.hpp drivers/ahci/*.hpp drivers/aoe_disk/*.hpp boot/efi/*.h \
-                  crypto/*.hpp include/thinvisor/*.h tests/unit/*.hpp)
+                  crypto/*.hpp include/thinvisor/*.h tests/unit/*.hpp tests/unit/fuzz_nocov.txt)
 
 define UNIT_FUZZ_RULE
 $(UNIT_BUILD)/fuzz_$(1): tests/unit/fuzz_$(1).cpp $(filter %.cpp,$(UNIT_FUZZ_WITH_$(1))) \

@@ -56,10 +56,10 @@ crypto::Decision decide(DiskId const& id, crypto::Lba lba, u64 count);
 // The key schedule of a listed disk; only inside an FpuGuard in the monitor.
 crypto::Xts& key_schedule(crypto::KeyId key);
 
-#if !__STDC_HOSTED__
 // Monitor: builds the table from core/disk_keys and thinvisor.conf once; later calls do
-// nothing (each mediator calls it before its first volume attaches).
+// nothing (each mediator calls it before its first volume attaches). Defined in
+// storage/boot_keys.cpp (monitor only); the host tests of the install glue fake it
+// (tests/unit/mocks/).
 [[nodiscard]] Status load_boot_keys();
-#endif
 
 }  // namespace tv::storage

@@ -122,7 +122,7 @@ Status hook_idp(Controller& c, pci::Function const& f) {
 [[nodiscard]] bool alloc_dma(u64 bytes, DmaMem* out) {
     Hpa const h = alloc_pages(align_up(bytes, kPageSize) / kPageSize);
     if (!h.raw) return false;
-    *out = DmaMem{static_cast<u8*>(hpa_virt(h)), h.raw};
+    *out = DmaMem{static_cast<u8*>(hpa_virt(h)), h};
     return true;
 }
 

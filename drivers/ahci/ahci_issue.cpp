@@ -24,7 +24,7 @@ bool decode_h2d(u8 const* cfis, AtaCommand* out, bool* control) {
                       u64{f.lba5} << 40;
     if (!ata_decode(f.command, features, count, lba48, true, out)) return false;
     // A 28-bit command takes LBA 27:24 from the device register, not from the LBA(3) byte.
-    if (!out->lba48) out->lba = (lba48 & 0xFFFFFF) | u64{f.device & 0xFu} << 24;
+    if (!out->lba48) out->lba = Lba{(lba48 & 0xFFFFFF) | u64{f.device & 0xFu} << 24};
     return true;
 }
 
@@ -55,7 +55,7 @@ char const* AhciPort::shadow_slot(u32 s) {
     Slot& sl = slots_[s];
     sl = Slot{};
     CommandHeader h;
-    if (!env_->guest_read(Gpa{guest_clb_ + u64{s} * sizeof h}, &h, sizeof h)) return "command list is not guest RAM";
+    if (!env_->guest_read(Gpa{guest_clb_.raw + u64{s} * sizeof h}, &h, sizeof h)) return "command list is not guest RAM";
     Gpa const ctba{h.ctba | u64{h.ctbau} << 32};
     CommandTableHead* t = reinterpret_cast<CommandTableHead*>(table_virt(s));
     if (!env_->guest_read(ctba, t, sizeof *t)) return "command table is not guest RAM";
@@ -189,7 +189,7 @@ void AhciPort::build_shadow_prdt(u32 s) {
     u32 n = 0;
     for (u64 done = 0; done < sl.bytes; ++n) {
         u64 const len = sl.bytes - done < kPrdMaxBytes ? sl.bytes - done : kPrdMaxBytes;
-        u64 const dev = pool_->dev(sl.bounce_first) + done;
+        u64 const dev = pool_->dev(sl.bounce_first).raw + done;
         p[n] = PrdEntry{static_cast<u32>(dev), static_cast<u32>(dev >> 32), 0, static_cast<u32>(len - 1)};
         done += len;
     }
@@ -198,8 +198,8 @@ void AhciPort::build_shadow_prdt(u32 s) {
     *h = CommandHeader{};
     h->flags = sl.flags;
     h->prdtl = static_cast<u16>(n);
-    h->ctba = static_cast<u32>(table_dev(s));
-    h->ctbau = static_cast<u32>(table_dev(s) >> 32);
+    h->ctba = static_cast<u32>(table_dev(s).raw);
+    h->ctbau = static_cast<u32>(table_dev(s).raw >> 32);
 }
 
 }  // namespace tv::ata::ahci

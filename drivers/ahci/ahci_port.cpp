@@ -51,8 +51,8 @@ void AhciPort::init(AhciEnv* env, BouncePool* pool, u32 index, DmaMem dma, PrdEn
     prds_ = prds;
     memset(dma_.virt, 0, kPortDmaBytes);
     // What the firmware left there is what the guest reads back until it writes its own.
-    guest_clb_ = env_->dev_read(off(kPxClb)) | u64{env_->dev_read(off(kPxClbu))} << 32;
-    guest_fb_ = env_->dev_read(off(kPxFb)) | u64{env_->dev_read(off(kPxFbu))} << 32;
+    guest_clb_ = Gpa{env_->dev_read(off(kPxClb)) | u64{env_->dev_read(off(kPxClbu))} << 32};
+    guest_fb_ = Gpa{env_->dev_read(off(kPxFb)) | u64{env_->dev_read(off(kPxFbu))} << 32};
     program_device_bases();
 }
 
@@ -61,18 +61,18 @@ void AhciPort::init(AhciEnv* env, BouncePool* pool, u32 index, DmaMem dma, PrdEn
 void AhciPort::program_device_bases() {
     u32 const cmd = env_->dev_read(off(kPxCmd));
     if (cmd & (kCmdSt | kCmdFre)) return;  // running: the registers are read-only now
-    env_->dev_write(off(kPxClb), static_cast<u32>(shadow_clb()));
-    env_->dev_write(off(kPxClbu), static_cast<u32>(shadow_clb() >> 32));
-    env_->dev_write(off(kPxFb), static_cast<u32>(shadow_fb()));
-    env_->dev_write(off(kPxFbu), static_cast<u32>(shadow_fb() >> 32));
+    env_->dev_write(off(kPxClb), static_cast<u32>(shadow_clb().raw));
+    env_->dev_write(off(kPxClbu), static_cast<u32>(shadow_clb().raw >> 32));
+    env_->dev_write(off(kPxFb), static_cast<u32>(shadow_fb().raw));
+    env_->dev_write(off(kPxFbu), static_cast<u32>(shadow_fb().raw >> 32));
 }
 
 u32 AhciPort::read(u32 reg) {
     switch (reg) {
-    case kPxClb: return static_cast<u32>(guest_clb_);
-    case kPxClbu: return static_cast<u32>(guest_clb_ >> 32);
-    case kPxFb: return static_cast<u32>(guest_fb_);
-    case kPxFbu: return static_cast<u32>(guest_fb_ >> 32);
+    case kPxClb: return static_cast<u32>(guest_clb_.raw);
+    case kPxClbu: return static_cast<u32>(guest_clb_.raw >> 32);
+    case kPxFb: return static_cast<u32>(guest_fb_.raw);
+    case kPxFbu: return static_cast<u32>(guest_fb_.raw >> 32);
     case kPxFbs: return 0;  // FIS-based switching hidden
     default: break;
     }
@@ -95,10 +95,10 @@ u32 AhciPort::read(u32 reg) {
 
 void AhciPort::write(u32 reg, u32 value) {
     switch (reg) {
-    case kPxClb: guest_clb_ = (guest_clb_ & ~0xFFFFFFFFull) | value; return;
-    case kPxClbu: guest_clb_ = (guest_clb_ & 0xFFFFFFFFull) | u64{value} << 32; return;
-    case kPxFb: guest_fb_ = (guest_fb_ & ~0xFFFFFFFFull) | value; return;
-    case kPxFbu: guest_fb_ = (guest_fb_ & 0xFFFFFFFFull) | u64{value} << 32; return;
+    case kPxClb: guest_clb_.raw = (guest_clb_.raw & ~0xFFFFFFFFull) | value; return;
+    case kPxClbu: guest_clb_.raw = (guest_clb_.raw & 0xFFFFFFFFull) | u64{value} << 32; return;
+    case kPxFb: guest_fb_.raw = (guest_fb_.raw & ~0xFFFFFFFFull) | value; return;
+    case kPxFbu: guest_fb_.raw = (guest_fb_.raw & 0xFFFFFFFFull) | u64{value} << 32; return;
     case kPxFbs: return;
     case kPxSact: sact_armed_ |= value & ~active_; return;
     case kPxCi: issue(value & ~active_); return;
@@ -151,8 +151,8 @@ void AhciPort::poll() {
 // guest learns status and errors (SeaBIOS reads them instead of PxTFD).
 void AhciPort::copy_fis_to_guest() {
     fis_dirty_ = false;
-    if (!guest_fb_ || !(env_->dev_read(off(kPxCmd)) & kCmdFre)) return;
-    if (!env_->guest_write(Gpa{guest_fb_}, shadow_fis(), sizeof(ReceivedFis)))
+    if (!guest_fb_.raw || !(env_->dev_read(off(kPxCmd)) & kCmdFre)) return;
+    if (!env_->guest_write(guest_fb_, shadow_fis(), sizeof(ReceivedFis)))
         env_->note(index_, "guest received-FIS area is not guest RAM; not copied");
 }
 
@@ -174,7 +174,7 @@ void AhciPort::complete(u32 s) {
         counters_.bytes_out += sl.bytes;
     }
     // The guest learns how much moved from its own header, as without the monitor.
-    if (!env_->guest_write(Gpa{guest_clb_ + u64{s} * sizeof(CommandHeader) + __builtin_offsetof(CommandHeader, prdbc)},
+    if (!env_->guest_write(Gpa{guest_clb_.raw + u64{s} * sizeof(CommandHeader) + __builtin_offsetof(CommandHeader, prdbc)},
                            &prdbc, sizeof prdbc))
         env_->note(index_, "guest command list is not guest RAM; PRDBC not written");
     ++counters_.completed;

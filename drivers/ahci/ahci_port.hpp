@@ -31,7 +31,7 @@ namespace tv::ata::ahci {
 // Monitor memory the device may reach: the CPU's pointer and the address the device uses.
 struct DmaMem {
     u8* virt;
-    u64 dev;
+    Hpa dev;
 };
 
 // What the port needs from the machine. The monitor's version: ahci_install.cpp; the tests'
@@ -60,7 +60,7 @@ class BouncePool {
     [[nodiscard]] bool alloc(u32 pages, u32* first);
     void release(u32 first, u32 pages);
     u8* virt(u32 page) const { return mem_.virt + u64{page} * kPageSize; }
-    u64 dev(u32 page) const { return mem_.dev + u64{page} * kPageSize; }
+    Hpa dev(u32 page) const { return Hpa{mem_.dev.raw + u64{page} * kPageSize}; }
     u32 pages() const { return pages_; }
     u32 used() const { return used_count_; }
 
@@ -96,7 +96,7 @@ struct Slot {
     u16 guest_prds;
     u32 bytes;        // data moved through the bounce buffer (0: none)
     u32 sectors;
-    u64 lba;
+    Lba lba;
     u32 bounce_first, bounce_pages;
 };
 
@@ -124,15 +124,17 @@ class AhciPort {
     SectorCrypt& crypt() { return crypt_; }
     PortCounters const& counters() const { return counters_; }
     Slot const& slot(u32 s) const { return slots_[s]; }
-    u64 shadow_clb() const { return dma_.dev; }
-    u64 shadow_fb() const { return dma_.dev + kCommandListBytes; }
+    Hpa shadow_clb() const { return dma_.dev; }
+    Hpa shadow_fb() const { return Hpa{dma_.dev.raw + kCommandListBytes}; }
 
   private:
     u32 off(u32 reg) const { return port_reg(index_, reg); }
     CommandHeader* shadow_header(u32 s) { return reinterpret_cast<CommandHeader*>(dma_.virt) + s; }
     ReceivedFis* shadow_fis() { return reinterpret_cast<ReceivedFis*>(dma_.virt + kCommandListBytes); }
     u8* table_virt(u32 s) { return dma_.virt + kCommandListBytes + sizeof(ReceivedFis) + s * kTableBytes; }
-    u64 table_dev(u32 s) const { return dma_.dev + kCommandListBytes + sizeof(ReceivedFis) + s * kTableBytes; }
+    Hpa table_dev(u32 s) const {
+        return Hpa{dma_.dev.raw + kCommandListBytes + sizeof(ReceivedFis) + s * kTableBytes};
+    }
     PrdEntry* guest_prds(u32 s) { return prds_ + s * kMaxGuestPrds; }
 
     void program_device_bases();
@@ -159,7 +161,7 @@ class AhciPort {
     u32 index_{0};
     DmaMem dma_{};
     PrdEntry* prds_{nullptr};
-    u64 guest_clb_{0}, guest_fb_{0};
+    Gpa guest_clb_{0}, guest_fb_{0};  // as the guest wrote them: checked at each use
     u32 active_{0};     // slots not Free
     u32 deferred_{0};   // copied and checked, waiting for bounce pages
     u32 sact_armed_{0}; // PxSACT bits the guest set for slots it has not issued yet

@@ -84,13 +84,13 @@ bool AhciPort::identify_polled() {
     memset(t, 0, kTableBytes);
     memcpy(t->cfis, &f, sizeof f);
     PrdEntry* p = reinterpret_cast<PrdEntry*>(table_virt(0) + sizeof *t);
-    p[0] = PrdEntry{static_cast<u32>(pool_->dev(page)), static_cast<u32>(pool_->dev(page) >> 32), 0, 511};
+    p[0] = PrdEntry{static_cast<u32>(pool_->dev(page).raw), static_cast<u32>(pool_->dev(page).raw >> 32), 0, 511};
     CommandHeader* h = shadow_header(0);
     *h = CommandHeader{};
     h->flags = sizeof(FisH2d) / 4;
     h->prdtl = 1;
-    h->ctba = static_cast<u32>(table_dev(0));
-    h->ctbau = static_cast<u32>(table_dev(0) >> 32);
+    h->ctba = static_cast<u32>(table_dev(0).raw);
+    h->ctbau = static_cast<u32>(table_dev(0).raw >> 32);
     u32 const is_before = env_->dev_read(off(kPxIs));
     env_->dev_write(off(kPxCi), 1);
     bool done = false;

@@ -188,7 +188,7 @@ void AoeDisk::fail(u8 op, u8 error, char const* why) {
 void AoeDisk::fail_io(u8 op, DiskResult const& r) {
     ++counters_.failed;
     env_->log("aoe-disk: command %#x failed at sector %llu: %s (status %#x, error %#x)", op,
-              static_cast<unsigned long long>(r.lba), disk_fault_name(r.fault), r.ata_status, r.ata_error);
+              static_cast<unsigned long long>(r.lba.raw), disk_fault_name(r.fault), r.ata_status, r.ata_error);
     bool const device = r.fault == DiskFault::DeviceError && (r.ata_error & (kErrIdnf | kErrUnc | kErrAbrt));
     status_ = kDrdy | kErr;
     error_ = device ? r.ata_error : kErrAbrt;
@@ -197,7 +197,8 @@ void AoeDisk::fail_io(u8 op, DiskResult const& r) {
     irq();
 }
 
-void AoeDisk::set_lba_regs(u64 lba) {
+void AoeDisk::set_lba_regs(Lba sector) {
+    u64 const lba = sector.raw;
     lbal_ = Reg{static_cast<u8>(lba), static_cast<u8>(lba >> 24)};
     lbam_ = Reg{static_cast<u8>(lba >> 8), static_cast<u8>(lba >> 32)};
     lbah_ = Reg{static_cast<u8>(lba >> 16), static_cast<u8>(lba >> 40)};
@@ -205,16 +206,16 @@ void AoeDisk::set_lba_regs(u64 lba) {
         device_ = static_cast<u8>((device_ & 0xF0) | ((lba >> 24) & 0x0F));
 }
 
-bool AoeDisk::taskfile_lba(bool ext, u64* lba, u32* count) const {
+bool AoeDisk::taskfile_lba(bool ext, Lba* lba, u32* count) const {
     if (ext) {
-        *lba = static_cast<u64>(lbal_.cur) | static_cast<u64>(lbam_.cur) << 8 | static_cast<u64>(lbah_.cur) << 16 |
-               static_cast<u64>(lbal_.prev) << 24 | static_cast<u64>(lbam_.prev) << 32 |
-               static_cast<u64>(lbah_.prev) << 40;
+        *lba = Lba{static_cast<u64>(lbal_.cur) | static_cast<u64>(lbam_.cur) << 8 |
+                   static_cast<u64>(lbah_.cur) << 16 | static_cast<u64>(lbal_.prev) << 24 |
+                   static_cast<u64>(lbam_.prev) << 32 | static_cast<u64>(lbah_.prev) << 40};
         u32 const n = static_cast<u32>(count_.cur) | static_cast<u32>(count_.prev) << 8;
         *count = n ? n : 65536;
     } else {
-        *lba = static_cast<u64>(lbal_.cur) | static_cast<u64>(lbam_.cur) << 8 | static_cast<u64>(lbah_.cur) << 16 |
-               static_cast<u64>(device_ & 0x0F) << 24;
+        *lba = Lba{static_cast<u64>(lbal_.cur) | static_cast<u64>(lbam_.cur) << 8 |
+                   static_cast<u64>(lbah_.cur) << 16 | static_cast<u64>(device_ & 0x0F) << 24};
         *count = count_.cur ? count_.cur : 256;
     }
     return (device_ & ide::kDevLba) != 0;
@@ -228,7 +229,7 @@ void AoeDisk::execute(u8 op) {
             build_identify(idp_, id);
             memcpy(buf_, id, sizeof id);
             pio_op_ = op;
-            pio_lba_ = 0;
+            pio_lba_ = Lba{0};
             pio_left_ = 1;
             pio_block_ = 1;
             pio_in_block_ = 1;
@@ -275,10 +276,10 @@ void AoeDisk::execute(u8 op) {
         case kInitParams: case kStandbyNow: case kIdleNow: case kStandby: case kIdle:
             return complete_ok();
         case kVerify: case kVerifyNr: case kVerifyExt: {
-            u64 lba;
+            Lba lba;
             u32 count;
             if (!taskfile_lba(op == kVerifyExt, &lba, &count)) return fail(op, kErrAbrt, "CHS addressing");
-            if (lba >= idp_.sectors || count > idp_.sectors - lba) return fail(op, kErrIdnf, "verify past the end");
+            if (lba.raw >= idp_.sectors || count > idp_.sectors - lba.raw) return fail(op, kErrIdnf, "verify past the end");
             return complete_ok();
         }
     }
@@ -289,10 +290,10 @@ void AoeDisk::execute(u8 op) {
 // ---- PIO -----------------------------------------------------------------------------------
 
 void AoeDisk::start_pio(u8 op, bool write, bool ext, u32 block) {
-    u64 lba;
+    Lba lba;
     u32 count;
     if (!taskfile_lba(ext, &lba, &count)) return fail(op, kErrAbrt, "CHS addressing");
-    if (lba >= idp_.sectors || count > idp_.sectors - lba) return fail(op, kErrIdnf, "sectors past the end");
+    if (lba.raw >= idp_.sectors || count > idp_.sectors - lba.raw) return fail(op, kErrIdnf, "sectors past the end");
     pio_op_ = op;
     pio_lba_ = lba;
     pio_left_ = count;
@@ -341,7 +342,7 @@ void AoeDisk::pio_in_sector_done() {
     if (pio_in_block_) return;
     pio_in_block_ = pio_block_ < pio_left_ ? pio_block_ : pio_left_;
     if (buf_pos_ == buf_sectors_ * 512) {
-        pio_lba_ += buf_sectors_;
+        pio_lba_ = pio_lba_ + buf_sectors_;
         if (!pio_fetch()) return;
     }
     status_ = kDrdy | kDsc | kDrq;
@@ -363,7 +364,7 @@ void AoeDisk::pio_out_sector_done() {
     if (buf_pos_ == buf_sectors_ * 512) {
         DiskResult const r = dev_->write(pio_lba_, buf_sectors_, buf_);
         if (!r.ok()) return fail_io(pio_op_, r);
-        pio_lba_ += buf_sectors_;
+        pio_lba_ = pio_lba_ + buf_sectors_;
         buf_pos_ = 0;
         buf_sectors_ = pio_left_ < kChunkSectors ? pio_left_ : kChunkSectors;
     }
@@ -376,10 +377,10 @@ void AoeDisk::pio_out_sector_done() {
 // ---- DMA -----------------------------------------------------------------------------------
 
 void AoeDisk::start_dma(u8 op, bool write, bool ext) {
-    u64 lba;
+    Lba lba;
     u32 count;
     if (!taskfile_lba(ext, &lba, &count)) return fail(op, kErrAbrt, "CHS addressing");
-    if (lba >= idp_.sectors || count > idp_.sectors - lba) return fail(op, kErrIdnf, "sectors past the end");
+    if (lba.raw >= idp_.sectors || count > idp_.sectors - lba.raw) return fail(op, kErrIdnf, "sectors past the end");
     dma_op_ = op;
     dma_write_ = write;
     dma_lba_ = lba;
@@ -401,7 +402,7 @@ void AoeDisk::run_dma() {
         return fail(dma_op_, kErrAbrt, "bus-master direction does not match the command");
     }
     u64 const bytes = static_cast<u64>(dma_count_) * 512;
-    ShadowError const se = shadow_.load(*env_, bm_prd_, bytes);
+    ShadowError const se = shadow_.load(*env_, Gpa{bm_prd_}, bytes);
     if (se != ShadowError::Ok) {
         env_->log("aoe-disk: DMA PRD table at %#x refused: %s", bm_prd_, shadow_error_name(se));
         bm_done(false);

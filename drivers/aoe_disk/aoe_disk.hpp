@@ -82,11 +82,11 @@ class AoeDisk {
     void fail(u8 op, u8 error, char const* why);
     void fail_io(u8 op, DiskResult const& r);
 
-    [[nodiscard]] bool taskfile_lba(bool ext, u64* lba, u32* count) const;
+    [[nodiscard]] bool taskfile_lba(bool ext, Lba* lba, u32* count) const;
     void start_pio(u8 op, bool write, bool ext, u32 block);
     void start_dma(u8 op, bool write, bool ext);
     void run_dma();
-    void set_lba_regs(u64 lba);
+    void set_lba_regs(Lba lba);
 
     u8 data_byte_in();
     void data_byte_out(u8 b);
@@ -110,7 +110,7 @@ class AoeDisk {
 
     // PIO: the current chunk of sectors in buf_, and where the guest is in it
     u8 pio_op_{0};
-    u64 pio_lba_{0};       // first sector of buf_
+    Lba pio_lba_{0};       // first sector of buf_
     u32 pio_left_{0};      // sectors of the command not yet moved by the guest
     u32 pio_block_{1};     // sectors per DRQ block
     u32 pio_in_block_{0};  // sectors left in the current block
@@ -120,7 +120,7 @@ class AoeDisk {
     // DMA
     u8 dma_op_{0};
     bool dma_write_{false};
-    u64 dma_lba_{0};
+    Lba dma_lba_{0};
     u32 dma_count_{0};
     u8 bm_cmd_{0};
     u8 bm_status_{0};

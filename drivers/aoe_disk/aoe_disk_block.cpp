@@ -38,9 +38,9 @@ void AoeBlock::done(void* ctx, aoe::Result const& r) {
     self->finished_ = true;
 }
 
-DiskResult AoeBlock::run(aoe::Op op, u64 lba, u32 count, u8* buf) {
+DiskResult AoeBlock::run(aoe::Op op, Lba lba, u32 count, u8* buf) {
     ++requests_;
-    if (count == 0 || lba >= sectors() || count > sectors() - lba) {
+    if (count == 0 || lba.raw >= sectors() || count > sectors() - lba.raw) {
         ++failures_;
         return DiskResult{DiskFault::Range, 0, 0, lba};
     }
@@ -49,7 +49,7 @@ DiskResult AoeBlock::run(aoe::Op op, u64 lba, u32 count, u8* buf) {
     // it inside the same budget rather than failing the guest's command at once.
     while (ini_->state() != aoe::State::Ready && clock_->now_us() - start < timeout_us_) pump();
     finished_ = false;
-    if (!ok(ini_->submit(aoe::IoRequest{op, lba, count, buf, &AoeBlock::done, this}))) {
+    if (!ok(ini_->submit(aoe::IoRequest{op, lba.raw, count, buf, &AoeBlock::done, this}))) {
         ++failures_;
         bool const ready = ini_->state() == aoe::State::Ready;
         return DiskResult{ready ? DiskFault::TargetError : DiskFault::TimedOut, 0, 0, lba};
@@ -64,23 +64,23 @@ DiskResult AoeBlock::run(aoe::Op op, u64 lba, u32 count, u8* buf) {
     }
     aoe::Result const& r = result_;
     switch (r.outcome) {
-        case aoe::Outcome::Ok: return DiskResult{DiskFault::None, 0, 0, 0};
+        case aoe::Outcome::Ok: return DiskResult{DiskFault::None, 0, 0, Lba{0}};
         case aoe::Outcome::DeviceError:
             ++failures_;
-            return DiskResult{DiskFault::DeviceError, r.ata_status, r.ata_error, r.lba};
+            return DiskResult{DiskFault::DeviceError, r.ata_status, r.ata_error, Lba{r.lba}};
         case aoe::Outcome::TargetError:
             ++failures_;
-            return DiskResult{DiskFault::TargetError, 0, 0, r.lba};
+            return DiskResult{DiskFault::TargetError, 0, 0, Lba{r.lba}};
         case aoe::Outcome::TimedOut:
         case aoe::Outcome::Aborted: break;
     }
     ++failures_;
-    return DiskResult{DiskFault::TimedOut, 0, 0, r.lba};
+    return DiskResult{DiskFault::TimedOut, 0, 0, Lba{r.lba}};
 }
 
-DiskResult AoeBlock::read(u64 lba, u32 count, u8* buf) { return run(aoe::Op::Read, lba, count, buf); }
+DiskResult AoeBlock::read(Lba lba, u32 count, u8* buf) { return run(aoe::Op::Read, lba, count, buf); }
 
-DiskResult AoeBlock::write(u64 lba, u32 count, u8 const* buf) {
+DiskResult AoeBlock::write(Lba lba, u32 count, u8 const* buf) {
     // The initiator only reads a write's buffer.
     return run(aoe::Op::Write, lba, count, const_cast<u8*>(buf));
 }

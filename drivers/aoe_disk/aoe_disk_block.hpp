@@ -27,7 +27,7 @@ struct DiskResult {
     DiskFault fault;
     u8 ata_status;
     u8 ata_error;
-    u64 lba;  // the first sector that failed
+    Lba lba;  // the first sector that failed
 
     bool ok() const { return fault == DiskFault::None; }
 };
@@ -37,8 +37,8 @@ char const* disk_fault_name(DiskFault f);
 class BlockDevice {
   public:
     virtual u64 sectors() const = 0;
-    [[nodiscard]] virtual DiskResult read(u64 lba, u32 count, u8* buf) = 0;
-    [[nodiscard]] virtual DiskResult write(u64 lba, u32 count, u8 const* buf) = 0;
+    [[nodiscard]] virtual DiskResult read(Lba lba, u32 count, u8* buf) = 0;
+    [[nodiscard]] virtual DiskResult write(Lba lba, u32 count, u8 const* buf) = 0;
 
   protected:
     ~BlockDevice() = default;
@@ -63,14 +63,14 @@ class AoeBlock final : public BlockDevice {
     [[nodiscard]] bool wait_ready(u64 timeout_us);
 
     u64 sectors() const override { return ini_->sectors(); }
-    [[nodiscard]] DiskResult read(u64 lba, u32 count, u8* buf) override;
-    [[nodiscard]] DiskResult write(u64 lba, u32 count, u8 const* buf) override;
+    [[nodiscard]] DiskResult read(Lba lba, u32 count, u8* buf) override;
+    [[nodiscard]] DiskResult write(Lba lba, u32 count, u8 const* buf) override;
 
     u64 requests() const { return requests_; }
     u64 failures() const { return failures_; }
 
   private:
-    [[nodiscard]] DiskResult run(aoe::Op op, u64 lba, u32 count, u8* buf);
+    [[nodiscard]] DiskResult run(aoe::Op op, Lba lba, u32 count, u8* buf);
     void pump();
     static void done(void* ctx, aoe::Result const& r);
 

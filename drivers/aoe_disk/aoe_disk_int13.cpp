@@ -51,28 +51,28 @@ void Int13Disk::finish(BiosDiskRegs& r, u8 status) {
 }
 
 // One disk transfer between the disk and guest memory at addr, through buf_.
-u8 Int13Disk::transfer(bool write, u64 lba, u32 count, u64 addr) {
+u8 Int13Disk::transfer(bool write, Lba lba, u32 count, Gpa addr) {
     if (count == 0) return kOk;
     if (count > kMaxSectors) return kBadRequest;
     u64 const bytes = static_cast<u64>(count) * 512;
-    if (!mem_->guest_ram(Gpa{addr}, bytes)) {
+    if (!mem_->guest_ram(addr, bytes)) {
         if (logs_++ < 16) mem_->log("aoe-disk: INT 13h buffer %#llx (+%llu) is not guest RAM: refused",
-                                    static_cast<unsigned long long>(addr), static_cast<unsigned long long>(bytes));
+                                    static_cast<unsigned long long>(addr.raw), static_cast<unsigned long long>(bytes));
         return kBadRequest;
     }
     u64 const total = dev_->sectors();
-    if (lba >= total || count > total - lba) return kNotFound;
+    if (lba.raw >= total || count > total - lba.raw) return kNotFound;
     DiskResult d{};
     if (write) {
-        memcpy(buf_, mem_->guest_ptr(Gpa{addr}), bytes);
+        memcpy(buf_, mem_->guest_ptr(addr), bytes);
         d = dev_->write(lba, count, buf_);
     } else {
         d = dev_->read(lba, count, buf_);
-        if (d.ok()) memcpy(mem_->guest_ptr(Gpa{addr}), buf_, bytes);
+        if (d.ok()) memcpy(mem_->guest_ptr(addr), buf_, bytes);
     }
     if (!d.ok())
         mem_->log("aoe-disk: INT 13h %s of %u sectors at %llu failed: %s", write ? "write" : "read", count,
-                  static_cast<unsigned long long>(lba), disk_fault_name(d.fault));
+                  static_cast<unsigned long long>(lba.raw), disk_fault_name(d.fault));
     return status_of(d);
 }
 
@@ -83,7 +83,7 @@ void Int13Disk::chs_rw(BiosDiskRegs& r, bool write) {
     u32 const head = (r.edx >> 8) & 0xFF;
     if (sector == 0 || sector > kSpt || head >= kHeads || count == 0) return finish(r, kBadRequest);
     u64 const lba = (static_cast<u64>(cyl) * kHeads + head) * kSpt + sector - 1;
-    u8 const st = transfer(write, lba, count, r.es_base + (r.ebx & 0xFFFF));
+    u8 const st = transfer(write, Lba{lba}, count, Gpa{r.es_base + (r.ebx & 0xFFFF)});
     r.eax = (r.eax & ~0xFFu) | (st == kOk ? count : 0);
     finish(r, st);
 }
@@ -105,7 +105,7 @@ void Int13Disk::ext_rw(BiosDiskRegs& r, bool write) {
         if (size < 24 || !mem_->guest_ram(Gpa{dap_at}, 24)) return finish(r, kBadRequest);
         memcpy(&addr, dap + 16, 8);
     }
-    u8 const st = transfer(write, lba, count, addr);
+    u8 const st = transfer(write, Lba{lba}, count, Gpa{addr});
     if (st != kOk) put<u16>(dap + 2, 0);  // nothing was transferred
     finish(r, st);
 }

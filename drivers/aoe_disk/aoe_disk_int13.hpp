@@ -31,7 +31,7 @@ class Int13Disk {
 
   private:
     void finish(BiosDiskRegs& r, u8 status);
-    [[nodiscard]] u8 transfer(bool write, u64 lba, u32 count, u64 addr);
+    [[nodiscard]] u8 transfer(bool write, Lba lba, u32 count, Gpa addr);
     void chs_rw(BiosDiskRegs& r, bool write);
     void ext_rw(BiosDiskRegs& r, bool write);
     void params(BiosDiskRegs& r);

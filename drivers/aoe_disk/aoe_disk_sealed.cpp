@@ -8,7 +8,7 @@ namespace {
 
 constexpr u32 kSector = 512;  // AoE moves 512-byte sectors
 
-DiskResult refused(u64 lba) { return DiskResult{DiskFault::Refused, 0, 0, lba}; }
+DiskResult refused(Lba lba) { return DiskResult{DiskFault::Refused, 0, 0, lba}; }
 
 }  // namespace
 
@@ -27,30 +27,30 @@ bool SealedBlock::init(BlockDevice* inner, storage::DiskId const& id) {
     return ok(vol_.attach(id, kSector)) && vol_.policy() != storage::DiskPolicy::Deny;
 }
 
-DiskResult SealedBlock::read(u64 lba, u32 count, u8* buf) {
-    if (!vol_.allowed(crypto::Lba{lba}, count)) return refused(lba);
+DiskResult SealedBlock::read(Lba lba, u32 count, u8* buf) {
+    if (!vol_.allowed(lba, count)) return refused(lba);
     DiskResult r = inner_->read(lba, count, buf);
     if (!r.ok()) return r;
     // What arrived is ciphertext until here; on failure the guest must not get it as data.
-    if (!ok(vol_.unseal(crypto::Lba{lba}, buf, count))) {
+    if (!ok(vol_.unseal(lba, buf, count))) {
         memset(buf, 0, u64{count} * kSector);
         return refused(lba);
     }
     return r;
 }
 
-DiskResult SealedBlock::write(u64 lba, u32 count, u8 const* buf) {
-    if (!vol_.allowed(crypto::Lba{lba}, count)) return refused(lba);
+DiskResult SealedBlock::write(Lba lba, u32 count, u8 const* buf) {
+    if (!vol_.allowed(lba, count)) return refused(lba);
     if (!vol_.active()) return inner_->write(lba, count, buf);
     for (u32 done = 0; done < count;) {
         u32 const n = count - done < kBufSectors ? count - done : kBufSectors;
         memcpy(buf_, buf + u64{done} * kSector, u64{n} * kSector);
-        if (!ok(vol_.seal(crypto::Lba{lba + done}, buf_, n))) return refused(lba + done);
+        if (!ok(vol_.seal(lba + done, buf_, n))) return refused(lba + done);
         DiskResult r = inner_->write(lba + done, n, buf_);
         if (!r.ok()) return r;
         done += n;
     }
-    return DiskResult{DiskFault::None, 0, 0, 0};
+    return DiskResult{DiskFault::None, 0, 0, Lba{0}};
 }
 
 }  // namespace tv::ata

@@ -25,8 +25,8 @@ class SealedBlock final : public BlockDevice {
     storage::Volume const& volume() const { return vol_; }
 
     u64 sectors() const override { return inner_->sectors(); }
-    [[nodiscard]] DiskResult read(u64 lba, u32 count, u8* buf) override;
-    [[nodiscard]] DiskResult write(u64 lba, u32 count, u8 const* buf) override;
+    [[nodiscard]] DiskResult read(Lba lba, u32 count, u8* buf) override;
+    [[nodiscard]] DiskResult write(Lba lba, u32 count, u8 const* buf) override;
 
   private:
     BlockDevice* inner_{nullptr};

@@ -124,13 +124,13 @@ bool ata_decode(u8 command, u16 features, u16 count, u64 lba, bool ext_regs, Ata
             lba &= 0xFFFFFF;
         }
         c.features = features;
-        c.lba = lba & 0xFFFF'FFFF'FFFFull;
+        c.lba = Lba{lba & 0xFFFF'FFFF'FFFFull};
         bool const fpdma = e->kind == Kind::FpdmaIn || e->kind == Kind::FpdmaOut;
         u32 const n = fpdma ? features : count;
         c.count = n ? n : 0x10000u;
     } else {
         c.features = static_cast<u16>(features & 0xFF);
-        c.lba = lba & 0x0FFF'FFFFull;
+        c.lba = Lba{lba & 0x0FFF'FFFFull};
         c.count = (count & 0xFF) ? (count & 0xFFu) : 256u;
     }
     set_kind(e->kind, &c);

@@ -19,7 +19,7 @@ enum class Proto : u8 { NonData, Pio, Dma, Fpdma };
 struct AtaCommand {
     u8 command;
     u16 features;
-    u64 lba;     // 28- or 48-bit, as the command uses it
+    Lba lba;     // 28- or 48-bit, as the command uses it
     u32 count;   // media: logical sectors (0 in the register already expanded to 256 or 65536);
                  // other data commands: 512-byte blocks (IDENTIFY, SMART READ DATA: 1)
     bool lba48;  // an EXT or FPDMA command

@@ -27,9 +27,7 @@ inline constexpr u32 kMaxKeys = storage::kMaxKeys;
 [[nodiscard]] inline Status sector_crypt_set_keys(DiskKeyEntry const* entries, u32 count, bool disks_configured) {
     return storage::set_keys(entries, count, disks_configured);
 }
-#if !__STDC_HOSTED__
 [[nodiscard]] inline Status sector_crypt_load_boot_keys() { return storage::load_boot_keys(); }
-#endif
 
 using storage::DiskPolicy;
 
@@ -49,9 +47,9 @@ class SectorCrypt {
     char const* disk_name() const { return vol_.name(); }
 
     // In place, on monitor memory (storage::Volume::seal/unseal).
-    [[nodiscard]] Status encrypt(u64 lba, u8* buf, u32 sectors) { return vol_.seal(crypto::Lba{lba}, buf, sectors); }
-    [[nodiscard]] Status decrypt(u64 lba, u8* buf, u32 sectors) { return vol_.unseal(crypto::Lba{lba}, buf, sectors); }
-    [[nodiscard]] bool allowed(u64 lba, u32 sectors) const { return vol_.allowed(crypto::Lba{lba}, sectors); }
+    [[nodiscard]] Status encrypt(Lba lba, u8* buf, u32 sectors) { return vol_.seal(lba, buf, sectors); }
+    [[nodiscard]] Status decrypt(Lba lba, u8* buf, u32 sectors) { return vol_.unseal(lba, buf, sectors); }
+    [[nodiscard]] bool allowed(Lba lba, u32 sectors) const { return vol_.allowed(lba, sectors); }
 
   private:
     storage::Volume vol_;

@@ -146,7 +146,7 @@ void IdeChannel::command_write(u8 op) {
     AtaCommand c{};
     if (!ata_decode(op, features, count, lba, true, &c)) return refuse(op, "not on the allow-list");
     if (!c.lba48)  // LBA 27:24 live in the device register
-        c.lba = (lba & 0xFFFFFF) | static_cast<u64>(tf_.device & 0x0F) << 24;
+        c.lba = Lba{(lba & 0xFFFFFF) | static_cast<u64>(tf_.device & 0x0F) << 24};
     if (c.media) {
         // Sector numbers are the XTS tweak, so an encrypted disk needs LBA addressing. A disk
         // that passes through unencrypted may still be driven with CHS, as older BIOSes do
@@ -230,7 +230,7 @@ bool IdeChannel::pio_fill() {
     if (pio_media_ && !ok(dev_[pio_dev_].crypt.decrypt(pio_lba_, buf_, 1))) {
         memset(buf_, 0, sizeof buf_);  // never hand out ciphertext as if it were data
         env_->log("ide%u.%u: PIO sector %llu could not be decrypted", index_, pio_dev_,
-                  static_cast<unsigned long long>(pio_lba_));
+                  static_cast<unsigned long long>(pio_lba_.raw));
     }
     if (pio_identify_) {
         u16 id[256];
@@ -242,7 +242,7 @@ bool IdeChannel::pio_fill() {
 
 void IdeChannel::pio_sector_done() {
     buf_pos_ = buf_len_ = 0;
-    ++pio_lba_;
+    pio_lba_ = pio_lba_ + 1;
     ++counters_.pio_sectors;
     if (--pio_left_ == 0) phase_ = Phase::Idle;
 }
@@ -256,7 +256,7 @@ void IdeChannel::pio_flush() {
     if (pio_media_ && !ok(dev_[pio_dev_].crypt.encrypt(pio_lba_, buf_, 1))) {
         memset(buf_, 0, sizeof buf_);  // plaintext must never reach the disk
         env_->log("ide%u.%u: PIO sector %llu could not be encrypted; zeros written", index_, pio_dev_,
-                  static_cast<unsigned long long>(pio_lba_));
+                  static_cast<unsigned long long>(pio_lba_.raw));
     }
     env_->port_out_words(ports_.cmd, reinterpret_cast<u16 const*>(buf_), pio_bytes_ / 2);
     pio_sector_done();
@@ -409,7 +409,7 @@ void IdeChannel::dma_go() {
     u64 const bytes = static_cast<u64>(c.count) * crypt.sector_size();
     bool const to_memory = (bm_cmd_ & ide::kBmToMemory) != 0;
     if (to_memory != (c.dir == Dir::Read)) return refuse(c.command, "bus-master direction differs from the command's");
-    ShadowError e = shadow_.load(*env_, guest_prd_, bytes);
+    ShadowError e = shadow_.load(*env_, Gpa{guest_prd_}, bytes);
     dma_bounce_ = crypt.active();
     if (e == ShadowError::Ok && dma_bounce_ && bytes > dma_.bounce_bytes) e = ShadowError::TooBig;
     if (e != ShadowError::Ok) return refuse(c.command, shadow_error_name(e));
@@ -428,7 +428,7 @@ void IdeChannel::dma_go() {
     u8 const bms = in8(static_cast<u16>(bm + ide::kBmStatus));
     out8(static_cast<u16>(bm + ide::kBmStatus),
          static_cast<u8>((bms & ide::kBmDriveCapable) | ide::kBmIntr | ide::kBmError));
-    env_->port_out(static_cast<u16>(bm + ide::kBmPrd), 4, static_cast<u32>(dma_.prd_phys));
+    env_->port_out(static_cast<u16>(bm + ide::kBmPrd), 4, static_cast<u32>(dma_.prd_phys.raw));
     issue(c.command, dma_tf_);
     out8(static_cast<u16>(bm + ide::kBmCommand), static_cast<u8>(bm_cmd_ | ide::kBmStart));
     phase_ = Phase::DmaRun;
@@ -451,12 +451,12 @@ void IdeChannel::dma_finish(bool stopped) {
     if (!dma_bounce_ || c.dir != Dir::Read) return;
     if (!good) {
         env_->log("ide%u.%u: DMA read of LBA %llu %s (bm %#x, status %#x); no data given to the guest", index_,
-                  dma_dev_, static_cast<unsigned long long>(c.lba), stopped ? "stopped" : "failed", bm, ata);
+                  dma_dev_, static_cast<unsigned long long>(c.lba.raw), stopped ? "stopped" : "failed", bm, ata);
         return;
     }
     if (!ok(dev_[dma_dev_].crypt.decrypt(c.lba, dma_.bounce, c.count))) {
         env_->log("ide%u.%u: DMA read of LBA %llu could not be decrypted", index_, dma_dev_,
-                  static_cast<unsigned long long>(c.lba));
+                  static_cast<unsigned long long>(c.lba.raw));
         return;
     }
     shadow_.copy_to_guest(*env_, dma_.bounce);

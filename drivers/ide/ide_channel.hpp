@@ -129,7 +129,7 @@ class IdeChannel {
     bool pio_media_{false};
     bool pio_identify_{false};
     bool pio_sealed_{false};  // an encrypted PIO write: no other data word reaches the device in clear
-    u64 pio_lba_{0};
+    Lba pio_lba_{0};
     u32 pio_left_{0};
     u32 pio_bytes_{512};  // bytes per DRQ sector of this command
     u32 buf_pos_{0}, buf_len_{0};

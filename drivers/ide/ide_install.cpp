@@ -138,12 +138,12 @@ bool several_cpus() {
 Status alloc_dma(bool bounce, DmaMemory* out) {
     Hpa const prd = alloc_pages(1);
     if (!prd.raw) return Status::NoMemory;
-    *out = DmaMemory{static_cast<PrdEntry*>(hpa_virt(prd)), prd.raw, nullptr, 0, 0};
+    *out = DmaMemory{static_cast<PrdEntry*>(hpa_virt(prd)), prd, nullptr, Hpa{0}, 0};
     if (!bounce) return Status::Ok;  // no encrypted disk possible: DMA goes to the guest's buffers
     Hpa const buf = alloc_pages(kBouncePages, kBounceAlignPages);
     if (!buf.raw) return Status::NoMemory;
     out->bounce = static_cast<u8*>(hpa_virt(buf));
-    out->bounce_phys = buf.raw;
+    out->bounce_phys = buf;
     out->bounce_bytes = static_cast<u32>(kBouncePages * kPageSize);
     canary_fill(out->bounce, out->bounce_bytes, "ide bounce");
     return Status::Ok;

@@ -17,10 +17,10 @@ char const* shadow_error_name(ShadowError e) {
     return "?";
 }
 
-ShadowError PrdShadow::load(IdeEnv& env, u64 table_gpa, u64 expected_bytes) {
+ShadowError PrdShadow::load(IdeEnv& env, Gpa table, u64 expected_bytes) {
     n_ = 0;
     total_ = 0;
-    table_gpa &= ~3ull;
+    u64 const table_gpa = table.raw & ~3ull;
     for (u32 i = 0; i < kMaxPrdEntries; ++i) {
         u64 const at = table_gpa + i * sizeof(PrdEntry);
         if (!env.guest_ram(Gpa{at}, sizeof(PrdEntry))) return ShadowError::TableNotRam;
@@ -61,7 +61,8 @@ void PrdShadow::copy_to_guest(IdeEnv& env, u8 const* src) const {
     }
 }
 
-u32 build_bounce_prd(PrdEntry* table, u32 max, u64 phys, u64 bytes) {
+u32 build_bounce_prd(PrdEntry* table, u32 max, Hpa bounce, u64 bytes) {
+    u64 phys = bounce.raw;
     u32 n = 0;
     while (bytes) {
         if (n == max) return 0;

@@ -51,9 +51,9 @@ class IdeEnv {
 // Monitor-owned memory of one channel: the PRD table the device reads and the bounce buffer.
 struct DmaMemory {
     PrdEntry* prd;  // one page: room for kMaxPrdEntries entries
-    u64 prd_phys;
+    Hpa prd_phys;
     u8* bounce;
-    u64 bounce_phys;  // 64 KiB aligned
+    Hpa bounce_phys;  // 64 KiB aligned
     u32 bounce_bytes;
 };
 
@@ -77,7 +77,7 @@ class PrdShadow {
   public:
     // Copies the table at table_gpa (low two bits ignored, as the hardware does) and checks
     // every entry; expected_bytes is what the ATA command moves (sectors * sector size).
-    [[nodiscard]] ShadowError load(IdeEnv& env, u64 table_gpa, u64 expected_bytes);
+    [[nodiscard]] ShadowError load(IdeEnv& env, Gpa table, u64 expected_bytes);
     u32 count() const { return n_; }
     GuestRegion const& at(u32 i) const { return regions_[i]; }
     u64 total() const { return total_; }
@@ -98,7 +98,7 @@ class PrdShadow {
 
 // The device's table for a contiguous monitor buffer at phys (64 KiB aligned): one entry per
 // 64 KiB. Returns the entry count, 0 if bytes is 0 or more than max entries would be needed.
-u32 build_bounce_prd(PrdEntry* table, u32 max, u64 phys, u64 bytes);
+u32 build_bounce_prd(PrdEntry* table, u32 max, Hpa bounce, u64 bytes);
 // The device's table for the shadow's own regions (validated guest buffers).
 u32 build_direct_prd(PrdEntry* table, u32 max, PrdShadow const& shadow);
 

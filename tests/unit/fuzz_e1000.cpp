@@ -34,8 +34,8 @@ void check_device_addresses(FakeNic& nic, MonitorMem& mm) {
 // Keep this in step with FakeNic's members.
 FakeNic& fresh_nic() {
     static FakeNic* nic = new FakeNic;
-    // memset, not std::fill: libFuzzer's instrumentation would trace every element's compare.
-    memset(nic->ram.data(), 0, nic->ram.size());
+    // Not std::fill: libFuzzer's instrumentation would trace every element's compare.
+    zero_fill(nic->ram.data(), nic->ram.size());
     memset(nic->regs.data(), 0, nic->regs.size() * sizeof nic->regs[0]);
     nic->regs[off(Reg::Status) / 4] = kStatusLu;
     nic->reads.clear();
@@ -52,7 +52,7 @@ FakeNic& fresh_nic() {
 
 MonitorMem& fresh_monitor_mem() {
     static MonitorMem* mm = new MonitorMem;
-    memset(mm->raw.data(), 0, mm->raw.size());
+    zero_fill(mm->raw.data(), mm->raw.size());
     return *mm;
 }
 

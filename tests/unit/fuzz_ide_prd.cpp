@@ -76,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
     Env env{ram};
     static PrdShadow shadow;
     shadow = PrdShadow{};
-    if (shadow.load(env, table, expected) == ShadowError::Ok) {
+    if (shadow.load(env, Gpa{table}, expected) == ShadowError::Ok) {
         check(shadow.total() == expected, "the shadow moves the command's bytes");
         check(shadow.count() <= PrdShadow::kMaxRegions, "at most kMaxRegions regions");
         u64 sum = 0;

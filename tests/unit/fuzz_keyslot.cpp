@@ -77,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(uint8_t const* data, size_t size) {
     u8 const* input = data;
     u64 len = size;
     if (overlay) {
-        KsFileDisk const base = base_image();
+        static KsFileDisk const base = base_image();  // the same for every input
         memcpy(image, &base, sizeof base);
         u64 const n = size < sizeof image ? size : sizeof image;
         memcpy(image, data, n);  // the fuzzer's bytes over the start of a valid image

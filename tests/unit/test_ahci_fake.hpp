@@ -175,7 +175,7 @@ struct MonitorMemory {
         memset(ptr, 0, align_up(bytes, 4096));
     }
     ~MonitorMemory() { free(ptr); }
-    DmaMem dma() const { return DmaMem{ptr, reinterpret_cast<u64>(ptr)}; }
+    DmaMem dma() const { return DmaMem{ptr, Hpa{reinterpret_cast<u64>(ptr)}}; }
     u8* ptr;
 };
 

@@ -51,12 +51,12 @@ TEST(AoeDiskBlock, ReadsAndWritesTheTarget) {
     Disk d;
     EXPECT_EQ(d.blk.sectors(), 20000u);
     std::vector<u8> buf(100 * 512);
-    ASSERT_TRUE(d.blk.read(50, 100, buf.data()).ok());
+    ASSERT_TRUE(d.blk.read(tv::Lba{50}, 100, buf.data()).ok());
     EXPECT_EQ(0, memcmp(buf.data(), d.rig.target.disk.data() + 50 * 512, buf.size()));
     for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<u8>(i * 13);
-    ASSERT_TRUE(d.blk.write(7000, 100, buf.data()).ok());
+    ASSERT_TRUE(d.blk.write(tv::Lba{7000}, 100, buf.data()).ok());
     EXPECT_EQ(0, memcmp(buf.data(), d.rig.target.disk.data() + 7000 * 512, buf.size()));
-    EXPECT_EQ(d.blk.read(19999, 2, buf.data()).fault, DiskFault::Range);
+    EXPECT_EQ(d.blk.read(tv::Lba{19999}, 2, buf.data()).fault, DiskFault::Range);
 }
 
 TEST(AoeDiskBlock, WriteSurvivesAShortOutage) {
@@ -64,7 +64,7 @@ TEST(AoeDiskBlock, WriteSurvivesAShortOutage) {
     std::vector<u8> buf(64 * 512, 0xC3);
     d.net.down_from = d.rig.clock.now;
     d.net.down_until = d.rig.clock.now + 1'500'000;  // half the deadline
-    ASSERT_TRUE(d.blk.write(300, 64, buf.data()).ok());
+    ASSERT_TRUE(d.blk.write(tv::Lba{300}, 64, buf.data()).ok());
     EXPECT_GE(d.rig.clock.now, d.net.down_until);
     EXPECT_EQ(0, memcmp(buf.data(), d.rig.target.disk.data() + 300 * 512, buf.size()));
     EXPECT_GT(d.rig.ini.counters().retransmits, 0u);
@@ -76,13 +76,13 @@ TEST(AoeDiskBlock, LongOutageTimesOutThenRecovers) {
     u64 const t0 = d.rig.clock.now;
     d.net.down_from = t0;
     d.net.down_until = t0 + 10'000'000;
-    tv::ata::DiskResult r = d.blk.write(10, 8, buf.data());
+    tv::ata::DiskResult r = d.blk.write(tv::Lba{10}, 8, buf.data());
     EXPECT_EQ(r.fault, DiskFault::TimedOut);
     u64 const waited = d.rig.clock.now - t0;
     EXPECT_GE(waited, 3'000'000u);
     EXPECT_LT(waited, 6'000'000u);
     d.rig.clock.now = d.net.down_until;
-    EXPECT_TRUE(d.blk.write(10, 8, buf.data()).ok());
+    EXPECT_TRUE(d.blk.write(tv::Lba{10}, 8, buf.data()).ok());
     EXPECT_EQ(d.blk.failures(), 1u);
 }
 
@@ -92,6 +92,6 @@ TEST(AoeDiskBlock, SectorsPerFrameFollowTheMtu) {
     EXPECT_EQ(d.rig.ini.sectors_per_frame(), 2u);
     std::vector<u8> buf(9 * 512);
     d.rig.target.seen.clear();
-    ASSERT_TRUE(d.blk.read(0, 9, buf.data()).ok());
+    ASSERT_TRUE(d.blk.read(tv::Lba{0}, 9, buf.data()).ok());
     for (auto const& c : d.rig.target.seen) EXPECT_LE(c.count, 2);
 }

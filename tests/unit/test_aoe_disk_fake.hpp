@@ -52,17 +52,17 @@ class FakeBlock final : public BlockDevice {
         for (size_t i = 0; i < disk.size(); ++i) disk[i] = static_cast<u8>((i * 2654435761u) >> 11);
     }
     u64 sectors() const override { return n_; }
-    DiskResult read(u64 lba, u32 count, u8* buf) override {
+    DiskResult read(tv::Lba lba, u32 count, u8* buf) override {
         ++reads;
         if (fault != DiskFault::None) return DiskResult{fault, 0x51, 0x40, lba};
-        memcpy(buf, disk.data() + lba * 512, count * 512ull);
-        return DiskResult{DiskFault::None, 0, 0, 0};
+        memcpy(buf, disk.data() + lba.raw * 512, count * 512ull);
+        return DiskResult{DiskFault::None, 0, 0, tv::Lba{0}};
     }
-    DiskResult write(u64 lba, u32 count, u8 const* buf) override {
+    DiskResult write(tv::Lba lba, u32 count, u8 const* buf) override {
         ++writes;
         if (fault != DiskFault::None) return DiskResult{fault, 0x51, 0x40, lba};
-        memcpy(disk.data() + lba * 512, buf, count * 512ull);
-        return DiskResult{DiskFault::None, 0, 0, 0};
+        memcpy(disk.data() + lba.raw * 512, buf, count * 512ull);
+        return DiskResult{DiskFault::None, 0, 0, tv::Lba{0}};
     }
     std::vector<u8> disk;
     DiskFault fault{DiskFault::None};

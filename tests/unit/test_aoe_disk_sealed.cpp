@@ -54,7 +54,7 @@ TEST(AoeDiskSealed, TargetHoldsOnlyCiphertextAndTheGuestReadsPlaintext) {
     EXPECT_TRUE(s->volume().active());
     u32 const n = SealedBlock::kBufSectors + 44;  // more than one sealing buffer
     auto const plain = marked(n);
-    ASSERT_TRUE(s->write(10, n, plain.data()).ok());
+    ASSERT_TRUE(s->write(tv::Lba{10}, n, plain.data()).ok());
     EXPECT_FALSE(holds_marker(blk.disk)) << "plaintext reached the target";
     auto want = plain;
     crypto::Xts x;
@@ -62,7 +62,7 @@ TEST(AoeDiskSealed, TargetHoldsOnlyCiphertextAndTheGuestReadsPlaintext) {
     ASSERT_EQ(x.encrypt_sectors(crypto::Lba{10}, 512, want.data(), want.data(), n), Status::Ok);
     EXPECT_EQ(0, memcmp(blk.disk.data() + 10 * 512, want.data(), want.size())) << "not the offline tool's XTS";
     std::vector<u8> back(plain.size());
-    ASSERT_TRUE(s->read(10, n, back.data()).ok());
+    ASSERT_TRUE(s->read(tv::Lba{10}, n, back.data()).ok());
     EXPECT_EQ(back, plain);
 }
 
@@ -75,7 +75,7 @@ TEST(AoeDiskSealed, WithoutAnAoeEntrySectorsPassUnchanged) {
     ASSERT_TRUE(s->init(&blk, aoe_disk_id(target())));
     EXPECT_EQ(s->volume().policy(), storage::DiskPolicy::PassThrough);
     auto const plain = marked(4);
-    ASSERT_TRUE(s->write(0, 4, plain.data()).ok());
+    ASSERT_TRUE(s->write(tv::Lba{0}, 4, plain.data()).ok());
     EXPECT_EQ(0, memcmp(blk.disk.data(), plain.data(), plain.size()));
 }
 
@@ -99,8 +99,8 @@ TEST(AoeDiskSealed, KeyForAnotherSectorSizeRefusesEverySector) {
     auto s = std::make_unique<SealedBlock>();
     EXPECT_FALSE(s->init(&blk, aoe_disk_id(target())));
     std::vector<u8> buf(512);
-    EXPECT_EQ(s->read(0, 1, buf.data()).fault, DiskFault::Refused);
-    EXPECT_EQ(s->write(0, 1, buf.data()).fault, DiskFault::Refused);
+    EXPECT_EQ(s->read(tv::Lba{0}, 1, buf.data()).fault, DiskFault::Refused);
+    EXPECT_EQ(s->write(tv::Lba{0}, 1, buf.data()).fault, DiskFault::Refused);
     EXPECT_EQ(blk.reads + blk.writes, 0) << "a refused sector reached the target";
 }
 

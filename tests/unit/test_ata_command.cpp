@@ -26,7 +26,7 @@ TEST(AtaDecode, ReadDmaExtUsesSixteenBitCountAndFortyEightBitLba) {
     AtaCommand c = decode_ok(cmd::kReadDmaExt, 0, 0x0102, 0x1234'5678'9ABCull);
     EXPECT_TRUE(c.lba48);
     EXPECT_EQ(c.count, 0x0102u);
-    EXPECT_EQ(c.lba, 0x1234'5678'9ABCull);
+    EXPECT_EQ(c.lba.raw, 0x1234'5678'9ABCull);
     EXPECT_EQ(c.dir, Dir::Read);
     EXPECT_EQ(c.proto, Proto::Dma);
     EXPECT_TRUE(c.media);
@@ -41,7 +41,7 @@ TEST(AtaDecode, ZeroCountMeans65536ForExtAnd256ForTwentyEightBit) {
 TEST(AtaDecode, TwentyEightBitCommandsIgnoreHighRegisterBytes) {
     AtaCommand c = decode_ok(cmd::kReadSectors, 0xFF00, 0x0503, 0xFF'FFFF'1234'5678ull);
     EXPECT_FALSE(c.lba48);
-    EXPECT_EQ(c.lba, 0x0234'5678ull);
+    EXPECT_EQ(c.lba.raw, 0x0234'5678ull);
     EXPECT_EQ(c.count, 3u);
     EXPECT_EQ(c.features, 0u);
     EXPECT_EQ(c.proto, Proto::Pio);
@@ -51,7 +51,7 @@ TEST(AtaDecode, TwentyEightBitCommandsIgnoreHighRegisterBytes) {
 TEST(AtaDecode, ExtCommandWithoutCapturedHighBytesTakesThemAsZero) {
     AtaCommand c = decode_ok(cmd::kReadSectorsExt, 0, 0x0203, 0xAA'BBCC'DDEEFFull, false);
     EXPECT_EQ(c.count, 3u);
-    EXPECT_EQ(c.lba, 0xDDEEFFull);
+    EXPECT_EQ(c.lba.raw, 0xDDEEFFull);
 }
 
 TEST(AtaDecode, FpdmaTakesCountFromFeaturesAndLeavesTheTagInCount) {

@@ -64,9 +64,9 @@ TEST(SectorCrypt, MatchingSerialEncryptsLikeTheOfflineTool) {
     EXPECT_STREQ(sc.disk_name(), "QM00001");
     auto plain = pattern(512 * 4);
     auto buf = plain;
-    ASSERT_EQ(sc.encrypt(100, buf.data(), 4), Status::Ok);
+    ASSERT_EQ(sc.encrypt(Lba{100}, buf.data(), 4), Status::Ok);
     EXPECT_EQ(buf, reference_encrypt(keys[1], 100, plain, 512));
-    ASSERT_EQ(sc.decrypt(100, buf.data(), 4), Status::Ok);
+    ASSERT_EQ(sc.decrypt(Lba{100}, buf.data(), 4), Status::Ok);
     EXPECT_EQ(buf, plain);
 }
 
@@ -78,7 +78,7 @@ TEST(SectorCrypt, FourKiBSectorsUseTheSectorAsDataUnit) {
     EXPECT_EQ(sc.sector_size(), 4096u);
     auto plain = pattern(4096 * 3);
     auto buf = plain;
-    ASSERT_EQ(sc.encrypt(7, buf.data(), 3), Status::Ok);
+    ASSERT_EQ(sc.encrypt(Lba{7}, buf.data(), 3), Status::Ok);
     EXPECT_EQ(buf, reference_encrypt(keys[0], 7, plain, 4096));
 }
 
@@ -87,7 +87,7 @@ TEST(SectorCrypt, KeyForOtherSectorSizeDeniesTheDisk) {
     ASSERT_EQ(sector_crypt_set_keys(keys, 1, true), Status::Ok);
     SectorCrypt sc = attached("QM00001", 4096);
     EXPECT_EQ(sc.policy(), DiskPolicy::Deny);
-    EXPECT_FALSE(sc.allowed(0, 1));
+    EXPECT_FALSE(sc.allowed(Lba{0}, 1));
 }
 
 TEST(SectorCrypt, PlaintextRangesAreLeftAsTheyAre) {
@@ -98,7 +98,7 @@ TEST(SectorCrypt, PlaintextRangesAreLeftAsTheyAre) {
     SectorCrypt sc = attached("QM00001", 512);
     auto plain = pattern(512 * 6);
     auto buf = plain;
-    ASSERT_EQ(sc.encrypt(0, buf.data(), 6), Status::Ok);
+    ASSERT_EQ(sc.encrypt(Lba{0}, buf.data(), 6), Status::Ok);
     auto all = reference_encrypt(keys[0], 0, plain, 512);
     for (u32 s = 0; s < 6; ++s) {
         bool const is_plain = s == 2 || s == 3;
@@ -113,9 +113,9 @@ TEST(SectorCrypt, UnlistedDiskIsDeniedWhenDisksAreConfigured) {
     SectorCrypt sc = attached("QM00002", 512);
     EXPECT_EQ(sc.policy(), DiskPolicy::Deny);
     EXPECT_FALSE(sc.active());
-    EXPECT_FALSE(sc.allowed(0, 1));
+    EXPECT_FALSE(sc.allowed(Lba{0}, 1));
     u8 buf[512] = {};
-    EXPECT_EQ(sc.encrypt(0, buf, 1), Status::Refused);
+    EXPECT_EQ(sc.encrypt(Lba{0}, buf, 1), Status::Refused);
 }
 
 TEST(SectorCrypt, UnlistedDiskPassesThroughWithoutAnyConfiguredDisk) {
@@ -124,10 +124,10 @@ TEST(SectorCrypt, UnlistedDiskPassesThroughWithoutAnyConfiguredDisk) {
     EXPECT_EQ(before.policy(), DiskPolicy::PassThrough);
     SectorCrypt sc = attached("QM00002", 512);
     EXPECT_EQ(sc.policy(), DiskPolicy::PassThrough);
-    EXPECT_TRUE(sc.allowed(0, 1));
+    EXPECT_TRUE(sc.allowed(Lba{0}, 1));
     auto plain = pattern(512);
     auto buf = plain;
-    ASSERT_EQ(sc.encrypt(0, buf.data(), 1), Status::Ok);
+    ASSERT_EQ(sc.encrypt(Lba{0}, buf.data(), 1), Status::Ok);
     EXPECT_EQ(buf, plain);
 }
 
@@ -135,11 +135,11 @@ TEST(SectorCrypt, DiskIsDeniedUntilIdentifiedWhenDisksAreConfigured) {
     static DiskKeyEntry keys[] = {entry("QM00001", 512, 5)};
     ASSERT_EQ(sector_crypt_set_keys(keys, 1, true), Status::Ok);
     SectorCrypt sc;
-    EXPECT_FALSE(sc.allowed(0, 1));
+    EXPECT_FALSE(sc.allowed(Lba{0}, 1));
     sc = attached("QM00001", 512);
-    EXPECT_TRUE(sc.allowed(0, 1));
+    EXPECT_TRUE(sc.allowed(Lba{0}, 1));
     sc.detach();
-    EXPECT_FALSE(sc.allowed(0, 1));
+    EXPECT_FALSE(sc.allowed(Lba{0}, 1));
 }
 
 TEST(SectorCrypt, WildcardSerialMatchesAnyDisk) {
@@ -151,8 +151,8 @@ TEST(SectorCrypt, WildcardSerialMatchesAnyDisk) {
 TEST(SectorCrypt, RangesPastFortyEightBitsAreRefused) {
     ASSERT_EQ(sector_crypt_set_keys(nullptr, 0, false), Status::Ok);
     SectorCrypt sc = attached("X", 512);
-    EXPECT_TRUE(sc.allowed((1ull << 48) - 1, 1));
-    EXPECT_FALSE(sc.allowed((1ull << 48) - 1, 2));
+    EXPECT_TRUE(sc.allowed(Lba{(1ull << 48) - 1}, 1));
+    EXPECT_FALSE(sc.allowed(Lba{(1ull << 48) - 1}, 2));
 }
 
 TEST(SectorCrypt, OddSectorSizeIsInvalidAndDenied) {

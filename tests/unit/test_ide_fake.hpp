@@ -67,8 +67,8 @@ class FakeIde final : public IdeEnv, public fakes::LogLines {
     bool intercepted(u16 port) const { return !passed[port]; }
 
     DmaMemory dma_memory() {
-        return DmaMemory{reinterpret_cast<PrdEntry*>(phys.data() + kMonPrd), kMonPrd, phys.data() + kMonBounce,
-                         kMonBounce, kBounceBytes};
+        return DmaMemory{reinterpret_cast<PrdEntry*>(phys.data() + kMonPrd), tv::Hpa{kMonPrd},
+                         phys.data() + kMonBounce, tv::Hpa{kMonBounce}, kBounceBytes};
     }
     // The bus master moves the data of a started DMA command, then interrupts.
     void tick();

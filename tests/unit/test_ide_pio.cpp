@@ -164,7 +164,7 @@ TEST(IdeCommands, UnlistedDiskRefusesMediaButStillIdentifies) {
 TEST(IdeCommands, DiskIsAttachedAtTheGuestsIdentifyWhenNotProbed) {
     use_key(512);
     Rig r{512, false};
-    EXPECT_FALSE(r.ch.crypt(0).allowed(0, 1));  // configured disks, none identified yet: refused
+    EXPECT_FALSE(r.ch.crypt(0).allowed(tv::Lba{0}, 1));  // configured disks, none identified yet: refused
     r.out(kCmd + 6, 1, 0xA0);
     r.out(kCmd + 7, 1, cmd::kIdentify);
     u16 id[256];

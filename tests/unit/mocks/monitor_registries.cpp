@@ -137,6 +137,7 @@ Config const* config() { return registries().conf_loaded ? &registries().conf : 
 // Monitor pages from the host heap: the Hpa is chosen so that the direct map (hpa_virt)
 // lands on the allocation.
 Hpa alloc_pages(u64 count, u64 align_pages) {
+    if (registries().out_of_pages) return Hpa{0};
     u64 const align = kPageSize * (align_pages ? align_pages : 1);
     void* p = aligned_alloc(align, count * kPageSize);
     if (!p) return Hpa{0};
@@ -155,6 +156,10 @@ GuestMemory const& guest_memory() {
     }();
     return g;
 }
+
+namespace storage {
+Status load_boot_keys() { return registries().boot_keys; }
+}  // namespace storage
 
 }  // namespace tv
 

@@ -1,7 +1,7 @@
 // Fakes of the monitor's registries and services that the mediators' *_install glue calls
 // (as Bareflank's mocks/ mirror its sources): the I/O-port, MMIO and PCI-configuration hook
-// registries, BAR follows, configuration space, monitor memory, the command line and
-// thinvisor.conf. Each records what the glue asked for, so a host test can check what a
+// registries, BAR follows, configuration space, monitor memory, the command line,
+// thinvisor.conf and the disk keys. Each records what the glue asked for, so a host test can check what a
 // driver hooked, pinned and claimed. Linked into the unit binary with the glue itself.
 #pragma once
 
@@ -58,6 +58,8 @@ struct Registries {
     std::string cmdline;              // "key=value key=value"
     Config conf{};
     bool conf_loaded = false;
+    Status boot_keys = Status::Ok;    // what storage::load_boot_keys answers
+    bool out_of_pages = false;        // alloc_pages finds no memory
 
     IoHookRec const* io_at(u16 port) const;
     MmioHookRec const* mmio_at(Gpa gpa) const;
