@@ -10,7 +10,7 @@ namespace {
 
 using cfg::Span;
 
-enum class Section : u8 { None, Network, Aoe, Disk, Keys, kCount };
+enum class Section : u8 { None, Network, Aoe, Disk, Keys, Ide, kCount };
 
 // One key of the schema. `bit` marks it seen (duplicates are errors); `required` keys must
 // appear before the section ends.
@@ -26,6 +26,7 @@ constexpr Key kAoeKeys[] = {{"shelf", 0, true}, {"slot", 1, true}, {"mtu", 2, fa
 // serial is required for bus = ata only (finish_disk): the AoE disk is the one of [aoe].
 constexpr Key kDiskKeys[] = {{"serial", 0, false}, {"keyslots", 1, true}, {"plaintext", 2, false}, {"bus", 3, false}};
 constexpr Key kKeysKeys[] = {{"passphrase_tries", 0, false}};
+constexpr Key kIdeKeys[] = {{"cd_write", 0, false}};
 
 struct Schema {
     char const* name;
@@ -37,7 +38,8 @@ constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"network", kNetworkKeys, 6},
                                {"aoe", kAoeKeys, 4},
                                {"disk", kDiskKeys, 4},
-                               {"keys", kKeysKeys, 1}};
+                               {"keys", kKeysKeys, 1},
+                               {"ide", kIdeKeys, 1}};
 
 struct Parser {
     Config* cfg;
@@ -158,6 +160,13 @@ bool keys_value(Parser& p, Span v) {
     return cfg::parse_u64(v, 10, &x) && x >= 1 && (p.cfg->keys.passphrase_tries = static_cast<u32>(x), true);
 }
 
+// cd_write = allow | deny: whether optical drives under the IDE mediator may write media
+// (docs/ata.md, "ATAPI"). Only the two words: a burner is a way to carry data off the machine.
+bool ide_value(Parser& p, Span v) {
+    if (v.is("allow")) return p.cfg->ide.cd_write = true, true;
+    return v.is("deny") && (p.cfg->ide.cd_write = false, true);
+}
+
 bool key_line(Parser& p, Span key, Span value) {
     if (p.section == Section::None) return p.fail("'%.*s' outside any section", key);
     Schema const& s = p.schema();
@@ -174,6 +183,7 @@ bool key_line(Parser& p, Span key, Span value) {
         case Section::Aoe: good = aoe_value(p, *k, value); break;
         case Section::Disk: good = disk_value(p, *k, value); break;
         case Section::Keys: good = keys_value(p, value); break;
+        case Section::Ide: good = ide_value(p, value); break;
         default: break;
     }
     return good || p.fail("bad value '%.*s' for '%.*s'", value, key);
@@ -214,8 +224,8 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     }
     if (!finish_section(p)) return false;
     p.line = 0;
-    if (out->disk_count == 0 && !out->aoe.present && !out->network.present)
-        return p.fail("the file configures nothing (no [network], [aoe] or [disk.NAME] section)%.*s");
+    if (out->disk_count == 0 && !out->aoe.present && !out->network.present && !p.section_seen[static_cast<u8>(Section::Ide)])
+        return p.fail("the file configures nothing (no [network], [aoe], [ide] or [disk.NAME] section)%.*s");
     u32 aoe_disks = 0;
     for (u32 i = 0; i < out->disk_count; ++i) aoe_disks += out->disks[i].bus == DiskBus::Aoe;
     if (aoe_disks > 1) return p.fail("more than one [disk.NAME] has bus = aoe (there is one AoE disk)%.*s");

@@ -56,6 +56,9 @@ struct Config {
     struct {
         u32 passphrase_tries;
     } keys;
+    struct {
+        bool cd_write;  // [ide] cd_write = allow: optical drives may write media (default deny)
+    } ide;
 };
 
 struct ConfigError {

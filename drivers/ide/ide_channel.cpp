@@ -64,7 +64,7 @@ void IdeChannel::command_access(u8 offset, bool in, u8 size, u32* value) {
         } else {
             *value = env_->port_in(port, size);
             // The refused command's error register: ABORT once the stand-in command is done.
-            if (offset == ide::kError && aborted_ && !(in8(ports_.ctrl) & st::kBsy)) *value = st::kErrAbrt;
+            if (offset == ide::kError && aborted_ && !(in8(ports_.ctrl) & st::kBsy)) *value = abort_error_;
         }
         return;
     }
@@ -119,6 +119,9 @@ void IdeChannel::reset_state() {
     buf_pos_ = buf_len_ = 0;
     pio_left_ = 0;
     pio_sealed_ = false;
+    packet_ = packet_dma_ = false;
+    cdb_len_ = 0;
+    sense_patch_ = false;
 }
 
 void IdeChannel::refuse(u8 op, char const* why) {
@@ -126,6 +129,7 @@ void IdeChannel::refuse(u8 op, char const* why) {
     env_->log("ide%u.%u: refused %s (%#04x): %s", index_, selected(), ata_command_name(op), op, why);
     phase_ = Phase::Idle;
     aborted_ = true;
+    abort_error_ = st::kErrAbrt;
     // A harmless stand-in that completes at once and raises the interrupt (if nIEN is
     // clear), so the guest's driver sees its command finish, then reads ERR/ABRT.
     out8(static_cast<u16>(ports_.cmd + ide::kCommand), cmd::kCheckPower);
@@ -143,6 +147,7 @@ void IdeChannel::command_write(u8 op) {
     u64 lba = tf_.cur[3] | static_cast<u64>(tf_.cur[4]) << 8 | static_cast<u64>(tf_.cur[5]) << 16 |
               static_cast<u64>(tf_.prev[3]) << 24 | static_cast<u64>(tf_.prev[4]) << 32 |
               static_cast<u64>(tf_.prev[5]) << 40;
+    if (op == cmd::kPacket) return packet_command(dev);  // PACKET is off the ATA list: its CDB decides
     AtaCommand c{};
     if (!ata_decode(op, features, count, lba, true, &c)) return refuse(op, "not on the allow-list");
     if (!c.lba48)  // LBA 27:24 live in the device register
@@ -189,6 +194,11 @@ void IdeChannel::issue(u8 op, Taskfile const& checked) {
 // ---- PIO ---------------------------------------------------------------------------------
 
 void IdeChannel::data_access(bool in, u8 size, u32* value) {
+    if (phase_ == Phase::PacketCdb && !in) return packet_cdb_write(size, *value);
+    if (sense_patch_ && in) {
+        *value = sense_overlay(size, env_->port_in(ports_.cmd, size));
+        return;
+    }
     bool const mediated = (phase_ == Phase::PioIn && in) || (phase_ == Phase::PioOut && !in);
     if (!mediated || size == 1) {  // nothing of ours in flight: the device's data as it is
         if (in) *value = env_->port_in(ports_.cmd, size);
@@ -294,7 +304,8 @@ void IdeChannel::probe() {
             dev_[dev].atapi = in8(static_cast<u16>(cmd + ide::kLbaMid)) == 0x14 &&
                               in8(static_cast<u16>(cmd + ide::kLbaHigh)) == 0xEB;
             in8(static_cast<u16>(cmd + ide::kStatus));
-            if (dev_[dev].atapi) env_->log("ide%u.%u: packet device (no media commands allowed)", index_, dev);
+            if (dev_[dev].atapi) env_->log("ide%u.%u: packet device (ATAPI mediated, writing media %s)", index_, dev,
+                                           cd_write_ ? "allowed" : "refused");
             continue;
         }
         u16 id[256];
@@ -404,6 +415,7 @@ void IdeChannel::load_taskfile(Taskfile const& t) {
 // (and the ciphertext of a write), then give the device the command and the start bit.
 void IdeChannel::dma_go() {
     start_requested_ = false;
+    if (packet_) return packet_dma_go();
     AtaCommand const& c = dma_cmd_;
     SectorCrypt& crypt = dev_[dma_dev_].crypt;
     u64 const bytes = static_cast<u64>(c.count) * crypt.sector_size();
@@ -420,21 +432,29 @@ void IdeChannel::dma_go() {
         shadow_.copy_from_guest(*env_, dma_.bounce);
         if (!ok(crypt.encrypt(c.lba, dma_.bounce, c.count))) return refuse(c.command, "encryption failed");
     }
+    bm_start(true);
+    counters_.dma_bytes += bytes;
+}
+
+// Stopped first, so that the start is a rising edge with the monitor's table in the pointer
+// register. For a disk command, issued between the two, a stale interrupt bit (left set by
+// the guest) must not pass for this command's completion. A packet command has been with the
+// device since its command block (ide_atapi.cpp) and may have ended already, with an
+// interrupt the guest has yet to see: its bits stay as they are.
+void IdeChannel::bm_start(bool disk_command) {
     u16 const bm = ports_.bm;
-    // Stopped first, so that the start below is a rising edge with the monitor's table in
-    // the pointer register. A stale interrupt bit (left set by the guest) must not pass for
-    // this command's completion.
     out8(static_cast<u16>(bm + ide::kBmCommand), bm_cmd_ & ide::kBmToMemory);
-    u8 const bms = in8(static_cast<u16>(bm + ide::kBmStatus));
-    out8(static_cast<u16>(bm + ide::kBmStatus),
-         static_cast<u8>((bms & ide::kBmDriveCapable) | ide::kBmIntr | ide::kBmError));
+    if (disk_command) {
+        u8 const bms = in8(static_cast<u16>(bm + ide::kBmStatus));
+        out8(static_cast<u16>(bm + ide::kBmStatus),
+             static_cast<u8>((bms & ide::kBmDriveCapable) | ide::kBmIntr | ide::kBmError));
+    }
     env_->port_out(static_cast<u16>(bm + ide::kBmPrd), 4, static_cast<u32>(dma_.prd_phys));
-    issue(c.command, dma_tf_);
+    if (disk_command) issue(dma_cmd_.command, dma_tf_);
     out8(static_cast<u16>(bm + ide::kBmCommand), static_cast<u8>(bm_cmd_ | ide::kBmStart));
     phase_ = Phase::DmaRun;
     dma_on_device_ = true;
     ++counters_.dma_commands;
-    counters_.dma_bytes += bytes;
 }
 
 // The transfer is over (or stopped): a successful read's plaintext goes to the guest's
@@ -448,6 +468,7 @@ void IdeChannel::dma_finish(bool stopped) {
     bool const done = (bm & ide::kBmIntr) || !(bm & ide::kBmActive);
     bool const good = done && !(bm & ide::kBmError) && !(ata & (st::kBsy | st::kErr | st::kDf));
     device_seen(ata);
+    if (packet_ && sense_patch_ && good) shadow_.copy_to_guest_prefix(*env_, sense_data_, kSenseBytes);
     if (!dma_bounce_ || c.dir != Dir::Read) return;
     if (!good) {
         env_->log("ide%u.%u: DMA read of LBA %llu %s (bm %#x, status %#x); no data given to the guest", index_,

@@ -7,6 +7,7 @@
 #include "core/acpi.hpp"
 #include "core/arch/x86/cpu.hpp"
 #include "core/canary.hpp"
+#include "core/config_load.hpp"
 #include "core/disk_keys.hpp"
 #include "core/handlers/power.hpp"
 #include "core/device/guest_memory.hpp"
@@ -164,6 +165,7 @@ Status install_channel(pci::Function const& f, u8 ch, u16 bm_base, bool bounce) 
     DmaMemory dma{};
     if (Status s = alloc_dma(bounce, &dma); !ok(s)) return s;
     c->init(&g_env, static_cast<u8>(idx), p, dma);
+    c->set_cd_write(config() && config()->ide.cd_write);
     static char const* const kNames[kMaxChannels][4] = {
         {"ide0-data", "ide0-cmd", "ide0-ctl", "ide0-bm"}, {"ide1-data", "ide1-cmd", "ide1-ctl", "ide1-bm"},
         {"ide2-data", "ide2-cmd", "ide2-ctl", "ide2-bm"}, {"ide3-data", "ide3-cmd", "ide3-ctl", "ide3-bm"}};

@@ -76,8 +76,10 @@ char const* shadow_error_name(ShadowError e);
 class PrdShadow {
   public:
     // Copies the table at table_gpa (low two bits ignored, as the hardware does) and checks
-    // every entry; expected_bytes is what the ATA command moves (sectors * sector size).
-    [[nodiscard]] ShadowError load(IdeEnv& env, u64 table_gpa, u64 expected_bytes);
+    // every entry; expected_bytes is what the ATA command moves (sectors * sector size). With
+    // exact false (ATAPI: the command block, not the taskfile, says how much moves, and a
+    // driver's buffer may be longer than the device's answer) it is only the upper bound.
+    [[nodiscard]] ShadowError load(IdeEnv& env, u64 table_gpa, u64 expected_bytes, bool exact = true);
     u32 count() const { return n_; }
     GuestRegion const& at(u32 i) const { return regions_[i]; }
     u64 total() const { return total_; }
@@ -86,6 +88,8 @@ class PrdShadow {
     // monitor buffer of total() bytes.
     void copy_from_guest(IdeEnv& env, u8* dst) const;
     void copy_to_guest(IdeEnv& env, u8 const* src) const;
+    // The first min(n, total()) bytes only.
+    void copy_to_guest_prefix(IdeEnv& env, u8 const* src, u64 n) const;
 
     // Room for every guest entry split once at a 64 KiB boundary.
     static constexpr u32 kMaxRegions = 2 * kMaxPrdEntries;

@@ -166,3 +166,18 @@ TEST(Config, OverlappingPlaintextRangesAreRefused) {
     expect_error("[disk.a]\nserial=x\nkeyslots=k\nplaintext=0-9\nplaintext=9-12\n", 5, "plaintext ranges overlap");
     EXPECT_TRUE(parse("[disk.a]\nserial=x\nkeyslots=k\nplaintext=0-9\nplaintext=10-12\n").ok);
 }
+
+TEST(Config, IdeCdWriteIsDenyByDefaultAndTakesOnlyAllowOrDeny) {
+    Result r = parse("[ide]\ncd_write = allow\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_TRUE(r.cfg.ide.cd_write);
+    r = parse("[ide]\ncd_write = deny\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_FALSE(r.cfg.ide.cd_write);
+    r = parse(kFull);
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_FALSE(r.cfg.ide.cd_write);
+    expect_error("[ide]\ncd_write = yes\n", 2, "bad value 'yes'");
+    expect_error("[ide]\ncd_write = allow\ncd_write = deny\n", 3, "given twice");
+    expect_error("[ide]\nburn = allow\n", 2, "unknown key 'burn'");
+}
