@@ -21,7 +21,8 @@ struct Key {
 };
 
 constexpr Key kNetworkKeys[] = {{"dhcp", 0, true},    {"mac", 1, true},     {"address", 2, false},
-                                {"netmask", 3, false}, {"gateway", 4, false}, {"syslog", 5, false}};
+                                {"netmask", 3, false}, {"gateway", 4, false}, {"syslog", 5, false},
+                                {"ping", 6, false}};
 constexpr Key kAoeKeys[] = {{"shelf", 0, true}, {"slot", 1, true}, {"mtu", 2, false}, {"timeout_ms", 3, false}};
 // serial is required for bus = ata only (finish_disk): the AoE disk is the one of [aoe].
 constexpr Key kDiskKeys[] = {{"serial", 0, false}, {"keyslots", 1, true}, {"plaintext", 2, false}, {"bus", 3, false}};
@@ -35,7 +36,7 @@ struct Schema {
 };
 
 constexpr Schema kSchemas[] = {{"", nullptr, 0},
-                               {"network", kNetworkKeys, 6},
+                               {"network", kNetworkKeys, 7},
                                {"aoe", kAoeKeys, 4},
                                {"disk", kDiskKeys, 4},
                                {"keys", kKeysKeys, 1},
@@ -119,6 +120,7 @@ bool network_value(Parser& p, Key const& k, Span v) {
         case 2: return cfg::parse_ipv4(v, &n.address);
         case 3: return cfg::parse_ipv4(v, &n.netmask);
         case 4: return cfg::parse_ipv4(v, &n.gateway);
+        case 6: return cfg::parse_ipv4(v, &n.ping) && n.ping.be != 0;
         default: {
             size_t colon = 0;
             while (colon < v.n && v.p[colon] != ':') ++colon;

@@ -43,6 +43,7 @@ struct Config {
         Ipv4 address, netmask, gateway;
         u32 syslog_port;
         Ipv4 syslog_host;
+        Ipv4 ping;  // [network] ping: an address the monitor pings once a second (0: none)
     } network;
     struct {
         bool present;

@@ -181,3 +181,14 @@ TEST(Config, IdeCdWriteIsDenyByDefaultAndTakesOnlyAllowOrDeny) {
     expect_error("[ide]\ncd_write = allow\ncd_write = deny\n", 3, "given twice");
     expect_error("[ide]\nburn = allow\n", 2, "unknown key 'burn'");
 }
+
+TEST(Config, NetworkPingTakesAnAddress) {
+    Result r = parse("[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\nping = 10.77.0.50\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_EQ(r.cfg.network.ping.be, 0x3200'4D0Au);  // 10.77.0.50 in network byte order
+    r = parse("[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\n");
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.cfg.network.ping.be, 0u);
+    expect_error("[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\nping = 0.0.0.0\n", 4, "bad value");
+    expect_error("[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\nping = host\n", 4, "bad value");
+}
