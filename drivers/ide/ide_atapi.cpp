@@ -48,7 +48,7 @@ void IdeChannel::packet_cdb_done() {
     sense_pending_[dev] = false;  // any command clears the last one's sense
     if (v != AtapiVerdict::Allowed) return packet_refuse(c, v);
     if (c.writes)
-        env_->log("ide%u.%u: %s passed ([ide] cd_write = allow)", index_, dev, atapi_command_name(c.opcode));
+        env_->log("%s.%u: %s passed ([ide] cd_write = allow)", name_, dev, atapi_command_name(c.opcode));
     u16 words[kCdbBytes / 2];
     memcpy(words, cdb_, sizeof words);
     env_->port_out_words(ports_.cmd, words, kCdbBytes / 2);
@@ -67,7 +67,7 @@ void IdeChannel::packet_cdb_done() {
 void IdeChannel::packet_refuse(AtapiCommand const& c, AtapiVerdict v) {
     Sense const s = atapi_refusal_sense(v);
     ++counters_.refused;
-    env_->log("ide%u.%u: refused %s (CDB %#04x): %s", index_, packet_dev_, atapi_command_name(c.opcode), c.opcode,
+    env_->log("%s.%u: refused %s (CDB %#04x): %s", name_, packet_dev_, atapi_command_name(c.opcode), c.opcode,
               v == AtapiVerdict::RefusedWrite ? "writes media ([ide] cd_write = deny)" : "not on the ATAPI allow-list");
     static constexpr u16 kTestUnitReady[kCdbBytes / 2] = {};
     env_->port_out_words(ports_.cmd, kTestUnitReady, kCdbBytes / 2);
@@ -84,7 +84,7 @@ void IdeChannel::packet_refuse(AtapiCommand const& c, AtapiVerdict v) {
 // recovers as from any lost command.
 void IdeChannel::packet_abandon(char const* why) {
     ++counters_.refused;
-    env_->log("ide%u.%u: packet DMA of %s refused: %s", index_, packet_dev_, atapi_command_name(cdb_[0]), why);
+    env_->log("%s.%u: packet DMA of %s refused: %s", name_, packet_dev_, atapi_command_name(cdb_[0]), why);
     out8(static_cast<u16>(ports_.cmd + ide::kCommand), cmd::kDeviceReset);
     phase_ = Phase::Idle;
     aborted_ = true;

@@ -26,9 +26,9 @@ bool wait_not_busy(IdeEnv& env, u16 ctrl, u8* status) {
 
 }  // namespace
 
-void IdeChannel::init(IdeEnv* env, u8 index, IdePorts ports, DmaMemory const& dma) {
+void IdeChannel::init(IdeEnv* env, char const* name, IdePorts ports, DmaMemory const& dma) {
     env_ = env;
-    index_ = index;
+    name_ = name;
     ports_ = ports;
     dma_ = dma;
 }
@@ -126,7 +126,7 @@ void IdeChannel::reset_state() {
 
 void IdeChannel::refuse(u8 op, char const* why) {
     ++counters_.refused;
-    env_->log("ide%u.%u: refused %s (%#04x): %s", index_, selected(), ata_command_name(op), op, why);
+    env_->log("%s.%u: refused %s (%#04x): %s", name_, selected(), ata_command_name(op), op, why);
     phase_ = Phase::Idle;
     aborted_ = true;
     abort_error_ = st::kErrAbrt;
@@ -239,7 +239,7 @@ bool IdeChannel::pio_fill() {
     buf_len_ = pio_bytes_;
     if (pio_media_ && !ok(dev_[pio_dev_].crypt.decrypt(pio_lba_, buf_, 1))) {
         memset(buf_, 0, sizeof buf_);  // never hand out ciphertext as if it were data
-        env_->log("ide%u.%u: PIO sector %llu could not be decrypted", index_, pio_dev_,
+        env_->log("%s.%u: PIO sector %llu could not be decrypted", name_, pio_dev_,
                   static_cast<unsigned long long>(pio_lba_));
     }
     if (pio_identify_) {
@@ -265,7 +265,7 @@ void IdeChannel::pio_flush() {
     }
     if (pio_media_ && !ok(dev_[pio_dev_].crypt.encrypt(pio_lba_, buf_, 1))) {
         memset(buf_, 0, sizeof buf_);  // plaintext must never reach the disk
-        env_->log("ide%u.%u: PIO sector %llu could not be encrypted; zeros written", index_, pio_dev_,
+        env_->log("%s.%u: PIO sector %llu could not be encrypted; zeros written", name_, pio_dev_,
                   static_cast<unsigned long long>(pio_lba_));
     }
     env_->port_out_words(ports_.cmd, reinterpret_cast<u16 const*>(buf_), pio_bytes_ / 2);
@@ -278,9 +278,9 @@ void IdeChannel::attach_identify(u8 dev, u16 const (&id)[256]) {
     SectorCrypt& c = dev_[dev].crypt;
     bool const first = !c.attached();
     if (!ok(c.attach(serial, logical_sector_size(id))))
-        env_->log("ide%u.%u: logical sector size %u not supported", index_, dev, logical_sector_size(id));
+        env_->log("%s.%u: logical sector size %u not supported", name_, dev, logical_sector_size(id));
     if (first)
-        env_->log("ide%u.%u: disk '%s', %u-byte sectors: %s", index_, dev, c.disk_name(), c.sector_size(),
+        env_->log("%s.%u: disk '%s', %u-byte sectors: %s", name_, dev, c.disk_name(), c.sector_size(),
                   policy_name(c.policy()));
 }
 
@@ -304,7 +304,7 @@ void IdeChannel::probe() {
             dev_[dev].atapi = in8(static_cast<u16>(cmd + ide::kLbaMid)) == 0x14 &&
                               in8(static_cast<u16>(cmd + ide::kLbaHigh)) == 0xEB;
             in8(static_cast<u16>(cmd + ide::kStatus));
-            if (dev_[dev].atapi) env_->log("ide%u.%u: packet device (ATAPI mediated, writing media %s)", index_, dev,
+            if (dev_[dev].atapi) env_->log("%s.%u: packet device (ATAPI mediated, writing media %s)", name_, dev,
                                            cd_write_ ? "allowed" : "refused");
             continue;
         }
@@ -471,12 +471,12 @@ void IdeChannel::dma_finish(bool stopped) {
     if (packet_ && sense_patch_ && good) shadow_.copy_to_guest_prefix(*env_, sense_data_, kSenseBytes);
     if (!dma_bounce_ || c.dir != Dir::Read) return;
     if (!good) {
-        env_->log("ide%u.%u: DMA read of LBA %llu %s (bm %#x, status %#x); no data given to the guest", index_,
+        env_->log("%s.%u: DMA read of LBA %llu %s (bm %#x, status %#x); no data given to the guest", name_,
                   dma_dev_, static_cast<unsigned long long>(c.lba), stopped ? "stopped" : "failed", bm, ata);
         return;
     }
     if (!ok(dev_[dma_dev_].crypt.decrypt(c.lba, dma_.bounce, c.count))) {
-        env_->log("ide%u.%u: DMA read of LBA %llu could not be decrypted", index_, dma_dev_,
+        env_->log("%s.%u: DMA read of LBA %llu could not be decrypted", name_, dma_dev_,
                   static_cast<unsigned long long>(c.lba));
         return;
     }

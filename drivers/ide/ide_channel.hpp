@@ -66,7 +66,9 @@ struct IdeCounters {
 
 class IdeChannel {
   public:
-    void init(IdeEnv* env, u8 index, IdePorts ports, DmaMemory const& dma);
+    // `name` (kept, not copied) names the channel by its place in the log, as the BIOS and the
+    // guest see it: "ide-00:01.1-primary", its devices ".0" (master) and ".1" (slave).
+    void init(IdeEnv* env, char const* name, IdePorts ports, DmaMemory const& dma);
     // One guest access of size 1, 2 or 4 at `offset` in `block`. For a read, *value is what
     // the guest gets.
     void access(IdeBlock block, u8 offset, bool in, u8 size, u32* value);
@@ -80,6 +82,7 @@ class IdeChannel {
     void set_cd_write(bool allow) { cd_write_ = allow; }
     IdeCounters const& counters() const { return counters_; }
     IdePorts const& ports() const { return ports_; }
+    char const* name() const { return name_; }
     bool dma_in_flight() const { return phase_ == Phase::DmaRun; }
     // Whether guest accesses to the bus-master ports exit right now.
     bool bm_intercepted() const { return bm_trapped_; }
@@ -134,7 +137,7 @@ class IdeChannel {
     void issue(u8 op, Taskfile const& checked);
 
     IdeEnv* env_{nullptr};
-    u8 index_{0};
+    char const* name_{"ide"};
     IdePorts ports_{};
     DmaMemory dma_{};
     Device dev_[2]{};

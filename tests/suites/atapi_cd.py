@@ -64,11 +64,11 @@ def test_cd_mounts_and_burning_is_refused(ctl, work):
         problems.append("WRITE(10) was not refused in the guest (%r)" % (m.group(0) if m else None))
     elif "sense key 0x7 asc 0x27" not in m.group(0):
         problems.append("the refusal's sense is not DATA PROTECT / WRITE PROTECTED (%r)" % m.group(0))
-    if not re.search(rb"ide1\.0: refused WRITE\(10\) \(CDB 0x2a\): writes media", log):
+    if not re.search(rb"ide-00:01\.1-secondary\.0: refused WRITE\(10\) \(CDB 0x2a\): writes media", log):
         problems.append("the monitor log does not record the refused WRITE(10)")
     if re.search(rb"refused PACKET", log):
         problems.append("the monitor refused PACKET itself: %r" % re.findall(rb".*refused PACKET.*", log)[:2])
-    if not re.search(rb"ide1\.0: packet device", log):
+    if not re.search(rb"ide-00:01\.1-secondary\.0: packet device", log):
         problems.append("the monitor did not find the packet device on the secondary channel")
     if "lost interrupt" in con:
         problems.append("the guest's driver lost an interrupt: %r" % re.findall(r".*lost interrupt.*", con)[:2])

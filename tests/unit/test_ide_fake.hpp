@@ -313,7 +313,7 @@ inline std::vector<u8> pattern(size_t n, u8 seed) {
 // A guest driver's view of the channel: every access goes through the mediator.
 struct Rig {
     explicit Rig(u32 ss = 512, bool probe = true) : dev(ss) {
-        ch.init(&dev, 0, IdePorts{kCmd, kCtrl, kBm}, dev.dma_memory());
+        ch.init(&dev, "ide0", IdePorts{kCmd, kCtrl, kBm}, dev.dma_memory());
         if (probe) ch.probe();
     }
     void out(u16 port, u8 size, u32 v) { access(port, false, size, &v); }
