@@ -67,8 +67,8 @@ void IdeChannel::packet_cdb_done() {
 void IdeChannel::packet_refuse(AtapiCommand const& c, AtapiVerdict v) {
     Sense const s = atapi_refusal_sense(v);
     ++counters_.refused;
-    env_->log("%s.%u: refused %s (CDB %#04x): %s", name_, packet_dev_, atapi_command_name(c.opcode), c.opcode,
-              v == AtapiVerdict::RefusedWrite ? "writes media ([ide] cd_write = deny)" : "not on the ATAPI allow-list");
+    refusal_log(packet_dev_, atapi_command_name(c.opcode), c.opcode,
+                v == AtapiVerdict::RefusedWrite ? "writes media ([ide] cd_write = deny)" : "not on the ATAPI allow-list");
     static constexpr u16 kTestUnitReady[kCdbBytes / 2] = {};
     env_->port_out_words(ports_.cmd, kTestUnitReady, kCdbBytes / 2);
     phase_ = Phase::Idle;

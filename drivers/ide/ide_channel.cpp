@@ -1,5 +1,6 @@
 #include "drivers/ide/ide_channel.hpp"
 
+#include <stdio.h>
 #include <string.h>
 
 namespace tv::ata {
@@ -126,13 +127,21 @@ void IdeChannel::reset_state() {
 
 void IdeChannel::refuse(u8 op, char const* why) {
     ++counters_.refused;
-    env_->log("%s.%u: refused %s (%#04x): %s", name_, selected(), ata_command_name(op), op, why);
+    refusal_log(selected(), ata_command_name(op), op, why);
     phase_ = Phase::Idle;
     aborted_ = true;
     abort_error_ = st::kErrAbrt;
     // A harmless stand-in that completes at once and raises the interrupt (if nIEN is
     // clear), so the guest's driver sees its command finish, then reads ERR/ABRT.
     out8(static_cast<u16>(ports_.cmd + ide::kCommand), cmd::kCheckPower);
+}
+
+// One refusal's log line, unless the same one on this device was logged often enough already.
+void IdeChannel::refusal_log(u8 dev, char const* what, u8 code, char const* why) {
+    char device[40], cause[160];
+    snprintf(device, sizeof device, "%s.%u", name_, dev);
+    snprintf(cause, sizeof cause, "refused %s (%#04x): %s", what, code, why);
+    if (env_->log_allowed(device, cause)) env_->log("%s: %s", device, cause);
 }
 
 void IdeChannel::command_write(u8 op) {

@@ -109,6 +109,7 @@ class IdeChannel {
     void read_taskfile();
     void command_write(u8 op);
     void refuse(u8 op, char const* why);
+    void refusal_log(u8 dev, char const* what, u8 code, char const* why);
     void reset_state();
 
     // ATAPI (ide_atapi.cpp)

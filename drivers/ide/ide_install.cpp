@@ -14,6 +14,7 @@
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
+#include "core/log_limit.hpp"
 #include "core/memory.hpp"
 #include "core/smp.hpp"
 #include "drivers/ide/ide_channel.hpp"
@@ -50,6 +51,7 @@ class MonitorIdeEnv final : public IdeEnv {
         asm volatile("rep outsw" : "+S"(buf), "+c"(n) : "d"(port) : "memory");
     }
     bool guest_ram(Gpa gpa, u64 bytes) override { return guest_memory().ok(gpa, bytes); }
+    bool log_allowed(char const* device, char const* cause) override { return log_limit_allow(device, cause); }
     u8* guest_ptr(Gpa gpa) override { return guest_memory().ptr(gpa, 1); }
     void log(char const* fmt, ...) override {
         char line[200];
@@ -241,6 +243,7 @@ Status attach(pci::Function const& f, pci::PciClaim& claim) {
 }
 
 Status finish() {
+    log_limit_install();
     if (g_channel_count && !power_off_log_register(ide_mediator_log)) log("ide: no room for the power-off log");
     return Status::Ok;
 }

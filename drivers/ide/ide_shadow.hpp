@@ -39,6 +39,9 @@ class IdeEnv {
     // The monitor's view of guest-physical memory; only for ranges guest_ram accepted.
     virtual u8* guest_ptr(Gpa gpa) = 0;
     virtual void log(char const* fmt, ...) __attribute__((format(printf, 2, 3))) = 0;
+    // Whether this refusal (device, cause) is still to be logged: repeated ones are cut by the
+    // monitor's rate limit (core/log_limit). Counted either way.
+    virtual bool log_allowed(char const*, char const*) { return true; }
     // Starts or stops the guest's exits on ports [first, first + count), effective on every
     // vCPU before the guest's next instruction. False when that cannot be promised (several
     // vCPUs, or no guest running yet): the ports then stay as they are, intercepted.

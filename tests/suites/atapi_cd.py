@@ -3,8 +3,9 @@
 secondary channel's master (where `pc` puts its default CD-ROM) holding an ISO 9660 image
 built here with xorriso. The guest (Linux ata_piix + sr_mod) mounts it under the monitor,
 reads a marker file and checksums a 3 MiB file (ATAPI DMA through the PRD shadow), then
-tries to burn one block with WRITE(10) through SG_IO, which the monitor refuses with
-DATA PROTECT / WRITE PROTECTED (QEMU's own drive would answer ILLEGAL REQUEST), and logs.
+tries to burn one block with WRITE(10) through SG_IO, ten times, which the monitor refuses
+with DATA PROTECT / WRITE PROTECTED (QEMU's own drive would answer ILLEGAL REQUEST) and logs
+four times, then counts: one summary line at power-off says 10 (the log rate limit).
 
 The config is `[ide] cd_write = deny` and nothing else: the hard disk (unencrypted, not
 listed) passes through. Prints `PASS name` / `FAIL name: why`; exits 1 on any failure."""
@@ -64,8 +65,16 @@ def test_cd_mounts_and_burning_is_refused(ctl, work):
         problems.append("WRITE(10) was not refused in the guest (%r)" % (m.group(0) if m else None))
     elif "sense key 0x7 asc 0x27" not in m.group(0):
         problems.append("the refusal's sense is not DATA PROTECT / WRITE PROTECTED (%r)" % m.group(0))
-    if not re.search(rb"ide-00:01\.1-secondary\.0: refused WRITE\(10\) \(CDB 0x2a\): writes media", log):
+    # Ten burn attempts: the log rate limit (core/log_limit) keeps the first four lines and
+    # one summary line at power-off with the count.
+    lines = re.findall(rb"^ide-00:01\.1-secondary\.0: refused WRITE\(10\) \(0x2a\): writes media.*$", log, re.M)
+    if not lines:
         problems.append("the monitor log does not record the refused WRITE(10)")
+    elif len(lines) != 4:
+        problems.append("%d refused WRITE(10) lines in the monitor log, want the rate limit's 4" % len(lines))
+    if not re.search(rb"log: ide-00:01\.1-secondary\.0: refused WRITE\(10\) \(0x2a\).*: 10 times, 6 not logged", log):
+        problems.append("no rate-limit summary with 10 refused WRITE(10): %r"
+                        % re.findall(rb"^log: .*$", log, re.M)[:3])
     if re.search(rb"refused PACKET", log):
         problems.append("the monitor refused PACKET itself: %r" % re.findall(rb".*refused PACKET.*", log)[:2])
     if not re.search(rb"ide-00:01\.1-secondary\.0: packet device", log):
