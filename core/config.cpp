@@ -10,7 +10,7 @@ namespace {
 
 using cfg::Span;
 
-enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, Pci, kCount };
+enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, Pci, Ide, kCount };
 
 // One key of the schema. `bit` marks it seen (duplicates are errors); `required` keys must
 // appear before the section ends.
@@ -21,7 +21,8 @@ struct Key {
 };
 
 constexpr Key kNetworkKeys[] = {{"dhcp", 0, true},    {"mac", 1, true},     {"address", 2, false},
-                                {"netmask", 3, false}, {"gateway", 4, false}, {"syslog", 5, false}};
+                                {"netmask", 3, false}, {"gateway", 4, false}, {"syslog", 5, false},
+                                {"ping", 6, false}};
 constexpr Key kAoeKeys[] = {{"shelf", 0, true}, {"slot", 1, true}, {"mtu", 2, false}, {"timeout_ms", 3, false}};
 // serial is required for bus = ata only (finish_disk): the AoE disk is the one of [aoe].
 constexpr Key kDiskKeys[] = {{"serial", 0, false}, {"keyslots", 1, true}, {"plaintext", 2, false}, {"bus", 3, false}};
@@ -32,6 +33,7 @@ constexpr Key kVpnKeys[] = {{"gateway", 0, true},         {"local_id", 1, true},
                             {"dns", 6, false},            {"dpd_interval", 7, false},   {"ike_proposals", 8, false},
                             {"esp_proposals", 9, false},  {"ike_lifetime", 10, false},  {"child_lifetime", 11, false}};
 constexpr Key kPciKeys[] = {{"allow_dma", 0, false}};  // repeatable (key_line)
+constexpr Key kIdeKeys[] = {{"cd_write", 0, false}};
 
 struct Schema {
     char const* name;
@@ -40,12 +42,13 @@ struct Schema {
 };
 
 constexpr Schema kSchemas[] = {{"", nullptr, 0},
-                               {"network", kNetworkKeys, 6},
+                               {"network", kNetworkKeys, 7},
                                {"aoe", kAoeKeys, 4},
                                {"disk", kDiskKeys, 4},
                                {"keys", kKeysKeys, 1},
                                {"vpn", kVpnKeys, 12},
-                               {"pci", kPciKeys, 1}};
+                               {"pci", kPciKeys, 1},
+                               {"ide", kIdeKeys, 1}};
 
 struct Parser {
     Config* cfg;
@@ -127,6 +130,7 @@ bool network_value(Parser& p, Key const& k, Span v) {
         case 2: return cfg::parse_ipv4(v, &n.address);
         case 3: return cfg::parse_ipv4(v, &n.netmask);
         case 4: return cfg::parse_ipv4(v, &n.gateway);
+        case 6: return cfg::parse_ipv4(v, &n.ping) && n.ping.be != 0;
         default: {
             size_t colon = 0;
             while (colon < v.n && v.p[colon] != ':') ++colon;
@@ -168,6 +172,13 @@ bool keys_value(Parser& p, Span v) {
     return cfg::parse_u64(v, 10, &x) && x >= 1 && (p.cfg->keys.passphrase_tries = static_cast<u32>(x), true);
 }
 
+// cd_write = allow | deny: whether optical drives under the IDE mediator may write media
+// (docs/ata.md, "ATAPI"). Only the two words: a burner is a way to carry data off the machine.
+bool ide_value(Parser& p, Span v) {
+    if (v.is("allow")) return p.cfg->ide.cd_write = true, true;
+    return v.is("deny") && (p.cfg->ide.cd_write = false, true);
+}
+
 bool key_line(Parser& p, Span key, Span value) {
     if (p.section == Section::None) return p.fail("'%.*s' outside any section", key);
     Schema const& s = p.schema();
@@ -186,6 +197,7 @@ bool key_line(Parser& p, Span key, Span value) {
         case Section::Keys: good = keys_value(p, value); break;
         case Section::Vpn: good = cfg::vpn_value(p.cfg->vpn, k->bit, value); break;
         case Section::Pci: good = cfg::parse_pci_allow(value, p.cfg); break;
+        case Section::Ide: good = ide_value(p, value); break;
         default: break;
     }
     return good || p.fail("bad value '%.*s' for '%.*s'", value, key);
@@ -229,8 +241,9 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     p.line = 0;
     if (out->vpn.present && !out->network.present)
         return p.fail("[vpn] needs [network]: the monitor's outer address and its NIC%.*s");
-    if (out->disk_count == 0 && !out->aoe.present && !out->network.present && !out->pci.present)
-        return p.fail("the file configures nothing (no [network], [aoe], [disk.NAME] or [pci] section)%.*s");
+    if (out->disk_count == 0 && !out->aoe.present && !out->network.present && !out->pci.present &&
+        !p.section_seen[static_cast<u8>(Section::Ide)])
+        return p.fail("the file configures nothing (no [network], [aoe], [disk.NAME], [pci] or [ide] section)%.*s");
     u32 aoe_disks = 0;
     for (u32 i = 0; i < out->disk_count; ++i) aoe_disks += out->disks[i].bus == DiskBus::Aoe;
     if (aoe_disks > 1) return p.fail("more than one [disk.NAME] has bus = aoe (there is one AoE disk)%.*s");

@@ -53,6 +53,7 @@ struct Config {
         Ipv4 address, netmask, gateway;
         u32 syslog_port;
         Ipv4 syslog_host;
+        Ipv4 ping;  // [network] ping: an address the monitor pings once a second (0: none)
     } network;
     struct {
         bool present;
@@ -72,6 +73,9 @@ struct Config {
         PciDmaAllow allow[kMaxDmaAllow];
         u32 allow_count;
     } pci;
+    struct {
+        bool cd_write;  // [ide] cd_write = allow: optical drives may write media (default deny)
+    } ide;
 };
 
 struct ConfigError {

@@ -10,7 +10,7 @@ UNIT_BUILD ?= build/unit
 # Sources that build on the host: the shared decoder and crypto glue, and the IDE files except
 # the one that touches ports and the monitor's registries (ide_install.cpp). The AHCI
 # mediator's files are listed by its own fragment.
-ATA_PURE_SRCS := drivers/ata/ata_command.cpp drivers/ata/sector_crypt.cpp \
+ATA_PURE_SRCS := drivers/ata/ata_command.cpp drivers/ata/ata_command_atapi.cpp drivers/ata/sector_crypt.cpp \
                  $(filter-out %_install.cpp,$(wildcard drivers/ide/ide_*.cpp))
 ATA_TEST_SRCS := $(wildcard tests/unit/test_ata_*.cpp tests/unit/test_ide_*.cpp)
 
@@ -26,3 +26,6 @@ $(ATA_UNIT_OBJS): | $(DEPS_STAMP)
 .PHONY: ata-unit
 ata-unit: $(UNIT_BUILD)/unit_tests
 	$(UNIT_BUILD)/unit_tests --gtest_filter='Ata*:SectorCrypt*:Ide*'
+
+# The ATAPI allow-list's fuzzer (tests/unit/fuzz_atapi.cpp; the rule is mk/unit.mk's).
+UNIT_FUZZ_WITH_atapi := drivers/ata/ata_command_atapi.cpp

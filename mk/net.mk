@@ -13,7 +13,7 @@ NET_LWIP_MON_INC := -isystem lib/config/netstack -isystem $(TP)/lwip/include
 
 # Pure logic and the lwIP-based stack; net/monitor.cpp and net/lwip_port.cpp are the monitor's.
 NET_PURE_SRCS := net/log_backlog.cpp net/syslog_format.cpp net/frame_check.cpp net/ring_replay.cpp
-NET_STACK_SRCS := net/netstack.cpp
+NET_STACK_SRCS := net/netstack.cpp net/pinger.cpp
 NET_TEST_SRCS := $(wildcard tests/unit/test_net_*.cpp)
 
 UNIT_CORE_SRCS += $(NET_PURE_SRCS) $(NET_STACK_SRCS)

@@ -14,7 +14,7 @@ UNIT_LDLIBS ?= -lgtest -lgtest_main -pthread
 
 # Core sources built for the host. Extend with += BEFORE including this file: the rules
 # below expand the list when they are read.
-UNIT_CORE_SRCS += core/memmap.cpp core/page_alloc.cpp core/log_ring.cpp core/nested_paging.cpp
+UNIT_CORE_SRCS += core/memmap.cpp core/page_alloc.cpp core/log_ring.cpp core/nested_paging.cpp core/log_limit.cpp
 UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.cpp)
 UNIT_OBJS := $(patsubst %.cpp,$(UNIT_BUILD)/%.o,$(UNIT_CORE_SRCS) $(UNIT_TEST_SRCS))
 UNIT_BIN := $(UNIT_BUILD)/unit_tests

@@ -13,6 +13,7 @@
 #include "drivers/nic/frame_port.hpp"
 #include "net/net_log.hpp"
 #include "net/netstack.hpp"
+#include "net/pinger.hpp"
 #include "net/ring_replay.hpp"
 
 namespace tv::net {
@@ -31,6 +32,45 @@ constinit bool g_running = false;
 constinit u32 g_owner_cpu = 0;
 
 void sink(char const* line, size_t len) { stack_queue_log(line, len); }
+
+// [network] ping: one request a second, each given a second to come back, until power-off.
+constexpr u32 kPingIntervalMs = 1000, kPingTimeoutMs = 1000;
+constinit Pinger g_pinger;
+constinit u32 g_ping_target = 0;
+constinit bool g_ping_replied = false;
+
+void ip_text(u32 be, char (&out)[16]) {
+    u8 const* b = reinterpret_cast<u8 const*>(&be);
+    snprintf(out, sizeof out, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+void ping_tick() {
+    g_pinger.tick(clock_us() / 1000);
+    if (g_ping_replied || g_pinger.counts().replies == 0) return;
+    g_ping_replied = true;
+    char t[16];
+    ip_text(g_ping_target, t);
+    log("net: ping %s: first reply (%u ms)", t, g_pinger.counts().last_rtt_ms);
+}
+
+void ping_log() {
+    PingCounts const c = g_pinger.counts();
+    char t[16];
+    ip_text(g_ping_target, t);
+    log("net: ping %s: %u sent, %u replies, %u timeouts, %u not sent", t, c.sent, c.replies, c.timeouts,
+        c.send_failed);
+}
+
+void ping_init(u32 target) {
+    g_ping_target = target;
+    Status const s = g_pinger.start(PingPlan{target, kPingIntervalMs, kPingTimeoutMs, 0}, clock_us() / 1000);
+    if (!ok(s)) {
+        log("net: could not start pinging (status %u)", static_cast<unsigned>(s));
+        return;
+    }
+    if (!timer_add_periodic(ping_tick, kTickUs)) log("net: no room for the ping tick");
+    if (!power_off_log_register(ping_log)) log("net: no room in the power-off log for the ping counts");
+}
 
 NetSettings settings(Config const& c) {
     auto const& n = c.network;
@@ -79,6 +119,7 @@ void net_init() {
     g_running = true;
     if (!timer_add_periodic(stack_tick, kTickUs)) log("net: no room for the network tick: the stack runs only at exits");
     if (!power_off_log_register(timer_log_stats)) log("net: no room in the power-off log for the clock's line");
+    if (cfg->network.ping.be) ping_init(cfg->network.ping.be);
     // Registered after every mediator's counters, so the power-off lines go out too: the
     // guest makes no more exits after it, so no tick would send them.
     if (s.syslog_host != 0 && !power_off_log_register([] { net_flush(500'000); }))

@@ -10,6 +10,7 @@
 #include "core/layout.hpp"
 #include "core/handlers/power.hpp"
 #include "core/log.hpp"
+#include "core/log_limit.hpp"
 #include "core/memory.hpp"
 #include "core/mmio_hooks.hpp"
 #include "drivers/ahci/ahci_hba.hpp"
@@ -41,7 +42,10 @@ class MonitorEnv final : public AhciEnv {
     bool guest_read(Gpa gpa, void* dst, u64 len) override { return guest_memory().read(gpa, dst, len); }
     bool guest_write(Gpa gpa, void const* src, u64 len) override { return guest_memory().write(gpa, src, len); }
     void refused(u32 port, u32 slot, u8 command, char const* why) override {
-        log("ahci: port %u slot %u: refused %s (%#x): %s", port, slot, ata_command_name(command), command, why);
+        char device[24], cause[160];  // per port and cause, not per slot: the slot is incidental
+        snprintf(device, sizeof device, "ahci: port %u", port);
+        snprintf(cause, sizeof cause, "refused %s (%#x): %s", ata_command_name(command), command, why);
+        if (log_limit_allow(device, cause)) log("ahci: port %u slot %u: %s", port, slot, cause);
     }
     void note(u32 port, char const* what) override { log("ahci: port %u: %s", port, what); }
 
@@ -227,6 +231,7 @@ Status attach(pci::Function const& f, pci::PciClaim& claim) { return claim.take(
 
 Status finish() {
     if (g_count && !power_off_log_register(log_counters)) log("ahci: no room for the power-off log");
+    if (g_count) log_limit_install();
     if (g_count && !stats_device_counters_register(kAccessCounters, access_counter, nullptr))
         log("ahci: no room for the device counters");
     return Status::Ok;

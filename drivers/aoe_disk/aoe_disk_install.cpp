@@ -22,6 +22,7 @@
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
+#include "core/log_limit.hpp"
 #include "drivers/aoe_disk/aoe_disk.hpp"
 #include "drivers/aoe_disk/aoe_disk_int13.hpp"
 #include "drivers/aoe_disk/aoe_disk_sealed.hpp"
@@ -161,13 +162,14 @@ void on_frame(void*, u8 const* frame, size_t len) { g_inbox.push(frame, len); }
 void on_log(void*, aoe::LogRecord const& r) {
     // Retransmissions and duplicate replies come in bursts under load or during an outage: the
     // first few are logged, then only counted (aoe_disk_log at power-off).
-    bool const noisy = r.event == aoe::Event::Retransmit || r.event == aoe::Event::Refused ||
-                       r.event == aoe::Event::SendFailed;
+    bool const noisy = r.event == aoe::Event::Retransmit || r.event == aoe::Event::SendFailed;
+    if (r.event == aoe::Event::Refused) {  // per cause (core/log_limit), like every mediator's refusals
+        if (log_limit_allow("aoe-disk", aoe::refusal_name(r.refusal)))
+            log("aoe-disk: refused a frame: %s (tag %#x)", aoe::refusal_name(r.refusal), r.tag);
+        return;
+    }
     if (noisy && g_ini_logs++ >= 32) return;
-    if (r.event == aoe::Event::Refused)
-        log("aoe-disk: refused a frame: %s (tag %#x)", aoe::refusal_name(r.refusal), r.tag);
-    else
-        log("aoe-disk: %s (%#llx)", aoe::event_name(r.event), static_cast<unsigned long long>(r.value));
+    log("aoe-disk: %s (%#llx)", aoe::event_name(r.event), static_cast<unsigned long long>(r.value));
 }
 
 IoAction port_hook(void* ctx, Vcpu&, IoExit const& io, u32* value) {
@@ -293,6 +295,7 @@ Status finish() {
     if (Status s = claim_ports(bm); !ok(s)) return s;
     g_active = true;
     if (!power_off_log_register(aoe_disk_log)) log("aoe-disk: no room for the power-off log");
+    log_limit_install();
     log("aoe-disk: e%u.%u at %02x:%02x:%02x:%02x:%02x:%02x, %llu sectors, %u sectors per frame (MTU %u), "
         "window %u, timeout %u ms: primary IDE master (ports %#x/%#x, bus master %#x)",
         t.shelf, t.slot, t.mac.b[0], t.mac.b[1], t.mac.b[2], t.mac.b[3], t.mac.b[4], t.mac.b[5],

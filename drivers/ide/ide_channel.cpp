@@ -1,5 +1,6 @@
 #include "drivers/ide/ide_channel.hpp"
 
+#include <stdio.h>
 #include <string.h>
 
 namespace tv::ata {
@@ -26,9 +27,9 @@ bool wait_not_busy(IdeEnv& env, u16 ctrl, u8* status) {
 
 }  // namespace
 
-void IdeChannel::init(IdeEnv* env, u8 index, IdePorts ports, DmaMemory const& dma) {
+void IdeChannel::init(IdeEnv* env, char const* name, IdePorts ports, DmaMemory const& dma) {
     env_ = env;
-    index_ = index;
+    name_ = name;
     ports_ = ports;
     dma_ = dma;
 }
@@ -64,7 +65,7 @@ void IdeChannel::command_access(u8 offset, bool in, u8 size, u32* value) {
         } else {
             *value = env_->port_in(port, size);
             // The refused command's error register: ABORT once the stand-in command is done.
-            if (offset == ide::kError && aborted_ && !(in8(ports_.ctrl) & st::kBsy)) *value = st::kErrAbrt;
+            if (offset == ide::kError && aborted_ && !(in8(ports_.ctrl) & st::kBsy)) *value = abort_error_;
         }
         return;
     }
@@ -119,16 +120,28 @@ void IdeChannel::reset_state() {
     buf_pos_ = buf_len_ = 0;
     pio_left_ = 0;
     pio_sealed_ = false;
+    packet_ = packet_dma_ = false;
+    cdb_len_ = 0;
+    sense_patch_ = false;
 }
 
 void IdeChannel::refuse(u8 op, char const* why) {
     ++counters_.refused;
-    env_->log("ide%u.%u: refused %s (%#04x): %s", index_, selected(), ata_command_name(op), op, why);
+    refusal_log(selected(), ata_command_name(op), op, why);
     phase_ = Phase::Idle;
     aborted_ = true;
+    abort_error_ = st::kErrAbrt;
     // A harmless stand-in that completes at once and raises the interrupt (if nIEN is
     // clear), so the guest's driver sees its command finish, then reads ERR/ABRT.
     out8(static_cast<u16>(ports_.cmd + ide::kCommand), cmd::kCheckPower);
+}
+
+// One refusal's log line, unless the same one on this device was logged often enough already.
+void IdeChannel::refusal_log(u8 dev, char const* what, u8 code, char const* why) {
+    char device[40], cause[160];
+    snprintf(device, sizeof device, "%s.%u", name_, dev);
+    snprintf(cause, sizeof cause, "refused %s (%#04x): %s", what, code, why);
+    if (env_->log_allowed(device, cause)) env_->log("%s: %s", device, cause);
 }
 
 void IdeChannel::command_write(u8 op) {
@@ -143,6 +156,7 @@ void IdeChannel::command_write(u8 op) {
     u64 lba = tf_.cur[3] | static_cast<u64>(tf_.cur[4]) << 8 | static_cast<u64>(tf_.cur[5]) << 16 |
               static_cast<u64>(tf_.prev[3]) << 24 | static_cast<u64>(tf_.prev[4]) << 32 |
               static_cast<u64>(tf_.prev[5]) << 40;
+    if (op == cmd::kPacket) return packet_command(dev);  // PACKET is off the ATA list: its CDB decides
     AtaCommand c{};
     if (!ata_decode(op, features, count, lba, true, &c)) return refuse(op, "not on the allow-list");
     if (!c.lba48)  // LBA 27:24 live in the device register
@@ -189,6 +203,11 @@ void IdeChannel::issue(u8 op, Taskfile const& checked) {
 // ---- PIO ---------------------------------------------------------------------------------
 
 void IdeChannel::data_access(bool in, u8 size, u32* value) {
+    if (phase_ == Phase::PacketCdb && !in) return packet_cdb_write(size, *value);
+    if (sense_patch_ && in) {
+        *value = sense_overlay(size, env_->port_in(ports_.cmd, size));
+        return;
+    }
     bool const mediated = (phase_ == Phase::PioIn && in) || (phase_ == Phase::PioOut && !in);
     if (!mediated || size == 1) {  // nothing of ours in flight: the device's data as it is
         if (in) *value = env_->port_in(ports_.cmd, size);
@@ -229,7 +248,7 @@ bool IdeChannel::pio_fill() {
     buf_len_ = pio_bytes_;
     if (pio_media_ && !ok(dev_[pio_dev_].crypt.decrypt(pio_lba_, buf_, 1))) {
         memset(buf_, 0, sizeof buf_);  // never hand out ciphertext as if it were data
-        env_->log("ide%u.%u: PIO sector %llu could not be decrypted", index_, pio_dev_,
+        env_->log("%s.%u: PIO sector %llu could not be decrypted", name_, pio_dev_,
                   static_cast<unsigned long long>(pio_lba_.raw));
     }
     if (pio_identify_) {
@@ -255,7 +274,7 @@ void IdeChannel::pio_flush() {
     }
     if (pio_media_ && !ok(dev_[pio_dev_].crypt.encrypt(pio_lba_, buf_, 1))) {
         memset(buf_, 0, sizeof buf_);  // plaintext must never reach the disk
-        env_->log("ide%u.%u: PIO sector %llu could not be encrypted; zeros written", index_, pio_dev_,
+        env_->log("%s.%u: PIO sector %llu could not be encrypted; zeros written", name_, pio_dev_,
                   static_cast<unsigned long long>(pio_lba_.raw));
     }
     env_->port_out_words(ports_.cmd, reinterpret_cast<u16 const*>(buf_), pio_bytes_ / 2);
@@ -268,9 +287,9 @@ void IdeChannel::attach_identify(u8 dev, u16 const (&id)[256]) {
     SectorCrypt& c = dev_[dev].crypt;
     bool const first = !c.attached();
     if (!ok(c.attach(serial, logical_sector_size(id))))
-        env_->log("ide%u.%u: logical sector size %u not supported", index_, dev, logical_sector_size(id));
+        env_->log("%s.%u: logical sector size %u not supported", name_, dev, logical_sector_size(id));
     if (first)
-        env_->log("ide%u.%u: disk '%s', %u-byte sectors: %s", index_, dev, c.disk_name(), c.sector_size(),
+        env_->log("%s.%u: disk '%s', %u-byte sectors: %s", name_, dev, c.disk_name(), c.sector_size(),
                   policy_name(c.policy()));
 }
 
@@ -294,7 +313,8 @@ void IdeChannel::probe() {
             dev_[dev].atapi = in8(static_cast<u16>(cmd + ide::kLbaMid)) == 0x14 &&
                               in8(static_cast<u16>(cmd + ide::kLbaHigh)) == 0xEB;
             in8(static_cast<u16>(cmd + ide::kStatus));
-            if (dev_[dev].atapi) env_->log("ide%u.%u: packet device (no media commands allowed)", index_, dev);
+            if (dev_[dev].atapi) env_->log("%s.%u: packet device (ATAPI mediated, writing media %s)", name_, dev,
+                                           cd_write_ ? "allowed" : "refused");
             continue;
         }
         u16 id[256];
@@ -404,6 +424,7 @@ void IdeChannel::load_taskfile(Taskfile const& t) {
 // (and the ciphertext of a write), then give the device the command and the start bit.
 void IdeChannel::dma_go() {
     start_requested_ = false;
+    if (packet_) return packet_dma_go();
     AtaCommand const& c = dma_cmd_;
     SectorCrypt& crypt = dev_[dma_dev_].crypt;
     u64 const bytes = static_cast<u64>(c.count) * crypt.sector_size();
@@ -420,21 +441,29 @@ void IdeChannel::dma_go() {
         shadow_.copy_from_guest(*env_, dma_.bounce);
         if (!ok(crypt.encrypt(c.lba, dma_.bounce, c.count))) return refuse(c.command, "encryption failed");
     }
+    bm_start(true);
+    counters_.dma_bytes += bytes;
+}
+
+// Stopped first, so that the start is a rising edge with the monitor's table in the pointer
+// register. For a disk command, issued between the two, a stale interrupt bit (left set by
+// the guest) must not pass for this command's completion. A packet command has been with the
+// device since its command block (ide_atapi.cpp) and may have ended already, with an
+// interrupt the guest has yet to see: its bits stay as they are.
+void IdeChannel::bm_start(bool disk_command) {
     u16 const bm = ports_.bm;
-    // Stopped first, so that the start below is a rising edge with the monitor's table in
-    // the pointer register. A stale interrupt bit (left set by the guest) must not pass for
-    // this command's completion.
     out8(static_cast<u16>(bm + ide::kBmCommand), bm_cmd_ & ide::kBmToMemory);
-    u8 const bms = in8(static_cast<u16>(bm + ide::kBmStatus));
-    out8(static_cast<u16>(bm + ide::kBmStatus),
-         static_cast<u8>((bms & ide::kBmDriveCapable) | ide::kBmIntr | ide::kBmError));
+    if (disk_command) {
+        u8 const bms = in8(static_cast<u16>(bm + ide::kBmStatus));
+        out8(static_cast<u16>(bm + ide::kBmStatus),
+             static_cast<u8>((bms & ide::kBmDriveCapable) | ide::kBmIntr | ide::kBmError));
+    }
     env_->port_out(static_cast<u16>(bm + ide::kBmPrd), 4, static_cast<u32>(dma_.prd_phys.raw));
-    issue(c.command, dma_tf_);
+    if (disk_command) issue(dma_cmd_.command, dma_tf_);
     out8(static_cast<u16>(bm + ide::kBmCommand), static_cast<u8>(bm_cmd_ | ide::kBmStart));
     phase_ = Phase::DmaRun;
     dma_on_device_ = true;
     ++counters_.dma_commands;
-    counters_.dma_bytes += bytes;
 }
 
 // The transfer is over (or stopped): a successful read's plaintext goes to the guest's
@@ -448,14 +477,15 @@ void IdeChannel::dma_finish(bool stopped) {
     bool const done = (bm & ide::kBmIntr) || !(bm & ide::kBmActive);
     bool const good = done && !(bm & ide::kBmError) && !(ata & (st::kBsy | st::kErr | st::kDf));
     device_seen(ata);
+    if (packet_ && sense_patch_ && good) shadow_.copy_to_guest_prefix(*env_, sense_data_, kSenseBytes);
     if (!dma_bounce_ || c.dir != Dir::Read) return;
     if (!good) {
-        env_->log("ide%u.%u: DMA read of LBA %llu %s (bm %#x, status %#x); no data given to the guest", index_,
+        env_->log("%s.%u: DMA read of LBA %llu %s (bm %#x, status %#x); no data given to the guest", name_,
                   dma_dev_, static_cast<unsigned long long>(c.lba.raw), stopped ? "stopped" : "failed", bm, ata);
         return;
     }
     if (!ok(dev_[dma_dev_].crypt.decrypt(c.lba, dma_.bounce, c.count))) {
-        env_->log("ide%u.%u: DMA read of LBA %llu could not be decrypted", index_, dma_dev_,
+        env_->log("%s.%u: DMA read of LBA %llu could not be decrypted", name_, dma_dev_,
                   static_cast<unsigned long long>(c.lba.raw));
         return;
     }

@@ -19,6 +19,12 @@
 //    bit. Completion is noticed at the guest's first look (BM status with the interrupt bit,
 //    or ATA status/alternate status no longer busy, or the stop): a read is decrypted from
 //    the bounce buffer into the guest's buffers listed in the shadow.
+//  - ATAPI (ide_atapi.cpp): PACKET goes to the device, its 12-byte command block is
+//    collected from the data port into the monitor, decoded against the ATAPI allow-list
+//    (drivers/ata/ata_command_atapi) and only then written to the device; a refused block is
+//    replaced by TEST UNIT READY and the guest sees CHECK CONDITION with the refusal's sense
+//    (error register, then the next REQUEST SENSE's data). Packet DMA is shadowed like disk
+//    DMA, without a bounce buffer (optical media pass through unencrypted).
 //  - The bus-master ports exit only while the monitor has a DMA command in hand (from the
 //    command register write until the device is seen idle after it) or owes the guest a
 //    start bit; otherwise the guest reaches the engine directly (one CPU only; with several
@@ -27,6 +33,7 @@
 #pragma once
 
 #include "drivers/ata/ata_command.hpp"
+#include "drivers/ata/ata_command_atapi.hpp"
 #include "drivers/ide/ide_shadow.hpp"
 #include "drivers/ata/sector_crypt.hpp"
 
@@ -59,7 +66,9 @@ struct IdeCounters {
 
 class IdeChannel {
   public:
-    void init(IdeEnv* env, u8 index, IdePorts ports, DmaMemory const& dma);
+    // `name` (kept, not copied) names the channel by its place in the log, as the BIOS and the
+    // guest see it: "ide-00:01.1-primary", its devices ".0" (master) and ".1" (slave).
+    void init(IdeEnv* env, char const* name, IdePorts ports, DmaMemory const& dma);
     // One guest access of size 1, 2 or 4 at `offset` in `block`. For a read, *value is what
     // the guest gets.
     void access(IdeBlock block, u8 offset, bool in, u8 size, u32* value);
@@ -69,14 +78,17 @@ class IdeChannel {
     void probe();
 
     SectorCrypt& crypt(u8 dev) { return dev_[dev & 1].crypt; }
+    // [ide] cd_write = allow: packet devices may be sent the write class (docs/ata.md, "ATAPI").
+    void set_cd_write(bool allow) { cd_write_ = allow; }
     IdeCounters const& counters() const { return counters_; }
     IdePorts const& ports() const { return ports_; }
+    char const* name() const { return name_; }
     bool dma_in_flight() const { return phase_ == Phase::DmaRun; }
     // Whether guest accesses to the bus-master ports exit right now.
     bool bm_intercepted() const { return bm_trapped_; }
 
   private:
-    enum class Phase : u8 { Idle, PioIn, PioOut, DmaHeld, DmaRun };
+    enum class Phase : u8 { Idle, PioIn, PioOut, DmaHeld, DmaRun, PacketCdb };
     struct Taskfile {
         u8 cur[6], prev[6];  // indices kFeatures..kLbaHigh; features as written, the rest read back
         u8 device;
@@ -97,7 +109,17 @@ class IdeChannel {
     void read_taskfile();
     void command_write(u8 op);
     void refuse(u8 op, char const* why);
+    void refusal_log(u8 dev, char const* what, u8 code, char const* why);
     void reset_state();
+
+    // ATAPI (ide_atapi.cpp)
+    void packet_command(u8 dev);
+    void packet_cdb_write(u8 size, u32 value);
+    void packet_cdb_done();
+    void packet_refuse(AtapiCommand const& c, AtapiVerdict v);
+    void packet_abandon(char const* why);
+    void packet_dma_go();
+    u32 sense_overlay(u8 size, u32 value);
 
     void data_access(bool in, u8 size, u32* value);
     [[nodiscard]] bool pio_fill();
@@ -110,12 +132,13 @@ class IdeChannel {
     void bm_release_if_idle();
     void device_seen(u8 ata_status);
     void dma_go();
+    void bm_start(bool disk_command);
     void dma_finish(bool stopped);
     void load_taskfile(Taskfile const& t);
     void issue(u8 op, Taskfile const& checked);
 
     IdeEnv* env_{nullptr};
-    u8 index_{0};
+    char const* name_{"ide"};
     IdePorts ports_{};
     DmaMemory dma_{};
     Device dev_[2]{};
@@ -123,6 +146,7 @@ class IdeChannel {
     u8 control_{0};  // device control as the guest last wrote it (HOB clear)
     Phase phase_{Phase::Idle};
     bool aborted_{false};  // the last command was refused: status/error read as ABORT
+    u8 abort_error_{st::kErrAbrt};  // the error register of a refused command (ATAPI: sense key too)
 
     // PIO
     u8 pio_dev_{0};
@@ -151,6 +175,22 @@ class IdeChannel {
     // The device was given a DMA command and has not shown "neither BSY nor DRQ" since: its
     // engine may still move data, so the guest must not reach the engine yet.
     bool dma_on_device_{false};
+
+    // ATAPI
+    bool cd_write_{false};
+    bool packet_{false};      // the command in hand is a PACKET
+    bool packet_dma_{false};  // ... with the DMA bit in features
+    u8 packet_dev_{0};
+    Dir packet_dir_{Dir::None};
+    u8 cdb_[kCdbBytes]{};     // the monitor's copy of the command block: the one decoded and sent
+    u32 cdb_len_{0};
+    // A refusal's sense, owed to the device's next command if that is REQUEST SENSE (SPC:
+    // sense data lasts until the next command); sense_patch_: that REQUEST SENSE is running.
+    bool sense_pending_[2]{};
+    Sense sense_[2]{};
+    bool sense_patch_{false};
+    u8 sense_data_[kSenseBytes]{};
+    u32 sense_pos_{0};
 
     IdeCounters counters_{};
 };

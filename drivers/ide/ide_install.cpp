@@ -7,12 +7,14 @@
 #include "core/acpi.hpp"
 #include "core/arch/x86/cpu.hpp"
 #include "core/canary.hpp"
+#include "core/config_load.hpp"
 #include "core/disk_keys.hpp"
 #include "core/handlers/power.hpp"
 #include "core/device/guest_memory.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
+#include "core/log_limit.hpp"
 #include "core/memory.hpp"
 #include "core/smp.hpp"
 #include "drivers/ide/ide_channel.hpp"
@@ -49,6 +51,7 @@ class MonitorIdeEnv final : public IdeEnv {
         asm volatile("rep outsw" : "+S"(buf), "+c"(n) : "d"(port) : "memory");
     }
     bool guest_ram(Gpa gpa, u64 bytes) override { return guest_memory().ok(gpa, bytes); }
+    bool log_allowed(char const* device, char const* cause) override { return log_limit_allow(device, cause); }
     u8* guest_ptr(Gpa gpa) override { return guest_memory().ptr(gpa, 1); }
     void log(char const* fmt, ...) override {
         char line[200];
@@ -86,6 +89,11 @@ constinit Device g_device{"ide"};
 constinit IdeChannel g_channels[kMaxChannels];
 PortBlock g_blocks[kMaxChannels * 4];
 Controller g_controllers[kMaxChannels / 2];
+struct ChannelNames {
+    char channel[24];   // "ide-00:01.1-secondary"
+    char hooks[4][32];  // its I/O hooks: "-data", "-cmd", "-ctl", "-bm"
+};
+ChannelNames g_names[kMaxChannels];
 u32 g_channel_count, g_block_count, g_controller_count;
 u32 g_pin_logs;
 
@@ -163,10 +171,15 @@ Status install_channel(pci::Function const& f, u8 ch, u16 bm_base, bool bounce) 
     IdeChannel* c = &g_channels[idx];
     DmaMemory dma{};
     if (Status s = alloc_dma(bounce, &dma); !ok(s)) return s;
-    c->init(&g_env, static_cast<u8>(idx), p, dma);
-    static char const* const kNames[kMaxChannels][4] = {
-        {"ide0-data", "ide0-cmd", "ide0-ctl", "ide0-bm"}, {"ide1-data", "ide1-cmd", "ide1-ctl", "ide1-bm"},
-        {"ide2-data", "ide2-cmd", "ide2-ctl", "ide2-bm"}, {"ide3-data", "ide3-cmd", "ide3-ctl", "ide3-bm"}};
+    // Named by its place, not by the order of mediation (which depends on what other drivers
+    // took): the PIIX secondary channel is the same name in every run.
+    ChannelNames& n = g_names[idx];
+    snprintf(n.channel, sizeof n.channel, "ide-%02x:%02x.%u-%s", f.bdf.bus, f.bdf.dev, f.bdf.fn,
+             ch ? "secondary" : "primary");
+    static char const* const kParts[4] = {"data", "cmd", "ctl", "bm"};
+    for (u32 i = 0; i < 4; ++i) snprintf(n.hooks[i], sizeof n.hooks[i], "%s-%s", n.channel, kParts[i]);
+    c->init(&g_env, n.channel, p, dma);
+    c->set_cd_write(config() && config()->ide.cd_write);
     // Data and features/error, and status/command. Count, LBA and device (ports 2-6) are read
     // back from the device at the command write and written again before the command byte;
     // with one CPU they cost no exits. With several, another CPU could write them between
@@ -174,14 +187,14 @@ Status install_channel(pci::Function const& f, u8 ch, u16 bm_base, bool bounce) 
     // of a channel must stay under one lock).
     u16 const cmd = p.cmd;
     bool const taskfile_exits = several_cpus();
-    if (Status s = claim(c, IdeBlock::Command, cmd, cmd, taskfile_exits ? 7 : 2, kNames[idx][0]); !ok(s)) return s;
-    if (Status s = claim(c, IdeBlock::Command, cmd, static_cast<u16>(cmd + 7), 1, kNames[idx][1]); !ok(s)) return s;
-    if (Status s = claim(c, IdeBlock::Control, p.ctrl, p.ctrl, 1, kNames[idx][2]); !ok(s)) return s;
+    if (Status s = claim(c, IdeBlock::Command, cmd, cmd, taskfile_exits ? 7 : 2, n.hooks[0]); !ok(s)) return s;
+    if (Status s = claim(c, IdeBlock::Command, cmd, static_cast<u16>(cmd + 7), 1, n.hooks[1]); !ok(s)) return s;
+    if (Status s = claim(c, IdeBlock::Control, p.ctrl, p.ctrl, 1, n.hooks[2]); !ok(s)) return s;
     if (p.bm)
-        if (Status s = claim(c, IdeBlock::BusMaster, p.bm, p.bm, 8, kNames[idx][3]); !ok(s)) return s;
+        if (Status s = claim(c, IdeBlock::BusMaster, p.bm, p.bm, 8, n.hooks[3]); !ok(s)) return s;
     ++g_channel_count;
-    log("ide%u: %02x:%02x.%u %s channel: ports %#x/%#x, bus master %#x%s", idx, f.bdf.bus, f.bdf.dev, f.bdf.fn,
-        ch ? "secondary" : "primary", p.cmd, p.ctrl, p.bm, taskfile_exits ? ", taskfile intercepted (SMP)" : "");
+    log("%s: ports %#x/%#x, bus master %#x%s", n.channel, p.cmd, p.ctrl, p.bm,
+        taskfile_exits ? ", taskfile intercepted (SMP)" : "");
     c->probe();
     return Status::Ok;
 }
@@ -230,6 +243,7 @@ Status attach(pci::Function const& f, pci::PciClaim& claim) {
 }
 
 Status finish() {
+    log_limit_install();
     if (g_channel_count && !power_off_log_register(ide_mediator_log)) log("ide: no room for the power-off log");
     return Status::Ok;
 }
@@ -241,7 +255,7 @@ constinit pci::PciDriver const kIdeDriver{"ide", prepare, matches, attach, finis
 void ide_mediator_log() {
     for (u32 i = 0; i < g_channel_count; ++i) {
         IdeCounters const& c = g_channels[i].counters();
-        log("ide%u: %llu commands, %llu refused, %llu PIO sectors, %llu DMA commands (%llu KiB)", i,
+        log("%s: %llu commands, %llu refused, %llu PIO sectors, %llu DMA commands (%llu KiB)", g_channels[i].name(),
             static_cast<unsigned long long>(c.commands), static_cast<unsigned long long>(c.refused),
             static_cast<unsigned long long>(c.pio_sectors), static_cast<unsigned long long>(c.dma_commands),
             static_cast<unsigned long long>(c.dma_bytes / 1024));

@@ -17,7 +17,7 @@ char const* shadow_error_name(ShadowError e) {
     return "?";
 }
 
-ShadowError PrdShadow::load(IdeEnv& env, Gpa table, u64 expected_bytes) {
+ShadowError PrdShadow::load(IdeEnv& env, Gpa table, u64 expected_bytes, bool exact) {
     n_ = 0;
     total_ = 0;
     u64 const table_gpa = table.raw & ~3ull;
@@ -42,7 +42,7 @@ ShadowError PrdShadow::load(IdeEnv& env, Gpa table, u64 expected_bytes) {
         }
         total_ += bytes;
         if (total_ > expected_bytes) return ShadowError::SizeMismatch;
-        if (e.flags & kPrdEot) return total_ == expected_bytes ? ShadowError::Ok : ShadowError::SizeMismatch;
+        if (e.flags & kPrdEot) return total_ == expected_bytes || !exact ? ShadowError::Ok : ShadowError::SizeMismatch;
     }
     return ShadowError::TooLong;
 }
@@ -58,6 +58,15 @@ void PrdShadow::copy_to_guest(IdeEnv& env, u8 const* src) const {
     for (u32 i = 0; i < n_; ++i) {
         memcpy(env.guest_ptr(regions_[i].gpa), src, regions_[i].bytes);
         src += regions_[i].bytes;
+    }
+}
+
+void PrdShadow::copy_to_guest_prefix(IdeEnv& env, u8 const* src, u64 n) const {
+    for (u32 i = 0; i < n_ && n; ++i) {
+        u64 const part = n < regions_[i].bytes ? n : regions_[i].bytes;
+        memcpy(env.guest_ptr(regions_[i].gpa), src, part);
+        src += part;
+        n -= part;
     }
 }
 

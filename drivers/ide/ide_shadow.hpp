@@ -39,6 +39,9 @@ class IdeEnv {
     // The monitor's view of guest-physical memory; only for ranges guest_ram accepted.
     virtual u8* guest_ptr(Gpa gpa) = 0;
     virtual void log(char const* fmt, ...) __attribute__((format(printf, 2, 3))) = 0;
+    // Whether this refusal (device, cause) is still to be logged: repeated ones are cut by the
+    // monitor's rate limit (core/log_limit). Counted either way.
+    virtual bool log_allowed(char const*, char const*) { return true; }
     // Starts or stops the guest's exits on ports [first, first + count), effective on every
     // vCPU before the guest's next instruction. False when that cannot be promised (several
     // vCPUs, or no guest running yet): the ports then stay as they are, intercepted.
@@ -76,8 +79,10 @@ char const* shadow_error_name(ShadowError e);
 class PrdShadow {
   public:
     // Copies the table at table_gpa (low two bits ignored, as the hardware does) and checks
-    // every entry; expected_bytes is what the ATA command moves (sectors * sector size).
-    [[nodiscard]] ShadowError load(IdeEnv& env, Gpa table, u64 expected_bytes);
+    // every entry; expected_bytes is what the ATA command moves (sectors * sector size). With
+    // exact false (ATAPI: the command block, not the taskfile, says how much moves, and a
+    // driver's buffer may be longer than the device's answer) it is only the upper bound.
+    [[nodiscard]] ShadowError load(IdeEnv& env, Gpa table, u64 expected_bytes, bool exact = true);
     u32 count() const { return n_; }
     GuestRegion const& at(u32 i) const { return regions_[i]; }
     u64 total() const { return total_; }
@@ -86,6 +91,8 @@ class PrdShadow {
     // monitor buffer of total() bytes.
     void copy_from_guest(IdeEnv& env, u8* dst) const;
     void copy_to_guest(IdeEnv& env, u8 const* src) const;
+    // The first min(n, total()) bytes only.
+    void copy_to_guest_prefix(IdeEnv& env, u8 const* src, u64 n) const;
 
     // Room for every guest entry split once at a 64 KiB boundary.
     static constexpr u32 kMaxRegions = 2 * kMaxPrdEntries;

@@ -11,6 +11,7 @@
 #include "core/layout.hpp"
 #include "core/handlers/power.hpp"
 #include "core/log.hpp"
+#include "core/log_limit.hpp"
 #include "core/memory.hpp"
 #include "core/mmio_hooks.hpp"
 #include "core/smp.hpp"
@@ -43,7 +44,7 @@ class MonitorEnv final : public NicEnv {
     bool guest_read(Gpa gpa, void* dst, u64 len) override { return guest_memory().read(gpa, dst, len); }
     bool guest_write(Gpa gpa, void const* src, u64 len) override { return guest_memory().write(gpa, src, len); }
     void refused(char const* why, u64 detail) override {
-        log("nic: refused %s (%#llx)", why, static_cast<unsigned long long>(detail));
+        if (log_limit_allow("nic", why)) log("nic: refused %s (%#llx)", why, static_cast<unsigned long long>(detail));
     }
     void guest_reset() override;
     // The device's own lock (its hooks' lock), so the network stack's poll and send reach the
@@ -245,6 +246,7 @@ Status attach(pci::Function const& f, pci::PciClaim& claim) {
 Status finish() {
     if (!g_offered) log("nic: [network] configured but no e1000 (8086:100e) to mediate; the monitor has no network");
     else if (g_nic.present && !power_off_log_register(nic_mediator_log)) log("nic: no room for the power-off log");
+    if (g_nic.present) log_limit_install();
     return Status::Ok;
 }
 

@@ -1,6 +1,9 @@
 // The functions the monitor found at boot, and BARs that MMIO hooks follow when the guest
 // reprograms them.
+#include <stdio.h>
+
 #include "core/log.hpp"
+#include "core/log_limit.hpp"
 #include "drivers/pci/bar_plan.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 
@@ -53,7 +56,6 @@ void log_function(Function const& f) {
     }
 }
 
-u32 g_refusal_logs;
 
 BarRegs device_regs(Follow const& f) {
     u32 const lo = pci_config_read(f.bdf, f.bar.reg, 4);
@@ -73,7 +75,9 @@ void write_device(void* ctx) {
 }
 
 void log_refusal(Follow const& f, u64 base, char const* why) {
-    if (g_refusal_logs++ < 16)
+    char device[24];
+    snprintf(device, sizeof device, "pci %02x:%02x.%u BAR %#x", f.bdf.bus, f.bdf.dev, f.bdf.fn, f.bar.reg);
+    if (log_limit_allow(device, why))
         log("pci: %02x:%02x.%u BAR at %#x: move to %#llx refused (%s); the device stays at %#llx", f.bdf.bus,
             f.bdf.dev, f.bdf.fn, f.bar.reg, static_cast<unsigned long long>(base), why,
             static_cast<unsigned long long>(mmio_hook_base(f.hook).raw));

@@ -93,7 +93,7 @@ def judge(console, monitor, secs, out_dir):
         return 2
     w106, words = identify_words(ident.group(1))
     sizes = dict(re.findall(r"^PROBE-LBS (sd\w+) (\d+) \d+$", console, re.M))
-    mediator = re.search(r"^ide1\.0: .*$", monitor, re.M)
+    mediator = re.search(r"^ide-[0-9a-f:.]+-secondary\.0: .*$", monitor, re.M)
     print("%s: IDENTIFY word 106 = %#06x, words 117-118 = %d words; Linux logical block sizes %s; %s [%.0fs]"
           % (NAME, w106, words, sizes, mediator.group(0) if mediator else "no mediator line", secs))
     if "4096" in sizes.values():

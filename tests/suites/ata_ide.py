@@ -19,8 +19,8 @@ import sys
 import _ata_suite as s
 
 CTL = s.Controller("ata_ide", "pc", "ide suite passphrase", b"TVIDEMARKER-plaintext-must-not-reach-the-disk",
-                   attached=b"ide0.0: disk 'QM00001', 512-byte sectors: encrypted",
-                   refused_erase=rb"ide0\.0: refused SECURITY ERASE UNIT \(0xf4\)")
+                   attached=b"ide-00:01.1-primary.0: disk 'QM00001', 512-byte sectors: encrypted",
+                   refused_erase=rb"ide-00:01\.1-primary\.0: refused SECURITY ERASE UNIT \(0xf4\)")
 PASSPHRASE = CTL.passphrase
 
 
@@ -49,9 +49,9 @@ def test_unlisted_disk_is_refused(ctl, work):
     problems = []
     if b"thinvisor-guest: up" in b.console:
         problems.append("the guest booted from a disk the config does not list")
-    if b"ide0.0: disk 'QM00001', 512-byte sectors: refused" not in log:
+    if b"ide-00:01.1-primary.0: disk 'QM00001', 512-byte sectors: refused" not in log:
         problems.append("the monitor did not mark QM00001 as refused")
-    if not re.search(rb"ide0\.0: refused READ SECTORS \(0x20\): the disk has no key", log):
+    if not re.search(rb"ide-00:01\.1-primary\.0: refused READ SECTORS \(0x20\): the disk has no key", log):
         problems.append("no refused READ SECTORS in the monitor log")
     with open(image, "rb") as f:
         if hashlib.sha256(f.read()).hexdigest() != before:

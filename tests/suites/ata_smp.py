@@ -47,7 +47,7 @@ def test_two_cpus_encrypt_at_once(ctl, work):
             problems.append("no 'TV-SMP ok: %s'" % ok)
     if not re.search(rb"smp: 2 of 2 processors under the monitor", log):
         problems.append("the monitor does not run on both CPUs")
-    if not re.search(rb"ide0\.0: disk 'QM00001', 512-byte sectors: encrypted", log):
+    if not re.search(rb"ide-00:01\.1-primary\.0: disk 'QM00001', 512-byte sectors: encrypted", log):
         problems.append("the IDE disk is not encrypted")
     if not re.search(rb"port 0 disk '[^']*', 512-byte sectors, encrypted", log):
         problems.append("the AHCI disk is not encrypted")

@@ -11,7 +11,8 @@ monitor's MAC, and the guest must never see them (its dropped/no-handler counter
 by the control frames sent to the guest's own MAC with the same ethertype). Then the guest's
 driver resets the NIC (ifdown/ifup) while echoes continue: ping and every echo must still work.
 Beside all this the monitor's own network stack runs on a static address: the host pings it
-during the transfer, and its log lines (the guest's NIC reset, power-off) arrive at a host
+during the transfer, the monitor pings the guest once a second from boot on (`[network]
+ping`, replies counted at power-off), and its log lines (the guest's NIC reset, power-off) arrive at a host
 syslog listener. The monitor's log must show the mediation, the counters at power-off, and no
 refusals.
 
@@ -37,8 +38,10 @@ GUEST_MAC = "52:54:00:12:34:56"
 MON_IP = "10.77.0.2"
 SYSLOG_PORT = 5514
 # The monitor's own stack runs beside the guest: a static address, its log exported by syslog.
+# The monitor pings the guest's address (udhcpd's only lease) once a second from boot on.
+GUEST_IP = "10.77.0.50"
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = 10.77.0.1\n"
-        "syslog = 10.77.0.1:%d\n" % (MON_MAC, MON_IP, SYSLOG_PORT))
+        "syslog = 10.77.0.1:%d\nping = %s\n" % (MON_MAC, MON_IP, SYSLOG_PORT, GUEST_IP))
 UNMEDIATED_CONF = "[pci]\nallow_dma = 8086:100e\n"
 ETH_ECHO = 0x88B5
 BULK_MB = 50
@@ -147,7 +150,7 @@ def run_machine(machine, work):
     net = nl.Net("ng").setup()
     g = syslog = None
     try:
-        net.udhcpd()
+        net.udhcpd(first=GUEST_IP, last=GUEST_IP)  # the one address the monitor pings
         syslog = nl.SyslogListener(net, SYSLOG_PORT)
         syslog.start()
         lis = Listener(net, BULK_MB << 20)
@@ -160,6 +163,8 @@ def run_machine(machine, work):
         if not ip:
             return ["no DHCP lease (console tail %r)" % g.console[-800:]], notes
         notes.append("dhcp %s" % ip)
+        if ip != GUEST_IP:
+            problems.append("the guest's lease is %s, not %s, which the monitor pings" % (ip, GUEST_IP))
         out, rc = g.run("ping -c 3 -W 3 %s" % net.host_ip, 60)
         if rc != 0 or "3 packets received" not in out:
             problems.append("ping of the host failed: %r" % out[-300:])
@@ -242,6 +247,12 @@ def run_machine(machine, work):
         for line in ("at guest reset", "power-off: exit counts"):
             if not syslog.wait_for(re.escape(line), 10):
                 problems.append("the monitor's '%s' line did not arrive by syslog" % line)
+        # The monitor's own pings of the guest, through the frame switch the other way.
+        m = re.search(r"net: ping %s: (\d+) sent, (\d+) replies" % re.escape(GUEST_IP), log)
+        if not m or int(m.group(2)) < 10 or "net: ping %s: first reply" % GUEST_IP not in log:
+            problems.append("the monitor's pings of the guest: %r" % (m.group(0) if m else None))
+        else:
+            notes.append("monitor pinged the guest: %s sent, %s replies" % (m.group(1), m.group(2)))
         refused = [l for l in log.splitlines() if "nic: refused" in l]
         if refused:
             problems.append("refusals: %s" % " | ".join(refused[:3]))

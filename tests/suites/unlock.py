@@ -191,8 +191,8 @@ def test_right_passphrases_unlock_two_disks_and_boot_from_0x81(work):
     for disk in ("data", "system"):
         if b"keys: disk '%s' unlocked with slot 0" % disk.encode() not in log:
             problems.append("monitor.log does not record the unlock of '%s'" % disk)
-    for line in (b"ide0.0: disk 'QM00001', 512-byte sectors: encrypted",
-                 b"ide1.0: disk 'QM00003', 512-byte sectors: encrypted"):
+    for line in (b"ide-00:01.1-primary.0: disk 'QM00001', 512-byte sectors: encrypted",
+                 b"ide-00:01.1-secondary.0: disk 'QM00003', 512-byte sectors: encrypted"):
         if line not in log:
             problems.append("monitor.log lacks %r" % line.decode())
     if b"TV-DATA " + DATA_MARKER not in b.console:

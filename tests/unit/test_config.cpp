@@ -166,3 +166,29 @@ TEST(Config, OverlappingPlaintextRangesAreRefused) {
     expect_error("[disk.a]\nserial=x\nkeyslots=k\nplaintext=0-9\nplaintext=9-12\n", 5, "plaintext ranges overlap");
     EXPECT_TRUE(parse("[disk.a]\nserial=x\nkeyslots=k\nplaintext=0-9\nplaintext=10-12\n").ok);
 }
+
+TEST(Config, IdeCdWriteIsDenyByDefaultAndTakesOnlyAllowOrDeny) {
+    Result r = parse("[ide]\ncd_write = allow\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_TRUE(r.cfg.ide.cd_write);
+    r = parse("[ide]\ncd_write = deny\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_FALSE(r.cfg.ide.cd_write);
+    r = parse(kFull);
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_FALSE(r.cfg.ide.cd_write);
+    expect_error("[ide]\ncd_write = yes\n", 2, "bad value 'yes'");
+    expect_error("[ide]\ncd_write = allow\ncd_write = deny\n", 3, "given twice");
+    expect_error("[ide]\nburn = allow\n", 2, "unknown key 'burn'");
+}
+
+TEST(Config, NetworkPingTakesAnAddress) {
+    Result r = parse("[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\nping = 10.77.0.50\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_EQ(r.cfg.network.ping.be, 0x3200'4D0Au);  // 10.77.0.50 in network byte order
+    r = parse("[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\n");
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.cfg.network.ping.be, 0u);
+    expect_error("[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\nping = 0.0.0.0\n", 4, "bad value");
+    expect_error("[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\nping = host\n", 4, "bad value");
+}

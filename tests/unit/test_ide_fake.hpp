@@ -36,7 +36,8 @@ inline constexpr u64 kPhysEnd = kMonBounce + kBounceBytes;
 
 class FakeIde final : public IdeEnv, public fakes::LogLines {
   public:
-    explicit FakeIde(u32 sector_size = 512, u32 sectors = 4096, char const* serial = "QM00001")
+    // 8192 sectors: IdeTaskfile rewrites the LBA to 0x1234 mid-command and reads that sector back.
+    explicit FakeIde(u32 sector_size = 512, u32 sectors = 8192, char const* serial = "QM00001")
         : phys(kPhysEnd), disk(static_cast<size_t>(sector_size) * sectors), ss(sector_size), serial_(serial) {}
 
     // ---- IdeEnv ----
@@ -92,9 +93,17 @@ class FakeIde final : public IdeEnv, public fakes::LogLines {
     std::function<void()> second_writer;
     u8 exec_device{0};  // the device register and LBA the last command ran with
     u64 exec_lba{0};
+    // A packet device (CD-ROM) instead of a disk: IDENTIFY DEVICE aborts with the ATAPI
+    // signature; PACKET takes a 12-byte command block (every one kept in `cdbs`) and runs TEST
+    // UNIT READY, REQUEST SENSE (its own sense: UNIT ATTENTION), READ(10) of 2048-byte blocks
+    // (PIO, or DMA with the features DMA bit) and WRITE(10) (accepted, data dropped).
+    bool atapi{false};
+    std::vector<std::vector<u8>> cdbs;
 
   private:
     void execute(u8 op);
+    void run_cdb();
+    bool cdb_phase{false};
     u64 lba(bool ext) const;
     u32 count(bool ext) const;
     void complete(u8 status) {
@@ -148,7 +157,22 @@ inline void FakeIde::execute(u8 op) {
     bool const ext = op == 0x24 || op == 0x34 || op == 0x25 || op == 0x35;
     exec_device = device;
     exec_lba = lba(ext);
+    if (atapi && op == 0xEC) {
+        cur[4] = 0x14;
+        cur[5] = 0xEB;
+        error = 0x04;
+        complete(0x51);
+        return;
+    }
     switch (op) {
+        case 0xA0:
+            if (!atapi) break;
+            pio.assign(12, 0);
+            pio_write = true;
+            cdb_phase = true;
+            status = 0x58;
+            return;
+        case 0x08: dma_pending = false; pio.clear(); pio_write = cdb_phase = false; status = 0x00; return;
         case 0xEC: identify(); pio_write = false; complete(0x58); return;
         case 0x20: case 0x24: {
             u64 const at = lba(ext) * ss;
@@ -172,7 +196,39 @@ inline void FakeIde::execute(u8 op) {
             return;
         case 0xE5: cur[2] = 0xFF; complete(0x50); return;
         case 0xE7: complete(0x50); return;
-        default: error = 0x04; complete(0x51); return;
+        default: break;
+    }
+    error = 0x04;
+    complete(0x51);
+}
+
+inline void FakeIde::run_cdb() {
+    std::vector<u8> const c = pio;
+    cdbs.push_back(c);
+    cdb_phase = pio_write = false;
+    pio.clear();
+    pio_pos = 0;
+    bool const dma = cur[1] & 1;
+    u32 const lba = static_cast<u32>(c[2] << 24 | c[3] << 16 | c[4] << 8 | c[5]);
+    u32 const blocks = static_cast<u32>(c[7] << 8 | c[8]);
+    switch (c[0]) {
+        case 0x03:  // the device's own sense: UNIT ATTENTION
+            pio = {0x70, 0, 0x06, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x28, 0, 0, 0, 0, 0};
+            status = 0x58;
+            return;
+        case 0x28:
+            if (dma) {
+                dma_pending = true;
+                dma_write = false;
+                dma_lba = static_cast<u64>(lba) * 2048 / ss;
+                dma_count = blocks * 2048 / ss;
+                status = 0x58;
+                return;
+            }
+            pio.assign(disk.begin() + static_cast<long>(lba) * 2048, disk.begin() + static_cast<long>(lba + blocks) * 2048);
+            status = 0x58;
+            return;
+        default: complete(0x50); return;  // TEST UNIT READY, WRITE(10)...: done
     }
 }
 
@@ -261,7 +317,9 @@ inline void FakeIde::port_out(u16 port, u8 size, u32 value) {
         if (pio_write && pio_pos + size <= pio.size()) {
             memcpy(pio.data() + pio_pos, &value, size);
             pio_pos += size;
-            if (pio_pos == pio.size()) {
+            if (pio_pos == pio.size() && cdb_phase) {
+                run_cdb();
+            } else if (pio_pos == pio.size()) {
                 memcpy(disk.data() + pio_lba * ss, pio.data(), pio.size());
                 pio_write = false;
                 complete(0x50);
@@ -313,7 +371,7 @@ inline std::vector<u8> pattern(size_t n, u8 seed) {
 // A guest driver's view of the channel: every access goes through the mediator.
 struct Rig {
     explicit Rig(u32 ss = 512, bool probe = true) : dev(ss) {
-        ch.init(&dev, 0, IdePorts{kCmd, kCtrl, kBm}, dev.dma_memory());
+        ch.init(&dev, "ide0", IdePorts{kCmd, kCtrl, kBm}, dev.dma_memory());
         if (probe) ch.probe();
     }
     void out(u16 port, u8 size, u32 v) { access(port, false, size, &v); }

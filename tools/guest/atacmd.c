@@ -3,6 +3,8 @@
  *
  *   atacmd identify DEV        IDENTIFY DEVICE; prints serial, model and logical sector size
  *   atacmd security-erase DEV  SECURITY ERASE UNIT with an empty password (must be refused)
+ *   atacmd cd-write10 DEV      a SCSI WRITE(10) of one 2048-byte block at LBA 16 (a burn attempt);
+ *                              prints the sense key and ASC/ASCQ it failed with
  *   atacmd idp-clb IOBASE      port 0's PxCLB read through an AHCI index-data pair (I/O BAR4
  *                              of ICH-style controllers): under thinvisor it must be the
  *                              guest's own value, never the monitor's shadow
@@ -63,6 +65,37 @@ static int ata16(int fd, unsigned char command, int protocol, int to_device, uns
     return 0;
 }
 
+/* WRITE(10), LBA 16, one block: what a burner would send to a drive with recordable media. */
+static int cd_write10(int fd)
+{
+    unsigned char cdb[10] = {0x2A, 0, 0, 0, 0, 16, 0, 0, 1, 0};
+    static unsigned char block[2048];
+    memset(block, 0x5A, sizeof block);
+    sg_io_hdr_t io;
+    memset(&io, 0, sizeof io);
+    io.interface_id = 'S';
+    io.cmdp = cdb;
+    io.cmd_len = sizeof cdb;
+    io.dxferp = block;
+    io.dxfer_len = sizeof block;
+    io.dxfer_direction = SG_DXFER_TO_DEV;
+    io.sbp = sense;
+    io.mx_sb_len = sizeof sense;
+    io.timeout = 30000;
+    memset(sense, 0, sizeof sense);
+    if (ioctl(fd, SG_IO, &io) < 0) {
+        perror("atacmd: SG_IO");
+        return 2;
+    }
+    if (io.status == 0 && io.host_status == 0 && (io.driver_status & 0x7) == 0) {
+        printf("atacmd: cd-write10 COMPLETED\n");
+        return 0;
+    }
+    printf("atacmd: cd-write10 refused: scsi status %#x sense key %#x asc %#x ascq %#x\n", io.status,
+           sense[2] & 0x0F, sense[12], sense[13]);
+    return 1;
+}
+
 static void ata_string(const unsigned char *id, int word, int words, char *out)
 {
     for (int i = 0; i < words; ++i) {
@@ -89,10 +122,13 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc != 3) {
-        fprintf(stderr, "usage: atacmd identify|security-erase DEV\n");
+        fprintf(stderr, "usage: atacmd identify|security-erase|cd-write10 DEV\n");
         return 2;
     }
-    int fd = open(argv[2], O_RDWR);
+    /* A CD drive opened for writing fails with EROFS unless it can write; root may send
+     * any SCSI command through a read-only descriptor. */
+    int cd = strcmp(argv[1], "cd-write10") == 0;
+    int fd = open(argv[2], cd ? O_RDONLY | O_NONBLOCK : O_RDWR);
     if (fd < 0) {
         perror(argv[2]);
         return 2;
@@ -112,6 +148,7 @@ int main(int argc, char **argv)
         printf("atacmd: identify serial='%s' model='%s' sector=%lu\n", serial, model, lss);
         return 0;
     }
+    if (strcmp(argv[1], "cd-write10") == 0) return cd_write10(fd);
     if (strcmp(argv[1], "security-erase") == 0) {
         int r = ata16(fd, 0xF4, 5, 1, buf, sizeof buf);
         printf("atacmd: security-erase %s\n", r ? "refused" : "COMPLETED");

@@ -46,8 +46,9 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 MBR_BIN=/usr/lib/syslinux/mbr/mbr.bin
 
 # Kernel modules in the initramfs (with their dependencies) and those loaded at boot
-# (efivarfs is for UEFI boots: `modprobe efivarfs`, then mount it on /sys/firmware/efi/efivars).
-MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 aoe vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1 efivarfs"
+# (efivarfs is for UEFI boots: `modprobe efivarfs`, then mount it on /sys/firmware/efi/efivars;
+# sr_mod and isofs for the CD-ROM tests: `modprobe sr_mod isofs`, then mount /dev/sr0).
+MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 aoe vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1 efivarfs sr_mod isofs"
 BOOT_MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1"
 KERNEL_CMDLINE="console=tty0 console=ttyS0,115200 panic=-1"
 
