@@ -4,6 +4,7 @@
 #include "core/arch/x86/svm/svm_exit_decode.hpp"
 #include "core/arch/x86/svm/svm_intr_take.hpp"
 #include "core/boot_info.hpp"
+#include "core/exit_stats.hpp"
 #include "core/timer.hpp"
 
 extern "C" void tv_svm_run(tv::u64 vmcb_pa, tv::GuestGprs* gprs, tv::u64 host_vmcb_pa);
@@ -247,7 +248,11 @@ bool SvmVcpu::after_interrupt_exits(u64 code) {
     VmcbControl& c = vmcb_->control;
     if (c.vintr & vintr::kVIrq) taken_.add(static_cast<u32>((c.vintr >> vintr::kVectorShift) & 0xFF));
     c.vintr &= ~vintr::kVIrq;
-    if (code == exit_code::kVintr) return true;  // the guest's window opened: the next entry injects
+    // The exits the backend ends itself are counted too: the clock's cost is all of them.
+    if (code == exit_code::kVintr) {  // the guest's window opened: the next entry injects
+        stats_count_exit(ExitReason::InterruptWindow);
+        return true;
+    }
     bool const was_halted = halted_;
     halted_ = code == exit_code::kHlt;
     if (halted_) halted_rip_ = vmcb_->save.rip;
@@ -258,6 +263,7 @@ bool SvmVcpu::after_interrupt_exits(u64 code) {
     vmcb_->save.rip = halted_rip_ + 1;
     c.interrupt_shadow = 0;
     bool const skip_core = halted_;
+    if (skip_core) stats_count_exit(ExitReason::Hlt);
     halted_ = false;
     return skip_core;
 }
