@@ -108,3 +108,27 @@ TEST(SvmVirtualInterruptPlan, ThreeVectorsAreHandedOverOneWindowAtATime) {
     EXPECT_EQ(p.virq, 0x31u);
     EXPECT_FALSE(p.window_exit);
 }
+
+// The hang that made the clock opt-in: the console's vector S sat in V_IRQ while the guest's
+// window was shut; as the guest opened it, its timer exited first (a physical interrupt goes
+// before a virtual one), and from then on every exit of a guest busy in user space was another
+// timer interrupt, taken and handed over before S, highest first. The guest's EOIs do not
+// exit (its local APIC is not trapped), S stayed in service, and its console never spoke
+// again. S must be handed over at the exit where the timer joins it.
+TEST(SvmVirtualInterruptPlan, ALowerVectorIsNotStarvedByAHigherOneTakenAtEveryExit) {
+    constexpr tv::u32 kConsole = 0x34, kTimer = 0xEC;
+    TakenVectors q;
+    q.add(kConsole);
+    VirtualInterruptPlan p = plan_virtual_interrupts(q, false);  // the guest's window is shut
+    bool console_handed_over = false;
+    for (int exit = 0; exit < 8 && !console_handed_over; ++exit) {
+        if (p.virq != tv::svm::kNoVector) q.add(p.virq);  // an exit before the guest took V_IRQ
+        q.add(kTimer);                                     // the timer interrupt it exited for
+        p = plan_virtual_interrupts(q, true);
+        // What the guest gets: EVENTINJ now, then V_IRQ once that handler returns, unless the
+        // VINTR intercept stops V_IRQ for the next exit.
+        console_handed_over = p.inject == kConsole || (p.virq == kConsole && !p.window_exit);
+        if (p.virq == kConsole && !p.window_exit) p.virq = tv::svm::kNoVector;  // taken after the timer
+    }
+    EXPECT_TRUE(console_handed_over);
+}

@@ -61,7 +61,8 @@ constexpr u32 interrupted_interrupt_vector(u64 exit_int_info) {
 // What one entry hands the guest from the taken queue. The local APIC holds every taken vector
 // in service until the guest's EOI, so a vector left in the queue blocks its own priority class
 // and every one below it: none of them can exit to release it. So the queue is never left to
-// wait for an exit the guest may not make (an x2APIC EOI, a spurious vector, a busy loop):
+// wait for an exit the guest may not make (its EOIs exit only when its LAPIC is trapped; a
+// busy loop exits only for its next timer interrupt, which would go first again and again):
 //  - `inject`: the highest, through EVENTINJ, when the guest can take an interrupt right now
 //    (IF set, no interrupt shadow, EVENTINJ free);
 //  - `virq`: the next, through V_IRQ, which the CPU delivers when the guest opens its window;
