@@ -77,8 +77,11 @@ test-build:
 test: test-build
 	python3 tests/run_tests.py
 
+# BEFORE=REF (a commit) also measures that commit's monitor in the same run, where a bench
+# knows how (boot, ide, ahci, net_monitor): lines named ..._before (docs/bench.md).
 bench: all guest
-	python3 tests/bench/bench.py
+	$(if $(BEFORE),mk/bench_before.sh $(BEFORE) $(BUILD)/bench/before/thinvisor.elf)
+	$(if $(BEFORE),TV_BENCH_BEFORE=$(BUILD)/bench/before/thinvisor.elf) python3 tests/bench/bench.py
 
 clean:
 	rm -rf $(BUILD)

@@ -48,6 +48,7 @@ class RecursiveLock {
             inner_.unlock();
         }
     }
+    bool held() const { return inner_.held(); }  // by any CPU: for checks and tests
 
   private:
     SpinLock inner_;

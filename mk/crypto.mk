@@ -15,10 +15,11 @@
 # The same default as mk/unit.mk, which is read after this file.
 UNIT_BUILD ?= build/unit
 
-CRYPTO_SRCS := crypto/aesni_xts.cpp crypto/cpu_features.cpp crypto/crc32.cpp crypto/fpu_guard.cpp \
-               crypto/kdf.cpp crypto/key_policy.cpp crypto/keyslot.cpp crypto/keyslot_format.cpp \
+CRYPTO_SRCS := crypto/aesni_gcm.cpp crypto/aesni_xts.cpp crypto/cpu_features.cpp crypto/crc32.cpp \
+               crypto/fpu_guard.cpp crypto/gcm.cpp crypto/kdf.cpp crypto/key_policy.cpp crypto/keyslot.cpp crypto/keyslot_format.cpp \
                crypto/secure_zero.cpp crypto/xts.cpp
-CRYPTO_SSE_SRCS := crypto/aesni_xts.cpp   # the one file built with SSE (and -maes)
+CRYPTO_SSE_SRCS := crypto/aesni_xts.cpp crypto/aesni_gcm.cpp   # the files built with SSE (and -maes -mpclmul)
+CRYPTO_SSE_ISA := -maes -mpclmul -mssse3
 CRYPTO_INC := -isystem $(TP)/mbedtls/include
 CRYPTO_HOST_BUILD := $(BUILD)/crypto-host
 CRYPTO_HOST_CXX ?= g++
@@ -53,7 +54,7 @@ $(CRYPTO_HOST_OBJS): $(CRYPTO_HOST_BUILD)/%.o: %.cpp | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CXX  $< (host)"
 	@$(CRYPTO_HOST_CXX) $(CRYPTO_HOST_CXXFLAGS) $(CRYPTO_SSE_FLAGS) -MMD -MP -c $< -o $@
-$(patsubst %.cpp,$(CRYPTO_HOST_BUILD)/%.o,$(CRYPTO_SSE_SRCS)): CRYPTO_SSE_FLAGS = -maes
+$(patsubst %.cpp,$(CRYPTO_HOST_BUILD)/%.o,$(CRYPTO_SSE_SRCS)): CRYPTO_SSE_FLAGS = $(CRYPTO_SSE_ISA)
 
 # ---- tools/thinvisor-disk ------------------------------------------------------------------
 CRYPTO_TOOL := $(BUILD)/tools/thinvisor-disk
@@ -102,7 +103,7 @@ CRYPTO_UNIT_TESTS := $(wildcard tests/unit/test_xts*.cpp tests/unit/test_keyslot
                      tests/unit/test_key_policy.cpp
 CRYPTO_UNIT_OBJS := $(patsubst %.cpp,$(UNIT_BUILD)/%.o,$(CRYPTO_SRCS) $(CRYPTO_UNIT_TESTS))
 $(CRYPTO_UNIT_OBJS): UNIT_EXTRA_FLAGS = $(UNIT_STRICT_FLAGS) $(CRYPTO_INC) $(CRYPTO_SSE_FLAGS)
-$(patsubst %.cpp,$(UNIT_BUILD)/%.o,$(CRYPTO_SSE_SRCS)): CRYPTO_SSE_FLAGS = -maes
+$(patsubst %.cpp,$(UNIT_BUILD)/%.o,$(CRYPTO_SSE_SRCS)): CRYPTO_SSE_FLAGS = $(CRYPTO_SSE_ISA)
 $(CRYPTO_UNIT_OBJS): | $(DEPS_STAMP)
 # The host mbedTLS as an extra prerequisite of the test binary: unit.mk links with $^, which
 # lists it after the objects, as a static library must be. (Appending to UNIT_LDLIBS here
@@ -138,7 +139,7 @@ $(CRYPTO_MON_OBJS): $(BUILD)/mon/%.o: %.cpp | $(DEPS_STAMP)
 	@echo "  CXX  $< (monitor)"
 	@g++ $(CRYPTO_MON_FLAGS) $(CRYPTO_INC) -MMD -MP -c $< -o $@
 $(CRYPTO_MON_OBJS): CRYPTO_MON_FLAGS = $(MON_CXXFLAGS)
-$(CRYPTO_MON_SSE_OBJS): CRYPTO_MON_FLAGS = $(filter-out -mgeneral-regs-only,$(MON_CXXFLAGS)) -maes
+$(CRYPTO_MON_SSE_OBJS): CRYPTO_MON_FLAGS = $(filter-out -mgeneral-regs-only,$(MON_CXXFLAGS)) $(CRYPTO_SSE_ISA)
 
 $(CRYPTO_MON_LIB): $(CRYPTO_MON_OBJS)
 	@rm -f $@

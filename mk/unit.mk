@@ -75,7 +75,7 @@ UNIT_FUZZ_WITH_ide_prd := drivers/ide/ide_shadow.cpp
 UNIT_FUZZ_WITH_ahci := drivers/ahci/ahci_port.cpp drivers/ahci/ahci_issue.cpp drivers/ahci/ahci_takeover.cpp \
                        drivers/ahci/ahci_hba.cpp drivers/ahci/ahci_counts.cpp drivers/ata/ata_command.cpp \
                        drivers/ata/sector_crypt.cpp $(STORAGE_PURE_SRCS) $(CRYPTO_SRCS)
-UNIT_FUZZ_EXTRA_ahci = $(CRYPTO_INC) -maes
+UNIT_FUZZ_EXTRA_ahci = $(CRYPTO_INC) $(CRYPTO_SSE_ISA)
 UNIT_FUZZ_LIBS_ahci = $(CRYPTO_MBEDTLS_LIB)
 UNIT_FUZZ_WITH_guest_paging := core/guest_paging.cpp
 UNIT_FUZZ_WITH_acpi := core/acpi.cpp

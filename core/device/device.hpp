@@ -7,12 +7,18 @@
 // Lock order: a device's lock is taken first; inside it a hook may take only leaf locks
 // (the PCI configuration ports' latch, the nested page tables, the log). A hook never calls
 // another device's hook.
+//
+// The lock is recursive on one CPU: the monitor's own work on a device (the network stack's
+// poll of the e1000, a reply sent from inside a register access) takes the same lock as the
+// guest's hooks, and may already hold it when it re-enters.
 #pragma once
 
 #include "core/types.hpp"
 #include "lib/spinlock.hpp"
 
 namespace tv {
+
+u32 this_cpu();  // core/smp.hpp (declared here so the kit does not pull in the vCPU headers)
 
 class Device {
   public:
@@ -22,21 +28,25 @@ class Device {
     Device& operator=(Device const&) = delete;
 
     char const* name() const { return name_; }
-    SpinLock& lock() { return lock_; }
+    void acquire() { lock_.lock(this_cpu()); }
+    void release() { lock_.unlock(); }
     bool locked() const { return lock_.held(); }
 
   private:
     char const* name_ = "device";
-    SpinLock lock_;
+    RecursiveLock lock_;
 };
 
 // Runs the scope under the device's lock.
 class DeviceGuard {
   public:
-    explicit DeviceGuard(Device& d) : guard_(d.lock()) {}
+    explicit DeviceGuard(Device& d) : d_(d) { d_.acquire(); }
+    ~DeviceGuard() { d_.release(); }
+    DeviceGuard(DeviceGuard const&) = delete;
+    DeviceGuard& operator=(DeviceGuard const&) = delete;
 
   private:
-    LockGuard guard_;
+    Device& d_;
 };
 
 }  // namespace tv

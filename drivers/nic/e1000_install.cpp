@@ -45,11 +45,12 @@ class MonitorEnv final : public NicEnv {
         log("nic: refused %s (%#llx)", why, static_cast<unsigned long long>(detail));
     }
     void guest_reset() override;
-    void lock() override { lock_.lock(this_cpu()); }
-    void unlock() override { lock_.unlock(); }
+    // The device's own lock (its hooks' lock), so the network stack's poll and send reach the
+    // rings under the same lock as the guest's register accesses.
+    void lock() override;
+    void unlock() override;
 
     MmioHookId hook{};
-    RecursiveLock lock_{};
 };
 
 struct Nic {
@@ -92,6 +93,8 @@ void log_counters(Nic const& n, char const* when) {
 }
 
 void MonitorEnv::guest_reset() { log_counters(g_nic, "at guest reset"); }
+void MonitorEnv::lock() { g_nic.device.acquire(); }
+void MonitorEnv::unlock() { g_nic.device.release(); }
 
 MmioAction bar0_access(void* ctx, Vcpu&, Gpa gpa, u8 size, bool write, u64* value) {
     Nic& n = *static_cast<Nic*>(ctx);

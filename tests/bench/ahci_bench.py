@@ -43,7 +43,7 @@ keyslots = scratch.keys
 
 
 
-def run(work, mode, mb, model=None):
+def run(work, mode, mb, model=None, elf=None):
     """{'write': (MB/s, exits/MiB, exits/request, KiB/request, {counter: change}), 'read': ...}
     for one configuration."""
     image, keys, pf = ata_ahci.prepare(work, encrypt=(mode == "encrypted"))
@@ -60,7 +60,7 @@ def run(work, mode, mb, model=None):
     modules = None
     if mode == "encrypted":
         modules = ",".join(os.path.join(work, n) for n in ("thinvisor.conf", "system.keys", "scratch.keys"))
-    b = ata_ahci.Boot(work, image, script, timeout=600, conf=False, monitor=(mode != "bare"),
+    b = ata_ahci.Boot(work, image, script, timeout=600, conf=False, monitor=elf or (mode != "bare"),
                       extra=(["-initrd", modules] if modules else []) + extra)
     if modules:
         for disk in (b"system", b"scratch"):
@@ -102,17 +102,22 @@ def main():
     args = ap.parse_args()
     modes = args.modes.split(",")
     res = {}
+    before = bl.before_monitor()
     for mode in modes:
         with tempfile.TemporaryDirectory() as work:
             res[mode] = run(work, mode, args.mb)
+        if before and mode != "bare":  # the same configuration on make bench's older monitor
+            with tempfile.TemporaryDirectory() as work:
+                res[mode + "-before"] = run(work, mode, args.mb, elf=before)
         if args.native_sata and mode != "bare":
             with tempfile.TemporaryDirectory() as work:
                 res[mode + "-native"] = run(work, mode, args.mb, NATIVE_SATA_MODEL)
     for kind in ("write", "read"):
         bare = res["bare"][kind][0] if "bare" in res else 0.0
-        for mode in [m for m in ("encrypted", "plain", "encrypted-native", "plain-native") if m in res]:
+        for mode in [m for m in ("encrypted", "plain", "encrypted-native", "plain-native", "encrypted-before",
+                                  "plain-before") if m in res]:
             v = res[mode][kind][0]
-            suffix = mode.replace("-native", "_native_sata")
+            suffix = mode.replace("-native", "_native_sata").replace("-before", "_before")
             at = dict(machine="q35", cpu="max", vendor="amd")
             bl.record("ahci_seq_%s_%s_MBps" % (kind, suffix), round(v, 2), "MB/s",
                       peer="same guest without thinvisor" if bare else None, peer_value=round(bare, 2) if bare else None,

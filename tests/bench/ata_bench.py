@@ -36,8 +36,9 @@ keyslots = scratch.keys
 
 
 
-def run(work, mode, mb):
-    """{'write': (MB/s, exits per MiB), 'read': ...} for one configuration."""
+def run(work, mode, mb, elf=None):
+    """{'write': (MB/s, exits per MiB), 'read': ...} for one configuration (elf: another
+    monitor binary, make bench's before run)."""
     image, keys, pf = ata_ide.prepare(work, encrypt=(mode == "encrypted"))
     scratch = os.path.join(work, "scratch.img")
     with open(scratch, "wb") as f:
@@ -55,7 +56,7 @@ def run(work, mode, mb):
         os.rename(os.path.join(work, "bench.conf"), os.path.join(work, "thinvisor.conf"))
         modules = modules.replace("bench.conf", "thinvisor.conf")
         extra += ["-initrd", modules]
-    b = ata_ide.Boot(work, image, script, timeout=900, conf=None, extra=extra, monitor=(mode != "bare"))
+    b = ata_ide.Boot(work, image, script, timeout=900, conf=None, extra=extra, monitor=elf or (mode != "bare"))
     if mode == "encrypted":
         for disk in (b"system", b"scratch"):
             if not b.read_until(b"passphrase for disk '" + disk + b"'", 120):
@@ -83,20 +84,25 @@ def main():
     args = ap.parse_args()
     res = {}
     # Smoke mode (make test) boots once: the plain mediated disk, with no peer.
+    before = bl.before_monitor()
     for mode in ("plain",) if bl.smoke() else ("bare", "plain", "encrypted"):
         with tempfile.TemporaryDirectory() as work:
             res[mode] = run(work, mode, args.mb)
+        if before and mode != "bare":  # the same configuration on make bench's older monitor
+            with tempfile.TemporaryDirectory() as work:
+                res[mode + "_before"] = run(work, mode, args.mb, elf=before)
     for kind in ("write", "read"):
         bare = res["bare"][kind][0] if "bare" in res else None
-        for mode in [m for m in ("encrypted", "plain") if m in res]:
+        for mode in [m for m in ("encrypted", "plain", "encrypted_before", "plain_before") if m in res]:
             v = res[mode][kind][0]
-            at = dict(machine="pc", cpu="max", vendor="amd", extra={"mb": args.mb})
+            at = dict(machine="pc", cpu="max", vendor="amd",
+                      extra={"mb": args.mb, "binary": bl.before_ref() if mode.endswith("_before") else "this tree"})
             bl.record("ide_seq_%s_%s_MBps" % (kind, mode), round(v, 2), "MB/s",
                       peer="same guest without thinvisor" if bare else None, peer_value=round(bare, 2) if bare else None,
-                      goal=bl.goal("ratio", ">=", 0.8 if mode == "plain" else 0.9), **at)
+                      goal=bl.goal("ratio", ">=", 0.8 if mode.startswith("plain") else 0.9), **at)
             exits = res[mode][kind][1]
             bl.record("ide_seq_%s_%s_exits_per_MiB" % (kind, mode), round(exits, 2), "exits/MiB",
-                      peer="same run, plain (no encryption)", peer_value=round(res["plain"][kind][1], 2),
+                      peer="same run, plain (no encryption)", peer_value=round(res[mode.replace("encrypted", "plain")][kind][1], 2),
                       goal=bl.goal("value", "<=", 16), **at)
             print("ide %-5s %-9s %7.2f MB/s (bare %7.2f, ratio %.2f)  %6.2f exits/MiB"
                   % (kind, mode, v, bare or 0, v / bare if bare else 0, exits))

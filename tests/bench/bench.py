@@ -76,22 +76,32 @@ def boot_once(monitor, machine, workdir):
 
 
 def boot_bench(runs, machine):
+    before = bl.before_monitor()
     with tempfile.TemporaryDirectory() as work:
-        bare, tv, counts = [], [], {}
-        for _ in range(runs):  # interleaved, so load changes hit both alike
+        bare, tv, old, counts, old_counts = [], [], [], {}, {}
+        for _ in range(runs):  # interleaved, so load changes hit all alike
             if not bl.smoke():  # smoke: one boot under thinvisor, no peer
                 bare.append(boot_once(None, machine, work)[0])
             t, counts = boot_once(MONITOR, machine, work)
             tv.append(t)
-    t = statistics.median(tv)
+            if before:
+                t, old_counts = boot_once(before, machine, work)
+                old.append(t)
     b = statistics.median(bare) if bare else None
-    at = dict(machine=machine, cpu="max", vendor="amd", bench="boot")
-    by_reason = {k: int(v) for k, v in counts.items()}
-    bl.record("boot_to_shell_%s" % machine, round(t, 3), "s", peer="same guest without thinvisor" if b else None,
-              peer_value=round(b, 3) if b else None, goal=bl.goal("ratio", "<=", 1.3), runs=runs,
-              samples=[round(x, 2) for x in tv], extra={"exits_by_reason": by_reason}, **at)
-    for reason, n in sorted(by_reason.items()):
-        bl.record("boot_exits_%s_%s" % (machine, reason.replace("-", "_")), n, "exits", **at)
+    for suffix, times, c in (("", tv, counts), ("_before", old, old_counts)):
+        if not times:
+            continue
+        t = statistics.median(times)
+        at = dict(machine=machine, cpu="max", vendor="amd", bench="boot")
+        by_reason = {k: int(v) for k, v in c.items()}
+        extra = {"exits_by_reason": by_reason}
+        if suffix:
+            extra["binary"] = bl.before_ref()
+        bl.record("boot_to_shell_%s%s" % (machine, suffix), round(t, 3), "s",
+                  peer="same guest without thinvisor" if b else None, peer_value=round(b, 3) if b else None,
+                  goal=bl.goal("ratio", "<=", 1.3), runs=runs, samples=[round(x, 2) for x in times], extra=extra, **at)
+        for reason, n in sorted(by_reason.items()):
+            bl.record("boot_exits_%s_%s%s" % (machine, reason.replace("-", "_"), suffix), n, "exits", **at)
 
 
 def print_table(rows):

@@ -39,6 +39,25 @@ class SchemaError(ValueError):
     pass
 
 
+def before_monitor():
+    """The monitor ELF of an older commit (`make bench BEFORE=REF` builds it and sets
+    TV_BENCH_BEFORE), so a bench can measure before and after in the same run; None without
+    one, and in a smoke run."""
+    path = os.environ.get("TV_BENCH_BEFORE")
+    if smoke() or not path or not os.path.exists(path):
+        return None
+    return path
+
+
+def before_ref():
+    """The commit the before-monitor was built from (its .ref file), for the lines' extra."""
+    path = before_monitor()
+    try:
+        return open(path + ".ref").read().strip() if path else None
+    except OSError:
+        return "unknown"
+
+
 def smoke():
     """make test's smoke mode (TV_BENCH_SMOKE=1): one short run of each bench, to check that
     it still produces its lines; its numbers mean nothing."""

@@ -59,7 +59,8 @@ class Boot(QemuConsole):
         args = ["-accel", "tcg", "-machine", ctl.machine, "-cpu", "max", "-m", "512M", "-display", "none",
                 "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std",
                 "-drive", "file=%s,format=raw,if=none,id=d0" % image, "-device", "ide-hd,drive=d0,bus=ide.0,unit=0"]
-        args += list(extra) + (["-kernel", MONITOR] if monitor else [])
+        # monitor: True for this tree's build, a path for another ELF (make bench's before run)
+        args += list(extra) + (["-kernel", monitor if isinstance(monitor, str) else MONITOR] if monitor else [])
         if script:
             args += ["-fw_cfg", "name=opt/thinvisor/script,file=%s" % script]
         if conf and monitor:

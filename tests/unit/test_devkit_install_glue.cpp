@@ -136,4 +136,20 @@ TEST_F(InstallGlue, BusMasteringIsOnAndStaysOn) {
     EXPECT_TRUE(value & 4u);
 }
 
+// The network stack's poll and send reach the e1000's rings outside any guest exit; they must
+// take the device's own lock, the one its hooks run under, so no register access of the
+// device happens under another lock (issue 11: "any register of a device, by any route").
+TEST_F(InstallGlue, MonitorSendAndPollRunUnderTheDeviceLock) {
+    nic::FramePort* port = nic::monitor_port();
+    ASSERT_NE(port, nullptr);
+    u32 const before = registries().device_accesses;
+    u32 const unlocked_before = registries().device_accesses_unlocked;  // set-up, before the guest runs
+    u8 frame[60] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x52, 0x54, 0x00, 0x12, 0x34, 0x99, 0x88, 0xB5};
+    (void)port->send(frame, sizeof frame);
+    port->poll();
+    EXPECT_GT(registries().device_accesses, before);  // the path did reach the device
+    EXPECT_EQ(registries().device_accesses_unlocked, unlocked_before);
+}
+
 }  // namespace
+

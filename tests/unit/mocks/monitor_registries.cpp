@@ -104,7 +104,10 @@ Device* mmio_hook_device(MmioHookId id) {
 Gpa mmio_hook_base(MmioHookId id) { return registries().mmio.at(id.raw).base; }
 
 bool mmio_device_access(Gpa gpa, u8, bool write, u64* value) {
-    if (!registries().mmio_at(gpa)) return false;
+    mocks::MmioHookRec const* h = registries().mmio_at(gpa);
+    if (!h) return false;
+    ++registries().device_accesses;
+    if (h->device && !h->device->locked()) ++registries().device_accesses_unlocked;
     if (write) registries().device_regs[gpa.raw] = static_cast<u32>(*value);
     else *value = registries().device_regs[gpa.raw];
     return true;

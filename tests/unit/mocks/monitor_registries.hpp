@@ -52,6 +52,8 @@ struct Registries {
     std::vector<FollowRec> follows;
     std::map<u64, u32> config_space;  // (bus << 16 | dev << 11 | fn << 8) << 12 | dword register
     std::map<u64, u32> device_regs;   // device registers behind MMIO hooks, by gpa
+    u32 device_accesses = 0;          // mmio_device_access calls on a hooked range...
+    u32 device_accesses_unlocked = 0; // ...made without the hook's device lock held
     std::vector<std::string> logs;
     std::string cmdline;              // "key=value key=value"
     Config conf{};
