@@ -8,10 +8,10 @@ and again with the guest spinning in a shell loop that makes no exits; median an
 the replies, against the host's ping of the guest itself (e1000 up) in the same run. Around
 each of the two series the guest reads the exit counters (`thinvisor-ctl counters`), which
 gives the exits per second by reason, idle and busy: the clock's exit cost. The same run is
-made twice, with the clock on (the default) and with `svm_clock=off` (the work at the guest's
+made twice, with the clock on (`svm_clock=on`, opt-in for now) and with `svm_clock=off` (the work at the guest's
 exits only), so both come from the same `make bench`. The boot time to the guest's shell and
-the exits by reason at power-off are recorded too. With TV_BENCH_BEFORE=PATH (an ELF built
-from the tree before the monitor clock) the same run is made with it first.
+the exits by reason at power-off are recorded too. With `make bench BEFORE=REF` (an older
+commit's monitor, benchlib.before_monitor) the same run is made with it first.
 Appends JSON lines to build/bench/results.jsonl."""
 import os
 import re
@@ -102,10 +102,10 @@ def main():
         print("net_monitor_bench: needs root; skipped")
         return 0
     runs = []
-    before = os.environ.get("TV_BENCH_BEFORE")
-    if before and os.path.exists(before):
+    before = bl.before_monitor()  # `make bench BEFORE=REF`; never in the smoke run
+    if before:
         runs.append(("before", before, None))
-    runs.append(("after", nl.MONITOR, None))
+    runs.append(("after", nl.MONITOR, "svm_clock=on"))  # opt-in on AMD-V for now
     if not bl.smoke():  # make test's smoke run keeps to one boot
         runs.append(("clock_off", nl.MONITOR, "svm_clock=off"))  # the same ELF, its AMD-V clock off
     for label, elf, append in runs:
