@@ -10,7 +10,7 @@ namespace {
 
 using cfg::Span;
 
-enum class Section : u8 { None, Network, Aoe, Disk, Keys, kCount };
+enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, kCount };
 
 // One key of the schema. `bit` marks it seen (duplicates are errors); `required` keys must
 // appear before the section ends.
@@ -26,6 +26,11 @@ constexpr Key kAoeKeys[] = {{"shelf", 0, true}, {"slot", 1, true}, {"mtu", 2, fa
 // serial is required for bus = ata only (finish_disk): the AoE disk is the one of [aoe].
 constexpr Key kDiskKeys[] = {{"serial", 0, false}, {"keyslots", 1, true}, {"plaintext", 2, false}, {"bus", 3, false}};
 constexpr Key kKeysKeys[] = {{"passphrase_tries", 0, false}};
+// [vpn]: the bits are the key numbers cfg::vpn_value takes (core/config_vpn.cpp).
+constexpr Key kVpnKeys[] = {{"gateway", 0, true},         {"local_id", 1, true},        {"remote_id", 2, true},
+                            {"auth", 3, true},            {"psk", 4, true},             {"inner_address", 5, true},
+                            {"dns", 6, false},            {"dpd_interval", 7, false},   {"ike_proposals", 8, false},
+                            {"esp_proposals", 9, false},  {"ike_lifetime", 10, false},  {"child_lifetime", 11, false}};
 
 struct Schema {
     char const* name;
@@ -37,7 +42,8 @@ constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"network", kNetworkKeys, 6},
                                {"aoe", kAoeKeys, 4},
                                {"disk", kDiskKeys, 4},
-                               {"keys", kKeysKeys, 1}};
+                               {"keys", kKeysKeys, 1},
+                               {"vpn", kVpnKeys, 12}};
 
 struct Parser {
     Config* cfg;
@@ -99,6 +105,7 @@ bool open_section(Parser& p, Span name) {
         p.section_seen[static_cast<u8>(p.section)] = true;
         if (p.section == Section::Network) p.cfg->network.present = true;
         if (p.section == Section::Aoe) p.cfg->aoe.present = true;
+        if (p.section == Section::Vpn) p.cfg->vpn.present = true;
         return true;
     }
     if (p.cfg->disk_count == Config::kMaxDisks) return p.fail("more than 4 [disk.NAME] sections%.*s", Span{"", 0});
@@ -174,6 +181,7 @@ bool key_line(Parser& p, Span key, Span value) {
         case Section::Aoe: good = aoe_value(p, *k, value); break;
         case Section::Disk: good = disk_value(p, *k, value); break;
         case Section::Keys: good = keys_value(p, value); break;
+        case Section::Vpn: good = cfg::vpn_value(p.cfg->vpn, k->bit, value); break;
         default: break;
     }
     return good || p.fail("bad value '%.*s' for '%.*s'", value, key);
@@ -200,6 +208,7 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     out->aoe.mtu = 1500;           // documented defaults for optional keys (docs/config.md)
     out->aoe.timeout_ms = 30000;
     out->keys.passphrase_tries = 3;
+    cfg::vpn_defaults(out->vpn);
     Parser p{out, err};
     for (size_t pos = 0; pos < len;) {
         size_t end = pos;
@@ -214,6 +223,8 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     }
     if (!finish_section(p)) return false;
     p.line = 0;
+    if (out->vpn.present && !out->network.present)
+        return p.fail("[vpn] needs [network]: the monitor's outer address and its NIC%.*s");
     if (out->disk_count == 0 && !out->aoe.present && !out->network.present)
         return p.fail("the file configures nothing (no [network], [aoe] or [disk.NAME] section)%.*s");
     u32 aoe_disks = 0;

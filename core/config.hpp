@@ -4,6 +4,7 @@
 // falls back to a silent default. Secrets never live here (keyslot files hold them).
 #pragma once
 
+#include "core/config_vpn.hpp"
 #include "core/types.hpp"
 
 namespace tv {
@@ -56,6 +57,7 @@ struct Config {
     struct {
         u32 passphrase_tries;
     } keys;
+    VpnConfig vpn;  // [vpn] (core/config_vpn.hpp)
 };
 
 struct ConfigError {

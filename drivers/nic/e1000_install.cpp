@@ -18,6 +18,7 @@
 #include "drivers/nic/nic_mediator.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "lib/spinlock.hpp"
+#include "vpn/guest/vpn_install.hpp"
 
 namespace tv::nic {
 
@@ -181,7 +182,7 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     Status s = mmio_hook_register(n.device, Gpa{b.base}, b.size, bar0_access, &n, "e1000-mediator", &n.env.hook);
     if (s == Status::Exists) {
         log("nic %02x:%02x.%u: BAR0 already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
-        return Status::Ok;
+        return config()->vpn.present ? Status::Refused : Status::Ok;  // [vpn]: a guest-driven NIC sends in clear
     }
     if (ok(s)) s = pci::pci_bar_follow(f.bdf, 0, n.env.hook);
     if (ok(s)) s = hook_io(n, f);
@@ -198,6 +199,7 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
         canary_fill(static_cast<u8*>(hpa_virt(h)) + E1000Mediator::kRxBufOff + i * E1000Mediator::kRxBufBytes + 1536,
                     E1000Mediator::kRxBufBytes - 1536, i ? nullptr : "e1000 rx tails, every 2048 bytes x256,");
     n.present = true;
+    vpn::vpn_guest_install(n.med);  // [vpn]: the guest's frames go to the VPN policy from the start
     set_monitor_port(&n.med.port());
     // The guest's driver puts the NIC's own address (from its EEPROM) in RAR[0]: sharing it
     // would hand every one of the guest's unicast frames to the monitor.

@@ -1,0 +1,138 @@
+#include "core/config_vpn.hpp"
+
+#include "core/config_values.hpp"
+
+namespace tv::cfg {
+
+namespace {
+
+struct AlgName {
+    char const* name;
+    VpnAlg alg;
+};
+constexpr AlgName kAlgs[] = {{"aes128gcm16", VpnAlg::Aes128Gcm16}, {"aes256gcm16", VpnAlg::Aes256Gcm16},
+                             {"prfsha256", VpnAlg::PrfSha256},     {"curve25519", VpnAlg::Curve25519},
+                             {"ecp256", VpnAlg::Ecp256},           {"modp2048", VpnAlg::Modp2048}};
+
+// Calls `fn(item)` for each comma-separated, trimmed item; false on an empty item or when
+// fn refuses one.
+template <class Fn>
+bool each_item(Span s, Fn fn) {
+    size_t start = 0;
+    for (size_t i = 0; i <= s.n; ++i) {
+        if (i < s.n && s.p[i] != ',') continue;
+        Span const item = trim(Span{s.p + start, i - start});
+        if (item.n == 0 || !fn(item)) return false;
+        start = i + 1;
+    }
+    return true;
+}
+
+bool parse_u32_ipv4(Span s, u32* be) {
+    Ipv4 ip;
+    if (!parse_ipv4(s, &ip)) return false;
+    *be = ip.be;
+    return true;
+}
+
+bool parse_gateway(Span s, VpnConfig& v) {
+    if (v.gateway_count == VpnConfig::kMaxGateways) return false;
+    size_t colon = 0;
+    while (colon < s.n && s.p[colon] != ':') ++colon;
+    u64 port = 500;
+    if (colon < s.n && (!parse_u64(Span{s.p + colon + 1, s.n - colon - 1}, 65535, &port) || port == 0)) return false;
+    auto& g = v.gateways[v.gateway_count];
+    if (!parse_u32_ipv4(Span{s.p, colon}, &g.be) || g.be == 0) return false;
+    g.port = static_cast<u16>(port);
+    ++v.gateway_count;
+    return true;
+}
+
+// A.B.C.D/N with 1 <= N <= 30, not the subnet's network or broadcast address: the subnet
+// must hold the guest and the virtual gateway.
+bool parse_inner(Span s, VpnConfig& v) {
+    size_t slash = 0;
+    while (slash < s.n && s.p[slash] != '/') ++slash;
+    u64 prefix;
+    u32 be;
+    if (slash == s.n || !parse_u32_ipv4(Span{s.p, slash}, &be) ||
+        !parse_u64(Span{s.p + slash + 1, s.n - slash - 1}, 30, &prefix) || prefix < 1)
+        return false;
+    u32 const a = __builtin_bswap32(be), mask = ~0u << (32 - prefix);
+    if ((a & ~mask) == 0 || (a & ~mask) == ~mask) return false;
+    v.inner_address_be = be;
+    v.inner_prefix = static_cast<u8>(prefix);
+    return true;
+}
+
+// One proposal, algorithm names joined by '-'; each name at most once. An IKE proposal needs
+// an encryption algorithm, a PRF and a DH group; an ESP proposal an encryption algorithm and
+// nothing else (no PFS group for now).
+bool parse_proposal(Span s, bool ike, VpnProposal* out) {
+    u32 algs = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= s.n; ++i) {
+        if (i < s.n && s.p[i] != '-') continue;
+        Span const name{s.p + start, i - start};
+        u32 bit = 0;
+        for (AlgName const& a : kAlgs)
+            if (name.is(a.name)) bit = static_cast<u32>(a.alg);
+        if (!bit || (algs & bit)) return false;
+        algs |= bit;
+        start = i + 1;
+    }
+    bool const good = ike ? (algs & kVpnEncMask) && (algs & kVpnPrfMask) && (algs & kVpnDhMask)
+                          : (algs & kVpnEncMask) && !(algs & ~kVpnEncMask);
+    out->algs = algs;
+    return good;
+}
+
+bool parse_proposals(Span s, bool ike, VpnProposal* list, u32* count) {
+    *count = 0;
+    return each_item(s, [&](Span item) {
+        return *count < VpnConfig::kMaxProposals && parse_proposal(item, ike, &list[(*count)++]);
+    });
+}
+
+bool parse_seconds(Span s, u64 min, u64 max, u32* out) {
+    u64 x;
+    if (!parse_u64(s, max, &x) || x < min) return false;
+    *out = static_cast<u32>(x);
+    return true;
+}
+
+}  // namespace
+
+void vpn_defaults(VpnConfig& v) {
+    v.dpd_interval_s = 30;
+    v.ike_lifetime_s = 14400;   // 4 h, strongSwan's IKE rekey time
+    v.child_lifetime_s = 3600;  // 1 h, its child SA rekey time
+    v.ike[0].algs = static_cast<u32>(VpnAlg::Aes256Gcm16) | static_cast<u32>(VpnAlg::Aes128Gcm16) |
+                    static_cast<u32>(VpnAlg::PrfSha256) | static_cast<u32>(VpnAlg::Curve25519) |
+                    static_cast<u32>(VpnAlg::Ecp256) | static_cast<u32>(VpnAlg::Modp2048);
+    v.ike_count = 1;
+    v.esp[0].algs = static_cast<u32>(VpnAlg::Aes256Gcm16) | static_cast<u32>(VpnAlg::Aes128Gcm16);
+    v.esp_count = 1;
+}
+
+bool vpn_value(VpnConfig& v, u32 key, Span s) {
+    switch (key) {
+        case 0: return each_item(s, [&](Span g) { return parse_gateway(g, v); });
+        case 1: return copy_string(s, v.local_id, sizeof v.local_id);
+        case 2: return copy_string(s, v.remote_id, sizeof v.remote_id);
+        case 3: return s.is("psk") && (v.auth = VpnAuth::Psk, true);
+        case 4: return copy_string(s, v.psk, sizeof v.psk);
+        case 5: return parse_inner(s, v);
+        case 6:
+            return each_item(s, [&](Span d) {
+                return v.dns_count < VpnConfig::kMaxDns && parse_u32_ipv4(d, &v.dns_be[v.dns_count++]);
+            });
+        case 7: return parse_seconds(s, 0, 3600, &v.dpd_interval_s);
+        case 8: return parse_proposals(s, true, v.ike, &v.ike_count);
+        case 9: return parse_proposals(s, false, v.esp, &v.esp_count);
+        case 10: return parse_seconds(s, 10, 86400, &v.ike_lifetime_s);
+        default: return parse_seconds(s, 10, 86400, &v.child_lifetime_s);
+    }
+}
+
+}  // namespace tv::cfg

@@ -1,0 +1,56 @@
+// thinvisor.conf's [vpn] section: the IPsec tunnel all of the guest's traffic goes through
+// (docs/vpn.md, docs/config.md). The PSK itself is never here: `psk` names the boot module
+// that holds it.
+#pragma once
+
+#include "core/types.hpp"
+
+namespace tv {
+
+// The algorithms a proposal can name (strongSwan's spelling), as bits.
+enum class VpnAlg : u32 {
+    Aes128Gcm16 = 1u << 0,  // "aes128gcm16": AES-GCM, 128-bit key, 16-byte ICV
+    Aes256Gcm16 = 1u << 1,  // "aes256gcm16"
+    PrfSha256 = 1u << 8,    // "prfsha256": PRF HMAC-SHA2-256
+    Curve25519 = 1u << 16,  // "curve25519": DH group 31
+    Ecp256 = 1u << 17,      // "ecp256": DH group 19
+    Modp2048 = 1u << 18,    // "modp2048": DH group 14
+};
+constexpr u32 kVpnEncMask = 0xFFu, kVpnPrfMask = 0xFF00u, kVpnDhMask = 0xFF0000u;
+
+struct VpnProposal {
+    u32 algs;  // VpnAlg bits: one or more of each kind the proposal needs
+};
+
+enum class VpnAuth : u8 { Psk };
+
+struct VpnConfig {
+    static constexpr u32 kMaxGateways = 4, kMaxDns = 3, kMaxProposals = 4;
+    bool present;
+    struct {
+        u32 be;  // IPv4, network byte order
+        u16 port;
+    } gateways[kMaxGateways];  // in order of preference
+    u32 gateway_count;
+    char local_id[64], remote_id[64];
+    VpnAuth auth;
+    char psk[64];            // boot-module name of the PSK file
+    u32 inner_address_be;    // the guest's address until the gateway's configuration payload gives one
+    u8 inner_prefix;         // 1-30
+    u32 dns_be[kMaxDns];
+    u32 dns_count;
+    u32 dpd_interval_s;      // 0: no dead-peer detection
+    VpnProposal ike[kMaxProposals], esp[kMaxProposals];
+    u32 ike_count, esp_count;
+    u32 ike_lifetime_s, child_lifetime_s;
+};
+
+namespace cfg {
+struct Span;
+// The value of [vpn]'s key number `key` (config.cpp's schema order); false if it is bad.
+[[nodiscard]] bool vpn_value(VpnConfig& v, u32 key, Span value);
+// The defaults of [vpn]'s optional keys.
+void vpn_defaults(VpnConfig& v);
+}  // namespace cfg
+
+}  // namespace tv

@@ -1,0 +1,20 @@
+// The VPN's guest side in the monitor: with [vpn] in thinvisor.conf, the e1000 mediator's
+// switch gets the VPN policy at init, before the guest runs, so that not one guest frame
+// is ever forwarded by the default policy. The tunnel is FailClosedTunnel until IKE and ESP
+// run in the monitor: the guest gets its address and gateway, and nothing of its leaves.
+// Monitor-only (not in the host build): the pure parts are vpn_policy and its helpers.
+#pragma once
+
+#include "core/types.hpp"
+
+namespace tv::nic {
+class E1000Mediator;
+}
+
+namespace tv::vpn {
+
+// Installs the policy on `med` when [vpn] is configured; does nothing otherwise. Called
+// from the e1000 install path once the mediator is initialised.
+void vpn_guest_install(nic::E1000Mediator& med);
+
+}  // namespace tv::vpn

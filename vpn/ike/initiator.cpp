@@ -1,0 +1,364 @@
+// The initiator's frame: configuration, datagram intake and dispatch, the request in flight
+// and its retransmission, failure and restart.
+#include "vpn/ike/initiator.hpp"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "crypto/secure_zero.hpp"
+
+namespace tv::vpn::ike {
+
+char const* to_string(State s) {
+    switch (s) {
+        case State::Idle:
+            return "idle";
+        case State::InitSent:
+            return "IKE_SA_INIT sent";
+        case State::AuthSent:
+            return "IKE_AUTH sent";
+        case State::Established:
+            return "established";
+        case State::Deleting:
+            return "deleting";
+        case State::Failed:
+            return "failed";
+        case State::Closed:
+            return "closed";
+    }
+    return "?";
+}
+
+char const* to_string(Error e) {
+    switch (e) {
+        case Error::None:
+            return "none";
+        case Error::NoProposalChosen:
+            return "NO_PROPOSAL_CHOSEN";
+        case Error::AuthenticationFailed:
+            return "AUTHENTICATION_FAILED";
+        case Error::PeerAuthBad:
+            return "gateway authentication failed";
+        case Error::TsUnacceptable:
+            return "TS_UNACCEPTABLE";
+        case Error::NoInnerAddress:
+            return "no inner address";
+        case Error::InvalidKe:
+            return "INVALID_KE_PAYLOAD";
+        case Error::Timeout:
+            return "timeout";
+        case Error::Protocol:
+            return "protocol error";
+        case Error::Deleted:
+            return "deleted by the gateway";
+    }
+    return "?";
+}
+
+Initiator::Initiator(Transport& tx, Clock& clock, Events& ev, crypto::Random rng)
+    : tx_{tx}, clock_{clock}, ev_{ev}, rng_{rng} {}
+
+Initiator::~Initiator() {
+    crypto::secure_zero(pad_key_, sizeof pad_key_);
+    keys_.wipe();
+}
+
+void Initiator::log(char const* fmt, ...) {
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    ev_.line(buf);
+}
+
+Status Initiator::configure(Config const& cfg, u8* psk, size_t psk_len) {
+    bool ok = psk != nullptr && psk_len != 0 && psk_pad_key(psk, psk_len, pad_key_);
+    if (psk != nullptr)
+        crypto::secure_zero(psk, psk_len);
+    ok = ok && cfg.local_id.len != 0 && cfg.local_id.len <= sizeof cfg.local_id.data &&
+         cfg.remote_id.len <= sizeof cfg.remote_id.data && dh_supported(cfg.groups[0]) &&
+         cfg.retransmit_ms != 0 && cfg.retransmit_tries != 0 &&
+         (cfg.key_bits[0] == 128 || cfg.key_bits[0] == 256);
+    for (u16 g : cfg.groups)
+        ok = ok && (g == 0 || dh_supported(g));
+    if (!ok) {
+        crypto::secure_zero(pad_key_, sizeof pad_key_);
+        log("ike: configuration refused (PSK, identity, DH groups or key sizes)");
+        return Status::Invalid;
+    }
+    cfg_ = cfg;
+    configured_ = true;
+    return Status::Ok;
+}
+
+void Initiator::start() {
+    if (!configured_)
+        return;
+    teardown();
+    error_ = Error::None;
+    if (!begin_init()) {
+        fail(Error::Protocol);
+        return;
+    }
+    send_init();
+}
+
+// Forgets the SA (the caller learns of a lost child through child_down).
+void Initiator::teardown() {
+    if (old_child_)
+        ev_.child_down(old_spi_in_, old_spi_out_);
+    if (child_up_)
+        ev_.child_down(child_spi_in_, child_spi_out_);
+    child_up_ = old_child_ = false;
+    pending_ = Pending::None;
+    keys_.wipe();
+    dh_.clear();
+    reasm_.reset();
+    req_open_ = false;
+    spi_r_ = 0;
+    port_ = kIkePort;
+    next_id_ = 0;
+    peer_next_id_ = 0;
+    answer_len_ = 0;
+    cookie_len_ = 0;
+    frag_ok_ = false;
+}
+
+void Initiator::fail(Error e) {
+    error_ = e;
+    teardown();
+    state_ = State::Failed;
+    restart_at_ = clock_.now_ms() + cfg_.restart_ms;
+    log("ike: SA with %u.%u.%u.%u failed: %s; starting over in %u ms", cfg_.gateway_ip[0],
+        cfg_.gateway_ip[1], cfg_.gateway_ip[2], cfg_.gateway_ip[3], to_string(e), cfg_.restart_ms);
+}
+
+void Initiator::transmit(u8* msg, size_t len) {
+    // msg points 4 bytes into a buffer whose first 4 are free: on 4500 they become the marker.
+    u8* const framed = msg - 4;
+    bool sent;
+    if (port_ == kNattPort) {
+        framed[0] = framed[1] = framed[2] = framed[3] = 0;
+        sent = ok(tx_.send(port_, framed, len + 4));
+    } else {
+        sent = ok(tx_.send(port_, msg, len));
+    }
+    if (sent)
+        ++counters_.tx;
+}
+
+void Initiator::send_request(u8 exchange, size_t len) {
+    if (len == 0) {
+        log("ike: cannot build the %u request (too long)", exchange);
+        fail(Error::Protocol);
+        return;
+    }
+    req_len_ = len;
+    req_exchange_ = exchange;
+    req_open_ = true;
+    req_tries_ = 1;
+    req_timeout_ = cfg_.retransmit_ms;
+    req_deadline_ = clock_.now_ms() + req_timeout_;
+    transmit(req_ + 4, len);
+}
+
+size_t Initiator::seal(u8* out, size_t cap, u8 exchange, u8 flags, u32 msg_id, u8 first,
+                       u8 const* plain, size_t plen) {
+    ChainBuilder cb{out, cap};
+    cb.header(Header{spi_i_, spi_r_, 0, kVersion, exchange,
+                     static_cast<u8>(flags | flag::kInitiator), msg_id, 0});
+    return seal_sk(cb, first, plain, plen, keys_.sk_ei, ++iv_);
+}
+
+void Initiator::poll() {
+    u64 const now = clock_.now_ms();
+    if (state_ == State::Failed && now >= restart_at_) {
+        start();
+        return;
+    }
+    if (req_open_ && now >= req_deadline_) {
+        // IKE_SA_INIT has no SA to lose: it is retried for as long as the gateway is silent.
+        if (state_ != State::InitSent && req_tries_ >= cfg_.retransmit_tries) {
+            log("ike: gateway did not answer exchange %u (message %u) after %u sends",
+                req_exchange_, req_id_, req_tries_);
+            if (state_ == State::Deleting) {  // closed all the same, but say the Delete was lost
+                teardown();
+                error_ = Error::Timeout;
+                state_ = State::Closed;
+                return;
+            }
+            fail(Error::Timeout);
+            return;
+        }
+        ++req_tries_;
+        ++counters_.retransmits;
+        req_timeout_ =
+            req_timeout_ * 2 > cfg_.retransmit_max_ms ? cfg_.retransmit_max_ms : req_timeout_ * 2;
+        req_deadline_ = now + req_timeout_;
+        log("ike: retransmitting message %u (send %u, next in %u ms)", req_id_, req_tries_,
+            req_timeout_);
+        transmit(req_ + 4, req_len_);
+        return;
+    }
+    if (state_ == State::Established && cfg_.keepalive_ms != 0 &&
+        now - last_keepalive_ms_ >= cfg_.keepalive_ms) {
+        // Keeps a NAT's mapping for UDP 4500 alive between our messages (RFC 3948 §2.3).
+        static constexpr u8 kKeepalive = 0xff;
+        last_keepalive_ms_ = now;
+        if (ok(tx_.send(kNattPort, &kKeepalive, 1)))
+            ++counters_.keepalives;
+    }
+    if (state_ == State::Established && !req_open_ && cfg_.ike_rekey_ms != 0 &&
+        now - ike_since_ms_ >= cfg_.ike_rekey_ms) {
+        send_ike_rekey();
+        return;
+    }
+    if (state_ == State::Established && !req_open_ && child_up_ && cfg_.child_rekey_ms != 0 &&
+        now - child_since_ms_ >= cfg_.child_rekey_ms) {
+        send_child_rekey();
+        return;
+    }
+    if (state_ == State::Established && !req_open_ && cfg_.dpd_ms != 0 &&
+        now - last_rx_ms_ >= cfg_.dpd_ms) {
+        ++counters_.dpd_sent;
+        send_informational(false);
+    }
+}
+
+void Initiator::shutdown() {
+    if (state_ == State::Established && !req_open_) {
+        log("ike: deleting the IKE SA %016llx/%016llx", static_cast<unsigned long long>(spi_i_),
+            static_cast<unsigned long long>(spi_r_));
+        send_informational(true);
+        state_ = State::Deleting;
+        return;
+    }
+    if (state_ != State::Deleting) {
+        teardown();
+        state_ = State::Closed;
+    }
+}
+
+void Initiator::on_datagram(u16 port, u8 const* data, size_t len) {
+    if (state_ == State::Idle || state_ == State::Closed || state_ == State::Failed)
+        return;
+    ++counters_.rx;
+    if (port == kNattPort) {
+        if (len < 4 || data[0] != 0 || data[1] != 0 || data[2] != 0 || data[3] != 0) {
+            ++counters_.foreign;  // ESP (or a keepalive): the owner's business, not IKE
+            return;
+        }
+        data += 4;
+        len -= 4;
+    }
+    if (len > sizeof rx_) {
+        ++counters_.malformed;
+        log("ike: dropped a %zu-byte message (limit %zu)", len, sizeof rx_);
+        return;
+    }
+    for (size_t i = 0; i < len; ++i)  // copy before check: the parser sees only our copy
+        rx_[i] = data[i];
+    Header h{};
+    PayloadList pl{};
+    ParseError const e = parse_message(rx_, len, h, pl);
+    if (e != ParseError::Ok) {
+        ++counters_.malformed;
+        if (e == ParseError::UnsupportedCritical)
+            log("ike: dropped a message with unsupported critical payload %u", pl.unknown_critical);
+        else
+            log("ike: dropped a malformed message (%s)", to_string(e));
+        return;
+    }
+    if (h.spi_i != spi_i_ || (h.flags & flag::kInitiator) != 0 ||
+        (h.exchange != static_cast<u8>(Exchange::IkeSaInit) && h.spi_r != spi_r_)) {
+        ++counters_.foreign;
+        return;
+    }
+    if ((h.flags & flag::kResponse) != 0)
+        on_response(h, pl, len);
+    else
+        on_peer_request(h, pl);
+}
+
+void Initiator::on_response(Header const& h, PayloadList const& pl, size_t len) {
+    if (!req_open_ || h.msg_id != req_id_ || h.exchange != req_exchange_) {
+        ++counters_.ignored_response;
+        log("ike: ignored a response to message %u (exchange %u): not the request in flight",
+            h.msg_id, h.exchange);
+        return;
+    }
+    if (state_ == State::InitSent) {
+        on_init_response(h, pl, len);
+        return;
+    }
+    PayloadList inner{};
+    u8 const* base = nullptr;
+    if (!open(h, pl, inner, base))
+        return;
+    req_open_ = false;
+    last_rx_ms_ = clock_.now_ms();
+    Pending const was = pending_;
+    pending_ = Pending::None;
+    if (state_ == State::AuthSent)
+        on_auth_response(inner, base);
+    else if (was == Pending::RekeyChild)
+        on_rekey_response(inner, base);
+    else if (was == Pending::DeleteChild)
+        on_child_delete_response();
+    else if (was == Pending::RekeyIke)
+        on_ike_rekey_response(inner, base);
+    else
+        on_info_response(was == Pending::DeleteIke);
+}
+
+// Decrypts an SK message (or collects SKF fragments) into `inner`, whose offsets are relative
+// to `base`. False: dropped (logged), or a fragment was kept for later.
+bool Initiator::open(Header const& h, PayloadList const& pl, PayloadList& inner, u8 const*& base) {
+    PayloadRef const* sk = pl.find(Payload::SK);
+    PayloadRef const* skf = pl.find(Payload::SKF);
+    SkKey const& k = keys_.sk_er;
+    u8* plain = nullptr;
+    size_t plen = 0;
+    u8 first = pl.inner_first;
+    ParseError e = ParseError::BadPayload;
+    if (sk != nullptr) {
+        e = open_sk(rx_, *sk, k, plain, plen);
+    } else if (skf != nullptr && frag_ok_) {
+        u16 num = 0, total = 0;
+        e = open_skf(rx_, *skf, k, num, total, plain, plen);
+        if (e == ParseError::Ok) {
+            auto const r = reasm_.add(h.msg_id, num, total, first, plain, plen);
+            if (r == Reassembly::Result::Incomplete)
+                return false;
+            if (r == Reassembly::Result::Refused) {
+                ++counters_.malformed;
+                log("ike: dropped fragment %u/%u of message %u", num, total, h.msg_id);
+                return false;
+            }
+            base = reasm_.data();
+            first = reasm_.first();
+            e = parse_chain(reasm_.data(), 0, reasm_.size(), first, inner);
+            if (e != ParseError::Ok) {
+                ++counters_.malformed;
+                log("ike: dropped reassembled message %u (%s)", h.msg_id, to_string(e));
+            }
+            return e == ParseError::Ok;
+        }
+    }
+    if (e != ParseError::Ok) {
+        ++counters_.malformed;
+        log("ike: dropped message %u: no valid encrypted payload (%s)", h.msg_id, to_string(e));
+        return false;
+    }
+    base = plain;
+    e = parse_chain(plain, 0, plen, first, inner);
+    if (e != ParseError::Ok) {
+        ++counters_.malformed;
+        log("ike: dropped message %u: inner payloads %s", h.msg_id, to_string(e));
+        return false;
+    }
+    return true;
+}
+
+}  // namespace tv::vpn::ike

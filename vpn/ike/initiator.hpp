@@ -1,0 +1,261 @@
+// An IKEv2 initiator (RFC 7296) for one gateway, with a pre-shared key: IKE_SA_INIT (NAT
+// detection, COOKIE, INVALID_KE_PAYLOAD retry with the group the gateway asks for), IKE_AUTH
+// on UDP 4500 behind the non-ESP marker (RFC 3948) with a configuration request for an inner
+// address and DNS, one ESP child SA (AES-GCM-16) for all traffic, then liveness checks (DPD,
+// an empty INFORMATIONAL), the gateway's INFORMATIONAL requests answered, and a Delete at
+// shutdown. Every request is retransmitted with exponential backoff on the given clock; a
+// response that does not answer the request in flight (a retransmitted one, say) is counted
+// and ignored.
+//
+// It owns no sockets and no timers: datagrams go out through a Transport, time comes from a
+// Clock (milliseconds), received datagrams come in through on_datagram() and timers run in
+// poll(). Single-threaded; fixed storage, no allocation of its own (mbedTLS allocates its
+// bignums), so the same code runs in the monitor and on the host.
+#pragma once
+
+#include "core/types.hpp"
+#include "crypto/random.hpp"
+#include "vpn/ike/dh.hpp"
+#include "vpn/ike/keys.hpp"
+#include "vpn/ike/message.hpp"
+#include "vpn/ike/payloads.hpp"
+#include "vpn/ike/sk.hpp"
+
+namespace tv::vpn::ike {
+
+class Transport {
+  public:
+    // Sends one UDP payload from local port `port` to the gateway's same port (500 or 4500).
+    // On 4500 it already starts with the 4-byte zero marker. The bytes are valid only during
+    // the call, which must not call back into the initiator.
+    [[nodiscard]] virtual Status send(u16 port, u8 const* data, size_t len) = 0;
+
+  protected:
+    ~Transport() = default;
+};
+
+class Clock {
+  public:
+    virtual u64 now_ms() = 0;  // monotonic
+
+  protected:
+    ~Clock() = default;
+};
+
+// What the child SA needs for ESP (RFC 4303 over UDP 4500, RFC 4106 AES-GCM-16).
+struct ChildSa {
+    u32 spi_in;      // chosen by us: the gateway's ESP packets carry it
+    u32 spi_out;     // chosen by the gateway: ours carry it
+    ChildKeys keys;  // i_to_r protects what we send, r_to_i what we receive
+    u8 gateway_ip[4];
+    u8 inner_ip[4];  // from the configuration payload (0.0.0.0 if none was given)
+    u8 dns[2][4];
+    u8 dns_count;
+    Ts4 remote_ts;  // the gateway's narrowed TSr (first selector)
+};
+
+class Events {
+  public:
+    virtual void line(char const* text) = 0;  // one log line, without newline
+    // The child SA is up. The keys are valid during the call only: the initiator wipes its
+    // copy afterwards.
+    virtual void child_up(ChildSa const& sa) = 0;
+    virtual void child_down(u32 spi_in, u32 spi_out) = 0;
+
+  protected:
+    ~Events() = default;
+};
+
+struct Identity {
+    u8 type;  // idtype::
+    u8 len;
+    u8 data[64];
+};
+
+struct Config {
+    u8 local_ip[4];
+    u8 gateway_ip[4];
+    Identity local_id;
+    Identity remote_id;  // len 0: the gateway's identity is not checked (its AUTH still is)
+    u16 groups[3];       // in order of preference; the first is the one KE is made for
+    u16 key_bits[2];     // AES-GCM-16 key sizes offered, for IKE and ESP
+    u32 retransmit_ms;   // first retransmission timeout; doubles up to retransmit_max_ms
+    u32 retransmit_max_ms;
+    u8 retransmit_tries;  // an exchange of an established SA fails after this many sends
+    u32 dpd_ms;           // liveness check after this long without a message (0: off)
+    u32 restart_ms;       // after a failure, start over this much later
+    u32 child_rekey_ms;   // rekey the child SA (CREATE_CHILD_SA) this long after it came up (0:
+                          // never)
+    u32 ike_rekey_ms;     // rekey the IKE SA this long after it came up (0: never)
+    u32 keepalive_ms;  // NAT-T keepalive (RFC 3948 §2.3, one 0xFF byte on 4500) interval (0: off)
+    bool force_encap;  // fake NAT detection so that ESP is always UDP-encapsulated
+};
+
+enum class State : u8 { Idle, InitSent, AuthSent, Established, Deleting, Failed, Closed };
+char const* to_string(State s);
+
+enum class Error : u8 {
+    None,
+    NoProposalChosen,      // the gateway accepts none of our proposals (IKE or ESP)
+    AuthenticationFailed,  // the gateway refused our AUTH (wrong PSK or identity)
+    PeerAuthBad,  // the gateway's AUTH did not verify, or its identity is not the expected one
+    TsUnacceptable,
+    NoInnerAddress,  // INTERNAL_ADDRESS_FAILURE or FAILED_CP_REQUIRED
+    InvalidKe,       // the gateway asked for a group we do not offer
+    Timeout,         // an exchange went unanswered
+    Protocol,        // a response that breaks the protocol (logged with the reason)
+    Deleted,         // the gateway deleted the SA
+};
+char const* to_string(Error e);
+
+struct Counters {
+    u64 rx;
+    u64 tx;
+    u64 retransmits;
+    u64 malformed;         // failed parsing or decryption
+    u64 ignored_response;  // not the response to the request in flight (e.g. retransmitted)
+    u64 foreign;           // another SA's SPI, or not from the gateway's role
+    u64 peer_requests;
+    u64 dpd_sent;
+    u64 child_rekeys;
+    u64 ike_rekeys;
+    u64 keepalives;
+};
+
+class Initiator {
+  public:
+    Initiator(Transport& tx, Clock& clock, Events& ev, crypto::Random rng);
+    ~Initiator();
+    Initiator(Initiator const&) = delete;
+    Initiator& operator=(Initiator const&) = delete;
+
+    // Takes the configuration and the PSK; keeps only prf(PSK, "Key Pad for IKEv2") and wipes
+    // psk[0, len) before returning, whatever the outcome.
+    [[nodiscard]] Status configure(Config const& cfg, u8* psk, size_t psk_len);
+    void start();
+    // One received UDP payload from the gateway, from its port `port` (on 4500 including the
+    // marker; an ESP packet there is not for us and is refused).
+    void on_datagram(u16 port, u8 const* data, size_t len);
+    void poll();
+    // Deletes the IKE SA (and so its child); Closed once answered or given up.
+    void shutdown();
+    // The owner saw ESP from the gateway: it is alive, no DPD needed.
+    void note_traffic() { last_rx_ms_ = clock_.now_ms(); }
+
+    State state() const { return state_; }
+    Error last_error() const { return error_; }
+    Counters const& counters() const { return counters_; }
+    u64 spi_i() const { return spi_i_; }
+    u64 spi_r() const { return spi_r_; }
+    u16 group() const { return group_; }  // of the established IKE SA
+
+  private:
+    // initiator.cpp: dispatch, timers, sending, errors
+    void log(char const* fmt, ...) __attribute__((format(printf, 2, 3)));
+    void fail(Error e);
+    void teardown();
+    void send_request(u8 exchange, size_t len);
+    void transmit(u8* msg, size_t len);
+    void on_response(Header const& h, PayloadList const& pl, size_t len);
+    [[nodiscard]] bool open(Header const& h, PayloadList const& pl, PayloadList& inner,
+                            u8 const*& base);
+    size_t seal(u8* out, size_t cap, u8 exchange, u8 flags, u32 msg_id, u8 first, u8 const* plain,
+                size_t plen);
+    // initiator_init.cpp
+    [[nodiscard]] bool begin_init();
+    void send_init();
+    void on_init_response(Header const& h, PayloadList const& pl, size_t len);
+    [[nodiscard]] bool init_notifies(PayloadList const& pl);
+    [[nodiscard]] bool init_keys(Header const& h, PayloadList const& pl, size_t len);
+    // initiator_auth.cpp
+    void send_auth();
+    void on_auth_response(PayloadList const& inner, u8 const* base);
+    [[nodiscard]] bool auth_notifies(PayloadList const& inner, u8 const* base, bool child);
+    [[nodiscard]] bool check_peer_auth(PayloadList const& inner, u8 const* base);
+    [[nodiscard]] bool install_child(PayloadList const& inner, u8 const* base);
+    // initiator_rekey.cpp
+    void send_child_rekey();
+    void on_rekey_response(PayloadList const& inner, u8 const* base);
+    [[nodiscard]] bool rekey_notifies(PayloadList const& inner, u8 const* base);
+    void on_child_delete_response();
+    void send_ike_rekey();
+    void on_ike_rekey_response(PayloadList const& inner, u8 const* base);
+    void switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys);
+    // initiator_info.cpp
+    void send_informational(bool delete_ike);
+    void on_info_response(bool was_delete);
+    void on_peer_request(Header const& h, PayloadList const& pl);
+    void answer_peer(Header const& h, PayloadList const& inner, u8 const* base);
+    // initiator_peer_rekey.cpp
+    void answer_child_rekey(PayloadList const& inner, u8 const* base, ChainBuilder& out);
+
+    Transport& tx_;
+    Clock& clock_;
+    Events& ev_;
+    crypto::Random rng_;
+    Config cfg_{};
+    u8 pad_key_[kPrfBytes] = {};
+    bool configured_ = false;
+
+    State state_ = State::Idle;
+    Error error_ = Error::None;
+    Counters counters_{};
+    u64 restart_at_ = 0;
+
+    u64 spi_i_ = 0, spi_r_ = 0;
+    Dh dh_;
+    u16 ke_group_ = 0;
+    u16 group_ = 0;
+    u8 ni_[32] = {};
+    u8 nr_[kMaxNonce] = {};
+    size_t nr_len_ = 0;
+    u8 cookie_[64] = {};
+    size_t cookie_len_ = 0;
+    u8 msg1_[kMaxMessage] = {};  // our IKE_SA_INIT request as last sent, for our AUTH
+    size_t msg1_len_ = 0;
+    u8 msg2_[kMaxMessage] = {};  // the gateway's IKE_SA_INIT response, for its AUTH
+    size_t msg2_len_ = 0;
+    IkeKeys keys_{};
+    u8 key_len_ = 0;
+    u64 iv_ = 0;
+    u16 port_ = 500;
+    bool frag_ok_ = false;
+    u32 child_spi_in_ = 0, child_spi_out_ = 0;
+    bool child_up_ = false;
+
+    // the request in flight (window size 1)
+    u8 req_[kMaxMessage + 4] = {};
+    size_t req_len_ = 0;
+    bool req_open_ = false;
+    u8 req_exchange_ = 0;
+    u32 req_id_ = 0;
+    u32 next_id_ = 0;
+    u32 req_tries_ = 0;
+    u64 req_deadline_ = 0;
+    u32 req_timeout_ = 0;
+    // what the request in flight is for, once the SA is up
+    enum class Pending : u8 { None, Info, DeleteIke, RekeyChild, DeleteChild, RekeyIke };
+    Pending pending_ = Pending::None;
+
+    // the child SA as handed to the owner (keys wiped), and one being replaced by a rekey
+    ChildSa child_{};
+    u64 child_since_ms_ = 0;
+    u64 ike_since_ms_ = 0;
+    u64 new_spi_i_ = 0;
+    u32 new_spi_in_ = 0;
+    u8 rekey_ni_[32] = {};
+    bool old_child_ = false;
+    u32 old_spi_in_ = 0, old_spi_out_ = 0;
+
+    // the gateway's requests: the next ID it must use, and our last answer for a retransmission
+    u32 peer_next_id_ = 0;
+    u8 answer_[kMaxMessage + 4] = {};
+    size_t answer_len_ = 0;
+
+    u64 last_rx_ms_ = 0;
+    u64 last_keepalive_ms_ = 0;
+    u8 rx_[kMaxMessage] = {};  // the received datagram, copied before any check
+    Reassembly reasm_;
+};
+
+}  // namespace tv::vpn::ike
