@@ -10,7 +10,8 @@ VPN_GUEST_SRCS := $(filter-out vpn/guest/vpn_install.cpp,$(wildcard vpn/guest/*.
 VPN_GUEST_TEST_SRCS := $(wildcard tests/unit/test_vpn_guest_*.cpp)
 
 # mk/vpn.mk (read first) already adds vpn/*/*.cpp to the host build; add only what it did not.
-UNIT_CORE_SRCS += $(filter-out $(UNIT_CORE_SRCS),$(VPN_GUEST_SRCS) vpn/guest/vpn_install.cpp) core/config_vpn.cpp
+VPN_GUEST_UNIT_SRCS := $(filter-out $(UNIT_CORE_SRCS),$(VPN_GUEST_SRCS) vpn/guest/vpn_install.cpp)
+UNIT_CORE_SRCS += $(VPN_GUEST_UNIT_SRCS) core/config_vpn.cpp
 UNIT_STRICT_SRCS += $(VPN_GUEST_SRCS) $(VPN_GUEST_TEST_SRCS) core/config_vpn.cpp vpn/guest/vpn_install.cpp
 
 # The monitor: the same sources, unless another fragment already added vpn/ recursively.
