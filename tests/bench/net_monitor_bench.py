@@ -5,10 +5,13 @@
 The demo guest boots under thinvisor (q35, TCG, AMD-V) with a static [network] section. The
 host pings the monitor's address COUNT times with the guest idle at its shell (its e1000 down)
 and again with the guest spinning in a shell loop that makes no exits; median and maximum of
-the replies, against the host's ping of the guest itself (e1000 up) in the same run. The boot
-time to the guest's shell and the exits by reason at power-off are recorded too. With
-TV_BENCH_BEFORE=PATH (an ELF built from the tree before the monitor clock) the same run is
-made with it first, so before and after come from the same `make bench`.
+the replies, against the host's ping of the guest itself (e1000 up) in the same run. Around
+each of the two series the guest reads the exit counters (`thinvisor-ctl counters`), which
+gives the exits per second by reason, idle and busy: the clock's exit cost. The same run is
+made twice, with the clock on (`svm_clock=on`, opt-in for now) and with `svm_clock=off` (the work at the guest's
+exits only), so both come from the same `make bench`. The boot time to the guest's shell and
+the exits by reason at power-off are recorded too. With `make bench BEFORE=REF` (an older
+commit's monitor, benchlib.before_monitor) the same run is made with it first.
 Appends JSON lines to build/bench/results.jsonl."""
 import os
 import re
@@ -33,7 +36,27 @@ def stats(times):
     return (s[len(s) // 2], s[-1]) if s else (None, None)
 
 
-def one_binary(label, elf):
+NOT_EXITS = ("hidden-access", "io-passthrough", "io-emulated", "msr-refused", "total")
+
+
+def exit_counters(g):
+    """The monitor's exit counters by reason, read from inside the guest (a few exits of its own)."""
+    out, rc = g.run("thinvisor-ctl counters", 60)
+    if rc != 0:
+        return None
+    return dict((k, int(v)) for k, v in re.findall(r"^([\w-]+) (\d+)$", out, re.M) if k not in NOT_EXITS)
+
+
+def exit_rates(before, after, seconds):
+    """Exits per second by reason between two counter reads (reasons that moved only), and the total."""
+    if not before or not after or seconds <= 0:
+        return None
+    rates = dict((k, round((after[k] - before.get(k, 0)) / seconds, 1)) for k in after if after[k] != before.get(k, 0))
+    rates["total"] = round(sum(rates.values()), 1)
+    return rates
+
+
+def one_binary(label, elf, append=None):
     nl.MONITOR = elf  # Guest() reads the module's MONITOR
     work = tempfile.mkdtemp(prefix="tvnetbench")
     net = nl.Net("nb").setup()
@@ -42,7 +65,7 @@ def one_binary(label, elf):
     try:
         conf = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
                 % (nm.MON_MAC, nm.STATIC_IP, net.host_ip))
-        g = nl.Guest(net, work, conf_text=conf, machine="q35", guest_mac=nm.GUEST_MAC, timeout=900)
+        g = nl.Guest(net, work, conf_text=conf, machine="q35", guest_mac=nm.GUEST_MAC, timeout=900, append=append)
         if not g.wait_shell(300):
             print("net_monitor_bench: %s: the guest did not reach its shell" % label)
             return None
@@ -51,9 +74,12 @@ def one_binary(label, elf):
         for load in ("idle", "busy"):
             if load == "busy":
                 g.run(nm.SPIN, 30)
+            c0, t0 = exit_counters(g), time.monotonic()
             got, times = nm.ping_times(net, nm.STATIC_IP, "mon-%s.log" % load, count=COUNT)
+            c1, t1 = exit_counters(g), time.monotonic()
             med, mx = stats(times)
-            out[load] = {"received": got, "sent": COUNT, "median_ms": med, "max_ms": mx, "samples": times}
+            out[load] = {"received": got, "sent": COUNT, "median_ms": med, "max_ms": mx, "samples": times,
+                         "exits_per_s": exit_rates(c0, c1, t1 - t0)}
         g.run("kill $(cat /tmp/spin.pid); ip link set eth0 up && ip addr add %s/24 dev eth0" % nm.GUEST_IP, 60)
         time.sleep(2)
         got, times = nm.ping_times(net, nm.GUEST_IP, "guest.log", count=20, interval="0.2")
@@ -76,15 +102,17 @@ def main():
         print("net_monitor_bench: needs root; skipped")
         return 0
     runs = []
-    before = os.environ.get("TV_BENCH_BEFORE")
-    if before and os.path.exists(before):
-        runs.append(("before", before))
-    runs.append(("after", nl.MONITOR))
-    for label, elf in runs:
-        r = one_binary(label, elf)
+    before = bl.before_monitor()  # `make bench BEFORE=REF`; never in the smoke run
+    if before:
+        runs.append(("before", before, None))
+    runs.append(("after", nl.MONITOR, "svm_clock=on"))  # opt-in on AMD-V for now
+    if not bl.smoke():  # make test's smoke run keeps to one boot
+        runs.append(("clock_off", nl.MONITOR, "svm_clock=off"))  # the same ELF, its AMD-V clock off
+    for label, elf, append in runs:
+        r = one_binary(label, elf, append)
         if not r:
             continue
-        suffix = "_before" if label == "before" else ""
+        suffix = "" if label == "after" else "_" + label
         at = dict(machine="q35", cpu="max", vendor="amd")
         for load in ("idle", "busy"):
             x = r[load]
@@ -97,13 +125,19 @@ def main():
                       samples=x["samples"] or None,
                       extra={"max_ms": x["max_ms"], "received": x["received"], "sent": x["sent"], "binary": label,
                              "guest_samples": r["peer_samples"]}, **at)
-            print("%-6s monitor ping, guest %-4s: median %s ms, max %s ms (%d/%d); guest's own median %s ms"
+            print("%-9s monitor ping, guest %-4s: median %s ms, max %s ms (%d/%d); guest's own median %s ms"
                   % (label, load, x["median_ms"], x["max_ms"], x["received"], COUNT, r["peer_guest_median_ms"]))
+        for load in ("idle", "busy"):
+            rates = r[load]["exits_per_s"]
+            if rates:
+                bl.record("net_monitor_exits_per_s_%s%s" % (load, suffix), rates["total"], "exits/s",
+                          extra={"binary": label, "by_reason": rates, "append": append}, **at)
+            print("%-9s exits per second, guest %-4s: %s" % (label, load, rates))
         bl.record("net_monitor_boot_to_shell_s%s" % suffix, r["boot_to_shell_s"], "s", extra={"binary": label}, **at)
         if r["exits"]:
             bl.record("net_monitor_boot_exits%s" % suffix, sum(v for k, v in r["exits"].items() if k != "total" and not k.startswith("io-")),
                       "exits", extra={"binary": label, "exits_by_reason": r["exits"], "clock": r["clock"]}, **at)
-        print("%-6s boot to shell %.1f s; exits %s; %s" % (label, r["boot_to_shell_s"], r["exits"], r["clock"]))
+        print("%-9s boot to shell %.1f s; exits %s; %s" % (label, r["boot_to_shell_s"], r["exits"], r["clock"]))
     return 0
 
 
