@@ -191,8 +191,9 @@ def judge(n, console, monitor, want):
     problems = [l.strip()[:200] for l in monitor.splitlines() if "PANIC" in l]
     if "keys: disk 'system' unlocked with slot 0" not in monitor:
         problems.append("boot %d: monitor.log does not record the unlock (ends: %s)" % (n, bx.tail(monitor)))
-    if "ide0.1: disk '%s', 512-byte sectors: encrypted" % SERIAL not in monitor:
-        problems.append("boot %d: monitor.log does not show ide0.1 encrypted" % n)
+    # channels are named by their place (PCI function, primary/secondary), then the drive
+    if not re.search(r"ide-[0-9a-f:.]+-primary\.1: disk '%s', 512-byte sectors: encrypted" % SERIAL, monitor):
+        problems.append("boot %d: monitor.log does not show the primary slave encrypted" % n)
     m = re.search(r"TV-IDE (\w+) pio=(\w+)\s+dma=(\w+)", console)
     if not m:
         problems.append("boot %d: no TV-IDE line from the guest (COM1 ends %r)" % (n, console[-200:]))
