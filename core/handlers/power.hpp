@@ -15,7 +15,7 @@ void power_reset_control_access(IoExit const& io, u32 value);
 void handle_shutdown(Vcpu& v, ExitRecord const& e);
 // Mediators register a function that logs their counters; all of them run when the guest
 // powers off, after the exit counters. At most kMaxPowerOffLogs; false when full.
-inline constexpr u32 kMaxPowerOffLogs = 8;
+inline constexpr u32 kMaxPowerOffLogs = 32;  // every mediator, the rate limits, the clock, the network flush
 bool power_off_log_register(void (*fn)());
 // Resets the machine through the chipset; used when the guest triple-faults.
 [[noreturn]] void machine_reset(char const* why);
