@@ -338,9 +338,10 @@ step_mbedtls() {
     rm -rf "$out"
     mkdir -p "$out/obj" "$LOGS"
     : > "$LOGS/mbedtls.log"
-    # The crypto objects, as listed by mbedTLS's own library/Makefile.
+    # The crypto and X.509 objects, as listed by mbedTLS's own library/Makefile (X.509 for the
+    # VPN's certificate authentication; one archive keeps the link line unchanged).
     local objs srcs=() o
-    objs=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$src/library" -f Makefile -f <(printf 'print-%%:\n\t@echo $(%s)\n' '$*') print-OBJS_CRYPTO)
+    objs=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$src/library" -f Makefile -f <(printf 'print-%%:\n\t@echo $(%s)\n' '$*') print-OBJS_CRYPTO print-OBJS_X509)
     for o in $objs; do
         [[ $o == */* ]] && continue   # 3rdparty/everest: not enabled
         srcs+=("$src/library/${o%.o}.c")

@@ -6,7 +6,8 @@
  * that includes mbedTLS headers sees this configuration whether or not it
  * defines MBEDTLS_CONFIG_FILE itself.
  *
- * Crypto only: no TLS, no X.509, no PSA, no platform layer.  Memory comes
+ * Crypto and X.509 certificate parsing (the VPN's certificate authentication):
+ * no TLS, no PSA, no platform layer.  Memory comes
  * from newlib's calloc/free; entropy from mbedtls_hardware_poll(), which the
  * monitor provides (RDRAND/RDSEED).  Changing this file makes mk/deps.sh
  * rebuild the library.
@@ -90,6 +91,10 @@
 #define MBEDTLS_SHA1_C
 #define MBEDTLS_SHA256_C
 #define MBEDTLS_SHA512_C
+/* Certificates for IKEv2 authentication. No MBEDTLS_HAVE_TIME_DATE: the monitor has
+ * no trusted wall clock, so validity dates are not checked (docs/vpn.md). */
+#define MBEDTLS_X509_USE_C
+#define MBEDTLS_X509_CRT_PARSE_C
 
 /* MBEDTLS_SELF_TEST is left out: its tests print with printf(), which would
  * pull newlib's stdio (and the write() stub) into every image.  Define it
