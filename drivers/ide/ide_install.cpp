@@ -5,12 +5,12 @@
 #include <stdio.h>
 
 #include "core/acpi.hpp"
-#include "core/arch/x86/cpu.hpp"
 #include "core/canary.hpp"
 #include "core/config_load.hpp"
 #include "core/disk_keys.hpp"
 #include "core/handlers/power.hpp"
 #include "core/device/guest_memory.hpp"
+#include "core/device/port_io.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
@@ -34,22 +34,11 @@ constexpr u64 kBounceAlignPages = 16;  // 64 KiB: PRD regions may not cross such
 
 class MonitorIdeEnv final : public IdeEnv {
   public:
-    u32 port_in(u16 port, u8 size) override {
-        if (size == 1) return x86::inb(port);
-        if (size == 2) return x86::inw(port);
-        return x86::inl(port);
-    }
-    void port_out(u16 port, u8 size, u32 v) override {
-        if (size == 1) x86::outb(port, static_cast<u8>(v));
-        else if (size == 2) x86::outw(port, static_cast<u16>(v));
-        else x86::outl(port, v);
-    }
-    void port_in_words(u16 port, u16* buf, u32 n) override {
-        asm volatile("rep insw" : "+D"(buf), "+c"(n) : "d"(port) : "memory");
-    }
-    void port_out_words(u16 port, u16 const* buf, u32 n) override {
-        asm volatile("rep outsw" : "+S"(buf), "+c"(n) : "d"(port) : "memory");
-    }
+    // The channel's device, through the port seam (core/device/port_io): in/out in the monitor.
+    u32 port_in(u16 port, u8 size) override { return machine_ports().in(port, size); }
+    void port_out(u16 port, u8 size, u32 v) override { machine_ports().out(port, size, v); }
+    void port_in_words(u16 port, u16* buf, u32 n) override { machine_ports().in_words(port, buf, n); }
+    void port_out_words(u16 port, u16 const* buf, u32 n) override { machine_ports().out_words(port, buf, n); }
     bool guest_ram(Gpa gpa, u64 bytes) override { return guest_memory().ok(gpa, bytes); }
     bool log_allowed(char const* device, char const* cause) override { return log_limit_allow(device, cause); }
     u8* guest_ptr(Gpa gpa) override { return guest_memory().ptr(gpa, 1); }

@@ -7,7 +7,10 @@
 
 #include "core/boot_info.hpp"
 #include "core/canary.hpp"
+#include "core/clock.hpp"
 #include "core/config_load.hpp"
+#include "core/acpi.hpp"
+#include "core/disk_keys.hpp"
 #include "core/device/guest_memory.hpp"
 #include "core/handlers/power.hpp"
 #include "core/log.hpp"
@@ -53,6 +56,26 @@ u32 Registries::read_config(pci::Bdf b, u16 dword) const {
     return it == config_space.end() ? 0xFFFFFFFF : it->second;
 }
 void Registries::write_config(pci::Bdf b, u16 dword, u32 value) { config_space[key(b, dword)] = value; }
+Registries::Parked Registries::park_hooks(char const* prefix) {
+    auto const named = [prefix](std::string const& n) { return n.rfind(prefix, 0) == 0; };
+    Parked p;
+    for (auto const& h : io)
+        if (named(h.name)) p.io.push_back(h);
+    for (auto const& h : config_hooks)
+        if (named(h.name)) p.config.push_back(h);
+    std::erase_if(io, [&](IoHookRec const& h) { return named(h.name); });
+    std::erase_if(config_hooks, [&](ConfigHookRec const& h) { return named(h.name); });
+    return p;
+}
+void Registries::unpark(Parked const& p) {
+    io.insert(io.end(), p.io.begin(), p.io.end());
+    config_hooks.insert(config_hooks.end(), p.config.begin(), p.config.end());
+}
+
+u32 FakeIrqControllers::ioapic_entry_low(u32 gsi) {
+    auto it = entries.find(gsi);
+    return it == entries.end() ? 1u << 16 : it->second;  // masked
+}
 
 }  // namespace tv::mocks
 
@@ -119,6 +142,50 @@ bool log_limit_allow(char const*, char const*) { return true; }
 void log_limit_install() {}
 void canary_fill(void*, size_t, char const*) {}  // the suite's canary has no place on the host
 u32 this_cpu() { return 0; }
+u32 smp_cpu_count() { return registries().cpus; }
+u32 acpi_find_cpus(u32* ids, u32 max) {
+    u32 const n = registries().cpus < max ? registries().cpus : max;
+    for (u32 i = 0; i < n; ++i) ids[i] = i;
+    return n;
+}
+u32 unlocked_disk_count() { return registries().unlocked_disks; }
+
+u64 clock_us() { return registries().now_us; }
+void clock_delay_us(u64 us) { registries().now_us += us; }
+
+BootInfo& boot_info() {
+    static BootInfo b{};
+    return b;
+}
+
+Status bios_disk_install(u8 drive, BiosDiskFn fn, void* ctx) {
+    if (!ok(registries().bios_disk)) return registries().bios_disk;
+    registries().bios_drives.push_back(mocks::BiosDriveRec{drive, fn, ctx});
+    return Status::Ok;
+}
+
+IrqControllers& irq_controllers() { return registries().irq; }
+
+// The machine's ports: a test's fake device, or a bus where nothing answers.
+PortIo& machine_ports() {
+    struct Forward final : PortIo {
+        u32 in(u16 p, u8 size) override {
+            if (PortIo* m = registries().ports) return m->in(p, size);
+            return size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
+        }
+        void out(u16 p, u8 size, u32 v) override {
+            if (PortIo* m = registries().ports) m->out(p, size, v);
+        }
+        void in_words(u16 p, u16* buf, u32 n) override {
+            for (u32 i = 0; i < n; ++i) buf[i] = static_cast<u16>(in(p, 2));
+        }
+        void out_words(u16 p, u16 const* buf, u32 n) override {
+            for (u32 i = 0; i < n; ++i) out(p, 2, buf[i]);
+        }
+    };
+    static Forward f;
+    return f;
+}
 
 char const* cmdline_value(char const* k, char* buf, size_t n) {
     std::string const& c = registries().cmdline;
