@@ -12,15 +12,7 @@ constexpr u32 kEvents = static_cast<u32>(Event::kCount);
 u64 g_exits[kReasons];
 u64 g_events[kEvents];
 char const* const kEventNames[kEvents] = {"hidden-access", "io-passthrough", "io-emulated", "msr-refused"};
-
-struct DeviceSource {
-    u32 count;
-    DeviceCounterFn fn;
-    void* ctx;
-};
-// Filled at install time, before any guest runs; read-only afterwards.
-DeviceSource g_sources[kMaxDeviceCounterSources];
-u32 g_source_count;
+constinit DeviceCounterRegistry g_device_counters;
 }  // namespace
 
 char const* exit_reason_name(ExitReason r) {
@@ -54,19 +46,25 @@ bool stats_counter(u32 i, char const** name, u64* value) {
     return true;
 }
 
-bool stats_device_counters_register(u32 count, DeviceCounterFn fn, void* ctx) {
-    if (g_source_count == kMaxDeviceCounterSources || !fn) return false;
-    g_sources[g_source_count++] = DeviceSource{count, fn, ctx};
+bool DeviceCounterRegistry::add(u32 count, DeviceCounterFn fn, void* ctx) {
+    if (count_ == kMaxDeviceCounterSources || !fn) return false;
+    sources_[count_++] = Source{count, fn, ctx};
     return true;
 }
 
-bool stats_device_counter(u32 i, char* name, u64* value) {
-    for (u32 s = 0; s < g_source_count; ++s) {
-        if (i < g_sources[s].count) return g_sources[s].fn(g_sources[s].ctx, i, name, value);
-        i -= g_sources[s].count;
+bool DeviceCounterRegistry::get(u32 i, char* name, u64* value) const {
+    for (u32 s = 0; s < count_; ++s) {
+        if (i < sources_[s].count) return sources_[s].fn(sources_[s].ctx, i, name, value);
+        i -= sources_[s].count;
     }
     return false;
 }
+
+bool stats_device_counters_register(u32 count, DeviceCounterFn fn, void* ctx) {
+    return g_device_counters.add(count, fn, ctx);
+}
+
+bool stats_device_counter(u32 i, char* name, u64* value) { return g_device_counters.get(i, name, value); }
 
 void stats_log(char const* why) {
     char line[480];

@@ -21,6 +21,25 @@ void stats_log(char const* why);
 // terminated) and value of its counter i < count. False when the registry is full.
 using DeviceCounterFn = bool (*)(void* ctx, u32 i, char* name, u64* value);
 inline constexpr u32 kMaxDeviceCounterSources = 4;
+
+// The sources, one after another. The monitor has one (behind the two functions below),
+// filled at install time before any guest runs and read-only afterwards; host tests build
+// their own, so none depends on what another test registered in the process-wide one.
+class DeviceCounterRegistry {
+  public:
+    [[nodiscard]] bool add(u32 count, DeviceCounterFn fn, void* ctx);
+    [[nodiscard]] bool get(u32 i, char* name, u64* value) const;
+
+  private:
+    struct Source {
+        u32 count;
+        DeviceCounterFn fn;
+        void* ctx;
+    };
+    Source sources_[kMaxDeviceCounterSources]{};
+    u32 count_{0};
+};
+
 [[nodiscard]] bool stats_device_counters_register(u32 count, DeviceCounterFn fn, void* ctx);
 // Device counter i (0 = the first after the exit and event counters); false past the end.
 [[nodiscard]] bool stats_device_counter(u32 i, char* name, u64* value);

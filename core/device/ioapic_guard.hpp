@@ -48,7 +48,12 @@ class IoApicGuard {
 
 }  // namespace tv
 
+#include "core/device/device.hpp"
+
 namespace tv {
+// The device the guard's hook runs under: the monitor's own IOAPIC reads take it too
+// (core/device/irq_controllers).
+extern Device g_ioapic_device;
 // The monitor's guard on the IOAPIC at ApicControllers::kIoApicBase (an MMIO hook on its
 // page; core/device/ioapic_guard_monitor.cpp). Before the guest runs.
 [[nodiscard]] Status ioapic_guard_install();

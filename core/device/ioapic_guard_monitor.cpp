@@ -11,6 +11,8 @@
 
 namespace tv {
 
+constinit Device g_ioapic_device{"ioapic"};
+
 namespace {
 
 constexpr u64 kBase = ApicControllers::kIoApicBase;
@@ -30,7 +32,6 @@ class HookRegisters final : public IoApicRegisters {
 };
 
 constinit IoApicGuard g_guard{};
-constinit Device g_ioapic_device{"ioapic"};
 HookRegisters g_regs;
 
 MmioAction ioapic_access(void*, Vcpu&, Gpa gpa, u8 size, bool write, u64* value) {

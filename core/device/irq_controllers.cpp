@@ -14,6 +14,7 @@ constexpr u64 kApicPage = 4096;
 }  // namespace
 
 u32 ApicControllers::ioapic_entry_low(u32 gsi) {
+    DeviceGuard guard(ioapic_);
     u32 const sel = regs_.mmio_read(kIoApicBase + kIoRegSel);
     regs_.mmio_write(kIoApicBase + kIoRegSel, 0x10 + 2 * gsi);
     u32 const lo = regs_.mmio_read(kIoApicBase + kIoWin);

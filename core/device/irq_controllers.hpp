@@ -5,8 +5,16 @@
 // two ICR writes on this CPU). An xAPIC page the guest moved over the monitor's region is
 // never written. Pure: the registers are reached through InterruptRegisters (the direct map
 // and MSRs in the monitor, fakes in host tests).
+//
+// The IOAPIC's select/window pair is also the guest's, reached through the IOAPIC guard's
+// hook (core/device/ioapic_guard) on any CPU: the monitor's own read runs under that hook's
+// device lock, or a guest window access on another CPU could land between the monitor's
+// select and its window read (and either side would read or write the wrong register). That
+// lock is a leaf (the guard's hook takes no other), so a device may raise its line from inside
+// its own hook (the AoE disk's IRQ 14).
 #pragma once
 
+#include "core/device/device.hpp"
 #include "core/device/irq_line.hpp"
 
 namespace tv {
@@ -27,7 +35,8 @@ class ApicControllers final : public IrqControllers {
     static constexpr u64 kIoApicBase = 0xFEC00000;  // the standard address every PC firmware uses
     static constexpr u32 kApicBaseMsr = 0x1B, kX2apicIcr = 0x830, kX2apicSelfIpi = 0x83F;
 
-    explicit constexpr ApicControllers(InterruptRegisters& regs) : regs_(regs) {}
+    // `ioapic`: the device the IOAPIC's hook runs under.
+    constexpr ApicControllers(InterruptRegisters& regs, Device& ioapic) : regs_(regs), ioapic_(ioapic) {}
     // Memory the xAPIC page must never lie in: the monitor's region.
     void exclude(u64 base, u64 size) {
         excluded_base_ = base;
@@ -41,6 +50,7 @@ class ApicControllers final : public IrqControllers {
 
   private:
     InterruptRegisters& regs_;
+    Device& ioapic_;
     u64 excluded_base_{0}, excluded_size_{0};
     u64 refusals_{0};
 };

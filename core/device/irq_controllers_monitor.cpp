@@ -2,6 +2,7 @@
 // through the direct map (the firmware's MTRRs make those ranges uncached), the x2APIC
 // through its MSRs; a refused interrupt is logged (the first few).
 #include "core/arch/x86/cpu.hpp"
+#include "core/device/ioapic_guard.hpp"
 #include "core/device/irq_controllers.hpp"
 #include "core/layout.hpp"
 #include "core/log.hpp"
@@ -31,7 +32,7 @@ class MonitorControllers final : public IrqControllers {
 
   private:
     DirectRegisters regs_{};
-    ApicControllers apic_{regs_};
+    ApicControllers apic_{regs_, g_ioapic_device};
 };
 
 constinit MonitorControllers g_controllers;

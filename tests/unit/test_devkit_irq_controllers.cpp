@@ -1,7 +1,8 @@
 // The monitor's interrupt controllers at register level (core/device/irq_controllers), against
 // a fake IOAPIC (select/window pair) and a fake local APIC (xAPIC page and x2APIC MSRs): the
 // guest's IOAPIC select and ICR high half are put back, each APIC mode gets the right write,
-// and an xAPIC page moved over the monitor's region is never written.
+// and an xAPIC page moved over the monitor's region is never written; the IOAPIC's registers
+// are reached only under the IOAPIC hook's device lock (counted by the fake).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -20,11 +21,13 @@ constexpr u64 kMonBase = 0x1DE00000, kMonSize = 32ull << 20;
 class FakeApics final : public InterruptRegisters {
   public:
     u32 mmio_read(u64 phys) override {
+        count_lock(phys);
         if (phys == kIoApic) return ioregsel;
         if (phys == kIoApic + 0x10) return ioapic[ioregsel];
         return page[phys];
     }
     void mmio_write(u64 phys, u32 v) override {
+        count_lock(phys);
         if (phys == kIoApic) ioregsel = v;
         else if (phys == kIoApic + 0x10) ioapic[ioregsel] = v;
         else {
@@ -38,6 +41,17 @@ class FakeApics final : public InterruptRegisters {
         msr_writes.push_back({msr, v});
     }
 
+    // Lock accounting, as the mocks' mmio_device_access keeps it: IOAPIC accesses made
+    // without the IOAPIC hook's device held.
+    void count_lock(u64 phys) {
+        if (phys >= kIoApic && phys < kIoApic + 0x1000) {
+            ++ioapic_accesses;
+            if (!ioapic_device.locked()) ++ioapic_unlocked;
+        }
+    }
+    Device ioapic_device{"ioapic"};
+    u32 ioapic_accesses = 0, ioapic_unlocked = 0;
+
     u32 ioregsel = 0;
     std::map<u32, u32> ioapic;
     std::map<u64, u32> page;
@@ -50,7 +64,7 @@ class ApicControllersTest : public ::testing::Test {
   protected:
     void SetUp() override { apic.exclude(kMonBase, kMonSize); }
     FakeApics hw;
-    ApicControllers apic{hw};
+    ApicControllers apic{hw, hw.ioapic_device};
 };
 
 TEST_F(ApicControllersTest, IoApicEntryIsReadAndTheGuestsSelectPutBack) {
@@ -58,6 +72,16 @@ TEST_F(ApicControllersTest, IoApicEntryIsReadAndTheGuestsSelectPutBack) {
     hw.ioregsel = 0x12;  // the guest was between its select and its window access
     EXPECT_EQ(apic.ioapic_entry_low(14), 0x3Eu);
     EXPECT_EQ(hw.ioregsel, 0x12u);
+}
+
+// The guest's IOAPIC accesses run under its hook's lock on any CPU (core/device/ioapic_guard):
+// a monitor read outside it could interleave with one and read or write the wrong register.
+TEST_F(ApicControllersTest, IoApicEntryIsReadUnderTheIoApicHooksLock) {
+    hw.ioapic[0x10 + 2 * 14] = 0x3E;
+    EXPECT_EQ(apic.ioapic_entry_low(14), 0x3Eu);
+    EXPECT_EQ(hw.ioapic_accesses, 4u);  // select saved, set, window read, select put back
+    EXPECT_EQ(hw.ioapic_unlocked, 0u);
+    EXPECT_FALSE(hw.ioapic_device.locked());  // and released
 }
 
 TEST_F(ApicControllersTest, XapicSelfIpiWritesIcrLowWithTheSelfShorthand) {

@@ -8,8 +8,7 @@
 // The fake HBA implements no ports (PI reads 0): port takeover is tested in test_ahci_*.
 //
 // The driver's finish() registers its device counters in the process-wide exit-stats
-// registry, which ExitStatsDeviceCounters expects empty: this file's name sorts after
-// test_exit_stats.cpp, so it links (and its tests run) after that test.
+// registry; ExitStatsDeviceCounters tests a registry of its own, so the order does not matter.
 #include <gtest/gtest.h>
 
 #include "core/device/pci_registry.hpp"
@@ -55,6 +54,30 @@ struct Attached {
     }
 };
 
+// The glue has room for two controllers, and an attach takes its slot before the bounce
+// buffers can fail; an ABAR another hook holds is looked at only while there is room. So the
+// attaches that depend on the room run once per process in this order, whichever test runs
+// first (--gtest_shuffle): the ABAR hooked elsewhere (no slot), the controller the first
+// three tests look at (slot 1), and the one whose bounce buffers find no memory (slot 2).
+Function const kFirst[] = {ahci_at(1, 0xFE100000, 0xD100)};
+Function const kElsewhere[] = {ahci_at(2, 0xFE200000, 0xD200)};
+Function const kNoMemory[] = {ahci_at(5, 0xFE500000, 0xD500)};
+struct Slots {
+    MmioHookId other{};
+    Status other_status =
+        mmio_hook_register(Gpa{kElsewhere[0].bars[5].base}, kAbarSize, nullptr, nullptr, "someone-else", &other);
+    Attached elsewhere{kElsewhere, 1};
+    Attached first{kFirst, 1};
+    bool oom = registries().out_of_pages = true;
+    Attached no_memory{kNoMemory, 1};
+    bool oom_over = registries().out_of_pages = false;
+};
+Slots const& slots() {
+    static Slots const s;
+    return s;
+}
+Attached const& first() { return slots().first; }
+
 mocks::FollowRec const* follow_of(Bdf b) {
     for (auto const& f : registries().follows)
         if (f.bdf == b) return &f;
@@ -62,8 +85,8 @@ mocks::FollowRec const* follow_of(Bdf b) {
 }
 
 TEST(AhciInstallGlue, ClaimsTheWholeFunctionAndHooksItsAbarUnderItsDevice) {
-    static Function const fns[] = {ahci_at(1, 0xFE100000, 0xD100)};
-    static Attached a{fns, 1};
+    Function const* fns = kFirst;
+    Attached const& a = first();
     ASSERT_EQ(a.status, Status::Ok);
     EXPECT_EQ(a.reg.owner(fns[0].bdf, kAllParts), &ata::kAhciDriver);
     mocks::MmioHookRec const* abar = registries().mmio_at(Gpa{fns[0].bars[5].base + 0x100});
@@ -82,8 +105,8 @@ TEST(AhciInstallGlue, ClaimsTheWholeFunctionAndHooksItsAbarUnderItsDevice) {
 // The index-data pair reaches every ABAR register: it must run under the ABAR's lock, or
 // one CPU could write PxCLB through it while another is inside the ABAR handler.
 TEST(AhciInstallGlue, IndexDataPairIsHookedUnderTheAbarsDevice) {
-    static Function const fns[] = {ahci_at(1, 0xFE100000, 0xD100)};
-    static Attached a{fns, 1};  // the same controller as above: attached once per process
+    Function const* fns = kFirst;
+    ASSERT_EQ(first().status, Status::Ok);
     mocks::MmioHookRec const* abar = registries().mmio_at(Gpa{fns[0].bars[5].base});
     mocks::IoHookRec const* idp = registries().io_at(static_cast<u16>(fns[0].bars[4].base + 4));
     mocks::ConfigHookRec const* pin = registries().config_at(fns[0].bdf, kRegIdpBar);
@@ -96,8 +119,8 @@ TEST(AhciInstallGlue, IndexDataPairIsHookedUnderTheAbarsDevice) {
 }
 
 TEST(AhciInstallGlue, AGuestMoveOfTheIndexDataPairIsRefusedAndLogged) {
-    static Function const fns[] = {ahci_at(1, 0xFE100000, 0xD100)};
-    static Attached a{fns, 1};
+    Function const* fns = kFirst;
+    ASSERT_EQ(first().status, Status::Ok);
     mocks::ConfigHookRec const* pin = registries().config_at(fns[0].bdf, kRegIdpBar);
     ASSERT_NE(pin, nullptr);
     test::FakeVcpu v;
@@ -119,11 +142,9 @@ TEST(AhciInstallGlue, AGuestMoveOfTheIndexDataPairIsRefusedAndLogged) {
 // Another hook already holds the ABAR (the MMIO pass-through test driver, say): the mediator
 // leaves the controller alone rather than share its registers, and says so.
 TEST(AhciInstallGlue, AnAbarAlreadyHookedIsLeftToItsOwner) {
-    static Function const fns[] = {ahci_at(2, 0xFE200000, 0xD200)};
-    MmioHookId other{};
-    ASSERT_EQ(mmio_hook_register(Gpa{fns[0].bars[5].base}, kAbarSize, nullptr, nullptr, "someone-else", &other),
-              Status::Ok);
-    Attached a{fns, 1};
+    Function const* fns = kElsewhere;
+    ASSERT_EQ(slots().other_status, Status::Ok);
+    Attached const& a = slots().elsewhere;
     EXPECT_EQ(a.status, Status::Ok);
     EXPECT_EQ(registries().mmio_at(Gpa{fns[0].bars[5].base})->name, "someone-else");
     EXPECT_EQ(registries().io_at(static_cast<u16>(fns[0].bars[4].base)), nullptr);
@@ -157,10 +178,8 @@ TEST(AhciInstallGlue, KeysThatCannotBeLoadedFailTheAttachBeforeAnyHook) {
 // No monitor memory for the bounce buffers: the attach fails, the index-data pair (the
 // other route to the registers) is never opened.
 TEST(AhciInstallGlue, NoMemoryForBounceBuffersFailsTheAttach) {
-    static Function const fns[] = {ahci_at(5, 0xFE500000, 0xD500)};
-    registries().out_of_pages = true;
-    Attached a{fns, 1};
-    registries().out_of_pages = false;
+    Function const* fns = kNoMemory;
+    Attached const& a = slots().no_memory;
     EXPECT_EQ(a.status, Status::NoMemory);
     EXPECT_EQ(registries().io_at(static_cast<u16>(fns[0].bars[4].base)), nullptr);
 }
