@@ -6,7 +6,7 @@
 #   make nic-unit    run only this subsystem's tests of build/unit/unit_tests
 
 NIC_PURE_SRCS := drivers/nic/frame_port.cpp drivers/nic/e1000_mediator.cpp drivers/nic/e1000_device_rings.cpp \
-                 drivers/nic/e1000_guest_rings.cpp drivers/nic/tx_checksum.cpp switch/frame_switch.cpp \
+                 drivers/nic/e1000_guest_rings.cpp drivers/nic/tx_checksum.cpp drivers/nic/tx_tso.cpp switch/frame_switch.cpp \
                  switch/mac_policy.cpp
 NIC_TEST_SRCS := $(wildcard tests/unit/test_e1000_*.cpp tests/unit/test_frame_switch*.cpp)
 

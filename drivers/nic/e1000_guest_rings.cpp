@@ -5,6 +5,7 @@
 
 #include "drivers/nic/e1000_mediator.hpp"
 #include "drivers/nic/tx_checksum.hpp"
+#include "drivers/nic/tx_tso.hpp"
 
 namespace tv::nic {
 
@@ -91,13 +92,18 @@ void E1000GuestRings::gather(TxDesc const& d, u32 len, bool ext, bool eop) {
         legacy_css_ = d.b13;
     }
     if (ext) popts_ |= d.b13;
-    if (ext && (tx_cmd(d) & kTxCmdTse)) copy_bad_ = true;  // a TSO packet is never one frame
-    if (len > kCopyBytes - copy_len_) copy_bad_ = true;
-    if (!copy_bad_ && len && !env_->guest_read(Gpa{d.addr}, copy_ + copy_len_, len)) copy_bad_ = true;
-    if (!copy_bad_) copy_len_ += len;
+    if (ext && (tx_cmd(d) & kTxCmdTse)) tso_ = true;  // cut into frames at the end (tx_tso)
+    u32 const room = tso_ ? kTsoBytes : kCopyBytes;
+    if (len > room - copy_len_) (tso_ ? tso_overflow_ : copy_bad_) = true;
+    if (!copy_bad_ && !tso_overflow_ && len && !env_->guest_read(Gpa{d.addr}, copy_ + copy_len_, len)) copy_bad_ = true;
+    if (!copy_bad_ && !tso_overflow_) copy_len_ += len;
     if (!eop) return;
     if (copy_bad_) {
         refuse(Refusal::TxCopy, copy_len_);
+    } else if (tso_overflow_) {
+        refuse(Refusal::TxTso, static_cast<u64>(TsoVerdict::TooLong));
+    } else if (tso_) {
+        segment();
     } else {
         TxChecksums const sums = legacy_ic_ ? legacy_checksum(legacy_css_, legacy_cso_)
                                             : context_checksums(ctx_, popts_);
@@ -105,9 +111,27 @@ void E1000GuestRings::gather(TxDesc const& d, u32 len, bool ext, bool eop) {
         ++c_->tx_guest_copied;
         sw_->from_guest(sw::Frame{copy_, copy_len_});
     }
-    copying_ = copy_bad_ = legacy_ic_ = false;
+    copying_ = copy_bad_ = legacy_ic_ = tso_ = tso_overflow_ = false;
     copy_len_ = 0;
     popts_ = 0;
+}
+
+// A whole TSO packet in copy_: its frames to the switch one by one, each as the device would
+// have sent it (its checksums computed by tx_tso whatever POPTS asked), or nothing at all.
+void E1000GuestRings::segment() {
+    u32 frames = 0;
+    TsoVerdict const v = tso_segment(copy_, copy_len_, tso_context(ctx_), seg_, kCopyBytes, to_switch, this, &frames);
+    if (v != TsoVerdict::Ok) {
+        refuse(Refusal::TxTso, static_cast<u64>(v));
+        return;
+    }
+    ++c_->tx_tso_packets;
+    c_->tx_tso_segments += frames;
+    c_->tx_guest_copied += frames;
+}
+
+void E1000GuestRings::to_switch(void* ctx, u8 const* frame, u32 len) {
+    static_cast<E1000GuestRings*>(ctx)->sw_->from_guest(sw::Frame{frame, len});
 }
 
 // Zero-copy: one guest descriptor, read once; only the copy is looked at and handed to the

@@ -88,6 +88,10 @@ void log_counters(Nic const& n, char const* when) {
         static_cast<unsigned long long>(k.guest_to_wire), static_cast<unsigned long long>(k.wire_dropped),
         static_cast<unsigned long long>(k.guest_dropped), static_cast<unsigned long long>(k.monitor_dropped),
         static_cast<unsigned long long>(k.guest_full), static_cast<unsigned long long>(k.wire_own_looped));
+    if (c.tx_tso_packets)  // copy-out: the guest's TSO sends the monitor cut (drivers/nic/tx_tso)
+        log("nic %02x:%02x.%u %s: tso: %llu guest packets cut into %llu frames", n.bdf.bus, n.bdf.dev, n.bdf.fn,
+            when, static_cast<unsigned long long>(c.tx_tso_packets),
+            static_cast<unsigned long long>(c.tx_tso_segments));
     for (u32 r = 0; r < static_cast<u32>(Refusal::Count); ++r)
         if (c.refused[r])
             log("nic: refused %s: %llu", refusal_name(static_cast<Refusal>(r)),

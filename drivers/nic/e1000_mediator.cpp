@@ -24,6 +24,7 @@ char const* refusal_name(Refusal r) {
         case Refusal::TxOpenPacket: return "tx-open-packet";
         case Refusal::TxRing: return "tx-ring";
         case Refusal::TxCopy: return "tx-copy";
+        case Refusal::TxTso: return "tx-tso";
         case Refusal::RxRing: return "rx-ring";
         case Refusal::RxBuffer: return "rx-buffer";
         case Refusal::BadIndex: return "bad-index";

@@ -29,6 +29,7 @@
 
 #include "core/types.hpp"
 #include "drivers/nic/e1000_regs.hpp"
+#include "drivers/nic/tx_tso.hpp"
 #include "drivers/nic/frame_port.hpp"
 #include "switch/frame_switch.hpp"
 #include "switch/mac_policy.hpp"
@@ -84,7 +85,8 @@ enum class Refusal : u8 {
     TxLongPacket,
     TxOpenPacket,  // a packet left without its EOP while the monitor waited: ended there
     TxRing,      // TDBAL/TDLEN unusable: the guest's TX is held
-    TxCopy,      // copy-out: a guest packet larger than a frame (TSO) or its buffer unreadable: dropped
+    TxCopy,      // copy-out: a guest packet larger than a frame or its buffer unreadable: dropped
+    TxTso,       // copy-out: a TSO packet its context does not describe (tx_tso.hpp): dropped
     RxRing,
     RxBuffer,    // a guest RX buffer outside guest RAM: written back as an errored empty frame
     BadIndex,    // RDH/RDT/TDH/TDT beyond the ring
@@ -98,6 +100,7 @@ struct NicCounters {
     u64 rx_guest_frames;  // where the others went: the switch's counters
     u64 rx_guest_ring_full, rx_guest_disabled, rx_guest_filtered, rx_multi_desc;
     u64 tx_guest_copied;  // guest frames copied out for the switch (copy-out, or the monitor's copy)
+    u64 tx_tso_packets, tx_tso_segments;  // guest TSO packets the monitor cut, and the frames made
     u64 resets;
     u64 refused[static_cast<u32>(Refusal::Count)];
 };
@@ -186,6 +189,7 @@ class E1000GuestRings {
     static constexpr u32 kMaxPacketDescs = 64;  // longer guest packets are cut (refused)
     static constexpr u32 kMaxOpenSyncs = 4;     // syncs the monitor waits for an open packet's EOP
     static constexpr u32 kCopyBytes = 1514;      // a copied guest frame: one standard frame
+    static constexpr u32 kTsoBytes = 255 + kTsoMaxPayload;  // a copied TSO packet: HDRLEN + 64 KiB
 
     void init(NicEnv* env, NicCounters* c, E1000DeviceRings* dev, sw::FrameSwitch* sw, u64 zero_dev);
     void reset();  // the reset device's view (registers read by the caller)
@@ -210,16 +214,21 @@ class E1000GuestRings {
     void copy_one(u64 gdesc_gpa, u32 gnext);
     void gather(e1000::TxDesc const& d, u32 len, bool ext, bool eop);
     void copy_out_one(u64 gdesc_gpa, u32 gnext);
+    void segment();
+    static void to_switch(void* ctx, u8 const* frame, u32 len);
 
     NicEnv* env_{nullptr};
     NicCounters* c_{nullptr};
     E1000DeviceRings* dev_{nullptr};
     sw::FrameSwitch* sw_{nullptr};
     u64 zero_dev_{0};
-    // A guest packet being copied for the switch (copy-out, or a copy for the monitor).
-    u8 copy_[kCopyBytes]{};
+    // A guest packet being copied for the switch (copy-out, or a copy for the monitor): one
+    // frame, or a whole TSO packet the monitor cuts into frames (seg_) at its end.
+    u8 copy_[kTsoBytes]{};
+    u8 seg_[kCopyBytes]{};
     u32 copy_len_{0};
     bool copying_{false}, copy_bad_{false}, at_packet_start_{true};
+    bool tso_{false}, tso_overflow_{false};  // a data descriptor of this packet had TSE; it outgrew copy_
     e1000::TxDesc ctx_{};  // the last context descriptor: checksum offsets for copies
     bool legacy_ic_{false};  // a legacy descriptor of this packet asked for a checksum
     u8 legacy_css_{0}, legacy_cso_{0}, popts_{0};
