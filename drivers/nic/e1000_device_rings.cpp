@@ -28,7 +28,7 @@ void E1000DeviceRings::takeover(MacAddr mac, u32 tctl) {
     // sent twice, which Ethernet allows).
     for (u32 i = tx_head_; i != tx_tail_; i = next(i, kTxSlots)) {
         TxSlot const& s = txs_[i];
-        if (s.gdesc || !s.used || mon_fifo_count_ == kMonTxBufs) continue;
+        if (s.gdesc.raw || !s.used || mon_fifo_count_ == kMonTxBufs) continue;
         mon_state_[s.mon_buf] = 1;
         mon_fifo_[(mon_fifo_head_ + mon_fifo_count_) % kMonTxBufs] = s.mon_buf;
         ++mon_fifo_count_;
@@ -37,11 +37,11 @@ void E1000DeviceRings::takeover(MacAddr mac, u32 tctl) {
     memset(txr_, 0, sizeof(TxDesc) * kTxSlots);
     tx_head_ = tx_tail_ = tx_commit_ = packet_descs_ = 0;
     in_packet_ = false;
-    for (u32 i = 0; i < kRxSlots; ++i) rxr_[i] = RxDesc{mem_.dev + kRxBufOff + u64{i} * kRxBufBytes, 0, 0, 0, 0, 0};
+    for (u32 i = 0; i < kRxSlots; ++i) rxr_[i] = RxDesc{mem_.dev.raw + kRxBufOff + u64{i} * kRxBufBytes, 0, 0, 0, 0, 0};
     rx_next_ = 0;
     rx_discarding_ = false;
 
-    u64 const txdev = mem_.dev + kTxRingOff, rxdev = mem_.dev + kRxRingOff;
+    u64 const txdev = mem_.dev.raw + kTxRingOff, rxdev = mem_.dev.raw + kRxRingOff;
     env_->dev_write(off(Reg::Tdbal), static_cast<u32>(txdev));
     env_->dev_write(off(Reg::Tdbah), static_cast<u32>(txdev >> 32));
     env_->dev_write(off(Reg::Tdlen), kTxSlots * kDescSize);
@@ -59,7 +59,7 @@ void E1000DeviceRings::takeover(MacAddr mac, u32 tctl) {
 
 bool E1000DeviceRings::full() const { return next(tx_tail_, kTxSlots) == tx_head_; }
 
-void E1000DeviceRings::push_guest(TxDesc const& d, u64 gdesc, u32 gnext, bool rs, bool ends_packet, bool context) {
+void E1000DeviceRings::push_guest(TxDesc const& d, Gpa gdesc, u32 gnext, bool rs, bool ends_packet, bool context) {
     txr_[tx_tail_] = d;
     txr_[tx_tail_].status = 0;
     txs_[tx_tail_] = TxSlot{gdesc, gnext, 0, rs ? u8{1} : u8{0}, 1};
@@ -110,7 +110,7 @@ void E1000DeviceRings::reap(GuestDone done, void* ctx) {
     if (hw >= kTxSlots) return;  // device unreachable (decoding off while the guest sizes the BAR)
     while (tx_head_ != hw && tx_head_ != tx_commit_) {
         TxSlot& s = txs_[tx_head_];
-        if (s.gdesc) done(ctx, s);
+        if (s.gdesc.raw) done(ctx, s);
         else if (s.used) mon_state_[s.mon_buf] = 0;
         s = TxSlot{};
         tx_head_ = next(tx_head_, kTxSlots);
@@ -122,10 +122,10 @@ void E1000DeviceRings::flush_frames() {
         u16 const b = mon_fifo_[mon_fifo_head_];
         mon_fifo_head_ = next(mon_fifo_head_, kMonTxBufs);
         --mon_fifo_count_;
-        u64 const addr = mem_.dev + kMonTxOff + u64{b} * kMonTxBufBytes;
+        u64 const addr = mem_.dev.raw + kMonTxOff + u64{b} * kMonTxBufBytes;
         u32 const cmd = kTxCmdEop | kTxCmdIfcs | kTxCmdRs;
         txr_[tx_tail_] = TxDesc{addr, mon_len_[b] | cmd << 24, 0, 0, 0};
-        txs_[tx_tail_] = TxSlot{0, 0, b, 0, 1};
+        txs_[tx_tail_] = TxSlot{Gpa{0}, 0, b, 0, 1};
         mon_state_[b] = 2;
         tx_tail_ = next(tx_tail_, kTxSlots);
         ++c_->tx_monitor_frames;
@@ -165,7 +165,7 @@ void E1000DeviceRings::receive(RxFrame fn, void* ctx) {
         } else {
             fn(ctx, buf, hw.length > kRxBufBytes ? kRxBufBytes : hw.length, hw);
         }
-        d = RxDesc{mem_.dev + kRxBufOff + u64{rx_next_} * kRxBufBytes, 0, 0, 0, 0, 0};
+        d = RxDesc{mem_.dev.raw + kRxBufOff + u64{rx_next_} * kRxBufBytes, 0, 0, 0, 0, 0};
         last = rx_next_;
         rx_next_ = next(rx_next_, kRxSlots);
     }

@@ -17,7 +17,7 @@ constexpr u8 kRxErrRxe = 0x80;  // "RX data error": the guest's driver drops suc
 constexpr u32 kMaxFcs = 4;
 }  // namespace
 
-void E1000GuestRings::init(NicEnv* env, NicCounters* c, E1000DeviceRings* dev, sw::FrameSwitch* sw, u64 zero_dev) {
+void E1000GuestRings::init(NicEnv* env, NicCounters* c, E1000DeviceRings* dev, sw::FrameSwitch* sw, Hpa zero_dev) {
     env_ = env;
     c_ = c;
     dev_ = dev;
@@ -36,9 +36,9 @@ void E1000GuestRings::reset() {
 }
 
 bool E1000GuestRings::ring_ok(u32 lo, u32 hi, u32 len, Refusal why) {
-    u64 const base = u64{hi} << 32 | lo;
-    if (len == 0 || len % kRingAlign != 0 || base % kDescSize != 0 || !env_->guest_ok(Gpa{base}, len)) {
-        refuse(why, base);
+    Gpa const base = ring_base(lo, hi);
+    if (len == 0 || len % kRingAlign != 0 || base.raw % kDescSize != 0 || !env_->guest_ok(base, len)) {
+        refuse(why, base.raw);
         return false;
     }
     return true;
@@ -51,7 +51,7 @@ void E1000GuestRings::refuse(Refusal r, u64 detail) {
 
 void E1000GuestRings::fetch_tx() {
     if ((tctl & kTctlEn) && tdnext != tdt && ring_ok(tdbal, tdbah, tdlen, Refusal::TxRing)) {
-        u64 const base = u64{tdbah} << 32 | tdbal;
+        Gpa const base = ring_base(tdbal, tdbah);
         u32 const count = tdlen / kDescSize;
         if (tdnext >= count || tdt >= count) {
             refuse(Refusal::BadIndex, tdt);
@@ -60,8 +60,9 @@ void E1000GuestRings::fetch_tx() {
         bool const copy_out = sw_->copy_out();
         while (tdnext != tdt && (copy_out || !dev_->full())) {
             u32 const gnext = next(tdnext, count);
-            if (copy_out) copy_out_one(base + u64{tdnext} * kDescSize, gnext);
-            else copy_one(base + u64{tdnext} * kDescSize, gnext);
+            Gpa const gdesc{base.raw + u64{tdnext} * kDescSize};
+            if (copy_out) copy_out_one(gdesc, gnext);
+            else copy_one(gdesc, gnext);
             tdnext = gnext;
             open_syncs = 0;
         }
@@ -78,7 +79,7 @@ void E1000GuestRings::fetch_tx() {
 void E1000GuestRings::tx_done(TxSlot const& s) {
     if (s.guest_rs) {
         u8 const dd = kTxStatDd;
-        if (!env_->guest_write(Gpa{s.gdesc + 12}, &dd, 1)) refuse(Refusal::TxRing, s.gdesc);
+        if (!env_->guest_write(Gpa{s.gdesc.raw + 12}, &dd, 1)) refuse(Refusal::TxRing, s.gdesc.raw);
     }
     tdh = s.gnext;
 }
@@ -136,10 +137,10 @@ void E1000GuestRings::to_switch(void* ctx, u8 const* frame, u32 len) {
 
 // Zero-copy: one guest descriptor, read once; only the copy is looked at and handed to the
 // device. The first bytes of each packet go to the switch, which may want a copy.
-void E1000GuestRings::copy_one(u64 gdesc_gpa, u32 gnext) {
+void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
     TxDesc d{};
-    if (!env_->guest_read(Gpa{gdesc_gpa}, &d, sizeof d)) {
-        refuse(Refusal::TxRing, gdesc_gpa);
+    if (!env_->guest_read(gdesc, &d, sizeof d)) {
+        refuse(Refusal::TxRing, gdesc.raw);
         d = TxDesc{};  // an empty legacy descriptor: consumes the slot, sends nothing
     }
     u8 cmd = tx_cmd(d);
@@ -159,14 +160,14 @@ void E1000GuestRings::copy_one(u64 gdesc_gpa, u32 gnext) {
         len = ext ? d.lower & 0xFFFFF : d.lower & 0xFFFF;
         if (len && (bad_type || !env_->guest_ok(Gpa{d.addr}, len))) {
             if (!bad_type) refuse(Refusal::TxBuffer, d.addr);
-            d.addr = zero_dev_;
+            d.addr = zero_dev_.raw;
             if (len > E1000Layout::kZeroBytes) len = E1000Layout::kZeroBytes;
             d.lower = (d.lower & (ext ? ~0xFFFFFu : ~0xFFFFu)) | len;
             copying_ = false;  // the monitor never copies what the device reads as zeros
             at_packet_start_ = false;
         }
         if (dev_->packet_descs() + 1 >= kMaxPacketDescs && !(cmd & kTxCmdEop)) {
-            refuse(Refusal::TxLongPacket, gdesc_gpa);
+            refuse(Refusal::TxLongPacket, gdesc.raw);
             cmd |= kTxCmdEop;
             d.lower |= u32{kTxCmdEop} << 24;
         }
@@ -178,7 +179,7 @@ void E1000GuestRings::copy_one(u64 gdesc_gpa, u32 gnext) {
         if (copying_) gather(d, len, ext, cmd & kTxCmdEop);
     }
     bool const eop = !context && (cmd & kTxCmdEop);
-    dev_->push_guest(d, gdesc_gpa, gnext, cmd & (kTxCmdRs | kTxCmdRps), eop, context);
+    dev_->push_guest(d, gdesc, gnext, cmd & (kTxCmdRs | kTxCmdRps), eop, context);
     ++c_->tx_guest_descs;
     if (eop) {
         ++c_->tx_guest_packets;
@@ -190,10 +191,10 @@ void E1000GuestRings::copy_one(u64 gdesc_gpa, u32 gnext) {
 
 // Copy-out: the guest's descriptor is read once, its bytes copied into monitor memory and the
 // descriptor completed at once; the whole frame goes to the switch at its end.
-void E1000GuestRings::copy_out_one(u64 gdesc_gpa, u32 gnext) {
+void E1000GuestRings::copy_out_one(Gpa gdesc, u32 gnext) {
     TxDesc d{};
-    if (!env_->guest_read(Gpa{gdesc_gpa}, &d, sizeof d)) {
-        refuse(Refusal::TxRing, gdesc_gpa);
+    if (!env_->guest_read(gdesc, &d, sizeof d)) {
+        refuse(Refusal::TxRing, gdesc.raw);
         d = TxDesc{};
     }
     u8 const cmd = tx_cmd(d);
@@ -211,7 +212,7 @@ void E1000GuestRings::copy_out_one(u64 gdesc_gpa, u32 gnext) {
         }
         bool eop = cmd & kTxCmdEop;
         if (++copy_descs_ >= kMaxPacketDescs && !eop) {
-            refuse(Refusal::TxLongPacket, gdesc_gpa);
+            refuse(Refusal::TxLongPacket, gdesc.raw);
             eop = true;
         }
         gather(d, len, ext, eop);
@@ -223,7 +224,7 @@ void E1000GuestRings::copy_out_one(u64 gdesc_gpa, u32 gnext) {
     ++c_->tx_guest_descs;
     if (cmd & (kTxCmdRs | kTxCmdRps)) {
         u8 const dd = kTxStatDd;
-        if (!env_->guest_write(Gpa{gdesc_gpa + 12}, &dd, 1)) refuse(Refusal::TxRing, gdesc_gpa);
+        if (!env_->guest_write(Gpa{gdesc.raw + 12}, &dd, 1)) refuse(Refusal::TxRing, gdesc.raw);
     }
     tdh = gnext;
     ++completed_;
@@ -275,10 +276,10 @@ bool E1000GuestRings::receive(sw::Frame f, void const* meta) {
         len += kMaxFcs;
     }
     RxDesc const hw = wm ? wm->hw : RxDesc{0, 0, 0, kRxDd | kRxEop | kRxIxsm, 0, 0};
-    u64 const base = u64{rdbah} << 32 | rdbal;
+    Gpa const base = ring_base(rdbal, rdbah);
     // The monitor's own frames (its ARP broadcasts) can come while the guest's driver is
     // half-way through setting its ring up: dropped as the device would, without a refusal.
-    if (!wm && (rdlen == 0 || rdlen % kRingAlign != 0 || base == 0 || !env_->guest_ok(Gpa{base}, rdlen))) {
+    if (!wm && (rdlen == 0 || rdlen % kRingAlign != 0 || base.raw == 0 || !env_->guest_ok(base, rdlen))) {
         ++c_->rx_guest_disabled;
         return false;
     }
@@ -295,13 +296,13 @@ bool E1000GuestRings::receive(sw::Frame f, void const* meta) {
         return false;
     }
     for (u32 done = 0; done < len;) {
-        u64 const gd = base + u64{rdh} * kDescSize;
+        Gpa const gd{base.raw + u64{rdh} * kDescSize};
         RxDesc g{};
         u32 const chunk = len - done < bufsize ? len - done : bufsize;
         bool const last = done + chunk == len;
         RxDesc out{0, static_cast<u16>(chunk), hw.csum, static_cast<u8>((hw.status & ~(kRxDd | kRxEop)) | kRxDd),
                    last ? hw.errors : u8{0}, hw.special};
-        if (!env_->guest_read(Gpa{gd}, &g, sizeof g) || !env_->guest_write(Gpa{g.addr}, buf + done, chunk)) {
+        if (!env_->guest_read(gd, &g, sizeof g) || !env_->guest_write(Gpa{g.addr}, buf + done, chunk)) {
             refuse(Refusal::RxBuffer, g.addr);
             out.length = 0;
             out.errors = kRxErrRxe;
@@ -309,7 +310,7 @@ bool E1000GuestRings::receive(sw::Frame f, void const* meta) {
         if (last) out.status |= kRxEop;
         // The buffer before the status, as the device orders its own writes.
         __atomic_thread_fence(__ATOMIC_RELEASE);
-        if (!env_->guest_write(Gpa{gd + 8}, reinterpret_cast<u8 const*>(&out) + 8, 8)) refuse(Refusal::RxRing, gd);
+        if (!env_->guest_write(Gpa{gd.raw + 8}, reinterpret_cast<u8 const*>(&out) + 8, 8)) refuse(Refusal::RxRing, gd.raw);
         rdh = next(rdh, count);
         done += chunk;
     }

@@ -199,7 +199,7 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     if (!h.raw) return Status::NoMemory;
     MacAddr m{};
     memcpy(m.b, mac.b, 6);
-    n.med.init(&n.env, DmaMem{static_cast<u8*>(hpa_virt(h)), h.raw}, m);
+    n.med.init(&n.env, DmaMem{static_cast<u8*>(hpa_virt(h)), h}, m);
     for (u32 i = 0; i < E1000Mediator::kRxSlots; ++i)  // receive buffers past the longest frame
         canary_fill(static_cast<u8*>(hpa_virt(h)) + E1000Mediator::kRxBufOff + i * E1000Mediator::kRxBufBytes + 1536,
                     E1000Mediator::kRxBufBytes - 1536, i ? nullptr : "e1000 rx tails, every 2048 bytes x256,");

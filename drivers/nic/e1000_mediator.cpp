@@ -40,7 +40,7 @@ void E1000Mediator::init(NicEnv* env, DmaMem mem, MacAddr mac) {
     dev_.init(env, mem, &c_);
     sw_.init(&policy_, this, this, mac);
     policy_.set_monitor_mac(mac);
-    g_.init(env, &c_, &dev_, &sw_, mem.dev + kZeroOff);
+    g_.init(env, &c_, &dev_, &sw_, Hpa{mem.dev.raw + kZeroOff});
     env_->dev_write(off(Reg::Imc), 0xFFFFFFFF);
     env_->dev_write(off(Reg::Ctrl), env_->dev_read(off(Reg::Ctrl)) | kCtrlRst);
     takeover();

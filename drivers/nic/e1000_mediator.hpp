@@ -39,7 +39,7 @@ namespace tv::nic {
 // Monitor memory the device may reach: the CPU's pointer and the address the device uses.
 struct DmaMem {
     u8* virt;
-    u64 dev;
+    Hpa dev;  // where the device reaches it: monitor memory, host-physical
 };
 
 class NicEnv {
@@ -119,7 +119,7 @@ struct E1000Layout {
 // What a device TX slot came from: a guest descriptor (completed back to the guest), or one
 // of the monitor's buffers.
 struct TxSlot {
-    u64 gdesc;  // the guest descriptor it came from (0: a monitor buffer)
+    Gpa gdesc;  // the guest descriptor it came from (Gpa{0}: a monitor buffer)
     u32 gnext;  // the guest's TDH once this one is done
     u16 mon_buf;
     u8 guest_rs;
@@ -138,7 +138,7 @@ class E1000DeviceRings : public E1000Layout {
     void takeover(MacAddr mac, u32 tctl);
     // Guest descriptors, already checked: room, and one more.
     [[nodiscard]] bool full() const;
-    void push_guest(e1000::TxDesc const& d, u64 gdesc, u32 gnext, bool rs, bool ends_packet, bool context);
+    void push_guest(e1000::TxDesc const& d, Gpa gdesc, u32 gnext, bool rs, bool ends_packet, bool context);
     [[nodiscard]] bool in_packet() const { return in_packet_; }
     [[nodiscard]] u32 waiting_frames() const { return mon_fifo_count_; }
     [[nodiscard]] u32 packet_descs() const { return packet_descs_; }
@@ -154,11 +154,11 @@ class E1000DeviceRings : public E1000Layout {
     // Received frames, one call each (complete frames in one buffer; others dropped).
     using RxFrame = void (*)(void* ctx, u8 const* buf, u32 len, e1000::RxDesc const& hw);
     void receive(RxFrame fn, void* ctx);
-    [[nodiscard]] u64 dev_addr(u64 off) const { return mem_.dev + off; }
+    [[nodiscard]] Hpa dev_addr(u64 off) const { return Hpa{mem_.dev.raw + off}; }
 
   private:
     NicEnv* env_{nullptr};
-    DmaMem mem_{nullptr, 0};
+    DmaMem mem_{nullptr, Hpa{0}};
     NicCounters* c_{nullptr};
     e1000::TxDesc* txr_{nullptr};
     e1000::RxDesc* rxr_{nullptr};
@@ -191,7 +191,7 @@ class E1000GuestRings {
     static constexpr u32 kCopyBytes = 1514;      // a copied guest frame: one standard frame
     static constexpr u32 kTsoBytes = 255 + kTsoMaxPayload;  // a copied TSO packet: HDRLEN + 64 KiB
 
-    void init(NicEnv* env, NicCounters* c, E1000DeviceRings* dev, sw::FrameSwitch* sw, u64 zero_dev);
+    void init(NicEnv* env, NicCounters* c, E1000DeviceRings* dev, sw::FrameSwitch* sw, Hpa zero_dev);
     void reset();  // the reset device's view (registers read by the caller)
     // New guest descriptors into the device's ring (zero-copy) or through the switch (copy-out).
     void fetch_tx();
@@ -211,9 +211,10 @@ class E1000GuestRings {
     [[nodiscard]] bool unicast_wanted(MacAddr dst);
     [[nodiscard]] bool ring_ok(u32 lo, u32 hi, u32 len, Refusal why);
     void refuse(Refusal r, u64 detail);
-    void copy_one(u64 gdesc_gpa, u32 gnext);
+    [[nodiscard]] Gpa ring_base(u32 lo, u32 hi) const { return Gpa{u64{hi} << 32 | lo}; }
+    void copy_one(Gpa gdesc, u32 gnext);
     void gather(e1000::TxDesc const& d, u32 len, bool ext, bool eop);
-    void copy_out_one(u64 gdesc_gpa, u32 gnext);
+    void copy_out_one(Gpa gdesc, u32 gnext);
     void segment();
     static void to_switch(void* ctx, u8 const* frame, u32 len);
 
@@ -221,7 +222,7 @@ class E1000GuestRings {
     NicCounters* c_{nullptr};
     E1000DeviceRings* dev_{nullptr};
     sw::FrameSwitch* sw_{nullptr};
-    u64 zero_dev_{0};
+    Hpa zero_dev_{0};  // the monitor's zero page, where a refused guest buffer points the device
     // A guest packet being copied for the switch (copy-out, or a copy for the monitor): one
     // frame, or a whole TSO packet the monitor cuts into frames (seg_) at its end.
     u8 copy_[kTsoBytes]{};

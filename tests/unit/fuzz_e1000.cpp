@@ -28,7 +28,7 @@ void check_device_addresses(FakeNic& nic, MonitorMem& mm) {
     DmaMem const d = mm.dma();
     for (u64 a : nic.buffers) {
         bool const guest = a >= kGuestBase && a < kGuestBase + kGuestSize;
-        bool const mon = a >= d.dev && a < d.dev + E1000Mediator::kDmaBytes;
+        bool const mon = a >= d.dev.raw && a < d.dev.raw + E1000Mediator::kDmaBytes;
         if (!guest && !mon) abort();
     }
     nic.buffers.clear();

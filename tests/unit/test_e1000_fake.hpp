@@ -138,7 +138,7 @@ struct MonitorMem {
     MonitorMem() : raw(E1000Mediator::kDmaBytes + 4096) {}
     DmaMem dma() {
         u8* p = reinterpret_cast<u8*>((reinterpret_cast<uintptr_t>(raw.data()) + 4095) & ~uintptr_t{4095});
-        return DmaMem{p, reinterpret_cast<uintptr_t>(p)};
+        return DmaMem{p, tv::Hpa{reinterpret_cast<uintptr_t>(p)}};
     }
     std::vector<u8> raw;
 };

@@ -66,7 +66,7 @@ class E1000 : public ::testing::Test {
 };
 
 TEST_F(E1000, TakeoverGivesTheDeviceMonitorRingsAndMac) {
-    EXPECT_EQ(nic.reg(Reg::Tdbal), static_cast<u32>(mm.dma().dev + E1000Mediator::kTxRingOff));
+    EXPECT_EQ(nic.reg(Reg::Tdbal), static_cast<u32>(mm.dma().dev.raw + E1000Mediator::kTxRingOff));
     EXPECT_EQ(nic.reg(Reg::Rdlen), E1000Mediator::kRxSlots * 16);
     EXPECT_EQ(nic.reg(Reg::Rdt), E1000Mediator::kRxSlots - 1);
     EXPECT_TRUE(nic.reg(Reg::Rctl) & kRctlEn);
@@ -323,8 +323,8 @@ TEST_F(E1000, GuestResetReestablishesTheMonitor) {
     w(Reg::Tdt, 1);
     w(Reg::Ctrl, kCtrlRst);
     EXPECT_EQ(nic.resets, 1);
-    EXPECT_EQ(nic.reg(Reg::Tdbal), static_cast<u32>(mm.dma().dev + E1000Mediator::kTxRingOff));
-    EXPECT_EQ(nic.reg(Reg::Rdbal), static_cast<u32>(mm.dma().dev + E1000Mediator::kRxRingOff));
+    EXPECT_EQ(nic.reg(Reg::Tdbal), static_cast<u32>(mm.dma().dev.raw + E1000Mediator::kTxRingOff));
+    EXPECT_EQ(nic.reg(Reg::Rdbal), static_cast<u32>(mm.dma().dev.raw + E1000Mediator::kRxRingOff));
     EXPECT_EQ(nic.regs[ral(kMonitorRar) / 4], 0xAA005452u);
     EXPECT_TRUE(nic.reg(Reg::Rctl) & kRctlEn);
     EXPECT_EQ(r(Reg::Tdbal), 0u);
