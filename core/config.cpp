@@ -74,7 +74,7 @@ bool finish_disk(Parser& p) {
     }
     for (u32 a = 0; a < d.plaintext_count; ++a)
         for (u32 b = a + 1; b < d.plaintext_count; ++b)
-            if (d.plaintext[a].first <= d.plaintext[b].last && d.plaintext[b].first <= d.plaintext[a].last)
+            if (d.plaintext[a].first.raw <= d.plaintext[b].last.raw && d.plaintext[b].first.raw <= d.plaintext[a].last.raw)
                 return p.fail("disk '%.*s': plaintext ranges overlap%.*s", Span{d.name, strlen(d.name)});
     return true;
 }

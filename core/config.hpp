@@ -18,7 +18,7 @@ struct Ipv4 {
 };
 
 struct LbaRange {
-    u64 first, last;  // inclusive
+    Lba first, last;  // inclusive: sectors, never bytes
 };
 
 // Which disks a [disk.NAME] entry can name: local ATA disks (IDE, AHCI) by their IDENTIFY

@@ -73,8 +73,9 @@ bool parse_range(Span s, LbaRange* out) {
     size_t dash = 0;
     while (dash < s.n && s.p[dash] != '-') ++dash;
     if (dash == s.n) return false;
-    return parse_u64(trim(Span{s.p, dash}), ~0ull, &out->first) &&
-           parse_u64(trim(Span{s.p + dash + 1, s.n - dash - 1}), ~0ull, &out->last) && out->first <= out->last;
+    return parse_u64(trim(Span{s.p, dash}), ~0ull, &out->first.raw) &&
+           parse_u64(trim(Span{s.p + dash + 1, s.n - dash - 1}), ~0ull, &out->last.raw) &&
+           out->first.raw <= out->last.raw;
 }
 
 }  // namespace tv::cfg

@@ -39,9 +39,9 @@ Status add_entry(KeyEntry const& e, u8 index) {
     if (!ok(p.add_disk(serial, crypto::KeyId{index}))) return Status::Ok;  // Exists: the first entry wins
     for (u32 r = 0; r < e.plaintext_count; ++r) {
         LbaRange const& range = e.plaintext[r];
-        if (range.first >= kLbaLimit) continue;  // no such sector can be asked for
-        u64 const last = range.last < kLbaLimit ? range.last : kLbaLimit - 1;
-        if (!ok(p.add_plaintext_range(serial, crypto::Lba{range.first}, last - range.first + 1)))
+        if (range.first.raw >= kLbaLimit) continue;  // no such sector can be asked for
+        Lba const last{range.last.raw < kLbaLimit ? range.last.raw : kLbaLimit - 1};
+        if (!ok(p.add_plaintext_range(serial, range.first, last - range.first + 1)))
             return Status::Invalid;
     }
     return Status::Ok;

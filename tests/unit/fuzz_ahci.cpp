@@ -221,7 +221,7 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
     memcpy(want[0].serial, kSerial, sizeof kSerial);
     want[0].data_unit = 512;
     for (u32 i = 0; i < 64; ++i) want[0].master_key[i] = static_cast<u8>(i * 7 + 1);
-    if (setup & 4) want[0].plaintext[want[0].plaintext_count++] = LbaRange{u64{setup} >> 4, (u64{setup} >> 4) + 3};
+    if (setup & 4) want[0].plaintext[want[0].plaintext_count++] = LbaRange{Lba{u64{setup} >> 4}, Lba{(u64{setup} >> 4) + 3}};
     if (last_encrypted != int{encrypted} || memcmp(want, keys, sizeof keys) != 0) {
         memcpy(keys, want, sizeof keys);
         check(ok(sector_crypt_set_keys(keys, encrypted ? 1 : 0, encrypted)), "keys set up");

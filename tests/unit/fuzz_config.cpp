@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
               "disk strings are terminated");
         check(d.plaintext_count <= DiskConfig::kMaxPlainRanges, "at most kMaxPlainRanges plaintext ranges");
         for (u32 r = 0; r < d.plaintext_count; ++r)
-            check(d.plaintext[r].first <= d.plaintext[r].last, "a plaintext range is FIRST <= LAST");
+            check(d.plaintext[r].first.raw <= d.plaintext[r].last.raw, "a plaintext range is FIRST <= LAST");
     }
     if (c.aoe.present) check(c.aoe.mtu > 0 && c.aoe.timeout_ms > 0, "AoE with a usable MTU and timeout");
     free(text);

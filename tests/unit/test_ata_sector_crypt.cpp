@@ -92,7 +92,7 @@ TEST(SectorCrypt, KeyForOtherSectorSizeDeniesTheDisk) {
 
 TEST(SectorCrypt, PlaintextRangesAreLeftAsTheyAre) {
     static DiskKeyEntry keys[] = {entry("QM00001", 512, 5)};
-    keys[0].plaintext[0] = LbaRange{2, 3};
+    keys[0].plaintext[0] = LbaRange{Lba{2}, Lba{3}};
     keys[0].plaintext_count = 1;
     ASSERT_EQ(sector_crypt_set_keys(keys, 1, true), Status::Ok);
     SectorCrypt sc = attached("QM00001", 512);

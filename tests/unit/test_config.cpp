@@ -70,8 +70,8 @@ TEST(Config, FullExampleParsesIntoEveryField) {
     EXPECT_STREQ(r.cfg.disks[0].name, "system");
     EXPECT_STREQ(r.cfg.disks[0].serial, "QM00001");
     ASSERT_EQ(r.cfg.disks[0].plaintext_count, 2u);
-    EXPECT_EQ(r.cfg.disks[0].plaintext[1].first, 100000u);
-    EXPECT_EQ(r.cfg.disks[0].plaintext[1].last, 200000u);
+    EXPECT_EQ(r.cfg.disks[0].plaintext[1].first, Lba{100000});
+    EXPECT_EQ(r.cfg.disks[0].plaintext[1].last, Lba{200000});
     EXPECT_EQ(r.cfg.keys.passphrase_tries, 5u);
 }
 
