@@ -43,6 +43,8 @@ Function const kC = e1000_at(5, 0xFEBC0000, 0xC080);  // nobody: the monitor has
 class InstallGlue : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
+        if (attached) return;  // run again (--gtest_repeat): the glue attaches once per process
+        attached = true;
         mocks::Registries& r = registries();
         r.cmdline = "mmio_passthrough_test=e1000";
         r.conf_loaded = true;
@@ -67,6 +69,7 @@ class InstallGlue : public ::testing::Test {
     static inline Function const fns[3] = {kA, kB, kC};
     static inline PciRegistry reg;
     static inline Status status = Status::Invalid;
+    static inline bool attached = false;
     test::FakeVcpu v;
 };
 
