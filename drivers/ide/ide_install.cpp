@@ -1,4 +1,6 @@
-// The monitor side of the IDE mediator: ports, PCI configuration, monitor memory.
+// The monitor side of the IDE mediator: ports, PCI configuration, monitor memory. Host-tested
+// against tests/unit/mocks (test_install_glue_ide.cpp): the channels reach the hardware only
+// through the port seam, machine_ports().
 #include "drivers/ide/ide_install.hpp"
 
 #include <stdarg.h>
