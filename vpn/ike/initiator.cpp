@@ -51,6 +51,10 @@ char const* to_string(Error e) {
             return "protocol error";
         case Error::Deleted:
             return "deleted by the gateway";
+        case Error::PeerWrongCa:
+            return "gateway certificate not from the pinned CA";
+        case Error::PeerWrongIdentity:
+            return "gateway identity not the expected one";
     }
     return "?";
 }
@@ -76,20 +80,26 @@ Status Initiator::configure(Config const& cfg, u8* psk, size_t psk_len) {
     bool ok = psk != nullptr && psk_len != 0 && psk_pad_key(psk, psk_len, pad_key_);
     if (psk != nullptr)
         crypto::secure_zero(psk, psk_len);
-    ok = ok && cfg.local_id.len != 0 && cfg.local_id.len <= sizeof cfg.local_id.data &&
-         cfg.remote_id.len <= sizeof cfg.remote_id.data && dh_supported(cfg.groups[0]) &&
-         cfg.retransmit_ms != 0 && cfg.retransmit_tries != 0 &&
-         (cfg.key_bits[0] == 128 || cfg.key_bits[0] == 256);
-    for (u16 g : cfg.groups)
-        ok = ok && (g == 0 || dh_supported(g));
-    if (!ok) {
+    if (!(ok && config_ok(cfg))) {
         crypto::secure_zero(pad_key_, sizeof pad_key_);
         log("ike: configuration refused (PSK, identity, DH groups or key sizes)");
         return Status::Invalid;
     }
     cfg_ = cfg;
+    signer_ = nullptr;
     configured_ = true;
     return Status::Ok;
+}
+
+bool Initiator::config_ok(Config const& cfg) {
+    bool ok = cfg.local_id.len != 0 && cfg.local_id.len <= sizeof cfg.local_id.data &&
+              cfg.remote_id.len <= sizeof cfg.remote_id.data && dh_supported(cfg.groups[0]) &&
+              cfg.retransmit_ms != 0 && cfg.retransmit_tries != 0 &&
+              (cfg.key_bits[0] == 128 || cfg.key_bits[0] == 256) &&
+              (cfg.fragment_mtu == 0 || cfg.fragment_mtu >= 576);
+    for (u16 g : cfg.groups)
+        ok = ok && (g == 0 || dh_supported(g));
+    return ok;
 }
 
 void Initiator::start() {
@@ -123,6 +133,8 @@ void Initiator::teardown() {
     answer_len_ = 0;
     cookie_len_ = 0;
     frag_ok_ = false;
+    sig_sha256_ = false;
+    peer_.forget();
 }
 
 void Initiator::fail(Error e) {

@@ -15,10 +15,12 @@
 
 #include "core/types.hpp"
 #include "crypto/random.hpp"
+#include "vpn/ike/cert.hpp"
 #include "vpn/ike/dh.hpp"
 #include "vpn/ike/keys.hpp"
 #include "vpn/ike/message.hpp"
 #include "vpn/ike/payloads.hpp"
+#include "vpn/ike/signer.hpp"
 #include "vpn/ike/sk.hpp"
 
 namespace tv::vpn::ike {
@@ -67,7 +69,7 @@ class Events {
 };
 
 struct Identity {
-    u8 type;  // idtype::
+    u8 type;  // idtype:: (for kDerAsn1Dn, data is the DN's text: "C=CH, O=Org, CN=gw")
     u8 len;
     u8 data[64];
 };
@@ -89,6 +91,8 @@ struct Config {
     u32 ike_rekey_ms;     // rekey the IKE SA this long after it came up (0: never)
     u32 keepalive_ms;  // NAT-T keepalive (RFC 3948 §2.3, one 0xFF byte on 4500) interval (0: off)
     bool force_encap;  // fake NAT detection so that ESP is always UDP-encapsulated
+    u16 fragment_mtu;  // RFC 7383: encrypted messages whose IP packet would exceed this are sent
+                       // as fragments that fit it, if the gateway supports them (0: 1280)
 };
 
 enum class State : u8 { Idle, InitSent, AuthSent, Established, Deleting, Failed, Closed };
@@ -105,6 +109,8 @@ enum class Error : u8 {
     Timeout,         // an exchange went unanswered
     Protocol,        // a response that breaks the protocol (logged with the reason)
     Deleted,         // the gateway deleted the SA
+    PeerWrongCa,     // the gateway's certificate is not issued by the pinned CA (or malformed)
+    PeerWrongIdentity,  // its certificate or IDr does not name the expected identity
 };
 char const* to_string(Error e);
 
@@ -120,6 +126,7 @@ struct Counters {
     u64 child_rekeys;
     u64 ike_rekeys;
     u64 keepalives;
+    u64 fragments_sent;  // SKF fragments sent (retransmissions included)
 };
 
 class Initiator {
@@ -132,6 +139,12 @@ class Initiator {
     // Takes the configuration and the PSK; keeps only prf(PSK, "Key Pad for IKEv2") and wipes
     // psk[0, len) before returning, whatever the outcome.
     [[nodiscard]] Status configure(Config const& cfg, u8* psk, size_t psk_len);
+    // Certificate authentication instead (RFC 7427 signatures, SHA-256): `signer` signs our
+    // AUTH and gives our certificate (kept by reference: it must outlive the initiator); the
+    // gateway's certificate must chain to the CA certificate `ca` (PEM or DER, parsed here)
+    // and name cfg.remote_id, which is required.
+    [[nodiscard]] Status configure_cert(Config const& cfg, Signer& signer, u8 const* ca,
+                                        size_t ca_len);
     void start();
     // One received UDP payload from the gateway, from its port `port` (on 4500 including the
     // marker; an ESP packet there is not for us and is refused).
@@ -172,6 +185,10 @@ class Initiator {
     void on_auth_response(PayloadList const& inner, u8 const* base);
     [[nodiscard]] bool auth_notifies(PayloadList const& inner, u8 const* base, bool child);
     [[nodiscard]] bool check_peer_auth(PayloadList const& inner, u8 const* base);
+    // initiator_cert.cpp
+    [[nodiscard]] bool add_cert_auth(ChainBuilder& in, u8 const* idb, size_t idl);
+    [[nodiscard]] bool check_peer_cert(PayloadList const& inner, u8 const* base);
+    [[nodiscard]] bool config_ok(Config const& cfg);
     [[nodiscard]] bool install_child(PayloadList const& inner, u8 const* base);
     // initiator_rekey.cpp
     void send_child_rekey();
@@ -196,6 +213,9 @@ class Initiator {
     Config cfg_{};
     u8 pad_key_[kPrfBytes] = {};
     bool configured_ = false;
+    Signer* signer_ = nullptr;  // certificate authentication when set
+    PeerVerifier peer_;
+    bool sig_sha256_ = false;  // the gateway announced SHA2-256 signatures (RFC 7427)
 
     State state_ = State::Idle;
     Error error_ = Error::None;
@@ -255,6 +275,7 @@ class Initiator {
     u64 last_rx_ms_ = 0;
     u64 last_keepalive_ms_ = 0;
     u8 rx_[kMaxMessage] = {};  // the received datagram, copied before any check
+    u8 plain_[kMaxMessage] = {};  // the inner payloads of a request being built
     Reassembly reasm_;
 };
 

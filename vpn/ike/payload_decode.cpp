@@ -194,6 +194,15 @@ ParseError decode_auth(u8 const* body, size_t len, u8& method, u8 const*& data, 
     return ParseError::Ok;
 }
 
+ParseError decode_cert(u8 const* body, size_t len, u8& encoding, u8 const*& data, size_t& dlen) {
+    if (len < 2)
+        return ParseError::Truncated;
+    encoding = body[0];
+    data = body + 1;
+    dlen = len - 1;
+    return ParseError::Ok;
+}
+
 ParseError decode_notify(u8 const* body, size_t len, Notify& out) {
     if (len < 4)
         return ParseError::Truncated;

@@ -53,6 +53,13 @@ void add_auth(ChainBuilder& cb, u8 method, u8 const* data, size_t len);
 [[nodiscard]] ParseError decode_auth(u8 const* body, size_t len, u8& method, u8 const*& data,
                                      size_t& dlen);
 
+// ---- Certificate and Certificate Request (RFC 7296 §3.6, §3.7) ----------------------------
+// An encoding byte, then the data: for X.509 (encoding 4) a DER certificate, or in a CERTREQ
+// the concatenated SHA-1 hashes of the accepted CAs' SubjectPublicKeyInfo.
+void add_cert(ChainBuilder& cb, Payload which, u8 encoding, u8 const* data, size_t len);
+[[nodiscard]] ParseError decode_cert(u8 const* body, size_t len, u8& encoding, u8 const*& data,
+                                     size_t& dlen);
+
 // ---- Notify and Delete ---------------------------------------------------------------------
 struct Notify {
     u8 proto;
