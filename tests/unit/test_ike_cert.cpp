@@ -367,3 +367,82 @@ TEST(IkeCertInitiator, ConfigurationNeedsARemoteIdentityAndACaCertificate) {
     ini.start();
     EXPECT_TRUE(net.sent.empty());
 }
+
+// ---- IKE fragments sent (RFC 7383) ---------------------------------------------------------
+
+namespace {
+
+std::vector<Buf> sent_since(FakeNet const& net, size_t from) {
+    std::vector<Buf> out;
+    for (size_t i = from; i < net.sent.size(); ++i)
+        out.push_back(net.sent[i].bytes);
+    return out;
+}
+
+Config small_path() {
+    Config c = test_config();
+    c.fragment_mtu = 576;
+    return c;
+}
+
+}  // namespace
+
+TEST(IkeFragmenter, LargeIkeAuthGoesOutAsFragmentsThatFitThePathAndReassemble) {
+    CertRig r(certs::gw, certs::gw_key);
+    r.gw.announce_fragmentation = true;
+    EXPECT_EQ(r.ini.configure_cert(small_path(), r.mine, certs::ca, sizeof certs::ca), Status::Ok);
+    r.ini.start();
+    r.deliver(r.gw.init_response(r.last()), kIkePort);
+    std::vector<Buf> const frags = sent_since(r.net, 1);
+    ASSERT_GE(frags.size(), 2u);
+    EXPECT_EQ(r.ini.counters().fragments_sent, frags.size());
+    for (Buf const& f : frags) {
+        EXPECT_LE(f.size() + 4 + 8 + 20, 576u);  // marker, UDP, IPv4
+        Parsed const p = parse(f);
+        EXPECT_EQ(p.pl.item[p.pl.count - 1].type, static_cast<u8>(Payload::SKF));
+        EXPECT_EQ(p.h.msg_id, 1u);
+    }
+    Buf plain;
+    u8 first = 0;
+    Header h{};
+    ASSERT_TRUE(r.gw.open_fragments(frags, plain, first, h));
+    PayloadList in{};
+    ASSERT_EQ(parse_chain(plain.data(), 0, plain.size(), first, in), ParseError::Ok);
+    EXPECT_NE(in.find(Payload::CERT), nullptr);
+    EXPECT_NE(in.find(Payload::AUTH), nullptr);
+    EXPECT_NE(in.find(Payload::TSr), nullptr);
+    r.deliver(r.gw.auth_reply(h.msg_id, FakeGateway::AuthOpts{}));
+    EXPECT_EQ(r.ini.state(), State::Established);
+}
+
+TEST(IkeFragmenter, RetransmissionResendsEveryFragmentUnchanged) {
+    CertRig r(certs::gw, certs::gw_key);
+    r.gw.announce_fragmentation = true;
+    EXPECT_EQ(r.ini.configure_cert(small_path(), r.mine, certs::ca, sizeof certs::ca), Status::Ok);
+    r.ini.start();
+    r.deliver(r.gw.init_response(r.last()), kIkePort);
+    std::vector<Buf> const first = sent_since(r.net, 1);
+    size_t const n = r.net.sent.size();
+    r.clock.t += 500;
+    r.ini.poll();
+    EXPECT_EQ(sent_since(r.net, n), first);
+    EXPECT_EQ(r.ini.counters().fragments_sent, 2 * first.size());
+}
+
+TEST(IkeFragmenter, WithoutTheGatewaysSupportOrWhenItFitsTheMessageIsWhole) {
+    CertRig r(certs::gw, certs::gw_key);  // the gateway does not announce fragmentation
+    EXPECT_EQ(r.ini.configure_cert(small_path(), r.mine, certs::ca, sizeof certs::ca), Status::Ok);
+    r.ini.start();
+    r.deliver(r.gw.init_response(r.last()), kIkePort);
+    ASSERT_EQ(r.net.sent.size(), 2u);
+    EXPECT_GT(r.last().size(), 576u);
+    EXPECT_EQ(r.ini.counters().fragments_sent, 0u);
+    CertRig big(certs::gw, certs::gw_key);  // announced, but 1280 bytes hold it
+    big.gw.announce_fragmentation = true;
+    big.to_auth();
+    EXPECT_EQ(big.net.sent.size(), 2u);
+    EXPECT_EQ(big.ini.counters().fragments_sent, 0u);
+    big.deliver(big.gw.auth_response(big.last()));
+    EXPECT_EQ(big.ini.state(), State::Established);
+}
+

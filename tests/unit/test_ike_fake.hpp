@@ -278,8 +278,36 @@ class FakeGateway {
         u8 first = 0;
         Header h{};
         EXPECT_TRUE(open_request(req, plain, first, h));
+        return auth_reply(h.msg_id, o);
+    }
+
+    // Our SKF fragments of one request, opened and reassembled (RFC 7383).
+    bool open_fragments(std::vector<Buf> const& frags, Buf& plain, u8& first, Header& h) {
+        Reassembly r;
+        r.reset();
+        for (Buf const& f : frags) {
+            Buf m = f;
+            PayloadList pl{};
+            if (parse_message(m.data(), m.size(), h, pl) != ParseError::Ok || pl.count == 0)
+                return false;
+            u16 num = 0, total = 0;
+            u8* p = nullptr;
+            size_t n = 0;
+            if (open_skf(m.data(), pl.item[pl.count - 1], keys.sk_ei, num, total, p, n) !=
+                ParseError::Ok)
+                return false;
+            if (r.add(h.msg_id, num, total, pl.inner_first, p, n) == Reassembly::Result::Complete) {
+                plain.assign(r.data(), r.data() + r.size());
+                first = r.first();
+                return true;
+            }
+        }
+        return false;
+    }
+
+    Buf auth_reply(u32 msg_id, AuthOpts o) {
         return encrypted(
-            static_cast<u8>(Exchange::IkeAuth), flag::kResponse, h.msg_id, [&](ChainBuilder& in) {
+            static_cast<u8>(Exchange::IkeAuth), flag::kResponse, msg_id, [&](ChainBuilder& in) {
                 if (o.auth_failed) {
                     add_notify(in, Protocol::None, notify::kAuthenticationFailed, nullptr, 0);
                     return;

@@ -172,7 +172,51 @@ void Initiator::send_request(u8 exchange, size_t len) {
     req_tries_ = 1;
     req_timeout_ = cfg_.retransmit_ms;
     req_deadline_ = clock_.now_ms() + req_timeout_;
-    transmit(req_ + 4, len);
+    if (req_frags_ != 0)
+        log("ike: message %u (exchange %u, %zu bytes) sent as %u fragments", req_id_, exchange,
+            len, req_frags_);
+    transmit_request();
+}
+
+void Initiator::transmit_request() {
+    if (req_frags_ == 0) {
+        transmit(req_ + 4, req_len_);
+        return;
+    }
+    for (u16 i = 0; i < req_frags_; ++i) {
+        transmit(frags_ + frag_off_[i], frag_len_[i]);
+        ++counters_.fragments_sent;
+    }
+}
+
+size_t Initiator::seal_request(u8 exchange, u8 first, u8 const* plain, size_t plen) {
+    req_frags_ = 0;
+    size_t const mtu = cfg_.fragment_mtu != 0 ? cfg_.fragment_mtu : 1280;
+    // IPv4 and UDP headers, and the non-ESP marker on 4500
+    size_t const limit = mtu - 20 - 8 - (port_ == kNattPort ? 4 : 0);
+    size_t const whole = kHeaderBytes + kGenericBytes + kIvBytes + plen + 1 + kIcvBytes;
+    if (!frag_ok_ || whole <= limit)
+        return seal(req_ + 4, kMaxMessage, exchange, 0, req_id_, first, plain, plen);
+    size_t const chunk = limit - kFragOverhead;  // fragment_mtu >= 576: chunk > 480
+    size_t const total = (plen + chunk - 1) / chunk;
+    if (total > Reassembly::kMaxFragments)
+        return 0;
+    size_t pos = 4, sum = 0;
+    for (size_t i = 0; i < total; ++i) {
+        size_t const from = i * chunk, n = plen - from < chunk ? plen - from : chunk;
+        ChainBuilder cb{frags_ + pos, sizeof frags_ - pos};
+        cb.header(Header{spi_i_, spi_r_, 0, kVersion, exchange, flag::kInitiator, req_id_, 0});
+        size_t const len = seal_skf(cb, first, static_cast<u16>(i + 1), static_cast<u16>(total),
+                                    plain + from, n, keys_.sk_ei, ++iv_);
+        if (len == 0)
+            return 0;
+        frag_off_[i] = static_cast<u16>(pos);
+        frag_len_[i] = static_cast<u16>(len);
+        pos += len + 4;  // the next fragment's marker room
+        sum += len;
+    }
+    req_frags_ = static_cast<u16>(total);
+    return sum;
 }
 
 size_t Initiator::seal(u8* out, size_t cap, u8 exchange, u8 flags, u32 msg_id, u8 first,
@@ -210,7 +254,7 @@ void Initiator::poll() {
         req_deadline_ = now + req_timeout_;
         log("ike: retransmitting message %u (send %u, next in %u ms)", req_id_, req_tries_,
             req_timeout_);
-        transmit(req_ + 4, req_len_);
+        transmit_request();
         return;
     }
     if (state_ == State::Established && cfg_.keepalive_ms != 0 &&

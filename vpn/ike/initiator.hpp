@@ -169,6 +169,11 @@ class Initiator {
     void teardown();
     void send_request(u8 exchange, size_t len);
     void transmit(u8* msg, size_t len);
+    void transmit_request();
+    // Seals the request in flight (req_id_) from its inner payloads: one SK message in req_, or
+    // SKF fragments in frags_ when the gateway takes them and one message would not fit
+    // cfg_.fragment_mtu (RFC 7383). Returns the total length, 0 on failure.
+    size_t seal_request(u8 exchange, u8 first, u8 const* plain, size_t plen);
     void on_response(Header const& h, PayloadList const& pl, size_t len);
     [[nodiscard]] bool open(Header const& h, PayloadList const& pl, PayloadList& inner,
                             u8 const*& base);
@@ -253,6 +258,14 @@ class Initiator {
     u32 req_tries_ = 0;
     u64 req_deadline_ = 0;
     u32 req_timeout_ = 0;
+    // the request in flight as fragments (req_frags_ of them; 0: one message in req_), each
+    // behind 4 bytes of room for the non-ESP marker, sent and resent together
+    static constexpr size_t kFragOverhead = kHeaderBytes + kGenericBytes + 4 + kIvBytes + 1 +
+                                            kIcvBytes;
+    u8 frags_[kMaxMessage + Reassembly::kMaxFragments * (kFragOverhead + 4)] = {};
+    u16 req_frags_ = 0;
+    u16 frag_off_[Reassembly::kMaxFragments] = {};
+    u16 frag_len_[Reassembly::kMaxFragments] = {};
     // what the request in flight is for, once the SA is up
     enum class Pending : u8 { None, Info, DeleteIke, RekeyChild, DeleteChild, RekeyIke };
     Pending pending_ = Pending::None;

@@ -77,9 +77,8 @@ void Initiator::send_auth() {
     req_id_ = next_id_++;
     port_ = kNattPort;  // RFC 3948: IKE floats to 4500 with IKE_AUTH
     state_ = State::AuthSent;
-    size_t const len = ilen == 0 ? 0
-                                 : seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::IkeAuth),
-                                        0, req_id_, in.first(), inner, ilen);
+    size_t const len =
+        ilen == 0 ? 0 : seal_request(static_cast<u8>(Exchange::IkeAuth), in.first(), inner, ilen);
     crypto::secure_zero(plain_, sizeof plain_);
     log("ike: IKE_AUTH as %.*s, ESP SPI %08x", cfg_.local_id.len,
         reinterpret_cast<char const*>(cfg_.local_id.data), child_spi_in_);

@@ -15,8 +15,8 @@ void Initiator::send_informational(bool delete_ike) {
     size_t const ilen = in.finish();
     req_id_ = next_id_++;
     pending_ = delete_ike ? Pending::DeleteIke : Pending::Info;
-    size_t const len = seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0,
-                            req_id_, delete_ike ? in.first() : 0, inner, ilen);
+    size_t const len = seal_request(static_cast<u8>(Exchange::Informational),
+                                    delete_ike ? in.first() : 0, inner, ilen);
     send_request(static_cast<u8>(Exchange::Informational), len);
 }
 

@@ -73,6 +73,7 @@ void Initiator::send_init() {
     msg1_len_ = len;
     state_ = State::InitSent;
     port_ = kIkePort;
+    req_frags_ = 0;  // never fragmented (RFC 7383 §2.5)
     req_id_ = 0;
     next_id_ = 1;
     log("ike: IKE_SA_INIT to %u.%u.%u.%u, SPI %016llx, DH group %u%s", cfg_.gateway_ip[0],
