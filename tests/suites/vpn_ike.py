@@ -15,7 +15,10 @@ Certificates: a CA made in the test with strongSwan's pki (ECDSA P-256 and RSA e
 certificates for both sides, the client's RSA key 3072 bits); an ECDSA run and an RSA run with 16 echoes each, the RSA one over
 a 1280-byte-MTU link where its IKE_AUTH gets through only as IKE fragments (the same run with
 fragmentation effectively off must fail); a CA the gateway's certificate is not from, and an
-identity its certificate does not name, each refused with its own line.
+identity its certificate does not name, each refused with its own line. Rekeys by charon: the IKE
+SA every 2 s during 16 echoes (the client answers as the new SA's original responder), and both
+sides rekeying both SAs every 2 s (collisions, if the timing makes one, answered
+TEMPORARY_FAILURE; 16 of 16 echoes).
 
 Prints `PASS name ...` or `FAIL name: why` per test and exits non-zero if anything failed.
 Everything it creates (namespaces, veth, charon, files) is removed on exit, also after a
@@ -73,11 +76,13 @@ SWANCTL_CONF = """connections {
     proposals = %(proposals)s
     pools = vips
     dpd_delay = 0
+%(conn_extra)s
 %(auth)s
     children {
       net {
         local_ts = 0.0.0.0/0
         esp_proposals = aes256gcm16-aes128gcm16
+%(child_extra)s
       }
     }
   }
@@ -177,10 +182,14 @@ class Env:
         except OSError:
             pass
 
-    def load(self, proposals="aes256gcm16-aes128gcm16-prfsha256-" + ALL_GROUPS, kind="psk"):
-        """Loads the connection: PSK, or certificates of `kind` ("ecdsa" or "rsa")."""
+    def load(self, proposals="aes256gcm16-aes128gcm16-prfsha256-" + ALL_GROUPS, kind="psk", ike_rekey=None,
+             child_rekey=None):
+        """Loads the connection: PSK, or certificates of `kind` ("ecdsa" or "rsa"); charon rekeys the
+        IKE SA and the child SA every ike_rekey / child_rekey seconds if given (no random jitter)."""
         v = {"gw": GW_IP, "proposals": proposals, "gw_id": GW_ID, "client_id": CLIENT_ID, "psk": self.psk,
-             "dir": self.tmp, "kind": kind}
+             "dir": self.tmp, "kind": kind,
+             "conn_extra": "    rekey_time = %ds\n    rand_time = 0s\n    over_time = 60s" % ike_rekey if ike_rekey else "",
+             "child_extra": "        rekey_time = %ds\n        rand_time = 0s\n        life_time = 120s" % child_rekey if child_rekey else ""}
         v["auth"] = (PSK_AUTH if kind == "psk" else CERT_AUTH) % v
         v["secrets"] = (PSK_SECRETS if kind == "psk" else CERT_SECRETS) % v
         with open(self.path("swanctl.conf"), "w") as f:
@@ -568,6 +577,38 @@ def t_cert_wrong_identity(env):
     return None
 
 
+def t_gateway_rekeys_ike(env):
+    """charon rekeys the IKE SA every 2 s (ours: never) while 16 echoes go through; the new SA has
+    charon as its original initiator, and our Delete at the end must be answered under it."""
+    env.load(ike_rekey=2)
+    try:
+        why = ping_test(env, "gateway_rekeys_ike", count=16)
+    finally:
+        env.load()
+    log = read(os.path.join(LOGS, "gateway_rekeys_ike.log"))
+    if why is None and ("the gateway rekeys the IKE SA" not in log or "IKE SA rekeyed" not in log):
+        why = "charon did not rekey the IKE SA during the echoes"
+    if why is None and "replaced IKE SA" not in log:
+        why = "the replaced IKE SA's Delete was not answered"
+    if why is None and "IKE SA deleted" not in log:
+        why = "our Delete under the SA charon made went unanswered"
+    return why
+
+
+def t_rekey_collision(env):
+    """Both sides rekey the IKE SA and the child SA every 2 s: whichever request crosses one of ours
+    is answered TEMPORARY_FAILURE, ours completes; 16 of 16 echoes answered."""
+    env.load(ike_rekey=2, child_rekey=2)
+    try:
+        why = ping_test(env, "rekey_collision", ("--ike-rekey", "2000", "--child-rekey", "2000"), count=16)
+    finally:
+        env.load()
+    log = read(os.path.join(LOGS, "rekey_collision.log"))
+    if why is None and "rekeyed" not in log:
+        why = "nothing was rekeyed during the echoes"
+    return why
+
+
 TESTS = [
     ("gateway_absent_then_up", t_gateway_absent),  # first: it starts charon
     ("sa_up_listed_by_charon", t_sa_up),
@@ -582,6 +623,8 @@ TESTS = [
     ("gateway_rekeys_child", t_gateway_rekeys_child),
     ("ping_through_tunnel", t_ping_through_tunnel),
     ("ping_across_rekeys", t_ping_across_rekeys),
+    ("gateway_rekeys_ike_sa", t_gateway_rekeys_ike),
+    ("rekey_collision_no_loss", t_rekey_collision),
     ("cert_ecdsa_ping", with_certs("ecdsa", t_cert_ecdsa_ping)),
     ("cert_rsa_fragments_1280", with_certs("rsa", t_cert_rsa_fragments)),
     ("cert_wrong_ca_refused", with_certs("ecdsa", t_cert_wrong_ca)),

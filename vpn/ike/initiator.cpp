@@ -134,6 +134,10 @@ void Initiator::teardown() {
     cookie_len_ = 0;
     frag_ok_ = false;
     sig_sha256_ = false;
+    orig_init_ = true;
+    crypto::secure_zero(&old_ike_, sizeof old_ike_);
+    switch_pending_ = false;
+    sw_keys_.wipe();
     peer_.forget();
 }
 
@@ -205,9 +209,9 @@ size_t Initiator::seal_request(u8 exchange, u8 first, u8 const* plain, size_t pl
     for (size_t i = 0; i < total; ++i) {
         size_t const from = i * chunk, n = plen - from < chunk ? plen - from : chunk;
         ChainBuilder cb{frags_ + pos, sizeof frags_ - pos};
-        cb.header(Header{spi_i_, spi_r_, 0, kVersion, exchange, flag::kInitiator, req_id_, 0});
+        cb.header(Header{spi_i_, spi_r_, 0, kVersion, exchange, role_flag(), req_id_, 0});
         size_t const len = seal_skf(cb, first, static_cast<u16>(i + 1), static_cast<u16>(total),
-                                    plain + from, n, keys_.sk_ei, ++iv_);
+                                    plain + from, n, send_key(), ++iv_);
         if (len == 0)
             return 0;
         frag_off_[i] = static_cast<u16>(pos);
@@ -222,9 +226,9 @@ size_t Initiator::seal_request(u8 exchange, u8 first, u8 const* plain, size_t pl
 size_t Initiator::seal(u8* out, size_t cap, u8 exchange, u8 flags, u32 msg_id, u8 first,
                        u8 const* plain, size_t plen) {
     ChainBuilder cb{out, cap};
-    cb.header(Header{spi_i_, spi_r_, 0, kVersion, exchange,
-                     static_cast<u8>(flags | flag::kInitiator), msg_id, 0});
-    return seal_sk(cb, first, plain, plen, keys_.sk_ei, ++iv_);
+    cb.header(
+        Header{spi_i_, spi_r_, 0, kVersion, exchange, static_cast<u8>(flags | role_flag()), msg_id, 0});
+    return seal_sk(cb, first, plain, plen, send_key(), ++iv_);
 }
 
 void Initiator::poll() {
@@ -326,7 +330,11 @@ void Initiator::on_datagram(u16 port, u8 const* data, size_t len) {
             log("ike: dropped a malformed message (%s)", to_string(e));
         return;
     }
-    if (h.spi_i != spi_i_ || (h.flags & flag::kInitiator) != 0 ||
+    if (old_ike_.valid && h.spi_i == old_ike_.spi_i && h.spi_r == old_ike_.spi_r) {
+        on_old_ike(h, pl);
+        return;
+    }
+    if (h.spi_i != spi_i_ || ((h.flags & flag::kInitiator) != 0) == orig_init_ ||
         (h.exchange != static_cast<u8>(Exchange::IkeSaInit) && h.spi_r != spi_r_)) {
         ++counters_.foreign;
         return;
@@ -373,7 +381,7 @@ void Initiator::on_response(Header const& h, PayloadList const& pl, size_t len) 
 bool Initiator::open(Header const& h, PayloadList const& pl, PayloadList& inner, u8 const*& base) {
     PayloadRef const* sk = pl.find(Payload::SK);
     PayloadRef const* skf = pl.find(Payload::SKF);
-    SkKey const& k = keys_.sk_er;
+    SkKey const& k = recv_key();
     u8* plain = nullptr;
     size_t plen = 0;
     u8 first = pl.inner_first;

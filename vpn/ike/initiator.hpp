@@ -202,7 +202,13 @@ class Initiator {
     void on_child_delete_response();
     void send_ike_rekey();
     void on_ike_rekey_response(PayloadList const& inner, u8 const* base);
-    void switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys);
+    // ours: we started the rekey (and delete the old SA now); else the gateway did, and
+    // becomes the new SA's original initiator (RFC 7296 §2.18)
+    void switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys, bool ours);
+    void on_old_ike(Header const& h, PayloadList const& pl);
+    u8 role_flag() const { return orig_init_ ? flag::kInitiator : 0; }
+    SkKey const& send_key() const { return orig_init_ ? keys_.sk_ei : keys_.sk_er; }
+    SkKey const& recv_key() const { return orig_init_ ? keys_.sk_er : keys_.sk_ei; }
     // initiator_info.cpp
     void send_informational(bool delete_ike);
     void on_info_response(bool was_delete);
@@ -210,6 +216,7 @@ class Initiator {
     void answer_peer(Header const& h, PayloadList const& inner, u8 const* base);
     // initiator_peer_rekey.cpp
     void answer_child_rekey(PayloadList const& inner, u8 const* base, ChainBuilder& out);
+    void answer_ike_rekey(PayloadList const& inner, u8 const* base, ChainBuilder& out);
 
     Transport& tx_;
     Clock& clock_;
@@ -227,7 +234,8 @@ class Initiator {
     Counters counters_{};
     u64 restart_at_ = 0;
 
-    u64 spi_i_ = 0, spi_r_ = 0;
+    u64 spi_i_ = 0, spi_r_ = 0;  // by role: the original initiator's SPI first
+    bool orig_init_ = true;      // false after the gateway rekeyed the IKE SA
     Dh dh_;
     u16 ke_group_ = 0;
     u16 group_ = 0;
@@ -279,6 +287,18 @@ class Initiator {
     u8 rekey_ni_[32] = {};
     bool old_child_ = false;
     u32 old_spi_in_ = 0, old_spi_out_ = 0;
+
+    // the IKE SA a rekey replaced, kept to answer (or see answered) its Delete
+    struct OldIke {
+        u64 spi_i, spi_r;
+        SkKey in, out;
+        bool orig_init;
+        bool valid;
+    } old_ike_{};
+    // the gateway's IKE SA rekey, answered under the old SA and switched to right after
+    bool switch_pending_ = false;
+    u64 sw_spi_i_ = 0, sw_spi_r_ = 0;
+    IkeKeys sw_keys_{};
 
     // the gateway's requests: the next ID it must use, and our last answer for a retransmission
     u32 peer_next_id_ = 0;

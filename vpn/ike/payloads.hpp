@@ -41,6 +41,11 @@ struct Chosen {
 [[nodiscard]] ParseError select_esp_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2],
                                              Chosen& out, bool& found);
 
+// From a peer's IKE offer (its rekey of the IKE SA), the first proposal we accept: AES-GCM-16
+// with one of our key sizes, PRF_HMAC_SHA2_256 and DH group `group` (that of its KE).
+[[nodiscard]] ParseError select_ike_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2],
+                                             u16 group, Chosen& out, bool& found);
+
 // ---- Key Exchange, Nonce, Identification, Authentication ----------------------------------
 void add_ke(ChainBuilder& cb, u16 group, u8 const* data, size_t len);
 [[nodiscard]] ParseError decode_ke(u8 const* body, size_t len, u16& group, u8 const*& data,
