@@ -1,16 +1,18 @@
-// An IKEv2 initiator (RFC 7296) for one gateway, with a pre-shared key: IKE_SA_INIT (NAT
+// An IKEv2 initiator (RFC 7296) for one gateway, with a pre-shared key or certificates (RFC
+// 7427 signatures; vpn/ike/cert.hpp, signer.hpp): IKE_SA_INIT (NAT
 // detection, COOKIE, INVALID_KE_PAYLOAD retry with the group the gateway asks for), IKE_AUTH
 // on UDP 4500 behind the non-ESP marker (RFC 3948) with a configuration request for an inner
 // address and DNS, one ESP child SA (AES-GCM-16) for all traffic, then liveness checks (DPD,
 // an empty INFORMATIONAL), the gateway's INFORMATIONAL requests answered, and a Delete at
-// shutdown. Every request is retransmitted with exponential backoff on the given clock; a
+// shutdown. Fragments (RFC 7383) both ways; rekeys of the child and the IKE SA from either side.
+// Every request is retransmitted with exponential backoff on the given clock; a
 // response that does not answer the request in flight (a retransmitted one, say) is counted
 // and ignored.
 //
 // It owns no sockets and no timers: datagrams go out through a Transport, time comes from a
 // Clock (milliseconds), received datagrams come in through on_datagram() and timers run in
 // poll(). Single-threaded; fixed storage, no allocation of its own (mbedTLS allocates its
-// bignums), so the same code runs in the monitor and on the host.
+// bignums and parsed certificates), so the same code runs in the monitor and on the host.
 #pragma once
 
 #include "core/types.hpp"
@@ -193,6 +195,7 @@ class Initiator {
     // initiator_cert.cpp
     [[nodiscard]] bool add_cert_auth(ChainBuilder& in, u8 const* idb, size_t idl);
     [[nodiscard]] bool check_peer_cert(PayloadList const& inner, u8 const* base);
+    [[nodiscard]] bool cert_verdict(CertCheck c);
     [[nodiscard]] bool config_ok(Config const& cfg);
     [[nodiscard]] bool install_child(PayloadList const& inner, u8 const* base);
     // initiator_rekey.cpp

@@ -97,6 +97,13 @@ bool Initiator::check_peer_cert(PayloadList const& inner, u8 const* base) {
                           idr->len, digest)
                 ? peer_.verify(ad, al, digest)
                 : CertCheck::Malformed;
+    return cert_verdict(c);
+}
+
+// The outcome of the gateway's certificate and signature checks: each refusal its own line and
+// error. False: the SA is failed.
+bool Initiator::cert_verdict(CertCheck c) {
+    Identity const& r = cfg_.remote_id;
     switch (c) {
         case CertCheck::Ok:
             log("ike: IKE_AUTH: the gateway's certificate for %.*s chains to the pinned CA and "
