@@ -181,13 +181,14 @@ TEST(IkePeerRekey, ChildRekeyCollisionIsAnsweredTemporaryFailureAndOursCompletes
     EXPECT_EQ(r.ini.counters().child_rekeys, 1u);
 }
 
-TEST(IkePeerRekey, IkeRekeyCollisionIsAnsweredTemporaryFailure) {
+TEST(IkePeerRekey, IkeRekeyCollisionIsAnsweredTemporaryFailureAndOursCompletes) {
     Config cfg = test_config();
     cfg.ike_rekey_ms = 5000;
     Rig r(cfg);
     r.up();
     r.clock.t += 5000;
     r.ini.poll();  // our IKE SA rekey is in flight
+    Buf const ours = r.last();
     u8 ni[32] = {4, 5, 6};
     u8 pub[kMaxKeBytes] = {9};
     r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), 0, 0, [&](ChainBuilder& c) {
@@ -202,4 +203,23 @@ TEST(IkePeerRekey, IkeRekeyCollisionIsAnsweredTemporaryFailure) {
     EXPECT_NE(h.flags & flag::kResponse, 0);
     EXPECT_TRUE(r.ev.said("refused the gateway's IKE SA rekey (notify 43)"));
     EXPECT_EQ(r.ini.spi_r(), r.gw.spi_r);  // no switch
+    // Our rekey's answer: its key share still meets ours (refusing the gateway's kept it).
+    ASSERT_TRUE(r.gw.open_request(ours, plain, first, h));
+    PayloadList in{};
+    ASSERT_EQ(parse_chain(plain.data(), 0, plain.size(), first, in), ParseError::Ok);
+    PayloadRef const* ke = in.find(Payload::KE);
+    ASSERT_NE(ke, nullptr);
+    Dh dh;
+    u8 gw_pub[32], gir[32], nr[32] = {5, 6, 7};
+    ASSERT_TRUE(dh.start(group::kCurve25519, r.gw.rng(), gw_pub, sizeof gw_pub));
+    ASSERT_TRUE(dh.finish(plain.data() + ke->off + 4, ke->len - 4u, gir, sizeof gir));
+    r.deliver(r.gw.encrypted(
+        static_cast<u8>(Exchange::CreateChildSa), flag::kResponse, h.msg_id, [&](ChainBuilder& c) {
+            add_sa(c, Offer{Protocol::Ike, 0x5151, {256, 0}, {group::kCurve25519, 0, 0}});
+            add_nonce(c, nr, sizeof nr);
+            add_ke(c, group::kCurve25519, gw_pub, sizeof gw_pub);
+        }));
+    EXPECT_EQ(r.ini.spi_r(), 0x5151u);
+    EXPECT_EQ(r.ini.counters().ike_rekeys, 1u);
+    EXPECT_EQ(r.ini.state(), State::Established);
 }

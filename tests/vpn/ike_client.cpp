@@ -7,6 +7,10 @@
 //   ike-client --local IP --gw IP --id ID [--remote-id ID] (--psk-file F | --ca F --cert F --key F)
 //              [--groups 31,19,14] [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS]
 //              [--keep-trying] [--child-rekey MS] [--ike-rekey MS] [--tun NAME] [--fragment-mtu N]
+//              [--rx-delay-ms MS]
+//
+// --rx-delay-ms holds each IKE message from the gateway that long before the initiator sees it
+// (a slow path one way, without netem): the suite uses it to make both sides' rekeys cross.
 //
 // With --ca/--cert/--key (PEM or DER files) it authenticates with certificates: the gateway's
 // must chain to --ca and name --remote-id ("dn:C=CH, O=Org, CN=gw" for a DN). Its sockets set
@@ -43,6 +47,7 @@ using namespace tv::vpn::ike;
 namespace {
 
 volatile sig_atomic_t g_stop = 0;
+u32 g_rx_delay_ms = 0;  // --rx-delay-ms
 void on_signal(int) {
     g_stop = 1;
 }
@@ -168,7 +173,7 @@ void usage() {
             "--cert F --key F) [--groups 31,19,14]\n"
             "       [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying] "
             "[--child-rekey MS]\n"
-            "       [--ike-rekey MS] [--tun NAME] [--fragment-mtu N]\n");
+            "       [--ike-rekey MS] [--tun NAME] [--fragment-mtu N] [--rx-delay-ms MS]\n");
     exit(1);
 }
 
@@ -222,6 +227,8 @@ bool take_option(Options& o, char const* a, char const* v) {
         o.cert = v;
     else if (strcmp(a, "--key") == 0)
         o.key = v;
+    else if (strcmp(a, "--rx-delay-ms") == 0)
+        g_rx_delay_ms = static_cast<u32>(atoi(v));
     else if (strcmp(a, "--fragment-mtu") == 0)
         cfg.fragment_mtu = static_cast<u16>(atoi(v));
     else if (strcmp(a, "--groups") == 0)
@@ -312,6 +319,41 @@ bool configure_with_cert(Initiator& ini, Options const& o, FileSigner& signer) {
     return ok(ini.configure_cert(o.cfg, signer, ca, ca_len));
 }
 
+// IKE messages held back by --rx-delay-ms, in arrival order.
+struct Held {
+    u64 due;
+    u16 port;
+    size_t len;
+    u8 data[4096];
+};
+Held g_held[16];
+size_t g_held_count = 0;
+
+void hold_or_deliver(Initiator& ini, u16 port, u8 const* data, size_t len) {
+    if (g_rx_delay_ms == 0) {
+        ini.on_datagram(port, data, len);
+        return;
+    }
+    if (g_held_count == 16 || len > sizeof g_held[0].data)
+        return;  // lost, as on a congested path
+    Held& h = g_held[g_held_count++];
+    h.due = mono_ms() + g_rx_delay_ms;
+    h.port = port;
+    h.len = len;
+    memcpy(h.data, data, len);
+}
+
+void deliver_held(Initiator& ini) {
+    while (g_held_count != 0 && g_held[0].due <= mono_ms()) {
+        static Held h;
+        h = g_held[0];
+        for (size_t i = 1; i < g_held_count; ++i)
+            g_held[i - 1] = g_held[i];
+        --g_held_count;
+        ini.on_datagram(h.port, h.data, h.len);
+    }
+}
+
 // Every datagram waiting on fd: IKE to the initiator, ESP (on 4500) to the ESP side.
 void drain(int fd, u16 port, in_addr ga, Initiator& ini, EspLink& esp) {
     static u8 buf[4096];
@@ -328,7 +370,7 @@ void drain(int fd, u16 port, in_addr ga, Initiator& ini, EspLink& esp) {
                 ini.note_traffic();
             continue;
         }
-        ini.on_datagram(port, buf, static_cast<size_t>(n));
+        hold_or_deliver(ini, port, buf, static_cast<size_t>(n));
     }
 }
 
@@ -343,6 +385,7 @@ int run(Initiator& ini, Udp& udp, EspLink& esp, Options const& o) {
         poll(fds, o.tun != nullptr ? 3 : 2, 20);
         drain(udp.fd500, kIkePort, o.ga, ini, esp);
         drain(udp.fd4500, kNattPort, o.ga, ini, esp);
+        deliver_held(ini);
         if (o.tun != nullptr)
             esp.from_tun();
         ini.poll();

@@ -116,6 +116,7 @@ void Initiator::answer_ike_rekey(PayloadList const& inner, u8 const* base, Chain
              !found)
         error = notify::kNoProposalChosen;
     u8 spi[8], nr[32], pub[kMaxKeBytes], gir[256];
+    bool const dh_ours = error == 0;  // else dh_ may hold our own rekey's share: leave it
     if (error == 0 && (!rng_(spi, sizeof spi) || !rng_(nr, sizeof nr) ||
                        !dh_.start(g, rng_, pub, sizeof pub) || !dh_.finish(kd, kl, gir, sizeof gir)))
         error = notify::kInvalidSyntax;  // mostly: its public value is not one of the group
@@ -127,7 +128,8 @@ void Initiator::answer_ike_rekey(PayloadList const& inner, u8 const* base, Chain
         error = notify::kTemporaryFailure;
     crypto::secure_zero(gir, sizeof gir);
     if (error != 0) {
-        dh_.clear();
+        if (dh_ours)
+            dh_.clear();
         next.wipe();
         log("ike: refused the gateway's IKE SA rekey (notify %u)", error);
         add_notify(out, Protocol::None, error, nullptr, 0);
