@@ -36,6 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _netlib as nl  # noqa: E402  (sh, kill_group, cleanup on signals)
+import _ike_pki  # noqa: E402  (the test CA and certificates)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIENT = os.environ.get("IKE_CLIENT") or os.path.join(ROOT, "build", "tools", "ike-client")
@@ -201,34 +202,8 @@ class Env:
         return nl.sh("swanctl", args[0], "--uri", "unix://" + self.path("charon.vici"), *args[1:], timeout=15)
 
     def make_pki(self):
-        """A CA and, for each key kind, a gateway and a client certificate with their keys (PEM);
-        a second CA ("other") that issued nothing of the gateway's. Made once, on first use."""
-        if os.path.exists(self.path("ca.pem")):
-            return
-
-        def pki(*args, out):
-            with open(self.path(out), "wb") as f:
-                r = subprocess.run(["timeout", "60", "pki"] + list(args), stdout=f, stderr=subprocess.PIPE)
-            if r.returncode != 0:
-                raise RuntimeError("pki %s: %s" % (args[0], r.stderr.decode(errors="replace")[-300:]))
-
-        for ca in ("ca", "ca-other"):
-            pki("--gen", "--type", "ecdsa", "--size", "256", "--outform", "pem", out=ca + ".key")
-            pki("--self", "--ca", "--lifetime", "30", "--in", self.path(ca + ".key"), "--type", "ecdsa",
-                "--dn", "C=CH, O=thinvisor test, CN=%s %d" % (ca, PID), "--outform", "pem", out=ca + ".pem")
-        for kind in ("ecdsa", "rsa"):
-            for who, ident in (("gw", GW_ID), ("client", CLIENT_ID)):
-                name = "%s-%s" % (who, kind)
-                # the client's RSA-3072 makes its IKE_AUTH (about 1.6 kB) too large for 1280 bytes
-                size = "256" if kind == "ecdsa" else "3072" if who == "client" else "2048"
-                pki("--gen", "--type", kind, "--size", size, "--outform", "pem", out=name + ".key")
-                pki("--pub", "--in", self.path(name + ".key"), "--type", kind, "--outform", "pem", out=name + ".pub")
-                pki("--issue", "--cacert", self.path("ca.pem"), "--cakey", self.path("ca.key"), "--type", "pub",
-                    "--in", self.path(name + ".pub"), "--lifetime", "30", "--dn",
-                    "C=CH, O=thinvisor test, CN=%s" % ident, "--san", ident, "--outform", "pem", out=name + ".pem")
-            # swanctl --load-all loads private keys from the folders beside swanctl.conf
-            os.makedirs(self.path(kind), exist_ok=True)
-            shutil.copy(self.path("gw-%s.key" % kind), self.path(os.path.join(kind, "gw.key")))
+        """The test PKI in the temporary folder, once (tests/suites/_ike_pki.py)."""
+        _ike_pki.make(self.path, "%d" % PID, GW_ID, CLIENT_ID)
 
     def cert_args(self, kind, ca="ca"):
         return ["--ca", self.path(ca + ".pem"), "--cert", self.path("client-%s.pem" % kind),
