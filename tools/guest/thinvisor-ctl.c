@@ -245,8 +245,10 @@ static void vpn_line(const char *name, uint64_t v)
     else if (!strcmp(k, "gateway"))
         printf("gateway %u.%u.%u.%u\n", (unsigned)(v >> 24) & 255, (unsigned)(v >> 16) & 255,
                (unsigned)(v >> 8) & 255, (unsigned)v & 255);
-    else if (!strncmp(k, "ike-spi", 7) || !strncmp(k, "spi-", 4))
+    else if (!strncmp(k, "ike-spi", 7))
         printf("%s %016" PRIx64 "\n", k, v);
+    else if (!strncmp(k, "spi-", 4))
+        printf("%s %08" PRIx64 "\n", k, v);
     else
         printf("%s %" PRIu64 "\n", k, v);
 }
