@@ -3,12 +3,14 @@
 # monitor's mbedTLS (DH, ECDH, GCM) and lwIP. Included by the top-level Makefile after
 # mk/vpn.mk and mk/vpn_guest.mk, before mk/unit.mk.
 #
-# vpn/monitor/ is monitor-only (lwIP, the clock, the log): mk/vpn.mk's wildcard vpn/*/*.cpp
-# would put it in the unit tests too, so it is taken out of them here; the install glue
+# vpn/monitor/ is monitor-only (lwIP, the clock, the log) but for tunnel_pure.cpp: mk/vpn.mk's
+# wildcard vpn/*/*.cpp would put all of it in the unit tests, so the rest is taken out of them
+# here; the install glue
 # (vpn/guest/vpn_install.cpp) links a fake vpn_tunnel_install there (tests/unit/mocks).
 
 VPN_MONITOR_GLUE := $(wildcard vpn/monitor/*.cpp)
-UNIT_CORE_SRCS := $(filter-out $(VPN_MONITOR_GLUE),$(UNIT_CORE_SRCS))
+VPN_MONITOR_PURE := vpn/monitor/tunnel_pure.cpp  # host-tested: tests/unit/test_vpn_tunnel_pure.cpp
+UNIT_CORE_SRCS := $(filter-out $(filter-out $(VPN_MONITOR_PURE),$(VPN_MONITOR_GLUE)),$(UNIT_CORE_SRCS))
 
 VPN_MONITOR_SRCS := $(filter-out $(MON_CXX_SRCS),$(wildcard vpn/*.cpp vpn/ike/*.cpp) $(VPN_MONITOR_GLUE))
 MON_CXX_SRCS += $(VPN_MONITOR_SRCS)

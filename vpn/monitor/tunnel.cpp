@@ -11,26 +11,14 @@
 #include "vpn/esp_udp.hpp"
 #include "vpn/guest/vpn_policy.hpp"
 #include "vpn/monitor/tunnel.hpp"
+#include "vpn/monitor/tunnel_pure.hpp"
 
 namespace tv::vpn {
 
 namespace {
 
-constexpr u32 kEth = 14, kIp = 20, kUdp = 8;
-constexpr u32 kOuterHeaders = kEth + kIp + kUdp;
+constexpr u32 kOuterHeaders = kOuterHeaderBytes;
 using ull = unsigned long long;
-
-void put16(u8* p, u32 v) {
-    p[0] = static_cast<u8>(v >> 8);
-    p[1] = static_cast<u8>(v);
-}
-
-u16 ip_checksum(u8 const* h, u32 len) {
-    u32 sum = 0;
-    for (u32 i = 0; i + 1 < len; i += 2) sum += u32{h[i]} << 8 | h[i + 1];
-    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-    return static_cast<u16>(~sum);
-}
 
 // A network flood costs a counter, not the log: the first few of each kind, then powers of two.
 bool worth_logging(u64 n) { return n <= 4 || (n & (n - 1)) == 0; }
@@ -44,9 +32,7 @@ void ip_text(u32 be, char (&out)[16]) {
 
 bool MonitorTunnel::up() const { return ready_ && child_out_ != 0 && gw_mac_known_; }
 
-// The outer headers around the ESP packet already at frame_ + kOuterHeaders: Ethernet to the
-// gateway's next hop, IPv4 from the monitor's address, UDP 4500 -> 4500 with checksum 0
-// (RFC 3948 section 2.1: ESP's ICV covers the payload).
+// Sealed straight into frame_ after room for the outer headers (tunnel_pure's outer_frame).
 Status MonitorTunnel::send_inner(u8 const* packet, u32 len) {
     SaPair* pair = db_.outbound();
     if (!up() || !pair) {
@@ -61,31 +47,10 @@ Status MonitorTunnel::send_inner(u8 const* packet, u32 len) {
         ++c_.seal_refused;
         return st;
     }
-    u32 const ip_len = kIp + kUdp + static_cast<u32>(esp_len);
-    u8* f = frame_;
-    memcpy(f, gw_mac_, 6);
-    nic::MacAddr const me = sw_->mac();
-    memcpy(f + 6, me.b, 6);
-    put16(f + 12, 0x0800);
-    u8* ip = f + kEth;
-    ip[0] = 0x45;
-    ip[1] = 0;
-    put16(ip + 2, ip_len);
-    put16(ip + 4, ++ip_id_);
-    put16(ip + 6, 0);
-    ip[8] = 64;
-    ip[9] = 17;
-    put16(ip + 10, 0);
-    u32 const src = net::stack_address();
-    memcpy(ip + 12, &src, 4);
-    memcpy(ip + 16, &gw_be_, 4);
-    put16(ip + 10, ip_checksum(ip, kIp));
-    u8* udp = ip + kIp;
-    put16(udp, kNatTPort);
-    put16(udp + 2, kNatTPort);
-    put16(udp + 4, kUdp + static_cast<u32>(esp_len));
-    put16(udp + 6, 0);
-    if (!ok(sw_->inject_to_wire(sw::Frame{f, kEth + ip_len}))) {
+    u8 me[6];
+    memcpy(me, sw_->mac().b, 6);
+    u32 const n = outer_frame(frame_, gw_mac_, me, net::stack_address(), gw_be_, ++ip_id_, static_cast<u32>(esp_len));
+    if (!ok(sw_->inject_to_wire(sw::Frame{frame_, n}))) {
         ++c_.wire_full;
         return Status::NoMemory;
     }

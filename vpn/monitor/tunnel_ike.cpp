@@ -13,6 +13,7 @@
 #include "net/netstack.hpp"
 #include "vpn/ike/constants.hpp"
 #include "vpn/monitor/tunnel.hpp"
+#include "vpn/monitor/tunnel_pure.hpp"
 
 namespace tv::vpn {
 
@@ -21,7 +22,8 @@ namespace {
 // IKE_SA_INIT is retried for ever (the initiator's rule while nothing answers), 0.5 s, 1 s,
 // then every 2 s: a gateway that appears is found within 2 s. After kFailoverMs without an
 // established SA the next configured gateway is tried, round and round.
-constexpr u32 kRetransmitMs = 500, kRetransmitMaxMs = 2000, kRetransmitTries = 5;
+constexpr u32 kRetransmitMs = 500, kRetransmitMaxMs = 2000;
+constexpr u8 kRetransmitTries = 5;
 constexpr u32 kRestartMs = 2000, kKeepaliveMs = 20000;
 constexpr u64 kFailoverMs = 10000;
 
@@ -39,73 +41,13 @@ bool rdrand_fill(void*, u8* out, u64 n) {
     return true;
 }
 
-// As strongSwan reads an identity: an IPv4 address, user@host (RFC 822), or a name (FQDN,
-// a leading '@' dropped).
-bool parse_ipv4(char const* s, u8 (&out)[4]) {
-    for (u32 i = 0; i < 4; ++i) {
-        u32 v = 0, digits = 0;
-        while (*s >= '0' && *s <= '9' && digits < 4) v = v * 10 + static_cast<u32>(*s++ - '0'), ++digits;
-        if (digits == 0 || v > 255 || *s != (i < 3 ? '.' : '\0')) return false;
-        out[i] = static_cast<u8>(v);
-        ++s;
-    }
-    return true;
-}
-
-ike::Identity identity(char const* s) {
-    ike::Identity id{};
-    u8 a[4];
-    if (parse_ipv4(s, a)) {
-        id.type = ike::idtype::kIpv4;
-        id.len = 4;
-        memcpy(id.data, a, 4);
-        return id;
-    }
-    id.type = strchr(s, '@') && s[0] != '@' ? ike::idtype::kRfc822 : ike::idtype::kFqdn;
-    if (s[0] == '@') ++s;
-    size_t const len = strnlen(s, sizeof id.data);
-    id.len = static_cast<u8>(len);
-    memcpy(id.data, s, len);
-    return id;
-}
-
-// The DH groups and key sizes the proposals name, in our order of preference.
-void algorithms(VpnConfig const& v, ike::Config& c) {
-    u32 ike = 0, esp = 0;
-    for (u32 i = 0; i < v.ike_count; ++i) ike |= v.ike[i].algs;
-    for (u32 i = 0; i < v.esp_count; ++i) esp |= v.esp[i].algs;
-    u32 g = 0;
-    if (ike & static_cast<u32>(VpnAlg::Curve25519)) c.groups[g++] = ike::group::kCurve25519;
-    if (ike & static_cast<u32>(VpnAlg::Ecp256)) c.groups[g++] = ike::group::kEcp256;
-    if (ike & static_cast<u32>(VpnAlg::Modp2048)) c.groups[g++] = ike::group::kModp2048;
-    // One list of key sizes serves IKE and ESP in the initiator: those both allow.
-    u32 const both = ike & esp;
-    u32 k = 0;
-    if (both & static_cast<u32>(VpnAlg::Aes256Gcm16)) c.key_bits[k++] = 256;
-    if (both & static_cast<u32>(VpnAlg::Aes128Gcm16)) c.key_bits[k++] = 128;
-}
-
-void ip_bytes(u32 be, u8 (&out)[4]) { memcpy(out, &be, 4); }
-
 }  // namespace
 
 bool MonitorTunnel::configure(VpnConfig const& v) {
-    ike::Config c{};
     for (u32 i = 0; i < v.gateway_count && i < 4; ++i) gateways_be_[gateway_count_++] = v.gateways[i].be;
     gw_be_ = gateways_be_[0];
-    ip_bytes(gw_be_, c.gateway_ip);
-    c.local_id = identity(v.local_id);
-    c.remote_id = identity(v.remote_id);
-    algorithms(v, c);
-    c.retransmit_ms = kRetransmitMs;
-    c.retransmit_max_ms = kRetransmitMaxMs;
-    c.retransmit_tries = kRetransmitTries;
-    c.dpd_ms = v.dpd_interval_s * 1000;
-    c.restart_ms = kRestartMs;
-    c.child_rekey_ms = v.child_lifetime_s * 1000;
-    c.ike_rekey_ms = v.ike_lifetime_s * 1000;
-    c.keepalive_ms = kKeepaliveMs;
-    c.force_encap = true;  // kernel-libipsec, and our ESP, always use UDP 4500
+    ike::Config const c =
+        ike_config(v, IkeTimers{kRetransmitMs, kRetransmitMaxMs, kRetransmitTries, kRestartMs, kKeepaliveMs});
 
     BootModule const* m = find_module(boot_info(), v.psk);
     if (!m || !m->copy) {
