@@ -16,7 +16,7 @@ takes whole frames; the same in both runs):
 Appends JSON lines to build/bench/results.jsonl."""
 import argparse
 import os
-import re
+import shutil
 import statistics
 import struct
 import subprocess
@@ -146,7 +146,7 @@ def vpn_run(work, mb, samples):
             raise RuntimeError("no tunnel: %r" % out[-200:])
         mbps = transfer(env, g, mb)
         marks, logged = [], []
-        g.run("ping -i 0.01 %s > /dev/null 2>&1 &" % vt.SERVER, 10)
+        g.run("(ping -i 0.01 %s > /dev/null 2>&1 &)" % vt.SERVER, 10)
         for _ in range(samples):
             time.sleep(1)
             mark = len(g.monitor_log())
@@ -187,7 +187,7 @@ def plain_run(work, mb):
 def swan_run(work, samples):
     """Set-up ms of a strongSwan initiator (its own namespace) to the same responder."""
     env = vt.Env()
-    client = None
+    client = dump = pinger = None
     cdir = tempfile.mkdtemp(prefix="tvvc%d-" % PID)
     try:
         env.setup(work)
@@ -221,7 +221,7 @@ def swan_run(work, samples):
         dump = subprocess.Popen(["ip", "netns", "exec", CLIENT_NS, "tcpdump", "-U", "--immediate-mode", "-n",
                                  "-Z", "root", "-i", b, "-w", pcap], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
-        pinger = subprocess.Popen(["ip", "netns", "exec", CLIENT_NS, "ping", "-i", "0.005", "-q", vt.SERVER],
+        pinger = subprocess.Popen(["ip", "netns", "exec", CLIENT_NS, "busybox", "ping", "-i", "0.005", "-q", vt.SERVER],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(2)
         marks = []
@@ -232,13 +232,23 @@ def swan_run(work, samples):
             nl.sh("swanctl", "--terminate", "--uri", uri, "--ike", "tv", "--force", timeout=30, check=False)
             time.sleep(1)
         nl.kill_group(pinger)
-        os.killpg(dump.pid, 2)
+        os.killpg(dump.pid, 2)  # SIGINT: tcpdump writes its last packets
         dump.wait(10)
         return setup_times(pcap, CLIENT_IP, marks)
     finally:
-        nl.kill_group(client)
+        for p in (pinger, dump, client):
+            nl.kill_group(p)
         subprocess.run(["timeout", "10", "ip", "netns", "del", CLIENT_NS], stderr=subprocess.DEVNULL)
         env.cleanup()
+        shutil.rmtree(cdir, ignore_errors=True)
+
+
+def workdir(name):
+    """build/bench/vpn_tunnel/NAME, emptied: the logs of the last run stay for a look."""
+    d = os.path.join(ROOT, "build", "bench", "vpn_tunnel", name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
 
 
 def main():
@@ -246,14 +256,11 @@ def main():
     ap.add_argument("--mb", type=int, default=1 if bl.smoke() else 16)
     ap.add_argument("--samples", type=int, default=1 if bl.smoke() else 3)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as work:
-        vpn_mbps, vpn_setup, logged = vpn_run(work, args.mb, args.samples)
+    vpn_mbps, vpn_setup, logged = vpn_run(workdir("vpn"), args.mb, args.samples)
     plain = swan = None
     if not bl.smoke():  # smoke: the VPN boot alone, no peers
-        with tempfile.TemporaryDirectory() as work:
-            plain = plain_run(work, args.mb)
-        with tempfile.TemporaryDirectory() as work:
-            swan = swan_run(work, args.samples)
+        plain = plain_run(workdir("plain"), args.mb)
+        swan = swan_run(workdir("strongswan"), args.samples)
     at = dict(machine="pc", cpu="max", vendor="amd")
     bl.record("vpn_tcp_tx_MBps", round(vpn_mbps, 3), "MB/s", peer="same guest over the plain mediated NIC" if plain
               else None, peer_value=round(plain, 3) if plain else None, goal=bl.goal("ratio", ">=", 0.7),

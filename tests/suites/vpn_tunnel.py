@@ -750,6 +750,8 @@ def main():
             print("FAIL %s: %s (logs in %s)" % (c, problem, work))
         else:
             print("PASS %s %s" % (c, note))
+    if not failed and os.path.exists(getattr(env, "pcap", "")):
+        os.unlink(env.pcap)  # tens of MB once it passed: kept only for a failure
     return 1 if failed else 0
 
 
