@@ -12,6 +12,8 @@ gateway) carries every check, in this order:
   guest still has no connectivity;
 - comes_up_by_itself: charon restarts with the right PSK: the tunnel comes up with no help (the
   monitor's retries), charon lists the IKE and ESP-in-UDP SAs;
+- second_gateway_when_first_silent: thinvisor.conf names a silent gateway first: the monitor
+  tries it, moves on to charon's after 10 s, and the tunnel comes up there;
 - ping_server: the guest pings the server behind the gateway through the tunnel;
 - tcp_echo: a TCP echo service on the server returns the guest's marker line;
 - tcp_64mib_across_rekeys: 64 MiB over TCP from the guest to the server, equal sha256 on both
@@ -50,6 +52,7 @@ PID = os.getpid()
 MON_MAC, GUEST_MAC = "52:54:00:aa:bb:02", "52:54:00:12:34:57"
 GATEWAY_MAC = "02:74:76:67:77:01"  # vpn/guest/guest_net.hpp kGatewayMac
 GW_IP, MON_IP = "10.77.0.1", "10.77.0.2"
+DEAD_GW = "10.77.0.9"  # the first gateway in thinvisor.conf: nothing answers there
 GW_LAN, SERVER = "10.2.0.1", "10.2.0.2"
 INNER, VGW, DNS = "10.3.0.10", "10.3.0.1", "10.3.0.53"
 CLIENT_ID, GW_ID = "client@thinvisor.test", "gw.thinvisor.test"
@@ -57,13 +60,14 @@ ECHO_PORT, BULK_PORT = 7007, 9000
 BULK_MB = 64
 PATTERN = 0x5A  # the guest's ping payload byte
 MARK = "TVMARK-%d-c3a9" % PID  # the guest's TCP echo line
-CHECKS = ["gateway_absent_fail_closed", "wrong_psk_refused", "comes_up_by_itself", "ping_server", "tcp_echo",
+CHECKS = ["gateway_absent_fail_closed", "wrong_psk_refused", "comes_up_by_itself", "second_gateway_when_first_silent",
+          "ping_server", "tcp_echo",
           "tcp_64mib_across_rekeys", "ctl_vpn", "bad_packets_dropped", "nothing_in_clear"]
 
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
-        "[vpn]\ngateway = %s\nlocal_id = %s\nremote_id = %s\nauth = psk\npsk = vpn.psk\n"
+        "[vpn]\ngateway = %s, %s\nlocal_id = %s\nremote_id = %s\nauth = psk\npsk = vpn.psk\n"
         "inner_address = %s/24\ndns = %s\ndpd_interval = 10\nchild_lifetime = 20\nike_lifetime = 30\n"
-        % (MON_MAC, MON_IP, GW_IP, GW_IP, CLIENT_ID, GW_ID, INNER, DNS))
+        % (MON_MAC, MON_IP, GW_IP, DEAD_GW, GW_IP, CLIENT_ID, GW_ID, INNER, DNS))
 DHCP_SCRIPT = ("#!/bin/sh\n[ \"$1\" = bound ] || exit 0\nip addr add $ip/$mask dev $interface\n"
                "ip link set dev $interface mtu ${mtu:-1500}\nip route add default via $router\n"
                "echo \"TVLEASE ip=$ip mask=$mask router=$router dns=$dns mtu=$mtu\"\n")
@@ -602,6 +606,15 @@ class Run:
         if not re.search(r"in\s+%s" % m.group(2), sas) or not re.search(r"out\s+%s" % m.group(1), sas):
             problems.append("charon's child SPIs are not in %s / out %s" % (m.group(2), m.group(1)))
         self.report("comes_up_by_itself", "; ".join(problems) or None, "up %.1f s after charon started" % secs)
+        log = g.monitor_log()
+        first = re.search(r"vpn: ike: IKE_SA_INIT to %s" % re.escape(DEAD_GW), log)
+        switch = re.search(r"vpn: no SA with the gateway for \d+ s: trying gateway %s" % re.escape(GW_IP), log)
+        up_on = re.search(r"vpn: tunnel up with gateway %s" % re.escape(GW_IP), log)
+        self.report("second_gateway_when_first_silent",
+                    None if first and switch and up_on and first.start() < switch.start() else
+                    "IKE_SA_INIT to the first gateway %s: %s, switch to %s: %s, up there: %s"
+                    % (DEAD_GW, bool(first), GW_IP, bool(switch), bool(up_on)),
+                    "tried %s first, then %s, up there" % (DEAD_GW, GW_IP))
         return True
 
     def ping(self):
