@@ -35,8 +35,8 @@ bool MonitorTunnel::up() const { return ready_ && child_out_ != 0 && gw_mac_know
 // Sealed straight into frame_ after room for the outer headers (tunnel_pure's outer_frame).
 Status MonitorTunnel::send_inner(u8 const* packet, u32 len) {
     SaPair* pair = db_.outbound();
-    if (!up() || !pair) {
-        ++c_.seal_refused;
+    if (!up() || !pair) {  // the policy asked up() first: only a race (or a fragment train) gets here
+        ++(ready_ && child_out_ && !gw_mac_known_ ? c_.no_next_hop : c_.seal_refused);
         return Status::Refused;
     }
     u64 esp_len = 0;
