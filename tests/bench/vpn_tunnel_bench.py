@@ -135,7 +135,7 @@ def vpn_run(work, mb, samples):
         psk = os.path.join(work, "vpn.psk")
         with open(psk, "w") as f:
             f.write(env.psk + "\n")
-        run.g = g = nl.Guest(env.net, work, conf_text=CONF_VPN, machine="pc", guest_mac=vt.GUEST_MAC,
+        run.g = g = vt.start_guest(env.net, work, conf_text=CONF_VPN, machine="pc", guest_mac=vt.GUEST_MAC,
                              timeout=1700, modules=(psk,))
         if not g.wait_shell(400):
             raise RuntimeError("no shell")
@@ -172,7 +172,7 @@ def plain_run(work, mb):
     g = None
     try:
         env.setup(work)
-        g = nl.Guest(env.net, work, conf_text=CONF_PLAIN, machine="pc", guest_mac=vt.GUEST_MAC, timeout=1700)
+        g = vt.start_guest(env.net, work, conf_text=CONF_PLAIN, machine="pc", guest_mac=vt.GUEST_MAC, timeout=1700)
         if not g.wait_shell(400):
             raise RuntimeError("no shell")
         g.run("thinvisor-ctl tso-off eth0; ip link set eth0 up; ip addr add %s/24 dev eth0; "

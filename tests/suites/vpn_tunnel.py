@@ -318,6 +318,19 @@ class Env:
         self.net.cleanup()
 
 
+def start_guest(net, work, **kw):
+    """nl.Guest, started again once if its console socket refused the connection (_netlib
+    connects as soon as QEMU's socket file appears, which can race QEMU's listen)."""
+    try:
+        return nl.Guest(net, work, **kw)
+    except ConnectionRefusedError:
+        for p in list(net.procs):
+            if p.poll() is None and "qemu-system-x86_64" in " ".join(p.args):
+                nl.kill_group(p)
+        time.sleep(1)
+        return nl.Guest(net, work, **kw)
+
+
 # ---- checks on what the monitor and the guest report -----------------------------------------
 
 def ctl_vpn(g):
@@ -540,7 +553,7 @@ class Run:
         psk = os.path.join(self.work, "vpn.psk")
         with open(psk, "w") as f:
             f.write(self.env.psk + "\n")
-        self.g = nl.Guest(self.env.net, self.work, conf_text=CONF, machine="pc", guest_mac=GUEST_MAC, timeout=1700,
+        self.g = start_guest(self.env.net, self.work, conf_text=CONF, machine="pc", guest_mac=GUEST_MAC, timeout=1700,
                           modules=(psk,))
         if not self.g.wait_shell(400):
             raise RuntimeError("the guest did not reach its shell (console tail %r)" % self.g.console[-300:])
