@@ -156,6 +156,12 @@ class Initiator {
     void shutdown();
     // The owner saw ESP from the gateway: it is alive, no DPD needed.
     void note_traffic() { last_rx_ms_ = clock_.now_ms(); }
+    // Points the initiator at another gateway (the owner's failover between the configured
+    // ones, in order of preference); takes effect at the next start(). The PSK's pad key stays.
+    void set_gateway(u8 const ip[4]) {
+        for (int i = 0; i < 4; ++i)
+            cfg_.gateway_ip[i] = ip[i];
+    }
 
     State state() const { return state_; }
     Error last_error() const { return error_; }
