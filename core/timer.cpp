@@ -50,6 +50,11 @@ bool apic_interrupt_deliverable() {
 
 }  // namespace
 
+u32 apic_highest_in_service() {
+    u64 const base = x86::rdmsr(kApicBaseMsr);
+    return base & kApicEnable ? apic_highest(base, kIsr) : 0;
+}
+
 bool timer_add_periodic(void (*job)(), u64 period_us) {
     if (g_timer_cpu == ~0u) g_timer_cpu = this_cpu();
     if (g_timer_cpu != this_cpu()) return false;

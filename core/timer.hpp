@@ -29,6 +29,9 @@ u64 timer_deadline_tsc();
 void timer_halt_wait();
 inline constexpr u64 kHaltSliceUs = 1'000;
 
+// The highest vector the local APIC holds in service (ISR), 0 when none. Reads only.
+u32 apic_highest_in_service();
+
 // One log line: runs, how late the latest ran, runs later than 10 ms.
 void timer_log_stats();
 

@@ -238,6 +238,9 @@ class Guest:
             cmd += ["-fw_cfg", "name=opt/thinvisor/script,file=%s" % script.replace(",", ",,")]
         if monitor:
             cmd += ["-kernel", MONITOR]
+            # TV_MONITOR_APPEND: a monitor command line for every guest of a suite run by hand
+            # (e.g. svm_clock=off, to see net-monitor-latency fail without the AMD-V clock).
+            append = append or os.environ.get("TV_MONITOR_APPEND")
             if append:
                 cmd += ["-append", append]
             if conf_text is not None:
