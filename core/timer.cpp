@@ -72,13 +72,14 @@ void timer_run_due() {
     // Held off for a second or more: a guest with interrupts off and no exits (SVM;
     // docs/architecture.md), or the monitor itself waiting inside one exit's handler (an AoE
     // disk command across an outage). Logged, with the guest's place in the log around it.
-    if (next != Deadlines::kNone && now > next && now - next >= 1'000'000) {
-        auto ms = [](u64 us) { return static_cast<unsigned long long>(us / 1000); };
-        u64 const in_exit = now > g_exit_start_us ? now - g_exit_start_us : 0;
-        if (in_exit * 2 >= now - next)
-            log("clock: held off %llu ms, %llu ms of it in the monitor's handling of one exit", ms(now - next), ms(in_exit));
-        else
-            log("clock: held off %llu ms by the guest", ms(now - next));
+    auto ms = [](u64 us) { return static_cast<unsigned long long>(us / 1000); };
+    switch (hold_off(now, next, g_exit_start_us)) {
+        case HoldOff::None: break;
+        case HoldOff::Guest: log("clock: held off %llu ms by the guest", ms(now - next)); break;
+        case HoldOff::Monitor:
+            log("clock: held off %llu ms, %llu ms of it in the monitor's handling of one exit", ms(now - next),
+                ms(now - g_exit_start_us));
+            break;
     }
     (void)g_jobs.run_due(now);
 }

@@ -210,7 +210,7 @@ bool svm_clock_on() {
     if (on < 0) {
         char buf[8];
         char const* v = cmdline_value("svm_clock", buf, sizeof buf);
-        on = v && v[0] == 'o' && v[1] == 'f' && v[2] == 'f' && !v[3] ? 0 : 1;
+        on = svm_clock_enabled(v) ? 1 : 0;
     }
     return on == 1;
 }
