@@ -260,7 +260,9 @@ bool SvmVcpu::after_interrupt_exits(u64 code) {
     halted_ = code == exit_code::kHlt;
     if (halted_) halted_rip_ = vmcb_->save.rip;
     if (code == exit_code::kIntr && clock) taken_.add(take_pending_interrupt());
-    if (halted_ && clock && taken_.empty() && (vmcb_->save.rflags & x86::kRflagsIf)) check_idle_in_service();
+    // Once per HLT the guest executes, not at each re-entry of the halt wait (APIC reads are costly).
+    if (halted_ && !was_halted && clock && taken_.empty() && (vmcb_->save.rflags & x86::kRflagsIf))
+        check_idle_in_service();
     bool const at_halt = halted_ || (was_halted && code == exit_code::kIntr && vmcb_->save.rip == halted_rip_);
     if (!at_halt || taken_.empty() || !(vmcb_->save.rflags & x86::kRflagsIf)) return false;
     vmcb_->save.rip = halted_rip_ + 1;
