@@ -26,12 +26,11 @@ void timer_run_due();
 // monitor; kNoDeadline on the other CPUs and while there is no job.
 u64 timer_deadline_tsc();
 
-// The guest halted (SVM's HLT exit while the timer wants control): waits in the monitor for a
-// short slice (kHaltSliceUs), running due jobs, reading only the TSC. The backend re-enters at
-// the HLT, where a pending interrupt exits at once and ends it.
+// The guest halted (SVM's HLT exit while the timer wants control): waits in the monitor,
+// running due jobs, until the local APIC holds an interrupt the guest would take or a short
+// slice (kHaltSliceUs) ends, whichever is first. The backend re-enters at the HLT.
 void timer_halt_wait();
-inline constexpr u64 kHaltSliceUs = 200;
-inline constexpr u64 kHaltPollGapUs = 20;  // between two looks at the deadlines
+inline constexpr u64 kHaltSliceUs = 1'000;
 
 // The highest vector the local APIC holds in service (ISR), 0 when none. Reads only.
 u32 apic_highest_in_service();
