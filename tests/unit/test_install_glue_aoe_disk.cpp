@@ -99,11 +99,11 @@ class AoeDiskInstallGlue : public ::testing::Test {
 
     static void SetUpTestSuite() {
         mocks::Registries& r = registries();
-        if (attached) return r.unpark(parked);  // run again (--gtest_repeat): the glue attached once
-        attached = true;
-        saved_port = nic::monitor_port();
+        saved_port = nic::monitor_port();  // another suite's (the e1000 glue's), put back at the end
         saved_conf = r.conf;
         saved_loaded = r.conf_loaded;
+        if (attached) return r.unpark(parked);  // run again (--gtest_repeat): the glue attached once
+        attached = true;
         r.conf_loaded = true;
         r.conf.network.present = true;
         r.conf.aoe = {true, 1, 2, 1500, 1000};
