@@ -54,13 +54,16 @@ class MonitorEnv final : public AhciEnv {
     void set_reads_direct(bool direct) {
         if (direct == reads_direct || !vcpu) return;
         Status const s = mmio_hook_reads_direct(*vcpu, hook, direct);
-        if (ok(s)) reads_direct = direct;
-        else if (!direct) log("ahci: cannot trap the ABAR's reads again (status %u)", static_cast<unsigned>(s));
+        if (ok(s)) {
+            reads_direct = direct;
+            ++(direct ? widened : narrowed);
+        } else if (!direct) log("ahci: cannot trap the ABAR's reads again (status %u)", static_cast<unsigned>(s));
     }
 
     MmioHookId hook{};
     Vcpu* vcpu{nullptr};
     bool reads_direct{false};  // the ABAR is mapped read-only: the guest's reads do not exit
+    u64 widened{0}, narrowed{0};  // how often (power-off log: each change costs a TLB flush)
 };
 
 struct Controller {
@@ -226,6 +229,8 @@ void log_accesses(u32 i, RegClass first, RegClass end, char const* what) {
 // At power-off: what each mediated port did, next to the exit counters.
 void log_counters() {
     for (u32 i = 0; i < g_count; ++i) {
+        log("ahci%u: status reads went to the HBA %llu times, exited again %llu times", i,
+            static_cast<unsigned long long>(g_ctrl[i].env.widened), static_cast<unsigned long long>(g_ctrl[i].env.narrowed));
         log_accesses(i, RegClass::Cap, RegClass::PxBases, "HBA");
         log_accesses(i, RegClass::PxBases, RegClass::kCount, "port");
         for (u32 p = 0; p < kMaxPorts; ++p) {
