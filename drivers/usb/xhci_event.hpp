@@ -39,6 +39,8 @@ class GuestEventRing {
     // the ring is full (one TRB is always left free, so full and empty differ) or unwritable.
     [[nodiscard]] bool push(GuestView const& g, Trb ev);
     [[nodiscard]] bool full() const;
+    // Everything pushed is behind the guest's ERDP.
+    bool empty() const { return seg_ == dseg_ && idx_ == didx_; }
 
     u32 segments() const { return nsegs_; }
     Gpa producer() const { return at(seg_, idx_); }

@@ -1,0 +1,118 @@
+// Transfer rings (xhci_controller.hpp): the guest's TRBs copied at a slot's doorbell, checked,
+// and written to the endpoint's shadow ring; transfer events translated back; output contexts
+// copied out to the guest.
+#include <string.h>
+
+#include "drivers/usb/xhci_controller.hpp"
+
+namespace tv::usb {
+
+namespace {
+
+// A refused transfer TRB becomes a No Op that asks for an event, so the guest hears of it.
+Trb no_op_transfer(Trb const& refused) {
+    Trb t{0, 0, (refused.control & kTrbCycle) | kTrbIoc};
+    set_trb_type(t, TrbType::NoOp);
+    return t;
+}
+
+}  // namespace
+
+void XhciController::write_doorbell(u32 index, u32 value) {
+    ++counters_.doorbells;
+    if (index == 0) {
+        if (value & 0xFF) env_->refused("doorbell 0", "target other than the command ring");
+        else ring_commands();
+        return;
+    }
+    u8 const dci = static_cast<u8>(value & 0xFF);
+    if (index > kMaxSlots || !slots_[index].enabled) return env_->refused("doorbell", "slot not enabled");
+    if (dci < 1 || dci > kMaxDci) return env_->refused("doorbell", "target not an endpoint");
+    if (value >> 16) return env_->refused("doorbell", "stream ID (streams are not offered)");
+    ring_endpoint(static_cast<u8>(index), dci);
+}
+
+void XhciController::ring_endpoint(u8 slot, u8 dci) {
+    u8 const r = slots_[slot].ring[dci];
+    if (r == kNoRing) return env_->refused("doorbell", "endpoint has no transfer ring");
+    ShadowRing& ring = rings_[r];
+    u32 const room = ring.space() < kMaxTrbsPerDoorbell ? ring.space() : kMaxTrbsPerDoorbell;
+    WalkResult w = ring_walk(env_->guest(), &slots_[slot].cursor[dci], copied_, room);
+    bool const stalled = w.why && w.count == room;
+    slots_[slot].stalled = stalled ? slots_[slot].stalled | 1u << dci : slots_[slot].stalled & ~(1u << dci);
+    if (w.why && !stalled) env_->refused("transfer ring", w.why);
+    TrbLimits const lim = limits();
+    for (u32 i = 0; i < w.count; ++i) {
+        Trb t = copied_[i].trb;
+        char const* why = check_transfer_trb(env_->guest(), t, lim);
+        if (why) {
+            env_->refused(trb_type_name(trb_type(t)), why);
+            ++counters_.refused;
+            t = no_op_transfer(t);
+        }
+        ++counters_.trbs;
+        (void)ring.push(t, copied_[i].from, why != nullptr);
+    }
+    if (w.count) env_->dev_write(db_ + u32{slot} * 4, 4, dci);
+}
+
+u8 XhciController::ring_for(u8 slot, u8 dci) {
+    u8 r = slots_[slot].ring[dci];
+    if (r == kNoRing) {
+        for (u32 i = 0; i < kRingPool && r == kNoRing; ++i)
+            if (!ring_slot_[i]) r = static_cast<u8>(i);
+        if (r == kNoRing) return r;
+        ring_slot_[r] = slot;
+        slots_[slot].ring[dci] = r;
+    }
+    rings_[r].reset();
+    slots_[slot].stalled &= ~(1u << dci);
+    return r;
+}
+
+void XhciController::release_rings(u8 slot, u32 mask) {
+    for (u32 dci = 1; dci <= kMaxDci; ++dci) {
+        u8 const r = slots_[slot].ring[dci];
+        if (!(mask >> dci & 1) || r == kNoRing) continue;
+        ring_slot_[r] = 0;
+        slots_[slot].ring[dci] = kNoRing;
+        slots_[slot].stalled &= ~(1u << dci);
+    }
+}
+
+// The guest's output context gets the device's, found through the guest's DCBAA now, with
+// each shadowed dequeue pointer put back into the guest's ring.
+void XhciController::copy_out_context(u8 slot) {
+    GuestView const& g = env_->guest();
+    ContextLayout const lay = layout();
+    u64 out = 0;
+    if (!guest_dcbaap_ || !g.read(Gpa{(guest_dcbaap_ & ~u64{0x3F}) + u64{slot} * 8}, &out, sizeof out)) return;
+    memcpy(context_copy_, slot_out(slot), lay.device_bytes());
+    for (u32 dci = 1; dci <= kMaxDci; ++dci) {
+        u8 const r = slots_[slot].ring[dci];
+        if (r == kNoRing) continue;
+        EpContext& ep = device_ep(context_copy_, lay, dci);
+        RingCursor const& c = slots_[slot].cursor[dci];
+        ep.set_dequeue(rings_[r].guest_of(ep.dequeue_raw(), c.next).raw, c.cycle);
+    }
+    if (!g.write(Gpa{out & ~u64{0x3F}}, context_copy_, lay.device_bytes()))
+        env_->refused("output device context", "outside guest memory");
+}
+
+bool XhciController::translate_transfer(Trb* ev) {
+    u8 const slot = trb_slot(*ev), dci = trb_endpoint(*ev);
+    if (slot == 0 || slot > kMaxSlots || dci == 0 || slots_[slot].ring[dci] == kNoRing) return false;
+    u8 const code = trb_completion_code(*ev);
+    if (!(ev->control & kTrbEventDataFlag) && ev->param) {
+        Gpa guest{0};
+        bool refused = false;
+        if (!rings_[slots_[slot].ring[dci]].complete(ev->param, &guest, &refused)) return false;
+        ev->param = guest.raw;
+        if (refused) ev->status = (ev->status & 0x00FFFFFF) | u32{static_cast<u8>(Completion::Trb)} << 24;
+    }
+    if (code != static_cast<u8>(Completion::Success) && code != static_cast<u8>(Completion::ShortPacket))
+        copy_out_context(slot);  // a halted or stopped endpoint: the guest reads its state
+    return true;
+}
+
+}  // namespace tv::usb
