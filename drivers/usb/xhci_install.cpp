@@ -14,6 +14,7 @@
 #include "drivers/pci/pci_monitor.hpp"
 #include "drivers/usb/xhci_controller.hpp"
 #include "drivers/usb/xhci_mediator.hpp"
+#include "lib/new.hpp"
 
 namespace tv::usb {
 
@@ -56,7 +57,7 @@ class MonitorEnv final : public XhciEnv {
 
 struct Controller {
     MonitorEnv env;
-    XhciController xhci;
+    XhciController* xhci{nullptr};  // in monitor pages: its shadow bookkeeping is large
     u64 msix_table{0}, msix_len{0};  // the MSI-X table when it lives in BAR0 (len 0: not)
     Device device{"xhci"};
 };
@@ -74,13 +75,13 @@ MmioAction bar0_access(void* ctx, Vcpu&, Gpa gpa, u8 size, bool write, u64* valu
     Controller& c = *static_cast<Controller*>(ctx);
     u32 const off = static_cast<u32>(gpa.raw - mmio_hook_base(c.env.hook).raw);
     if (!write) {
-        *value = c.xhci.read(off, size);
+        *value = c.xhci->read(off, size);
         return MmioAction::Handled;
     }
     Delivery mode{};
     if (c.msix_len && pci::strip_msix_delivery(c.msix_table, c.msix_len, off, size, value, &mode))
         c.env.refused("MSI-X entry", "INIT/SMI delivery (written as fixed)");
-    c.xhci.write(off, size, *value);
+    c.xhci->write(off, size, *value);
     return MmioAction::Handled;
 }
 
@@ -122,21 +123,23 @@ Status install_one(pci::Function const& f) {
     if (!ok(s)) return s;
     ++g_count;
     Hpa const dma = alloc_pages(kDmaPages);
-    if (!dma.raw) return Status::NoMemory;
+    Hpa const obj = alloc_pages(align_up(sizeof(XhciController), kPageSize) / kPageSize);
+    if (!dma.raw || !obj.raw) return Status::NoMemory;
+    c.xhci = new (hpa_virt(obj)) XhciController();
     DeviceGuard lock(c.device);
-    c.xhci.init(&c.env, DmaMem{static_cast<u8*>(hpa_virt(dma)), dma});
-    Hpa const scratch = scratchpad_array(c.xhci.scratchpads());
+    c.xhci->init(&c.env, DmaMem{static_cast<u8*>(hpa_virt(dma)), dma});
+    Hpa const scratch = scratchpad_array(c.xhci->scratchpads());
     if (scratch.raw == ~u64{0}) return Status::NoMemory;
     find_msix(c, f);
-    bool const up = c.xhci.take_over(scratch);
-    log("%s: mediated (%u scratchpads, MSI-X table %s)%s", c.env.name, c.xhci.scratchpads(),
+    bool const up = c.xhci->take_over(scratch);
+    log("%s: mediated (%u scratchpads, MSI-X table %s)%s", c.env.name, c.xhci->scratchpads(),
         c.msix_len ? "in BAR0, guarded" : "elsewhere or none", up ? "" : "; the controller did not come back from reset");
     return Status::Ok;
 }
 
 void log_counters() {
     for (u32 i = 0; i < g_count; ++i) {
-        XhciCounters const& k = g_ctrl[i].xhci.counters();
+        XhciCounters const& k = g_ctrl[i].xhci->counters();
         log("%s: %llu doorbells (%llu command), %llu commands, %llu transfer TRBs, %llu refused, %llu events "
             "(%llu not delivered)", g_ctrl[i].env.name, static_cast<unsigned long long>(k.doorbells),
             static_cast<unsigned long long>(k.command_doorbells), static_cast<unsigned long long>(k.commands),
