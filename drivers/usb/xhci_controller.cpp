@@ -87,6 +87,7 @@ void XhciController::reset_state() {
         memset(s.ring, kNoRing, sizeof s.ring);
         for (auto& c : s.cursor) c = RingCursor{};
         s.stalled = 0;
+        s.td_refused = 0;
         s.enabled = false;
     }
     guest_events_.reset();

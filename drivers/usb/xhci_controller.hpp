@@ -49,7 +49,11 @@ inline constexpr u32 kEventTrbs = ShadowRing::kTrbs;  // the monitor's event rin
 
 // The monitor memory a controller needs, in pages, laid out by XhciController::init.
 inline constexpr u32 kSlotPages = 2;  // output context (2 KiB) + input context copy (33 x 64)
-inline constexpr u32 kDmaPages = 3 + kMaxSlots * kSlotPages + kRingPool;
+// Where a refused transfer TRB's buffer is pointed instead (at most 64 KiB): the TD keeps its
+// shape for the device, whose data lands in or comes from this monitor page run. It only ever
+// holds what devices wrote there.
+inline constexpr u32 kSinkPages = kMaxTrbBuffer / kPageSize;
+inline constexpr u32 kDmaPages = 3 + kMaxSlots * kSlotPages + kRingPool + kSinkPages;
 
 struct XhciCounters {
     u64 doorbells, command_doorbells, trbs, commands, refused, events, events_dropped;
@@ -79,7 +83,8 @@ class XhciController {
     struct Slot {
         u8 ring[kMaxDci + 1];  // pool index per DCI, kNoRing when none
         RingCursor cursor[kMaxDci + 1];
-        u32 stalled;  // DCIs whose guest TRBs wait for room in the shadow ring
+        u32 stalled;      // DCIs whose guest TRBs wait for room in the shadow ring
+        u32 td_refused;   // DCIs whose last copied TD is unfinished and has a refused TRB
         bool enabled;
     };
     static constexpr u8 kNoRing = 0xFF;
@@ -105,6 +110,7 @@ class XhciController {
 
     // transfer rings (xhci_transfer.cpp)
     void ring_endpoint(u8 slot, u8 dci);
+    [[nodiscard]] Trb defuse(Trb t) const;
     [[nodiscard]] u8 ring_for(u8 slot, u8 dci);
     void release_rings(u8 slot, u32 mask);
     void copy_out_context(u8 slot);
@@ -117,6 +123,7 @@ class XhciController {
     void report_device_erdp(bool clear_ehb);
     void retry_stalled();
 
+    Hpa sink_dev() const { return Hpa{dma_.dev.raw + u64{3 + kMaxSlots * kSlotPages + kRingPool} * kPageSize}; }
     u8* slot_out(u8 s) { return dma_.virt + (3 + (s - 1) * kSlotPages) * kPageSize; }
     Hpa slot_out_dev(u8 s) const { return Hpa{dma_.dev.raw + (3 + (s - 1) * kSlotPages) * kPageSize}; }
     u8* slot_in(u8 s) { return slot_out(s) + kPageSize; }

@@ -9,14 +9,35 @@ namespace tv::usb {
 
 namespace {
 
-// A refused transfer TRB becomes a No Op that asks for an event, so the guest hears of it.
-Trb no_op_transfer(Trb const& refused) {
-    Trb t{0, 0, (refused.control & kTrbCycle) | kTrbIoc};
-    set_trb_type(t, TrbType::NoOp);
-    return t;
-}
+constexpr u32 kTdFlags = kTrbCycle | kTrbChain | kTrbIoc;
 
 }  // namespace
+
+// A refused TRB keeps its place and shape in its TD, so that the device (and a device model
+// that trusts TD shapes) sees a well-formed transfer: a data TRB's buffer becomes the monitor's
+// sink, a Setup Stage carries immediate data, any other type becomes a No Op with the guest's
+// chain and IOC bits; the interrupter target becomes 0. The TD then completes as a TRB Error.
+Trb XhciController::defuse(Trb t) const {
+    t.status &= kTrbLengthMask;  // interrupter 0, TD size 0
+    switch (trb_type(t)) {
+    case TrbType::Normal:
+    case TrbType::DataStage:
+    case TrbType::Isoch:
+        t.param = sink_dev().raw;
+        t.control &= ~kTrbIdt;
+        if (trb_length(t) > kMaxTrbBuffer) t.status = kMaxTrbBuffer;
+        return t;
+    case TrbType::SetupStage:
+        t.control |= kTrbIdt;
+        t.status = 8;
+        return t;
+    default: {
+        Trb n{0, 0, t.control & kTdFlags};
+        set_trb_type(n, TrbType::NoOp);
+        return n;
+    }
+    }
+}
 
 void XhciController::write_doorbell(u32 index, u32 value) {
     ++counters_.doorbells;
@@ -41,17 +62,31 @@ void XhciController::ring_endpoint(u8 slot, u8 dci) {
     bool const stalled = w.why && w.count == room;
     slots_[slot].stalled = stalled ? slots_[slot].stalled | 1u << dci : slots_[slot].stalled & ~(1u << dci);
     if (w.why && !stalled) env_->refused("transfer ring", w.why);
+    // Verdicts first: a refused TRB fails its whole TD, whose TRBs may come before it.
     TrbLimits const lim = limits();
+    bool refused[kMaxTrbsPerDoorbell];
+    bool td_bad = slots_[slot].td_refused >> dci & 1;
+    u32 td_start = 0;
     for (u32 i = 0; i < w.count; ++i) {
-        Trb t = copied_[i].trb;
-        char const* why = check_transfer_trb(env_->guest(), t, lim);
+        char const* why = check_transfer_trb(env_->guest(), copied_[i].trb, lim);
+        refused[i] = why != nullptr;
         if (why) {
-            env_->refused(trb_type_name(trb_type(t)), why);
+            env_->refused(trb_type_name(trb_type(copied_[i].trb)), why);
             ++counters_.refused;
-            t = no_op_transfer(t);
+            copied_[i].trb = defuse(copied_[i].trb);
+            td_bad = true;
         }
+        bool const td_ends = !(copied_[i].trb.control & kTrbChain);
+        for (u32 j = td_start; td_bad && j <= i; ++j) refused[j] = true;
+        if (td_ends) {
+            td_bad = false;
+            td_start = i + 1;
+        }
+    }
+    slots_[slot].td_refused = td_bad ? slots_[slot].td_refused | 1u << dci : slots_[slot].td_refused & ~(1u << dci);
+    for (u32 i = 0; i < w.count; ++i) {
         ++counters_.trbs;
-        (void)ring.push(t, copied_[i].from, why != nullptr);
+        (void)ring.push(copied_[i].trb, copied_[i].from, refused[i]);
     }
     if (w.count) env_->dev_write(db_ + u32{slot} * 4, 4, dci);
 }
@@ -67,6 +102,7 @@ u8 XhciController::ring_for(u8 slot, u8 dci) {
     }
     rings_[r].reset();
     slots_[slot].stalled &= ~(1u << dci);
+    slots_[slot].td_refused &= ~(1u << dci);
     return r;
 }
 

@@ -204,8 +204,9 @@ TEST(XhciController, ABufferPointingAtTheMonitorIsRefusedLoggedAndFailsAsATrbErr
     r->hc.g.put(kGuestEp0, TrbType::Normal, true, kHiddenBase, 512, kTrbIoc);
     r->x.write(kDb + 4, 4, 1);
     Trb const& s = r->hc.dev_trb(ring);
-    EXPECT_EQ(trb_type(s), TrbType::NoOp);
-    EXPECT_EQ(s.param, 0u);
+    EXPECT_EQ(trb_type(s), TrbType::Normal);  // same shape, the monitor's sink as its buffer
+    EXPECT_TRUE(r->hc.in_dma(s.param));
+    EXPECT_EQ(trb_length(s), 512u);
     EXPECT_TRUE(r->hc.logged("buffer outside guest memory"));
     EXPECT_EQ(r->x.counters().refused, 1u);
     Trb ev{ring, 1u << 24, 1u << 24 | 1u << 16};
@@ -214,6 +215,27 @@ TEST(XhciController, ABufferPointingAtTheMonitorIsRefusedLoggedAndFailsAsATrbErr
     (void)r->usbsts();
     EXPECT_EQ(trb_completion_code(r->guest_event(1)), static_cast<u8>(Completion::Trb));
     EXPECT_EQ(r->guest_event(1).param, kGuestEp0);
+}
+
+TEST(XhciController, ARefusedDataStageFailsItsWholeControlTransfer) {
+    auto r = rig();
+    r->address_slot1();
+    u64 const in_dev = r->hc.dev_trb(r->shadow_addr(1)).param;
+    u64 const ring = input_ep(r->hc.virt(in_dev), ContextLayout(false), 1).dequeue().raw;
+    r->hc.g.put(kGuestEp0, TrbType::SetupStage, true, 0x0040000001000680, 8, kTrbIdt);
+    r->hc.g.put(kGuestEp0 + 16, TrbType::DataStage, true, kHiddenBase + 0x100, 64, kTrbDirIn | kTrbChain);
+    r->hc.g.put(kGuestEp0 + 32, TrbType::StatusStage, true, 0, 0, kTrbIoc);
+    r->x.write(kDb + 4, 4, 1);
+    EXPECT_EQ(trb_type(r->hc.dev_trb(ring + 16)), TrbType::DataStage);
+    EXPECT_TRUE(r->hc.in_dma(r->hc.dev_trb(ring + 16).param));
+    EXPECT_EQ(trb_length(r->hc.dev_trb(ring + 16)), 64u);
+    EXPECT_EQ(trb_type(r->hc.dev_trb(ring + 32)), TrbType::StatusStage);
+    Trb ev{ring + 32, 1u << 24, 1u << 24 | 1u << 16};  // the device completes the TD "successfully"
+    set_trb_type(ev, TrbType::TransferEvent);
+    r->hc.event(ev);
+    (void)r->usbsts();
+    EXPECT_EQ(r->guest_event(1).param, kGuestEp0 + 32);
+    EXPECT_EQ(trb_completion_code(r->guest_event(1)), static_cast<u8>(Completion::Trb));
 }
 
 TEST(XhciController, ARefusedCommandBecomesANoOpAndCompletesAsATrbError) {
