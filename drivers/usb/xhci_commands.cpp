@@ -23,7 +23,10 @@ void XhciController::ring_commands() {
     u32 const room = commands_.space() < kMaxTrbsPerDoorbell ? commands_.space() : kMaxTrbsPerDoorbell;
     WalkResult r = ring_walk(env_->guest(), &command_cursor_, copied_, room);
     commands_stalled_ = r.why && r.count == room;
-    if (r.why && !commands_stalled_) env_->refused("command ring", r.why);
+    if (r.why && !commands_stalled_) {
+        env_->refused("command ring", r.why);
+        ++counters_.refused;
+    }
     for (u32 i = 0; i < r.count; ++i) {
         Trb t = copied_[i].trb;
         char const* why = shadow_command(&t);

@@ -61,8 +61,12 @@ void XhciController::ring_endpoint(u8 slot, u8 dci) {
     WalkResult w = ring_walk(env_->guest(), &slots_[slot].cursor[dci], copied_, room);
     bool const stalled = w.why && w.count == room;
     slots_[slot].stalled = stalled ? slots_[slot].stalled | 1u << dci : slots_[slot].stalled & ~(1u << dci);
-    if (w.why && !stalled) env_->refused("transfer ring", w.why);
-    // Verdicts first: a refused TRB fails its whole TD, whose TRBs may come before it.
+    if (w.why && !stalled) {
+        env_->refused("transfer ring", w.why);
+        ++counters_.refused;
+    }
+    // Verdicts first: a refused TRB fails its whole TD (a control transfer: all its stages),
+    // whose TRBs may come before it.
     TrbLimits const lim = limits();
     bool refused[kMaxTrbsPerDoorbell];
     bool td_bad = slots_[slot].td_refused >> dci & 1;
@@ -76,7 +80,11 @@ void XhciController::ring_endpoint(u8 slot, u8 dci) {
             copied_[i].trb = defuse(copied_[i].trb);
             td_bad = true;
         }
-        bool const td_ends = !(copied_[i].trb.control & kTrbChain);
+        // A control transfer's stages are TDs of their own (Linux chains none of them), but
+        // they stand or fall together: the unit ends at the Status Stage.
+        TrbType const type = trb_type(copied_[i].trb);
+        bool const td_ends = !(copied_[i].trb.control & kTrbChain) && type != TrbType::SetupStage &&
+                             type != TrbType::DataStage;
         for (u32 j = td_start; td_bad && j <= i; ++j) refused[j] = true;
         if (td_ends) {
             td_bad = false;

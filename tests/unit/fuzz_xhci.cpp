@@ -7,11 +7,13 @@
 // in the accepted segments, and a full ring takes none.
 #include <string.h>
 
+#include "drivers/usb/usb_bot.hpp"
 #include "drivers/usb/xhci_check.hpp"
 #include "drivers/usb/xhci_context.hpp"
 #include "drivers/usb/xhci_event.hpp"
 #include "drivers/usb/xhci_ring.hpp"
 #include "tests/unit/fuzz_input.hpp"
+#include "tests/unit/test_xhci_fake_hc.hpp"
 
 using namespace tv;
 using namespace tv::usb;
@@ -93,6 +95,80 @@ void fuzz_events(Input& in) {
     }
 }
 
+// A CBW and its CDB: decoded without reading past either, a media command's data stage
+// accepted only at exactly its blocks.
+void fuzz_bot(Input& in) {
+    u8 buf[kCbwBytes];
+    for (u8& b : buf) b = in.take<u8>();
+    Cbw c{};
+    if (parse_cbw(buf, sizeof buf, &c)) return;
+    check(c.cb_length >= 1 && c.cb_length <= 16, "an accepted CBW with a bad command block length");
+    ScsiCommand const cmd = scsi_decode(c.cb, c.cb_length);
+    u32 const bs = (in.take<u8>() & 1) ? 4096 : 512;
+    if (check_data_stage(c, cmd, bs)) return;
+    if (cmd.cls == ScsiClass::Read || cmd.cls == ScsiClass::Write)
+        check(u64{cmd.blocks} * bs == c.data_length, "a media command accepted with another data length");
+    else
+        check(cmd.cls == ScsiClass::Passthrough, "a refused command's data stage accepted");
+}
+
+// The whole mediator against a script of guest register writes, doorbells, guest-memory
+// writes and device events: whatever the guest does, the device holds only monitor pointers,
+// and every buffer in a shadow ring is guest RAM or the monitor's sink.
+void fuzz_controller(Input& in) {
+    using namespace tv::usb::test;
+    // One of each, reused: a fresh 1 MiB of guest RAM per input was most of the time.
+    static FakeHc* const hc = new FakeHc;
+    static XhciController* const x = new XhciController;
+    hc->reset((in.take<u8>() & 1) != 0);
+    zero_fill(hc->g.ram.data(), hc->g.ram.size());
+    *x = XhciController{};
+    x->init(hc, hc->dma());
+    check(x->take_over(Hpa{0}), "the fake controller did not come back from reset");
+    for (u32 ops = 0; in.n && ops < 96; ++ops) {
+        u8 const op = in.take<u8>();
+        u32 const v = in.take<u32>();
+        switch (op % 7) {
+        case 0: x->write(kOp + (op / 7 % 16) * 4, 4, v); break;
+        case 1: x->write(kRt + kIntr0 + (op / 7 % 8) * 4, 4, v); break;
+        case 2: x->write(kDb + (op / 7 % 20) * 4, 4, v & 0x1F); break;
+        case 3: (void)x->read(kOp + kUsbSts, 4); break;
+        case 4: {
+            u64 const at = (u64{v} << 4) % kRam;
+            Trb t{in.take<u64>(), in.take<u32>(), in.take<u32>()};
+            (void)hc->g.write(Gpa{at}, &t, sizeof t);
+            break;
+        }
+        case 5: {
+            if (!hc->in_dma(hc->reg64(kRt + kIntr0 + kErstBa))) break;
+            Trb ev{in.take<u64>(), in.take<u32>(), in.take<u32>()};
+            if (op & 0x80) ev.param = kDevBase + (v % (u64{kDmaPages} * kPageSize));  // near a shadow TRB
+            hc->event(ev);
+            break;
+        }
+        default: (void)x->read(v % 0x4000, 4); break;
+        }
+        for (u32 reg : {kOp + kCrcr, kOp + kDcbaap, kRt + kIntr0 + kErstBa}) {
+            u64 const p = hc->reg64(reg) & ~u64{0x3F};
+            check(p == 0 || hc->in_dma(p), "the device holds a pointer outside the monitor's memory");
+        }
+    }
+    // Only ring pages hold TRBs (the command ring, then the pool); contexts, tables and the
+    // event ring elsewhere may look like anything.
+    u64 const pool = 3 + kMaxSlots * kSlotPages;
+    for (u64 off = 0; off < (pool + kRingPool) * kPageSize; off += kTrbBytes) {
+        if (off == kPageSize) off = pool * kPageSize;
+        Trb const& t = *reinterpret_cast<Trb const*>(hc->mem + off);
+        TrbType const type = trb_type(t);
+        if ((type != TrbType::Normal && type != TrbType::DataStage && type != TrbType::Isoch) ||
+            (t.control & kTrbIdt) || !trb_length(t))
+            continue;
+        bool const guest = hc->g.ok(Gpa{t.param}, trb_length(t));
+        bool const sink = hc->in_dma(t.param) && hc->in_dma(t.param + trb_length(t) - 1);
+        check(guest || sink, "a shadow ring names a buffer outside guest RAM and the sink");
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
@@ -105,8 +181,14 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
     lim.interrupters = 1;
     lim.max_slots = static_cast<u8>(in.take<u8>() % 64);
     lim.input_context_bytes = (in.take<u8>() & 1) ? 33 * 64 : 33 * 32;
+    u8 const which = in.take<u8>();
+    if (which % 4 == 3) {
+        fuzz_controller(in);
+        return 0;
+    }
     fuzz_ring(in, lim);
     fuzz_context(in);
     fuzz_events(in);
+    fuzz_bot(in);
     return 0;
 }

@@ -223,7 +223,8 @@ TEST(XhciController, ARefusedDataStageFailsItsWholeControlTransfer) {
     u64 const in_dev = r->hc.dev_trb(r->shadow_addr(1)).param;
     u64 const ring = input_ep(r->hc.virt(in_dev), ContextLayout(false), 1).dequeue().raw;
     r->hc.g.put(kGuestEp0, TrbType::SetupStage, true, 0x0040000001000680, 8, kTrbIdt);
-    r->hc.g.put(kGuestEp0 + 16, TrbType::DataStage, true, kHiddenBase + 0x100, 64, kTrbDirIn | kTrbChain);
+    // As Linux queues it: three stages, none chained.
+    r->hc.g.put(kGuestEp0 + 16, TrbType::DataStage, true, kHiddenBase + 0x100, 64, kTrbDirIn);
     r->hc.g.put(kGuestEp0 + 32, TrbType::StatusStage, true, 0, 0, kTrbIoc);
     r->x.write(kDb + 4, 4, 1);
     EXPECT_EQ(trb_type(r->hc.dev_trb(ring + 16)), TrbType::DataStage);

@@ -26,6 +26,16 @@ class FakeHc final : public XhciEnv {
   public:
     explicit FakeHc(bool csz64 = false) {
         mem = static_cast<u8*>(aligned_alloc(kPageSize, u64{kDmaPages} * kPageSize));
+        reset(csz64);
+    }
+    // As new, for a harness that reuses one (guest RAM is the caller's to clear).
+    void reset(bool csz64) {
+        regs.clear();
+        writes.clear();
+        doorbells.clear();
+        logs.clear();
+        resets = enq = 0;
+        ev_cycle = true;
         regs[kCapLength] = kOp | 0x0100u << 16;
         regs[kHcsParams1] = 4u << 24 | 8u << 8 | 64;
         regs[kHcsParams2] = 4u << 4;
