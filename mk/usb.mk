@@ -29,3 +29,8 @@ usb-unit: $(UNIT_BUILD)/unit_tests
 # rule builds it from these sources; the headers are named here since its list does not.
 UNIT_FUZZ_WITH_xhci := $(USB_PURE_SRCS)
 $(UNIT_BUILD)/fuzz_xhci: $(wildcard drivers/usb/*.hpp)
+
+# The monitor glue (drivers/usb/xhci_install.cpp), host-tested against the device kit's mocks
+# (tests/unit/mocks/) in tests/unit/test_xhci_install_glue.cpp.
+UNIT_CORE_SRCS += drivers/usb/xhci_install.cpp
+UNIT_STRICT_SRCS += drivers/usb/xhci_install.cpp

@@ -24,7 +24,7 @@ void XhciController::init(XhciEnv* env, DmaMem dma) {
     memset(dma_.virt, 0, u64{kDmaPages} * kPageSize);
     commands_.init(DmaMem{dma_.virt, dma_.dev});
     for (u32 i = 0; i < kRingPool; ++i) rings_[i].init(ring_page(i));
-    op_ = static_cast<u32>(env_->dev_read(kCapLength, 1));
+    op_ = static_cast<u32>(env_->dev_read(kCapLength, 1)) & 0xFF;
     hcs1_ = static_cast<u32>(env_->dev_read(kHcsParams1, 4));
     hcs2_ = static_cast<u32>(env_->dev_read(kHcsParams2, 4));
     hcc1_ = static_cast<u32>(env_->dev_read(kHccParams1, 4));

@@ -11,7 +11,12 @@ Checks, from that one boot (`qemu-xhci` prefixes each name):
 - mediated: the monitor took the controller, and its power-off counters show the doorbells,
   commands and transfer TRBs it copied and checked, with no TRB refused and no event lost
   (the firmware's doorbells before Linux resets the controller are refused: its slots died
-  with the monitor's reset at takeover).
+  with the monitor's reset at takeover);
+- hostile-trbs-refused: then a hostile program (tests/suites/_usb_xhci_attack.c, built static
+  here and handed to the guest through fw_cfg) unbinds xhci_hcd and drives the controller by
+  hand: a control transfer whose Data Stage buffer points into the monitor (the transfer
+  completes as a TRB Error), and a link TRB pointing at itself on the command ring. Both are
+  refused and logged, and the monitor lives on to log the power-off.
 
 Prints `PASS name` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks tests
 (all checks share the boot, which runs when any is picked)."""
@@ -20,6 +25,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -58,9 +64,14 @@ if [ -n "$dev" ]; then
     echo "TV-USB-READ $(dd if=$dev bs=65536 count=$((@DATA_MIB@ * 16)) 2>/dev/null | sha256sum | cut -d' ' -f1)"
 fi
 dmesg | grep -i -E 'xhci|usb [0-9]|usb-storage|error' | tail -25
+echo "TV-XHCI-ATTACK start"
+base=$(thinvisor-ctl range | cut -d' ' -f1)
+cat /sys/firmware/qemu_fw_cfg/by_name/opt/thinvisor/xhci-attack/raw > /tmp/xa && chmod +x /tmp/xa && /tmp/xa "$base"
+echo "TV-XHCI-ATTACK done"
 """
 
-CHECKS = ["enumerates", "storage", "mediated"]
+CHECKS = ["enumerates", "storage", "mediated", "hostile-trbs-refused"]
+ATTACK_SRC = os.path.join(HERE, "_usb_xhci_attack.c")
 
 
 def boot(work):
@@ -70,7 +81,10 @@ def boot(work):
     script = os.path.join(work, "usb.sh")
     with open(script, "w") as f:
         f.write(GUEST_SCRIPT.replace("@DATA_MIB@", str(DATA_MIB)))
-    extra = ["-device", "qemu-xhci,id=xhci",
+    attack = os.path.join(work, "xhci-attack")
+    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", attack, ATTACK_SRC], check=True)
+    extra = ["-fw_cfg", "name=opt/thinvisor/xhci-attack,file=%s" % attack,
+             "-device", "qemu-xhci,id=xhci",
              "-drive", "file=%s,format=raw,if=none,id=stick" % stick,
              "-device", "usb-storage,bus=xhci.0,drive=stick,serial=TVUSB0001",
              "-device", "usb-kbd,bus=xhci.0"]
@@ -120,16 +134,33 @@ def judge(result, work, stick):
         doorbells, cmd_db, cmds, trbs, refused, events, lost = map(int, k.groups())
         if cmd_db == 0 or cmds == 0 or doorbells <= cmd_db or trbs < 100 or events == 0:
             p["mediated"].append("counters too low for an enumeration and 4 MiB: %s" % k.group(0))
-        if refused or lost:
-            p["mediated"].append("the unmodified driver had TRBs refused or events lost: %s" % k.group(0))
+        if refused < 2:
+            p["hostile-trbs-refused"].append("the counters show %d refusals, not the attack's two" % refused)
     # SeaBIOS keeps ringing the doorbells of the slots it had before the monitor reset the
     # controller: those are refused (and logged) until Linux resets it; after that, none.
-    after = mon.split("guest reset the controller", 1)
-    if len(after) < 2:
+    # The window is Linux's run: from its reset at probe to the next one (the unbind before
+    # the attack, which resets the controller again).
+    resets = mon.split("guest reset the controller")
+    if len(resets) < 2:
         p["mediated"].append("the guest never reset the controller")
-    refusals = [l.strip() for l in after[-1].splitlines() if re.search(r"xhci \S+: refused", l)]
+    refusals = [l.strip() for l in resets[1 if len(resets) > 1 else 0].splitlines()
+                if re.search(r"xhci \S+: refused", l)]
     if refusals:
         p["mediated"].append("refusals logged: %s" % " | ".join(refusals[:3])[:300])
+    attack = con.split("TV-XHCI-ATTACK start", 1)[-1]
+    if "TV-XHCI-ATTACK buffer-into-monitor: sent" not in attack or "TV-XHCI-ATTACK link-loop: sent" not in attack:
+        p["hostile-trbs-refused"].append("the attack did not run: %s"
+                                         % re.findall(r"TV-XHCI-ATTACK.*", con)[:6])
+    code = re.search(r"TV-XHCI-ATTACK buffer-into-monitor: sent; event code (\d+)", attack)
+    if code and code.group(1) != "5":
+        p["hostile-trbs-refused"].append("the refused control transfer completed with code %s, not TRB Error (5)"
+                                         % code.group(1))
+    for want in (r"xhci \S+: refused Data Stage: buffer outside guest memory",
+                 r"xhci \S+: refused command ring: link TRB after a link TRB"):
+        if not re.search(want, mon):
+            p["hostile-trbs-refused"].append("no '%s' in monitor.log" % want.replace("\\S+", "BDF").replace("\\", ""))
+    if "power-off" not in mon:
+        p["hostile-trbs-refused"].append("the monitor did not log the power-off (did it survive?)")
     if not any(p.values()) or "thinvisor-guest: up" in con:
         return p
     for c in CHECKS:
