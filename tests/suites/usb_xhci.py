@@ -6,6 +6,8 @@ writes 4 MiB of random data to the stick and reads them back with the page cache
 
 Checks, from that one boot (`qemu-xhci` prefixes each name):
 - enumerates: the guest sees the stick as a SCSI disk and the keyboard as an input device;
+- keys: the host types 'a' and 'b' with QEMU's sendkey (a human monitor on a socket) and the
+  guest reads exactly those key presses from the keyboard's hidraw node;
 - storage: the sha256 the guest read back equals the one it wrote, and the stick's image on
   the host holds the same bytes (the data really went through the controller);
 - mediated: the monitor took the controller, and its power-off counters show the doorbells,
@@ -25,9 +27,12 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -54,6 +59,21 @@ done
 if [ -n "$dev" ]; then echo "TV-CHECK ok: usb-disk $dev"; else echo "TV-CHECK FAIL: usb-disk: none after 60 s"; fi
 if grep -q "QEMU USB Keyboard" /proc/bus/input/devices; then echo "TV-CHECK ok: usb-kbd"; else
     echo "TV-CHECK FAIL: usb-kbd: not an input device"; cat /proc/bus/input/devices; fi
+# Keys: the host types 'a' and 'b' with QEMU's sendkey once it sees READY; the keyboard's
+# interrupt transfers carry them through the mediator to its hidraw node, read here as raw
+# 8-byte boot-protocol reports (the key's HID usage in byte 2).
+raw=
+for h in /sys/class/hidraw/hidraw*; do
+    grep -q "HID_NAME=QEMU QEMU USB Keyboard" $h/device/uevent 2>/dev/null && raw=/dev/${h##*/}
+done
+if [ -n "$raw" ]; then
+    timeout 40 dd if=$raw of=/tmp/keys bs=8 count=4 2>/dev/null &
+    reader=$!
+    sleep 1
+    echo "TV-USB-KBD-READY"
+    wait $reader
+    echo "TV-USB-KEYS $(od -An -tu1 -w8 /tmp/keys | awk '$3 != 0 {printf "%s ", $3}')"
+fi
 if [ -n "$dev" ]; then
     dd if=/dev/urandom of=/tmp/data bs=1048576 count=@DATA_MIB@ 2>/dev/null
     echo "TV-USB-WROTE $(sha256sum /tmp/data | cut -d' ' -f1)"
@@ -70,7 +90,8 @@ cat /sys/firmware/qemu_fw_cfg/by_name/opt/thinvisor/xhci-attack/raw > /tmp/xa &&
 echo "TV-XHCI-ATTACK done"
 """
 
-CHECKS = ["enumerates", "storage", "mediated", "hostile-trbs-refused"]
+CHECKS = ["enumerates", "keys", "storage", "mediated", "hostile-trbs-refused"]
+KEYS = {"a": 4, "b": 5}  # what sendkey types, and the HID usages the guest must read
 ATTACK_SRC = os.path.join(HERE, "_usb_xhci_attack.c")
 
 
@@ -88,9 +109,35 @@ def boot(work):
              "-drive", "file=%s,format=raw,if=none,id=stick" % stick,
              "-device", "usb-storage,bus=xhci.0,drive=stick,serial=TVUSB0001",
              "-device", "usb-kbd,bus=xhci.0"]
-    result = qemu_run.run(work, machine="pc", cpu="max", mem="512M", monitor=MONITOR, disk=DISK,
-                          script=script, timeout=TIMEOUT, extra=extra)
+    hmp = os.path.join(work, "hmp.sock")
+    extra += ["-monitor", "unix:%s,server=on,wait=off" % hmp]
+    stop = threading.Event()
+    typist = threading.Thread(target=type_keys, args=(work, hmp, stop), daemon=True)
+    typist.start()
+    try:
+        result = qemu_run.run(work, machine="pc", cpu="max", mem="512M", monitor=MONITOR, disk=DISK,
+                              script=script, timeout=TIMEOUT, extra=extra)
+    finally:
+        stop.set()
+        typist.join(10)
     return result, stick
+
+
+def type_keys(work, hmp, stop):
+    """Types KEYS on the usb-kbd through QEMU's human monitor once the guest is listening."""
+    while not stop.wait(0.5):
+        if "TV-USB-KBD-READY" not in read(work, "console.log"):
+            continue
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(hmp)
+                for k in KEYS:
+                    time.sleep(0.5)
+                    s.sendall(b"sendkey %s\n" % k.encode())
+                time.sleep(1)
+        except OSError:
+            pass
+        return
 
 
 def read(work, name):
@@ -112,6 +159,12 @@ def judge(result, work, stick):
         if marker not in con:
             p["enumerates"].append("missing '%s'" % marker)
     p["enumerates"] += [f for f in fails if "usb-disk" in f or "usb-kbd" in f or "modprobe" in f]
+    keys = re.search(r"^TV-USB-KEYS(.*)$", con, re.M)
+    got = keys.group(1).split() if keys else []
+    if not keys:
+        p["keys"].append("the guest read no keys (no hidraw node for the keyboard?)")
+    elif sorted(int(k) for k in got) != sorted(KEYS.values()):
+        p["keys"].append("the guest read HID usages %s, not %s" % (got, sorted(KEYS.values())))
     wrote = re.search(r"^TV-USB-WROTE ([0-9a-f]{64})", con, re.M)
     back = re.search(r"^TV-USB-READ ([0-9a-f]{64})", con, re.M)
     if not wrote or not back:
