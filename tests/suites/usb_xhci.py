@@ -8,6 +8,8 @@ Checks, from that one boot (`qemu-xhci` prefixes each name):
 - enumerates: the guest sees the stick as a SCSI disk and the keyboard as an input device;
 - keys: the host types 'a' and 'b' with QEMU's sendkey (a human monitor on a socket) and the
   guest reads exactly those key presses from the keyboard's hidraw node;
+- hotplug: the host plugs a second stick in with device_add, the guest finds a new USB disk
+  holding the stick's marker, the host unplugs it with device_del and the disk goes away;
 - storage: the sha256 the guest read back equals the one it wrote, and the stick's image on
   the host holds the same bytes (the data really went through the controller);
 - mediated: the monitor took the controller, and its power-off counters show the doorbells,
@@ -74,6 +76,29 @@ if [ -n "$raw" ]; then
     wait $reader
     echo "TV-USB-KEYS $(od -An -tu1 -w8 /tmp/keys | awk '$3 != 0 {printf "%s ", $3}')"
 fi
+# Hot-plug: the host adds a second stick on the controller and removes it again.
+before=$(ls /sys/block | tr '\n' ' ')
+echo "TV-USB-PLUG-READY"
+new=
+i=0
+while [ $i -lt 60 ] && [ -z "$new" ]; do
+    for b in /sys/block/sd*; do
+        case " $before " in *" ${b##*/} "*) ;; *) case "$(readlink -f $b)" in *usb*) new=${b##*/} ;; esac ;; esac
+    done
+    [ -z "$new" ] && sleep 0.5
+    i=$((i + 1))
+done
+if [ -n "$new" ] && dd if=/dev/$new bs=512 count=1 2>/dev/null | grep -q TVHOTPLUG; then
+    echo "TV-CHECK ok: hotplug-add $new"
+    echo "TV-USB-UNPLUG-READY"
+    i=0
+    while [ $i -lt 60 ] && [ -e /sys/block/$new ]; do sleep 0.5; i=$((i + 1)); done
+    if [ -e /sys/block/$new ]; then echo "TV-CHECK FAIL: hotplug-remove: $new still there"; else
+        echo "TV-CHECK ok: hotplug-remove"; fi
+else
+    echo "TV-CHECK FAIL: hotplug-add: no new USB disk with the marker (${new:-none})"
+    echo "TV-USB-UNPLUG-READY"
+fi
 if [ -n "$dev" ]; then
     dd if=/dev/urandom of=/tmp/data bs=1048576 count=@DATA_MIB@ 2>/dev/null
     echo "TV-USB-WROTE $(sha256sum /tmp/data | cut -d' ' -f1)"
@@ -90,7 +115,7 @@ cat /sys/firmware/qemu_fw_cfg/by_name/opt/thinvisor/xhci-attack/raw > /tmp/xa &&
 echo "TV-XHCI-ATTACK done"
 """
 
-CHECKS = ["enumerates", "keys", "storage", "mediated", "hostile-trbs-refused"]
+CHECKS = ["enumerates", "keys", "hotplug", "storage", "mediated", "hostile-trbs-refused"]
 KEYS = {"a": 4, "b": 5}  # what sendkey types, and the HID usages the guest must read
 ATTACK_SRC = os.path.join(HERE, "_usb_xhci_attack.c")
 
@@ -98,6 +123,10 @@ ATTACK_SRC = os.path.join(HERE, "_usb_xhci_attack.c")
 def boot(work):
     stick = os.path.join(work, "stick.img")
     with open(stick, "wb") as f:
+        f.truncate(STICK_MIB << 20)
+    second = os.path.join(work, "stick2.img")
+    with open(second, "wb") as f:
+        f.write(b"TVHOTPLUG".ljust(512, b"\0"))
         f.truncate(STICK_MIB << 20)
     script = os.path.join(work, "usb.sh")
     with open(script, "w") as f:
@@ -108,11 +137,12 @@ def boot(work):
              "-device", "qemu-xhci,id=xhci",
              "-drive", "file=%s,format=raw,if=none,id=stick" % stick,
              "-device", "usb-storage,bus=xhci.0,drive=stick,serial=TVUSB0001",
-             "-device", "usb-kbd,bus=xhci.0"]
+             "-device", "usb-kbd,bus=xhci.0",
+             "-drive", "file=%s,format=raw,if=none,id=stick2" % second]
     hmp = os.path.join(work, "hmp.sock")
     extra += ["-monitor", "unix:%s,server=on,wait=off" % hmp]
     stop = threading.Event()
-    typist = threading.Thread(target=type_keys, args=(work, hmp, stop), daemon=True)
+    typist = threading.Thread(target=drive_monitor, args=(work, hmp, stop), daemon=True)
     typist.start()
     try:
         result = qemu_run.run(work, machine="pc", cpu="max", mem="512M", monitor=MONITOR, disk=DISK,
@@ -123,21 +153,27 @@ def boot(work):
     return result, stick
 
 
-def type_keys(work, hmp, stop):
-    """Types KEYS on the usb-kbd through QEMU's human monitor once the guest is listening."""
-    while not stop.wait(0.5):
-        if "TV-USB-KBD-READY" not in read(work, "console.log"):
-            continue
+# What the host does on QEMU's human monitor when the guest prints each marker, in order.
+STEPS = [("TV-USB-KBD-READY", ["sendkey %s" % k for k in KEYS]),
+         ("TV-USB-PLUG-READY", ["device_add usb-storage,bus=xhci.0,drive=stick2,id=hotstick,serial=TVUSB0002"]),
+         ("TV-USB-UNPLUG-READY", ["device_del hotstick"])]
+
+
+def drive_monitor(work, hmp, stop):
+    """Follows STEPS: types keys, plugs and unplugs the second stick, as the guest asks."""
+    for marker, commands in STEPS:
+        while marker not in read(work, "console.log"):
+            if stop.wait(0.5):
+                return
         try:
             with socket.socket(socket.AF_UNIX) as s:
                 s.connect(hmp)
-                for k in KEYS:
+                for c in commands:
                     time.sleep(0.5)
-                    s.sendall(b"sendkey %s\n" % k.encode())
+                    s.sendall(c.encode() + b"\n")
                 time.sleep(1)
         except OSError:
-            pass
-        return
+            return
 
 
 def read(work, name):
@@ -159,6 +195,10 @@ def judge(result, work, stick):
         if marker not in con:
             p["enumerates"].append("missing '%s'" % marker)
     p["enumerates"] += [f for f in fails if "usb-disk" in f or "usb-kbd" in f or "modprobe" in f]
+    for marker in ("TV-CHECK ok: hotplug-add", "TV-CHECK ok: hotplug-remove"):
+        if marker not in con:
+            p["hotplug"].append("missing '%s'" % marker)
+    p["hotplug"] += [f for f in fails if "hotplug" in f]
     keys = re.search(r"^TV-USB-KEYS(.*)$", con, re.M)
     got = keys.group(1).split() if keys else []
     if not keys:
