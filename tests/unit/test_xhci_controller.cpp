@@ -239,6 +239,32 @@ TEST(XhciController, ARefusedDataStageFailsItsWholeControlTransfer) {
     EXPECT_EQ(trb_completion_code(r->guest_event(1)), static_cast<u8>(Completion::Trb));
 }
 
+TEST(XhciController, SetTrDequeueMovesTheGuestCursorAndPointsTheDeviceAtTheShadowProducer) {
+    auto r = rig();
+    r->address_slot1();
+    u64 const in_dev = r->hc.dev_trb(r->shadow_addr(1)).param;
+    u64 const ring = input_ep(r->hc.virt(in_dev), ContextLayout(false), 1).dequeue().raw;
+    r->hc.g.put(kGuestEp0, TrbType::NoOp, true, 0, 0, kTrbIoc);
+    r->x.write(kDb + 4, 4, 1);
+    // The guest abandons what it queued and moves its ring to a new place (cycle state 0).
+    constexpr u64 kNewRing = 0x18000;
+    r->command(2, TrbType::SetTrDequeue, kNewRing, 1u << 24 | 1u << 16);
+    r->x.write(kDb, 4, 0);
+    Trb const& s = r->shadow_command(2);
+    ASSERT_EQ(trb_type(s), TrbType::SetTrDequeue);
+    EXPECT_EQ(s.param & ~u64{0xF}, ring + 16);  // after the shadow No Op
+    EXPECT_EQ(s.param & 1, 1u);                 // the shadow ring's own cycle state
+    r->hc.g.put(kNewRing, TrbType::Normal, false, kGuestBuf, 8, kTrbIoc);  // produced with cycle 0
+    r->x.write(kDb + 4, 4, 1);
+    EXPECT_EQ(trb_type(r->hc.dev_trb(ring + 16)), TrbType::Normal);
+    EXPECT_EQ(r->hc.dev_trb(ring + 16).param, kGuestBuf);
+    Trb ev{ring + 16, 1u << 24, 1u << 24 | 1u << 16};
+    set_trb_type(ev, TrbType::TransferEvent);
+    r->hc.event(ev);
+    (void)r->usbsts();
+    EXPECT_EQ(r->guest_event(1).param, kNewRing);
+}
+
 TEST(XhciController, ARefusedCommandBecomesANoOpAndCompletesAsATrbError) {
     auto r = rig();
     r->command(0, TrbType::ForceEvent, kHiddenBase);
