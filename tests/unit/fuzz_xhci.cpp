@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "drivers/usb/usb_bot.hpp"
+#include "drivers/usb/usb_identity.hpp"
 #include "drivers/usb/xhci_check.hpp"
 #include "drivers/usb/xhci_context.hpp"
 #include "drivers/usb/xhci_event.hpp"
@@ -100,6 +101,10 @@ void fuzz_events(Input& in) {
 void fuzz_bot(Input& in) {
     u8 buf[kCbwBytes];
     for (u8& b : buf) b = in.take<u8>();
+    UsbIdentity id{};
+    if (!parse_serial_string(buf, in.take<u8>() % (sizeof buf + 1), &id))
+        for (char const* p = id.serial; *p; ++p) check(*p >= 0x20 && *p <= 0x7E, "a serial accepted unprintable");
+    (void)parse_device_descriptor(buf, sizeof buf, &id);
     Cbw c{};
     if (parse_cbw(buf, sizeof buf, &c)) return;
     check(c.cb_length >= 1 && c.cb_length <= 16, "an accepted CBW with a bad command block length");
