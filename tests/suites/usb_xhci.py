@@ -120,7 +120,7 @@ KEYS = {"a": 4, "b": 5}  # what sendkey types, and the HID usages the guest must
 ATTACK_SRC = os.path.join(HERE, "_usb_xhci_attack.c")
 
 
-def boot(work):
+def boot(work, model="qemu-xhci"):
     stick = os.path.join(work, "stick.img")
     with open(stick, "wb") as f:
         f.truncate(STICK_MIB << 20)
@@ -134,7 +134,7 @@ def boot(work):
     attack = os.path.join(work, "xhci-attack")
     subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", attack, ATTACK_SRC], check=True)
     extra = ["-fw_cfg", "name=opt/thinvisor/xhci-attack,file=%s" % attack,
-             "-device", "qemu-xhci,id=xhci",
+             "-device", "%s,id=xhci" % model,
              "-drive", "file=%s,format=raw,if=none,id=stick" % stick,
              "-device", "usb-storage,bus=xhci.0,drive=stick,serial=TVUSB0001",
              "-device", "usb-kbd,bus=xhci.0",
@@ -266,8 +266,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", help="checks whose name contains one of these (comma-separated)")
     ap.add_argument("--list", action="store_true", help="list the checks and exit")
+    ap.add_argument("--model", default="qemu-xhci", help="the QEMU controller (nec-usb-xhci by hand; make test: qemu-xhci)")
     args = ap.parse_args()
-    names = ["qemu-xhci.%s" % c for c in CHECKS]
+    names = ["%s.%s" % (args.model, c) for c in CHECKS]
     if args.list:
         print("\n".join(names))
         return 0
@@ -281,7 +282,7 @@ def main():
                 print("FAIL %s: %s is missing (make, make guest)" % (n, need))
             return 1
     with tempfile.TemporaryDirectory() as work:
-        result, stick = boot(work)
+        result, stick = boot(work, args.model)
         problems = judge(result, work, stick)
         failed = 0
         for n in picked:
@@ -289,7 +290,7 @@ def main():
             print(("FAIL %s: %s" % (n, "; ".join(why))) if why else ("PASS %s" % n), flush=True)
             failed += 1 if why else 0
         if failed:
-            keep = os.path.join(ROOT, "build", "test-results", "qemu-xhci")
+            keep = os.path.join(ROOT, "build", "test-results", args.model)
             os.makedirs(keep, exist_ok=True)
             for f in ("monitor.log", "console.log", "qemu.log"):
                 if os.path.exists(os.path.join(work, f)):
