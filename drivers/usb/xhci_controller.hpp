@@ -16,7 +16,7 @@
 // - Event ring: the controller writes the monitor's one-segment ring; every event is
 //   translated (TRB pointers back to the guest's TRBs) and pushed into the guest's ring
 //   (GuestEventRing), whenever the guest looks: a read of USBSTS or IMAN, a write of ERDP.
-// - Capabilities: one interrupter, at most kMaxSlots slots, ERST Max 3, no streams.
+// - Capabilities: one interrupter, at most kMaxSlots slots, ERST Max 3 (8 segments), no streams.
 //
 // Pure: the controller and guest memory are reached through XhciEnv, so it runs in host tests.
 #pragma once
@@ -44,6 +44,7 @@ class XhciEnv {
 
 inline constexpr u32 kMaxSlots = 16;
 inline constexpr u32 kRingPool = 64;  // transfer rings shadowed at once, over all slots
+// A walk copies at most what the shadow ring can take (the rest waits for room).
 inline constexpr u32 kMaxTrbsPerDoorbell = ShadowRing::kUsable - 1;
 inline constexpr u32 kEventTrbs = ShadowRing::kTrbs;  // the monitor's event ring segment
 
