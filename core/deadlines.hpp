@@ -48,4 +48,17 @@ class Deadlines {
     u64 buckets_[kBuckets]{};
 };
 
+// Who held the jobs off when they run a second or more after their deadline `due_us`: the
+// monitor itself when at least half of it was spent inside the current exit's handling (which
+// began at `exit_start_us`; an AoE disk command waiting out a target outage), else the guest
+// (no exit came: SVM with the guest's interrupts off). None below kHeldOffUs.
+enum class HoldOff : u8 { None, Guest, Monitor };
+inline constexpr u64 kHeldOffUs = 1'000'000;
+
+constexpr HoldOff hold_off(u64 now_us, u64 due_us, u64 exit_start_us) {
+    if (due_us == Deadlines::kNone || now_us <= due_us || now_us - due_us < kHeldOffUs) return HoldOff::None;
+    u64 const in_exit = now_us > exit_start_us ? now_us - exit_start_us : 0;
+    return in_exit * 2 >= now_us - due_us ? HoldOff::Monitor : HoldOff::Guest;
+}
+
 }  // namespace tv

@@ -191,6 +191,7 @@ constexpr Handler kHandlers[static_cast<u8>(ExitReason::kCount)] = {
 }  // namespace
 
 void dispatch_exit(Vcpu& v, ExitRecord const& e) {
+    timer_exit_begin();
     stats_count_exit(e.reason);
     kHandlers[static_cast<u8>(e.reason)](v, e);
     timer_run_due();  // the monitor's periodic work; the backend made sure an exit came in time

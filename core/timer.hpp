@@ -16,6 +16,9 @@ inline constexpr u64 kNoDeadline = ~0ull;
 // CPU; a later call from another CPU is refused). False when refused or the table is full.
 [[nodiscard]] bool timer_add_periodic(void (*job)(), u64 period_us);
 
+// At the start of every exit's handling (core/dispatch.cpp): notes the time on the timer CPU,
+// so a long hold-off can be told apart from the monitor's own wait in a handler.
+void timer_exit_begin();
 // At every exit: runs what is due, on the timer CPU only; one compare elsewhere.
 void timer_run_due();
 
@@ -28,6 +31,9 @@ u64 timer_deadline_tsc();
 // slice (kHaltSliceUs) ends, whichever is first. The backend re-enters at the HLT.
 void timer_halt_wait();
 inline constexpr u64 kHaltSliceUs = 1'000;
+
+// The highest vector the local APIC holds in service (ISR), 0 when none. Reads only.
+u32 apic_highest_in_service();
 
 // One log line: runs, how late the latest ran, runs later than 10 ms.
 void timer_log_stats();

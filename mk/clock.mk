@@ -9,4 +9,4 @@ UNIT_STRICT_SRCS += core/deadlines.cpp tests/unit/test_deadlines.cpp tests/unit/
 
 .PHONY: clock-unit
 clock-unit: $(UNIT_BUILD)/unit_tests
-	$(UNIT_BUILD)/unit_tests --gtest_filter='Deadlines*:SvmTakenVectors*:SvmInterruptedEvent*:SvmVirtualInterruptPlan*'
+	$(UNIT_BUILD)/unit_tests --gtest_filter='Deadlines*:SvmTakenVectors*:SvmInterruptedEvent*:SvmVirtualInterruptPlan*:SvmClockSwitch*'

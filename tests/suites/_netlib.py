@@ -238,6 +238,9 @@ class Guest:
             cmd += ["-fw_cfg", "name=opt/thinvisor/script,file=%s" % script.replace(",", ",,")]
         if monitor:
             cmd += ["-kernel", MONITOR]
+            # TV_MONITOR_APPEND: a monitor command line for every guest of a suite run by hand
+            # (e.g. svm_clock=off, to see net-monitor-latency fail without the AMD-V clock).
+            append = append or os.environ.get("TV_MONITOR_APPEND")
             if append:
                 cmd += ["-append", append]
             if conf_text is not None:
@@ -247,14 +250,23 @@ class Guest:
                 cmd += ["-initrd", ",".join([conf] + list(modules))]
         self.started = time.monotonic()  # benches time the boot from here
         self.proc = net.spawn(cmd, timeout, None)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(self.sock_path):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("QEMU did not open its COM1 socket")
-            time.sleep(0.1)
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(self.sock_path)
+        self.sock = self._connect(time.monotonic() + 30)
         self.sock.settimeout(0.5)
+
+    def _connect(self, deadline):
+        """COM1's socket, once QEMU listens on it. The file appears at QEMU's bind(), before
+        its listen(): a connect in between is refused (and one before the bind finds no file),
+        so both are retried until the deadline or until QEMU is gone."""
+        while True:
+            sock = socket.socket(socket.AF_UNIX)
+            try:
+                sock.connect(self.sock_path)
+                return sock
+            except (ConnectionRefusedError, FileNotFoundError):
+                sock.close()
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("QEMU did not listen on its COM1 socket")
+                time.sleep(0.05)
 
     def read_until(self, needle, seconds):
         """Reads the console until `needle` (bytes or compiled regex) appears in it."""

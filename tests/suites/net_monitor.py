@@ -16,8 +16,9 @@ A third run (latency) checks the monitor clock (core/timer.hpp): with the guest 
 shell (its own e1000 down, so no NIC interrupts wake it) and again with the guest spinning in a
 shell loop that makes no exits, the host pings the monitor 100 times and no reply may be later
 than LATENCY_LIMIT_MS (QEMU TCG, AMD-V); a series whose replies all came but some too late
-(a stall of the loaded host) is repeated once. The monitor's power-off line says how late its
-ticks ran.
+(a stall of the loaded host) is repeated, up to LATENCY_TRIES series in all. The monitor's power-off line says how late its
+ticks ran. The AMD-V clock is on by default; with TV_MONITOR_APPEND=svm_clock=off (the work at
+the guest's exits only) the case fails: no reply idle or busy.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks runs
 (static, dhcp). Needs root (namespaces, tap). Everything it creates is removed on every exit
@@ -104,6 +105,7 @@ def check_syslog(msgs):
 
 LATENCY_LIMIT_MS = 50.0
 LATENCY_COUNT = 100
+LATENCY_TRIES = 3  # series per load; each must be whole and on time by itself
 SPIN = "sh -c 'while :; do :; done' > /dev/null 2>&1 & echo $! > /tmp/spin.pid"
 
 
@@ -138,17 +140,12 @@ def run_latency(work):
     """The monitor clock: ping replies stay within LATENCY_LIMIT_MS whether the guest idles or
     spins without exits."""
     problems, notes = [], []
-    if os.environ.get("TV_SVM_CLOCK_TEST") != "1":
-        # Printed as SKIP by main(): the AMD-V clock is opt-in (core/arch/x86/svm/svm_vcpu.cpp).
-        return None, ["the AMD-V interrupt-taking clock is opt-in (svm_clock=on) since a guest's console "
-                      "froze under it; TV_SVM_CLOCK_TEST=1 runs this case with it"]
     net = nl.Net("nl").setup()
     g = None
     try:
         conf = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
                 % (MON_MAC, STATIC_IP, net.host_ip))
-        g = nl.Guest(net, work, conf_text=conf, machine="q35", guest_mac=GUEST_MAC, timeout=900,
-                     append="svm_clock=on")
+        g = nl.Guest(net, work, conf_text=conf, machine="q35", guest_mac=GUEST_MAC, timeout=900)
         if not g.wait_shell(300):
             return ["the guest did not reach its shell (console tail %r)" % g.console[-400:]], notes
         got, _ = ping_times(net, STATIC_IP, "warmup.log", count=3, interval="0.5")  # ARP, and the stack is up
@@ -160,14 +157,16 @@ def run_latency(work):
                 if rc != 0:
                     problems.append("could not start the guest's busy loop: %r" % out[-200:])
                     break
-            # A loaded host can stall QEMU itself past the limit: a series that fails only on
-            # lateness gets one more try (the exit-driven tick of old answers none at all).
-            for attempt in (1, 2):
+            # A loaded host can stall QEMU itself past the limit (whole-emulator stalls of
+            # 0.15-1.7 s were seen at a load of 13-14: replies sent 100 ms apart arriving at
+            # once): a series that fails only on lateness gets up to LATENCY_TRIES in all. A
+            # monitor without its clock answers none at all, in every try.
+            for attempt in range(1, LATENCY_TRIES + 1):
                 name = "latency-%s-%d.log" % (load, attempt)
                 got, times = ping_times(net, STATIC_IP, name)
                 shutil.copy(net.path(name), os.path.join(work, name))
                 bad = latency_problems(load, got, times)
-                notes.append("%s: %s%s" % (load, latency_summary(times), " (retried)" if attempt == 2 else ""))
+                notes.append("%s: %s%s" % (load, latency_summary(times), " (try %d)" % attempt if attempt > 1 else ""))
                 if not bad or got < LATENCY_COUNT:
                     break
             problems += bad
@@ -185,7 +184,10 @@ def run_latency(work):
         problems.append("%s: %s" % (type(e).__name__, e))
     finally:
         if g:
-            g.kill()
+            log = g.kill()
+            # A frozen guest console: the AMD-V clock names a vector left in service, if any.
+            if problems:
+                problems += re.findall(r"svm clock: vector \S+ in service[^\n]*", log)[:3]
         net.cleanup()
     return problems, notes
 

@@ -82,3 +82,24 @@ TEST_F(DeadlinesTest, TableRefusesJobsBeyondItsSizeAndBadOnes) {
     EXPECT_FALSE(e.add(job_a, 0, 0));
     EXPECT_TRUE(e.empty());
 }
+
+using tv::hold_off;
+using tv::HoldOff;
+
+TEST(DeadlinesHoldOff, UnderASecondLateIsNoHoldOff) {
+    EXPECT_EQ(hold_off(1'999'999, 1'000'000, 0), HoldOff::None);
+    EXPECT_EQ(hold_off(500, 1'000, 0), HoldOff::None);          // not due yet
+    EXPECT_EQ(hold_off(5'000'000, Deadlines::kNone, 0), HoldOff::None);  // no job
+}
+
+TEST(DeadlinesHoldOff, NoExitForASecondIsTheGuests) {
+    // The exit that ends the gap began just now: the time went by in the guest.
+    EXPECT_EQ(hold_off(4'000'000, 1'000'000, 3'999'900), HoldOff::Guest);
+}
+
+TEST(DeadlinesHoldOff, ASecondSpentInOneExitsHandlerIsTheMonitorsOwnWait) {
+    // An AoE disk command waited out its 5 s timeout inside the exit.
+    EXPECT_EQ(hold_off(6'010'000, 1'000'000, 1'005'000), HoldOff::Monitor);
+    EXPECT_EQ(hold_off(3'000'000, 1'000'000, 2'000'000), HoldOff::Monitor);  // half of it: the monitor
+    EXPECT_EQ(hold_off(3'000'000, 1'000'000, 2'000'001), HoldOff::Guest);
+}

@@ -132,3 +132,14 @@ TEST(SvmVirtualInterruptPlan, ALowerVectorIsNotStarvedByAHigherOneTakenAtEveryEx
     }
     EXPECT_TRUE(console_handed_over);
 }
+
+using tv::svm::svm_clock_enabled;
+
+TEST(SvmClockSwitch, OnByDefaultAndOffOnlyForOff) {
+    EXPECT_TRUE(svm_clock_enabled(nullptr));  // no svm_clock= on the command line
+    EXPECT_TRUE(svm_clock_enabled("on"));
+    EXPECT_FALSE(svm_clock_enabled("off"));
+    EXPECT_TRUE(svm_clock_enabled("of"));
+    EXPECT_TRUE(svm_clock_enabled("offx"));
+    EXPECT_TRUE(svm_clock_enabled(""));
+}

@@ -177,8 +177,8 @@ void Initiator::send_request(u8 exchange, size_t len) {
     req_timeout_ = cfg_.retransmit_ms;
     req_deadline_ = clock_.now_ms() + req_timeout_;
     if (req_frags_ != 0)
-        log("ike: message %u (exchange %u, %zu bytes) sent as %u fragments", req_id_, exchange,
-            len, req_frags_);
+        log("ike: message %u (exchange %u, %lu bytes) sent as %u fragments", req_id_, exchange,
+            static_cast<unsigned long>(len), req_frags_);
     transmit_request();
 }
 
@@ -314,7 +314,8 @@ void Initiator::on_datagram(u16 port, u8 const* data, size_t len) {
     }
     if (len > sizeof rx_) {
         ++counters_.malformed;
-        log("ike: dropped a %zu-byte message (limit %zu)", len, sizeof rx_);
+        log("ike: dropped a %lu-byte message (limit %lu)", static_cast<unsigned long>(len),
+            static_cast<unsigned long>(sizeof rx_));
         return;
     }
     for (size_t i = 0; i < len; ++i)  // copy before check: the parser sees only our copy

@@ -94,7 +94,7 @@ bool Initiator::init_notifies(PayloadList const& pl) {
         if (n.type == notify::kCookie) {
             if (n.data_len == 0 || n.data_len > sizeof cookie_) {
                 ++counters_.malformed;
-                log("ike: IKE_SA_INIT: refused a %zu-byte cookie", n.data_len);
+                log("ike: IKE_SA_INIT: refused a %lu-byte cookie", static_cast<unsigned long>(n.data_len));
                 return false;
             }
             for (size_t k = 0; k < n.data_len; ++k)

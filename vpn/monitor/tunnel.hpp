@@ -19,6 +19,7 @@
 #include "net/udp_socket.hpp"
 #include "vpn/esp.hpp"
 #include "vpn/guest/tunnel.hpp"
+#include "vpn/ike/file_signer.hpp"
 #include "vpn/ike/initiator.hpp"
 #include "vpn/sa.hpp"
 
@@ -95,6 +96,7 @@ class MonitorTunnel final : public Tunnel, ike::Transport, ike::Clock, ike::Even
     void child_down(u32 spi_in, u32 spi_out) override;
 
     [[nodiscard]] bool configure(VpnConfig const& cfg);
+    [[nodiscard]] bool configure_cert(VpnConfig const& v, ike::Config const& c);
     [[nodiscard]] bool open_sockets();
     void on_esp(u8* data, size_t len);
     void count_drop(EspVerdict v);
@@ -128,6 +130,8 @@ class MonitorTunnel final : public Tunnel, ike::Transport, ike::Clock, ike::Even
     TunnelCounters c_{};
     u8 frame_[1514 + 64]{};  // one outgoing ESP frame
     alignas(ike::Initiator) u8 ini_mem_[sizeof(ike::Initiator)]{};
+    // auth = cert: our key and certificate; the initiator keeps a reference, so it lives here.
+    alignas(ike::FileSigner) u8 signer_mem_[sizeof(ike::FileSigner)]{};
 };
 
 }  // namespace tv::vpn

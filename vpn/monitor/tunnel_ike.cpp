@@ -49,6 +49,7 @@ bool MonitorTunnel::configure(VpnConfig const& v) {
     ike::Config const c =
         ike_config(v, IkeTimers{kRetransmitMs, kRetransmitMaxMs, kRetransmitTries, kRestartMs, kKeepaliveMs});
 
+    if (v.auth == VpnAuth::Cert) return configure_cert(v, c);
     BootModule const* m = find_module(boot_info(), v.psk);
     if (!m || !m->copy) {
         log("vpn: the PSK module '%s' was not loaded: the tunnel stays down", v.psk);
@@ -66,6 +67,43 @@ bool MonitorTunnel::configure(VpnConfig const& v) {
         return false;
     }
     return true;
+}
+
+namespace {
+
+BootModule const* module_named(char const* name, char const* what) {
+    BootModule const* m = find_module(boot_info(), name);
+    if (!m || !m->copy) log("vpn: the %s module '%s' was not loaded: the tunnel stays down", what, name);
+    return m && m->copy ? m : nullptr;
+}
+
+}  // namespace
+
+// auth = cert: our certificate and key, and the pinned CA, from their modules. The key's bytes
+// are wiped whatever happens (FileSigner::load wipes what it parsed; the module copy is zeroed
+// whole here, trailing bytes included).
+bool MonitorTunnel::configure_cert(VpnConfig const& v, ike::Config const& c) {
+    BootModule const* ca = module_named(v.ca, "CA certificate");
+    BootModule const* cert = module_named(v.cert, "certificate");
+    BootModule const* key = module_named(v.key, "private key");
+    if (!key) return false;
+    u8* key_bytes = static_cast<u8*>(key->copy);
+    size_t const key_len = key->end - key->start;
+    bool good = false;
+    if (ca && cert) {
+        crypto::FpuGuard fpu;
+        auto* signer = new (signer_mem_) ike::FileSigner{};
+        Status st = signer->load(static_cast<u8 const*>(cert->copy), cert->end - cert->start, key_bytes, key_len,
+                                 crypto::Random{rdrand_fill, nullptr});
+        if (!ok(st))
+            log("vpn: our certificate or its key was refused (unparsable, not a pair, or not RSA/P-256): the tunnel stays down");
+        else if (st = ini().configure_cert(c, *signer, static_cast<u8 const*>(ca->copy), ca->end - ca->start); !ok(st))
+            log("vpn: IKE configuration refused (identities, proposals or the CA certificate): the tunnel stays down");
+        else
+            good = true;
+    }
+    crypto::secure_zero(key_bytes, key_len);
+    return good;
 }
 
 bool MonitorTunnel::init(VpnConfig const& v, VpnGuestPolicy* policy, sw::FrameSwitch* sw, nic::NicEnv* lock) {

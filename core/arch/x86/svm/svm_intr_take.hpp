@@ -36,6 +36,12 @@ class TakenVectors {
     u64 bits_[4]{};
 };
 
+// The monitor command line's `svm_clock=` value (nullptr when absent): the interrupt-taking
+// clock is on unless it says exactly `off`.
+constexpr bool svm_clock_enabled(char const* value) {
+    return !(value && value[0] == 'o' && value[1] == 'f' && value[2] == 'f' && value[3] == 0);
+}
+
 // EVENTINJ and EXITINTINFO (AMD APM vol. 2, 15.20): vector in bits 0-7, type in 8-10, valid.
 namespace event {
 inline constexpr u64 kValid = 1ull << 31;

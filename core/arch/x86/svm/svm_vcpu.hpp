@@ -44,6 +44,7 @@ class SvmVcpu final : public Vcpu {
     void prepare_nmi();
     void prepare_interrupt_exits();
     [[nodiscard]] bool after_interrupt_exits(u64 code);
+    void check_idle_in_service();
 
     Vmcb* vmcb_;
     Hpa vmcb_pa_;
@@ -57,6 +58,7 @@ class SvmVcpu final : public Vcpu {
     TakenVectors taken_;   // interrupts taken in the monitor for the guest
     bool halted_ = false;  // the last exit was a HLT, resumed at halted_rip_
     u64 halted_rip_ = 0;
+    u32 idle_in_service_ = 0;  // the in-service vector last seen at an idle HLT (logged once)
 };
 
 }  // namespace tv::svm

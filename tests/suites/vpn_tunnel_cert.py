@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""The VPN tunnel in the monitor with certificate authentication (`[vpn] auth = cert`), against
+strongSwan's charon (kernel-libipsec), with a CA made in the test by strongSwan's pki
+(tests/suites/_ike_pki.py). The PSK run, the data path and the leak checks are
+tests/suites/vpn_tunnel.py's; this one boot proves the monitor's side of the certificates:
+
+- cert_wrong_ca_refused: charon presents a gateway certificate issued by another CA: the monitor
+  refuses it with the pinned-CA line, and the guest's pings are not answered;
+- cert_comes_up: charon restarts with its certificate from the pinned CA, an RSA one, while the
+  monitor signs with its ECDSA P-256 key: both signature kinds run in the monitor in one boot
+  (tests/suites/vpn_ike.py runs each kind both ways with the same sources on the host);
+- cert_ping_server: the guest pings the server behind the gateway through the tunnel;
+- cert_key_not_leaked: neither our private key's PEM body nor its DER bytes are in the monitor
+  log or in what `thinvisor-ctl vpn` prints.
+
+Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. Needs root; every namespace,
+tap and daemon it creates is removed on exit (vpn_tunnel.Env)."""
+import base64
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _ike_pki  # noqa: E402
+import _netlib as nl  # noqa: E402
+import vpn_tunnel as vt  # noqa: E402
+
+LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_tunnel_cert")
+CHECKS = ["cert_wrong_ca_refused", "cert_comes_up", "cert_ping_server", "cert_key_not_leaked"]
+
+CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
+        "[vpn]\ngateway = %s\nlocal_id = %s\nremote_id = %s\nauth = cert\nca = ca.pem\ncert = client.pem\n"
+        "key = client.key\ninner_address = %s/24\ndns = %s\n"
+        % (vt.MON_MAC, vt.MON_IP, vt.GW_IP, vt.GW_IP, vt.CLIENT_ID, vt.GW_ID, vt.INNER, vt.DNS))
+
+CERT_AUTH = """    local {
+      auth = pubkey
+      certs = %(certs)s
+      id = %(gw_id)s
+    }
+    remote {
+      auth = pubkey
+      id = %(client_id)s
+      cacerts = %(ca)s
+    }"""
+
+
+def swanctl_conf(env, gw_cert, gw_key_kind):
+    """vpn_tunnel's connection with certificates instead of the PSK (no secrets section: the
+    gateway's key is in the ecdsa/ or rsa/ folder beside swanctl.conf)."""
+    text = vt.SWANCTL_CONF % {"gw": vt.GW_IP, "gw_id": vt.GW_ID, "client_id": vt.CLIENT_ID, "psk": "unused",
+                              "inner": vt.INNER, "dns": vt.DNS}
+    psk_auth = text[text.index("    local {"):text.index("    children {")]
+    cert_auth = CERT_AUTH % {"certs": env.path(gw_cert), "gw_id": vt.GW_ID, "client_id": vt.CLIENT_ID,
+                             "ca": env.path("ca.pem")} + "\n"
+    text = text.replace(psk_auth, cert_auth)
+    text = text[:text.index("secrets {")]
+    for kind in ("ecdsa", "rsa"):
+        d = env.path(kind)
+        if os.path.isdir(d):
+            for f in os.listdir(d):
+                os.unlink(os.path.join(d, f))
+    os.makedirs(env.path(gw_key_kind), exist_ok=True)
+    shutil.copy(env.path("gw-%s.key" % gw_key_kind), env.path(os.path.join(gw_key_kind, "gw.key")))
+    return text
+
+
+def start_charon_cert(env, gw_cert, gw_key_kind):
+    """vt.Env.start_charon, loading the certificate connection."""
+    env.start_charon("unused")
+    with open(env.path("swanctl.conf"), "w") as f:
+        f.write(swanctl_conf(env, gw_cert, gw_key_kind))
+    env.swanctl("--load-all", "--clear", "--file", env.path("swanctl.conf"))
+
+
+def other_ca_gateway(env):
+    """A gateway certificate for the right identity, on the gateway's ECDSA key, issued by the CA
+    the monitor does not pin."""
+    out = env.path("gw-other.pem")
+    if os.path.exists(out):
+        return
+    with open(out, "wb") as f:
+        r = subprocess.run(["timeout", "60", "pki", "--issue", "--cacert", env.path("ca-other.pem"), "--cakey",
+                            env.path("ca-other.key"), "--type", "pub", "--in", env.path("gw-ecdsa.pub"),
+                            "--lifetime", "30", "--dn", "C=CH, O=thinvisor test, CN=%s" % vt.GW_ID,
+                            "--san", vt.GW_ID, "--outform", "pem"], stdout=f, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise RuntimeError("pki --issue (other CA): %s" % r.stderr.decode(errors="replace")[-300:])
+
+
+def key_needles(pem_path):
+    """Pieces of our private key that must never show: base64 lines of the PEM and 16-byte runs
+    of its DER, in hex."""
+    with open(pem_path) as f:
+        lines = [ln.strip() for ln in f if ln.strip() and not ln.startswith("-----")]
+    der = base64.b64decode("".join(lines))
+    return [ln for ln in lines if len(ln) >= 32], [der[i:i + 16].hex() for i in range(0, len(der) - 16, 16)]
+
+
+def run(env, work, results):
+    _ike_pki.make(env.path, "%d" % vt.PID, vt.GW_ID, vt.CLIENT_ID)
+    other_ca_gateway(env)
+    mods = []
+    for src, name in (("ca.pem", "ca.pem"), ("client-ecdsa.pem", "client.pem"), ("client-ecdsa.key", "client.key")):
+        shutil.copy(env.path(src), os.path.join(work, name))
+        mods.append(os.path.join(work, name))
+    g = vt.start_guest(env.net, work, conf_text=CONF, machine="pc", guest_mac=vt.GUEST_MAC, timeout=1200,
+                       modules=tuple(mods))
+    try:
+        if not g.wait_shell(400):
+            raise RuntimeError("the guest did not reach its shell (console tail %r)" % g.console[-300:])
+        g.run("cat > /tmp/dhcp.sh <<'EOF'\n%sEOF\nchmod +x /tmp/dhcp.sh" % vt.DHCP_SCRIPT, 30)
+        g.run("thinvisor-ctl tso-off eth0", 30)
+        out, rc = g.run("ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -T 2 -O mtu -s /tmp/dhcp.sh 2>&1", 120)
+        if "TVLEASE ip=%s" % vt.INNER not in out:
+            raise RuntimeError("DHCP from the monitor: %r" % out[-300:])
+
+        mark = len(g.monitor_log())
+        start_charon_cert(env, "gw-other.pem", "ecdsa")
+        m = vt.wait_log(g, r"vpn: ike: [^\n]*not issued by the pinned CA[^\n]*", 60, mark)
+        got, _ = vt.pings(g, 2)
+        problems = [] if m else ["no pinned-CA refusal in the monitor log"]
+        if got != 0:
+            problems.append("%d pings answered with the gateway's certificate from another CA" % got)
+        results["cert_wrong_ca_refused"] = ("; ".join(problems) or None, m.group(0)[:120] if m else "")
+        env.stop_charon()
+
+        mark = len(g.monitor_log())
+        t0 = time.monotonic()
+        start_charon_cert(env, "gw-rsa.pem", "rsa")
+        m = vt.wait_log(g, r"vpn: tunnel up with gateway [\d.]+: child SA in ([0-9a-f]{8}) out ([0-9a-f]{8})", 90, mark)
+        chain = re.search(r"chains to the pinned CA", g.monitor_log()[mark:])
+        sas = env.swanctl("--list-sas")
+        problems = []
+        if not m:
+            problems.append("no tunnel within 90 s of charon's start")
+        if not chain:
+            problems.append("no certificate check line in the monitor log")
+        if "ESTABLISHED" not in sas:
+            problems.append("charon lists no established IKE SA")
+        results["cert_comes_up"] = ("; ".join(problems) or None,
+                                    "up %.1f s after charon started (gateway RSA, monitor ECDSA)" % (time.monotonic() - t0))
+        if m:
+            got, out = vt.pings(g, 5)
+            results["cert_ping_server"] = (None if got == 5 else "%d of 5 echoes: %r" % (got, out[-200:]), "5/5 echoes")
+        _, ctl, _ = vt.ctl_vpn(g)
+        log = g.power_off(120)
+        g.save_console()
+    finally:
+        g.kill()
+    lines, runs = key_needles(os.path.join(work, "client.key"))
+    flat = (log + ctl).replace(" ", "").lower()
+    leaked = [ln for ln in lines if ln in log + ctl] + [r for r in runs if r in flat]
+    results["cert_key_not_leaked"] = ("%d pieces of our private key in the log or thinvisor-ctl" % len(leaked)
+                                      if leaked else None, "%d PEM lines and %d DER runs looked for" % (len(lines), len(runs)))
+
+
+def main():
+    if "--list" in sys.argv:
+        print("\n".join(CHECKS))
+        return 0
+    if os.geteuid() != 0:
+        print("FAIL vpn-tunnel-cert: needs root")
+        return 1
+    if not os.path.exists(vt.CHARON) or not shutil.which("pki"):
+        for c in CHECKS:
+            print("SKIP %s: strongSwan's charon or pki is not installed" % c)
+        return 0
+    shutil.rmtree(LOGS, ignore_errors=True)
+    os.makedirs(LOGS)
+    env = vt.Env()
+    results, crash = {}, None
+    try:
+        env.setup(LOGS)
+        run(env, LOGS, results)
+    except Exception as e:  # noqa: BLE001 -- every check not reached fails with the reason
+        crash = "%s: %s" % (type(e).__name__, e)
+    finally:
+        env.cleanup()
+    failed = 0
+    for c in CHECKS:
+        if c not in results:
+            failed += 1
+            print("FAIL %s: not reached (%s) (logs in %s)" % (c, crash or "an earlier check failed", LOGS))
+            continue
+        problem, note = results[c]
+        if problem:
+            failed += 1
+            print("FAIL %s: %s (logs in %s)" % (c, problem, LOGS))
+        else:
+            print("PASS %s %s" % (c, note))
+    if not failed and os.path.exists(getattr(env, "pcap", "")):
+        os.unlink(env.pcap)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
