@@ -225,6 +225,19 @@ Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base, void (*move_device)(
 
 Gpa mmio_hook_base(MmioHookId id) { return Gpa{id.raw < g_count ? g_hooks[id.raw].base : 0}; }
 
+Status mmio_hook_reads_direct(Vcpu& v, MmioHookId id, bool direct) {
+    if (id.raw >= g_count) return Status::Invalid;
+    MmioHook const& h = g_hooks[id.raw];
+    if (!nested_tlb_flush_all_possible()) return Status::Unsupported;
+    Gpa const first{h.page_base};
+    u64 const len = h.page_end - h.page_base;
+    // Widening needs no flush (a CPU that still faults is emulated as before).
+    if (direct) return machine().nested.map(first, Hpa{h.page_base}, len, Perm::R);
+    Status const s = machine().nested.unmap(first, len);
+    nested_tlb_flush_all(v);
+    return s;
+}
+
 bool mmio_hooked(u64 gpa) { return find(gpa) != nullptr; }
 
 bool mmio_device_access(Gpa gpa, u8 size, bool write, u64* value) {

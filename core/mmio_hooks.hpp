@@ -54,6 +54,13 @@ Device* mmio_hook_device(MmioHookId id);
 [[nodiscard]] Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base, void (*move_device)(void*), void* ctx);
 Gpa mmio_hook_base(MmioHookId id);
 
+// Reads of the hook's pages go straight to the device (mapped read-only: only writes exit)
+// or exit again (unmapped). For a mediator whose state needs no look at some moments (the
+// AHCI mediator between doorbells, docs/ata.md). Narrowing is complete on every CPU before it
+// returns. Unsupported (nothing changes) when the other CPUs cannot be made to flush. Under
+// the hook's device lock. v: the calling CPU's vCPU.
+[[nodiscard]] Status mmio_hook_reads_direct(Vcpu& v, MmioHookId id, bool direct);
+
 // The access on the real device, uncached; what PassThrough does, for handlers that need the
 // device's own value. False when gpa is not inside a hook's pages.
 [[nodiscard]] bool mmio_device_access(Gpa gpa, u8 size, bool write, u64* value);

@@ -42,6 +42,13 @@ class Volume final {
     // False when a media command on these sectors must be refused: a Deny disk, or a run
     // that wraps or reaches past LBA 2^48.
     [[nodiscard]] bool allowed(crypto::Lba lba, u64 sectors) const;
+    // Whether a media command's data may move between the device and the guest's own buffers
+    // with nothing to transform or check on the way (zero-copy in the mediators, docs/ata.md).
+    // A rule that must see or change the data (encryption, a read-before-write) says false.
+    [[nodiscard]] bool direct(crypto::Lba lba, u64 sectors, bool write) const {
+        (void)write;
+        return policy() == DiskPolicy::PassThrough && allowed(lba, sectors);
+    }
     // Refused where allowed() is false; Ok and untouched unless active().
     [[nodiscard]] Status seal(crypto::Lba lba, u8* buf, u64 sectors);
     [[nodiscard]] Status unseal(crypto::Lba lba, u8* buf, u64 sectors);

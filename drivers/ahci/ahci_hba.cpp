@@ -20,6 +20,12 @@ void AhciHba::poll_all() {
         if (ports_[i].ready()) ports_[i].poll();
 }
 
+bool AhciHba::quiet() const {
+    for (u32 i = 0; i < kMaxPorts; ++i)
+        if (ports_[i].ready() && !ports_[i].quiet()) return false;
+    return true;
+}
+
 u32 AhciHba::read(u32 off) {
     if (off >= kPortBase && off < kPortBase + kMaxPorts * kPortStride) {
         u32 const p = (off - kPortBase) / kPortStride;

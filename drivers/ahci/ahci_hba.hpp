@@ -24,6 +24,8 @@ class AhciHba {
     void write_sized(u32 off, u8 size, u64 value);
 
     void poll_all();
+    // Every port quiet (AhciPort::quiet): the guest's reads need not exit.
+    [[nodiscard]] bool quiet() const;
     AhciPort& port(u32 i) { return ports_[i]; }
     AccessCounts const& counts() const { return counts_; }
 

@@ -48,8 +48,22 @@ class MonitorEnv final : public AhciEnv {
         if (log_limit_allow(device, cause)) log("ahci: port %u slot %u: %s", port, slot, cause);
     }
     void note(u32 port, char const* what) override { log("ahci: port %u: %s", port, what); }
+    void trap_reads() override { set_reads_direct(false); }
+
+    // See sync_reads(). vcpu: the CPU whose exit is being handled (null before the guest runs).
+    void set_reads_direct(bool direct) {
+        if (direct == reads_direct || !vcpu) return;
+        Status const s = mmio_hook_reads_direct(*vcpu, hook, direct);
+        if (ok(s)) {
+            reads_direct = direct;
+            ++(direct ? widened : narrowed);
+        } else if (!direct) log("ahci: cannot trap the ABAR's reads again (status %u)", static_cast<unsigned>(s));
+    }
 
     MmioHookId hook{};
+    Vcpu* vcpu{nullptr};
+    bool reads_direct{false};  // the ABAR is mapped read-only: the guest's reads do not exit
+    u64 widened{0}, narrowed{0};  // how often (power-off log: each change costs a TLB flush)
 };
 
 struct Controller {
@@ -68,18 +82,32 @@ struct Controller {
 constinit Controller g_ctrl[kMaxControllers];
 constinit u32 g_count = 0;
 
-MmioAction abar_access(void* ctx, Vcpu&, Gpa gpa, u8 size, bool write, u64* value) {
+// After every access the monitor handled: while the mediator needs to see nothing until the
+// guest's next write (every command in flight quiet, docs/ata.md "Quiet reads"), the ABAR is
+// mapped read-only so that status reads go to the HBA without an exit; as soon as a command
+// needs the monitor at completion (an encrypted read, a bounce copy, a waiting slot) reads
+// exit again, on every CPU, before the guest runs on.
+// The port narrows (AhciEnv::trap_reads) before it hands the device anything that is not
+// quiet; widening waits until the access is done.
+void sync_reads(Controller& c) {
+    c.env.set_reads_direct(c.hba.quiet());
+    c.env.vcpu = nullptr;
+}
+
+MmioAction abar_access(void* ctx, Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
     Controller& c = *static_cast<Controller*>(ctx);
     u32 const off = static_cast<u32>(gpa.raw - mmio_hook_base(c.env.hook).raw);
+    c.env.vcpu = &v;
     if (write) c.hba.write_sized(off, size, *value);
     else *value = c.hba.read_sized(off, size);
+    sync_reads(c);
     return MmioAction::Handled;
 }
 
 // ICH-style controllers (QEMU's ich9-ahci included) decode an Index-Data Pair in I/O BAR4:
 // index at +0, data at +4, reaching every ABAR register. Left alone it would let the guest
 // write PxCLB behind the ABAR hook, so it is routed through the same mediator.
-IoAction idp_access(void* ctx, Vcpu&, IoExit const& io, u32* value) {
+IoAction idp_access(void* ctx, Vcpu& v, IoExit const& io, u32* value) {
     Controller& c = *static_cast<Controller*>(ctx);
     u32 const off = static_cast<u32>(io.port - c.idp_base);
     if (io.string || off >= 8) {  // string I/O on a register pair: refused, reads all ones
@@ -93,8 +121,10 @@ IoAction idp_access(void* ctx, Vcpu&, IoExit const& io, u32* value) {
         return IoAction::Handled;
     }
     u32 const reg = (c.idp_index & 0xFFC) + (off - 4);
+    c.env.vcpu = &v;
     if (io.in) *value = static_cast<u32>(c.hba.read_sized(reg, io.size));
     else c.hba.write_sized(reg, io.size, *value);
+    sync_reads(c);
     return IoAction::Handled;
 }
 
@@ -199,6 +229,8 @@ void log_accesses(u32 i, RegClass first, RegClass end, char const* what) {
 // At power-off: what each mediated port did, next to the exit counters.
 void log_counters() {
     for (u32 i = 0; i < g_count; ++i) {
+        log("ahci%u: status reads went to the HBA %llu times, exited again %llu times", i,
+            static_cast<unsigned long long>(g_ctrl[i].env.widened), static_cast<unsigned long long>(g_ctrl[i].env.narrowed));
         log_accesses(i, RegClass::Cap, RegClass::PxBases, "HBA");
         log_accesses(i, RegClass::PxBases, RegClass::kCount, "port");
         for (u32 p = 0; p < kMaxPorts; ++p) {

@@ -1,6 +1,8 @@
 // Issuing a guest's command slot: copy everything into monitor memory, then check the copies
 // (command allow-list, key policy, PRDT), then give the device a shadow header, table and PRDT
-// that point at a bounce buffer. A refused slot is issued as NOP so the device aborts it.
+// that point at a bounce buffer, or (zero-copy, when the storage pipeline says the data needs
+// no transformation) the checked copy of the guest's PRDT. A refused slot is issued as NOP so
+// the device aborts it.
 #include <string.h>
 
 #include "drivers/ahci/ahci_port.hpp"
@@ -47,6 +49,7 @@ void AhciPort::issue(u32 bits) {
         }
     }
     sact_armed_ &= ~bits;
+    if (!quiet()) env_->trap_reads();  // before the device can finish what the monitor must see
     if (ci_bits) env_->dev_write(off(kPxCi), ci_bits);
 }
 
@@ -109,14 +112,18 @@ char const* AhciPort::check_command(u32 s, AtaCommand const& c) {
         expected = u64{c.count} * crypt_.sector_size();
         if (total != expected) return "PRDT byte count does not match the sector count";
         sl.crypt = crypt_.active();
+        sl.direct = crypt_.zero_copy(c.lba, c.count, c.dir == Dir::Write);
         sl.lba = c.lba;
         sl.sectors = c.count;
     } else if (total < expected) {
         return "PRDT shorter than the command's data";
     }
-    if (expected > u64{pool_->pages()} * kPageSize || expected > kShadowPrds * kPrdMaxBytes)
+    if (!sl.direct && (expected > u64{pool_->pages()} * kPageSize || expected > kShadowPrds * kPrdMaxBytes))
         return "transfer larger than the bounce pool";
     sl.bytes = static_cast<u32>(expected);
+    // Nothing to do at completion: zero-copy, or a write whose bounce pages can wait for the
+    // next poll. NCQ only: a non-queued command's PRDBC belongs in the guest's header.
+    sl.quiet = sl.ncq && (sl.direct || !sl.data_in);
     return nullptr;
 }
 
@@ -159,7 +166,7 @@ void AhciPort::substitute_nop(u32 s) {
 // Bounce pages, data in, shadow header. False: no pages now (the slot waits).
 bool AhciPort::start(u32 s, u32* ci_bits) {
     Slot& sl = slots_[s];
-    if (sl.bytes) {
+    if (sl.bytes && !sl.direct) {
         u32 const pages = static_cast<u32>(align_up(sl.bytes, kPageSize) / kPageSize);
         if (!pool_->alloc(pages, &sl.bounce_first)) return false;
         sl.bounce_pages = pages;
@@ -187,7 +194,11 @@ void AhciPort::build_shadow_prdt(u32 s) {
     for (u32 i = 0; i < sl.guest_prds; ++i) sl.irq |= (gp[i].dbc & kPrdIrq) != 0;
     PrdEntry* p = reinterpret_cast<PrdEntry*>(table_virt(s) + sizeof(CommandTableHead));
     u32 n = 0;
-    for (u64 done = 0; done < sl.bytes; ++n) {
+    if (sl.direct) {  // the checked copy: guest RAM outside the monitor, exactly sl.bytes
+        memcpy(p, gp, sl.guest_prds * sizeof(PrdEntry));
+        n = sl.guest_prds;
+    }
+    for (u64 done = 0; !sl.direct && done < sl.bytes; ++n) {
         u64 const len = sl.bytes - done < kPrdMaxBytes ? sl.bytes - done : kPrdMaxBytes;
         u64 const dev = pool_->dev(sl.bounce_first).raw + done;
         p[n] = PrdEntry{static_cast<u32>(dev), static_cast<u32>(dev >> 32), 0, static_cast<u32>(len - 1)};

@@ -93,7 +93,17 @@ u32 AhciPort::read(u32 reg) {
     return v;
 }
 
+bool AhciPort::quiet() const {
+    if (deferred_) return false;
+    for (u32 s = 0; s < kSlots; ++s)
+        if ((active_ >> s & 1) && !slots_[s].quiet) return false;
+    return true;
+}
+
 void AhciPort::write(u32 reg, u32 value) {
+    // While quiet, the guest reads the device's registers without the monitor: a slot it saw
+    // done may be reused now, and an error's FIS must be in its area before it looks there.
+    if (reg != kPxCmd && active_) poll();
     switch (reg) {
     case kPxClb: guest_clb_.raw = (guest_clb_.raw & ~0xFFFFFFFFull) | value; return;
     case kPxClbu: guest_clb_.raw = (guest_clb_.raw & 0xFFFFFFFFull) | u64{value} << 32; return;
@@ -160,7 +170,9 @@ void AhciPort::complete(u32 s) {
     Slot& sl = slots_[s];
     u32 prdbc = shadow_header(s)->prdbc;
     if (sl.ncq || prdbc > sl.bytes) prdbc = sl.bytes;  // NCQ leaves PRDBC undefined; success moved it all
-    if (sl.data_in && sl.bytes) {
+    if (sl.data_in && sl.bytes && sl.direct) {
+        counters_.bytes_in += sl.bytes;  // the device wrote the guest's buffers itself
+    } else if (sl.data_in && sl.bytes) {
         u8* buf = pool_->virt(sl.bounce_first);
         if (sl.crypt && !ok(crypt_.decrypt(sl.lba, buf, sl.sectors))) {
             // Never hand ciphertext to the guest as if it were data.
@@ -173,8 +185,9 @@ void AhciPort::complete(u32 s) {
     } else if (sl.bytes) {
         counters_.bytes_out += sl.bytes;
     }
-    // The guest learns how much moved from its own header, as without the monitor.
-    if (!env_->guest_write(Gpa{guest_clb_.raw + u64{s} * sizeof(CommandHeader) + __builtin_offsetof(CommandHeader, prdbc)},
+    // The guest learns how much moved from its own header, as without the monitor. Not for a
+    // quiet slot (NCQ: PRDBC undefined): the guest may already have reused the slot's header.
+    if (!sl.quiet && !env_->guest_write(Gpa{guest_clb_.raw + u64{s} * sizeof(CommandHeader) + __builtin_offsetof(CommandHeader, prdbc)},
                            &prdbc, sizeof prdbc))
         env_->note(index_, "guest command list is not guest RAM; PRDBC not written");
     ++counters_.completed;

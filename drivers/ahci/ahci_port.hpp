@@ -7,9 +7,11 @@
 //   command and PRDT are copied into monitor memory FIRST; everything after that (decoding, the
 //   allow-list, PRDT checks, the data) uses the copies only, so a guest rewriting its structures
 //   after the write changes nothing.
-// - Data never moves between the device and guest memory: every transfer goes through a bounce
-//   buffer of the monitor (encrypted for media commands of an encrypted disk), copied from the
-//   guest's buffers before issue and into them at completion, along the copied PRDT.
+// - Data: a media command the storage pipeline says needs no transformation (a plain disk) is
+//   zero-copy: the device gets the copied, validated PRDT, so it moves data only to and from
+//   guest RAM outside the monitor. Every other transfer goes through a bounce buffer of the
+//   monitor (encrypted for media commands of an encrypted disk), copied from the guest's
+//   buffers before issue and into them at completion, along the copied PRDT.
 // - A refused command is replaced by NOP (00h, subcommand 0), which every ATA device aborts:
 //   the guest sees a genuine device error (PxIS.TFES, PxTFD with ERR and ABRT in the D2H FIS),
 //   with the interrupt the device raises, exactly as for a command the disk rejected itself.
@@ -17,6 +19,10 @@
 //   HBA's IS) first checks which of our issued slots the device has finished (PxCI, PxSACT),
 //   finishes them (decrypt, copy out, PRDBC into the guest's header) and copies the received
 //   FISes to the guest's area. A guest therefore never sees a slot done before its data is.
+// - Quiet: while every command in flight needs nothing at completion (NCQ, zero-copy or a
+//   bounced write, no slot waiting), quiet() is true and the monitor lets the guest read the
+//   registers from the device without an exit (ahci_install.cpp); writes still exit, and
+//   every write first finishes what the device finished (docs/ata.md, "Quiet reads").
 //
 // Pure: hardware and guest memory are reached through AhciEnv, so it runs in host tests.
 #pragma once
@@ -47,6 +53,9 @@ class AhciEnv {
     [[nodiscard]] virtual bool guest_write(Gpa gpa, void const* src, u64 len) = 0;
     virtual void refused(u32 port, u32 slot, u8 command, char const* why) = 0;
     virtual void note(u32 port, char const* what) = 0;  // rare events worth a log line
+    // The guest's register reads must reach the mediator (exit) from now on, on every CPU,
+    // before this returns: called before the device gets a command that is not quiet.
+    virtual void trap_reads() = 0;
 
   protected:
     ~AhciEnv() = default;
@@ -75,7 +84,8 @@ class BouncePool {
 };
 
 inline constexpr u32 kMaxGuestPrds = 256;  // Linux uses at most 168, SeaBIOS 1
-inline constexpr u32 kShadowPrds = 8;      // a bounce run cut into 4 MiB pieces
+// The device's PRDT: a bounce run cut into 4 MiB pieces, or the guest's own (zero-copy).
+inline constexpr u32 kShadowPrds = kMaxGuestPrds;
 inline constexpr u32 kTableBytes = sizeof(CommandTableHead) + kShadowPrds * sizeof(PrdEntry);
 // Device-visible monitor memory of one port: command list, received FISes, 32 command tables.
 inline constexpr u64 kPortDmaBytes = kCommandListBytes + sizeof(ReceivedFis) + kSlots * kTableBytes;
@@ -91,6 +101,8 @@ struct Slot {
     bool crypt;       // media on an encrypted disk: XTS on the bounce buffer
     bool identify;    // IDENTIFY DEVICE: the port attaches its key from the data
     bool irq;         // some guest PRD asked for an interrupt
+    bool direct;      // zero-copy: the device uses the copied guest PRDT, no bounce buffer
+    bool quiet;       // needs nothing at completion before the guest may see it
     u8 command;
     u16 flags;        // the guest's header flags (CFL, W, P, C, PMP)
     u16 guest_prds;
@@ -120,6 +132,9 @@ class AhciPort {
     [[nodiscard]] bool take_over();
     [[nodiscard]] bool identify_now();
     bool busy() const { return active_ != 0; }
+    // Every command in flight is quiet and none waits in the monitor: the guest may read the
+    // port's registers from the device (docs/ata.md, "Quiet reads").
+    [[nodiscard]] bool quiet() const;
 
     SectorCrypt& crypt() { return crypt_; }
     PortCounters const& counters() const { return counters_; }

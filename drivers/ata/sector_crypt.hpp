@@ -50,6 +50,9 @@ class SectorCrypt {
     [[nodiscard]] Status encrypt(Lba lba, u8* buf, u32 sectors) { return vol_.seal(lba, buf, sectors); }
     [[nodiscard]] Status decrypt(Lba lba, u8* buf, u32 sectors) { return vol_.unseal(lba, buf, sectors); }
     [[nodiscard]] bool allowed(Lba lba, u32 sectors) const { return vol_.allowed(lba, sectors); }
+    // The pipeline's choice of path: true when the data may go zero-copy between the device
+    // and the guest's validated buffers (storage::Volume::direct).
+    [[nodiscard]] bool zero_copy(Lba lba, u32 sectors, bool write) const { return vol_.direct(lba, sectors, write); }
 
   private:
     storage::Volume vol_;

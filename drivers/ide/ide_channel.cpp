@@ -431,7 +431,7 @@ void IdeChannel::dma_go() {
     bool const to_memory = (bm_cmd_ & ide::kBmToMemory) != 0;
     if (to_memory != (c.dir == Dir::Read)) return refuse(c.command, "bus-master direction differs from the command's");
     ShadowError e = shadow_.load(*env_, Gpa{guest_prd_}, bytes);
-    dma_bounce_ = crypt.active();
+    dma_bounce_ = !crypt.zero_copy(c.lba, c.count, c.dir == Dir::Write);  // the storage pipeline's choice
     if (e == ShadowError::Ok && dma_bounce_ && bytes > dma_.bounce_bytes) e = ShadowError::TooBig;
     if (e != ShadowError::Ok) return refuse(c.command, shadow_error_name(e));
     u32 const n = dma_bounce_ ? build_bounce_prd(dma_.prd, kMaxPrdEntries, dma_.bounce_phys, bytes)

@@ -135,6 +135,7 @@ def main():
     if args.smoke:
         os.environ["TV_BENCH_SMOKE"] = "1"
     runs = args.runs or (1 if bl.smoke() else 3)
+    os.environ["TV_BENCH_RUNS"] = str(runs)  # the disk benches' runs per configuration
     only = [o for o in args.only.split(",") if o]
     if os.path.exists(bl.RESULTS):
         os.unlink(bl.RESULTS)

@@ -164,3 +164,22 @@ def load(path=RESULTS):
             except (ValueError, SchemaError) as e:
                 raise SchemaError("%s:%d: %s" % (path, i, e))
     return rows
+
+
+def disk_runs():
+    """How many runs of each configuration the disk benches make (their median is recorded):
+    bench.py --runs passes it down as TV_BENCH_RUNS; 1 when run alone."""
+    return max(1, int(os.environ.get("TV_BENCH_RUNS", "1")))
+
+
+def dmcrypt_peer():
+    """The disk benches' dm-crypt peer: (QEMU arguments, guest script prefix). The guest gets
+    the guest kernel's dm-crypt modules and dmsetup by fw_cfg (tools/guest/
+    build-dmcrypt-bundle.sh) and maps its scratch disk with aes-xts-plain64, a 512-bit key and
+    512-byte sectors (tests/qemu/guest/dmcrypt-setup.sh) before the same dd runs."""
+    import subprocess
+    subprocess.run([os.path.join(ROOT, "tools", "guest", "build-dmcrypt-bundle.sh")], check=True)
+    bundle = os.path.join(ROOT, "build", "guest", "dmcrypt.cpio.gz")
+    with open(os.path.join(ROOT, "tests", "qemu", "guest", "dmcrypt-setup.sh")) as f:
+        setup = f.read()
+    return ["-fw_cfg", "name=opt/thinvisor/dmcrypt,file=%s" % bundle], "DMCRYPT=1\n" + setup

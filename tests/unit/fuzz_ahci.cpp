@@ -81,8 +81,17 @@ class Machine final : public AhciEnv {
     }
     void refused(u32, u32, u8, char const*) override {}
     void note(u32, char const*) override {}
+    void trap_reads() override {}
 
     // ---- the device: every address it is given must be the monitor's ----
+    // Data (a PRD's target) may also be guest RAM outside the monitor: the zero-copy path.
+    u8* data(u64 a, u64 len) {
+        if (a < kRam) {
+            check(guest_ok(Gpa{a}, len), "zero-copy data only in guest RAM outside the monitor");
+            return ram + a;
+        }
+        return dev<u8>(a, len);
+    }
     template <class T>
     T* dev(u64 a, u64 len) {
         if (!port_mem.holds(a, len) && !pool_mem.holds(a, len))
@@ -113,7 +122,7 @@ class Machine final : public AhciEnv {
                                                 sizeof(PrdEntry));
             u64 len = (prd->dbc & kPrdDbcMask) + 1;
             if (len > bytes - done) len = bytes - done;
-            u8* mem = dev<u8>(prd->dba | u64{prd->dbau} << 32, len);
+            u8* mem = data(prd->dba | u64{prd->dbau} << 32, len);
             for (u64 k = 0; k < len; ++k) {  // the disk wraps: a hostile LBA is the device's problem
                 u8& d = disk[(at + done + k) % sizeof disk];
                 if (to_disk) d = mem[k];

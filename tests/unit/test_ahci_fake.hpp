@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,10 +48,25 @@ class FakeMachine final : public AhciEnv {
     u32& port(u32 reg) { return regs[port_reg(0, reg) / 4]; }
 
     // ---- AhciEnv ----
-    u32 dev_read(u32 off) override { return off / 4 < std::size(regs) ? regs[off / 4] : 0; }
+    u32 dev_read(u32 off) override {
+        if (read_hook && off == read_hook_off && read_hook_before) run_read_hook();
+        u32 const v = off / 4 < std::size(regs) ? regs[off / 4] : 0;
+        if (read_hook && off == read_hook_off) run_read_hook();
+        return v;
+    }
+    // Runs act once, at the next device read of off: just before the value is taken
+    // (before), or just after (a completion racing the monitor's register read).
+    void on_read(u32 off, bool before, std::function<void()> act) {
+        read_hook_off = off;
+        read_hook_before = before;
+        read_hook = std::move(act);
+    }
     void dev_write(u32 off, u32 v) override {
         if (off / 4 >= std::size(regs)) return;
-        if (off == port_reg(0, kPxCi)) port(kPxCi) |= v;
+        if (off == port_reg(0, kPxCi)) {
+            port(kPxCi) |= v;
+            doorbell_trapped.push_back(!reads_direct);
+        }
         else if (off == port_reg(0, kPxSact)) port(kPxSact) |= v;
         else if (off == port_reg(0, kPxIs) || off == port_reg(0, kPxSerr)) regs[off / 4] &= ~v;
         else if (off == port_reg(0, kPxCmd)) {
@@ -76,10 +92,33 @@ class FakeMachine final : public AhciEnv {
     }
     void refused(u32, u32 slot, u8 command, char const* why) override { refusals.push_back({slot, command, why}); }
     void note(u32, char const*) override {}
+    // The monitor's read-only ABAR mapping, modelled: sync_reads() after each access widens
+    // it as the monitor does; trap_reads() narrows it. doorbell_trapped records, for every
+    // PxCI write that reached the device, whether reads exited at that moment.
+    void trap_reads() override { reads_direct = false; }
+    bool reads_direct = false;
+    std::function<void()> read_hook;
+    u32 read_hook_off = 0;
+    bool read_hook_before = false;
+    void run_read_hook() {
+        auto act = std::move(read_hook);
+        read_hook = nullptr;
+        act();
+    }
+    std::vector<bool> doorbell_trapped;
+    void sync_reads(AhciHba& hba) { reads_direct = hba.quiet(); }
 
     // ---- the fake device ----
+    // Monitor memory is a host pointer; a device address below kRamBytes is guest RAM (the
+    // zero-copy path), and must be guest RAM outside the monitor's range.
     template <class T>
-    static T* at(u64 dev) { return reinterpret_cast<T*>(dev); }
+    T* at(u64 dev) {
+        if (dev < kRamBytes) {
+            EXPECT_TRUE(guest_ok(Gpa{dev}, 1)) << "device DMA into the monitor's range at " << dev;
+            return reinterpret_cast<T*>(&ram[dev]);
+        }
+        return reinterpret_cast<T*>(dev);
+    }
 
     u64 clb() { return port(kPxClb) | u64{port(kPxClbu)} << 32; }
     u64 fb() { return port(kPxFb) | u64{port(kPxFbu)} << 32; }

@@ -59,9 +59,20 @@ std::vector<u8> xts(DiskKeyEntry const& e, u64 lba, u8 const* p, size_t n, u32 u
 
 void no_keys() { ASSERT_EQ(sector_crypt_set_keys(nullptr, 0, false), Status::Ok); }
 
+// An encrypted disk: its transfers go through bounce buffers.
+DiskKeyEntry const& with_key() {
+    static DiskKeyEntry keys[] = {key_entry("QM00001", 512)};
+    EXPECT_EQ(sector_crypt_set_keys(keys, 1, true), Status::Ok);
+    return keys[0];
+}
+std::vector<u8> plain_on_disk(Rig& r, DiskKeyEntry const& k, u64 lba, size_t n) {
+    return xts(k, lba, &r.m.disk[lba * 512], n, 512, false);
+}
+std::vector<u8> ram(Rig& r, u64 at, size_t n) { return std::vector<u8>(&r.m.ram[at], &r.m.ram[at] + n); }
+
 }  // namespace
 
-TEST(AhciShadow, DeviceOnlyEverSeesMonitorMemory) {
+TEST(AhciShadow, DeviceSeesMonitorStructuresAndPlainDataGoesZeroCopy) {
     no_keys();
     Rig r;
     EXPECT_TRUE(r.in_monitor(r.m.clb())) << "device PxCLB must be the shadow list";
@@ -71,10 +82,11 @@ TEST(AhciShadow, DeviceOnlyEverSeesMonitorMemory) {
     r.g.identify();
     r.g.build(2, 0x25, 8, 4, GuestDriver::kBuf, 2048, false);
     r.g.issue(1u << 2);
-    auto* h = FakeMachine::at<CommandHeader>(r.m.clb()) + 2;
-    EXPECT_TRUE(r.in_monitor(h->ctba | u64{h->ctbau} << 32));
-    auto* prd = reinterpret_cast<PrdEntry*>(FakeMachine::at<u8>(h->ctba | u64{h->ctbau} << 32) + 0x80);
-    EXPECT_TRUE(r.in_monitor(prd[0].dba | u64{prd[0].dbau} << 32)) << "data must go through a bounce buffer";
+    auto* h = r.m.at<CommandHeader>(r.m.clb()) + 2;
+    EXPECT_TRUE(r.in_monitor(h->ctba | u64{h->ctbau} << 32)) << "the device reads the shadow table";
+    auto* prd = reinterpret_cast<PrdEntry*>(r.m.at<u8>(h->ctba | u64{h->ctbau} << 32) + 0x80);
+    EXPECT_EQ(prd[0].dba | u64{prd[0].dbau} << 32, GuestDriver::kBuf) << "a plain disk's data goes zero-copy";
+    EXPECT_EQ(r.pool.used(), 0u) << "no bounce pages for a plain transfer";
     r.m.run();
     EXPECT_EQ(r.g.ci(), 0u);
     EXPECT_EQ(0, memcmp(&r.m.ram[GuestDriver::kBuf], &r.m.disk[8 * 512], 2048));
@@ -184,7 +196,7 @@ TEST(AhciCommand, MediaCommandBeforeIdentifyPassesWhenNoDiskIsConfigured) {
 }
 
 TEST(AhciNcq, SeveralTagsInFlightCompleteIndependently) {
-    no_keys();
+    auto const& k = with_key();
     Rig r;
     r.g.identify();
     u32 const tags[] = {0, 3, 7};
@@ -196,11 +208,11 @@ TEST(AhciNcq, SeveralTagsInFlightCompleteIndependently) {
     EXPECT_EQ(r.m.ram[GuestDriver::kBuf + 3 * 0x10000], 0) << "no data before the tag completes";
     r.m.finish_ncq(1u << 3);
     EXPECT_EQ(r.g.sact(), 0x81u);
-    EXPECT_EQ(0, memcmp(&r.m.ram[GuestDriver::kBuf + 3 * 0x10000], &r.m.disk[124 * 512], 4096));
+    EXPECT_EQ(ram(r, GuestDriver::kBuf + 3 * 0x10000, 4096), plain_on_disk(r, k, 124, 4096));
     EXPECT_EQ(r.m.ram[GuestDriver::kBuf + 7 * 0x10000], 0);
     r.m.finish_ncq(0x81);
     EXPECT_EQ(r.g.sact(), 0u);
-    EXPECT_EQ(0, memcmp(&r.m.ram[GuestDriver::kBuf + 7 * 0x10000], &r.m.disk[156 * 512], 4096));
+    EXPECT_EQ(ram(r, GuestDriver::kBuf + 7 * 0x10000, 4096), plain_on_disk(r, k, 156, 4096));
     EXPECT_EQ(r.pool.used(), 0u) << "bounce pages returned";
 }
 
@@ -216,7 +228,7 @@ TEST(AhciNcq, TagThatIsNotTheSlotIsRefused) {
 }
 
 TEST(AhciBounce, CommandWaitsForBouncePagesAndStillCompletes) {
-    no_keys();
+    auto const& k = with_key();
     Rig r(512, 3);  // one page for IDENTIFY, then room for one 8 KiB read at a time
     r.g.identify();
     r.g.build(0, 0x25, 0, 16, GuestDriver::kBuf, 8192, false);
@@ -228,7 +240,7 @@ TEST(AhciBounce, CommandWaitsForBouncePagesAndStillCompletes) {
     EXPECT_EQ(r.g.ci(), 0x2u) << "slot 0 done, slot 1 issued on that look";
     r.m.run();
     EXPECT_EQ(r.g.ci(), 0x0u);
-    EXPECT_EQ(0, memcmp(&r.m.ram[GuestDriver::kBuf + 0x10000], &r.m.disk[64 * 512], 8192));
+    EXPECT_EQ(ram(r, GuestDriver::kBuf + 0x10000, 8192), plain_on_disk(r, k, 64, 8192));
 }
 
 TEST(AhciCrypt, WritesReachTheDiskEncryptedAndReadsComeBackPlain) {
@@ -291,7 +303,7 @@ TEST(AhciCrypt, UnlistedDiskIsDeniedWhenDisksAreConfigured) {
 }
 
 TEST(AhciHba, StoppingThePortReleasesEveryBounceBuffer) {
-    no_keys();
+    with_key();
     Rig r;
     r.g.identify();
     r.g.build(0, 0x25, 0, 8, GuestDriver::kBuf, 4096, false);

@@ -179,3 +179,22 @@ TEST(SectorCrypt, IdentifyHelpersReadSerialAndLogicalSectorSize) {
     identify_serial(id, got);
     EXPECT_EQ(0, memcmp(got, raw, sizeof raw));
 }
+
+// The pipeline picks the mediators' data path: zero-copy only where nothing has to see or
+// change the data on the way (docs/ata.md, "Encryption and zero-copy").
+TEST(SectorCrypt, OnlyAPassedThroughDiskIsZeroCopy) {
+    ASSERT_EQ(sector_crypt_set_keys(nullptr, 0, false), Status::Ok);
+    SectorCrypt plain = attached("QM00002", 512);
+    EXPECT_TRUE(plain.zero_copy(Lba{0}, 8, false));
+    EXPECT_TRUE(plain.zero_copy(Lba{0}, 8, true));
+    EXPECT_FALSE(plain.zero_copy(Lba{(1ull << 48) - 1}, 2, false)) << "a refused run is never zero-copy";
+    static DiskKeyEntry keys[] = {entry("QM00001", 512, 5)};
+    keys[0].plaintext[0] = LbaRange{2, 3};
+    keys[0].plaintext_count = 1;
+    ASSERT_EQ(sector_crypt_set_keys(keys, 1, true), Status::Ok);
+    SectorCrypt enc = attached("QM00001", 512);
+    EXPECT_FALSE(enc.zero_copy(Lba{0}, 8, false));
+    EXPECT_FALSE(enc.zero_copy(Lba{2}, 2, true)) << "plaintext ranges of an encrypted disk still bounce";
+    SectorCrypt denied = attached("QM00009", 512);
+    EXPECT_FALSE(denied.zero_copy(Lba{0}, 1, false));
+}

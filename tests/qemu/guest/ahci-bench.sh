@@ -16,6 +16,11 @@ name=
 for d in /sys/block/sd*; do grep -q TVSCRATCH $d/device/vpd_pg80 2>/dev/null && name=${d##*/}; done
 dev=/dev/$name
 [ -n "$name" ] && [ -b $dev ] || { echo "TV-BENCH FAIL no scratch disk"; exit 1; }
+# The dm-crypt peer (DMCRYPT=1, dmcrypt-setup.sh prepended): the same disk through dm-crypt.
+if [ -n "$DMCRYPT" ]; then
+    dev=$(dmcrypt_setup $name)
+    [ -b "$dev" ] || { echo "TV-BENCH FAIL dm-crypt setup"; exit 1; }
+fi
 requests() { awk '{ print $1 + $5 }' /sys/block/$name/stat; }
 now() { awk '{ print $1 }' /proc/uptime; }
 q=/sys/block/$name/queue

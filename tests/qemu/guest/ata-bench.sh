@@ -11,9 +11,15 @@ now() { awk '{ print $1 }' /proc/uptime; }
 dev=
 for b in /sys/block/sd*; do [ "$(cat $b/size)" = 262144 ] && dev=/dev/${b##*/}; done
 [ -b "$dev" ] || { echo "TV-BENCH FAIL no 128 MiB scratch disk"; exit 1; }
+blk=${dev#/dev/}
 # Requests the disk completed (reads + writes): a 1 MiB dd block may become one command or
 # several (up to 128 PRD entries each), so exits per request is the steadier number.
-requests() { awk '{ print $1 + $5 }' /sys/block/${dev#/dev/}/stat; }
+requests() { awk '{ print $1 + $5 }' /sys/block/$blk/stat; }
+# The dm-crypt peer (DMCRYPT=1, dmcrypt-setup.sh prepended): the same disk through dm-crypt.
+if [ -n "$DMCRYPT" ]; then
+    dev=$(dmcrypt_setup $blk)
+    [ -b "$dev" ] || { echo "TV-BENCH FAIL dm-crypt setup"; exit 1; }
+fi
 sync
 q0=$(requests); c0=$(exits); t0=$(now)
 dd if=/dev/zero of=$dev bs=1M count=$MB oflag=direct 2>/dev/null || echo "TV-BENCH FAIL write"

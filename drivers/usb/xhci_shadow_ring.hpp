@@ -1,0 +1,65 @@
+// A ring in monitor memory that the controller reads instead of the guest's: the command ring
+// or one endpoint's transfer ring. One segment of kTrbs TRBs whose last is a Link back to the
+// start with Toggle Cycle. The mediator produces copied, checked TRBs into it with its own
+// cycle state; for each it remembers where the guest had the TRB (events name the shadow
+// TRB, the guest must see its own) and whether it stands in for a refused one.
+//
+// The device's progress is learnt from events: an event naming a shadow TRB means the device
+// has consumed everything up to it, which frees the space before it.
+#pragma once
+
+#include "core/types.hpp"
+#include "drivers/usb/xhci_trb.hpp"
+
+namespace tv::usb {
+
+// Monitor memory the device may reach: the CPU's pointer and the address the device uses.
+struct DmaMem {
+    u8* virt;
+    Hpa dev;
+};
+
+class ShadowRing {
+  public:
+    static constexpr u32 kTrbs = kPageSize / kTrbBytes;  // one page; the last TRB is the link
+    static constexpr u32 kUsable = kTrbs - 1;
+
+    // page: one page of monitor memory the device can read.
+    void init(DmaMem page);
+    // Empty again, at the start with cycle state 1 (the device must be pointed at start()).
+    void reset();
+    bool ready() const { return page_.virt != nullptr; }
+
+    // Appends t with the ring's cycle bit; false when the device has not consumed enough.
+    [[nodiscard]] bool push(Trb t, Gpa from, bool refused);
+    u32 space() const;
+    bool empty() const { return space() == kUsable - 1; }
+
+    // Where the device would read the next TRB produced, and with which cycle state.
+    Hpa producer() const { return Hpa{page_.dev.raw + u64{producer_} * kTrbBytes}; }
+    bool cycle() const { return cycle_; }
+    Hpa start() const { return page_.dev; }
+
+    // An event named `dev_addr`: true when it is one of this ring's TRBs, with the guest's
+    // address of it and whether it was a refused one; the device has consumed it.
+    [[nodiscard]] bool complete(u64 dev_addr, Gpa* guest, bool* refused);
+    // Whether dev_addr is inside this ring's page.
+    bool holds(u64 dev_addr) const { return dev_addr >= page_.dev.raw && dev_addr < page_.dev.raw + kPageSize; }
+    // The guest address that corresponds to a device pointer into this ring (a dequeue
+    // pointer in an output context): the guest's TRB there, or `next` for the producer's place.
+    Gpa guest_of(u64 dev_addr, Gpa next) const;
+
+    // The device was stopped and pointed elsewhere: nothing before the producer is pending.
+    void forget_pending() { dequeue_ = producer_; }
+
+  private:
+    Trb* trbs() const { return reinterpret_cast<Trb*>(page_.virt); }
+
+    DmaMem page_{};
+    u32 producer_{0}, dequeue_{0};
+    bool cycle_{true};
+    Gpa from_[kUsable]{};
+    u8 refused_[kUsable]{};
+};
+
+}  // namespace tv::usb

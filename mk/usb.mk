@@ -1,0 +1,37 @@
+# USB mediation (drivers/usb/, docs/usb.md): the xHCI mediator's pure protocol logic (TRBs,
+# the guest ring walk, TRB and context checks, the guest's event ring), host-tested in
+# build/unit/unit_tests and fuzzed by fuzz_xhci. Included by the top-level Makefile before
+# mk/unit.mk; everything here is prefixed USB_ or usb-. drivers/usb/*.cpp join the monitor's
+# sources here (the Makefile reads this after its own lists, before its rules use them).
+#
+#   make usb-unit    run only this subsystem's tests of build/unit/unit_tests
+
+UNIT_BUILD ?= build/unit
+
+USB_MON_SRCS := $(wildcard drivers/usb/*.cpp)
+MON_CXX_SRCS += $(USB_MON_SRCS)
+MON_OBJS += $(patsubst %.cpp,$(BUILD)/mon/%.o,$(USB_MON_SRCS))
+
+USB_PURE_SRCS := drivers/usb/xhci_trb.cpp drivers/usb/xhci_ring.cpp drivers/usb/xhci_check.cpp drivers/usb/xhci_shadow_ring.cpp \
+                 drivers/usb/xhci_context.cpp drivers/usb/xhci_event.cpp drivers/usb/xhci_controller.cpp \
+                 drivers/usb/xhci_op_regs.cpp drivers/usb/xhci_commands.cpp drivers/usb/xhci_transfer.cpp \
+                 drivers/usb/xhci_events.cpp drivers/usb/usb_bot.cpp \
+                 drivers/usb/usb_identity.cpp
+USB_TEST_SRCS := $(wildcard tests/unit/test_xhci*.cpp tests/unit/test_usb*.cpp)
+
+UNIT_CORE_SRCS += $(USB_PURE_SRCS)
+UNIT_STRICT_SRCS += $(USB_PURE_SRCS) $(USB_TEST_SRCS)
+
+.PHONY: usb-unit
+usb-unit: $(UNIT_BUILD)/unit_tests
+	$(UNIT_BUILD)/unit_tests --gtest_filter='Xhci*:Usb*'
+
+# The fuzz harness (tests/unit/fuzz_xhci.cpp, seeds in tests/unit/corpus/xhci/): mk/unit.mk's
+# rule builds it from these sources; the headers are named here since its list does not.
+UNIT_FUZZ_WITH_xhci := $(USB_PURE_SRCS)
+$(UNIT_BUILD)/fuzz_xhci: $(wildcard drivers/usb/*.hpp)
+
+# The monitor glue (drivers/usb/xhci_install.cpp), host-tested against the device kit's mocks
+# (tests/unit/mocks/) in tests/unit/test_xhci_install_glue.cpp.
+UNIT_CORE_SRCS += drivers/usb/xhci_install.cpp
+UNIT_STRICT_SRCS += drivers/usb/xhci_install.cpp
