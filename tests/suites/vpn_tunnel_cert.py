@@ -113,7 +113,6 @@ def run(env, work, results):
         if not g.wait_shell(400):
             raise RuntimeError("the guest did not reach its shell (console tail %r)" % g.console[-300:])
         g.run("cat > /tmp/dhcp.sh <<'EOF'\n%sEOF\nchmod +x /tmp/dhcp.sh" % vt.DHCP_SCRIPT, 30)
-        g.run("thinvisor-ctl tso-off eth0", 30)
         out, rc = g.run("ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -T 2 -O mtu -s /tmp/dhcp.sh 2>&1", 120)
         if "TVLEASE ip=%s" % vt.INNER not in out:
             raise RuntimeError("DHCP from the monitor: %r" % out[-300:])
