@@ -108,7 +108,7 @@ static void msr_intel_controls(const char *name)
     static const struct {
         uint32_t msr;
         uint64_t value;
-    } w[] = {{0x3a, 0x5 | 1ull << 2}, {0x79, 0x1000}, {0x8b, 0x4100000000ull}};
+    } w[] = {{0x3a, 0x5 /* locked, VMX on outside SMX */}, {0x79, 0x1000}, {0x8b, 0x4100000000ull}};
     char took[160] = "";
     int refused = 0;
     for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {

@@ -26,8 +26,8 @@ class (aliases, string instructions, the emulator's page walk with MOVS into a h
 page, execution), the wide port accesses (0x1F6, 0xCFA/0xCFB), BAR moves over the monitor and
 through CF8/CFC, IDE bus-master DMA at the monitor (PRDs, the PRD table, TOCTOU, malformed
 tables), e1000 TX and RX DMA at the monitor, the MSR policy (MTRRs, Intel's feature control and
-microcode MSRs, the APIC base, reserved EFER bits), hypercalls from CPL 3 (VMCALL), the keyslot
-and RAM scans. NOT_RUN says why each of the others does not run here.
+microcode MSRs, the APIC base, reserved EFER bits), hypercalls from CPL 3 (VMCALL). NOT_RUN
+says why each of the others does not run here.
 """
 import os
 import re
@@ -61,8 +61,7 @@ menuentry "thinvisor" {
 }
 """
 
-VTX_SAFE = ["keyslot-scan",
-            "cpu-read-canaries", "cpu-read-kernel-copy", "cpu-read-region-sample", "cpu-write-alias", "cpu-rep-stos",
+VTX_SAFE = ["cpu-read-canaries", "cpu-read-kernel-copy", "cpu-read-region-sample", "cpu-write-alias", "cpu-rep-stos",
             "cpu-rep-movs-read", "cpu-exec", "cpu-movs-monitor-to-hook",
             "pci-wide-cfb", "pci-bar-move-cf8", "pci-bar-over-monitor",
             "ide-dma-read-into-monitor", "ide-dma-write-from-monitor", "ide-prd-table-in-monitor", "ide-toctou-read",
@@ -70,9 +69,15 @@ VTX_SAFE = ["keyslot-scan",
             "ide-wide-out-1f6",
             "e1000-tx-from-monitor", "e1000-tx-plain", "e1000-tx-toctou", "e1000-tx-ring-in-monitor",
             "e1000-tx-malformed", "e1000-rx-into-monitor", "e1000-rx-copy-overrun",
-            "msr-mtrr", "msr-intel-controls", "hypercall-user-log", "ram-canary-scan"]
+            "msr-mtrr", "msr-intel-controls", "hypercall-user-log"]
 VTX_FATAL = ["msr-apic-base", "efer-reserved"]
+# The two RAM scans read all of guest RAM through /proc/kcore: in bochs-haswell the first took
+# over 4 minutes and the second did not end within the run's 25 (load 12-15).
+SCAN = ("reads all of guest RAM through /proc/kcore: more than 4 minutes under Bochs, past what make test can "
+        "spend; the leak evidence here is the console, the disk, the wire and the canary check")
 NOT_RUN = {
+    "keyslot-scan": SCAN + "; that boot loads no keyslot file either",
+    "ram-canary-scan": SCAN,
     "cpu-movs-hook-to-monitor": "needs the AHCI ABAR as the hooked source: Bochs 2.7 has no AHCI "
                                 "(cpu-movs-monitor-to-hook covers the emulator's walk with the e1000)",
     "cpu-largepage-alias": "needs a guest kernel module (skipped under AMD-V too)",
@@ -157,8 +162,10 @@ class Com1(threading.Thread):
 
 
 class Wire(threading.Thread):
-    """The e1000's wire: frames Bochs sends (to PORT+1) go to a pcap file; broadcast frames are
-    fed to PORT every 20 ms for the receive attacks (attacks.feed_frames)."""
+    """The e1000's wire: frames Bochs sends (to PORT+1) go to a pcap file; once the attacks
+    start (feed()), broadcast frames go to PORT every 20 ms for the receive attacks
+    (attacks.feed_frames). Not before: every frame costs the monitor exits, and a boot under
+    Bochs is long enough."""
 
     def __init__(self, pcap):
         super().__init__(daemon=True)
@@ -171,8 +178,10 @@ class Wire(threading.Thread):
         self.feeder = threading.Thread(target=atk.feed_frames, args=(self.port, self.stopping), daemon=True)
         self.frames = 0
 
-    def run(self):
+    def feed(self):
         self.feeder.start()
+
+    def run(self):
         with open(self.pcap, "wb") as f:
             f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
             while not self.stopping.is_set():
@@ -251,6 +260,7 @@ class AttackRun:
             if kind != "rdrand":
                 self.target_error = "the canary is not random (%s)" % kind
             self.com1.type(targets + " ide_dev=%#x" % IDE_DEV)
+            self.wire.feed()
         except (RuntimeError, OSError) as e:
             self.target_error = str(e)
             self.com1.type("none")  # tvattack refuses to run without targets; the checks go on
