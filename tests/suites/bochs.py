@@ -376,7 +376,8 @@ def one(run, iso, tmp, keep):
         if attack:
             with _print_lock:
                 r["attack_failures"] = attack.judge(r["console"], r["monitor"])
-            for f in ("wire.pcap", "ide-scratch.img"):  # the evidence, next to the logs
+            # The evidence next to the logs: the frame dump, and the scratch disk when it is needed.
+            for f in ("wire.pcap",) + (("ide-scratch.img",) if r["attack_failures"] else ()):
                 if os.path.exists(os.path.join(work, f)):
                     shutil.copy(os.path.join(work, f), out_dir)
     except Exception as e:  # a broken run is a failure, not a crash of the suite
