@@ -284,8 +284,7 @@ class AttackRun:
             judge.guest(console, names, "bochs-haswell", monitor)
             run = types.SimpleNamespace(work=self.work, disks={"ide": self.scratch}, places=self.places)
             atk.check_evidence(judge, run, self.unit, console, monitor, names)
-            judge_gates = atk.judge_gates
-            judge_gates(judge, monitor, len(names))
+            atk.judge_gates(judge, monitor, len(names))
         for n, why in NOT_RUN.items():
             print("SKIP %s/%s: not run under VT-x: %s" % (PREFIX, n, why), flush=True)
         return judge.report(names + gates, PREFIX)
