@@ -15,6 +15,7 @@ struct targets {
     uint64_t region, region_size;
     uint64_t code, data, heap, page;      /* checked at power-off (slices, see slice()) */
     uint64_t ide_bounce, ahci_bounce, rx_tails;
+    uint64_t ide_dev; /* the scratch disk's device-select byte: 0xe0 master (default), 0xf0 slave */
 };
 extern struct targets T;
 

@@ -210,6 +210,7 @@ static void cpu_movs_monitor_to_hook(const char *name)
         skipped(name, "no e1000");
         return;
     }
+    pci_unbind(&e); /* without iomem=relaxed (the Bochs guest) a bound driver keeps BAR0 from /dev/mem */
     volatile uint32_t *bar = devmem_map(e.bar[0], 0x20000);
     void *src = devmem_map(T.heap ? T.heap : T.data, 512);
     if (!bar || !src) {

@@ -44,6 +44,10 @@ static int ide_setup(const char *name)
     return 1;
 }
 
+/* The scratch disk: the primary master under QEMU; under Bochs the guest's own disk is the
+ * master (BIOS drive 0x80) and the scratch disk the slave (--targets ide_dev=0xf0). */
+static uint8_t dev_sel(void) { return T.ide_dev ? (uint8_t)T.ide_dev : 0xe0; }
+
 static int wait_not_busy(double secs)
 {
     double end = now_s() + secs;
@@ -56,7 +60,7 @@ static int wait_not_busy(double secs)
 static void taskfile(uint32_t lba, uint8_t count)
 {
     wait_not_busy(1);
-    OUTB(0xe0 | (lba >> 24 & 0x0f), CMD + 6);
+    OUTB(dev_sel() | (lba >> 24 & 0x0f), CMD + 6);
     wait_not_busy(1);
     OUTB(count, CMD + 2);
     OUTB(lba & 0xff, CMD + 3);
@@ -215,7 +219,7 @@ static void ide_wide_out_1f6(const char *name)
     set_prd(0, T.data, 512, 1);
     taskfile(640, 1);
     bm_prepare((uint32_t)prd.p);
-    OUTW((uint16_t)(ATA_WRITE_DMA << 8 | 0xe0), CMD + 6);
+    OUTW((uint16_t)(ATA_WRITE_DMA << 8 | dev_sel()), CMD + 6);
     OUTB(0x01, bm);
     judge_disk(name, 640, bm_finish(), "WRITE DMA through a 16-bit out at 0x1F6");
 }

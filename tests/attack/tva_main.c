@@ -34,7 +34,7 @@ static void parse_targets(const char *s)
     } keys[] = {{"region", &T.region}, {"size", &T.region_size}, {"code", &T.code},
                 {"data", &T.data},     {"heap", &T.heap},        {"page", &T.page},
                 {"ide_bounce", &T.ide_bounce}, {"ahci_bounce", &T.ahci_bounce},
-                {"rx_tails", &T.rx_tails}};
+                {"rx_tails", &T.rx_tails}, {"ide_dev", &T.ide_dev}};
     char *copy = strdup(s), *save = NULL;
     for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
         char *eq = strchr(tok, '=');

@@ -99,6 +99,37 @@ static void msr_svm_state(const char *name)
     msr_attack(name, m, f, 2);
 }
 
+/* Intel's counterparts, for VT-x: IA32_FEATURE_CONTROL (locked; unlocked, VMX could be turned on
+ * for the guest), IA32_BIOS_UPDT_TRIG (loads microcode from a guest address) and the microcode
+ * revision (only 0 may be written, to start the revision protocol). Any accepted write is a
+ * breach, whether or not it reads back: the trigger MSR cannot be read at all. */
+static void msr_intel_controls(const char *name)
+{
+    static const struct {
+        uint32_t msr;
+        uint64_t value;
+    } w[] = {{0x3a, 0x5 /* locked, VMX on outside SMX */}, {0x79, 0x1000}, {0x8b, 0x4100000000ull}};
+    char took[160] = "";
+    int refused = 0;
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+        uint64_t old = 0;
+        int readable = msr_read(0, w[i].msr, &old) == 0;
+        if (msr_write(0, w[i].msr, w[i].value) < 0) {
+            refused++;
+            continue;
+        }
+        size_t l = strlen(took);
+        snprintf(took + l, sizeof took - l, " %#x<-%#llx", w[i].msr, (unsigned long long)w[i].value);
+        if (readable)
+            msr_write(0, w[i].msr, old);
+    }
+    if (refused != (int)(sizeof w / sizeof w[0]))
+        breach(name, "writes accepted:%s", took);
+    else
+        defended(name, "feature control, the microcode trigger and a non-zero microcode revision: all %d writes "
+                       "refused (#GP)", refused);
+}
+
 static sigjmp_buf ill_jmp;
 static void on_ill(int sig)
 {
@@ -228,6 +259,7 @@ const struct attack misc_attacks[] = {
     {"msr-hwcr-microcode", msr_hwcr_microcode},
     {"msr-mtrr", msr_mtrr},
     {"msr-svm-state", msr_svm_state},
+    {"msr-intel-controls", msr_intel_controls},
     {"hypercall-user-log", hypercall_user_log},
     {"ram-canary-scan", ram_canary_scan},
     {"bios-services-write", bios_services_write},

@@ -189,21 +189,10 @@ class Run:
         else:
             raise RuntimeError("the guest never got ready (console tail %r)" % self.q.console[-300:])
         log = self.monlog()
-        unit = re.search(r"canary: value (\S+) ([0-9a-f]{64})", log)
-        region = re.search(r"monitor region (0x[0-9a-f]+)-(0x[0-9a-f]+)", log)
-        if not unit or not region:
-            raise RuntimeError("no canary value or region in the monitor log")
-        places = dict(re.findall(r"canary: (code|data|heap|page|ide bounce|ahci bounce|e1000 rx tails)\b[^\n]* at "
-                                 r"(0x[0-9a-f]+)", log))
-        base, end = int(region.group(1), 16), int(region.group(2), 16)
-        keys = {"code": "code", "data": "data", "heap": "heap", "page": "page", "ide bounce": "ide_bounce",
-                "ahci bounce": "ahci_bounce", "e1000 rx tails": "rx_tails"}
-        targets = "region=%#x size=%#x " % (base, end - base) + " ".join(
-            "%s=%s" % (keys[k], v) for k, v in places.items())
-        self.places = {k: int(v, 16) for k, v in places.items()}
+        kind, unit_hex, targets, self.places = targets_from_log(log)
         self.mon_at_start = len(log)
         self.q.type(targets)
-        return unit.group(1), unit.group(2)
+        return kind, unit_hex
 
     def finish(self, seconds, stop=b"thinvisor-guest: power-off"):
         """Reads the console until `stop`, a halted monitor, QEMU's exit or `seconds`; then ends
@@ -222,6 +211,23 @@ class Run:
         # A kernel line printed in the middle of one of tvattack's lines splits it: cut it out.
         console = re.sub(r"\[\s*\d+\.\d+\] [^\n]*\n", "", self.q.console.decode("utf-8", "replace"))
         return console.replace("\r", ""), self.monlog()
+
+
+def targets_from_log(log):
+    """From the monitor's boot log: (canary kind, canary unit hex, the --targets text for
+    tvattack, {place: address}). Raises when the log has no canary or region yet."""
+    unit = re.search(r"canary: value (\S+) ([0-9a-f]{64})", log)
+    region = re.search(r"monitor region (0x[0-9a-f]+)-(0x[0-9a-f]+)", log)
+    if not unit or not region:
+        raise RuntimeError("no canary value or region in the monitor log")
+    places = dict(re.findall(r"canary: (code|data|heap|page|ide bounce|ahci bounce|e1000 rx tails)\b[^\n]* at "
+                             r"(0x[0-9a-f]+)", log))
+    base, end = int(region.group(1), 16), int(region.group(2), 16)
+    keys = {"code": "code", "data": "data", "heap": "heap", "page": "page", "ide bounce": "ide_bounce",
+            "ahci bounce": "ahci_bounce", "e1000 rx tails": "rx_tails"}
+    targets = "region=%#x size=%#x " % (base, end - base) + " ".join(
+        "%s=%s" % (keys[k], v) for k, v in places.items())
+    return unit.group(1), unit.group(2), targets, {k: int(v, 16) for k, v in places.items()}
 
 
 def free_udp_port():
@@ -314,7 +320,8 @@ class Judge:
                 self.host(n, "not run: the %s boot ended before it (%s)" % (run_name, started[-1] if started else "none"))
         return secs
 
-    def report(self, names):
+    def report(self, names, prefix="attack"):
+        """Prints one line per attack as `PASS|FAIL|SKIP PREFIX/NAME: ...`; returns the failures."""
         failed = 0
         for n in names:
             kind, text = self.verdicts.get(n, ("", ""))
@@ -323,21 +330,21 @@ class Judge:
                 # A hole issue 12 still lists as open: reported on every run, never as passed. Once
                 # it is defended, the entry must go (or this line fails), so the list cannot go stale.
                 if kind == "BREACH" or host:
-                    print("SKIP attack/%s: KNOWN OPEN (%s): BREACH %s" % (n, KNOWN_OPEN[n], "; ".join(
+                    print("SKIP %s/%s: KNOWN OPEN (%s): BREACH %s" % (prefix, n, KNOWN_OPEN[n], "; ".join(
                         ([text] if kind == "BREACH" else []) + host)), flush=True)
                 else:
                     failed += 1
-                    print("FAIL attack/%s: listed as a known open hole but DEFENDED now: take it out of KNOWN_OPEN"
-                          % n, flush=True)
+                    print("FAIL %s/%s: listed as a known open hole but DEFENDED now: take it out of KNOWN_OPEN"
+                          % (prefix, n), flush=True)
                 continue
             if kind == "BREACH" or host:
                 failed += 1
-                print("FAIL attack/%s: BREACH %s" % (n, "; ".join(([text] if kind == "BREACH" else []) + host)),
+                print("FAIL %s/%s: BREACH %s" % (prefix, n, "; ".join(([text] if kind == "BREACH" else []) + host)),
                       flush=True)
             elif kind == "SKIPPED":
-                print("SKIP attack/%s: %s" % (n, text), flush=True)
+                print("SKIP %s/%s: %s" % (prefix, n, text), flush=True)
             else:
-                print("PASS attack/%s: DEFENDED %s" % (n, "; ".join([text] + self.notes.get(n, []))), flush=True)
+                print("PASS %s/%s: DEFENDED %s" % (prefix, n, "; ".join([text] + self.notes.get(n, []))), flush=True)
         return failed
 
 
@@ -417,10 +424,16 @@ def run_safe(work, names, judge):
         raise
     judge.guest(console, names, "safe", mon)
     check_evidence(judge, run, unit_hex, console, mon, names)
+    judge_gates(judge, mon, len(names))
+
+
+def judge_gates(judge, mon, count):
+    """The gates after a boot of attacks: monitor-survived (it powered off normally) and
+    canary-intact (its power-off check of every canary place)."""
     alive = "power-off:" in mon
     if not alive:
         judge.host("monitor-survived", "no power-off in the monitor log after the attacks (tail %r)" % mon[-300:])
-    judge.verdicts["monitor-survived"] = ("DEFENDED", "the guest powered off normally after %d attacks" % len(names))
+    judge.verdicts["monitor-survived"] = ("DEFENDED", "the guest powered off normally after %d attacks" % count)
     if "canary: intact in all" in mon:
         m = re.search(r"canary: intact in all (\d+) checked places", mon)
         judge.verdicts["canary-intact"] = ("DEFENDED", "the monitor's power-off check: %s places intact" % m.group(1))

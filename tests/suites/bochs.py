@@ -8,6 +8,14 @@ the first hard disk (BIOS drive 0x80). Runs:
   bochs-<model>-refuses    a CPU without a required feature: the monitor must refuse,
                            naming the feature, and never boot the guest
 
+bochs-haswell also carries the VT-x attack suite (tests/suites/_bochs_attack.py has the details):
+a scratch disk as the primary slave, Bochs' e1000 on a UDP socket, a thinvisor.conf with
+[network] and COM1 on a socket; tvattack (tests/attack/) runs before the monitor checks, and
+each attack gets a line of its own, `PASS|FAIL|SKIP attack-vtx/NAME: ...`, judged with
+tests/suites/attacks.py's code. Alone: `tests/suites/bochs.py --only 'bochs-hasw?ll'` (the glob;
+a plain `bochs-haswell` also picks bochs-haswell-smp2). tests/suites/bochs_rmattack.py has the
+attacks that need a guest without an OS.
+
 Prints one line per run, `PASS name [secs] ...` (with the guest boot's exit counts) or
 `FAIL name: why`, exits 1 on any failure. At most two Bochs at a time; each wrapped in
 `timeout`. Logs stay in build/test-results/<name>/ (console.log = COM1, monitor.log = COM2,
@@ -33,6 +41,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import _bochs_attack as bxa  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BOCHS_DIR = os.path.join(ROOT, "tests", "bochs")
 MONITOR = os.environ.get("TV_BOCHS_MONITOR", os.path.join(ROOT, "build", "thinvisor.elf"))
@@ -69,6 +79,7 @@ class Run:
     cmdline: str = ""             # the monitor's command line
     optional: bool = False        # run only when --only names it
     cpus: int = 1                 # Bochs "cpu: count="; >1 adds the SMP checks
+    attacks: bool = False         # also run the VT-x attack suite in this boot (_bochs_attack.py)
 
 
 # Bochs 2.7's Ice Lake and Tiger Lake models offer the monitor trap flag but never deliver its
@@ -77,7 +88,10 @@ NO_MTF = "vmx_step=tf"
 
 
 RUNS = [
-    Run("bochs-haswell", "corei7_haswell_4770", True),
+    # The VT-x attack suite shares this boot (tests/suites/_bochs_attack.py): 1800 s, as
+    # bochs-haswell-smp2 (at a load of 12-15 the boot alone took 20 minutes; the attacks 3 more).
+    Run("bochs-haswell", "corei7_haswell_4770", True, timeout=int(os.environ.get("TV_BOCHS_TIMEOUT", "1800")),
+        attacks=True),
     # Optional since the Bochs+OVMF Linux run joined make test (40-minute budget): the TF
     # stepping it covers runs with `--only bochs-icelake` or `--only bochs-tigerlake`.
     Run("bochs-icelake", "corei7_icelake_u", True, cmdline=NO_MTF, optional=True),
@@ -126,9 +140,10 @@ def build_iso(tmp, cmdline):
     return iso
 
 
-def build_disk(tmp, cpus=1):
+def build_disk(tmp, cpus=1, attack=None):
     """A copy of the guest image with the check script as /tvscript.sh on its FAT partition
-    (the guest's /init runs it when there is no QEMU fw_cfg)."""
+    (the guest's /init runs it when there is no QEMU fw_cfg); with `attack`, tvattack runs
+    before the monitor checks, which power off."""
     disk = os.path.join(tmp, "disk.img")
     shutil.copy(DISK, disk)
     script = os.path.join(tmp, "tvscript.sh")
@@ -138,6 +153,8 @@ def build_disk(tmp, cpus=1):
             out.write("TV_SMP_CPUS=%d\n" % cpus)
             parts.insert(1, SMP_CHECKS)
         for part in parts:
+            if part == MONITOR_CHECKS and attack:
+                out.write(attack.script())
             with open(part) as f:
                 out.write(f.read() + "\n")
     env = dict(os.environ, MTOOLS_SKIP_CHECK="1", MTOOLS_NO_VFAT="1")
@@ -203,13 +220,24 @@ def fresh_logs(out_dir):
     return com1, com2, log
 
 
-def write_config(run, work, iso, disk, out_dir):
-    """bochsrc.txt and the debugger's commands in `work`; returns the COM1 and COM2 files."""
+def write_config(run, work, iso, disk, out_dir, attack=None):
+    """bochsrc.txt and the debugger's commands in `work`; returns the COM1 and COM2 files.
+    With `attack`: the guest disk is the primary master, a scratch disk its slave, the CD the
+    secondary master (BIOS drive 0x80 is still the guest disk), plus the e1000 and COM1 on a
+    socket."""
     com1, com2, log = fresh_logs(out_dir)
     with open(os.path.join(BOCHS_DIR, "bochsrc.in")) as f:
         rc = f.read()
-    for key, value in (("MEGS", str(MEGS)), ("MODEL", run.model), ("COUNT", str(run.cpus)), ("ISO", iso), ("DISK", disk),
-                       ("COM1", com1), ("COM2", com2), ("LOG", log)):
+    drives = "ata0-master: type=cdrom, path=%s, status=inserted\nata0-slave: type=disk, path=%s, mode=flat" % (iso, disk)
+    com1_mode, nic = "mode=file, dev=%s" % com1, ""
+    if attack:
+        drives = ("ata0-master: type=disk, path=%s, mode=flat\nata0-slave: type=disk, path=%s, mode=flat\n"
+                  "ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15\n"
+                  "ata1-master: type=cdrom, path=%s, status=inserted" % (disk, attack.scratch, iso))
+        fields = attack.start(com1)
+        com1_mode, nic = fields["com1"], fields["nic"]
+    for key, value in (("MEGS", str(MEGS)), ("MODEL", run.model), ("COUNT", str(run.cpus)), ("DRIVES", drives),
+                       ("NIC", nic), ("COM1", com1_mode), ("COM2", com2), ("LOG", log)):
         rc = rc.replace("@%s@" % key, value)
     with open(os.path.join(work, "bochsrc.txt"), "w") as f:
         f.write(rc)
@@ -218,8 +246,8 @@ def write_config(run, work, iso, disk, out_dir):
     return com1, com2
 
 
-def run_bochs(run, work, iso, disk, stop_re, out_dir):
-    com1, com2 = write_config(run, work, iso, disk, out_dir)
+def run_bochs(run, work, iso, disk, stop_re, out_dir, attack=None):
+    com1, com2 = write_config(run, work, iso, disk, out_dir, attack)
     start = time.monotonic()
     info = {}
     pid, master = spawn_bochs(work, run.timeout)
@@ -239,6 +267,8 @@ def run_bochs(run, work, iso, disk, stop_re, out_dir):
                 stop(pid)
                 status = os.waitpid(pid, 0)[1]
                 break
+            if attack:
+                attack.poll(read(com2))
             if re.search(stop_re, read(com1) + "\n" + read(com2)):
                 time.sleep(1)  # let the last lines reach the files
                 stopped = True
@@ -331,17 +361,30 @@ def one(run, iso, tmp, keep):
     out_dir = os.path.join(RESULTS, run.name)
     os.makedirs(out_dir, exist_ok=True)
     work = tempfile.mkdtemp(prefix=run.name + "-", dir=tmp)
+    attack = None
     try:
-        disk = build_disk(work, run.cpus)
+        if run.attacks:
+            attack = bxa.AttackRun(work)
+            iso = attack.iso(MONITOR, run.cmdline)
+        disk = build_disk(work, run.cpus, attack)
         # Stop as soon as the outcome is known: power-off counts, a refusal, a panic.
         stop_re = r"thinvisor: halted|guest is NOT booted|nothing to boot|Kernel panic - |" + (COUNTS_RE.pattern if run.boots else GUEST_UP)
-        r = run_bochs(run, work, iso, disk, stop_re, out_dir)
+        r = run_bochs(run, work, iso, disk, stop_re, out_dir, attack)
         problems = judge_boot(r) if run.boots else judge_refusal(run, r)
         if run.boots and run.cpus > 1:
             problems += judge_smp(run, r)
+        if attack:
+            with _print_lock:
+                r["attack_failures"] = attack.judge(r["console"], r["monitor"])
+            # The evidence next to the logs: the frame dump, and the scratch disk when it is needed.
+            for f in ("wire.pcap",) + (("ide-scratch.img",) if r["attack_failures"] else ()):
+                if os.path.exists(os.path.join(work, f)):
+                    shutil.copy(os.path.join(work, f), out_dir)
     except Exception as e:  # a broken run is a failure, not a crash of the suite
         return run, {"secs": 0}, ["%s: %s" % (type(e).__name__, e)]
     finally:
+        if attack:
+            attack.close()
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
     return run, r, problems
@@ -389,6 +432,7 @@ def main(argv=None):
             futures = [pool.submit(one, r, isos[r.cmdline], tmp, args.keep) for r in selected]
             for fut in concurrent.futures.as_completed(futures):
                 run, r, problems = fut.result()
+                failed += 1 if r.get("attack_failures") else 0
                 if problems:
                     failed += 1
                     say("FAIL %s: %s [%.0fs] (logs: %s)" % (run.name, "; ".join(problems), r["secs"],
