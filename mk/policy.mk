@@ -15,7 +15,7 @@ POLICY_TESTS := $(wildcard tests/unit/test_policy*.cpp)
 # ---- mbedTLS for the host: SHA-256, ECDSA P-256 and key parsing/writing, self-contained -----
 POLICY_MBEDTLS_NAMES := ecdsa pk pk_wrap pkparse pkwrite asn1write asn1parse ecp ecp_curves bignum hmac_drbg \
                         md sha1 sha256 sha512 pem base64 oid platform_util constant_time cipher cipher_wrap \
-                        aes aesni gcm rsa rsa_internal
+                        aes aesni gcm rsa rsa_internal pkcs5
 POLICY_MBEDTLS_OBJS := $(patsubst %,$(BUILD)/policy-host/mbedtls/%.o,$(POLICY_MBEDTLS_NAMES))
 POLICY_MBEDTLS_LIB := $(BUILD)/policy-host/libmbed-policy.a
 $(POLICY_MBEDTLS_OBJS): $(BUILD)/policy-host/mbedtls/%.o: $(TP)/src/mbedtls/library/%.c | $(DEPS_STAMP)
@@ -41,6 +41,18 @@ policy-unit: $(UNIT_BUILD)/unit_tests
 POLICY_MON_OBJS := $(patsubst %.cpp,$(BUILD)/mon/%.o,$(POLICY_MON_SRCS))
 $(POLICY_MON_OBJS): MON_CXXFLAGS += $(CRYPTO_INC) -Wconversion
 MON_OBJS += $(POLICY_MON_OBJS)
+
+# ---- tools/thinvisor-policy ------------------------------------------------------------------
+POLICY_TOOL := $(BUILD)/tools/thinvisor-policy
+POLICY_TOOL_SRCS := $(wildcard tools/thinvisor-policy/*.cpp) $(POLICY_SRCS) crypto/key_policy.cpp
+POLICY_TOOL_CXXFLAGS ?= -std=c++20 -O2 -g -Wall -Wextra -Werror -Wconversion -Wold-style-cast -I. \
+                        -isystem $(TP)/mbedtls/include
+$(POLICY_TOOL): $(POLICY_TOOL_SRCS) $(wildcard tools/thinvisor-policy/*.hpp policies/*.hpp) $(POLICY_MBEDTLS_LIB)
+	@mkdir -p $(dir $@)
+	g++ $(POLICY_TOOL_CXXFLAGS) -o $@ $(POLICY_TOOL_SRCS) $(POLICY_MBEDTLS_LIB) -lext2fs -lcom_err
+policy-tool: $(POLICY_TOOL)
+all: $(POLICY_TOOL)
+TEST_DEPS += policy-tool
 
 # ---- libFuzzer: the parser (no cryptography: the signature check comes after it) -------------
 UNIT_FUZZ_WITH_policy := policies/policy_format.cpp crypto/key_policy.cpp
