@@ -95,11 +95,6 @@ char const* parse_error_name(ParseError e) {
     return "?";
 }
 
-Range PolicyView::range(u32 i) const {
-    PolicyRange const& r = raw_range(ranges, i);
-    return Range{r.offset.get(), r.length.get(), static_cast<Action>(r.action), paths + r.path_offset.get()};
-}
-
 ParseError parse_policy(u8 const* bytes, u64 len, PolicyView& out) {
     out = PolicyView{};
     if (len < sizeof(PolicyHeader)) return ParseError::Short;

@@ -88,8 +88,18 @@ struct PolicyView {
     u64 signed_len{0};
     u8 const* signature{nullptr};     // kSignatureBytes
 
-    Range range(u32 i) const;
+    // Inline, as the storage pipeline's rule (storage/write_rule) reads ranges without
+    // linking the parser.
+    Range range(u32 i) const {
+        PolicyRange const& r = *reinterpret_cast<PolicyRange const*>(ranges + u64{i} * sizeof(PolicyRange));
+        return Range{r.offset.get(), r.length.get(), static_cast<Action>(r.action), paths + r.path_offset.get()};
+    }
 };
+
+// Whether a policy is meant for this disk: the same bus and the same trimmed serial.
+inline bool policy_for_disk(PolicyView const& v, PolicyBus bus, crypto::DiskSerial const& serial) {
+    return v.bus == bus && v.serial == serial;
+}
 
 enum class ParseError : u8 {
     None,

@@ -77,10 +77,6 @@ char const* verify_error_name(VerifyError e) {
     return "?";
 }
 
-bool policy_for_disk(PolicyView const& v, PolicyBus bus, crypto::DiskSerial const& serial) {
-    return v.bus == bus && v.serial == serial;
-}
-
 void policy_digest(PolicyView const& v, u8 (&digest)[32]) {
     mbedtls_sha256_ret(v.signed_bytes, v.signed_len, digest, 0);
 }

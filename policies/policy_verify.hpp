@@ -31,9 +31,6 @@ enum class VerifyError : u8 {
 };
 char const* verify_error_name(VerifyError e);
 
-// Whether a policy is meant for this disk: the same bus and the same trimmed serial.
-bool policy_for_disk(PolicyView const& v, PolicyBus bus, crypto::DiskSerial const& serial);
-
 struct VerifyRequest {
     PinnedKey const* key;
     u64 version_in_force;                  // 0: none in force yet
