@@ -50,6 +50,11 @@ class SectorCrypt {
     [[nodiscard]] Status encrypt(Lba lba, u8* buf, u32 sectors) { return vol_.seal(lba, buf, sectors); }
     [[nodiscard]] Status decrypt(Lba lba, u8* buf, u32 sectors) { return vol_.unseal(lba, buf, sectors); }
     [[nodiscard]] bool allowed(Lba lba, u32 sectors) const { return vol_.allowed(lba, sectors); }
+    // File protection (storage/write_rule.hpp), on a write's plaintext before encrypt().
+    [[nodiscard]] bool write_touches_rules(Lba lba, u32 sectors) const { return vol_.write_touches_rules(lba, sectors); }
+    [[nodiscard]] Status check_write(Lba lba, u8* buf, u32 sectors, u8 const* current) const {
+        return vol_.check_write(lba, buf, sectors, current);
+    }
 
   private:
     storage::Volume vol_;
