@@ -49,7 +49,12 @@ $(BUILD)/mon/%.o: %.S | $(DEPS_STAMP)
 # Libraries the monitor links: crypto/ (mk/crypto.mk), mbedTLS, lwIP and newlib, in that order.
 MON_LIBS := $(CRYPTO_MON_LIB) $(TP)/mbedtls/libmbedcrypto.a $(TP)/lwip/liblwip.a $(NEWLIB)/lib/libc.a
 
-$(BUILD)/thinvisor.elf: $(MON_OBJS) $(CRYPTO_MON_LIB) boot/linker.ld mk/check_image.py | $(DEPS_STAMP)
+# The third-party archives are made by mk/deps.sh; naming them here relinks the monitor when a
+# configuration change (lib/config/) rebuilds one of them.
+MON_TP_LIBS := $(TP)/mbedtls/libmbedcrypto.a $(TP)/lwip/liblwip.a $(NEWLIB)/lib/libc.a
+$(MON_TP_LIBS): $(DEPS_STAMP) ;
+
+$(BUILD)/thinvisor.elf: $(MON_OBJS) $(CRYPTO_MON_LIB) $(MON_TP_LIBS) boot/linker.ld mk/check_image.py | $(DEPS_STAMP)
 	ld -n -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T boot/linker.ld -o $@ $(MON_OBJS) --start-group $(MON_LIBS) --end-group
 	python3 mk/check_image.py $@
 

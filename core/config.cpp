@@ -29,9 +29,10 @@ constexpr Key kDiskKeys[] = {{"serial", 0, false}, {"keyslots", 1, true}, {"plai
 constexpr Key kKeysKeys[] = {{"passphrase_tries", 0, false}};
 // [vpn]: the bits are the key numbers cfg::vpn_value takes (core/config_vpn.cpp).
 constexpr Key kVpnKeys[] = {{"gateway", 0, true},         {"local_id", 1, true},        {"remote_id", 2, true},
-                            {"auth", 3, true},            {"psk", 4, true},             {"inner_address", 5, true},
+                            {"auth", 3, true},            {"psk", 4, false},            {"inner_address", 5, true},
                             {"dns", 6, false},            {"dpd_interval", 7, false},   {"ike_proposals", 8, false},
-                            {"esp_proposals", 9, false},  {"ike_lifetime", 10, false},  {"child_lifetime", 11, false}};
+                            {"esp_proposals", 9, false},  {"ike_lifetime", 10, false},  {"child_lifetime", 11, false},
+                            {"ca", 12, false},            {"cert", 13, false},          {"key", 14, false}};
 constexpr Key kPciKeys[] = {{"allow_dma", 0, false}};  // repeatable (key_line)
 constexpr Key kIdeKeys[] = {{"cd_write", 0, false}};
 constexpr Key kPolicyKeys[] = {{"pubkey", 0, true}, {"module", 1, true}, {"min_version", 2, false}};
@@ -47,7 +48,7 @@ constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"aoe", kAoeKeys, 4},
                                {"disk", kDiskKeys, 4},
                                {"keys", kKeysKeys, 1},
-                               {"vpn", kVpnKeys, 12},
+                               {"vpn", kVpnKeys, 15},
                                {"pci", kPciKeys, 1},
                                {"ide", kIdeKeys, 1},
                                {"policy", kPolicyKeys, 3}};
@@ -92,6 +93,8 @@ bool finish_section(Parser& p) {
     if (p.section == Section::Network && !p.cfg->network.dhcp && (p.seen & 0x1C) != 0x1C)
         return p.fail("[network] with dhcp = no needs address, netmask and gateway%.*s%.*s");
     if (p.section == Section::Disk) return finish_disk(p);
+    if (p.section == Section::Vpn)
+        if (char const* why = cfg::vpn_auth_check(p.cfg->vpn)) return p.fail("%.*s", Span{why, strlen(why)});
     return true;
 }
 

@@ -101,6 +101,13 @@ bool parse_seconds(Span s, u64 min, u64 max, u32* out) {
     return true;
 }
 
+bool parse_auth(Span s, VpnConfig& v) {
+    if (s.is("psk")) v.auth = VpnAuth::Psk;
+    else if (s.is("cert")) v.auth = VpnAuth::Cert;
+    else return false;
+    return true;
+}
+
 }  // namespace
 
 void vpn_defaults(VpnConfig& v) {
@@ -120,7 +127,7 @@ bool vpn_value(VpnConfig& v, u32 key, Span s) {
         case 0: return each_item(s, [&](Span g) { return parse_gateway(g, v); });
         case 1: return copy_string(s, v.local_id, sizeof v.local_id);
         case 2: return copy_string(s, v.remote_id, sizeof v.remote_id);
-        case 3: return s.is("psk") && (v.auth = VpnAuth::Psk, true);
+        case 3: return parse_auth(s, v);
         case 4: return copy_string(s, v.psk, sizeof v.psk);
         case 5: return parse_inner(s, v);
         case 6:
@@ -131,8 +138,21 @@ bool vpn_value(VpnConfig& v, u32 key, Span s) {
         case 8: return parse_proposals(s, true, v.ike, &v.ike_count);
         case 9: return parse_proposals(s, false, v.esp, &v.esp_count);
         case 10: return parse_seconds(s, 10, 86400, &v.ike_lifetime_s);
-        default: return parse_seconds(s, 10, 86400, &v.child_lifetime_s);
+        case 11: return parse_seconds(s, 10, 86400, &v.child_lifetime_s);
+        case 12: return copy_string(s, v.ca, sizeof v.ca);
+        case 13: return copy_string(s, v.cert, sizeof v.cert);
+        default: return copy_string(s, v.key, sizeof v.key);
     }
+}
+
+char const* vpn_auth_check(VpnConfig const& v) {
+    bool const psk = v.psk[0] != 0, ca = v.ca[0] != 0, cert = v.cert[0] != 0, key = v.key[0] != 0;
+    if (v.auth == VpnAuth::Psk && !psk) return "section [vpn] lacks the required key 'psk' (auth = psk)";
+    if (v.auth == VpnAuth::Psk && (ca || cert || key)) return "[vpn]: 'ca', 'cert' and 'key' are for auth = cert";
+    if (v.auth == VpnAuth::Cert && !(ca && cert && key))
+        return "section [vpn] lacks a required key: auth = cert needs 'ca', 'cert' and 'key'";
+    if (v.auth == VpnAuth::Cert && psk) return "[vpn]: 'psk' is for auth = psk";
+    return nullptr;
 }
 
 }  // namespace tv::cfg

@@ -1,6 +1,6 @@
 // thinvisor.conf's [vpn] section: the IPsec tunnel all of the guest's traffic goes through
 // (docs/vpn.md, docs/config.md). The PSK itself is never here: `psk` names the boot module
-// that holds it.
+// that holds it; with certificates, `ca`, `cert` and `key` name theirs.
 #pragma once
 
 #include "core/types.hpp"
@@ -22,7 +22,7 @@ struct VpnProposal {
     u32 algs;  // VpnAlg bits: one or more of each kind the proposal needs
 };
 
-enum class VpnAuth : u8 { Psk };
+enum class VpnAuth : u8 { Psk, Cert };
 
 struct VpnConfig {
     static constexpr u32 kMaxGateways = 4, kMaxDns = 3, kMaxProposals = 4;
@@ -35,6 +35,8 @@ struct VpnConfig {
     char local_id[64], remote_id[64];
     VpnAuth auth;
     char psk[64];            // boot-module name of the PSK file
+    char ca[64], cert[64], key[64];  // auth = cert: boot-module names of the pinned CA certificate,
+                                     // ours, and our private key (PEM or DER each)
     u32 inner_address_be;    // the guest's address until the gateway's configuration payload gives one
     u8 inner_prefix;         // 1-30
     u32 dns_be[kMaxDns];
@@ -51,6 +53,9 @@ struct Span;
 [[nodiscard]] bool vpn_value(VpnConfig& v, u32 key, Span value);
 // The defaults of [vpn]'s optional keys.
 void vpn_defaults(VpnConfig& v);
+// At the end of [vpn]: the keys the auth method needs, and none of the other's. nullptr if
+// fine, else what is wrong.
+[[nodiscard]] char const* vpn_auth_check(VpnConfig const& v);
 }  // namespace cfg
 
 }  // namespace tv

@@ -10,10 +10,11 @@ IKE_HDRS := $(wildcard vpn/ike/*.hpp) core/types.hpp crypto/random.hpp crypto/se
 IKE_TEST_SRCS := $(wildcard tests/unit/test_ike_*.cpp)
 UNIT_BUILD ?= build/unit
 
-# mbedTLS for the host with DH and ECDH, and everything they pull in (the objects crypto/ also
+# mbedTLS for the host with DH and ECDH, X.509 and signatures (RSA, ECDSA), and everything they pull in (the objects crypto/ also
 # builds are repeated, so that link order between the two archives does not matter).
-IKE_MBEDTLS_NAMES := dhm ecdh ecp ecp_curves bignum hmac_drbg ctr_drbg asn1parse pem base64 aes aesni \
-                     md sha1 sha256 sha512 platform_util constant_time cipher cipher_wrap gcm oid
+IKE_MBEDTLS_NAMES := dhm ecdh ecp ecp_curves bignum hmac_drbg ctr_drbg asn1parse asn1write pem base64 aes aesni \
+                     md sha1 sha256 sha512 platform_util constant_time cipher cipher_wrap gcm oid \
+                     x509 x509_crt pk pk_wrap pkparse rsa rsa_internal ecdsa pkcs5
 IKE_MBEDTLS_OBJS := $(patsubst %,$(BUILD)/ike-host/mbedtls/%.o,$(IKE_MBEDTLS_NAMES))
 IKE_MBEDTLS_LIB := $(BUILD)/ike-host/libmbed-ike.a
 $(IKE_MBEDTLS_OBJS): $(BUILD)/ike-host/mbedtls/%.o: $(TP)/src/mbedtls/library/%.c | $(DEPS_STAMP)
@@ -51,6 +52,13 @@ ike-tools: $(IKE_TOOL)
 TEST_DEPS += ike-tools
 
 # ---- libFuzzer: arbitrary responder messages against the parser and decoders ---------------
+# (fuzz_ike_cert: the certificate check, below)
 UNIT_FUZZ_WITH_ike := $(IKE_SRCS) crypto/secure_zero.cpp
 UNIT_FUZZ_EXTRA_ike = -isystem $(TP)/mbedtls/include
 UNIT_FUZZ_LIBS_ike = $(IKE_MBEDTLS_LIB) $(CRYPTO_MBEDTLS_LIB)
+
+# The gateway's certificate check (mbedTLS X.509 under it), against the test CA.
+UNIT_FUZZ_WITH_ike_cert := vpn/ike/cert.cpp crypto/secure_zero.cpp
+UNIT_FUZZ_EXTRA_ike_cert = -isystem $(TP)/mbedtls/include
+UNIT_FUZZ_LIBS_ike_cert = $(IKE_MBEDTLS_LIB) $(CRYPTO_MBEDTLS_LIB)
+

@@ -17,6 +17,7 @@
 #include "net/log_backlog.hpp"
 #include "net/net_log.hpp"
 #include "net/syslog_format.hpp"
+#include "net/udp_socket.hpp"
 
 namespace tv::net {
 
@@ -278,5 +279,29 @@ NetCounters stack_counters() {
 }
 
 char const* stack_hostname() { return g_s.hostname; }
+
+bool stack_next_hop_mac(u32 dst_be, u8 mac[6]) {
+    if (!has_address()) return false;
+    ip4_addr_t dst;
+    ip4_addr_set_u32(&dst, dst_be);
+    ip4_addr_t hop = dst;
+    if (!ip4_addr_netcmp(&dst, netif_ip4_addr(&g_s.nif), netif_ip4_netmask(&g_s.nif)))
+        hop = *netif_ip4_gw(&g_s.nif);
+    eth_addr* found = nullptr;
+    ip4_addr_t const* ip = nullptr;
+    if (etharp_find_addr(&g_s.nif, &hop, &found, &ip) >= 0 && found) {
+        memcpy(mac, found->addr, 6);
+        return true;
+    }
+    static constinit u32 last_ms = 0;
+    static constinit bool asked = false;
+    u32 const now = sys_now();
+    if (!asked || now - last_ms >= kArpRetryMs) {
+        asked = true;
+        last_ms = now;
+        (void)etharp_request(&g_s.nif, &hop);
+    }
+    return false;
+}
 
 }  // namespace tv::net

@@ -250,6 +250,9 @@ class E1000Mediator final : public E1000Layout, sw::WireSide, sw::GuestSide {
     sw::FrameSwitch const& port() const { return sw_; }
     void set_policy(sw::ForwardingPolicy* p);
     sw::MacPolicy& default_policy() { return policy_; }
+    // The environment whose lock serializes the mediator: a policy's own timers (the VPN's)
+    // take it too (NicEnvLock), so they never run beside a guest access to the rings.
+    NicEnv* env() { return env_; }
 
     NicCounters const& counters() const { return c_; }
     // The device could not hold the monitor's MAC in RAR[15]: unicast-promiscuous instead.

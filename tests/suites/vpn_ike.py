@@ -11,6 +11,15 @@ charon; INVALID_KE_PAYLOAD (a gateway that takes only group 14); a wrong PSK
 retrying and comes up once charon starts); and ICMP echoes through the tunnel (the client's TUN
 device and vpn/'s ESP) to the server, also across rekeys.
 
+Certificates: a CA made in the test with strongSwan's pki (ECDSA P-256 and RSA end-entity
+certificates for both sides, the client's RSA key 3072 bits); an ECDSA run and an RSA run with 16 echoes each, the RSA one over
+a 1280-byte-MTU link where its IKE_AUTH gets through only as IKE fragments (the same run with
+fragmentation effectively off must fail); a CA the gateway's certificate is not from, and an
+identity its certificate does not name, each refused with its own line. Rekeys by charon: the IKE
+SA every 2 s during 16 echoes (the client answers as the new SA's original responder), and a
+collision: both sides rekey the IKE SA at once (the client sees charon's messages 300 ms late so
+that the requests cross); charon's is answered TEMPORARY_FAILURE, 16 of 16 echoes.
+
 Prints `PASS name ...` or `FAIL name: why` per test and exits non-zero if anything failed.
 Everything it creates (namespaces, veth, charon, files) is removed on exit, also after a
 failure or a signal. Needs root. `--only PATTERN` selects tests, `--list` lists them.
@@ -27,6 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _netlib as nl  # noqa: E402  (sh, kill_group, cleanup on signals)
+import _ike_pki  # noqa: E402  (the test CA and certificates)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIENT = os.environ.get("IKE_CLIENT") or os.path.join(ROOT, "build", "tools", "ike-client")
@@ -40,7 +50,7 @@ ALL_GROUPS = "x25519-ecp256-modp2048"
 GROUP_NAME = {31: "CURVE_25519", 19: "ECP_256", 14: "MODP_2048"}
 
 STRONGSWAN_CONF = """charon {
-  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey curve25519 gmp kernel-libipsec kernel-netlink socket-default vici
+  load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 pkcs8 x509 pubkey constraints curve25519 gmp kernel-libipsec kernel-netlink socket-default vici
   install_routes = yes
   retransmit_tries = 2
   filelog {
@@ -67,18 +77,13 @@ SWANCTL_CONF = """connections {
     proposals = %(proposals)s
     pools = vips
     dpd_delay = 0
-    local {
-      auth = psk
-      id = %(gw_id)s
-    }
-    remote {
-      auth = psk
-      id = %(client_id)s
-    }
+%(conn_extra)s
+%(auth)s
     children {
       net {
         local_ts = 0.0.0.0/0
         esp_proposals = aes256gcm16-aes128gcm16
+%(child_extra)s
       }
     }
   }
@@ -90,13 +95,34 @@ pools {
   }
 }
 secrets {
-  ike-tv {
+%(secrets)s
+}
+"""
+
+PSK_AUTH = """    local {
+      auth = psk
+      id = %(gw_id)s
+    }
+    remote {
+      auth = psk
+      id = %(client_id)s
+    }"""
+PSK_SECRETS = """  ike-tv {
     id-client = %(client_id)s
     id-gw = %(gw_id)s
     secret = "%(psk)s"
-  }
-}
-"""
+  }"""
+CERT_AUTH = """    local {
+      auth = pubkey
+      certs = %(dir)s/gw-%(kind)s.pem
+      id = %(gw_id)s
+    }
+    remote {
+      auth = pubkey
+      id = %(client_id)s
+      cacerts = %(dir)s/ca.pem
+    }"""
+CERT_SECRETS = ""  # the gateway's keys are in the ecdsa/ and rsa/ folders beside swanctl.conf
 
 
 class Env:
@@ -157,23 +183,41 @@ class Env:
         except OSError:
             pass
 
-    def load(self, proposals="aes256gcm16-aes128gcm16-prfsha256-" + ALL_GROUPS):
+    def load(self, proposals="aes256gcm16-aes128gcm16-prfsha256-" + ALL_GROUPS, kind="psk", ike_rekey=None,
+             child_rekey=None):
+        """Loads the connection: PSK, or certificates of `kind` ("ecdsa" or "rsa"); charon rekeys the
+        IKE SA and the child SA every ike_rekey / child_rekey seconds if given (no random jitter)."""
+        v = {"gw": GW_IP, "proposals": proposals, "gw_id": GW_ID, "client_id": CLIENT_ID, "psk": self.psk,
+             "dir": self.tmp, "kind": kind,
+             "conn_extra": "    rekey_time = %ds\n    rand_time = 0s\n    over_time = 60s" % ike_rekey if ike_rekey else "",
+             "child_extra": "        rekey_time = %ds\n        rand_time = 0s\n        life_time = 120s" % child_rekey if child_rekey else ""}
+        v["auth"] = (PSK_AUTH if kind == "psk" else CERT_AUTH) % v
+        v["secrets"] = (PSK_SECRETS if kind == "psk" else CERT_SECRETS) % v
         with open(self.path("swanctl.conf"), "w") as f:
-            f.write(SWANCTL_CONF % {"gw": GW_IP, "proposals": proposals, "gw_id": GW_ID, "client_id": CLIENT_ID,
-                                    "psk": self.psk})
+            f.write(SWANCTL_CONF % v)
         os.makedirs(self.path("swanctl"), exist_ok=True)
         self.swanctl("--load-all", "--clear", "--file", self.path("swanctl.conf"))
 
     def swanctl(self, *args):
         return nl.sh("swanctl", args[0], "--uri", "unix://" + self.path("charon.vici"), *args[1:], timeout=15)
 
-    def client_cmd(self, *extra, psk="psk"):
-        return ["ip", "netns", "exec", NS_C, CLIENT, "--local", CLIENT_IP, "--gw", GW_IP, "--id", CLIENT_ID,
-                "--remote-id", GW_ID, "--psk-file", self.path(psk)] + list(extra)
+    def make_pki(self):
+        """The test PKI in the temporary folder, once (tests/suites/_ike_pki.py)."""
+        _ike_pki.make(self.path, "%d" % PID, GW_ID, CLIENT_ID)
 
-    def client_bg(self, name, *extra, psk="psk"):
+    def cert_args(self, kind, ca="ca"):
+        return ["--ca", self.path(ca + ".pem"), "--cert", self.path("client-%s.pem" % kind),
+                "--key", self.path("client-%s.key" % kind)]
+
+    def client_cmd(self, *extra, psk="psk", remote_id=GW_ID, auth=None):
+        """auth: cert_args(), or None for the PSK file `psk`."""
+        return ["ip", "netns", "exec", NS_C, CLIENT, "--local", CLIENT_IP, "--gw", GW_IP, "--id", CLIENT_ID,
+                "--remote-id", remote_id] + (auth or ["--psk-file", self.path(psk)]) + list(extra)
+
+    def client_bg(self, name, *extra, psk="psk", remote_id=GW_ID, auth=None):
         out = open(os.path.join(LOGS, name + ".log"), "w")
-        p = subprocess.Popen(["timeout", "60"] + self.client_cmd(*extra, psk=psk), stdout=out,
+        p = subprocess.Popen(["timeout", "60"] + self.client_cmd(*extra, psk=psk, remote_id=remote_id, auth=auth),
+                             stdout=out,
                              stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(p)
         return p, os.path.join(LOGS, name + ".log")
@@ -383,11 +427,11 @@ def t_gateway_rekeys_child(env):
     return None
 
 
-def ping_test(env, name, extra=(), count=3, during=None):
+def ping_test(env, name, extra=(), count=3, during=None, auth=None):
     """ICMP echo from the client's inner address to the server, through the client's TUN and ESP;
     `during` runs while the pings are under way."""
     tun = "tvikt%d" % PID
-    p, log = env.client_bg(name, "--tun", tun, "--up-for", "30", "--deadline", "40", *extra)
+    p, log = env.client_bg(name, "--tun", tun, "--up-for", "30", "--deadline", "40", *extra, auth=auth)
     up = wait_for(log, r"CHILD_SA_UP spi_in=\S+ spi_out=\S+ inner=([\d.]+)", p, 15)
     if not up:
         finish(p)
@@ -443,6 +487,107 @@ def t_wrong_psk(env):
     return None
 
 
+def set_mtu(mtu):
+    nl.sh("ip", "-n", NS_C, "link", "set", "tvikc%d" % PID, "mtu", str(mtu))
+    nl.sh("ip", "-n", NS_G, "link", "set", "tvikg%d" % PID, "mtu", str(mtu))
+
+
+def with_certs(kind, fn):
+    """Runs fn with charon on certificates of `kind`; back to the PSK afterwards."""
+    def run(env):
+        env.make_pki()
+        env.load(kind=kind)
+        try:
+            return fn(env)
+        finally:
+            env.load()
+    return run
+
+
+def t_cert_ecdsa_ping(env):
+    why = ping_test(env, "cert_ecdsa", count=16, auth=env.cert_args("ecdsa"))
+    text = read(os.path.join(LOGS, "cert_ecdsa.log"))
+    if why is None and "chains to the pinned CA" not in text:
+        why = "came up without the certificate check's line"
+    return why
+
+
+def t_cert_rsa_fragments(env):
+    """RSA certificates over a 1280-byte MTU: IKE_AUTH (about 1.5 kB each way) gets through only as
+    fragments. First with fragmentation effectively off (fragments only above 9000 bytes): the
+    unfragmented IKE_AUTH never leaves (IP_PMTUDISC_DO), so no SA; then as configured: 16 echoes."""
+    set_mtu(1280)
+    try:
+        p, log = env.client_bg("cert_rsa_nofrag", "--fragment-mtu", "9000", "--deadline", "5",
+                               auth=env.cert_args("rsa"))
+        rc = finish(p)
+        if rc == 0 or "IKE_SA_UP" in read(log):
+            return "the RSA IKE_AUTH got through a 1280-byte path without fragments: the test proves nothing"
+        why = ping_test(env, "cert_rsa", count=16, auth=env.cert_args("rsa"))
+        text = read(os.path.join(LOGS, "cert_rsa.log"))
+        if why is None and not re.search(r"message 1 \(exchange 35, \d+ bytes\) sent as [0-9]+ fragments", text):
+            why = "came up, but our IKE_AUTH was not sent as fragments"
+        return why
+    finally:
+        set_mtu(1500)
+
+
+def t_cert_wrong_ca(env):
+    p, log = env.client_bg("cert_wrong_ca", "--deadline", "10", auth=env.cert_args("ecdsa", ca="ca-other"))
+    rc = finish(p)
+    text = read(log)
+    if rc != 2 or "not issued by the pinned CA" not in text or "CHILD_SA_UP" in text:
+        return "expected the pinned-CA refusal and exit 2, got exit %s: %s" % (rc, text.strip()[-300:])
+    return None
+
+
+def t_cert_wrong_identity(env):
+    # A DN is not sent as IDr, so charon answers as itself: a certificate for gw.thinvisor.test.
+    p, log = env.client_bg("cert_wrong_identity", "--deadline", "10", auth=env.cert_args("ecdsa"),
+                           remote_id="dn:C=CH, O=thinvisor test, CN=not-the-gateway.test")
+    rc = finish(p)
+    text = read(log)
+    if rc != 2 or "does not name C=CH, O=thinvisor test, CN=not-the-gateway.test" not in text:
+        return "expected the wrong-identity refusal and exit 2, got exit %s: %s" % (rc, text.strip()[-300:])
+    return None
+
+
+def t_gateway_rekeys_ike(env):
+    """charon rekeys the IKE SA every 2 s (ours: never) while 16 echoes go through; the new SA has
+    charon as its original initiator, and our Delete at the end must be answered under it."""
+    env.load(ike_rekey=2)
+    try:
+        why = ping_test(env, "gateway_rekeys_ike", count=16)
+    finally:
+        env.load()
+    log = read(os.path.join(LOGS, "gateway_rekeys_ike.log"))
+    if why is None and ("the gateway rekeys the IKE SA" not in log or "IKE SA rekeyed" not in log):
+        why = "charon did not rekey the IKE SA during the echoes"
+    if why is None and "replaced IKE SA" not in log:
+        why = "the replaced IKE SA's Delete was not answered"
+    if why is None and "IKE SA deleted" not in log:
+        why = "our Delete under the SA charon made went unanswered"
+    return why
+
+
+def t_rekey_collision(env):
+    """Both sides rekey the IKE SA every 2 s. The client sees charon's IKE messages 300 ms late
+    (--rx-delay-ms) and rekeys 1.85 s after it saw the SA come up, so its request leaves while
+    charon's is on its way: they cross. Charon's is answered TEMPORARY_FAILURE, ours completes,
+    and 16 of 16 echoes are answered."""
+    env.load(ike_rekey=2)
+    try:
+        why = ping_test(env, "rekey_collision", ("--ike-rekey", "1850", "--rx-delay-ms", "300"), count=16)
+    finally:
+        env.load()
+    log = read(os.path.join(LOGS, "rekey_collision.log"))
+    if why is None and "IKE SA rekeyed" not in log:
+        why = "nothing was rekeyed during the echoes"
+    if why is None and "refused the gateway's IKE SA rekey (notify 43)" not in log:
+        why = "no collision: the rekeys did not cross (timing); see the log"
+    return why
+
+
 TESTS = [
     ("gateway_absent_then_up", t_gateway_absent),  # first: it starts charon
     ("sa_up_listed_by_charon", t_sa_up),
@@ -457,6 +602,12 @@ TESTS = [
     ("gateway_rekeys_child", t_gateway_rekeys_child),
     ("ping_through_tunnel", t_ping_through_tunnel),
     ("ping_across_rekeys", t_ping_across_rekeys),
+    ("gateway_rekeys_ike_sa", t_gateway_rekeys_ike),
+    ("rekey_collision_no_loss", t_rekey_collision),
+    ("cert_ecdsa_ping", with_certs("ecdsa", t_cert_ecdsa_ping)),
+    ("cert_rsa_fragments_1280", with_certs("rsa", t_cert_rsa_fragments)),
+    ("cert_wrong_ca_refused", with_certs("ecdsa", t_cert_wrong_ca)),
+    ("cert_wrong_identity_refused", with_certs("ecdsa", t_cert_wrong_identity)),
 ]
 
 

@@ -1,11 +1,13 @@
 // libFuzzer target for the IKE message layer: an arbitrary datagram from a responder is
 // parsed (or, with a leading 0xFF byte, one payload body is decoded alone), every payload decoded
-// by its type, an SK or SKF payload opened with a fixed key (almost always refused: the check is
+// by its type (CERT/CERTREQ bodies and RFC 7427 AUTH data included; the X.509 inside a CERT is
+// fuzz_ike_cert's), an SK or SKF payload opened with a fixed key (almost always refused: the check is
 // that refusing never reads out of bounds), and the fragments fed to a reassembly. Invariants:
 // every payload lies inside the message and decoded pointers inside their payload.
 #include <stddef.h>
 
 #include "tests/unit/fuzz_input.hpp"
+#include "vpn/ike/cert.hpp"
 #include "vpn/ike/message.hpp"
 #include "vpn/ike/payloads.hpp"
 #include "vpn/ike/sk.hpp"
@@ -50,8 +52,23 @@ void decode_all(u8 const* buf, PayloadList const& pl) {
                 u8 m = 0;
                 u8 const* d = nullptr;
                 size_t dl = 0;
-                if (decode_auth(b, r.len, m, d, dl) == ParseError::Ok)
+                if (decode_auth(b, r.len, m, d, dl) == ParseError::Ok) {
                     check(inside(d, dl, b, r.len), "AUTH data inside its payload");
+                    SigScheme s{};
+                    u8 const* sig = nullptr;
+                    size_t sl = 0;
+                    if (decode_signature_auth(d, dl, s, sig, sl) == CertCheck::Ok)
+                        check(inside(sig, sl, d, dl), "signature inside the AUTH data");
+                }
+                break;
+            }
+            case Payload::CERT:
+            case Payload::CERTREQ: {
+                u8 enc = 0;
+                u8 const* d = nullptr;
+                size_t dl = 0;
+                if (decode_cert(b, r.len, enc, d, dl) == ParseError::Ok)
+                    check(inside(d, dl, b, r.len) && dl + 1 == r.len, "CERT data inside");
                 break;
             }
             case Payload::TSi:

@@ -133,6 +133,8 @@ class FakeGateway {
     u32 rng_state = 99;
     u64 iv = 1000;
     bool announce_fragmentation = false;
+    Signer* signer = nullptr;  // certificate authentication: signs the gateway's AUTH
+    bool announce_sha256 = true;  // SIGNATURE_HASH_ALGORITHMS with SHA2-256, when signer is set
 
     crypto::Random rng() { return crypto::Random{&lcg, &rng_state}; }
 
@@ -171,6 +173,10 @@ class FakeGateway {
         add_nonce(cb, nr, sizeof nr);
         if (announce_fragmentation)
             add_notify(cb, Protocol::None, notify::kFragmentationSupported, nullptr, 0);
+        if (signer != nullptr && announce_sha256) {
+            u8 const hashes[] = {0, 2, 0, 3};  // SHA2-256, SHA2-384
+            add_notify(cb, Protocol::None, notify::kSignatureHashAlgorithms, hashes, sizeof hashes);
+        }
         size_t const len = cb.finish();
         msg2.assign(buf, buf + len);
         EXPECT_TRUE(derive_ike_keys(ni.data(), ni.size(), nr, sizeof nr, gir, dh.secret_len(),
@@ -197,11 +203,11 @@ class FakeGateway {
     // An encrypted message from the gateway: `inner` built by fill().
     template <class Fill>
     Buf encrypted(u8 exchange, u8 flags, u32 msg_id, Fill fill) {
-        u8 inner[1024];
+        u8 inner[4096];
         ChainBuilder in{inner, sizeof inner};
         fill(in);
         size_t const ilen = in.finish();
-        u8 buf[2048];
+        u8 buf[4200];
         ChainBuilder cb{buf, sizeof buf};
         cb.header(Header{spi_i, spi_r, 0, kVersion, exchange, flags, msg_id, 0});
         size_t const len = seal_sk(cb, in.first(), inner, ilen, keys.sk_er, ++iv);
@@ -232,6 +238,34 @@ class FakeGateway {
         return out;
     }
 
+    void psk_auth_payloads(ChainBuilder& in, u8 const (&idb)[4 + 64], bool bad) {
+        add_id(in, Payload::IDr, id.type, id.data, id.len);
+        u8 pad[kPrfBytes], auth[kPrfBytes];
+        EXPECT_TRUE(psk_pad_key(reinterpret_cast<u8 const*>(psk.data()), psk.size(), pad));
+        EXPECT_TRUE(psk_auth(pad, msg2.data(), msg2.size(), ni.data(), ni.size(), keys.sk_pr, idb,
+                             4u + id.len, auth));
+        if (bad)
+            auth[0] ^= 1;
+        add_auth(in, kAuthSharedKey, auth, sizeof auth);
+    }
+
+    // CERT, IDr and an RFC 7427 signature AUTH with the gateway's signer.
+    void sign_auth(ChainBuilder& in, u8 const (&idb)[4 + 64], bool bad) {
+        size_t cl = 0;
+        u8 const* cert = signer->certificate(cl);
+        add_id(in, Payload::IDr, id.type, id.data, id.len);
+        add_cert(in, Payload::CERT, kCertX509Signature, cert, cl);
+        u8 digest[kDigestBytes], sig[kMaxSignature], auth[600];
+        EXPECT_TRUE(signed_digest(msg2.data(), msg2.size(), ni.data(), ni.size(), keys.sk_pr, idb,
+                                  4u + id.len, digest));
+        size_t const sl = signer->sign(digest, sig, sizeof sig);
+        EXPECT_NE(sl, 0u);
+        if (bad)
+            sig[sl / 2] ^= 1;
+        size_t const al = encode_signature_auth(signer->scheme(), sig, sl, auth, sizeof auth);
+        add_auth(in, kAuthDigitalSignature, auth, al);
+    }
+
     struct AuthOpts {
         bool auth_failed = false;
         u16 child_error = 0;  // e.g. TS_UNACCEPTABLE
@@ -244,21 +278,47 @@ class FakeGateway {
         u8 first = 0;
         Header h{};
         EXPECT_TRUE(open_request(req, plain, first, h));
+        return auth_reply(h.msg_id, o);
+    }
+
+    // Our SKF fragments of one request, opened and reassembled (RFC 7383).
+    bool open_fragments(std::vector<Buf> const& frags, Buf& plain, u8& first, Header& h) {
+        Reassembly r;
+        r.reset();
+        for (Buf const& f : frags) {
+            Buf m = f;
+            PayloadList pl{};
+            if (parse_message(m.data(), m.size(), h, pl) != ParseError::Ok || pl.count == 0)
+                return false;
+            u16 num = 0, total = 0;
+            u8* p = nullptr;
+            size_t n = 0;
+            if (open_skf(m.data(), pl.item[pl.count - 1], keys.sk_ei, num, total, p, n) !=
+                ParseError::Ok)
+                return false;
+            if (r.add(h.msg_id, num, total, pl.inner_first, p, n) == Reassembly::Result::Complete) {
+                plain.assign(r.data(), r.data() + r.size());
+                first = r.first();
+                return true;
+            }
+        }
+        return false;
+    }
+
+    Buf auth_reply(u32 msg_id, AuthOpts o) {
         return encrypted(
-            static_cast<u8>(Exchange::IkeAuth), flag::kResponse, h.msg_id, [&](ChainBuilder& in) {
+            static_cast<u8>(Exchange::IkeAuth), flag::kResponse, msg_id, [&](ChainBuilder& in) {
                 if (o.auth_failed) {
                     add_notify(in, Protocol::None, notify::kAuthenticationFailed, nullptr, 0);
                     return;
                 }
-                add_id(in, Payload::IDr, id.type, id.data, id.len);
-                u8 pad[kPrfBytes], auth[kPrfBytes], idb[4 + 64] = {id.type, 0, 0, 0};
+                u8 idb[4 + 64] = {id.type, 0, 0, 0};
                 memcpy(idb + 4, id.data, id.len);
-                EXPECT_TRUE(psk_pad_key(reinterpret_cast<u8 const*>(psk.data()), psk.size(), pad));
-                EXPECT_TRUE(psk_auth(pad, msg2.data(), msg2.size(), ni.data(), ni.size(),
-                                     keys.sk_pr, idb, 4u + id.len, auth));
-                if (o.bad_auth)
-                    auth[0] ^= 1;
-                add_auth(in, kAuthSharedKey, auth, sizeof auth);
+                if (signer != nullptr) {
+                    sign_auth(in, idb, o.bad_auth);
+                } else {
+                    psk_auth_payloads(in, idb, o.bad_auth);
+                }
                 if (o.child_error != 0) {
                     add_notify(in, Protocol::None, o.child_error, nullptr, 0);
                     return;

@@ -4,9 +4,18 @@
 // running), deletes it and exits. With --tun NAME, inner packets on that TUN device go through
 // the child SA with vpn/'s ESP (the test gives the device its inner address and routes).
 //
-//   ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups 31,19,14]
-//              [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying]
-//              [--child-rekey MS] [--ike-rekey MS] [--tun NAME]
+//   ike-client --local IP --gw IP --id ID [--remote-id ID] (--psk-file F | --ca F --cert F --key F)
+//              [--groups 31,19,14] [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS]
+//              [--keep-trying] [--child-rekey MS] [--ike-rekey MS] [--tun NAME] [--fragment-mtu N]
+//              [--rx-delay-ms MS]
+//
+// --rx-delay-ms holds each IKE message from the gateway that long before the initiator sees it
+// (a slow path one way, without netem): the suite uses it to make both sides' rekeys cross.
+//
+// With --ca/--cert/--key (PEM or DER files) it authenticates with certificates: the gateway's
+// must chain to --ca and name --remote-id ("dn:C=CH, O=Org, CN=gw" for a DN). Its sockets set
+// IP_PMTUDISC_DO, as the monitor never fragments IP: a datagram larger than the path's MTU is
+// not sent, so only IKE fragments (RFC 7383, --fragment-mtu) get a large message through.
 //
 // Lines for the test: "IKE_SA_UP spi_i=.. spi_r=.. group=N", "CHILD_SA_UP spi_in=.. spi_out=..
 // inner=A.B.C.D", "FAILED <error>", "CLOSED". Exit 0 after a clean delete, 2 on a failure
@@ -15,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +38,7 @@
 #include "crypto/secure_zero.hpp"
 #include "tests/vpn/esp_link.hpp"
 #include "vpn/ike/constants.hpp"
+#include "vpn/ike/file_signer.hpp"
 #include "vpn/ike/initiator.hpp"
 
 using namespace tv;
@@ -36,6 +47,7 @@ using namespace tv::vpn::ike;
 namespace {
 
 volatile sig_atomic_t g_stop = 0;
+u32 g_rx_delay_ms = 0;  // --rx-delay-ms
 void on_signal(int) {
     g_stop = 1;
 }
@@ -108,6 +120,8 @@ int bind_udp(in_addr addr, u16 port) {
     a.sin_family = AF_INET;
     a.sin_addr = addr;
     a.sin_port = htons(port);
+    int const pmtu = IP_PMTUDISC_DO;
+    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
     if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         fprintf(stderr, "ike-client: cannot bind UDP %u: %s\n", port, strerror(errno));
         exit(1);
@@ -129,7 +143,12 @@ Identity parse_id(char const* s) {
         memcpy(id.data, &a, 4);
         return id;
     }
-    id.type = strchr(s, '@') != nullptr && s[0] != '@' ? idtype::kRfc822 : idtype::kFqdn;
+    if (strncmp(s, "dn:", 3) == 0) {
+        id.type = idtype::kDerAsn1Dn;
+        s += 3;
+    } else {
+        id.type = strchr(s, '@') != nullptr && s[0] != '@' ? idtype::kRfc822 : idtype::kFqdn;
+    }
     if (s[0] == '@')
         ++s;
     id.len = static_cast<u8>(strlen(s));
@@ -150,11 +169,11 @@ void parse_list(char const* s, u16 (&out)[N]) {
 
 void usage() {
     fprintf(stderr,
-            "usage: ike-client --local IP --gw IP --id ID [--remote-id ID] --psk-file F [--groups "
-            "31,19,14]\n"
+            "usage: ike-client --local IP --gw IP --id ID [--remote-id ID] (--psk-file F | --ca F "
+            "--cert F --key F) [--groups 31,19,14]\n"
             "       [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying] "
             "[--child-rekey MS]\n"
-            "       [--ike-rekey MS] [--tun NAME]\n");
+            "       [--ike-rekey MS] [--tun NAME] [--fragment-mtu N] [--rx-delay-ms MS]\n");
     exit(1);
 }
 
@@ -163,6 +182,9 @@ struct Options {
     char const* local = nullptr;
     char const* gw = nullptr;
     char const* psk_file = nullptr;
+    char const* ca = nullptr;
+    char const* cert = nullptr;
+    char const* key = nullptr;
     char const* tun = nullptr;
     double up_for = 2, deadline = 30;
     bool keep_trying = false;
@@ -199,6 +221,16 @@ bool take_option(Options& o, char const* a, char const* v) {
         cfg.remote_id = parse_id(v);
     else if (strcmp(a, "--psk-file") == 0)
         o.psk_file = v;
+    else if (strcmp(a, "--ca") == 0)
+        o.ca = v;
+    else if (strcmp(a, "--cert") == 0)
+        o.cert = v;
+    else if (strcmp(a, "--key") == 0)
+        o.key = v;
+    else if (strcmp(a, "--rx-delay-ms") == 0)
+        g_rx_delay_ms = static_cast<u32>(atoi(v));
+    else if (strcmp(a, "--fragment-mtu") == 0)
+        cfg.fragment_mtu = static_cast<u16>(atoi(v));
     else if (strcmp(a, "--groups") == 0)
         parse_list(v, cfg.groups);
     else if (strcmp(a, "--key-bits") == 0)
@@ -232,7 +264,8 @@ Options parse_args(int argc, char** argv) {
             usage();
         ++i;
     }
-    if (o.local == nullptr || o.gw == nullptr || o.psk_file == nullptr ||
+    bool const cert = o.ca != nullptr && o.cert != nullptr && o.key != nullptr;
+    if (o.local == nullptr || o.gw == nullptr || (o.psk_file == nullptr) == !cert ||
         inet_pton(AF_INET, o.local, &o.la) != 1 || inet_pton(AF_INET, o.gw, &o.ga) != 1)
         usage();
     memcpy(o.cfg.local_ip, &o.la, 4);
@@ -258,6 +291,69 @@ bool configure_with_psk(Initiator& ini, Options const& o) {
     return ok(st);
 }
 
+// A whole file (PEM or DER) into buf; its length, or 0.
+size_t read_file(char const* path, u8* buf, size_t cap) {
+    int const fd = open(path, O_RDONLY);
+    ssize_t const n = fd < 0 ? -1 : read(fd, buf, cap);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0 || static_cast<size_t>(n) == cap) {
+        fprintf(stderr, "ike-client: cannot read %s\n", path);
+        return 0;
+    }
+    return static_cast<size_t>(n);
+}
+
+// The key file stands for the monitor's module: read, handed to the signer, wiped by it.
+bool configure_with_cert(Initiator& ini, Options const& o, FileSigner& signer) {
+    static u8 ca[8192], cert[8192], key[8192];
+    size_t const ca_len = read_file(o.ca, ca, sizeof ca);
+    size_t const cert_len = read_file(o.cert, cert, sizeof cert);
+    size_t const key_len = read_file(o.key, key, sizeof key);
+    if (ca_len == 0 || cert_len == 0 || key_len == 0)
+        return false;
+    if (!ok(signer.load(cert, cert_len, key, key_len, crypto::Random{&fill_random, nullptr}))) {
+        fprintf(stderr, "ike-client: %s and %s are not a certificate and its key\n", o.cert, o.key);
+        return false;
+    }
+    return ok(ini.configure_cert(o.cfg, signer, ca, ca_len));
+}
+
+// IKE messages held back by --rx-delay-ms, in arrival order.
+struct Held {
+    u64 due;
+    u16 port;
+    size_t len;
+    u8 data[4096];
+};
+Held g_held[16];
+size_t g_held_count = 0;
+
+void hold_or_deliver(Initiator& ini, u16 port, u8 const* data, size_t len) {
+    if (g_rx_delay_ms == 0) {
+        ini.on_datagram(port, data, len);
+        return;
+    }
+    if (g_held_count == 16 || len > sizeof g_held[0].data)
+        return;  // lost, as on a congested path
+    Held& h = g_held[g_held_count++];
+    h.due = mono_ms() + g_rx_delay_ms;
+    h.port = port;
+    h.len = len;
+    memcpy(h.data, data, len);
+}
+
+void deliver_held(Initiator& ini) {
+    while (g_held_count != 0 && g_held[0].due <= mono_ms()) {
+        static Held h;
+        h = g_held[0];
+        for (size_t i = 1; i < g_held_count; ++i)
+            g_held[i - 1] = g_held[i];
+        --g_held_count;
+        ini.on_datagram(h.port, h.data, h.len);
+    }
+}
+
 // Every datagram waiting on fd: IKE to the initiator, ESP (on 4500) to the ESP side.
 void drain(int fd, u16 port, in_addr ga, Initiator& ini, EspLink& esp) {
     static u8 buf[4096];
@@ -274,7 +370,7 @@ void drain(int fd, u16 port, in_addr ga, Initiator& ini, EspLink& esp) {
                 ini.note_traffic();
             continue;
         }
-        ini.on_datagram(port, buf, static_cast<size_t>(n));
+        hold_or_deliver(ini, port, buf, static_cast<size_t>(n));
     }
 }
 
@@ -289,6 +385,7 @@ int run(Initiator& ini, Udp& udp, EspLink& esp, Options const& o) {
         poll(fds, o.tun != nullptr ? 3 : 2, 20);
         drain(udp.fd500, kIkePort, o.ga, ini, esp);
         drain(udp.fd4500, kNattPort, o.ga, ini, esp);
+        deliver_held(ini);
         if (o.tun != nullptr)
             esp.from_tun();
         ini.poll();
@@ -340,7 +437,8 @@ int main(int argc, char** argv) {
         printer.esp = &esp;
     }
     static Initiator ini{udp, clock, printer, crypto::Random{&fill_random, nullptr}};
-    if (!configure_with_psk(ini, o))
+    static FileSigner signer;
+    if (o.psk_file != nullptr ? !configure_with_psk(ini, o) : !configure_with_cert(ini, o, signer))
         return 1;
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);

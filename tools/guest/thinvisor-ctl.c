@@ -22,6 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/io.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <net/if.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include "thinvisor/hypercall.h"
@@ -220,6 +225,82 @@ static int cmd_counters(int devices)
     return EXIT_OK;
 }
 
+/* The VPN tunnel's counters (the device counters named vpn-*), as 'key value' lines: the state,
+ * the gateway, the SPIs, packets and bytes each way, drops by reason, rekeys, the last error.
+ * The monitor exports no key material, so none can be printed. */
+static const char *const vpn_states[] = {"idle", "IKE_SA_INIT-sent", "IKE_AUTH-sent", "established",
+                                         "deleting", "failed", "closed"};
+static const char *const vpn_errors[] = {"none", "NO_PROPOSAL_CHOSEN", "AUTHENTICATION_FAILED",
+                                         "gateway-authentication-failed", "TS_UNACCEPTABLE",
+                                         "no-inner-address", "INVALID_KE_PAYLOAD", "timeout",
+                                         "protocol-error", "deleted-by-the-gateway"};
+
+static void vpn_line(const char *name, uint64_t v)
+{
+    const char *k = name + 4; /* after "vpn-" */
+    if (!strcmp(k, "state"))
+        printf("state %s\n", v < sizeof vpn_states / sizeof *vpn_states ? vpn_states[v] : "unknown");
+    else if (!strcmp(k, "last-error"))
+        printf("last-error %s\n", v < sizeof vpn_errors / sizeof *vpn_errors ? vpn_errors[v] : "unknown");
+    else if (!strcmp(k, "gateway"))
+        printf("gateway %u.%u.%u.%u\n", (unsigned)(v >> 24) & 255, (unsigned)(v >> 16) & 255,
+               (unsigned)(v >> 8) & 255, (unsigned)v & 255);
+    else if (!strncmp(k, "ike-spi", 7))
+        printf("%s %016" PRIx64 "\n", k, v);
+    else if (!strncmp(k, "spi-", 4))
+        printf("%s %08" PRIx64 "\n", k, v);
+    else
+        printf("%s %" PRIu64 "\n", k, v);
+}
+
+static int cmd_vpn(void)
+{
+    struct regs info, r;
+    uint64_t i;
+    int seen = 0;
+
+    if (probe(&info, 0) < 0)
+        return EXIT_ABSENT;
+    for (i = info.rdx; i < info.rdx + 4096; i++) {
+        char name[17];
+        if (hypercall(TV_HC_COUNTER, i, 0, 0, &r) < 0)
+            return not_present();
+        if (r.rax != TV_HC_OK)
+            break;
+        memcpy(name, &r.rcx, 8);
+        memcpy(name + 8, &r.rdx, 8);
+        name[16] = 0;
+        if (strncmp(name, "vpn-", 4))
+            continue;
+        vpn_line(name, r.rbx);
+        seen++;
+    }
+    if (!seen) {
+        fprintf(stderr, "thinvisor-ctl: the monitor runs no VPN\n");
+        return EXIT_ERR;
+    }
+    return EXIT_OK;
+}
+
+/* Test guests only: TCP segmentation offload off on IFACE (what `ethtool -K IFACE tso off`
+ * does; busybox has no ethtool). The VPN's copy-out path takes only whole frames. */
+static int cmd_tso_off(const char *ifname)
+{
+    struct ethtool_value ev = {ETHTOOL_STSO, 0};
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    ifr.ifr_data = (char *)&ev;
+    if (fd < 0 || ioctl(fd, SIOCETHTOOL, &ifr) != 0) {
+        perror("thinvisor-ctl: tso-off");
+        return EXIT_ERR;
+    }
+    close(fd);
+    return EXIT_OK;
+}
+
 static int cmd_log(void)
 {
     struct regs info, r;
@@ -318,6 +399,8 @@ static void usage(FILE *f)
             "  info       say whether thinvisor is present, its ABI version and counter count\n"
             "  counters   print each exit counter as 'name value'\n"
             "  device-counters   print the mediators' own counters (not exits), 'name value'\n"
+            "  vpn        print the VPN tunnel's state and counters, 'key value' (never keys)\n"
+            "  tso-off IFACE   turn TCP segmentation offload off on IFACE (test guests)\n"
             "  log        print the monitor's log ring\n"
             "  range      print the physical range the monitor reserved: '0xBASE 0xSIZE'\n"
             "  call FN [RBX [RCX [RDX]]]   issue a raw hypercall and dump the registers\n"
@@ -368,6 +451,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "call"))
         rc = cmd_call(argc - 2, argv + 2);
+    else if (!strcmp(cmd, "tso-off") && argc == 3)
+        rc = cmd_tso_off(argv[2]);
     else if (argc != 2)
         rc = -1;
     else if (!strcmp(cmd, "info"))
@@ -378,6 +463,8 @@ int main(int argc, char **argv)
         rc = cmd_counters(1);
     else if (!strcmp(cmd, "log"))
         rc = cmd_log();
+    else if (!strcmp(cmd, "vpn"))
+        rc = cmd_vpn();
     else if (!strcmp(cmd, "range"))
         rc = cmd_range();
     else

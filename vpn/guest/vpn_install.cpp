@@ -9,13 +9,14 @@
 #include "core/log.hpp"
 #include "drivers/nic/e1000_mediator.hpp"
 #include "vpn/guest/vpn_policy.hpp"
+#include "vpn/monitor/tunnel_install.hpp"
 
 namespace tv::vpn {
 
 namespace {
 
-// Until IKE and ESP run in the monitor, the tunnel is this stub: never up.
-constinit FailClosedTunnel g_tunnel;
+// The tunnel when the real one cannot run (no PSK, a refused configuration): never up.
+constinit FailClosedTunnel g_closed;
 constinit VpnGuestPolicy g_policy;
 
 using ull = unsigned long long;
@@ -70,8 +71,11 @@ void vpn_guest_install(nic::E1000Mediator& med) {
     net.lease_seconds = 3600;
     // Installed even if init refuses the address: the policy drops what it cannot answer,
     // and the default policy would forward the guest's frames to the wire.
-    if (!g_policy.init(net, &g_tunnel, &med.port(), med.port().mac()))
+    if (!g_policy.init(net, &g_closed, &med.port(), med.port().mac()))
         log("vpn: inner address leaves no room for a virtual gateway; the guest gets no DHCP answer");
+    // The IKE/ESP tunnel: fail closed until its child SA is up, and for ever if it cannot run.
+    Tunnel* tunnel = vpn_tunnel_install(g_policy, med);
+    if (tunnel) (void)g_policy.init(net, tunnel, &med.port(), med.port().mac());
     med.set_policy(&g_policy);
     u32 const a = net.address, g = g_policy.net().gateway;
     log("vpn: guest side on: guest %u.%u.%u.%u/%u, virtual gateway %u.%u.%u.%u (%02x:%02x:%02x:%02x:%02x:%02x), "
@@ -79,7 +83,7 @@ void vpn_guest_install(nic::E1000Mediator& med) {
         a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255, net.prefix, g >> 24, g >> 16 & 255, g >> 8 & 255, g & 255,
         kGatewayMac.b[0], kGatewayMac.b[1], kGatewayMac.b[2], kGatewayMac.b[3], kGatewayMac.b[4], kGatewayMac.b[5],
         kInnerMtu, kTcpMss);
-    log("vpn: tunnel: fail-closed stub (IKE and ESP do not run in the monitor yet): every guest packet is dropped");
+    if (!tunnel) log("vpn: tunnel: fail-closed stub (the IKE/ESP tunnel cannot run): every guest packet is dropped");
     if (!power_off_log_register(log_counters)) log("vpn: no room for the power-off log");
     if (!stats_device_counters_register(kDrops + kOthers, device_counter, nullptr))
         log("vpn: no room for the device counters");

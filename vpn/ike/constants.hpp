@@ -10,7 +10,7 @@ inline constexpr u16 kIkePort = 500;
 inline constexpr u16 kNattPort = 4500;  // RFC 3948: IKE behind a 4-byte zero marker
 inline constexpr size_t kHeaderBytes = 28;
 inline constexpr size_t kGenericBytes = 4;   // next payload, critical bit, length
-inline constexpr size_t kMaxMessage = 2048;  // larger IKE messages are refused (no certs yet)
+inline constexpr size_t kMaxMessage = 4096;  // larger IKE messages are refused (certificates fit)
 inline constexpr u8 kVersion = 0x20;         // major 2, minor 0
 
 enum class Exchange : u8 { IkeSaInit = 34, IkeAuth = 35, CreateChildSa = 36, Informational = 37 };
@@ -67,6 +67,7 @@ inline constexpr u16 kNatDetectionDestinationIp = 16389;
 inline constexpr u16 kCookie = 16390;
 inline constexpr u16 kRekeySa = 16393;
 inline constexpr u16 kFragmentationSupported = 16430;
+inline constexpr u16 kSignatureHashAlgorithms = 16431;  // RFC 7427
 }  // namespace notify
 
 enum class Protocol : u8 { None = 0, Ike = 1, Ah = 2, Esp = 3 };
@@ -93,6 +94,7 @@ namespace idtype {
 inline constexpr u8 kIpv4 = 1;
 inline constexpr u8 kFqdn = 2;
 inline constexpr u8 kRfc822 = 3;
+inline constexpr u8 kDerAsn1Dn = 9;
 inline constexpr u8 kKeyId = 11;
 }  // namespace idtype
 

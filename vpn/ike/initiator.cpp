@@ -51,6 +51,10 @@ char const* to_string(Error e) {
             return "protocol error";
         case Error::Deleted:
             return "deleted by the gateway";
+        case Error::PeerWrongCa:
+            return "gateway certificate not from the pinned CA";
+        case Error::PeerWrongIdentity:
+            return "gateway identity not the expected one";
     }
     return "?";
 }
@@ -76,20 +80,26 @@ Status Initiator::configure(Config const& cfg, u8* psk, size_t psk_len) {
     bool ok = psk != nullptr && psk_len != 0 && psk_pad_key(psk, psk_len, pad_key_);
     if (psk != nullptr)
         crypto::secure_zero(psk, psk_len);
-    ok = ok && cfg.local_id.len != 0 && cfg.local_id.len <= sizeof cfg.local_id.data &&
-         cfg.remote_id.len <= sizeof cfg.remote_id.data && dh_supported(cfg.groups[0]) &&
-         cfg.retransmit_ms != 0 && cfg.retransmit_tries != 0 &&
-         (cfg.key_bits[0] == 128 || cfg.key_bits[0] == 256);
-    for (u16 g : cfg.groups)
-        ok = ok && (g == 0 || dh_supported(g));
-    if (!ok) {
+    if (!(ok && config_ok(cfg))) {
         crypto::secure_zero(pad_key_, sizeof pad_key_);
         log("ike: configuration refused (PSK, identity, DH groups or key sizes)");
         return Status::Invalid;
     }
     cfg_ = cfg;
+    signer_ = nullptr;
     configured_ = true;
     return Status::Ok;
+}
+
+bool Initiator::config_ok(Config const& cfg) {
+    bool ok = cfg.local_id.len != 0 && cfg.local_id.len <= sizeof cfg.local_id.data &&
+              cfg.remote_id.len <= sizeof cfg.remote_id.data && dh_supported(cfg.groups[0]) &&
+              cfg.retransmit_ms != 0 && cfg.retransmit_tries != 0 &&
+              (cfg.key_bits[0] == 128 || cfg.key_bits[0] == 256) &&
+              (cfg.fragment_mtu == 0 || cfg.fragment_mtu >= 576);
+    for (u16 g : cfg.groups)
+        ok = ok && (g == 0 || dh_supported(g));
+    return ok;
 }
 
 void Initiator::start() {
@@ -123,6 +133,12 @@ void Initiator::teardown() {
     answer_len_ = 0;
     cookie_len_ = 0;
     frag_ok_ = false;
+    sig_sha256_ = false;
+    orig_init_ = true;
+    crypto::secure_zero(&old_ike_, sizeof old_ike_);
+    switch_pending_ = false;
+    sw_keys_.wipe();
+    peer_.forget();
 }
 
 void Initiator::fail(Error e) {
@@ -160,15 +176,59 @@ void Initiator::send_request(u8 exchange, size_t len) {
     req_tries_ = 1;
     req_timeout_ = cfg_.retransmit_ms;
     req_deadline_ = clock_.now_ms() + req_timeout_;
-    transmit(req_ + 4, len);
+    if (req_frags_ != 0)
+        log("ike: message %u (exchange %u, %zu bytes) sent as %u fragments", req_id_, exchange,
+            len, req_frags_);
+    transmit_request();
+}
+
+void Initiator::transmit_request() {
+    if (req_frags_ == 0) {
+        transmit(req_ + 4, req_len_);
+        return;
+    }
+    for (u16 i = 0; i < req_frags_; ++i) {
+        transmit(frags_ + frag_off_[i], frag_len_[i]);
+        ++counters_.fragments_sent;
+    }
+}
+
+size_t Initiator::seal_request(u8 exchange, u8 first, u8 const* plain, size_t plen) {
+    req_frags_ = 0;
+    size_t const mtu = cfg_.fragment_mtu != 0 ? cfg_.fragment_mtu : 1280;
+    // IPv4 and UDP headers, and the non-ESP marker on 4500
+    size_t const limit = mtu - 20 - 8 - (port_ == kNattPort ? 4 : 0);
+    size_t const whole = kHeaderBytes + kGenericBytes + kIvBytes + plen + 1 + kIcvBytes;
+    if (!frag_ok_ || whole <= limit)
+        return seal(req_ + 4, kMaxMessage, exchange, 0, req_id_, first, plain, plen);
+    size_t const chunk = limit - kFragOverhead;  // fragment_mtu >= 576: chunk > 480
+    size_t const total = (plen + chunk - 1) / chunk;
+    if (total > Reassembly::kMaxFragments)
+        return 0;
+    size_t pos = 4, sum = 0;
+    for (size_t i = 0; i < total; ++i) {
+        size_t const from = i * chunk, n = plen - from < chunk ? plen - from : chunk;
+        ChainBuilder cb{frags_ + pos, sizeof frags_ - pos};
+        cb.header(Header{spi_i_, spi_r_, 0, kVersion, exchange, role_flag(), req_id_, 0});
+        size_t const len = seal_skf(cb, first, static_cast<u16>(i + 1), static_cast<u16>(total),
+                                    plain + from, n, send_key(), ++iv_);
+        if (len == 0)
+            return 0;
+        frag_off_[i] = static_cast<u16>(pos);
+        frag_len_[i] = static_cast<u16>(len);
+        pos += len + 4;  // the next fragment's marker room
+        sum += len;
+    }
+    req_frags_ = static_cast<u16>(total);
+    return sum;
 }
 
 size_t Initiator::seal(u8* out, size_t cap, u8 exchange, u8 flags, u32 msg_id, u8 first,
                        u8 const* plain, size_t plen) {
     ChainBuilder cb{out, cap};
-    cb.header(Header{spi_i_, spi_r_, 0, kVersion, exchange,
-                     static_cast<u8>(flags | flag::kInitiator), msg_id, 0});
-    return seal_sk(cb, first, plain, plen, keys_.sk_ei, ++iv_);
+    cb.header(
+        Header{spi_i_, spi_r_, 0, kVersion, exchange, static_cast<u8>(flags | role_flag()), msg_id, 0});
+    return seal_sk(cb, first, plain, plen, send_key(), ++iv_);
 }
 
 void Initiator::poll() {
@@ -198,7 +258,7 @@ void Initiator::poll() {
         req_deadline_ = now + req_timeout_;
         log("ike: retransmitting message %u (send %u, next in %u ms)", req_id_, req_tries_,
             req_timeout_);
-        transmit(req_ + 4, req_len_);
+        transmit_request();
         return;
     }
     if (state_ == State::Established && cfg_.keepalive_ms != 0 &&
@@ -270,7 +330,11 @@ void Initiator::on_datagram(u16 port, u8 const* data, size_t len) {
             log("ike: dropped a malformed message (%s)", to_string(e));
         return;
     }
-    if (h.spi_i != spi_i_ || (h.flags & flag::kInitiator) != 0 ||
+    if (old_ike_.valid && h.spi_i == old_ike_.spi_i && h.spi_r == old_ike_.spi_r) {
+        on_old_ike(h, pl);
+        return;
+    }
+    if (h.spi_i != spi_i_ || ((h.flags & flag::kInitiator) != 0) == orig_init_ ||
         (h.exchange != static_cast<u8>(Exchange::IkeSaInit) && h.spi_r != spi_r_)) {
         ++counters_.foreign;
         return;
@@ -317,7 +381,7 @@ void Initiator::on_response(Header const& h, PayloadList const& pl, size_t len) 
 bool Initiator::open(Header const& h, PayloadList const& pl, PayloadList& inner, u8 const*& base) {
     PayloadRef const* sk = pl.find(Payload::SK);
     PayloadRef const* skf = pl.find(Payload::SKF);
-    SkKey const& k = keys_.sk_er;
+    SkKey const& k = recv_key();
     u8* plain = nullptr;
     size_t plen = 0;
     u8 first = pl.inner_first;

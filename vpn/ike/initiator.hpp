@@ -1,24 +1,28 @@
-// An IKEv2 initiator (RFC 7296) for one gateway, with a pre-shared key: IKE_SA_INIT (NAT
+// An IKEv2 initiator (RFC 7296) for one gateway, with a pre-shared key or certificates (RFC
+// 7427 signatures; vpn/ike/cert.hpp, signer.hpp): IKE_SA_INIT (NAT
 // detection, COOKIE, INVALID_KE_PAYLOAD retry with the group the gateway asks for), IKE_AUTH
 // on UDP 4500 behind the non-ESP marker (RFC 3948) with a configuration request for an inner
 // address and DNS, one ESP child SA (AES-GCM-16) for all traffic, then liveness checks (DPD,
 // an empty INFORMATIONAL), the gateway's INFORMATIONAL requests answered, and a Delete at
-// shutdown. Every request is retransmitted with exponential backoff on the given clock; a
+// shutdown. Fragments (RFC 7383) both ways; rekeys of the child and the IKE SA from either side.
+// Every request is retransmitted with exponential backoff on the given clock; a
 // response that does not answer the request in flight (a retransmitted one, say) is counted
 // and ignored.
 //
 // It owns no sockets and no timers: datagrams go out through a Transport, time comes from a
 // Clock (milliseconds), received datagrams come in through on_datagram() and timers run in
 // poll(). Single-threaded; fixed storage, no allocation of its own (mbedTLS allocates its
-// bignums), so the same code runs in the monitor and on the host.
+// bignums and parsed certificates), so the same code runs in the monitor and on the host.
 #pragma once
 
 #include "core/types.hpp"
 #include "crypto/random.hpp"
+#include "vpn/ike/cert.hpp"
 #include "vpn/ike/dh.hpp"
 #include "vpn/ike/keys.hpp"
 #include "vpn/ike/message.hpp"
 #include "vpn/ike/payloads.hpp"
+#include "vpn/ike/signer.hpp"
 #include "vpn/ike/sk.hpp"
 
 namespace tv::vpn::ike {
@@ -67,7 +71,7 @@ class Events {
 };
 
 struct Identity {
-    u8 type;  // idtype::
+    u8 type;  // idtype:: (for kDerAsn1Dn, data is the DN's text: "C=CH, O=Org, CN=gw")
     u8 len;
     u8 data[64];
 };
@@ -89,6 +93,8 @@ struct Config {
     u32 ike_rekey_ms;     // rekey the IKE SA this long after it came up (0: never)
     u32 keepalive_ms;  // NAT-T keepalive (RFC 3948 §2.3, one 0xFF byte on 4500) interval (0: off)
     bool force_encap;  // fake NAT detection so that ESP is always UDP-encapsulated
+    u16 fragment_mtu;  // RFC 7383: encrypted messages whose IP packet would exceed this are sent
+                       // as fragments that fit it, if the gateway supports them (0: 1280)
 };
 
 enum class State : u8 { Idle, InitSent, AuthSent, Established, Deleting, Failed, Closed };
@@ -105,6 +111,8 @@ enum class Error : u8 {
     Timeout,         // an exchange went unanswered
     Protocol,        // a response that breaks the protocol (logged with the reason)
     Deleted,         // the gateway deleted the SA
+    PeerWrongCa,     // the gateway's certificate is not issued by the pinned CA (or malformed)
+    PeerWrongIdentity,  // its certificate or IDr does not name the expected identity
 };
 char const* to_string(Error e);
 
@@ -120,6 +128,7 @@ struct Counters {
     u64 child_rekeys;
     u64 ike_rekeys;
     u64 keepalives;
+    u64 fragments_sent;  // SKF fragments sent (retransmissions included)
 };
 
 class Initiator {
@@ -132,6 +141,12 @@ class Initiator {
     // Takes the configuration and the PSK; keeps only prf(PSK, "Key Pad for IKEv2") and wipes
     // psk[0, len) before returning, whatever the outcome.
     [[nodiscard]] Status configure(Config const& cfg, u8* psk, size_t psk_len);
+    // Certificate authentication instead (RFC 7427 signatures, SHA-256): `signer` signs our
+    // AUTH and gives our certificate (kept by reference: it must outlive the initiator); the
+    // gateway's certificate must chain to the CA certificate `ca` (PEM or DER, parsed here)
+    // and name cfg.remote_id, which is required.
+    [[nodiscard]] Status configure_cert(Config const& cfg, Signer& signer, u8 const* ca,
+                                        size_t ca_len);
     void start();
     // One received UDP payload from the gateway, from its port `port` (on 4500 including the
     // marker; an ESP packet there is not for us and is refused).
@@ -141,6 +156,12 @@ class Initiator {
     void shutdown();
     // The owner saw ESP from the gateway: it is alive, no DPD needed.
     void note_traffic() { last_rx_ms_ = clock_.now_ms(); }
+    // Points the initiator at another gateway (the owner's failover between the configured
+    // ones, in order of preference); takes effect at the next start(). The PSK's pad key stays.
+    void set_gateway(u8 const ip[4]) {
+        for (int i = 0; i < 4; ++i)
+            cfg_.gateway_ip[i] = ip[i];
+    }
 
     State state() const { return state_; }
     Error last_error() const { return error_; }
@@ -156,6 +177,11 @@ class Initiator {
     void teardown();
     void send_request(u8 exchange, size_t len);
     void transmit(u8* msg, size_t len);
+    void transmit_request();
+    // Seals the request in flight (req_id_) from its inner payloads: one SK message in req_, or
+    // SKF fragments in frags_ when the gateway takes them and one message would not fit
+    // cfg_.fragment_mtu (RFC 7383). Returns the total length, 0 on failure.
+    size_t seal_request(u8 exchange, u8 first, u8 const* plain, size_t plen);
     void on_response(Header const& h, PayloadList const& pl, size_t len);
     [[nodiscard]] bool open(Header const& h, PayloadList const& pl, PayloadList& inner,
                             u8 const*& base);
@@ -172,6 +198,11 @@ class Initiator {
     void on_auth_response(PayloadList const& inner, u8 const* base);
     [[nodiscard]] bool auth_notifies(PayloadList const& inner, u8 const* base, bool child);
     [[nodiscard]] bool check_peer_auth(PayloadList const& inner, u8 const* base);
+    // initiator_cert.cpp
+    [[nodiscard]] bool add_cert_auth(ChainBuilder& in, u8 const* idb, size_t idl);
+    [[nodiscard]] bool check_peer_cert(PayloadList const& inner, u8 const* base);
+    [[nodiscard]] bool cert_verdict(CertCheck c);
+    [[nodiscard]] bool config_ok(Config const& cfg);
     [[nodiscard]] bool install_child(PayloadList const& inner, u8 const* base);
     // initiator_rekey.cpp
     void send_child_rekey();
@@ -180,7 +211,13 @@ class Initiator {
     void on_child_delete_response();
     void send_ike_rekey();
     void on_ike_rekey_response(PayloadList const& inner, u8 const* base);
-    void switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys);
+    // ours: we started the rekey (and delete the old SA now); else the gateway did, and
+    // becomes the new SA's original initiator (RFC 7296 §2.18)
+    void switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys, bool ours);
+    void on_old_ike(Header const& h, PayloadList const& pl);
+    u8 role_flag() const { return orig_init_ ? flag::kInitiator : 0; }
+    SkKey const& send_key() const { return orig_init_ ? keys_.sk_ei : keys_.sk_er; }
+    SkKey const& recv_key() const { return orig_init_ ? keys_.sk_er : keys_.sk_ei; }
     // initiator_info.cpp
     void send_informational(bool delete_ike);
     void on_info_response(bool was_delete);
@@ -188,6 +225,7 @@ class Initiator {
     void answer_peer(Header const& h, PayloadList const& inner, u8 const* base);
     // initiator_peer_rekey.cpp
     void answer_child_rekey(PayloadList const& inner, u8 const* base, ChainBuilder& out);
+    void answer_ike_rekey(PayloadList const& inner, u8 const* base, ChainBuilder& out);
 
     Transport& tx_;
     Clock& clock_;
@@ -196,13 +234,17 @@ class Initiator {
     Config cfg_{};
     u8 pad_key_[kPrfBytes] = {};
     bool configured_ = false;
+    Signer* signer_ = nullptr;  // certificate authentication when set
+    PeerVerifier peer_;
+    bool sig_sha256_ = false;  // the gateway announced SHA2-256 signatures (RFC 7427)
 
     State state_ = State::Idle;
     Error error_ = Error::None;
     Counters counters_{};
     u64 restart_at_ = 0;
 
-    u64 spi_i_ = 0, spi_r_ = 0;
+    u64 spi_i_ = 0, spi_r_ = 0;  // by role: the original initiator's SPI first
+    bool orig_init_ = true;      // false after the gateway rekeyed the IKE SA
     Dh dh_;
     u16 ke_group_ = 0;
     u16 group_ = 0;
@@ -233,6 +275,14 @@ class Initiator {
     u32 req_tries_ = 0;
     u64 req_deadline_ = 0;
     u32 req_timeout_ = 0;
+    // the request in flight as fragments (req_frags_ of them; 0: one message in req_), each
+    // behind 4 bytes of room for the non-ESP marker, sent and resent together
+    static constexpr size_t kFragOverhead = kHeaderBytes + kGenericBytes + 4 + kIvBytes + 1 +
+                                            kIcvBytes;
+    u8 frags_[kMaxMessage + Reassembly::kMaxFragments * (kFragOverhead + 4)] = {};
+    u16 req_frags_ = 0;
+    u16 frag_off_[Reassembly::kMaxFragments] = {};
+    u16 frag_len_[Reassembly::kMaxFragments] = {};
     // what the request in flight is for, once the SA is up
     enum class Pending : u8 { None, Info, DeleteIke, RekeyChild, DeleteChild, RekeyIke };
     Pending pending_ = Pending::None;
@@ -247,6 +297,18 @@ class Initiator {
     bool old_child_ = false;
     u32 old_spi_in_ = 0, old_spi_out_ = 0;
 
+    // the IKE SA a rekey replaced, kept to answer (or see answered) its Delete
+    struct OldIke {
+        u64 spi_i, spi_r;
+        SkKey in, out;
+        bool orig_init;
+        bool valid;
+    } old_ike_{};
+    // the gateway's IKE SA rekey, answered under the old SA and switched to right after
+    bool switch_pending_ = false;
+    u64 sw_spi_i_ = 0, sw_spi_r_ = 0;
+    IkeKeys sw_keys_{};
+
     // the gateway's requests: the next ID it must use, and our last answer for a retransmission
     u32 peer_next_id_ = 0;
     u8 answer_[kMaxMessage + 4] = {};
@@ -255,6 +317,7 @@ class Initiator {
     u64 last_rx_ms_ = 0;
     u64 last_keepalive_ms_ = 0;
     u8 rx_[kMaxMessage] = {};  // the received datagram, copied before any check
+    u8 plain_[kMaxMessage] = {};  // the inner payloads of a request being built
     Reassembly reasm_;
 };
 

@@ -42,18 +42,30 @@ char const* child_error(u16 type) {
 }  // namespace
 
 void Initiator::send_auth() {
-    u8 inner[1024];
-    ChainBuilder in{inner, sizeof inner};
+    u8* const inner = plain_;
+    ChainBuilder in{inner, sizeof plain_};
     u8 idb[4 + sizeof Identity::data];
     size_t const idl = id_body(cfg_.local_id, idb);
     add_id(in, Payload::IDi, cfg_.local_id.type, cfg_.local_id.data, cfg_.local_id.len);
+    size_t cert_len = 0;
+    u8 const* const cert = signer_ != nullptr ? signer_->certificate(cert_len) : nullptr;
+    if (cert != nullptr) {
+        add_cert(in, Payload::CERT, kCertX509Signature, cert, cert_len);
+        add_cert(in, Payload::CERTREQ, kCertX509Signature, peer_.authority(), kAuthorityBytes);
+    }
     add_notify(in, Protocol::None, notify::kInitialContact, nullptr, 0);
-    if (cfg_.remote_id.len != 0)
+    // A DN is sent as DER, which we do not have: the gateway then picks its own identity.
+    if (cfg_.remote_id.len != 0 && cfg_.remote_id.type != idtype::kDerAsn1Dn)
         add_id(in, Payload::IDr, cfg_.remote_id.type, cfg_.remote_id.data, cfg_.remote_id.len);
-    u8 auth[kPrfBytes];
-    bool ok = psk_auth(pad_key_, msg1_, msg1_len_, nr_, nr_len_, keys_.sk_pi, idb, idl, auth);
-    add_auth(in, kAuthSharedKey, auth, sizeof auth);
-    crypto::secure_zero(auth, sizeof auth);
+    bool ok;
+    if (signer_ != nullptr) {
+        ok = add_cert_auth(in, idb, idl);
+    } else {
+        u8 auth[kPrfBytes];
+        ok = psk_auth(pad_key_, msg1_, msg1_len_, nr_, nr_len_, keys_.sk_pi, idb, idl, auth);
+        add_auth(in, kAuthSharedKey, auth, sizeof auth);
+        crypto::secure_zero(auth, sizeof auth);
+    }
     add_cp_request(in);
     u8 spi[4];
     ok = ok && rng_(spi, sizeof spi);
@@ -65,10 +77,9 @@ void Initiator::send_auth() {
     req_id_ = next_id_++;
     port_ = kNattPort;  // RFC 3948: IKE floats to 4500 with IKE_AUTH
     state_ = State::AuthSent;
-    size_t const len = ilen == 0 ? 0
-                                 : seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::IkeAuth),
-                                        0, req_id_, in.first(), inner, ilen);
-    crypto::secure_zero(inner, sizeof inner);
+    size_t const len =
+        ilen == 0 ? 0 : seal_request(static_cast<u8>(Exchange::IkeAuth), in.first(), inner, ilen);
+    crypto::secure_zero(plain_, sizeof plain_);
     log("ike: IKE_AUTH as %.*s, ESP SPI %08x", cfg_.local_id.len,
         reinterpret_cast<char const*>(cfg_.local_id.data), child_spi_in_);
     send_request(static_cast<u8>(Exchange::IkeAuth), len);
@@ -87,8 +98,9 @@ bool Initiator::auth_notifies(PayloadList const& inner, u8 const* base, bool chi
         if (child != (what != nullptr))
             continue;
         if (n.type == notify::kAuthenticationFailed) {
-            log("ike: IKE_AUTH: gateway refused our authentication (AUTHENTICATION_FAILED): wrong "
-                "PSK or identity");
+            log("ike: IKE_AUTH: gateway refused our authentication (AUTHENTICATION_FAILED): %s",
+                signer_ != nullptr ? "it does not trust our certificate, or our identity"
+                                   : "wrong PSK or identity");
             fail(Error::AuthenticationFailed);
             return false;
         }
@@ -114,6 +126,8 @@ bool Initiator::auth_notifies(PayloadList const& inner, u8 const* base, bool chi
 
 // The gateway's AUTH over RealMessage2 | Ni | prf(SK_pr, IDr), and its identity if configured.
 bool Initiator::check_peer_auth(PayloadList const& inner, u8 const* base) {
+    if (signer_ != nullptr)
+        return check_peer_cert(inner, base);
     PayloadRef const* idr = inner.find(Payload::IDr);
     PayloadRef const* au = inner.find(Payload::AUTH);
     u8 method = 0;

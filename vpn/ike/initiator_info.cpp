@@ -1,7 +1,7 @@
 // INFORMATIONAL exchanges: our liveness checks (DPD, an empty request) and Delete, and the
-// gateway's requests (its own liveness checks, Deletes, and CREATE_CHILD_SA: a child SA rekey
-// is answered in initiator_peer_rekey.cpp; an IKE SA rekey by the gateway is refused with
-// NO_ADDITIONAL_SAS, so rekey the IKE SA from our side, before the gateway's time).
+// gateway's requests (its own liveness checks, Deletes, and CREATE_CHILD_SA: its rekeys of the
+// child SA and of the IKE SA are answered in initiator_peer_rekey.cpp), also the Delete of an
+// IKE SA a rekey replaced.
 #include "crypto/secure_zero.hpp"
 #include "vpn/ike/initiator.hpp"
 
@@ -15,8 +15,8 @@ void Initiator::send_informational(bool delete_ike) {
     size_t const ilen = in.finish();
     req_id_ = next_id_++;
     pending_ = delete_ike ? Pending::DeleteIke : Pending::Info;
-    size_t const len = seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0,
-                            req_id_, delete_ike ? in.first() : 0, inner, ilen);
+    size_t const len = seal_request(static_cast<u8>(Exchange::Informational),
+                                    delete_ike ? in.first() : 0, inner, ilen);
     send_request(static_cast<u8>(Exchange::Informational), len);
 }
 
@@ -60,7 +60,12 @@ void Initiator::answer_peer(Header const& h, PayloadList const& inner, u8 const*
     u8 out[512];
     ChainBuilder in{out, sizeof out};
     bool gone = false;
-    if (h.exchange == static_cast<u8>(Exchange::CreateChildSa)) {
+    PayloadRef const* sa = inner.find(Payload::SA);
+    bool const ike_rekey = sa != nullptr && sa->len >= 8 &&
+                           base[sa->off + 5] == static_cast<u8>(Protocol::Ike);
+    if (h.exchange == static_cast<u8>(Exchange::CreateChildSa) && ike_rekey) {
+        answer_ike_rekey(inner, base, in);
+    } else if (h.exchange == static_cast<u8>(Exchange::CreateChildSa)) {
         answer_child_rekey(inner, base, in);
     } else if (h.exchange == static_cast<u8>(Exchange::Informational)) {
         for (u8 i = 0; i < inner.count; ++i) {
@@ -92,9 +97,52 @@ void Initiator::answer_peer(Header const& h, PayloadList const& inner, u8 const*
                        out, ilen);
     if (answer_len_ != 0)
         transmit(answer_ + 4, answer_len_);
+    if (switch_pending_) {  // the answer went out under the old SA: now the new one
+        switch_pending_ = false;
+        switch_ike_sa(sw_spi_i_, sw_spi_r_, sw_keys_, false);
+        sw_keys_.wipe();
+    }
     if (gone) {  // without its child SA the tunnel is down: start over
         log("ike: the gateway deleted the SA");
         fail(Error::Deleted);
+    }
+}
+
+// A message under the IKE SA a rekey replaced: the gateway's Delete of it (answered, empty, as
+// RFC 7296 §1.4.1 asks) or its answer to ours. Anything else under it is answered empty too.
+void Initiator::on_old_ike(Header const& h, PayloadList const& pl) {
+    PayloadRef const* sk = pl.find(Payload::SK);
+    u8* plain = nullptr;
+    size_t plen = 0;
+    PayloadList inner{};
+    if (sk == nullptr || open_sk(rx_, *sk, old_ike_.in, plain, plen) != ParseError::Ok ||
+        parse_chain(plain, 0, plen, pl.inner_first, inner) != ParseError::Ok) {
+        ++counters_.malformed;
+        log("ike: dropped message %u under the replaced IKE SA: not authentic", h.msg_id);
+        return;
+    }
+    bool deleted = (h.flags & flag::kResponse) != 0;
+    Delete d{};
+    for (u8 i = 0; i < inner.count; ++i)
+        deleted = deleted || (inner.item[i].type == static_cast<u8>(Payload::Delete) &&
+                              decode_delete(plain + inner.item[i].off, inner.item[i].len, d) ==
+                                  ParseError::Ok &&
+                              d.proto == static_cast<u8>(Protocol::Ike));
+    if ((h.flags & flag::kResponse) == 0) {
+        u8 buf[4 + 96];
+        ChainBuilder cb{buf + 4, sizeof buf - 4};
+        u8 const flags = flag::kResponse | (old_ike_.orig_init ? flag::kInitiator : 0);
+        cb.header(Header{old_ike_.spi_i, old_ike_.spi_r, 0, kVersion, h.exchange,
+                         static_cast<u8>(flags), h.msg_id, 0});
+        size_t const len = seal_sk(cb, 0, nullptr, 0, old_ike_.out, ++iv_);
+        if (len != 0)
+            transmit(buf + 4, len);
+    }
+    if (deleted) {
+        log("ike: the replaced IKE SA %016llx/%016llx is deleted",
+            static_cast<unsigned long long>(old_ike_.spi_i),
+            static_cast<unsigned long long>(old_ike_.spi_r));
+        crypto::secure_zero(&old_ike_, sizeof old_ike_);
     }
 }
 

@@ -62,6 +62,10 @@ void Initiator::send_init() {
     add_notify(cb, Protocol::None, notify::kNatDetectionSourceIp, src, sizeof src);
     add_notify(cb, Protocol::None, notify::kNatDetectionDestinationIp, dst, sizeof dst);
     add_notify(cb, Protocol::None, notify::kFragmentationSupported, nullptr, 0);
+    if (signer_ != nullptr) {  // RFC 7427 §4: we sign and verify with SHA2-256
+        static constexpr u8 kSha256[2] = {0, 2};
+        add_notify(cb, Protocol::None, notify::kSignatureHashAlgorithms, kSha256, sizeof kSha256);
+    }
     size_t const len = ok ? cb.finish() : 0;
     crypto::secure_zero(ke, sizeof ke);
     for (size_t i = 0; i < len; ++i)  // RealMessage1 of the AUTH computation
@@ -69,6 +73,7 @@ void Initiator::send_init() {
     msg1_len_ = len;
     state_ = State::InitSent;
     port_ = kIkePort;
+    req_frags_ = 0;  // never fragmented (RFC 7383 §2.5)
     req_id_ = 0;
     next_id_ = 1;
     log("ike: IKE_SA_INIT to %u.%u.%u.%u, SPI %016llx, DH group %u%s", cfg_.gateway_ip[0],
@@ -132,12 +137,14 @@ bool Initiator::init_notifies(PayloadList const& pl) {
         }
         if (n.type == notify::kFragmentationSupported)
             frag_ok_ = true;
+        for (size_t k = 0; n.type == notify::kSignatureHashAlgorithms && k + 1 < n.data_len; k += 2)
+            sig_sha256_ = sig_sha256_ || get16(n.data + k) == 2;
     }
     return true;
 }
 
 void Initiator::on_init_response(Header const& h, PayloadList const& pl, size_t len) {
-    frag_ok_ = false;
+    frag_ok_ = sig_sha256_ = false;
     if (!init_notifies(pl))
         return;
     if (!init_keys(h, pl, len))

@@ -2,6 +2,14 @@
 // as the responder of that exchange with a new SPI and nonce, for a proposal of its offer we
 // accept, and its selectors echoed. The gateway is the initiator here, so the first half of
 // KEYMAT protects what it sends us. The old pair stays until the gateway deletes it.
+//
+// And the gateway rekeying the IKE SA (§1.3.2, §2.18): our SPI, nonce and key share for the
+// first acceptable proposal of its offer, in the group of its KE; the new SA is used once the
+// answer is out, with the gateway as its original initiator.
+//
+// A rekey of either while one of ours is in flight (a collision, §2.8.1) is answered with
+// TEMPORARY_FAILURE (§2.25): ours completes, the gateway retries later and finds it done; so
+// there is never a redundant SA to delete. The nonce rule is not needed, nor implemented.
 #include "crypto/secure_zero.hpp"
 #include "vpn/ike/initiator.hpp"
 
@@ -34,7 +42,9 @@ void Initiator::answer_child_rekey(PayloadList const& inner, u8 const* base, Cha
     Chosen c{};
     bool found = false;
     u16 error = 0;
-    if (rekeyed == 0 || old_child_)
+    if (req_open_ && pending_ == Pending::RekeyChild)
+        error = notify::kTemporaryFailure;  // a collision: ours goes on, the gateway retries
+    else if (rekeyed == 0 || old_child_)
         error = notify::kNoAdditionalSas;  // a second child SA, or a rekey while one is under way
     else if (rekeyed != child_spi_out_)
         error = notify::kChildSaNotFound;
@@ -82,6 +92,63 @@ void Initiator::answer_child_rekey(PayloadList const& inner, u8 const* base, Cha
     child.keys.wipe();
     child_ = child;
     crypto::secure_zero(nr, sizeof nr);
+}
+
+void Initiator::answer_ike_rekey(PayloadList const& inner, u8 const* base, ChainBuilder& out) {
+    PayloadRef const* sa = inner.find(Payload::SA);
+    PayloadRef const* ni = inner.find(Payload::Nonce);
+    PayloadRef const* ke = inner.find(Payload::KE);
+    u16 g = 0;
+    u8 const* kd = nullptr;
+    size_t kl = 0;
+    Chosen c{};
+    bool found = false;
+    u16 error = 0;
+    if (req_open_ || switch_pending_ || old_child_)
+        error = notify::kTemporaryFailure;  // a collision, or another exchange under way
+    else if (sa == nullptr || ni == nullptr || ke == nullptr ||
+             decode_nonce(base + ni->off, ni->len) != ParseError::Ok ||
+             decode_ke(base + ke->off, ke->len, g, kd, kl) != ParseError::Ok)
+        error = notify::kInvalidSyntax;
+    else if (!dh_supported(g) ||
+             select_ike_proposal(base + sa->off, sa->len, cfg_.key_bits, g, c, found) !=
+                 ParseError::Ok ||
+             !found)
+        error = notify::kNoProposalChosen;
+    u8 spi[8], nr[32], pub[kMaxKeBytes], gir[256];
+    bool const dh_ours = error == 0;  // else dh_ may hold our own rekey's share: leave it
+    if (error == 0 && (!rng_(spi, sizeof spi) || !rng_(nr, sizeof nr) ||
+                       !dh_.start(g, rng_, pub, sizeof pub) || !dh_.finish(kd, kl, gir, sizeof gir)))
+        error = notify::kInvalidSyntax;  // mostly: its public value is not one of the group
+    u64 const mine = get64(spi) | 1;
+    IkeKeys next{};
+    if (error == 0 &&
+        !derive_ike_keys(base + ni->off, ni->len, nr, sizeof nr, gir, dh_.secret_len(),
+                         get64(c.spi), mine, static_cast<u8>(c.key_bits / 8), next, keys_.sk_d))
+        error = notify::kTemporaryFailure;
+    crypto::secure_zero(gir, sizeof gir);
+    if (error != 0) {
+        if (dh_ours)
+            dh_.clear();
+        next.wipe();
+        log("ike: refused the gateway's IKE SA rekey (notify %u)", error);
+        add_notify(out, Protocol::None, error, nullptr, 0);
+        return;
+    }
+    add_sa(out, Offer{Protocol::Ike, mine, {c.key_bits, 0}, {g, 0, 0}});
+    add_nonce(out, nr, sizeof nr);
+    add_ke(out, g, pub, dh_public_len(g));
+    dh_.clear();
+    crypto::secure_zero(pub, sizeof pub);
+    crypto::secure_zero(nr, sizeof nr);
+    group_ = g;
+    key_len_ = static_cast<u8>(c.key_bits / 8);
+    switch_pending_ = true;
+    sw_spi_i_ = get64(c.spi);
+    sw_spi_r_ = mine;
+    sw_keys_ = next;
+    next.wipe();
+    log("ike: the gateway rekeys the IKE SA (DH group %u)", g);
 }
 
 }  // namespace tv::vpn::ike

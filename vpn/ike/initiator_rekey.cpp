@@ -33,8 +33,8 @@ void Initiator::send_child_rekey() {
     pending_ = Pending::RekeyChild;
     size_t const len = ilen == 0
                            ? 0
-                           : seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::CreateChildSa),
-                                  0, req_id_, in.first(), inner, ilen);
+                           : seal_request(static_cast<u8>(Exchange::CreateChildSa), in.first(),
+                                          inner, ilen);
     log("ike: rekeying child SA %08x/%08x, new SPI %08x", child_spi_in_, child_spi_out_,
         new_spi_in_);
     send_request(static_cast<u8>(Exchange::CreateChildSa), len);
@@ -111,8 +111,8 @@ void Initiator::on_rekey_response(PayloadList const& inner, u8 const* base) {
     size_t const ilen = in.finish();
     req_id_ = next_id_++;
     pending_ = Pending::DeleteChild;
-    size_t const len = seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0,
-                            req_id_, in.first(), del, ilen);
+    size_t const len =
+        seal_request(static_cast<u8>(Exchange::Informational), in.first(), del, ilen);
     send_request(static_cast<u8>(Exchange::Informational), len);
 }
 
@@ -153,8 +153,8 @@ void Initiator::send_ike_rekey() {
     pending_ = Pending::RekeyIke;
     size_t const len = ilen == 0
                            ? 0
-                           : seal(req_ + 4, kMaxMessage, static_cast<u8>(Exchange::CreateChildSa),
-                                  0, req_id_, in.first(), inner, ilen);
+                           : seal_request(static_cast<u8>(Exchange::CreateChildSa), in.first(),
+                                          inner, ilen);
     crypto::secure_zero(inner, sizeof inner);
     log("ike: rekeying IKE SA %016llx/%016llx, new SPI %016llx",
         static_cast<unsigned long long>(spi_i_), static_cast<unsigned long long>(spi_r_),
@@ -203,25 +203,29 @@ void Initiator::on_ike_rekey_response(PayloadList const& inner, u8 const* base) 
         fail(Error::Protocol);
         return;
     }
-    switch_ike_sa(new_spi_i_, get64(c.spi), next);
+    switch_ike_sa(new_spi_i_, get64(c.spi), next, true);
     next.wipe();
 }
 
-void Initiator::switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys) {
-    u8 del[16];
-    ChainBuilder in{del, sizeof del};
-    add_delete(in, Protocol::Ike, nullptr, 0);
-    size_t const ilen = in.finish();
-    size_t const len = seal(answer_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational), 0,
-                            next_id_, in.first(), del, ilen);
-    if (len != 0)
-        transmit(answer_ + 4, len);  // under the old SA's SPIs and keys
+void Initiator::switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys, bool ours) {
+    if (ours) {
+        u8 del[16];
+        ChainBuilder in{del, sizeof del};
+        add_delete(in, Protocol::Ike, nullptr, 0);
+        size_t const ilen = in.finish();
+        size_t const len = seal(answer_ + 4, kMaxMessage, static_cast<u8>(Exchange::Informational),
+                                0, next_id_, in.first(), del, ilen);
+        if (len != 0)
+            transmit(answer_ + 4, len);  // under the old SA's SPIs and keys
+    }
+    old_ike_ = OldIke{spi_i_, spi_r_, recv_key(), send_key(), orig_init_, true};
     log("ike: IKE SA rekeyed: %016llx/%016llx replaces %016llx/%016llx",
         static_cast<unsigned long long>(spi_i), static_cast<unsigned long long>(spi_r),
         static_cast<unsigned long long>(spi_i_), static_cast<unsigned long long>(spi_r_));
     spi_i_ = spi_i;
     spi_r_ = spi_r;
     keys_ = keys;
+    orig_init_ = ours;
     next_id_ = 0;
     peer_next_id_ = 0;
     answer_len_ = 0;

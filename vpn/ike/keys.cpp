@@ -1,6 +1,7 @@
 #include "vpn/ike/keys.hpp"
 
 #include <mbedtls/md.h>
+#include <mbedtls/sha256.h>
 
 #include "crypto/secure_zero.hpp"
 #include "vpn/ike/wire.hpp"
@@ -167,6 +168,24 @@ bool psk_auth(u8 const (&pad_key)[kPrfBytes], u8 const* msg, size_t msg_len, u8 
         return false;
     Bytes const parts[3] = {{msg, msg_len}, {nonce, nonce_len}, {maced_id, sizeof maced_id}};
     return prf(pad_key, kPrfBytes, parts, 3, out);
+}
+
+bool signed_digest(u8 const* msg, size_t msg_len, u8 const* nonce, size_t nonce_len,
+                   u8 const (&sk_p)[kPrfBytes], u8 const* id_body, size_t id_len,
+                   u8 (&out)[kPrfBytes]) {
+    u8 maced_id[kPrfBytes];
+    Bytes const id{id_body, id_len};
+    if (!prf(sk_p, kPrfBytes, &id, 1, maced_id))
+        return false;
+    mbedtls_sha256_context c;
+    mbedtls_sha256_init(&c);
+    bool const ok = mbedtls_sha256_starts_ret(&c, 0) == 0 &&
+                    mbedtls_sha256_update_ret(&c, msg, msg_len) == 0 &&
+                    mbedtls_sha256_update_ret(&c, nonce, nonce_len) == 0 &&
+                    mbedtls_sha256_update_ret(&c, maced_id, sizeof maced_id) == 0 &&
+                    mbedtls_sha256_finish_ret(&c, out) == 0;
+    mbedtls_sha256_free(&c);
+    return ok;
 }
 
 }  // namespace tv::vpn::ike

@@ -56,4 +56,10 @@ struct ChildKeys {
                             u8 const* nonce, size_t nonce_len, u8 const (&sk_p)[kPrfBytes],
                             u8 const* id_body, size_t id_len, u8 (&out)[kPrfBytes]);
 
+// SHA-256 of the same signed octets, for a signature AUTH (RFC 7427 with SHA-256): the
+// digest a Signer signs and the gateway's signature is checked against.
+[[nodiscard]] bool signed_digest(u8 const* msg, size_t msg_len, u8 const* nonce, size_t nonce_len,
+                                 u8 const (&sk_p)[kPrfBytes], u8 const* id_body, size_t id_len,
+                                 u8 (&out)[kPrfBytes]);
+
 }  // namespace tv::vpn::ike

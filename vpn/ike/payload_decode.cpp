@@ -145,7 +145,77 @@ ParseError scan_esp_proposal(u8 const* p, size_t plen, u16 const (&key_bits)[2],
     return ParseError::Ok;
 }
 
+// One proposal of an IKE offer (a gateway's IKE SA rekey): AES-GCM-16 with one of our key
+// sizes, PRF_HMAC_SHA2_256 and the DH group `group`, each picked among the proposal's
+// transforms of its type; other transforms of those types are passed over, as is INTEG (an
+// AEAD proposal needs none); any other type makes the proposal unacceptable.
+ParseError scan_ike_proposal(u8 const* p, size_t plen, u16 const (&key_bits)[2], u16 group,
+                             Chosen& c, bool& ok) {
+    c = {};
+    ok = false;
+    c.proto = static_cast<Protocol>(p[5]);
+    c.spi_len = p[6];
+    u8 const ntrans = p[7];
+    if (c.spi_len > sizeof c.spi || 8u + c.spi_len > plen)
+        return kBad;
+    for (u8 i = 0; i < c.spi_len; ++i)
+        c.spi[i] = p[8 + i];
+    bool other = false;
+    for (size_t off = 8u + c.spi_len, i = 0; i < ntrans; ++i) {
+        if (plen - off < 8)
+            return ParseError::Truncated;
+        u16 const tlen = get16(p + off + 2);
+        if (tlen < 8 || tlen > plen - off)
+            return ParseError::BadLength;
+        u8 const type = p[off + 4];
+        u16 const id = get16(p + off + 6);
+        u16 bits = 0;
+        if (tlen == 12 && get16(p + off + 8) == (0x8000 | transform::kAttrKeyLength))
+            bits = get16(p + off + 10);
+        if (type == transform::kEncr && id == transform::kEncrAesGcm16 && c.key_bits == 0 &&
+            bits != 0 && (bits == key_bits[0] || bits == key_bits[1]))
+            c.key_bits = bits;
+        else if (type == transform::kPrf && id == transform::kPrfHmacSha256)
+            c.prf = id;
+        else if (type == transform::kDh && id == group && group != 0)
+            c.dh = id;
+        else if (type != transform::kEncr && type != transform::kPrf && type != transform::kDh &&
+                 type != transform::kInteg)
+            other = true;
+        off += tlen;
+    }
+    c.encr = transform::kEncrAesGcm16;
+    ok = !other && c.key_bits != 0 && c.prf != 0 && c.dh != 0 && c.proto == Protocol::Ike &&
+         c.spi_len == 8;
+    return ParseError::Ok;
+}
+
 }  // namespace
+
+ParseError select_ike_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2], u16 group,
+                               Chosen& out, bool& found) {
+    found = false;
+    for (size_t off = 0; off < len;) {
+        if (len - off < 8)
+            return ParseError::Truncated;
+        u8 const last = body[off];
+        u16 const plen = get16(body + off + 2);
+        if (plen < 8 || plen > len - off)
+            return ParseError::BadLength;
+        bool ok = false;
+        ParseError const e = scan_ike_proposal(body + off, plen, key_bits, group, out, ok);
+        if (e != ParseError::Ok)
+            return e;
+        if (ok) {
+            found = true;
+            return ParseError::Ok;
+        }
+        off += plen;
+        if (last == 0)
+            return off == len ? ParseError::Ok : ParseError::BadLength;
+    }
+    return ParseError::Ok;
+}
 
 ParseError select_esp_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2], Chosen& out,
                                bool& found) {
@@ -191,6 +261,15 @@ ParseError decode_auth(u8 const* body, size_t len, u8& method, u8 const*& data, 
     method = body[0];
     data = body + 4;
     dlen = len - 4;
+    return ParseError::Ok;
+}
+
+ParseError decode_cert(u8 const* body, size_t len, u8& encoding, u8 const*& data, size_t& dlen) {
+    if (len < 2)
+        return ParseError::Truncated;
+    encoding = body[0];
+    data = body + 1;
+    dlen = len - 1;
     return ParseError::Ok;
 }
 

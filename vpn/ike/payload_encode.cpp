@@ -92,6 +92,13 @@ void add_auth(ChainBuilder& cb, u8 method, u8 const* data, size_t len) {
     cb.end(p);
 }
 
+void add_cert(ChainBuilder& cb, Payload which, u8 encoding, u8 const* data, size_t len) {
+    size_t const p = cb.begin(which);
+    cb.w().u8_(encoding);
+    cb.w().bytes(data, len);
+    cb.end(p);
+}
+
 void add_notify(ChainBuilder& cb, Protocol proto, u16 type, u8 const* data, size_t len) {
     size_t const p = cb.begin(Payload::Notify);
     cb.w().u8_(static_cast<u8>(proto));

@@ -41,6 +41,11 @@ struct Chosen {
 [[nodiscard]] ParseError select_esp_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2],
                                              Chosen& out, bool& found);
 
+// From a peer's IKE offer (its rekey of the IKE SA), the first proposal we accept: AES-GCM-16
+// with one of our key sizes, PRF_HMAC_SHA2_256 and DH group `group` (that of its KE).
+[[nodiscard]] ParseError select_ike_proposal(u8 const* body, size_t len, u16 const (&key_bits)[2],
+                                             u16 group, Chosen& out, bool& found);
+
 // ---- Key Exchange, Nonce, Identification, Authentication ----------------------------------
 void add_ke(ChainBuilder& cb, u16 group, u8 const* data, size_t len);
 [[nodiscard]] ParseError decode_ke(u8 const* body, size_t len, u16& group, u8 const*& data,
@@ -51,6 +56,13 @@ inline constexpr size_t kMinNonce = 16, kMaxNonce = 256;
 void add_id(ChainBuilder& cb, Payload which, u8 type, u8 const* data, size_t len);
 void add_auth(ChainBuilder& cb, u8 method, u8 const* data, size_t len);
 [[nodiscard]] ParseError decode_auth(u8 const* body, size_t len, u8& method, u8 const*& data,
+                                     size_t& dlen);
+
+// ---- Certificate and Certificate Request (RFC 7296 §3.6, §3.7) ----------------------------
+// An encoding byte, then the data: for X.509 (encoding 4) a DER certificate, or in a CERTREQ
+// the concatenated SHA-1 hashes of the accepted CAs' SubjectPublicKeyInfo.
+void add_cert(ChainBuilder& cb, Payload which, u8 encoding, u8 const* data, size_t len);
+[[nodiscard]] ParseError decode_cert(u8 const* body, size_t len, u8& encoding, u8 const*& data,
                                      size_t& dlen);
 
 // ---- Notify and Delete ---------------------------------------------------------------------

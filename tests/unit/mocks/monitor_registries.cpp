@@ -14,6 +14,7 @@
 #include "core/memory.hpp"
 #include "core/smp.hpp"
 #include "drivers/pci/pci_monitor.hpp"
+#include "vpn/monitor/tunnel_install.hpp"
 
 namespace tv::mocks {
 
@@ -114,6 +115,10 @@ bool mmio_device_access(Gpa gpa, u8, bool write, u64* value) {
 }
 
 bool power_off_log_register(void (*)()) { return true; }
+// The VPN tunnel (vpn/monitor/) is the monitor's alone: the install glue keeps its fail-closed stub.
+namespace vpn {
+Tunnel* vpn_tunnel_install(VpnGuestPolicy&, nic::E1000Mediator&) { return nullptr; }
+}  // namespace vpn
 // The monitor's rate limit (core/log_limit_monitor.cpp): every refusal is logged on the host.
 bool log_limit_allow(char const*, char const*) { return true; }
 void log_limit_install() {}

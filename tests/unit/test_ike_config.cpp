@@ -1,0 +1,70 @@
+// [vpn]'s authentication keys (core/config_vpn.cpp): auth = psk with its module, or auth = cert
+// with the pinned CA, our certificate and our key, each a module name; the other method's keys
+// are refused, as is a method without its keys.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/config.hpp"
+
+namespace tv {
+namespace {
+
+struct Parsed {
+    bool ok;
+    Config cfg;
+    ConfigError err;
+};
+
+Parsed parse(std::string const& auth_lines) {
+    std::string const text = "[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\n"
+                             "[vpn]\n"
+                             "gateway = 192.0.2.1\n"
+                             "local_id = client@example.org\n"
+                             "remote_id = gw.example.org\n"
+                             "inner_address = 10.10.0.5/24\n" +
+                             auth_lines;
+    Parsed r{};
+    r.ok = config_parse(text.data(), text.size(), &r.cfg, &r.err);
+    return r;
+}
+
+void expect_refused(std::string const& lines, char const* fragment) {
+    Parsed const r = parse(lines);
+    ASSERT_FALSE(r.ok) << lines;
+    EXPECT_NE(std::string(r.err.message).find(fragment), std::string::npos) << r.err.message;
+}
+
+}  // namespace
+
+TEST(IkeConfig, CertAuthTakesCaCertAndKeyModules) {
+    Parsed const r = parse("auth = cert\nca = vpn-ca.pem\ncert = client.pem\nkey = client.key\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_EQ(r.cfg.vpn.auth, VpnAuth::Cert);
+    EXPECT_STREQ(r.cfg.vpn.ca, "vpn-ca.pem");
+    EXPECT_STREQ(r.cfg.vpn.cert, "client.pem");
+    EXPECT_STREQ(r.cfg.vpn.key, "client.key");
+    EXPECT_STREQ(r.cfg.vpn.psk, "");
+}
+
+TEST(IkeConfig, PskAuthStillNeedsItsModuleAndNothingElse) {
+    Parsed const r = parse("auth = psk\npsk = vpn.psk\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_EQ(r.cfg.vpn.auth, VpnAuth::Psk);
+    expect_refused("auth = psk\n", "lacks the required key 'psk' (auth = psk)");
+    expect_refused("auth = psk\npsk = vpn.psk\nca = ca.pem\n", "are for auth = cert");
+}
+
+TEST(IkeConfig, CertAuthWithoutAllThreeOrWithAPskIsRefused) {
+    expect_refused("auth = cert\nca = ca.pem\ncert = c.pem\n", "auth = cert needs 'ca', 'cert' and 'key'");
+    expect_refused("auth = cert\ncert = c.pem\nkey = c.key\n", "auth = cert needs 'ca', 'cert' and 'key'");
+    expect_refused("auth = cert\nca = a\ncert = c\nkey = k\npsk = p\n", "'psk' is for auth = psk");
+}
+
+TEST(IkeConfig, UnknownMethodAndRepeatedOrOverlongKeysAreRefused) {
+    expect_refused("auth = eap\n", "bad value 'eap' for 'auth'");
+    expect_refused("auth = cert\nca = a\nca = b\ncert = c\nkey = k\n", "key 'ca' given twice");
+    expect_refused("auth = cert\nca = " + std::string(64, 'x') + "\ncert = c\nkey = k\n", "bad value");
+}
+
+}  // namespace tv

@@ -1,0 +1,34 @@
+// Our side of certificate authentication: whatever signs our AUTH (RFC 7427 digital
+// signature, SHA-256). The initiator sees only this interface, so that a smart card can later
+// sign with a key that never leaves it; FileSigner (vpn/ike/file_signer.hpp) signs with a key
+// loaded from a boot module.
+#pragma once
+
+#include "core/types.hpp"
+
+namespace tv::vpn::ike {
+
+// The signature schemes the initiator signs and verifies with (RFC 7427 §3, SHA-256 only).
+enum class SigScheme : u8 {
+    RsaPkcs1Sha256,   // sha256WithRSAEncryption: an RSASSA-PKCS1-v1_5 block
+    EcdsaP256Sha256,  // ecdsa-with-SHA256 on P-256: a DER ECDSA-Sig-Value
+};
+
+inline constexpr size_t kDigestBytes = 32;     // SHA-256
+inline constexpr size_t kMaxSignature = 512;   // RSA-4096
+inline constexpr size_t kMaxCertBytes = 2048;  // one DER certificate in a CERT payload
+
+class Signer {
+  public:
+    virtual SigScheme scheme() const = 0;
+    // Our certificate (DER), sent in the CERT payload; nullptr if there is none.
+    virtual u8 const* certificate(size_t& len) const = 0;
+    // Signs a SHA-256 digest in the encoding of scheme(). Returns the signature's length, 0 on
+    // failure (logged by the caller).
+    [[nodiscard]] virtual size_t sign(u8 const (&digest)[kDigestBytes], u8* out, size_t cap) = 0;
+
+  protected:
+    ~Signer() = default;
+};
+
+}  // namespace tv::vpn::ike

@@ -1,0 +1,37 @@
+// The pure parts of the tunnel's trap layer, host-tested (tests/unit/test_vpn_tunnel_pure.cpp):
+// the initiator's configuration from [vpn], and the outer headers of an ESP-in-UDP frame.
+#pragma once
+
+#include "core/config_vpn.hpp"
+#include "core/types.hpp"
+#include "vpn/ike/initiator.hpp"
+
+namespace tv::vpn {
+
+// As strongSwan reads an identity: an IPv4 address, user@host (RFC 822), or a name (FQDN, a
+// leading '@' dropped); cut at the payload's 64 bytes.
+ike::Identity ike_identity(char const* text);
+
+// The timers of the monitor's initiator.
+struct IkeTimers {
+    u32 retransmit_ms, retransmit_max_ms;
+    u8 retransmit_tries;
+    u32 restart_ms, keepalive_ms;
+};
+
+// The initiator's configuration from [vpn]: the first gateway, the identities, the DH groups
+// (31, 19, 14 as the IKE proposals name them) and AES-GCM key sizes (256 before 128, those
+// both the IKE and the ESP proposals allow), DPD and the rekey times (the lifetimes), NAT-T
+// forced. The caller picks other gateways with Initiator::set_gateway.
+ike::Config ike_config(VpnConfig const& v, IkeTimers const& t);
+
+// Writes the Ethernet, IPv4 and UDP headers (kOuterHeaderBytes) in front of an ESP packet of
+// esp_len bytes at frame + kOuterHeaderBytes: from src_mac/src_be (the monitor) to
+// dst_mac/dst_be (the gateway's next hop, the gateway), UDP 4500 to 4500 with checksum 0
+// (RFC 3948 section 2.1), IPv4 with `ip_id`, TTL 64, no options, its header checksum. Returns
+// the frame length.
+inline constexpr u32 kOuterHeaderBytes = 14 + 20 + 8;
+u32 outer_frame(u8* frame, u8 const (&dst_mac)[6], u8 const (&src_mac)[6], u32 src_be, u32 dst_be, u16 ip_id,
+                u32 esp_len);
+
+}  // namespace tv::vpn
