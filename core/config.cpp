@@ -10,7 +10,7 @@ namespace {
 
 using cfg::Span;
 
-enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, Pci, Ide, kCount };
+enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, Pci, Ide, Policy, kCount };
 
 // One key of the schema. `bit` marks it seen (duplicates are errors); `required` keys must
 // appear before the section ends.
@@ -35,6 +35,7 @@ constexpr Key kVpnKeys[] = {{"gateway", 0, true},         {"local_id", 1, true},
                             {"ca", 12, false},            {"cert", 13, false},          {"key", 14, false}};
 constexpr Key kPciKeys[] = {{"allow_dma", 0, false}};  // repeatable (key_line)
 constexpr Key kIdeKeys[] = {{"cd_write", 0, false}};
+constexpr Key kPolicyKeys[] = {{"pubkey", 0, true}, {"module", 1, true}, {"min_version", 2, false}};
 
 struct Schema {
     char const* name;
@@ -49,7 +50,8 @@ constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"keys", kKeysKeys, 1},
                                {"vpn", kVpnKeys, 15},
                                {"pci", kPciKeys, 1},
-                               {"ide", kIdeKeys, 1}};
+                               {"ide", kIdeKeys, 1},
+                               {"policy", kPolicyKeys, 3}};
 
 struct Parser {
     Config* cfg;
@@ -115,6 +117,7 @@ bool open_section(Parser& p, Span name) {
         if (p.section == Section::Aoe) p.cfg->aoe.present = true;
         if (p.section == Section::Vpn) p.cfg->vpn.present = true;
         if (p.section == Section::Pci) p.cfg->pci.present = true;
+        if (p.section == Section::Policy) p.cfg->policy.present = true;
         return true;
     }
     if (p.cfg->disk_count == Config::kMaxDisks) return p.fail("more than 4 [disk.NAME] sections%.*s", Span{"", 0});
@@ -182,6 +185,21 @@ bool ide_value(Parser& p, Span v) {
     return v.is("deny") && (p.cfg->ide.cd_write = false, true);
 }
 
+// pubkey: base64 only (the key itself is checked where the policy is loaded, with mbedTLS);
+// module: a boot-module name; min_version: 1 and up.
+bool policy_value(Parser& p, Key const& k, Span v) {
+    PolicyConfig& c = p.cfg->policy;
+    if (k.bit == 1) return cfg::copy_string(v, c.module, sizeof c.module);
+    if (k.bit == 2) return cfg::parse_u64(v, ~u64{0} >> 1, &c.min_version) && c.min_version >= 1;
+    for (size_t i = 0; i < v.n; ++i) {
+        char const ch = v.p[i];
+        bool const b64 = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                         ch == '+' || ch == '/' || ch == '=';
+        if (!b64) return false;
+    }
+    return cfg::copy_string(v, c.pubkey, sizeof c.pubkey);
+}
+
 bool key_line(Parser& p, Span key, Span value) {
     if (p.section == Section::None) return p.fail("'%.*s' outside any section", key);
     Schema const& s = p.schema();
@@ -201,6 +219,7 @@ bool key_line(Parser& p, Span key, Span value) {
         case Section::Vpn: good = cfg::vpn_value(p.cfg->vpn, k->bit, value); break;
         case Section::Pci: good = cfg::parse_pci_allow(value, p.cfg); break;
         case Section::Ide: good = ide_value(p, value); break;
+        case Section::Policy: good = policy_value(p, *k, value); break;
         default: break;
     }
     return good || p.fail("bad value '%.*s' for '%.*s'", value, key);
@@ -227,6 +246,7 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     out->aoe.mtu = 1500;           // documented defaults for optional keys (docs/config.md)
     out->aoe.timeout_ms = 30000;
     out->keys.passphrase_tries = 3;
+    out->policy.min_version = 1;
     cfg::vpn_defaults(out->vpn);
     Parser p{out, err};
     for (size_t pos = 0; pos < len;) {
@@ -245,8 +265,8 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     if (out->vpn.present && !out->network.present)
         return p.fail("[vpn] needs [network]: the monitor's outer address and its NIC%.*s");
     if (out->disk_count == 0 && !out->aoe.present && !out->network.present && !out->pci.present &&
-        !p.section_seen[static_cast<u8>(Section::Ide)])
-        return p.fail("the file configures nothing (no [network], [aoe], [disk.NAME], [pci] or [ide] section)%.*s");
+        !p.section_seen[static_cast<u8>(Section::Ide)] && !out->policy.present)
+        return p.fail("the file configures nothing (no [network], [aoe], [disk.NAME], [pci], [ide] or [policy] section)%.*s");
     u32 aoe_disks = 0;
     for (u32 i = 0; i < out->disk_count; ++i) aoe_disks += out->disks[i].bus == DiskBus::Aoe;
     if (aoe_disks > 1) return p.fail("more than one [disk.NAME] has bus = aoe (there is one AoE disk)%.*s");

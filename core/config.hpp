@@ -43,6 +43,15 @@ struct PciDmaAllow {
     u16 vendor, device;
 };
 
+// [policy]: file protection (docs/policies.md). The administrator's public key is pinned
+// here, inline; the signed policy is a boot module of its own.
+struct PolicyConfig {
+    bool present;
+    char pubkey[160];     // base64 of the DER SubjectPublicKeyInfo of an EC P-256 key (one line)
+    char module[64];      // boot-module file name of the policy
+    u64 min_version;      // a policy older than this is refused (rollback), default 1
+};
+
 struct Config {
     static constexpr u32 kMaxDisks = 4;
     static constexpr u32 kMaxDmaAllow = 16;
@@ -76,6 +85,7 @@ struct Config {
     struct {
         bool cd_write;  // [ide] cd_write = allow: optical drives may write media (default deny)
     } ide;
+    PolicyConfig policy;
 };
 
 struct ConfigError {

@@ -33,6 +33,7 @@
 #include "drivers/pci/pci_drivers.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "net/monitor.hpp"
+#include "storage/policy_boot.hpp"
 
 extern "C" char __image_end[];
 
@@ -159,6 +160,8 @@ void monitor_main() {
     if (!config_load(bi)) refuse("thinvisor.conf is invalid (see the line above)");
     if (Config const* cfg = config(); cfg && !disk_keys_unlock(*cfg, bi))
         refuse("the disk keys could not be unlocked, so no disk would be readable");
+    if (Config const* cfg = config(); cfg && !storage::load_boot_policy(*cfg, bi))
+        refuse("the file-protection policy was refused (see the line above)");
 
     Machine& m = g_machine;
     char why[160];

@@ -6,8 +6,9 @@
 
 UNIT_BUILD ?= build/unit
 
-# Everything but the monitor's loader of the boot keys (core/disk_keys, thinvisor.conf).
-STORAGE_PURE_SRCS := $(filter-out storage/boot_keys.cpp,$(wildcard storage/*.cpp))
+# Everything but the monitor's loaders of the boot keys (core/disk_keys, thinvisor.conf) and
+# of the boot policy.
+STORAGE_PURE_SRCS := $(filter-out storage/boot_keys.cpp storage/policy_boot.cpp,$(wildcard storage/*.cpp))
 STORAGE_TEST_SRCS := $(wildcard tests/unit/test_storage_*.cpp)
 
 UNIT_CORE_SRCS += $(STORAGE_PURE_SRCS)

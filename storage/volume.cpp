@@ -18,6 +18,7 @@ Status Volume::attach(DiskId const& id, u32 sector_size) {
     attached_ = true;
     policy_ = DiskPolicy::Deny;
     sector_size_ = sector_size;
+    rules_ = rules_for(id);
     if (sector_size != 512 && sector_size != 4096) return Status::Invalid;
     KeyLookup const k = lookup(id);
     if (!k.listed)
@@ -30,6 +31,7 @@ Status Volume::attach(DiskId const& id, u32 sector_size) {
 void Volume::detach() {
     attached_ = false;
     policy_ = DiskPolicy::Deny;
+    rules_ = WriteRules{};
 }
 
 DiskPolicy Volume::policy() const {
@@ -39,6 +41,15 @@ DiskPolicy Volume::policy() const {
 bool Volume::allowed(crypto::Lba lba, u64 sectors) const {
     if (policy() == DiskPolicy::Deny) return false;
     return lba.raw < kLbaLimit && sectors <= kLbaLimit - lba.raw;
+}
+
+bool Volume::write_touches_rules(crypto::Lba lba, u64 sectors) const {
+    return allowed(lba, sectors) && rules_.touches(lba.raw, sectors, sector_size_);
+}
+
+Status Volume::check_write(crypto::Lba lba, u8* buf, u64 sectors, u8 const* current) const {
+    if (!allowed(lba, sectors)) return Status::Refused;
+    return rules_.check(id_, lba.raw, sectors, sector_size_, buf, current, audit_sink());
 }
 
 Status Volume::seal(crypto::Lba lba, u8* buf, u64 sectors) { return crypt(true, lba, buf, sectors); }

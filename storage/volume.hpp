@@ -12,8 +12,9 @@
 //     tweaks; sectors nothing else can read are never written);
 //   - not listed: the key table's treatment of unlisted disks of its bus (PassThrough or Deny).
 // Before attach() (and after detach()) the disk gets its bus's unlisted treatment.
-// A file-protection rule (e.g. a read-only range) belongs in the same place: a KeyPolicy
-// treatment that seal() refuses.
+// File protection (storage/write_rule.hpp): the signed policy in force at attach() gives the
+// volume its rules. A mediator asks write_touches_rules() before a write, reads those sectors'
+// current content if it can, and calls check_write() on the guest's plaintext before seal().
 //
 // seal()/unseal() work in place on monitor memory, inside the per-CPU FpuGuard: any CPU may
 // call them at any time, each on its own volume or under the volume owner's lock.
@@ -22,6 +23,7 @@
 #include "core/types.hpp"
 #include "crypto/lba.hpp"
 #include "storage/disk_id.hpp"
+#include "storage/write_rule.hpp"
 
 namespace tv::storage {
 
@@ -46,17 +48,27 @@ class Volume final {
     // with nothing to transform or check on the way (zero-copy in the mediators, docs/ata.md).
     // A rule that must see or change the data (encryption, a read-before-write) says false.
     [[nodiscard]] bool direct(crypto::Lba lba, u64 sectors, bool write) const {
-        (void)write;
+        if (write && write_touches_rules(lba, sectors)) return false;  // judged in monitor memory
         return policy() == DiskPolicy::PassThrough && allowed(lba, sectors);
     }
     // Refused where allowed() is false; Ok and untouched unless active().
     [[nodiscard]] Status seal(crypto::Lba lba, u8* buf, u64 sectors);
     [[nodiscard]] Status unseal(crypto::Lba lba, u8* buf, u64 sectors);
 
+    // Whether the policy's ranges touch these sectors (then check_write() wants their current
+    // content to accept a write that leaves the protected bytes as they are).
+    [[nodiscard]] bool write_touches_rules(crypto::Lba lba, u64 sectors) const;
+    // The file-protection decision on a write's plaintext (storage/write_rule.hpp): Refused
+    // when it would change protected bytes; discard ranges are patched in `buf`. current: the
+    // sectors' plaintext on the disk now, or null when the mediator could not read it.
+    [[nodiscard]] Status check_write(crypto::Lba lba, u8* buf, u64 sectors, u8 const* current) const;
+    DiskId const& id() const { return id_; }
+
   private:
     [[nodiscard]] Status crypt(bool seal, crypto::Lba lba, u8* buf, u64 sectors);
 
     DiskId id_{Bus::Ata, {}};
+    WriteRules rules_{};
     DiskPolicy policy_{DiskPolicy::Deny};
     bool attached_{false};
     u32 sector_size_{512};

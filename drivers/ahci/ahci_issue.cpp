@@ -172,7 +172,15 @@ bool AhciPort::start(u32 s, u32* ci_bits) {
         sl.bounce_pages = pages;
         if (!sl.data_in) {
             gather(s);
-            if (sl.crypt && !ok(crypt_.encrypt(sl.lba, pool_->virt(sl.bounce_first), sl.sectors))) {
+            // File protection: AHCI cannot read the sectors first yet, so a write touching a
+            // policy range counts as changing it (storage/write_rule.hpp: fail closed).
+            if (sl.sectors && crypt_.write_touches_rules(sl.lba, sl.sectors) &&
+                !ok(crypt_.check_write(sl.lba, pool_->virt(sl.bounce_first), sl.sectors, nullptr))) {
+                env_->refused(index_, s, sl.command, "write to bytes the file-protection policy protects");
+                release(s);
+                active_ |= 1u << s;
+                substitute_nop(s);
+            } else if (sl.crypt && !ok(crypt_.encrypt(sl.lba, pool_->virt(sl.bounce_first), sl.sectors))) {
                 // Plaintext must not reach the disk: the command becomes an aborted NOP.
                 env_->refused(index_, s, sl.command, "encryption failed");
                 release(s);

@@ -53,6 +53,11 @@ class SectorCrypt {
     // The pipeline's choice of path: true when the data may go zero-copy between the device
     // and the guest's validated buffers (storage::Volume::direct).
     [[nodiscard]] bool zero_copy(Lba lba, u32 sectors, bool write) const { return vol_.direct(lba, sectors, write); }
+    // File protection (storage/write_rule.hpp), on a write's plaintext before encrypt().
+    [[nodiscard]] bool write_touches_rules(Lba lba, u32 sectors) const { return vol_.write_touches_rules(lba, sectors); }
+    [[nodiscard]] Status check_write(Lba lba, u8* buf, u32 sectors, u8 const* current) const {
+        return vol_.check_write(lba, buf, sectors, current);
+    }
 
   private:
     storage::Volume vol_;

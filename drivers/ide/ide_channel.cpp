@@ -168,6 +168,10 @@ void IdeChannel::command_write(u8 op) {
         if (!(tf_.device & ide::kDevLba) && crypt.active())
             return refuse(op, "CHS addressing on an encrypted disk (only LBA is mediated)");
         if (!crypt.allowed(c.lba, c.count)) return refuse(op, "the disk has no key (see docs/ata.md)");
+        // PIO moves a write's data after the command is on the device, too late to read the
+        // sectors first: one the policy covers is refused whole (fail closed, docs/policies.md).
+        if (c.dir == Dir::Write && c.proto == Proto::Pio && crypt.write_touches_rules(c.lba, c.count))
+            return refuse(op, "PIO write to sectors the file-protection policy covers");
     }
     if (c.proto == Proto::Fpdma) return refuse(op, "queued commands do not exist on IDE");
     if (c.proto == Proto::Pio) {
@@ -431,7 +435,10 @@ void IdeChannel::dma_go() {
     bool const to_memory = (bm_cmd_ & ide::kBmToMemory) != 0;
     if (to_memory != (c.dir == Dir::Read)) return refuse(c.command, "bus-master direction differs from the command's");
     ShadowError e = shadow_.load(*env_, Gpa{guest_prd_}, bytes);
-    dma_bounce_ = !crypt.zero_copy(c.lba, c.count, c.dir == Dir::Write);  // the storage pipeline's choice
+    bool const ruled = c.dir == Dir::Write && crypt.write_touches_rules(c.lba, c.count);
+    // The storage pipeline's choice: zero-copy unless the data must be transformed or judged in
+    // monitor memory (a key, or a write the file-protection policy judges: Volume::direct).
+    dma_bounce_ = !crypt.zero_copy(c.lba, c.count, c.dir == Dir::Write);
     if (e == ShadowError::Ok && dma_bounce_ && bytes > dma_.bounce_bytes) e = ShadowError::TooBig;
     if (e != ShadowError::Ok) return refuse(c.command, shadow_error_name(e));
     u32 const n = dma_bounce_ ? build_bounce_prd(dma_.prd, kMaxPrdEntries, dma_.bounce_phys, bytes)
@@ -439,6 +446,8 @@ void IdeChannel::dma_go() {
     if (n == 0) return refuse(c.command, "no PRD table could be built");
     if (dma_bounce_ && c.dir == Dir::Write) {
         shadow_.copy_from_guest(*env_, dma_.bounce);
+        if (ruled && !protect_write(dma_dev_, c.lba, c.count, dma_.bounce))
+            return refuse(c.command, "write to bytes the file-protection policy protects");
         if (!ok(crypt.encrypt(c.lba, dma_.bounce, c.count))) return refuse(c.command, "encryption failed");
     }
     bm_start(true);

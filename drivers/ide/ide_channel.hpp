@@ -137,6 +137,10 @@ class IdeChannel {
     void load_taskfile(Taskfile const& t);
     void issue(u8 op, Taskfile const& checked);
 
+    // File protection (ide_protect.cpp)
+    [[nodiscard]] bool read_current(u8 dev, Lba lba);
+    [[nodiscard]] bool protect_write(u8 dev, Lba lba, u32 count, u8* data);
+
     IdeEnv* env_{nullptr};
     char const* name_{"ide"};
     IdePorts ports_{};
@@ -158,6 +162,7 @@ class IdeChannel {
     u32 pio_bytes_{512};  // bytes per DRQ sector of this command
     u32 buf_pos_{0}, buf_len_{0};
     alignas(16) u8 buf_[4096]{};
+    alignas(16) u8 cur_[4096]{};  // a sector's current content, for the file-protection check
 
     // DMA
     AtaCommand dma_cmd_{};

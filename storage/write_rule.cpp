@@ -1,0 +1,73 @@
+#include "storage/write_rule.hpp"
+
+#include <string.h>
+
+
+namespace tv::storage {
+
+namespace {
+
+policy::PolicyView const* g_policy;
+AuditSink g_sink;
+
+u64 first_diff(u8 const* a, u8 const* b, u64 n) {
+    for (u64 i = 0; i < n; ++i)
+        if (a[i] != b[i]) return i;
+    return n;
+}
+
+}  // namespace
+
+void set_policy_in_force(policy::PolicyView const* v) { g_policy = v; }
+policy::PolicyView const* policy_in_force() { return g_policy; }
+void set_audit_sink(AuditSink sink) { g_sink = sink; }
+AuditSink audit_sink() { return g_sink; }
+
+WriteRules rules_for(DiskId const& id) {
+    if (!g_policy) return WriteRules{};
+    auto const bus = id.bus == Bus::Aoe ? policy::PolicyBus::Aoe : policy::PolicyBus::Ata;
+    return policy::policy_for_disk(*g_policy, bus, id.serial) ? WriteRules{g_policy} : WriteRules{};
+}
+
+// Ranges are sorted and disjoint, so their ends are sorted too: a binary search.
+u32 WriteRules::first_ending_after(u64 byte) const {
+    u32 lo = 0, hi = v_->range_count;
+    while (lo < hi) {
+        u32 const mid = lo + (hi - lo) / 2;
+        policy::Range const r = v_->range(mid);
+        if (r.offset + r.length <= byte) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+bool WriteRules::touches(u64 lba, u64 sectors, u32 sector_size) const {
+    if (!v_ || sectors == 0) return false;
+    u64 const start = lba * sector_size, end = start + sectors * sector_size;  // lba < 2^48: no overflow
+    u32 const i = first_ending_after(start);
+    return i < v_->range_count && v_->range(i).offset < end;
+}
+
+Status WriteRules::check(DiskId const& disk, u64 lba, u64 sectors, u32 sector_size, u8* data, u8 const* current,
+                         AuditSink sink) const {
+    if (!touches(lba, sectors, sector_size)) return Status::Ok;
+    u64 const start = lba * sector_size, end = start + sectors * sector_size;
+    for (u32 i = first_ending_after(start); i < v_->range_count; ++i) {
+        policy::Range const r = v_->range(i);
+        if (r.offset >= end) break;
+        u64 const a = r.offset > start ? r.offset : start;
+        u64 const b = r.offset + r.length < end ? r.offset + r.length : end;
+        u8* d = data + (a - start);
+        u8 const* cur = current ? current + (a - start) : nullptr;
+        u64 const diff = cur ? first_diff(d, cur, b - a) : 0;
+        if (diff == b - a) continue;  // the write leaves these bytes as they are
+        bool const refused = r.action == policy::Action::Protect || r.action == policy::Action::AppendOnly ||
+                             (r.action == policy::Action::Discard && !cur);
+        if (sink) sink(RuleHit{&disk, (a + diff) / sector_size, r.action, r.path, refused});
+        if (refused) return Status::Refused;  // the whole command: nothing of it is written
+        if (r.action == policy::Action::Discard) memcpy(d, cur, b - a);
+    }
+    return Status::Ok;
+}
+
+}  // namespace tv::storage
