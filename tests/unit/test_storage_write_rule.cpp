@@ -196,3 +196,20 @@ TEST(StorageWriteRule, VolumeGetsTheRulesOfThePolicyNamingItsDisk) {
     set_policy_in_force(nullptr);
     set_audit_sink(nullptr);
 }
+
+// Zero-copy (Volume::direct) must never let a judged write skip the rule: on a plain disk a
+// write touching a range goes through monitor memory, reads and untouched writes stay direct.
+TEST(StorageWriteRule, AWriteThePolicyJudgesIsNeverZeroCopy) {
+    Rules r({{0, 512, Action::Protect, "/bin/ls"}});
+    ASSERT_EQ(set_keys(nullptr, 0, false), Status::Ok);
+    set_policy_in_force(&r.view);
+    DiskId d{Bus::Ata, {}};
+    ASSERT_EQ(crypto::make_serial("QM00001", 7, d.serial), Status::Ok);
+    Volume v;
+    ASSERT_EQ(v.attach(d, kSector), Status::Ok);
+    EXPECT_FALSE(v.direct(crypto::Lba{0}, 1, true));
+    EXPECT_TRUE(v.direct(crypto::Lba{0}, 1, false));
+    EXPECT_TRUE(v.direct(crypto::Lba{1}, 8, true));
+    v.detach();
+    set_policy_in_force(nullptr);
+}
