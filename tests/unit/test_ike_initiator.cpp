@@ -381,6 +381,27 @@ TEST(IkeInitiator, ChildSaIsRekeyedNewBeforeOldAndTheOldPairDeleted) {
     EXPECT_EQ(r.ini.counters().child_rekeys, 1u);
 }
 
+// ESP's soft limit (the outbound sequence number near 2^32) asks for a rekey the clock would
+// not: with no time-based rekey at all, the request alone starts CREATE_CHILD_SA.
+TEST(IkeInitiator, ChildRekeyRequestedByEspStartsOneWithoutTheTimer) {
+    Config cfg = test_config();
+    cfg.child_rekey_ms = 0;
+    cfg.dpd_ms = 0;
+    Rig r{cfg};
+    r.up();
+    size_t const sent = r.net.sent.size();
+    r.advance(60000);
+    ASSERT_EQ(r.net.sent.size(), sent);
+    r.ini.request_child_rekey();
+    r.advance(10);
+    ASSERT_EQ(r.net.sent.size(), sent + 1);
+    Buf plain;
+    u8 first = 0;
+    Header h{};
+    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
+    EXPECT_EQ(h.exchange, static_cast<u8>(Exchange::CreateChildSa));
+}
+
 TEST(IkeInitiator, IkeSaIsRekeyedFromTheOldSkDAndTheOldOneDeleted) {
     Config cfg = test_config();
     cfg.ike_rekey_ms = 5000;

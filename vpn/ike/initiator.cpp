@@ -274,8 +274,8 @@ void Initiator::poll() {
         send_ike_rekey();
         return;
     }
-    if (state_ == State::Established && !req_open_ && child_up_ && cfg_.child_rekey_ms != 0 &&
-        now - child_since_ms_ >= cfg_.child_rekey_ms) {
+    if (state_ == State::Established && !req_open_ && child_up_ &&
+        (child_rekey_asked_ || (cfg_.child_rekey_ms != 0 && now - child_since_ms_ >= cfg_.child_rekey_ms))) {
         send_child_rekey();
         return;
     }

@@ -156,6 +156,9 @@ class Initiator {
     void shutdown();
     // The owner saw ESP from the gateway: it is alive, no DPD needed.
     void note_traffic() { last_rx_ms_ = clock_.now_ms(); }
+    // The owner's ESP saw the outbound SA reach its soft limit (sequence numbers: sa.hpp
+    // kSeqSoft): the child SA is rekeyed at the next poll, whatever child_rekey_ms says.
+    void request_child_rekey() { child_rekey_asked_ = true; }
     // Points the initiator at another gateway (the owner's failover between the configured
     // ones, in order of preference); takes effect at the next start(). The PSK's pad key stays.
     void set_gateway(u8 const ip[4]) {
@@ -264,6 +267,7 @@ class Initiator {
     bool frag_ok_ = false;
     u32 child_spi_in_ = 0, child_spi_out_ = 0;
     bool child_up_ = false;
+    bool child_rekey_asked_ = false;  // request_child_rekey(); cleared when a new child is up
 
     // the request in flight (window size 1)
     u8 req_[kMaxMessage + 4] = {};

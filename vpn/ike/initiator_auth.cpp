@@ -228,6 +228,7 @@ bool Initiator::install_child(PayloadList const& inner, u8 const* base) {
         ts[0].hi[3]);
     child_up_ = true;
     child_since_ms_ = clock_.now_ms();
+    child_rekey_asked_ = false;
     ev_.child_up(child);
     child.keys.wipe();
     child_ = child;

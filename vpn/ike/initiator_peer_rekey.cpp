@@ -85,6 +85,7 @@ void Initiator::answer_child_rekey(PayloadList const& inner, u8 const* base, Cha
     child.keys.r_to_i = k.i_to_r;
     k.wipe();
     child_since_ms_ = clock_.now_ms();
+    child_rekey_asked_ = false;
     ++counters_.child_rekeys;
     log("ike: the gateway rekeyed the child SA: ESP in %08x out %08x (was %08x/%08x)",
         child_spi_in_, child_spi_out_, old_spi_in_, old_spi_out_);

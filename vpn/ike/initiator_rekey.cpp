@@ -97,6 +97,7 @@ void Initiator::on_rekey_response(PayloadList const& inner, u8 const* base) {
     child.spi_out = child_spi_out_;
     child.remote_ts = ts[0];
     child_since_ms_ = clock_.now_ms();
+    child_rekey_asked_ = false;
     ++counters_.child_rekeys;
     log("ike: child SA rekeyed: ESP in %08x out %08x (was %08x/%08x)", child_spi_in_,
         child_spi_out_, old_spi_in_, old_spi_out_);

@@ -43,6 +43,7 @@ Status MonitorTunnel::send_inner(u8 const* packet, u32 len) {
     SaLimit limit = SaLimit::Ok;
     Status const st = esp_seal(*pair, clock_us() / 1'000'000, packet, len, frame_ + kOuterHeaders,
                                sizeof frame_ - kOuterHeaders, &esp_len, &limit, esp_);
+    if (limit != SaLimit::Ok) ini().request_child_rekey();  // sequence numbers near their end
     if (!ok(st)) {
         ++c_.seal_refused;
         return st;
