@@ -133,7 +133,7 @@ def write_config(run, work, rom, esp, out_dir):
 def run_bochs(run, work, rom, esp, out_dir):
     """bochs.run_bochs with this suite's configuration (the same pty handling)."""
     saved = bochs.write_config
-    bochs.write_config = lambda r, w, iso, disk, out: write_config(r, w, rom, esp, out)
+    bochs.write_config = lambda r, w, iso, disk, out, attack=None: write_config(r, w, rom, esp, out)
     try:
         end = re.escape(LINUX_END) + r"|reboot: Power down|Kernel panic - " if run.linux else MARKER
         stop_re = r"%s|PANIC|VM entry failed|thinvisor: halted" % end
