@@ -71,3 +71,7 @@ $(CARD_TOOL): $(CARD_TOOL_OBJS) $(CARD_TOOL_DISK_OBJS) $(CRYPTO_HOST_OBJS) $(CAR
 .PHONY: enroll-tool
 enroll-tool: $(CARD_TOOL)
 TEST_DEPS += enroll-tool
+
+# ---- libFuzzer: CCID answers, descriptors, ATRs, CAC buffers and whole exchanges -------------
+UNIT_FUZZ_WITH_ccid := card/ccid.cpp card/apdu.cpp card/cac.cpp card/ccid_reader.cpp crypto/secure_zero.cpp
+$(UNIT_BUILD)/fuzz_ccid: $(wildcard card/*.hpp)
