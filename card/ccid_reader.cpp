@@ -26,11 +26,14 @@ bool CcidReader::read_message(u32& len) {
     if (packet == 0 || packet > 64 * 16)
         return false;
     u64 want = kCcidHeaderBytes;
+    u32 empty = 0;
     while (len < want) {
         u32 got = 0;
         u32 const room = static_cast<u32>(sizeof in_) - len;
         if (room < packet || !pipe_.bulk_in(in_ + len, packet, got) || got > packet)
             return false;
+        if (got == 0 && len == 0 && ++empty <= 2)
+            continue;  // the zero-length packet that ended the previous answer (a whole number of packets)
         len += got;
         if (len >= kCcidHeaderBytes) {
             want = ccid_message_length(in_, len);

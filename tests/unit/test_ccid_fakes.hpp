@@ -204,6 +204,7 @@ class FakeReaderPipe final : public BulkPipe {
     u32 time_extensions = 0;   // answer each XfrBlock this many times with "time extension" first
     bool stale_answer = false; // put an answer with an old sequence number before the next one
     bool cut_answers = false;  // end answers early with a short packet
+    bool zlp = true;           // QEMU: an answer of whole packets is followed by a zero-length packet
 
     bool bulk_out(u8 const* data, u32 len) override {
         if (len < kCcidHeaderBytes)
@@ -244,7 +245,8 @@ class FakeReaderPipe final : public BulkPipe {
         packets_.pop_front();
         if (p.size() > cap)
             return false;
-        memcpy(buf, p.data(), p.size());
+        if (!p.empty())
+            memcpy(buf, p.data(), p.size());
         got = static_cast<u32>(p.size());
         return true;
     }
@@ -258,6 +260,8 @@ class FakeReaderPipe final : public BulkPipe {
             m.resize(64 + 5);
         for (size_t at = 0; at < m.size(); at += 64)
             packets_.emplace_back(m.begin() + at, m.begin() + std::min(m.size(), at + 64));
+        if (zlp && m.size() % 64 == 0)
+            packets_.emplace_back();
     }
     CardTransport& card_;
     std::deque<Bytes> packets_;
