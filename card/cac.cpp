@@ -207,7 +207,9 @@ CardStatus CacCard::verify_pin(u8 const* pin, u32 len, int& tries_left) {
         tries_left = sw_ & 0x0f;
         return tries_left == 0 ? CardStatus::PinBlocked : CardStatus::WrongPin;
     }
-    if (s == CardStatus::NeedsPin)  // 69 82: libcacard's answer to a wrong PIN
+    // 69 85 (conditions of use not satisfied) is libcacard's answer to a wrong PIN; 69 82
+    // (security status) other cards'.
+    if (s == CardStatus::NeedsPin || sw_ == 0x6985)
         s = CardStatus::WrongPin;
     return s;
 }

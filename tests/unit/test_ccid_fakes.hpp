@@ -164,7 +164,8 @@ class FakeCac final : public CardTransport {
                     return sw(0x9000);
                 if (tries_reported > 0)
                     --tries_reported;
-                return tries_reported >= 0 ? sw(static_cast<u16>(0x63c0 | tries_reported)) : sw(0x6982);
+                // libcacard (vcard_emul_login): 69 85, conditions of use not satisfied
+                return tries_reported >= 0 ? sw(static_cast<u16>(0x63c0 | tries_reported)) : sw(0x6985);
             }
         case 0x42: {  // SIGN/DECRYPT: raw RSA
             if (applet_ < 0 || p2 != 0)

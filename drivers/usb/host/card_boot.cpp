@@ -10,6 +10,7 @@
 #include "core/clock.hpp"
 #include "core/console_prompt.hpp"
 #include "core/log.hpp"
+#include "crypto/secure_zero.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "drivers/usb/host/usb_config.hpp"
 #include "drivers/usb/host/xhci_host.hpp"
@@ -28,8 +29,7 @@ class ConsolePins final : public card::UnlockConsole {
         size_t const n = prompt_read_secret(prompt, buf, sizeof buf);
         u32 const len = n < cap ? static_cast<u32>(n) : 0;
         memcpy(pin, buf, len);
-        memset(buf, 0, sizeof buf);
-        __asm__ volatile("" ::"r"(buf) : "memory");  // the wipe is not a dead store
+        crypto::secure_zero(buf, sizeof buf);
         return n > card::kMaxPinBytes ? static_cast<u32>(cap) : len;
     }
     void say(char const* line) override {

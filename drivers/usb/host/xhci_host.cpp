@@ -17,6 +17,7 @@ namespace {
 constexpr u32 kRingTrbs = 256;                 // one page
 constexpr u64 kCommandTimeoutUs = 500'000;
 constexpr u64 kControlTimeoutUs = 1'000'000;
+constexpr u64 kBulkSliceUs = 250'000;
 constexpr u32 kPortCcs = 1u << 0, kPortPed = 1u << 1, kPortPr = 1u << 4, kPortPrc = 1u << 21;
 // PORTSC bits that keep their value when written back (xHCI 1.2, 5.4.8): read-only and RWS.
 constexpr u32 kPortPreserve = (1u << 0) | (1u << 3) | (0xFu << 5) | (1u << 9) | (0xFu << 10) | (3u << 14) |
@@ -128,12 +129,17 @@ bool XhciHost::command(Trb t, Trb& done) {
     return false;
 }
 
-bool XhciHost::wait_transfer(u8 slot, u32& residual, u64 timeout_us) {
+bool XhciHost::wait_transfer(u8 slot, u32& residual, u64 timeout_us, bool* timed_out) {
     u64 const end = clock_us() + timeout_us;
     Trb ev{};
+    if (timed_out != nullptr)
+        *timed_out = false;
     while (clock_us() <= end) {
         if (!next_event(ev, end - clock_us() + 1)) {
-            log("card: xHCI transfer on slot %u timed out", slot);
+            if (timed_out != nullptr)
+                *timed_out = true;
+            else
+                log("card: xHCI transfer on slot %u timed out", slot);
             return false;
         }
         if (trb_type(ev) != TrbType::TransferEvent || trb_slot(ev) != slot)
@@ -353,7 +359,18 @@ bool XhciHost::bulk(UsbDevice const& dev, u8 ep, u8* data, u32 len, u32& got, u6
     push(ep_rings_[dev.slot][dci], make_trb(bounce_phys_, len, TrbType::Normal, kTrbIoc | (in ? (1u << 2) : 0)));
     ring_doorbell(dev.slot, dci);
     u32 residual = 0;
-    bool const ok = wait_transfer(dev.slot, residual, timeout_us);
+    // In slices, ringing the doorbell again after each: a device that NAKed is polled again
+    // only on its wakeup, and QEMU's usb-ccid can lose one when its answer comes from the
+    // card's thread just as the controller gives up on the endpoint (seen under load).
+    bool ok = false;
+    bool timed_out = true;
+    for (u64 waited = 0; !ok && timed_out && waited < timeout_us; waited += kBulkSliceUs) {
+        ok = wait_transfer(dev.slot, residual, kBulkSliceUs, &timed_out);
+        if (!ok && timed_out)
+            ring_doorbell(dev.slot, dci);
+    }
+    if (!ok && timed_out)
+        log("card: xHCI transfer on slot %u endpoint %u timed out", dev.slot, dci);
     if (ok && in) {
         got = residual <= len ? len - residual : 0;
         memcpy(data, bounce_, got);
@@ -370,7 +387,9 @@ bool XhciBulkPipe::bulk_out(u8 const* data, u32 len) {
 }
 
 bool XhciBulkPipe::bulk_in(u8* buf, u32 cap, u32& got) {
-    return host_.bulk(dev_, in_, buf, cap, got, 5'000'000);
+    // Generous: a real card's RSA takes a second or two, and QEMU's emulated card (NSS in its
+    // own thread) was seen to need more than 5 s on a loaded machine.
+    return host_.bulk(dev_, in_, buf, cap, got, 30'000'000);
 }
 
 }  // namespace tv::usb::host

@@ -53,7 +53,8 @@ class XhciHost final {
     void push(Ring& r, Trb t);
     [[nodiscard]] bool next_event(Trb& ev, u64 timeout_us);
     [[nodiscard]] bool command(Trb t, Trb& done);
-    [[nodiscard]] bool wait_transfer(u8 slot, u32& residual, u64 timeout_us);
+    // timed_out (if given) tells a timeout from an error; without it a timeout is logged.
+    [[nodiscard]] bool wait_transfer(u8 slot, u32& residual, u64 timeout_us, bool* timed_out = nullptr);
     u32 op32(u32 off);
     void op_w32(u32 off, u32 v);
     void op_w64(u32 off, u64 v);
