@@ -2,8 +2,9 @@
 """The VPN tunnel in the monitor (run by tests/bench/bench.py): its cost and its set-up time.
 
 The network of tests/suites/vpn_tunnel.py (charon with kernel-libipsec in the tap's namespace,
-a server behind it), QEMU pc (TCG, -cpu max, 512 MiB), the demo guest with TSO off (copy-out
-takes whole frames; the same in both runs):
+a server behind it), QEMU pc (TCG, -cpu max, 512 MiB), the demo guest with TSO on, its driver's default, in both
+runs (copy-out cuts its packets into frames in the mediator; the plain NIC hands them to the
+device):
 - vpn_tcp_tx_MBps: the guest sends MB MiB over TCP to the server through the tunnel; the peer
   is the same guest and server over the plain mediated NIC (thinvisor with [network] only,
   routed by the gateway's namespace in clear). Goal: ratio >= 0.7.
@@ -13,6 +14,8 @@ takes whole frames; the same in both runs):
   starts over); the peer is a strongSwan initiator (charon, kernel-libipsec, in a namespace of
   its own, pinging every 5 ms) to the same responder, timed the same way. Median of SAMPLES
   each. Goal: ratio <= 1.0. The monitor's own figure (its log line) goes into extra.
+With --before ELF (or TV_BENCH_BEFORE, `make bench BEFORE=REF`) the VPN run is made with that
+monitor first, in the same run, and recorded with a `_before` suffix.
 Appends JSON lines to build/bench/results.jsonl."""
 import argparse
 import os
@@ -251,28 +254,49 @@ def workdir(name):
     return d
 
 
+def record_vpn(label, vpn_mbps, vpn_setup, logged, plain, swan, mb):
+    """The two lines of one monitor (label "after" is this tree's; another gets a suffix)."""
+    suffix = "" if label == "after" else "_" + label
+    at = dict(machine="pc", cpu="max", vendor="amd")
+    bl.record("vpn_tcp_tx_MBps" + suffix, round(vpn_mbps, 3), "MB/s",
+              peer="same guest over the plain mediated NIC" if plain else None,
+              peer_value=round(plain, 3) if plain else None, goal=bl.goal("ratio", ">=", 0.7),
+              extra={"mb": mb, "tso": "on in the guest in both runs (copy-out cuts its packets)", "binary": label},
+              **at)
+    med = statistics.median(vpn_setup) if vpn_setup else None
+    peer = statistics.median(swan) if swan else None
+    if med is not None:
+        bl.record("vpn_setup_ms" + suffix, med, "ms", peer="strongSwan initiator to the same responder" if peer else None,
+                  peer_value=peer, goal=bl.goal("ratio", "<=", 1.0), runs=len(vpn_setup), samples=vpn_setup,
+                  extra={"monitor_log_ms": logged, "peer_samples": swan, "binary": label}, **at)
+    print("%-6s vpn tcp tx %.2f MB/s (plain NIC %s, ratio %s); set-up %s ms, median %s (strongSwan %s ms, median %s, "
+          "ratio %s; monitor log %s)"
+          % (label, vpn_mbps, "%.2f" % plain if plain else "-", "%.3f" % (vpn_mbps / plain) if plain else "-",
+             vpn_setup, med, swan, peer, "%.2f" % (med / peer) if med is not None and peer else "-", logged))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=1 if bl.smoke() else 16)
     ap.add_argument("--samples", type=int, default=1 if bl.smoke() else 3)
+    ap.add_argument("--monitor", help="the monitor ELF to measure (default build/thinvisor.elf)")
+    ap.add_argument("--before", help="an older monitor ELF measured first in the same run "
+                    "(default: TV_BENCH_BEFORE from `make bench BEFORE=REF`)")
     args = ap.parse_args()
-    vpn_mbps, vpn_setup, logged = vpn_run(workdir("vpn"), args.mb, args.samples)
+    after = args.monitor or nl.MONITOR
+    before = None if bl.smoke() else (args.before or bl.before_monitor())
+    runs = ([("before", before)] if before else []) + [("after", after)]
+    results = {}
+    for label, elf in runs:
+        nl.MONITOR = elf  # Guest() reads the module's MONITOR
+        results[label] = vpn_run(workdir("vpn" if label == "after" else "vpn_" + label), args.mb, args.samples)
     plain = swan = None
     if not bl.smoke():  # smoke: the VPN boot alone, no peers
+        nl.MONITOR = after
         plain = plain_run(workdir("plain"), args.mb)
         swan = swan_run(workdir("strongswan"), args.samples)
-    at = dict(machine="pc", cpu="max", vendor="amd")
-    bl.record("vpn_tcp_tx_MBps", round(vpn_mbps, 3), "MB/s", peer="same guest over the plain mediated NIC" if plain
-              else None, peer_value=round(plain, 3) if plain else None, goal=bl.goal("ratio", ">=", 0.7),
-              extra={"mb": args.mb, "tso": "on in the guest (copy-out cuts its packets)"}, **at)
-    med = statistics.median(vpn_setup) if vpn_setup else None
-    peer = statistics.median(swan) if swan else None
-    if med is not None:
-        bl.record("vpn_setup_ms", med, "ms", peer="strongSwan initiator to the same responder" if peer else None,
-                  peer_value=peer, goal=bl.goal("ratio", "<=", 1.0), runs=len(vpn_setup), samples=vpn_setup,
-                  extra={"monitor_log_ms": logged, "peer_samples": swan}, **at)
-    print("vpn tcp tx %.2f MB/s (plain NIC %s); set-up %s ms (strongSwan %s ms; monitor log %s)"
-          % (vpn_mbps, "%.2f" % plain if plain else "-", vpn_setup, swan, logged))
+    for label, _ in runs:
+        record_vpn(label, *results[label], plain, swan, args.mb)
     return 0
 
 

@@ -10,6 +10,10 @@ tests/suites/vpn_tunnel.py's; this one boot proves the monitor's side of the cer
   monitor signs with its ECDSA P-256 key: both signature kinds run in the monitor in one boot
   (tests/suites/vpn_ike.py runs each kind both ways with the same sources on the host);
 - cert_ping_server: the guest pings the server behind the gateway through the tunnel;
+- cert_classic_methods: charon restarts with RFC 7427 off (`signature_authentication = no`):
+  it signs with AUTH method 1 (RSA over SHA-1) and announces no SIGNATURE_HASH_ALGORITHMS, so
+  the monitor verifies method 1 and signs with method 9 (ECDSA P-256, r | s); the tunnel comes
+  back and the guest's pings are answered (the same boot, reconnected);
 - cert_key_not_leaked: neither our private key's PEM body nor its DER bytes are in the monitor
   log or in what `thinvisor-ctl vpn` prints.
 
@@ -29,7 +33,7 @@ import _netlib as nl  # noqa: E402
 import vpn_tunnel as vt  # noqa: E402
 
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_tunnel_cert")
-CHECKS = ["cert_wrong_ca_refused", "cert_comes_up", "cert_ping_server", "cert_key_not_leaked"]
+CHECKS = ["cert_wrong_ca_refused", "cert_comes_up", "cert_ping_server", "cert_classic_methods", "cert_key_not_leaked"]
 
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
         "[vpn]\ngateway = %s\nlocal_id = %s\nremote_id = %s\nauth = cert\nca = ca.pem\ncert = client.pem\n"
@@ -100,6 +104,30 @@ def key_needles(pem_path):
     return [ln for ln in lines if len(ln) >= 32], [der[i:i + 16].hex() for i in range(0, len(der) - 16, 16)]
 
 
+def classic_methods(env, g):
+    """charon without RFC 7427 (gateway RSA, method 1; the monitor ECDSA, method 9): (problem, note)."""
+    env.swanctl("--terminate", "--ike", "tv", "--force")  # the monitor sees the Delete and starts over
+    env.stop_charon()
+    with open(env.path("strongswan.conf")) as f:
+        conf = f.read()
+    with open(env.path("strongswan.conf"), "w") as f:
+        f.write(conf.replace("charon {\n", "charon {\n  signature_authentication = no\n", 1))
+    mark = len(g.monitor_log())
+    start_charon_cert(env, "gw-rsa.pem", "rsa")
+    m = vt.wait_log(g, r"vpn: tunnel up with gateway", 90, mark)
+    log = g.monitor_log()[mark:]
+    problems = [] if m else ["no tunnel within 90 s of charon's restart without RFC 7427"]
+    for want in ("the gateway signs with AUTH method 1", "signing with AUTH method 9"):
+        if want not in log:
+            problems.append("no '%s' in the monitor log" % want)
+    got = 0
+    if m:
+        got, out = vt.pings(g, 3)
+        if got != 3:
+            problems.append("%d of 3 echoes" % got)
+    return "; ".join(problems) or None, "gateway method 1, monitor method 9, %d/3 echoes" % got
+
+
 def run(env, work, results):
     _ike_pki.make(env.path, "%d" % vt.PID, vt.GW_ID, vt.CLIENT_ID)
     other_ca_gateway(env)
@@ -145,6 +173,8 @@ def run(env, work, results):
         if m:
             got, out = vt.pings(g, 5)
             results["cert_ping_server"] = (None if got == 5 else "%d of 5 echoes: %r" % (got, out[-200:]), "5/5 echoes")
+        if m:
+            results["cert_classic_methods"] = classic_methods(env, g)
         _, ctl, _ = vt.ctl_vpn(g)
         log = g.power_off(120)
         g.save_console()

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "vpn/monitor/tunnel_pure.hpp"
 
 namespace tv {
 namespace {
@@ -45,6 +46,19 @@ TEST(IkeConfig, CertAuthTakesCaCertAndKeyModules) {
     EXPECT_STREQ(r.cfg.vpn.cert, "client.pem");
     EXPECT_STREQ(r.cfg.vpn.key, "client.key");
     EXPECT_STREQ(r.cfg.vpn.psk, "");
+}
+
+TEST(IkeConfig, CertClassicIsCertificatesSigningWithMethods1And9) {
+    Parsed const r = parse("auth = cert-classic\nca = vpn-ca.pem\ncert = client.pem\nkey = client.key\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_EQ(r.cfg.vpn.auth, VpnAuth::Cert);
+    EXPECT_TRUE(r.cfg.vpn.cert_classic);
+    EXPECT_TRUE(vpn::ike_config(r.cfg.vpn, vpn::IkeTimers{}).classic_sig);
+    Parsed const plain = parse("auth = cert\nca = vpn-ca.pem\ncert = client.pem\nkey = client.key\n");
+    ASSERT_TRUE(plain.ok);
+    EXPECT_FALSE(plain.cfg.vpn.cert_classic);
+    EXPECT_FALSE(vpn::ike_config(plain.cfg.vpn, vpn::IkeTimers{}).classic_sig);
+    expect_refused("auth = cert-classic\nca = ca.pem\ncert = c.pem\n", "auth = cert needs 'ca', 'cert' and 'key'");
 }
 
 TEST(IkeConfig, PskAuthStillNeedsItsModuleAndNothingElse) {

@@ -459,6 +459,55 @@ TEST(IkeInitiator, IkeSaIsRekeyedFromTheOldSkDAndTheOldOneDeleted) {
     EXPECT_EQ(r.ini.state(), State::Established);
 }
 
+// The gateway refuses every rekey (TEMPORARY_FAILURE): the old IKE SA stays until its hard
+// lifetime, then the initiator starts over (the child goes with it) and comes up again.
+TEST(IkeInitiator, IkeSaPastItsHardLifetimeIsStartedOverWhenEveryRekeyIsRefused) {
+    Config cfg = test_config();
+    cfg.ike_rekey_ms = 20000;
+    cfg.dpd_ms = 0;
+    Rig r{cfg};
+    r.up();
+    EXPECT_EQ(r.ev.last.hard_lifetime_s, 0u);  // no child rekey time: no child lifetime either
+    EXPECT_EQ(hard_lifetime_ms(20000), 30000u);
+    u64 const start = r.clock.t;
+    int refused = 0;
+    while (r.ini.state() == State::Established && r.clock.t - start < 40000) {
+        size_t const before = r.net.sent.size();
+        r.advance(100);
+        if (r.net.sent.size() == before)
+            continue;
+        Buf plain;
+        u8 first = 0;
+        Header h{};
+        if (!r.gw.open_request(r.last(), plain, first, h) || h.exchange != static_cast<u8>(Exchange::CreateChildSa))
+            continue;
+        ++refused;
+        r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), flag::kResponse, h.msg_id,
+                                 [](ChainBuilder& c) {
+                                     add_notify(c, Protocol::None, notify::kTemporaryFailure, nullptr, 0);
+                                 }));
+    }
+    EXPECT_GE(refused, 2);
+    EXPECT_EQ(r.ini.state(), State::Failed);
+    EXPECT_EQ(r.ini.last_error(), Error::Expired);
+    EXPECT_GE(r.clock.t - start, 30000u);
+    EXPECT_LT(r.clock.t - start, 30200u);
+    EXPECT_EQ(r.ev.downs, 1);
+    EXPECT_TRUE(r.ev.said("past its hard lifetime"));
+    r.advance(cfg.restart_ms);
+    EXPECT_EQ(r.ini.state(), State::InitSent);
+}
+
+TEST(IkeInitiator, ChildSaCarriesAHardLifetimeATenthAndAtLeast10SecondsPastItsRekeyTime) {
+    Config cfg = test_config();
+    cfg.child_rekey_ms = 20000;
+    Rig r{cfg};
+    r.up();
+    EXPECT_EQ(r.ev.last.hard_lifetime_s, 30u);
+    EXPECT_EQ(hard_lifetime_ms(3600000), 3960000u);
+    EXPECT_EQ(hard_lifetime_ms(0), 0u);
+}
+
 TEST(IkeInitiator, GatewayRekeyOfTheChildIsAnsweredWithTheResponderHalfForSending) {
     Rig r;
     r.up();

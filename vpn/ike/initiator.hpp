@@ -56,7 +56,16 @@ struct ChildSa {
     u8 dns[2][4];
     u8 dns_count;
     Ts4 remote_ts;  // the gateway's narrowed TSr (first selector)
+    u32 hard_lifetime_s;  // past this the owner's ESP must stop using it (0: none)
 };
+
+// Hard lifetimes (RFC 7296 §2.8 leaves them to each end): a tenth past the rekey time and at
+// least 10 s, like strongSwan's life_time = rekey_time + 10 %. A rekey that has not happened by
+// then failed: the child SA stops carrying packets (ESP refuses it both ways) and the IKE SA is
+// started over. 0 for a rekey time of 0 (no lifetime at all).
+constexpr u64 hard_lifetime_ms(u64 rekey_ms) {
+    return rekey_ms == 0 ? 0 : rekey_ms + (rekey_ms / 10 > 10000 ? rekey_ms / 10 : 10000);
+}
 
 class Events {
   public:
@@ -95,6 +104,9 @@ struct Config {
     bool force_encap;  // fake NAT detection so that ESP is always UDP-encapsulated
     u16 fragment_mtu;  // RFC 7383: encrypted messages whose IP packet would exceed this are sent
                        // as fragments that fit it, if the gateway supports them (0: 1280)
+    bool classic_sig;  // certificates: sign with AUTH method 1 (RSA) or 9 (ECDSA P-256) and do
+                       // not announce RFC 7427, for a gateway without it (otherwise these
+                       // methods are used only when the gateway did not announce SHA2-256)
 };
 
 enum class State : u8 { Idle, InitSent, AuthSent, Established, Deleting, Failed, Closed };
@@ -111,6 +123,7 @@ enum class Error : u8 {
     Timeout,         // an exchange went unanswered
     Protocol,        // a response that breaks the protocol (logged with the reason)
     Deleted,         // the gateway deleted the SA
+    Expired,         // the IKE SA reached its hard lifetime without a rekey
     PeerWrongCa,     // the gateway's certificate is not issued by the pinned CA (or malformed)
     PeerWrongIdentity,  // its certificate or IDr does not name the expected identity
 };
@@ -203,6 +216,9 @@ class Initiator {
     [[nodiscard]] bool check_peer_auth(PayloadList const& inner, u8 const* base);
     // initiator_cert.cpp
     [[nodiscard]] bool add_cert_auth(ChainBuilder& in, u8 const* idb, size_t idl);
+    [[nodiscard]] size_t classic_auth(u8 const* idb, size_t idl, u8& method, u8* out, size_t cap);
+    [[nodiscard]] CertCheck verify_peer_sig(u8 method, u8 const* ad, size_t al, u8 const* idr,
+                                            size_t idr_len);
     [[nodiscard]] bool check_peer_cert(PayloadList const& inner, u8 const* base);
     [[nodiscard]] bool cert_verdict(CertCheck c);
     [[nodiscard]] bool config_ok(Config const& cfg);
@@ -294,7 +310,8 @@ class Initiator {
     // the child SA as handed to the owner (keys wiped), and one being replaced by a rekey
     ChildSa child_{};
     u64 child_since_ms_ = 0;
-    u64 ike_since_ms_ = 0;
+    u64 ike_since_ms_ = 0;  // the rekey timer (a failed rekey moves it on to retry later)
+    u64 ike_keys_ms_ = 0;   // when the IKE SA's keys were made: its hard lifetime counts from here
     u64 new_spi_i_ = 0;
     u32 new_spi_in_ = 0;
     u8 rekey_ni_[32] = {};

@@ -62,7 +62,7 @@ void Initiator::send_init() {
     add_notify(cb, Protocol::None, notify::kNatDetectionSourceIp, src, sizeof src);
     add_notify(cb, Protocol::None, notify::kNatDetectionDestinationIp, dst, sizeof dst);
     add_notify(cb, Protocol::None, notify::kFragmentationSupported, nullptr, 0);
-    if (signer_ != nullptr) {  // RFC 7427 §4: we sign and verify with SHA2-256
+    if (signer_ != nullptr && !cfg_.classic_sig) {  // RFC 7427 §4: we sign and verify with SHA2-256
         static constexpr u8 kSha256[2] = {0, 2};
         add_notify(cb, Protocol::None, notify::kSignatureHashAlgorithms, kSha256, sizeof kSha256);
     }

@@ -96,7 +96,7 @@ void MonitorTunnel::recv4500(void* ctx, u32 src_be, u16, u8* data, size_t len) {
 }
 
 void MonitorTunnel::on_esp(u8* data, size_t len) {
-    EspOpened const o = esp_open(db_, data, len, esp_);
+    EspOpened const o = esp_open(db_, data, len, esp_, clock_us() / 1'000'000);
     if (o.verdict == EspVerdict::Ok) {
         ini().note_traffic();
         c_.inner_bytes_in += o.inner_len;
@@ -121,6 +121,7 @@ void MonitorTunnel::count_drop(EspVerdict v) {
         case EspVerdict::BadPadding: n = esp_.bad_padding; break;
         case EspVerdict::BadNextHeader: n = esp_.bad_next_header; break;
         case EspVerdict::BadInner: n = esp_.bad_inner; break;
+        case EspVerdict::Expired: n = esp_.expired; break;
         default: return;
     }
     if (worth_logging(n)) log("vpn: dropped an ESP packet: %s (%llu so far)", verdict_name(v), static_cast<ull>(n));
@@ -154,6 +155,7 @@ void MonitorTunnel::child_up(ike::ChildSa const& sa) {
     spec.initiator = true;
     spec.encap = UdpEncap{__builtin_bswap32(net::stack_address()), __builtin_bswap32(gw_be_), kNatTPort, kNatTPort};
     spec.now_s = clock_us() / 1'000'000;
+    spec.life.hard.seconds = sa.hard_lifetime_s;  // past it, ESP refuses the pair both ways
     Status const st = db_.install(spec);
     crypto::secure_zero(keymat, sizeof keymat);
     if (!ok(st)) {

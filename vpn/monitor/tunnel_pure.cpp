@@ -82,6 +82,7 @@ ike::Config ike_config(VpnConfig const& v, IkeTimers const& t) {
     c.child_rekey_ms = v.child_lifetime_s * 1000;
     c.ike_rekey_ms = v.ike_lifetime_s * 1000;
     c.force_encap = true;  // kernel-libipsec, and our ESP, always use UDP 4500
+    c.classic_sig = v.cert_classic;
     return c;
 }
 
