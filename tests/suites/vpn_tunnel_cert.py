@@ -2,7 +2,10 @@
 """The VPN tunnel in the monitor with certificate authentication (`[vpn] auth = cert`), against
 strongSwan's charon (kernel-libipsec), with a CA made in the test by strongSwan's pki
 (tests/suites/_ike_pki.py). The PSK run, the data path and the leak checks are
-tests/suites/vpn_tunnel.py's; this one boot proves the monitor's side of the certificates:
+tests/suites/vpn_tunnel.py's; this one boot proves the monitor's side of the certificates.
+charon listens for IKE and ESP in UDP on port 4501 (`port_nat_t`), which `[vpn] gateway =
+IP:4501` names: every check below also proves the gateway port (IKE_SA_INIT to 4501 behind the
+non-ESP marker, no float from 500, ESP to 4501; the PSK suite covers the usual 500/4500).
 
 - cert_wrong_ca_refused: charon presents a gateway certificate issued by another CA: the monitor
   refuses it with the pinned-CA line, and the guest's pings are not answered;
@@ -35,10 +38,11 @@ import vpn_tunnel as vt  # noqa: E402
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_tunnel_cert")
 CHECKS = ["cert_wrong_ca_refused", "cert_comes_up", "cert_ping_server", "cert_classic_methods", "cert_key_not_leaked"]
 
+GW_PORT = 4501
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
-        "[vpn]\ngateway = %s\nlocal_id = %s\nremote_id = %s\nauth = cert\nca = ca.pem\ncert = client.pem\n"
+        "[vpn]\ngateway = %s:%d\nlocal_id = %s\nremote_id = %s\nauth = cert\nca = ca.pem\ncert = client.pem\n"
         "key = client.key\ninner_address = %s/24\ndns = %s\n"
-        % (vt.MON_MAC, vt.MON_IP, vt.GW_IP, vt.GW_IP, vt.CLIENT_ID, vt.GW_ID, vt.INNER, vt.DNS))
+        % (vt.MON_MAC, vt.MON_IP, vt.GW_IP, vt.GW_IP, GW_PORT, vt.CLIENT_ID, vt.GW_ID, vt.INNER, vt.DNS))
 
 CERT_AUTH = """    local {
       auth = pubkey
@@ -104,14 +108,19 @@ def key_needles(pem_path):
     return [ln for ln in lines if len(ln) >= 32], [der[i:i + 16].hex() for i in range(0, len(der) - 16, 16)]
 
 
+def charon_setting(env, line):
+    """Adds `line` to the charon section of strongswan.conf (read when charon next starts)."""
+    with open(env.path("strongswan.conf")) as f:
+        conf = f.read()
+    with open(env.path("strongswan.conf"), "w") as f:
+        f.write(conf.replace("charon {\n", "charon {\n  %s\n" % line, 1))
+
+
 def classic_methods(env, g):
     """charon without RFC 7427 (gateway RSA, method 1; the monitor ECDSA, method 9): (problem, note)."""
     env.swanctl("--terminate", "--ike", "tv", "--force")  # the monitor sees the Delete and starts over
     env.stop_charon()
-    with open(env.path("strongswan.conf")) as f:
-        conf = f.read()
-    with open(env.path("strongswan.conf"), "w") as f:
-        f.write(conf.replace("charon {\n", "charon {\n  signature_authentication = no\n", 1))
+    charon_setting(env, "signature_authentication = no")
     mark = len(g.monitor_log())
     start_charon_cert(env, "gw-rsa.pem", "rsa")
     m = vt.wait_log(g, r"vpn: tunnel up with gateway", 90, mark)
@@ -145,6 +154,7 @@ def run(env, work, results):
         if "TVLEASE ip=%s" % vt.INNER not in out:
             raise RuntimeError("DHCP from the monitor: %r" % out[-300:])
 
+        charon_setting(env, "port_nat_t = %d" % GW_PORT)
         mark = len(g.monitor_log())
         start_charon_cert(env, "gw-other.pem", "ecdsa")
         m = vt.wait_log(g, r"vpn: ike: [^\n]*not issued by the pinned CA[^\n]*", 60, mark)
@@ -160,16 +170,22 @@ def run(env, work, results):
         start_charon_cert(env, "gw-rsa.pem", "rsa")
         m = vt.wait_log(g, r"vpn: tunnel up with gateway [\d.]+: child SA in ([0-9a-f]{8}) out ([0-9a-f]{8})", 90, mark)
         chain = re.search(r"chains to the pinned CA", g.monitor_log()[mark:])
+        port = re.search(r"IKE_SA_INIT to [\d.]+:%d, SPI" % GW_PORT, g.monitor_log()[mark:])
         sas = env.swanctl("--list-sas")
         problems = []
         if not m:
             problems.append("no tunnel within 90 s of charon's start")
         if not chain:
             problems.append("no certificate check line in the monitor log")
+        if "[%d]" % GW_PORT not in sas:
+            problems.append("charon's IKE SA is not on port %d: %r" % (GW_PORT, sas[:300]))
+        if not port:
+            problems.append("no IKE_SA_INIT to the gateway's port %d in the monitor log" % GW_PORT)
         if "ESTABLISHED" not in sas:
             problems.append("charon lists no established IKE SA")
         results["cert_comes_up"] = ("; ".join(problems) or None,
-                                    "up %.1f s after charon started (gateway RSA, monitor ECDSA)" % (time.monotonic() - t0))
+"up %.1f s after charon started (gateway RSA, monitor ECDSA, on port %d)"
+                                    % (time.monotonic() - t0, GW_PORT))
         if m:
             got, out = vt.pings(g, 5)
             results["cert_ping_server"] = (None if got == 5 else "%d of 5 echoes: %r" % (got, out[-200:]), "5/5 echoes")
