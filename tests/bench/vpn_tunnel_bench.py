@@ -12,8 +12,10 @@ device):
   packet (the guest pings the server every 10 ms), both read from a capture of the outer link,
   after charon dropped the SA (`swanctl --terminate --force`: the monitor sees the Delete and
   starts over); the peer is a strongSwan initiator (charon, kernel-libipsec, in a namespace of
-  its own, pinging every 5 ms) to the same responder, timed the same way. Median of SAMPLES
-  each. Goal: ratio <= 1.0. The monitor's own figure (its log line) goes into extra.
+  its own, pinging every 10 ms like the guest) to the same responder, timed the same way. Median of SAMPLES
+  each. Goal: ratio <= 1.0. The monitor's own figure (its log line) goes into extra, and so
+  does each side's time to the gateway's IKE_AUTH response (`sa_up_ms`: the SAs are up, no
+  wait for the next ping in it).
 With --before ELF (or TV_BENCH_BEFORE, `make bench BEFORE=REF`) the VPN run is made with that
 monitor first, in the same run, and recorded with a `_before` suffix.
 Appends JSON lines to build/bench/results.jsonl."""
@@ -94,22 +96,31 @@ def read_pcap_ts(path):
     return out
 
 
-def setup_times(pcap, client_ip, marks):
+def setup_times(pcap, client_ip, marks, sa_up=None):
     """Per mark (the wall time a sample began): ms from the client's last IKE_SA_INIT request to
-    its first ESP packet after it."""
+    its first ESP packet after it. sa_up, a list, gets the ms to the gateway's IKE_AUTH response
+    (the SAs are up then; no wait for the next guest packet in it)."""
     frames = read_pcap_ts(pcap)
     out = []
     for m in marks:
-        init = None
+        init = auth = None
         for ts, f in frames:
             u = vt.udp_of(f) if ts >= m else None
-            if not u or u[0] != client_ip:
+            if not u:
                 continue
             p = u[4]
-            if u[3] == 500 and len(p) > 19 and p[18] == 34 and p[19] & 0x08 and not p[19] & 0x20:
-                init = ts
-            elif u[3] == 4500 and init is not None and len(p) > 8 and p[:4] != b"\0\0\0\0":
+            q = p[4:] if p[:4] == b"\0\0\0\0" else p
+            if u[1] == client_ip and init is not None and auth is None and len(q) > 19 and q[18] == 35 \
+                    and q[19] & 0x20:
+                auth = ts
+            if u[0] != client_ip:
+                continue
+            if len(q) > 19 and q[18] == 34 and q[19] & 0x08 and not q[19] & 0x20:  # IKE_SA_INIT request
+                init, auth = ts, None
+            elif u[3] != 500 and init is not None and len(p) > 8 and p[:4] != b"\0\0\0\0":
                 out.append(round((ts - init) * 1000, 1))
+                if sa_up is not None and auth is not None:
+                    sa_up.append(round((auth - init) * 1000, 1))
                 break
     return out
 
@@ -162,7 +173,8 @@ def vpn_run(work, mb, samples):
         g.run("killall ping", 10)
         g.power_off(120)
         env.stop_dump()
-        return mbps, setup_times(env.pcap, vt.MON_IP, marks), logged
+        sa_up = []
+        return mbps, setup_times(env.pcap, vt.MON_IP, marks, sa_up), logged, sa_up
     finally:
         if run.g:
             run.g.kill()
@@ -224,7 +236,7 @@ def swan_run(work, samples):
         dump = subprocess.Popen(["ip", "netns", "exec", CLIENT_NS, "tcpdump", "-U", "--immediate-mode", "-n",
                                  "-Z", "root", "-i", b, "-w", pcap], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
-        pinger = subprocess.Popen(["ip", "netns", "exec", CLIENT_NS, "busybox", "ping", "-i", "0.005", "-q", vt.SERVER],
+        pinger = subprocess.Popen(["ip", "netns", "exec", CLIENT_NS, "busybox", "ping", "-i", "0.01", "-q", vt.SERVER],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(2)
         marks = []
@@ -237,7 +249,8 @@ def swan_run(work, samples):
         nl.kill_group(pinger)
         os.killpg(dump.pid, 2)  # SIGINT: tcpdump writes its last packets
         dump.wait(10)
-        return setup_times(pcap, CLIENT_IP, marks)
+        sa_up = []
+        return setup_times(pcap, CLIENT_IP, marks, sa_up), sa_up
     finally:
         for p in (pinger, dump, client):
             nl.kill_group(p)
@@ -254,8 +267,9 @@ def workdir(name):
     return d
 
 
-def record_vpn(label, vpn_mbps, vpn_setup, logged, plain, swan, mb):
+def record_vpn(label, vpn_mbps, vpn_setup, logged, sa_up, plain, swan_all, mb):
     """The two lines of one monitor (label "after" is this tree's; another gets a suffix)."""
+    swan, swan_sa_up = swan_all if swan_all else (None, None)
     suffix = "" if label == "after" else "_" + label
     at = dict(machine="pc", cpu="max", vendor="amd")
     bl.record("vpn_tcp_tx_MBps" + suffix, round(vpn_mbps, 3), "MB/s",
@@ -268,11 +282,13 @@ def record_vpn(label, vpn_mbps, vpn_setup, logged, plain, swan, mb):
     if med is not None:
         bl.record("vpn_setup_ms" + suffix, med, "ms", peer="strongSwan initiator to the same responder" if peer else None,
                   peer_value=peer, goal=bl.goal("ratio", "<=", 1.0), runs=len(vpn_setup), samples=vpn_setup,
-                  extra={"monitor_log_ms": logged, "peer_samples": swan, "binary": label}, **at)
+                  extra={"monitor_log_ms": logged, "peer_samples": swan, "binary": label, "sa_up_ms": sa_up,
+                         "peer_sa_up_ms": swan_sa_up}, **at)
     print("%-6s vpn tcp tx %.2f MB/s (plain NIC %s, ratio %s); set-up %s ms, median %s (strongSwan %s ms, median %s, "
-          "ratio %s; monitor log %s)"
+          "ratio %s; monitor log %s); SAs up %s ms (strongSwan %s)"
           % (label, vpn_mbps, "%.2f" % plain if plain else "-", "%.3f" % (vpn_mbps / plain) if plain else "-",
-             vpn_setup, med, swan, peer, "%.2f" % (med / peer) if med is not None and peer else "-", logged))
+             vpn_setup, med, swan, peer, "%.2f" % (med / peer) if med is not None and peer else "-", logged,
+             sa_up, swan_sa_up))
 
 
 def main():
