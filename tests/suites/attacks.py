@@ -10,7 +10,13 @@ heap, an allocator page and its device buffers (core/canary.cpp; the value is on
   the monitor does not mediate, with its own), and a thinvisor.conf with
   [network] and the three disks (encrypt policy with plaintext ranges, so both mediators bounce).
   Every attack the monitor must survive runs here, one after the other.
-- "fatal": attacks that stop the machine while their hole is open (APIC base, reserved EFER bits).
+- "fatal": first the IOMMU attacks: this boot has an AMD-Vi unit (QEMU's amd-iommu, which the
+  monitor drives) and an e1000 no mediator owns (no thinvisor.conf, so no [network]) on its own
+  wire dump; the guest tries to reach the unit's registers, sends from the monitor's heap and
+  receives into its page canary through that e1000 (PHY loopback), with control frames from and
+  into guest memory that must get through. Then the attacks that stop the machine while their
+  hole is open (APIC base, reserved EFER bits). The boot runs to power-off, so the monitor's
+  canary check judges the receive attack.
 - "init": INIT to the boot CPU through an IOAPIC entry and through the AHCI controller's MSI;
   an INIT that gets through ends the guest, so the suite judges the IOAPIC one from the monitor's
   log too (the INIT refused or taken, no panic, no unmonitored reboot).
@@ -73,7 +79,13 @@ plaintext = 0-8191
 # --iommu: every boot gets a VT-d unit (before the PCI devices, as QEMU wants), which the monitor
 # drives: the unmediated e1000 then keeps bus mastering and the IOMMU, not the bus-master policy,
 # stops dma-unmediated-nic. Not part of make test (the scenario iommu-vtd-q35 is); run by hand.
+# Without it only the fatal boot has an IOMMU (AMD-Vi), and the safe boot tests the bus-master
+# policy that applies without one.
 IOMMU = []
+FATAL_IOMMU = ["-device", "amd-iommu"]
+# The fatal boot's control frame (iommu-nic-tx-from-monitor): 14 + 777 bytes of 0x77.
+IOMMU_CONTROL = (791, b"\x77")
+IOMMU_ATTACKS = ["iommu-registers", "iommu-nic-tx-from-monitor", "iommu-nic-rx-into-monitor"]
 
 # Attacks on holes that are still open (issue 12), with where they stand. They run every time and
 # print SKIP with the breach; everything else is gated at zero breaches.
@@ -133,7 +145,8 @@ class Run:
         self.work, self.group = work, group
         ide = scratch(work, "ide-%s.img" % group)
         args = ["-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", "512M", "-smp", "1", "-display", "none",
-                "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std"] + IOMMU + [
+                "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std"] + (
+                IOMMU or (FATAL_IOMMU if group == "fatal" else [])) + [
                 "-drive", "file=%s,format=raw,if=none,id=boot,snapshot=on" % DISK,
                 "-device", "ide-hd,drive=boot,bus=ide.0,serial=TVBOOT0001,bootindex=1",
                 "-device", "piix3-ide,id=pide",
@@ -141,6 +154,9 @@ class Run:
                 "-device", "ide-hd,drive=is,bus=pide.0,unit=0,serial=TVIDE00001",
                 "-kernel", MONITOR, "-fw_cfg", "name=opt/thinvisor/script,file=%s" % guest_script(work, group, names)]
         self.feeder = None
+        if group == "fatal":  # an e1000 no mediator owns, for the IOMMU attacks
+            args += ["-netdev", "user,id=n2", "-device", "e1000,netdev=n2,mac=52:54:00:12:34:58",
+                     "-object", "filter-dump,id=fd2,netdev=n2,file=%s" % os.path.join(work, "wire-fatal.pcap")]
         if with_conf:
             self.wire_sink, self.wire_in = free_udp_port(), free_udp_port()
             ahci = scratch(work, "ahci-%s.img" % group)
@@ -443,16 +459,52 @@ def judge_gates(judge, mon, count):
         judge.verdicts["canary-intact"] = ("BREACH", "see the attacks whose slices changed")
 
 
+def check_iommu_evidence(judge, run, unit_hex, mon, names):
+    """The fatal boot's IOMMU attacks: the unit was on, no canary bytes on the unmediated e1000's
+    wire, its control frame there intact, and the monitor's canaries intact at power-off."""
+    picked = [n for n in IOMMU_ATTACKS if n in names]
+    if not picked:
+        return
+    if not re.search(r"iommu: (AMD-Vi|VT-d) translation on", mon):
+        for n in picked:
+            judge.host(n, "the monitor did not turn the IOMMU on")
+    wire = os.path.join(run.work, "wire-fatal.pcap")
+    frames = []
+    if os.path.exists(wire):
+        with open(wire, "rb") as f:
+            frames = pcap_frames(f.read())
+    if "iommu-nic-tx-from-monitor" in names:
+        leaked = [i + 1 for i, fr in enumerate(frames) if find_all(fr, needles(unit_hex))]
+        if leaked:
+            judge.host("iommu-nic-tx-from-monitor", "canary bytes on the unmediated e1000's wire (frames %s)" % leaked)
+        size, fill = IOMMU_CONTROL
+        if not any(len(fr) == size and fr[14:] == fill * (size - 14) for fr in frames):
+            judge.host("iommu-nic-tx-from-monitor", "the control frame from guest memory never reached the wire: "
+                                                    "the guarded domain does not map the guest")
+    if "iommu-nic-rx-into-monitor" in names:
+        changed = re.findall(r"canary: CHANGED in \w+ at 0x[0-9a-f]+", mon)
+        if changed:
+            judge.host("iommu-nic-rx-into-monitor", "the monitor's power-off check: %s" % "; ".join(changed[:3]))
+        elif "canary: intact in all" not in mon:
+            judge.host("iommu-nic-rx-into-monitor", "no power-off canary check in the monitor log")
+
+
 def run_fatal(work, names, judge, group):
-    """The attacks that stop the machine while their hole is open; `init` ends the guest anyway."""
+    """The attacks that stop the machine while their hole is open; `init` ends the guest anyway.
+    The fatal boot runs to power-off (its IOMMU attacks need the monitor's canary check)."""
     run = Run(work, group, names, False)
     try:
-        run.start()
-        console, mon = run.finish(120 if group == "fatal" else 60, stop=b"TV-ATTACK: finished")
+        _, unit_hex = run.start()
+        if group == "fatal":
+            console, mon = run.finish(180)
+        else:
+            console, mon = run.finish(60, stop=b"TV-ATTACK: finished")
     except Exception:
         run.q.kill()
         raise
     secs = judge.guest(console, names, group, mon)
+    if group == "fatal":
+        check_iommu_evidence(judge, run, unit_hex, mon, names)
     if "init-ioapic-bsp" in names and "init-ioapic-bsp" in secs and "init-ioapic-bsp" not in judge.verdicts:
         judge.breaches.pop("init-ioapic-bsp", None)
         # Taken by the monitor, the INIT leaves the boot CPU waiting or restarts the guest's
