@@ -14,9 +14,11 @@ heap, an allocator page and its device buffers (core/canary.cpp; the value is on
   monitor drives) and an e1000 no mediator owns (no thinvisor.conf, so no [network]) on its own
   wire dump; the guest tries to reach the unit's registers, sends from the monitor's heap and
   receives into its page canary through that e1000 (PHY loopback), with control frames from and
-  into guest memory that must get through. Then the attacks that stop the machine while their
-  hole is open (APIC base, reserved EFER bits). The boot runs to power-off, so the monitor's
-  canary check judges the receive attack.
+  into guest memory that must get through. Then the IDE taskfile race: this boot has two CPUs
+  and a thinvisor.conf keying the IDE scratch disk (LBA 8192 on encrypted), and the suite scans
+  that disk for the guest's clear marker in the encrypted range. Then the attacks that stop the
+  machine while their hole is open (APIC base, reserved EFER bits). The boot runs to power-off,
+  so the monitor's canary check judges the receive attack.
 - "init": INIT to the boot CPU through an IOAPIC entry and through the AHCI controller's MSI;
   an INIT that gets through ends the guest, so the suite judges the IOAPIC one from the monitor's
   log too (the INIT refused or taken, no panic, no unmonitored reboot).
@@ -86,6 +88,20 @@ FATAL_IOMMU = ["-device", "amd-iommu"]
 # The fatal boot's control frame (iommu-nic-tx-from-monitor): 14 + 777 bytes of 0x77.
 IOMMU_CONTROL = (791, b"\x77")
 IOMMU_ATTACKS = ["iommu-registers", "iommu-nic-tx-from-monitor", "iommu-nic-rx-into-monitor"]
+# The fatal boot's thinvisor.conf: the IDE scratch disk keyed from LBA 8192 on (the taskfile
+# race writes a clear marker to 704-767 while CPU 1 points the registers at 9000), no [network]
+# (the e1000 stays unmediated for the IOMMU attacks).
+FATAL_CONF = """[disk.boot]
+serial = TVBOOT0001
+keyslots = attack.keys
+plaintext = 0-131071
+
+[disk.ide]
+serial = TVIDE00001
+keyslots = attack.keys
+plaintext = 0-8191
+"""
+RACE_MARK, RACE_PLAIN = b"TVRACE", range(704, 768)
 
 # Attacks on holes that are still open (issue 12), with where they stand. They run every time and
 # print SKIP with the breach; everything else is gated at zero breaches.
@@ -144,7 +160,8 @@ class Run:
     def __init__(self, work, group, names, with_conf):
         self.work, self.group = work, group
         ide = scratch(work, "ide-%s.img" % group)
-        args = ["-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", "512M", "-smp", "1", "-display", "none",
+        args = ["-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", "512M", "-smp", "2" if group == "fatal" else "1",
+                "-display", "none",
                 "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std"] + (
                 IOMMU or (FATAL_IOMMU if group == "fatal" else [])) + [
                 "-drive", "file=%s,format=raw,if=none,id=boot,snapshot=on" % DISK,
@@ -154,9 +171,11 @@ class Run:
                 "-device", "ide-hd,drive=is,bus=pide.0,unit=0,serial=TVIDE00001",
                 "-kernel", MONITOR, "-fw_cfg", "name=opt/thinvisor/script,file=%s" % guest_script(work, group, names)]
         self.feeder = None
-        if group == "fatal":  # an e1000 no mediator owns, for the IOMMU attacks
+        if group == "fatal":  # an e1000 no mediator owns, for the IOMMU attacks; the keyed IDE disk
             args += ["-netdev", "user,id=n2", "-device", "e1000,netdev=n2,mac=52:54:00:12:34:58",
-                     "-object", "filter-dump,id=fd2,netdev=n2,file=%s" % os.path.join(work, "wire-fatal.pcap")]
+                     "-object", "filter-dump,id=fd2,netdev=n2,file=%s" % os.path.join(work, "wire-fatal.pcap"),
+                     "-initrd", "%s,%s" % (os.path.join(work, "fatal-conf", "thinvisor.conf"),
+                                           os.path.join(work, "attack.keys"))]
         if with_conf:
             self.wire_sink, self.wire_in = free_udp_port(), free_udp_port()
             ahci = scratch(work, "ahci-%s.img" % group)
@@ -489,6 +508,26 @@ def check_iommu_evidence(judge, run, unit_hex, mon, names):
             judge.host("iommu-nic-rx-into-monitor", "no power-off canary check in the monitor log")
 
 
+def check_race_evidence(judge, run, names):
+    """ide-taskfile-race: the guest's clear marker must be on the IDE disk only where it aimed
+    (LBA 704-767, unencrypted), never in the encrypted range."""
+    if "ide-taskfile-race" not in names:
+        return
+    with open(run.disks["ide"], "rb") as f:
+        data = f.read()
+    lbas = sorted({off // 512 for off in find_all(data, [RACE_MARK])})
+    wrong = [l for l in lbas if l not in RACE_PLAIN]
+    if [l for l in wrong if l >= 8192]:
+        judge.host("ide-taskfile-race", "the clear marker reached the encrypted range at LBA %s: a command ran on "
+                                        "registers the monitor did not check" % [l for l in wrong if l >= 8192][:8])
+    elif not [l for l in lbas if l in RACE_PLAIN]:
+        judge.host("ide-taskfile-race", "no marker landed at LBA 704-767: the race tested nothing")
+    else:
+        judge.notes.setdefault("ide-taskfile-race", []).append(
+            "the disk holds the marker at %d LBAs, none encrypted-range%s" % (
+                len(lbas), " (also at %s, latched from mixed bytes)" % wrong[:4] if wrong else ""))
+
+
 def run_fatal(work, names, judge, group):
     """The attacks that stop the machine while their hole is open; `init` ends the guest anyway.
     The fatal boot runs to power-off (its IOMMU attacks need the monitor's canary check)."""
@@ -505,6 +544,7 @@ def run_fatal(work, names, judge, group):
     secs = judge.guest(console, names, group, mon)
     if group == "fatal":
         check_iommu_evidence(judge, run, unit_hex, mon, names)
+        check_race_evidence(judge, run, names)
     if "init-ioapic-bsp" in names and "init-ioapic-bsp" in secs and "init-ioapic-bsp" not in judge.verdicts:
         judge.breaches.pop("init-ioapic-bsp", None)
         # Taken by the monitor, the INIT leaves the boot CPU waiting or restarts the guest's
@@ -542,9 +582,12 @@ def main():
     work = tempfile.mkdtemp(prefix="attacks-", dir=os.path.join(ROOT, "build"))
     judge = Judge()
     try:
-        if safe:
+        if safe or fatal:
             with open(os.path.join(work, "thinvisor.conf"), "w") as f:
                 f.write(CONF)
+            os.makedirs(os.path.join(work, "fatal-conf"))  # the monitor takes the module by its name
+            with open(os.path.join(work, "fatal-conf", "thinvisor.conf"), "w") as f:
+                f.write(FATAL_CONF)
             pf = os.path.join(work, "pass")
             with open(pf, "w") as f:
                 f.write(PASSPHRASE)
