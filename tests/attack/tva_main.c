@@ -20,7 +20,7 @@
 
 
 static const struct attack *const kSafe[] = {first_attacks, cpu_attacks, pci_attacks, ide_attacks, ahci_attacks,
-                                             nic_attacks, misc_attacks, NULL};
+                                             nic_attacks, xhci_attacks, misc_attacks, NULL};
 static const struct attack *const kFatal[] = {iommu_attacks, iommu_nic_attacks, ide_race_attacks, fatal_attacks,
                                               NULL};
 static const struct attack *const kInit[] = {init_attacks, NULL};

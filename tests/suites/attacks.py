@@ -7,7 +7,7 @@ heap, an allocator page and its device buffers (core/canary.cpp; the value is on
 
 - "safe": the AHCI boot disk, a scratch disk on AHCI port 1, a scratch disk on a PIIX IDE
   controller, the e1000 on user-mode networking with a frame dump (and a second e1000, which
-  the monitor does not mediate, with its own), and a thinvisor.conf with
+  the monitor does not mediate, with its own), a qemu-xhci with a usb-kbd, and a thinvisor.conf with
   [network] and the three disks (encrypt policy with plaintext ranges, so both mediators bounce).
   Every attack the monitor must survive runs here, one after the other.
 - "fatal": first the IOMMU attacks: this boot has an AMD-Vi unit (QEMU's amd-iommu, which the
@@ -109,12 +109,14 @@ KNOWN_OPEN = {
 }
 
 # Which attack aims at which 512-byte slice of the canaries: 0-7 the code page, 8-15 the page
-# canary (tests/attack/tva.h, slice()).
+# canary, 16-23 the heap canary (tests/attack/tva.h, slice()).
 SLICES = {0: "cpu-write-alias", 1: "cpu-rep-stos", 2: "cpu-movs-hook-to-monitor", 3: "ide-dma-read-into-monitor",
           4: "cpu-exec", 5: "ide-toctou-read", 6: "ahci-dma-read-into-monitor", 7: "ahci-toctou",
           8: "e1000-rx-into-monitor", 9: "e1000-rx-into-monitor", 10: "e1000-rx-into-monitor",
           11: "e1000-rx-into-monitor", 12: "ahci-table-in-monitor", 13: "ahci-clb-in-monitor",
-          14: "e1000-tx-ring-in-monitor", 15: "ide-prd-table-in-monitor"}
+          14: "e1000-tx-ring-in-monitor", 15: "ide-prd-table-in-monitor",
+          20: "xhci-data-stage-into-monitor", 21: "xhci-trb-rewritten-after-doorbell", 22: "xhci-dcbaa-at-monitor",
+          23: "xhci-dcbaa-at-monitor"}
 # Which attack writes which LBAs (64 sectors each) of the scratch disks.
 IDE_LBAS = {128: "ide-dma-write-from-monitor", 192: "ide-prd-table-in-monitor", 256: "ide-toctou-read",
             320: "ide-toctou-write", 384: "ide-prd-zero-length", 448: "ide-prd-wrap", 512: "ide-prd-oversized",
@@ -189,6 +191,8 @@ class Run:
                      # a second e1000: the monitor mediates only the first (issue 12, item 3)
                      "-netdev", "user,id=n1", "-device", "e1000,netdev=n1,mac=52:54:00:12:34:57",
                      "-object", "filter-dump,id=fd1,netdev=n1,file=%s" % os.path.join(work, "wire2.pcap"),
+                     # the xHCI the mediator owns, with a keyboard for the xhci-* attacks to address
+                     "-device", "qemu-xhci,id=xhci", "-device", "usb-kbd,bus=xhci.0",
                      "-initrd", "%s,%s" % (os.path.join(work, "thinvisor.conf"), os.path.join(work, "attack.keys"))]
         os.makedirs(os.path.join(work, group), exist_ok=True)
         self.q = QemuConsole(os.path.join(work, group), args, 900)
@@ -440,6 +444,8 @@ def check_evidence(judge, run, unit_hex, console, mon, names):
             idx = (addr - base) // 512
         elif what == "page" and base is not None:
             idx = 8 + (addr - base) // 512
+        elif what == "heap" and base is not None:
+            idx = 16 + (addr - (base + 63) // 64 * 64) // 512  # 64-byte aligned slices (tva_lib.c)
         who = SLICES.get(idx)
         if who:
             judge.host(who, "the monitor's %s canary changed at %#x (power-off check)" % (what, addr))
