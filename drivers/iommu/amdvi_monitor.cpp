@@ -69,7 +69,8 @@ bool take_unit(IvrsUnit const& u, AmdViCaps* caps) {
     char const* why = "PCI segment other than 0";
     bool const usable = u.segment == 0 && amdvi_caps(regs, caps, &why);
     u64 const bytes = caps->reg_bytes ? caps->reg_bytes : 16u << 10;
-    Status const s = mmio_hook_register(g_unit_device, Gpa{u.reg_base}, bytes, refuse_registers, nullptr, "amdvi-registers");
+    Status const s =
+        mmio_hook_register(g_unit_device, Gpa{u.reg_base}, bytes, refuse_registers, nullptr, "amdvi-registers");
     if (!ok(s)) {
         log("iommu: AMD-Vi unit at %#llx: its registers cannot be hidden (status %u)",
             static_cast<unsigned long long>(u.reg_base), static_cast<unsigned>(s));
@@ -113,7 +114,8 @@ Status self_check(PageSource& ps, DeviceTableEntry const* table) {
     u64 out = 0;
     bool w = false;
     u16 const id = unmediated_id();
-    if (amdvi_translate(ps, table, id, r.base, &out, &w) || amdvi_translate(ps, table, id, r.base + r.size - 1, &out, &w)) {
+    if (amdvi_translate(ps, table, id, r.base, &out, &w) ||
+        amdvi_translate(ps, table, id, r.base + r.size - 1, &out, &w)) {
         log("iommu: self-check failed: the monitor's region is mapped for unmediated devices");
         return Status::Invalid;
     }

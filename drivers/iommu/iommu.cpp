@@ -15,7 +15,9 @@ Status iommu_prepare() {
     return Status::Ok;
 }
 
-bool iommu_guards(u8 bus, u8 dev, u8 fn) { return vtd_monitor_guards(bus, dev, fn) || amdvi_monitor_guards(bus, dev, fn); }
+bool iommu_guards(u8 bus, u8 dev, u8 fn) {
+    return vtd_monitor_guards(bus, dev, fn) || amdvi_monitor_guards(bus, dev, fn);
+}
 
 Status iommu_enable(PageSource& ps, u64 top) {
     if (Status s = vtd_monitor_enable(ps, top); !ok(s)) return s;

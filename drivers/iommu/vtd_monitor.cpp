@@ -103,7 +103,9 @@ bool vtd_monitor_prepare() {
     return true;
 }
 
-bool vtd_monitor_guards(u8 bus, u8 dev, u8 fn) { return g_usable && dmar_covers(g_info, bus, dev, fn, bridge_buses, nullptr); }
+bool vtd_monitor_guards(u8 bus, u8 dev, u8 fn) {
+    return g_usable && dmar_covers(g_info, bus, dev, fn, bridge_buses, nullptr);
+}
 
 Status vtd_monitor_enable(PageSource& ps, u64 top) {
     if (!g_usable) return Status::Ok;
