@@ -164,17 +164,11 @@ bool amdvi_monitor_prepare() {
     return true;
 }
 
-// Covered by a unit, and not sharing its requester ID (an alias) with a mediated function,
-// whose ID gets the full domain.
+// Asked once every driver attached, so the mediated functions are known.
 bool amdvi_monitor_guards(u8 bus, u8 dev, u8 fn) {
     if (!g_usable) return false;
-    u16 r = 0;
-    if (!ivrs_covers(g_info, ivrs_devid(bus, dev, fn), &r)) return false;
-    size_t n = 0;
-    pci::Function const* fns = pci::pci_functions(&n);
-    for (size_t i = 0; i < n; ++i)
-        if (pci::pci_owner(fns[i].bdf, pci::kAllParts) && requester_of(fns[i].bdf) == r) return false;
-    return true;
+    collect_mediated();
+    return ivrs_fences(g_info, ivrs_devid(bus, dev, fn), g_mediated, g_mediated_count);
 }
 
 Status amdvi_monitor_enable(PageSource& ps, u64 top) {

@@ -125,6 +125,14 @@ bool ivrs_covers(IvrsInfo const& info, u16 devid, u16* requester) {
     return found;
 }
 
+bool ivrs_fences(IvrsInfo const& info, u16 devid, u16 const* mediated, u32 n) {
+    u16 r = 0;
+    if (!ivrs_covers(info, devid, &r)) return false;
+    for (u32 i = 0; i < n; ++i)
+        if (mediated[i] == r) return false;
+    return true;
+}
+
 IvrsError ivrs_parse(u8 const* table, size_t len, IvrsInfo* out) {
     *out = IvrsInfo{};
     if (len < kFirstBlock) return IvrsError::Short;

@@ -62,6 +62,11 @@ inline constexpr u16 ivrs_devid(u8 bus, u8 dev, u8 fn) {
 // (the alias when an alias entry names one, else devid).
 bool ivrs_covers(IvrsInfo const& info, u16 devid, u16* requester);
 
+// Whether the IOMMU fences requester ID `devid` from the monitor: a segment-0 unit covers it, and
+// the ID its DMA carries is none of the `n` IDs at `mediated` (which get the full map: an
+// unmediated function aliased to a mediated one's ID would share that map).
+bool ivrs_fences(IvrsInfo const& info, u16 devid, u16 const* mediated, u32 n);
+
 // Parses the table at `table` (len bytes available; the header's length must fit in them).
 // The checksum is the caller's (core/acpi checks every table it hands out).
 [[nodiscard]] IvrsError ivrs_parse(u8 const* table, size_t len, IvrsInfo* out);

@@ -96,6 +96,19 @@ TEST(IommuIvrs, OnlySegmentZeroUnitsCover) {
     EXPECT_FALSE(covers(info, 0x0010));
 }
 
+TEST(IommuIvrs, FencesCoveredIdsUnlessTheirDmaCarriesAMediatedId) {
+    IvrsTable t;
+    t.ivhd(0x10, 0xFEB80000, 0x0002,
+           IvrsTable::cat({IvrsTable::e4(2, 0x0018), IvrsTable::e4(2, 0x0020), IvrsTable::e8(0x42, 0x0300, 0x0208)}));
+    IvrsInfo info{};
+    ASSERT_EQ(parse(t, &info), IvrsError::None);
+    u16 const mediated[] = {0x0018, 0x0208};  // a NIC, and a function behind the bridge 02:01.0
+    EXPECT_TRUE(ivrs_fences(info, 0x0020, mediated, 2));
+    EXPECT_FALSE(ivrs_fences(info, 0x0300, mediated, 2));  // its DMA arrives as 0x0208: the full map
+    EXPECT_TRUE(ivrs_fences(info, 0x0300, mediated, 1));
+    EXPECT_FALSE(ivrs_fences(info, 0x0028, mediated, 2));  // not covered: the bus-master policy's
+}
+
 TEST(IommuIvrs, RefusesTruncatedAndForeignTables) {
     IvrsTable t;
     t.ivhd(0x10, 0xFEB80000, 0x0002, IvrsTable::e4(1, 0));
