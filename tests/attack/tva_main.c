@@ -23,7 +23,7 @@ static const struct attack *const kSafe[] = {first_attacks, cpu_attacks, pci_att
                                              nic_attacks, xhci_attacks, misc_attacks, NULL};
 static const struct attack *const kFatal[] = {iommu_attacks, iommu_nic_attacks, ide_race_attacks, fatal_attacks,
                                               NULL};
-static const struct attack *const kInit[] = {init_attacks, NULL};
+static const struct attack *const kInit[] = {init_attacks, iommu_init_attacks, NULL};
 static const struct {
     const char *name;
     const struct attack *const *groups;

@@ -100,6 +100,7 @@ NOT_RUN = {
     "init-msi-ahci": "Bochs 2.7 has no AHCI (and the INIT boot above)",
     "iommu-registers": "Bochs 2.7 has no IOMMU (VT-d is driven under QEMU: iommu-vtd-q35, attacks.py --iommu)",
     "iommu-nic-tx-from-monitor": "Bochs 2.7 has no IOMMU", "iommu-nic-rx-into-monitor": "Bochs 2.7 has no IOMMU",
+    "iommu-msi-init-by-dma": "Bochs 2.7 has no IOMMU (and the INIT boot above)",
     "xhci-data-stage-into-monitor": XHCI, "xhci-trb-rewritten-after-doorbell": XHCI, "xhci-link-loop": XHCI,
     "xhci-dcbaa-at-monitor": XHCI,
 }

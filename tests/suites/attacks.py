@@ -21,7 +21,9 @@ heap, an allocator page and its device buffers (core/canary.cpp; the value is on
   so the monitor's canary check judges the receive attack.
 - "init": INIT to the boot CPU through an IOAPIC entry and through the AHCI controller's MSI;
   an INIT that gets through ends the guest, so the suite judges the IOAPIC one from the monitor's
-  log too (the INIT refused or taken, no panic, no unmonitored reboot).
+  log too (the INIT refused or taken, no panic, no unmonitored reboot). Last, with the same
+  amd-iommu and unmediated e1000 as the fatal boot, an INIT message written by DMA into the MSI
+  window (a known open hole: no interrupt remapping).
 
 The guest prints `TV-ATTACK: ready`; the suite reads the canary places from the monitor's log
 and types them in; tvattack prints `ATTACK name` and then `DEFENDED name: how`, `BREACH name:
@@ -106,6 +108,8 @@ RACE_MARK, RACE_PLAIN = b"TVRACE", range(704, 768)
 # Attacks on holes that are still open (issue 12), with where they stand. They run every time and
 # print SKIP with the breach; everything else is gated at zero breaches.
 KNOWN_OPEN = {
+    "iommu-msi-init-by-dma": "interrupt remapping is not turned on: an unmediated bus master's DMA into the MSI "
+                             "window is an INIT (docs/iommu.md, 'Interrupts without remapping')",
 }
 
 # Which attack aims at which 512-byte slice of the canaries: 0-7 the code page, 8-15 the page
@@ -165,7 +169,7 @@ class Run:
         args = ["-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", "512M", "-smp", "2" if group == "fatal" else "1",
                 "-display", "none",
                 "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std"] + (
-                IOMMU or (FATAL_IOMMU if group == "fatal" else [])) + [
+                IOMMU or (FATAL_IOMMU if group in ("fatal", "init") else [])) + [
                 "-drive", "file=%s,format=raw,if=none,id=boot,snapshot=on" % DISK,
                 "-device", "ide-hd,drive=boot,bus=ide.0,serial=TVBOOT0001,bootindex=1",
                 "-device", "piix3-ide,id=pide",
@@ -173,10 +177,11 @@ class Run:
                 "-device", "ide-hd,drive=is,bus=pide.0,unit=0,serial=TVIDE00001",
                 "-kernel", MONITOR, "-fw_cfg", "name=opt/thinvisor/script,file=%s" % guest_script(work, group, names)]
         self.feeder = None
-        if group == "fatal":  # an e1000 no mediator owns, for the IOMMU attacks; the keyed IDE disk
+        if group in ("fatal", "init"):  # an e1000 no mediator owns, for the IOMMU attacks
             args += ["-netdev", "user,id=n2", "-device", "e1000,netdev=n2,mac=52:54:00:12:34:58",
-                     "-object", "filter-dump,id=fd2,netdev=n2,file=%s" % os.path.join(work, "wire-fatal.pcap"),
-                     "-initrd", "%s,%s" % (os.path.join(work, "fatal-conf", "thinvisor.conf"),
+                     "-object", "filter-dump,id=fd2,netdev=n2,file=%s" % os.path.join(work, "wire-%s.pcap" % group)]
+        if group == "fatal":  # the keyed IDE disk for the taskfile race
+            args += ["-initrd", "%s,%s" % (os.path.join(work, "fatal-conf", "thinvisor.conf"),
                                            os.path.join(work, "attack.keys"))]
         if with_conf:
             self.wire_sink, self.wire_in = free_udp_port(), free_udp_port()
