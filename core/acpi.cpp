@@ -171,23 +171,23 @@ bool acpi_find_ecam(AcpiEcam* out) {
     return false;
 }
 
-bool acpi_copy_dmar(u8* buf, u32 cap, u32* len) {
+bool acpi_copy_table(char const* sig, u8* buf, u32 cap, u32* len) {
     Rsdp const* rsdp = find_rsdp();
-    SdtHeader const* dmar = rsdp ? find_table(rsdp, "DMAR") : nullptr;
-    if (!dmar || dmar->length > cap) return false;
-    memcpy(buf, dmar, dmar->length);
-    *len = dmar->length;
+    SdtHeader const* t = rsdp ? find_table(rsdp, sig) : nullptr;
+    if (!t || t->length > cap) return false;
+    memcpy(buf, t, t->length);
+    *len = t->length;
     return true;
 }
 
-bool acpi_hide_dmar() {
+bool acpi_hide_table(char const* sig, char const* renamed) {
     Rsdp const* rsdp = find_rsdp();
-    SdtHeader const* dmar = rsdp ? find_table(rsdp, "DMAR") : nullptr;
-    if (!dmar) return false;
-    auto* h = const_cast<SdtHeader*>(dmar);
+    SdtHeader const* t = rsdp ? find_table(rsdp, sig) : nullptr;
+    if (!t) return false;
+    auto* h = const_cast<SdtHeader*>(t);
     u8 const before = static_cast<u8>(h->signature[0] + h->signature[1] + h->signature[2] + h->signature[3]);
-    memcpy(h->signature, "TVDM", 4);
-    u8 const after = static_cast<u8>('T' + 'V' + 'D' + 'M');
+    memcpy(h->signature, renamed, 4);
+    u8 const after = static_cast<u8>(renamed[0] + renamed[1] + renamed[2] + renamed[3]);
     h->checksum = static_cast<u8>(h->checksum + before - after);  // the byte sum stays zero
     return true;
 }

@@ -29,12 +29,12 @@ struct AcpiEcam {
 // False when there is no MCFG or it has no entry for segment 0.
 [[nodiscard]] bool acpi_find_ecam(AcpiEcam* out);
 
-// The DMAR (Intel VT-d) table, copied into `buf` (at most cap bytes; *len: its length).
-// False when there is none, or it is larger than cap.
-[[nodiscard]] bool acpi_copy_dmar(u8* buf, u32 cap, u32* len);
-// Renames the DMAR table in the firmware's memory (the guest's) to "TVDM" and fixes its
-// checksum, so the guest finds no DMA remapping hardware to drive (docs/iommu.md says why).
-// True when a table was renamed.
-bool acpi_hide_dmar();
+// The table with signature `sig` (e.g. "DMAR" for Intel VT-d, "IVRS" for AMD-Vi), copied into
+// `buf` (at most cap bytes; *len: its length). False when there is none, or it is larger than cap.
+[[nodiscard]] bool acpi_copy_table(char const* sig, u8* buf, u32 cap, u32* len);
+// Renames that table in the firmware's memory (the guest's) to `renamed` and fixes its
+// checksum, so the guest finds no IOMMU to drive (docs/iommu.md says why). True when a table
+// was renamed.
+bool acpi_hide_table(char const* sig, char const* renamed);
 
 }  // namespace tv

@@ -1,7 +1,8 @@
 // The IOMMU in the monitor (docs/iommu.md): Intel VT-d where the firmware's DMAR table names
-// remapping hardware. Init order (core/main.cpp): iommu_prepare() before PCI enumeration
-// (finds the units, hides them and the DMAR table from the guest whether or not they can be
-// used), iommu_enable() once the PCI drivers attached (mediated functions are then known).
+// remapping hardware, AMD-Vi where its IVRS table does. Init order (core/main.cpp):
+// iommu_prepare() before PCI enumeration (finds the units, hides them and the DMAR/IVRS table
+// from the guest whether or not they can be used), iommu_enable() once the PCI drivers attached
+// (mediated functions are then known).
 #pragma once
 
 #include "core/nested_paging.hpp"

@@ -8,7 +8,7 @@
 #include "core/log.hpp"
 #include "core/mmio_hooks.hpp"
 #include "drivers/iommu/dmar.hpp"
-#include "drivers/iommu/iommu.hpp"
+#include "drivers/iommu/iommu_units.hpp"
 #include "drivers/iommu/vtd_tables.hpp"
 #include "drivers/iommu/vtd_unit.hpp"
 #include "drivers/pci/pci_drivers.hpp"
@@ -88,27 +88,26 @@ bool mediated(void*, u8 bus, u8 devfn) {
 
 }  // namespace
 
-Status iommu_prepare() {
+bool vtd_monitor_prepare() {
     u32 len = 0;
-    if (!acpi_copy_dmar(g_dmar, sizeof g_dmar, &len)) {
-        log("iommu: no DMAR table: no IOMMU, unmediated devices fall under the bus-master policy");
-        return Status::Ok;
-    }
-    if (acpi_hide_dmar()) log("iommu: the DMAR table is renamed TVDM: the guest sees no IOMMU");
+    if (!acpi_copy_table("DMAR", g_dmar, sizeof g_dmar, &len)) return false;
+    if (acpi_hide_table("DMAR", "TVDM")) log("iommu: the DMAR table is renamed TVDM: the guest sees no IOMMU");
     if (DmarError const e = dmar_parse(g_dmar, len, &g_info); e != DmarError::None) {
         log("iommu: DMAR table refused (%s): the bus-master policy applies", dmar_error_name(e));
-        return Status::Ok;
+        return true;
     }
     bool all = true;
     for (u32 i = 0; i < g_info.unit_count; ++i) all = take_unit(g_info.units[i], &g_caps[i]) && all;
     g_usable = all;
     if (!g_usable) log("iommu: VT-d not used (a unit cannot be used): the bus-master policy applies");
-    return Status::Ok;
+    return true;
 }
 
-bool iommu_guards(u8 bus, u8 dev, u8 fn) { return g_usable && dmar_covers(g_info, bus, dev, fn, bridge_buses, nullptr); }
+bool vtd_monitor_guards(u8 bus, u8 dev, u8 fn) {
+    return g_usable && dmar_covers(g_info, bus, dev, fn, bridge_buses, nullptr);
+}
 
-Status iommu_enable(PageSource& ps, u64 top) {
+Status vtd_monitor_enable(PageSource& ps, u64 top) {
     if (!g_usable) return Status::Ok;
     MonitorRegion const& r = monitor_region();
     Hpa guarded{}, full{}, root{};

@@ -1,11 +1,15 @@
 /* IDE bus-master DMA at the monitor (PIIX IDE, primary master, a scratch disk; ata_piix is
  * unbound first so the attacker owns the channel): PRDs into and out of the region, the PRD
  * table itself in the region, tables rewritten after the command (TOCTOU), malformed tables,
- * and the wide `out` at 0x1F6 that carries the command byte past the mediator (issue 12, 1). */
+ * the wide `out` at 0x1F6 that carries the command byte past the mediator (issue 12, 1), and
+ * the taskfile rewritten by a second CPU around the command byte (issue 12, 9). */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/io.h>
+#include <unistd.h>
 
 #include "tva.h"
 
@@ -230,10 +234,130 @@ static void ide_pio_4kn(const char *name)
                   "(docs/ata.md); the overflow is covered by the host tests of the PIO path");
 }
 
+/* Issue 12, item 9: while CPU 0 issues WRITE DMA and WRITE SECTORS of a plaintext marker to LBA
+ * 704-767 (the disk's unencrypted range), CPU 1 rewrites the device, count and LBA registers to
+ * LBA 9000 + the round (in the encrypted range). Two ways: all through the command (the monitor latches
+ * whichever values are there at the command byte), and only while a DMA command waits in the
+ * monitor for its start bit, which the attacker holds back 2 ms: the device is idle then and
+ * takes the writes. The monitor must run each command on what it checked: a marker in clear at
+ * an LBA of 8192 or more (the host scans the disk) means a command ran on the encrypted range
+ * without encryption. */
+enum { RACE_LBA = 9000, RACE_ROUNDS = 120, ATA_WRITE_SECTORS = 0x30 };
+
+static volatile int race_stop, race_go, race_idle;
+static volatile long race_rewrites;
+static volatile uint32_t race_lba; /* RACE_LBA + the round: no round's evidence overwrites another's */
+
+/* A thread, not a process: a forked child would leave the DMA pages copy-on-write, and the
+ * attacker's next write to its PRD table would move it to another physical page. */
+static void *racer(void *arg)
+{
+    (void)arg;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(1, &one);
+    if (sched_setaffinity(0, sizeof one, &one) < 0)
+        return NULL;
+    while (!race_stop) {
+        race_idle = !race_go;
+        if (!race_go)
+            continue;
+        outb(dev_sel(), CMD + 6);
+        outb(1, CMD + 2);
+        uint32_t lba = race_lba;
+        outb(lba & 0xff, CMD + 3);
+        outb(lba >> 8 & 0xff, CMD + 4);
+        outb(lba >> 16 & 0xff, CMD + 5);
+        ++race_rewrites;
+    }
+    return NULL;
+}
+
+static void race(int on)
+{
+    race_go = on;
+    barrier();
+    double end = now_s() + 0.1;
+    while (!on && !race_idle && now_s() < end)
+        ;
+    if (on)
+        sleep_ms(2);
+}
+
+static uint8_t pio_write(uint32_t lba)
+{
+    taskfile(lba, 1);
+    OUTB(ATA_WRITE_SECTORS, CMD + 7);
+    double end = now_s() + 1;
+    uint8_t st;
+    while (((st = inb(CMD + 7)) & 0x88) != 0x08 && !(st & 1) && now_s() < end)
+        ;
+    if ((st & 0x89) == 0x08) {
+        barrier();
+        outsw(CMD, buf.v, 256);
+        barrier();
+    }
+    return wait_not_busy(1);
+}
+
+/* WRITE DMA with the start bit held back while CPU 1 rewrites the idle device's registers. */
+static uint8_t dma_write_held(uint32_t lba)
+{
+    taskfile(lba, 1);
+    bm_prepare((uint32_t)prd.p);
+    OUTB(ATA_WRITE_DMA, CMD + 7);
+    race(1);
+    race(0);
+    OUTB(0x01, bm);
+    return bm_finish();
+}
+
 static void ide_taskfile_race(const char *name)
 {
-    skipped(name, "needs a second guest CPU rewriting the taskfile during the command byte's exit: "
-                  "not in this single-CPU boot");
+    if (ide_setup(name) != 1)
+        return;
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+        skipped(name, "needs a second guest CPU");
+        return;
+    }
+    cpu_set_t zero;
+    CPU_ZERO(&zero);
+    CPU_SET(0, &zero);
+    sched_setaffinity(0, sizeof zero, &zero);
+    pthread_t t;
+    if (pthread_create(&t, NULL, racer, NULL)) {
+        skipped(name, "no racer thread");
+        return;
+    }
+    int done = 0, failed = 0;
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        memset(buf.v, 0x5a, 512);
+        snprintf((char *)buf.v, 32, "TVRACE%04d", i);
+        set_prd(0, buf.p, 512, 1);
+        uint32_t lba = 704 + (uint32_t)i % 64;
+        race_lba = RACE_LBA + (uint32_t)i;
+        uint8_t st;
+        if (i % 3 == 0) {
+            st = dma_write_held(lba);
+        } else {
+            race(1);
+            st = i % 3 == 1 ? pio_write(lba) : ide_dma(1, lba, 1, (uint32_t)prd.p, NULL);
+            race(0);
+        }
+        if (st & 1)
+            failed++;
+        else
+            done++;
+    }
+    race_stop = 1;
+    pthread_join(t, NULL);
+    long n = race_rewrites;
+    if (n < RACE_ROUNDS)
+        skipped(name, "CPU 1 rewrote the taskfile only %ld times: no race", n);
+    else
+        defended(name, "%d WRITE DMA/SECTORS of a clear marker to LBA 704-767 (%d completed, %d failed; a third with "
+                       "the start bit held back) while CPU 1 rewrote device, count and LBA to %d+ %ld times (the host "
+                       "scans the disk's encrypted range)", RACE_ROUNDS, done, failed, RACE_LBA, n);
 }
 
 const struct attack ide_attacks[] = {
@@ -248,6 +372,11 @@ const struct attack ide_attacks[] = {
     {"ide-prd-no-eot", ide_prd_no_eot},
     {"ide-wide-out-1f6", ide_wide_out_1f6},
     {"ide-pio-4kn", ide_pio_4kn},
+    {NULL, NULL},
+};
+
+/* In the fatal boot, which has two CPUs and a keyed IDE disk. */
+const struct attack ide_race_attacks[] = {
     {"ide-taskfile-race", ide_taskfile_race},
     {NULL, NULL},
 };

@@ -24,7 +24,11 @@ void tva_shared_init(void)
 
 uint64_t slice(int i)
 {
-    return i < 8 ? T.code + (uint64_t)i * 512 : T.page + (uint64_t)(i - 8) * 512;
+    if (i < 8)
+        return T.code + (uint64_t)i * 512;
+    if (i < 16)
+        return T.page + (uint64_t)(i - 8) * 512;
+    return ((T.heap + 63) & ~63ull) + (uint64_t)(i - 16) * 512; /* xHCI contexts are 64-byte aligned */
 }
 
 static void verdict(const char *kind, const char *name, const char *fmt, va_list ap)

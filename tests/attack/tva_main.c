@@ -3,7 +3,9 @@
  *   tvattack --targets "region=0x.. size=0x.. code=0x.. ..." [--group G] [--only N1,N2] [--list]
  *
  * Groups, each for a boot of its own: safe (everything the monitor must survive; the default),
- * fatal (attacks that stop the machine while the hole they aim at is open) and init (an INIT to
+ * fatal (the IOMMU attacks, whose boot has an IOMMU and an e1000 no mediator owns, the IDE
+ * taskfile race, which needs its two CPUs, then the attacks that stop the machine while the
+ * hole they aim at is open) and init (an INIT to
  * the boot CPU, which ends the guest whatever the monitor does). Each attack prints
  * "ATTACK name" and then one verdict line. */
 #define _GNU_SOURCE
@@ -18,9 +20,10 @@
 
 
 static const struct attack *const kSafe[] = {first_attacks, cpu_attacks, pci_attacks, ide_attacks, ahci_attacks,
-                                             nic_attacks, misc_attacks, NULL};
-static const struct attack *const kFatal[] = {fatal_attacks, NULL};
-static const struct attack *const kInit[] = {init_attacks, NULL};
+                                             nic_attacks, xhci_attacks, misc_attacks, NULL};
+static const struct attack *const kFatal[] = {iommu_attacks, iommu_nic_attacks, ide_race_attacks, fatal_attacks,
+                                              NULL};
+static const struct attack *const kInit[] = {init_attacks, iommu_init_attacks, NULL};
 static const struct {
     const char *name;
     const struct attack *const *groups;

@@ -302,6 +302,133 @@ static void dma_unmediated_nic(const char *name)
              sent ? "processed" : "did not process", bme ? "set" : "refused");
 }
 
+/* The IOMMU attacks run in the fatal boot, whose only e1000 no mediator owns (no [network]):
+ * under an IOMMU it keeps bus mastering, and its DMA goes through the guarded domain. */
+static int iommu_nic_setup(const char *name)
+{
+    nic_index = 0;
+    if (nic_setup(name) != 1)
+        return 0;
+    if (!(pci_cfg_read(&nic, 4, 2) & 0x4)) {
+        skipped(name, "its Bus Master Enable was refused: no IOMMU, the bus-master policy stopped it");
+        return 0;
+    }
+    return 1;
+}
+
+/* TX from the monitor's heap (the host checks the wire for canary bytes), then a control frame
+ * from guest memory (791 bytes: 14 + 777 x 0x77, which the host must find on the wire). */
+static void iommu_nic_tx_from_monitor(const char *name)
+{
+    if (!iommu_nic_setup(name))
+        return;
+    put(frame.p, (uint16_t)header(), 0);
+    put(T.heap ? T.heap : T.data, 1024, 1);
+    int sent = kick(NULL);
+    int h = header();
+    memset(frame.v + h, 0x77, 777);
+    put(frame.p, (uint16_t)(h + 777), 1);
+    int control = kick(NULL);
+    defended(name, "a frame with its payload in the region %s, a control frame from guest memory %s (the host "
+                   "checks the wire)", sent ? "processed" : "not processed", control ? "processed" : "not processed");
+}
+
+enum { MDIC = 0x20, BMCR_LOOPBACK = 0x4000, BMCR_DEFAULT = 0x1140 };
+
+static void phy_loopback(int on)
+{
+    wr(MDIC, (uint32_t)(on ? BMCR_LOOPBACK | BMCR_DEFAULT : BMCR_DEFAULT) | 0u << 16 | 1u << 21 | 1u << 26);
+    sleep_ms(5);
+}
+
+/* Frames of 0x99 looped back by the PHY into the receive ring; *good: how many of the done
+ * descriptors' guest buffers hold the frame. QEMU's e1000 receives nothing for a second after
+ * an RCTL write (its flush-queue timer), so the frames wait for that. */
+static int loop_frames(int n, int *good)
+{
+    int frames = 0;
+    *good = 0;
+    sleep_ms(1100);
+    for (int k = 0; k < n; k++) {
+        int h = header();
+        memset(frame.v + h, 0x99, 200);
+        put(frame.p, (uint16_t)(h + 200), 1);
+        kick(NULL);
+    }
+    sleep_ms(50);
+    struct rxd *r = (struct rxd *)rxr.v;
+    for (int i = 0; i < NDESC; i++) {
+        if (!(r[i].sta & 1))
+            continue;
+        frames++;
+        uint64_t a = r[i].addr;
+        for (int b = 0; b < 4; b++)
+            if (a >= rxbuf[b].p && a < rxbuf[b].p + 4096 && rxbuf[b].v[a - rxbuf[b].p + 20] == 0x99)
+                ++*good;
+    }
+    return frames;
+}
+
+/* RX into the monitor (slice 8 of the page canary; the power-off check decides), then RX into
+ * guest memory as the control: the looped-back frames must land there. */
+static void iommu_nic_rx_into_monitor(const char *name)
+{
+    if (!iommu_nic_setup(name))
+        return;
+    phy_loopback(1);
+    rx_ring(rx_into_monitor_addr);
+    int good = 0, attacked = loop_frames(4, &good);
+    wr(RCTL, 0);
+    for (int i = 0; i < 4; i++)
+        memset(rxbuf[i].v, 0, 4096);
+    rx_ring(rx_guest_addr);
+    int control = loop_frames(4, &good);
+    wr(RCTL, 0);
+    phy_loopback(0);
+    if (!control || good != control)
+        breach(name, "the control frames did not land in guest memory (%d done, %d intact): the guarded domain "
+                     "does not map the guest", control, good);
+    else
+        defended(name, "%d frames looped back into buffers in the region (the power-off check decides); %d into "
+                       "guest memory arrived intact", attacked, good);
+}
+
+/* Interrupt remapping is off (docs/iommu.md, "Interrupts without remapping"): a frame received
+ * by DMA into 0xFEE00000 is a string of MSIs, its first dword 0x00000500 an INIT to APIC 0. The
+ * MSI guard stops INIT only where the guest programs a function's MSI or MSI-X registers. Run
+ * last in the INIT boot: an INIT that gets through ends the guest. */
+static uint64_t msi_window_addr(int i) { return (void)i, 0xfee00000ull; }
+
+static void iommu_msi_init_by_dma(const char *name)
+{
+    if (!iommu_nic_setup(name))
+        return;
+    phy_loopback(1);
+    rx_ring(msi_window_addr);
+    sleep_ms(1100);
+    const uint8_t init_msg[4] = {0x00, 0x05, 0x00, 0x00}; /* data 0x500: INIT, vector 0 */
+    memset(frame.v, 0, 60); /* zeros: fixed delivery of vector 0, which the APIC drops */
+    memcpy(frame.v, init_msg, 4);
+    frame.v[12] = 0x88, frame.v[13] = 0x00; /* dword 3 is 0x0088: fixed delivery too */
+    put(frame.p, 60, 1);
+    kick(NULL);
+    sleep_ms(200);
+    wr(RCTL, 0);
+    phy_loopback(0);
+    defended(name, "a frame received into the MSI window as an INIT message: the boot CPU is still running");
+}
+
+const struct attack iommu_nic_attacks[] = {
+    {"iommu-nic-tx-from-monitor", iommu_nic_tx_from_monitor},
+    {"iommu-nic-rx-into-monitor", iommu_nic_rx_into_monitor},
+    {NULL, NULL},
+};
+
+const struct attack iommu_init_attacks[] = {
+    {"iommu-msi-init-by-dma", iommu_msi_init_by_dma},
+    {NULL, NULL},
+};
+
 const struct attack nic_attacks[] = {
     {"e1000-tx-from-monitor", e1000_tx_from_monitor},
     {"e1000-tx-plain", e1000_tx_plain},

@@ -7,13 +7,23 @@ heap, an allocator page and its device buffers (core/canary.cpp; the value is on
 
 - "safe": the AHCI boot disk, a scratch disk on AHCI port 1, a scratch disk on a PIIX IDE
   controller, the e1000 on user-mode networking with a frame dump (and a second e1000, which
-  the monitor does not mediate, with its own), and a thinvisor.conf with
+  the monitor does not mediate, with its own), a qemu-xhci with a usb-kbd, and a thinvisor.conf with
   [network] and the three disks (encrypt policy with plaintext ranges, so both mediators bounce).
   Every attack the monitor must survive runs here, one after the other.
-- "fatal": attacks that stop the machine while their hole is open (APIC base, reserved EFER bits).
+- "fatal": first the IOMMU attacks: this boot has an AMD-Vi unit (QEMU's amd-iommu, which the
+  monitor drives) and an e1000 no mediator owns (no thinvisor.conf, so no [network]) on its own
+  wire dump; the guest tries to reach the unit's registers, sends from the monitor's heap and
+  receives into its page canary through that e1000 (PHY loopback), with control frames from and
+  into guest memory that must get through. Then the IDE taskfile race: this boot has two CPUs
+  and a thinvisor.conf keying the IDE scratch disk (LBA 8192 on encrypted), and the suite scans
+  that disk for the guest's clear marker in the encrypted range. Then the attacks that stop the
+  machine while their hole is open (APIC base, reserved EFER bits). The boot runs to power-off,
+  so the monitor's canary check judges the receive attack.
 - "init": INIT to the boot CPU through an IOAPIC entry and through the AHCI controller's MSI;
   an INIT that gets through ends the guest, so the suite judges the IOAPIC one from the monitor's
-  log too (the INIT refused or taken, no panic, no unmonitored reboot).
+  log too (the INIT refused or taken, no panic, no unmonitored reboot). Last, with the same
+  amd-iommu and unmediated e1000 as the fatal boot, an INIT message written by DMA into the MSI
+  window (a known open hole: no interrupt remapping).
 
 The guest prints `TV-ATTACK: ready`; the suite reads the canary places from the monitor's log
 and types them in; tvattack prints `ATTACK name` and then `DEFENDED name: how`, `BREACH name:
@@ -73,20 +83,44 @@ plaintext = 0-8191
 # --iommu: every boot gets a VT-d unit (before the PCI devices, as QEMU wants), which the monitor
 # drives: the unmediated e1000 then keeps bus mastering and the IOMMU, not the bus-master policy,
 # stops dma-unmediated-nic. Not part of make test (the scenario iommu-vtd-q35 is); run by hand.
+# Without it only the fatal boot has an IOMMU (AMD-Vi), and the safe boot tests the bus-master
+# policy that applies without one.
 IOMMU = []
+FATAL_IOMMU = ["-device", "amd-iommu"]
+# The fatal boot's control frame (iommu-nic-tx-from-monitor): 14 + 777 bytes of 0x77.
+IOMMU_CONTROL = (791, b"\x77")
+IOMMU_ATTACKS = ["iommu-registers", "iommu-nic-tx-from-monitor", "iommu-nic-rx-into-monitor"]
+# The fatal boot's thinvisor.conf: the IDE scratch disk keyed from LBA 8192 on (the taskfile
+# race writes a clear marker to 704-767 while CPU 1 points the registers at 9000), no [network]
+# (the e1000 stays unmediated for the IOMMU attacks).
+FATAL_CONF = """[disk.boot]
+serial = TVBOOT0001
+keyslots = attack.keys
+plaintext = 0-131071
+
+[disk.ide]
+serial = TVIDE00001
+keyslots = attack.keys
+plaintext = 0-8191
+"""
+RACE_MARK, RACE_PLAIN = b"TVRACE", range(704, 768)
 
 # Attacks on holes that are still open (issue 12), with where they stand. They run every time and
 # print SKIP with the breach; everything else is gated at zero breaches.
 KNOWN_OPEN = {
+    "iommu-msi-init-by-dma": "interrupt remapping is not turned on: an unmediated bus master's DMA into the MSI "
+                             "window is an INIT (docs/iommu.md, 'Interrupts without remapping')",
 }
 
 # Which attack aims at which 512-byte slice of the canaries: 0-7 the code page, 8-15 the page
-# canary (tests/attack/tva.h, slice()).
+# canary, 16-23 the heap canary (tests/attack/tva.h, slice()).
 SLICES = {0: "cpu-write-alias", 1: "cpu-rep-stos", 2: "cpu-movs-hook-to-monitor", 3: "ide-dma-read-into-monitor",
           4: "cpu-exec", 5: "ide-toctou-read", 6: "ahci-dma-read-into-monitor", 7: "ahci-toctou",
           8: "e1000-rx-into-monitor", 9: "e1000-rx-into-monitor", 10: "e1000-rx-into-monitor",
           11: "e1000-rx-into-monitor", 12: "ahci-table-in-monitor", 13: "ahci-clb-in-monitor",
-          14: "e1000-tx-ring-in-monitor", 15: "ide-prd-table-in-monitor"}
+          14: "e1000-tx-ring-in-monitor", 15: "ide-prd-table-in-monitor",
+          20: "xhci-data-stage-into-monitor", 21: "xhci-trb-rewritten-after-doorbell", 22: "xhci-dcbaa-at-monitor",
+          23: "xhci-dcbaa-at-monitor"}
 # Which attack writes which LBAs (64 sectors each) of the scratch disks.
 IDE_LBAS = {128: "ide-dma-write-from-monitor", 192: "ide-prd-table-in-monitor", 256: "ide-toctou-read",
             320: "ide-toctou-write", 384: "ide-prd-zero-length", 448: "ide-prd-wrap", 512: "ide-prd-oversized",
@@ -132,8 +166,10 @@ class Run:
     def __init__(self, work, group, names, with_conf):
         self.work, self.group = work, group
         ide = scratch(work, "ide-%s.img" % group)
-        args = ["-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", "512M", "-smp", "1", "-display", "none",
-                "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std"] + IOMMU + [
+        args = ["-accel", "tcg", "-machine", "q35", "-cpu", "max", "-m", "512M", "-smp", "2" if group == "fatal" else "1",
+                "-display", "none",
+                "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std"] + (
+                IOMMU or (FATAL_IOMMU if group in ("fatal", "init") else [])) + [
                 "-drive", "file=%s,format=raw,if=none,id=boot,snapshot=on" % DISK,
                 "-device", "ide-hd,drive=boot,bus=ide.0,serial=TVBOOT0001,bootindex=1",
                 "-device", "piix3-ide,id=pide",
@@ -141,6 +177,12 @@ class Run:
                 "-device", "ide-hd,drive=is,bus=pide.0,unit=0,serial=TVIDE00001",
                 "-kernel", MONITOR, "-fw_cfg", "name=opt/thinvisor/script,file=%s" % guest_script(work, group, names)]
         self.feeder = None
+        if group in ("fatal", "init"):  # an e1000 no mediator owns, for the IOMMU attacks
+            args += ["-netdev", "user,id=n2", "-device", "e1000,netdev=n2,mac=52:54:00:12:34:58",
+                     "-object", "filter-dump,id=fd2,netdev=n2,file=%s" % os.path.join(work, "wire-%s.pcap" % group)]
+        if group == "fatal":  # the keyed IDE disk for the taskfile race
+            args += ["-initrd", "%s,%s" % (os.path.join(work, "fatal-conf", "thinvisor.conf"),
+                                           os.path.join(work, "attack.keys"))]
         if with_conf:
             self.wire_sink, self.wire_in = free_udp_port(), free_udp_port()
             ahci = scratch(work, "ahci-%s.img" % group)
@@ -154,6 +196,8 @@ class Run:
                      # a second e1000: the monitor mediates only the first (issue 12, item 3)
                      "-netdev", "user,id=n1", "-device", "e1000,netdev=n1,mac=52:54:00:12:34:57",
                      "-object", "filter-dump,id=fd1,netdev=n1,file=%s" % os.path.join(work, "wire2.pcap"),
+                     # the xHCI the mediator owns, with a keyboard for the xhci-* attacks to address
+                     "-device", "qemu-xhci,id=xhci", "-device", "usb-kbd,bus=xhci.0",
                      "-initrd", "%s,%s" % (os.path.join(work, "thinvisor.conf"), os.path.join(work, "attack.keys"))]
         os.makedirs(os.path.join(work, group), exist_ok=True)
         self.q = QemuConsole(os.path.join(work, group), args, 900)
@@ -405,6 +449,8 @@ def check_evidence(judge, run, unit_hex, console, mon, names):
             idx = (addr - base) // 512
         elif what == "page" and base is not None:
             idx = 8 + (addr - base) // 512
+        elif what == "heap" and base is not None:
+            idx = 16 + (addr - (base + 63) // 64 * 64) // 512  # 64-byte aligned slices (tva_lib.c)
         who = SLICES.get(idx)
         if who:
             judge.host(who, "the monitor's %s canary changed at %#x (power-off check)" % (what, addr))
@@ -443,16 +489,73 @@ def judge_gates(judge, mon, count):
         judge.verdicts["canary-intact"] = ("BREACH", "see the attacks whose slices changed")
 
 
+def check_iommu_evidence(judge, run, unit_hex, mon, names):
+    """The fatal boot's IOMMU attacks: the unit was on, no canary bytes on the unmediated e1000's
+    wire, its control frame there intact, and the monitor's canaries intact at power-off."""
+    picked = [n for n in IOMMU_ATTACKS if n in names]
+    if not picked:
+        return
+    if not re.search(r"iommu: (AMD-Vi|VT-d) translation on", mon):
+        for n in picked:
+            judge.host(n, "the monitor did not turn the IOMMU on")
+    wire = os.path.join(run.work, "wire-fatal.pcap")
+    frames = []
+    if os.path.exists(wire):
+        with open(wire, "rb") as f:
+            frames = pcap_frames(f.read())
+    if "iommu-nic-tx-from-monitor" in names:
+        leaked = [i + 1 for i, fr in enumerate(frames) if find_all(fr, needles(unit_hex))]
+        if leaked:
+            judge.host("iommu-nic-tx-from-monitor", "canary bytes on the unmediated e1000's wire (frames %s)" % leaked)
+        size, fill = IOMMU_CONTROL
+        if not any(len(fr) == size and fr[14:] == fill * (size - 14) for fr in frames):
+            judge.host("iommu-nic-tx-from-monitor", "the control frame from guest memory never reached the wire: "
+                                                    "the guarded domain does not map the guest")
+    if "iommu-nic-rx-into-monitor" in names:
+        changed = re.findall(r"canary: CHANGED in \w+ at 0x[0-9a-f]+", mon)
+        if changed:
+            judge.host("iommu-nic-rx-into-monitor", "the monitor's power-off check: %s" % "; ".join(changed[:3]))
+        elif "canary: intact in all" not in mon:
+            judge.host("iommu-nic-rx-into-monitor", "no power-off canary check in the monitor log")
+
+
+def check_race_evidence(judge, run, names):
+    """ide-taskfile-race: the guest's clear marker must be on the IDE disk only where it aimed
+    (LBA 704-767, unencrypted), never in the encrypted range."""
+    if "ide-taskfile-race" not in names:
+        return
+    with open(run.disks["ide"], "rb") as f:
+        data = f.read()
+    lbas = sorted({off // 512 for off in find_all(data, [RACE_MARK])})
+    wrong = [l for l in lbas if l not in RACE_PLAIN]
+    if [l for l in wrong if l >= 8192]:
+        judge.host("ide-taskfile-race", "the clear marker reached the encrypted range at LBA %s: a command ran on "
+                                        "registers the monitor did not check" % [l for l in wrong if l >= 8192][:8])
+    elif not [l for l in lbas if l in RACE_PLAIN]:
+        judge.host("ide-taskfile-race", "no marker landed at LBA 704-767: the race tested nothing")
+    else:
+        judge.notes.setdefault("ide-taskfile-race", []).append(
+            "the disk holds the marker at %d LBAs, none encrypted-range%s" % (
+                len(lbas), " (also at %s, latched from mixed bytes)" % wrong[:4] if wrong else ""))
+
+
 def run_fatal(work, names, judge, group):
-    """The attacks that stop the machine while their hole is open; `init` ends the guest anyway."""
+    """The attacks that stop the machine while their hole is open; `init` ends the guest anyway.
+    The fatal boot runs to power-off (its IOMMU attacks need the monitor's canary check)."""
     run = Run(work, group, names, False)
     try:
-        run.start()
-        console, mon = run.finish(120 if group == "fatal" else 60, stop=b"TV-ATTACK: finished")
+        _, unit_hex = run.start()
+        if group == "fatal":
+            console, mon = run.finish(180)
+        else:
+            console, mon = run.finish(60, stop=b"TV-ATTACK: finished")
     except Exception:
         run.q.kill()
         raise
     secs = judge.guest(console, names, group, mon)
+    if group == "fatal":
+        check_iommu_evidence(judge, run, unit_hex, mon, names)
+        check_race_evidence(judge, run, names)
     if "init-ioapic-bsp" in names and "init-ioapic-bsp" in secs and "init-ioapic-bsp" not in judge.verdicts:
         judge.breaches.pop("init-ioapic-bsp", None)
         # Taken by the monitor, the INIT leaves the boot CPU waiting or restarts the guest's
@@ -490,9 +593,12 @@ def main():
     work = tempfile.mkdtemp(prefix="attacks-", dir=os.path.join(ROOT, "build"))
     judge = Judge()
     try:
-        if safe:
+        if safe or fatal:
             with open(os.path.join(work, "thinvisor.conf"), "w") as f:
                 f.write(CONF)
+            os.makedirs(os.path.join(work, "fatal-conf"))  # the monitor takes the module by its name
+            with open(os.path.join(work, "fatal-conf", "thinvisor.conf"), "w") as f:
+                f.write(FATAL_CONF)
             pf = os.path.join(work, "pass")
             with open(pf, "w") as f:
                 f.write(PASSPHRASE)

@@ -1,0 +1,27 @@
+// The IOMMU calls the rest of the monitor makes, over both drivers: Intel VT-d (vtd_monitor.cpp,
+// from the DMAR table) and AMD-Vi (amdvi_monitor.cpp, from the IVRS table).
+#include "drivers/iommu/iommu.hpp"
+
+#include "core/log.hpp"
+#include "drivers/iommu/iommu_units.hpp"
+
+namespace tv::iommu {
+
+Status iommu_prepare() {
+    bool const vtd = vtd_monitor_prepare();
+    bool const amdvi = amdvi_monitor_prepare();
+    if (!vtd && !amdvi)
+        log("iommu: no DMAR or IVRS table: no IOMMU, unmediated devices fall under the bus-master policy");
+    return Status::Ok;
+}
+
+bool iommu_guards(u8 bus, u8 dev, u8 fn) {
+    return vtd_monitor_guards(bus, dev, fn) || amdvi_monitor_guards(bus, dev, fn);
+}
+
+Status iommu_enable(PageSource& ps, u64 top) {
+    if (Status s = vtd_monitor_enable(ps, top); !ok(s)) return s;
+    return amdvi_monitor_enable(ps, top);
+}
+
+}  // namespace tv::iommu

@@ -1,0 +1,239 @@
+/* xHCI DMA at the monitor (issue 16's mediator, issue 12's attack classes): a qemu-xhci with a
+ * usb-kbd on port 1 that no guest driver holds; the attacker resets the controller and drives
+ * it through BAR0 (which the mediator hooks): Enable Slot, Address Device, then GET_DESCRIPTOR
+ * with its Data Stage in the region, the same with the Data Stage TRB rewritten to the region
+ * right after the doorbell, link TRBs that loop, and the guest's DCBAA entries pointing into
+ * the region (the mediator copies the device's output context out through them). Each write
+ * towards the monitor aims at its own slice of the heap canary (20, 21; 22 for the DCBAA, whose
+ * context of up to 2 KiB would spill into 23); the power-off check decides. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tva.h"
+
+enum { DCBAA, CMDS, EVENTS, EP0, INPUT, OUTPUT, NPAGES };
+enum { TRB_NORMAL_SETUP = 2, TRB_DATA = 3, TRB_STATUS = 4, TRB_LINK = 6, TRB_ENABLE_SLOT = 9, TRB_ADDRESS = 11,
+       TRB_NOOP_CMD = 23, EV_TRANSFER = 32, EV_COMMAND = 33, CC_SUCCESS = 1, CC_SHORT = 13 };
+
+static volatile uint32_t *cap, *op, *rt, *db;
+static struct dpage pg[NPAGES];
+static unsigned ev_idx, cmd_idx, stride;
+static struct pcidev hc;
+
+static void w64(volatile uint32_t *r, uint64_t v)
+{
+    barrier();
+    r[0] = (uint32_t)v;
+    r[1] = (uint32_t)(v >> 32);
+    barrier();
+}
+
+static void trb(uint8_t *ring, unsigned i, uint64_t param, uint32_t status, uint32_t control)
+{
+    uint32_t *t = (uint32_t *)(ring + i * 16);
+    t[0] = (uint32_t)param;
+    t[1] = (uint32_t)(param >> 32);
+    t[2] = status;
+    barrier();
+    t[3] = control | 1; /* cycle 1: the first lap */
+    barrier();
+}
+
+/* The next event of `type` (others are skipped), or -1 after `secs`; reading USBSTS is where
+ * the monitor hands events over. */
+static int next_event(int type, double secs, uint32_t *status)
+{
+    double end = now_s() + secs;
+    while (now_s() < end) {
+        (void)op[1];
+        barrier();
+        uint32_t *t = (uint32_t *)(pg[EVENTS].v + (ev_idx % 16) * 16);
+        if ((t[3] & 1) == (ev_idx / 16 % 2 == 0)) {
+            uint32_t c = t[3];
+            *status = t[2];
+            ev_idx++;
+            w64(rt + (0x20 + 0x18) / 4, (pg[EVENTS].p + (ev_idx % 16) * 16) | 8);
+            if ((int)((c >> 10) & 0x3f) == type)
+                return (int)c;
+            continue;
+        }
+        sleep_ms(1);
+    }
+    return -1;
+}
+
+/* A command; its completion code, or -1. *slot: the slot it names. */
+static int command(uint64_t param, uint32_t control, uint32_t *slot)
+{
+    trb(pg[CMDS].v, cmd_idx++, param, 0, control);
+    db[0] = 0;
+    uint32_t s = 0;
+    int c = next_event(EV_COMMAND, 2.0, &s);
+    if (c < 0)
+        return -1;
+    if (slot)
+        *slot = (uint32_t)c >> 24;
+    return (int)(s >> 24);
+}
+
+/* Reset, rings, Enable Slot; the DCBAA entries as `entry0`/`entry_slot` say (0: the guest's own
+ * output page); Address Device for the keyboard on port 1. Returns the slot, 0 on failure. */
+static uint32_t xhci_setup(const char *name, uint64_t entry0, uint64_t entry_slot)
+{
+    if (pci_find(0, 0, 0xffffff, 0x0c0330, &hc) < 0 || !hc.bar[0]) {
+        skipped(name, "no xHCI controller");
+        return 0;
+    }
+    for (int i = 0; i < NPAGES; i++)
+        if (dma_page(&pg[i])) {
+            skipped(name, "no DMA pages");
+            return 0;
+        }
+    pci_unbind(&hc);
+    pci_cfg_write(&hc, 4, 2, pci_cfg_read(&hc, 4, 2) | 0x6);
+    cap = devmem_map(hc.bar[0], 0x4000);
+    if (!cap) {
+        skipped(name, "cannot map BAR0");
+        return 0;
+    }
+    op = cap + (cap[0] & 0xff) / 4;
+    rt = cap + (cap[6] & ~0x1fu) / 4;
+    db = cap + (cap[5] & ~3u) / 4;
+    stride = (cap[4] & 4) ? 64 : 32;
+    op[0] &= ~1u;
+    sleep_ms(20);
+    op[0] = 2; /* HCRST */
+    for (double end = now_s() + 2; (op[0] & 2 || op[1] & (1u << 11)) && now_s() < end;)
+        sleep_ms(1);
+    op[0x38 / 4] = 4; /* 4 slots */
+    uint32_t *erst = (uint32_t *)(pg[DCBAA].v + 0x800);
+    erst[0] = (uint32_t)pg[EVENTS].p;
+    erst[1] = (uint32_t)(pg[EVENTS].p >> 32);
+    erst[2] = 16;
+    w64(op + 0x30 / 4, pg[DCBAA].p);
+    w64(op + 0x18 / 4, pg[CMDS].p | 1);
+    rt[(0x20 + 0x08) / 4] = 1;
+    w64(rt + (0x20 + 0x10) / 4, pg[DCBAA].p + 0x800);
+    w64(rt + (0x20 + 0x18) / 4, pg[EVENTS].p);
+    op[0] = 1;
+    sleep_ms(10);
+    uint32_t slot = 0;
+    int code = command(0, TRB_ENABLE_SLOT << 10, &slot);
+    if (code != CC_SUCCESS || !slot || slot > 4) {
+        skipped(name, "Enable Slot failed (code %d)", code);
+        return 0;
+    }
+    uint64_t *dcbaa = (uint64_t *)pg[DCBAA].v;
+    dcbaa[0] = entry0;
+    dcbaa[slot] = entry_slot ? entry_slot : pg[OUTPUT].p;
+    uint32_t *in = (uint32_t *)pg[INPUT].v;
+    in[1] = 3; /* add the slot and endpoint 0 */
+    uint32_t *sc = (uint32_t *)(pg[INPUT].v + stride), *ep0 = (uint32_t *)(pg[INPUT].v + 2 * stride);
+    sc[0] = 1u << 27;
+    sc[1] = 1u << 16; /* root hub port 1 */
+    ep0[1] = 3u << 1 | 4u << 3 | 64u << 16;
+    ep0[2] = (uint32_t)pg[EP0].p | 1;
+    ep0[3] = (uint32_t)(pg[EP0].p >> 32);
+    ep0[4] = 8;
+    code = command(pg[INPUT].p, TRB_ADDRESS << 10 | slot << 24, NULL);
+    if (code != CC_SUCCESS) {
+        skipped(name, "Address Device failed (code %d): no keyboard on port 1?", code);
+        return 0;
+    }
+    note("xHCI %s, slot %u addressed", hc.bdf, slot);
+    return slot;
+}
+
+/* GET_DESCRIPTOR(device, 64 bytes) with its Data Stage at `data`; hook runs right after the
+ * doorbell. Returns the transfer event's completion code, or -1. */
+static int get_descriptor(uint32_t slot, uint64_t data, void (*hook)(void))
+{
+    trb(pg[EP0].v, 0, 0x0040000001000680ull, 8, TRB_NORMAL_SETUP << 10 | 1u << 6 | 3u << 16);
+    trb(pg[EP0].v, 1, data, 64, TRB_DATA << 10 | 1u << 16);
+    trb(pg[EP0].v, 2, 0, 0, TRB_STATUS << 10 | 1u << 5);
+    db[slot] = 1;
+    if (hook)
+        hook();
+    uint32_t s = 0;
+    return next_event(EV_TRANSFER, 2.0, &s) < 0 ? -1 : (int)(s >> 24);
+}
+
+static int landed(const uint8_t *b) { return b[0] == 18 && b[1] == 1; } /* a device descriptor */
+
+static void xhci_data_stage_into_monitor(const char *name)
+{
+    uint32_t slot = xhci_setup(name, 0, 0);
+    if (!slot)
+        return;
+    int code = get_descriptor(slot, slice(20), NULL);
+    if (code == CC_SUCCESS || code == CC_SHORT)
+        breach(name, "GET_DESCRIPTOR with its Data Stage in the region completed (code %d)", code);
+    else
+        defended(name, "GET_DESCRIPTOR with its Data Stage in the region: completion code %d (the power-off check "
+                       "decides)", code);
+}
+
+static void rewrite_data_stage(void)
+{
+    uint32_t *t = (uint32_t *)(pg[EP0].v + 16);
+    t[0] = (uint32_t)slice(21);
+    t[1] = (uint32_t)(slice(21) >> 32);
+    barrier();
+}
+
+static void xhci_trb_rewritten_after_doorbell(const char *name)
+{
+    uint32_t slot = xhci_setup(name, 0, 0);
+    if (!slot)
+        return;
+    uint8_t *buf = pg[OUTPUT].v + 0x800;
+    memset(buf, 0, 64);
+    int code = get_descriptor(slot, pg[OUTPUT].p + 0x800, rewrite_data_stage);
+    if (landed(buf))
+        defended(name, "the descriptor landed in the buffer the Data Stage named at the doorbell (code %d)", code);
+    else
+        breach(name, "the descriptor did not land where the TRB said at the doorbell (code %d): the rewrite "
+                     "was followed", code);
+}
+
+static void xhci_link_loop(const char *name)
+{
+    uint32_t slot = xhci_setup(name, 0, 0);
+    if (!slot)
+        return;
+    trb(pg[EP0].v, 0, pg[EP0].p, 0, TRB_LINK << 10); /* a transfer ring that links to itself */
+    db[slot] = 1;
+    uint32_t s = 0;
+    int ev = next_event(EV_TRANSFER, 0.5, &s);
+    int noop = command(0, TRB_NOOP_CMD << 10, NULL); /* the controller still serves commands */
+    trb(pg[CMDS].v, cmd_idx, pg[CMDS].p + cmd_idx * 16, 0, TRB_LINK << 10); /* the command ring too */
+    db[0] = 0;
+    int ev2 = next_event(EV_COMMAND, 0.5, &s);
+    if (noop != CC_SUCCESS)
+        breach(name, "after a self-linked transfer ring the controller no longer completes a No-Op (code %d)", noop);
+    else
+        defended(name, "self-linked transfer ring: %s; No-Op after it completed; self-linked command ring: %s "
+                       "(the monitor must live on)", ev < 0 ? "no event" : "an event", ev2 < 0 ? "no event" : "an event");
+}
+
+static void xhci_dcbaa_at_monitor(const char *name)
+{
+    uint32_t slot = xhci_setup(name, slice(22), slice(22));
+    if (!slot)
+        return;
+    uint8_t *buf = pg[OUTPUT].v + 0x800;
+    memset(buf, 0, 64);
+    int code = get_descriptor(slot, pg[OUTPUT].p + 0x800, NULL); /* events copy the context out again */
+    defended(name, "DCBAA entries 0 and %u in the region through Address Device and a transfer (code %d, descriptor "
+                   "%s): the power-off check decides", slot, code, landed(buf) ? "received" : "not received");
+}
+
+const struct attack xhci_attacks[] = {
+    {"xhci-data-stage-into-monitor", xhci_data_stage_into_monitor},
+    {"xhci-trb-rewritten-after-doorbell", xhci_trb_rewritten_after_doorbell},
+    {"xhci-link-loop", xhci_link_loop},
+    {"xhci-dcbaa-at-monitor", xhci_dcbaa_at_monitor},
+    {NULL, NULL},
+};
