@@ -67,7 +67,11 @@ void timer_exit_begin() {
 }
 
 void timer_run_due() {
-    if (this_cpu() != g_timer_cpu) return;
+    // Not from inside a job: a wait that runs the jobs (an AoE disk command) may one day be
+    // reached from one, and the table is not re-entrant.
+    static constinit bool running = false;
+    if (this_cpu() != g_timer_cpu || running) return;
+    running = true;
     u64 const now = clock_us(), next = g_jobs.next_us();
     // Held off for a second or more: a guest with interrupts off and no exits (SVM;
     // docs/architecture.md), or the monitor itself waiting inside one exit's handler (an AoE
@@ -82,6 +86,7 @@ void timer_run_due() {
             break;
     }
     (void)g_jobs.run_due(now);
+    running = false;
 }
 
 u64 timer_deadline_tsc() {

@@ -19,7 +19,10 @@ inline constexpr u64 kNoDeadline = ~0ull;
 // At the start of every exit's handling (core/dispatch.cpp): notes the time on the timer CPU,
 // so a long hold-off can be told apart from the monitor's own wait in a handler.
 void timer_exit_begin();
-// At every exit: runs what is due, on the timer CPU only; one compare elsewhere.
+// At every exit: runs what is due, on the timer CPU only; one compare elsewhere. Also from a
+// wait inside one exit's handler (the AoE disk's wait for its target), so that wait does not
+// hold the jobs off: callable under a device lock, since no job takes a disk's lock; a call
+// from inside a job returns at once.
 void timer_run_due();
 
 // For the backends, before each entry: the TSC value by which this CPU must be back in the
