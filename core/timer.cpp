@@ -56,6 +56,18 @@ u32 apic_highest_in_service() {
     return base & kApicEnable ? apic_highest(base, kIsr) : 0;
 }
 
+ApicSnapshot apic_snapshot() {
+    u64 const base = x86::rdmsr(kApicBaseMsr);
+    if (!(base & kApicEnable)) return ApicSnapshot{0, 0, 0};
+    return ApicSnapshot{apic_highest(base, kIsr), apic_highest(base, kIrr), apic_read(base, kTpr) & 0xFF};
+}
+
+u64 timer_late_us() {
+    if (this_cpu() != g_timer_cpu || g_jobs.empty()) return 0;
+    u64 const now = clock_us(), next = g_jobs.next_us();
+    return now > next ? now - next : 0;
+}
+
 bool timer_add_periodic(void (*job)(), u64 period_us) {
     if (g_timer_cpu == ~0u) g_timer_cpu = this_cpu();
     if (g_timer_cpu != this_cpu()) return false;

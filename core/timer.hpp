@@ -37,6 +37,14 @@ inline constexpr u64 kHaltSliceUs = 1'000;
 
 // The highest vector the local APIC holds in service (ISR), 0 when none. Reads only.
 u32 apic_highest_in_service();
+// The local APIC as a hang diagnosis wants it: highest in service, highest requested, TPR.
+struct ApicSnapshot {
+    u32 isr, irr, tpr;
+};
+ApicSnapshot apic_snapshot();
+
+// How long the earliest job is overdue now, on the timer CPU (0 when none is, or elsewhere).
+u64 timer_late_us();
 
 // One log line: runs, how late the latest ran, runs later than 10 ms.
 void timer_log_stats();

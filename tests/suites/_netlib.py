@@ -31,7 +31,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
+MONITOR = os.environ.get("TV_MONITOR_ELF") or os.path.join(ROOT, "build", "thinvisor.elf")
 DISK = os.path.join(ROOT, "build", "guest", "disk.img")
 PID = os.getpid()
 

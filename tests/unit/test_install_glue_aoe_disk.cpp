@@ -18,6 +18,7 @@
 #include "core/device/pci_registry.hpp"
 #include "drivers/aoe_disk/aoe_disk_install.hpp"
 #include "drivers/nic/frame_port.hpp"
+#include "storage/key_table.hpp"
 #include "tests/unit/fake_vcpu.hpp"
 #include "tests/unit/mocks/monitor_registries.hpp"
 #include "tests/unit/test_aoe_fake.hpp"
@@ -106,6 +107,8 @@ class AoeDiskInstallGlue : public ::testing::Test {
         saved_loaded = r.conf_loaded;
         if (attached) return r.unpark(parked);  // run again (--gtest_repeat): the glue attached once
         attached = true;
+        // No [disk.*] keys: another suite (AoeDiskSealed) may have left its table installed.
+        ASSERT_EQ(storage::set_keys(nullptr, 0, false), Status::Ok);
         r.conf_loaded = true;
         r.conf.network.present = true;
         r.conf.aoe = {true, 1, 2, 1500, 1000};
