@@ -293,9 +293,10 @@ void SvmVcpu::check_idle_in_service() {
 // APIC. Once per late deadline, rate-limited; a boot logs one for its firmware stretch.
 void SvmVcpu::note_late_exit(u64 code) {
     constexpr u64 kLateExitUs = 2'000'000;
-    u64 const late = timer_late_us();
+    u64 const late = timer_late_us();  // one TSC read on the timer CPU, 0 elsewhere
+    if (late < kLateExitUs) return;
     u64 const due = timer_deadline_tsc();
-    if (late < kLateExitUs || due == late_logged_due_) return;
+    if (due == late_logged_due_) return;
     late_logged_due_ = due;
     if (!log_limit_allow("svm-clock", "first exit after a 2 s hold-off")) return;
     VmcbControl const& c = vmcb_->control;
