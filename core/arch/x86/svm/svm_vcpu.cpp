@@ -307,7 +307,8 @@ void SvmVcpu::note_late_exit(u64 code) {
         ull(late / 1000), ull(code), ull(vmcb_->save.rip), ull(vmcb_->save.rflags),
         static_cast<unsigned>(c.interrupt_shadow & 1), (c.vintr & vintr::kVIrq) ? 1u : 0u,
         static_cast<unsigned>((c.vintr & vintr::kVIntrVector) >> vintr::kVectorShift),
-        (c.vintr & vintr::kVIntrMasking) ? 1u : 0u, ull(c.exit_int_info), taken_.highest(), a.isr, a.irr, a.tpr);
+        (c.vintr & vintr::kVIntrMasking) ? 1u : 0u, ull(c.exit_int_info), taken_.empty() ? 0u : taken_.highest(), a.isr,
+        a.irr, a.tpr);
 }
 
 ExitRecord SvmVcpu::run() {
