@@ -56,6 +56,18 @@ u32 apic_highest_in_service() {
     return base & kApicEnable ? apic_highest(base, kIsr) : 0;
 }
 
+ApicSnapshot apic_snapshot() {
+    u64 const base = x86::rdmsr(kApicBaseMsr);
+    if (!(base & kApicEnable)) return ApicSnapshot{0, 0, 0};
+    return ApicSnapshot{apic_highest(base, kIsr), apic_highest(base, kIrr), apic_read(base, kTpr) & 0xFF};
+}
+
+u64 timer_late_us() {
+    if (this_cpu() != g_timer_cpu || g_jobs.empty()) return 0;
+    u64 const now = clock_us(), next = g_jobs.next_us();
+    return now > next ? now - next : 0;
+}
+
 bool timer_add_periodic(void (*job)(), u64 period_us) {
     if (g_timer_cpu == ~0u) g_timer_cpu = this_cpu();
     if (g_timer_cpu != this_cpu()) return false;
@@ -67,7 +79,11 @@ void timer_exit_begin() {
 }
 
 void timer_run_due() {
-    if (this_cpu() != g_timer_cpu) return;
+    // Not from inside a job: a wait that runs the jobs (an AoE disk command) may one day be
+    // reached from one, and the table is not re-entrant.
+    static constinit bool running = false;
+    if (this_cpu() != g_timer_cpu || running) return;
+    running = true;
     u64 const now = clock_us(), next = g_jobs.next_us();
     // Held off for a second or more: a guest with interrupts off and no exits (SVM;
     // docs/architecture.md), or the monitor itself waiting inside one exit's handler (an AoE
@@ -82,6 +98,7 @@ void timer_run_due() {
             break;
     }
     (void)g_jobs.run_due(now);
+    running = false;
 }
 
 u64 timer_deadline_tsc() {

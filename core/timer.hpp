@@ -19,7 +19,10 @@ inline constexpr u64 kNoDeadline = ~0ull;
 // At the start of every exit's handling (core/dispatch.cpp): notes the time on the timer CPU,
 // so a long hold-off can be told apart from the monitor's own wait in a handler.
 void timer_exit_begin();
-// At every exit: runs what is due, on the timer CPU only; one compare elsewhere.
+// At every exit: runs what is due, on the timer CPU only; one compare elsewhere. Also from a
+// wait inside one exit's handler (the AoE disk's wait for its target), so that wait does not
+// hold the jobs off: callable under a device lock, since no job takes a disk's lock; a call
+// from inside a job returns at once.
 void timer_run_due();
 
 // For the backends, before each entry: the TSC value by which this CPU must be back in the
@@ -34,6 +37,14 @@ inline constexpr u64 kHaltSliceUs = 1'000;
 
 // The highest vector the local APIC holds in service (ISR), 0 when none. Reads only.
 u32 apic_highest_in_service();
+// The local APIC as a hang diagnosis wants it: highest in service, highest requested, TPR.
+struct ApicSnapshot {
+    u32 isr, irr, tpr;
+};
+ApicSnapshot apic_snapshot();
+
+// How long the earliest job is overdue now, on the timer CPU (0 when none is, or elsewhere).
+u64 timer_late_us();
 
 // One log line: runs, how late the latest ran, runs later than 10 ms.
 void timer_log_stats();

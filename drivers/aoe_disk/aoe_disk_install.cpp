@@ -23,6 +23,7 @@
 #include "core/layout.hpp"
 #include "core/log.hpp"
 #include "core/log_limit.hpp"
+#include "core/timer.hpp"
 #include "drivers/aoe_disk/aoe_disk.hpp"
 #include "drivers/aoe_disk/aoe_disk_int13.hpp"
 #include "drivers/aoe_disk/aoe_disk_sealed.hpp"
@@ -152,8 +153,13 @@ constinit u32 g_ini_logs = 0;
 // retransmissions; issue 22, item 3). 20 us is nothing next to a round trip.
 constexpr u64 kIdlePollGapUs = 20;
 
+// A disk command waits for the target inside the exit that started it, up to [aoe] timeout_ms
+// through an outage. The monitor clock's jobs (network tick, VPN timers) run here meanwhile,
+// on the timer CPU, so that wait does not hold them off (core/timer.hpp: timer_run_due is safe
+// under a device lock; its jobs never take the disk's).
 void PortPoller::poll() {
     port->poll();
+    timer_run_due();
     if (!g_inbox.drain(g_ini)) clock_delay_us(kIdlePollGapUs);
 }
 

@@ -31,7 +31,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
+MONITOR = os.environ.get("TV_MONITOR_ELF") or os.path.join(ROOT, "build", "thinvisor.elf")
 DISK = os.path.join(ROOT, "build", "guest", "disk.img")
 PID = os.getpid()
 
@@ -222,16 +222,23 @@ class Guest:
         self.work = work
         self.sock_path = os.path.join(work, "com1.sock")
         self.monlog = os.path.join(work, "monitor.log")
+        self.hmp_path = os.path.join(work, "hmp.sock")  # QEMU's monitor: cpu_state() reads it
+        self.dumps = 0
         self.console = b""
         self.seq = 0
-        if os.path.exists(self.sock_path):
-            os.unlink(self.sock_path)
+        for path in (self.sock_path, self.hmp_path):
+            if os.path.exists(path):
+                os.unlink(path)
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", machine, "-cpu", "max", "-m", mem,
-               "-display", "none", "-monitor", "none", "-no-reboot", "-nodefaults", "-vga", "std",
+               "-display", "none", "-monitor", "unix:%s,server=on,wait=off" % self.hmp_path,
+               "-no-reboot", "-nodefaults", "-vga", "std",
                "-chardev", "socket,id=com1,path=%s,server=on,wait=on" % self.sock_path,
                "-serial", "chardev:com1", "-serial", "file:" + self.monlog,
                "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % net.tap,
                "-device", "%s,netdev=n0,mac=%s" % (nic, guest_mac)] + list(extra)
+        # TV_QEMU_EXTRA: more QEMU options for every guest of a suite run by hand (e.g.
+        # "-gdb tcp::1234", to look at a vCPU that hangs).
+        cmd += os.environ.get("TV_QEMU_EXTRA", "").split()
         if disk:
             cmd += ["-drive", "file=%s,format=raw,snapshot=on" % disk.replace(",", ",,")]
         if script:
@@ -307,11 +314,69 @@ class Guest:
                            % (self.seq, command, self.seq)).encode())
         pat = re.compile(rb"__TV%d_(\d+)__" % self.seq)
         if not self.read_until(pat, seconds):
+            self.dump_cpu_state("command %d timed out after %d s: %s" % (self.seq, seconds, command[:200]))
             return self.console[start:].decode("utf-8", "replace"), None
         m = pat.search(self.console, start)
         s = self.console.find(b"__TVS%d__" % self.seq, start)
         text = self.console[s + len(b"__TVS%d__" % self.seq):m.start()].decode("utf-8", "replace")
         return text.replace("\r", "").strip("\n"), int(m.group(1))
+
+    def hmp(self, commands, seconds=5):
+        """Runs QEMU monitor commands; their output ("" when the monitor does not answer)."""
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(seconds)
+            s.connect(self.hmp_path)
+        except OSError as e:
+            return "(QEMU's monitor: %s)\n" % e
+        out = b""
+        try:
+            s.sendall("".join(c + "\n" for c in commands).encode())
+            end = time.monotonic() + seconds
+            s.settimeout(0.5)
+            while time.monotonic() < end:
+                try:
+                    data = s.recv(65536)
+                except socket.timeout:
+                    if out.count(b"(qemu)") > len(commands):
+                        break
+                    continue
+                if not data:
+                    break
+                out += data
+        finally:
+            s.close()
+        # The monitor's line editor echoes each keystroke with cursor moves: keep the command.
+        text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", out.decode("utf-8", "replace"))
+        return re.sub(r"\(qemu\) [^\n]*?(%s)\r?\n" % "|".join(re.escape(c) for c in commands), r"(qemu) \1\n", text)
+
+    def dump_cpu_state(self, why, samples=3, gap=1.0):
+        """When a guest command hangs: where the CPU is (guest or monitor: the RIP against
+        `nm build/thinvisor.elf`, the guest's RFLAGS.IF), its local APIC (IRR/ISR/TPR) and 8259,
+        and the monitor's SVM state (the VMCB's control area and the vCPU object, at the
+        addresses of the `svm: vcpu N: VMCB at` line), a few samples apart, with how long the
+        monitor has been silent. Written to cpu-state-N.txt in the work directory; the first
+        three hangs of a boot only."""
+        if self.dumps >= 3 or self.proc.poll() is not None:
+            return
+        self.dumps += 1
+        log = self.monitor_log()
+        extra = []
+        for vcpu, vmcb, obj in re.findall(r"svm: vcpu (\d+): VMCB at (0x[0-9a-f]+), its state at (0x[0-9a-f]+)", log):
+            extra += ["xp /32gx %s" % vmcb, "xp /2gx %s" % hex(int(vmcb, 16) + 0x570), "xp /64gx %s" % obj]
+        try:
+            silent = time.time() - os.path.getmtime(self.monlog)
+        except OSError:
+            silent = -1
+        text = ["%s\nmonitor log: %d bytes, last line written %.0f s ago: %r\n"
+                % (why, len(log), silent, log.rstrip().splitlines()[-1:] if log else "")]
+        for i in range(samples):
+            if i:
+                time.sleep(gap)
+            text.append("=== sample %d at %.1f s\n" % (i, time.monotonic() - self.started))
+            text.append(self.hmp(["info registers", "info lapic", "info pic"] + (extra if i == 0 else [])))
+        with open(os.path.join(self.work, "cpu-state-%d.txt" % self.dumps), "w") as f:
+            f.write("".join(text))
 
     def dhcp(self, seconds=60):
         """udhcpc on eth0 with a script that configures the lease; returns the address or None."""

@@ -11,12 +11,14 @@
 // touches the machine's ports (no device is behind it): the port seam stays floating.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 
 #include "core/boot_info.hpp"
 #include "core/device/pci_registry.hpp"
 #include "drivers/aoe_disk/aoe_disk_install.hpp"
 #include "drivers/nic/frame_port.hpp"
+#include "storage/key_table.hpp"
 #include "tests/unit/fake_vcpu.hpp"
 #include "tests/unit/mocks/monitor_registries.hpp"
 #include "tests/unit/test_aoe_fake.hpp"
@@ -33,6 +35,7 @@ constexpr u16 kBm = 0xC100;
 class TargetPort final : public nic::FramePort {
   public:
     explicit TargetPort(bool answers) : answers_(answers) { target.set_disk(4096); }
+    void set_answers(bool on) { answers_ = on; }  // false: an outage of the target
     Status send(u8 const* frame, size_t len) override {
         if (!answers_) return Status::Ok;
         aoe::test::Bytes reply = target.answer(aoe::test::Bytes(frame, frame + len));
@@ -104,6 +107,8 @@ class AoeDiskInstallGlue : public ::testing::Test {
         saved_loaded = r.conf_loaded;
         if (attached) return r.unpark(parked);  // run again (--gtest_repeat): the glue attached once
         attached = true;
+        // No [disk.*] keys: another suite (AoeDiskSealed) may have left its table installed.
+        ASSERT_EQ(storage::set_keys(nullptr, 0, false), Status::Ok);
         r.conf_loaded = true;
         r.conf.network.present = true;
         r.conf.aoe = {true, 1, 2, 1500, 1000};
@@ -210,6 +215,39 @@ TEST_F(AoeDiskInstallGlue, InterruptsTheGuestThroughItsIoapicEntryForIrq14) {
     EXPECT_EQ(irq.ipis[0].vector, 0x3E);
     EXPECT_TRUE(irq.ipis[0].self);
     irq.entries.erase(14);
+}
+
+// A guest command waits for the target inside its exit, through a whole outage up to [aoe]
+// timeout_ms (1000 here). The monitor clock's jobs run all along that wait: no 10 ms of it
+// passes without timer_run_due (which runs what is due, on the timer CPU).
+TEST_F(AoeDiskInstallGlue, ATargetOutageDoesNotHoldOffTheMonitorClock) {
+    ASSERT_EQ(good.status, Status::Ok);
+    mocks::Registries& r = registries();
+    good_port.set_answers(false);
+    r.timer_runs.clear();
+    u64 const start = r.now_us;
+    struct {
+        u16 port;
+        u32 value;
+    } const read_one[] = {{0x3F6, 0x02}, {0x1F6, 0xE0}, {0x1F2, 1}, {0x1F3, 0}, {0x1F4, 0}, {0x1F5, 0}, {0x1F7, 0x20}};
+    for (auto const& w : read_one) {
+        u32 v = w.value;
+        access(w.port, false, &v);
+    }
+    u64 const end = r.now_us;
+    good_port.set_answers(true);
+    u32 status = 0;
+    access(0x1F7, true, &status);
+    EXPECT_TRUE(status & 0x01) << "the read fails after the outage: status " << status;
+    EXPECT_GE(end - start, 1'000'000u) << "the command waited out the target's timeout";
+    ASSERT_FALSE(r.timer_runs.empty()) << "the clock's jobs never ran during the wait";
+    u64 prev = start, longest = 0;
+    for (u64 t : r.timer_runs) {
+        longest = std::max(longest, t - prev);
+        prev = t;
+    }
+    longest = std::max(longest, end - prev);
+    EXPECT_LE(longest, 10'000u) << "the longest stretch of the wait without the clock's jobs";
 }
 
 TEST_F(AoeDiskInstallGlue, WithoutANetworkSectionNothingIsHooked) {

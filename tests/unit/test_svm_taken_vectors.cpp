@@ -24,6 +24,18 @@ TEST(SvmTakenVectors, HighestVectorGoesFirstAsTheLocalApicWould) {
     EXPECT_TRUE(t.empty());
 }
 
+// What the late-exit diagnosis logs: a look that hands nothing over.
+TEST(SvmTakenVectors, HighestLooksWithoutTaking) {
+    TakenVectors t;
+    EXPECT_EQ(t.highest(), kNoVector);
+    t.add(0x31);
+    t.add(0xEC);
+    EXPECT_EQ(t.highest(), 0xECu);
+    EXPECT_EQ(t.pop_highest(), 0xECu);
+    EXPECT_EQ(t.highest(), 0x31u);
+    EXPECT_FALSE(t.empty());
+}
+
 TEST(SvmTakenVectors, SameVectorTwiceIsOneInterruptAndNoVectorIsIgnored) {
     TakenVectors t;
     t.add(0x40);

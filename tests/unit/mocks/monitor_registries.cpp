@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/smp.hpp"
+#include "core/timer.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "vpn/monitor/tunnel_install.hpp"
 
@@ -159,6 +160,7 @@ u32 unlocked_disk_count() { return registries().unlocked_disks; }
 
 u64 clock_us() { return registries().now_us; }
 void clock_delay_us(u64 us) { registries().now_us += us; }
+void timer_run_due() { registries().timer_runs.push_back(registries().now_us); }
 
 BootInfo& boot_info() {
     static BootInfo b{};

@@ -86,6 +86,7 @@ struct Registries {
     u32 cpus = 1;                     // CPUs in the MADT (acpi_find_cpus) and running (smp_cpu_count)
     PortIo* ports = nullptr;          // the machine behind machine_ports(); nullptr: nothing answers (all ones)
     u64 now_us = 0;                   // clock_us(); clock_delay_us moves it on
+    std::vector<u64> timer_runs;      // now_us at each timer_run_due()
     Status bios_disk = Status::Ok;    // what bios_disk_install answers
     std::vector<BiosDriveRec> bios_drives;
     FakeIrqControllers irq;

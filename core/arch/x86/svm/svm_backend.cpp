@@ -127,6 +127,11 @@ Vcpu* SvmBackend::create_vcpu(u32 id, GuestStart const& start, Hpa nested_root, 
     asm volatile("vmsave" ::"a"(host_pa.raw) : "memory");
 
     auto* v = new (hpa_virt(obj_pa)) SvmVcpu(id, vmcb, vmcb_pa, host_pa, features_.nrips);
+    // Where an emulator's monitor (QEMU's `xp`) finds this vCPU's interrupt state when a guest
+    // hangs: V_IRQ, EVENTINJ and the intercepts in the VMCB, the taken vectors in the object
+    // (tests/suites/_netlib.py dumps both when a guest command times out).
+    log("svm: vcpu %u: VMCB at %#llx, its state at %#llx", id, static_cast<unsigned long long>(vmcb_pa.raw),
+        static_cast<unsigned long long>(obj_pa.raw));
     v->set_io_bitmap(static_cast<u8*>(hpa_virt(iopm_pa)));  // the IOPM's first 8 KiB: bit per port
     switch (start.kind) {
         case GuestStart::Kind::RealMode: v->init_real_mode(start.real); break;

@@ -31,6 +31,11 @@ class TakenVectors {
         return kNoVector;
     }
     bool empty() const { return !(bits_[0] | bits_[1] | bits_[2] | bits_[3]); }
+    // The highest, left in place; kNoVector when none.
+    u32 highest() const {
+        TakenVectors copy = *this;
+        return copy.pop_highest();
+    }
 
   private:
     u64 bits_[4]{};

@@ -286,6 +286,31 @@ void SvmVcpu::check_idle_in_service() {
             static_cast<unsigned long long>(vmcb_->save.rip));
 }
 
+// The clock's gaps, diagnosed: the first exit after the jobs were due for 2 s or more says
+// where the guest comes back from and what waited for it, before anything is handed over:
+// its RIP and RFLAGS (IF clear: the IF=0 gap; IF set with a vector stuck in service: a
+// blocked class), the pending virtual interrupt, an event the exit cut short, the taken queue and the local
+// APIC. Once per late deadline, rate-limited; a boot logs one for its firmware stretch.
+void SvmVcpu::note_late_exit(u64 code) {
+    constexpr u64 kLateExitUs = 2'000'000;
+    u64 const late = timer_late_us();  // one TSC read on the timer CPU, 0 elsewhere
+    if (late < kLateExitUs) return;
+    u64 const due = timer_deadline_tsc();
+    if (due == late_logged_due_) return;
+    late_logged_due_ = due;
+    if (!log_limit_allow("svm-clock", "first exit after a 2 s hold-off")) return;
+    VmcbControl const& c = vmcb_->control;
+    ApicSnapshot const a = apic_snapshot();
+    auto ull = [](u64 v) { return static_cast<unsigned long long>(v); };
+    log("svm clock: first exit %llu ms after a due job: exit %#llx at rip %#llx rflags %#llx shadow %u; "
+        "V_IRQ %u vector %#x masking %u; EXITINTINFO %#llx; taken highest %#x; APIC ISR %#x IRR %#x TPR %#x",
+        ull(late / 1000), ull(code), ull(vmcb_->save.rip), ull(vmcb_->save.rflags),
+        static_cast<unsigned>(c.interrupt_shadow & 1), (c.vintr & vintr::kVIrq) ? 1u : 0u,
+        static_cast<unsigned>((c.vintr & vintr::kVIntrVector) >> vintr::kVectorShift),
+        (c.vintr & vintr::kVIntrMasking) ? 1u : 0u, ull(c.exit_int_info), taken_.empty() ? 0u : taken_.highest(), a.isr,
+        a.irr, a.tpr);
+}
+
 ExitRecord SvmVcpu::run() {
     for (;;) {
         vmcb_->save.efer |= x86::kEferSvme;  // the guest can clear it through state we restore
@@ -300,6 +325,7 @@ ExitRecord SvmVcpu::run() {
         vmcb_->control.tlb_control = 0;
         reinject_interrupted_event();
         u64 const code = vmcb_->control.exit_code;
+        if (svm_clock_on()) note_late_exit(code);
         if (code == exit_code::kIntr) nmi_.interrupt_exit();
         if (after_interrupt_exits(code)) continue;
         if (code == exit_code::kIret) {  // the backend's own: the IRET runs at the next entry

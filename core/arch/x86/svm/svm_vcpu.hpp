@@ -45,6 +45,7 @@ class SvmVcpu final : public Vcpu {
     void prepare_interrupt_exits();
     [[nodiscard]] bool after_interrupt_exits(u64 code);
     void check_idle_in_service();
+    void note_late_exit(u64 code);
 
     Vmcb* vmcb_;
     Hpa vmcb_pa_;
@@ -59,6 +60,7 @@ class SvmVcpu final : public Vcpu {
     bool halted_ = false;  // the last exit was a HLT, resumed at halted_rip_
     u64 halted_rip_ = 0;
     u32 idle_in_service_ = 0;  // the in-service vector last seen at an idle HLT (logged once)
+    u64 late_logged_due_ = 0;  // the deadline whose late exit was last logged (note_late_exit)
 };
 
 }  // namespace tv::svm
