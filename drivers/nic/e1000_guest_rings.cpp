@@ -32,6 +32,7 @@ void E1000GuestRings::reset() {
     copy_len_ = 0;
     copying_ = copy_bad_ = false;
     at_packet_start_ = true;
+    pkt_tso_ = pkt_csum_ = false;
     ctx_ = TxDesc{};
 }
 
@@ -177,11 +178,16 @@ void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
         }
         at_packet_start_ = false;
         if (copying_) gather(d, len, ext, cmd & kTxCmdEop);
+        pkt_tso_ |= ext && (cmd & kTxCmdTse);
+        pkt_csum_ |= ext ? (d.b13 & (kTxPoptsIxsm | kTxPoptsTxsm)) != 0 : (cmd & kTxCmdIc) != 0;
     }
     bool const eop = !context && (cmd & kTxCmdEop);
     dev_->push_guest(d, gdesc, gnext, cmd & (kTxCmdRs | kTxCmdRps), eop, context);
     ++c_->tx_guest_descs;
     if (eop) {
+        c_->tx_offload_tso += pkt_tso_;
+        c_->tx_offload_csum += pkt_csum_;
+        pkt_tso_ = pkt_csum_ = false;
         ++c_->tx_guest_packets;
         at_packet_start_ = true;
         copying_ = false;
