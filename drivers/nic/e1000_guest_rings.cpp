@@ -32,7 +32,7 @@ void E1000GuestRings::reset() {
     copy_len_ = 0;
     copying_ = copy_bad_ = false;
     at_packet_start_ = true;
-    pkt_tso_ = pkt_csum_ = false;
+    pkt_tso_ = pkt_csum_ = tso_refused_ = false;
     ctx_ = TxDesc{};
 }
 
@@ -150,6 +150,17 @@ void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
     u32 len = 0;
     if (context) {
         ctx_ = d;
+        tso_refused_ = false;
+        if (cmd & kTxCmdTse) {
+            // The device segments what this context describes from bytes the guest can still
+            // change: only the descriptor's own numbers can be held to an ordinary frame.
+            TsoVerdict const v = tso_context_check(tso_context(d), kCopyBytes);
+            if (v != TsoVerdict::Ok) {
+                refuse(Refusal::TxTso, static_cast<u64>(v));
+                d.lower &= ~(u32{kTxCmdTse} << 24);
+                tso_refused_ = true;
+            }
+        }
     } else {
         // An unknown extended type is sent as zeros from the monitor's zero page, whatever its
         // address says (address 0 is guest RAM: it would pass the buffer check).
@@ -159,6 +170,11 @@ void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
             d.lower = (d.lower & ~(0xFu << 20)) | kTxDtypData << 20;
         }
         len = ext ? d.lower & 0xFFFFF : d.lower & 0xFFFF;
+        if (ext && (cmd & kTxCmdTse) && (tso_refused_ || !(tx_cmd(ctx_) & kTxCmdTse))) {
+            // Segmentation by a context that was refused (or never given): sent unsegmented.
+            cmd = static_cast<u8>(cmd & ~kTxCmdTse);
+            d.lower &= ~(u32{kTxCmdTse} << 24);
+        }
         if (len && (bad_type || !env_->guest_ok(Gpa{d.addr}, len))) {
             if (!bad_type) refuse(Refusal::TxBuffer, d.addr);
             d.addr = zero_dev_.raw;

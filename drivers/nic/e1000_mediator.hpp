@@ -232,6 +232,7 @@ class E1000GuestRings {
     u32 copy_len_{0};
     bool copying_{false}, copy_bad_{false}, at_packet_start_{true};
     bool pkt_tso_{false}, pkt_csum_{false};  // zero-copy: this packet asks the device to segment / checksum
+    bool tso_refused_{false};  // zero-copy: the last context asked for a TSO tx_tso_context_check refused
     bool tso_{false}, tso_overflow_{false};  // a data descriptor of this packet had TSE; it outgrew copy_
     e1000::TxDesc ctx_{};  // the last context descriptor: checksum offsets for copies
     bool legacy_ic_{false};  // a legacy descriptor of this packet asked for a checksum

@@ -38,28 +38,27 @@ def counters(g, what="counters"):
     return {k: int(v) for k, v in re.findall(r"^([\w-]+) (\d+)$", out, re.M)} if rc == 0 else {}
 
 
-def total_exits(g):
-    """Exits by reason summed (io-passthrough/io-emulated split `io`, so they are left out)."""
-    c = counters(g)
-    return sum(v for k, v in c.items() if not k.startswith("io-")) if c else None
-
-
 class Phase:
     """Exits and the NIC's device counters (its BAR0 accesses that exited, by register; the
     guest TSO packets and checksum requests it let through) over one transfer."""
 
     def __init__(self, g, mediated):
         self.g, self.mediated = g, mediated
-        self.e0 = total_exits(g) if mediated else None
+        self.c0 = counters(g) if mediated else {}
         self.d0 = counters(g, "device-counters") if mediated else {}
 
     def end(self, mb):
+        """(exits per MiB or None, {counter: change}: the NIC's device counters and the exits
+        by reason)."""
         if not self.mediated:
             return None, {}
-        e1, d1 = total_exits(self.g), counters(self.g, "device-counters")
-        exits = (e1 - self.e0) / mb if self.e0 is not None and e1 is not None else None
-        nic = {k: d1[k] - self.d0.get(k, 0) for k in d1 if k.startswith("nic-")}
-        return exits, nic
+        c1, d1 = counters(self.g), counters(self.g, "device-counters")
+        exits = None
+        if self.c0 and c1:
+            exits = sum(c1[k] - self.c0.get(k, 0) for k in c1 if not k.startswith("io-")) / mb
+        moved = {k: d1[k] - self.d0.get(k, 0) for k in d1 if k.startswith("nic-")}
+        moved.update({"exit-" + k: c1[k] - self.c0.get(k, 0) for k in c1 if c1[k] != self.c0.get(k, 0)})
+        return exits, moved
 
 
 def tx(g, net, mb, mediated):
@@ -120,8 +119,9 @@ def rx(g, net, mb, mediated):
     secs = time.monotonic() - t0
     srv.join(60)
     exits, nic = ph.end(mb)
-    if rc != 0 or out.strip() != str(mb << 20):
-        raise RuntimeError("rx incomplete: the guest counted %r of %d bytes (%s)" % (out.strip(), mb << 20, srv.error))
+    counted = out.split()[-1] if out.split() else ""
+    if rc != 0 or counted != str(mb << 20):
+        raise RuntimeError("rx incomplete: the guest counted %r of %d bytes (%s)" % (out, mb << 20, srv.error))
     return (mb * 1.048576) / secs, exits, nic
 
 
@@ -140,6 +140,7 @@ def run(work, mediated, mb, elf=None):
         ip = g.wait_shell(300) and g.dhcp(90)
         if not ip:
             raise RuntimeError("guest without network (console tail %r)" % g.console[-500:])
+        g.run("dmesg -n 1", 30)  # the kernel's console messages would mix with the commands' output
         g.run("dd if=/dev/urandom of=/tmp/blob bs=1M count=%d 2>/dev/null" % mb, 600)
         res = {"tx": tx(g, net, mb, mediated)}
         g.run("rm /tmp/blob", 30)
@@ -161,7 +162,7 @@ def record(direction, res, mb, before):
         if mode not in res:
             continue
         mbps, exits, nic = res[mode][direction]
-        extra = {"mb": mb, "exits_by_register": nic}
+        extra = {"mb": mb, "counters": nic}
         if suffix:
             extra["binary"] = bl.before_ref()
         bl.record("nic_tcp_%s_MBps%s" % (direction, suffix), round(mbps, 2), "MB/s",

@@ -79,5 +79,71 @@ TEST_F(E1000Fast, AFrameCopiedOutsideTheHandlerStillRaisesAnInterrupt) {
     EXPECT_NE(nic.reg(Reg::Icr) & kIcrRxt0, 0u) << "ICS.RXT0, so the frame is never left unsignalled";
 }
 
+// Zero-copy transmit with the guest's offloads: the device segments and checksums the guest's
+// buffers itself, from a context the mediator checked in its own copy.
+class E1000FastTso : public E1000Fast {
+  protected:
+    static constexpr u64 kData = kGuestBase + 0x80000;
+    static TxDesc context(u32 hdrlen, u32 mss, u32 paylen) {
+        u8 const tucmd = kTxCmdDext | kTxCmdTse | 0x3 /* IP, TCP */ | kTxCmdIfcs;
+        return TxDesc{u64{14} | u64{24} << 8 | u64{33} << 16 | u64{34} << 32 | u64{50} << 40,
+                      paylen | kTxDtypContext << 20 | u32{tucmd} << 24, 0, static_cast<u8>(hdrlen), static_cast<u16>(mss)};
+    }
+    static TxDesc data(u64 at, u32 len, bool eop) {
+        u8 const cmd = kTxCmdDext | kTxCmdTse | kTxCmdIfcs | (eop ? kTxCmdEop | kTxCmdRs : 0);
+        return TxDesc{at, len | kTxDtypData << 20 | u32{cmd} << 24, 0, kTxPoptsIxsm | kTxPoptsTxsm, 0};
+    }
+    void put(u32 i, TxDesc const& d) { memcpy(nic.g(kTxRing + 16 * i), &d, 16); }
+    // The device's own ring (monitor memory): what it segments from.
+    TxDesc dev(u32 i) {
+        auto const* ring = nic.dma<TxDesc>(u64{nic.reg(Reg::Tdbah)} << 32 | nic.reg(Reg::Tdbal));
+        return ring[i];
+    }
+    void expect_sent_unsegmented() {
+        EXPECT_EQ(tx_cmd(dev(0)) & kTxCmdTse, 0) << "the device's copy of the context";
+        EXPECT_EQ(tx_cmd(dev(1)) & kTxCmdTse, 0);
+        EXPECT_EQ(tx_cmd(dev(2)) & kTxCmdTse, 0);
+        EXPECT_EQ(med.counters().refused[static_cast<u32>(Refusal::TxTso)], 1u);
+        EXPECT_EQ(med.counters().tx_offload_tso, 0u);
+    }
+    void send_tso(u32 hdrlen, u32 mss, u32 paylen) {
+        put(0, context(hdrlen, mss, paylen));
+        put(1, data(kData, hdrlen, false));
+        put(2, data(kData + hdrlen, paylen, true));
+        w(Reg::Tdt, 3);
+    }
+};
+
+TEST_F(E1000FastTso, AWellFormedTsoSendReachesTheDeviceWithItsOffloads) {
+    send_tso(54, 1448, 8000);
+    EXPECT_NE(tx_cmd(dev(0)) & kTxCmdTse, 0) << "the context keeps TSE";
+    EXPECT_NE(tx_cmd(dev(2)) & kTxCmdTse, 0);
+    EXPECT_EQ(dev(1).addr, kData) << "zero-copy: the device reads the guest's buffer";
+    EXPECT_EQ(dev(2).b13 & (kTxPoptsIxsm | kTxPoptsTxsm), kTxPoptsIxsm | kTxPoptsTxsm);
+    EXPECT_EQ(med.counters().tx_offload_tso, 1u);
+    EXPECT_EQ(med.counters().tx_offload_csum, 1u);
+    EXPECT_EQ(med.counters().refused[static_cast<u32>(Refusal::TxTso)], 0u);
+}
+
+TEST_F(E1000FastTso, AContextWithMss0IsSentWithoutTso) {
+    send_tso(54, 0, 8000);
+    expect_sent_unsegmented();
+}
+
+TEST_F(E1000FastTso, AContextWhoseSegmentsOutgrowAFrameIsSentWithoutTso) {
+    send_tso(54, 1500, 8000);
+    expect_sent_unsegmented();
+}
+
+TEST_F(E1000FastTso, RewritingTheContextAfterTheDoorbellChangesNothing) {
+    send_tso(54, 1448, 8000);
+    TxDesc const before = dev(0);
+    put(0, context(54, 0, 0xFFFFF));  // MSS 0, PAYLEN 1 MiB: after the mediator's check
+    w(Reg::Tdt, 3);                   // the same tail again: nothing new is read
+    TxDesc const after = dev(0);
+    EXPECT_EQ(memcmp(&before, &after, sizeof before), 0);
+    EXPECT_EQ(after.special, 1448);
+}
+
 }  // namespace
 }  // namespace tv::nic::test
