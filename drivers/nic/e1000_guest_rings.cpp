@@ -136,6 +136,18 @@ void E1000GuestRings::to_switch(void* ctx, u8 const* frame, u32 len) {
     static_cast<E1000GuestRings*>(ctx)->sw_->from_guest(sw::Frame{frame, len});
 }
 
+// Zero-copy: the device segments what a TSO context describes from bytes the guest can still
+// change, so only the descriptor's own numbers can be held to an ordinary frame (tx_tso).
+void E1000GuestRings::check_tso_context(TxDesc& d) {
+    tso_refused_ = false;
+    if (!(tx_cmd(d) & kTxCmdTse)) return;
+    TsoVerdict const v = tso_context_check(tso_context(d), kCopyBytes);
+    if (v == TsoVerdict::Ok) return;
+    refuse(Refusal::TxTso, static_cast<u64>(v));
+    d.lower &= ~(u32{kTxCmdTse} << 24);
+    tso_refused_ = true;
+}
+
 // Zero-copy: one guest descriptor, read once; only the copy is looked at and handed to the
 // device. The first bytes of each packet go to the switch, which may want a copy.
 void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
@@ -150,17 +162,7 @@ void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
     u32 len = 0;
     if (context) {
         ctx_ = d;
-        tso_refused_ = false;
-        if (cmd & kTxCmdTse) {
-            // The device segments what this context describes from bytes the guest can still
-            // change: only the descriptor's own numbers can be held to an ordinary frame.
-            TsoVerdict const v = tso_context_check(tso_context(d), kCopyBytes);
-            if (v != TsoVerdict::Ok) {
-                refuse(Refusal::TxTso, static_cast<u64>(v));
-                d.lower &= ~(u32{kTxCmdTse} << 24);
-                tso_refused_ = true;
-            }
-        }
+        check_tso_context(d);
     } else {
         // An unknown extended type is sent as zeros from the monitor's zero page, whatever its
         // address says (address 0 is guest RAM: it would pass the buffer check).
@@ -171,8 +173,7 @@ void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
         }
         len = ext ? d.lower & 0xFFFFF : d.lower & 0xFFFF;
         if (ext && (cmd & kTxCmdTse) && (tso_refused_ || !(tx_cmd(ctx_) & kTxCmdTse))) {
-            // Segmentation by a context that was refused (or never given): sent unsegmented.
-            cmd = static_cast<u8>(cmd & ~kTxCmdTse);
+            cmd = static_cast<u8>(cmd & ~kTxCmdTse);  // by a refused (or no) context: unsegmented
             d.lower &= ~(u32{kTxCmdTse} << 24);
         }
         if (len && (bad_type || !env_->guest_ok(Gpa{d.addr}, len))) {

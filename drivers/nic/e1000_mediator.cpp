@@ -162,9 +162,8 @@ void E1000Mediator::write32(u32 o, u32 v) {
             return;
         case Reg::Icr: env_->dev_write(o, v); return;  // write-1-to-clear, the guest's business
         case Reg::Imc:
-            // The sync an interrupt handler's ICR read used to be, now that ICR reads go to
-            // the device without an exit (docs/nic.md): Linux masks right after reading ICR,
-            // before its poll looks at the ring, so what the device had written by then is there.
+            // ICR reads go to the device without an exit (docs/nic.md): Linux masks right after
+            // reading ICR and before its poll looks, so this is where the ring catches up.
             env_->dev_write(o, v);
             sync(true);
             return;

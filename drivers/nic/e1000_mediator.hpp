@@ -215,6 +215,7 @@ class E1000GuestRings {
     void refuse(Refusal r, u64 detail);
     [[nodiscard]] Gpa ring_base(u32 lo, u32 hi) const { return Gpa{u64{hi} << 32 | lo}; }
     void copy_one(Gpa gdesc, u32 gnext);
+    void check_tso_context(e1000::TxDesc& d);
     void gather(e1000::TxDesc const& d, u32 len, bool ext, bool eop);
     void copy_out_one(Gpa gdesc, u32 gnext);
     void segment();
