@@ -225,14 +225,16 @@ Status mmio_hook_move(Vcpu& v, MmioHookId id, Gpa new_base, void (*move_device)(
 
 Gpa mmio_hook_base(MmioHookId id) { return Gpa{id.raw < g_count ? g_hooks[id.raw].base : 0}; }
 
-Status mmio_hook_reads_direct(Vcpu& v, MmioHookId id, bool direct) {
+Status mmio_hook_reads_direct(Vcpu& v, MmioHookId id, bool direct, u64 offset, u64 length) {
     if (id.raw >= g_count) return Status::Invalid;
     MmioHook const& h = g_hooks[id.raw];
     if (!nested_tlb_flush_all_possible()) return Status::Unsupported;
-    Gpa const first{h.page_base};
-    u64 const len = h.page_end - h.page_base;
+    u64 const span = h.page_end - h.page_base;
+    if (offset % kPageSize || offset >= span) return Status::Invalid;
+    Gpa const first{h.page_base + offset};
+    u64 const len = length < span - offset ? align_up(length, kPageSize) : span - offset;
     // Widening needs no flush (a CPU that still faults is emulated as before).
-    if (direct) return machine().nested.map(first, Hpa{h.page_base}, len, Perm::R);
+    if (direct) return machine().nested.map(first, Hpa{first.raw}, len, Perm::R);
     Status const s = machine().nested.unmap(first, len);
     nested_tlb_flush_all(v);
     return s;

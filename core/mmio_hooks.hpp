@@ -58,8 +58,10 @@ Gpa mmio_hook_base(MmioHookId id);
 // or exit again (unmapped). For a mediator whose state needs no look at some moments (the
 // AHCI mediator between doorbells, docs/ata.md). Narrowing is complete on every CPU before it
 // returns. Unsupported (nothing changes) when the other CPUs cannot be made to flush. Under
-// the hook's device lock. v: the calling CPU's vCPU.
-[[nodiscard]] Status mmio_hook_reads_direct(Vcpu& v, MmioHookId id, bool direct);
+// the hook's device lock. v: the calling CPU's vCPU. [offset, offset + len) from the hook's
+// first page, in whole pages, limits it to some of the hook's pages (the e1000's interrupt
+// registers, docs/nic.md); a moved hook's pages all exit again.
+[[nodiscard]] Status mmio_hook_reads_direct(Vcpu& v, MmioHookId id, bool direct, u64 offset = 0, u64 len = ~0ull);
 
 // The access on the real device, uncached; what PassThrough does, for handlers that need the
 // device's own value. False when gpa is not inside a hook's pages.

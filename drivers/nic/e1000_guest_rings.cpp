@@ -32,6 +32,7 @@ void E1000GuestRings::reset() {
     copy_len_ = 0;
     copying_ = copy_bad_ = false;
     at_packet_start_ = true;
+    pkt_tso_ = pkt_csum_ = tso_refused_ = false;
     ctx_ = TxDesc{};
 }
 
@@ -135,6 +136,18 @@ void E1000GuestRings::to_switch(void* ctx, u8 const* frame, u32 len) {
     static_cast<E1000GuestRings*>(ctx)->sw_->from_guest(sw::Frame{frame, len});
 }
 
+// Zero-copy: the device segments what a TSO context describes from bytes the guest can still
+// change, so only the descriptor's own numbers can be held to an ordinary frame (tx_tso).
+void E1000GuestRings::check_tso_context(TxDesc& d) {
+    tso_refused_ = false;
+    if (!(tx_cmd(d) & kTxCmdTse)) return;
+    TsoVerdict const v = tso_context_check(tso_context(d), kCopyBytes);
+    if (v == TsoVerdict::Ok) return;
+    refuse(Refusal::TxTso, static_cast<u64>(v));
+    d.lower &= ~(u32{kTxCmdTse} << 24);
+    tso_refused_ = true;
+}
+
 // Zero-copy: one guest descriptor, read once; only the copy is looked at and handed to the
 // device. The first bytes of each packet go to the switch, which may want a copy.
 void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
@@ -149,6 +162,7 @@ void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
     u32 len = 0;
     if (context) {
         ctx_ = d;
+        check_tso_context(d);
     } else {
         // An unknown extended type is sent as zeros from the monitor's zero page, whatever its
         // address says (address 0 is guest RAM: it would pass the buffer check).
@@ -158,6 +172,10 @@ void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
             d.lower = (d.lower & ~(0xFu << 20)) | kTxDtypData << 20;
         }
         len = ext ? d.lower & 0xFFFFF : d.lower & 0xFFFF;
+        if (ext && (cmd & kTxCmdTse) && (tso_refused_ || !(tx_cmd(ctx_) & kTxCmdTse))) {
+            cmd = static_cast<u8>(cmd & ~kTxCmdTse);  // by a refused (or no) context: unsegmented
+            d.lower &= ~(u32{kTxCmdTse} << 24);
+        }
         if (len && (bad_type || !env_->guest_ok(Gpa{d.addr}, len))) {
             if (!bad_type) refuse(Refusal::TxBuffer, d.addr);
             d.addr = zero_dev_.raw;
@@ -177,11 +195,16 @@ void E1000GuestRings::copy_one(Gpa gdesc, u32 gnext) {
         }
         at_packet_start_ = false;
         if (copying_) gather(d, len, ext, cmd & kTxCmdEop);
+        pkt_tso_ |= ext && (cmd & kTxCmdTse);
+        pkt_csum_ |= ext ? (d.b13 & (kTxPoptsIxsm | kTxPoptsTxsm)) != 0 : (cmd & kTxCmdIc) != 0;
     }
     bool const eop = !context && (cmd & kTxCmdEop);
     dev_->push_guest(d, gdesc, gnext, cmd & (kTxCmdRs | kTxCmdRps), eop, context);
     ++c_->tx_guest_descs;
     if (eop) {
+        c_->tx_offload_tso += pkt_tso_;
+        c_->tx_offload_csum += pkt_csum_;
+        pkt_tso_ = pkt_csum_ = false;
         ++c_->tx_guest_packets;
         at_packet_start_ = true;
         copying_ = false;

@@ -1,12 +1,14 @@
 // The e1000 mediator's place in the monitor: PCI discovery, the BAR0 hook, the I/O BAR
 // (IOADDR/IODATA reach every register, so it is routed through the same mediator and pinned),
 // monitor memory for rings and buffers, and the NicEnv that reaches the device and guest RAM.
+#include <stdio.h>
 #include <string.h>
 
 #include "core/boot_info.hpp"
 #include "core/canary.hpp"
 #include "core/config_load.hpp"
 #include "core/device/guest_memory.hpp"
+#include "core/exit_stats.hpp"
 #include "core/io_hooks.hpp"
 #include "core/layout.hpp"
 #include "core/handlers/power.hpp"
@@ -55,6 +57,38 @@ class MonitorEnv final : public NicEnv {
     MmioHookId hook{};
 };
 
+// The guest's BAR0 accesses that exit, by register (device counters `nic-*`, make bench):
+// where the exits of a transfer go.
+enum class NicReg : u8 { Icr, Ims, Imc, Itr, Status, Rdt, Tdt, Ctrl, Other, kCount };
+constexpr char const* kNicRegNames[] = {"icr", "ims", "imc", "itr", "status", "rdt", "tdt", "ctrl", "other"};
+constexpr u32 kItr = 0x00C4;  // interrupt throttling: Linux rewrites it as its traffic changes
+static_assert(sizeof kNicRegNames / sizeof kNicRegNames[0] == static_cast<u32>(NicReg::kCount));
+
+NicReg nic_reg(u32 o) {
+    if ((o & ~3u) == kItr) return NicReg::Itr;
+    switch (static_cast<e1000::Reg>(o & ~3u)) {
+        case e1000::Reg::Icr: return NicReg::Icr;
+        case e1000::Reg::Ims: return NicReg::Ims;
+        case e1000::Reg::Imc: return NicReg::Imc;
+        case e1000::Reg::Status: return NicReg::Status;
+        case e1000::Reg::Rdt: return NicReg::Rdt;
+        case e1000::Reg::Tdt: return NicReg::Tdt;
+        case e1000::Reg::Ctrl:
+        case e1000::Reg::Rctl:
+        case e1000::Reg::Tctl: return NicReg::Ctrl;
+        default: return NicReg::Other;
+    }
+}
+
+// The BAR0 pages whose reads go straight to the device (mapped read-only, only writes exit):
+// all but those of the ring registers (0x2000-0x3FFF: the guest reads its own view of them,
+// never the monitor's rings) and of the receive addresses (0x5000-0x5FFF: RAR[15] is the
+// monitor's). Page 0 holds STATUS and ICR, which the guest's interrupt handler reads.
+struct DirectPages {
+    u64 offset, len;
+};
+constexpr DirectPages kDirectPages[] = {{0x0000, 0x2000}, {0x4000, 0x1000}, {0x6000, e1000::kBarSize - 0x6000}};
+
 struct Nic {
     MonitorEnv env;
     E1000Mediator med;
@@ -63,10 +97,21 @@ struct Nic {
     u32 io_addr{0};
     bool io_sizing{false};
     bool present{false};
+    Gpa direct_at{0};  // where BAR0 was when its reads were last made direct (0: they all exit)
+    u64 accesses[static_cast<u32>(NicReg::kCount)][2]{};  // [register][write]
     Device device{"e1000"};  // BAR0, the I/O BAR and the configuration hooks: one lock
 };
 
 constinit Nic g_nic;
+
+void log_accesses(Nic const& n, char const* when) {
+    char line[200];
+    int len = 0;
+    for (u32 r = 0; r < static_cast<u32>(NicReg::kCount) && len >= 0 && static_cast<size_t>(len) < sizeof line; ++r)
+        len += snprintf(line + len, sizeof line - static_cast<size_t>(len), " %s=%llu/%llu", kNicRegNames[r],
+                        static_cast<unsigned long long>(n.accesses[r][0]), static_cast<unsigned long long>(n.accesses[r][1]));
+    log("nic %02x:%02x.%u %s: BAR0 accesses that exited (reads/writes):%s", n.bdf.bus, n.bdf.dev, n.bdf.fn, when, line);
+}
 
 void log_counters(Nic const& n, char const* when) {
     NicCounters const& c = n.med.counters();
@@ -88,10 +133,15 @@ void log_counters(Nic const& n, char const* when) {
         static_cast<unsigned long long>(k.guest_to_wire), static_cast<unsigned long long>(k.wire_dropped),
         static_cast<unsigned long long>(k.guest_dropped), static_cast<unsigned long long>(k.monitor_dropped),
         static_cast<unsigned long long>(k.guest_full), static_cast<unsigned long long>(k.wire_own_looped));
+    if (c.tx_offload_tso || c.tx_offload_csum)  // zero-copy: what the device did for the guest
+        log("nic %02x:%02x.%u %s: offloads: the device segmented %llu guest packets, checksummed %llu", n.bdf.bus,
+            n.bdf.dev, n.bdf.fn, when, static_cast<unsigned long long>(c.tx_offload_tso),
+            static_cast<unsigned long long>(c.tx_offload_csum));
     if (c.tx_tso_packets)  // copy-out: the guest's TSO sends the monitor cut (drivers/nic/tx_tso)
         log("nic %02x:%02x.%u %s: tso: %llu guest packets cut into %llu frames", n.bdf.bus, n.bdf.dev, n.bdf.fn,
             when, static_cast<unsigned long long>(c.tx_tso_packets),
             static_cast<unsigned long long>(c.tx_tso_segments));
+    log_accesses(n, when);
     for (u32 r = 0; r < static_cast<u32>(Refusal::Count); ++r)
         if (c.refused[r])
             log("nic: refused %s: %llu", refusal_name(static_cast<Refusal>(r)),
@@ -102,9 +152,22 @@ void MonitorEnv::guest_reset() { log_counters(g_nic, "at guest reset"); }
 void MonitorEnv::lock() { g_nic.device.acquire(); }
 void MonitorEnv::unlock() { g_nic.device.release(); }
 
-MmioAction bar0_access(void* ctx, Vcpu&, Gpa gpa, u8 size, bool write, u64* value) {
+// Makes the reads of kDirectPages go to the device, at the guest's first access and again
+// after each move of the BAR (a move takes all the hook's pages back). Until then, or when the
+// other CPUs cannot be flushed, they exit and are handled the same way.
+void reads_direct(Nic& n, Vcpu& v) {
+    Gpa const base = mmio_hook_base(n.env.hook);
+    if (n.direct_at.raw == base.raw) return;
+    for (DirectPages const& p : kDirectPages)
+        if (!ok(mmio_hook_reads_direct(v, n.env.hook, true, p.offset, p.len))) return;
+    n.direct_at = base;
+}
+
+MmioAction bar0_access(void* ctx, Vcpu& v, Gpa gpa, u8 size, bool write, u64* value) {
     Nic& n = *static_cast<Nic*>(ctx);
+    reads_direct(n, v);
     u32 const o = static_cast<u32>(gpa.raw - mmio_hook_base(n.env.hook).raw);
+    ++n.accesses[static_cast<u32>(nic_reg(o))][write ? 1 : 0];
     bool const mine = E1000Mediator::owns(o) || (size == 8 && E1000Mediator::owns((o & ~3u) + 4));
     if (!mine) return MmioAction::PassThrough;
     if (write) n.med.write_sized(o, size, *value);
@@ -247,7 +310,28 @@ Status attach(pci::Function const& f, pci::PciClaim& claim) {
     return install_one(g_nic, f, config()->network.mac);
 }
 
+// The guest's BAR0 accesses that exited, "nic-REG-r" / "nic-REG-w", then its packets and how
+// many of them the device segmented or checksummed for it (zero-copy offloads).
+constexpr u32 kAccessCounters = 2 * static_cast<u32>(NicReg::kCount), kDeviceCounters = kAccessCounters + 4;
+
+bool access_counter(void*, u32 i, char* name, u64* value) {
+    if (i >= kDeviceCounters) return false;
+    if (i < kAccessCounters) {
+        snprintf(name, 17, "nic-%s-%c", kNicRegNames[i / 2], i % 2 ? 'w' : 'r');
+        *value = g_nic.accesses[i / 2][i % 2];
+        return true;
+    }
+    NicCounters const& c = g_nic.med.counters();
+    constexpr char const* kNames[] = {"nic-tx-packets", "nic-tx-tso", "nic-tx-csum", "nic-rx-frames"};
+    u64 const v[] = {c.tx_guest_packets, c.tx_offload_tso, c.tx_offload_csum, c.rx_guest_frames};
+    snprintf(name, 17, "%s", kNames[i - kAccessCounters]);
+    *value = v[i - kAccessCounters];
+    return true;
+}
+
 Status finish() {
+    if (g_nic.present && !stats_device_counters_register(kDeviceCounters, access_counter, nullptr))
+        log("nic: no room for the device counters");
     if (!g_offered) log("nic: [network] configured but no e1000 (8086:100e) to mediate; the monitor has no network");
     else if (g_nic.present && !power_off_log_register(nic_mediator_log)) log("nic: no room for the power-off log");
     if (g_nic.present) log_limit_install();

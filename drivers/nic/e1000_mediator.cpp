@@ -86,6 +86,7 @@ bool E1000Mediator::owns(u32 o) {
     switch (static_cast<Reg>(o & ~3u)) {
         case Reg::Ctrl:
         case Reg::Icr:
+        case Reg::Imc:
         case Reg::Rctl:
         case Reg::Tctl:
         case Reg::Rdbal:
@@ -123,7 +124,7 @@ u32 E1000Mediator::peek32(u32 o) const {
     }
     if (o == ral(kMonitorRar)) return g_.ral15;
     if (o == rah(kMonitorRar)) return g_.rah15;
-    return 0;  // ICR (never peeked: read-to-clear) and the refused aliases
+    return 0;  // ICR (never peeked: read-to-clear), IMC (write-only) and the refused aliases
 }
 
 u32 E1000Mediator::read32(u32 o) {
@@ -160,6 +161,12 @@ void E1000Mediator::write32(u32 o, u32 v) {
             }
             return;
         case Reg::Icr: env_->dev_write(o, v); return;  // write-1-to-clear, the guest's business
+        case Reg::Imc:
+            // ICR reads go to the device without an exit (docs/nic.md): Linux masks right after
+            // reading ICR and before its poll looks, so this is where the ring catches up.
+            env_->dev_write(o, v);
+            sync(true);
+            return;
         case Reg::Rctl:
             g_.rctl = v;
             write_real_rctl();

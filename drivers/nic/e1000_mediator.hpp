@@ -101,6 +101,8 @@ struct NicCounters {
     u64 rx_guest_ring_full, rx_guest_disabled, rx_guest_filtered, rx_multi_desc;
     u64 tx_guest_copied;  // guest frames copied out for the switch (copy-out, or the monitor's copy)
     u64 tx_tso_packets, tx_tso_segments;  // guest TSO packets the monitor cut, and the frames made
+    // Zero-copy: guest packets the device segments (TSE) or checksums (legacy IC, POPTS) itself.
+    u64 tx_offload_tso, tx_offload_csum;
     u64 resets;
     u64 refused[static_cast<u32>(Refusal::Count)];
 };
@@ -213,6 +215,7 @@ class E1000GuestRings {
     void refuse(Refusal r, u64 detail);
     [[nodiscard]] Gpa ring_base(u32 lo, u32 hi) const { return Gpa{u64{hi} << 32 | lo}; }
     void copy_one(Gpa gdesc, u32 gnext);
+    void check_tso_context(e1000::TxDesc& d);
     void gather(e1000::TxDesc const& d, u32 len, bool ext, bool eop);
     void copy_out_one(Gpa gdesc, u32 gnext);
     void segment();
@@ -229,6 +232,8 @@ class E1000GuestRings {
     u8 seg_[kCopyBytes]{};
     u32 copy_len_{0};
     bool copying_{false}, copy_bad_{false}, at_packet_start_{true};
+    bool pkt_tso_{false}, pkt_csum_{false};  // zero-copy: this packet asks the device to segment / checksum
+    bool tso_refused_{false};  // zero-copy: the last context asked for a TSO tx_tso_context_check refused
     bool tso_{false}, tso_overflow_{false};  // a data descriptor of this packet had TSE; it outgrew copy_
     e1000::TxDesc ctx_{};  // the last context descriptor: checksum offsets for copies
     bool legacy_ic_{false};  // a legacy descriptor of this packet asked for a checksum

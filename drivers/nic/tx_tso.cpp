@@ -85,6 +85,18 @@ TsoContext tso_context(TxDesc const& d) {
                       d.special, d.lower & 0xFFFFF, lo & 0xFF, hi & 0xFF};
 }
 
+TsoVerdict tso_context_check(TsoContext const& c, u32 frame_max) {
+    if (!c.tse) return TsoVerdict::NoTsoContext;
+    if (c.hdrlen == 0) return TsoVerdict::HeaderBeyondFrame;
+    if (c.mss == 0) return TsoVerdict::ZeroMss;
+    if (c.paylen > kTsoMaxPayload) return TsoVerdict::TooLong;
+    if (!c.tcp) return TsoVerdict::NotTcp;
+    if (!c.ipv4) return TsoVerdict::NotIpv4;
+    if (c.ipcss + 20 > c.hdrlen || c.tucss + 20 > c.hdrlen) return TsoVerdict::BadHeaders;
+    if (c.hdrlen + c.mss > frame_max) return TsoVerdict::SegmentTooBig;
+    return TsoVerdict::Ok;
+}
+
 char const* tso_verdict_name(TsoVerdict v) {
     constexpr char const* kNames[] = {"ok",          "no TSO context", "header beyond the frame", "MSS 0",
                                       "over 64 KiB", "not TCP",        "not IPv4",                "bad headers",

@@ -51,6 +51,12 @@ char const* tso_verdict_name(TsoVerdict v);
 
 inline constexpr u32 kTsoMaxPayload = 65535;
 
+// What a context says the device may do, checked without the packet: for a TSO packet the
+// device segments itself (zero-copy), whose bytes the guest can still change after the
+// doorbell. TSE with IPv4 and TCP, HDRLEN non-zero, MSS non-zero, HDRLEN + MSS within
+// frame_max, PAYLEN within 64 KiB: every frame the device makes is then an ordinary one.
+[[nodiscard]] TsoVerdict tso_context_check(TsoContext const& c, u32 frame_max);
+
 using TsoSink = void (*)(void* ctx, u8 const* frame, u32 len);
 
 // Checks `packet` (len bytes: the headers, then the payload) against `c`, then hands each

@@ -128,7 +128,7 @@ Device* mmio_hook_device(MmioHookId id) {
 
 Gpa mmio_hook_base(MmioHookId id) { return registries().mmio.at(id.raw).base; }
 // The nested mapping is the monitor's; on the host every access goes through the hook.
-Status mmio_hook_reads_direct(Vcpu&, MmioHookId, bool) { return Status::Ok; }
+Status mmio_hook_reads_direct(Vcpu&, MmioHookId, bool, u64, u64) { return Status::Ok; }
 
 bool mmio_device_access(Gpa gpa, u8, bool write, u64* value) {
     mocks::MmioHookRec const* h = registries().mmio_at(gpa);
