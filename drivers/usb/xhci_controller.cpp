@@ -90,6 +90,7 @@ void XhciController::reset_state() {
         s.td_refused = 0;
         s.enabled = false;
     }
+    for (u8 s = 1; s <= kMaxSlots; ++s) usb_reset(s);
     guest_events_.reset();
     event_idx_ = 0;
     event_cycle_ = true;

@@ -16,11 +16,12 @@ void ShadowRing::reset() {
     cycle_ = true;
     memset(from_, 0, sizeof from_);
     memset(refused_, 0, sizeof refused_);
+    memset(tag_, 0, sizeof tag_);
 }
 
 u32 ShadowRing::space() const { return (dequeue_ + kUsable - producer_ - 1) % kUsable; }
 
-bool ShadowRing::push(Trb t, Gpa from, bool refused) {
+bool ShadowRing::push(Trb t, Gpa from, bool refused, u16 tag) {
     if (!space()) return false;
     set_trb_cycle(t, cycle_);
     Trb* slot = trbs() + producer_;
@@ -29,6 +30,7 @@ bool ShadowRing::push(Trb t, Gpa from, bool refused) {
     __atomic_store_n(&slot->control, t.control, __ATOMIC_RELEASE);  // the cycle bit last
     from_[producer_] = from;
     refused_[producer_] = refused ? 1 : 0;
+    tag_[producer_] = tag;
     if (++producer_ == kUsable) {
         // A TD may run across the wrap: the link then belongs to it and carries its chain bit.
         Trb link{page_.dev.raw, 0, kTrbToggleCycle | (t.control & kTrbChain)};
@@ -44,12 +46,13 @@ bool ShadowRing::push(Trb t, Gpa from, bool refused) {
     return true;
 }
 
-bool ShadowRing::complete(u64 dev_addr, Gpa* guest, bool* refused) {
+bool ShadowRing::complete(u64 dev_addr, Gpa* guest, bool* refused, u16* tag) {
     if (dev_addr < page_.dev.raw || !is_aligned(dev_addr - page_.dev.raw, kTrbBytes)) return false;
     u64 const idx = (dev_addr - page_.dev.raw) / kTrbBytes;
     if (idx >= kUsable) return false;
     *guest = from_[idx];
     *refused = refused_[idx] != 0;
+    if (tag) *tag = tag_[idx];
     dequeue_ = static_cast<u32>((idx + 1) % kUsable);
     return true;
 }

@@ -31,7 +31,8 @@ class ShadowRing {
     bool ready() const { return page_.virt != nullptr; }
 
     // Appends t with the ring's cycle bit; false when the device has not consumed enough.
-    [[nodiscard]] bool push(Trb t, Gpa from, bool refused);
+    // tag: what the mediator must do when an event names this TRB (drivers/usb/usb_slot.hpp).
+    [[nodiscard]] bool push(Trb t, Gpa from, bool refused, u16 tag = 0);
     u32 space() const;
     bool empty() const { return space() == kUsable - 1; }
 
@@ -42,7 +43,7 @@ class ShadowRing {
 
     // An event named `dev_addr`: true when it is one of this ring's TRBs, with the guest's
     // address of it and whether it was a refused one; the device has consumed it.
-    [[nodiscard]] bool complete(u64 dev_addr, Gpa* guest, bool* refused);
+    [[nodiscard]] bool complete(u64 dev_addr, Gpa* guest, bool* refused, u16* tag = nullptr);
     // Whether dev_addr is inside this ring's page.
     bool holds(u64 dev_addr) const { return dev_addr >= page_.dev.raw && dev_addr < page_.dev.raw + kPageSize; }
     // The guest address that corresponds to a device pointer into this ring (a dequeue
@@ -60,6 +61,7 @@ class ShadowRing {
     bool cycle_{true};
     Gpa from_[kUsable]{};
     u8 refused_[kUsable]{};
+    u16 tag_[kUsable]{};
 };
 
 }  // namespace tv::usb
