@@ -39,8 +39,10 @@ constexpr u16 trb_tag(TrbRole r, u32 index = 0) { return static_cast<u16>(u32{st
 constexpr TrbRole tag_role(u16 tag) { return static_cast<TrbRole>(tag >> 12); }
 constexpr u32 tag_index(u16 tag) { return tag & 0xFFFu; }
 
-inline constexpr u32 kBounceBytes = 256u << 10;  // one stick's media bounce
-inline constexpr u32 kMaxBotEntries = 128;       // data-in TRBs of one command
+// One encrypted stick's media bounce: Linux sends up to 1 MiB per command (2048 sectors on a
+// high-speed stick behind xHCI), in up to 256 page-sized pieces.
+inline constexpr u32 kBounceBytes = 1u << 20;
+inline constexpr u32 kMaxBotEntries = 320;  // data-in TRBs of one command
 
 // The monitor memory and services one slot works with.
 class XhciEnv;

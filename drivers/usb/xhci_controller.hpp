@@ -50,18 +50,19 @@ inline constexpr u32 kMaxSlots = 16;
 inline constexpr u32 kRingPool = 64;  // transfer rings shadowed at once, over all slots
 // A walk copies at most what the shadow ring can take (the rest waits for room).
 inline constexpr u32 kMaxTrbsPerDoorbell = ShadowRing::kUsable - 1;
-inline constexpr u32 kEventTrbs = ShadowRing::kTrbs;  // the monitor's event ring segment
+inline constexpr u32 kEventTrbs = kPageSize / kTrbBytes;  // the monitor's event ring segment
+inline constexpr u32 kRingPages = ShadowRing::kMaxPages;  // per transfer ring
 
 // The monitor memory a controller needs, in pages, laid out by XhciController::init.
 // output context (2 KiB), input context copy (33 x 64), descriptor bounce, BOT page (usb_slot)
 inline constexpr u32 kSlotPages = 4;
 // Media bounces for encrypted sticks (XhciController::set_bounce): one per stick in use.
-inline constexpr u32 kBounceRegions = 4;
+inline constexpr u32 kBounceRegions = 2;
 // Where a refused transfer TRB's buffer is pointed instead (at most 64 KiB): the TD keeps its
 // shape for the device, whose data lands in or comes from this monitor page run. It only ever
 // holds what devices wrote there.
 inline constexpr u32 kSinkPages = kMaxTrbBuffer / kPageSize;
-inline constexpr u32 kDmaPages = 3 + kMaxSlots * kSlotPages + kRingPool + kSinkPages;
+inline constexpr u32 kDmaPages = 3 + kMaxSlots * kSlotPages + kRingPool * kRingPages + kSinkPages;
 
 struct XhciCounters {
     u64 doorbells, command_doorbells, trbs, commands, refused, events, events_dropped;
@@ -137,7 +138,7 @@ class XhciController {
     void report_device_erdp(bool clear_ehb);
     void retry_stalled();
 
-    Hpa sink_dev() const { return Hpa{dma_.dev.raw + u64{3 + kMaxSlots * kSlotPages + kRingPool} * kPageSize}; }
+    Hpa sink_dev() const { return Hpa{dma_.dev.raw + u64{3 + kMaxSlots * kSlotPages + kRingPool * kRingPages} * kPageSize}; }
     u8* slot_out(u8 s) { return dma_.virt + (3 + (s - 1) * kSlotPages) * kPageSize; }
     Hpa slot_out_dev(u8 s) const { return Hpa{dma_.dev.raw + (3 + (s - 1) * kSlotPages) * kPageSize}; }
     u8* slot_in(u8 s) { return slot_out(s) + kPageSize; }
@@ -146,7 +147,7 @@ class XhciController {
     }
     Hpa slot_in_dev(u8 s) const { return Hpa{slot_out_dev(s).raw + kPageSize}; }
     DmaMem ring_page(u32 i) const {
-        u64 const off = u64{3 + kMaxSlots * kSlotPages + i} * kPageSize;
+        u64 const off = u64{3 + kMaxSlots * kSlotPages + i * kRingPages} * kPageSize;
         return DmaMem{dma_.virt + off, Hpa{dma_.dev.raw + off}};
     }
     u64* dcbaa() { return reinterpret_cast<u64*>(dma_.virt + 2 * kPageSize + 2048); }
@@ -193,6 +194,8 @@ class XhciController {
     DmaMem bounce_{};
     u32 bounce_regions_{0};
     u8 bounce_slot_[kBounceRegions]{};  // the slot a media bounce serves (0: free)
+
+    bool swallow_{false};  // translate_transfer: the event answers the monitor's own IOC
 
     XhciCounters counters_{};
 };

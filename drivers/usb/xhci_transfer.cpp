@@ -106,7 +106,14 @@ void XhciController::ring_endpoint(u8 slot, u8 dci) {
     }
     slots_[slot].td_refused = td_bad ? slots_[slot].td_refused | 1u << dci : slots_[slot].td_refused & ~(1u << dci);
     usb_[slot].batch_end(uc, dci, unsealed, w.count);
+    // A ring the guest filled beyond the shadow's room: the device must tell when it has
+    // consumed what it got, even in the middle of a TD (Linux asks for an event only at a TD's
+    // end, and a 1 MiB transfer has more TRBs than the shadow ring holds). That event is the
+    // monitor's and never reaches the guest.
+    bool const need_event = stalled && w.count && !(copied_[w.count - 1].trb.control & kTrbIoc);
     for (u32 i = 0; i < w.count; ++i) {
+        bool const ioc = need_event && i + 1 == w.count;
+        if (ioc) copied_[i].trb.control |= kTrbIoc;
         if (unsealed[i] && !refused[i]) {
             env_->refused("mass-storage data", "a sector split across doorbells (never sent unsealed)");
             ++counters_.refused;
@@ -114,7 +121,7 @@ void XhciController::ring_endpoint(u8 slot, u8 dci) {
             refused[i] = true;
         }
         ++counters_.trbs;
-        (void)ring.push(copied_[i].trb, copied_[i].from, refused[i], refused[i] ? 0 : tags[i]);
+        (void)ring.push(copied_[i].trb, copied_[i].from, refused[i], refused[i] ? 0 : tags[i], ioc);
     }
     if (w.count) env_->dev_write(db_ + u32{slot} * 4, 4, dci);
 }
@@ -171,8 +178,10 @@ bool XhciController::translate_transfer(Trb* ev) {
         Gpa guest{0};
         bool refused = false;
         u16 tag = 0;
-        if (!rings_[slots_[slot].ring[dci]].complete(ev->param, &guest, &refused, &tag)) return false;
+        bool mine = false;
+        if (!rings_[slots_[slot].ring[dci]].complete(ev->param, &guest, &refused, &tag, &mine)) return false;
         ev->param = guest.raw;
+        swallow_ = mine && code == static_cast<u8>(Completion::Success);
         if (refused) ev->status = (ev->status & 0x00FFFFFF) | u32{static_cast<u8>(Completion::Trb)} << 24;
         else if (tag) usb_[slot].event(usb_ctx(slot), dci, tag, ev);  // before the guest sees the event
     }
@@ -190,7 +199,7 @@ void XhciController::set_bounce(DmaMem mem, u32 regions) {
 // while one is free.
 UsbCtx XhciController::usb_ctx(u8 slot) {
     UsbCtx c{env_, &env_->guest(), slot_page(slot, 2), slot_page(slot, 3), DmaMem{nullptr, Hpa{0}}, sink_dev(), slot};
-    if (!usb_[slot].storage_bot()) return c;
+    if (!usb_[slot].storage_bot() || !usb_[slot].volume().active()) return c;  // only sealed data is bounced
     u32 region = bounce_regions_;
     for (u32 i = 0; i < bounce_regions_ && region == bounce_regions_; ++i)
         if (bounce_slot_[i] == slot) region = i;

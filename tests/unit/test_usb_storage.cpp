@@ -271,3 +271,36 @@ TEST(UsbStorage, TheConfigurationDescriptorNamesTheBulkEndpoints) {
     EXPECT_EQ(endpoint_dci(c.bulk_in), kDciIn);
     EXPECT_NE(parse_config_descriptor(d.data(), 20, &c), nullptr);  // cut short
 }
+
+TEST(UsbStorage, AOneMiBTransferOfPagesFitsTheShadowRingInOneDoorbell) {
+    no_keys();
+    StickRig r;
+    r.address();
+    // 256 chained pieces, as Linux queues a 1 MiB bulk transfer: all copied at one doorbell,
+    // since a device that starts a TD only once it is whole (QEMU) would otherwise wait forever.
+    for (u32 i = 0; i < 256; ++i)
+        r.g().put(kSEp0 + i * 16, TrbType::Normal, true, kSData, 8, i == 255 ? kTrbIoc : kTrbChain);
+    r.x.write(kDb + 4, 4, 1);
+    EXPECT_EQ(trb_type(r.dev_trb(r.ep0_shadow + 255 * 16)), TrbType::Normal);
+    EXPECT_EQ(r.x.counters().trbs, 256u);
+}
+
+TEST(UsbStorage, WhenTheGuestOutrunsTheShadowRingTheMonitorsOwnEventIsSwallowed) {
+    no_keys();
+    StickRig r;
+    r.address();
+    constexpr u32 kN = 600;
+    for (u32 i = 0; i < kN; ++i)
+        r.g().put(kSEp0 + i * 16, TrbType::Normal, true, kSData, 8, i + 1 == kN ? kTrbIoc : kTrbChain);
+    r.x.write(kDb + 4, 4, 1);
+    u64 const copied = r.x.counters().trbs;
+    ASSERT_LT(copied, u64{kN});
+    Trb const& last = r.dev_trb(r.ep0_shadow + (copied - 1) * 16);
+    EXPECT_TRUE(last.control & kTrbIoc);  // the monitor asks the device to say when it got there
+    u32 const before = r.f().doorbells.size() ? static_cast<u32>(r.f().doorbells.size()) : 0;
+    r.transfer_event(r.ep0_shadow + (copied - 1) * 16, 1, Completion::Success);
+    EXPECT_EQ(r.last_transfer_event(), nullptr);  // never the guest's
+    EXPECT_EQ(r.x.counters().events_dropped, 0u);
+    EXPECT_EQ(r.x.counters().trbs, u64{kN});  // the rest followed at once
+    EXPECT_GT(r.f().doorbells.size(), before);
+}
