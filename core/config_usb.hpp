@@ -11,7 +11,7 @@ namespace tv {
 //   allow:     as the key table says (an enrolled stick encrypted, another one plaintext)
 //   encrypt:   mass storage only when enrolled ([disk.NAME] bus = usb); others are refused
 //   read-only: mass storage readable, every write refused with DATA PROTECT
-//   deny:      mass storage refused altogether
+//   deny:      mass storage refused altogether (a disk with no medium, as under encrypt)
 enum class UsbRule : u8 { Allow, Encrypt, ReadOnly, Deny };
 
 struct UsbDeviceRule {

@@ -53,7 +53,6 @@ char const* UsbSlot::endpoint_allowed(u8 dci) const {
     if (dci <= 1) return nullptr;
     if (!cfg_seen_) return "endpoint of a device whose configuration the monitor has not seen";
     if (cfg_.storage && !cfg_.bot) return "mass storage other than one Bulk-Only interface (UAS, CBI)";
-    if (storage_bot() && (rule_ == UsbRule::Deny)) return "mass storage denied by the device policy";
     return nullptr;
 }
 

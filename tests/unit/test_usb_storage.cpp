@@ -304,3 +304,15 @@ TEST(UsbStorage, WhenTheGuestOutrunsTheShadowRingTheMonitorsOwnEventIsSwallowed)
     EXPECT_EQ(r.x.counters().trbs, u64{kN});  // the rest followed at once
     EXPECT_GT(r.f().doorbells.size(), before);
 }
+
+TEST(UsbStorage, ADeniedStickIsRefusedEvenWhenEnrolled) {
+    enroll("TVUSB1");
+    StickRig r(UsbRule::Deny);
+    r.enumerate();
+    (void)r.cbw(1, 8, true, {0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+    u64 const t = r.in_trb(kSBuf + 0x400, 8);
+    EXPECT_TRUE(r.f().in_dma(r.dev_trb(t).param));
+    r.transfer_event(t, kDciIn, Completion::Success);
+    EXPECT_EQ(r.csw(1).status, static_cast<u8>(CswStatus::Failed));
+    EXPECT_TRUE(r.f().logged("policy deny, key listed: refused"));
+}
