@@ -123,6 +123,7 @@ class XhciController {
 
     // transfer rings (xhci_transfer.cpp)
     void ring_endpoint(u8 slot, u8 dci);
+    void push_batch(ShadowRing& ring, u32 count, bool stalled, bool* refused, u16 const* tags, bool const* unsealed);
     [[nodiscard]] Trb defuse(Trb t) const;
     [[nodiscard]] u8 ring_for(u8 slot, u8 dci);
     void release_rings(u8 slot, u32 mask);

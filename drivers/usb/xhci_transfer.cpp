@@ -106,13 +106,19 @@ void XhciController::ring_endpoint(u8 slot, u8 dci) {
     }
     slots_[slot].td_refused = td_bad ? slots_[slot].td_refused | 1u << dci : slots_[slot].td_refused & ~(1u << dci);
     usb_[slot].batch_end(uc, dci, unsealed, w.count);
-    // A ring the guest filled beyond the shadow's room: the device must tell when it has
-    // consumed what it got, even in the middle of a TD (Linux asks for an event only at a TD's
-    // end, and a 1 MiB transfer has more TRBs than the shadow ring holds). That event is the
-    // monitor's and never reaches the guest.
-    bool const need_event = stalled && w.count && !(copied_[w.count - 1].trb.control & kTrbIoc);
-    for (u32 i = 0; i < w.count; ++i) {
-        bool const ioc = need_event && i + 1 == w.count;
+    push_batch(ring, w.count, stalled, refused, tags, unsealed);
+    if (w.count) env_->dev_write(db_ + u32{slot} * 4, 4, dci);
+}
+
+// The doorbell's checked TRBs into the shadow ring. A ring the guest filled beyond the shadow's
+// room: the device must tell when it has consumed what it got, even in the middle of a TD
+// (Linux asks for an event only at a TD's end, and a 1 MiB transfer has more TRBs than the
+// shadow ring holds). That event is the monitor's and never reaches the guest.
+void XhciController::push_batch(ShadowRing& ring, u32 count, bool stalled, bool* refused, u16 const* tags,
+                                bool const* unsealed) {
+    bool const need_event = stalled && count && !(copied_[count - 1].trb.control & kTrbIoc);
+    for (u32 i = 0; i < count; ++i) {
+        bool const ioc = need_event && i + 1 == count;
         if (ioc) copied_[i].trb.control |= kTrbIoc;
         if (unsealed[i] && !refused[i]) {
             env_->refused("mass-storage data", "a sector split across doorbells (never sent unsealed)");
@@ -123,7 +129,6 @@ void XhciController::ring_endpoint(u8 slot, u8 dci) {
         ++counters_.trbs;
         (void)ring.push(copied_[i].trb, copied_[i].from, refused[i], refused[i] ? 0 : tags[i], ioc);
     }
-    if (w.count) env_->dev_write(db_ + u32{slot} * 4, 4, dci);
 }
 
 u8 XhciController::ring_for(u8 slot, u8 dci) {
