@@ -10,7 +10,7 @@ namespace {
 
 using cfg::Span;
 
-enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, Pci, Ide, Policy, kCount };
+enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, Pci, Ide, Policy, Usb, kCount };
 
 // One key of the schema. `bit` marks it seen (duplicates are errors); `required` keys must
 // appear before the section ends.
@@ -36,6 +36,7 @@ constexpr Key kVpnKeys[] = {{"gateway", 0, true},         {"local_id", 1, true},
 constexpr Key kPciKeys[] = {{"allow_dma", 0, false}};  // repeatable (key_line)
 constexpr Key kIdeKeys[] = {{"cd_write", 0, false}};
 constexpr Key kPolicyKeys[] = {{"pubkey", 0, true}, {"module", 1, true}, {"min_version", 2, false}};
+constexpr Key kUsbKeys[] = {{"storage", 0, false}, {"device", 1, false}};  // device: repeatable
 
 struct Schema {
     char const* name;
@@ -51,7 +52,8 @@ constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"vpn", kVpnKeys, 15},
                                {"pci", kPciKeys, 1},
                                {"ide", kIdeKeys, 1},
-                               {"policy", kPolicyKeys, 3}};
+                               {"policy", kPolicyKeys, 3},
+                               {"usb", kUsbKeys, 2}};
 
 struct Parser {
     Config* cfg;
@@ -72,7 +74,7 @@ struct Parser {
 bool finish_disk(Parser& p) {
     DiskConfig& d = p.cfg->disks[p.cfg->disk_count - 1];
     if (!(p.seen & 1u)) {
-        if (d.bus == DiskBus::Ata) return p.fail("section [disk.%.*s] lacks the required key 'serial'%.*s", Span{d.name, strlen(d.name)});
+        if (d.bus != DiskBus::Aoe) return p.fail("section [disk.%.*s] lacks the required key 'serial'%.*s", Span{d.name, strlen(d.name)});
         d.serial[0] = '*';  // there is one AoE disk: its entry needs no serial
     }
     for (u32 a = 0; a < d.plaintext_count; ++a)
@@ -118,6 +120,7 @@ bool open_section(Parser& p, Span name) {
         if (p.section == Section::Vpn) p.cfg->vpn.present = true;
         if (p.section == Section::Pci) p.cfg->pci.present = true;
         if (p.section == Section::Policy) p.cfg->policy.present = true;
+        if (p.section == Section::Usb) p.cfg->usb.present = true;
         return true;
     }
     if (p.cfg->disk_count == Config::kMaxDisks) return p.fail("more than 4 [disk.NAME] sections%.*s", Span{"", 0});
@@ -166,6 +169,7 @@ bool disk_value(Parser& p, Key const& k, Span v) {
         case 1: return cfg::copy_string(v, d.keyslots, sizeof d.keyslots);
         case 3:
             if (v.is("ata")) return d.bus = DiskBus::Ata, true;
+            if (v.is("usb")) return d.bus = DiskBus::Usb, true;
             return v.is("aoe") && (d.bus = DiskBus::Aoe, true);
         default:
             if (d.plaintext_count == DiskConfig::kMaxPlainRanges) return false;
@@ -207,7 +211,8 @@ bool key_line(Parser& p, Span key, Span value) {
     for (size_t i = 0; i < s.count; ++i)
         if (key.is(s.keys[i].name)) k = &s.keys[i];
     if (!k) return p.fail("unknown key '%.*s' in section [%.*s]", key, Span{s.name, strlen(s.name)});
-    bool repeatable = (p.section == Section::Disk && k->bit == 2) || p.section == Section::Pci;
+    bool repeatable = (p.section == Section::Disk && k->bit == 2) || p.section == Section::Pci ||
+                      (p.section == Section::Usb && k->bit == 1);
     if ((p.seen & (1u << k->bit)) && !repeatable) return p.fail("key '%.*s' given twice", key);
     p.seen |= 1u << k->bit;
     bool good = false;
@@ -220,6 +225,9 @@ bool key_line(Parser& p, Span key, Span value) {
         case Section::Pci: good = cfg::parse_pci_allow(value, p.cfg); break;
         case Section::Ide: good = ide_value(p, value); break;
         case Section::Policy: good = policy_value(p, *k, value); break;
+        case Section::Usb:
+            good = k->bit == 0 ? cfg::parse_usb_rule(value, &p.cfg->usb.storage) : cfg::parse_usb_device(value, &p.cfg->usb);
+            break;
         default: break;
     }
     return good || p.fail("bad value '%.*s' for '%.*s'", value, key);
@@ -265,8 +273,8 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     if (out->vpn.present && !out->network.present)
         return p.fail("[vpn] needs [network]: the monitor's outer address and its NIC%.*s");
     if (out->disk_count == 0 && !out->aoe.present && !out->network.present && !out->pci.present &&
-        !p.section_seen[static_cast<u8>(Section::Ide)] && !out->policy.present)
-        return p.fail("the file configures nothing (no [network], [aoe], [disk.NAME], [pci], [ide] or [policy] section)%.*s");
+        !p.section_seen[static_cast<u8>(Section::Ide)] && !out->policy.present && !out->usb.present)
+        return p.fail("the file configures nothing (no [network], [aoe], [disk.NAME], [pci], [ide], [policy] or [usb] section)%.*s");
     u32 aoe_disks = 0;
     for (u32 i = 0; i < out->disk_count; ++i) aoe_disks += out->disks[i].bus == DiskBus::Aoe;
     if (aoe_disks > 1) return p.fail("more than one [disk.NAME] has bus = aoe (there is one AoE disk)%.*s");

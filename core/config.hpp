@@ -4,6 +4,7 @@
 // falls back to a silent default. Secrets never live here (keyslot files hold them).
 #pragma once
 
+#include "core/config_usb.hpp"
 #include "core/config_vpn.hpp"
 #include "core/types.hpp"
 
@@ -22,8 +23,9 @@ struct LbaRange {
 };
 
 // Which disks a [disk.NAME] entry can name: local ATA disks (IDE, AHCI) by their IDENTIFY
-// serial, or the AoE disk of [aoe] (whose serial names its target).
-enum class DiskBus : u8 { Ata, Aoe };
+// serial, the AoE disk of [aoe] (whose serial names its target), or USB sticks by the serial
+// string of their device descriptor.
+enum class DiskBus : u8 { Ata, Aoe, Usb };
 
 struct DiskConfig {
     static constexpr u32 kMaxPlainRanges = 4;
@@ -86,6 +88,7 @@ struct Config {
         bool cd_write;  // [ide] cd_write = allow: optical drives may write media (default deny)
     } ide;
     PolicyConfig policy;
+    UsbConfig usb;  // [usb] (core/config_usb.hpp)
 };
 
 struct ConfigError {

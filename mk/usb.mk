@@ -16,10 +16,11 @@ USB_PURE_SRCS := drivers/usb/xhci_trb.cpp drivers/usb/xhci_ring.cpp drivers/usb/
                  drivers/usb/xhci_context.cpp drivers/usb/xhci_event.cpp drivers/usb/xhci_controller.cpp \
                  drivers/usb/xhci_op_regs.cpp drivers/usb/xhci_commands.cpp drivers/usb/xhci_transfer.cpp \
                  drivers/usb/xhci_events.cpp drivers/usb/usb_bot.cpp \
-                 drivers/usb/usb_identity.cpp
+                 drivers/usb/usb_identity.cpp drivers/usb/usb_slot_control.cpp drivers/usb/usb_slot_bot.cpp \
+                 drivers/usb/usb_policy.cpp
 USB_TEST_SRCS := $(wildcard tests/unit/test_xhci*.cpp tests/unit/test_usb*.cpp)
 
-UNIT_CORE_SRCS += $(USB_PURE_SRCS)
+UNIT_CORE_SRCS += $(USB_PURE_SRCS) core/config_usb.cpp
 UNIT_STRICT_SRCS += $(USB_PURE_SRCS) $(USB_TEST_SRCS)
 
 .PHONY: usb-unit
@@ -28,7 +29,12 @@ usb-unit: $(UNIT_BUILD)/unit_tests
 
 # The fuzz harness (tests/unit/fuzz_xhci.cpp, seeds in tests/unit/corpus/xhci/): mk/unit.mk's
 # rule builds it from these sources; the headers are named here since its list does not.
-UNIT_FUZZ_WITH_xhci := $(USB_PURE_SRCS)
+# The mass-storage path seals and unseals through the storage pipeline, so the pipeline and
+# its crypto come along (as for fuzz_ahci); variables expanded late, since mk/storage.mk and
+# the crypto lists may be read after this file.
+UNIT_FUZZ_WITH_xhci = $(USB_PURE_SRCS) $(STORAGE_PURE_SRCS) $(CRYPTO_SRCS)
+UNIT_FUZZ_EXTRA_xhci = $(CRYPTO_INC) $(CRYPTO_SSE_ISA)
+UNIT_FUZZ_LIBS_xhci = $(CRYPTO_MBEDTLS_LIB)
 $(UNIT_BUILD)/fuzz_xhci: $(wildcard drivers/usb/*.hpp)
 
 # The monitor glue (drivers/usb/xhci_install.cpp), host-tested against the device kit's mocks

@@ -19,7 +19,7 @@ bool g_boot_loaded;
 
 void fill(KeyEntry& e, UnlockedDisk const& d, Config const* cfg) {
     memcpy(e.serial, d.serial, sizeof e.serial);
-    e.bus = d.bus == DiskBus::Aoe ? Bus::Aoe : Bus::Ata;
+    e.bus = d.bus == DiskBus::Aoe ? Bus::Aoe : d.bus == DiskBus::Usb ? Bus::Usb : Bus::Ata;
     e.data_unit = d.data_unit;
     memcpy(e.master_key, d.master_key, sizeof e.master_key);
     e.plaintext_count = 0;
@@ -39,11 +39,15 @@ Status load_boot_keys() {
     u32 const n = unlocked_disk_count();
     if (n > kMaxKeys) return Status::NoMemory;
     for (u32 i = 0; i < n; ++i) fill(g_boot_entries[i], *unlocked_disk(i), cfg);
-    Status s = set_keys(g_boot_entries, n, cfg && cfg->disk_count > 0);
+    // USB sticks' entries do not make unlisted ATA disks refused: a machine that enrols its
+    // sticks keeps booting from the plain disk it had (docs/storage.md).
+    u32 ata_like = 0;
+    for (u32 c = 0; cfg && c < cfg->disk_count; ++c) ata_like += cfg->disks[c].bus != DiskBus::Usb;
+    Status s = set_keys(g_boot_entries, n, ata_like > 0);
     if (ok(s)) g_boot_loaded = true;
     else log("storage: the disk keys were refused (overlapping plaintext ranges?)");
     log("storage: %u disk key(s) loaded; ATA disks not listed are %s", n,
-        cfg && cfg->disk_count ? "refused" : "passed through unencrypted");
+        ata_like ? "refused" : "passed through unencrypted");
     return s;
 }
 

@@ -1,7 +1,8 @@
 // Which disk a volume is: the bus it is reached through and the serial it reports. The same
 // serial on two buses is two disks: a [disk.NAME] entry names its bus (docs/config.md), so a
 // key made for a local ATA disk never lands on the AoE disk or the other way round.
-// (A USB mass-storage front end will add its bus with vendor and product beside the serial.)
+// A USB stick is known by the serial string its device descriptor names (drivers/usb/
+// usb_identity); its vendor and product choose the device policy ([usb]), not the key.
 #pragma once
 
 #include "core/types.hpp"
@@ -12,8 +13,9 @@ namespace tv::storage {
 enum class Bus : u8 {
     Ata,  // a local IDE or AHCI disk, known by its IDENTIFY serial
     Aoe,  // the emulated disk whose sectors live on the AoE target
+    Usb,  // a USB mass-storage device (Bulk-Only Transport), known by its serial string
 };
-inline constexpr u32 kBusCount = 2;
+inline constexpr u32 kBusCount = 3;
 
 struct DiskId {
     Bus bus;

@@ -60,7 +60,8 @@ Status set_keys(KeyEntry const* entries, u32 count, bool disks_configured) {
     g_entry_count = 0;
     g_configured = disks_configured;
     if (!ok(policy(Bus::Ata).set_unlisted(disks_configured ? crypto::Treatment::Deny : crypto::Treatment::Plaintext)) ||
-        !ok(policy(Bus::Aoe).set_unlisted(crypto::Treatment::Plaintext)))
+        !ok(policy(Bus::Aoe).set_unlisted(crypto::Treatment::Plaintext)) ||
+        !ok(policy(Bus::Usb).set_unlisted(crypto::Treatment::Plaintext)))
         return Status::Invalid;
     for (u32 i = 0; i < count; ++i) {
         if (!g_xts_built[i]) {
@@ -83,7 +84,8 @@ KeyLookup lookup(DiskId const& id) {
 }
 
 crypto::Treatment unlisted_treatment(Bus bus) {
-    if (bus == Bus::Aoe || !g_configured) return crypto::Treatment::Plaintext;
+    // USB sticks: the device policy ([usb], drivers/usb/usb_policy) refuses unknown ones.
+    if (bus == Bus::Aoe || bus == Bus::Usb || !g_configured) return crypto::Treatment::Plaintext;
     return crypto::Treatment::Deny;
 }
 

@@ -113,17 +113,23 @@ void XhciController::command_completed(Trb* ev) {
         if (success) {
             release_rings(s, ~0u);
             slots_[s].enabled = true;
+            usb_reset(s);
         }
         return;
     case TrbType::DisableSlot:
         release_rings(s, ~0u);
         slots_[s].enabled = false;
+        usb_reset(s);
         return;
     case TrbType::ResetDevice:
         release_rings(s, ~0u << 2);  // every endpoint but the default control endpoint
+        usb_reset(s);
         copy_out_context(s);
         return;
     case TrbType::AddressDevice:
+        usb_[s].reset_bot();
+        copy_out_context(s);
+        return;
     case TrbType::ConfigureEndpoint:
     case TrbType::EvaluateContext:
     case TrbType::ResetEndpoint:

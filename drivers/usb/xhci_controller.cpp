@@ -23,7 +23,7 @@ void XhciController::init(XhciEnv* env, DmaMem dma) {
     dma_ = dma;
     memset(dma_.virt, 0, u64{kDmaPages} * kPageSize);
     commands_.init(DmaMem{dma_.virt, dma_.dev});
-    for (u32 i = 0; i < kRingPool; ++i) rings_[i].init(ring_page(i));
+    for (u32 i = 0; i < kRingPool; ++i) rings_[i].init(ring_page(i), kRingPages);
     op_ = static_cast<u32>(env_->dev_read(kCapLength, 1)) & 0xFF;
     hcs1_ = static_cast<u32>(env_->dev_read(kHcsParams1, 4));
     hcs2_ = static_cast<u32>(env_->dev_read(kHcsParams2, 4));
@@ -90,6 +90,7 @@ void XhciController::reset_state() {
         s.td_refused = 0;
         s.enabled = false;
     }
+    for (u8 s = 1; s <= kMaxSlots; ++s) usb_reset(s);
     guest_events_.reset();
     event_idx_ = 0;
     event_cycle_ = true;

@@ -26,6 +26,7 @@
 #include "drivers/usb/xhci_event.hpp"
 #include "drivers/usb/xhci_regs.hpp"
 #include "drivers/usb/xhci_shadow_ring.hpp"
+#include "drivers/usb/usb_slot.hpp"
 
 namespace tv::usb {
 
@@ -37,6 +38,9 @@ class XhciEnv {
     virtual void refused(char const* what, char const* why) = 0;  // a refusal: rate-limited log line
     virtual void note(char const* what) = 0;                     // a rare event worth a log line
     virtual void delay_us(u32 us) = 0;
+    // The device policy ([usb], docs/config.md) for a device of this identity (serial_read:
+    // whether id.serial is the device's, read from its string descriptor).
+    virtual UsbRule usb_rule(UsbIdentity const& /*id*/, bool /*serial_read*/) { return UsbRule::Allow; }
 
   protected:
     ~XhciEnv() = default;
@@ -46,15 +50,19 @@ inline constexpr u32 kMaxSlots = 16;
 inline constexpr u32 kRingPool = 64;  // transfer rings shadowed at once, over all slots
 // A walk copies at most what the shadow ring can take (the rest waits for room).
 inline constexpr u32 kMaxTrbsPerDoorbell = ShadowRing::kUsable - 1;
-inline constexpr u32 kEventTrbs = ShadowRing::kTrbs;  // the monitor's event ring segment
+inline constexpr u32 kEventTrbs = kPageSize / kTrbBytes;  // the monitor's event ring segment
+inline constexpr u32 kRingPages = ShadowRing::kMaxPages;  // per transfer ring
 
 // The monitor memory a controller needs, in pages, laid out by XhciController::init.
-inline constexpr u32 kSlotPages = 2;  // output context (2 KiB) + input context copy (33 x 64)
+// output context (2 KiB), input context copy (33 x 64), descriptor bounce, BOT page (usb_slot)
+inline constexpr u32 kSlotPages = 4;
+// Media bounces for encrypted sticks (XhciController::set_bounce): one per stick in use.
+inline constexpr u32 kBounceRegions = 2;
 // Where a refused transfer TRB's buffer is pointed instead (at most 64 KiB): the TD keeps its
 // shape for the device, whose data lands in or comes from this monitor page run. It only ever
 // holds what devices wrote there.
 inline constexpr u32 kSinkPages = kMaxTrbBuffer / kPageSize;
-inline constexpr u32 kDmaPages = 3 + kMaxSlots * kSlotPages + kRingPool + kSinkPages;
+inline constexpr u32 kDmaPages = 3 + kMaxSlots * kSlotPages + kRingPool * kRingPages + kSinkPages;
 
 struct XhciCounters {
     u64 doorbells, command_doorbells, trbs, commands, refused, events, events_dropped;
@@ -65,6 +73,10 @@ class XhciController {
     // dma: kDmaPages of monitor memory the device may reach. Reads the capabilities.
     void init(XhciEnv* env, DmaMem dma);
     u32 scratchpads() const { return hcs_scratchpads(hcs2_); }
+    // regions * kBounceBytes of monitor memory the device may reach: the media bounces of
+    // encrypted sticks. Without it their media commands are refused.
+    void set_bounce(DmaMem mem, u32 regions);
+    UsbSlot const& usb_slot(u8 slot) const { return usb_[slot]; }
     // Halts and resets the controller (the firmware's rings are dropped: none of them was
     // shadowed). scratchpad_array: a scratchpad buffer array the monitor filled for
     // scratchpads() buffers (0 when it needs none). False when the controller does not come
@@ -111,11 +123,14 @@ class XhciController {
 
     // transfer rings (xhci_transfer.cpp)
     void ring_endpoint(u8 slot, u8 dci);
+    void push_batch(ShadowRing& ring, u32 count, bool stalled, bool* refused, u16 const* tags, bool const* unsealed);
     [[nodiscard]] Trb defuse(Trb t) const;
     [[nodiscard]] u8 ring_for(u8 slot, u8 dci);
     void release_rings(u8 slot, u32 mask);
     void copy_out_context(u8 slot);
     [[nodiscard]] bool translate_transfer(Trb* ev);
+    UsbCtx usb_ctx(u8 slot);
+    void usb_reset(u8 slot);
 
     // events (xhci_events.cpp)
     [[nodiscard]] bool translate(Trb* ev);
@@ -124,13 +139,16 @@ class XhciController {
     void report_device_erdp(bool clear_ehb);
     void retry_stalled();
 
-    Hpa sink_dev() const { return Hpa{dma_.dev.raw + u64{3 + kMaxSlots * kSlotPages + kRingPool} * kPageSize}; }
+    Hpa sink_dev() const { return Hpa{dma_.dev.raw + u64{3 + kMaxSlots * kSlotPages + kRingPool * kRingPages} * kPageSize}; }
     u8* slot_out(u8 s) { return dma_.virt + (3 + (s - 1) * kSlotPages) * kPageSize; }
     Hpa slot_out_dev(u8 s) const { return Hpa{dma_.dev.raw + (3 + (s - 1) * kSlotPages) * kPageSize}; }
     u8* slot_in(u8 s) { return slot_out(s) + kPageSize; }
+    DmaMem slot_page(u8 s, u32 page) {
+        return DmaMem{slot_out(s) + page * kPageSize, Hpa{slot_out_dev(s).raw + page * kPageSize}};
+    }
     Hpa slot_in_dev(u8 s) const { return Hpa{slot_out_dev(s).raw + kPageSize}; }
     DmaMem ring_page(u32 i) const {
-        u64 const off = u64{3 + kMaxSlots * kSlotPages + i} * kPageSize;
+        u64 const off = u64{3 + kMaxSlots * kSlotPages + i * kRingPages} * kPageSize;
         return DmaMem{dma_.virt + off, Hpa{dma_.dev.raw + off}};
     }
     u64* dcbaa() { return reinterpret_cast<u64*>(dma_.virt + 2 * kPageSize + 2048); }
@@ -172,6 +190,13 @@ class XhciController {
     GuestEventRing guest_events_;
     u32 event_idx_{0};
     bool event_cycle_{true};
+
+    UsbSlot usb_[kMaxSlots + 1]{};
+    DmaMem bounce_{};
+    u32 bounce_regions_{0};
+    u8 bounce_slot_[kBounceRegions]{};  // the slot a media bounce serves (0: free)
+
+    bool swallow_{false};  // translate_transfer: the event answers the monitor's own IOC
 
     XhciCounters counters_{};
 };

@@ -36,7 +36,10 @@ void XhciController::drain_events() {
             event_cycle_ = !event_cycle_;
         }
         ++counters_.events;
-        if (!translate(&ev) || !guest_events_.push(env_->guest(), ev)) {
+        swallow_ = false;
+        bool const translated = translate(&ev);
+        if (swallow_) continue;  // the monitor's own IOC (ring_endpoint): the guest never asked
+        if (!translated || !guest_events_.push(env_->guest(), ev)) {
             ++counters_.events_dropped;
             env_->refused(trb_type_name(trb_type(ev)), "event not delivered to the guest");
         }

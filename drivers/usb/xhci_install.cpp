@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "core/clock.hpp"
+#include "core/config_load.hpp"
 #include "core/device/guest_memory.hpp"
 #include "core/handlers/power.hpp"
 #include "core/log.hpp"
@@ -13,7 +14,9 @@
 #include "drivers/pci/msi_guard.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "drivers/usb/xhci_controller.hpp"
+#include "drivers/usb/usb_policy.hpp"
 #include "drivers/usb/xhci_mediator.hpp"
+#include "storage/key_table.hpp"
 #include "lib/new.hpp"
 
 namespace tv::usb {
@@ -49,6 +52,10 @@ class MonitorEnv final : public XhciEnv {
     }
     void note(char const* what) override { log("%s: %s", name, what); }
     void delay_us(u32 us) override { clock_delay_us(us); }
+    UsbRule usb_rule(UsbIdentity const& id, bool serial_read) override {
+        Config const* cfg = config();
+        return usb_rule_for(cfg ? &cfg->usb : nullptr, id, serial_read);
+    }
 
     MmioHookId hook{};
     MonitorGuest guest_view{};
@@ -123,11 +130,15 @@ Status install_one(pci::Function const& f) {
     if (!ok(s)) return s;
     ++g_count;
     Hpa const dma = alloc_pages(kDmaPages);
+    // Encrypted sticks' media bounces; without them such sticks' media commands are refused.
+    Hpa const bounce = alloc_pages(u64{kBounceRegions} * kBounceBytes / kPageSize);
     Hpa const obj = alloc_pages(align_up(sizeof(XhciController), kPageSize) / kPageSize);
     if (!dma.raw || !obj.raw) return Status::NoMemory;
     c.xhci = new (hpa_virt(obj)) XhciController();
     DeviceGuard lock(c.device);
     c.xhci->init(&c.env, DmaMem{static_cast<u8*>(hpa_virt(dma)), dma});
+    if (bounce.raw) c.xhci->set_bounce(DmaMem{static_cast<u8*>(hpa_virt(bounce)), bounce}, kBounceRegions);
+    else log("%s: no memory for USB storage bounces; encrypted sticks are refused", c.env.name);
     Hpa const scratch = scratchpad_array(c.xhci->scratchpads());
     if (scratch.raw == ~u64{0}) return Status::NoMemory;
     find_msix(c, f);
@@ -154,6 +165,12 @@ bool matches(pci::Function const& f) {
 
 Status attach(pci::Function const& f, pci::PciClaim& claim) { return claim.take(pci::kAllParts) ? install_one(f) : Status::Ok; }
 
+// The keys of [disk.NAME] bus = usb: loaded before any stick can attach a volume.
+Status prepare(bool* active) {
+    *active = true;
+    return storage::load_boot_keys();
+}
+
 Status finish() {
     if (g_count && !power_off_log_register(log_counters)) log("xhci: no room for the power-off log");
     if (g_count) log_limit_install();
@@ -162,6 +179,6 @@ Status finish() {
 
 }  // namespace
 
-constinit pci::PciDriver const kXhciDriver{"xhci", nullptr, matches, attach, finish};
+constinit pci::PciDriver const kXhciDriver{"xhci", prepare, matches, attach, finish};
 
 }  // namespace tv::usb

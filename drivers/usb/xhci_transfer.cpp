@@ -56,6 +56,10 @@ void XhciController::write_doorbell(u32 index, u32 value) {
 void XhciController::ring_endpoint(u8 slot, u8 dci) {
     u8 const r = slots_[slot].ring[dci];
     if (r == kNoRing) return env_->refused("doorbell", "endpoint has no transfer ring");
+    if (char const* why = usb_[slot].endpoint_allowed(dci)) {
+        ++counters_.refused;
+        return env_->refused("doorbell", why);
+    }
     ShadowRing& ring = rings_[r];
     u32 const room = ring.space() < kMaxTrbsPerDoorbell ? ring.space() : kMaxTrbsPerDoorbell;
     WalkResult w = ring_walk(env_->guest(), &slots_[slot].cursor[dci], copied_, room);
@@ -69,10 +73,19 @@ void XhciController::ring_endpoint(u8 slot, u8 dci) {
     // whose TRBs may come before it.
     TrbLimits const lim = limits();
     bool refused[kMaxTrbsPerDoorbell];
+    u16 tags[kMaxTrbsPerDoorbell];
+    bool unsealed[kMaxTrbsPerDoorbell]{};
+    UsbCtx const uc = usb_ctx(slot);
     bool td_bad = slots_[slot].td_refused >> dci & 1;
     u32 td_start = 0;
     for (u32 i = 0; i < w.count; ++i) {
         char const* why = check_transfer_trb(env_->guest(), copied_[i].trb, lim);
+        // The USB layer sees every TRB, refused or not: its byte counts follow the device's.
+        Trb rewritten = copied_[i].trb;
+        char const* uwhy = usb_[slot].transfer(uc, dci, i, &rewritten, &tags[i]);
+        if (!why) why = uwhy;
+        if (!why) copied_[i].trb = rewritten;
+        else tags[i] = 0;
         refused[i] = why != nullptr;
         if (why) {
             env_->refused(trb_type_name(trb_type(copied_[i].trb)), why);
@@ -92,11 +105,30 @@ void XhciController::ring_endpoint(u8 slot, u8 dci) {
         }
     }
     slots_[slot].td_refused = td_bad ? slots_[slot].td_refused | 1u << dci : slots_[slot].td_refused & ~(1u << dci);
-    for (u32 i = 0; i < w.count; ++i) {
-        ++counters_.trbs;
-        (void)ring.push(copied_[i].trb, copied_[i].from, refused[i]);
-    }
+    usb_[slot].batch_end(uc, dci, unsealed, w.count);
+    push_batch(ring, w.count, stalled, refused, tags, unsealed);
     if (w.count) env_->dev_write(db_ + u32{slot} * 4, 4, dci);
+}
+
+// The doorbell's checked TRBs into the shadow ring. A ring the guest filled beyond the shadow's
+// room: the device must tell when it has consumed what it got, even in the middle of a TD
+// (Linux asks for an event only at a TD's end, and a 1 MiB transfer has more TRBs than the
+// shadow ring holds). That event is the monitor's and never reaches the guest.
+void XhciController::push_batch(ShadowRing& ring, u32 count, bool stalled, bool* refused, u16 const* tags,
+                                bool const* unsealed) {
+    bool const need_event = stalled && count && !(copied_[count - 1].trb.control & kTrbIoc);
+    for (u32 i = 0; i < count; ++i) {
+        bool const ioc = need_event && i + 1 == count;
+        if (ioc) copied_[i].trb.control |= kTrbIoc;
+        if (unsealed[i] && !refused[i]) {
+            env_->refused("mass-storage data", "a sector split across doorbells (never sent unsealed)");
+            ++counters_.refused;
+            copied_[i].trb = defuse(copied_[i].trb);
+            refused[i] = true;
+        }
+        ++counters_.trbs;
+        (void)ring.push(copied_[i].trb, copied_[i].from, refused[i], refused[i] ? 0 : tags[i], ioc);
+    }
 }
 
 u8 XhciController::ring_for(u8 slot, u8 dci) {
@@ -150,13 +182,45 @@ bool XhciController::translate_transfer(Trb* ev) {
     if (!(ev->control & kTrbEventDataFlag) && ev->param) {
         Gpa guest{0};
         bool refused = false;
-        if (!rings_[slots_[slot].ring[dci]].complete(ev->param, &guest, &refused)) return false;
+        u16 tag = 0;
+        bool mine = false;
+        if (!rings_[slots_[slot].ring[dci]].complete(ev->param, &guest, &refused, &tag, &mine)) return false;
         ev->param = guest.raw;
+        swallow_ = mine && code == static_cast<u8>(Completion::Success);
         if (refused) ev->status = (ev->status & 0x00FFFFFF) | u32{static_cast<u8>(Completion::Trb)} << 24;
+        else if (tag) usb_[slot].event(usb_ctx(slot), dci, tag, ev);  // before the guest sees the event
     }
     if (code != static_cast<u8>(Completion::Success) && code != static_cast<u8>(Completion::ShortPacket))
         copy_out_context(slot);  // a halted or stopped endpoint: the guest reads its state
     return true;
+}
+
+void XhciController::set_bounce(DmaMem mem, u32 regions) {
+    bounce_ = mem;
+    bounce_regions_ = regions < kBounceRegions ? regions : kBounceRegions;
+}
+
+// The monitor memory a slot's USB layer works in; a storage device gets a media bounce
+// while one is free.
+UsbCtx XhciController::usb_ctx(u8 slot) {
+    UsbCtx c{env_, &env_->guest(), slot_page(slot, 2), slot_page(slot, 3), DmaMem{nullptr, Hpa{0}}, sink_dev(), slot};
+    if (!usb_[slot].storage_bot() || !usb_[slot].volume().active()) return c;  // only sealed data is bounced
+    u32 region = bounce_regions_;
+    for (u32 i = 0; i < bounce_regions_ && region == bounce_regions_; ++i)
+        if (bounce_slot_[i] == slot) region = i;
+    for (u32 i = 0; i < bounce_regions_ && region == bounce_regions_; ++i)
+        if (!bounce_slot_[i]) bounce_slot_[region = i] = slot;
+    if (region == bounce_regions_) return c;
+    u64 const off = u64{region} * kBounceBytes;
+    c.bounce = DmaMem{bounce_.virt + off, Hpa{bounce_.dev.raw + off}};
+    return c;
+}
+
+// A new device (or none) in the slot: what was learnt of the old one is forgotten.
+void XhciController::usb_reset(u8 slot) {
+    usb_[slot].reset();
+    for (u32 i = 0; i < kBounceRegions; ++i)
+        if (bounce_slot_[i] == slot) bounce_slot_[i] = 0;
 }
 
 }  // namespace tv::usb

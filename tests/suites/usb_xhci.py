@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
 """The xHCI mediator end to end (issue 16, docs/usb.md): one QEMU boot (-machine pc, IDE boot
-disk) with a qemu-xhci controller carrying a usb-storage stick and a usb-kbd. The unmodified
-Linux guest loads xhci_pci, usb_storage and usbhid under the monitor, enumerates both devices,
-writes 4 MiB of random data to the stick and reads them back with the page cache dropped.
+disk) with a qemu-xhci controller carrying a usb-storage stick encrypted with thinvisor-disk
+(`[disk.stick] bus = usb`, its passphrase typed on COM1) and a usb-kbd, under the device
+policy `[usb] storage = encrypt` with one `device = 46f4:0001:TVRO0003 read-only` line. The
+unmodified Linux guest loads xhci_pci, usb_storage and usbhid under the monitor, enumerates
+both devices, writes 64 MiB of random data and its sha256 to the stick and reads them back
+with the page cache dropped (the same boot: a second boot would add 2-3 minutes).
 
 Checks, from that one boot (`qemu-xhci` prefixes each name):
 - enumerates: the guest sees the stick as a SCSI disk and the keyboard as an input device;
 - keys: the host types 'a' and 'b' with QEMU's sendkey (a human monitor on a socket) and the
   guest reads exactly those key presses from the keyboard's hidraw node;
-- hotplug: the host plugs a second stick in with device_add, the guest finds a new USB disk
-  holding the stick's marker, the host unplugs it with device_del and the disk goes away;
-- storage: the sha256 the guest read back equals the one it wrote, and the stick's image on
-  the host holds the same bytes (the data really went through the controller);
+- hotplug: the host plugs a second stick in with device_add, the guest finds a new USB disk,
+  the host unplugs it with device_del and the disk goes away;
+- unknown-stick-refused: that second stick is not enrolled, so under `encrypt` the guest sees
+  a disk without medium (size 0, reads fail) and its marker never reaches the guest;
+- read-only-stick: a third stick, hot-plugged, matches the read-only line: the guest reads its
+  marker, a raw write fails (DATA PROTECT in the kernel log) and the image is unchanged;
+- encrypted-stick: the sha256 the guest read back equals the one it wrote; the stick's image
+  holds neither the data nor the guest's plaintext marker, and `thinvisor-disk decrypt` of a
+  copy recovers the data and the marker;
 - mediated: the monitor took the controller, and its power-off counters show the doorbells,
   commands and transfer TRBs it copied and checked, with no TRB refused and no event lost
+  (the policy's refused mass-storage commands aside)
   (the firmware's doorbells before Linux resets the controller are refused: its slots died
   with the monitor's reset at takeover);
 - hostile-trbs-refused: then a hostile program (tests/suites/_usb_xhci_attack.c, built static
@@ -43,9 +52,20 @@ import qemu_run  # noqa: E402
 
 MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
 DISK = os.path.join(ROOT, "build", "guest", "disk.img")
-STICK_MIB = 16
-DATA_MIB = 4
-TIMEOUT = 420  # TCG under load: the boot is 1-3 minutes, USB enumeration adds a few seconds
+STICK_MIB = 80
+DATA_MIB = 64
+TOOL = os.path.join(ROOT, "build", "tools", "thinvisor-disk")
+PASSPHRASE = "usbstick"
+CONF = """[disk.stick]
+bus = usb
+serial = TVUSB0001
+keyslots = stick.keys
+
+[usb]
+storage = encrypt
+device = 46f4:0001:TVRO0003 read-only
+"""
+TIMEOUT = 600  # TCG under load: the boot is 1-3 minutes, 64 MiB each way through XTS 1-3 more
 
 GUEST_SCRIPT = r"""
 for m in xhci_pci usb_storage usbhid hid_generic; do modprobe $m || echo "TV-CHECK FAIL: modprobe $m"; done
@@ -76,37 +96,68 @@ if [ -n "$raw" ]; then
     wait $reader
     echo "TV-USB-KEYS $(od -An -tu1 -w8 /tmp/keys | awk '$3 != 0 {printf "%s ", $3}')"
 fi
-# Hot-plug: the host adds a second stick on the controller and removes it again.
+# Hot-plug: the host adds a second stick, not enrolled: under [usb] storage = encrypt the
+# guest sees a disk with no medium; the host removes it again.
+newdisk() {  # a USB disk not in $1, waited for up to 30 s
+    n=; i=0
+    while [ $i -lt 60 ] && [ -z "$n" ]; do
+        for b in /sys/block/sd*; do
+            case " $1 " in *" ${b##*/} "*) ;; *) case "$(readlink -f $b)" in *usb*) n=${b##*/} ;; esac ;; esac
+        done
+        [ -z "$n" ] && sleep 0.5
+        i=$((i + 1))
+    done
+    echo "$n"
+}
 before=$(ls /sys/block | tr '\n' ' ')
 echo "TV-USB-PLUG-READY"
-new=
-i=0
-while [ $i -lt 60 ] && [ -z "$new" ]; do
-    for b in /sys/block/sd*; do
-        case " $before " in *" ${b##*/} "*) ;; *) case "$(readlink -f $b)" in *usb*) new=${b##*/} ;; esac ;; esac
-    done
-    [ -z "$new" ] && sleep 0.5
-    i=$((i + 1))
-done
-if [ -n "$new" ] && dd if=/dev/$new bs=512 count=1 2>/dev/null | grep -q TVHOTPLUG; then
+new=$(newdisk "$before")
+if [ -n "$new" ]; then
     echo "TV-CHECK ok: hotplug-add $new"
+    sleep 2
+    size=$(cat /sys/block/$new/size)
+    if dd if=/dev/$new bs=512 count=1 2>/dev/null | grep -q TVHOTPLUG; then
+        echo "TV-CHECK FAIL: unknown-stick: the guest read its marker"
+    elif [ "$size" != 0 ]; then echo "TV-CHECK FAIL: unknown-stick: size $size, not 0 (no medium)"
+    else echo "TV-CHECK ok: unknown-stick refused"; fi
     echo "TV-USB-UNPLUG-READY"
     i=0
     while [ $i -lt 60 ] && [ -e /sys/block/$new ]; do sleep 0.5; i=$((i + 1)); done
     if [ -e /sys/block/$new ]; then echo "TV-CHECK FAIL: hotplug-remove: $new still there"; else
         echo "TV-CHECK ok: hotplug-remove"; fi
 else
-    echo "TV-CHECK FAIL: hotplug-add: no new USB disk with the marker (${new:-none})"
+    echo "TV-CHECK FAIL: hotplug-add: no new USB disk"
     echo "TV-USB-UNPLUG-READY"
+fi
+# A third stick, named read-only by the policy: readable, writes refused.
+before=$(ls /sys/block | tr '\n' ' ')
+echo "TV-USB-RO-READY"
+ro=$(newdisk "$before")
+if [ -z "$ro" ]; then echo "TV-CHECK FAIL: read-only: no new USB disk"
+else
+    sleep 2
+    if dd if=/dev/$ro bs=512 count=1 2>/dev/null | grep -q TVREADONLY; then echo "TV-CHECK ok: read-only read"
+    else echo "TV-CHECK FAIL: read-only: marker not read"; fi
+    if dd if=/dev/zero of=/dev/$ro bs=4096 count=1 oflag=direct 2>/tmp/ro.err; then
+        echo "TV-CHECK FAIL: read-only: the write succeeded"
+    else echo "TV-CHECK ok: read-only write failed: $(tail -1 /tmp/ro.err)"; fi
+    dmesg | grep -i -E "data protect|write protect" | tail -3 | sed 's/^/TV-RO-DMESG /'
 fi
 if [ -n "$dev" ]; then
     dd if=/dev/urandom of=/tmp/data bs=1048576 count=@DATA_MIB@ 2>/dev/null
-    echo "TV-USB-WROTE $(sha256sum /tmp/data | cut -d' ' -f1)"
+    sum=$(sha256sum /tmp/data | cut -d' ' -f1)
+    echo "TV-USB-WROTE $sum"
+    # The data, then one sector: the guest's plaintext marker and the sha256.
+    printf 'TVUSBPLAINMARKER %s\n' "$sum" | dd of=/tmp/data conv=notrunc oflag=append 2>/dev/null
+    t0=$(date +%s)
     dd if=/tmp/data of=$dev bs=65536 conv=fsync 2>/dev/null || echo "TV-CHECK FAIL: usb-write: dd failed"
+    t1=$(date +%s)
     sync
     blockdev --flushbufs $dev
     echo 3 > /proc/sys/vm/drop_caches
     echo "TV-USB-READ $(dd if=$dev bs=65536 count=$((@DATA_MIB@ * 16)) 2>/dev/null | sha256sum | cut -d' ' -f1)"
+    echo "TV-USB-READ-SUM $(dd if=$dev bs=1048576 skip=@DATA_MIB@ count=1 2>/dev/null | head -c 82 | tr -d '\0')"
+    echo "TV-USB-SECONDS write $((t1 - t0)) read $(( $(date +%s) - t1 ))"
 fi
 dmesg | grep -i -E 'xhci|usb [0-9]|usb-storage|error' | tail -25
 echo "TV-XHCI-ATTACK start"
@@ -115,48 +166,115 @@ cat /sys/firmware/qemu_fw_cfg/by_name/opt/thinvisor/xhci-attack/raw > /tmp/xa &&
 echo "TV-XHCI-ATTACK done"
 """
 
-CHECKS = ["enumerates", "keys", "hotplug", "storage", "mediated", "hostile-trbs-refused"]
+CHECKS = ["enumerates", "keys", "hotplug", "unknown-stick-refused", "read-only-stick", "encrypted-stick", "mediated",
+          "hostile-trbs-refused"]
 KEYS = {"a": 4, "b": 5}  # what sendkey types, and the HID usages the guest must read
 ATTACK_SRC = os.path.join(HERE, "_usb_xhci_attack.c")
 
 
-def boot(work, model="qemu-xhci"):
+def make_sticks(work):
+    """The enrolled stick (encrypted offline, as an administrator would), the unknown one and
+    the read-only one, each with its marker in sector 0."""
+    pf = os.path.join(work, "pass")
+    with open(pf, "w") as f:
+        f.write(PASSPHRASE)
+    keys = os.path.join(work, "stick.keys")
+    subprocess.run([TOOL, "format", keys, "--passphrase-file", pf, "--iterations", "2000", "--quiet"],
+                   check=True, stdout=subprocess.DEVNULL)
     stick = os.path.join(work, "stick.img")
     with open(stick, "wb") as f:
         f.truncate(STICK_MIB << 20)
-    second = os.path.join(work, "stick2.img")
-    with open(second, "wb") as f:
-        f.write(b"TVHOTPLUG".ljust(512, b"\0"))
-        f.truncate(STICK_MIB << 20)
+    subprocess.run([TOOL, "encrypt", stick, "--keyslots", keys, "--passphrase-file", pf, "--quiet"],
+                   check=True, stdout=subprocess.DEVNULL)
+    for name, marker in (("stick2.img", b"TVHOTPLUG"), ("stick3.img", b"TVREADONLY")):
+        with open(os.path.join(work, name), "wb") as f:
+            f.write(marker.ljust(512, b"\0"))
+            f.truncate(16 << 20)
+    with open(os.path.join(work, "thinvisor.conf"), "w") as f:
+        f.write(CONF)
+    return stick, keys, pf
+
+
+def boot(work, model="qemu-xhci"):
+    stick, keys, pf = make_sticks(work)
     script = os.path.join(work, "usb.sh")
     with open(script, "w") as f:
         f.write(GUEST_SCRIPT.replace("@DATA_MIB@", str(DATA_MIB)))
     attack = os.path.join(work, "xhci-attack")
     subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", attack, ATTACK_SRC], check=True)
-    extra = ["-fw_cfg", "name=opt/thinvisor/xhci-attack,file=%s" % attack,
+    com1 = os.path.join(work, "com1.sock")
+    extra = ["-initrd", "%s,%s" % (os.path.join(work, "thinvisor.conf"), keys),
+             "-chardev", "socket,id=com1,path=%s,server=on,wait=on" % com1,
+             "-fw_cfg", "name=opt/thinvisor/xhci-attack,file=%s" % attack,
              "-device", "%s,id=xhci" % model,
              "-drive", "file=%s,format=raw,if=none,id=stick" % stick,
              "-device", "usb-storage,bus=xhci.0,drive=stick,serial=TVUSB0001",
              "-device", "usb-kbd,bus=xhci.0",
-             "-drive", "file=%s,format=raw,if=none,id=stick2" % second]
+             "-drive", "file=%s,format=raw,if=none,id=stick2" % os.path.join(work, "stick2.img"),
+             "-drive", "file=%s,format=raw,if=none,id=stick3" % os.path.join(work, "stick3.img")]
     hmp = os.path.join(work, "hmp.sock")
     extra += ["-monitor", "unix:%s,server=on,wait=off" % hmp]
+    cmd = qemu_run.qemu_command("pc", "max", "512M", MONITOR, None, DISK, script, "chardev:com1",
+                                "file:" + os.path.join(work, "monitor.log"), extra)
     stop = threading.Event()
     typist = threading.Thread(target=drive_monitor, args=(work, hmp, stop), daemon=True)
+    with open(os.path.join(work, "qemu.log"), "wb") as ql:
+        proc = subprocess.Popen(["timeout", "-k", "5", str(TIMEOUT)] + cmd, stdin=subprocess.DEVNULL, stdout=ql,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    console = threading.Thread(target=follow_console, args=(work, com1, proc), daemon=True)
+    console.start()
     typist.start()
     try:
-        result = qemu_run.run(work, machine="pc", cpu="max", mem="512M", monitor=MONITOR, disk=DISK,
-                              script=script, timeout=TIMEOUT, extra=extra)
+        rc = proc.wait()
     finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait()
         stop.set()
         typist.join(10)
-    return result, stick
+        console.join(10)
+    return {"exit_code": rc, "timed_out": rc in (124, 137), "error": None}, (stick, keys, pf)
+
+
+def follow_console(work, path, proc):
+    """COM1 into console.log, with the stick's passphrase typed at the monitor's prompt."""
+    deadline = time.monotonic() + 30
+    s = socket.socket(socket.AF_UNIX)
+    while True:
+        try:
+            s.connect(path)
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                return
+            time.sleep(0.1)
+    typed = False
+    seen = b""
+    with s, open(os.path.join(work, "console.log"), "ab") as log:
+        s.settimeout(0.5)
+        while proc.poll() is None:
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            log.write(data)
+            log.flush()
+            seen = (seen + data)[-4096:]
+            if not typed and b"passphrase for disk 'stick'" in seen:
+                time.sleep(0.5)
+                s.sendall(PASSPHRASE.encode() + b"\r")
+                typed = True
 
 
 # What the host does on QEMU's human monitor when the guest prints each marker, in order.
 STEPS = [("TV-USB-KBD-READY", ["sendkey %s" % k for k in KEYS]),
          ("TV-USB-PLUG-READY", ["device_add usb-storage,bus=xhci.0,drive=stick2,id=hotstick,serial=TVUSB0002"]),
-         ("TV-USB-UNPLUG-READY", ["device_del hotstick"])]
+         ("TV-USB-UNPLUG-READY", ["device_del hotstick"]),
+         ("TV-USB-RO-READY", ["device_add usb-storage,bus=xhci.0,drive=stick3,id=rostick,serial=TVRO0003"])]
 
 
 def drive_monitor(work, hmp, stop):
@@ -205,18 +323,25 @@ def judge(result, work, stick):
         p["keys"].append("the guest read no keys (no hidraw node for the keyboard?)")
     elif sorted(int(k) for k in got) != sorted(KEYS.values()):
         p["keys"].append("the guest read HID usages %s, not %s" % (got, sorted(KEYS.values())))
-    wrote = re.search(r"^TV-USB-WROTE ([0-9a-f]{64})", con, re.M)
-    back = re.search(r"^TV-USB-READ ([0-9a-f]{64})", con, re.M)
-    if not wrote or not back:
-        p["storage"].append("the guest printed no checksums")
-    elif wrote.group(1) != back.group(1):
-        p["storage"].append("read back %s, wrote %s" % (back.group(1), wrote.group(1)))
-    else:
-        with open(stick, "rb") as f:
-            host = hashlib.sha256(f.read(DATA_MIB << 20)).hexdigest()
-        if host != wrote.group(1):
-            p["storage"].append("the stick's image holds %s, the guest wrote %s" % (host, wrote.group(1)))
-    p["storage"] += [f for f in fails if "usb-write" in f]
+    p["unknown-stick-refused"] += [f for f in fails if "unknown-stick" in f]
+    if "TV-CHECK ok: unknown-stick refused" not in con:
+        p["unknown-stick-refused"].append("missing 'TV-CHECK ok: unknown-stick refused'")
+    if not re.search(r"usb slot \d+: 46f4:0001 serial 'TVUSB0002': mass storage, policy encrypt, key not listed: "
+                     r"refused \(not enrolled\)", mon):
+        p["unknown-stick-refused"].append("the monitor did not log refusing the unknown stick")
+    p["read-only-stick"] += [f for f in fails if "read-only" in f]
+    for marker in ("TV-CHECK ok: read-only read", "TV-CHECK ok: read-only write failed"):
+        if marker not in con:
+            p["read-only-stick"].append("missing '%s'" % marker)
+    if not re.search(r"TV-RO-DMESG .*Data Protect", con, re.I):
+        p["read-only-stick"].append("no DATA PROTECT sense in the guest's kernel log")
+    if not re.search(r"usb slot \d+: 46f4:0001 serial 'TVRO0003': mass storage, policy read-only", mon):
+        p["read-only-stick"].append("the monitor did not log the read-only policy for TVRO0003")
+    with open(os.path.join(work, "stick3.img"), "rb") as f:
+        if not f.read(512).startswith(b"TVREADONLY"):
+            p["read-only-stick"].append("the read-only stick's image changed")
+    p["encrypted-stick"] += encrypted_problems(con, mon, work, stick)
+    p["encrypted-stick"] += [f for f in fails if "usb-write" in f]
     if not re.search(r"xhci 00:[0-9a-f]{2}\.\d: mediated", mon):
         p["mediated"].append("the monitor did not log taking the controller")
     k = re.search(r"xhci \S+: (\d+) doorbells \((\d+) command\), (\d+) commands, (\d+) transfer TRBs, (\d+) refused, "
@@ -226,7 +351,7 @@ def judge(result, work, stick):
     else:
         doorbells, cmd_db, cmds, trbs, refused, events, lost = map(int, k.groups())
         if cmd_db == 0 or cmds == 0 or doorbells <= cmd_db or trbs < 100 or events == 0:
-            p["mediated"].append("counters too low for an enumeration and 4 MiB: %s" % k.group(0))
+            p["mediated"].append("counters too low for an enumeration and %d MiB: %s" % (DATA_MIB, k.group(0)))
         if refused < 2:
             p["hostile-trbs-refused"].append("the counters show %d refusals, not the attack's two" % refused)
     # SeaBIOS keeps ringing the doorbells of the slots it had before the monitor reset the
@@ -237,7 +362,7 @@ def judge(result, work, stick):
     if len(resets) < 2:
         p["mediated"].append("the guest never reset the controller")
     refusals = [l.strip() for l in resets[1 if len(resets) > 1 else 0].splitlines()
-                if re.search(r"xhci \S+: refused", l)]
+                if re.search(r"xhci \S+: refused", l) and "mass-storage command" not in l]
     if refusals:
         p["mediated"].append("refusals logged: %s" % " | ".join(refusals[:3])[:300])
     attack = con.split("TV-XHCI-ATTACK start", 1)[-1]
@@ -260,6 +385,40 @@ def judge(result, work, stick):
         if p[c]:
             p[c].append("the guest never came up (monitor.log ends: %s)" % " | ".join(mon.strip().splitlines()[-2:])[:200])
     return p
+
+
+def encrypted_problems(con, mon, work, stick_files):
+    """The guest's sums, the raw image (no plaintext), the offline decrypt (the data back)."""
+    stick, keys, pf = stick_files
+    wrote = re.search(r"^TV-USB-WROTE ([0-9a-f]{64})", con, re.M)
+    back = re.search(r"^TV-USB-READ ([0-9a-f]{64})", con, re.M)
+    if not wrote or not back:
+        return ["the guest printed no checksums"]
+    out = []
+    if wrote.group(1) != back.group(1):
+        out.append("read back %s, wrote %s" % (back.group(1), wrote.group(1)))
+    if "TV-USB-READ-SUM TVUSBPLAINMARKER %s" % wrote.group(1) not in con:
+        out.append("the sha256 sector did not read back")
+    if not re.search(r"usb slot \d+: 46f4:0001 serial 'TVUSB0001': mass storage, policy encrypt, key listed: encrypted", mon):
+        out.append("the monitor did not log the stick as encrypted")
+    with open(stick, "rb") as f:
+        raw = f.read()
+    if b"TVUSBPLAINMARKER" in raw:
+        out.append("the raw image holds the guest's plaintext marker")
+    if hashlib.sha256(raw[:DATA_MIB << 20]).hexdigest() == wrote.group(1):
+        out.append("the raw image holds the data in plaintext")
+    plain = stick + ".plain"
+    shutil.copyfile(stick, plain)
+    subprocess.run([TOOL, "decrypt", plain, "--keyslots", keys, "--passphrase-file", pf, "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
+    with open(plain, "rb") as f:
+        dec = f.read()
+    if hashlib.sha256(dec[:DATA_MIB << 20]).hexdigest() != wrote.group(1):
+        out.append("thinvisor-disk decrypt did not recover the data")
+    if not dec[DATA_MIB << 20:].startswith(("TVUSBPLAINMARKER %s" % wrote.group(1)).encode()):
+        out.append("thinvisor-disk decrypt did not recover the marker sector")
+    os.unlink(plain)
+    return out
 
 
 def main():
