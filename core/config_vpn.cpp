@@ -102,8 +102,9 @@ bool parse_seconds(Span s, u64 min, u64 max, u32* out) {
 }
 
 bool parse_auth(Span s, VpnConfig& v) {
+    v.cert_classic = s.is("cert-classic");  // certificates, AUTH methods 1/9 (no RFC 7427)
     if (s.is("psk")) v.auth = VpnAuth::Psk;
-    else if (s.is("cert")) v.auth = VpnAuth::Cert;
+    else if (s.is("cert") || v.cert_classic) v.auth = VpnAuth::Cert;
     else return false;
     return true;
 }

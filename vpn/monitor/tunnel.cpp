@@ -50,7 +50,8 @@ Status MonitorTunnel::send_inner(u8 const* packet, u32 len) {
     }
     u8 me[6];
     memcpy(me, sw_->mac().b, 6);
-    u32 const n = outer_frame(frame_, gw_mac_, me, net::stack_address(), gw_be_, ++ip_id_, static_cast<u32>(esp_len));
+    u32 const n = outer_frame(frame_, gw_mac_, me, net::stack_address(), gw_be_, ++ip_id_, static_cast<u32>(esp_len),
+                              ini().nat_port());
     if (!ok(sw_->inject_to_wire(sw::Frame{frame_, n}))) {
         ++c_.wire_full;
         return Status::NoMemory;
@@ -96,7 +97,7 @@ void MonitorTunnel::recv4500(void* ctx, u32 src_be, u16, u8* data, size_t len) {
 }
 
 void MonitorTunnel::on_esp(u8* data, size_t len) {
-    EspOpened const o = esp_open(db_, data, len, esp_);
+    EspOpened const o = esp_open(db_, data, len, esp_, clock_us() / 1'000'000);
     if (o.verdict == EspVerdict::Ok) {
         ini().note_traffic();
         c_.inner_bytes_in += o.inner_len;
@@ -121,6 +122,7 @@ void MonitorTunnel::count_drop(EspVerdict v) {
         case EspVerdict::BadPadding: n = esp_.bad_padding; break;
         case EspVerdict::BadNextHeader: n = esp_.bad_next_header; break;
         case EspVerdict::BadInner: n = esp_.bad_inner; break;
+        case EspVerdict::Expired: n = esp_.expired; break;
         default: return;
     }
     if (worth_logging(n)) log("vpn: dropped an ESP packet: %s (%llu so far)", verdict_name(v), static_cast<ull>(n));
@@ -131,7 +133,7 @@ Status MonitorTunnel::send(u16 port, u8 const* data, size_t len) {
     // from the latest one sent, the one the gateway answers.
     if (port == ike::kIkePort && len > 19 && data[18] == 34 && !(data[19] & 0x20)) init_sent_ms_ = now_ms();
     net::UdpSocket& s = port == ike::kNattPort ? udp4500_ : udp500_;
-    return s.send_to(gw_be_, port, data, len);
+    return s.send_to(gw_be_, port == ike::kNattPort ? ini().nat_port() : port, data, len);  // [vpn]'s port
 }
 
 u64 MonitorTunnel::now_ms() { return clock_us() / 1000; }
@@ -152,8 +154,9 @@ void MonitorTunnel::child_up(ike::ChildSa const& sa) {
     spec.keymat_len = 2u * (kb + 4u);
     spec.key_bytes = kb;
     spec.initiator = true;
-    spec.encap = UdpEncap{__builtin_bswap32(net::stack_address()), __builtin_bswap32(gw_be_), kNatTPort, kNatTPort};
+    spec.encap = UdpEncap{__builtin_bswap32(net::stack_address()), __builtin_bswap32(gw_be_), kNatTPort, ini().nat_port()};
     spec.now_s = clock_us() / 1'000'000;
+    spec.life.hard.seconds = sa.hard_lifetime_s;  // past it, ESP refuses the pair both ways
     Status const st = db_.install(spec);
     crypto::secure_zero(keymat, sizeof keymat);
     if (!ok(st)) {

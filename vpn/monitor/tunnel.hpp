@@ -114,6 +114,7 @@ class MonitorTunnel final : public Tunnel, ike::Transport, ike::Clock, ike::Even
     net::UdpSocket udp500_;
     net::UdpSocket udp4500_;
     u32 gateways_be_[4]{};
+    u16 gateway_ports_[4]{};  // each gateway's IKE port ([vpn] gateway = IP:port; 500: the usual 500/4500)
     u32 gateway_count_{0};
     u32 gateway_index_{0};
     u32 gw_be_{0};  // the gateway in use

@@ -44,7 +44,10 @@ bool rdrand_fill(void*, u8* out, u64 n) {
 }  // namespace
 
 bool MonitorTunnel::configure(VpnConfig const& v) {
-    for (u32 i = 0; i < v.gateway_count && i < 4; ++i) gateways_be_[gateway_count_++] = v.gateways[i].be;
+    for (u32 i = 0; i < v.gateway_count && i < 4; ++i) {
+        gateway_ports_[gateway_count_] = v.gateways[i].port;
+        gateways_be_[gateway_count_++] = v.gateways[i].be;
+    }
     gw_be_ = gateways_be_[0];
     ike::Config const c =
         ike_config(v, IkeTimers{kRetransmitMs, kRetransmitMaxMs, kRetransmitTries, kRestartMs, kKeepaliveMs});
@@ -156,6 +159,7 @@ void MonitorTunnel::failover() {
         ip[0], ip[1], ip[2], ip[3]);
     ini().shutdown();  // not established: forgets the attempt at once
     ini().set_gateway(ip);
+    ini().set_gateway_port(gateway_ports_[gateway_index_]);
     ini().start();
 }
 
