@@ -20,7 +20,7 @@ void stats_log(char const* why);
 // tools summing "the counters" as exits never count them. fn fills name (17 bytes, NUL
 // terminated) and value of its counter i < count. False when the registry is full.
 using DeviceCounterFn = bool (*)(void* ctx, u32 i, char* name, u64* value);
-inline constexpr u32 kMaxDeviceCounterSources = 4;
+inline constexpr u32 kMaxDeviceCounterSources = 8;  // AHCI, the VPN (two), file protection, room to grow
 
 // The sources, one after another. The monitor has one (behind the two functions below),
 // filled at install time before any guest runs and read-only afterwards; host tests build

@@ -8,7 +8,7 @@
 UNIT_BUILD ?= build/unit
 
 AHCI_PURE_SRCS := drivers/ahci/ahci_port.cpp drivers/ahci/ahci_issue.cpp drivers/ahci/ahci_takeover.cpp \
-                  drivers/ahci/ahci_hba.cpp drivers/ahci/ahci_counts.cpp
+                  drivers/ahci/ahci_hba.cpp drivers/ahci/ahci_counts.cpp drivers/ahci/ahci_protect.cpp
 AHCI_TEST_SRCS := $(wildcard tests/unit/test_ahci_*.cpp)
 
 UNIT_CORE_SRCS += $(AHCI_PURE_SRCS)

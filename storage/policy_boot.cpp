@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "core/config_load.hpp"
+#include "core/exit_stats.hpp"
 #include "core/log.hpp"
 #include "core/log_limit.hpp"
 #include "crypto/fpu_guard.hpp"
 #include "policies/policy_verify.hpp"
+#include "storage/policy_stats.hpp"
 #include "storage/write_rule.hpp"
 
 namespace tv::storage {
@@ -19,6 +21,9 @@ namespace {
 
 u8 g_bytes[policy::kMaxPolicyBytes];  // the policy in force: its ranges are read in place
 policy::PolicyView g_view;
+constinit PolicyStats g_stats;  // what `thinvisor-ctl policy` shows
+
+bool stats_counter(void*, u32 i, char* name, u64* value) { return g_stats.counter(i, name, value); }
 
 char const* verdict(RuleHit const& h) {
     if (h.refused) return "refused";
@@ -28,6 +33,7 @@ char const* verdict(RuleHit const& h) {
 // One line per hit in the log ring (and syslog), rate-limited per disk and rule like every
 // mediator's refusals: a guest hammering a protected block must not bury the log.
 void audit_line(RuleHit const& h) {
+    g_stats.record(h);  // every hit, before the rate limit
     char device[40], cause[LogLimiter::kCauseChars];
     snprintf(device, sizeof device, "policy %s:%s", h.disk->bus == Bus::Aoe ? "aoe" : "ata", h.disk->serial.text);
     snprintf(cause, sizeof cause, "%s %s %s", verdict(h), policy::action_name(h.action), h.path);
@@ -67,6 +73,9 @@ bool load_boot_policy(Config const& cfg, BootInfo const& bi) {
     if (e != policy::VerifyError::None) return refuse(pc.module, policy::verify_error_name(e));
     set_policy_in_force(&g_view);
     set_audit_sink(audit_line);
+    g_stats.set_policy(&g_view, 0);
+    if (!stats_device_counters_register(PolicyStats::kCounters, stats_counter, nullptr))
+        log("policy: no room for its counters (thinvisor-ctl policy will not see them)");
     log("policy: '%s' version %llu in force for disk %s:%s, %u range(s)", pc.module,
         static_cast<unsigned long long>(g_view.version), g_view.bus == policy::PolicyBus::Aoe ? "aoe" : "ata",
         g_view.serial.text, g_view.range_count);

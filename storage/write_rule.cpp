@@ -57,8 +57,8 @@ Status WriteRules::check(DiskId const& disk, u64 lba, u64 sectors, u32 sector_si
         if (r.offset >= end) break;
         u64 const a = r.offset > start ? r.offset : start;
         u64 const b = r.offset + r.length < end ? r.offset + r.length : end;
-        u8* d = data + (a - start);
-        u8 const* cur = current ? current + (a - start) : nullptr;
+        u8* d = data ? data + (a - start) : nullptr;  // null: judged before the data exists
+        u8 const* cur = current && data ? current + (a - start) : nullptr;
         u64 const diff = cur ? first_diff(d, cur, b - a) : 0;
         if (diff == b - a) continue;  // the write leaves these bytes as they are
         bool const refused = r.action == policy::Action::Protect || r.action == policy::Action::AppendOnly ||

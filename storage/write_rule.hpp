@@ -42,6 +42,8 @@ class WriteRules {
     [[nodiscard]] bool touches(u64 lba, u64 sectors, u32 sector_size) const;
     // The decision: Ok (data possibly patched by discard ranges) or Refused. data is the
     // guest's plaintext of the sectors, current their plaintext on the disk now (or null).
+    // data null: the command is judged before its data exists (IDE PIO): every touched
+    // protect, append-only or discard range refuses it, an audit range is logged.
     [[nodiscard]] Status check(DiskId const& disk, u64 lba, u64 sectors, u32 sector_size, u8* data,
                                u8 const* current, AuditSink sink) const;
 

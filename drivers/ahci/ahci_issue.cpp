@@ -172,10 +172,8 @@ bool AhciPort::start(u32 s, u32* ci_bits) {
         sl.bounce_pages = pages;
         if (!sl.data_in) {
             gather(s);
-            // File protection: AHCI cannot read the sectors first yet, so a write touching a
-            // policy range counts as changing it (storage/write_rule.hpp: fail closed).
-            if (sl.sectors && crypt_.write_touches_rules(sl.lba, sl.sectors) &&
-                !ok(crypt_.check_write(sl.lba, pool_->virt(sl.bounce_first), sl.sectors, nullptr))) {
+            // File protection: judged against the sectors read first (ahci_protect.cpp).
+            if (sl.sectors && crypt_.write_touches_rules(sl.lba, sl.sectors) && !protect_write(s)) {
                 env_->refused(index_, s, sl.command, "write to bytes the file-protection policy protects");
                 release(s);
                 active_ |= 1u << s;

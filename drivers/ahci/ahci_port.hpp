@@ -164,6 +164,9 @@ class AhciPort {
     void substitute_nop(u32 s);
     [[nodiscard]] bool start(u32 s, u32* ci_bits);
     void build_shadow_prdt(u32 s);
+    // ahci_protect.cpp: file protection, the write judged against the sectors read first.
+    [[nodiscard]] bool protect_write(u32 s);
+    [[nodiscard]] bool read_current(u32 s, u32* first);
     void gather(u32 s);
     void scatter(u32 s, u32 bytes);
     void complete(u32 s);

@@ -169,8 +169,10 @@ void IdeChannel::command_write(u8 op) {
             return refuse(op, "CHS addressing on an encrypted disk (only LBA is mediated)");
         if (!crypt.allowed(c.lba, c.count)) return refuse(op, "the disk has no key (see docs/ata.md)");
         // PIO moves a write's data after the command is on the device, too late to read the
-        // sectors first: one the policy covers is refused whole (fail closed, docs/policies.md).
-        if (c.dir == Dir::Write && c.proto == Proto::Pio && crypt.write_touches_rules(c.lba, c.count))
+        // sectors first: one a protecting range covers is refused whole (fail closed, with
+        // the rule's audit line; docs/policies.md). Audit ranges only log.
+        if (c.dir == Dir::Write && c.proto == Proto::Pio && crypt.write_touches_rules(c.lba, c.count) &&
+            !ok(crypt.check_write(c.lba, nullptr, c.count, nullptr)))
             return refuse(op, "PIO write to sectors the file-protection policy covers");
     }
     if (c.proto == Proto::Fpdma) return refuse(op, "queued commands do not exist on IDE");

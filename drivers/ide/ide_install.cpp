@@ -21,6 +21,7 @@
 #include "core/smp.hpp"
 #include "drivers/ide/ide_channel.hpp"
 #include "drivers/pci/pci_monitor.hpp"
+#include "storage/write_rule.hpp"
 
 namespace tv::ata {
 
@@ -138,7 +139,7 @@ Status alloc_dma(bool bounce, DmaMemory* out) {
     Hpa const prd = alloc_pages(1);
     if (!prd.raw) return Status::NoMemory;
     *out = DmaMemory{static_cast<PrdEntry*>(hpa_virt(prd)), prd, nullptr, Hpa{0}, 0};
-    if (!bounce) return Status::Ok;  // no encrypted disk possible: DMA goes to the guest's buffers
+    if (!bounce) return Status::Ok;  // no key and no policy: DMA goes to the guest's buffers
     Hpa const buf = alloc_pages(kBouncePages, kBounceAlignPages);
     if (!buf.raw) return Status::NoMemory;
     out->bounce = static_cast<u8*>(hpa_virt(buf));
@@ -219,7 +220,9 @@ constinit bool g_bounce = false;
 Status prepare(bool* active) {
     *active = true;
     if (Status s = sector_crypt_load_boot_keys(); !ok(s)) return s;
-    g_bounce = unlocked_disk_count() > 0;  // without keys every disk is passed through or refused
+    // Without keys every disk is passed through or refused; a file-protection policy still
+    // judges writes in monitor memory (Volume::direct), so it needs the bounce buffer too.
+    g_bounce = unlocked_disk_count() > 0 || storage::policy_in_force() != nullptr;
     return Status::Ok;
 }
 

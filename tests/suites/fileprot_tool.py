@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end tests of tools/thinvisor-policy (build/tools/thinvisor-policy): policies compiled
 from ext4 images made here with mkfs.ext4 -d (no root, no loop devices), checked against
-debugfs (`blocks`, `imap`) as the independent peer and against the image's own bytes.
+debugfs (`blocks`, `imap`) as the independent peer and against the image's own bytes; and
+from FAT12/16/32 images made with mkfs.fat and mtools, checked against mshowfat and the
+boot sector's geometry.
 
 Prints one line per test, `PASS name` or `FAIL name: why`, and exits non-zero if any failed.
 --only PATTERN runs the tests whose name contains PATTERN.
@@ -266,6 +268,91 @@ def pubkey_line_is_the_pem_body():
         check(a == b == "pubkey = %s\n" % body, "pubkey lines differ: %r %r" % (a, b))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+class FatImage:
+    """A FAT12/16/32 filesystem made with mkfs.fat and mtools (no root), the ESP's layout;
+    its geometry read here from the boot sector, its clusters from mshowfat as the peer."""
+
+    def __init__(self, work, bits):
+        self.work, self.path = work, os.path.join(work, "fat.img")
+        with open(self.path, "wb") as f:
+            f.truncate({12: 1, 16: 16, 32: 64}[bits] * MIB)
+        run("mkfs.fat", "-F", bits, "-s", 1, self.path)
+        self.env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+        for d in ("::/EFI", "::/EFI/boot"):
+            self.mtools("mmd", d)
+        for name, data in (("grubx64.efi", os.urandom(9000)), ("grub.cfg", b"set timeout=5\n"),
+                           ("other.efi", os.urandom(3000))):
+            local = os.path.join(work, name)
+            with open(local, "wb") as f:
+                f.write(data)
+            self.mtools("mcopy", local, "::/EFI/boot/")
+        with open(self.path, "rb") as f:
+            b = f.read(512)
+        bps, spc, res, nfats, root = struct.unpack_from("<HBHBH", b, 11)
+        fat_sz = struct.unpack_from("<H", b, 22)[0] or struct.unpack_from("<I", b, 36)[0]
+        self.cluster = bps * spc
+        self.data = (res + nfats * fat_sz) * bps + (root * 32 + bps - 1) // bps * bps
+        self.key = os.path.join(work, "admin.pem")
+        run("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", self.key)
+
+    def mtools(self, *cmd):
+        p = subprocess.run([cmd[0], "-i", self.path] + list(cmd[1:]), capture_output=True, text=True, env=self.env)
+        check(p.returncode == 0, "%s: %s" % (" ".join(cmd), p.stderr.strip()))
+        return p.stdout
+
+    def clusters(self, path):
+        out = self.mtools("mshowfat", path)
+        cs = []
+        for a, b in re.findall(r"(\d+)(?:-(\d+))?", out.split("<", 1)[1]):
+            cs += range(int(a), int(b or a) + 1)
+        return cs
+
+    def short_entry(self, name83):
+        """The offset of the directory entry whose 8.3 name is name83 (11 bytes)."""
+        with open(self.path, "rb") as f:
+            img = f.read()
+        at = img.find(name83)
+        while at >= 0 and (at % 32 or img[at + 11] == 0x0F):
+            at = img.find(name83, at + 1)
+        check(at >= 0, "no directory entry %r" % name83)
+        return at
+
+
+@test
+def fat_file_resolves_to_its_clusters_fat_entries_and_directory_entry():
+    for bits in (12, 16, 32):
+        work = tempfile.mkdtemp(prefix="tv-policy-fat-")
+        try:
+            img = FatImage(work, bits)
+            rules = os.path.join(work, "rules")
+            with open(rules, "w") as f:
+                f.write("protect /EFI/BOOT/grubx64.efi\nappend-only /EFI/boot/grub.cfg\n")
+            pol = os.path.join(work, "p.pol")
+            run(TOOL, "compile", img.path, rules, "-k", img.key, "-o", pol, "--version", 1, "--disk-serial", "QM00001")
+            r = Image.ranges(None, pol)
+            for c in img.clusters("::/EFI/boot/grubx64.efi"):
+                check(covered(r, img.data + (c - 2) * img.cluster, img.cluster, "protect"),
+                      "FAT%d: cluster %d of grubx64.efi is not protected" % (bits, c))
+            for c in img.clusters("::/EFI/boot/other.efi"):
+                check(not touched(r, img.data + (c - 2) * img.cluster, img.cluster),
+                      "FAT%d: cluster %d of other.efi is in the policy" % (bits, c))
+            cfg = img.clusters("::/EFI/boot/grub.cfg")[0]
+            check(covered(r, img.data + (cfg - 2) * img.cluster, 14, "append-only"), "FAT%d: grub.cfg's bytes" % bits)
+            check(not touched(r, img.data + (cfg - 2) * img.cluster + 14, img.cluster - 14),
+                  "FAT%d: grub.cfg's unused cluster tail is in the policy" % bits)
+            at = img.short_entry(b"GRUBX64 EFI")
+            check(covered(r, at, 18, "protect") and covered(r, at + 20, 12, "protect"),
+                  "FAT%d: grubx64.efi's directory entry is not protected" % bits)
+            check(not touched(r, at + 18, 2), "FAT%d: the access date is in the policy (a read rewrites it)" % bits)
+            other = img.short_entry(b"OTHER   EFI")
+            check(not touched(r, other, 32), "FAT%d: other.efi's entry is in the policy" % bits)
+            boot = img.short_entry(b"BOOT       ")
+            check(covered(r, boot, 12, "protect") and not touched(r, boot + 22, 4),
+                  "FAT%d: /EFI/boot's entry: name protected, times free" % bits)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def main():

@@ -83,3 +83,33 @@ TEST(PolicyIde, PioWriteTouchingARangeIsRefusedAtTheCommand) {
     EXPECT_EQ(r.status() & (st::kErr | st::kBsy), st::kErr);
     EXPECT_TRUE(r.dev.logged("PIO write to sectors the file-protection policy covers"));
 }
+
+namespace {
+std::vector<std::string> g_pio_hits;
+void pio_sink(storage::RuleHit const& h) { g_pio_hits.push_back(std::string(h.refused ? "refused " : "audited ") + h.path); }
+}  // namespace
+
+TEST(PolicyIde, PioRefusalNamesTheRuleAndPathInTheAuditLine) {
+    Protected p({{3 * 512, 1, Action::Protect, "/boot/vmlinuz"}});
+    g_pio_hits.clear();
+    auto const saved = storage::audit_sink();
+    storage::set_audit_sink(pio_sink);
+    Rig r;
+    r.taskfile(2, 2, false);
+    r.out(kCmd + 7, 1, cmd::kWriteSectors);
+    storage::set_audit_sink(saved);
+    EXPECT_EQ(g_pio_hits, std::vector<std::string>{"refused /boot/vmlinuz"});
+}
+
+TEST(PolicyIde, PioWriteTouchingOnlyAnAuditRangeIsLoggedAndGoesThrough) {
+    Protected p({{3 * 512, 1, Action::Audit, "/var/log/syslog"}});
+    g_pio_hits.clear();
+    auto const saved = storage::audit_sink();
+    storage::set_audit_sink(pio_sink);
+    Rig r;
+    r.taskfile(2, 2, false);
+    r.out(kCmd + 7, 1, cmd::kWriteSectors);
+    storage::set_audit_sink(saved);
+    EXPECT_EQ(std::count(r.dev.commands.begin(), r.dev.commands.end(), cmd::kWriteSectors), 1);
+    EXPECT_EQ(g_pio_hits, std::vector<std::string>{"audited /var/log/syslog"});
+}

@@ -301,7 +301,8 @@ static int cmd_tso_off(const char *ifname)
     return EXIT_OK;
 }
 
-static int cmd_log(void)
+/* The monitor's log ring, oldest byte first, each byte handed to put. */
+static int log_read(void (*put)(int c))
 {
     struct regs info, r;
     uint64_t total, cap, off;
@@ -337,10 +338,94 @@ static int cmd_log(void)
             r.rbx = total - off;
         for (uint64_t i = 0; i < r.rbx; i++)
             if (buf[i])
-                putchar(buf[i]);
+                put(buf[i]);
         off += r.rbx;
     }
     fflush(stdout);
+    return EXIT_OK;
+}
+
+static void put_stdout(int c)
+{
+    putchar(c);
+}
+
+static int cmd_log(void)
+{
+    return log_read(put_stdout);
+}
+
+/* `policy`: the file-protection policy in force and what it refused (storage/policy_stats.hpp
+ * names the device counters), then its last audit lines from the log ring. */
+#define POLICY_RECENT 10
+static char policy_line[256], policy_recent[POLICY_RECENT][256];
+static unsigned policy_len, policy_seen;
+
+static void policy_put(int c)
+{
+    if (c != '\n') {
+        if (policy_len < sizeof policy_line - 1)
+            policy_line[policy_len++] = (char)c;
+        return;
+    }
+    policy_line[policy_len] = 0;
+    if (strstr(policy_line, "policy: disk "))
+        snprintf(policy_recent[policy_seen++ % POLICY_RECENT], sizeof policy_recent[0], "%s", policy_line);
+    policy_len = 0;
+}
+
+static int cmd_policy(void)
+{
+    static const char *const sources[] = {"boot-module", "https"};
+    struct regs info, r;
+    uint64_t i, serial[3] = {0, 0, 0}, paths = 0, bus = 0;
+    int seen = 0;
+
+    if (probe(&info, 0) < 0)
+        return EXIT_ABSENT;
+    for (i = info.rdx; i < info.rdx + 4096; i++) {
+        char name[17];
+        if (hypercall(TV_HC_COUNTER, i, 0, 0, &r) < 0)
+            return not_present();
+        if (r.rax != TV_HC_OK)
+            break;
+        memcpy(name, &r.rcx, 8);
+        memcpy(name + 8, &r.rdx, 8);
+        name[16] = 0;
+        if (paths) { /* the path slots follow policy-paths */
+            if (name[0])
+                printf("path %s hits %" PRIu64 "\n", name, r.rbx);
+            paths--;
+            continue;
+        }
+        if (strncmp(name, "policy-", 7))
+            continue;
+        seen = 1;
+        const char *k = name + 7;
+        if (!strncmp(k, "serial", 6) && k[6] >= '0' && k[6] <= '2')
+            serial[k[6] - '0'] = r.rbx;
+        else if (!strcmp(k, "bus"))
+            bus = r.rbx;
+        else if (!strcmp(k, "paths"))
+            paths = r.rbx;
+        else if (!strcmp(k, "source"))
+            printf("source %s\n", r.rbx < 2 ? sources[r.rbx] : "unknown");
+        else
+            printf("%s %" PRIu64 "\n", k, r.rbx);
+        if (!strcmp(k, "serial2")) {
+            char text[25] = {0};
+            memcpy(text, serial, 24);
+            printf("disk %s:%s\n", bus ? "aoe" : "ata", text);
+        }
+    }
+    if (!seen) {
+        fprintf(stderr, "thinvisor-ctl: no file-protection policy is in force\n");
+        return EXIT_ERR;
+    }
+    if (log_read(policy_put) != EXIT_OK)
+        return EXIT_ERR;
+    for (unsigned n = policy_seen > POLICY_RECENT ? policy_seen - POLICY_RECENT : 0; n < policy_seen; n++)
+        printf("recent %s\n", policy_recent[n % POLICY_RECENT]);
     return EXIT_OK;
 }
 
@@ -402,6 +487,8 @@ static void usage(FILE *f)
             "  vpn        print the VPN tunnel's state and counters, 'key value' (never keys)\n"
             "  tso-off IFACE   turn TCP segmentation offload off on IFACE (test guests)\n"
             "  log        print the monitor's log ring\n"
+            "  policy     print the file-protection policy in force (version, disk, source),\n"
+            "             its refusals in total and by path, and its recent audit lines\n"
             "  range      print the physical range the monitor reserved: '0xBASE 0xSIZE'\n"
             "  call FN [RBX [RCX [RDX]]]   issue a raw hypercall and dump the registers\n"
             "  help       show this text\n"
@@ -463,6 +550,8 @@ int main(int argc, char **argv)
         rc = cmd_counters(1);
     else if (!strcmp(cmd, "log"))
         rc = cmd_log();
+    else if (!strcmp(cmd, "policy"))
+        rc = cmd_policy();
     else if (!strcmp(cmd, "vpn"))
         rc = cmd_vpn();
     else if (!strcmp(cmd, "range"))
