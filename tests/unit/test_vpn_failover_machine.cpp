@@ -119,7 +119,9 @@ TEST(VpnFailover, StandbyOffStartsIkeWithTheNextGatewayOnDemandAndStopsTheDeadOn
 }
 
 TEST(VpnFailover, ADeadStandbyIsNotSwitchedToTheNextGatewayIsStartedInstead) {
-    Rig r(Params{}, 3);
+    Params p;
+    p.setup_ms = 60000;  // the dead standby is not restarted meanwhile
+    Rig r(p, 3);
     r.run_ms(500);
     r.answers[1] = false;
     r.run_ms(500);
@@ -129,6 +131,31 @@ TEST(VpnFailover, ADeadStandbyIsNotSwitchedToTheNextGatewayIsStartedInstead) {
     ASSERT_GE(r.switches, 1u);
     EXPECT_EQ(r.m.active(), 2u);
     EXPECT_EQ(r.m.standby(), 0);
+}
+
+TEST(VpnFailover, BothGatewaysSilentAtOnceIsTheMonitorsLinkNotASwitch) {
+    Rig r;
+    r.run_ms(500);
+    r.answers[0] = r.answers[1] = false;  // the guest resets the NIC: nothing comes in for 600 ms
+    r.run_ms(600);
+    r.answers[0] = r.answers[1] = true;
+    r.run_ms(1000);
+    EXPECT_EQ(r.switches, 0u);
+    EXPECT_EQ(r.m.active(), 0u);
+    EXPECT_EQ(r.m.gateway(0).live, Liveness::Alive);
+}
+
+TEST(VpnFailover, BothSilentForGoodIsSettledByIkeAnew) {
+    Rig r;
+    r.run_ms(500);
+    r.answers[0] = r.answers[1] = false;
+    r.ike_ok[0] = r.ike_ok[1] = false;
+    r.run_ms(9000);
+    EXPECT_EQ(r.switches, 0u);
+    r.run_ms(12000);  // dead for setup_ms: IKE restarted with both, then the next one tried
+    EXPECT_GE(r.starts[0], 2u);
+    EXPECT_GE(r.starts[1], 2u);
+    EXPECT_GE(r.switches, 1u);
 }
 
 TEST(VpnFailover, LosingTheActiveSaSwitchesAtOnceToALiveStandby) {
@@ -141,14 +168,26 @@ TEST(VpnFailover, LosingTheActiveSaSwitchesAtOnceToALiveStandby) {
     EXPECT_EQ(r.m.active(), 1u);
 }
 
-TEST(VpnFailover, AtBootAFasterStandbyDoesNotTakeOverBeforeTheSetupTime) {
+TEST(VpnFailover, AtBootAFasterStandbyTakesOverOnlyAfterTheGraceTime) {
     Rig r;
     r.ike_ok[0] = false;
-    r.run_ms(5000);
+    r.run_ms(2500);
     EXPECT_EQ(r.m.active(), 0u);
-    r.run_ms(5100);
+    r.run_ms(1000);
     EXPECT_EQ(r.m.active(), 1u);
     EXPECT_EQ(r.last.why, Why::NoSa);
+}
+
+TEST(VpnFailover, WithoutAStandbyTheNextGatewayIsTriedAfterTheSetupTime) {
+    Params p;
+    p.standby = false;
+    Rig r(p);
+    r.ike_ok[0] = false;
+    r.run_ms(9900);
+    EXPECT_EQ(r.m.active(), 0u);
+    r.run_ms(300);
+    EXPECT_EQ(r.m.active(), 1u);
+    EXPECT_TRUE(r.last.fresh);
 }
 
 TEST(VpnFailover, BothDownEveryGatewayIsRetriedForEverAndTheOneThatReturnsIsUsed) {

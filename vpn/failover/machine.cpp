@@ -104,16 +104,30 @@ void Machine::count_misses(u64 now) {
     }
 }
 
+// Whether the standby went silent about when the active did (its first miss at most one interval
+// earlier): both gateways at once is more likely the monitor's own link (the guest resetting the
+// NIC stalls its receive path for a few hundred ms) than two gateways failing together, so the
+// tunnel stays; IKE's restart of a gateway dead for setup_ms settles it if the silence lasts.
+bool Machine::both_silent(int sb) const {
+    if (sb < 0) return false;
+    GatewayState const& s = gw_[sb];
+    GatewayState const& a = gw_[active_];
+    if (s.live == Liveness::NoSa || s.misses == 0) return false;
+    return s.first_miss_ms + p_.interval_ms >= a.first_miss_ms;
+}
+
 Switch Machine::decide(u64 now) const {
     Switch sw{};
     sw.from = active_;
     GatewayState const& a = gw_[active_];
     int const sb = standby();
-    bool const sb_alive = sb >= 0 && gw_[sb].live == Liveness::Alive;
+    bool const sb_alive = sb >= 0 && gw_[sb].live == Liveness::Alive && gw_[sb].misses == 0;
     if (a.live == Liveness::Dead) {
+        if (both_silent(sb)) return sw;
         sw.why = Why::Misses;
         sw.detect_ms = now - a.first_miss_ms;
-    } else if (a.live == Liveness::NoSa && ((a.had_sa && sb_alive) || now - a.since_ms >= p_.setup_ms)) {
+    } else if (a.live == Liveness::NoSa &&
+               ((sb_alive && (a.had_sa || now - a.since_ms >= p_.grace_ms)) || now - a.since_ms >= p_.setup_ms)) {
         sw.why = a.had_sa ? Why::SaLost : Why::NoSa;
         sw.detect_ms = now - a.since_ms;
     } else if (p_.failback == Failback::Preferred && active_ != 0 && gw_[0].linked &&
@@ -126,7 +140,7 @@ Switch Machine::decide(u64 now) const {
         return sw;
     }
     sw.now = true;
-    if (sb >= 0 && usable(static_cast<u32>(sb))) {
+    if (sb_alive || (sb >= 0 && gw_[sb].live == Liveness::Probing)) {
         sw.to = static_cast<u32>(sb);
         return sw;
     }

@@ -6,8 +6,9 @@
 // Liveness: every gateway with a child SA is pinged inside its tunnel every interval_ms; a ping
 // not answered before the next one is sent is a miss, `misses` in a row declare the gateway
 // Dead. A Dead active gateway, or one that lost its SA, is left at once for the standby when
-// that one has an SA and is not Dead, else for the next gateway in order, whose IKE then starts
-// on demand. A gateway given setup_ms without an SA is left for the next one, round and round,
+// that one answers, else for the next gateway in order, whose IKE then starts on demand. When
+// the standby went silent together with the active, nothing moves: the fault is more likely
+// the monitor's own link than two gateways at once (both_silent). A gateway given setup_ms without an SA is left for the next one, round and round,
 // so with every gateway down they are all retried for ever (and the tunnel stays closed).
 //
 // Hysteresis: with failback = Preferred the tunnel returns to gateway 0 only after it answered
@@ -31,6 +32,7 @@ struct Params {
     Failback failback{Failback::Stay};
     u32 hold_ms{30000};     // Preferred: how long gateway 0 answers before the tunnel returns
     u32 setup_ms{10000};    // a gateway without an SA this long is left for the next
+    u32 grace_ms{3000};     // ... or this long, if the standby is up and answering
 };
 
 enum class Liveness : u8 {
@@ -96,6 +98,7 @@ class Machine {
   private:
     void count_misses(u64 now);
     Switch decide(u64 now) const;
+    bool both_silent(int sb) const;
     u32 relink(u64 now, u32* stop_mask);
     bool usable(u32 g) const { return gw_[g].live == Liveness::Probing || gw_[g].live == Liveness::Alive; }
     void reset(u32 g, u64 now);
