@@ -158,6 +158,21 @@ TEST(VpnFailover, BothSilentForGoodIsSettledByIkeAnew) {
     EXPECT_GE(r.switches, 1u);
 }
 
+TEST(VpnFailover, ADeadActiveWaitsForAStandbyStillInIkeThenTakesItOnceItAnswers) {
+    Rig r;
+    r.ike_ok[1] = false;  // the standby's gateway is down: IKE retried
+    r.run_ms(500);
+    r.answers[0] = false;
+    r.run_ms(2000);
+    EXPECT_EQ(r.switches, 0u);  // nothing better to go to
+    r.ike_ok[1] = true;
+    r.m.sa_up(1, r.now);  // the standby's SA comes up
+    r.run_ms(500);
+    EXPECT_EQ(r.switches, 1u);
+    EXPECT_EQ(r.m.active(), 1u);
+    EXPECT_FALSE(r.last.fresh);
+}
+
 TEST(VpnFailover, LosingTheActiveSaSwitchesAtOnceToALiveStandby) {
     Rig r;
     r.run_ms(500);

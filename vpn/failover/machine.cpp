@@ -154,6 +154,10 @@ Switch Machine::decide(u64 now) const {
         }
     }
     sw.fresh = !usable(sw.to);
+    // A dead active gateway is not left for a standby whose IKE is still under way: moving
+    // gains nothing (its SA comes up as fast either way, and is switched to once it answers),
+    // and a false alarm would cost a handshake.
+    if (sw.why == Why::Misses && sw.fresh && sw.to != active_ && gw_[sw.to].linked) sw.now = false;
     return sw;
 }
 
