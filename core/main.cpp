@@ -17,6 +17,7 @@
 #include "core/disk_keys.hpp"
 #include "core/dispatch.hpp"
 #include "core/handlers/bios_services.hpp"
+#include "core/handlers/boot_chain.hpp"
 #include "core/handlers/hypercall.hpp"
 #include "core/handlers/monitor_uart.hpp"
 #include "core/handlers/power.hpp"
@@ -119,6 +120,7 @@ GuestStart guest_start(Machine& m, BootInfo const& bi) {
     RealModeStart rm{};
     bool intel = m.backend != svm_backend();
     check(bios_services_install(m.guest_map, boot_drive(), intel, &rm), "installing the BIOS memory hooks");
+    boot_chain_mark();
     log("guest: booting BIOS drive %#x at %04x:%04x", rm.edx, rm.cs, rm.ip);
     return GuestStart::real_mode(rm);
 }

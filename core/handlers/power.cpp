@@ -3,6 +3,7 @@
 #include "core/acpi.hpp"
 #include "core/arch/x86/cpu.hpp"
 #include "core/exit_stats.hpp"
+#include "core/handlers/boot_chain.hpp"
 #include "core/io_hooks.hpp"
 #include "core/log.hpp"
 #include "core/mmio_hooks.hpp"
@@ -36,6 +37,7 @@ IoAction kbc(void*, Vcpu&, IoExit const& io, u32* value) {
     if (!io.in && io.size == 1 && static_cast<u8>(*value) == kKbcPulseReset) {
         log("reset: guest pulsed the reset line through the keyboard controller");
         stats_log("reset");
+        boot_chain_clear();
     }
     return IoAction::PassThrough;
 }
@@ -55,6 +57,7 @@ void power_reset_control_access(IoExit const& io, u32 value) {
     if (!io.in && io.port == kResetControl && io.size == 1 && (value & 0x4)) {
         log("reset: guest requested a reset through port CF9 (value %#x)", value);
         stats_log("reset");
+        boot_chain_clear();
     }
 }
 
@@ -74,6 +77,7 @@ Status power_hooks_install() {
 void machine_reset(char const* why) {
     log("reset: %s; resetting the machine", why);
     stats_log("reset");
+    boot_chain_clear();
     if (g_power.reset_port) x86::outb(g_power.reset_port, g_power.reset_value);
     x86::outb(kResetControl, 0x06);
     x86::outb(kKbcCommand, kKbcPulseReset);
