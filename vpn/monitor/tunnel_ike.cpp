@@ -27,6 +27,9 @@ constexpr u8 kRetransmitTries = 5;
 constexpr u32 kRestartMs = 2000, kKeepaliveMs = 20000;
 constexpr u64 kFailoverMs = 10000;
 
+// Each link's initiator wipes the PSK it is given, so each is given this copy of the module's.
+constinit u8 g_psk_copy[1024]{};
+
 bool rdrand_fill(void*, u8* out, u64 n) {
     while (n) {
         u64 r = 0;
@@ -79,16 +82,16 @@ bool MonitorTunnel::configure_psk(VpnConfig const& v, ike::Config const& c) {
     size_t len = m->end - m->start;
     size_t used = len;
     while (used && (psk[used - 1] == '\n' || psk[used - 1] == '\r')) --used;
-    u8 copy[256];
-    bool good = used <= sizeof copy;
+    u8* const copy = g_psk_copy;
+    bool good = used <= sizeof g_psk_copy;
     crypto::FpuGuard fpu;
     for (u32 i = 0; good && i < kLinks; ++i) {
         memcpy(copy, psk, used);
         good = ok(links_[i].ini().configure(c, copy, used));  // wipes copy[0, used)
     }
-    crypto::secure_zero(copy, sizeof copy);
+    crypto::secure_zero(g_psk_copy, sizeof g_psk_copy);
     crypto::secure_zero(psk, len);
-    if (!good) log("vpn: IKE configuration refused (identities, proposals, an empty or over-long PSK): the tunnel stays down");
+    if (!good) log("vpn: IKE configuration refused (identities, proposals, an empty PSK or one over 1024 bytes): the tunnel stays down");
     return good;
 }
 
