@@ -102,6 +102,14 @@ bool parse_seconds(Span s, u64 min, u64 max, u32* out) {
     return true;
 }
 
+// One number in [min, max] for all gateways or a comma-separated one per gateway.
+bool parse_list(Span s, u64 min, u64 max, u32 (&out)[VpnConfig::kMaxGateways], u32* count) {
+    *count = 0;
+    return each_item(s, [&](Span item) {
+        return *count < VpnConfig::kMaxGateways && parse_seconds(item, min, max, &out[(*count)++]);
+    });
+}
+
 bool parse_failback(Span s, VpnConfig& v) {
     if (s.is("stay")) v.failback_preferred = false;
     else if (s.is("preferred")) v.failback_preferred = true;
@@ -128,8 +136,8 @@ void vpn_defaults(VpnConfig& v) {
     v.ike_count = 1;
     v.esp[0].algs = static_cast<u32>(VpnAlg::Aes256Gcm16) | static_cast<u32>(VpnAlg::Aes128Gcm16);
     v.esp_count = 1;
-    v.liveness_interval_ms = 100;
-    v.liveness_misses = 3;
+    v.liveness_interval_ms[0] = 100;
+    v.liveness_misses[0] = 3;
     v.standby = true;
     v.failback_hold_s = 60;
 }
@@ -159,8 +167,8 @@ bool vpn_value(VpnConfig& v, u32 key, Span s) {
                 return v.liveness_count < VpnConfig::kMaxGateways &&
                        parse_u32_ipv4(t, &v.liveness_be[v.liveness_count++]) && v.liveness_be[v.liveness_count - 1];
             });
-        case 16: return parse_seconds(s, 10, 10000, &v.liveness_interval_ms);
-        case 17: return parse_seconds(s, 1, 100, &v.liveness_misses);
+        case 16: return parse_list(s, 10, 10000, v.liveness_interval_ms, &v.liveness_interval_count);
+        case 17: return parse_list(s, 1, 100, v.liveness_misses, &v.liveness_misses_count);
         case 18: return parse_bool(s, &v.standby);
         case 19: return parse_failback(s, v);
         default: return parse_seconds(s, 1, 86400, &v.failback_hold_s);
@@ -168,8 +176,12 @@ bool vpn_value(VpnConfig& v, u32 key, Span s) {
 }
 
 char const* vpn_failover_check(VpnConfig const& v) {
-    if (v.liveness_count > 1 && v.liveness_count != v.gateway_count)
-        return "[vpn]: 'liveness_target' needs one address for all gateways or one for each";
+    auto const fits = [&](u32 n) { return n <= 1 || n == v.gateway_count; };
+    if (!fits(v.liveness_count)) return "[vpn]: 'liveness_target' needs one address for all gateways or one for each";
+    if (!fits(v.liveness_interval_count))
+        return "[vpn]: 'liveness_interval' needs one value for all gateways or one for each";
+    if (!fits(v.liveness_misses_count))
+        return "[vpn]: 'liveness_misses' needs one value for all gateways or one for each";
     return nullptr;
 }
 

@@ -46,8 +46,9 @@ TEST(VpnFailoverConfig, DefaultsArePingsEvery100MsThreeMissesHotStandbyAndStay) 
     ASSERT_TRUE(r.ok) << r.err.message;
     VpnConfig const& v = r.cfg.vpn;
     EXPECT_EQ(v.liveness_count, 0u);
-    EXPECT_EQ(v.liveness_interval_ms, 100u);
-    EXPECT_EQ(v.liveness_misses, 3u);
+    EXPECT_EQ(v.liveness_interval_ms[0], 100u);
+    EXPECT_EQ(v.liveness_misses[0], 3u);
+    EXPECT_EQ(v.liveness_interval_count, 0u);
     EXPECT_TRUE(v.standby);
     EXPECT_FALSE(v.failback_preferred);
     EXPECT_EQ(v.failback_hold_s, 60u);
@@ -61,11 +62,16 @@ TEST(VpnFailoverConfig, EveryKeyTakesItsValue) {
     ASSERT_EQ(v.liveness_count, 2u);
     EXPECT_EQ(v.liveness_be[0], be(10, 1, 0, 1));
     EXPECT_EQ(v.liveness_be[1], be(10, 2, 0, 1));
-    EXPECT_EQ(v.liveness_interval_ms, 50u);
-    EXPECT_EQ(v.liveness_misses, 5u);
+    EXPECT_EQ(v.liveness_interval_ms[0], 50u);
+    EXPECT_EQ(v.liveness_misses[0], 5u);
     EXPECT_FALSE(v.standby);
     EXPECT_TRUE(v.failback_preferred);
     EXPECT_EQ(v.failback_hold_s, 30u);
+    Result per = parse("liveness_interval = 50, 200\nliveness_misses = 2, 4\n");
+    ASSERT_TRUE(per.ok) << per.err.message;
+    EXPECT_EQ(per.cfg.vpn.liveness_interval_count, 2u);
+    EXPECT_EQ(per.cfg.vpn.liveness_interval_ms[1], 200u);
+    EXPECT_EQ(per.cfg.vpn.liveness_misses[1], 4u);
     Result one = parse("liveness_target = 10.9.0.1\nfailback = stay\n");
     ASSERT_TRUE(one.ok) << one.err.message;
     EXPECT_EQ(one.cfg.vpn.liveness_count, 1u);
@@ -88,9 +94,12 @@ TEST(VpnFailoverConfig, BadValuesAreRefusedWithTheirLine) {
     expect_error("standby = yes\nstandby = no\n", 12, "given twice");
 }
 
-TEST(VpnFailoverConfig, TargetsMustBeOneForAllOrOnePerGateway) {
+TEST(VpnFailoverConfig, TargetsIntervalsAndMissesMustBeOneForAllOrOnePerGateway) {
     expect_error("liveness_target = 10.1.0.1, 10.2.0.1, 10.3.0.1\n", 11,
                  "'liveness_target' needs one address for all gateways or one for each");
+    expect_error("liveness_interval = 100, 100, 100\n", 11, "'liveness_interval' needs one value");
+    expect_error("liveness_misses = 3, 3, 3\n", 11, "'liveness_misses' needs one value");
+    expect_error("liveness_interval = 100, 5\n", 11, "bad value");
 }
 
 }  // namespace

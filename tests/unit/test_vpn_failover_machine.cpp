@@ -101,6 +101,21 @@ TEST(VpnFailover, MissCountAndIntervalAreTheConfiguredOnes) {
     EXPECT_LE(r.now - died, 320u);
 }
 
+TEST(VpnFailover, EachGatewayCanHaveItsOwnIntervalAndMissCount) {
+    Params p;
+    p.interval_of[0] = 50;
+    p.misses_of[0] = 2;
+    p.interval_of[1] = 200;
+    Rig r(p);
+    r.run_ms(1000);
+    EXPECT_GE(r.m.gateway(0).pings, 18u);  // every 50 ms
+    EXPECT_LE(r.m.gateway(1).pings, 6u);   // every 200 ms
+    u64 const died = r.now;
+    r.answers[0] = false;
+    while (r.switches == 0 && r.now < died + 2000) r.tick();
+    EXPECT_LE(r.now - died, 160u);  // 2 misses at 50 ms
+}
+
 TEST(VpnFailover, StandbyOffStartsIkeWithTheNextGatewayOnDemandAndStopsTheDeadOne) {
     Params p;
     p.standby = false;

@@ -64,7 +64,7 @@ void Machine::sa_up(u32 g, u64 now) {
     s.waiting = false;
     s.steady = !p_.ping;
     s.alive_since_ms = now;
-    s.sent_ms = now - p_.interval_ms;  // the first ping goes at the next poll
+    s.sent_ms = now - interval(g);  // the first ping goes at the next poll
     s.since_ms = now;
 }
 
@@ -79,7 +79,7 @@ void Machine::reply(u32 g, u16 seq, u64 now) {
     if (g >= count_ || gw_[g].live == Liveness::NoSa) return;
     GatewayState& s = gw_[g];
     // A reply to one of the latest `misses` pings proves the gateway alive; older ones are stale.
-    if (static_cast<u16>(s.seq - seq) >= p_.misses) return;
+    if (static_cast<u16>(s.seq - seq) >= misses(g)) return;
     ++s.replies;
     if (seq == s.seq) s.waiting = false;
     s.misses = 0;
@@ -93,11 +93,11 @@ void Machine::reply(u32 g, u16 seq, u64 now) {
 void Machine::count_misses(u64 now) {
     for (u32 g = 0; g < count_; ++g) {
         GatewayState& s = gw_[g];
-        if (!s.linked || s.live == Liveness::NoSa || !s.waiting || now - s.sent_ms < p_.interval_ms) continue;
+        if (!s.linked || s.live == Liveness::NoSa || !s.waiting || now - s.sent_ms < interval(g)) continue;
         s.waiting = false;
         if (s.misses++ == 0) s.first_miss_ms = s.sent_ms;
         s.steady = false;
-        if (s.misses >= p_.misses && s.live != Liveness::Dead) {
+        if (s.misses >= misses(g) && s.live != Liveness::Dead) {
             s.live = Liveness::Dead;
             s.since_ms = now;
         }
@@ -113,7 +113,7 @@ bool Machine::both_silent(int sb) const {
     GatewayState const& s = gw_[sb];
     GatewayState const& a = gw_[active_];
     if (s.live == Liveness::NoSa || s.misses == 0) return false;
-    return s.first_miss_ms + p_.interval_ms >= a.first_miss_ms;
+    return s.first_miss_ms + interval(static_cast<u32>(sb)) >= a.first_miss_ms;
 }
 
 Switch Machine::decide(u64 now) const {
@@ -197,7 +197,7 @@ Step Machine::poll(u64 now) {
             st.start_mask |= 1u << g;
             continue;
         }
-        if (!p_.ping || now - s.sent_ms < p_.interval_ms) continue;
+        if (!p_.ping || now - s.sent_ms < interval(g)) continue;
         ++s.seq;
         ++s.pings;
         s.sent_ms = now;

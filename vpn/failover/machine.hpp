@@ -28,6 +28,8 @@ struct Params {
     bool ping{true};        // false (no liveness target): an SA counts as alive, IKE's DPD decides
     u32 interval_ms{100};   // between two pings of one gateway
     u32 misses{3};          // unanswered pings in a row that declare a gateway dead
+    u32 interval_of[kMaxGateways]{};  // per gateway, when not 0: its own interval and misses
+    u32 misses_of[kMaxGateways]{};
     bool standby{true};     // hot standby: an SA with the most preferred other gateway, kept up
     Failback failback{Failback::Stay};
     u32 hold_ms{30000};     // Preferred: how long gateway 0 answers before the tunnel returns
@@ -100,6 +102,8 @@ class Machine {
     Switch decide(u64 now) const;
     bool both_silent(int sb) const;
     u32 relink(u64 now, u32* stop_mask);
+    u32 interval(u32 g) const { return p_.interval_of[g] ? p_.interval_of[g] : p_.interval_ms; }
+    u32 misses(u32 g) const { return p_.misses_of[g] ? p_.misses_of[g] : p_.misses; }
     bool usable(u32 g) const { return gw_[g].live == Liveness::Probing || gw_[g].live == Liveness::Alive; }
     void reset(u32 g, u64 now);
 

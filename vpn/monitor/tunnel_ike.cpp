@@ -52,8 +52,12 @@ bool MonitorTunnel::configure(VpnConfig const& v) {
         targets_be_[gateway_count_++] = v.liveness_count ? v.liveness_be[v.liveness_count == 1 ? 0 : i] : 0;
     }
     params_.ping = v.liveness_count != 0;
-    params_.interval_ms = v.liveness_interval_ms;
-    params_.misses = v.liveness_misses;
+    params_.interval_ms = v.liveness_interval_ms[0];
+    params_.misses = v.liveness_misses[0];
+    for (u32 i = 0; i < gateway_count_; ++i) {
+        if (v.liveness_interval_count > 1) params_.interval_of[i] = v.liveness_interval_ms[i];
+        if (v.liveness_misses_count > 1) params_.misses_of[i] = v.liveness_misses[i];
+    }
     params_.standby = v.standby;
     params_.failback = v.failback_preferred ? failover::Failback::Preferred : failover::Failback::Stay;
     params_.hold_ms = v.failback_hold_s * 1000;
