@@ -57,8 +57,19 @@ class MonitorPageSource final : public PageSource {
 };
 MonitorPageSource g_page_source;
 
+// Halting is the default: an OS that expects protection must not run without it unnoticed.
+// `on_refusal=reset` (BIOS only, set by the package's GRUB entry when the administrator allows
+// it, docs/install.md) resets instead, and GRUB's one-shot flag then boots the OS unprotected.
 [[noreturn]] void refuse(char const* why) {
     console("thinvisor: refusing to start: %s.", why);
+    char buf[16];
+    char const* action = cmdline_value("on_refusal", buf, sizeof buf);
+    if (action && strcmp(action, "reset") == 0 && boot_info().firmware != Firmware::Uefi) {
+        console("thinvisor: on_refusal=reset: resetting in 10 s; the boot loader then boots the OS UNPROTECTED.");
+        if (tsc_khz()) clock_delay_us(10'000'000);
+        machine_reset("the monitor refused to start (on_refusal=reset)");
+    }
+    if (action && strcmp(action, "halt") != 0) console("thinvisor: on_refusal=%s is not halt or reset: halting.", action);
     console("thinvisor: the guest is NOT booted (it would run unprotected).");
     x86::halt_forever();
 }

@@ -19,6 +19,10 @@ GRUB in the MBR. Then, as an administrator would:
                         the same disk on a CPU without nested paging (qemu64,+svm): the monitor
                         refuses with its reason on the console and the OS is NOT booted
                         (docs/install.md: halting is the default, booting unprotected is not)
+  refusal-boots-os-when-allowed
+                        THINVISOR_ON_REFUSAL=boot-os in /etc/default/thinvisor, update-grub: on
+                        that CPU the monitor refuses, resets after 10 s, and GRUB's one-shot
+                        flag boots Linux unprotected (bare-checks.sh: no monitor)
   purge-boots-bare      dpkg --purge, update-grub again: the same disk boots Linux without the
                         monitor (thinvisor-ctl: not present), and nothing of the package is left
 Prints PASS/FAIL per check; logs in build/test-results/install-bios/.
@@ -82,7 +86,7 @@ def boot(disk, script, name, cpu="max", timeout=BOOT_TIMEOUT, stop_at=None):
     os.makedirs(d, exist_ok=True)
     com1, com2 = os.path.join(d, "console.log"), os.path.join(d, "monitor.log")
     cmd = ["timeout", "-k", "5", str(timeout), "qemu-system-x86_64", "-machine", "pc", "-accel", "tcg",
-           "-cpu", cpu, "-m", "512M", "-display", "none", "-no-reboot",
+           "-cpu", cpu, "-m", "512M", "-display", "none",
            "-drive", "file=%s,format=raw,if=ide,snapshot=on" % disk,
            "-fw_cfg", "name=opt/thinvisor/script,file=" + script,
            "-serial", "file:" + com1, "-serial", "file:" + com2]
@@ -154,6 +158,19 @@ def main():
     ok = ("Loading thinvisor" in con and "thinvisor: refusing to start: " in flat
           and "the guest is NOT booted" in flat and "Linux version" not in con and rc == "stopped")
     report("refusal-halts-with-reason", ok, "qemu rc %s; console tail %r" % (rc, con[-300:]))
+
+    with open(os.path.join(stage, "etc/default/thinvisor"), "a") as f:
+        f.write("THINVISOR_ON_REFUSAL=boot-os\n")
+    grub = update_grub_inside(stage)
+    cfg = open(cfg_path).read() if os.path.exists(cfg_path) else ""
+    grub_image.write_disk(disk, stage)
+    rc, con, mon, secs = boot(disk, os.path.join(CHECKS, "bare-checks.sh"), "refusal-boot-os", cpu="qemu64,+svm")
+    flat = con.replace("\r", "").replace("\n", "")
+    ok = (grub.returncode == 0 and "on_refusal=reset" in cfg and "thinvisor: refusing to start: " in flat
+          and "resetting in 10 s" in flat and "the monitor refused to start on the last boot" in flat
+          and "TV-CHECK ok: bare" in con and "thinvisor-ctl info exit status: 2" in con)
+    report("refusal-boots-os-when-allowed", ok, "update-grub rc %d, qemu rc %s after %.0f s; console tail %r" % (
+        grub.returncode, rc, secs, con[-300:]))
 
     purge = dpkg(stage, "--purge", "thinvisor")
     grub2 = update_grub_inside(stage)
