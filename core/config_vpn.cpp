@@ -118,8 +118,9 @@ bool parse_failback(Span s, VpnConfig& v) {
 }
 
 bool parse_auth(Span s, VpnConfig& v) {
+    v.cert_classic = s.is("cert-classic");  // certificates, AUTH methods 1/9 (no RFC 7427)
     if (s.is("psk")) v.auth = VpnAuth::Psk;
-    else if (s.is("cert")) v.auth = VpnAuth::Cert;
+    else if (s.is("cert") || v.cert_classic) v.auth = VpnAuth::Cert;
     else return false;
     return true;
 }

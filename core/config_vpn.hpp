@@ -34,6 +34,7 @@ struct VpnConfig {
     u32 gateway_count;
     char local_id[64], remote_id[64];
     VpnAuth auth;
+    bool cert_classic;       // auth = cert-classic: sign with AUTH method 1 or 9, not RFC 7427
     char psk[64];            // boot-module name of the PSK file
     char ca[64], cert[64], key[64];  // auth = cert: boot-module names of the pinned CA certificate,
                                      // ours, and our private key (PEM or DER each)

@@ -9,6 +9,7 @@
 #include "crypto/fpu_guard.hpp"
 #include "crypto/keyslot.hpp"
 #include "crypto/secure_zero.hpp"
+#include "drivers/usb/host/card_boot.hpp"
 
 namespace tv {
 
@@ -58,12 +59,53 @@ void forget_keyslot_files(Config const& cfg, BootInfo const& bi) {
             crypto::secure_zero(m->copy, m->end - m->start);
 }
 
+// A disk with card slots tries the card first (docs/smartcard.md). True when it is settled:
+// *opened says whether the card opened it; false when the boot must stop (PIN refused).
+bool try_card(DiskConfig const& d, u32 tries, UnlockedDisk& out, bool* opened) {
+    *opened = false;
+    u32 cards = 0, passphrases = 0;
+    for (auto const& s : g_slots.slots) {
+        cards += s.type == crypto::KsSlotType::Card ? 1 : 0;
+        passphrases += s.type == crypto::KsSlotType::Passphrase ? 1 : 0;
+    }
+    if (cards == 0) return true;
+    crypto::MasterKey mk;
+    u32 slot = 0;
+    usb::host::CardBootParams p;
+    p.disk_name = d.name;
+    p.pin_tries = tries;
+    usb::host::CardBoot const r = usb::host::card_boot_unlock(g_slots, p, mk, slot);
+    if (r == usb::host::CardBoot::Unlocked) {
+        memcpy(out.master_key, mk.bytes, sizeof out.master_key);
+        log("keys: disk '%s' unlocked with card slot %u", d.name, slot);
+        *opened = true;
+        return true;
+    }
+    if (r == usb::host::CardBoot::Refused) {
+        console("thinvisor: the card did not open disk '%s'", d.name);
+        return false;
+    }
+    char const* why = r == usb::host::CardBoot::NotEnrolled ? "this card is not enrolled for the disk"
+                      : r == usb::host::CardBoot::NoCard    ? "no card was inserted"
+                      : r == usb::host::CardBoot::NoReader  ? "no smart-card reader was found"
+                                                            : "the card reader failed";
+    char line[160];
+    snprintf(line, sizeof line, "thinvisor: disk '%s': %s%s\n", d.name, why,
+             passphrases ? "; asking for the passphrase instead" : "");
+    prompt_print(line);
+    return passphrases != 0;
+}
+
 bool unlock_all(Config const& cfg, BootInfo const& bi) {
     for (u32 i = 0; i < cfg.disk_count; ++i) {
         DiskConfig const& d = cfg.disks[i];
         if (!load_keyslots(d, bi)) return false;
         UnlockedDisk& out = g_disks[g_count];
         bool opened = false;
+        if (!try_card(d, cfg.keys.passphrase_tries, out, &opened)) {
+            crypto::secure_zero(&g_slots, sizeof g_slots);
+            return false;
+        }
         for (u32 t = 0; t < cfg.keys.passphrase_tries && !opened; ++t) {
             u32 slot = 0;
             crypto::KsError e = try_unlock(d, cfg.keys.passphrase_tries - t, out, &slot);

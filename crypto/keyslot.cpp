@@ -67,6 +67,8 @@ KsError seal_slot(Keyslots const& ks, u32 index, KsSlot& s, MasterKey const& mk,
 // Ok and mk filled if the tag verifies; WrongPassphrase if it does not.
 KsError open_slot(Keyslots const& ks, u32 index, u8 const* pass, u64 pass_len, MasterKey& mk) {
     KsSlot const& s = ks.slots[index];
+    if (s.type == KsSlotType::Card)
+        return KsError::WrongSlotType;
     if (s.type != KsSlotType::Passphrase || s.wrap != KsWrap::Aes256Gcm)
         return KsError::SlotEmpty;
     Kek kek;
@@ -173,7 +175,7 @@ KsError ks_unlock(Keyslots const& ks, u8 const* pass, u64 pass_len, MasterKey& m
     if (pass == nullptr || pass_len == 0)
         return KsError::BadArgument;
     for (u32 i = 0; i < kKsSlots; ++i) {
-        if (!ks.slots[i].active())
+        if (ks.slots[i].type != KsSlotType::Passphrase)  // card slots open with a card only
             continue;
         KsError const e = ks_unlock_slot(ks, i, pass, pass_len, mk);
         if (e == KsError::WrongPassphrase)

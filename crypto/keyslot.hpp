@@ -42,7 +42,7 @@ inline constexpr u32 kKsAnySlot = ~0u;
 // Empties a slot; refuses the last active one (LastSlot).
 [[nodiscard]] KsError ks_remove_slot(Keyslots& ks, u32 slot);
 
-// Tries every passphrase slot in order; on success mk holds the master key and *opened (if
+// Tries every passphrase slot in order (card slots are skipped: crypto/keyslot_card.hpp); on success mk holds the master key and *opened (if
 // given) the slot. WrongPassphrase if none opens, HeaderMismatch if one opens but the key
 // fails the check value.
 [[nodiscard]] KsError ks_unlock(Keyslots const& ks, u8 const* pass, u64 pass_len, MasterKey& mk,

@@ -56,11 +56,61 @@ KsError parse_header(KsHeaderDisk const& h, Keyslots& out) {
     return KsError::Ok;
 }
 
+// The subject is a NUL-terminated string padded with zeros: nothing may follow the first zero.
+bool subject_canonical(u8 const (&subject)[kKsCardSubjectBytes]) {
+    u64 n = 0;
+    while (n < sizeof subject && subject[n] != 0)
+        ++n;
+    return all_zero(subject + n, sizeof subject - n);
+}
+
+bool parse_card(KsCardDisk const& c, KsCard& out) {
+    u32 const rsa_bytes = c.rsa_bytes.get();
+    if (rsa_bytes < kKsCardMinRsaBytes || rsa_bytes > kKsCardMaxRsaBytes ||
+        c.card_kind != static_cast<u8>(KsCardKind::Cac) || c.cert_index > kKsCardMaxCertIndex ||
+        c.serial_len == 0 || c.serial_len > kKsCardSerialBytes ||
+        !all_zero(c.serial + c.serial_len, kKsCardSerialBytes - c.serial_len) ||
+        !all_zero(c.reserved0, sizeof c.reserved0) || !subject_canonical(c.subject) ||
+        !all_zero(c.ciphertext + rsa_bytes, kKsCardMaxRsaBytes - rsa_bytes) ||
+        !all_zero(c.reserved1, sizeof c.reserved1))
+        return false;
+    memcpy(out.cert_sha256, c.cert_sha256, sizeof out.cert_sha256);
+    out.rsa_bytes = rsa_bytes;
+    out.kind = KsCardKind::Cac;
+    out.cert_index = c.cert_index;
+    out.serial_len = c.serial_len;
+    memcpy(out.serial, c.serial, sizeof out.serial);
+    memcpy(out.subject, c.subject, sizeof c.subject);
+    out.subject[kKsCardSubjectBytes] = '\0';
+    memcpy(out.ciphertext, c.ciphertext, sizeof out.ciphertext);
+    return true;
+}
+
+// A card slot uses none of the passphrase fields: they must all be zero.
+bool parse_card_slot(KsSlotDisk const& d, KsSlot& out) {
+    static_assert(sizeof(KsCardDisk) == sizeof d.type_data);
+    if (d.flags.get() != 0 || d.kdf.get() != static_cast<u32>(KsKdf::None) ||
+        d.iterations.get() != 0 || !all_zero(d.salt, sizeof d.salt) ||
+        d.wrap.get() != static_cast<u32>(KsWrap::RsaOaepSha256) || !all_zero(d.iv, sizeof d.iv) ||
+        !all_zero(d.wrapped_key, sizeof d.wrapped_key) || !all_zero(d.tag, sizeof d.tag))
+        return false;
+    KsCardDisk card;
+    memcpy(&card, d.type_data, sizeof card);
+    if (!parse_card(card, out.card))
+        return false;
+    out.type = KsSlotType::Card;
+    out.kdf = KsKdf::None;
+    out.wrap = KsWrap::RsaOaepSha256;
+    return true;
+}
+
 bool parse_slot(KsSlotDisk const& d, KsSlot& out) {
     out = KsSlot{};
     u32 const type = d.type.get();
     if (type == static_cast<u32>(KsSlotType::Empty))  // an empty slot is all zeros, nothing else
         return all_zero(reinterpret_cast<u8 const*>(&d), sizeof d);
+    if (type == static_cast<u32>(KsSlotType::Card))
+        return parse_card_slot(d, out);
     if (type != static_cast<u32>(KsSlotType::Passphrase))
         return false;
     u32 const iterations = d.iterations.get();
@@ -80,6 +130,19 @@ bool parse_slot(KsSlotDisk const& d, KsSlot& out) {
     return true;
 }
 
+void put_card(KsCard const& c, KsCardDisk& d) {
+    memset(&d, 0, sizeof d);
+    memcpy(d.cert_sha256, c.cert_sha256, sizeof d.cert_sha256);
+    d.rsa_bytes.set(static_cast<u16>(c.rsa_bytes));
+    d.card_kind = static_cast<u8>(c.kind);
+    d.cert_index = c.cert_index;
+    d.serial_len = c.serial_len;
+    memcpy(d.serial, c.serial, sizeof d.serial);
+    for (u64 i = 0; i < sizeof d.subject && c.subject[i] != '\0'; ++i)
+        d.subject[i] = static_cast<u8>(c.subject[i]);
+    memcpy(d.ciphertext, c.ciphertext, sizeof d.ciphertext);
+}
+
 void put_slot(KsSlot const& s, KsSlotDisk& d) {
     memset(&d, 0, sizeof d);
     if (!s.active())
@@ -92,6 +155,11 @@ void put_slot(KsSlot const& s, KsSlotDisk& d) {
     memcpy(d.iv, s.iv, sizeof d.iv);
     memcpy(d.wrapped_key, s.wrapped_key, sizeof d.wrapped_key);
     memcpy(d.tag, s.tag, sizeof d.tag);
+    if (s.type == KsSlotType::Card) {
+        KsCardDisk card;
+        put_card(s.card, card);
+        memcpy(d.type_data, &card, sizeof card);
+    }
 }
 
 void put_header(Keyslots const& ks, KsHeaderDisk& h) {
@@ -181,6 +249,12 @@ void ks_slot_aad(Keyslots const& ks, u32 index, KsSlot const& slot, u8 (&out)[kK
     memcpy(out + kKsUuidBytes + 4, &d, kKsSlotAadPrefix);
 }
 
+void ks_card_label_fields(KsSlot const& slot, u8 (&out)[kKsCardLabelBytes]) {
+    KsCardDisk d;
+    put_card(slot.card, d);
+    memcpy(out, &d, kKsCardLabelBytes);
+}
+
 char const* describe(KsError e) {
     switch (e) {
     case KsError::Ok: return "ok";
@@ -207,6 +281,8 @@ char const* describe(KsError e) {
     case KsError::BadArgument: return "invalid argument";
     case KsError::RandomFailed: return "no random numbers available";
     case KsError::CryptoFailed: return "cryptographic operation failed";
+    case KsError::WrongSlotType: return "the keyslot is of another type (passphrase or card)";
+    case KsError::WrongCard: return "the card does not open this keyslot";
     }
     return "unknown keyslot error";
 }

@@ -3,7 +3,7 @@
 // A fixed-size file of 4608 bytes: a 512-byte header and 8 slots of 512 bytes. The header
 // names the cipher and the data-unit size and carries a check value (HMAC-SHA256 under the
 // master key) that proves a key right; each active slot holds the master key wrapped under a
-// key derived from a passphrase. All integers are little-endian; every reserved byte must be
+// key derived from a passphrase, or (a card slot) RSA-OAEP-wrapped to a smart card's key. All integers are little-endian; every reserved byte must be
 // zero; a CRC-32 over the file catches accidental damage before any key is tried.
 //
 // Pure data handling, no cryptography: crypto/keyslot.hpp does the key work. Kept apart so
@@ -79,12 +79,46 @@ enum class KsCheckAlg : u32 { HmacSha256 = 1 };
 enum class KsSlotType : u32 {
     Empty = 0,
     Passphrase = 1,
-    // 2 is reserved for a smart-card slot: the key-encryption key then comes from the card
-    // (e.g. RSA-OAEP-wrapped in type_data, 368 bytes: room for a 2048-bit ciphertext, a
-    // certificate hash and a reader hint) instead of PBKDF2. The parser refuses it until then.
+    Card = 2,  // the master key RSA-OAEP-wrapped to a smart card's key (KsCardDisk in type_data)
 };
 enum class KsKdf : u32 { None = 0, Pbkdf2Sha256 = 1 };
-enum class KsWrap : u32 { None = 0, Aes256Gcm = 1 };
+enum class KsWrap : u32 { None = 0, Aes256Gcm = 1, RsaOaepSha256 = 2 };
+enum class KsCardKind : u8 { Cac = 1 };  // which applet the card speaks (card/card.hpp)
+
+inline constexpr u32 kKsCardMinRsaBytes = 130;  // OAEP-SHA256 of a 64-byte key: 2*32 + 2 + 64
+inline constexpr u32 kKsCardMaxRsaBytes = 256;  // RSA-2048: what fits in type_data
+inline constexpr u32 kKsCardSerialBytes = 20;   // an X.509 serial number is at most 20 bytes
+inline constexpr u32 kKsCardSubjectBytes = 48;
+inline constexpr u32 kKsCardMaxCertIndex = 15;
+
+// A card slot's type_data. Everything before `ciphertext` is also the OAEP label's tail
+// (crypto/keyslot_card.hpp), so it cannot be edited without the card refusing the key.
+struct KsCardDisk {
+    u8 cert_sha256[32];                  // SHA-256 of the card certificate's DER: recognises the card
+    Le16 rsa_bytes;                      // modulus length: kKsCardMinRsaBytes .. kKsCardMaxRsaBytes
+    u8 card_kind;                        // KsCardKind
+    u8 cert_index;                       // which of the card's keys (CAC: PKI applet 0, 1, 2)
+    u8 serial_len;                       // 1 .. kKsCardSerialBytes
+    u8 serial[kKsCardSerialBytes];       // the certificate's serial number, big-endian
+    u8 reserved0[3];                     // 0
+    u8 subject[kKsCardSubjectBytes];     // the subject's CN (UTF-8, cut, zero-padded): for listing
+    u8 ciphertext[kKsCardMaxRsaBytes];   // RSA-OAEP(master key), rsa_bytes long, then zeros
+    u8 reserved1[4];                     // 0
+};
+static_assert(sizeof(KsCardDisk) == 368);
+inline constexpr u64 kKsCardLabelBytes = 108;  // cert_sha256 .. subject
+static_assert(__builtin_offsetof(KsCardDisk, ciphertext) == kKsCardLabelBytes);
+
+struct KsCard {
+    u8 cert_sha256[32]{};
+    u32 rsa_bytes{0};
+    KsCardKind kind{KsCardKind::Cac};
+    u8 cert_index{0};
+    u8 serial_len{0};
+    u8 serial[kKsCardSerialBytes]{};
+    char subject[kKsCardSubjectBytes + 1]{};  // NUL-terminated
+    u8 ciphertext[kKsCardMaxRsaBytes]{};
+};
 
 struct KsSlot {
     KsSlotType type{KsSlotType::Empty};
@@ -95,6 +129,7 @@ struct KsSlot {
     u8 iv[kKsIvBytes]{};
     u8 wrapped_key[kKsMasterKeyBytes]{};
     u8 tag[kKsTagBytes]{};
+    KsCard card{};  // type Card only
 
     [[nodiscard]] bool active() const { return type != KsSlotType::Empty; }
 };
@@ -135,6 +170,8 @@ enum class KsError : u8 {
     BadArgument,
     RandomFailed,
     CryptoFailed,
+    WrongSlotType,       // the operation needs another kind of slot (passphrase or card)
+    WrongCard,           // the card's answer does not open this card slot
 };
 
 [[nodiscard]] char const* describe(KsError e);
@@ -152,5 +189,8 @@ void serialize_keyslots(Keyslots const& ks, KsFileDisk& out);
 void ks_checked_header(Keyslots const& ks, u8 (&out)[kKsCheckedHeaderBytes]);
 inline constexpr u64 kKsSlotAadBytes = kKsUuidBytes + 4 + kKsSlotAadPrefix;
 void ks_slot_aad(Keyslots const& ks, u32 index, KsSlot const& slot, u8 (&out)[kKsSlotAadBytes]);
+
+// A card slot's type_data bytes 0 .. kKsCardLabelBytes (what the OAEP label covers).
+void ks_card_label_fields(KsSlot const& slot, u8 (&out)[kKsCardLabelBytes]);
 
 }  // namespace tv::crypto

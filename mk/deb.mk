@@ -9,7 +9,7 @@ $(DEB_DIR)/thinvisor-ctl: tools/guest/thinvisor-ctl.c include/thinvisor/hypercal
 	gcc -static -O2 -Wall -Wextra -Iinclude -o $@ $<
 	strip --remove-section=.comment --remove-section=.note $@
 
-deb: all efi disk-tool policy-tool $(DEB_DIR)/thinvisor-ctl
+deb: all efi disk-tool policy-tool enroll-tool $(DEB_DIR)/thinvisor-ctl
 	packaging/build-deb.sh $(BUILD) $(DEB_DIR)
 
 deb-lint: deb

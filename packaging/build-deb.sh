@@ -21,13 +21,13 @@ strip --strip-all "$S/boot/thinvisor/thinvisor.elf"  # the symbols are not loade
 python3 "$ROOT/mk/check_image.py" "$S/boot/thinvisor/thinvisor.elf" >/dev/null
 install -m 0644 "$B/thinvisor.efi" "$S/usr/lib/thinvisor/thinvisor.efi"
 install -m 0755 "$ROOT/tools/thinvisor-install-efi" "$S/usr/lib/thinvisor/thinvisor-install-efi"
-for t in thinvisor-disk thinvisor-policy; do
+for t in thinvisor-disk thinvisor-policy thinvisor-enroll; do
     install -m 0755 "$B/tools/$t" "$S/usr/sbin/$t"
     strip --remove-section=.comment --remove-section=.note "$S/usr/sbin/$t"
 done
 install -m 0755 "$OUT/thinvisor-ctl" "$S/usr/sbin/thinvisor-ctl"
 install -m 0755 "$P/sbin/thinvisor-boot" "$S/usr/sbin/thinvisor-boot"
-install -m 0755 "$P/grub.d/42_thinvisor" "$S/etc/grub.d/42_thinvisor"
+install -m 0755 "$P/grub/42_thinvisor" "$S/etc/grub.d/42_thinvisor"
 install -m 0600 "$P/thinvisor.conf" "$S/etc/thinvisor/thinvisor.conf"
 install -m 0644 "$P/default-thinvisor" "$S/etc/default/thinvisor"
 for m in "$P"/man/*.[58]; do

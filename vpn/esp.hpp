@@ -42,6 +42,7 @@ enum class EspVerdict : u8 {
     BadNextHeader,
     BadInner,  // the decrypted packet is not a consistent IPv4 packet
     Dummy,     // next header 59: authentic, dropped without a complaint
+    Expired,   // the inbound SA is past its hard lifetime (sa_expired)
 };
 
 [[nodiscard]] char const* verdict_name(EspVerdict v);
@@ -59,6 +60,7 @@ struct EspStats {
     u64 bad_next_header{0};
     u64 bad_inner{0};
     u64 dummy{0};
+    u64 expired{0};
 };
 
 // inner (an IPv4 packet, inner_len bytes) sealed with pair's outbound SA into out (out_cap
@@ -83,7 +85,8 @@ struct EspOpened {
 
 // Opens the ESP packet pkt (len bytes, the UDP payload after the non-ESP-marker check) in
 // place: on Ok the inner packet lies inside pkt. On any other verdict the packet must be
-// dropped; its bytes may have been overwritten, never with unauthenticated plaintext.
-[[nodiscard]] EspOpened esp_open(SaDb& db, u8* pkt, u64 len, EspStats& stats);
+// dropped; its bytes may have been overwritten, never with unauthenticated plaintext. now_s
+// (the clock install() was given) refuses an SA past its hard lifetime.
+[[nodiscard]] EspOpened esp_open(SaDb& db, u8* pkt, u64 len, EspStats& stats, u64 now_s);
 
 }  // namespace tv::vpn

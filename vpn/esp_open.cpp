@@ -35,6 +35,9 @@ EspOpened drop(EspStats& stats, EspVerdict v, SaPair* pair) {
     case EspVerdict::Dummy:
         ++stats.dummy;
         break;
+    case EspVerdict::Expired:
+        ++stats.expired;
+        break;
     case EspVerdict::Ok:
         break;
     }
@@ -65,12 +68,14 @@ bool inner_ok(u8 const* p, u64 len, u64* total) {
 
 }  // namespace
 
-EspOpened esp_open(SaDb& db, u8* pkt, u64 len, EspStats& stats) {
+EspOpened esp_open(SaDb& db, u8* pkt, u64 len, EspStats& stats, u64 now_s) {
     if (len < kEspHeaderBytes)
         return drop(stats, EspVerdict::Truncated, nullptr);
     SaPair* pair = db.find_inbound(get_be32(pkt));
     if (pair == nullptr)
         return drop(stats, EspVerdict::UnknownSpi, nullptr);
+    if (sa_expired(*pair, now_s))  // IKE failed to replace it in time: it carries nothing more
+        return drop(stats, EspVerdict::Expired, pair);
     if (len < kEspMinPacket || len - kEspMinPacket > crypto::kGcmMaxData)
         return drop(stats, EspVerdict::Truncated, pair);
     ChildSa& sa = pair->in;

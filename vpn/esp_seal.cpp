@@ -36,6 +36,8 @@ char const* verdict_name(EspVerdict v) {
         return "bad inner packet";
     case EspVerdict::Dummy:
         return "dummy packet";
+    case EspVerdict::Expired:
+        return "SA past its hard lifetime";
     }
     return "?";
 }

@@ -155,6 +155,8 @@ u32 SaDb::live_pairs() const {
     return n;
 }
 
+bool sa_expired(SaPair const& p, u64 now_s) { return reached(p, p.life.hard, now_s); }
+
 SaLimit sa_limit(SaPair const& p, u64 now_s) {
     if (p.out.seq >= kSeqHard || reached(p, p.life.hard, now_s))
         return SaLimit::Hard;

@@ -145,5 +145,8 @@ class SaDb final {
 // How close a pair is to its lifetimes (bytes and packets of either direction, seconds since
 // installation, and the outbound sequence number against kSeqSoft/kSeqHard).
 [[nodiscard]] SaLimit sa_limit(SaPair const& pair, u64 now_s);
+// Whether the pair is past a hard lifetime (bytes, packets or seconds): its inbound SA then
+// takes no more packets (esp_open), as its outbound one seals none (sa_limit says Hard).
+[[nodiscard]] bool sa_expired(SaPair const& pair, u64 now_s);
 
 }  // namespace tv::vpn

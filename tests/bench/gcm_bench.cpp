@@ -103,7 +103,7 @@ struct Ends {
     }
     void open_batch() {
         for (u32 i = 0; i < kBatch; ++i)
-            if (esp_open(rx, pkts[i], lens[i], rs).verdict != EspVerdict::Ok)
+            if (esp_open(rx, pkts[i], lens[i], rs, 0).verdict != EspVerdict::Ok)
                 die("open failed");
     }
 };

@@ -2,8 +2,9 @@
 """The VPN tunnel in the monitor (run by tests/bench/bench.py): its cost and its set-up time.
 
 The network of tests/suites/vpn_tunnel.py (charon with kernel-libipsec in the tap's namespace,
-a server behind it), QEMU pc (TCG, -cpu max, 512 MiB), the demo guest with TSO off (copy-out
-takes whole frames; the same in both runs):
+a server behind it), QEMU pc (TCG, -cpu max, 512 MiB), the demo guest with TSO on, its driver's default, in both
+runs (copy-out cuts its packets into frames in the mediator; the plain NIC hands them to the
+device):
 - vpn_tcp_tx_MBps: the guest sends MB MiB over TCP to the server through the tunnel; the peer
   is the same guest and server over the plain mediated NIC (thinvisor with [network] only,
   routed by the gateway's namespace in clear). Goal: ratio >= 0.7.
@@ -11,8 +12,12 @@ takes whole frames; the same in both runs):
   packet (the guest pings the server every 10 ms), both read from a capture of the outer link,
   after charon dropped the SA (`swanctl --terminate --force`: the monitor sees the Delete and
   starts over); the peer is a strongSwan initiator (charon, kernel-libipsec, in a namespace of
-  its own, pinging every 5 ms) to the same responder, timed the same way. Median of SAMPLES
-  each. Goal: ratio <= 1.0. The monitor's own figure (its log line) goes into extra.
+  its own, pinging every 10 ms like the guest) to the same responder, timed the same way. Median of SAMPLES
+  each. Goal: ratio <= 1.0. The monitor's own figure (its log line) goes into extra, and so
+  does each side's time to the gateway's IKE_AUTH response (`sa_up_ms`: the SAs are up, no
+  wait for the next ping in it).
+With --before ELF (or TV_BENCH_BEFORE, `make bench BEFORE=REF`) the VPN run is made with that
+monitor first, in the same run, and recorded with a `_before` suffix.
 Appends JSON lines to build/bench/results.jsonl."""
 import argparse
 import os
@@ -91,22 +96,31 @@ def read_pcap_ts(path):
     return out
 
 
-def setup_times(pcap, client_ip, marks):
+def setup_times(pcap, client_ip, marks, sa_up=None):
     """Per mark (the wall time a sample began): ms from the client's last IKE_SA_INIT request to
-    its first ESP packet after it."""
+    its first ESP packet after it. sa_up, a list, gets the ms to the gateway's IKE_AUTH response
+    (the SAs are up then; no wait for the next guest packet in it)."""
     frames = read_pcap_ts(pcap)
     out = []
     for m in marks:
-        init = None
+        init = auth = None
         for ts, f in frames:
             u = vt.udp_of(f) if ts >= m else None
-            if not u or u[0] != client_ip:
+            if not u:
                 continue
             p = u[4]
-            if u[3] == 500 and len(p) > 19 and p[18] == 34 and p[19] & 0x08 and not p[19] & 0x20:
-                init = ts
-            elif u[3] == 4500 and init is not None and len(p) > 8 and p[:4] != b"\0\0\0\0":
+            q = p[4:] if p[:4] == b"\0\0\0\0" else p
+            if u[1] == client_ip and init is not None and auth is None and len(q) > 19 and q[18] == 35 \
+                    and q[19] & 0x20:
+                auth = ts
+            if u[0] != client_ip:
+                continue
+            if len(q) > 19 and q[18] == 34 and q[19] & 0x08 and not q[19] & 0x20:  # IKE_SA_INIT request
+                init, auth = ts, None
+            elif u[3] != 500 and init is not None and len(p) > 8 and p[:4] != b"\0\0\0\0":
                 out.append(round((ts - init) * 1000, 1))
+                if sa_up is not None and auth is not None:
+                    sa_up.append(round((auth - init) * 1000, 1))
                 break
     return out
 
@@ -159,7 +173,8 @@ def vpn_run(work, mb, samples):
         g.run("killall ping", 10)
         g.power_off(120)
         env.stop_dump()
-        return mbps, setup_times(env.pcap, vt.MON_IP, marks), logged
+        sa_up = []
+        return mbps, setup_times(env.pcap, vt.MON_IP, marks, sa_up), logged, sa_up
     finally:
         if run.g:
             run.g.kill()
@@ -221,7 +236,7 @@ def swan_run(work, samples):
         dump = subprocess.Popen(["ip", "netns", "exec", CLIENT_NS, "tcpdump", "-U", "--immediate-mode", "-n",
                                  "-Z", "root", "-i", b, "-w", pcap], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
-        pinger = subprocess.Popen(["ip", "netns", "exec", CLIENT_NS, "busybox", "ping", "-i", "0.005", "-q", vt.SERVER],
+        pinger = subprocess.Popen(["ip", "netns", "exec", CLIENT_NS, "busybox", "ping", "-i", "0.01", "-q", vt.SERVER],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(2)
         marks = []
@@ -234,7 +249,8 @@ def swan_run(work, samples):
         nl.kill_group(pinger)
         os.killpg(dump.pid, 2)  # SIGINT: tcpdump writes its last packets
         dump.wait(10)
-        return setup_times(pcap, CLIENT_IP, marks)
+        sa_up = []
+        return setup_times(pcap, CLIENT_IP, marks, sa_up), sa_up
     finally:
         for p in (pinger, dump, client):
             nl.kill_group(p)
@@ -251,28 +267,52 @@ def workdir(name):
     return d
 
 
+def record_vpn(label, vpn_mbps, vpn_setup, logged, sa_up, plain, swan_all, mb):
+    """The two lines of one monitor (label "after" is this tree's; another gets a suffix)."""
+    swan, swan_sa_up = swan_all if swan_all else (None, None)
+    suffix = "" if label == "after" else "_" + label
+    at = dict(machine="pc", cpu="max", vendor="amd")
+    bl.record("vpn_tcp_tx_MBps" + suffix, round(vpn_mbps, 3), "MB/s",
+              peer="same guest over the plain mediated NIC" if plain else None,
+              peer_value=round(plain, 3) if plain else None, goal=bl.goal("ratio", ">=", 0.7),
+              extra={"mb": mb, "tso": "on in the guest in both runs (copy-out cuts its packets)", "binary": label},
+              **at)
+    med = statistics.median(vpn_setup) if vpn_setup else None
+    peer = statistics.median(swan) if swan else None
+    if med is not None:
+        bl.record("vpn_setup_ms" + suffix, med, "ms", peer="strongSwan initiator to the same responder" if peer else None,
+                  peer_value=peer, goal=bl.goal("ratio", "<=", 1.0), runs=len(vpn_setup), samples=vpn_setup,
+                  extra={"monitor_log_ms": logged, "peer_samples": swan, "binary": label, "sa_up_ms": sa_up,
+                         "peer_sa_up_ms": swan_sa_up}, **at)
+    print("%-6s vpn tcp tx %.2f MB/s (plain NIC %s, ratio %s); set-up %s ms, median %s (strongSwan %s ms, median %s, "
+          "ratio %s; monitor log %s); SAs up %s ms (strongSwan %s)"
+          % (label, vpn_mbps, "%.2f" % plain if plain else "-", "%.3f" % (vpn_mbps / plain) if plain else "-",
+             vpn_setup, med, swan, peer, "%.2f" % (med / peer) if med is not None and peer else "-", logged,
+             sa_up, swan_sa_up))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=1 if bl.smoke() else 16)
     ap.add_argument("--samples", type=int, default=1 if bl.smoke() else 3)
+    ap.add_argument("--monitor", help="the monitor ELF to measure (default build/thinvisor.elf)")
+    ap.add_argument("--before", help="an older monitor ELF measured first in the same run "
+                    "(default: TV_BENCH_BEFORE from `make bench BEFORE=REF`)")
     args = ap.parse_args()
-    vpn_mbps, vpn_setup, logged = vpn_run(workdir("vpn"), args.mb, args.samples)
+    after = args.monitor or nl.MONITOR
+    before = None if bl.smoke() else (args.before or bl.before_monitor())
+    runs = ([("before", before)] if before else []) + [("after", after)]
+    results = {}
+    for label, elf in runs:
+        nl.MONITOR = elf  # Guest() reads the module's MONITOR
+        results[label] = vpn_run(workdir("vpn" if label == "after" else "vpn_" + label), args.mb, args.samples)
     plain = swan = None
     if not bl.smoke():  # smoke: the VPN boot alone, no peers
+        nl.MONITOR = after
         plain = plain_run(workdir("plain"), args.mb)
         swan = swan_run(workdir("strongswan"), args.samples)
-    at = dict(machine="pc", cpu="max", vendor="amd")
-    bl.record("vpn_tcp_tx_MBps", round(vpn_mbps, 3), "MB/s", peer="same guest over the plain mediated NIC" if plain
-              else None, peer_value=round(plain, 3) if plain else None, goal=bl.goal("ratio", ">=", 0.7),
-              extra={"mb": args.mb, "tso": "on in the guest (copy-out cuts its packets)"}, **at)
-    med = statistics.median(vpn_setup) if vpn_setup else None
-    peer = statistics.median(swan) if swan else None
-    if med is not None:
-        bl.record("vpn_setup_ms", med, "ms", peer="strongSwan initiator to the same responder" if peer else None,
-                  peer_value=peer, goal=bl.goal("ratio", "<=", 1.0), runs=len(vpn_setup), samples=vpn_setup,
-                  extra={"monitor_log_ms": logged, "peer_samples": swan}, **at)
-    print("vpn tcp tx %.2f MB/s (plain NIC %s); set-up %s ms (strongSwan %s ms; monitor log %s)"
-          % (vpn_mbps, "%.2f" % plain if plain else "-", vpn_setup, swan, logged))
+    for label, _ in runs:
+        record_vpn(label, *results[label], plain, swan, args.mb)
     return 0
 
 

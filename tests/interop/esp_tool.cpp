@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
             else
                 printf("refused\n");
         } else if (cmd == "open") {
-            EspOpened const r = esp_open(db, data.data(), data.size(), stats);
+            EspOpened const r = esp_open(db, data.data(), data.size(), stats, 0);
             if (r.verdict == EspVerdict::Ok)
                 print_hex("ok ", data.data() + r.inner_off, r.inner_len);
             else

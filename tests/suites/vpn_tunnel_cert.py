@@ -2,7 +2,10 @@
 """The VPN tunnel in the monitor with certificate authentication (`[vpn] auth = cert`), against
 strongSwan's charon (kernel-libipsec), with a CA made in the test by strongSwan's pki
 (tests/suites/_ike_pki.py). The PSK run, the data path and the leak checks are
-tests/suites/vpn_tunnel.py's; this one boot proves the monitor's side of the certificates:
+tests/suites/vpn_tunnel.py's; this one boot proves the monitor's side of the certificates.
+charon listens for IKE and ESP in UDP on port 4501 (`port_nat_t`), which `[vpn] gateway =
+IP:4501` names: every check below also proves the gateway port (IKE_SA_INIT to 4501 behind the
+non-ESP marker, no float from 500, ESP to 4501; the PSK suite covers the usual 500/4500).
 
 - cert_wrong_ca_refused: charon presents a gateway certificate issued by another CA: the monitor
   refuses it with the pinned-CA line, and the guest's pings are not answered;
@@ -10,6 +13,10 @@ tests/suites/vpn_tunnel.py's; this one boot proves the monitor's side of the cer
   monitor signs with its ECDSA P-256 key: both signature kinds run in the monitor in one boot
   (tests/suites/vpn_ike.py runs each kind both ways with the same sources on the host);
 - cert_ping_server: the guest pings the server behind the gateway through the tunnel;
+- cert_classic_methods: charon restarts with RFC 7427 off (`signature_authentication = no`):
+  it signs with AUTH method 1 (RSA over SHA-1) and announces no SIGNATURE_HASH_ALGORITHMS, so
+  the monitor verifies method 1 and signs with method 9 (ECDSA P-256, r | s); the tunnel comes
+  back and the guest's pings are answered (the same boot, reconnected);
 - cert_key_not_leaked: neither our private key's PEM body nor its DER bytes are in the monitor
   log or in what `thinvisor-ctl vpn` prints.
 
@@ -29,12 +36,13 @@ import _netlib as nl  # noqa: E402
 import vpn_tunnel as vt  # noqa: E402
 
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_tunnel_cert")
-CHECKS = ["cert_wrong_ca_refused", "cert_comes_up", "cert_ping_server", "cert_key_not_leaked"]
+CHECKS = ["cert_wrong_ca_refused", "cert_comes_up", "cert_ping_server", "cert_classic_methods", "cert_key_not_leaked"]
 
+GW_PORT = 4501
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
-        "[vpn]\ngateway = %s\nlocal_id = %s\nremote_id = %s\nauth = cert\nca = ca.pem\ncert = client.pem\n"
+        "[vpn]\ngateway = %s:%d\nlocal_id = %s\nremote_id = %s\nauth = cert\nca = ca.pem\ncert = client.pem\n"
         "key = client.key\ninner_address = %s/24\ndns = %s\n"
-        % (vt.MON_MAC, vt.MON_IP, vt.GW_IP, vt.GW_IP, vt.CLIENT_ID, vt.GW_ID, vt.INNER, vt.DNS))
+        % (vt.MON_MAC, vt.MON_IP, vt.GW_IP, vt.GW_IP, GW_PORT, vt.CLIENT_ID, vt.GW_ID, vt.INNER, vt.DNS))
 
 CERT_AUTH = """    local {
       auth = pubkey
@@ -100,6 +108,35 @@ def key_needles(pem_path):
     return [ln for ln in lines if len(ln) >= 32], [der[i:i + 16].hex() for i in range(0, len(der) - 16, 16)]
 
 
+def charon_setting(env, line):
+    """Adds `line` to the charon section of strongswan.conf (read when charon next starts)."""
+    with open(env.path("strongswan.conf")) as f:
+        conf = f.read()
+    with open(env.path("strongswan.conf"), "w") as f:
+        f.write(conf.replace("charon {\n", "charon {\n  %s\n" % line, 1))
+
+
+def classic_methods(env, g):
+    """charon without RFC 7427 (gateway RSA, method 1; the monitor ECDSA, method 9): (problem, note)."""
+    env.swanctl("--terminate", "--ike", "tv", "--force")  # the monitor sees the Delete and starts over
+    env.stop_charon()
+    charon_setting(env, "signature_authentication = no")
+    mark = len(g.monitor_log())
+    start_charon_cert(env, "gw-rsa.pem", "rsa")
+    m = vt.wait_log(g, r"vpn: tunnel up with gateway", 90, mark)
+    log = g.monitor_log()[mark:]
+    problems = [] if m else ["no tunnel within 90 s of charon's restart without RFC 7427"]
+    for want in ("the gateway signs with AUTH method 1", "signing with AUTH method 9"):
+        if want not in log:
+            problems.append("no '%s' in the monitor log" % want)
+    got = 0
+    if m:
+        got, out = vt.pings(g, 3)
+        if got != 3:
+            problems.append("%d of 3 echoes" % got)
+    return "; ".join(problems) or None, "gateway method 1, monitor method 9, %d/3 echoes" % got
+
+
 def run(env, work, results):
     _ike_pki.make(env.path, "%d" % vt.PID, vt.GW_ID, vt.CLIENT_ID)
     other_ca_gateway(env)
@@ -117,6 +154,7 @@ def run(env, work, results):
         if "TVLEASE ip=%s" % vt.INNER not in out:
             raise RuntimeError("DHCP from the monitor: %r" % out[-300:])
 
+        charon_setting(env, "port_nat_t = %d" % GW_PORT)
         mark = len(g.monitor_log())
         start_charon_cert(env, "gw-other.pem", "ecdsa")
         m = vt.wait_log(g, r"vpn: ike: [^\n]*not issued by the pinned CA[^\n]*", 60, mark)
@@ -132,19 +170,27 @@ def run(env, work, results):
         start_charon_cert(env, "gw-rsa.pem", "rsa")
         m = vt.wait_log(g, r"vpn: tunnel up with gateway [\d.]+: child SA in ([0-9a-f]{8}) out ([0-9a-f]{8})", 90, mark)
         chain = re.search(r"chains to the pinned CA", g.monitor_log()[mark:])
+        port = re.search(r"IKE_SA_INIT to [\d.]+:%d, SPI" % GW_PORT, g.monitor_log()[mark:])
         sas = env.swanctl("--list-sas")
         problems = []
         if not m:
             problems.append("no tunnel within 90 s of charon's start")
         if not chain:
             problems.append("no certificate check line in the monitor log")
+        if "[%d]" % GW_PORT not in sas:
+            problems.append("charon's IKE SA is not on port %d: %r" % (GW_PORT, sas[:300]))
+        if not port:
+            problems.append("no IKE_SA_INIT to the gateway's port %d in the monitor log" % GW_PORT)
         if "ESTABLISHED" not in sas:
             problems.append("charon lists no established IKE SA")
         results["cert_comes_up"] = ("; ".join(problems) or None,
-                                    "up %.1f s after charon started (gateway RSA, monitor ECDSA)" % (time.monotonic() - t0))
+"up %.1f s after charon started (gateway RSA, monitor ECDSA, on port %d)"
+                                    % (time.monotonic() - t0, GW_PORT))
         if m:
             got, out = vt.pings(g, 5)
             results["cert_ping_server"] = (None if got == 5 else "%d of 5 echoes: %r" % (got, out[-200:]), "5/5 echoes")
+        if m:
+            results["cert_classic_methods"] = classic_methods(env, g)
         _, ctl, _ = vt.ctl_vpn(g)
         log = g.power_off(120)
         g.save_console()

@@ -64,7 +64,7 @@ u64 craft(State& st, u32 seq, u8 const* body, u64 body_len, u8* pkt) {
 
 void open_and_check(State& st, u8* pkt, u64 len) {
     u32 const seq = len >= 8 ? get_be32(pkt + 4) : 0;
-    EspOpened const r = esp_open(st.rx, pkt, len, st.rs);
+    EspOpened const r = esp_open(st.rx, pkt, len, st.rs, 0);
     ++st.opens;
     check(counted(st.rs) == st.opens, "every open lands in one counter");
     if (r.verdict != EspVerdict::Ok)

@@ -27,14 +27,19 @@ void check(bool ok, char const* what) {
     }
 }
 
-// A structurally valid image with one passphrase slot (its key material is arbitrary: the
-// parser does no cryptography).
+// A structurally valid image with one passphrase slot and one card slot (their key material
+// is arbitrary: the parser does no cryptography).
 KsFileDisk base_image() {
     Keyslots ks;
     ks.slots[0].type = KsSlotType::Passphrase;
     ks.slots[0].kdf = KsKdf::Pbkdf2Sha256;
     ks.slots[0].iterations = kKsMinIterations;
     ks.slots[0].wrap = KsWrap::Aes256Gcm;
+    ks.slots[1].type = KsSlotType::Card;
+    ks.slots[1].wrap = KsWrap::RsaOaepSha256;
+    ks.slots[1].card.rsa_bytes = kKsCardMaxRsaBytes;
+    ks.slots[1].card.serial_len = 1;
+    memset(ks.slots[1].card.ciphertext, 0x5a, sizeof ks.slots[1].card.ciphertext);
     KsFileDisk f;
     serialize_keyslots(ks, f);
     return f;
@@ -57,6 +62,15 @@ void check_accepted(Keyslots const& ks, u8 const* input) {
     for (KsSlot const& s : ks.slots) {
         if (!s.active())
             continue;
+        if (s.type == KsSlotType::Card) {
+            check(s.kdf == KsKdf::None && s.iterations == 0 && s.wrap == KsWrap::RsaOaepSha256,
+                  "a card slot has no passphrase fields");
+            check(s.card.rsa_bytes >= kKsCardMinRsaBytes && s.card.rsa_bytes <= kKsCardMaxRsaBytes,
+                  "card key size");
+            check(s.card.serial_len >= 1 && s.card.serial_len <= kKsCardSerialBytes, "serial length");
+            check(strlen(s.card.subject) <= kKsCardSubjectBytes, "subject is terminated");
+            continue;
+        }
         check(s.type == KsSlotType::Passphrase, "slot type");
         check(s.iterations >= kKsMinIterations && s.iterations <= kKsMaxIterations, "iterations");
     }

@@ -59,7 +59,7 @@ struct Ends {
         EXPECT_EQ(n, out.size());
         return out;
     }
-    EspOpened open(std::vector<u8>& pkt) { return esp_open(peer, pkt.data(), pkt.size(), ps); }
+    EspOpened open(std::vector<u8>& pkt, u64 now_s = 0) { return esp_open(peer, pkt.data(), pkt.size(), ps, now_s); }
 
     // A packet with an arbitrary plaintext body (trailer included), sealed correctly with our
     // outbound SA: for padding and next-header cases seal() would never produce.
@@ -204,7 +204,7 @@ TEST(EspPackets, TruncatedPacketsAreDroppedAndCounted) {
     u64 n = 0;
     for (u64 len = 0; len < kEspMinPacket; ++len) {
         auto p = std::vector<u8>(good.begin(), good.begin() + static_cast<long>(len));
-        EspOpened const r = esp_open(e.peer, p.data(), len, e.ps);
+        EspOpened const r = esp_open(e.peer, p.data(), len, e.ps, 0);
         EXPECT_EQ(r.verdict, EspVerdict::Truncated) << len;
         ++n;
     }
@@ -351,6 +351,28 @@ TEST(EspPackets, HardLifetimeStopsSealing) {
               Status::Refused);
 }
 
+TEST(EspPackets, InboundSaPastItsHardLifetimeTakesNoMorePacketsAndCountsThem) {
+    Ends e;
+    SaPair& in = *e.peer.find_inbound(kPeerSpi);  // the receiving end's pair, installed at 0 s
+    in.life.hard.seconds = 30;
+    auto a = e.seal(ipv4_packet(40));
+    auto b = e.seal(ipv4_packet(40));
+    EXPECT_EQ(e.open(a, 29).verdict, EspVerdict::Ok);
+    EspOpened const late = e.open(b, 30);  // authentic and fresh, but the SA has expired
+    EXPECT_EQ(late.verdict, EspVerdict::Expired);
+    EXPECT_EQ(e.ps.expired, 1u);
+    EXPECT_EQ(e.ps.opened, 1u);
+    EXPECT_STREQ(verdict_name(late.verdict), "SA past its hard lifetime");
+    // A byte or packet limit ends it the same way, whatever the time.
+    Ends f;
+    SaPair& p = *f.peer.find_inbound(kPeerSpi);
+    p.life.hard.packets = 1;
+    auto c = f.seal(ipv4_packet(40));
+    auto d = f.seal(ipv4_packet(40));
+    EXPECT_EQ(f.open(c).verdict, EspVerdict::Ok);
+    EXPECT_EQ(f.open(d).verdict, EspVerdict::Expired);
+}
+
 // Rekey: the peer keeps sending on the old SA for a while; both inbound SAs open, and our
 // outbound switches to the new SA at once.
 TEST(EspPackets, AfterARekeyBothInboundSasOpenAndOutboundUsesTheNewOne) {
@@ -383,7 +405,7 @@ TEST(EspPackets, RandomGarbageNeverOpens) {
             b = static_cast<u8>(rng.next());
         if (p.size() >= 4 && rng.chance(2))
             put_be32(p.data(), kPeerSpi);
-        EXPECT_NE(esp_open(e.peer, p.data(), p.size(), e.ps).verdict, EspVerdict::Ok);
+        EXPECT_NE(esp_open(e.peer, p.data(), p.size(), e.ps, 0).verdict, EspVerdict::Ok);
     }
 }
 
@@ -414,7 +436,7 @@ TEST(EspPackets, SasOnDifferentGcmEnginesInteroperate) {
                 SaLimit lim;
                 ASSERT_TRUE(ok(esp_seal(*tx.outbound(), 0, inner.data(), len, pkt.data(),
                                         pkt.size(), &n, &lim, st)));
-                EspOpened const r = esp_open(rx, pkt.data(), n, st);
+                EspOpened const r = esp_open(rx, pkt.data(), n, st, 0);
                 ASSERT_EQ(r.verdict, EspVerdict::Ok) << kb << " " << len << " " << dir;
                 EXPECT_EQ(0, memcmp(pkt.data() + r.inner_off, inner.data(), len));
             }

@@ -344,12 +344,162 @@ TEST(IkeCertInitiator, AuthenticationFailedSaysTheGatewayDoesNotTrustOurCertific
     EXPECT_TRUE(r.ev.said("does not trust our certificate"));
 }
 
-TEST(IkeCertInitiator, GatewayWithoutRfc7427SignaturesIsRefusedBeforeIkeAuth) {
+// ---- the classic AUTH methods 1 and 9, for gateways without RFC 7427 -----------------------
+
+namespace {
+
+// Our AUTH in the IKE_AUTH request: its method and data.
+struct OurAuth {
+    u8 method = 0;
+    Buf data, idi;
+};
+
+OurAuth our_auth(CertRig& r) {
+    OurAuth a;
+    Buf plain;
+    u8 first = 0;
+    Header h{};
+    EXPECT_TRUE(r.gw.open_request(r.last(), plain, first, h));
+    PayloadList in{};
+    EXPECT_EQ(parse_chain(plain.data(), 0, plain.size(), first, in), ParseError::Ok);
+    PayloadRef const* auth = in.find(Payload::AUTH);
+    PayloadRef const* idi = in.find(Payload::IDi);
+    if (auth == nullptr || idi == nullptr)
+        return a;
+    a.method = plain[auth->off];
+    a.data.assign(plain.data() + auth->off + 4, plain.data() + auth->off + auth->len);
+    a.idi.assign(plain.data() + idi->off, plain.data() + idi->off + idi->len);
+    return a;
+}
+
+// A verifier of our own certificate, as the gateway has it.
+struct ClientCheck {
+    PeerVerifier v;
+    ClientCheck() {
+        EXPECT_EQ(v.pin(certs::ca, sizeof certs::ca), Status::Ok);
+        u8 const* c = certs::client;
+        size_t const cl = sizeof certs::client;
+        Buf const id = idr_of(idtype::kFqdn, "client.test");
+        EXPECT_EQ(v.check(&c, &cl, 1, id.data(), id.size(), idtype::kFqdn, text("client.test"), 11),
+                  CertCheck::Ok);
+    }
+};
+
+}  // namespace
+
+TEST(IkeCertClassic, GatewayWithoutRfc7427GetsOurEcdsaSignatureAsMethod9AndItsMethod9Verifies) {
     CertRig r(certs::gw, certs::gw_key);
     r.gw.announce_sha256 = false;
+    r.gw.classic = true;
     r.to_auth();
-    EXPECT_EQ(r.ini.state(), State::Failed);
-    EXPECT_TRUE(r.ev.said("SIGNATURE_HASH_ALGORITHMS"));
+    ASSERT_EQ(r.ini.state(), State::AuthSent);
+    OurAuth const a = our_auth(r);
+    EXPECT_EQ(a.method, kAuthEcdsaP256);
+    ASSERT_EQ(a.data.size(), kEcdsaP256Raw);  // r | s, not DER (RFC 4754 §7)
+    u8 digest[kDigestBytes];
+    Buf const msg1 = r.net.sent[0].bytes;
+    ASSERT_TRUE(signed_digest(msg1.data(), msg1.size(), r.gw.nr, sizeof r.gw.nr, r.gw.keys.sk_pi,
+                              a.idi.data(), a.idi.size(), digest));
+    ClientCheck cc;
+    EXPECT_EQ(cc.v.verify_classic(kAuthEcdsaP256, a.data.data(), a.data.size(), digest, sizeof digest),
+              CertCheck::Ok);
+    r.deliver(r.gw.auth_response(r.last()));
+    EXPECT_EQ(r.ini.state(), State::Established);
+    EXPECT_TRUE(r.ev.said("signs with AUTH method 9"));
+}
+
+TEST(IkeCertClassic, RsaGatewaySigningWithMethod1IsAcceptedAndABadOneRefused) {
+    {
+        CertRig r(certs::gwrsa, certs::gwrsa_key);
+        r.gw.classic = true;
+        r.to_auth();
+        r.deliver(r.gw.auth_response(r.last()));
+        EXPECT_EQ(r.ini.state(), State::Established);
+        EXPECT_TRUE(r.ev.said("signs with AUTH method 1"));
+    }
+    CertRig r(certs::gwrsa, certs::gwrsa_key);
+    r.gw.classic = true;
+    r.to_auth();
+    FakeGateway::AuthOpts o;
+    o.bad_auth = true;
+    r.deliver(r.gw.auth_response(r.last(), o));
+    EXPECT_EQ(r.ini.last_error(), Error::PeerAuthBad);
+    EXPECT_EQ(r.ev.ups, 0);
+}
+
+TEST(IkeCertClassic, EcdsaGatewayWithABadMethod9SignatureIsRefused) {
+    CertRig r(certs::gw, certs::gw_key);
+    r.gw.classic = true;
+    r.to_auth();
+    FakeGateway::AuthOpts o;
+    o.bad_auth = true;
+    r.deliver(r.gw.auth_response(r.last(), o));
+    EXPECT_EQ(r.ini.last_error(), Error::PeerAuthBad);
+    EXPECT_TRUE(r.ev.said("AUTH signature does not verify"));
+}
+
+TEST(IkeCertClassic, ConfiguredClassicSignsWithMethod1ForRsaOverSha1AndDoesNotAnnounceRfc7427) {
+    CertRig r(certs::gw, certs::gw_key);
+    FileSigner rsa;
+    load(rsa, certs::gwrsa, certs::gwrsa_key);  // an RSA certificate of ours (any name will do here)
+    Config c = test_config();
+    c.classic_sig = true;
+    ASSERT_EQ(r.ini.configure_cert(c, rsa, certs::ca, sizeof certs::ca), Status::Ok);
+    r.ini.start();
+    Parsed const init = parse(r.last());
+    bool announced = false;
+    for (u8 i = 0; i < init.pl.count; ++i) {
+        Notify n{};
+        if (init.pl.item[i].type == static_cast<u8>(Payload::Notify) &&
+            decode_notify(init.msg.data() + init.pl.item[i].off, init.pl.item[i].len, n) == ParseError::Ok)
+            announced = announced || n.type == notify::kSignatureHashAlgorithms;
+    }
+    EXPECT_FALSE(announced);
+    r.deliver(r.gw.init_response(r.last()), kIkePort);  // the gateway announces SHA2-256 all the same
+    OurAuth const a = our_auth(r);
+    EXPECT_EQ(a.method, kAuthRsaSignature);
+    u8 d1[kSha1Bytes];
+    Buf const msg1 = r.net.sent[0].bytes;
+    ASSERT_TRUE(signed_digest_sha1(msg1.data(), msg1.size(), r.gw.nr, sizeof r.gw.nr, r.gw.keys.sk_pi,
+                                   a.idi.data(), a.idi.size(), d1));
+    PeerVerifier v;
+    ASSERT_EQ(v.pin(certs::ca, sizeof certs::ca), Status::Ok);
+    u8 const* cp = certs::gwrsa;
+    size_t const cl = sizeof certs::gwrsa;
+    Buf const id = idr_of(idtype::kFqdn, "gw.test");
+    ASSERT_EQ(v.check(&cp, &cl, 1, id.data(), id.size(), idtype::kFqdn, text("gw.test"), 7), CertCheck::Ok);
+    EXPECT_EQ(v.verify_classic(kAuthRsaSignature, a.data.data(), a.data.size(), d1, sizeof d1), CertCheck::Ok);
+    d1[0] ^= 1;
+    EXPECT_EQ(v.verify_classic(kAuthRsaSignature, a.data.data(), a.data.size(), d1, sizeof d1),
+              CertCheck::BadSignature);
+}
+
+TEST(IkeCertClassic, EcdsaRawAndDerConvertBothWaysAndRefuseMalformedInput) {
+    u8 raw[kEcdsaP256Raw];
+    for (size_t i = 0; i < sizeof raw; ++i)
+        raw[i] = static_cast<u8>(i == 0 || i == 32 ? 0x80 : i);  // high bits: DER pads with 0x00
+    u8 der[80];
+    size_t const n = ecdsa_raw_to_der(raw, der, sizeof der);
+    ASSERT_EQ(n, 2u + 2 * (2 + 33));
+    EXPECT_EQ(der[0], 0x30);
+    EXPECT_EQ(der[2], 0x02);
+    EXPECT_EQ(der[3], 33);
+    EXPECT_EQ(der[4], 0);
+    u8 back[kEcdsaP256Raw];
+    ASSERT_TRUE(ecdsa_der_to_raw(der, n, back));
+    EXPECT_EQ(memcmp(back, raw, sizeof raw), 0);
+    u8 small[kEcdsaP256Raw] = {};
+    small[31] = 5;  // r = 5: one byte of INTEGER; s = 0
+    size_t const m = ecdsa_raw_to_der(small, der, sizeof der);
+    EXPECT_EQ(m, 2u + 3 + 3);
+    ASSERT_TRUE(ecdsa_der_to_raw(der, m, back));
+    EXPECT_EQ(memcmp(back, small, sizeof small), 0);
+    EXPECT_FALSE(ecdsa_der_to_raw(der, m - 1, back));  // truncated
+    u8 trailing[80];
+    memcpy(trailing, der, m);
+    trailing[m] = 0;
+    EXPECT_FALSE(ecdsa_der_to_raw(trailing, m + 1, back));
+    EXPECT_EQ(ecdsa_raw_to_der(raw, der, 10), 0u);
 }
 
 TEST(IkeCertInitiator, ConfigurationNeedsARemoteIdentityAndACaCertificate) {

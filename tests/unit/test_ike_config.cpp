@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "vpn/monitor/tunnel_pure.hpp"
 
 namespace tv {
 namespace {
@@ -45,6 +46,36 @@ TEST(IkeConfig, CertAuthTakesCaCertAndKeyModules) {
     EXPECT_STREQ(r.cfg.vpn.cert, "client.pem");
     EXPECT_STREQ(r.cfg.vpn.key, "client.key");
     EXPECT_STREQ(r.cfg.vpn.psk, "");
+}
+
+TEST(IkeConfig, CertClassicIsCertificatesSigningWithMethods1And9) {
+    Parsed const r = parse("auth = cert-classic\nca = vpn-ca.pem\ncert = client.pem\nkey = client.key\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_EQ(r.cfg.vpn.auth, VpnAuth::Cert);
+    EXPECT_TRUE(r.cfg.vpn.cert_classic);
+    EXPECT_TRUE(vpn::ike_config(r.cfg.vpn, vpn::IkeTimers{}).classic_sig);
+    Parsed const plain = parse("auth = cert\nca = vpn-ca.pem\ncert = client.pem\nkey = client.key\n");
+    ASSERT_TRUE(plain.ok);
+    EXPECT_FALSE(plain.cfg.vpn.cert_classic);
+    EXPECT_FALSE(vpn::ike_config(plain.cfg.vpn, vpn::IkeTimers{}).classic_sig);
+    expect_refused("auth = cert-classic\nca = ca.pem\ncert = c.pem\n", "auth = cert needs 'ca', 'cert' and 'key'");
+}
+
+TEST(IkeConfig, GatewayPortReachesTheInitiatorAndTheEspFrames) {
+    std::string text = "[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\n[vpn]\ngateway = 192.0.2.1:4501, 192.0.2.2\n"
+                       "local_id = c@x.org\nremote_id = gw.x.org\ninner_address = 10.10.0.5/24\nauth = psk\npsk = p\n";
+    Parsed r{};
+    r.ok = config_parse(text.data(), text.size(), &r.cfg, &r.err);
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_EQ(r.cfg.vpn.gateways[0].port, 4501);
+    EXPECT_EQ(r.cfg.vpn.gateways[1].port, 500);
+    EXPECT_EQ(vpn::ike_config(r.cfg.vpn, vpn::IkeTimers{}).gateway_port, 4501);
+    u8 frame[vpn::kOuterHeaderBytes + 16] = {};
+    u8 const mac[6] = {2, 0, 0, 0, 0, 1};
+    u32 const n = vpn::outer_frame(frame, mac, mac, 0x0100000a, 0x010200c0, 1, 16, 4501);
+    EXPECT_EQ(n, sizeof frame);
+    EXPECT_EQ(frame[34] << 8 | frame[35], 4500);  // from our NAT-T port
+    EXPECT_EQ(frame[36] << 8 | frame[37], 4501);  // to the gateway's
 }
 
 TEST(IkeConfig, PskAuthStillNeedsItsModuleAndNothingElse) {

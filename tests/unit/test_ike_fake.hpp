@@ -135,6 +135,7 @@ class FakeGateway {
     bool announce_fragmentation = false;
     Signer* signer = nullptr;  // certificate authentication: signs the gateway's AUTH
     bool announce_sha256 = true;  // SIGNATURE_HASH_ALGORITHMS with SHA2-256, when signer is set
+    bool classic = false;  // signs its AUTH with method 1 (RSA, SHA-1) or 9 (ECDSA P-256, r | s)
 
     crypto::Random rng() { return crypto::Random{&lcg, &rng_state}; }
 
@@ -256,6 +257,10 @@ class FakeGateway {
         add_id(in, Payload::IDr, id.type, id.data, id.len);
         add_cert(in, Payload::CERT, kCertX509Signature, cert, cl);
         u8 digest[kDigestBytes], sig[kMaxSignature], auth[600];
+        if (classic) {
+            sign_classic(in, idb, bad);
+            return;
+        }
         EXPECT_TRUE(signed_digest(msg2.data(), msg2.size(), ni.data(), ni.size(), keys.sk_pr, idb,
                                   4u + id.len, digest));
         size_t const sl = signer->sign(digest, sig, sizeof sig);
@@ -264,6 +269,33 @@ class FakeGateway {
             sig[sl / 2] ^= 1;
         size_t const al = encode_signature_auth(signer->scheme(), sig, sl, auth, sizeof auth);
         add_auth(in, kAuthDigitalSignature, auth, al);
+    }
+
+    // The classic methods, as a gateway without RFC 7427 signs (RFC 7296 §3.8, RFC 4754).
+    void sign_classic(ChainBuilder& in, u8 const (&idb)[4 + 64], bool bad) {
+        u8 sig[kMaxSignature];
+        size_t sl = 0;
+        u8 method = 0;
+        if (signer->scheme() == SigScheme::RsaPkcs1Sha256) {
+            u8 d1[kSha1Bytes];
+            EXPECT_TRUE(signed_digest_sha1(msg2.data(), msg2.size(), ni.data(), ni.size(), keys.sk_pr,
+                                           idb, 4u + id.len, d1));
+            sl = signer->sign_sha1(d1, sig, sizeof sig);
+            method = kAuthRsaSignature;
+        } else {
+            u8 digest[kDigestBytes], der[kMaxSignature], raw[kEcdsaP256Raw];
+            EXPECT_TRUE(signed_digest(msg2.data(), msg2.size(), ni.data(), ni.size(), keys.sk_pr, idb,
+                                      4u + id.len, digest));
+            size_t const dl = signer->sign(digest, der, sizeof der);
+            EXPECT_TRUE(ecdsa_der_to_raw(der, dl, raw));
+            memcpy(sig, raw, sizeof raw);
+            sl = sizeof raw;
+            method = kAuthEcdsaP256;
+        }
+        EXPECT_NE(sl, 0u);
+        if (bad)
+            sig[sl / 2] ^= 1;
+        add_auth(in, method, sig, sl);
     }
 
     struct AuthOpts {

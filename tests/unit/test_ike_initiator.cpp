@@ -2,6 +2,7 @@
 // (test_ike_fake.hpp): the exchanges, retransmission and backoff, COOKIE, INVALID_KE_PAYLOAD,
 // the clear errors, a retransmitted response, DPD, the gateway's requests and Delete.
 #include <gtest/gtest.h>
+#include <mbedtls/sha1.h>
 
 #include "tests/unit/test_ike_fake.hpp"
 
@@ -457,6 +458,98 @@ TEST(IkeInitiator, IkeSaIsRekeyedFromTheOldSkDAndTheOldOneDeleted) {
     EXPECT_NE(h.flags & flag::kResponse, 0);
     EXPECT_EQ(r.ev.downs, 0);  // the child SA carries on
     EXPECT_EQ(r.ini.state(), State::Established);
+}
+
+// A gateway on its own port (4501): IKE_SA_INIT goes there from our 4500 behind the non-ESP
+// marker (no float from 500), NAT detection hashes that port, and ESP and keepalives follow it.
+TEST(IkeInitiator, GatewayOnItsOwnPortGetsEverythingThereFromOurPort4500) {
+    Config cfg = test_config();
+    cfg.gateway_port = 4501;
+    cfg.force_encap = false;
+    Rig r{cfg};
+    EXPECT_EQ(r.ini.nat_port(), 4501);
+    r.ini.start();
+    ASSERT_EQ(r.net.sent.size(), 1u);
+    EXPECT_EQ(r.net.sent[0].port, kNattPort);  // FakeNet checked the marker and took it off
+    Parsed const init = parse(r.last());
+    u8 want[20];
+    {
+        u8 in[22];
+        put64(in, r.ini.spi_i());
+        put64(in + 8, 0);
+        memcpy(in + 16, cfg.gateway_ip, 4);
+        put16(in + 20, 4501);
+        ASSERT_EQ(mbedtls_sha1_ret(in, sizeof in, want), 0);
+    }
+    bool hashed = false;
+    for (u8 i = 0; i < init.pl.count; ++i) {
+        Notify n{};
+        if (init.pl.item[i].type == static_cast<u8>(Payload::Notify) &&
+            decode_notify(init.msg.data() + init.pl.item[i].off, init.pl.item[i].len, n) == ParseError::Ok &&
+            n.type == notify::kNatDetectionDestinationIp)
+            hashed = n.data_len == 20 && memcmp(n.data, want, 20) == 0;
+    }
+    EXPECT_TRUE(hashed);
+    EXPECT_TRUE(r.ev.said("IKE_SA_INIT to 10.9.0.1:4501, SPI"));
+    r.deliver(r.gw.init_response(r.last()));  // the answer comes back on 4500, behind the marker
+    ASSERT_EQ(r.ini.state(), State::AuthSent);
+    EXPECT_EQ(r.net.sent.back().port, kNattPort);
+    r.deliver(r.gw.auth_response(r.last()));
+    EXPECT_EQ(r.ini.state(), State::Established);
+    r.ini.set_gateway_port(500);  // the next gateway on the usual ports: the float again
+    EXPECT_EQ(r.ini.nat_port(), kNattPort);
+    r.ini.shutdown();
+    r.ini.start();
+    EXPECT_EQ(r.net.sent.back().port, kIkePort);
+}
+
+// The gateway refuses every rekey (TEMPORARY_FAILURE): the old IKE SA stays until its hard
+// lifetime, then the initiator starts over (the child goes with it) and comes up again.
+TEST(IkeInitiator, IkeSaPastItsHardLifetimeIsStartedOverWhenEveryRekeyIsRefused) {
+    Config cfg = test_config();
+    cfg.ike_rekey_ms = 20000;
+    cfg.dpd_ms = 0;
+    Rig r{cfg};
+    r.up();
+    EXPECT_EQ(r.ev.last.hard_lifetime_s, 0u);  // no child rekey time: no child lifetime either
+    EXPECT_EQ(hard_lifetime_ms(20000), 30000u);
+    u64 const start = r.clock.t;
+    int refused = 0;
+    while (r.ini.state() == State::Established && r.clock.t - start < 40000) {
+        size_t const before = r.net.sent.size();
+        r.advance(100);
+        if (r.net.sent.size() == before)
+            continue;
+        Buf plain;
+        u8 first = 0;
+        Header h{};
+        if (!r.gw.open_request(r.last(), plain, first, h) || h.exchange != static_cast<u8>(Exchange::CreateChildSa))
+            continue;
+        ++refused;
+        r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::CreateChildSa), flag::kResponse, h.msg_id,
+                                 [](ChainBuilder& c) {
+                                     add_notify(c, Protocol::None, notify::kTemporaryFailure, nullptr, 0);
+                                 }));
+    }
+    EXPECT_GE(refused, 2);
+    EXPECT_EQ(r.ini.state(), State::Failed);
+    EXPECT_EQ(r.ini.last_error(), Error::Expired);
+    EXPECT_GE(r.clock.t - start, 30000u);
+    EXPECT_LT(r.clock.t - start, 30200u);
+    EXPECT_EQ(r.ev.downs, 1);
+    EXPECT_TRUE(r.ev.said("past its hard lifetime"));
+    r.advance(cfg.restart_ms);
+    EXPECT_EQ(r.ini.state(), State::InitSent);
+}
+
+TEST(IkeInitiator, ChildSaCarriesAHardLifetimeATenthAndAtLeast10SecondsPastItsRekeyTime) {
+    Config cfg = test_config();
+    cfg.child_rekey_ms = 20000;
+    Rig r{cfg};
+    r.up();
+    EXPECT_EQ(r.ev.last.hard_lifetime_s, 30u);
+    EXPECT_EQ(hard_lifetime_ms(3600000), 3960000u);
+    EXPECT_EQ(hard_lifetime_ms(0), 0u);
 }
 
 TEST(IkeInitiator, GatewayRekeyOfTheChildIsAnsweredWithTheResponderHalfForSending) {

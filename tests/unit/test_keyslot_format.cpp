@@ -128,7 +128,7 @@ TEST(KeyslotFormat, SlotFieldsOutsideTheFormatAreRefusedNamingTheSlot) {
         char const* what;
     };
     Case const cases[] = {
-        {offsetof(KsSlotDisk, type), 2, "smart-card type is reserved, not yet supported"},
+        {offsetof(KsSlotDisk, type), 2, "a passphrase slot relabelled as a card slot"},
         {offsetof(KsSlotDisk, type), 77, "unknown type"},
         {offsetof(KsSlotDisk, flags), 1, "flags"},
         {offsetof(KsSlotDisk, kdf), 2, "unknown kdf"},

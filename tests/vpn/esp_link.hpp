@@ -68,7 +68,7 @@ class EspLink {
 
     // An ESP packet from the gateway (the UDP payload); true if it was authentic.
     bool from_gateway(tv::u8* pkt, size_t len) {
-        tv::vpn::EspOpened const o = tv::vpn::esp_open(db_, pkt, len, stats_);
+        tv::vpn::EspOpened const o = tv::vpn::esp_open(db_, pkt, len, stats_, 0);
         if (o.verdict != tv::vpn::EspVerdict::Ok)
             return o.verdict == tv::vpn::EspVerdict::Dummy;
         if (tun_ >= 0 && write(tun_, pkt + o.inner_off, o.inner_len) < 0)

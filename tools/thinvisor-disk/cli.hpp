@@ -39,8 +39,9 @@ struct Options {
     std::vector<std::pair<u64, u64>> plaintext;
 };
 
-// Prints "thinvisor-disk: " + message to stderr; returns code.
+// Prints g_program + ": " + message to stderr; returns code.
 int fail(int code, std::string const& message);
+extern char const* g_program;  // "thinvisor-disk"; thinvisor-enroll shares these helpers
 
 // A buffer for secrets (passphrases): wiped when destroyed. Never grows after it is filled,
 // so no copy is left behind in freed memory.

@@ -98,8 +98,10 @@ Secret& Secret::operator=(Secret&& o) noexcept {
     return *this;
 }
 
+char const* g_program = "thinvisor-disk";
+
 int fail(int code, std::string const& message) {
-    fprintf(stderr, "thinvisor-disk: %s\n", message.c_str());
+    fprintf(stderr, "%s: %s\n", g_program, message.c_str());
     return code;
 }
 

@@ -133,8 +133,11 @@ int cmd_verify(Options const& o) {
     printf("%s: thinvisor keyslots v%u, aes-256-xts-plain64, %u-byte sectors, uuid %s\n",
            o.target.c_str(), kKsVersion, ks.data_unit, uuid_text(ks.uuid).c_str());
     for (u32 i = 0; i < kKsSlots; ++i) {
-        if (ks.slots[i].active())
+        if (ks.slots[i].type == KsSlotType::Passphrase)
             printf("  slot %u: passphrase, PBKDF2-HMAC-SHA256, %u iterations\n", i, ks.slots[i].iterations);
+        else if (ks.slots[i].type == KsSlotType::Card)  // thinvisor-enroll manages these
+            printf("  slot %u: card, RSA-OAEP-SHA256 (%u-bit), '%s'\n", i, ks.slots[i].card.rsa_bytes * 8,
+                   ks.slots[i].card.subject);
     }
     if (o.no_unlock)
         return kOk;

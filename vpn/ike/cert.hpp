@@ -27,6 +27,12 @@ char const* to_string(CertCheck c);
 
 inline constexpr u8 kCertX509Signature = 4;  // CERT/CERTREQ encoding (RFC 7296 §3.6)
 inline constexpr u8 kAuthDigitalSignature = 14;  // RFC 7427
+// The classic methods, for a gateway without RFC 7427 (RFC 7296 §3.8; the hash is the
+// method's, not negotiated): RSASSA-PKCS1-v1_5 over SHA-1, and ECDSA on P-256 over SHA-256
+// whose AUTH data is r | s, 32 bytes each (RFC 4754 §7), not DER.
+inline constexpr u8 kAuthRsaSignature = 1;
+inline constexpr u8 kAuthEcdsaP256 = 9;
+inline constexpr size_t kEcdsaP256Raw = 64;
 inline constexpr size_t kAuthorityBytes = 20;    // SHA-1 of a SubjectPublicKeyInfo
 inline constexpr size_t kMaxPeerCerts = 2;       // end entity and one intermediate
 
@@ -40,6 +46,11 @@ inline constexpr size_t kMaxPeerCerts = 2;       // end entity and one intermedi
 // The reverse; Unsupported for an AlgorithmIdentifier other than the two schemes we know.
 [[nodiscard]] CertCheck decode_signature_auth(u8 const* data, size_t len, SigScheme& s,
                                               u8 const*& sig, size_t& sig_len);
+
+// An ECDSA-Sig-Value in DER (what mbedTLS signs and verifies) to RFC 4754's r | s and back.
+// False or 0 if malformed (or r, s longer than 32 bytes).
+[[nodiscard]] bool ecdsa_der_to_raw(u8 const* der, size_t len, u8 (&raw)[kEcdsaP256Raw]);
+[[nodiscard]] size_t ecdsa_raw_to_der(u8 const (&raw)[kEcdsaP256Raw], u8* out, size_t cap);
 
 class PeerVerifier {
   public:
@@ -65,6 +76,11 @@ class PeerVerifier {
     // the key of the certificate check() accepted.
     [[nodiscard]] CertCheck verify(u8 const* auth, size_t auth_len,
                                    u8 const (&digest)[kDigestBytes]);
+    // The classic methods (kAuthRsaSignature with a SHA-1 digest, kAuthEcdsaP256 with a
+    // SHA-256 one): the AUTH data is the bare signature, the key must be of the method's kind
+    // (else Unsupported). vpn/ike/cert_classic.cpp.
+    [[nodiscard]] CertCheck verify_classic(u8 method, u8 const* sig, size_t sig_len,
+                                           u8 const* digest, size_t digest_len);
     void forget();  // drops the gateway's certificates
 
   private:

@@ -4,6 +4,7 @@
 
 #include "crypto/secure_zero.hpp"
 #include "vpn/ike/constants.hpp"
+#include "vpn/ike/x25519.hpp"
 
 namespace tv::vpn::ike {
 
@@ -59,6 +60,7 @@ void Dh::clear() {
     mbedtls_mpi_init(&d_);
     mbedtls_ecp_point_init(&q_);
     mbedtls_dhm_init(&dhm_);
+    crypto::secure_zero(x25519_secret_, sizeof x25519_secret_);
     group_ = 0;
 }
 
@@ -87,16 +89,18 @@ bool Dh::start(u16 g, crypto::Random const& rng, u8* pub, size_t cap) {
         mbedtls_mpi_free(&gen);
         return ok;
     }
-    mbedtls_ecp_group_id const id =
-        g == group::kCurve25519 ? MBEDTLS_ECP_DP_CURVE25519 : MBEDTLS_ECP_DP_SECP256R1;
-    if (mbedtls_ecp_group_load(&grp_, id) != 0 ||
-        mbedtls_ecdh_gen_public(&grp_, &d_, &q_, rng_adapter, r) != 0)
-        return false;
-    if (g == group::kCurve25519) {
-        if (mbedtls_mpi_write_binary_le(&q_.X, pub, 32) != 0)
+    if (g == group::kCurve25519) {  // our own ladder (x25519.hpp): mbedTLS's costs ms under TCG
+        u8 out[kX25519Bytes];
+        if (!rng_(x25519_secret_, sizeof x25519_secret_))
             return false;
+        x25519_base(out, x25519_secret_);
+        for (size_t i = 0; i < kX25519Bytes; ++i)
+            pub[i] = out[i];
         return true;
     }
+    if (mbedtls_ecp_group_load(&grp_, MBEDTLS_ECP_DP_SECP256R1) != 0 ||
+        mbedtls_ecdh_gen_public(&grp_, &d_, &q_, rng_adapter, r) != 0)
+        return false;
     return mbedtls_mpi_write_binary(&q_.X, pub, 32) == 0 &&
            mbedtls_mpi_write_binary(&q_.Y, pub + 32, 32) == 0;
 }
@@ -119,26 +123,32 @@ bool Dh::finish(u8 const* peer, size_t len, u8* secret, size_t cap) {
             secret[i] = 0;
         return true;
     }
+    if (group_ == group::kCurve25519) {
+        // x25519 ignores the u-coordinate's top bit (RFC 7748 §5); a small-order point gives
+        // the all-zero secret, refused (RFC 8031 §2.3).
+        u8 u[kX25519Bytes], s[kX25519Bytes];
+        for (size_t i = 0; i < kX25519Bytes; ++i)
+            u[i] = peer[i];
+        x25519(s, x25519_secret_, u);
+        u8 any = 0;
+        for (size_t i = 0; i < kX25519Bytes; ++i) {
+            secret[i] = s[i];
+            any = static_cast<u8>(any | s[i]);
+        }
+        crypto::secure_zero(s, sizeof s);
+        if (any == 0)
+            crypto::secure_zero(secret, slen);
+        return any != 0;
+    }
     mbedtls_ecp_point qp;
     mbedtls_mpi z;
     mbedtls_ecp_point_init(&qp);
     mbedtls_mpi_init(&z);
-    bool ok;
-    if (group_ == group::kCurve25519) {
-        u8 u[32];
-        for (size_t i = 0; i < 32; ++i)
-            u[i] = peer[i];
-        u[31] &= 0x7f;  // RFC 7748 §5: the top bit of the u-coordinate is ignored
-        ok = mbedtls_mpi_read_binary_le(&qp.X, u, 32) == 0 && mbedtls_mpi_lset(&qp.Z, 1) == 0;
-    } else {
-        ok = mbedtls_mpi_read_binary(&qp.X, peer, 32) == 0 &&
-             mbedtls_mpi_read_binary(&qp.Y, peer + 32, 32) == 0 && mbedtls_mpi_lset(&qp.Z, 1) == 0;
-    }
+    bool ok = mbedtls_mpi_read_binary(&qp.X, peer, 32) == 0 &&
+              mbedtls_mpi_read_binary(&qp.Y, peer + 32, 32) == 0 && mbedtls_mpi_lset(&qp.Z, 1) == 0;
     ok = ok && mbedtls_ecp_check_pubkey(&grp_, &qp) == 0 &&
          mbedtls_ecdh_compute_shared(&grp_, &z, &qp, &d_, rng_adapter, r) == 0;
-    if (ok && group_ == group::kCurve25519)
-        ok = mbedtls_mpi_write_binary_le(&z, secret, 32) == 0 && mbedtls_mpi_cmp_int(&z, 0) != 0;
-    else if (ok)
+    if (ok)
         ok = mbedtls_mpi_write_binary(&z, secret, 32) == 0;
     mbedtls_ecp_point_free(&qp);
     mbedtls_mpi_free(&z);

@@ -1,6 +1,7 @@
 // The three Diffie-Hellman groups IKE offers, on mbedTLS, with their wire encodings:
 //   31 Curve25519 (RFC 8031): public value and shared secret are 32 little-endian bytes; an
-//      all-zero secret (a small-order peer point) is refused.
+//      all-zero secret (a small-order peer point) is refused. Our own X25519 (x25519.hpp), not
+//      mbedTLS's: the set-up time under TCG.
 //   19 ECP-256 (RFC 5903): public value x | y, 64 bytes, without the 0x04 prefix of SEC1; the
 //      secret is x, 32 bytes; the peer's point is checked to be on the curve.
 //   14 MODP-2048 (RFC 3526): public value and secret are 256 bytes, left-padded (mbedTLS
@@ -42,6 +43,7 @@ class Dh final {
     mbedtls_mpi d_;
     mbedtls_ecp_point q_;
     mbedtls_dhm_context dhm_;
+    u8 x25519_secret_[32] = {};  // group 31 (vpn/ike/x25519.cpp)
 };
 
 }  // namespace tv::vpn::ike

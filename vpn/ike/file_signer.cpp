@@ -79,10 +79,20 @@ Status FileSigner::load(u8 const* cert, size_t cert_len, u8* key, size_t key_len
 }
 
 size_t FileSigner::sign(u8 const (&digest)[kDigestBytes], u8* out, size_t cap) {
+    return sign_with(MBEDTLS_MD_SHA256, digest, kDigestBytes, out, cap);
+}
+
+size_t FileSigner::sign_sha1(u8 const (&digest)[kSha1Bytes], u8* out, size_t cap) {
+    if (scheme_ != SigScheme::RsaPkcs1Sha256)
+        return 0;
+    return sign_with(MBEDTLS_MD_SHA1, digest, kSha1Bytes, out, cap);
+}
+
+size_t FileSigner::sign_with(int md, u8 const* digest, size_t digest_len, u8* out, size_t cap) {
     u8 sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
     size_t len = 0;
-    if (!loaded_ || mbedtls_pk_sign(&pk_, MBEDTLS_MD_SHA256, digest, kDigestBytes, sig, &len,
-                                    &random_cb, &rng_) != 0 ||
+    if (!loaded_ || mbedtls_pk_sign(&pk_, static_cast<mbedtls_md_type_t>(md), digest, digest_len, sig,
+                                    &len, &random_cb, &rng_) != 0 ||
         len > cap)
         return 0;
     for (size_t i = 0; i < len; ++i)

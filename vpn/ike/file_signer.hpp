@@ -30,8 +30,10 @@ class FileSigner final : public Signer {
         return loaded_ ? cert_ : nullptr;
     }
     [[nodiscard]] size_t sign(u8 const (&digest)[kDigestBytes], u8* out, size_t cap) override;
+    [[nodiscard]] size_t sign_sha1(u8 const (&digest)[kSha1Bytes], u8* out, size_t cap) override;
 
   private:
+    [[nodiscard]] size_t sign_with(int md, u8 const* digest, size_t digest_len, u8* out, size_t cap);
     mbedtls_pk_context pk_;
     u8 cert_[kMaxCertBytes] = {};
     size_t cert_len_ = 0;

@@ -51,6 +51,8 @@ char const* to_string(Error e) {
             return "protocol error";
         case Error::Deleted:
             return "deleted by the gateway";
+        case Error::Expired:
+            return "IKE SA past its hard lifetime";
         case Error::PeerWrongCa:
             return "gateway certificate not from the pinned CA";
         case Error::PeerWrongIdentity:
@@ -268,6 +270,15 @@ void Initiator::poll() {
         last_keepalive_ms_ = now;
         if (ok(tx_.send(kNattPort, &kKeepalive, 1)))
             ++counters_.keepalives;
+    }
+    if (state_ == State::Established && cfg_.ike_rekey_ms != 0 &&
+        now - ike_keys_ms_ >= hard_lifetime_ms(cfg_.ike_rekey_ms)) {
+        log("ike: the IKE SA %016llx/%016llx is %llu s old, past its hard lifetime without a rekey: "
+            "starting over",
+            static_cast<unsigned long long>(spi_i_), static_cast<unsigned long long>(spi_r_),
+            static_cast<unsigned long long>((now - ike_keys_ms_) / 1000));
+        fail(Error::Expired);
+        return;
     }
     if (state_ == State::Established && !req_open_ && cfg_.ike_rekey_ms != 0 &&
         now - ike_since_ms_ >= cfg_.ike_rekey_ms) {

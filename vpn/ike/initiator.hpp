@@ -29,8 +29,9 @@ namespace tv::vpn::ike {
 
 class Transport {
   public:
-    // Sends one UDP payload from local port `port` to the gateway's same port (500 or 4500).
-    // On 4500 it already starts with the 4-byte zero marker. The bytes are valid only during
+    // Sends one UDP payload from local port `port` (500 or 4500) to the gateway: from 500 to
+    // its port 500, from 4500 to its NAT-T port (Initiator::nat_port(): 4500, or the port the
+    // gateway was configured with). On 4500 it already starts with the 4-byte zero marker. The bytes are valid only during
     // the call, which must not call back into the initiator.
     [[nodiscard]] virtual Status send(u16 port, u8 const* data, size_t len) = 0;
 
@@ -56,7 +57,16 @@ struct ChildSa {
     u8 dns[2][4];
     u8 dns_count;
     Ts4 remote_ts;  // the gateway's narrowed TSr (first selector)
+    u32 hard_lifetime_s;  // past this the owner's ESP must stop using it (0: none)
 };
+
+// Hard lifetimes (RFC 7296 §2.8 leaves them to each end): a tenth past the rekey time and at
+// least 10 s, like strongSwan's life_time = rekey_time + 10 %. A rekey that has not happened by
+// then failed: the child SA stops carrying packets (ESP refuses it both ways) and the IKE SA is
+// started over. 0 for a rekey time of 0 (no lifetime at all).
+constexpr u64 hard_lifetime_ms(u64 rekey_ms) {
+    return rekey_ms == 0 ? 0 : rekey_ms + (rekey_ms / 10 > 10000 ? rekey_ms / 10 : 10000);
+}
 
 class Events {
   public:
@@ -95,6 +105,13 @@ struct Config {
     bool force_encap;  // fake NAT detection so that ESP is always UDP-encapsulated
     u16 fragment_mtu;  // RFC 7383: encrypted messages whose IP packet would exceed this are sent
                        // as fragments that fit it, if the gateway supports them (0: 1280)
+    u16 gateway_port;  // the gateway's IKE port: 500 (or 0) starts on 500 and floats to 4500
+                       // with IKE_AUTH (RFC 3948); any other port (a gateway on 4501, say)
+                       // carries everything, IKE_SA_INIT included, behind the non-ESP marker
+                       // from our port 4500 (RFC 7296 §2.23), ESP in UDP too
+    bool classic_sig;  // certificates: sign with AUTH method 1 (RSA) or 9 (ECDSA P-256) and do
+                       // not announce RFC 7427, for a gateway without it (otherwise these
+                       // methods are used only when the gateway did not announce SHA2-256)
 };
 
 enum class State : u8 { Idle, InitSent, AuthSent, Established, Deleting, Failed, Closed };
@@ -111,6 +128,7 @@ enum class Error : u8 {
     Timeout,         // an exchange went unanswered
     Protocol,        // a response that breaks the protocol (logged with the reason)
     Deleted,         // the gateway deleted the SA
+    Expired,         // the IKE SA reached its hard lifetime without a rekey
     PeerWrongCa,     // the gateway's certificate is not issued by the pinned CA (or malformed)
     PeerWrongIdentity,  // its certificate or IDr does not name the expected identity
 };
@@ -165,6 +183,10 @@ class Initiator {
         for (int i = 0; i < 4; ++i)
             cfg_.gateway_ip[i] = ip[i];
     }
+    void set_gateway_port(u16 port) { cfg_.gateway_port = port; }
+    // The gateway's port for what we send from our port 4500 (IKE after IKE_SA_INIT, or all of
+    // it with a configured port; ESP in UDP; keepalives).
+    u16 nat_port() const { return floats() ? kNattPort : cfg_.gateway_port; }
 
     State state() const { return state_; }
     Error last_error() const { return error_; }
@@ -203,6 +225,9 @@ class Initiator {
     [[nodiscard]] bool check_peer_auth(PayloadList const& inner, u8 const* base);
     // initiator_cert.cpp
     [[nodiscard]] bool add_cert_auth(ChainBuilder& in, u8 const* idb, size_t idl);
+    [[nodiscard]] size_t classic_auth(u8 const* idb, size_t idl, u8& method, u8* out, size_t cap);
+    [[nodiscard]] CertCheck verify_peer_sig(u8 method, u8 const* ad, size_t al, u8 const* idr,
+                                            size_t idr_len);
     [[nodiscard]] bool check_peer_cert(PayloadList const& inner, u8 const* base);
     [[nodiscard]] bool cert_verdict(CertCheck c);
     [[nodiscard]] bool config_ok(Config const& cfg);
@@ -218,6 +243,8 @@ class Initiator {
     // becomes the new SA's original initiator (RFC 7296 §2.18)
     void switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys, bool ours);
     void on_old_ike(Header const& h, PayloadList const& pl);
+    u16 init_port() const { return floats() ? kIkePort : cfg_.gateway_port; }  // IKE_SA_INIT's
+    bool floats() const { return cfg_.gateway_port == 0 || cfg_.gateway_port == kIkePort; }
     u8 role_flag() const { return orig_init_ ? flag::kInitiator : 0; }
     SkKey const& send_key() const { return orig_init_ ? keys_.sk_ei : keys_.sk_er; }
     SkKey const& recv_key() const { return orig_init_ ? keys_.sk_er : keys_.sk_ei; }
@@ -294,7 +321,8 @@ class Initiator {
     // the child SA as handed to the owner (keys wiped), and one being replaced by a rekey
     ChildSa child_{};
     u64 child_since_ms_ = 0;
-    u64 ike_since_ms_ = 0;
+    u64 ike_since_ms_ = 0;  // the rekey timer (a failed rekey moves it on to retry later)
+    u64 ike_keys_ms_ = 0;   // when the IKE SA's keys were made: its hard lifetime counts from here
     u64 new_spi_i_ = 0;
     u32 new_spi_in_ = 0;
     u8 rekey_ni_[32] = {};

@@ -174,7 +174,7 @@ void Initiator::on_auth_response(PayloadList const& inner, u8 const* base) {
     if (!auth_notifies(inner, base, true) || !install_child(inner, base))
         return;
     state_ = State::Established;
-    ike_since_ms_ = last_keepalive_ms_ = clock_.now_ms();
+    ike_since_ms_ = ike_keys_ms_ = last_keepalive_ms_ = clock_.now_ms();
 }
 
 bool Initiator::install_child(PayloadList const& inner, u8 const* base) {
@@ -229,6 +229,7 @@ bool Initiator::install_child(PayloadList const& inner, u8 const* base) {
     child_up_ = true;
     child_since_ms_ = clock_.now_ms();
     child_rekey_asked_ = false;
+    child.hard_lifetime_s = static_cast<u32>(hard_lifetime_ms(cfg_.child_rekey_ms) / 1000);
     ev_.child_up(child);
     child.keys.wipe();
     child_ = child;

@@ -25,28 +25,82 @@ Status Initiator::configure_cert(Config const& cfg, Signer& signer, u8 const* ca
     return Status::Ok;
 }
 
-// Our certificate, a CERTREQ for the pinned CA and the signature AUTH, for IKE_AUTH.
+// Our certificate, a CERTREQ for the pinned CA and the signature AUTH, for IKE_AUTH: RFC 7427
+// (method 14) when the gateway announced SHA2-256 signatures, else (or with classic_sig) the
+// classic method of our key, 1 for RSA or 9 for ECDSA P-256.
 bool Initiator::add_cert_auth(ChainBuilder& in, u8 const* idb, size_t idl) {
-    if (!sig_sha256_) {
-        log("ike: IKE_AUTH: the gateway did not announce SHA2-256 signatures "
-            "(SIGNATURE_HASH_ALGORITHMS, RFC 7427), which certificate authentication needs");
-        return false;
-    }
-    u8 digest[kDigestBytes];
     u8 sig[kMaxSignature];
     u8 auth[1 + 16 + kMaxSignature];
     size_t auth_len = 0;
-    if (signed_digest(msg1_, msg1_len_, nr_, nr_len_, keys_.sk_pi, idb, idl, digest)) {
-        size_t const sig_len = signer_->sign(digest, sig, sizeof sig);
-        auth_len = encode_signature_auth(signer_->scheme(), sig, sig_len, auth, sizeof auth);
+    u8 method = kAuthDigitalSignature;
+    if (cfg_.classic_sig || !sig_sha256_) {
+        auth_len = classic_auth(idb, idl, method, auth, sizeof auth);
+    } else {
+        u8 digest[kDigestBytes];
+        if (signed_digest(msg1_, msg1_len_, nr_, nr_len_, keys_.sk_pi, idb, idl, digest)) {
+            size_t const sig_len = signer_->sign(digest, sig, sizeof sig);
+            auth_len = encode_signature_auth(signer_->scheme(), sig, sig_len, auth, sizeof auth);
+        }
+        crypto::secure_zero(digest, sizeof digest);
     }
-    crypto::secure_zero(digest, sizeof digest);
     if (auth_len == 0) {
         log("ike: IKE_AUTH: our signer could not sign the AUTH");
         return false;
     }
-    add_auth(in, kAuthDigitalSignature, auth, auth_len);
+    add_auth(in, method, auth, auth_len);
     return true;
+}
+
+// Our AUTH data in the classic method of our key (RFC 7296 §3.8): RSA over SHA-1 (method 1),
+// or ECDSA P-256 over SHA-256 as r | s (method 9, RFC 4754). Returns its length, 0 on failure.
+size_t Initiator::classic_auth(u8 const* idb, size_t idl, u8& method, u8* out, size_t cap) {
+    bool const rsa = signer_->scheme() == SigScheme::RsaPkcs1Sha256;
+    method = rsa ? kAuthRsaSignature : kAuthEcdsaP256;
+    log("ike: IKE_AUTH: signing with AUTH method %u (%s)", method,
+        cfg_.classic_sig ? "configured" : "the gateway did not announce RFC 7427 SHA2-256 signatures");
+    size_t len = 0;
+    if (rsa) {
+        u8 digest[kSha1Bytes];
+        if (signed_digest_sha1(msg1_, msg1_len_, nr_, nr_len_, keys_.sk_pi, idb, idl, digest))
+            len = signer_->sign_sha1(digest, out, cap);
+        crypto::secure_zero(digest, sizeof digest);
+        return len;
+    }
+    u8 digest[kDigestBytes];
+    u8 der[kMaxSignature];
+    u8 raw[kEcdsaP256Raw];
+    if (cap >= kEcdsaP256Raw &&
+        signed_digest(msg1_, msg1_len_, nr_, nr_len_, keys_.sk_pi, idb, idl, digest)) {
+        size_t const der_len = signer_->sign(digest, der, sizeof der);
+        if (der_len != 0 && ecdsa_der_to_raw(der, der_len, raw)) {
+            for (size_t i = 0; i < kEcdsaP256Raw; ++i)
+                out[i] = raw[i];
+            len = kEcdsaP256Raw;
+        }
+    }
+    crypto::secure_zero(digest, sizeof digest);
+    return len;
+}
+
+// The gateway's AUTH signature over RealMessage2 | Ni | prf(SK_pr, IDr), in whichever of the
+// three methods it chose, with the key of the certificate check() accepted.
+CertCheck Initiator::verify_peer_sig(u8 method, u8 const* ad, size_t al, u8 const* idr,
+                                     size_t idr_len) {
+    if (method != kAuthDigitalSignature)
+        log("ike: IKE_AUTH: the gateway signs with AUTH method %u (%s)", method,
+            method == kAuthRsaSignature ? "RSA over SHA-1" : "ECDSA P-256 over SHA-256");
+    if (method == kAuthRsaSignature) {
+        u8 digest[kSha1Bytes];
+        if (!signed_digest_sha1(msg2_, msg2_len_, ni_, sizeof ni_, keys_.sk_pr, idr, idr_len, digest))
+            return CertCheck::Malformed;
+        return peer_.verify_classic(method, ad, al, digest, sizeof digest);
+    }
+    u8 digest[kDigestBytes];
+    if (!signed_digest(msg2_, msg2_len_, ni_, sizeof ni_, keys_.sk_pr, idr, idr_len, digest))
+        return CertCheck::Malformed;
+    if (method == kAuthEcdsaP256)
+        return peer_.verify_classic(method, ad, al, digest, sizeof digest);
+    return peer_.verify(ad, al, digest);
 }
 
 // The gateway's CERT payloads, IDr and AUTH (its signature over RealMessage2 | Ni |
@@ -82,8 +136,9 @@ bool Initiator::check_peer_cert(PayloadList const& inner, u8 const* base) {
         why = "no X.509 certificate from the gateway";
     else if (x509 > kMaxPeerCerts)
         why = "more than one intermediate certificate";
-    else if (method != kAuthDigitalSignature)
-        why = "its AUTH is not a digital signature (RFC 7427)";
+    else if (method != kAuthDigitalSignature && method != kAuthRsaSignature &&
+             method != kAuthEcdsaP256)
+        why = "its AUTH method is none of 1 (RSA), 9 (ECDSA P-256) and 14 (RFC 7427)";
     if (why != nullptr) {
         log("ike: IKE_AUTH response refused: %s", why);
         fail(Error::Protocol);
@@ -91,12 +146,8 @@ bool Initiator::check_peer_cert(PayloadList const& inner, u8 const* base) {
     }
     Identity const& r = cfg_.remote_id;
     CertCheck c = peer_.check(certs, lens, n, base + idr->off, idr->len, r.type, r.data, r.len);
-    u8 digest[kDigestBytes];
     if (c == CertCheck::Ok)
-        c = signed_digest(msg2_, msg2_len_, ni_, sizeof ni_, keys_.sk_pr, base + idr->off,
-                          idr->len, digest)
-                ? peer_.verify(ad, al, digest)
-                : CertCheck::Malformed;
+        c = verify_peer_sig(method, ad, al, base + idr->off, idr->len);
     return cert_verdict(c);
 }
 
@@ -126,7 +177,7 @@ bool Initiator::cert_verdict(CertCheck c) {
             return false;
         case CertCheck::Unsupported:
             log("ike: IKE_AUTH: the gateway signs with a scheme or key we do not take "
-                "(sha256WithRSAEncryption or ecdsa-with-SHA256 on P-256)");
+                "(RSA, ECDSA P-256; RFC 7427 with SHA-256, or methods 1 and 9)");
             fail(Error::PeerAuthBad);
             return false;
         case CertCheck::Malformed:

@@ -2,6 +2,7 @@
 // when the gateway asked for one), and its response: COOKIE and INVALID_KE_PAYLOAD restart
 // the exchange, NO_PROPOSAL_CHOSEN ends it, otherwise the keys are derived.
 #include <mbedtls/sha1.h>
+#include <stdio.h>
 
 #include "crypto/secure_zero.hpp"
 #include "vpn/ike/initiator.hpp"
@@ -54,15 +55,17 @@ void Initiator::send_init() {
     add_ke(cb, ke_group_, ke, ke_len);
     add_nonce(cb, ni_, sizeof ni_);
     u8 src[20], dst[20];
-    bool ok = nat_hash(spi_i_, 0, cfg_.gateway_ip, kIkePort, dst);
+    // A gateway on its own port gets everything there, from our 4500 behind the marker.
+    port_ = floats() ? kIkePort : kNattPort;
+    bool ok = nat_hash(spi_i_, 0, cfg_.gateway_ip, init_port(), dst);
     // Forcing encapsulation: a source hash that cannot match makes the gateway see a NAT in
     // front of us, so that ESP travels in UDP 4500, the only form the monitor sends.
     ok = ok && (cfg_.force_encap ? rng_(src, sizeof src)
-                                 : nat_hash(spi_i_, 0, cfg_.local_ip, kIkePort, src));
+                                 : nat_hash(spi_i_, 0, cfg_.local_ip, port_, src));
     add_notify(cb, Protocol::None, notify::kNatDetectionSourceIp, src, sizeof src);
     add_notify(cb, Protocol::None, notify::kNatDetectionDestinationIp, dst, sizeof dst);
     add_notify(cb, Protocol::None, notify::kFragmentationSupported, nullptr, 0);
-    if (signer_ != nullptr) {  // RFC 7427 §4: we sign and verify with SHA2-256
+    if (signer_ != nullptr && !cfg_.classic_sig) {  // RFC 7427 §4: we sign and verify with SHA2-256
         static constexpr u8 kSha256[2] = {0, 2};
         add_notify(cb, Protocol::None, notify::kSignatureHashAlgorithms, kSha256, sizeof kSha256);
     }
@@ -72,12 +75,14 @@ void Initiator::send_init() {
         msg1_[i] = req_[4 + i];
     msg1_len_ = len;
     state_ = State::InitSent;
-    port_ = kIkePort;
     req_frags_ = 0;  // never fragmented (RFC 7383 §2.5)
     req_id_ = 0;
     next_id_ = 1;
-    log("ike: IKE_SA_INIT to %u.%u.%u.%u, SPI %016llx, DH group %u%s", cfg_.gateway_ip[0],
-        cfg_.gateway_ip[1], cfg_.gateway_ip[2], cfg_.gateway_ip[3],
+    char port[8] = "";
+    if (!floats())
+        snprintf(port, sizeof port, ":%u", unsigned{cfg_.gateway_port});
+    log("ike: IKE_SA_INIT to %u.%u.%u.%u%s, SPI %016llx, DH group %u%s", cfg_.gateway_ip[0],
+        cfg_.gateway_ip[1], cfg_.gateway_ip[2], cfg_.gateway_ip[3], port,
         static_cast<unsigned long long>(spi_i_), ke_group_,
         cookie_len_ != 0 ? ", with cookie" : "");
     send_request(static_cast<u8>(Exchange::IkeSaInit), len);

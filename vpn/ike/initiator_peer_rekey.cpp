@@ -89,6 +89,7 @@ void Initiator::answer_child_rekey(PayloadList const& inner, u8 const* base, Cha
     ++counters_.child_rekeys;
     log("ike: the gateway rekeyed the child SA: ESP in %08x out %08x (was %08x/%08x)",
         child_spi_in_, child_spi_out_, old_spi_in_, old_spi_out_);
+    child.hard_lifetime_s = static_cast<u32>(hard_lifetime_ms(cfg_.child_rekey_ms) / 1000);
     ev_.child_up(child);
     child.keys.wipe();
     child_ = child;

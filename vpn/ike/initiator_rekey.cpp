@@ -101,6 +101,7 @@ void Initiator::on_rekey_response(PayloadList const& inner, u8 const* base) {
     ++counters_.child_rekeys;
     log("ike: child SA rekeyed: ESP in %08x out %08x (was %08x/%08x)", child_spi_in_,
         child_spi_out_, old_spi_in_, old_spi_out_);
+    child.hard_lifetime_s = static_cast<u32>(hard_lifetime_ms(cfg_.child_rekey_ms) / 1000);
     ev_.child_up(child);
     child.keys.wipe();
     child_ = child;
@@ -231,7 +232,7 @@ void Initiator::switch_ike_sa(u64 spi_i, u64 spi_r, IkeKeys const& keys, bool ou
     peer_next_id_ = 0;
     answer_len_ = 0;
     reasm_.reset();
-    ike_since_ms_ = clock_.now_ms();
+    ike_since_ms_ = ike_keys_ms_ = clock_.now_ms();
     ++counters_.ike_rekeys;
     crypto::secure_zero(rekey_ni_, sizeof rekey_ni_);
 }

@@ -1,6 +1,7 @@
 #include "vpn/ike/keys.hpp"
 
 #include <mbedtls/md.h>
+#include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
 
 #include "crypto/secure_zero.hpp"
@@ -185,6 +186,23 @@ bool signed_digest(u8 const* msg, size_t msg_len, u8 const* nonce, size_t nonce_
                     mbedtls_sha256_update_ret(&c, maced_id, sizeof maced_id) == 0 &&
                     mbedtls_sha256_finish_ret(&c, out) == 0;
     mbedtls_sha256_free(&c);
+    return ok;
+}
+
+bool signed_digest_sha1(u8 const* msg, size_t msg_len, u8 const* nonce, size_t nonce_len,
+                        u8 const (&sk_p)[kPrfBytes], u8 const* id_body, size_t id_len,
+                        u8 (&out)[20]) {
+    u8 maced_id[kPrfBytes];
+    Bytes const id{id_body, id_len};
+    if (!prf(sk_p, kPrfBytes, &id, 1, maced_id))
+        return false;
+    mbedtls_sha1_context c;
+    mbedtls_sha1_init(&c);
+    bool const ok = mbedtls_sha1_starts_ret(&c) == 0 && mbedtls_sha1_update_ret(&c, msg, msg_len) == 0 &&
+                    mbedtls_sha1_update_ret(&c, nonce, nonce_len) == 0 &&
+                    mbedtls_sha1_update_ret(&c, maced_id, sizeof maced_id) == 0 &&
+                    mbedtls_sha1_finish_ret(&c, out) == 0;
+    mbedtls_sha1_free(&c);
     return ok;
 }
 

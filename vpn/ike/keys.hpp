@@ -61,5 +61,10 @@ struct ChildKeys {
 [[nodiscard]] bool signed_digest(u8 const* msg, size_t msg_len, u8 const* nonce, size_t nonce_len,
                                  u8 const (&sk_p)[kPrfBytes], u8 const* id_body, size_t id_len,
                                  u8 (&out)[kPrfBytes]);
+// SHA-1 of the same signed octets, for AUTH method 1 (RSA Digital Signature, RFC 7296 §3.8),
+// whose hash is fixed to SHA-1 for a gateway without RFC 7427.
+[[nodiscard]] bool signed_digest_sha1(u8 const* msg, size_t msg_len, u8 const* nonce,
+                                      size_t nonce_len, u8 const (&sk_p)[kPrfBytes],
+                                      u8 const* id_body, size_t id_len, u8 (&out)[20]);
 
 }  // namespace tv::vpn::ike

@@ -1,5 +1,6 @@
 // Our side of certificate authentication: whatever signs our AUTH (RFC 7427 digital
-// signature, SHA-256). The initiator sees only this interface, so that a smart card can later
+// signature with SHA-256, or for a gateway without RFC 7427 the classic methods of RFC 7296
+// §3.8: 1, RSA over SHA-1, and 9, ECDSA P-256 over SHA-256, RFC 4754). The initiator sees only this interface, so that a smart card can later
 // sign with a key that never leaves it; FileSigner (vpn/ike/file_signer.hpp) signs with a key
 // loaded from a boot module.
 #pragma once
@@ -15,6 +16,7 @@ enum class SigScheme : u8 {
 };
 
 inline constexpr size_t kDigestBytes = 32;     // SHA-256
+inline constexpr size_t kSha1Bytes = 20;       // AUTH method 1's digest
 inline constexpr size_t kMaxSignature = 512;   // RSA-4096
 inline constexpr size_t kMaxCertBytes = 2048;  // one DER certificate in a CERT payload
 
@@ -26,6 +28,9 @@ class Signer {
     // Signs a SHA-256 digest in the encoding of scheme(). Returns the signature's length, 0 on
     // failure (logged by the caller).
     [[nodiscard]] virtual size_t sign(u8 const (&digest)[kDigestBytes], u8* out, size_t cap) = 0;
+    // AUTH method 1 (RSA Digital Signature, RFC 7296 §3.8): an RSASSA-PKCS1-v1_5 block over a
+    // SHA-1 digest, the hash that method fixes. RSA keys only: 0 for any other key.
+    [[nodiscard]] virtual size_t sign_sha1(u8 const (&digest)[kSha1Bytes], u8* out, size_t cap) = 0;
 
   protected:
     ~Signer() = default;

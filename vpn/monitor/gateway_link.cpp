@@ -20,7 +20,7 @@ void GatewayLink::init(MonitorTunnel* owner, crypto::Random rng) {
     new (ini_mem_) ike::Initiator{*this, *this, *this, rng};
 }
 
-void GatewayLink::bind(u32 index, u32 gw_be) {
+void GatewayLink::bind(u32 index, u32 gw_be, u16 port) {
     index_ = kNone;  // the old SA's child_down events (start() tears it down) are not the new one's
     gw_be_ = gw_be;
     mac_known_ = false;
@@ -28,6 +28,7 @@ void GatewayLink::bind(u32 index, u32 gw_be) {
     u8 ip[4];
     memcpy(ip, &gw_be, 4);
     ini().set_gateway(ip);
+    ini().set_gateway_port(port);
     ini().start();
     index_ = index;
 }
@@ -51,7 +52,7 @@ Status GatewayLink::send(u16 port, u8 const* data, size_t len) {
     // The initiator's IKE_SA_INIT requests (exchange 34, not a response): set-up is timed
     // from the latest one sent, the one the gateway answers.
     if (port == ike::kIkePort && len > 19 && data[18] == 34 && !(data[19] & 0x20)) init_sent_ms_ = now_ms();
-    return owner_->ike_send(gw_be_, port, data, len);
+    return owner_->ike_send(*this, port, data, len);
 }
 
 u64 GatewayLink::now_ms() { return clock_us() / 1000; }
@@ -72,8 +73,9 @@ void GatewayLink::child_up(ike::ChildSa const& sa) {
     spec.keymat_len = 2u * (kb + 4u);
     spec.key_bytes = kb;
     spec.initiator = true;
-    spec.encap = UdpEncap{__builtin_bswap32(net::stack_address()), __builtin_bswap32(gw_be_), kNatTPort, kNatTPort};
+    spec.encap = UdpEncap{__builtin_bswap32(net::stack_address()), __builtin_bswap32(gw_be_), kNatTPort, ini().nat_port()};
     spec.now_s = clock_us() / 1'000'000;
+    spec.life.hard.seconds = sa.hard_lifetime_s;  // past it, ESP refuses the pair both ways
     Status const st = db_.install(spec);
     crypto::secure_zero(keymat, sizeof keymat);
     if (!ok(st)) {

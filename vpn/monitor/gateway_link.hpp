@@ -23,8 +23,9 @@ class GatewayLink final : public ike::Transport, public ike::Clock, public ike::
     ike::Initiator& ini() { return *reinterpret_cast<ike::Initiator*>(ini_mem_); }
     ike::Initiator const& ini() const { return *reinterpret_cast<ike::Initiator const*>(ini_mem_); }
 
-    // Gateway number `index` (its address gw_be): IKE from scratch with it, whatever came before.
-    void bind(u32 index, u32 gw_be);
+    // Gateway number `index` (its address gw_be, its IKE port from [vpn]): IKE from scratch with
+    // it, whatever came before.
+    void bind(u32 index, u32 gw_be, u16 port);
     // No longer wanted: its IKE SA is deleted (the Delete is a courtesy; a later bind() drops it).
     void unbind();
     u32 index() const { return index_; }

@@ -51,7 +51,7 @@ Status MonitorTunnel::seal_and_send(GatewayLink& l, u8 const* packet, u32 len, u
     u8 me[6];
     memcpy(me, sw_->mac().b, 6);
     u32 const n = outer_frame(frame_, l.mac(), me, net::stack_address(), l.gateway_be(), ++ip_id_,
-                              static_cast<u32>(esp_len));
+                              static_cast<u32>(esp_len), l.ini().nat_port());
     if (!ok(sw_->inject_to_wire(sw::Frame{frame_, n}))) {
         ++c_.wire_full;
         return Status::NoMemory;
@@ -113,7 +113,7 @@ void MonitorTunnel::recv4500(void* ctx, u32 src_be, u16, u8* data, size_t len) {
 // its way through the old one while the tunnel switches is the guest's too. The liveness
 // replies are taken out here, before the guest could see them (vpn/failover/echo.hpp).
 void MonitorTunnel::on_esp(GatewayLink& l, u8* data, size_t len) {
-    EspOpened const o = esp_open(l.db(), data, len, esp_);
+    EspOpened const o = esp_open(l.db(), data, len, esp_, clock_us() / 1'000'000);
     if (o.verdict == EspVerdict::Ok) {
         l.ini().note_traffic();
         u8 const* inner = data + o.inner_off;
@@ -146,15 +146,16 @@ void MonitorTunnel::count_drop(EspVerdict v) {
         case EspVerdict::BadPadding: n = esp_.bad_padding; break;
         case EspVerdict::BadNextHeader: n = esp_.bad_next_header; break;
         case EspVerdict::BadInner: n = esp_.bad_inner; break;
+        case EspVerdict::Expired: n = esp_.expired; break;
         default: return;
     }
     if (worth_logging(n)) log("vpn: dropped an ESP packet: %s (%llu so far)", verdict_name(v), static_cast<ull>(n));
 }
 
-Status MonitorTunnel::ike_send(u32 gw_be, u16 port, u8 const* data, size_t len) {
-    if (&active() != link_from(gw_be)) c_.standby_ike_bytes += len + 28;
+Status MonitorTunnel::ike_send(GatewayLink& l, u16 port, u8 const* data, size_t len) {
+    if (&l != active_) c_.standby_ike_bytes += len + 28;
     net::UdpSocket& s = port == ike::kNattPort ? udp4500_ : udp500_;
-    return s.send_to(gw_be, port, data, len);
+    return s.send_to(l.gateway_be(), port == ike::kNattPort ? l.ini().nat_port() : port, data, len);  // [vpn]'s port
 }
 
 void MonitorTunnel::link_child_up(GatewayLink& l, ike::ChildSa const& sa, bool first) {

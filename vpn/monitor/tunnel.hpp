@@ -103,7 +103,7 @@ class MonitorTunnel final : public Tunnel {
     static void recv4500(void* ctx, u32 src_be, u16 src_port, u8* data, size_t len);
 
     // From the links (gateway_link.cpp).
-    Status ike_send(u32 gw_be, u16 port, u8 const* data, size_t len);
+    Status ike_send(GatewayLink& l, u16 port, u8 const* data, size_t len);
     void link_child_up(GatewayLink& l, ike::ChildSa const& sa, bool first);
     void link_child_down(GatewayLink& l, u32 spi_in, u32 spi_out);
 
@@ -140,6 +140,7 @@ class MonitorTunnel final : public Tunnel {
     net::UdpSocket udp500_;
     net::UdpSocket udp4500_;
     u32 gateways_be_[failover::kMaxGateways]{};
+    u16 gateway_ports_[failover::kMaxGateways]{};  // each gateway's IKE port ([vpn] gateway = IP:port; 500: the usual 500/4500)
     u32 targets_be_[failover::kMaxGateways]{};  // liveness targets, by gateway
     u32 gateway_count_{0};
     GatewayLink links_[kLinks];

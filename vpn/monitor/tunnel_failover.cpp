@@ -48,7 +48,7 @@ void MonitorTunnel::apply(failover::Step const& st, u64 now) {
         ip_text(gateways_be_[g], ip);
         bool const standby = machine_.standby() == static_cast<int>(g);
         log("vpn: starting IKE with gateway %s%s", ip, standby ? " (standby)" : "");
-        l->bind(g, gateways_be_[g]);
+        l->bind(g, gateways_be_[g], gateway_ports_[g]);
     }
     if (GatewayLink* a = link_of(machine_.active())) active_ = a;
     if (st.sw.now) begin_switch(st.sw, now);

@@ -48,6 +48,7 @@ bool rdrand_fill(void*, u8* out, u64 n) {
 
 bool MonitorTunnel::configure(VpnConfig const& v) {
     for (u32 i = 0; i < v.gateway_count && i < failover::kMaxGateways; ++i) {
+        gateway_ports_[gateway_count_] = v.gateways[i].port;
         gateways_be_[gateway_count_] = v.gateways[i].be;
         targets_be_[gateway_count_++] = v.liveness_count ? v.liveness_be[v.liveness_count == 1 ? 0 : i] : 0;
     }

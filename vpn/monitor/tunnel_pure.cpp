@@ -82,11 +82,13 @@ ike::Config ike_config(VpnConfig const& v, IkeTimers const& t) {
     c.child_rekey_ms = v.child_lifetime_s * 1000;
     c.ike_rekey_ms = v.ike_lifetime_s * 1000;
     c.force_encap = true;  // kernel-libipsec, and our ESP, always use UDP 4500
+    c.classic_sig = v.cert_classic;
+    c.gateway_port = v.gateways[0].port;
     return c;
 }
 
 u32 outer_frame(u8* f, u8 const (&dst_mac)[6], u8 const (&src_mac)[6], u32 src_be, u32 dst_be, u16 ip_id,
-                u32 esp_len) {
+                u32 esp_len, u16 dst_port) {
     constexpr u32 kEth = 14, kIp = 20, kUdp = 8;
     u32 const ip_len = kIp + kUdp + esp_len;
     memcpy(f, dst_mac, 6);
@@ -106,7 +108,7 @@ u32 outer_frame(u8* f, u8 const (&dst_mac)[6], u8 const (&src_mac)[6], u32 src_b
     put16(ip + 10, ip_checksum(ip, kIp));
     u8* udp = ip + kIp;
     put16(udp, kNatTPort);
-    put16(udp + 2, kNatTPort);
+    put16(udp + 2, dst_port);
     put16(udp + 4, kUdp + esp_len);
     put16(udp + 6, 0);
     return kEth + ip_len;

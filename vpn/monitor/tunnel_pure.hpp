@@ -27,11 +27,12 @@ ike::Config ike_config(VpnConfig const& v, IkeTimers const& t);
 
 // Writes the Ethernet, IPv4 and UDP headers (kOuterHeaderBytes) in front of an ESP packet of
 // esp_len bytes at frame + kOuterHeaderBytes: from src_mac/src_be (the monitor) to
-// dst_mac/dst_be (the gateway's next hop, the gateway), UDP 4500 to 4500 with checksum 0
+// dst_mac/dst_be (the gateway's next hop, the gateway), UDP 4500 to dst_port with checksum 0
 // (RFC 3948 section 2.1), IPv4 with `ip_id`, TTL 64, no options, its header checksum. Returns
 // the frame length.
 inline constexpr u32 kOuterHeaderBytes = 14 + 20 + 8;
+// dst_port: the gateway's NAT-T port (4500, or the port [vpn] gave it).
 u32 outer_frame(u8* frame, u8 const (&dst_mac)[6], u8 const (&src_mac)[6], u32 src_be, u32 dst_be, u16 ip_id,
-                u32 esp_len);
+                u32 esp_len, u16 dst_port = 4500);
 
 }  // namespace tv::vpn

@@ -1,0 +1,196 @@
+#include "drivers/usb/host/card_boot.hpp"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "card/cac.hpp"
+#include "card/card_unlock.hpp"
+#include "card/ccid.hpp"
+#include "card/ccid_reader.hpp"
+#include "core/clock.hpp"
+#include "core/console_prompt.hpp"
+#include "core/log.hpp"
+#include "crypto/secure_zero.hpp"
+#include "drivers/pci/pci_monitor.hpp"
+#include "drivers/usb/host/usb_config.hpp"
+#include "drivers/usb/host/xhci_host.hpp"
+#include "lib/new.hpp"
+
+namespace tv::usb::host {
+
+namespace {
+
+constexpr u32 kMaxConfig = 512;
+
+class ConsolePins final : public card::UnlockConsole {
+  public:
+    u32 read_pin(char const* prompt, u8* pin, u32 cap) override {
+        char buf[card::kMaxPinBytes + 2];
+        size_t const n = prompt_read_secret(prompt, buf, sizeof buf);
+        u32 const len = n < cap ? static_cast<u32>(n) : 0;
+        memcpy(pin, buf, len);
+        crypto::secure_zero(buf, sizeof buf);
+        return n > card::kMaxPinBytes ? static_cast<u32>(cap) : len;
+    }
+    void say(char const* line) override {
+        prompt_print(line);
+        prompt_print("\n");
+    }
+};
+
+// The first xHCI controller on the buses (class 0C 03 30).
+bool find_xhci(pci::Bdf& out) {
+    for (u32 bus = 0; bus < 256; ++bus)
+        for (u8 dev = 0; dev < 32; ++dev)
+            for (u8 fn = 0; fn < 8; ++fn) {
+                pci::Bdf const b{static_cast<u8>(bus), dev, fn};
+                u32 const id = pci::pci_config_read(b, pci::kRegVendor, 4);
+                if ((id & 0xffff) == 0xffff) {
+                    if (fn == 0)
+                        break;
+                    continue;
+                }
+                if ((pci::pci_config_read(b, pci::kRegClass, 4) >> 8) == 0x0c0330) {
+                    out = b;
+                    return true;
+                }
+                if (fn == 0 && (pci::pci_config_read(b, pci::kRegHeader, 4) & (0x80u << 16)) == 0)
+                    break;  // not multi-function
+            }
+    return false;
+}
+
+// The CCID reader on one of the root ports: configured, its bulk pipes ready.
+bool find_reader(XhciHost& host, UsbDevice& dev, CcidInterface& ccid, card::CcidReaderInfo& info, u8* cfg) {
+    for (u8 port = 1; port <= host.ports(); ++port) {
+        if (!host.attach(port, dev))
+            continue;
+        u8 const get_cfg9[8] = {0x80, 6, 0, 2, 0, 0, 9, 0};
+        u32 got = 0;
+        if (!host.control(dev, get_cfg9, cfg, 9, got))
+            continue;
+        u32 total = static_cast<u32>(cfg[2] | cfg[3] << 8);
+        total = total > kMaxConfig ? kMaxConfig : total;
+        u8 const get_cfg[8] = {0x80, 6, 0, 2, 0, 0, static_cast<u8>(total), static_cast<u8>(total >> 8)};
+        if (!host.control(dev, get_cfg, cfg, total, got))
+            continue;
+        if (char const* why = find_ccid_interface(cfg, total, ccid)) {
+            log("card: USB port %u: %s", port, why);
+            continue;
+        }
+        if (char const* why = card::ccid_parse_class_descriptor(ccid.class_desc, ccid.class_len, info)) {
+            log("card: USB port %u: %s", port, why);
+            continue;
+        }
+        u8 const set_cfg[8] = {0x00, 9, ccid.config_value, 0, 0, 0, 0, 0};
+        if (!host.control(dev, set_cfg, nullptr, 0, got) ||
+            !host.configure_bulk(dev, ccid.bulk_in, ccid.in_packet, ccid.bulk_out, ccid.out_packet)) {
+            log("card: USB port %u: the CCID reader cannot be configured", port);
+            continue;
+        }
+        log("card: CCID reader on xHCI port %u (speed %u), %s level", port, dev.speed,
+            info.level == card::CcidLevel::Tpdu ? "TPDU" : "APDU");
+        return true;
+    }
+    return false;
+}
+
+// Powers the card on, waiting for one to be inserted; logs its ATR (not a secret).
+CardBoot power_card(card::CcidReader& reader, CardBootParams const& p, u8* atr, u32& atr_len) {
+    bool asked = false;
+    u64 const end = clock_us() + u64{p.insert_wait_s} * 1'000'000;
+    for (;;) {
+        card::ReaderResult const r = reader.power_on(atr, 64, atr_len);
+        if (r == card::ReaderResult::Ok)
+            break;
+        if (r == card::ReaderResult::Failed) {
+            log("card: power-on failed: %s", reader.last_error());
+            return CardBoot::Failed;
+        }
+        if (clock_us() > end)
+            return CardBoot::NoCard;
+        if (!asked) {
+            char line[120];
+            snprintf(line, sizeof line, "thinvisor: insert the card for disk '%s' (waiting %u s)\n", p.disk_name,
+                     p.insert_wait_s);
+            prompt_print(line);
+            asked = true;
+        }
+        clock_delay_us(250'000);
+    }
+    char hex[3 * 64 + 1] = {};
+    for (u32 i = 0; i < atr_len && i < 64; ++i)
+        snprintf(hex + 3 * i, 4, "%02x ", atr[i]);
+    log("card: ATR %s", hex);
+    return CardBoot::Unlocked;
+}
+
+CardBoot run(XhciHost& host, crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk, u32& slot) {
+    UsbDevice dev;
+    CcidInterface ccid;
+    card::CcidReaderInfo info;
+    static u8 cfg[kMaxConfig];
+    if (!find_reader(host, dev, ccid, info, cfg))
+        return CardBoot::NoReader;
+    XhciBulkPipe pipe{host, dev, ccid.bulk_in, ccid.bulk_out, ccid.in_packet};
+    static card::CcidReader* reader_slot;  // keep the big objects off the 64 KiB boot stack
+    alignas(card::CcidReader) static u8 reader_mem[sizeof(card::CcidReader)];
+    reader_slot = new (reader_mem) card::CcidReader{pipe};
+    card::CcidReader& reader = *reader_slot;
+    u8 atr[64];
+    u32 atr_len = 0;
+    CardBoot result = power_card(reader, p, atr, atr_len);
+    card::AtrInfo ai;
+    if (result == CardBoot::Unlocked && (!card::parse_atr(atr, atr_len, ai) || (!ai.t0 && info.level == card::CcidLevel::Tpdu))) {
+        log("card: the card's ATR offers no protocol we speak (T=1 at TPDU level is not implemented)");
+        result = CardBoot::Failed;
+    }
+    if (result == CardBoot::Unlocked) {
+        alignas(card::ApduChannel) static u8 channel_mem[sizeof(card::ApduChannel)];
+        alignas(card::CacCard) static u8 cac_mem[sizeof(card::CacCard)];
+        auto* channel = new (channel_mem) card::ApduChannel{reader, info.level == card::CcidLevel::Tpdu};
+        auto* cac = new (cac_mem) card::CacCard{*channel};
+        ConsolePins con;
+        card::CardUnlockParams up;
+        up.disk_name = p.disk_name;
+        up.pin_tries = p.pin_tries;
+        card::CardUnlockResult const r = card::card_unlock(*cac, ks, con, up, mk, slot);
+        if (r == card::CardUnlockResult::CardFailed)
+            log("card: %s (last status word %04x; reader: %s)", card::describe(r), cac->last_sw(), reader.last_error());
+        else
+            log("card: %s", card::describe(r));
+        result = r == card::CardUnlockResult::Ok            ? CardBoot::Unlocked
+                 : r == card::CardUnlockResult::NotEnrolled ? CardBoot::NotEnrolled
+                 : r == card::CardUnlockResult::CardFailed  ? CardBoot::Failed
+                                                            : CardBoot::Refused;
+        using card::ApduChannel;
+        using card::CacCard;
+        cac->~CacCard();
+        channel->~ApduChannel();  // wipes its buffers
+    }
+    (void)reader.power_off();
+    using card::CcidReader;
+    reader.~CcidReader();  // wipes its buffers
+    return result;
+}
+
+}  // namespace
+
+CardBoot card_boot_unlock(crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk, u32& slot) {
+    pci::Bdf b{};
+    if (!find_xhci(b)) {
+        log("card: no xHCI controller");
+        return CardBoot::NoReader;
+    }
+    static XhciHost host;  // ~9 KiB of ring bookkeeping: not on the boot stack
+    host = XhciHost{};
+    CardBoot r = CardBoot::NoReader;
+    if (host.start(b))
+        r = run(host, ks, p, mk, slot);
+    else
+        log("card: the xHCI controller at %02x:%02x.%u could not be started", b.bus, b.dev, b.fn);
+    host.stop();  // reset: the guest (and the xHCI mediator) find it as after power-on
+    return r;
+}
+
+}  // namespace tv::usb::host

@@ -1,0 +1,29 @@
+// The boot-time smart-card unlock in the monitor (docs/smartcard.md): find an xHCI controller,
+// the CCID reader on its root ports and the card in it, then card_unlock() (card/) with the PIN
+// asked on the console; the controller is reset afterwards so the guest finds it as usual.
+#pragma once
+
+#include "crypto/keyslot.hpp"
+#include "crypto/keyslot_format.hpp"
+
+namespace tv::usb::host {
+
+enum class CardBoot : u8 {
+    Unlocked,
+    NoReader,      // no xHCI controller or no CCID reader on it
+    NoCard,        // a reader, but no card came within the wait
+    NotEnrolled,   // the card is not one of this disk's card slots
+    Refused,       // too many wrong PINs, a blocked PIN, or the card's answer does not open the slot
+    Failed,        // the reader or card failed
+};
+
+struct CardBootParams {
+    char const* disk_name{""};
+    u32 pin_tries{3};
+    u32 insert_wait_s{15};
+};
+
+[[nodiscard]] CardBoot card_boot_unlock(crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk,
+                                        u32& slot);
+
+}  // namespace tv::usb::host
