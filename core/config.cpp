@@ -32,7 +32,10 @@ constexpr Key kVpnKeys[] = {{"gateway", 0, true},         {"local_id", 1, true},
                             {"auth", 3, true},            {"psk", 4, false},            {"inner_address", 5, true},
                             {"dns", 6, false},            {"dpd_interval", 7, false},   {"ike_proposals", 8, false},
                             {"esp_proposals", 9, false},  {"ike_lifetime", 10, false},  {"child_lifetime", 11, false},
-                            {"ca", 12, false},            {"cert", 13, false},          {"key", 14, false}};
+                            {"ca", 12, false},            {"cert", 13, false},          {"key", 14, false},
+                            {"liveness_target", 15, false}, {"liveness_interval", 16, false},
+                            {"liveness_misses", 17, false}, {"standby", 18, false},
+                            {"failback", 19, false},       {"failback_hold", 20, false}};
 constexpr Key kPciKeys[] = {{"allow_dma", 0, false}};  // repeatable (key_line)
 constexpr Key kIdeKeys[] = {{"cd_write", 0, false}};
 constexpr Key kPolicyKeys[] = {{"pubkey", 0, true}, {"module", 1, true}, {"min_version", 2, false}};
@@ -49,7 +52,7 @@ constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"aoe", kAoeKeys, 4},
                                {"disk", kDiskKeys, 4},
                                {"keys", kKeysKeys, 1},
-                               {"vpn", kVpnKeys, 15},
+                               {"vpn", kVpnKeys, sizeof kVpnKeys / sizeof kVpnKeys[0]},
                                {"pci", kPciKeys, 1},
                                {"ide", kIdeKeys, 1},
                                {"policy", kPolicyKeys, 3},
@@ -95,8 +98,11 @@ bool finish_section(Parser& p) {
     if (p.section == Section::Network && !p.cfg->network.dhcp && (p.seen & 0x1C) != 0x1C)
         return p.fail("[network] with dhcp = no needs address, netmask and gateway%.*s%.*s");
     if (p.section == Section::Disk) return finish_disk(p);
-    if (p.section == Section::Vpn)
-        if (char const* why = cfg::vpn_auth_check(p.cfg->vpn)) return p.fail("%.*s", Span{why, strlen(why)});
+    if (p.section == Section::Vpn) {
+        char const* why = cfg::vpn_auth_check(p.cfg->vpn);
+        if (!why) why = cfg::vpn_failover_check(p.cfg->vpn);
+        if (why) return p.fail("%.*s", Span{why, strlen(why)});
+    }
     return true;
 }
 

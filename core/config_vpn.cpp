@@ -94,10 +94,26 @@ bool parse_proposals(Span s, bool ike, VpnProposal* list, u32* count) {
     });
 }
 
+// A number in [min, max] (seconds, milliseconds or a count).
 bool parse_seconds(Span s, u64 min, u64 max, u32* out) {
     u64 x;
     if (!parse_u64(s, max, &x) || x < min) return false;
     *out = static_cast<u32>(x);
+    return true;
+}
+
+// One number in [min, max] for all gateways or a comma-separated one per gateway.
+bool parse_list(Span s, u64 min, u64 max, u32 (&out)[VpnConfig::kMaxGateways], u32* count) {
+    *count = 0;
+    return each_item(s, [&](Span item) {
+        return *count < VpnConfig::kMaxGateways && parse_seconds(item, min, max, &out[(*count)++]);
+    });
+}
+
+bool parse_failback(Span s, VpnConfig& v) {
+    if (s.is("stay")) v.failback_preferred = false;
+    else if (s.is("preferred")) v.failback_preferred = true;
+    else return false;
     return true;
 }
 
@@ -121,6 +137,10 @@ void vpn_defaults(VpnConfig& v) {
     v.ike_count = 1;
     v.esp[0].algs = static_cast<u32>(VpnAlg::Aes256Gcm16) | static_cast<u32>(VpnAlg::Aes128Gcm16);
     v.esp_count = 1;
+    v.liveness_interval_ms[0] = 100;
+    v.liveness_misses[0] = 3;
+    v.standby = true;
+    v.failback_hold_s = 60;
 }
 
 bool vpn_value(VpnConfig& v, u32 key, Span s) {
@@ -142,8 +162,28 @@ bool vpn_value(VpnConfig& v, u32 key, Span s) {
         case 11: return parse_seconds(s, 10, 86400, &v.child_lifetime_s);
         case 12: return copy_string(s, v.ca, sizeof v.ca);
         case 13: return copy_string(s, v.cert, sizeof v.cert);
-        default: return copy_string(s, v.key, sizeof v.key);
+        case 14: return copy_string(s, v.key, sizeof v.key);
+        case 15:
+            return each_item(s, [&](Span t) {
+                return v.liveness_count < VpnConfig::kMaxGateways &&
+                       parse_u32_ipv4(t, &v.liveness_be[v.liveness_count++]) && v.liveness_be[v.liveness_count - 1];
+            });
+        case 16: return parse_list(s, 10, 10000, v.liveness_interval_ms, &v.liveness_interval_count);
+        case 17: return parse_list(s, 1, 100, v.liveness_misses, &v.liveness_misses_count);
+        case 18: return parse_bool(s, &v.standby);
+        case 19: return parse_failback(s, v);
+        default: return parse_seconds(s, 1, 86400, &v.failback_hold_s);
     }
+}
+
+char const* vpn_failover_check(VpnConfig const& v) {
+    auto const fits = [&](u32 n) { return n <= 1 || n == v.gateway_count; };
+    if (!fits(v.liveness_count)) return "[vpn]: 'liveness_target' needs one address for all gateways or one for each";
+    if (!fits(v.liveness_interval_count))
+        return "[vpn]: 'liveness_interval' needs one value for all gateways or one for each";
+    if (!fits(v.liveness_misses_count))
+        return "[vpn]: 'liveness_misses' needs one value for all gateways or one for each";
+    return nullptr;
 }
 
 char const* vpn_auth_check(VpnConfig const& v) {

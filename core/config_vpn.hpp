@@ -46,6 +46,19 @@ struct VpnConfig {
     VpnProposal ike[kMaxProposals], esp[kMaxProposals];
     u32 ike_count, esp_count;
     u32 ike_lifetime_s, child_lifetime_s;
+    // Gateway failover (docs/vpn.md, "Gateway failover"): the address each gateway's liveness
+    // pings go to inside its tunnel, one for all or one per gateway in order (none: no pings,
+    // IKE's DPD and the 10 s set-up limit only); the ping interval, the misses that declare a
+    // gateway dead, hot standby, and failback to the first gateway after it answered for a hold.
+    u32 liveness_be[kMaxGateways];
+    u32 liveness_count;
+    u32 liveness_interval_ms[kMaxGateways];  // 10-10000; one for all or one per gateway
+    u32 liveness_interval_count;             // 0: the default for all
+    u32 liveness_misses[kMaxGateways];       // 1-100; the same
+    u32 liveness_misses_count;
+    bool standby;
+    bool failback_preferred;   // false: stay on the gateway failed over to
+    u32 failback_hold_s;       // 1-86400
 };
 
 namespace cfg {
@@ -57,6 +70,9 @@ void vpn_defaults(VpnConfig& v);
 // At the end of [vpn]: the keys the auth method needs, and none of the other's. nullptr if
 // fine, else what is wrong.
 [[nodiscard]] char const* vpn_auth_check(VpnConfig const& v);
+// At the end of [vpn]: one liveness target, interval and miss count for all gateways or one
+// for each. nullptr if fine, else what is wrong.
+[[nodiscard]] char const* vpn_failover_check(VpnConfig const& v);
 }  // namespace cfg
 
 }  // namespace tv

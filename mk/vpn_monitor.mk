@@ -12,7 +12,7 @@ VPN_MONITOR_GLUE := $(wildcard vpn/monitor/*.cpp)
 VPN_MONITOR_PURE := vpn/monitor/tunnel_pure.cpp  # host-tested: tests/unit/test_vpn_tunnel_pure.cpp
 UNIT_CORE_SRCS := $(filter-out $(filter-out $(VPN_MONITOR_PURE),$(VPN_MONITOR_GLUE)),$(UNIT_CORE_SRCS))
 
-VPN_MONITOR_SRCS := $(filter-out $(MON_CXX_SRCS),$(wildcard vpn/*.cpp vpn/ike/*.cpp) $(VPN_MONITOR_GLUE))
+VPN_MONITOR_SRCS := $(filter-out $(MON_CXX_SRCS),$(wildcard vpn/*.cpp vpn/ike/*.cpp vpn/failover/*.cpp) $(VPN_MONITOR_GLUE))
 MON_CXX_SRCS += $(VPN_MONITOR_SRCS)
 MON_OBJS += $(patsubst %.cpp,$(BUILD)/mon/%.o,$(VPN_MONITOR_SRCS))
 # lwIP's headers for the glue (net/ gets them the same way in mk/net.mk)

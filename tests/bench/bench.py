@@ -36,7 +36,8 @@ REPORT = os.path.join(ROOT, "build", "bench", "report.html")
 SHELL_MARK = "thinvisor-guest: up"
 COUNTS_RE = re.compile(r"power-off: exit counts (.*)$", re.M)
 # Benches make test's smoke run leaves out, with the reason.
-SMOKE_SKIP = {"vendor_exits": "a Bochs boot of about 5-10 minutes; the Bochs suite covers the same run"}
+SMOKE_SKIP = {"vendor_exits": "a Bochs boot of about 5-10 minutes; the Bochs suite covers the same run",
+              "vpn_failover": "a boot with two gateways killed and revived; tests/suites/vpn_failover.py runs the same rig"}
 
 
 def boot_once(monitor, machine, workdir):

@@ -1,10 +1,13 @@
-"""Wire helpers of tests/suites/vpn_tunnel.py (and its cert variant): sockets inside a
-namespace, pcap frames, UDP fields, charon's logged child keys, and hand-made ESP/IKE packets
-for the bad-packet checks. No test state here: constants stay with the suite."""
+"""Wire helpers of tests/suites/vpn_tunnel.py (and its cert and failover variants): sockets
+inside a namespace, charon started in a namespace, pcap frames, UDP fields, charon's logged child
+keys, and hand-made ESP/IKE packets for the bad-packet checks. No test state here: constants stay
+with the suite."""
 import os
 import re
 import socket
 import struct
+import subprocess
+import time
 
 import _netlib as nl
 
@@ -20,6 +23,30 @@ def ns_socket(ns, family, kind, proto=0):
         nl._setns(own)
         os.close(fd)
         os.close(own)
+
+
+def start_charon(ns, conf, vici, out):
+    """charon (kernel-libipsec) in namespace ns with strongswan.conf `conf`, its own /run (a
+    private tmpfs, so that two charons run side by side), output appended to `out`; returns the
+    Popen (its own process group) once its vici socket `vici` exists."""
+    charon = "/usr/lib/ipsec/charon"
+    log = open(out, "a")
+    inner = "mount -t tmpfs x /run && STRONGSWAN_CONF=%s exec %s" % (conf, charon)
+    p = subprocess.Popen(["ip", "netns", "exec", ns, "unshare", "-m", "--propagation", "private", "sh", "-c", inner],
+                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    deadline = time.time() + 15
+    while not os.path.exists(vici):
+        if time.time() > deadline or p.poll() is not None:
+            nl.kill_group(p)
+            raise RuntimeError("charon did not start (see %s)" % out)
+        time.sleep(0.05)
+    return p
+
+
+def swanctl(vici, *args):
+    """swanctl COMMAND --uri <vici> ARGS..."""
+    return nl.sh("swanctl", args[0], "--uri", "unix://" + vici, *args[1:], timeout=15)
 
 
 def read_pcap(path):

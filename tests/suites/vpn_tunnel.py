@@ -47,7 +47,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _netlib as nl  # noqa: E402
-from _vpn_wire import child_keys, esp_bad_padding, ike_header, ns_socket, read_pcap, udp_of  # noqa: E402
+from _vpn_wire import (child_keys, esp_bad_padding, ike_header, ns_socket, read_pcap, start_charon,  # noqa: E402
+                       swanctl, udp_of)
 
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_tunnel")
 CHARON = "/usr/lib/ipsec/charon"
@@ -247,17 +248,8 @@ class Env:
         return self.net.path(name)
 
     def start_charon(self, psk):
-        log = open(self.path("charon.out"), "a")
-        inner = "mount -t tmpfs x /run && STRONGSWAN_CONF=%s exec %s" % (self.path("strongswan.conf"), CHARON)
-        self.charon = subprocess.Popen(["ip", "netns", "exec", self.net.ns, "unshare", "-m", "--propagation",
-                                        "private", "sh", "-c", inner], stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-        log.close()
-        deadline = time.time() + 15
-        while not os.path.exists(self.path("charon.vici")):
-            if time.time() > deadline or self.charon.poll() is not None:
-                raise RuntimeError("charon did not start (see charon.log)")
-            time.sleep(0.05)
+        self.charon = start_charon(self.net.ns, self.path("strongswan.conf"), self.path("charon.vici"),
+                                   self.path("charon.out"))
         with open(self.path("swanctl.conf"), "w") as f:
             f.write(SWANCTL_CONF % {"gw": GW_IP, "gw_id": GW_ID, "client_id": CLIENT_ID, "psk": psk,
                                     "inner": INNER, "dns": DNS})
@@ -272,7 +264,7 @@ class Env:
             pass
 
     def swanctl(self, *args):
-        return nl.sh("swanctl", args[0], "--uri", "unix://" + self.path("charon.vici"), *args[1:], timeout=15)
+        return swanctl(self.path("charon.vici"), *args)
 
     def charon_log(self):
         try:
@@ -428,8 +420,8 @@ def check_bad_packets(env, g):
 
 # ---- the capture ---------------------------------------------------------------------------
 
-def capture_problems(frames):
-    """Frames that are not the monitor's IKE/ESP/ARP, the gateway's, or that carry a marker."""
+def capture_problems(frames, gateways=(GW_IP,)):
+    """Frames that are not the monitor's IKE/ESP/ARP, a gateway's, or that carry a marker."""
     guest, vgw, mon = (nl.mac_bytes(m) for m in (GUEST_MAC, GATEWAY_MAC, MON_MAC))
     pattern, mark = bytes([PATTERN]) * 32, MARK.encode()
     problems = []
@@ -447,7 +439,7 @@ def capture_problems(frames):
             pass
         elif kind != 0x0800:
             why = "ethertype %#x" % kind
-        elif u and {u[2], u[3]} & {500, 4500} and {u[0], u[1]} == {GW_IP, MON_IP}:
+        elif u and {u[2], u[3]} & {500, 4500} and MON_IP in (u[0], u[1]) and {u[0], u[1]} - {MON_IP} <= set(gateways):
             pass
         elif u and {u[2], u[3]} <= {67, 68} and src == mon:
             pass

@@ -235,15 +235,21 @@ static const char *const vpn_errors[] = {"none", "NO_PROPOSAL_CHOSEN", "AUTHENTI
                                          "no-inner-address", "INVALID_KE_PAYLOAD", "timeout",
                                          "protocol-error", "deleted-by-the-gateway"};
 
+/* failover::Liveness + 1 (0: no such gateway) */
+static const char *const vpn_liveness[] = {"none", "no-sa", "probing", "alive", "dead"};
+
 static void vpn_line(const char *name, uint64_t v)
 {
     const char *k = name + 4; /* after "vpn-" */
-    if (!strcmp(k, "state"))
-        printf("state %s\n", v < sizeof vpn_states / sizeof *vpn_states ? vpn_states[v] : "unknown");
+    if (!strcmp(k, "state") || !strcmp(k, "standby-st"))
+        printf("%s %s\n", !strcmp(k, "state") ? "state" : "standby-state",
+               v < sizeof vpn_states / sizeof *vpn_states ? vpn_states[v] : "unknown");
+    else if (!strcmp(k, "active-live") || !strcmp(k, "standby-live"))
+        printf("%s %s\n", k, v < sizeof vpn_liveness / sizeof *vpn_liveness ? vpn_liveness[v] : "unknown");
     else if (!strcmp(k, "last-error"))
         printf("last-error %s\n", v < sizeof vpn_errors / sizeof *vpn_errors ? vpn_errors[v] : "unknown");
-    else if (!strcmp(k, "gateway"))
-        printf("gateway %u.%u.%u.%u\n", (unsigned)(v >> 24) & 255, (unsigned)(v >> 16) & 255,
+    else if (!strcmp(k, "gateway") || !strcmp(k, "standby"))
+        printf("%s %u.%u.%u.%u\n", k, (unsigned)(v >> 24) & 255, (unsigned)(v >> 16) & 255,
                (unsigned)(v >> 8) & 255, (unsigned)v & 255);
     else if (!strncmp(k, "ike-spi", 7))
         printf("%s %016" PRIx64 "\n", k, v);
@@ -484,7 +490,8 @@ static void usage(FILE *f)
             "  info       say whether thinvisor is present, its ABI version and counter count\n"
             "  counters   print each exit counter as 'name value'\n"
             "  device-counters   print the mediators' own counters (not exits), 'name value'\n"
-            "  vpn        print the VPN tunnel's state and counters, 'key value' (never keys)\n"
+            "  vpn        print the VPN tunnel's state and counters, 'key value' (never keys):\n"
+            "             the active gateway and the standby, their liveness, failovers\n"
             "  tso-off IFACE   turn TCP segmentation offload off on IFACE (test guests)\n"
             "  log        print the monitor's log ring\n"
             "  policy     print the file-protection policy in force (version, disk, source),\n"

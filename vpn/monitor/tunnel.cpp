@@ -30,36 +30,45 @@ void ip_text(u32 be, char (&out)[16]) {
 
 }  // namespace
 
-bool MonitorTunnel::up() const { return ready_ && child_out_ != 0 && gw_mac_known_; }
+bool MonitorTunnel::up() const { return ready_ && active().up(); }
 
 // Sealed straight into frame_ after room for the outer headers (tunnel_pure's outer_frame).
-Status MonitorTunnel::send_inner(u8 const* packet, u32 len) {
-    SaPair* pair = db_.outbound();
-    if (!up() || !pair) {  // the policy asked up() first: only a race (or a fragment train) gets here
-        ++(ready_ && child_out_ && !gw_mac_known_ ? c_.no_next_hop : c_.seal_refused);
+Status MonitorTunnel::seal_and_send(GatewayLink& l, u8 const* packet, u32 len, u64* wire_len) {
+    SaPair* pair = l.db().outbound();
+    if (!l.up() || !pair) {  // the policy asked up() first: only a race (or a fragment train) gets here
+        ++(l.spi_out() && !l.mac_known() ? c_.no_next_hop : c_.seal_refused);
         return Status::Refused;
     }
     u64 esp_len = 0;
     SaLimit limit = SaLimit::Ok;
     Status const st = esp_seal(*pair, clock_us() / 1'000'000, packet, len, frame_ + kOuterHeaders,
                                sizeof frame_ - kOuterHeaders, &esp_len, &limit, esp_);
-    if (limit != SaLimit::Ok) ini().request_child_rekey();  // sequence numbers near their end
+    if (limit != SaLimit::Ok) l.ini().request_child_rekey();  // sequence numbers near their end
     if (!ok(st)) {
         ++c_.seal_refused;
         return st;
     }
     u8 me[6];
     memcpy(me, sw_->mac().b, 6);
-    u32 const n = outer_frame(frame_, gw_mac_, me, net::stack_address(), gw_be_, ++ip_id_, static_cast<u32>(esp_len),
-                              ini().nat_port());
+    u32 const n = outer_frame(frame_, l.mac(), me, net::stack_address(), l.gateway_be(), ++ip_id_,
+                              static_cast<u32>(esp_len), l.ini().nat_port());
     if (!ok(sw_->inject_to_wire(sw::Frame{frame_, n}))) {
         ++c_.wire_full;
         return Status::NoMemory;
     }
+    *wire_len = n;
+    return Status::Ok;
+}
+
+Status MonitorTunnel::send_inner(u8 const* packet, u32 len) {
+    if (!ready_) return Status::Refused;
+    u64 n = 0;
+    Status const st = seal_and_send(active(), packet, len, &n);
+    if (!ok(st)) return st;
     c_.inner_bytes_out += len;
     if (!first_packet_) {
         first_packet_ = true;
-        c_.first_packet_ms = now_ms() - setup_start_ms_;
+        c_.first_packet_ms = clock_us() / 1000 - setup_start_ms_;
         log("vpn: first guest packet through the tunnel %llu ms after IKE_SA_INIT (SAs up after %llu ms)",
             static_cast<ull>(c_.first_packet_ms), static_cast<ull>(c_.setup_ms));
     }
@@ -68,25 +77,29 @@ Status MonitorTunnel::send_inner(u8 const* packet, u32 len) {
 
 void MonitorTunnel::recv500(void* ctx, u32 src_be, u16, u8* data, size_t len) {
     auto& t = *static_cast<MonitorTunnel*>(ctx);
-    if (src_be != t.gw_be_) {
+    GatewayLink* l = t.link_from(src_be);
+    if (!l) {
         ++t.c_.udp_not_gateway;
         return;
     }
+    if (l != t.active_) t.c_.standby_ike_bytes += len + 28;
     crypto::FpuGuard fpu;  // mbedTLS's GCM and AES-NI for the SK payload
-    t.ini().on_datagram(ike::kIkePort, data, len);
+    l->ini().on_datagram(ike::kIkePort, data, len);
 }
 
 void MonitorTunnel::recv4500(void* ctx, u32 src_be, u16, u8* data, size_t len) {
     auto& t = *static_cast<MonitorTunnel*>(ctx);
-    if (src_be != t.gw_be_) {
+    GatewayLink* l = t.link_from(src_be);
+    if (!l) {
         ++t.c_.udp_not_gateway;
         return;
     }
     switch (classify_udp4500(data, len)) {
-        case Udp4500Kind::Esp: t.on_esp(data, len); return;
+        case Udp4500Kind::Esp: t.on_esp(*l, data, len); return;
         case Udp4500Kind::Ike: {
+            if (l != t.active_) t.c_.standby_ike_bytes += len + 28;
             crypto::FpuGuard fpu;
-            t.ini().on_datagram(ike::kNattPort, data, len);
+            l->ini().on_datagram(ike::kNattPort, data, len);
             return;
         }
         case Udp4500Kind::Keepalive: ++t.c_.keepalives_in; return;
@@ -96,16 +109,27 @@ void MonitorTunnel::recv4500(void* ctx, u32 src_be, u16, u8* data, size_t len) {
     }
 }
 
-void MonitorTunnel::on_esp(u8* data, size_t len) {
-    EspOpened const o = esp_open(db_, data, len, esp_, clock_us() / 1'000'000);
+// From either link: both are authenticated tunnels to a configured gateway, and a packet on
+// its way through the old one while the tunnel switches is the guest's too. The liveness
+// replies are taken out here, before the guest could see them (vpn/failover/echo.hpp).
+void MonitorTunnel::on_esp(GatewayLink& l, u8* data, size_t len) {
+    EspOpened const o = esp_open(l.db(), data, len, esp_, clock_us() / 1'000'000);
     if (o.verdict == EspVerdict::Ok) {
-        ini().note_traffic();
+        l.ini().note_traffic();
+        u8 const* inner = data + o.inner_off;
+        failover::EchoMatch const m = failover::match_echo_reply(inner, static_cast<u32>(o.inner_len), tag_, gateway_count_);
+        if (m.ours) {
+            ++c_.pings_in;
+            c_.ping_bytes += len + 28;
+            if (m.from_be == targets_be_[m.gateway]) machine_.reply(m.gateway, m.seq, clock_us() / 1000);
+            return;
+        }
         c_.inner_bytes_in += o.inner_len;
-        policy_->from_tunnel(data + o.inner_off, static_cast<u32>(o.inner_len));
+        policy_->from_tunnel(inner, static_cast<u32>(o.inner_len));
         return;
     }
     if (o.verdict == EspVerdict::Dummy) {
-        ini().note_traffic();
+        l.ini().note_traffic();
         return;
     }
     count_drop(o.verdict);
@@ -128,70 +152,45 @@ void MonitorTunnel::count_drop(EspVerdict v) {
     if (worth_logging(n)) log("vpn: dropped an ESP packet: %s (%llu so far)", verdict_name(v), static_cast<ull>(n));
 }
 
-Status MonitorTunnel::send(u16 port, u8 const* data, size_t len) {
-    // The initiator's IKE_SA_INIT requests (exchange 34, not a response): set-up is timed
-    // from the latest one sent, the one the gateway answers.
-    if (port == ike::kIkePort && len > 19 && data[18] == 34 && !(data[19] & 0x20)) init_sent_ms_ = now_ms();
+Status MonitorTunnel::ike_send(GatewayLink& l, u16 port, u8 const* data, size_t len) {
+    if (&l != active_) c_.standby_ike_bytes += len + 28;
     net::UdpSocket& s = port == ike::kNattPort ? udp4500_ : udp500_;
-    return s.send_to(gw_be_, port == ike::kNattPort ? ini().nat_port() : port, data, len);  // [vpn]'s port
+    return s.send_to(l.gateway_be(), port == ike::kNattPort ? l.ini().nat_port() : port, data, len);  // [vpn]'s port
 }
 
-u64 MonitorTunnel::now_ms() { return clock_us() / 1000; }
-
-void MonitorTunnel::line(char const* text) { log("vpn: %s", text); }
-
-void MonitorTunnel::child_up(ike::ChildSa const& sa) {
-    u8 keymat[2 * (32 + 4)];
-    u8 const kb = sa.keys.i_to_r.key_len;
-    memcpy(keymat, sa.keys.i_to_r.key, kb);
-    memcpy(keymat + kb, sa.keys.i_to_r.salt, 4);
-    memcpy(keymat + kb + 4, sa.keys.r_to_i.key, kb);
-    memcpy(keymat + 2 * kb + 4, sa.keys.r_to_i.salt, 4);
-    ChildSaSpec spec{};
-    spec.spi_in = sa.spi_in;
-    spec.spi_out = sa.spi_out;
-    spec.keymat = keymat;
-    spec.keymat_len = 2u * (kb + 4u);
-    spec.key_bytes = kb;
-    spec.initiator = true;
-    spec.encap = UdpEncap{__builtin_bswap32(net::stack_address()), __builtin_bswap32(gw_be_), kNatTPort, ini().nat_port()};
-    spec.now_s = clock_us() / 1'000'000;
-    spec.life.hard.seconds = sa.hard_lifetime_s;  // past it, ESP refuses the pair both ways
-    Status const st = db_.install(spec);
-    crypto::secure_zero(keymat, sizeof keymat);
-    if (!ok(st)) {
-        log("vpn: child SA %08x/%08x refused by the SA database (status %u)", sa.spi_in, sa.spi_out,
-            static_cast<unsigned>(st));
-        return;
-    }
-    bool const first = child_out_ == 0;
-    child_in_ = sa.spi_in;
-    child_out_ = sa.spi_out;
+void MonitorTunnel::link_child_up(GatewayLink& l, ike::ChildSa const& sa, bool first) {
     ++c_.tunnels_up;
     char g[16];
-    ip_text(gw_be_, g);
+    ip_text(l.gateway_be(), g);
     if (!first) {
-        log("vpn: child SA rekeyed: in %08x out %08x", sa.spi_in, sa.spi_out);
+        log("vpn: child SA rekeyed with %s: in %08x out %08x", g, sa.spi_in, sa.spi_out);
         return;
     }
-    setup_start_ms_ = init_sent_ms_;
-    c_.setup_ms = now_ms() - setup_start_ms_;
+    u64 const now = clock_us() / 1000;
+    machine_.sa_up(l.index(), now);
+    if (&l != active_) {
+        log("vpn: standby SA up with gateway %s: child SA in %08x out %08x, %llu ms after IKE_SA_INIT", g, sa.spi_in,
+            sa.spi_out, static_cast<ull>(now - l.init_sent_ms()));
+        u32 const a = u32{sa.inner_ip[0]} << 24 | u32{sa.inner_ip[1]} << 16 | u32{sa.inner_ip[2]} << 8 | sa.inner_ip[3];
+        if (a && a != policy_->net().address)
+            log("vpn: gateway %s gives another inner address than the guest's: after a failover to it the "
+                "guest's connections break (docs/vpn.md, \"Gateway failover\")", g);
+        return;
+    }
+    setup_start_ms_ = l.init_sent_ms();
+    c_.setup_ms = now - setup_start_ms_;
     first_packet_ = false;
     log("vpn: tunnel up with gateway %s: child SA in %08x out %08x, AES-GCM-%u, %llu ms after IKE_SA_INIT", g,
-        sa.spi_in, sa.spi_out, kb * 8u, static_cast<ull>(c_.setup_ms));
+        sa.spi_in, sa.spi_out, sa.keys.i_to_r.key_len * 8u, static_cast<ull>(c_.setup_ms));
     adopt_inner(sa);
+    if (switching_) switched(now);
 }
 
-void MonitorTunnel::child_down(u32 spi_in, u32 spi_out) {
-    (void)db_.remove_by_inbound(spi_in);
-    if (spi_in == child_in_) {
-        // The current pair went: another live one (a rekey's) takes over, else the tunnel is down.
-        SaPair* p = db_.outbound();
-        child_in_ = p ? p->in.spi : 0;
-        child_out_ = p ? p->out.spi : 0;
-    }
+void MonitorTunnel::link_child_down(GatewayLink& l, u32 spi_in, u32 spi_out) {
+    bool const gone = l.spi_out() == 0;
+    if (gone) machine_.sa_down(l.index(), clock_us() / 1000);
     log("vpn: child SA in %08x out %08x removed%s", spi_in, spi_out,
-        child_out_ ? "" : ": tunnel down, guest packets are dropped");
+        !gone ? "" : &l == active_ ? ": tunnel down, guest packets are dropped" : " (standby)");
 }
 
 // The gateway's configuration payload names the guest's address (and DNS servers): the guest

@@ -27,6 +27,9 @@ constexpr u8 kRetransmitTries = 5;
 constexpr u32 kRestartMs = 2000, kKeepaliveMs = 20000;
 constexpr u64 kFailoverMs = 10000;
 
+// Each link's initiator wipes the PSK it is given, so each is given this copy of the module's.
+constinit u8 g_psk_copy[1024]{};
+
 bool rdrand_fill(void*, u8* out, u64 n) {
     while (n) {
         u64 r = 0;
@@ -44,15 +47,37 @@ bool rdrand_fill(void*, u8* out, u64 n) {
 }  // namespace
 
 bool MonitorTunnel::configure(VpnConfig const& v) {
-    for (u32 i = 0; i < v.gateway_count && i < 4; ++i) {
+    for (u32 i = 0; i < v.gateway_count && i < failover::kMaxGateways; ++i) {
         gateway_ports_[gateway_count_] = v.gateways[i].port;
-        gateways_be_[gateway_count_++] = v.gateways[i].be;
+        gateways_be_[gateway_count_] = v.gateways[i].be;
+        targets_be_[gateway_count_++] = v.liveness_count ? v.liveness_be[v.liveness_count == 1 ? 0 : i] : 0;
     }
-    gw_be_ = gateways_be_[0];
+    params_.ping = v.liveness_count != 0;
+    params_.interval_ms = v.liveness_interval_ms[0];
+    params_.misses = v.liveness_misses[0];
+    for (u32 i = 0; i < gateway_count_; ++i) {
+        if (v.liveness_interval_count > 1) params_.interval_of[i] = v.liveness_interval_ms[i];
+        if (v.liveness_misses_count > 1) params_.misses_of[i] = v.liveness_misses[i];
+    }
+    params_.standby = v.standby;
+    params_.failback = v.failback_preferred ? failover::Failback::Preferred : failover::Failback::Stay;
+    params_.hold_ms = v.failback_hold_s * 1000;
+    params_.setup_ms = kFailoverMs;
+    u64 r = 0;
+    if (!rdrand_fill(nullptr, reinterpret_cast<u8*>(&r), 8) ||
+        !rdrand_fill(nullptr, reinterpret_cast<u8*>(&tag_.cookie), 8)) {
+        log("vpn: no random numbers for the liveness pings: the tunnel stays down");
+        return false;
+    }
+    tag_.id = static_cast<u16>(r);
     ike::Config const c =
         ike_config(v, IkeTimers{kRetransmitMs, kRetransmitMaxMs, kRetransmitTries, kRestartMs, kKeepaliveMs});
+    return v.auth == VpnAuth::Cert ? configure_cert(v, c) : configure_psk(v, c);
+}
 
-    if (v.auth == VpnAuth::Cert) return configure_cert(v, c);
+// Every link's initiator gets the PSK (each keeps only prf(PSK, pad) and wipes what it was
+// given); the module's copy is wiped whole, line end included.
+bool MonitorTunnel::configure_psk(VpnConfig const& v, ike::Config const& c) {
     BootModule const* m = find_module(boot_info(), v.psk);
     if (!m || !m->copy) {
         log("vpn: the PSK module '%s' was not loaded: the tunnel stays down", v.psk);
@@ -62,14 +87,17 @@ bool MonitorTunnel::configure(VpnConfig const& v) {
     size_t len = m->end - m->start;
     size_t used = len;
     while (used && (psk[used - 1] == '\n' || psk[used - 1] == '\r')) --used;
+    u8* const copy = g_psk_copy;
+    bool good = used <= sizeof g_psk_copy;
     crypto::FpuGuard fpu;
-    Status const st = ini().configure(c, psk, used);  // wipes psk[0, used)
-    crypto::secure_zero(psk, len);                    // and the line end: nothing of the file stays
-    if (!ok(st)) {
-        log("vpn: IKE configuration refused (identities, proposals or an empty PSK): the tunnel stays down");
-        return false;
+    for (u32 i = 0; good && i < kLinks; ++i) {
+        memcpy(copy, psk, used);
+        good = ok(links_[i].ini().configure(c, copy, used));  // wipes copy[0, used)
     }
-    return true;
+    crypto::secure_zero(g_psk_copy, sizeof g_psk_copy);
+    crypto::secure_zero(psk, len);
+    if (!good) log("vpn: IKE configuration refused (identities, proposals, an empty PSK or one over 1024 bytes): the tunnel stays down");
+    return good;
 }
 
 namespace {
@@ -100,10 +128,13 @@ bool MonitorTunnel::configure_cert(VpnConfig const& v, ike::Config const& c) {
                                  crypto::Random{rdrand_fill, nullptr});
         if (!ok(st))
             log("vpn: our certificate or its key was refused (unparsable, not a pair, or not RSA/P-256): the tunnel stays down");
-        else if (st = ini().configure_cert(c, *signer, static_cast<u8 const*>(ca->copy), ca->end - ca->start); !ok(st))
-            log("vpn: IKE configuration refused (identities, proposals or the CA certificate): the tunnel stays down");
-        else
+        else {
             good = true;
+            for (u32 i = 0; good && i < kLinks; ++i)
+                good = ok(links_[i].ini().configure_cert(c, *signer, static_cast<u8 const*>(ca->copy), ca->end - ca->start));
+            if (!good)
+                log("vpn: IKE configuration refused (identities, proposals or the CA certificate): the tunnel stays down");
+        }
     }
     crypto::secure_zero(key_bytes, key_len);
     return good;
@@ -113,7 +144,7 @@ bool MonitorTunnel::init(VpnConfig const& v, VpnGuestPolicy* policy, sw::FrameSw
     policy_ = policy;
     sw_ = sw;
     lock_ = lock;
-    new (ini_mem_) ike::Initiator{*this, *this, *this, crypto::Random{rdrand_fill, nullptr}};
+    for (GatewayLink& l : links_) l.init(this, crypto::Random{rdrand_fill, nullptr});
     ready_ = configure(v);
     return ready_;
 }
@@ -130,84 +161,109 @@ bool MonitorTunnel::open_sockets() {
     return false;
 }
 
-// The gateway's next hop MAC, for the ESP frames built outside lwIP. The last known one is
-// kept while lwIP re-resolves an expired entry, so a long transfer does not stall on it.
-void MonitorTunnel::refresh_next_hop() {
-    u8 mac[6];
-    if (net::stack_next_hop_mac(gw_be_, mac)) {
-        memcpy(gw_mac_, mac, 6);
-        gw_mac_known_ = true;
-    }
+GatewayLink* MonitorTunnel::link_from(u32 src_be) {
+    if (active_->from(src_be)) return active_;  // the active gateway's, should both name it
+    for (GatewayLink& l : links_)
+        if (l.from(src_be)) return &l;
+    return nullptr;
 }
 
-void MonitorTunnel::failover() {
-    ike::State const s = ini().state();
-    u64 const now = now_ms();
-    if (s == ike::State::Established || s == ike::State::Deleting) {
-        attempt_ms_ = now;
-        return;
-    }
-    if (gateway_count_ < 2 || now - attempt_ms_ < kFailoverMs) return;
-    attempt_ms_ = now;
-    gateway_index_ = (gateway_index_ + 1) % gateway_count_;
-    gw_be_ = gateways_be_[gateway_index_];
-    gw_mac_known_ = false;
-    ++c_.gateway_switches;
-    u8 ip[4];
-    memcpy(ip, &gw_be_, 4);
-    log("vpn: no SA with the gateway for %llu s: trying gateway %u.%u.%u.%u", static_cast<unsigned long long>(kFailoverMs / 1000),
-        ip[0], ip[1], ip[2], ip[3]);
-    ini().shutdown();  // not established: forgets the attempt at once
-    ini().set_gateway(ip);
-    ini().set_gateway_port(gateway_ports_[gateway_index_]);
-    ini().start();
+GatewayLink* MonitorTunnel::link_of(u32 gateway) {
+    for (GatewayLink& l : links_)
+        if (l.index() == gateway) return &l;
+    return nullptr;
+}
+
+GatewayLink const* MonitorTunnel::standby() const {
+    int const sb = machine_.standby();
+    for (GatewayLink const& l : links_)
+        if (sb >= 0 && l.index() == static_cast<u32>(sb)) return &l;
+    return nullptr;
+}
+
+void MonitorTunnel::start() {
+    u64 const now = clock_us() / 1000;
+    machine_.init(params_, gateway_count_, now);
+    u8 const* g = reinterpret_cast<u8 const*>(&gateways_be_[0]);
+    log("vpn: starting IKE with gateway %u.%u.%u.%u%s; liveness pings %s, every %u ms, dead after %u misses, "
+        "failback %s", g[0], g[1], g[2], g[3], params_.standby && gateway_count_ > 1 ? " and the standby" : "",
+        params_.ping ? "on" : "off (no liveness_target)", params_.interval_ms, params_.misses,
+        params_.failback == failover::Failback::Preferred ? "to the first gateway" : "off (stay)");
+    failover_tick(now);
 }
 
 void MonitorTunnel::tick() {
     if (!ready_) return;
     nic::NicEnvLock guard(lock_);
+    crypto::FpuGuard fpu;  // IKE's crypto (mbedTLS GCM with AES-NI) in its timers, ESP for the pings
     if (!started_) {
         if (!net::stack_has_address() || !open_sockets()) return;
         started_ = true;
-        attempt_ms_ = now_ms();
-        u8 const* g = reinterpret_cast<u8 const*>(&gw_be_);
-        log("vpn: starting IKE with gateway %u.%u.%u.%u", g[0], g[1], g[2], g[3]);
-        refresh_next_hop();
-        crypto::FpuGuard fpu;
-        ini().start();
+        start();
         return;
     }
-    refresh_next_hop();
-    {
-        crypto::FpuGuard fpu;  // IKE's crypto (mbedTLS GCM with AES-NI) in its timers
-        ini().poll();
-        failover();
+    for (GatewayLink& l : links_) {
+        l.refresh_next_hop();
+        l.ini().poll();
     }
+    failover_tick(clock_us() / 1000);
     c_.udp_too_long = udp500_.too_long() + udp4500_.too_long();
 }
 
+namespace {
+
+u8 live_code(failover::Machine const& m, int g) {
+    return g < 0 ? 0 : static_cast<u8>(static_cast<u8>(m.gateway(static_cast<u32>(g)).live) + 1);
+}
+
+}  // namespace
+
 MonitorTunnel::View MonitorTunnel::view() const {
     View v{};
+    v.gateway_be = active().gateway_be() ? active().gateway_be() : gateways_be_[0];
     if (!ready_) {
         v.state = ike::State::Idle;
         v.last_error = ike::Error::None;
-        v.gateway_be = gw_be_;
         return v;
     }
-    v.state = ini().state();
-    v.last_error = ini().last_error();
-    v.gateway_be = gw_be_;
-    v.ike_spi_i = ini().spi_i();
-    v.ike_spi_r = ini().spi_r();
-    v.spi_in = child_in_;
-    v.spi_out = child_out_;
+    v.state = active().ini().state();
+    v.last_error = active().ini().last_error();
+    v.ike_spi_i = active().ini().spi_i();
+    v.ike_spi_r = active().ini().spi_r();
+    v.spi_in = active().spi_in();
+    v.spi_out = active().spi_out();
     v.pkts_out = esp_.sealed;
     v.pkts_in = esp_.opened;
     v.bytes_out = c_.inner_bytes_out;
     v.bytes_in = c_.inner_bytes_in;
+    if (GatewayLink const* s = standby()) {
+        v.standby_be = s->gateway_be();
+        v.standby_state = s->ini().state();
+    }
+    if (started_) {
+        v.active_live = live_code(machine_, static_cast<int>(machine_.active()));
+        v.standby_live = live_code(machine_, machine_.standby());
+    }
     return v;
 }
 
-ike::Counters MonitorTunnel::ike_counters() const { return ready_ ? ini().counters() : ike::Counters{}; }
+ike::Counters MonitorTunnel::ike_counters() const {
+    if (!ready_) return ike::Counters{};
+    ike::Counters k = links_[0].ini().counters();
+    ike::Counters const& b = links_[1].ini().counters();
+    k.rx += b.rx;
+    k.tx += b.tx;
+    k.retransmits += b.retransmits;
+    k.malformed += b.malformed;
+    k.ignored_response += b.ignored_response;
+    k.foreign += b.foreign;
+    k.peer_requests += b.peer_requests;
+    k.dpd_sent += b.dpd_sent;
+    k.child_rekeys += b.child_rekeys;
+    k.ike_rekeys += b.ike_rekeys;
+    k.keepalives += b.keepalives;
+    k.fragments_sent += b.fragments_sent;
+    return k;
+}
 
 }  // namespace tv::vpn

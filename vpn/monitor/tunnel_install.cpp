@@ -30,7 +30,11 @@ constexpr char const* kNames[] = {
     "vpn-bad-padding", "vpn-bad-next-hdr", "vpn-bad-inner",   "vpn-udp-bad",     "vpn-not-gateway",
     "vpn-no-next-hop", "vpn-wire-full",    "vpn-seal-refused", "vpn-ike-bad",    "vpn-ike-ignored",
     "vpn-ike-foreign", "vpn-ike-retrans",  "vpn-child-rekeys", "vpn-ike-rekeys", "vpn-dpd-sent",
-    "vpn-tunnels-up",  "vpn-gw-switches",  "vpn-setup-ms",    "vpn-first-pkt-ms"};
+    "vpn-tunnels-up",  "vpn-gw-switches",  "vpn-setup-ms",    "vpn-first-pkt-ms",
+    // failover (vpn/monitor/tunnel_failover.cpp)
+    "vpn-standby",     "vpn-standby-st",   "vpn-active-live", "vpn-standby-live", "vpn-failovers",
+    "vpn-failbacks",   "vpn-detect-ms",    "vpn-switch-ms",   "vpn-pings-out",   "vpn-pings-in",
+    "vpn-ping-bytes",  "vpn-standby-ike"};
 constexpr u32 kCount = sizeof kNames / sizeof kNames[0];
 
 u64 value(u32 i) {
@@ -44,7 +48,9 @@ u64 value(u32 i) {
                        e.bad_next_header, e.bad_inner, c.udp_malformed + c.udp_too_long, c.udp_not_gateway,
                        c.no_next_hop, c.wire_full, c.seal_refused, k.malformed, k.ignored_response, k.foreign,
                        k.retransmits, k.child_rekeys, k.ike_rekeys, k.dpd_sent, c.tunnels_up,
-                       c.gateway_switches, c.setup_ms, c.first_packet_ms};
+                       c.gateway_switches, c.setup_ms, c.first_packet_ms, __builtin_bswap32(v.standby_be),
+                       static_cast<u64>(v.standby_state), v.active_live, v.standby_live, c.failovers, c.failbacks,
+                       c.detect_ms, c.switch_ms, c.pings_out, c.pings_in, c.ping_bytes, c.standby_ike_bytes};
     static_assert(sizeof all / sizeof all[0] == kCount);
     return all[i];
 }
@@ -67,6 +73,11 @@ void log_tunnel() {
         ike::to_string(v.state), g[0], g[1], g[2], g[3], ike::to_string(v.last_error), static_cast<ull>(v.pkts_out),
         static_cast<ull>(v.bytes_out), static_cast<ull>(v.pkts_in), static_cast<ull>(v.bytes_in),
         static_cast<ull>(c.tunnels_up), static_cast<ull>(k.child_rekeys), static_cast<ull>(k.ike_rekeys));
+    log("vpn: failover: %llu failovers, %llu failbacks, the last detected in %llu ms and switched in %llu ms; "
+        "liveness pings %llu out %llu in (%llu bytes), standby IKE %llu bytes",
+        static_cast<ull>(c.failovers), static_cast<ull>(c.failbacks), static_cast<ull>(c.detect_ms),
+        static_cast<ull>(c.switch_ms), static_cast<ull>(c.pings_out), static_cast<ull>(c.pings_in),
+        static_cast<ull>(c.ping_bytes), static_cast<ull>(c.standby_ike_bytes));
     log("vpn: tunnel drops: esp unknown-spi %llu truncated %llu replay %llu bad-icv %llu bad-padding %llu "
         "bad-next-header %llu bad-inner %llu; udp malformed %llu not-gateway %llu; ike malformed %llu ignored %llu "
         "foreign %llu; no-next-hop %llu wire-full %llu seal-refused %llu",
