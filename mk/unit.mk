@@ -73,8 +73,7 @@ UNIT_FUZZ_WITH_config := core/config.cpp core/config_values.cpp core/config_vpn.
 UNIT_FUZZ_WITH_loader_conf := boot/efi/loader_conf.c
 UNIT_FUZZ_WITH_elf_image := boot/efi/elf_image.c
 UNIT_FUZZ_WITH_ide_prd := drivers/ide/ide_shadow.cpp
-UNIT_FUZZ_WITH_ahci := drivers/ahci/ahci_port.cpp drivers/ahci/ahci_issue.cpp drivers/ahci/ahci_takeover.cpp \
-                       drivers/ahci/ahci_hba.cpp drivers/ahci/ahci_counts.cpp drivers/ata/ata_command.cpp \
+UNIT_FUZZ_WITH_ahci := $(AHCI_PURE_SRCS) drivers/ata/ata_command.cpp \
                        drivers/ata/sector_crypt.cpp $(STORAGE_PURE_SRCS) $(CRYPTO_SRCS)
 UNIT_FUZZ_EXTRA_ahci = $(CRYPTO_INC) $(CRYPTO_SSE_ISA)
 UNIT_FUZZ_LIBS_ahci = $(CRYPTO_MBEDTLS_LIB)
