@@ -183,6 +183,9 @@ char const* vpn_failover_check(VpnConfig const& v) {
         return "[vpn]: 'liveness_interval' needs one value for all gateways or one for each";
     if (!fits(v.liveness_misses_count))
         return "[vpn]: 'liveness_misses' needs one value for all gateways or one for each";
+    // The standby SA is how the monitor sees the preferred gateway answer again; without it
+    // there is nothing to count the hold on.
+    if (v.failback_preferred && !v.standby) return "[vpn]: 'failback = preferred' needs 'standby = yes'";
     return nullptr;
 }
 

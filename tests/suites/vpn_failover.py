@@ -27,7 +27,7 @@ ONE guest boot carries every check, in this order:
 - tcp_across_failover: gateway 1 returns (as the standby); a TCP transfer from the guest to the
   server runs while gateway 2, now active, dies: it completes with equal sha256;
 - flapping_gateway1: gateway 2 returns; gateway 1, active again, goes down and up every 3 s
-  for 30 s (not a minute: the boot's time budget) while the guest pings: the monitor does not
+  for a minute (issue 15) while the guest pings: the monitor does not
   crash or get stuck, and the server answers at the end;
 - both_down_then_gw2: both gateways die; the guest's pings get nothing; gateway 2 returns and
   the tunnel recovers by itself;
@@ -64,7 +64,7 @@ CHECKS = ["standby_shown", "gateway1_dies_gap", "tcp_across_failover", "flapping
 GAP_LIMIT = 2.0
 BULK_MB = 8  # about 20 s through the tunnel under TCG (docs/vpn.md: 0.4 MB/s)
 WAIT_PING = "for i in $(seq 120); do pidof ping >/dev/null || break; sleep 1; done; "
-FLAP_S, FLAP_PERIOD = 30, 3.0
+FLAP_S, FLAP_PERIOD = 60, 3.0
 
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
         "[vpn]\ngateway = %s, %s\nlocal_id = %s\nremote_id = %s\nauth = psk\npsk = vpn.psk\n"

@@ -56,7 +56,7 @@ TEST(VpnFailoverConfig, DefaultsArePingsEvery100MsThreeMissesHotStandbyAndStay) 
 
 TEST(VpnFailoverConfig, EveryKeyTakesItsValue) {
     Result r = parse("liveness_target = 10.1.0.1, 10.2.0.1\nliveness_interval = 50\nliveness_misses = 5\n"
-                     "standby = no\nfailback = preferred\nfailback_hold = 30\n");
+                     "standby = yes\nfailback = preferred\nfailback_hold = 30\n");
     ASSERT_TRUE(r.ok) << r.err.message;
     VpnConfig const& v = r.cfg.vpn;
     ASSERT_EQ(v.liveness_count, 2u);
@@ -64,7 +64,7 @@ TEST(VpnFailoverConfig, EveryKeyTakesItsValue) {
     EXPECT_EQ(v.liveness_be[1], be(10, 2, 0, 1));
     EXPECT_EQ(v.liveness_interval_ms[0], 50u);
     EXPECT_EQ(v.liveness_misses[0], 5u);
-    EXPECT_FALSE(v.standby);
+    EXPECT_TRUE(v.standby);
     EXPECT_TRUE(v.failback_preferred);
     EXPECT_EQ(v.failback_hold_s, 30u);
     Result per = parse("liveness_interval = 50, 200\nliveness_misses = 2, 4\n");
@@ -100,6 +100,14 @@ TEST(VpnFailoverConfig, TargetsIntervalsAndMissesMustBeOneForAllOrOnePerGateway)
     expect_error("liveness_interval = 100, 100, 100\n", 11, "'liveness_interval' needs one value");
     expect_error("liveness_misses = 3, 3, 3\n", 11, "'liveness_misses' needs one value");
     expect_error("liveness_interval = 100, 5\n", 11, "bad value");
+}
+
+TEST(VpnFailoverConfig, FailbackToThePreferredGatewayNeedsTheStandby) {
+    expect_error("standby = no\nfailback = preferred\n", 12, "'failback = preferred' needs 'standby = yes'");
+    Result r = parse("standby = no\nfailback = stay\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_FALSE(r.cfg.vpn.standby);
+    EXPECT_FALSE(r.cfg.vpn.failback_preferred);
 }
 
 }  // namespace
