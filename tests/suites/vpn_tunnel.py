@@ -445,6 +445,8 @@ def capture_problems(frames, gateways=(GW_IP,)):
             pass
         elif f[23] == 1 and src != mon:
             pass  # the gateway's ICMP (port unreachable while charon is down)
+        elif f[23] == 2 and src not in (mon, guest, vgw):
+            pass  # a gateway namespace's IGMP report as its link comes back up (vpn_failover)
         else:
             why = "IPv4 protocol %d %s" % (f[23], u[:4] if u else "")
         if why:
