@@ -3,6 +3,7 @@ inside a namespace, charon started in a namespace, pcap frames, UDP fields, char
 keys, and hand-made ESP/IKE packets for the bad-packet checks. No test state here: constants stay
 with the suite."""
 import os
+import signal
 import re
 import socket
 import struct
@@ -42,6 +43,17 @@ def start_charon(ns, conf, vici, out):
             raise RuntimeError("charon did not start (see %s)" % out)
         time.sleep(0.05)
     return p
+
+
+def stop_capture(p):
+    """Stops a tcpdump started by a suite: SIGINT so it flushes the pcap, then the group."""
+    if p and p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGINT)
+            p.wait(10)
+        except Exception:  # noqa: BLE001 -- a hung tcpdump is killed below
+            pass
+    nl.kill_group(p)
 
 
 def swanctl(vici, *args):

@@ -39,7 +39,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -51,7 +50,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _netlib as nl  # noqa: E402
 import vpn_tunnel as vt  # noqa: E402
-from _vpn_wire import ns_socket, read_pcap, start_charon, swanctl  # noqa: E402
+from _vpn_wire import ns_socket, read_pcap, start_charon, stop_capture, swanctl  # noqa: E402
 
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_failover")
 PID = os.getpid()
@@ -233,14 +232,7 @@ class Env:
         return nl.sh("ip", "-n", self.router, "route", "show", vt.INNER + "/32", check=False)
 
     def stop_dump(self):
-        p = self.dump
-        if p and p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGINT)
-                p.wait(10)
-            except Exception:  # noqa: BLE001 -- a hung tcpdump is killed below
-                pass
-        nl.kill_group(p)
+        stop_capture(self.dump)
 
     def cleanup(self):
         if not self.up:

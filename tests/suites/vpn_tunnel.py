@@ -37,7 +37,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -47,7 +46,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _netlib as nl  # noqa: E402
-from _vpn_wire import (child_keys, esp_bad_padding, ike_header, ns_socket, read_pcap, start_charon,  # noqa: E402
+from _vpn_wire import (child_keys, esp_bad_padding, ike_header, ns_socket, read_pcap, start_charon, stop_capture,  # noqa: E402
                        swanctl, udp_of)
 
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_tunnel")
@@ -274,14 +273,7 @@ class Env:
             return ""
 
     def stop_dump(self):
-        p = self.dump
-        if p and p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGINT)
-                p.wait(10)
-            except Exception:  # noqa: BLE001 -- a hung tcpdump is killed below
-                pass
-        nl.kill_group(p)
+        stop_capture(self.dump)
 
     def cleanup(self):
         if not self.up:
