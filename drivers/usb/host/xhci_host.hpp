@@ -101,6 +101,7 @@ class XhciBulkPipe final : public card::BulkPipe {
     UsbDevice dev_;
     u8 in_, out_;
     u16 packet_;
+    u64 last_in_us_ = 0;  // when the last bulk-in transfer completed (the command gap)
 };
 
 }  // namespace tv::usb::host
