@@ -86,8 +86,10 @@ BUNDLE_SECTORS = 12 * MIB // 512  # and the disk that brings its tools (fw_cfg t
 # cache holds what it wanted to write, not what the disk holds, and the next attack would see
 # that. The tools come on a third disk (a cpio of build-fileprot-bundle.sh), found by its
 # size: through fw_cfg their 6 MB took the guest more than 5 minutes. One line per attack:
-# its exit status and the I/O errors the guest kernel reported on
-# the disk meanwhile (each one a write the monitor refused).
+# its exit status and the I/O errors the guest kernel counted on the disk meanwhile (each one
+# a command the monitor refused). They are read from the SCSI device's ioerr_cnt: the kernel's
+# "I/O error, dev" lines are rate-limited (10 in 5 s), and attacks in quick succession lost
+# theirs (chmod and chown showed none in a make test run although the monitor refused them).
 GUEST_PRELUDE = r"""
 fp=/tmp/fp; mkdir -p $fp
 echo "TV-UNPACK $(cut -d' ' -f1 /proc/uptime)"
@@ -99,10 +101,13 @@ S=; for d in /sys/block/sd?; do [ "$(cat $d/size)" = %(data)d ] && S=/dev/${d##*
 echo "TV-DISK $S at $(cut -d' ' -f1 /proc/uptime)"
 D=/mnt/d; mkdir -p $D
 dmesg -n 1; dmesg -c >/dev/null
+ioerrs() { echo $(( $(cat /sys/block/${S#/dev/}/device/ioerr_cnt) )); }
+E0=$(ioerrs)
 report() {
-    e=$(dmesg -c | grep -c "I/O error, dev ${S#/dev/}")
+    m=$(dmesg -c | grep -c "I/O error, dev ${S#/dev/}")
+    e1=$(ioerrs); e=$((e1 - E0)); E0=$e1
     n=$(thinvisor-ctl policy | sed -n 's/^refused //p')
-    echo "TV-ATTACK $1 rc=$2 ioerr=$e refused=${n:-none}"
+    echo "TV-ATTACK $1 rc=$2 ioerr=$e refused=${n:-none} logged=$m"
 }
 fsop() {
     name=$1; shift
