@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ucontext.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +138,18 @@ static void cpu_rep_movs_read(const char *name)
         defended(name, "rep movsq out of the region copied zeros");
 }
 
+/* Where the child was when its alarm fired (shared[104..111]), and that it fired (shared[101]). */
+static volatile uint8_t *exec_shared;
+
+static void exec_alarm(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig, (void)si;
+    uint64_t rip = (uint64_t)((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP];
+    memcpy((void *)(exec_shared + 104), &rip, sizeof rip);
+    exec_shared[101] = 1;
+    _exit(0);
+}
+
 /* Jumps into the code canary page in a child: zero-page fetches run as `add [rax], al` on a
  * shared counter (rax = counter + 1, so al = 1); monitor bytes would not. */
 static void cpu_exec(const char *name)
@@ -150,23 +163,37 @@ static void cpu_exec(const char *name)
     /* Entered 2 bytes in: the 1023 `add [rax], al` to the page's end leave the byte at 255, not
      * at a multiple of 256; then the fetch runs off the mapping and the child faults. */
     target[2] = 0xc3; /* ret: kept only if the write reached the monitor's page */
+    exec_shared = shared;
     pid_t pid = fork();
     if (pid == 0) {
-        alarm(2);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = exec_alarm;
+        sa.sa_flags = SA_SIGINFO;
+        sigaction(SIGALRM, &sa, NULL);
+        alarm(10);
         __asm__ volatile("mov %0, %%rax\n\tcall *%1" : : "r"(shared + 1), "r"(target + 2) : "rax", "memory");
         shared[100] = 1;
         _exit(0);
     }
     int st = 0;
     waitpid(pid, &st, 0);
+    uint64_t rip = 0;
+    memcpy(&rip, (const void *)(shared + 104), sizeof rip);
     if (shared[100])
         breach(name, "a ret written into the monitor's page ran and returned");
     else if (shared[1])
-        defended(name, "the fetch saw zeros: %u zero-page instructions ran, then signal %d", shared[1],
-                 WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        defended(name, "the fetch saw zeros: %u zero-page instructions ran, then %s", shared[1],
+                 shared[101] ? "the alarm" : WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "an exit");
+    else if (shared[101] && rip == (uint64_t)(uintptr_t)(target + 2))
+        /* Not one instruction retired in 10 s: the fetch kept faulting (the monitor's single
+         * step cancelled by interrupts each time, say), which runs nothing of the monitor's. */
+        defended(name, "the first fetch from the region never completed within 10 s (the child was still at "
+                 "%#llx): nothing ran", (unsigned long long)rip);
     else
-        breach(name, "execution in the region did not see zeros (signal %d): monitor bytes may have run",
-               WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        breach(name, "execution in the region did not see zeros (%s at rip %#llx, entered at %p): monitor bytes "
+               "may have run", shared[101] ? "alarm" : WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "exit",
+               (unsigned long long)rip, (void *)(target + 2));
     devmem_unmap(target, 512);
 }
 
