@@ -3,7 +3,8 @@
 // the writes it refused, discarded or audited, in total and by path. Exported as device
 // counters (core/exit_stats), the one channel the guest already reads; the names are fixed
 // so the guest tool can find them:
-//   policy-version, policy-ranges, policy-bus (0 ATA, 1 AoE), policy-source (0 boot module),
+//   policy-version, policy-ranges, policy-bus (0 ATA, 1 AoE), policy-source (0 boot module,
+//   1 fetched over HTTPS from [policy] url),
 //   policy-serial0..2 (the disk's serial, 8 ASCII bytes each, little-endian, NUL padded),
 //   policy-refused, policy-discarded, policy-audited, policy-paths (= kPathSlots), then
 //   kPathSlots counters named by a path (its last 16 characters; "" for an unused slot)
@@ -26,6 +27,15 @@ class PolicyStats {
     void set_policy(policy::PolicyView const* v, u8 source) {
         view_ = v;
         source_ = source;
+    }
+    // A live update replaced the policy (under the rules lock, so no record() runs): its
+    // paths are new strings, so the per-path hits start again; the totals keep counting.
+    void policy_replaced(u8 source) {
+        source_ = source;
+        for (u32 i = 0; i < kPathSlots; ++i) {
+            __atomic_store_n(&paths_[i], nullptr, __ATOMIC_RELEASE);
+            __atomic_store_n(&hits_[i], 0, __ATOMIC_RELAXED);
+        }
     }
     void record(RuleHit const& h);
     // Counter i < kCounters: name (17 bytes, NUL terminated) and value. False past the end.
