@@ -83,6 +83,7 @@ bool load_boot_policy(Config const& cfg, BootInfo const& bi) {
     set_policy_in_force(&g_view);
     set_audit_sink(audit_line);
     g_stats.set_policy(&g_view, 0);
+    if (pc.url[0]) g_stats.set_url(pc.url);
     if (!stats_device_counters_register(PolicyStats::kCounters, stats_counter, nullptr))
         log("policy: no room for its counters (thinvisor-ctl policy will not see them)");
     log("policy: '%s' version %llu in force for disk %s:%s, %u range(s)", pc.module,
@@ -103,8 +104,9 @@ LiveResult apply_downloaded_policy(u64 len, char const* source) {
     policy::PolicyView const* cur = policy_in_force();
     if (!cur) return LiveResult::Refused;
     policy::PolicyView next;
-    if (policy::parse_policy(bytes, len, next) == policy::ParseError::None && next.version == cur->version)
-        return LiveResult::Unchanged;  // the same version again (say, the file was touched)
+    u64 offered = 0;  // its version, when it parses (verify_policy fills `next` only on success)
+    if (policy::parse_policy(bytes, len, next) == policy::ParseError::None) offered = next.version;
+    if (offered == cur->version) return LiveResult::Unchanged;  // the same again (say, the file was touched)
     policy::VerifyError e;
     policy::ParseError pe = policy::ParseError::None;
     {
@@ -118,7 +120,7 @@ LiveResult apply_downloaded_policy(u64 len, char const* source) {
     }
     if (e == policy::VerifyError::Rollback) {
         log("policy: from %s refused: version %llu is older than version %llu in force (rollback)", source,
-            static_cast<unsigned long long>(next.version), static_cast<unsigned long long>(cur->version));
+            static_cast<unsigned long long>(offered), static_cast<unsigned long long>(cur->version));
         return LiveResult::Refused;
     }
     if (e != policy::VerifyError::None) {
