@@ -102,10 +102,8 @@ void receive() {
         HttpProgress const p = n > 0 ? g_f.resp.feed(buf, static_cast<size_t>(n)) : g_f.resp.closed();
         if (p == HttpProgress::Failed) {
             char why[96];
-            snprintf(why, sizeof why, "HTTP: %s%s", http_error_name(g_f.resp.error()),
-                     g_f.resp.error() == HttpError::Status ? "" : "");
-            if (g_f.resp.error() == HttpError::Status)
-                snprintf(why, sizeof why, "HTTP status %u", g_f.resp.status());
+            if (g_f.resp.error() == HttpError::Status) snprintf(why, sizeof why, "HTTP status %u", g_f.resp.status());
+            else snprintf(why, sizeof why, "HTTP: %s", http_error_name(g_f.resp.error()));
             return poll_failed(why);
         }
         if (p == HttpProgress::Done) return response_done();

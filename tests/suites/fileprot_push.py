@@ -16,6 +16,8 @@ polls every 3 s. In that one boot:
     URL), and the guest's same write is then refused (EIO, audit line with the path);
   - conditional GET: the access log shows the unchanged polls after that as 304s, each sent
     with If-None-Match.
+A second, short boot (restart) with the old boot module (3) while the server has 4: version 4
+is in force before the guest runs (the boot is stopped once the monitor logs that).
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. Needs root (namespace, tap).
 Everything it creates is removed on every exit path (_netlib's cleanup)."""
@@ -254,5 +256,43 @@ def case_live_push(work):
     return problems, notes
 
 
+def case_restart_keeps_the_newer_version(work):
+    """A restart with the old boot module (3) while the server has 4: the first poll, before
+    the guest runs, puts 4 in force; the boot is stopped once that is logged."""
+    problems, notes = [], []
+    image, _, pubkey = make_disk(work)
+    good = make_ca(work, "good")
+    os.replace(os.path.join(good, "ca.pem"), os.path.join(work, "policy-ca.pem"))
+    conf = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = 10.77.0.1\n"
+            "[policy]\n%s\nmodule = system.policy\nmin_version = 3\nurl = %s\nca = policy-ca.pem\n"
+            "server = 10.77.0.1\ninterval = 300\nboot_wait = 120\n" % (MON_MAC, MON_IP, pubkey, URL))
+    net = nl.Net("fpr").setup()
+    g = None
+    try:
+        web = Nginx(net, work)
+        web.publish(os.path.join(work, "v4.policy"), int(time.time()) - 100)
+        web.start(good)
+        g = nl.Guest(net, work, conf_text=conf, machine="pc", guest_mac=GUEST_MAC, timeout=600,
+                     extra=["-drive", "file=%s,format=raw,if=ide,index=1" % image],
+                     modules=[os.path.join(work, m) for m in ("system.policy", "policy-ca.pem")])
+        m = wait_log(g, r"policy: (first fetch done|no answer) after (\d+) ms at boot; version (\d+) in force", 300)
+        log = g.monitor_log()
+        if not m:
+            problems.append("no end of the boot's first poll in the monitor log (tail %r)" % log[-600:])
+        elif m.group(3) != "4":
+            problems.append("the guest would start under version %s, not the server's 4 (%s)" % (m.group(3), m.group(0)))
+        else:
+            notes.append("version 4 in force %s ms into the boot's wait" % m.group(2))
+        applied = log.find("policy: version 4 from %s in force (was 3)" % URL)
+        if m and not 0 <= applied < m.start():
+            problems.append("version 4 was not applied before the guest started")
+    finally:
+        if g:
+            g.kill()
+        net.cleanup()
+    return problems, notes
+
+
 if __name__ == "__main__":
-    sys.exit(nl.run_suite("fileprot-push", __doc__.splitlines()[0], [("live", case_live_push)], LOGS))
+    sys.exit(nl.run_suite("fileprot-push", __doc__.splitlines()[0],
+                          [("live", case_live_push), ("restart", case_restart_keeps_the_newer_version)], LOGS))
