@@ -322,7 +322,7 @@ compile_all() {
 }
 
 # ---------------------------------------------------------------------------
-# d. mbedTLS (libmbedcrypto.a)
+# d. mbedTLS (libmbedcrypto.a, and the TLS client libmbedtls.a)
 # ---------------------------------------------------------------------------
 step_mbedtls() {
     CURRENT_STEP=mbedtls
