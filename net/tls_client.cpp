@@ -174,10 +174,12 @@ void TlsClient::fail(char const* what, int err) {
     char e[100] = "";
     if (err) mbedtls_strerror(err, e, sizeof e);
     if (err == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && ssl_) {
-        char info[96] = "";
+        char info[128] = "";
         uint32_t const flags = mbedtls_ssl_get_verify_result(static_cast<mbedtls_ssl_context*>(ssl_));
         int const n = mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
-        if (n > 0 && info[n - 1] == '\n') info[n - 1] = 0;
+        // One line per reason: joined, so the log line stays one line.
+        for (int i = 0; i < n && info[i]; ++i)
+            if (info[i] == '\n') info[i] = i + 1 < n && info[i + 1] ? ';' : 0;
         snprintf(error_, sizeof error_, "%s: server certificate refused: %s", what, info);
     } else {
         snprintf(error_, sizeof error_, "%s%s%s", what, err ? ": " : "", e);

@@ -61,7 +61,7 @@ class TlsClient {
     bool peer_closed_{false};
     u8 rx_[kRx]{};
     size_t rx_head_{0}, rx_len_{0};
-    char error_[160]{};
+    char error_[200]{};
 };
 
 }  // namespace tv::net

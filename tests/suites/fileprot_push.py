@@ -7,7 +7,8 @@ fileprot_boot (serial QM00002), policy version 3 as the boot module, and [policy
 pointing at nginx (Debian's) in a private network namespace with a test CA; the monitor
 polls every 3 s. In that one boot:
   - wrong CA: nginx first presents a certificate from another CA (and serves version 4): the
-    monitor refuses the TLS handshake with the reason in its log, and 3 stays in force;
+    monitor refuses the TLS handshake with the reason in its log, and 3 stays in force; then
+    one from the right CA for another host name: refused too;
   - rollback: nginx, now with the right certificate, serves version 2: refused as older than
     the version in force;
   - the guest writes /etc/extra.conf's block on the raw disk: allowed under version 3;
@@ -77,20 +78,29 @@ def make_disk(work):
     return image, block, run(TOOL, "pubkey", "-p", pub).strip()
 
 
-def make_ca(work, name):
-    """A CA (EC P-256) and a server certificate for HOST signed by it, valid from an hour ago."""
+def make_ca(work, name, host=HOST):
+    """A CA (EC P-256) in work/name and a server certificate for `host` signed by it (the
+    directory's server.pem and server.key); returns the directory."""
     d = os.path.join(work, name)
     os.makedirs(d)
     p = lambda f: os.path.join(d, f)  # noqa: E731
     run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
         "-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "30", "-subj", "/CN=thinvisor test CA %s" % name)
-    run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=%s" % HOST)
-    with open(p("ext"), "w") as f:
-        f.write("subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n" % HOST)
-    run("openssl", "x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
-        "-CAcreateserial", "-days", "30", "-extfile", p("ext"), "-out", p("server.pem"))
+    server_cert(d, d, host)
     return d
+
+
+def server_cert(ca_dir, out_dir, host):
+    """server.pem and server.key in out_dir: a certificate for `host` from the CA in ca_dir."""
+    os.makedirs(out_dir, exist_ok=True)
+    p = lambda f: os.path.join(out_dir, f)  # noqa: E731
+    run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=%s" % host)
+    with open(p("ext"), "w") as f:
+        f.write("subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\n" % host)
+    run("openssl", "x509", "-req", "-in", p("server.csr"), "-CA", os.path.join(ca_dir, "ca.pem"),
+        "-CAkey", os.path.join(ca_dir, "ca.key"), "-CAcreateserial", "-days", "30", "-extfile", p("ext"),
+        "-out", p("server.pem"))
 
 
 class Nginx:
@@ -189,6 +199,8 @@ def case_live_push(work):
     problems, notes = [], []
     image, block, pubkey = make_disk(work)
     good, wrong = make_ca(work, "good"), make_ca(work, "wrong")
+    other_name = os.path.join(work, "other-name")
+    server_cert(good, other_name, "other.test")  # the right CA, another host's name
     os.replace(os.path.join(good, "ca.pem"), os.path.join(work, "policy-ca.pem"))
     conf = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = 10.77.0.1\n"
             "[policy]\n%s\nmodule = system.policy\nmin_version = 3\nurl = %s\nca = policy-ca.pem\n"
@@ -210,6 +222,13 @@ def case_live_push(work):
             return problems + ["the guest did not reach its shell (console tail %r)" % g.console[-400:]], notes
         if re.search(r"policy: version 4 from", g.monitor_log()):
             problems.append("wrong CA: version 4 was applied from a server the pinned CA did not sign")
+        web.start(other_name)
+        if not wait_log(g, r"policy: fetch from %s failed: TLS handshake: server certificate refused: "
+                        r"The certificate Common Name \(CN\) does not match" % url, 180):
+            problems.append("wrong name: a certificate for other.test was not refused (log tail %r)"
+                            % g.monitor_log()[-600:])
+        if re.search(r"policy: version 4 from", g.monitor_log()):
+            problems.append("wrong name: version 4 was applied from a server named other.test")
         web.publish(os.path.join(work, "v2.policy"), stamp + 10)
         web.start(good)
         if not wait_log(g, r"policy: from %s refused: version 2 is older than version 3 in force \(rollback\)" % url,
