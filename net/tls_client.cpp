@@ -45,10 +45,7 @@ int rdrand_entropy(void*, unsigned char* out, size_t n) {
     return 0;
 }
 
-u64 x509_unix(mbedtls_x509_time const& t) {
-    return civil_to_unix(static_cast<u32>(t.year), static_cast<u32>(t.mon), static_cast<u32>(t.day),
-                         static_cast<u32>(t.hour), static_cast<u32>(t.min), static_cast<u32>(t.sec));
-}
+CivilTime civil(mbedtls_x509_time const& t) { return CivilTime{t.year, t.mon, t.day, t.hour, t.min, t.sec}; }
 
 // The validity dates mbedTLS itself cannot check here (no MBEDTLS_HAVE_TIME_DATE: the VPN's
 // certificates keep their documented behaviour), against the RTC-based wall clock.
@@ -56,8 +53,9 @@ int check_dates(void* ctx, mbedtls_x509_crt* crt, int, uint32_t* flags) {
     auto const* t = static_cast<TlsTrust const*>(ctx);
     if (!t->unix_at_boot) return 0;
     u64 const now = t->unix_at_boot + (clock_us() - t->boot_us) / 1'000'000;
-    if (now < x509_unix(crt->valid_from)) *flags |= MBEDTLS_X509_BADCERT_FUTURE;
-    if (now > x509_unix(crt->valid_to)) *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
+    Validity const v = check_validity(now, civil(crt->valid_from), civil(crt->valid_to));
+    if (v == Validity::NotYet) *flags |= MBEDTLS_X509_BADCERT_FUTURE;
+    if (v == Validity::Expired) *flags |= MBEDTLS_X509_BADCERT_EXPIRED;
     return 0;
 }
 

@@ -25,6 +25,17 @@ u64 civil_to_unix(u32 year, u32 mon, u32 day, u32 hour, u32 min, u32 sec) {
     return days * 86400 + u64{hour} * 3600 + u64{min} * 60 + sec;
 }
 
+Validity check_validity(u64 now, CivilTime const& from, CivilTime const& to) {
+    auto secs = [](CivilTime const& t) {
+        if (t.year < 1970 || t.mon < 1 || t.day < 1 || t.hour < 0 || t.min < 0 || t.sec < 0) return u64{0};
+        return civil_to_unix(static_cast<u32>(t.year), static_cast<u32>(t.mon), static_cast<u32>(t.day),
+                             static_cast<u32>(t.hour), static_cast<u32>(t.min), static_cast<u32>(t.sec));
+    };
+    if (now < secs(from)) return Validity::NotYet;
+    if (now > secs(to)) return Validity::Expired;
+    return Validity::Valid;
+}
+
 bool cmos_to_unix(CmosTime const& t, u64* out) {
     bool const bcd = !(t.status_b & 0x04), h24 = t.status_b & 0x02;
     u32 sec, min, hour, day, mon, year, century = 20;

@@ -34,3 +34,12 @@ TEST(NetWallTime, RefusesRegistersNoClockHolds) {
     EXPECT_FALSE(cmos_to_unix(CmosTime{0, 0, 0, 7, 12, 26, 0, 0x04}, &t));                      // hour 0 in 12 h
     EXPECT_FALSE(cmos_to_unix(CmosTime{0, 0, 0, 0, 12, 26, 0, 0x06}, &t));                      // day 0
 }
+
+TEST(NetWallTime, CertificateDatesAgainstTheClock) {
+    CivilTime const from{2026, 11, 30, 12, 0, 0}, to{2026, 12, 30, 12, 0, 0};
+    u64 const now = civil_to_unix(2026, 12, 7, 11, 0, 0);
+    EXPECT_EQ(check_validity(now, from, to), Validity::Valid);
+    EXPECT_EQ(check_validity(civil_to_unix(2026, 11, 30, 11, 59, 59), from, to), Validity::NotYet);
+    EXPECT_EQ(check_validity(civil_to_unix(2026, 12, 30, 12, 0, 1), from, to), Validity::Expired);
+    EXPECT_EQ(check_validity(civil_to_unix(2026, 12, 30, 12, 0, 0), from, to), Validity::Valid);  // inclusive
+}
