@@ -8,7 +8,8 @@ IP:4501` names: every check below also proves the gateway port (IKE_SA_INIT to 4
 non-ESP marker, no float from 500, ESP to 4501; the PSK suite covers the usual 500/4500).
 
 - cert_wrong_ca_refused: charon presents a gateway certificate issued by another CA: the monitor
-  refuses it with the pinned-CA line, and the guest's pings are not answered;
+  refuses it with the pinned-CA line, the guest's pings are not answered, and `thinvisor-ctl vpn`
+  names the refusal as its last error (still, after the monitor's next tries);
 - cert_comes_up: charon restarts with its certificate from the pinned CA, an RSA one, while the
   monitor signs with its ECDSA P-256 key: both signature kinds run in the monitor in one boot
   (tests/suites/vpn_ike.py runs each kind both ways with the same sources on the host);
@@ -162,6 +163,10 @@ def run(env, work, results):
         problems = [] if m else ["no pinned-CA refusal in the monitor log"]
         if got != 0:
             problems.append("%d pings answered with the gateway's certificate from another CA" % got)
+        # The refusal stays the last error while the monitor retries (IKE restarts every 2 s).
+        d, _, _ = vt.ctl_vpn(g)
+        if d.get("last-error") != "gateway-certificate-not-from-pinned-CA":
+            problems.append("thinvisor-ctl vpn shows last-error %s, not the pinned-CA refusal" % d.get("last-error"))
         results["cert_wrong_ca_refused"] = ("; ".join(problems) or None, m.group(0)[:120] if m else "")
         env.stop_charon()
 

@@ -227,7 +227,7 @@ MonitorTunnel::View MonitorTunnel::view() const {
         return v;
     }
     v.state = active().ini().state();
-    v.last_error = active().ini().last_error();
+    v.last_error = active().ini().last_failure();
     v.ike_spi_i = active().ini().spi_i();
     v.ike_spi_r = active().ini().spi_r();
     v.spi_in = active().spi_in();
