@@ -19,7 +19,10 @@ non-ESP marker, no float from 500, ESP to 4501; the PSK suite covers the usual 5
   the monitor verifies method 1 and signs with method 9 (ECDSA P-256, r | s); the tunnel comes
   back and the guest's pings are answered (the same boot, reconnected);
 - cert_key_not_leaked: neither our private key's PEM body nor its DER bytes are in the monitor
-  log or in what `thinvisor-ctl vpn` prints.
+  log or in what `thinvisor-ctl vpn` prints;
+- cert_nothing_in_clear: a capture of the outer link for the whole boot holds only IKE, ESP in
+  UDP, ARP and the gateway's ICMP, and none of the marked pings the guest sent while the
+  gateway's certificate was refused (issue 14: "a wrong CA ... nothing leaks in clear").
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. Needs root; every namespace,
 tap and daemon it creates is removed on exit (vpn_tunnel.Env)."""
@@ -37,7 +40,8 @@ import _netlib as nl  # noqa: E402
 import vpn_tunnel as vt  # noqa: E402
 
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_tunnel_cert")
-CHECKS = ["cert_wrong_ca_refused", "cert_comes_up", "cert_ping_server", "cert_classic_methods", "cert_key_not_leaked"]
+CHECKS = ["cert_wrong_ca_refused", "cert_comes_up", "cert_ping_server", "cert_classic_methods", "cert_key_not_leaked",
+          "cert_nothing_in_clear"]
 
 GW_PORT = 4501
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
@@ -159,7 +163,7 @@ def run(env, work, results):
         mark = len(g.monitor_log())
         start_charon_cert(env, "gw-other.pem", "ecdsa")
         m = vt.wait_log(g, r"vpn: ike: [^\n]*not issued by the pinned CA[^\n]*", 60, mark)
-        got, _ = vt.pings(g, 2)
+        got, _ = vt.pings(g, 2, "-p %02x -s 200" % vt.PATTERN)  # the marker cert_nothing_in_clear looks for
         problems = [] if m else ["no pinned-CA refusal in the monitor log"]
         if got != 0:
             problems.append("%d pings answered with the gateway's certificate from another CA" % got)
@@ -201,6 +205,14 @@ def run(env, work, results):
         g.save_console()
     finally:
         g.kill()
+    time.sleep(1)
+    env.stop_dump()
+    frames = vt.read_pcap(env.pcap)
+    bad = vt.capture_problems(frames)
+    results["cert_nothing_in_clear"] = (
+        "the capture is empty" if not frames else
+        "%d frames not allowed on the outer link: %s" % (len(bad), "; ".join(bad[:3])) if bad else None,
+        "%d frames captured, none in clear (the wrong CA's pings carried the marker)" % len(frames))
     lines, runs = key_needles(os.path.join(work, "client.key"))
     flat = (log + ctl).replace(" ", "").lower()
     leaked = [ln for ln in lines if ln in log + ctl] + [r for r in runs if r in flat]

@@ -194,6 +194,8 @@ class Initiator {
     // the initiator retries (and an established tunnel still tells why it was down).
     Error last_failure() const { return failure_; }
     Counters const& counters() const { return counters_; }
+    // Failed: when poll() starts over (IKE_SA_INIT anew); 0 in any other state.
+    u64 restart_at_ms() const { return state_ == State::Failed ? restart_at_ : 0; }
     u64 spi_i() const { return spi_i_; }
     u64 spi_r() const { return spi_r_; }
     u16 group() const { return group_; }  // of the established IKE SA

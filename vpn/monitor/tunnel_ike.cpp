@@ -207,6 +207,7 @@ void MonitorTunnel::tick() {
         l.ini().poll();
     }
     failover_tick(clock_us() / 1000);
+    held_.expire(clock_us() / 1000, !coming_up());
     c_.udp_too_long = udp500_.too_long() + udp4500_.too_long();
 }
 

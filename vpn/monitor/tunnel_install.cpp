@@ -88,6 +88,9 @@ void log_tunnel() {
         static_cast<ull>(c.udp_not_gateway), static_cast<ull>(k.malformed), static_cast<ull>(k.ignored_response),
         static_cast<ull>(k.foreign), static_cast<ull>(c.no_next_hop), static_cast<ull>(c.wire_full),
         static_cast<ull>(c.seal_refused));
+    HeldPacket::Counts const& h = g_tunnel.held();
+    log("vpn: guest packets kept while the tunnel came up: %llu, sent with the new SA %llu, dropped %llu",
+        static_cast<ull>(h.kept), static_cast<ull>(h.sent), static_cast<ull>(h.dropped));
 }
 
 void tick() { g_tunnel.tick(); }
