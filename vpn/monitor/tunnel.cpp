@@ -76,17 +76,10 @@ Status MonitorTunnel::send_inner(u8 const* packet, u32 len) {
     return Status::Ok;
 }
 
-// The active gateway's first child SA is on its way: IKE_SA_INIT or IKE_AUTH in flight, or the
-// restart after a failure due within a held packet's lifetime. The restart runs on the tick,
-// which the guest's timer interrupts bring, as they bring the guest's periodic sends: its
-// packet of that moment just precedes IKE_SA_INIT and is worth keeping.
 bool MonitorTunnel::coming_up() const {
-    if (active().spi_out() != 0) return false;
     ike::Initiator const& ini = active().ini();
-    ike::State const s = ini.state();
-    if (s == ike::State::InitSent || s == ike::State::AuthSent) return true;
-    u64 const restart = ini.restart_at_ms();
-    return restart != 0 && restart <= clock_us() / 1000 + HeldPacket::kMaxAgeMs;
+    return sa_coming_up(ini.state(), active().spi_out(), ini.restart_at_ms(), clock_us() / 1000,
+                        HeldPacket::kMaxAgeMs);
 }
 
 bool MonitorTunnel::hold(u8 const* packet, u32 len) {
