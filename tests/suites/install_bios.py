@@ -84,20 +84,30 @@ def update_grub_inside(stage):
                env=dict(os.environ, THINVISOR_FIRMWARE="bios", PATH="/usr/sbin:/usr/bin:/sbin:/bin"))
 
 
-def boot(disk, script, name, cpu="max", timeout=BOOT_TIMEOUT, stop_at=None):
-    """Boots the disk from SeaBIOS (no -kernel): COM1 = the guest's console (GRUB, Linux),
-    COM2 = the monitor's log. The guest script powers the machine off."""
+def read(path):
+    return open(path, "rb").read().decode("utf-8", "replace") if os.path.exists(path) else ""
+
+
+def start_qemu(disk, script, name, cpu, timeout, extra=()):
+    """QEMU pc from SeaBIOS on the disk (snapshot): COM1 = the guest's console (GRUB, Linux),
+    COM2 = the monitor's log, both files in OUT/name. Returns (process, com1, com2)."""
     d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
     com1, com2 = os.path.join(d, "console.log"), os.path.join(d, "monitor.log")
     cmd = ["timeout", "-k", "5", str(timeout), "qemu-system-x86_64", "-machine", "pc", "-accel", "tcg",
-           "-cpu", cpu, "-m", "512M", "-display", "none",
+           "-cpu", cpu, "-m", "512M", "-display", "none", *extra,
            "-drive", "file=%s,format=raw,if=ide,snapshot=on" % disk,
            "-fw_cfg", "name=opt/thinvisor/script,file=" + script,
            "-serial", "file:" + com1, "-serial", "file:" + com2]
-    read = lambda f: open(f, "rb").read().decode("utf-8", "replace") if os.path.exists(f) else ""
-    t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return p, com1, com2
+
+
+def boot(disk, script, name, cpu="max", timeout=BOOT_TIMEOUT, stop_at=None):
+    """Boots the disk from SeaBIOS (no -kernel): COM1 = the guest's console (GRUB, Linux),
+    COM2 = the monitor's log. The guest script powers the machine off."""
+    p, com1, com2 = start_qemu(disk, script, name, cpu, timeout)
+    t0 = time.monotonic()
     while p.poll() is None:
         time.sleep(1)
         if stop_at and stop_at in read(com1).replace("\r", "").replace("\n", ""):
@@ -131,18 +141,10 @@ def marker_at_reset(disk, script, name, timeout=BOOT_TIMEOUT):
     """Boots the disk with QEMU told to pause at the guest's reset instead of resetting; once
     paused, reads the dword at 0x4F0 (None if the machine never paused). Returns (dword,
     console, seconds)."""
-    d = os.path.join(OUT, name)
-    os.makedirs(d, exist_ok=True)
-    com1, com2, sock = (os.path.join(d, f) for f in ("console.log", "monitor.log", "hmp.sock"))
-    cmd = ["timeout", "-k", "5", str(timeout), "qemu-system-x86_64", "-machine", "pc", "-accel", "tcg",
-           "-cpu", "max", "-m", "512M", "-display", "none", "-action", "reboot=shutdown,shutdown=pause",
-           "-monitor", "unix:%s,server=on,wait=off" % sock,
-           "-drive", "file=%s,format=raw,if=ide,snapshot=on" % disk,
-           "-fw_cfg", "name=opt/thinvisor/script,file=" + script,
-           "-serial", "file:" + com1, "-serial", "file:" + com2]
-    read = lambda f: open(f, "rb").read().decode("utf-8", "replace") if os.path.exists(f) else ""
+    sock = os.path.join(OUT, name, "hmp.sock")
+    p, com1, com2 = start_qemu(disk, script, name, "max", timeout, (
+        "-action", "reboot=shutdown,shutdown=pause", "-monitor", "unix:%s,server=on,wait=off" % sock))
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     word = None
     try:
         while p.poll() is None:
