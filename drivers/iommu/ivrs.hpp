@@ -42,6 +42,11 @@ struct IvrsInfo {
     u32 range_count;
     IvrsReserved reserved[kMaxReserved];
     u32 reserved_count;
+    // IOAPICs a segment-0 unit names by a special entry (type 48h, variety 1): the firmware's
+    // statement that their interrupts pass through the unit, which interrupt filtering needs
+    // (Linux turns AMD-Vi interrupt remapping off without one). ioapic_devid: the first's ID.
+    u32 ioapic_count;
+    u16 ioapic_devid;
 };
 
 enum class IvrsError : u8 {
