@@ -39,6 +39,7 @@ HookRegisters g_regs;
 // entry as the write will leave it (drivers/iommu/iommu.hpp), before it reaches the IOAPIC.
 void report_entry(u32 offset, u8 size, u64 value) {
     u32 const sel = g_guard.select();
+    if (!iommu::iommu_remaps_interrupts()) return;
     if (offset < IoApicGuard::kWindow || offset >= IoApicGuard::kWindow + 4 || sel < IoApicGuard::kFirstRedirection)
         return;
     u32 const low = sel & ~1u;

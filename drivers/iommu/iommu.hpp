@@ -22,6 +22,8 @@ bool iommu_guards(u8 bus, u8 dev, u8 fn);
 // guest programs into a source, reported before the write reaches it (the IOAPIC guard: a
 // redirection entry (its pin) as it will be; the MSI guard: a function's MSI or one MSI-X entry, `vectors`
 // messages from `data` on). Nothing happens where no unit remaps interrupts.
+// Whether any unit remaps interrupts (the guards skip the work of a report otherwise).
+bool iommu_remaps_interrupts();
 void iommu_ioapic_entry(u8 pin, u64 rte);
 void iommu_msi_message(u8 bus, u8 dev, u8 fn, u64 address, u32 data, u32 vectors);
 

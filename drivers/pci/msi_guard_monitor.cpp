@@ -54,6 +54,7 @@ void overlay(u8* img, u32 len, i64 at, u8 size, u64 value) {
 // The interrupt remapping unit learns the function's MSI as the write will leave it
 // (drivers/iommu/iommu.hpp), before the write reaches the device.
 void report_msi(MsiGate& g, u16 reg, u8 size, u32 value) {
+    if (!iommu::iommu_remaps_interrupts()) return;
     u8 img[0x10] = {};  // control at 2, address at 4 (and 8), data at 8 or 0x0C
     for (u16 off = 0; off < sizeof img; off += 4) {
         u32 const v = pci_config_read(g.bdf, static_cast<u16>(g.cap + off), 4);
@@ -84,6 +85,7 @@ constinit Device g_msix_device{"pci-msix-guard"};
 
 // The entry a write to the table changes, as the write will leave it, for the remapping unit.
 void report_msix(MsixGate const& g, u64 base, u64 off, u8 size, u64 value) {
+    if (!iommu::iommu_remaps_interrupts()) return;
     if (off < g.table || off - g.table >= g.len || (off - g.table) % 16 >= 12) return;  // vector control: no message
     u64 const entry = g.table + (off - g.table) / 16 * 16;
     u8 img[12] = {};
