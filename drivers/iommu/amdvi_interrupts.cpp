@@ -35,22 +35,46 @@ bool amdvi_irte_for_ioapic(u64 rte, IrtEntry* out) {
     return entry(static_cast<u8>(rte), (rte >> 8) & 7, (rte >> 11) & 1, static_cast<u8>(rte >> 56), out);
 }
 
-bool amdvi_irte_for_ioapic_pins(u64 const* rtes, u32 n, u32 index, IrtEntry* out) {
-    constexpr u64 kMasked = 1ull << 16;
+namespace {
+
+// Folds the entries with `index` into one (amdvi_irte_for_ioapic_pins says how).
+struct Union {
     bool found = false, agree = true, all_logical = true;
     u8 dests = 0;
-    for (u32 pin = 0; pin < n; ++pin) {
-        IrtEntry e{};
-        if ((rtes[pin] & kMasked) || !amdvi_irte_for_ioapic(rtes[pin], &e) || e.index != index) continue;
-        if (found && e.value != out->value) agree = false;
-        if (!found) *out = e;
+    IrtEntry first{};
+
+    void add(IrtEntry e, u32 index) {
+        if (!e.value || e.index != index) return;
+        if (found && e.value != first.value) agree = false;
+        if (!found) first = e;
         found = true;
         all_logical = all_logical && (e.value & kDmBit);
         dests = static_cast<u8>(dests | (e.value >> kDestShift));
     }
-    if (!found || agree) return found;
-    u8 const vector = static_cast<u8>(index);
-    return entry(vector, kFixed, all_logical, all_logical ? dests : 0xFF, out) && (out->index = index, true);
+    bool result(u32 index, IrtEntry* out) const {
+        if (!found) return false;
+        if (agree) return *out = first, true;
+        return entry(static_cast<u8>(index), kFixed, all_logical, all_logical ? dests : 0xFF, out) &&
+               (out->index = index, true);
+    }
+};
+
+}  // namespace
+
+bool amdvi_irte_for_ioapic_pins(u64 const* rtes, u32 n, u32 index, IrtEntry* out) {
+    constexpr u64 kMasked = 1ull << 16;
+    Union u;
+    for (u32 pin = 0; pin < n; ++pin) {
+        IrtEntry e{};
+        if (!(rtes[pin] & kMasked) && amdvi_irte_for_ioapic(rtes[pin], &e)) u.add(e, index);
+    }
+    return u.result(index, out);
+}
+
+bool amdvi_irte_union(IrtEntry const* slots, u32 n, u32 index, IrtEntry* out) {
+    Union u;
+    for (u32 i = 0; i < n; ++i) u.add(slots[i], index);
+    return u.result(index, out);
 }
 
 bool amdvi_remap(u64 q2, u32 const* table, u32 data, Delivered* out) {

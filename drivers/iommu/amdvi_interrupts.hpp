@@ -42,6 +42,9 @@ struct IrtEntry {
 // physical broadcast), with fixed delivery; a CPU that gets a vector it did not assign counts a
 // spurious interrupt, the guest's own cost. False when no unmasked pin has the index.
 [[nodiscard]] bool amdvi_irte_for_ioapic_pins(u64 const* rtes, u32 n, u32 index, IrtEntry* out);
+// The same rule over the entries a source's messages need (`slots`, value 0: none), for a
+// function whose MSI-X entries share a vector on different CPUs (a multi-queue device).
+[[nodiscard]] bool amdvi_irte_union(IrtEntry const* slots, u32 n, u32 index, IrtEntry* out);
 
 // What the unit delivers for a message with `data` from an ID whose quadword 2 is `q2` and whose
 // table is `table` (for tests and the boot self-check). False when the message is dropped.

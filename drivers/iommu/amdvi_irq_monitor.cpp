@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "drivers/iommu/amdvi_interrupts.hpp"
+#include "drivers/iommu/iommu.hpp"
 #include "drivers/iommu/iommu_units.hpp"
 #include "drivers/pci/msi_guard.hpp"
 #include "drivers/pci/pci_monitor.hpp"
@@ -22,9 +23,15 @@ namespace {
 constexpr u32 kMaxSources = 32;
 constexpr u64 kLogged = 8;
 
+// An MSI-X function's messages, one slot per table entry: an entry of its remapping table serves
+// every slot with that index (amdvi_irte_union). MSI messages go straight to the table (one
+// address: they cannot disagree on the destination).
+constexpr u32 kSlots = 2048;
+
 struct Source {
     u16 devid;
     u32* table;
+    IrtEntry* slots;  // null for the IOAPIC (its pins: g_rtes)
 };
 
 constinit Source g_sources[kMaxSources] = {};
@@ -65,7 +72,14 @@ bool add_source(DeviceTableEntry* dt, u16 devid) {
     Hpa at{};
     u32* t = g_count < kMaxSources ? new_table(&at) : nullptr;
     if (!t) return false;
-    g_sources[g_count++] = Source{devid, t};
+    IrtEntry* slots = nullptr;
+    if (devid != g_ioapic) {
+        Hpa const sp = alloc_pages(align_up(kSlots * sizeof(IrtEntry), kPageSize) / kPageSize);
+        if (!sp.raw) return false;
+        slots = static_cast<IrtEntry*>(hpa_virt(sp));
+        for (u32 i = 0; i < kSlots; ++i) slots[i] = IrtEntry{};
+    }
+    g_sources[g_count++] = Source{devid, t, slots};
     dt[devid].q[2] = amdvi_dte_interrupts(at.raw);
     return true;
 }
@@ -78,14 +92,31 @@ void put(u16 devid, IrtEntry e) {
     if (g_on) amdvi_monitor_invalidate_interrupts(devid);
 }
 
+// Slot `slot` of s now needs `e` (value 0: nothing): the entries of its old and new index are
+// made again from every slot.
+void set_slot(Source& s, u32 slot, IrtEntry e) {
+    IrtEntry const old = s.slots[slot];
+    s.slots[slot] = e;
+    IrtEntry m{};
+    if (old.value && (!e.value || old.index != e.index) && amdvi_irte_union(s.slots, kSlots, old.index, &m))
+        put(s.devid, m);  // the slots left at the old index (none: the stale entry stays)
+    if (e.value && amdvi_irte_union(s.slots, kSlots, e.index, &m)) put(s.devid, m);
+}
+
+// The entry message `data` from `address` needs, or none (logged when it is no half-written one).
+IrtEntry msi_entry(u16 devid, u64 address, u32 data) {
+    IrtEntry e{};
+    if (amdvi_irte_for_msi(address, data, &e)) return e;
+    if ((address & 0xFFF00000) == 0xFEE00000 && ++g_unmapped <= kLogged)
+        log("iommu: requester %#x's MSI %#llx/%#x is no fixed or lowest-priority message: not remapped", devid,
+            static_cast<unsigned long long>(address), data);
+    return IrtEntry{};
+}
+
+// `vectors` messages from `data` on: a multiple-message MSI sets the data's low bits.
 void msi_vectors(u16 devid, u64 address, u32 data, u32 vectors) {
-    for (u32 k = 0; k < vectors && k < 32; ++k) {  // a multiple-message MSI sets the data's low bits
-        IrtEntry e{};
-        if (amdvi_irte_for_msi(address, (data & ~(vectors - 1)) | k, &e)) put(devid, e);
-        else if ((address & 0xFFF00000) == 0xFEE00000 && ++g_unmapped <= kLogged)  // not a half-written one
-            log("iommu: requester %#x's MSI %#llx/%#x is no fixed or lowest-priority message: not remapped", devid,
-                static_cast<unsigned long long>(address), data);
-    }
+    for (u32 k = 0; k < vectors && k < 32; ++k)
+        if (IrtEntry const e = msi_entry(devid, address, (data & ~(vectors - 1)) | k); e.value) put(devid, e);
 }
 
 // What a function's MSI capability holds now.
@@ -171,11 +202,13 @@ void amdvi_irq_ioapic(u8 pin, u64 rte) {
     ioapic_pin(pin, rte);
 }
 
-void amdvi_irq_msi(u16 devid, u64 address, u32 data, u32 vectors) {
+void amdvi_irq_msi(u16 devid, u64 address, u32 data, u32 vectors, u32 msix_entry) {
     if (!g_count) return;
     DeviceGuard guard(g_irt_device);
-    if (!source(devid)) return;  // not filtered (an unguarded MSI-X table) or no unit
-    msi_vectors(devid, address, data, vectors);
+    Source* s = source(devid);
+    if (!s || !s->slots) return;  // not remapped (an unguarded MSI-X table) or no unit
+    if (msix_entry == kNotMsix) msi_vectors(devid, address, data, vectors);
+    else if (msix_entry < kSlots) set_slot(*s, msix_entry, msi_entry(devid, address, data));
 }
 
 }  // namespace tv::iommu

@@ -25,6 +25,8 @@ bool iommu_guards(u8 bus, u8 dev, u8 fn);
 // Whether any unit remaps interrupts (the guards skip the work of a report otherwise).
 bool iommu_remaps_interrupts();
 void iommu_ioapic_entry(u8 pin, u64 rte);
-void iommu_msi_message(u8 bus, u8 dev, u8 fn, u64 address, u32 data, u32 vectors);
+// msix_entry: the MSI-X table entry, or kNotMsix for the MSI capability.
+inline constexpr u32 kNotMsix = 0xFFFFFFFF;
+void iommu_msi_message(u8 bus, u8 dev, u8 fn, u64 address, u32 data, u32 vectors, u32 msix_entry);
 
 }  // namespace tv::iommu

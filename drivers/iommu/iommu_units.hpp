@@ -26,6 +26,6 @@ u16 amdvi_monitor_requester(pci::Bdf b);
 void amdvi_irq_started();
 u32 amdvi_irq_sources();
 void amdvi_irq_ioapic(u8 pin, u64 rte);
-void amdvi_irq_msi(u16 devid, u64 address, u32 data, u32 vectors);
+void amdvi_irq_msi(u16 devid, u64 address, u32 data, u32 vectors, u32 msix_entry);
 
 }  // namespace tv::iommu

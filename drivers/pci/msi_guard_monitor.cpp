@@ -65,7 +65,7 @@ void report_msi(MsiGate& g, u16 reg, u8 size, u32 value) {
     bool const wide = (control & 0x80) != 0;
     u64 const address = le(img + 4, 4) | (wide ? u64{le(img + 8, 4)} << 32 : 0);
     iommu::iommu_msi_message(g.bdf.bus, g.bdf.dev, g.bdf.fn, address, le(img + (wide ? 0x0C : 8), 2),
-                             1u << ((control >> 4) & 7));
+                             1u << ((control >> 4) & 7), iommu::kNotMsix);
 }
 
 // MSI-X: the BAR holding the table is an MMIO hook (followed when the guest moves it); only
@@ -95,7 +95,8 @@ void report_msix(MsixGate const& g, u64 base, u64 off, u8 size, u64 value) {
         for (u32 i = 0; i < 4; ++i) img[4 * k + i] = static_cast<u8>(v >> (8 * i));
     }
     overlay(img, sizeof img, static_cast<i64>(off - entry), size, value);
-    iommu::iommu_msi_message(g.bdf.bus, g.bdf.dev, g.bdf.fn, le(img, 4) | u64{le(img + 4, 4)} << 32, le(img + 8, 4), 1);
+    iommu::iommu_msi_message(g.bdf.bus, g.bdf.dev, g.bdf.fn, le(img, 4) | u64{le(img + 4, 4)} << 32, le(img + 8, 4), 1,
+                             static_cast<u32>((entry - g.table) / 16));
 }
 
 MmioAction msix_access(void* ctx, Vcpu&, Gpa gpa, u8 size, bool write, u64* value) {

@@ -120,3 +120,18 @@ TEST(IommuAmdViInterrupts, IoApicPinsSharingAVectorReachAllTheirCpus) {
     EXPECT_EQ(e.value, 1u | 1u << 6 | 2u << 8 | 0x23u << 16);
     EXPECT_FALSE(amdvi_irte_for_ioapic_pins(pins, 24, 0x024, &e));  // nobody's vector
 }
+
+// A multi-queue device's MSI-X entries: queue 0 on CPU 0 and queue 1 on CPU 1 with the same
+// vector number share one remapping entry, which must reach both CPUs.
+TEST(IommuAmdViInterrupts, MsixEntriesSharingAVectorReachAllTheirCpus) {
+    IrtEntry slots[4] = {};
+    ASSERT_TRUE(amdvi_irte_for_msi(0xFEE01000, 0x0041, &slots[0]));  // physical APIC 1
+    ASSERT_TRUE(amdvi_irte_for_msi(0xFEE02000, 0x0041, &slots[2]));  // physical APIC 2
+    IrtEntry e{};
+    ASSERT_TRUE(amdvi_irte_union(slots, 4, 0x041, &e));
+    EXPECT_EQ(e.value, 1u | 0xFFu << 8 | 0x41u << 16);  // physical: the broadcast
+    slots[2] = {};
+    ASSERT_TRUE(amdvi_irte_union(slots, 4, 0x041, &e));
+    EXPECT_EQ(e.value, 1u | 1u << 8 | 0x41u << 16);
+    EXPECT_FALSE(amdvi_irte_union(slots, 4, 0x042, &e));
+}
