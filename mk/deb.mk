@@ -4,7 +4,7 @@
 #   make deb-lint  lintian on it (errors fail; warnings are listed in docs/install.md)
 DEB_DIR := $(BUILD)/deb
 
-$(DEB_DIR)/thinvisor-ctl: tools/guest/thinvisor-ctl.c include/thinvisor/hypercall.h
+$(DEB_DIR)/thinvisor-ctl: tools/guest/thinvisor-ctl.c include/thinvisor/hypercall.h include/thinvisor/vpn_codes.h
 	@mkdir -p $(DEB_DIR)
 	gcc -static -O2 -Wall -Wextra -Iinclude -o $@ $<
 	strip --remove-section=.comment --remove-section=.note $@

@@ -15,6 +15,10 @@ GRUB in the MBR. Then, as an administrator would:
                         /etc/thinvisor/thinvisor.conf, the monitor boots the MBR again, the
                         second GRUB finds the monitor's marker and boots Linux, whose checks
                         (monitor-checks.sh) pass under the monitor
+  reset-clears-planted-marker
+                        the installed disk again: a root guest under the monitor writes the
+                        marker itself and resets; QEMU pauses at the reset (-action) and the
+                        dword at 0x4F0 must read 0 there (the monitor cleared it first)
   refusal-halts-with-reason
                         the same disk on a CPU without nested paging (qemu64,+svm): the monitor
                         refuses with its reason on the console and the OS is NOT booted
@@ -31,6 +35,7 @@ import glob
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -103,6 +108,58 @@ def boot(disk, script, name, cpu="max", timeout=BOOT_TIMEOUT, stop_at=None):
     return p.returncode, read(com1), read(com2), time.monotonic() - t0
 
 
+def hmp(sock_path, command):
+    """One human-monitor command over QEMU's -monitor unix socket: its output."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(sock_path)
+        out = b""
+        s.sendall(command.encode() + b"\n")
+        end = time.monotonic() + 10
+        while time.monotonic() < end and out.count(b"(qemu)") < 2:
+            try:
+                chunk = s.recv(4096)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out.decode("utf-8", "replace")
+
+
+def marker_at_reset(disk, script, name, timeout=BOOT_TIMEOUT):
+    """Boots the disk with QEMU told to pause at the guest's reset instead of resetting; once
+    paused, reads the dword at 0x4F0 (None if the machine never paused). Returns (dword,
+    console, seconds)."""
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    com1, com2, sock = (os.path.join(d, f) for f in ("console.log", "monitor.log", "hmp.sock"))
+    cmd = ["timeout", "-k", "5", str(timeout), "qemu-system-x86_64", "-machine", "pc", "-accel", "tcg",
+           "-cpu", "max", "-m", "512M", "-display", "none", "-action", "reboot=shutdown,shutdown=pause",
+           "-monitor", "unix:%s,server=on,wait=off" % sock,
+           "-drive", "file=%s,format=raw,if=ide,snapshot=on" % disk,
+           "-fw_cfg", "name=opt/thinvisor/script,file=" + script,
+           "-serial", "file:" + com1, "-serial", "file:" + com2]
+    read = lambda f: open(f, "rb").read().decode("utf-8", "replace") if os.path.exists(f) else ""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    word = None
+    try:
+        while p.poll() is None:
+            time.sleep(2)
+            if "TV-MARKER planted" not in read(com1) or not os.path.exists(sock):
+                continue
+            if "paused" in hmp(sock, "info status"):
+                m = re.search(r"0*4f0: (0x[0-9a-f]+)", hmp(sock, "xp /1wx 0x4f0"))
+                word = int(m.group(1), 16) if m else None
+                break
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, 9)
+        p.wait()
+    return word, read(com1), time.monotonic() - t0
+
+
 def main():
     for need in (os.path.join(GUEST, "vmlinuz"), os.path.join(GUEST, "initrd.img")):
         if not os.path.exists(need):
@@ -150,6 +207,14 @@ def main():
           and "refusing" not in mon)
     report("chain-grub-monitor-grub-linux", ok, "chain %s, %d ok, fails %s, qemu rc %s after %.0f s" % (
         chain, len(oks), fails[:3], rc, secs))
+
+    # A root guest plants the marker and resets: the monitor clears it before the reset goes
+    # through. QEMU pauses at the reset (SeaBIOS zeroes 0x4F0 on every POST, so a second boot
+    # could not tell) and the host reads the dword through QEMU's monitor.
+    word, con, secs = marker_at_reset(disk, os.path.join(CHECKS, "marker-reboot.sh"), "marker-reset")
+    ok = word == 0 and "TV-MARKER planted: 0x4f0 reads 0x31425654" in con
+    report("reset-clears-planted-marker", ok, "0x4F0 at the reset: %s after %.0f s; guest said %s" % (
+        word if word is None else "%#x" % word, secs, re.findall(r"TV-MARKER [^\r\n]*", con)))
 
     # The monitor halts for good after a refusal: the run is stopped 2 s after the line.
     rc, con, mon, secs = boot(disk, os.path.join(CHECKS, "monitor-checks.sh"), "refusal", cpu="qemu64,+svm",

@@ -26,7 +26,14 @@ struct Tun final : Tunnel {
         check(inet::ipv4_parse(p, len, &v) && v.total == len, "a malformed packet into the tunnel");
         return refuse ? Status::NoMemory : Status::Ok;
     }
-    bool is_up{false}, refuse{false};
+    bool hold(u8 const* p, u32 len) override {  // only what could have gone in, only while down
+        check(!is_up, "a packet offered to keep while the tunnel is up");
+        check(len <= kInnerMtu, "a packet offered to keep larger than the inner MTU");
+        inet::Ipv4View v;
+        check(inet::ipv4_parse(p, len, &v) && v.total == len, "a malformed packet offered to keep");
+        return holds;
+    }
+    bool is_up{false}, refuse{false}, holds{false};
 };
 
 struct Sides final : sw::WireSide, sw::GuestSide {
@@ -77,6 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
             case 3: tun.is_up = !tun.is_up; break;
             default:
                 tun.refuse = (op & 8) != 0;
+                tun.holds = (op & 32) != 0;
                 sides.full = (op & 16) != 0;
                 break;
         }

@@ -176,6 +176,24 @@ TEST(IkeInitiator, AuthenticationFailedIsAClearErrorAndNoChild) {
     EXPECT_EQ(r.ev.ups, 0);
 }
 
+TEST(IkeInitiator, LastFailureOutlivesTheRestartAndTheTunnelComingUp) {
+    Rig r;
+    r.ini.start();
+    r.deliver(r.gw.init_response(r.last()), kIkePort);
+    FakeGateway::AuthOpts o;
+    o.auth_failed = true;
+    r.deliver(r.gw.auth_response(r.last(), o));
+    ASSERT_EQ(r.ini.last_failure(), Error::AuthenticationFailed);
+    r.advance(test_config().restart_ms);  // starts over: the attempt's error is cleared
+    ASSERT_EQ(r.ini.state(), State::InitSent);
+    EXPECT_EQ(r.ini.last_error(), Error::None);
+    EXPECT_EQ(r.ini.last_failure(), Error::AuthenticationFailed);
+    r.deliver(r.gw.init_response(r.last()), kIkePort);
+    r.deliver(r.gw.auth_response(r.last()));
+    ASSERT_EQ(r.ini.state(), State::Established);
+    EXPECT_EQ(r.ini.last_failure(), Error::AuthenticationFailed);
+}
+
 TEST(IkeInitiator, GatewayAuthThatDoesNotVerifyIsRefused) {
     Rig r;
     r.ini.start();

@@ -31,9 +31,15 @@ struct FakeTunnel final : Tunnel {
         sent.emplace_back(p, p + len);
         return Status::Ok;
     }
+    bool hold(u8 const* p, u32 len) override {
+        if (!holds) return false;
+        held.emplace_back(p, p + len);
+        return true;
+    }
     bool is_up{true};
     bool refuse{false};
-    std::vector<Bytes> sent;
+    bool holds{false};  // the tunnel is coming up and keeps what it is offered
+    std::vector<Bytes> sent, held;
 };
 
 struct Sides final : sw::WireSide, sw::GuestSide {

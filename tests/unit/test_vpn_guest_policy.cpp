@@ -2,6 +2,7 @@
 // when it is down, never to the wire; every other guest frame dropped; the wire's frames to
 // the monitor only; the tunnel's packets framed for the guest.
 #include "tests/unit/test_vpn_guest_fake.hpp"
+#include "vpn/guest/held_packet.hpp"
 
 namespace tv::vpn::test {
 namespace {
@@ -42,6 +43,80 @@ TEST_F(VpnGuestPolicyTest, GuestIpv4IsDroppedAndCountedWhenTheTunnelIsDown) {
     EXPECT_EQ(drops(GuestDrop::TunnelDown), 4u);
     EXPECT_EQ(sw.counters().guest_to_wire, 0u);
     EXPECT_EQ(sw.counters().guest_dropped, 4u);
+}
+
+TEST_F(VpnGuestPolicyTest, APacketTheTunnelKeepsWhileComingUpIsClampedCountedAndGoesNowhereElse) {
+    tunnel.is_up = false;
+    tunnel.holds = true;
+    Bytes const syn = tcp(kInner, kFar, 0x02, Bytes{2, 4, 0x05, 0xB4});  // MSS 1460
+    guest_sends(eth(kGatewayMac, kGuest, 0x0800, syn));
+    ASSERT_EQ(tunnel.held.size(), 1u);
+    EXPECT_EQ(rd16(tunnel.held[0].data() + 20 + 22), kTcpMss);  // clamped like a packet sent at once
+    EXPECT_TRUE(tunnel.sent.empty());
+    EXPECT_TRUE(sides.wire.empty());
+    EXPECT_EQ(policy.counters().held, 1u);
+    EXPECT_EQ(drops(GuestDrop::TunnelDown), 1u);  // it met the tunnel down: counted so, kept or not
+}
+
+TEST_F(VpnGuestPolicyTest, AnOversizedPacketIsNotOfferedToKeepButDropped) {
+    tunnel.is_up = false;
+    tunnel.holds = true;
+    guest_sends(eth(kGatewayMac, kGuest, 0x0800, ping(kInner, kFar, kInnerMtu)));  // 20 + 8 bytes over
+    EXPECT_TRUE(tunnel.held.empty());
+    EXPECT_EQ(drops(GuestDrop::TunnelDown), 1u);
+}
+
+TEST(VpnHeldPacket, KeepsTheLatestPacketAndCountsTheOneItReplaced) {
+    HeldPacket h;
+    u8 a[40] = {1}, b[60] = {2};
+    ASSERT_TRUE(h.keep(a, sizeof a, 1000));
+    ASSERT_TRUE(h.keep(b, sizeof b, 1005));
+    u32 n = 0;
+    u8 const* p = h.take(1010, &n);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(n, sizeof b);
+    EXPECT_EQ(p[0], 2);
+    EXPECT_FALSE(h.held());
+    EXPECT_EQ(h.counts().kept, 2u);
+    EXPECT_EQ(h.counts().sent, 1u);
+    EXPECT_EQ(h.counts().dropped, 1u);
+    EXPECT_EQ(h.take(1010, &n), nullptr);  // taken once
+}
+
+TEST(VpnHeldPacket, APacketOlderThanItsLimitIsDroppedNotSent) {
+    HeldPacket h;
+    u8 a[40] = {};
+    ASSERT_TRUE(h.keep(a, sizeof a, 1000));
+    u32 n = 0;
+    EXPECT_EQ(h.take(1000 + HeldPacket::kMaxAgeMs + 1, &n), nullptr);
+    EXPECT_EQ(h.counts().dropped, 1u);
+    EXPECT_EQ(h.counts().sent, 0u);
+    ASSERT_TRUE(h.keep(a, sizeof a, 2000));
+    h.expire(2000 + HeldPacket::kMaxAgeMs, false);  // not yet too old
+    EXPECT_TRUE(h.held());
+    h.expire(2000 + HeldPacket::kMaxAgeMs + 1, false);
+    EXPECT_FALSE(h.held());
+    ASSERT_TRUE(h.keep(a, sizeof a, 3000));
+    h.expire(3000, true);  // the set-up failed: dropped whatever its age
+    EXPECT_FALSE(h.held());
+    EXPECT_EQ(h.counts().dropped, 3u);
+}
+
+TEST(VpnHeldPacket, RefusesWhatCouldNotBeSealedWhole) {
+    HeldPacket h;
+    static u8 big[kInnerMtu + 1] = {};
+    EXPECT_FALSE(h.keep(big, 0, 1));
+    EXPECT_FALSE(h.keep(big, kInnerMtu + 1, 1));
+    EXPECT_TRUE(h.keep(big, kInnerMtu, 1));
+}
+
+TEST(VpnHeldPacket, KnowsTheSourceOfWhatItHolds) {
+    HeldPacket h;
+    Bytes const p = ping();
+    EXPECT_FALSE(h.from(kInner));
+    ASSERT_TRUE(h.keep(p.data(), static_cast<u32>(p.size()), 1));
+    EXPECT_TRUE(h.from(kInner));
+    EXPECT_FALSE(h.from(kInner + 1));
 }
 
 TEST_F(VpnGuestPolicyTest, DhcpIsAnsweredEvenWhenTheTunnelIsDown) {

@@ -84,6 +84,21 @@ u16 sum16(u8 const* p, size_t n) {
     return static_cast<u16>(s);
 }
 
+TEST(VpnTunnelComingUp, WhileTheFirstChildSaIsNegotiatedOrItsRestartIsDue) {
+    using ike::State;
+    EXPECT_TRUE(sa_coming_up(State::InitSent, 0, 0, 1000, 100));
+    EXPECT_TRUE(sa_coming_up(State::AuthSent, 0, 0, 1000, 100));
+    EXPECT_FALSE(sa_coming_up(State::AuthSent, 0x1234, 0, 1000, 100));  // an SA carries it already
+    EXPECT_FALSE(sa_coming_up(State::Established, 0x1234, 0, 1000, 100));
+    EXPECT_FALSE(sa_coming_up(State::Failed, 0, 0, 1000, 100));     // no restart planned
+    EXPECT_FALSE(sa_coming_up(State::Failed, 0, 1101, 1000, 100));  // a restart too far off
+    EXPECT_TRUE(sa_coming_up(State::Failed, 0, 1100, 1000, 100));
+    EXPECT_TRUE(sa_coming_up(State::Failed, 0, 900, 1000, 100));  // overdue: the next tick starts it
+    EXPECT_FALSE(sa_coming_up(State::Idle, 0, 0, 1000, 100));
+    EXPECT_FALSE(sa_coming_up(State::Closed, 0, 0, 1000, 100));
+    EXPECT_FALSE(sa_coming_up(State::Deleting, 0, 0, 1000, 100));
+}
+
 TEST(VpnTunnelOuterFrame, EthernetIpv4AndUdp4500AroundTheEspPacket) {
     u8 f[1600] = {};
     u8 const dst[6] = {2, 0, 0, 0, 0, 1}, src[6] = {0x52, 0x54, 0, 0xaa, 0xbb, 2};

@@ -201,7 +201,7 @@ KVER=$(cut -d' ' -f1 "$MODSTAMP")
 # 3. Static guest tools.
 mkdir -p "$OUT/bin"
 for t in thinvisor-ctl memprobe cpuprobe atacmd xmmcheck; do
-    if needs "$OUT/bin/$t" "$SRC/$t.c" "$HDR" "$SELF"; then
+    if needs "$OUT/bin/$t" "$SRC/$t.c" "$HDR" "$ROOT/include/thinvisor/vpn_codes.h" "$SELF"; then
         log "compiling $t"
         gcc -static -O2 -Wall -Wextra -I"$ROOT/include" -o "$OUT/bin/$t.tmp" "$SRC/$t.c"
         strip "$OUT/bin/$t.tmp" 2>/dev/null || true

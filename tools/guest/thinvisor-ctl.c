@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "thinvisor/hypercall.h"
+#include "thinvisor/vpn_codes.h"
 
 enum { EXIT_OK = 0, EXIT_ERR = 1, EXIT_ABSENT = 2, EXIT_USAGE = 64 };
 
@@ -228,12 +229,10 @@ static int cmd_counters(int devices)
 /* The VPN tunnel's counters (the device counters named vpn-*), as 'key value' lines: the state,
  * the gateway, the SPIs, packets and bytes each way, drops by reason, rekeys, the last error.
  * The monitor exports no key material, so none can be printed. */
-static const char *const vpn_states[] = {"idle", "IKE_SA_INIT-sent", "IKE_AUTH-sent", "established",
-                                         "deleting", "failed", "closed"};
-static const char *const vpn_errors[] = {"none", "NO_PROPOSAL_CHOSEN", "AUTHENTICATION_FAILED",
-                                         "gateway-authentication-failed", "TS_UNACCEPTABLE",
-                                         "no-inner-address", "INVALID_KE_PAYLOAD", "timeout",
-                                         "protocol-error", "deleted-by-the-gateway"};
+#define TV_NAME(id, ctl_name) ctl_name,
+static const char *const vpn_states[] = {TV_VPN_STATES(TV_NAME)};
+static const char *const vpn_errors[] = {TV_VPN_ERRORS(TV_NAME)};
+#undef TV_NAME
 
 /* failover::Liveness + 1 (0: no such gateway) */
 static const char *const vpn_liveness[] = {"none", "no-sa", "probing", "alive", "dead"};

@@ -28,6 +28,7 @@ char const* guest_drop_name(GuestDrop d);
 struct GuestCounters {
     u64 drops[static_cast<u32>(GuestDrop::Count)];
     u64 to_tunnel, from_tunnel;         // inner packets each way
+    u64 held;  // of the tunnel-down drops, those the tunnel kept for the SA under way (held_packet)
     u64 dhcp_offers, dhcp_acks, dhcp_naks, dhcp_releases;
     u64 arp_replies;
     u64 mss_clamped;                    // TCP SYNs whose MSS option was lowered

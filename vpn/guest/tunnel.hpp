@@ -14,6 +14,10 @@ class Tunnel {
     // One complete inner IPv4 packet (copied during the call). Not Ok: it was not sent
     // (the caller counts it; it never goes anywhere else).
     [[nodiscard]] virtual Status send_inner(u8 const* packet, u32 len) = 0;
+    // The tunnel is down: may keep this packet (checked, clamped, at most kInnerMtu bytes) to
+    // seal once the SA that IKE is bringing up is there (vpn/guest/held_packet.hpp). True: kept
+    // (the caller counts it as held, not dropped); false: the caller drops it.
+    [[nodiscard]] virtual bool hold(u8 const*, u32) { return false; }
 
   protected:
     ~Tunnel() = default;

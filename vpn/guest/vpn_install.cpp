@@ -22,12 +22,12 @@ constinit VpnGuestPolicy g_policy;
 using ull = unsigned long long;
 constexpr u32 kDrops = static_cast<u32>(GuestDrop::Count);
 constexpr char const* kOther[] = {"to-tunnel", "from-tunnel", "dhcp-offers", "dhcp-acks", "dhcp-naks",
-                                  "arp-replies", "mss-clamped", "frag-needed", "fragmented"};
+                                  "arp-replies", "mss-clamped", "frag-needed", "fragmented", "held"};
 constexpr u32 kOthers = sizeof kOther / sizeof kOther[0];
 
 u64 other_value(GuestCounters const& c, u32 i) {
     u64 const v[] = {c.to_tunnel, c.from_tunnel, c.dhcp_offers, c.dhcp_acks, c.dhcp_naks,
-                     c.arp_replies, c.mss_clamped, c.frag_needed, c.fragmented};
+                     c.arp_replies, c.mss_clamped, c.frag_needed, c.fragmented, c.held};
     static_assert(sizeof v / sizeof v[0] == kOthers);
     return v[i];
 }
@@ -45,11 +45,13 @@ bool device_counter(void*, u32 i, char* name, u64* value) {
 void log_counters() {
     GuestCounters const& c = g_policy.counters();
     log("vpn: guest side: to tunnel %llu, from tunnel %llu, dhcp offers/acks/naks/releases %llu/%llu/%llu/%llu, "
-        "arp replies %llu, mss clamped %llu, frag-needed sent %llu, fragmented %llu (%llu fragments); dropped %llu",
+        "arp replies %llu, mss clamped %llu, frag-needed sent %llu, fragmented %llu (%llu fragments), held while "
+        "the tunnel came up %llu; dropped %llu",
         static_cast<ull>(c.to_tunnel), static_cast<ull>(c.from_tunnel), static_cast<ull>(c.dhcp_offers),
         static_cast<ull>(c.dhcp_acks), static_cast<ull>(c.dhcp_naks), static_cast<ull>(c.dhcp_releases),
         static_cast<ull>(c.arp_replies), static_cast<ull>(c.mss_clamped), static_cast<ull>(c.frag_needed),
-        static_cast<ull>(c.fragmented), static_cast<ull>(c.fragments), static_cast<ull>(c.total_drops()));
+        static_cast<ull>(c.fragmented), static_cast<ull>(c.fragments), static_cast<ull>(c.held),
+        static_cast<ull>(c.total_drops()));
     for (u32 i = 0; i < kDrops; ++i)
         if (c.drops[i])
             log("vpn: guest side dropped %s: %llu", guest_drop_name(static_cast<GuestDrop>(i)),

@@ -69,10 +69,15 @@ void VpnGuestPolicy::guest_ipv4(Frame f) {
     u32 const dst = v.dst();
     if (dst == net_.gateway || dst == 0xFFFFFFFFu || (dst | net_.mask()) == 0xFFFFFFFFu || (dst >> 28) == 0xE)
         return drop(GuestDrop::LocalDst);
-    if (!tunnel_->up()) return drop(GuestDrop::TunnelDown);
+    bool const up = tunnel_->up();
+    if (!up && v.total > kInnerMtu) return drop(GuestDrop::TunnelDown);
     memcpy(pkt_, v.p, v.total);
     Ipv4View w{pkt_, v.header, v.total};
     if (clamp_mss(pkt_, w, static_cast<u16>(kTcpMss))) ++c_.mss_clamped;
+    if (!up) {  // nothing leaves now; the tunnel may keep this one for the SA under way
+        if (tunnel_->hold(pkt_, w.total)) ++c_.held;
+        return drop(GuestDrop::TunnelDown);
+    }
     if (w.total <= kInnerMtu) return to_tunnel(w.total);
     if (w.df()) {
         ++c_.frag_needed;

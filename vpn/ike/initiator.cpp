@@ -144,7 +144,7 @@ void Initiator::teardown() {
 }
 
 void Initiator::fail(Error e) {
-    error_ = e;
+    set_error(e);
     teardown();
     state_ = State::Failed;
     restart_at_ = clock_.now_ms() + cfg_.restart_ms;
@@ -246,7 +246,7 @@ void Initiator::poll() {
                 req_exchange_, req_id_, req_tries_);
             if (state_ == State::Deleting) {  // closed all the same, but say the Delete was lost
                 teardown();
-                error_ = Error::Timeout;
+                set_error(Error::Timeout);
                 state_ = State::Closed;
                 return;
             }

@@ -17,6 +17,8 @@
 
 #include "core/types.hpp"
 #include "crypto/random.hpp"
+// by its path from the tree's root (every build of vpn/ has -I.; not all have -Iinclude)
+#include "include/thinvisor/vpn_codes.h"
 #include "vpn/ike/cert.hpp"
 #include "vpn/ike/dh.hpp"
 #include "vpn/ike/keys.hpp"
@@ -114,23 +116,19 @@ struct Config {
                        // methods are used only when the gateway did not announce SHA2-256)
 };
 
-enum class State : u8 { Idle, InitSent, AuthSent, Established, Deleting, Failed, Closed };
+// Made from include/thinvisor/vpn_codes.h, which thinvisor-ctl's names come from too: a value
+// is a position there (the device counters carry it), and each code's meaning is commented there.
+enum class State : u8 {
+#define TV_X(id, ctl_name) id,
+    TV_VPN_STATES(TV_X)
+#undef TV_X
+};
 char const* to_string(State s);
 
 enum class Error : u8 {
-    None,
-    NoProposalChosen,      // the gateway accepts none of our proposals (IKE or ESP)
-    AuthenticationFailed,  // the gateway refused our AUTH (wrong PSK or identity)
-    PeerAuthBad,  // the gateway's AUTH did not verify, or its identity is not the expected one
-    TsUnacceptable,
-    NoInnerAddress,  // INTERNAL_ADDRESS_FAILURE or FAILED_CP_REQUIRED
-    InvalidKe,       // the gateway asked for a group we do not offer
-    Timeout,         // an exchange went unanswered
-    Protocol,        // a response that breaks the protocol (logged with the reason)
-    Deleted,         // the gateway deleted the SA
-    Expired,         // the IKE SA reached its hard lifetime without a rekey
-    PeerWrongCa,     // the gateway's certificate is not issued by the pinned CA (or malformed)
-    PeerWrongIdentity,  // its certificate or IDr does not name the expected identity
+#define TV_X(id, ctl_name) id,
+    TV_VPN_ERRORS(TV_X)
+#undef TV_X
 };
 char const* to_string(Error e);
 
@@ -189,8 +187,15 @@ class Initiator {
     u16 nat_port() const { return floats() ? kNattPort : cfg_.gateway_port; }
 
     State state() const { return state_; }
+    // The error of the current attempt: None again once IKE starts over.
     Error last_error() const { return error_; }
+    // The latest failure, kept across restarts until the next one (None until something
+    // failed): what thinvisor-ctl shows as last-error, so that a refusal stays visible while
+    // the initiator retries (and an established tunnel still tells why it was down).
+    Error last_failure() const { return failure_; }
     Counters const& counters() const { return counters_; }
+    // Failed: when poll() starts over (IKE_SA_INIT anew); 0 in any other state.
+    u64 restart_at_ms() const { return state_ == State::Failed ? restart_at_ : 0; }
     u64 spi_i() const { return spi_i_; }
     u64 spi_r() const { return spi_r_; }
     u16 group() const { return group_; }  // of the established IKE SA
@@ -198,6 +203,10 @@ class Initiator {
   private:
     // initiator.cpp: dispatch, timers, sending, errors
     void log(char const* fmt, ...) __attribute__((format(printf, 2, 3)));
+    void set_error(Error e) {
+        error_ = e;
+        failure_ = e;
+    }
     void fail(Error e);
     void teardown();
     void send_request(u8 exchange, size_t len);
@@ -270,6 +279,7 @@ class Initiator {
 
     State state_ = State::Idle;
     Error error_ = Error::None;
+    Error failure_ = Error::None;
     Counters counters_{};
     u64 restart_at_ = 0;
 

@@ -112,7 +112,7 @@ bool Initiator::auth_notifies(PayloadList const& inner, u8 const* base, bool chi
             // The IKE SA itself may be up; without a child it is of no use, so delete it.
             send_informational(true);
             state_ = State::Deleting;
-            error_ = e;
+            set_error(e);
             return false;
         }
         if (n.type <= notify::kLastError) {
@@ -203,7 +203,7 @@ bool Initiator::install_child(PayloadList const& inner, u8 const* base) {
         log("ike: IKE_AUTH: child SA refused: %s", why);
         send_informational(true);
         state_ = State::Deleting;
-        error_ = Error::Protocol;
+        set_error(Error::Protocol);
         return false;
     }
     child_spi_out_ = get32(c.spi);

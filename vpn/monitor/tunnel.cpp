@@ -69,10 +69,36 @@ Status MonitorTunnel::send_inner(u8 const* packet, u32 len) {
     if (!first_packet_) {
         first_packet_ = true;
         c_.first_packet_ms = clock_us() / 1000 - setup_start_ms_;
-        log("vpn: first guest packet through the tunnel %llu ms after IKE_SA_INIT (SAs up after %llu ms)",
-            static_cast<ull>(c_.first_packet_ms), static_cast<ull>(c_.setup_ms));
+        log("vpn: first guest packet through the tunnel %llu ms after IKE_SA_INIT (SAs up after %llu ms%s)",
+            static_cast<ull>(c_.first_packet_ms), static_cast<ull>(c_.setup_ms),
+            releasing_ ? "; kept while the tunnel came up" : "");
     }
     return Status::Ok;
+}
+
+bool MonitorTunnel::coming_up() const {
+    ike::Initiator const& ini = active().ini();
+    return sa_coming_up(ini.state(), active().spi_out(), ini.restart_at_ms(), clock_us() / 1000,
+                        HeldPacket::kMaxAgeMs);
+}
+
+bool MonitorTunnel::hold(u8 const* packet, u32 len) {
+    if (!ready_ || !coming_up()) return false;
+    return held_.keep(packet, len, clock_us() / 1000);
+}
+
+// The active gateway's first child SA is up: the packet kept meanwhile goes first, sealed
+// with it, unless its source is not the guest's address under that SA (`inner`, host order:
+// the configuration payload may have moved it).
+void MonitorTunnel::release_held(u32 inner) {
+    u64 const now = clock_us() / 1000;
+    if (!held_.from(inner)) return held_.expire(now, true);
+    u32 n = 0;
+    u8 const* p = held_.take(now, &n);
+    if (!p) return;
+    releasing_ = true;
+    (void)send_inner(p, n);  // a refusal is counted there, like any guest packet's
+    releasing_ = false;
 }
 
 void MonitorTunnel::recv500(void* ctx, u32 src_be, u16, u8* data, size_t len) {
@@ -180,6 +206,9 @@ void MonitorTunnel::link_child_up(GatewayLink& l, ike::ChildSa const& sa, bool f
     setup_start_ms_ = l.init_sent_ms();
     c_.setup_ms = now - setup_start_ms_;
     first_packet_ = false;
+    // The kept packet before the log lines (each a few hundred us on COM2 under an emulator).
+    u32 const a = u32{sa.inner_ip[0]} << 24 | u32{sa.inner_ip[1]} << 16 | u32{sa.inner_ip[2]} << 8 | sa.inner_ip[3];
+    release_held(a ? a : policy_->net().address);
     log("vpn: tunnel up with gateway %s: child SA in %08x out %08x, AES-GCM-%u, %llu ms after IKE_SA_INIT", g,
         sa.spi_in, sa.spi_out, sa.keys.i_to_r.key_len * 8u, static_cast<ull>(c_.setup_ms));
     adopt_inner(sa);

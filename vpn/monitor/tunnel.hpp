@@ -21,6 +21,7 @@
 #include "core/types.hpp"
 #include "net/udp_socket.hpp"
 #include "vpn/esp.hpp"
+#include "vpn/guest/held_packet.hpp"
 #include "vpn/guest/tunnel.hpp"
 #include "vpn/failover/echo.hpp"
 #include "vpn/failover/machine.hpp"
@@ -80,6 +81,8 @@ class MonitorTunnel final : public Tunnel {
     // Tunnel (the policy, under the NIC's lock)
     bool up() const override;
     Status send_inner(u8 const* packet, u32 len) override;
+    bool hold(u8 const* packet, u32 len) override;
+    HeldPacket::Counts const& held() const { return held_.counts(); }
 
     // The state thinvisor-ctl and the power-off log show (never keys).
     struct View {
@@ -124,6 +127,8 @@ class MonitorTunnel final : public Tunnel {
     void count_drop(EspVerdict v);
     Status seal_and_send(GatewayLink& l, u8 const* packet, u32 len, u64* wire_len);
     void adopt_inner(ike::ChildSa const& sa);
+    bool coming_up() const;
+    void release_held(u32 inner);
     // tunnel_failover.cpp
     void failover_tick(u64 now);
     void apply(failover::Step const& st, u64 now);
@@ -154,6 +159,8 @@ class MonitorTunnel final : public Tunnel {
     u64 decided_ms_{0};
     u64 setup_start_ms_{0};     // init_sent_ms of the active SA that came up
     bool first_packet_{false};  // a guest packet went through since the SA came up
+    HeldPacket held_;           // the guest's latest packet while the tunnel comes up
+    bool releasing_{false};     // the held packet is the one being sent
     u16 ip_id_{0};
     EspStats esp_{};
     TunnelCounters c_{};

@@ -207,6 +207,7 @@ void MonitorTunnel::tick() {
         l.ini().poll();
     }
     failover_tick(clock_us() / 1000);
+    held_.expire(clock_us() / 1000, !coming_up());
     c_.udp_too_long = udp500_.too_long() + udp4500_.too_long();
 }
 
@@ -227,7 +228,7 @@ MonitorTunnel::View MonitorTunnel::view() const {
         return v;
     }
     v.state = active().ini().state();
-    v.last_error = active().ini().last_error();
+    v.last_error = active().ini().last_failure();
     v.ike_spi_i = active().ini().spi_i();
     v.ike_spi_r = active().ini().spi_r();
     v.spi_in = active().spi_in();

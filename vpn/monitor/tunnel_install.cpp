@@ -27,7 +27,7 @@ constexpr char const* kNames[] = {
     "vpn-state",       "vpn-last-error",   "vpn-gateway",     "vpn-ike-spi-i",   "vpn-ike-spi-r",
     "vpn-spi-in",      "vpn-spi-out",      "vpn-pkts-out",    "vpn-bytes-out",   "vpn-pkts-in",
     "vpn-bytes-in",    "vpn-unknown-spi",  "vpn-truncated",   "vpn-replay",      "vpn-bad-icv",
-    "vpn-bad-padding", "vpn-bad-next-hdr", "vpn-bad-inner",   "vpn-udp-bad",     "vpn-not-gateway",
+    "vpn-bad-padding", "vpn-bad-next-hdr", "vpn-bad-inner",   "vpn-expired",     "vpn-dummy",       "vpn-udp-bad",     "vpn-not-gateway",
     "vpn-no-next-hop", "vpn-wire-full",    "vpn-seal-refused", "vpn-ike-bad",    "vpn-ike-ignored",
     "vpn-ike-foreign", "vpn-ike-retrans",  "vpn-child-rekeys", "vpn-ike-rekeys", "vpn-dpd-sent",
     "vpn-tunnels-up",  "vpn-gw-switches",  "vpn-setup-ms",    "vpn-first-pkt-ms",
@@ -45,7 +45,7 @@ u64 value(u32 i) {
     u64 const all[] = {static_cast<u64>(v.state), static_cast<u64>(v.last_error), __builtin_bswap32(v.gateway_be),
                        v.ike_spi_i, v.ike_spi_r, v.spi_in, v.spi_out, v.pkts_out, v.bytes_out, v.pkts_in,
                        v.bytes_in, e.unknown_spi, e.truncated, e.replay, e.bad_icv, e.bad_padding,
-                       e.bad_next_header, e.bad_inner, c.udp_malformed + c.udp_too_long, c.udp_not_gateway,
+                       e.bad_next_header, e.bad_inner, e.expired, e.dummy, c.udp_malformed + c.udp_too_long, c.udp_not_gateway,
                        c.no_next_hop, c.wire_full, c.seal_refused, k.malformed, k.ignored_response, k.foreign,
                        k.retransmits, k.child_rekeys, k.ike_rekeys, k.dpd_sent, c.tunnels_up,
                        c.gateway_switches, c.setup_ms, c.first_packet_ms, __builtin_bswap32(v.standby_be),
@@ -79,14 +79,18 @@ void log_tunnel() {
         static_cast<ull>(c.switch_ms), static_cast<ull>(c.pings_out), static_cast<ull>(c.pings_in),
         static_cast<ull>(c.ping_bytes), static_cast<ull>(c.standby_ike_bytes));
     log("vpn: tunnel drops: esp unknown-spi %llu truncated %llu replay %llu bad-icv %llu bad-padding %llu "
-        "bad-next-header %llu bad-inner %llu; udp malformed %llu not-gateway %llu; ike malformed %llu ignored %llu "
+        "bad-next-header %llu bad-inner %llu expired %llu dummy %llu; udp malformed %llu not-gateway %llu; ike malformed %llu ignored %llu "
         "foreign %llu; no-next-hop %llu wire-full %llu seal-refused %llu",
         static_cast<ull>(e.unknown_spi), static_cast<ull>(e.truncated), static_cast<ull>(e.replay),
         static_cast<ull>(e.bad_icv), static_cast<ull>(e.bad_padding), static_cast<ull>(e.bad_next_header),
-        static_cast<ull>(e.bad_inner), static_cast<ull>(c.udp_malformed + c.udp_too_long),
+        static_cast<ull>(e.bad_inner), static_cast<ull>(e.expired),
+        static_cast<ull>(e.dummy), static_cast<ull>(c.udp_malformed + c.udp_too_long),
         static_cast<ull>(c.udp_not_gateway), static_cast<ull>(k.malformed), static_cast<ull>(k.ignored_response),
         static_cast<ull>(k.foreign), static_cast<ull>(c.no_next_hop), static_cast<ull>(c.wire_full),
         static_cast<ull>(c.seal_refused));
+    HeldPacket::Counts const& h = g_tunnel.held();
+    log("vpn: guest packets kept while the tunnel came up: %llu, sent with the new SA %llu, dropped %llu",
+        static_cast<ull>(h.kept), static_cast<ull>(h.sent), static_cast<ull>(h.dropped));
 }
 
 void tick() { g_tunnel.tick(); }

@@ -114,4 +114,10 @@ u32 outer_frame(u8* f, u8 const (&dst_mac)[6], u8 const (&src_mac)[6], u32 src_b
     return kEth + ip_len;
 }
 
+bool sa_coming_up(ike::State s, u32 spi_out, u64 restart_at_ms, u64 now_ms, u64 within_ms) {
+    if (spi_out != 0) return false;
+    if (s == ike::State::InitSent || s == ike::State::AuthSent) return true;
+    return restart_at_ms != 0 && restart_at_ms <= now_ms + within_ms;
+}
+
 }  // namespace tv::vpn

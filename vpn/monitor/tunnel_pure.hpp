@@ -1,5 +1,6 @@
 // The pure parts of the tunnel's trap layer, host-tested (tests/unit/test_vpn_tunnel_pure.cpp):
-// the initiator's configuration from [vpn], and the outer headers of an ESP-in-UDP frame.
+// the initiator's configuration from [vpn], when a packet is worth keeping for an SA coming
+// up, and the outer headers of an ESP-in-UDP frame.
 #pragma once
 
 #include "core/config_vpn.hpp"
@@ -24,6 +25,14 @@ struct IkeTimers {
 // both the IKE and the ESP proposals allow), DPD and the rekey times (the lifetimes), NAT-T
 // forced. The caller picks other gateways with Initiator::set_gateway.
 ike::Config ike_config(VpnConfig const& v, IkeTimers const& t);
+
+// Whether a gateway link is bringing its first child SA up, so that the guest's latest packet
+// is worth keeping for it (vpn/guest/held_packet): no outbound SA yet, and IKE_SA_INIT or
+// IKE_AUTH in flight, or the restart after a failure (restart_at_ms, 0: none) due within
+// `within_ms` of now. The restart runs on the monitor clock's tick, which the guest's own
+// timer interrupts bring, as they bring its periodic sends: the packet of that moment just
+// precedes IKE_SA_INIT.
+bool sa_coming_up(ike::State s, u32 spi_out, u64 restart_at_ms, u64 now_ms, u64 within_ms);
 
 // Writes the Ethernet, IPv4 and UDP headers (kOuterHeaderBytes) in front of an ESP packet of
 // esp_len bytes at frame + kOuterHeaderBytes: from src_mac/src_be (the monitor) to
