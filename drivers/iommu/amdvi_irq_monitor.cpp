@@ -159,10 +159,35 @@ void ioapic_from_hardware() {
     }
 }
 
+// The IVRS special entry of the IOAPIC the guard mediates (at ApicControllers::kIoApicBase): the
+// one whose handle is that IOAPIC's ID, or the only IOAPIC listed. False (remapping stays off)
+// when none fits or the IVRS listed more special entries than the monitor keeps.
+bool guarded_ioapic(IvrsInfo const& info, u16* devid) {
+    constexpr u64 kBase = ApicControllers::kIoApicBase;
+    u8 id = 0;
+    {
+        DeviceGuard guard(g_ioapic_device);
+        *static_cast<u32 volatile*>(phys_to_virt(kBase)) = 0;
+        id = static_cast<u8>((*static_cast<u32 volatile*>(phys_to_virt(kBase + 0x10)) >> 24) & 0x0F);
+    }
+    if (info.specials_dropped) {
+        log("iommu: the IVRS lists more IOAPICs and HPETs than the monitor keeps: interrupt remapping off");
+        return false;
+    }
+    for (u32 i = 0; i < info.special_count; ++i)
+        if (info.specials[i].variety == 1 && info.specials[i].handle == id) return *devid = info.specials[i].devid, true;
+    if (info.ioapic_count == 1) return *devid = info.ioapic_devid, true;
+    log("iommu: no IVRS entry names the IOAPIC with ID %u: interrupt remapping off", id);
+    return false;
+}
+
 }  // namespace
 
-Status amdvi_irq_build(DeviceTableEntry* dt, u16 ioapic_devid, u16 (*requester)(pci::Bdf)) {
+Status amdvi_irq_build(DeviceTableEntry* dt, IvrsInfo const& info, u16 (*requester)(pci::Bdf), u16* ioapic_out) {
     DeviceGuard guard(g_irt_device);
+    u16 ioapic_devid = 0;
+    if (!guarded_ioapic(info, &ioapic_devid)) return Status::Unsupported;
+    *ioapic_out = ioapic_devid;
     Hpa empty{};
     if (!new_table(&empty)) return Status::NoMemory;
     for (u32 id = 0; id < kDeviceIds; ++id) dt[id].q[2] = amdvi_dte_interrupts(empty.raw);
@@ -188,6 +213,13 @@ Status amdvi_irq_build(DeviceTableEntry* dt, u16 ioapic_devid, u16 (*requester)(
             return Status::NoMemory;
         }
         if (msi) msi_from_config(id, b, msi);
+    }
+    for (u32 i = 0; i < info.special_count; ++i) {  // another IOAPIC, an HPET: no guard reports their messages
+        IvrsInfo::Special const& sp = info.specials[i];
+        if (sp.devid == ioapic_devid) continue;
+        dt[sp.devid].q[2] = 0;
+        log("iommu: %s %u (requester %#x) has no guard: its interrupt messages are not remapped",
+            sp.variety == 1 ? "IOAPIC" : "HPET", sp.handle, sp.devid);
     }
     return Status::Ok;
 }

@@ -134,13 +134,13 @@ Status self_check(PageSource& ps, DeviceTableEntry const* table) {
 
 // Interrupt remapping (docs/iommu.md, "Interrupt remapping on AMD-Vi"): an INIT message from an
 // unmediated ID, a mediated one or the IOAPIC's must be dropped.
-Status interrupt_check(DeviceTableEntry const* table, bool filter) {
+Status interrupt_check(DeviceTableEntry const* table, bool filter, u16 ioapic) {
     if (!filter) {
-        log("iommu: the IVRS names no IOAPIC: AMD-Vi interrupt remapping off, a bus master can still send INIT by DMA "
-            "into the interrupt window");
+        log("iommu: AMD-Vi interrupt remapping off (no IVRS entry for the IOAPIC): a bus master can still send INIT "
+            "by DMA into the interrupt window");
         return Status::Ok;
     }
-    u16 const ids[] = {unmediated_id(), g_mediated_count ? g_mediated[0] : unmediated_id(), g_info.ioapic_devid};
+    u16 const ids[] = {unmediated_id(), g_mediated_count ? g_mediated[0] : unmediated_id(), ioapic};
     for (u16 id : ids) {
         Delivered d{};
         if (amdvi_remap(table[id].q[2], nullptr, 0x0500, &d)) {
@@ -150,7 +150,7 @@ Status interrupt_check(DeviceTableEntry const* table, bool filter) {
     }
     log("iommu: AMD-Vi interrupt remapping on for every requester ID, %u remapping table(s) (IOAPIC %#x, functions "
         "with MSI): INIT and SMI messages dropped, fixed ones only as the guest programmed them",
-        amdvi_irq_sources(), g_info.ioapic_devid);
+        amdvi_irq_sources(), ioapic);
     return Status::Ok;
 }
 
@@ -213,11 +213,15 @@ Status amdvi_monitor_enable(PageSource& ps, u64 top) {
     auto* table = static_cast<DeviceTableEntry*>(hpa_virt(dt));
     collect_mediated();
     amdvi_fill_device_table(table, kLevels, guarded, full, full_domain, nullptr, 0);
-    bool const filter = g_info.ioapic_count != 0;
-    if (filter)
-        if (Status s = amdvi_irq_build(table, g_info.ioapic_devid, requester_of); !ok(s)) return s;
+    bool filter = g_info.ioapic_count != 0;
+    u16 ioapic = 0;
+    if (filter) {
+        Status const s = amdvi_irq_build(table, g_info, requester_of, &ioapic);
+        if (s == Status::Unsupported) filter = false;  // logged; the table is as before
+        else if (!ok(s)) return s;
+    }
     if (Status s = self_check(ps, table); !ok(s)) return s;
-    if (Status s = interrupt_check(table, filter); !ok(s)) return s;
+    if (Status s = interrupt_check(table, filter, ioapic); !ok(s)) return s;
     for (u32 i = 0; i < g_info.reserved_count; ++i)  // a device's IVMD range in the region will fault: say so
         if (g_info.reserved[i].base < r.base + r.size && r.base <= g_info.reserved[i].limit)
             log("iommu: firmware-reserved DMA range %#llx-%#llx overlaps the monitor's region: left unmapped",

@@ -4,6 +4,7 @@
 
 #include "core/nested_paging.hpp"
 #include "drivers/iommu/amdvi_tables.hpp"
+#include "drivers/iommu/ivrs.hpp"
 #include "drivers/pci/pci.hpp"
 
 namespace tv::iommu {
@@ -22,7 +23,10 @@ u16 amdvi_monitor_requester(pci::Bdf b);
 
 // AMD-Vi interrupt remapping (amdvi_irq_monitor.cpp): the tables, set in the device table `dt`
 // before the units start (amdvi_irq_started() after), then kept up with the guest's programming.
-[[nodiscard]] Status amdvi_irq_build(DeviceTableEntry* dt, u16 ioapic_devid, u16 (*requester)(pci::Bdf));
+// Unsupported (nothing changed, logged) when the IVRS does not tell which requester ID the
+// guarded IOAPIC's messages carry; *ioapic: that ID.
+[[nodiscard]] Status amdvi_irq_build(DeviceTableEntry* dt, IvrsInfo const& info, u16 (*requester)(pci::Bdf),
+                                     u16* ioapic);
 void amdvi_irq_started();
 u32 amdvi_irq_sources();
 void amdvi_irq_ioapic(u8 pin, u64 rte);

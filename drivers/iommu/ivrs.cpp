@@ -64,8 +64,11 @@ IvrsError device_entry(u8 const* e, Pending* p, bool record, IvrsInfo* out) {
             r = IvrsRange{p->first, devid, p->alias, p->aliased};
             p->open = false;
             break;
-        case kSpecial:  // an IOAPIC's requester ID in bytes 5-6; HPETs are not needed
-            if (record && e[7] == kVarietyIoApic && out->ioapic_count++ == 0) out->ioapic_devid = le16(e + 5);
+        case kSpecial:  // handle (IOAPIC ID, HPET number) in byte 4, requester ID in 5-6, variety in 7
+            if (!record) return IvrsError::None;
+            if (e[7] == kVarietyIoApic && out->ioapic_count++ == 0) out->ioapic_devid = le16(e + 5);
+            if (out->special_count == IvrsInfo::kMaxSpecial) out->specials_dropped = true;
+            else out->specials[out->special_count++] = IvrsInfo::Special{e[7], e[4], le16(e + 5)};
             return IvrsError::None;
         default: return IvrsError::None;  // padding (0), reserved types
     }

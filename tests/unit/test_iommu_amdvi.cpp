@@ -72,6 +72,11 @@ TEST(IommuIvrs, CountsOnlyIoApicSpecialEntriesOfSegmentZero) {
     ASSERT_EQ(parse(t, &info), IvrsError::None);
     EXPECT_EQ(info.ioapic_count, 1u);
     EXPECT_EQ(info.ioapic_devid, 0x00A0);
+    ASSERT_EQ(info.special_count, 2u);  // the HPET is listed too (its messages stay unremapped)
+    EXPECT_EQ(info.specials[0].variety, 2);
+    EXPECT_EQ(info.specials[0].devid, 0x00A8);
+    EXPECT_EQ(info.specials[1].variety, 1);
+    EXPECT_FALSE(info.specials_dropped);
 }
 
 TEST(IommuIvrs, ReadsRangesAliasesAndMemoryBlocks) {
