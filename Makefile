@@ -46,12 +46,13 @@ $(BUILD)/mon/%.o: %.S | $(DEPS_STAMP)
 	@echo "  AS   $<"
 	@gcc $(MON_ASFLAGS) -MMD -MP -c $< -o $@
 
-# Libraries the monitor links: crypto/ (mk/crypto.mk), mbedTLS, lwIP and newlib, in that order.
-MON_LIBS := $(CRYPTO_MON_LIB) $(TP)/mbedtls/libmbedcrypto.a $(TP)/lwip/liblwip.a $(NEWLIB)/lib/libc.a
+# Libraries the monitor links: crypto/ (mk/crypto.mk), mbedTLS (its TLS client, then crypto and
+# X.509), lwIP and newlib, in that order.
+MON_LIBS := $(CRYPTO_MON_LIB) $(TP)/mbedtls/libmbedtls.a $(TP)/mbedtls/libmbedcrypto.a $(TP)/lwip/liblwip.a $(NEWLIB)/lib/libc.a
 
 # The third-party archives are made by mk/deps.sh; naming them here relinks the monitor when a
 # configuration change (lib/config/) rebuilds one of them.
-MON_TP_LIBS := $(TP)/mbedtls/libmbedcrypto.a $(TP)/lwip/liblwip.a $(NEWLIB)/lib/libc.a
+MON_TP_LIBS := $(TP)/mbedtls/libmbedtls.a $(TP)/mbedtls/libmbedcrypto.a $(TP)/lwip/liblwip.a $(NEWLIB)/lib/libc.a
 $(MON_TP_LIBS): $(DEPS_STAMP) ;
 
 $(BUILD)/thinvisor.elf: $(MON_OBJS) $(CRYPTO_MON_LIB) $(MON_TP_LIBS) boot/linker.ld mk/check_image.py | $(DEPS_STAMP)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "core/config_values.hpp"
+#include "net/http_message.hpp"
 
 namespace tv {
 
@@ -38,7 +39,9 @@ constexpr Key kVpnKeys[] = {{"gateway", 0, true},         {"local_id", 1, true},
                             {"failback", 19, false},       {"failback_hold", 20, false}};
 constexpr Key kPciKeys[] = {{"allow_dma", 0, false}};  // repeatable (key_line)
 constexpr Key kIdeKeys[] = {{"cd_write", 0, false}};
-constexpr Key kPolicyKeys[] = {{"pubkey", 0, true}, {"module", 1, true}, {"min_version", 2, false}};
+constexpr Key kPolicyKeys[] = {{"pubkey", 0, true},   {"module", 1, true},   {"min_version", 2, false},
+                               {"url", 3, false},     {"ca", 4, false},       {"interval", 5, false},
+                               {"server", 6, false},  {"boot_wait", 7, false}};
 constexpr Key kUsbKeys[] = {{"storage", 0, false}, {"device", 1, false}};  // device: repeatable
 
 struct Schema {
@@ -55,7 +58,7 @@ constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"vpn", kVpnKeys, sizeof kVpnKeys / sizeof kVpnKeys[0]},
                                {"pci", kPciKeys, 1},
                                {"ide", kIdeKeys, 1},
-                               {"policy", kPolicyKeys, 3},
+                               {"policy", kPolicyKeys, 8},
                                {"usb", kUsbKeys, 2}};
 
 struct Parser {
@@ -98,6 +101,10 @@ bool finish_section(Parser& p) {
     if (p.section == Section::Network && !p.cfg->network.dhcp && (p.seen & 0x1C) != 0x1C)
         return p.fail("[network] with dhcp = no needs address, netmask and gateway%.*s%.*s");
     if (p.section == Section::Disk) return finish_disk(p);
+    if (p.section == Section::Policy && (p.seen & 0xF0) && !(p.seen & 0x08))
+        return p.fail("[policy] ca, interval, server and boot_wait belong to url, which is missing%.*s%.*s");
+    if (p.section == Section::Policy && (p.seen & 0x08) && (p.seen & 0x50) != 0x50)
+        return p.fail("[policy] url needs ca (the pinned CA) and server (its address: no DNS)%.*s%.*s");
     if (p.section == Section::Vpn) {
         char const* why = cfg::vpn_auth_check(p.cfg->vpn);
         if (!why) why = cfg::vpn_failover_check(p.cfg->vpn);
@@ -196,11 +203,21 @@ bool ide_value(Parser& p, Span v) {
 }
 
 // pubkey: base64 only (the key itself is checked where the policy is loaded, with mbedTLS);
-// module: a boot-module name; min_version: 1 and up.
+// module: a boot-module name; min_version: 1 and up; url: https only (net/http_message);
+// ca: a boot-module name; interval: 2-86400 s; server: an IPv4 address; boot_wait: 0-600 s.
 bool policy_value(Parser& p, Key const& k, Span v) {
     PolicyConfig& c = p.cfg->policy;
     if (k.bit == 1) return cfg::copy_string(v, c.module, sizeof c.module);
     if (k.bit == 2) return cfg::parse_u64(v, ~u64{0} >> 1, &c.min_version) && c.min_version >= 1;
+    if (k.bit == 3) {
+        net::HttpsUrl u;
+        return net::parse_https_url(v.p, v.n, &u) && cfg::copy_string(v, c.url, sizeof c.url);
+    }
+    if (k.bit == 4) return cfg::copy_string(v, c.ca, sizeof c.ca);
+    u64 n = 0;
+    if (k.bit == 5) return cfg::parse_u64(v, 86400, &n) && n >= 2 && (c.interval_s = static_cast<u32>(n), true);
+    if (k.bit == 6) return cfg::parse_ipv4(v, &c.server) && c.server.be != 0;
+    if (k.bit == 7) return cfg::parse_u64(v, 600, &n) && (c.boot_wait_s = static_cast<u32>(n), true);
     for (size_t i = 0; i < v.n; ++i) {
         char const ch = v.p[i];
         bool const b64 = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
@@ -261,6 +278,8 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     out->aoe.timeout_ms = 30000;
     out->keys.passphrase_tries = 3;
     out->policy.min_version = 1;
+    out->policy.interval_s = 300;
+    out->policy.boot_wait_s = 30;
     cfg::vpn_defaults(out->vpn);
     Parser p{out, err};
     for (size_t pos = 0; pos < len;) {
@@ -278,6 +297,8 @@ bool config_parse(char const* text, size_t len, Config* out, ConfigError* err) {
     p.line = 0;
     if (out->vpn.present && !out->network.present)
         return p.fail("[vpn] needs [network]: the monitor's outer address and its NIC%.*s");
+    if (out->policy.url[0] && !out->network.present)
+        return p.fail("[policy] url needs [network]: the monitor fetches the policy itself%.*s");
     if (out->disk_count == 0 && !out->aoe.present && !out->network.present && !out->pci.present &&
         !p.section_seen[static_cast<u8>(Section::Ide)] && !out->policy.present && !out->usb.present)
         return p.fail("the file configures nothing (no [network], [aoe], [disk.NAME], [pci], [ide], [policy] or [usb] section)%.*s");

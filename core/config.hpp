@@ -46,12 +46,19 @@ struct PciDmaAllow {
 };
 
 // [policy]: file protection (docs/policies.md). The administrator's public key is pinned
-// here, inline; the signed policy is a boot module of its own.
+// here, inline; the signed policy is a boot module of its own, and may be replaced live by a
+// newer one fetched from `url`.
 struct PolicyConfig {
     bool present;
     char pubkey[160];     // base64 of the DER SubjectPublicKeyInfo of an EC P-256 key (one line)
     char module[64];      // boot-module file name of the policy
     u64 min_version;      // a policy older than this is refused (rollback), default 1
+    // Distribution over HTTPS (net/policy_fetch): all empty/zero without `url`.
+    char url[256];        // https://HOST[:PORT]/PATH (net/http_message parse_https_url)
+    char ca[64];          // boot-module file name of the pinned CA certificate(s), PEM
+    Ipv4 server;          // the address HOST is reached at (the monitor has no DNS resolver)
+    u32 interval_s;       // seconds between polls, default 300
+    u32 boot_wait_s;      // how long the boot waits for the first fetch, default 30 (0: not)
 };
 
 struct Config {

@@ -34,6 +34,7 @@
 #include "drivers/pci/pci_drivers.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "net/monitor.hpp"
+#include "net/policy_fetch.hpp"
 #include "storage/policy_boot.hpp"
 
 extern "C" char __image_end[];
@@ -207,6 +208,7 @@ void monitor_main() {
     check(iommu::iommu_enable(g_page_source, dma_top), "the IOMMU");
     check(pci::pci_ports_install(), "the PCI configuration ports");
     net::net_init();  // after the NIC mediators: it runs on their monitor port
+    net::policy_fetch_start(bi);  // [policy] url: the first fetch before the guest runs
     io_hooks_apply(m.intercepts);
     m.backend->add_protected_msrs(m.intercepts);
     ap_boot_all(m);  // the APs wait in the monitor for the guest's own INIT/SIPI

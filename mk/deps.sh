@@ -6,6 +6,7 @@
 #   third_party/newlib/install/x86_64-elf/lib/libc.a  newlib 3.3.0 libc
 #   third_party/mbedtls/include/                      mbedTLS 2.28 headers
 #   third_party/mbedtls/libmbedcrypto.a               (config: lib/config/mbedtls_config.h)
+#   third_party/mbedtls/libmbedtls.a                  TLS 1.2 client (same config)
 #   third_party/lwip/include/                         lwIP 2.1.3 headers
 #   third_party/lwip/liblwip.a                        (config: lib/config/lwip/)
 #
@@ -321,7 +322,7 @@ compile_all() {
 }
 
 # ---------------------------------------------------------------------------
-# d. mbedTLS (libmbedcrypto.a)
+# d. mbedTLS (libmbedcrypto.a, and the TLS client libmbedtls.a)
 # ---------------------------------------------------------------------------
 step_mbedtls() {
     CURRENT_STEP=mbedtls
@@ -329,7 +330,7 @@ step_mbedtls() {
     [[ -f $MBEDTLS_CONFIG ]] || die "$MBEDTLS_CONFIG is missing"
     gcc_inc=$(gcc -print-file-name=include)
     key="mbedtls $(cat "$TP/src/mbedtls.version") newlib $(sha256sum < "$STAMPS/newlib" | cut -c1-12) gcc $(gcc -dumpfullversion) ${FREESTANDING_FLAGS[*]} config $(sha256sum < "$MBEDTLS_CONFIG" | cut -c1-16)"
-    if stamp_ok mbedtls "$key" "$out/libmbedcrypto.a" "$out/include/mbedtls/config.h"; then
+    if stamp_ok mbedtls "$key" "$out/libmbedcrypto.a" "$out/libmbedtls.a" "$out/include/mbedtls/config.h"; then
         log "mbedtls: up to date"
         return
     fi
@@ -366,6 +367,18 @@ step_mbedtls() {
         cat "$MBEDTLS_CONFIG"
     } > "$out/include/mbedtls/config.h"
     echo "aesni.o" > "$out/sse-members.txt"
+    # The TLS client (libmbedtls.a: OBJS_TLS, of which lib/config enables the client side only;
+    # the rest compiles to empty objects), for the policy fetched over HTTPS (net/https_fetch).
+    objs=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$src/library" -f Makefile -f <(printf 'print-%%:\n\t@echo $(%s)\n' '$*') print-OBJS_TLS)
+    srcs=()
+    for o in $objs; do srcs+=("$src/library/${o%.o}.c"); done
+    ((${#srcs[@]} > 5)) || die "mbedtls: could not read OBJS_TLS from $src/library/Makefile"
+    log "mbedtls: compile ${#srcs[@]} TLS files"
+    mkdir -p "$out/obj-tls"
+    CC_ARGS=(gcc "${common[@]}" "$NOSSE")
+    compile_all "$out/obj-tls" "$LOGS/mbedtls.log" "${srcs[@]}"
+    ar rcs "$out/libmbedtls.a" "$out"/obj-tls/*.o
+    : > "$out/sse-members-tls.txt"
     stamp_set mbedtls "$key"
     log "mbedtls: done in $(elapsed "$t0")"
 }
@@ -460,6 +473,7 @@ step_verify() {
     CURRENT_STEP=verify
     verify_lib newlib "$NEWLIB_LIBC" "$TP/newlib/sse-members.txt"
     verify_lib mbedtls "$TP/mbedtls/libmbedcrypto.a" "$TP/mbedtls/sse-members.txt"
+    verify_lib mbedtls-tls "$TP/mbedtls/libmbedtls.a" "$TP/mbedtls/sse-members-tls.txt"
     verify_lib lwip "$TP/lwip/liblwip.a" "$TP/lwip/sse-members.txt"
 }
 

@@ -12,7 +12,7 @@ NET_LWIP_INC := -isystem lib/config/netstack -isystem $(NET_LWIP_SRC)/include
 NET_LWIP_MON_INC := -isystem lib/config/netstack -isystem $(TP)/lwip/include
 
 # Pure logic and the lwIP-based stack; net/monitor.cpp and net/lwip_port.cpp are the monitor's.
-NET_PURE_SRCS := net/log_backlog.cpp net/syslog_format.cpp net/frame_check.cpp net/ring_replay.cpp
+NET_PURE_SRCS := net/log_backlog.cpp net/syslog_format.cpp net/frame_check.cpp net/ring_replay.cpp net/http_message.cpp net/wall_time.cpp
 NET_STACK_SRCS := net/netstack.cpp net/pinger.cpp
 NET_TEST_SRCS := $(wildcard tests/unit/test_net_*.cpp)
 
@@ -45,8 +45,13 @@ NET_UNIT_OBJS := $(patsubst %.cpp,build/unit/%.o,$(NET_STACK_SRCS) $(NET_TEST_SR
 $(NET_UNIT_OBJS): UNIT_CXXFLAGS += $(NET_LWIP_INC)
 $(NET_UNIT_OBJS): | $(DEPS_STAMP)
 
+# The policy fetch's HTTP parser (docs/policies.md, "Distribution"): tests/unit/fuzz_http.cpp.
+UNIT_FUZZ_WITH_http := net/http_message.cpp
+
 NET_MON_OBJS := $(patsubst %.cpp,$(BUILD)/mon/%.o,$(wildcard net/*.cpp))
 $(NET_MON_OBJS): MON_CXXFLAGS += $(NET_LWIP_MON_INC) -Wconversion
+# The policy fetch's TLS client (mbedTLS's SSL headers, the monitor's configuration).
+$(BUILD)/mon/net/tls_client.o: MON_CXXFLAGS += -isystem $(TP)/mbedtls/include
 
 .PHONY: net-mon
 net-mon: $(NET_MON_OBJS)

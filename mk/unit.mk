@@ -69,7 +69,7 @@ UNIT_FUZZ_BINS := $(addprefix $(UNIT_BUILD)/fuzz_,$(UNIT_FUZZ_NAMES))
 # Harnesses built here: the code under test for each (aoe, e1000, insn and keyslot have
 # their rules in their subsystem's fragment).
 UNIT_FUZZ_WITH_memmap := core/memmap.cpp
-UNIT_FUZZ_WITH_config := core/config.cpp core/config_values.cpp core/config_vpn.cpp core/config_pci.cpp core/config_usb.cpp
+UNIT_FUZZ_WITH_config := core/config.cpp core/config_values.cpp core/config_vpn.cpp core/config_pci.cpp core/config_usb.cpp net/http_message.cpp
 UNIT_FUZZ_WITH_loader_conf := boot/efi/loader_conf.c
 UNIT_FUZZ_WITH_elf_image := boot/efi/elf_image.c
 UNIT_FUZZ_WITH_ide_prd := drivers/ide/ide_shadow.cpp

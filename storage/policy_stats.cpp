@@ -1,5 +1,6 @@
 #include "storage/policy_stats.hpp"
 
+#include <stdio.h>
 #include <string.h>
 
 namespace tv::storage {
@@ -49,6 +50,19 @@ void PolicyStats::record(RuleHit const& h) {
 
 bool PolicyStats::counter(u32 i, char* name, u64* value) const {
     if (i >= kCounters) return false;
+    if (i >= kFixed + kPathSlots) {
+        u32 const w = i - kFixed - kPathSlots;
+        char n[17];
+        snprintf(n, sizeof n, "policy-url%u", w);
+        put_name(name, n);
+        *value = 0;
+        size_t const len = url_ ? strlen(url_) : 0;
+        for (u32 b = 0; b < 8; ++b) {
+            size_t const k = size_t{w} * 8 + b;
+            *value |= u64{k < len ? static_cast<u8>(url_[k]) : u8{0}} << (8 * b);
+        }
+        return true;
+    }
     if (i >= kFixed) {
         u32 const s = i - kFixed;
         char const* p = __atomic_load_n(&paths_[s], __ATOMIC_ACQUIRE);

@@ -2,13 +2,25 @@
 
 #include <string.h>
 
+#include "lib/spinlock.hpp"
 
 namespace tv::storage {
 
 namespace {
 
-policy::PolicyView const* g_policy;
+policy::PolicyView* g_policy;
 AuditSink g_sink;
+// The storage pipeline's rules lock: a live update (replace_policy_in_force) swaps the view
+// every volume's rules read, so a write is judged by the old policy or the new one, never by
+// a mix. Held only while ranges are read (and the audit line is written), never across I/O.
+constinit SpinLock g_rules_lock;
+
+struct RulesGuard {
+    RulesGuard() { g_rules_lock.lock(); }
+    ~RulesGuard() { g_rules_lock.unlock(); }
+    RulesGuard(RulesGuard const&) = delete;
+    RulesGuard& operator=(RulesGuard const&) = delete;
+};
 
 u64 first_diff(u8 const* a, u8 const* b, u64 n) {
     for (u64 i = 0; i < n; ++i)
@@ -18,7 +30,16 @@ u64 first_diff(u8 const* a, u8 const* b, u64 n) {
 
 }  // namespace
 
-void set_policy_in_force(policy::PolicyView const* v) { g_policy = v; }
+void set_policy_in_force(policy::PolicyView* v) { g_policy = v; }
+
+bool replace_policy_in_force(policy::PolicyView const& next, void (*also)(void*), void* ctx) {
+    RulesGuard g;
+    if (!g_policy || !policy::policy_for_disk(*g_policy, next.bus, next.serial) || next.version <= g_policy->version)
+        return false;
+    *g_policy = next;
+    if (also) also(ctx);
+    return true;
+}
 policy::PolicyView const* policy_in_force() { return g_policy; }
 void set_audit_sink(AuditSink sink) { g_sink = sink; }
 AuditSink audit_sink() { return g_sink; }
@@ -42,7 +63,13 @@ u32 WriteRules::first_ending_after(u64 byte) const {
 }
 
 bool WriteRules::touches(u64 lba, u64 sectors, u32 sector_size) const {
-    if (!v_ || sectors == 0) return false;
+    if (!v_) return false;
+    RulesGuard g;
+    return touches_locked(lba, sectors, sector_size);
+}
+
+bool WriteRules::touches_locked(u64 lba, u64 sectors, u32 sector_size) const {
+    if (sectors == 0) return false;
     u64 const start = lba * sector_size, end = start + sectors * sector_size;  // lba < 2^48: no overflow
     u32 const i = first_ending_after(start);
     return i < v_->range_count && v_->range(i).offset < end;
@@ -50,7 +77,9 @@ bool WriteRules::touches(u64 lba, u64 sectors, u32 sector_size) const {
 
 Status WriteRules::check(DiskId const& disk, u64 lba, u64 sectors, u32 sector_size, u8* data, u8 const* current,
                          AuditSink sink) const {
-    if (!touches(lba, sectors, sector_size)) return Status::Ok;
+    if (!v_) return Status::Ok;
+    RulesGuard g;
+    if (!touches_locked(lba, sectors, sector_size)) return Status::Ok;
     u64 const start = lba * sector_size, end = start + sectors * sector_size;
     for (u32 i = first_ending_after(start); i < v_->range_count; ++i) {
         policy::Range const r = v_->range(i);

@@ -49,13 +49,21 @@ class WriteRules {
 
   private:
     u32 first_ending_after(u64 byte) const;
+    bool touches_locked(u64 lba, u64 sectors, u32 sector_size) const;
 
     policy::PolicyView const* v_{nullptr};
 };
 
 // The policy in force, verified (policies/policy_verify) and kept in memory by its loader:
-// volumes attached afterwards get its rules if it names their disk. Null: none.
-void set_policy_in_force(policy::PolicyView const* v);
+// volumes attached afterwards get its rules if it names their disk. Null: none. The view
+// object stays the same for the monitor's life (volumes keep a pointer to it); a live update
+// changes its contents.
+void set_policy_in_force(policy::PolicyView* v);
+// A live update (storage/policy_live): under the rules lock, the view in force becomes `next`
+// (verified by the caller, its bytes kept until the update after it), if it names the same
+// disk and is newer; `also` runs under the same lock (the statistics follow the new policy).
+// False, nothing changed, otherwise. Every write judged after it sees only the new ranges.
+[[nodiscard]] bool replace_policy_in_force(policy::PolicyView const& next, void (*also)(void*), void* ctx);
 policy::PolicyView const* policy_in_force();
 WriteRules rules_for(DiskId const& id);
 void set_audit_sink(AuditSink sink);  // null: no audit lines (host tests install their own)

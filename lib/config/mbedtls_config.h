@@ -6,8 +6,9 @@
  * that includes mbedTLS headers sees this configuration whether or not it
  * defines MBEDTLS_CONFIG_FILE itself.
  *
- * Crypto and X.509 certificate parsing (the VPN's certificate authentication):
- * no TLS, no PSA, no platform layer.  Memory comes
+ * Crypto and X.509 certificate parsing (the VPN's certificate authentication),
+ * and a TLS 1.2 client (the file-protection policy fetched over HTTPS,
+ * net/https_fetch): no TLS server, no PSA, no platform layer.  Memory comes
  * from newlib's calloc/free; entropy from mbedtls_hardware_poll(), which the
  * monitor provides (RDRAND/RDSEED).  Changing this file makes mk/deps.sh
  * rebuild the library.
@@ -95,6 +96,31 @@
  * no trusted wall clock, so validity dates are not checked (docs/vpn.md). */
 #define MBEDTLS_X509_USE_C
 #define MBEDTLS_X509_CRT_PARSE_C
+
+/* ---- TLS 1.2 client (net/https_fetch, docs/policies.md) ----------------
+ * One protocol version, ECDHE with ECDSA or RSA certificates and AES-GCM:
+ * what nginx, lighttpd and openssl s_server offer by default.  No server
+ * side, no renegotiation, no session tickets or cache (a poll is one short
+ * connection every few minutes), no DTLS.  Certificate validity dates are
+ * checked by the monitor's own verify callback against the RTC, not by
+ * mbedTLS (MBEDTLS_HAVE_TIME_DATE stays off: the VPN's IKE certificates keep
+ * their documented behaviour). */
+#define MBEDTLS_SSL_TLS_C
+#define MBEDTLS_SSL_CLI_C
+#define MBEDTLS_SSL_PROTO_TLS1_2
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
+#define MBEDTLS_SSL_SERVER_NAME_INDICATION
+#define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
+#define MBEDTLS_SSL_CIPHERSUITES \
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, \
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, \
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,   \
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+/* A server may send full 16 KiB records (no max_fragment_length in nginx);
+ * the client sends one small GET. */
+#define MBEDTLS_SSL_IN_CONTENT_LEN  16384
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
 
 /* MBEDTLS_SELF_TEST is left out: its tests print with printf(), which would
  * pull newlib's stdio (and the write() stub) into every image.  Define it

@@ -56,7 +56,7 @@ TEST(StorageWriteRuleStats, TheCountersNameThePolicyInForceAndItsDisk) {
     u64 const w[3] = {value_of(s, "policy-serial0"), value_of(s, "policy-serial1"), value_of(s, "policy-serial2")};
     memcpy(serial, w, 24);
     EXPECT_STREQ(serial, "QM00002");
-    EXPECT_EQ(c.back().name, "");  // no path hit yet: every slot unnamed
+    EXPECT_EQ(c[PolicyStats::kFixed + PolicyStats::kPathSlots - 1].name, "");  // no path hit yet: unnamed
 }
 
 TEST(StorageWriteRuleStats, HitsCountByVerdictAndByPathInTheOrderFirstHit) {
@@ -91,5 +91,24 @@ TEST(StorageWriteRuleStats, PathsBeyondTheSlotsCountInTheTotalsOnly) {
     EXPECT_EQ(value_of(s, "policy-refused"), PolicyStats::kPathSlots + 3);
     auto const c = all(s);
     EXPECT_EQ(c.size(), PolicyStats::kCounters);
-    EXPECT_EQ(c.back().name, "/f" + std::to_string(PolicyStats::kPathSlots - 1));
+    EXPECT_EQ(c[PolicyStats::kFixed + PolicyStats::kPathSlots - 1].name,
+              "/f" + std::to_string(PolicyStats::kPathSlots - 1));
+}
+
+// `thinvisor-ctl policy` shows where a fetched policy came from: the URL in eight words after
+// the path slots, its first 64 characters.
+TEST(StorageWriteRuleStats, TheUrlOfAFetchedPolicyIsInItsOwnCounters) {
+    PolicyStats s;
+    std::string const url = "https://policy.test:8443/fleet/" + std::string(60, 'x') + ".policy";
+    s.set_url(url.c_str());
+    s.policy_replaced(1);
+    EXPECT_EQ(value_of(s, "policy-source"), 1u);
+    char text[65] = {};
+    for (u32 w = 0; w < PolicyStats::kUrlWords; ++w) {
+        u64 const v = value_of(s, ("policy-url" + std::to_string(w)).c_str());
+        memcpy(text + w * 8, &v, 8);
+    }
+    EXPECT_EQ(std::string(text), url.substr(0, 64));
+    PolicyStats none;
+    EXPECT_EQ(value_of(none, "policy-url0"), 0u);
 }

@@ -383,7 +383,7 @@ static int cmd_policy(void)
 {
     static const char *const sources[] = {"boot-module", "https"};
     struct regs info, r;
-    uint64_t i, serial[3] = {0, 0, 0}, paths = 0, bus = 0;
+    uint64_t i, serial[3] = {0, 0, 0}, url[8] = {0}, paths = 0, bus = 0, source = 0;
     int seen = 0;
 
     if (probe(&info, 0) < 0)
@@ -414,7 +414,9 @@ static int cmd_policy(void)
         else if (!strcmp(k, "paths"))
             paths = r.rbx;
         else if (!strcmp(k, "source"))
-            printf("source %s\n", r.rbx < 2 ? sources[r.rbx] : "unknown");
+            source = r.rbx; /* printed after the URL's words */
+        else if (!strncmp(k, "url", 3) && k[3] >= '0' && k[3] <= '7' && !k[4])
+            url[k[3] - '0'] = r.rbx;
         else
             printf("%s %" PRIu64 "\n", k, r.rbx);
         if (!strcmp(k, "serial2")) {
@@ -426,6 +428,13 @@ static int cmd_policy(void)
     if (!seen) {
         fprintf(stderr, "thinvisor-ctl: no file-protection policy is in force\n");
         return EXIT_ERR;
+    }
+    if (source == 1 && url[0]) { /* fetched: the URL it came from (its first 64 characters) */
+        char text[65] = {0};
+        memcpy(text, url, 64);
+        printf("source %s\n", text);
+    } else {
+        printf("source %s\n", source < 2 ? sources[source] : "unknown");
     }
     if (log_read(policy_put) != EXIT_OK)
         return EXIT_ERR;
