@@ -39,6 +39,7 @@ class IoApicGuard {
     // access was carried out all the same.
     [[nodiscard]] bool access(IoApicRegisters& hw, u32 offset, u8 size, bool write, u64* value, Refusal* refused);
     u64 refusals() const { return refusals_; }
+    u8 select() const { return select_; }  // the register the guest's window accesses reach
 
   private:
     bool dword(IoApicRegisters& hw, u32 off, u32 mask, bool write, u32* value, Refusal* refused);

@@ -8,6 +8,7 @@
 #include "core/layout.hpp"
 #include "core/log.hpp"
 #include "core/mmio_hooks.hpp"
+#include "drivers/iommu/iommu.hpp"
 
 namespace tv {
 
@@ -34,8 +35,28 @@ class HookRegisters final : public IoApicRegisters {
 constinit IoApicGuard g_guard{};
 HookRegisters g_regs;
 
+// A write through the window into a redirection entry: the interrupt remapping unit learns the
+// entry as the write will leave it (drivers/iommu/iommu.hpp), before it reaches the IOAPIC.
+void report_entry(u32 offset, u8 size, u64 value) {
+    u32 const sel = g_guard.select();
+    if (!iommu::iommu_remaps_interrupts()) return;
+    if (offset < IoApicGuard::kWindow || offset >= IoApicGuard::kWindow + 4 || sel < IoApicGuard::kFirstRedirection)
+        return;
+    u32 const low = sel & ~1u;
+    g_regs.write(IoApicGuard::kSelect, low);
+    u64 rte = g_regs.read(IoApicGuard::kWindow);
+    g_regs.write(IoApicGuard::kSelect, low + 1);
+    rte |= u64{g_regs.read(IoApicGuard::kWindow)} << 32;
+    u32 const shift = 8 * (offset - IoApicGuard::kWindow) + (sel & 1 ? 32 : 0);
+    u32 const bytes = size < 4 - (offset - IoApicGuard::kWindow) ? size : 4 - (offset - IoApicGuard::kWindow);
+    u64 const mask = (bytes == 4 ? 0xFFFFFFFFull : (1ull << (8 * bytes)) - 1) << shift;
+    iommu::iommu_ioapic_entry(static_cast<u8>((low - IoApicGuard::kFirstRedirection) / 2),
+                              (rte & ~mask) | ((value << shift) & mask));
+}
+
 MmioAction ioapic_access(void*, Vcpu&, Gpa gpa, u8 size, bool write, u64* value) {
     u32 const offset = static_cast<u32>(gpa.raw - kBase);
+    if (write) report_entry(offset, size, *value);
     IoApicGuard::Refusal r{};
     if (g_guard.access(g_regs, offset, size, write, value, &r) && g_guard.refusals() <= kLoggedRefusals)
         log("irq: guest IOAPIC pin %u programmed with %s delivery: refused (written as fixed, masked)", r.pin,

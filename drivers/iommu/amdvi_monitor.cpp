@@ -9,6 +9,7 @@
 #include "core/log.hpp"
 #include "core/memory.hpp"
 #include "core/mmio_hooks.hpp"
+#include "drivers/iommu/amdvi_interrupts.hpp"
 #include "drivers/iommu/amdvi_tables.hpp"
 #include "drivers/iommu/amdvi_unit.hpp"
 #include "drivers/iommu/iommu_units.hpp"
@@ -47,6 +48,11 @@ constinit Device g_unit_device{"amdvi-registers"};
 // The requester IDs of functions a mediator owns (the full domain), collected at enable time.
 constinit u16 g_mediated[kMaxMediated] = {};
 constinit u32 g_mediated_count = 0;
+// Each unit's command ring, kept for the interrupt-table invalidations the guest's MSI and IOAPIC
+// programming causes after boot (under g_ring_device).
+constinit AmdViRing g_rings[IvrsInfo::kMaxUnits] = {};
+constinit Device g_ring_device{"amdvi-commands"};
+constexpr u32 kSpins = 1000000;
 
 MmioAction refuse_registers(void*, Vcpu&, Gpa gpa, u8, bool write, u64* value) {
     if (++g_refused <= kLoggedRefusals)
@@ -126,11 +132,33 @@ Status self_check(PageSource& ps, DeviceTableEntry const* table) {
     return Status::Ok;
 }
 
-Status start_unit(IvrsUnit const& u, AmdViCaps const& caps, Hpa device_table) {
+// Interrupt remapping (docs/iommu.md, "Interrupt remapping on AMD-Vi"): an INIT message from an
+// unmediated ID, a mediated one or the IOAPIC's must be dropped.
+Status interrupt_check(DeviceTableEntry const* table, bool filter, u16 ioapic) {
+    if (!filter) {
+        log("iommu: AMD-Vi interrupt remapping off (no IVRS entry for the IOAPIC): a bus master can still send INIT "
+            "by DMA into the interrupt window");
+        return Status::Ok;
+    }
+    u16 const ids[] = {unmediated_id(), g_mediated_count ? g_mediated[0] : unmediated_id(), ioapic};
+    for (u16 id : ids) {
+        Delivered d{};
+        if (amdvi_remap(table[id].q[2], nullptr, 0x0500, &d)) {
+            log("iommu: self-check failed: requester %#x can send INIT", id);
+            return Status::Invalid;
+        }
+    }
+    log("iommu: AMD-Vi interrupt remapping on for every requester ID, %u remapping table(s) (IOAPIC %#x, functions "
+        "with MSI): INIT and SMI messages dropped, fixed ones only as the guest programmed them",
+        amdvi_irq_sources(), ioapic);
+    return Status::Ok;
+}
+
+Status start_unit(IvrsUnit const& u, AmdViCaps const& caps, Hpa device_table, AmdViRing& rg) {
     Hpa const ring = alloc_pages(1), slot = alloc_pages(1);
     if (!ring.raw || !slot.raw) return Status::NoMemory;
-    AmdViRing rg{static_cast<AmdViCommand*>(hpa_virt(ring)), ring.raw, kRingLog2, static_cast<u64*>(hpa_virt(slot)),
-                 slot.raw, 0, 0, 0};
+    rg = AmdViRing{static_cast<AmdViCommand*>(hpa_virt(ring)), ring.raw, kRingLog2, static_cast<u64*>(hpa_virt(slot)),
+                   slot.raw, 0, 0, 0};
     DirectRegisters regs{u.reg_base};
     if (Status s = amdvi_enable(regs, caps, device_table.raw, rg, g_info.ranges, g_info.range_count); !ok(s)) {
         log("iommu: AMD-Vi unit at %#llx did not complete its invalidation: translation state unknown",
@@ -184,8 +212,16 @@ Status amdvi_monitor_enable(PageSource& ps, u64 top) {
     }
     auto* table = static_cast<DeviceTableEntry*>(hpa_virt(dt));
     collect_mediated();
-    amdvi_fill_device_table(table, kLevels, guarded, full, full_domain, nullptr);
+    amdvi_fill_device_table(table, kLevels, guarded, full, full_domain, nullptr, 0);
+    bool filter = g_info.ioapic_count != 0;
+    u16 ioapic = 0;
+    if (filter) {
+        Status const s = amdvi_irq_build(table, g_info, requester_of, &ioapic);
+        if (s == Status::Unsupported) filter = false;  // logged; the table is as before
+        else if (!ok(s)) return s;
+    }
     if (Status s = self_check(ps, table); !ok(s)) return s;
+    if (Status s = interrupt_check(table, filter, ioapic); !ok(s)) return s;
     for (u32 i = 0; i < g_info.reserved_count; ++i)  // a device's IVMD range in the region will fault: say so
         if (g_info.reserved[i].base < r.base + r.size && r.base <= g_info.reserved[i].limit)
             log("iommu: firmware-reserved DMA range %#llx-%#llx overlaps the monitor's region: left unmapped",
@@ -193,12 +229,27 @@ Status amdvi_monitor_enable(PageSource& ps, u64 top) {
                 static_cast<unsigned long long>(g_info.reserved[i].limit));
     asm volatile("wbinvd" ::: "memory");  // the tables are in memory whether or not the unit snoops
     for (u32 i = 0; i < g_info.unit_count; ++i)
-        if (Status s = start_unit(g_info.units[i], g_caps[i], dt); !ok(s)) return s;
+        if (Status s = start_unit(g_info.units[i], g_caps[i], dt, g_rings[i]); !ok(s)) return s;
+    if (filter) amdvi_irq_started();
     log("iommu: AMD-Vi translation on in %u unit(s), %u-level tables up to %#llx, %u mediated requester ID(s): "
         "the devices they cover cannot reach the monitor's region %#llx-%#llx", g_info.unit_count, kLevels,
         static_cast<unsigned long long>(top), g_mediated_count, static_cast<unsigned long long>(r.base),
         static_cast<unsigned long long>(r.base + r.size - 1));
     return Status::Ok;
+}
+
+u16 amdvi_monitor_requester(pci::Bdf b) { return requester_of(b); }
+
+void amdvi_monitor_invalidate_interrupts(u16 devid) {
+    DeviceGuard guard(g_ring_device);
+    for (u32 i = 0; i < g_info.unit_count; ++i) {
+        DirectRegisters regs{g_info.units[i].reg_base};
+        Status s = amdvi_submit(regs, g_rings[i], cmd_invalidate_interrupt_table(devid), kSpins);
+        if (ok(s)) s = amdvi_sync(regs, g_rings[i], kSpins);
+        if (!ok(s))
+            log("iommu: AMD-Vi unit at %#llx did not complete an interrupt table invalidation for %#x",
+                static_cast<unsigned long long>(g_info.units[i].reg_base), devid);
+    }
 }
 
 }  // namespace tv::iommu

@@ -9,7 +9,8 @@ constexpr u32 kEntries = 512;
 constexpr u64 kRw = kPteIr | kPteIw;
 constexpr u32 kModeShift = 9;
 // Command opcodes and fields.
-constexpr u64 kOpCompletionWait = 1, kOpInvalidateDevtab = 2, kOpInvalidatePages = 3, kOpInvalidateAll = 8;
+constexpr u64 kOpCompletionWait = 1, kOpInvalidateDevtab = 2, kOpInvalidatePages = 3, kOpInvalidateIrt = 5,
+              kOpInvalidateAll = 8;
 constexpr u64 kWaitStore = 1ull << 0;
 constexpr u64 kPagesSize = 1ull << 0, kPagesPde = 1ull << 1, kPagesAll = 0x7FFFFFFFFFFFF000ull;
 
@@ -63,14 +64,15 @@ Status amdvi_build_identity(PageSource& ps, u8 levels, u64 top, u64 hole, u64 ho
     return Status::Ok;
 }
 
-DeviceTableEntry amdvi_dte(Hpa root, u8 levels, u16 domain) {
+DeviceTableEntry amdvi_dte(Hpa root, u8 levels, u16 domain, u64 interrupts) {
     return DeviceTableEntry{{kDteValid | kDteTranslate | u64{levels} << kModeShift | (root.raw & kPteAddress) | kRw,
-                             domain, 0, 0}};
+                             domain, interrupts, 0}};
 }
 
-void amdvi_fill_device_table(DeviceTableEntry* t, u8 levels, Hpa guarded, Hpa full, FullDomain full_fn, void* ctx) {
-    DeviceTableEntry const g = amdvi_dte(guarded, levels, kAmdDomainGuarded);
-    DeviceTableEntry const f = amdvi_dte(full, levels, kAmdDomainMediated);
+void amdvi_fill_device_table(DeviceTableEntry* t, u8 levels, Hpa guarded, Hpa full, FullDomain full_fn, void* ctx,
+                             u64 interrupts) {
+    DeviceTableEntry const g = amdvi_dte(guarded, levels, kAmdDomainGuarded, interrupts);
+    DeviceTableEntry const f = amdvi_dte(full, levels, kAmdDomainMediated, interrupts);
     for (u32 id = 0; id < kDeviceIds; ++id) t[id] = full_fn(ctx, static_cast<u16>(id)) ? f : g;
 }
 
@@ -105,6 +107,8 @@ AmdViCommand cmd_invalidate_devtab_entry(u16 devid) { return AmdViCommand{devid 
 AmdViCommand cmd_invalidate_domain_pages(u16 domain) {
     return AmdViCommand{u64{domain} << 32 | opcode(kOpInvalidatePages), kPagesAll | kPagesPde | kPagesSize};
 }
+
+AmdViCommand cmd_invalidate_interrupt_table(u16 devid) { return AmdViCommand{devid | opcode(kOpInvalidateIrt), 0}; }
 
 AmdViCommand cmd_invalidate_all() { return AmdViCommand{opcode(kOpInvalidateAll), 0}; }
 

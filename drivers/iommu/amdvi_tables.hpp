@@ -20,13 +20,19 @@ inline constexpr u64 kPteAddress = 0x000FFFFFFFFFF000ull;
 inline constexpr u32 kPteNextShift = 9;
 
 // Device table entry: quadword 0 valid, translation valid, mode (bits 11:9, the paging levels),
-// page-table root, IR/IW; quadword 1 the domain in bits 15:0. Quadwords 2 and 3 (interrupt
-// remapping, guest tables) stay zero: interrupts pass unremapped (docs/iommu.md).
+// page-table root, IR/IW; quadword 1 the domain in bits 15:0; quadword 2 the interrupt filter
+// below (or zero); quadword 3 (guest tables) stays zero.
 struct DeviceTableEntry {
     u64 q[4];
 };
 static_assert(sizeof(DeviceTableEntry) == 32);
 inline constexpr u64 kDteValid = 1ull << 0, kDteTranslate = 1ull << 1;
+// Quadword 2, interrupt remapping (drivers/iommu/amdvi_interrupts.hpp builds it): IV, the
+// table's length and root, the pass bits for INIT (never set), ExtINT, NMI, LINT0 and LINT1,
+// and IntCtl (10b: fixed and arbitrated messages remapped through the table).
+inline constexpr u64 kDteIv = 1ull << 0, kDteInitPass = 1ull << 56, kDteEintPass = 1ull << 57,
+                     kDteNmiPass = 1ull << 58, kDteIntCtlRemap = 2ull << 60, kDteLint0Pass = 1ull << 62,
+                     kDteLint1Pass = 1ull << 63;
 inline constexpr u32 kDeviceIds = 65536;
 inline constexpr u64 kDeviceTableBytes = u64{kDeviceIds} * sizeof(DeviceTableEntry);  // 2 MiB
 inline constexpr u16 kAmdDomainGuarded = 1, kAmdDomainMediated = 2;
@@ -36,12 +42,14 @@ inline constexpr u16 kAmdDomainGuarded = 1, kAmdDomainMediated = 2;
 // touches. *root: the top table. Invalid for top past what `levels` reaches.
 [[nodiscard]] Status amdvi_build_identity(PageSource& ps, u8 levels, u64 top, u64 hole, u64 hole_size, Hpa* root);
 
-DeviceTableEntry amdvi_dte(Hpa root, u8 levels, u16 domain);
+// `interrupts`: quadword 2 (zero: every interrupt message passes as sent).
+DeviceTableEntry amdvi_dte(Hpa root, u8 levels, u16 domain, u64 interrupts);
 
 // Whether requester ID devid gets the mediated (full) domain.
 using FullDomain = bool (*)(void* ctx, u16 devid);
-// Fills all kDeviceIds entries of `table`.
-void amdvi_fill_device_table(DeviceTableEntry* table, u8 levels, Hpa guarded, Hpa full, FullDomain full_fn, void* ctx);
+// Fills all kDeviceIds entries of `table`, each with `interrupts` as quadword 2.
+void amdvi_fill_device_table(DeviceTableEntry* table, u8 levels, Hpa guarded, Hpa full, FullDomain full_fn, void* ctx,
+                             u64 interrupts);
 
 // What requester devid's DMA to `addr` reaches through `table` (the walk the unit makes, for
 // tests and the boot-time self-check): true with *out and *writable.
@@ -57,6 +65,7 @@ static_assert(sizeof(AmdViCommand) == 16);
 AmdViCommand cmd_completion_wait(u64 store, u64 data);
 AmdViCommand cmd_invalidate_devtab_entry(u16 devid);
 AmdViCommand cmd_invalidate_domain_pages(u16 domain);  // every page of the domain, directories too
+AmdViCommand cmd_invalidate_interrupt_table(u16 devid);  // after a change to that ID's remapping table
 AmdViCommand cmd_invalidate_all();                     // INVALIDATE_IOMMU_ALL (where EFR.IASup)
 
 }  // namespace tv::iommu

@@ -24,4 +24,12 @@ Status iommu_enable(PageSource& ps, u64 top) {
     return amdvi_monitor_enable(ps, top);
 }
 
+bool iommu_remaps_interrupts() { return amdvi_irq_sources() != 0; }
+
+void iommu_ioapic_entry(u8 pin, u64 rte) { amdvi_irq_ioapic(pin, rte); }
+
+void iommu_msi_message(u8 bus, u8 dev, u8 fn, u64 address, u32 data, u32 vectors, u32 msix_entry) {
+    amdvi_irq_msi(amdvi_monitor_requester(pci::Bdf{bus, dev, fn}), address, data, vectors, msix_entry);
+}
+
 }  // namespace tv::iommu

@@ -13,7 +13,8 @@ constexpr u8 kIvhd10 = 0x10, kIvhd11 = 0x11, kIvhd40 = 0x40, kIvmdAll = 0x20, kI
 constexpr size_t kIvhdShort = 24, kIvhdLong = 40, kIvmdSize = 32;
 // Device entry types (4-byte below 64, 8-byte below 128, 0xF0 variable).
 constexpr u8 kAll = 1, kSelect = 2, kStart = 3, kEnd = 4, kAliasSelect = 0x42, kAliasStart = 0x43,
-             kExtSelect = 0x46, kExtStart = 0x47, kAcpiHid = 0xF0;
+             kExtSelect = 0x46, kExtStart = 0x47, kSpecial = 0x48, kAcpiHid = 0xF0;
+constexpr u8 kVarietyIoApic = 1;  // a special entry's byte 7 (2 is an HPET)
 constexpr size_t kHidFixed = 22;
 constexpr u64 kPage = 4096;
 
@@ -63,7 +64,13 @@ IvrsError device_entry(u8 const* e, Pending* p, bool record, IvrsInfo* out) {
             r = IvrsRange{p->first, devid, p->alias, p->aliased};
             p->open = false;
             break;
-        default: return IvrsError::None;  // padding (0), IOAPIC/HPET (0x48), reserved types
+        case kSpecial:  // handle (IOAPIC ID, HPET number) in byte 4, requester ID in 5-6, variety in 7
+            if (!record) return IvrsError::None;
+            if (e[7] == kVarietyIoApic && out->ioapic_count++ == 0) out->ioapic_devid = le16(e + 5);
+            if (out->special_count == IvrsInfo::kMaxSpecial) out->specials_dropped = true;
+            else out->specials[out->special_count++] = IvrsInfo::Special{e[7], e[4], le16(e + 5)};
+            return IvrsError::None;
+        default: return IvrsError::None;  // padding (0), reserved types
     }
     return record ? add_range(out, r) : IvrsError::None;
 }

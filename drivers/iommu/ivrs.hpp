@@ -42,6 +42,20 @@ struct IvrsInfo {
     u32 range_count;
     IvrsReserved reserved[kMaxReserved];
     u32 reserved_count;
+    // IOAPICs a segment-0 unit names by a special entry (type 48h, variety 1): the firmware's
+    // statement that their interrupts pass through the unit, which interrupt remapping needs
+    // (Linux turns AMD-Vi interrupt remapping off without one). ioapic_devid: the first's ID.
+    u32 ioapic_count;
+    u16 ioapic_devid;
+    // Every special entry of segment 0 (IOAPICs and HPETs: variety 1 or 2, the IOAPIC ID or HPET
+    // number, the requester ID their messages carry); past kMaxSpecial, specials_dropped is set.
+    static constexpr u32 kMaxSpecial = 8;
+    struct Special {
+        u8 variety, handle;
+        u16 devid;
+    } specials[kMaxSpecial];
+    u32 special_count;
+    bool specials_dropped;
 };
 
 enum class IvrsError : u8 {

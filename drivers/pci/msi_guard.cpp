@@ -54,6 +54,7 @@ ConfigAction msi_gate(void* ctx, Vcpu&, Bdf, u16 reg, u8 size, bool write, u32* 
         ++g.refusals;
         if (g.on_refusal) g.on_refusal(g, mode);
     }
+    if (write && g.on_write) g.on_write(g, reg, size, *value);
     return ConfigAction::PassThrough;
 }
 

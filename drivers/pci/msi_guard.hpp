@@ -36,7 +36,13 @@ struct MsiGate {
     u16 data_reg;
     u64 refusals;
     void (*on_refusal)(MsiGate& g, Delivery mode);  // may be null
+    // Every write, as it will reach the device (a refused mode made fixed); may be null.
+    void (*on_write)(MsiGate& g, u16 reg, u8 size, u32 value);
+    u16 cap;  // the capability's offset
 };
+
+// Monitor: whether function b's MSI-X table is guarded (its entries' writes are seen).
+bool pci_msix_guarded(Bdf b);
 ConfigAction msi_gate(void* ctx, Vcpu& v, Bdf b, u16 reg, u8 size, bool write, u32* value);
 
 }  // namespace tv::pci

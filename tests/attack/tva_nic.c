@@ -411,10 +411,11 @@ static void iommu_nic_rx_into_monitor(const char *name)
                        "guest memory arrived intact", attacked, good);
 }
 
-/* Interrupt remapping is off (docs/iommu.md, "Interrupts without remapping"): a frame received
- * by DMA into 0xFEE00000 is a string of MSIs, its first dword 0x00000500 an INIT to APIC 0. The
- * MSI guard stops INIT only where the guest programs a function's MSI or MSI-X registers. Run
- * last in the INIT boot: an INIT that gets through ends the guest. */
+/* A frame received by DMA into 0xFEE00000 is a string of MSIs, its first dword 0x00000500 an
+ * INIT to APIC 0. The MSI guard stops INIT only where the guest programs a function's MSI or
+ * MSI-X registers; the DMA write is stopped by the monitor's AMD-Vi interrupt remapping (docs/
+ * iommu.md, "Interrupt remapping on AMD-Vi"), not under VT-d. Run last in the INIT boot: an
+ * INIT that gets through ends the guest. */
 static uint64_t msi_window_addr(int i) { return (void)i, 0xfee00000ull; }
 
 static void iommu_msi_init_by_dma(const char *name)

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "drivers/iommu/amdvi_interrupts.hpp"
 #include "drivers/iommu/amdvi_tables.hpp"
 #include "drivers/iommu/amdvi_unit.hpp"
 #include "drivers/iommu/ivrs.hpp"
@@ -52,6 +53,30 @@ TEST(IommuIvrs, ReadsQemusTable) {
     EXPECT_TRUE(covers(info, ivrs_devid(0, 0x1F, 2)));
     EXPECT_FALSE(covers(info, ivrs_devid(0, 5, 0)));  // not listed
     EXPECT_FALSE(covers(info, 0xA000));               // the IOAPIC's special entry is no PCI function
+    EXPECT_EQ(info.ioapic_count, 1u);                 // ... but says its interrupts pass the unit
+    EXPECT_EQ(info.ioapic_devid, 0x00A0);
+}
+
+TEST(IommuIvrs, CountsOnlyIoApicSpecialEntriesOfSegmentZero) {
+    std::vector<u8> hpet = IvrsTable::e8(0x48, 0, 0x00A8), ioapic = IvrsTable::e8(0x48, 0, 0x00A0);
+    hpet[7] = 2, ioapic[7] = 1;
+    IvrsTable t;
+    t.ivhd(0x10, 0xFEB80000, 0x0002, IvrsTable::cat({IvrsTable::e4(2, 0x0008), hpet}));
+    IvrsInfo info{};
+    ASSERT_EQ(parse(t, &info), IvrsError::None);
+    EXPECT_EQ(info.ioapic_count, 0u);  // an HPET only: no interrupt filtering
+    t.ivhd(0x10, 0xFEC80000, 0x0003, ioapic, 1);
+    ASSERT_EQ(parse(t, &info), IvrsError::None);
+    EXPECT_EQ(info.ioapic_count, 0u);  // on another segment
+    t.ivhd(0x10, 0xFED80000, 0x0004, ioapic);
+    ASSERT_EQ(parse(t, &info), IvrsError::None);
+    EXPECT_EQ(info.ioapic_count, 1u);
+    EXPECT_EQ(info.ioapic_devid, 0x00A0);
+    ASSERT_EQ(info.special_count, 2u);  // the HPET is listed too (its messages stay unremapped)
+    EXPECT_EQ(info.specials[0].variety, 2);
+    EXPECT_EQ(info.specials[0].devid, 0x00A8);
+    EXPECT_EQ(info.specials[1].variety, 1);
+    EXPECT_FALSE(info.specials_dropped);
 }
 
 TEST(IommuIvrs, ReadsRangesAliasesAndMemoryBlocks) {
@@ -194,11 +219,12 @@ bool mediated_nic(void*, u16 id) { return id == kNic; }
 struct Built {
     FakePages ps;
     std::vector<DeviceTableEntry> table = std::vector<DeviceTableEntry>(kDeviceIds);
-    explicit Built(u8 levels) {
+    explicit Built(u8 levels, bool filter = true) {
         Hpa guarded{}, full{};
         EXPECT_EQ(amdvi_build_identity(ps, levels, kTop, kMon, kMonSize, &guarded), Status::Ok);
         EXPECT_EQ(amdvi_build_identity(ps, levels, kTop, 0, 0, &full), Status::Ok);
-        amdvi_fill_device_table(table.data(), levels, guarded, full, mediated_nic, nullptr);
+        amdvi_fill_device_table(table.data(), levels, guarded, full, mediated_nic, nullptr,
+                                filter ? amdvi_dte_interrupts(0x7000) : 0);
     }
     bool reach(u16 id, u64 a) {
         u64 out = 0;
@@ -245,7 +271,9 @@ TEST(IommuAmdViTables, EntriesHaveTheFieldsTheUnitChecks) {
     EXPECT_EQ(e.q[0] >> 61, 3u);                      // IR, IW; bit 63 reserved
     EXPECT_EQ(e.q[0] & 0xFC, 0u);                     // bits 7:2 reserved (QEMU checks them)
     EXPECT_EQ(e.q[1], u64{kAmdDomainGuarded});
-    EXPECT_EQ(e.q[2] | e.q[3], 0u);
+    EXPECT_EQ(e.q[2] & 0x08F0000000000000ull, 0u);  // reserved (QEMU 7.2 refuses the entry)
+    EXPECT_EQ(e.q[2], amdvi_dte_interrupts(0x7000));
+    EXPECT_EQ(e.q[3], 0u);                           // QEMU 7.2 refuses any bit set here
     EXPECT_EQ(b.table[kNic].q[1], u64{kAmdDomainMediated});
 }
 

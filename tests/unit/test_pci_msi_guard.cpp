@@ -95,7 +95,7 @@ TEST(PciMsiGuard, FixedLowestNmiExtIntAndOtherBytesPass) {
 
 TEST(PciMsiGuard, TheHookPassesTheWriteOnWithTheModeFixed) {
     Device dev{"t"};
-    MsiGate gate{kAhci, 0x8C, 0, nullptr};
+    MsiGate gate{kAhci, 0x8C, 0, nullptr, nullptr, 0x80};
     ConfigRouter r;
     ASSERT_EQ(r.add(ConfigHook{kAhci, 0x8C, 2, msi_gate, &gate, "msi", 0, &dev}), Status::Ok);
     RecordingBus bus;
@@ -108,6 +108,37 @@ TEST(PciMsiGuard, TheHookPassesTheWriteOnWithTheModeFixed) {
     EXPECT_TRUE(r.route(vcpu, kAhci, 0x8C, 2, true, &v, bus));
     EXPECT_EQ(bus.last, 0x0130u);
     EXPECT_EQ(gate.refusals, 1u);
+}
+
+struct Seen {
+    static void on(MsiGate&, u16 reg, u8 size, u32 value) { last_reg = reg, last_size = size, last_value = value, ++count; }
+    static inline u16 last_reg = 0;
+    static inline u8 last_size = 0;
+    static inline u32 last_value = 0;
+    static inline int count = 0;
+};
+
+// The interrupt remapping unit learns each MSI write as it reaches the device (the refused mode
+// made fixed), so an INIT can never become a remapping table entry.
+TEST(PciMsiGuard, EveryWriteIsReportedAsItReachesTheDevice) {
+    Device dev{"t"};
+    MsiGate gate{kAhci, 0x8C, 0, nullptr, Seen::on, 0x80};
+    ConfigRouter r;
+    ASSERT_EQ(r.add(ConfigHook{kAhci, 0x82, 0x0C, msi_gate, &gate, "msi", 0, &dev}), Status::Ok);
+    RecordingBus bus;
+    test::FakeVcpu vcpu;
+    u32 v = 0xFEE01004;  // the address
+    EXPECT_TRUE(r.route(vcpu, kAhci, 0x84, 4, true, &v, bus));
+    EXPECT_EQ(Seen::last_reg, 0x84);
+    EXPECT_EQ(Seen::last_value, 0xFEE01004u);
+    v = 0x0531;  // data with INIT: reported as the fixed message the device gets
+    EXPECT_TRUE(r.route(vcpu, kAhci, 0x8C, 2, true, &v, bus));
+    EXPECT_EQ(Seen::last_reg, 0x8C);
+    EXPECT_EQ(Seen::last_size, 2);
+    EXPECT_EQ(Seen::last_value, 0x0031u);
+    int const before = Seen::count;
+    EXPECT_TRUE(r.route(vcpu, kAhci, 0x8C, 2, false, &v, bus));
+    EXPECT_EQ(Seen::count, before);  // reads are not messages
 }
 
 TEST(PciMsixGuard, TheModeByteOfEveryEntryIsChecked) {
