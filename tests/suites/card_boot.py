@@ -131,8 +131,6 @@ def card_opens_the_disk_after_a_wrong_pin(s, work):
     check(b"unlocked with card slot 1" in ring, "the guest could not read the log ring (%d lines)" % len(ring.splitlines()))
     no_secrets("monitor.log", log)
     no_secrets("the guest-readable log ring", ring)
-    check(b.console.count(b"thinvisor: wrong PIN") == 3, "%d 'wrong PIN' lines, not 3"
-          % b.console.count(b"thinvisor: wrong PIN"))
     check(b"passphrase for disk" not in b.console, "the passphrase was asked although the card opened the disk")
     check(sha(s.image) == image_before, "the guest's boot changed the image (its script only reads)")
 
