@@ -81,8 +81,14 @@ bool try_card(DiskConfig const& d, u32 tries, UnlockedDisk& out, bool* opened) {
         *opened = true;
         return true;
     }
-    if (r == usb::host::CardBoot::Refused) {
-        console("thinvisor: the card did not open disk '%s'", d.name);
+    // Issue 17 asks for a halt here, not the passphrase: the PIN attempts already spent the
+    // tries of this boot. The passphrase stays reachable by booting without the card.
+    if (r == usb::host::CardBoot::TooManyPins || r == usb::host::CardBoot::PinBlocked ||
+        r == usb::host::CardBoot::KeyRefused) {
+        char const* why = r == usb::host::CardBoot::TooManyPins  ? "too many wrong PINs"
+                          : r == usb::host::CardBoot::PinBlocked ? "the card's PIN is blocked"
+                                                                 : "the card's answer does not open it";
+        console("thinvisor: the card did not open disk '%s' (%s); the passphrase is not asked, halting", d.name, why);
         return false;
     }
     char const* why = r == usb::host::CardBoot::NotEnrolled ? "this card is not enrolled for the disk"

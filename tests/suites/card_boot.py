@@ -5,10 +5,12 @@ certutil), booted under thinvisor with QEMU's qemu-xhci, usb-ccid and ccid-card-
 that database; the monitor finds the reader, asks for the PIN on COM1, has the card decrypt and
 unwraps the disk key itself.
 
-Three boots: a wrong PIN then the right one (the guest boots from the disk and dumps the
+Four boots: a wrong PIN then the right one (the guest boots from the disk and dumps the
 monitor's guest-readable log ring; neither it nor the monitor log holds the PIN or a key); no
 card in the reader (the monitor waits, then asks for the passphrase); a card from another
-database (refused, no PIN asked, the image byte-identical).
+database (refused, no PIN asked, the image byte-identical); a wrong PIN at every prompt (after
+[keys] passphrase_tries of them the monitor halts: no passphrase prompt, no guest, the image
+byte-identical, no PIN in the log).
 Prints `PASS name` / `FAIL name: why`; exits 1 on any failure. --only, --list as usual."""
 import argparse
 import fnmatch
@@ -163,6 +165,35 @@ def a_card_from_another_database_is_refused(s, work):
         log = b.kill()
     check(b"PIN of the card" not in b.console, "a PIN was asked for a card that is not enrolled")
     check(b"card: the card is not enrolled for this disk" in log, "monitor.log lacks the refusal")
+    check(sha(s.image) == before, "the image changed")
+
+
+@test
+def wrong_pins_until_the_tries_run_out_halt_with_the_disk_untouched(s, work):
+    wrong = "4w9z1x"  # not the PIN: typed at every prompt
+    before = sha(s.image)
+    b = s.boot(work, s.nss.dir)
+    try:
+        for left in (3, 2, 1):
+            prompt = b"PIN of the card for disk 'system' (%d tries left)" % left
+            check(b.read_until(prompt, 150 if left == 3 else 90), "no PIN prompt with %d tries left: %r"
+                  % (left, b.text()[-400:]))
+            b.type(wrong)  # the next prompt (or the halt) says it was taken
+        check(b.read_until(b"the card did not open disk 'system' (too many wrong PINs)", 90),
+              "no halt message after 3 wrong PINs: %r" % b.text()[-400:])
+        check(b.read_until(b"thinvisor: the guest is NOT booted", 30), "the monitor did not refuse to boot: %r"
+              % b.text()[-400:])
+        check(not b.read_until(GUEST_UP, 10), "the guest booted after 3 wrong PINs")
+    finally:
+        log = b.kill()
+    check(b.console.count(b"thinvisor: wrong PIN") == 3, "%d 'wrong PIN' lines, not 3"
+          % b.console.count(b"thinvisor: wrong PIN"))
+    check(b"passphrase for disk" not in b.console, "the passphrase was asked after the PIN tries ran out")
+    check(b.console.count(b"PIN of the card for disk") == 3, "%d PIN prompts, not 3"
+          % b.console.count(b"PIN of the card for disk"))
+    check(b"card: too many wrong PINs" in log, "monitor.log lacks the outcome")
+    check(wrong.encode() not in log, "a wrong PIN appears in monitor.log")
+    no_secrets("monitor.log", log)
     check(sha(s.image) == before, "the image changed")
 
 

@@ -125,6 +125,18 @@ CardBoot power_card(card::CcidReader& reader, CardBootParams const& p, u8* atr, 
     return CardBoot::Unlocked;
 }
 
+CardBoot boot_result(card::CardUnlockResult r) {
+    switch (r) {
+    case card::CardUnlockResult::Ok: return CardBoot::Unlocked;
+    case card::CardUnlockResult::NotEnrolled: return CardBoot::NotEnrolled;
+    case card::CardUnlockResult::TooManyWrongPins: return CardBoot::TooManyPins;
+    case card::CardUnlockResult::PinBlocked: return CardBoot::PinBlocked;
+    case card::CardUnlockResult::KeyRefused: return CardBoot::KeyRefused;
+    case card::CardUnlockResult::CardFailed: return CardBoot::Failed;
+    }
+    return CardBoot::Failed;
+}
+
 CardBoot run(XhciHost& host, crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk, u32& slot) {
     UsbDevice dev;
     CcidInterface ccid;
@@ -159,10 +171,7 @@ CardBoot run(XhciHost& host, crypto::Keyslots const& ks, CardBootParams const& p
             log("card: %s (last status word %04x; reader: %s)", card::describe(r), cac->last_sw(), reader.last_error());
         else
             log("card: %s", card::describe(r));
-        result = r == card::CardUnlockResult::Ok            ? CardBoot::Unlocked
-                 : r == card::CardUnlockResult::NotEnrolled ? CardBoot::NotEnrolled
-                 : r == card::CardUnlockResult::CardFailed  ? CardBoot::Failed
-                                                            : CardBoot::Refused;
+        result = boot_result(r);
         using card::ApduChannel;
         using card::CacCard;
         cac->~CacCard();

@@ -13,7 +13,9 @@ enum class CardBoot : u8 {
     NoReader,      // no xHCI controller or no CCID reader on it
     NoCard,        // a reader, but no card came within the wait
     NotEnrolled,   // the card is not one of this disk's card slots
-    Refused,       // too many wrong PINs, a blocked PIN, or the card's answer does not open the slot
+    TooManyPins,   // [keys] passphrase_tries wrong PINs in a row
+    PinBlocked,    // the card blocked its PIN
+    KeyRefused,    // the card's answer does not open the slot
     Failed,        // the reader or card failed
 };
 
