@@ -9,6 +9,9 @@ polls every 3 s. In that one boot:
   - wrong CA: nginx first presents a certificate from another CA (and serves version 4): the
     monitor refuses the TLS handshake with the reason in its log, and 3 stays in force; then
     one from the right CA for another host name: refused too;
+  - dates: then certificates from the right CA for the right name that expired yesterday and
+    that become valid tomorrow (checked against the RTC): each refused with its reason in the
+    log, and version 4 still not applied;
   - rollback: nginx, now with the right certificate, serves version 2: refused as older than
     the version in force;
   - the guest writes /etc/extra.conf's block on the raw disk: allowed under version 3;
@@ -27,6 +30,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _netlib as nl  # noqa: E402
@@ -101,6 +105,28 @@ def server_cert(ca_dir, out_dir, host):
     run("openssl", "x509", "-req", "-in", p("server.csr"), "-CA", os.path.join(ca_dir, "ca.pem"),
         "-CAkey", os.path.join(ca_dir, "ca.key"), "-CAcreateserial", "-days", "30", "-extfile", p("ext"),
         "-out", p("server.pem"))
+
+
+def dated_cert(ca_dir, out_dir, host, start, end):
+    """server.pem and server.key in out_dir: a certificate for `host` from the CA in ca_dir,
+    valid from `start` to `end` (datetimes, UTC). `openssl x509 -days` only counts from now, so
+    this goes through `openssl ca`, which takes both dates, with a throwaway database."""
+    os.makedirs(out_dir)
+    p = lambda f: os.path.join(out_dir, f)  # noqa: E731
+    run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=%s" % host)
+    open(p("index.txt"), "w").close()
+    with open(p("serial"), "w") as f:
+        f.write("%s\n" % os.urandom(8).hex())
+    with open(p("ca.cnf"), "w") as f:
+        f.write("[ca]\ndefault_ca = tv\n[tv]\ndatabase = %(d)s/index.txt\nnew_certs_dir = %(d)s\n"
+                "serial = %(d)s/serial\ndefault_md = sha256\npolicy = any\nunique_subject = no\n"
+                "[any]\ncommonName = supplied\n[server]\nsubjectAltName = DNS:%(h)s\n"
+                "basicConstraints = CA:FALSE\n" % {"d": out_dir, "h": host})
+    stamp = lambda t: t.astimezone(timezone.utc).strftime("%Y%m%d%H%M%SZ")  # noqa: E731
+    run("openssl", "ca", "-batch", "-notext", "-config", p("ca.cnf"), "-extensions", "server",
+        "-cert", os.path.join(ca_dir, "ca.pem"), "-keyfile", os.path.join(ca_dir, "ca.key"),
+        "-startdate", stamp(start), "-enddate", stamp(end), "-in", p("server.csr"), "-out", p("server.pem"))
 
 
 class Nginx:
@@ -201,6 +227,12 @@ def case_live_push(work):
     good, wrong = make_ca(work, "good"), make_ca(work, "wrong")
     other_name = os.path.join(work, "other-name")
     server_cert(good, other_name, "other.test")  # the right CA, another host's name
+    # The right CA and name, outside their dates by a day either side (QEMU's RTC is the host's
+    # UTC time, which the monitor reads as UTC: a day is far beyond any drift).
+    now = datetime.now(timezone.utc)
+    expired, not_yet = os.path.join(work, "expired"), os.path.join(work, "not-yet-valid")
+    dated_cert(good, expired, HOST, now - timedelta(days=30), now - timedelta(days=1))
+    dated_cert(good, not_yet, HOST, now + timedelta(days=1), now + timedelta(days=30))
     os.replace(os.path.join(good, "ca.pem"), os.path.join(work, "policy-ca.pem"))
     conf = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = 10.77.0.1\n"
             "[policy]\n%s\nmodule = system.policy\nmin_version = 3\nurl = %s\nca = policy-ca.pem\n"
@@ -229,6 +261,15 @@ def case_live_push(work):
                             % g.monitor_log()[-600:])
         if re.search(r"policy: version 4 from", g.monitor_log()):
             problems.append("wrong name: version 4 was applied from a server named other.test")
+        for what, cert_dir, reason in (("expired", expired, "The certificate validity has expired"),
+                                       ("not yet valid", not_yet, "The certificate validity starts in the future")):
+            web.start(cert_dir)
+            if not wait_log(g, r"policy: fetch from %s failed: TLS handshake: server certificate refused: %s"
+                            % (url, reason), 180):
+                problems.append("%s: the certificate was not refused for its dates (log tail %r)"
+                                % (what, g.monitor_log()[-600:]))
+            if re.search(r"policy: version 4 from", g.monitor_log()):
+                problems.append("%s: version 4 was applied from a server whose certificate is %s" % (what, what))
         web.publish(os.path.join(work, "v2.policy"), stamp + 10)
         web.start(good)
         if not wait_log(g, r"policy: from %s refused: version 2 is older than version 3 in force \(rollback\)" % url,
