@@ -28,6 +28,7 @@ Everything it creates is removed on every exit path (_netlib's cleanup)."""
 import os
 import re
 import subprocess
+import shutil
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -353,6 +354,26 @@ def case_restart_keeps_the_newer_version(work):
     return problems, notes
 
 
+def case_live_push_again_after_a_freeze(work):
+    """The live case, booted a second time only when its guest stopped answering a command
+    (_netlib saved cpu-state-N.txt): in one make test run the guest sat in its kernel with
+    interrupts off right after v4 was applied, its console cut mid-echo, the AMD-V freeze of
+    issue 11 that this suite's second-long TLS polls in the clock's tick seem to bring out.
+    A monitor that gets the push wrong fails both boots; the first one's files stay beside."""
+    problems, notes = case_live_push(work)
+    if not problems or not any(f.startswith("cpu-state-") for f in os.listdir(work)):
+        return problems, notes
+    first = work + "-froze"
+    shutil.rmtree(first, ignore_errors=True)
+    shutil.move(work, first)
+    os.makedirs(work)
+    print("INFO fileprot-push-live: the guest stopped answering (%s); booting once more (first boot in %s)"
+          % ("; ".join(problems)[:300], first), flush=True)
+    problems, notes = case_live_push(work)
+    return problems, notes + ["second boot: the first one's guest froze (issue 11), its files in %s" % first]
+
+
 if __name__ == "__main__":
     sys.exit(nl.run_suite("fileprot-push", __doc__.splitlines()[0],
-                          [("live", case_live_push), ("restart", case_restart_keeps_the_newer_version)], LOGS))
+                          [("live", case_live_push_again_after_a_freeze),
+                           ("restart", case_restart_keeps_the_newer_version)], LOGS))
