@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "config_parse.hpp"
 #include "core/config.hpp"
 #include "core/config_values.hpp"
 
@@ -10,17 +11,8 @@ using namespace tv;
 
 namespace {
 
-struct Result {
-    bool ok;
-    Config cfg;
-    ConfigError err;
-};
-
-Result parse(std::string const& text) {
-    Result r{};
-    r.ok = config_parse(text.data(), text.size(), &r.cfg, &r.err);
-    return r;
-}
+using test_config::parse;
+using test_config::Result;
 
 void expect_error(std::string const& text, u32 line, char const* fragment) {
     Result r = parse(text);

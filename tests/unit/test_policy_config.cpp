@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "config_parse.hpp"
 #include "core/config.hpp"
 #include "test_policy_keys.hpp"
 
@@ -13,17 +14,8 @@ using namespace tv;
 
 namespace {
 
-struct Result {
-    bool ok;
-    Config cfg;
-    ConfigError err;
-};
-
-Result parse(std::string const& text) {
-    Result r{};
-    r.ok = config_parse(text.data(), text.size(), &r.cfg, &r.err);
-    return r;
-}
+using test_config::parse;
+using test_config::Result;
 
 std::string section(std::string const& extra = "") {
     return std::string("[policy]\npubkey = ") + policy_test::kAdminPub + "\nmodule = system.policy\n" + extra;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "config_parse.hpp"
 #include "core/config.hpp"
 #include "test_policy_keys.hpp"
 
@@ -11,17 +12,8 @@ using namespace tv;
 
 namespace {
 
-struct Result {
-    bool ok;
-    Config cfg;
-    ConfigError err;
-};
-
-Result parse(std::string const& text) {
-    Result r{};
-    r.ok = config_parse(text.data(), text.size(), &r.cfg, &r.err);
-    return r;
-}
+using test_config::parse;
+using test_config::Result;
 
 constexpr char kNetwork[] = "[network]\ndhcp = no\nmac = 52:54:00:12:34:56\naddress = 10.0.2.15\n"
                             "netmask = 255.255.255.0\ngateway = 10.0.2.2\n";

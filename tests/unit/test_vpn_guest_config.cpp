@@ -4,22 +4,14 @@
 
 #include <string>
 
+#include "config_parse.hpp"
 #include "core/config.hpp"
 
 namespace tv {
 namespace {
 
-struct Result {
-    bool ok;
-    Config cfg;
-    ConfigError err;
-};
-
-Result parse(std::string const& text) {
-    Result r{};
-    r.ok = config_parse(text.data(), text.size(), &r.cfg, &r.err);
-    return r;
-}
+using test_config::parse;
+using test_config::Result;
 
 constexpr char kNetwork[] = "[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\n";  // lines 1-3
 constexpr char kVpn[] =
