@@ -45,8 +45,14 @@ FUZZ_SECONDS = 4  # per harness in make test, on the committed seeds (make fuzz 
 _print_lock = threading.Lock()
 
 
+# Every FAIL line, printed again just above the totals: CI shows only the tail of a long run.
+FAILURES = []
+
+
 def say(line):
     with _print_lock:
+        if line.startswith("FAIL"):
+            FAILURES.append(line[:400])
         print(line, flush=True)
 
 
@@ -350,6 +356,11 @@ def main(argv=None):
         failed += 1
 
     say("(total %.0fs)" % (time.monotonic() - start))
+    if FAILURES:
+        with _print_lock:
+            print("failed, once more:", flush=True)
+            for line in list(FAILURES):
+                print("  " + line, flush=True)
     say("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 
