@@ -474,6 +474,45 @@ TEST(IkeCertClassic, ConfiguredClassicSignsWithMethod1ForRsaOverSha1AndDoesNotAn
               CertCheck::BadSignature);
 }
 
+// The monitor's RSA client key against a gateway with RFC 7427 (strongSwan's default): AUTH
+// method 14 with sha256WithRSAEncryption (the AlgorithmIdentifier with NULL parameters, RFC 7427
+// Appendix A.1.2), an RSASSA-PKCS1-v1_5 block over SHA-256 of the signed octets, which the
+// certificate's key verifies, and not over SHA-1 (method 1's hash).
+TEST(IkeCertInitiator, RsaClientKeySignsMethod14WithSha256WithRsaEncryption) {
+    CertRig r(certs::gw, certs::gw_key);
+    FileSigner rsa;
+    load(rsa, certs::gwrsa, certs::gwrsa_key);  // an RSA certificate of ours (any name will do here)
+    ASSERT_EQ(rsa.scheme(), SigScheme::RsaPkcs1Sha256);
+    ASSERT_EQ(r.ini.configure_cert(test_config(), rsa, certs::ca, sizeof certs::ca), Status::Ok);
+    r.to_auth();
+    ASSERT_EQ(r.ini.state(), State::AuthSent);
+    OurAuth const a = our_auth(r);
+    EXPECT_EQ(a.method, kAuthDigitalSignature);
+    u8 const alg[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+    ASSERT_GT(a.data.size(), 1 + sizeof alg);
+    EXPECT_EQ(a.data[0], sizeof alg);
+    EXPECT_EQ(Buf(a.data.begin() + 1, a.data.begin() + 1 + sizeof alg), Buf(alg, alg + sizeof alg));
+    EXPECT_EQ(a.data.size(), 1 + sizeof alg + 256);  // the 2048-bit key's signature
+    PeerVerifier v;
+    ASSERT_EQ(v.pin(certs::ca, sizeof certs::ca), Status::Ok);
+    u8 const* cp = certs::gwrsa;
+    size_t const cl = sizeof certs::gwrsa;
+    Buf const id = idr_of(idtype::kFqdn, "gw.test");
+    ASSERT_EQ(v.check(&cp, &cl, 1, id.data(), id.size(), idtype::kFqdn, text("gw.test"), 7), CertCheck::Ok);
+    u8 digest[kDigestBytes];
+    Buf const msg1 = r.net.sent[0].bytes;
+    ASSERT_TRUE(signed_digest(msg1.data(), msg1.size(), r.gw.nr, sizeof r.gw.nr, r.gw.keys.sk_pi,
+                              a.idi.data(), a.idi.size(), digest));
+    EXPECT_EQ(v.verify(a.data.data(), a.data.size(), digest), CertCheck::Ok);
+    u8 d1[kSha1Bytes];
+    ASSERT_TRUE(signed_digest_sha1(msg1.data(), msg1.size(), r.gw.nr, sizeof r.gw.nr, r.gw.keys.sk_pi,
+                                   a.idi.data(), a.idi.size(), d1));
+    Buf const sig(a.data.begin() + 1 + sizeof alg, a.data.end());
+    EXPECT_NE(v.verify_classic(kAuthRsaSignature, sig.data(), sig.size(), d1, sizeof d1), CertCheck::Ok);
+    r.deliver(r.gw.auth_response(r.last()));
+    EXPECT_EQ(r.ini.state(), State::Established);
+}
+
 TEST(IkeCertClassic, EcdsaRawAndDerConvertBothWaysAndRefuseMalformedInput) {
     u8 raw[kEcdsaP256Raw];
     for (size_t i = 0; i < sizeof raw; ++i)
