@@ -135,4 +135,17 @@ void net_flush(u64 max_us) {
     }
 }
 
+bool net_here() { return g_running && this_cpu() == g_owner_cpu; }
+
+bool net_run_until(bool (*done)(void*), void* ctx, u64 max_us) {
+    if (!net_here()) return false;
+    u64 const end = clock_us() + max_us;
+    while (!done(ctx)) {
+        if (clock_us() >= end) return false;
+        stack_tick();
+        clock_delay_us(1000);
+    }
+    return true;
+}
+
 }  // namespace tv::net

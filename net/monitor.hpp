@@ -15,4 +15,12 @@ void net_init();
 // only for the end of the guest's life.
 void net_flush(u64 max_us);
 
+// Whether this CPU runs the network stack (lwIP is single-threaded: only it may send).
+[[nodiscard]] bool net_here();
+// Ticks until done(ctx) (asked before each tick; it may do work of its own, under its own
+// locks) or `max_us` passed; what done() last said. Only on the stack's CPU (false elsewhere,
+// without a tick). Busy-waits like net_flush: for the VPN's Delete at power-off, whose answer
+// only a tick reads.
+[[nodiscard]] bool net_run_until(bool (*done)(void*), void* ctx, u64 max_us);
+
 }  // namespace tv::net

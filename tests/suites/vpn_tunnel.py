@@ -30,7 +30,11 @@ gateway) carries every check, in this order:
   ESP in UDP, ARP and the gateway's ICMP, no frame from the guest's or the virtual gateway's MAC,
   and none of the guest's payload markers; the server did receive them;
 - guest_tso_segmented: the guest sends with TSO on (its driver's default), and the monitor's
-  power-off line shows its TSO packets cut into frames in copy-out (drivers/nic/tx_tso).
+  power-off line shows its TSO packets cut into frames in copy-out (drivers/nic/tx_tso);
+- delete_at_power_off: the guest powers off (its init's `poweroff -f`: the kernel's e1000
+  shutdown, which resets the NIC and clears its bus mastering, then the ACPI S5 write): the
+  monitor sends an INFORMATIONAL Delete of the IKE SA first, charon logs "received DELETE for
+  IKE_SA" (charon runs no DPD here: dpd_delay = 0), answers it, and lists no SA any more.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. Needs root. Every namespace,
 veth, tap and daemon it creates is removed on exit, also after a failure or a signal."""
@@ -66,7 +70,8 @@ PATTERN = 0x5A  # the guest's ping payload byte
 MARK = "TVMARK-%d-c3a9" % PID  # the guest's TCP echo line
 CHECKS = ["gateway_absent_fail_closed", "wrong_psk_refused", "comes_up_by_itself", "second_gateway_when_first_silent",
           "ping_server", "tcp_echo",
-          "tcp_64mib_across_rekeys", "ctl_vpn", "bad_packets_dropped", "nothing_in_clear", "guest_tso_segmented"]
+          "tcp_64mib_across_rekeys", "ctl_vpn", "bad_packets_dropped", "nothing_in_clear", "guest_tso_segmented",
+          "delete_at_power_off"]
 
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
         "[vpn]\ngateway = %s, %s\nlocal_id = %s\nremote_id = %s\nauth = psk\npsk = vpn.psk\n"
@@ -633,10 +638,35 @@ class Run:
                     "state %s, SPIs %s/%s, %s packets out, %s in" % (d.get("state"), spi_in, spi_out,
                                                                      d.get("pkts-out"), d.get("pkts-in")))
 
+    def deleted_at_power_off(self, log, cmark):
+        """The monitor's Delete at the guest's power-off, as charon saw it."""
+        charon = ""
+        end = time.monotonic() + 10  # charon writes its log line by line (flush_line)
+        while time.monotonic() < end:
+            charon = self.env.charon_log()[cmark:]
+            if "received DELETE for IKE_SA" in charon:
+                break
+            time.sleep(0.5)
+        m = re.search(r"received DELETE for IKE_SA tv\[\d+\]", charon)
+        mon = re.search(r"vpn: power-off: [^\n]*", log)
+        problems = []
+        if not m:
+            problems.append("charon logged no Delete of the IKE SA after the guest's power-off")
+        if not mon or "the gateways answered our Delete" not in mon.group(0):
+            problems.append("the monitor's power-off line: %r" % (mon.group(0) if mon else None))
+        sas = self.env.swanctl("--list-sas")
+        if "ESTABLISHED" in sas:
+            problems.append("charon still lists an established IKE SA")
+        self.report("delete_at_power_off", "; ".join(problems) or None,
+                    "charon: %s; monitor: %s" % (m.group(0) if m else None, mon.group(0)[16:] if mon else None))
+
     def finish(self):
         """Power-off, then the capture and the monitor log."""
+        cmark = len(self.env.charon_log())
         log = self.g.power_off(120)
         self.g.save_console()
+        if "comes_up_by_itself" in self.results:
+            self.deleted_at_power_off(log, cmark)
         time.sleep(1)
         self.env.stop_dump()
         frames = read_pcap(self.env.pcap)

@@ -341,6 +341,51 @@ TEST(IkeInitiator, ShutdownSendsDeleteAndClosesOnTheAnswer) {
     EXPECT_EQ(r.ev.downs, 1);
 }
 
+// The monitor's power-off may come while a DPD (or a rekey) of ours is in flight: the Delete
+// waits for its answer (window 1) instead of being dropped, then goes at the next poll.
+TEST(IkeInitiator, ShutdownWithARequestInFlightSendsTheDeleteOnceItIsAnswered) {
+    Rig r;
+    r.up();
+    r.advance(10000);  // the DPD interval: an empty INFORMATIONAL goes out
+    Buf plain;
+    u8 first = 0;
+    Header dpd{};
+    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, dpd));
+    ASSERT_TRUE(plain.empty());
+    size_t const sent = r.net.sent.size();
+    r.ini.shutdown();
+    EXPECT_EQ(r.net.sent.size(), sent);  // not beside the DPD
+    EXPECT_EQ(r.ini.state(), State::Established);
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, dpd.msg_id,
+                             [](ChainBuilder&) {}));
+    r.ini.poll();
+    ASSERT_EQ(r.ini.state(), State::Deleting);
+    ASSERT_EQ(r.net.sent.size(), sent + 1);
+    Header h{};
+    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
+    EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
+    EXPECT_EQ(h.msg_id, dpd.msg_id + 1);
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
+                             [](ChainBuilder&) {}));
+    EXPECT_EQ(r.ini.state(), State::Closed);
+    EXPECT_EQ(r.ev.downs, 1);
+}
+
+// A request in flight that is never answered: closed without a Delete, never started over.
+TEST(IkeInitiator, ShutdownWithAnUnansweredRequestClosesWithoutStartingOver) {
+    Rig r;
+    r.up();
+    r.advance(10000);
+    r.ini.shutdown();
+    for (int i = 0; i < 200 && r.ini.state() != State::Closed; ++i)
+        r.advance(500);
+    EXPECT_EQ(r.ini.state(), State::Closed);
+    size_t const sent = r.net.sent.size();
+    r.advance(60000);
+    EXPECT_EQ(r.net.sent.size(), sent);
+    EXPECT_EQ(r.ini.state(), State::Closed);
+}
+
 TEST(IkeInitiator, ChildSaIsRekeyedNewBeforeOldAndTheOldPairDeleted) {
     Config cfg = test_config();
     cfg.child_rekey_ms = 5000;

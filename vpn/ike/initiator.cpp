@@ -108,6 +108,7 @@ void Initiator::start() {
     if (!configured_)
         return;
     teardown();
+    delete_wanted_ = false;
     error_ = Error::None;
     if (!begin_init()) {
         fail(Error::Protocol);
@@ -235,6 +236,11 @@ size_t Initiator::seal(u8* out, size_t cap, u8 exchange, u8 flags, u32 msg_id, u
 
 void Initiator::poll() {
     u64 const now = clock_.now_ms();
+    if (delete_wanted_ && !req_open_) {  // shutdown() waited for the request in flight
+        delete_wanted_ = false;
+        shutdown();
+        return;
+    }
     if (state_ == State::Failed && now >= restart_at_) {
         start();
         return;
@@ -298,7 +304,11 @@ void Initiator::poll() {
 }
 
 void Initiator::shutdown() {
-    if (state_ == State::Established && !req_open_) {
+    if (state_ == State::Established && req_open_) {
+        delete_wanted_ = true;
+        return;
+    }
+    if (state_ == State::Established) {
         log("ike: deleting the IKE SA %016llx/%016llx", static_cast<unsigned long long>(spi_i_),
             static_cast<unsigned long long>(spi_r_));
         send_informational(true);

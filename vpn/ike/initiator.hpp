@@ -168,7 +168,9 @@ class Initiator {
     // marker; an ESP packet there is not for us and is refused).
     void on_datagram(u16 port, u8 const* data, size_t len);
     void poll();
-    // Deletes the IKE SA (and so its child); Closed once answered or given up.
+    // Deletes the IKE SA (and so its child); Closed once answered or given up. With a request
+    // of ours in flight the Delete waits for its answer (window 1, RFC 7296 §2.3) and goes at
+    // the next poll(); a request that fails closes the SA without one.
     void shutdown();
     // The owner saw ESP from the gateway: it is alive, no DPD needed.
     void note_traffic() { last_rx_ms_ = clock_.now_ms(); }
@@ -310,6 +312,7 @@ class Initiator {
     u8 req_[kMaxMessage + 4] = {};
     size_t req_len_ = 0;
     bool req_open_ = false;
+    bool delete_wanted_ = false;  // shutdown() while a request was in flight
     u8 req_exchange_ = 0;
     u32 req_id_ = 0;
     u32 next_id_ = 0;

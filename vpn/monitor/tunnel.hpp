@@ -77,6 +77,11 @@ class MonitorTunnel final : public Tunnel {
     // Every 10 ms on the timer CPU: opens the sockets once the monitor has an address, runs
     // IKE's timers, the liveness pings and the failover machine, refreshes the gateways' MACs.
     void tick();
+    // At the guest's power-off (tunnel_install.cpp): the Delete of every gateway's IKE SA (its
+    // child SAs go with it, RFC 7296 §1.4.1), the network run until the gateways answer or
+    // kDeleteWaitUs passed, then the SAs' keys and our signing key wiped. Nothing more after it.
+    void shutdown();
+    static constexpr u64 kDeleteWaitUs = 500'000;
 
     // Tunnel (the policy, under the NIC's lock)
     bool up() const override;
@@ -118,6 +123,7 @@ class MonitorTunnel final : public Tunnel {
     [[nodiscard]] bool configure_cert(VpnConfig const& v, ike::Config const& c);
     [[nodiscard]] bool open_sockets();
     void start();
+    static bool deletes_done(void* self);
     GatewayLink* link_from(u32 src_be);
     GatewayLink* link_of(u32 gateway);
     GatewayLink& active() { return *active_; }
@@ -142,6 +148,8 @@ class MonitorTunnel final : public Tunnel {
     nic::NicEnv* lock_{nullptr};
     bool ready_{false};    // init() succeeded
     bool started_{false};  // sockets open, IKE started
+    bool stopped_{false};  // shutdown(): no IKE from the tick any more
+    bool signer_built_{false};  // signer_mem_ holds a FileSigner (destroyed by shutdown())
     net::UdpSocket udp500_;
     net::UdpSocket udp4500_;
     u32 gateways_be_[failover::kMaxGateways]{};

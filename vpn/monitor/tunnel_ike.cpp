@@ -10,6 +10,7 @@
 #include "crypto/secure_zero.hpp"
 #include "drivers/nic/e1000_mediator.hpp"
 #include "lib/new.hpp"
+#include "net/monitor.hpp"
 #include "net/netstack.hpp"
 #include "vpn/ike/constants.hpp"
 #include "vpn/monitor/tunnel.hpp"
@@ -124,6 +125,7 @@ bool MonitorTunnel::configure_cert(VpnConfig const& v, ike::Config const& c) {
     if (ca && cert) {
         crypto::FpuGuard fpu;
         auto* signer = new (signer_mem_) ike::FileSigner{};
+        signer_built_ = true;
         Status st = signer->load(static_cast<u8 const*>(cert->copy), cert->end - cert->start, key_bytes, key_len,
                                  crypto::Random{rdrand_fill, nullptr});
         if (!ok(st))
@@ -193,7 +195,7 @@ void MonitorTunnel::start() {
 }
 
 void MonitorTunnel::tick() {
-    if (!ready_) return;
+    if (!ready_ || stopped_) return;
     nic::NicEnvLock guard(lock_);
     crypto::FpuGuard fpu;  // IKE's crypto (mbedTLS GCM with AES-NI) in its timers, ESP for the pings
     if (!started_) {
@@ -209,6 +211,58 @@ void MonitorTunnel::tick() {
     failover_tick(clock_us() / 1000);
     held_.expire(clock_us() / 1000, !coming_up());
     c_.udp_too_long = udp500_.too_long() + udp4500_.too_long();
+}
+
+// Between the power-off's network ticks: a Delete that waited for a request in flight goes out
+// at the initiator's poll (the tunnel's own tick no longer runs it).
+bool MonitorTunnel::deletes_done(void* self) {
+    auto& t = *static_cast<MonitorTunnel*>(self);
+    nic::NicEnvLock guard(t.lock_);
+    crypto::FpuGuard fpu;
+    bool done = true;
+    for (GatewayLink& l : t.links_) {
+        l.ini().poll();
+        ike::State const s = l.ini().state();
+        done = done && s != ike::State::Established && s != ike::State::Deleting;
+    }
+    return done;
+}
+
+// The guest powers off (its PM1 write, core/handlers/power): the gateways learn at once that
+// the SAs are gone instead of after their DPD. The NIC still sends: its bus mastering is the
+// mediator's (drivers/nic/e1000_install keeps it on whatever the guest's driver wrote at its
+// shutdown), and its rings are the monitor's again after the driver's reset.
+void MonitorTunnel::shutdown() {
+    if (!ready_ || stopped_) return;
+    if (!net::net_here()) {
+        log("vpn: power-off on another CPU than the network's: no Delete, the gateways find out by DPD");
+        return;
+    }
+    u64 const t0 = clock_us();
+    u32 sent = 0;
+    {
+        nic::NicEnvLock guard(lock_);
+        crypto::FpuGuard fpu;
+        stopped_ = true;
+        for (GatewayLink& l : links_)
+            if (started_ && l.ini().state() == ike::State::Established) {
+                l.unbind();
+                ++sent;
+            }
+    }
+    bool const answered = net::net_run_until(deletes_done, this, kDeleteWaitUs);
+    u64 const ms = (clock_us() - t0) / 1000;
+    nic::NicEnvLock guard(lock_);
+    crypto::FpuGuard fpu;
+    for (GatewayLink& l : links_) l.db().clear();  // the child SAs' keys (an answered Delete took the IKE SA's)
+    bool const signer = signer_built_;
+    if (signer) reinterpret_cast<ike::FileSigner*>(signer_mem_)->~FileSigner();  // mbedTLS zeroizes the key
+    signer_built_ = false;
+    log("vpn: power-off: %s after %llu ms; child SA keys%s wiped",
+        sent == 0  ? "no IKE SA to delete"
+        : answered ? "every IKE SA deleted, the gateways answered our Delete"
+                   : "no answer to our Delete within the wait",
+        static_cast<unsigned long long>(ms), signer ? " and our signing key" : "");
 }
 
 namespace {

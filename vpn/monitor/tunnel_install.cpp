@@ -94,6 +94,7 @@ void log_tunnel() {
 }
 
 void tick() { g_tunnel.tick(); }
+void shutdown() { g_tunnel.shutdown(); }
 
 }  // namespace
 
@@ -105,6 +106,8 @@ Tunnel* vpn_tunnel_install(VpnGuestPolicy& policy, nic::E1000Mediator& med) {
         log("vpn: no room for the tunnel's tick on the monitor clock: the tunnel stays down");
         return nullptr;
     }
+    // The Delete before the counters, so that they show the tunnel as it ended.
+    if (!power_off_log_register(shutdown)) log("vpn: no room in the power-off log: no Delete at power-off");
     if (!power_off_log_register(log_tunnel)) log("vpn: no room in the power-off log for the tunnel");
     if (!stats_device_counters_register(kCount, device_counter, nullptr))
         log("vpn: no room for the tunnel's device counters");
