@@ -371,6 +371,29 @@ TEST(IkeInitiator, ShutdownWithARequestInFlightSendsTheDeleteOnceItIsAnswered) {
     EXPECT_EQ(r.ev.downs, 1);
 }
 
+// Power-off while IKE_AUTH is in flight: its answer makes an SA at the gateway, which gets
+// the Delete at the next poll.
+TEST(IkeInitiator, ShutdownDuringIkeAuthDeletesTheSaOnceItIsUp) {
+    Rig r;
+    r.ini.start();
+    r.deliver(r.gw.init_response(r.last()), kIkePort);
+    ASSERT_EQ(r.ini.state(), State::AuthSent);
+    Buf const auth = r.last();
+    r.ini.shutdown();
+    EXPECT_EQ(r.ini.state(), State::AuthSent);
+    r.deliver(r.gw.auth_response(auth));
+    r.ini.poll();
+    ASSERT_EQ(r.ini.state(), State::Deleting);
+    Buf plain;
+    u8 first = 0;
+    Header h{};
+    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
+    EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
+    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
+                             [](ChainBuilder&) {}));
+    EXPECT_EQ(r.ini.state(), State::Closed);
+}
+
 // A request in flight that is never answered: closed without a Delete, never started over.
 TEST(IkeInitiator, ShutdownWithAnUnansweredRequestClosesWithoutStartingOver) {
     Rig r;

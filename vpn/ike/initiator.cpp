@@ -304,8 +304,8 @@ void Initiator::poll() {
 }
 
 void Initiator::shutdown() {
-    if (state_ == State::Established && req_open_) {
-        delete_wanted_ = true;
+    if ((state_ == State::Established || state_ == State::AuthSent) && req_open_) {
+        delete_wanted_ = true;  // IKE_AUTH's answer makes an SA the gateway has: delete it then
         return;
     }
     if (state_ == State::Established) {

@@ -169,8 +169,8 @@ class Initiator {
     void on_datagram(u16 port, u8 const* data, size_t len);
     void poll();
     // Deletes the IKE SA (and so its child); Closed once answered or given up. With a request
-    // of ours in flight the Delete waits for its answer (window 1, RFC 7296 §2.3) and goes at
-    // the next poll(); a request that fails closes the SA without one.
+    // of ours in flight (IKE_AUTH included) the Delete waits for its answer (window 1, RFC 7296
+    // §2.3) and goes at the next poll(); a request that fails closes the SA without one.
     void shutdown();
     // The owner saw ESP from the gateway: it is alive, no DPD needed.
     void note_traffic() { last_rx_ms_ = clock_.now_ms(); }

@@ -213,6 +213,15 @@ void MonitorTunnel::tick() {
     c_.udp_too_long = udp500_.too_long() + udp4500_.too_long();
 }
 
+namespace {
+
+// At power-off: a link with an SA to delete, or with the Delete (or IKE_AUTH) under way.
+bool deleting(ike::State s) {
+    return s == ike::State::Established || s == ike::State::AuthSent || s == ike::State::Deleting;
+}
+
+}  // namespace
+
 // Between the power-off's network ticks: a Delete that waited for a request in flight goes out
 // at the initiator's poll (the tunnel's own tick no longer runs it).
 bool MonitorTunnel::deletes_done(void* self) {
@@ -221,9 +230,9 @@ bool MonitorTunnel::deletes_done(void* self) {
     crypto::FpuGuard fpu;
     bool done = true;
     for (GatewayLink& l : t.links_) {
+        if (!deleting(l.ini().state())) continue;  // a failed link's poll would start IKE anew
         l.ini().poll();
-        ike::State const s = l.ini().state();
-        done = done && s != ike::State::Established && s != ike::State::Deleting;
+        done = done && !deleting(l.ini().state());
     }
     return done;
 }
@@ -245,7 +254,7 @@ void MonitorTunnel::shutdown() {
         crypto::FpuGuard fpu;
         stopped_ = true;
         for (GatewayLink& l : links_)
-            if (started_ && l.ini().state() == ike::State::Established) {
+            if (started_ && (l.ini().state() == ike::State::Established || l.ini().state() == ike::State::AuthSent)) {
                 l.unbind();
                 ++sent;
             }
