@@ -253,11 +253,13 @@ void MonitorTunnel::shutdown() {
         nic::NicEnvLock guard(lock_);
         crypto::FpuGuard fpu;
         stopped_ = true;
-        for (GatewayLink& l : links_)
-            if (started_ && (l.ini().state() == ike::State::Established || l.ini().state() == ike::State::AuthSent)) {
-                l.unbind();
-                ++sent;
-            }
+        // Every link is closed, so none signs again once the signer is gone below; those with
+        // an SA (or one coming: IKE_AUTH in flight) send their Delete.
+        for (GatewayLink& l : links_) {
+            if (!started_) break;
+            sent += deleting(l.ini().state()) ? 1 : 0;
+            l.unbind();
+        }
     }
     bool const answered = net::net_run_until(deletes_done, this, kDeleteWaitUs);
     u64 const ms = (clock_us() - t0) / 1000;
