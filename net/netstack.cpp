@@ -269,6 +269,8 @@ u32 stack_pending_log() { return g_backlog.size() + (g_backlog.dropped() != g_s.
 
 bool stack_has_address() { return has_address(); }
 
+bool stack_link_up() { return g_s.started && netif_is_link_up(&g_s.nif); }
+
 u32 stack_address() { return g_s.started ? ip4_addr_get_u32(netif_ip4_addr(&g_s.nif)) : 0; }
 
 NetCounters stack_counters() {

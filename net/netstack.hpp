@@ -44,6 +44,8 @@ void stack_queue_log(char const* line, size_t len);
 u32 stack_pending_log();
 
 bool stack_has_address();
+// lwIP's view of the link (the port's, as of the last tick): it routes nothing while down.
+bool stack_link_up();
 u32 stack_address();  // network byte order; 0 before an address is bound
 NetCounters stack_counters();
 char const* stack_hostname();

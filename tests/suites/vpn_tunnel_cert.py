@@ -20,6 +20,8 @@ non-ESP marker, no float from 500, ESP to 4501; the PSK suite covers the usual 5
   back and the guest's pings are answered (the same boot, reconnected);
 - cert_key_not_leaked: neither our private key's PEM body nor its DER bytes are in the monitor
   log or in what `thinvisor-ctl vpn` prints;
+- cert_key_freed_at_power_off: at the guest's power-off the monitor deletes the IKE SA and frees
+  our signing key (its power-off line says so);
 - cert_nothing_in_clear: a capture of the outer link for both boots holds only IKE, ESP in
   UDP, ARP and the gateway's ICMP, and none of the marked pings the guest sent while the
   gateway's certificate was refused (issue 14: "a wrong CA ... nothing leaks in clear").
@@ -51,9 +53,10 @@ import vpn_tunnel as vt  # noqa: E402
 
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_tunnel_cert")
 CHECKS = ["cert_wrong_ca_refused", "cert_comes_up", "cert_ping_server", "cert_classic_methods", "cert_key_not_leaked",
-          "rsa_client_method14", "rsa_client_method1", "rsa_key_not_leaked", "cert_nothing_in_clear"]
-ECDSA_CHECKS = CHECKS[:5]
-RSA_CHECKS = CHECKS[5:8]
+          "cert_key_freed_at_power_off", "rsa_client_method14", "rsa_client_method1", "rsa_key_not_leaked",
+          "cert_nothing_in_clear"]
+ECDSA_CHECKS = CHECKS[:6]
+RSA_CHECKS = CHECKS[6:9]
 
 GW_PORT = 4501
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
@@ -232,6 +235,10 @@ def run(env, work, results):
     leaked, lines, runs = key_leaks(os.path.join(work, "client.key"), log + ctl)
     results["cert_key_not_leaked"] = ("%d pieces of our private key in the log or thinvisor-ctl" % leaked
                                       if leaked else None, "%d PEM lines and %d DER runs looked for" % (lines, runs))
+    off = re.search(r"vpn: power-off: [^\n]*", log)
+    results["cert_key_freed_at_power_off"] = (
+        None if off and "and our signing key wiped" in off.group(0) else
+        "the monitor's power-off line: %r" % (off.group(0) if off else None), off.group(0)[16:] if off else "")
 
 
 def charon_fresh_conf(env):

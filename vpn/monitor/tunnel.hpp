@@ -78,10 +78,11 @@ class MonitorTunnel final : public Tunnel {
     // IKE's timers, the liveness pings and the failover machine, refreshes the gateways' MACs.
     void tick();
     // At the guest's power-off (tunnel_install.cpp): the Delete of every gateway's IKE SA (its
-    // child SAs go with it, RFC 7296 §1.4.1), the network run until the gateways answer or
-    // kDeleteWaitUs passed, then the SAs' keys and our signing key wiped. Nothing more after it.
+    // child SAs go with it, RFC 7296 §1.4.1) once the link is up (kLinkWaitUs at most), the
+    // network run until the gateways answer or kDeleteWaitUs passed, then the SAs' keys and our
+    // signing key wiped. Nothing more after it.
     void shutdown();
-    static constexpr u64 kDeleteWaitUs = 500'000;
+    static constexpr u64 kLinkWaitUs = 3'000'000, kDeleteWaitUs = 1'000'000;
 
     // Tunnel (the policy, under the NIC's lock)
     bool up() const override;

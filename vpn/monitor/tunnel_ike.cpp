@@ -220,6 +220,8 @@ bool deleting(ike::State s) {
     return s == ike::State::Established || s == ike::State::AuthSent || s == ike::State::Deleting;
 }
 
+bool link_ready(void*) { return net::stack_link_up(); }
+
 }  // namespace
 
 // Between the power-off's network ticks: a Delete that waited for a request in flight goes out
@@ -249,6 +251,10 @@ void MonitorTunnel::shutdown() {
     }
     u64 const t0 = clock_us();
     u32 sent = 0;
+    // The guest's driver restarted autonegotiation at its shutdown: the link can be down a while
+    // (500 ms in QEMU, seconds on copper); lwIP routes nothing then and the gateway's answer
+    // would not be received.
+    bool const link = net::net_run_until(link_ready, nullptr, kLinkWaitUs);
     {
         nic::NicEnvLock guard(lock_);
         crypto::FpuGuard fpu;
@@ -261,6 +267,7 @@ void MonitorTunnel::shutdown() {
             l.unbind();
         }
     }
+    u64 const link_ms = (clock_us() - t0) / 1000;
     bool const answered = net::net_run_until(deletes_done, this, kDeleteWaitUs);
     u64 const ms = (clock_us() - t0) / 1000;
     nic::NicEnvLock guard(lock_);
@@ -269,11 +276,12 @@ void MonitorTunnel::shutdown() {
     bool const signer = signer_built_;
     if (signer) reinterpret_cast<ike::FileSigner*>(signer_mem_)->~FileSigner();  // mbedTLS zeroizes the key
     signer_built_ = false;
-    log("vpn: power-off: %s after %llu ms; child SA keys%s wiped",
+    log("vpn: power-off: %s after %llu ms (the link %s after %llu ms); child SA keys%s wiped",
         sent == 0  ? "no IKE SA to delete"
         : answered ? "every IKE SA deleted, the gateways answered our Delete"
                    : "no answer to our Delete within the wait",
-        static_cast<unsigned long long>(ms), signer ? " and our signing key" : "");
+        static_cast<unsigned long long>(ms), link ? "up" : "still down", static_cast<unsigned long long>(link_ms),
+        signer ? " and our signing key" : "");
 }
 
 namespace {
