@@ -394,6 +394,23 @@ TEST(IkeInitiator, ShutdownDuringIkeAuthDeletesTheSaOnceItIsUp) {
     EXPECT_EQ(r.ini.state(), State::Closed);
 }
 
+// The monitor's last word at power-off: whatever state the SA is in (here a Delete nobody
+// answered), it is forgotten with its keys and nothing starts again.
+TEST(IkeInitiator, CloseForgetsTheSaAndNeverStartsAgain) {
+    Rig r;
+    r.up();
+    r.ini.shutdown();
+    ASSERT_EQ(r.ini.state(), State::Deleting);
+    r.ini.close();
+    EXPECT_EQ(r.ini.state(), State::Closed);
+    EXPECT_EQ(r.ev.downs, 1);
+    size_t const sent = r.net.sent.size();
+    r.ini.start();
+    r.advance(60000);
+    EXPECT_EQ(r.net.sent.size(), sent);
+    EXPECT_EQ(r.ini.state(), State::Closed);
+}
+
 // A request in flight that is never answered: closed without a Delete, never started over.
 TEST(IkeInitiator, ShutdownWithAnUnansweredRequestClosesWithoutStartingOver) {
     Rig r;

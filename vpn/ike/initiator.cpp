@@ -321,6 +321,15 @@ void Initiator::shutdown() {
     }
 }
 
+void Initiator::close() {
+    teardown();
+    crypto::secure_zero(pad_key_, sizeof pad_key_);
+    signer_ = nullptr;
+    configured_ = false;
+    delete_wanted_ = false;
+    state_ = State::Closed;
+}
+
 void Initiator::on_datagram(u16 port, u8 const* data, size_t len) {
     if (state_ == State::Idle || state_ == State::Closed || state_ == State::Failed)
         return;

@@ -172,6 +172,10 @@ class Initiator {
     // of ours in flight (IKE_AUTH included) the Delete waits for its answer (window 1, RFC 7296
     // §2.3) and goes at the next poll(); a request that fails closes the SA without one.
     void shutdown();
+    // The end (the monitor's power-off, after the Delete's wait): the SA forgotten as it
+    // stands, its keys and the PSK's pad key wiped, the signer let go; start() does nothing
+    // any more (configure again to use it).
+    void close();
     // The owner saw ESP from the gateway: it is alive, no DPD needed.
     void note_traffic() { last_rx_ms_ = clock_.now_ms(); }
     // The owner's ESP saw the outbound SA reach its soft limit (sequence numbers: sa.hpp

@@ -272,11 +272,14 @@ void MonitorTunnel::shutdown() {
     u64 const ms = (clock_us() - t0) / 1000;
     nic::NicEnvLock guard(lock_);
     crypto::FpuGuard fpu;
-    for (GatewayLink& l : links_) l.db().clear();  // the child SAs' keys (an answered Delete took the IKE SA's)
+    for (GatewayLink& l : links_) {
+        l.ini().close();  // an unanswered Delete's IKE keys, the PSK's pad key
+        l.db().clear();   // the child SAs' keys
+    }
     bool const signer = signer_built_;
     if (signer) reinterpret_cast<ike::FileSigner*>(signer_mem_)->~FileSigner();  // mbedTLS zeroizes the key
     signer_built_ = false;
-    log("vpn: power-off: %s after %llu ms (the link %s after %llu ms); child SA keys%s wiped",
+    log("vpn: power-off: %s after %llu ms (the link %s after %llu ms); IKE and child SA keys%s wiped",
         sent == 0  ? "no IKE SA to delete"
         : answered ? "every IKE SA deleted, the gateways answered our Delete"
                    : "no answer to our Delete within the wait",
