@@ -190,6 +190,7 @@ void TlsClient::open(TlsTrust* trust, u32 addr_be, u16 port, char const* host) {
     trust_ = trust;
     snprintf(host_, sizeof host_, "%s", host);
     peer_closed_ = false;
+    longest_step_us_ = 0;
     rx_head_ = rx_len_ = 0;
     error_[0] = 0;
     tcp_pcb* pcb = tcp_new();
@@ -236,11 +237,25 @@ void TlsClient::on_tcp_error(int err) {
     fail(what, 0);
 }
 
+// The handshake runs on the timer CPU inside one of the guest's exits, and its public-key
+// steps (the server's chain, ECDHE) take hundreds of ms each under an emulator. So one poll
+// runs steps only while its budget lasts: an exit holds the guest for the costliest single
+// step, not the whole handshake, and the next steps wait for the next poll.
 void TlsClient::handshake() {
+    constexpr u64 kPollBudgetUs = 2'000;
+    auto* ssl = static_cast<mbedtls_ssl_context*>(ssl_);
     crypto::FpuGuard fpu;  // AES-GCM (AES-NI) and the DRBG use SSE registers
-    int const r = mbedtls_ssl_handshake(static_cast<mbedtls_ssl_context*>(ssl_));
-    if (r == 0) state_ = TlsState::Open;
-    else if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) fail("TLS handshake", r);
+    u64 const start = clock_us();
+    while (ssl->state != MBEDTLS_SSL_HANDSHAKE_OVER) {
+        u64 const t0 = clock_us();
+        int const r = mbedtls_ssl_handshake_step(ssl);
+        u64 const took = clock_us() - t0;
+        if (took > longest_step_us_) longest_step_us_ = took;
+        if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) return;
+        if (r != 0) return fail("TLS handshake", r);
+        if (clock_us() - start >= kPollBudgetUs) break;
+    }
+    if (ssl->state == MBEDTLS_SSL_HANDSHAKE_OVER) state_ = TlsState::Open;
 }
 
 TlsState TlsClient::step() {
