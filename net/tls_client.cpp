@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arch/x86/rdrand.hpp"
 #include "core/clock.hpp"
 #include "crypto/fpu_guard.hpp"
 #include "lwip/pbuf.h"
@@ -31,19 +32,7 @@ namespace {
 constinit bool g_trust_made = false;
 TlsTrust g_trust;  // one: the policy fetch is the monitor's only TLS client
 
-int rdrand_entropy(void*, unsigned char* out, size_t n) {
-    while (n) {
-        u64 r = 0;
-        u8 good = 0;
-        for (int i = 0; i < 32 && !good; ++i) asm volatile("rdrand %0; setc %1" : "=r"(r), "=qm"(good)::"cc");
-        if (!good) return -1;
-        size_t const k = n < 8 ? n : 8;
-        memcpy(out, &r, k);
-        out += k;
-        n -= k;
-    }
-    return 0;
-}
+int rdrand_entropy(void*, unsigned char* out, size_t n) { return x86::rdrand_fill(out, n) ? 0 : -1; }
 
 CivilTime civil(mbedtls_x509_time const& t) { return CivilTime{t.year, t.mon, t.day, t.hour, t.min, t.sec}; }
 
