@@ -15,7 +15,7 @@ MON_OBJS += $(patsubst %.cpp,$(BUILD)/mon/%.o,$(USB_MON_SRCS))
 USB_PURE_SRCS := drivers/usb/xhci_trb.cpp drivers/usb/xhci_ring.cpp drivers/usb/xhci_check.cpp drivers/usb/xhci_shadow_ring.cpp \
                  drivers/usb/xhci_context.cpp drivers/usb/xhci_event.cpp drivers/usb/xhci_controller.cpp \
                  drivers/usb/xhci_op_regs.cpp drivers/usb/xhci_commands.cpp drivers/usb/xhci_transfer.cpp \
-                 drivers/usb/xhci_events.cpp drivers/usb/usb_bot.cpp \
+                 drivers/usb/xhci_events.cpp drivers/usb/xhci_ports.cpp drivers/usb/usb_bot.cpp \
                  drivers/usb/usb_identity.cpp drivers/usb/usb_slot_control.cpp drivers/usb/usb_slot_bot.cpp \
                  drivers/usb/usb_policy.cpp
 USB_TEST_SRCS := $(wildcard tests/unit/test_xhci*.cpp tests/unit/test_usb*.cpp)
