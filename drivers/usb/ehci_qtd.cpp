@@ -1,0 +1,176 @@
+// The qTD chains of the EHCI shadow (ehci_schedule.hpp): which qTDs of a queue head the
+// controller can reach, each copied once per sync unless the controller holds it, checked
+// when Active, and the pointers between shadows.
+#include <string.h>
+
+#include "drivers/usb/ehci_dma.hpp"
+#include "drivers/usb/ehci_schedule.hpp"
+
+namespace tv::usb {
+
+namespace {
+
+constexpr u32 kNone = ~0u;
+
+}  // namespace
+
+char const* check_qtd(GuestView const& g, Qtd const& t) {
+    if (qtd_pid(t.token) == QtdPid::Reserved) return "qTD with the reserved PID code";
+    u32 left = qtd_bytes(t.token);
+    if (left > kQtdMaxBytes) return "qTD of more than 20 KiB";
+    u32 page = qtd_cpage(t.token);
+    if (page > 4) return "qTD current page past its fifth buffer";
+    u32 off = t.buffer[0] & ~kBufferPageMask;
+    while (left) {
+        if (page > 4) return "qTD buffer runs past its fifth page";
+        u32 const chunk = left < kPageSize - off ? left : static_cast<u32>(kPageSize - off);
+        if (!g.ok(Gpa{u64{t.buffer[page] & kBufferPageMask} + off}, chunk)) return "qTD buffer outside guest memory";
+        left -= chunk;
+        off = 0;
+        ++page;
+    }
+    return nullptr;
+}
+
+u32 EhciSchedule::find_qtd(u32 i, u32 guest) const {
+    for (u32 k = 0; k < kQtdsPerQh; ++k)
+        if (qh_[i].q[k].used && qh_[i].q[k].guest == guest) return k;
+    return kNone;
+}
+
+u32 EhciSchedule::slot_of(u32 i, u32 device) const {
+    u32 const d = device & kLinkMask;
+    u32 const first = qtd_dev(i, 0);
+    if (d < first || d >= first + kQtdsPerQh * u32{sizeof(Qtd)}) return kNone;
+    u32 const k = (d - first) / u32{sizeof(Qtd)};
+    return qh_[i].q[k].used ? k : kNone;
+}
+
+// A pointer the controller holds, as the guest must see it: its own qTD's address.
+u32 EhciSchedule::guest_ptr(u32 i, u32 device, u32 fallback) const {
+    if (device & kLinkTerminate) return device;
+    u32 const k = slot_of(i, device);
+    return k == kNone ? fallback : qh_[i].q[k].guest | (device & kAltNextNakCnt);
+}
+
+// A guest pointer as the controller must see it: the shadow of that qTD, or the end.
+u32 EhciSchedule::device_ptr(u32 i, u32 guest) const {
+    if (guest & kLinkTerminate) return kLinkTerminate;
+    u32 const k = find_qtd(i, guest & kLinkMask);
+    return k == kNone ? kLinkTerminate : qtd_dev(i, k);
+}
+
+void EhciSchedule::refresh(u32 i) {
+    QhSlot& s = qh_[i];
+    GuestView const& g = env_->guest();
+    for (u32 k = 0; k < kQtdsPerQh; ++k) {
+        s.q[k].reached = false;
+        has_pending_[k] = false;
+    }
+    // Each qTD reached pushes at most two pointers: the stack cannot overflow.
+    u32 work[2 * kQtdsPerQh + 3];
+    u32 nw = 0;
+    auto push = [&](u32 ptr) {
+        if (!(ptr & kLinkTerminate) && nw < sizeof work / sizeof work[0]) work[nw++] = ptr & kLinkMask;
+    };
+    if (s.fresh) {
+        push(s.import_next);
+        push(s.import_alt);
+    } else {
+        Qh* h = qh_virt(i);
+        u32 const roots[3] = {dev_load(&h->current), dev_load(&h->overlay.next), dev_load(&h->overlay.alt_next)};
+        for (u32 ptr : roots)
+            if (!(ptr & kLinkTerminate) && slot_of(i, ptr) != kNone) push(s.q[slot_of(i, ptr)].guest);
+    }
+    while (nw) {
+        u32 const a = work[--nw];
+        u32 k = find_qtd(i, a);
+        if (k == kNone) {
+            k = find_qtd_free(i);
+            if (k == kNone) {
+                refuse("more qTDs queued on one queue head than the shadow holds");
+                continue;
+            }
+            s.q[k] = QtdSlot{a, kLinkTerminate, kLinkTerminate, true, false, false};
+        }
+        QtdSlot& t = s.q[k];
+        if (t.reached) continue;
+        t.reached = true;
+        if (t.given) {  // the controller's: its pointers are those it was given
+            push(t.gnext);
+            push(t.galt);
+            continue;
+        }
+        has_pending_[k] = true;
+        if (!g.read(Gpa{a}, &pending_[k], sizeof(Qtd))) {
+            refuse("qTD outside guest memory");
+            pending_[k] = Qtd{kLinkTerminate, kLinkTerminate, 0, {}};  // an empty end for the controller
+            continue;
+        }
+        push(pending_[k].next);
+        push(pending_[k].alt_next);
+    }
+    for (u32 k = 0; k < kQtdsPerQh; ++k)
+        if (has_pending_[k] && s.q[k].used) copy_qtd(i, k, pending_[k]);
+    for (u32 k = 0; k < kQtdsPerQh; ++k) {
+        QtdSlot& t = s.q[k];
+        if (!t.used || t.reached || t.given) continue;
+        t = QtdSlot{};
+        Qtd const z{kLinkTerminate, kLinkTerminate, 0, {}};
+        Qtd* d = qtd_virt(i, k);
+        dev_store(&d->token, 0);
+        dev_fence();
+        memcpy(d, &z, sizeof z);
+    }
+    if (s.fresh) {
+        Qh* h = qh_virt(i);
+        dev_store(&h->overlay.next, device_ptr(i, s.import_next));
+        dev_store(&h->overlay.alt_next, device_ptr(i, s.import_alt));
+    }
+}
+
+u32 EhciSchedule::find_qtd_free(u32 i) const {
+    for (u32 k = 0; k < kQtdsPerQh; ++k)
+        if (!qh_[i].q[k].used) return k;
+    return kNone;
+}
+
+// The guest's qTD c into shadow slot k (not the controller's now): pointers translated, an
+// Active one checked, an inactive one without buffers. Written only when it differs, the
+// token last.
+void EhciSchedule::copy_qtd(u32 i, u32 k, Qtd const& c) {
+    QtdSlot& t = qh_[i].q[k];
+    Qtd img = c;
+    img.next = device_ptr(i, c.next);
+    img.alt_next = device_ptr(i, c.alt_next);
+    t.gnext = c.next;
+    t.galt = c.alt_next;
+    bool active = (c.token & kQtdActive) != 0;
+    if (active) {
+        if (char const* why = check_qtd(env_->guest(), c)) {
+            refuse(why);
+            img.token = (c.token & ~kQtdActive) | kQtdHalted;
+            (void)env_->guest().write(Gpa{u64{t.guest} + 8}, &img.token, sizeof img.token);
+            active = false;
+        }
+    }
+    if (!active) memset(img.buffer, 0, sizeof img.buffer);
+    Qtd* d = qtd_virt(i, k);
+    Qtd now;
+    now.next = dev_load(&d->next);
+    now.alt_next = dev_load(&d->alt_next);
+    now.token = dev_load(&d->token);
+    for (u32 b = 0; b < 5; ++b) now.buffer[b] = dev_load(&d->buffer[b]);
+    if (memcmp(&now, &img, sizeof img) == 0) return;
+    dev_store(&d->next, img.next);
+    dev_store(&d->alt_next, img.alt_next);
+    for (u32 b = 0; b < 5; ++b) dev_store(&d->buffer[b], img.buffer[b]);
+    dev_fence();
+    dev_store(&d->token, img.token);
+    if (active) {
+        t.given = true;
+        ++counters_.qtds_copied;
+    }
+}
+
+}  // namespace tv::usb
