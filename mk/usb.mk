@@ -19,7 +19,8 @@ USB_PURE_SRCS := drivers/usb/xhci_trb.cpp drivers/usb/xhci_ring.cpp drivers/usb/
                  drivers/usb/usb_identity.cpp drivers/usb/usb_slot_control.cpp drivers/usb/usb_slot_bot.cpp \
                  drivers/usb/usb_policy.cpp
 # The EHCI mediator's pure part (docs/usb.md, "EHCI"): the async schedule's shadow and the registers.
-USB_EHCI_SRCS := drivers/usb/ehci_schedule.cpp drivers/usb/ehci_qtd.cpp drivers/usb/ehci_controller.cpp
+USB_EHCI_SRCS := drivers/usb/ehci_schedule.cpp drivers/usb/ehci_qtd.cpp drivers/usb/ehci_controller.cpp \
+                 drivers/usb/ehci_policy.cpp
 USB_PURE_SRCS += $(USB_EHCI_SRCS)
 USB_TEST_SRCS := $(wildcard tests/unit/test_xhci*.cpp tests/unit/test_usb*.cpp tests/unit/test_ehci*.cpp)
 

@@ -60,9 +60,13 @@ u32 EhciSchedule::device_ptr(u32 i, u32 guest) const {
     return k == kNone ? kLinkTerminate : qtd_dev(i, k);
 }
 
+// The qTDs the controller can reach from this QH: the overlay's next and alternate next, and
+// from there the pointers of Active qTDs only (the controller stops at an inactive one and
+// never follows its pointers). The overlay's current qTD is kept for the controller's write-
+// back but not read again from the guest while the overlay is inactive: once completed it is
+// the guest's, which may free it and use the memory for another queue's qTD.
 void EhciSchedule::refresh(u32 i) {
     QhSlot& s = qh_[i];
-    GuestView const& g = env_->guest();
     for (u32 k = 0; k < kQtdsPerQh; ++k) {
         s.q[k].reached = false;
         has_pending_[k] = false;
@@ -78,38 +82,14 @@ void EhciSchedule::refresh(u32 i) {
         push(s.import_alt);
     } else {
         Qh* h = qh_virt(i);
-        u32 const roots[3] = {dev_load(&h->current), dev_load(&h->overlay.next), dev_load(&h->overlay.alt_next)};
+        u32 const current = slot_of(i, dev_load(&h->current));
+        if (current != kNone && !(dev_load(&h->overlay.token) & kQtdActive)) s.q[current].reached = true;
+        else if (current != kNone) push(s.q[current].guest);
+        u32 const roots[2] = {dev_load(&h->overlay.next), dev_load(&h->overlay.alt_next)};
         for (u32 ptr : roots)
             if (!(ptr & kLinkTerminate) && slot_of(i, ptr) != kNone) push(s.q[slot_of(i, ptr)].guest);
     }
-    while (nw) {
-        u32 const a = work[--nw];
-        u32 k = find_qtd(i, a);
-        if (k == kNone) {
-            k = find_qtd_free(i);
-            if (k == kNone) {
-                refuse("more qTDs queued on one queue head than the shadow holds");
-                continue;
-            }
-            s.q[k] = QtdSlot{a, kLinkTerminate, kLinkTerminate, true, false, false};
-        }
-        QtdSlot& t = s.q[k];
-        if (t.reached) continue;
-        t.reached = true;
-        if (t.given) {  // the controller's: its pointers are those it was given
-            push(t.gnext);
-            push(t.galt);
-            continue;
-        }
-        has_pending_[k] = true;
-        if (!g.read(Gpa{a}, &pending_[k], sizeof(Qtd))) {
-            refuse("qTD outside guest memory");
-            pending_[k] = Qtd{kLinkTerminate, kLinkTerminate, 0, {}};  // an empty end for the controller
-            continue;
-        }
-        push(pending_[k].next);
-        push(pending_[k].alt_next);
-    }
+    while (nw) reach(i, work[--nw], push);
     for (u32 k = 0; k < kQtdsPerQh; ++k)
         if (has_pending_[k] && s.q[k].used) copy_qtd(i, k, pending_[k]);
     for (u32 k = 0; k < kQtdsPerQh; ++k) {
@@ -127,6 +107,39 @@ void EhciSchedule::refresh(u32 i) {
         dev_store(&h->overlay.next, device_ptr(i, s.import_next));
         dev_store(&h->overlay.alt_next, device_ptr(i, s.import_alt));
     }
+}
+
+// One qTD the controller can reach: its slot found or taken, and unless the controller holds
+// it, a copy of the guest's pending for copy_qtd. An Active one's pointers are followed.
+template <class Push>
+void EhciSchedule::reach(u32 i, u32 a, Push& push) {
+    QhSlot& s = qh_[i];
+    u32 k = find_qtd(i, a);
+    if (k == kNone) {
+        k = find_qtd_free(i);
+        if (k == kNone) {
+            refuse("more qTDs queued on one queue head than the shadow holds");
+            return;
+        }
+        s.q[k] = QtdSlot{a, kLinkTerminate, kLinkTerminate, true, false, false};
+    }
+    QtdSlot& t = s.q[k];
+    if (t.reached) return;
+    t.reached = true;
+    if (t.given) {  // the controller's: its pointers are those it was given
+        push(t.gnext);
+        push(t.galt);
+        return;
+    }
+    has_pending_[k] = true;
+    if (!env_->guest().read(Gpa{a}, &pending_[k], sizeof(Qtd))) {
+        refuse("qTD outside guest memory");
+        pending_[k] = Qtd{kLinkTerminate, kLinkTerminate, 0, {}};  // an empty end for the controller
+        return;
+    }
+    if (!(pending_[k].token & kQtdActive)) return;
+    push(pending_[k].next);
+    push(pending_[k].alt_next);
 }
 
 u32 EhciSchedule::find_qtd_free(u32 i) const {
@@ -154,7 +167,10 @@ void EhciSchedule::copy_qtd(u32 i, u32 k, Qtd const& c) {
             active = false;
         }
     }
-    if (!active) memset(img.buffer, 0, sizeof img.buffer);
+    if (!active) {  // the controller neither moves its data nor follows its pointers
+        memset(img.buffer, 0, sizeof img.buffer);
+        img.next = img.alt_next = kLinkTerminate;
+    }
     Qtd* d = qtd_virt(i, k);
     Qtd now;
     now.next = dev_load(&d->next);

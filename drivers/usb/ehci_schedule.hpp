@@ -119,6 +119,8 @@ class EhciSchedule {
     [[nodiscard]] bool take_qh(u32 g, Qh const& copy, u32* index);
     void restart_check(u32 i, Qh const& copy);
     void refresh(u32 i);
+    template <class Push>
+    void reach(u32 i, u32 guest, Push& push);
     void copy_qtd(u32 i, u32 k, Qtd const& c);
     void link(u32 const* order, u32 n);
     void free_retired(QhUse which);

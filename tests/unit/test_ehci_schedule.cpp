@@ -155,8 +155,8 @@ TEST_F(EhciSchedule, QtdLoopsAndLongChainsAreBounded) {
     // 100 qTDs on one QH: the shadow takes kQtdsPerQh, the rest is refused and waits.
     constexpr u32 kChain = 0x20000;
     for (u32 i = 0; i < 100; ++i) guest_qtd(f.g, kChain + i * 32, i == 99 ? kLinkTerminate : kChain + (i + 1) * 32, kBuf, 8);
-    td(kTd1).next = kChain;
-    td(kTd1).token &= ~kQtdActive;
+    guest_qh(f.g, kQhC, kHead, false, kChain, 2);
+    qh(kQhB).hlink = qh_link(kQhC);
     (void)c->read(kSts, 4);
     f.run();
     EXPECT_TRUE(refused_with("more qTDs queued"));
