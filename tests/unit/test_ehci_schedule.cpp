@@ -164,6 +164,25 @@ TEST_F(EhciSchedule, QtdLoopsAndLongChainsAreBounded) {
     EXPECT_TRUE(f.strays.empty());
 }
 
+TEST_F(EhciSchedule, CompletedQtdTheGuestReusesElsewhereIsNotRunAgainOnItsOldQueue) {
+    // Linux frees a completed qTD and may reuse the memory for another queue's qTD at once:
+    // the overlay still names it as current, but the controller will never run it again, and
+    // neither are an inactive qTD's pointers followed (found on the first QEMU boot, which
+    // refused garbage and ran transfers twice).
+    two_qh_ring(kTd1);
+    guest_qtd(f.g, kTd1, kTdDummy, kBuf, 8);
+    guest_qtd(f.g, kTdDummy, 0x80000, 0, 0, QtdPid::Out, false).token = kQtdHalted;  // a stale pointer
+    start();
+    f.run();
+    (void)c->read(kSts, 4);
+    ASSERT_EQ(f.executed.size(), 1u);
+    guest_qtd(f.g, kTd1, kLinkTerminate, kBuf + 0x3000, 16, QtdPid::In);  // reused, Active
+    c->tick();
+    f.run();
+    EXPECT_EQ(f.executed.size(), 1u);
+    EXPECT_TRUE(f.refusals.empty());  // the dummy's stale pointer was never followed
+}
+
 TEST_F(EhciSchedule, QtdsAppendedThroughTheDummyAreTakenAtTheNextTick) {
     // Linux: the QH's last qTD is an inactive dummy; new work is written into it, Active last.
     two_qh_ring(kTd1);
