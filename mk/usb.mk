@@ -46,6 +46,7 @@ UNIT_FUZZ_WITH_ehci = $(USB_EHCI_SRCS)
 $(UNIT_BUILD)/fuzz_ehci: $(wildcard drivers/usb/*.hpp)
 
 # The monitor glue (drivers/usb/xhci_install.cpp), host-tested against the device kit's mocks
-# (tests/unit/mocks/) in tests/unit/test_xhci_install_glue.cpp.
-UNIT_CORE_SRCS += drivers/usb/xhci_install.cpp
-UNIT_STRICT_SRCS += drivers/usb/xhci_install.cpp
+# (tests/unit/mocks/) in tests/unit/test_xhci_install_glue.cpp; the EHCI glue likewise in
+# tests/unit/test_ehci_install_glue.cpp.
+UNIT_CORE_SRCS += drivers/usb/xhci_install.cpp drivers/usb/ehci_install.cpp
+UNIT_STRICT_SRCS += drivers/usb/xhci_install.cpp drivers/usb/ehci_install.cpp

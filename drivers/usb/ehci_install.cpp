@@ -63,6 +63,8 @@ class MonitorEnv final : public EhciEnv {
 struct Controller {
     MonitorEnv env;
     EhciController* ehci{nullptr};  // in monitor pages: its shadow bookkeeping is large
+    EhciController* object{nullptr};  // the same pages, also when the controller was not taken
+    u8* dma{nullptr};  // the shadow's pages (kept also when the controller was not taken)
     Device device{"ehci"};
 };
 
@@ -105,7 +107,8 @@ Status install_one(pci::Function const& f) {
     Hpa const dma = alloc_pages(EhciController::kDmaPages);
     Hpa const obj = alloc_pages(align_up(sizeof(EhciController), kPageSize) / kPageSize);
     if (!dma.raw || !obj.raw) return Status::NoMemory;
-    auto* e = new (hpa_virt(obj)) EhciController();
+    c.dma = static_cast<u8*>(hpa_virt(dma));
+    auto* e = c.object = new (hpa_virt(obj)) EhciController();
     DeviceGuard lock(c.device);
     if (!e->init(&c.env, DmaMem{static_cast<u8*>(hpa_virt(dma)), dma})) {
         log("%s: 64-bit addressing or shadow memory above 4 GiB: not mediated, its registers hidden", c.env.name);

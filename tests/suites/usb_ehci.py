@@ -12,7 +12,13 @@ Checks, from that one boot (`usb-ehci` prefixes each name):
   file of its own and 4 MiB of random data, unmounts, mounts again with the page cache dropped
   and reads the same sha256 back; the host then finds the guest's file and data in the image;
 - mediated: the monitor took the controller (`ehci BDF: mediated`), and its power-off counters
-  show the syncs, queue heads and qTDs it copied and checked, with no refusal logged.
+  show the syncs, queue heads and qTDs it copied and checked, with no refusal logged but the
+  attack's;
+- hostile-qtds-refused: then a hostile program (tests/suites/_usb_ehci_attack.c, built static
+  here and handed to the guest through fw_cfg) unbinds ehci-pci and drives the controller by
+  hand: a qTD whose IN buffer is the monitor's first page (it comes back halted, never run), and
+  a QH whose horizontal link points into the monitor. Both are refused and logged, and the
+  monitor lives on to log the power-off.
 
 Prints `PASS name` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks tests
 (all checks share the boot, which runs when any is picked)."""
@@ -65,9 +71,16 @@ if [ -n "$dev" ]; then
     fi
 fi
 dmesg | grep -i -E 'ehci|usb [0-9]|usb-storage|error' | tail -25
+echo "TV-EHCI-ATTACK begin"
+base=$(thinvisor-ctl range | cut -d' ' -f1)
+cat /sys/firmware/qemu_fw_cfg/by_name/opt/thinvisor/ehci-attack/raw > /tmp/ea && chmod +x /tmp/ea && /tmp/ea "$base"
+echo "TV-EHCI-ATTACK done"
 """
 
-CHECKS = ["enumerates", "file-read-write", "mediated"]
+CHECKS = ["enumerates", "file-read-write", "mediated", "hostile-qtds-refused"]
+ATTACK_SRC = os.path.join(HERE, "_usb_ehci_attack.c")
+ATTACK_REFUSALS = (r"ehci \S+: refused async schedule: qTD buffer outside guest memory",
+                   r"ehci \S+: refused async schedule: queue head outside guest memory")
 
 
 def make_stick(work):
@@ -87,7 +100,10 @@ def boot(work):
     script = os.path.join(work, "usb.sh")
     with open(script, "w") as f:
         f.write(GUEST_SCRIPT)
-    extra = ["-device", "usb-ehci,id=ehci",
+    attack = os.path.join(work, "ehci-attack")
+    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", attack, ATTACK_SRC], check=True)
+    extra = ["-fw_cfg", "name=opt/thinvisor/ehci-attack,file=%s" % attack,
+             "-device", "usb-ehci,id=ehci",
              "-drive", "file=%s,format=raw,if=none,id=stick" % stick,
              "-device", "usb-storage,bus=ehci.0,drive=stick,serial=TVEHCI0001"]
     cmd = qemu_run.qemu_command("pc", "max", "512M", MONITOR, None, DISK, script,
@@ -157,9 +173,24 @@ def judge(result, work, stick):
         syncs, ticks, qhs, qtds, done, doorbells, refused = map(int, k.groups())
         if qhs < 2 or qtds < 100 or done < 100:
             m.append("counters too low for an enumeration and 4 MiB: %s" % k.group(0))
-        if refused:
-            m.append("%d refusals: %s" % (refused, " | ".join(l.strip() for l in mon.splitlines()
-                                                              if re.search(r"ehci \S+: refused", l))[:300]))
+        if refused < 2:
+            p["hostile-qtds-refused"].append("the counters show %d refusals, not the attack's two" % refused)
+    others = [l.strip() for l in mon.splitlines()
+              if re.search(r"ehci \S+: refused", l) and not any(re.search(a, l) for a in ATTACK_REFUSALS)]
+    if others:
+        m.append("refusals logged: %s" % " | ".join(others[:3])[:300])
+    h = p["hostile-qtds-refused"]
+    attack = con.split("TV-EHCI-ATTACK begin", 1)[-1]
+    tok = re.search(r"TV-EHCI-ATTACK buffer-into-monitor: sent; token ([0-9a-f]{8}) \(([a-z ]+)\)", attack)
+    if not tok or "TV-EHCI-ATTACK qh-link-into-monitor: sent" not in attack:
+        h.append("the attack did not run: %s" % re.findall(r"TV-EHCI-ATTACK.*", con)[:6])
+    elif tok.group(2) != "halted":
+        h.append("the qTD into the monitor came back %s (token %s), not halted" % (tok.group(2), tok.group(1)))
+    for want in ATTACK_REFUSALS:
+        if not re.search(want, mon):
+            h.append("no '%s' in monitor.log" % want.replace("\\S+", "BDF").replace("\\", ""))
+    if "power-off" not in mon:
+        h.append("the monitor did not log the power-off (did it survive?)")
     if "thinvisor-guest: up" not in con and any(p.values()):
         for c in CHECKS:
             p[c].append("the guest never came up (monitor.log ends: %s)"
