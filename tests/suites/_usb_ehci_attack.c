@@ -1,9 +1,11 @@
 /* The hostile guest of tests/suites/usb_ehci.py: after the unmodified driver's run, it unbinds
  * ehci-pci and drives the (mediated) controller by hand through /dev/mem, with a DMA page found
- * through /proc/self/pagemap: an asynchronous schedule of a head QH and one QH for device 0's
- * endpoint 0 whose qTD is an IN transfer into the monitor's region, then that QH's horizontal
- * link pointed into the monitor. The monitor must refuse both (the qTD comes back halted, never
- * run) and log them; the guest reports what it saw as "TV-EHCI-ATTACK name: ..." lines.
+ * through /proc/self/pagemap: it resets the port the stick is on (the stick answers at address 0
+ * again) and builds an asynchronous schedule of a head QH and one QH for endpoint 0 with a
+ * GET_DESCRIPTOR control transfer whose Data Stage qTD is an IN into the monitor's region, then
+ * points that QH's horizontal link into the monitor. The monitor must refuse both (the Setup
+ * runs, the Data Stage comes back halted and never runs; unmediated, the stick's 18 bytes
+ * would land in the monitor and the qTD complete) and log them; the guest reports what it saw as "TV-EHCI-ATTACK name: ..." lines.
  * Argument: the monitor's base (thinvisor-ctl range). Built static by the suite; not part of
  * the guest image. Structures: EHCI 1.0 3.5 (qTD) and 3.6 (QH). */
 #define _GNU_SOURCE
@@ -19,7 +21,7 @@
 static volatile uint32_t *op;
 static uint32_t *page;
 static uint64_t phys;
-enum { HEAD = 0, QH = 64 / 4, QTD = 128 / 4 }; /* word offsets in the DMA page */
+enum { HEAD = 0, QH = 64 / 4, SETUP = 128 / 4, QTD = 160 / 4, STATUS = 192 / 4, REQ = 256 / 4 }; /* words */
 
 static void barrier(void) { __asm__ volatile("" ::: "memory"); }
 
@@ -102,6 +104,19 @@ int main(int argc, char **argv)
     op[0] = 2; /* host controller reset */
     for (int i = 0; i < 100 && (op[0] & 2); i++) usleep(1000);
     op[0x40 / 4] = 1; /* CONFIGFLAG: the ports are EHCI's */
+    usleep(20000);
+    int port = -1;
+    for (int i = 0; i < (int)(cap[1] & 0xf) && port < 0; i++)
+        if (op[0x44 / 4 + i] & 1) port = i; /* current connect status */
+    if (port < 0) {
+        printf("TV-EHCI-ATTACK setup: no device on any port\n");
+        return 1;
+    }
+    volatile uint32_t *portsc = &op[0x44 / 4 + port];
+    *portsc = (*portsc & ~0x2au) | (1u << 8); /* port reset */
+    usleep(60000);
+    *portsc = *portsc & ~(0x2au | (1u << 8));
+    usleep(20000);
     uint32_t const qh = (uint32_t)phys + QH * 4, head = (uint32_t)phys;
     page[HEAD + 0] = qh | 2;                 /* -> the QH, type QH */
     page[HEAD + 1] = 1u << 15;               /* H: head of the reclamation list */
@@ -110,20 +125,29 @@ int main(int argc, char **argv)
     page[QH + 0] = head | 2;
     page[QH + 1] = (64u << 16) | (1u << 14) | (2u << 12); /* device 0, endpoint 0, high speed, DTC */
     page[QH + 2] = 1u << 30;
-    page[QH + 4] = (uint32_t)phys + QTD * 4; /* the overlay's next qTD */
+    page[QH + 4] = (uint32_t)phys + SETUP * 4; /* the overlay's next qTD */
     page[QH + 5] = 1;
-    page[QTD + 0] = page[QTD + 1] = 1;
-    page[QTD + 2] = (64u << 16) | (1u << 15) | (3u << 10) | (1u << 8) | (1u << 7); /* IN 64 bytes, IOC, Active */
+    page[REQ + 0] = 0x01000680;              /* GET_DESCRIPTOR, device */
+    page[REQ + 1] = 18u << 16;               /* wLength 18 */
+    page[SETUP + 0] = (uint32_t)phys + QTD * 4;
+    page[SETUP + 1] = 1;
+    page[SETUP + 2] = (8u << 16) | (3u << 10) | (2u << 8) | (1u << 7); /* SETUP 8 bytes, Active */
+    page[SETUP + 3] = (uint32_t)phys + REQ * 4;
+    page[QTD + 0] = (uint32_t)phys + STATUS * 4;
+    page[QTD + 1] = 1;
+    page[QTD + 2] = (1u << 31) | (18u << 16) | (3u << 10) | (1u << 8) | (1u << 7); /* IN 18 bytes, DT 1 */
     page[QTD + 3] = (uint32_t)monitor;       /* the buffer: the monitor's first page */
+    page[STATUS + 0] = page[STATUS + 1] = 1;
+    page[STATUS + 2] = (1u << 31) | (1u << 15) | (3u << 10) | (0u << 8) | (1u << 7); /* OUT 0, IOC */
     barrier();
     op[6] = head;                            /* ASYNCLISTADDR */
     op[0] = 1 | (1u << 5);                   /* Run, async schedule */
     printf("TV-EHCI-ATTACK start\n");
     usleep(300000);
     (void)op[1]; /* USBSTS: the guest looks */
-    uint32_t t = token();
-    printf("TV-EHCI-ATTACK buffer-into-monitor: sent; token %08x (%s)\n", t,
-           (t & 0x80) ? "still active" : (t & 0x40) ? "halted" : "completed");
+    uint32_t t = token(), st = ((volatile uint32_t *)page)[SETUP + 2];
+    printf("TV-EHCI-ATTACK buffer-into-monitor: sent; setup %s; token %08x (%s)\n",
+           (st & 0xc0) ? "not run" : "ran", t, (t & 0x80) ? "still active" : (t & 0x40) ? "halted" : "completed");
     /* The QH's horizontal link into the monitor: the walk must stop there. */
     page[QTD + 2] = 0;
     page[QH + 0] = (uint32_t)monitor | 2;

@@ -16,8 +16,9 @@ Checks, from that one boot (`usb-ehci` prefixes each name):
   attack's;
 - hostile-qtds-refused: then a hostile program (tests/suites/_usb_ehci_attack.c, built static
   here and handed to the guest through fw_cfg) unbinds ehci-pci and drives the controller by
-  hand: a qTD whose IN buffer is the monitor's first page (it comes back halted, never run), and
-  a QH whose horizontal link points into the monitor. Both are refused and logged, and the
+  hand: after a port reset, a GET_DESCRIPTOR whose Data Stage qTD's IN buffer is the monitor's
+  first page (the Setup runs, the Data Stage comes back halted, never run), and a QH whose
+  horizontal link points into the monitor. Both are refused and logged, and the
   monitor lives on to log the power-off.
 
 Prints `PASS name` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks tests
@@ -181,11 +182,13 @@ def judge(result, work, stick):
         m.append("refusals logged: %s" % " | ".join(others[:3])[:300])
     h = p["hostile-qtds-refused"]
     attack = con.split("TV-EHCI-ATTACK begin", 1)[-1]
-    tok = re.search(r"TV-EHCI-ATTACK buffer-into-monitor: sent; token ([0-9a-f]{8}) \(([a-z ]+)\)", attack)
+    tok = re.search(r"TV-EHCI-ATTACK buffer-into-monitor: sent; setup (ran|not run); token ([0-9a-f]{8}) \(([a-z ]+)\)",
+                    attack)
     if not tok or "TV-EHCI-ATTACK qh-link-into-monitor: sent" not in attack:
         h.append("the attack did not run: %s" % re.findall(r"TV-EHCI-ATTACK.*", con)[:6])
-    elif tok.group(2) != "halted":
-        h.append("the qTD into the monitor came back %s (token %s), not halted" % (tok.group(2), tok.group(1)))
+    elif tok.group(1) != "ran" or tok.group(3) != "halted":
+        h.append("the Setup stage %s, the Data Stage into the monitor came back %s (token %s): want the Setup run "
+                 "and the Data Stage halted" % (tok.group(1), tok.group(3), tok.group(2)))
     for want in ATTACK_REFUSALS:
         if not re.search(want, mon):
             h.append("no '%s' in monitor.log" % want.replace("\\S+", "BDF").replace("\\", ""))
