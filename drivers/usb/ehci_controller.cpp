@@ -65,9 +65,11 @@ u32 EhciController::read(u32 off, u8 size) {
     switch (reg) {
         case op(EhciOp::UsbSts): {
             u32 const v = env_->dev_read(off, 4);
-            sched_.sync();
+            // What the controller let go of first (its last state written back), so the sync
+            // can reuse the shadows for what the guest linked since.
             if (v & kStsIaa) sched_.iaa_done();
             if (!(v & kStsAsync) && !(guest_cmd_ & kCmdAsync)) sched_.async_stopped();
+            sched_.sync();
             return v;
         }
         case op(EhciOp::UsbCmd): return env_->dev_read(off, 4);

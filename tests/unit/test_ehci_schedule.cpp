@@ -226,6 +226,20 @@ TEST_F(EhciSchedule, UnlinkedQueueHeadIsKeptUntilTheControllerAcknowledgesTheDoo
     EXPECT_TRUE(f.strays.empty());
 }
 
+TEST_F(EhciSchedule, UnlinkedQueueHeadIsFreedWhenTheAsyncScheduleStops) {
+    two_qh_ring(kTd1);
+    guest_qtd(f.g, kTd1, kLinkTerminate, kBuf, 8);
+    start();
+    u32 const shadow_b = c->schedule().device_qh_of(kQhB);
+    qh(kHead).hlink = qh_link(kHead);  // B unlinked, then the schedule turned off
+    (void)c->read(kSts, 4);
+    c->write(kCmd, 4, kCmdRun);
+    guest_qh(f.g, kQhC, kHead, false, kLinkTerminate, 2);
+    qh(kHead).hlink = qh_link(kQhC);
+    (void)c->read(kSts, 4);  // the controller reports the schedule stopped: B's shadow is free
+    EXPECT_EQ(c->schedule().device_qh_of(kQhC), shadow_b);
+}
+
 TEST_F(EhciSchedule, HaltedQueueRestartedByTheGuestRunsAgain) {
     two_qh_ring(kTd1);
     guest_qtd(f.g, kTd1, kLinkTerminate, kBuf, 8);
