@@ -77,19 +77,22 @@ void EhciSchedule::refresh(u32 i) {
     auto push = [&](u32 ptr) {
         if (!(ptr & kLinkTerminate) && nw < sizeof work / sizeof work[0]) work[nw++] = ptr & kLinkMask;
     };
+    u32 current = kNone;
     if (s.fresh) {
         push(s.import_next);
         push(s.import_alt);
     } else {
         Qh* h = qh_virt(i);
-        u32 const current = slot_of(i, dev_load(&h->current));
-        if (current != kNone && !(dev_load(&h->overlay.token) & kQtdActive)) s.q[current].reached = true;
-        else if (current != kNone) push(s.q[current].guest);
+        current = slot_of(i, dev_load(&h->current));
+        if (current != kNone && (dev_load(&h->overlay.token) & kQtdActive)) push(s.q[current].guest);
         u32 const roots[2] = {dev_load(&h->overlay.next), dev_load(&h->overlay.alt_next)};
         for (u32 ptr : roots)
             if (!(ptr & kLinkTerminate) && slot_of(i, ptr) != kNone) push(s.q[slot_of(i, ptr)].guest);
     }
     while (nw) reach(i, work[--nw], push);
+    // A completed current qTD is kept as the controller left it, unless the guest queued a new
+    // qTD at the same address (its memory reused) that the chain reaches: then that was copied.
+    if (current != kNone && s.q[current].used) s.q[current].reached = true;
     for (u32 k = 0; k < kQtdsPerQh; ++k)
         if (has_pending_[k] && s.q[k].used) copy_qtd(i, k, pending_[k]);
     for (u32 k = 0; k < kQtdsPerQh; ++k) {

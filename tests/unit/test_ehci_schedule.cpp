@@ -183,6 +183,29 @@ TEST_F(EhciSchedule, CompletedQtdTheGuestReusesElsewhereIsNotRunAgainOnItsOldQue
     EXPECT_TRUE(f.refusals.empty());  // the dummy's stale pointer was never followed
 }
 
+TEST_F(EhciSchedule, CompletedQtdsMemoryReusedInTheSameQueueIsTakenAsNewWork) {
+    // Linux's qTD pool hands the memory of the qTD just completed (the overlay's current) to
+    // the next request on the same queue: reached through the chain, it is new work.
+    two_qh_ring(kTd1);
+    guest_qtd(f.g, kTd1, kTdDummy, kBuf, 8);
+    guest_qtd(f.g, kTdDummy, kLinkTerminate, 0, 0, QtdPid::Out, false).token = kQtdHalted;
+    start();
+    f.run();
+    (void)c->read(kSts, 4);
+    ASSERT_EQ(f.executed.size(), 1u);
+    guest_qtd(f.g, kTd3, kLinkTerminate, 0, 0, QtdPid::Out, false).token = kQtdHalted;  // the new dummy
+    guest_qtd(f.g, kTd1, kTd3, kBuf + 0x4000, 32, QtdPid::In);                          // reused memory
+    guest_qtd(f.g, kTdDummy, kTd1, kBuf + 0x2000, 16, QtdPid::In);                      // the old dummy, first
+    c->tick();
+    f.run();
+    ASSERT_EQ(f.executed.size(), 3u);
+    EXPECT_EQ(f.executed[1].buffer, kBuf + 0x2000u);
+    EXPECT_EQ(f.executed[2].buffer, kBuf + 0x4000u);
+    (void)c->read(kSts, 4);
+    EXPECT_FALSE(td(kTd1).token & kQtdActive);
+    EXPECT_TRUE(f.refusals.empty());
+}
+
 TEST_F(EhciSchedule, QtdsAppendedThroughTheDummyAreTakenAtTheNextTick) {
     // Linux: the QH's last qTD is an inactive dummy; new work is written into it, Active last.
     two_qh_ring(kTd1);
