@@ -12,6 +12,8 @@ namespace {
 
 constexpr u32 kNone = ~0u;
 
+constexpr u32 index_hash(u32 guest) { return ((guest >> 5) * 2654435761u) >> 25; }  // 7 bits: 128 entries
+
 }  // namespace
 
 char const* check_qtd(GuestView const& g, Qtd const& t) {
@@ -33,9 +35,26 @@ char const* check_qtd(GuestView const& g, Qtd const& t) {
 }
 
 u32 EhciSchedule::find_qtd(u32 i, u32 guest) const {
-    for (u32 k = 0; k < kQtdsPerQh; ++k)
-        if (qh_[i].q[k].used && qh_[i].q[k].guest == guest) return k;
+    QhSlot const& s = qh_[i];
+    for (u32 h = index_hash(guest), n = 0; n < kIndexSize && s.index[h]; h = (h + 1) & (kIndexSize - 1), ++n) {
+        QtdSlot const& t = s.q[s.index[h] - 1];
+        if (t.used && t.guest == guest) return s.index[h] - 1u;
+    }
     return kNone;
+}
+
+void EhciSchedule::index_add(u32 i, u32 k) {
+    QhSlot& s = qh_[i];
+    u32 h = index_hash(s.q[k].guest);
+    while (s.index[h]) h = (h + 1) & (kIndexSize - 1);  // never full: at most kQtdsPerQh entries
+    s.index[h] = static_cast<u8>(k + 1);
+}
+
+void EhciSchedule::index_rebuild(u32 i) {
+    QhSlot& s = qh_[i];
+    memset(s.index, 0, sizeof s.index);
+    for (u32 k = 0; k < kQtdsPerQh; ++k)
+        if (s.q[k].used) index_add(i, k);
 }
 
 u32 EhciSchedule::slot_of(u32 i, u32 device) const {
@@ -95,16 +114,19 @@ void EhciSchedule::refresh(u32 i) {
     if (current != kNone && s.q[current].used) s.q[current].reached = true;
     for (u32 k = 0; k < kQtdsPerQh; ++k)
         if (has_pending_[k] && s.q[k].used) copy_qtd(i, k, pending_[k]);
+    bool freed = false;
     for (u32 k = 0; k < kQtdsPerQh; ++k) {
         QtdSlot& t = s.q[k];
         if (!t.used || t.reached || t.given) continue;
         t = QtdSlot{};
+        freed = true;
         Qtd const z{kLinkTerminate, kLinkTerminate, 0, {}};
         Qtd* d = qtd_virt(i, k);
         dev_store(&d->token, 0);
         dev_fence();
         memcpy(d, &z, sizeof z);
     }
+    if (freed) index_rebuild(i);
     if (s.fresh) {
         Qh* h = qh_virt(i);
         dev_store(&h->overlay.next, device_ptr(i, s.import_next));
@@ -125,6 +147,7 @@ void EhciSchedule::reach(u32 i, u32 a, Push& push) {
             return;
         }
         s.q[k] = QtdSlot{a, kLinkTerminate, kLinkTerminate, true, false, false};
+        index_add(i, k);
     }
     QtdSlot& t = s.q[k];
     if (t.reached) return;

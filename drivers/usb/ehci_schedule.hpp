@@ -91,6 +91,8 @@ class EhciSchedule {
 
   private:
     enum class QhUse : u8 { Free, Linked, Retiring, AwaitIaa };
+    static constexpr u32 kIndexSize = 2 * kQtdsPerQh;
+    static_assert(kIndexSize == 128 && kQtdsPerQh < 255);  // index_hash gives 7 bits
     struct QtdSlot {
         u32 guest;
         u32 gnext, galt;  // the guest's pointers as last copied
@@ -104,7 +106,11 @@ class EhciSchedule {
         u32 import_next, import_alt;
         u32 written[9];        // words 3..11 as last written to the guest
         QtdSlot q[kQtdsPerQh];
+        // q's slots by guest address (slot + 1, 0 empty; open addressing): a lookup costs a
+        // few probes, not a scan, however many qTDs a hostile guest queues.
+        u8 index[kIndexSize];
     };
+
 
     u32 qh_dev(u32 i) const { return dev_ + i * kQhBytes; }
     Qh* qh_virt(u32 i) const { return reinterpret_cast<Qh*>(virt_ + i * kQhBytes); }
@@ -126,6 +132,8 @@ class EhciSchedule {
     void free_retired(QhUse which);
     u32 find_qtd(u32 i, u32 guest) const;
     u32 find_qtd_free(u32 i) const;
+    void index_add(u32 i, u32 k);
+    void index_rebuild(u32 i);
     u32 slot_of(u32 i, u32 device) const;
     u32 guest_ptr(u32 i, u32 device, u32 fallback) const;
     u32 device_ptr(u32 i, u32 guest) const;
