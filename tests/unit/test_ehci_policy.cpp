@@ -36,6 +36,9 @@ TEST(EhciPolicy, RulesOrKeysThatNeedTheMassStoragePathLeaveTheControllerToTheBus
     cfg->disks[1].bus = DiskBus::Usb;
     cfg->disk_count = 2;
     EXPECT_NE(ehci_config_refusal(cfg.get()), nullptr);
+    cfg->disk_count = 1;
+    cfg->policy.present = true;  // file protection may name sticks
+    EXPECT_NE(ehci_config_refusal(cfg.get()), nullptr);
 }
 
 }  // namespace
