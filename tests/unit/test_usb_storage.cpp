@@ -4,6 +4,8 @@
 #include "tests/unit/test_usb_storage_rig.hpp"
 
 #include "crypto/xts.hpp"
+#include "storage/write_rule.hpp"
+#include "test_policy_keys.hpp"
 
 using namespace tv;
 using namespace tv::usb;
@@ -315,4 +317,94 @@ TEST(UsbStorage, ADeniedStickIsRefusedEvenWhenEnrolled) {
     r.transfer_event(t, kDciIn, Completion::Success);
     EXPECT_EQ(r.csw(1).status, static_cast<u8>(CswStatus::Failed));
     EXPECT_TRUE(r.f().logged("policy deny, key listed: refused"));
+}
+
+// `deny` hides the device (issue 16): once its identity is known (its first mass-storage
+// command), its port reads as empty with a connect change, one Port Status Change event tells
+// the guest, the real port is left alone, and the port is the device's again once it is gone.
+TEST(UsbStorage, ADeniedStickIsShownDisconnectedAfterItsFirstCommand) {
+    no_keys();
+    StickRig r(UsbRule::Deny);
+    constexpr u32 kPortsc = kOp + kPortRegs;  // root port 1
+    constexpr u32 kCcs = 1u << 0, kPed = 1u << 1, kCsc = 1u << 17;
+    r.f().regs[kPortsc] = kCcs | kPed | 1u << 9 | 3u << 10;  // connected, enabled, powered, high speed
+    r.enumerate();
+    u64 const out = reinterpret_cast<u64 const*>(r.dev(r.f().device_dcbaap()))[1];
+    reinterpret_cast<SlotContext*>(r.dev(out))->dw[1] |= 1u << 16;  // the device's slot: root port 1
+    EXPECT_EQ(r.x.read(kPortsc, 4) & kCcs, kCcs) << "shown while its identity is not known";
+    (void)r.cbw(1, 36, true, {0x12, 0, 0, 0, 36, 0});  // INQUIRY
+    u64 const shown = r.x.read(kPortsc, 4);
+    EXPECT_EQ(shown & (kCcs | kPed), 0u) << "no device, port disabled";
+    EXPECT_EQ(shown & kCsc, kCsc) << "a connect status change to read";
+    u32 psc = 0;
+    for (u32 i = 0; i < kSEventTrbs && trb_cycle(r.guest_event(i)); ++i)
+        if (trb_type(r.guest_event(i)) == TrbType::PortStatusChange && r.guest_event(i).param >> 24 == 1) ++psc;
+    EXPECT_EQ(psc, 1u) << "one Port Status Change event for port 1";
+    EXPECT_TRUE(r.f().logged("shown disconnected"));
+    r.x.write(kPortsc, 4, kCsc);  // the guest acknowledges the change
+    EXPECT_EQ(r.x.read(kPortsc, 4) & kCsc, 0u);
+    // The real port got only the acknowledgement: no reset (PR), no disable (PED is write-1-to-
+    // clear; the fake stores what was written, so 0 there means it was not asked).
+    EXPECT_EQ(r.f().regs[kPortsc] & (1u << 4 | kPed | kCsc), kCsc);
+    Trb ev{u64{1} << 24, 1u << 24, 0};
+    set_trb_type(ev, TrbType::PortStatusChange);
+    r.f().event(ev);  // the device's own event while it is still there: not the guest's
+    r.drain();
+    u32 n = 0;
+    for (u32 i = 0; i < kSEventTrbs && trb_cycle(r.guest_event(i)); ++i) {
+        if (trb_type(r.guest_event(i)) == TrbType::PortStatusChange) ++n;
+    }
+    EXPECT_EQ(n, 1u) << "the device's own event for the hidden port was delivered";
+    r.f().regs[kPortsc] = 1u << 9 | kCsc;  // unplugged
+    r.f().event(ev);
+    r.drain();
+    EXPECT_EQ(r.x.read(kPortsc, 4), u64{1u << 9 | kCsc}) << "the port is the device's again";
+}
+
+namespace {
+std::vector<storage::RuleHit> g_hits;
+void record_hit(storage::RuleHit const& h) { g_hits.push_back(h); }
+}  // namespace
+
+// File protection on a stick (issue 18): a USB policy's ranges are judged at the CBW, with the
+// audit line and count of the other buses; a write elsewhere and one to an audit range pass.
+TEST(UsbStorage, AWriteToAProtectedRangeOfTheSticksPolicyFailsWithDataProtectAndIsAudited) {
+    no_keys();
+    policy::Range const ranges[] = {{8 * 512 + 100, 50, policy::Action::Protect, "/autorun.inf"},
+                                    {30 * 512, 512, policy::Action::Audit, "/log"}};
+    auto const bytes = policy_test::make_policy(ranges, 2, 2, "TVUSB1", policy_test::kAdminKey, policy::PolicyBus::Usb);
+    policy::PolicyView view;
+    ASSERT_EQ(policy::parse_policy(bytes.data(), bytes.size(), view), policy::ParseError::None);
+    storage::set_policy_in_force(&view);
+    storage::set_audit_sink(record_hit);
+    g_hits.clear();
+    StickRig r;
+    r.enumerate();
+    r.read_capacity();  // the volume attaches with its rules
+    std::vector<u8> const plain = plaintext(1024, 9);
+    ASSERT_TRUE(r.g().write(Gpa{kSData}, plain.data(), plain.size()));
+    (void)r.cbw(7, 1024, false, cdb10(0x2A, 7, 2));  // sectors 7-8: sector 8 holds the range
+    u64 const d = r.out_trb(kSData, 1024);
+    EXPECT_TRUE(r.f().in_dma(r.dev_trb(d).param)) << "the data goes to the monitor's sink";
+    r.transfer_event(d, kDciOut, Completion::Success);
+    EXPECT_EQ(r.csw(7).status, static_cast<u8>(CswStatus::Failed));
+    EXPECT_TRUE(r.f().logged("sense 07/27/00"));
+    ASSERT_EQ(g_hits.size(), 1u);
+    EXPECT_TRUE(g_hits[0].refused);
+    EXPECT_EQ(g_hits[0].lba, 8u);
+    EXPECT_EQ(g_hits[0].disk->bus, storage::Bus::Usb);
+    (void)r.cbw(8, 512, false, cdb10(0x2A, 20, 1));  // no range
+    u64 const e = r.out_trb(kSData, 512);
+    EXPECT_EQ(r.dev_trb(e).param, kSData) << "a plaintext stick's free sectors go zero-copy";
+    r.transfer_event(e, kDciOut, Completion::Success);
+    EXPECT_EQ(r.csw(8).status, 0);
+    (void)r.cbw(9, 512, false, cdb10(0x2A, 30, 1));  // the audit range: allowed, logged
+    u64 const a = r.out_trb(kSData, 512);
+    r.transfer_event(a, kDciOut, Completion::Success);
+    EXPECT_EQ(r.csw(9).status, 0);
+    ASSERT_EQ(g_hits.size(), 2u);
+    EXPECT_FALSE(g_hits[1].refused);
+    EXPECT_EQ(g_hits[1].action, policy::Action::Audit);
+    storage::set_policy_in_force(nullptr);
+    storage::set_audit_sink(nullptr);
 }
