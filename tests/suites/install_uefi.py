@@ -38,31 +38,18 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from _install import BUILD, CHECKS, GUEST, ROOT, package, read, report, results  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "tests", "install"))
 import uefi_image  # noqa: E402
 
-BUILD = os.path.join(ROOT, "build")
 OUT = os.path.join(BUILD, "test-results", "install-uefi")
-GUEST = os.path.join(BUILD, "guest")
-CHECKS = os.path.join(ROOT, "tests", "qemu", "guest")
 KERNEL_CACHE = os.path.join(ROOT, "third_party", "cache")
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 BOOT_TIMEOUT = 420
 LOADER = r"\EFI\thinvisor\thinvisor.efi"
 GRUB = r"\EFI\debian\grubx64.efi"
-
-results = []
-
-
-def report(name, ok, why=""):
-    results.append(ok)
-    print(("PASS %s" % name) if ok else ("FAIL %s: %s" % (name, why)), flush=True)
-
-
-def read(path):
-    return open(path, "rb").read().decode("utf-8", "replace") if os.path.exists(path) else ""
 
 
 def guest_script(phase, parts):
@@ -126,9 +113,9 @@ def main():
             (OVMF_VARS, "package ovmf"), ("/usr/lib/grub/x86_64-efi/linux.mod", "package grub-efi-amd64-bin"),
             ("/usr/bin/efibootmgr", "package efibootmgr")]
     missing = ["%s (%s)" % (p, how) for p, how in need if not os.path.exists(p)]
-    debs = sorted(glob.glob(os.path.join(BUILD, "deb", "thinvisor_*_amd64.deb")))
+    deb = package()
     kdebs = sorted(glob.glob(os.path.join(KERNEL_CACHE, "linux-image-*-amd64_*.deb")))
-    if not debs:
+    if not deb:
         missing.append("build/deb/thinvisor_*_amd64.deb (make deb)")
     if not kdebs:
         missing.append("the guest's kernel package in third_party/cache (make guest)")
@@ -141,7 +128,7 @@ def main():
     cmdline = read(os.path.join(GUEST, "cmdline")).strip()
     try:
         uefi_image.make_root(stage, os.path.join(GUEST, "vmlinuz"), os.path.join(GUEST, "initrd.img"), cmdline,
-                             debs[-1])
+                             deb)
         uefi_image.ext4_cpio(OUT, kdebs[-1], os.path.join(GUEST, "modules"),
                              os.path.join(stage, "boot", "initrd.img-" + uefi_image.KERNEL_VERSION),
                              os.path.join(GUEST, "initrd.img"))
