@@ -15,6 +15,10 @@ the run shares, like the disk. Three boots, each checked from both serial ports:
   re-enable-keeps-chain `thinvisor-boot enable` again (docs/install.md: after editing
                         /etc/thinvisor): thinvisor's entry is first now, yet the loader still
                         chains to GRUB, with one entry and the same BootOrder
+  enable-puts-displaced-entry-first
+                        Debian's entry put first again (as a later grub-install does):
+                        `thinvisor-boot status` says the monitor is not enabled, and enable puts
+                        thinvisor's entry first once more
   chain-ovmf-loader-monitor-grub-linux
                         second boot: the firmware starts the `thinvisor` entry first, the
                         loader starts the monitor and chains to GRUB EFI, which boots Linux;
@@ -137,7 +141,8 @@ def main():
         detail = getattr(e, "stderr", "") or ""
         print("FAIL install-uefi: could not build the installed system: %s %s" % (e, detail[-300:]))
         return 1
-    shutil.rmtree(stage)  # the disk holds it now
+    for tree in (stage, "kernel-x", "ext4-tree", "esp"):  # the disk holds them now
+        shutil.rmtree(os.path.join(OUT, tree), ignore_errors=True)
     shutil.copyfile(OVMF_VARS, vars_fd)
 
     # 1. The installation, in the guest's first boot.
@@ -164,6 +169,16 @@ def main():
            "%s thinvisor entries; loader.conf %r" % (re.findall(r"TV-STEP [^\r\n]*", con),
                                                     tv_line(con, "TV-BOOTORDER re-enabled"), installed,
                                                     tv_line(con, "TV-ENTRIES re-enabled"), again))
+    displaced, restored = tv_line(con, "TV-STATUS displaced") or "", tv_line(con, "TV-STATUS restored") or ""
+    tvn = (tv or ("?",))[0]
+    ok3 = (displaced.startswith("enabled: no: boot entry %s is not first" % tvn)
+           and "TV-STEP enable-displaced status 0" in con
+           and restored.startswith("enabled: yes (boot entry %s first" % tvn)
+           and tv_line(con, "TV-BOOTORDER restored") == installed)
+    report("enable-puts-displaced-entry-first", ok3, "with Debian's entry put first: status %r; enable: %s; "
+           "then status %r, BootOrder %r (after the install %r)" % (
+               displaced, re.findall(r"TV-STEP enable-displaced[^\r\n]*", con), restored,
+               tv_line(con, "TV-BOOTORDER restored"), installed))
     if not ok:
         return 1
 

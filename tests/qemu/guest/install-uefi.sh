@@ -4,7 +4,8 @@
 # suite in a line before this file, says which boot this is:
 #   install    the first boot (no monitor): register Debian's GRUB with efibootmgr as
 #              grub-install does, then `dpkg -i` the package (its postinst: thinvisor-boot enable)
-#              and `thinvisor-boot enable` once more, as after editing /etc/thinvisor
+#              and `thinvisor-boot enable` once more, as after editing /etc/thinvisor; then
+#              Debian's entry is put first (as a later grub-install does): status and enable
 #   installed  the boot under the monitor: reorder the other boot entries, then `dpkg --purge`
 #              the package (its prerm runs thinvisor-boot disable); the suite appends
 #              uefi-checks.sh and monitor-checks.sh
@@ -52,6 +53,16 @@ install)
     echo "TV-BOOTORDER re-enabled: $(in_system efibootmgr | sed -n 's/^BootOrder: *//p')"
     echo "TV-ENTRIES re-enabled: $(in_system efibootmgr | grep -c ' thinvisor$')"
     echo "TV-LOADER-CONF re-enabled: $(tr '\n' ';' < $S/boot/efi/EFI/thinvisor/loader.conf)"
+    # A later grub-install (Debian runs it when grub-efi is upgraded) puts Debian's entry first
+    # again: status must say so, and enable must put thinvisor's entry first once more.
+    order=$(in_system efibootmgr | sed -n 's/^BootOrder: *//p')
+    rest=${order#*,}
+    in_system efibootmgr -q -o "${rest%%,*},${order%%,*},${rest#*,}"
+    echo "TV-STATUS displaced: $(in_system thinvisor-boot status | grep '^enabled')"
+    in_system thinvisor-boot enable
+    echo "TV-STEP enable-displaced status $?"
+    echo "TV-STATUS restored: $(in_system thinvisor-boot status | grep '^enabled')"
+    echo "TV-BOOTORDER restored: $(in_system efibootmgr | sed -n 's/^BootOrder: *//p')"
     ;;
 installed)
     thinvisor-ctl info
