@@ -95,10 +95,12 @@ def tv_line(con, key):
 
 
 def entries(con):
-    """{label: (number, path)} from the guest's TV-EFI lines of efibootmgr -v, last state wins."""
+    """{label: (number, path, active)} from the guest's TV-EFI lines of efibootmgr -v (the
+    firmware skips an entry without the '*'), last state wins."""
     out = {}
-    for num, label, rest in re.findall(r"^TV-EFI Boot([0-9A-F]{4})\*? ([^\t\r\n]*)\t?([^\r\n]*)", con, re.M):
-        out[label.strip()] = (num, rest)
+    for num, star, label, rest in re.findall(r"^TV-EFI Boot([0-9A-F]{4})(\*?) ([^\t\r\n]*)\t?([^\r\n]*)", con,
+                                             re.M):
+        out[label.strip()] = (num, rest, star == "*")
     return out
 
 
@@ -153,7 +155,7 @@ def main():
     conf = tv_line(con, "TV-LOADER-CONF") or ""
     ok = ("TV-STEP register-debian status 0" in con
           and "TV-STEP dpkg-install status 0" in con and not fails(con) and "TV-CHECK ok: system-unmounted" in con
-          and tv is not None and LOADER.lower() in tv[1].lower() and deb is not None
+          and tv is not None and LOADER.lower() in tv[1].lower() and tv[2] and deb is not None
           and before and installed == ",".join([tv[0]] + before.split(","))
           and tv_line(con, "TV-SAVED-ORDER") == before
           and ("next = " + GRUB) in conf and "thinvisor" in (tv_line(con, "TV-ESP installed") or "")
@@ -183,7 +185,7 @@ def main():
         return 1
 
     # 2. Under the monitor, started by the firmware through the entry; then the purge.
-    rc, con, mon, secs = boot(disk, vars_fd, "installed", ["uefi-checks.sh", "monitor-checks.sh"])
+    rc, con, mon, secs = boot(disk, vars_fd, "installed", ["uefi-checks.sh", "monitor-checks.sh"], timeout=600)
     first = started(con)[:1]
     chain = [con.find('BdsDxe: starting Boot%s "thinvisor"' % tv[0]), con.find("thinvisor: monitor running at"),
              con.find("thinvisor: starting " + GRUB), con.find("Linux version")]
