@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/arch/x86/cpu.hpp"
+#include "core/arch/x86/rdrand.hpp"
 #include "core/arch/x86/serial.hpp"
 #include "core/handlers/power.hpp"
 #include "core/log.hpp"
@@ -30,20 +31,12 @@ constexpr u32 kMaxChecked = 4;
 Place g_checked[kMaxChecked];
 u32 g_checked_count;
 
-bool rdrand64(u64* out) {
-    for (int i = 0; i < 32; ++i) {  // RDRAND may fail transiently; Intel suggests 10 retries
-        u8 ok;
-        asm volatile("rdrand %0; setc %1" : "=r"(*out), "=qm"(ok)::"cc");
-        if (ok) return true;
-    }
-    return false;
-}
 
 bool make_unit() {
     if (!(x86::cpuid(1).ecx & (1u << 30))) return false;
     for (size_t off = 8; off < kCanaryUnit; off += 8) {
         u64 r;
-        if (!rdrand64(&r)) return false;
+        if (!x86::rdrand64(&r)) return false;
         memcpy(g_unit + off, &r, 8);
     }
     memcpy(g_unit, "TVCANARY", 8);  // last: canary_fill stamps nothing without a random value

@@ -52,6 +52,7 @@ struct Fetcher {
     u64 started_us, next_us;
     u32 polls;  // finished, either way
     bool logged_304;
+    bool logged_handshake;
 };
 
 constinit Fetcher g_f{};
@@ -130,6 +131,12 @@ void tick() {
         TlsState const s = g_f.tls.step();
         if (s == TlsState::Failed) return poll_failed(g_f.tls.error());
         if (s != TlsState::Open) return;
+        if (!g_f.logged_handshake) {  // once: what a poll costs the guest (docs/policies.md)
+            g_f.logged_handshake = true;
+            log("policy: TLS handshake done in %llu ms; its longest step held one exit for %llu ms",
+                static_cast<unsigned long long>((now - g_f.started_us) / 1000),
+                static_cast<unsigned long long>(g_f.tls.longest_step_us() / 1000));
+        }
         storage::PolicyBuffer const b = storage::policy_download_buffer();
         g_f.resp.reset(b.bytes, b.cap);
         g_f.request_len = build_get(g_f.url, g_f.validators, g_f.request, sizeof g_f.request);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arch/x86/rdrand.hpp"
 #include "core/clock.hpp"
 #include "crypto/fpu_guard.hpp"
 #include "lwip/pbuf.h"
@@ -31,19 +32,7 @@ namespace {
 constinit bool g_trust_made = false;
 TlsTrust g_trust;  // one: the policy fetch is the monitor's only TLS client
 
-int rdrand_entropy(void*, unsigned char* out, size_t n) {
-    while (n) {
-        u64 r = 0;
-        u8 good = 0;
-        for (int i = 0; i < 32 && !good; ++i) asm volatile("rdrand %0; setc %1" : "=r"(r), "=qm"(good)::"cc");
-        if (!good) return -1;
-        size_t const k = n < 8 ? n : 8;
-        memcpy(out, &r, k);
-        out += k;
-        n -= k;
-    }
-    return 0;
-}
+int rdrand_entropy(void*, unsigned char* out, size_t n) { return x86::rdrand_fill(out, n) ? 0 : -1; }
 
 CivilTime civil(mbedtls_x509_time const& t) { return CivilTime{t.year, t.mon, t.day, t.hour, t.min, t.sec}; }
 
@@ -190,6 +179,7 @@ void TlsClient::open(TlsTrust* trust, u32 addr_be, u16 port, char const* host) {
     trust_ = trust;
     snprintf(host_, sizeof host_, "%s", host);
     peer_closed_ = false;
+    longest_step_us_ = 0;
     rx_head_ = rx_len_ = 0;
     error_[0] = 0;
     tcp_pcb* pcb = tcp_new();
@@ -236,11 +226,25 @@ void TlsClient::on_tcp_error(int err) {
     fail(what, 0);
 }
 
+// The handshake runs on the timer CPU inside one of the guest's exits, and its public-key
+// steps (the server's chain, ECDHE) take hundreds of ms each under an emulator. So one poll
+// runs steps only while its budget lasts: an exit holds the guest for the costliest single
+// step, not the whole handshake, and the next steps wait for the next poll.
 void TlsClient::handshake() {
+    constexpr u64 kPollBudgetUs = 2'000;
+    auto* ssl = static_cast<mbedtls_ssl_context*>(ssl_);
     crypto::FpuGuard fpu;  // AES-GCM (AES-NI) and the DRBG use SSE registers
-    int const r = mbedtls_ssl_handshake(static_cast<mbedtls_ssl_context*>(ssl_));
-    if (r == 0) state_ = TlsState::Open;
-    else if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) fail("TLS handshake", r);
+    u64 const start = clock_us();
+    while (ssl->state != MBEDTLS_SSL_HANDSHAKE_OVER) {
+        u64 const t0 = clock_us();
+        int const r = mbedtls_ssl_handshake_step(ssl);
+        u64 const took = clock_us() - t0;
+        if (took > longest_step_us_) longest_step_us_ = took;
+        if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) return;
+        if (r != 0) return fail("TLS handshake", r);
+        if (clock_us() - start >= kPollBudgetUs) break;
+    }
+    if (ssl->state == MBEDTLS_SSL_HANDSHAKE_OVER) state_ = TlsState::Open;
 }
 
 TlsState TlsClient::step() {

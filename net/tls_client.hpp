@@ -39,6 +39,8 @@ class TlsClient {
     void close();  // tears down TLS and TCP; idempotent
     TlsState state() const { return state_; }
     char const* error() const { return error_; }
+    // The longest single handshake step of this connection: what one poll held its exit for.
+    u64 longest_step_us() const { return longest_step_us_; }
 
     // lwIP callbacks (public for the C linkage of the raw API only).
     void on_connected();
@@ -59,6 +61,7 @@ class TlsClient {
     TlsTrust* trust_{nullptr};
     char host_[96]{};
     bool peer_closed_{false};
+    u64 longest_step_us_{0};
     u8 rx_[kRx]{};
     size_t rx_head_{0}, rx_len_{0};
     char error_[200]{};

@@ -37,7 +37,7 @@ bool paths_valid(char const* p, u32 n) {
 ParseError header(PolicyHeader const& h, PolicyView& out) {
     if (memcmp(h.magic, kMagic, sizeof kMagic) != 0) return ParseError::Magic;
     if (h.format_version.get() != kFormatVersion) return ParseError::Format;
-    if (h.bus > static_cast<u8>(PolicyBus::Aoe) || !zero(h.reserved, sizeof h.reserved)) return ParseError::Field;
+    if (h.bus > static_cast<u8>(PolicyBus::Usb) || !zero(h.reserved, sizeof h.reserved)) return ParseError::Field;
     if (h.serial_len == 0 || h.serial_len > sizeof h.serial) return ParseError::Field;
     if (!zero(reinterpret_cast<u8 const*>(h.serial) + h.serial_len, sizeof h.serial - h.serial_len)) return ParseError::Field;
     // The serial as storage::DiskId holds it: trimmed, printable; make_serial would trim, so
@@ -70,6 +70,15 @@ ParseError ranges(PolicyView const& v) {
 }
 
 }  // namespace
+
+char const* policy_bus_name(PolicyBus b) {
+    switch (b) {
+        case PolicyBus::Ata: return "ata";
+        case PolicyBus::Aoe: return "aoe";
+        case PolicyBus::Usb: return "usb";
+    }
+    return "?";
+}
 
 char const* action_name(Action a) {
     switch (a) {

@@ -32,7 +32,11 @@ inline constexpr u32 kSignatureBytes = 64;     // r || s, 32 bytes each, big-end
 inline constexpr u64 kMaxDiskBytes = u64{1} << 57;  // 2^48 sectors of 512 bytes
 
 // The bus of the disk a policy is for, as storage::Bus numbers it (storage/disk_id.hpp).
-enum class PolicyBus : u8 { Ata = 0, Aoe = 1 };
+// A USB stick is its own bus: a policy for an ATA disk never applies to a stick that
+// reports the same serial.
+enum class PolicyBus : u8 { Ata = 0, Aoe = 1, Usb = 2 };
+// "ata", "aoe", "usb": how thinvisor-policy's --bus, the logs and thinvisor-ctl name it.
+char const* policy_bus_name(PolicyBus b);
 
 enum class Action : u8 {
     Protect = 1,     // no write may change these bytes: refused with an ATA error

@@ -16,6 +16,8 @@ enum class Bus : u8 {
     Usb,  // a USB mass-storage device (Bulk-Only Transport), known by its serial string
 };
 inline constexpr u32 kBusCount = 3;
+// "ata", "aoe", "usb": as the configuration's disk entries and the policies name the bus.
+constexpr char const* bus_name(Bus b) { return b == Bus::Aoe ? "aoe" : b == Bus::Usb ? "usb" : "ata"; }
 
 struct DiskId {
     Bus bus;

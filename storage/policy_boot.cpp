@@ -41,10 +41,10 @@ char const* verdict(RuleHit const& h) {
 void audit_line(RuleHit const& h) {
     g_stats.record(h);  // every hit, before the rate limit
     char device[40], cause[LogLimiter::kCauseChars];
-    snprintf(device, sizeof device, "policy %s:%s", h.disk->bus == Bus::Aoe ? "aoe" : "ata", h.disk->serial.text);
+    snprintf(device, sizeof device, "policy %s:%s", bus_name(h.disk->bus), h.disk->serial.text);
     snprintf(cause, sizeof cause, "%s %s %s", verdict(h), policy::action_name(h.action), h.path);
     if (!log_limit_allow(device, cause)) return;
-    log("policy: disk %s:%s lba %llu: write %s (%s %s)", h.disk->bus == Bus::Aoe ? "aoe" : "ata",
+    log("policy: disk %s:%s lba %llu: write %s (%s %s)", bus_name(h.disk->bus),
         h.disk->serial.text, static_cast<unsigned long long>(h.lba), verdict(h), policy::action_name(h.action),
         h.path);
 }
@@ -87,7 +87,7 @@ bool load_boot_policy(Config const& cfg, BootInfo const& bi) {
     if (!stats_device_counters_register(PolicyStats::kCounters, stats_counter, nullptr))
         log("policy: no room for its counters (thinvisor-ctl policy will not see them)");
     log("policy: '%s' version %llu in force for disk %s:%s, %u range(s)", pc.module,
-        static_cast<unsigned long long>(g_view.version), g_view.bus == policy::PolicyBus::Aoe ? "aoe" : "ata",
+        static_cast<unsigned long long>(g_view.version), policy::policy_bus_name(g_view.bus),
         g_view.serial.text, g_view.range_count);
     return true;
 }

@@ -75,7 +75,7 @@ bool PolicyStats::counter(u32 i, char* name, u64* value) const {
     switch (i) {
         case 0: *value = v ? v->version : 0; break;
         case 1: *value = v ? v->range_count : 0; break;
-        case 2: *value = v && v->bus == policy::PolicyBus::Aoe ? 1 : 0; break;
+        case 2: *value = v ? static_cast<u64>(v->bus) : 0; break;
         case 3: *value = source_; break;
         case 4: case 5: case 6: *value = v ? serial_word(v->serial, i - 4) : 0; break;
         case 7: *value = __atomic_load_n(&refused_, __ATOMIC_RELAXED); break;

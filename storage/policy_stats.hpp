@@ -3,7 +3,7 @@
 // the writes it refused, discarded or audited, in total and by path. Exported as device
 // counters (core/exit_stats), the one channel the guest already reads; the names are fixed
 // so the guest tool can find them:
-//   policy-version, policy-ranges, policy-bus (0 ATA, 1 AoE), policy-source (0 boot module,
+//   policy-version, policy-ranges, policy-bus (0 ATA, 1 AoE, 2 USB), policy-source (0 boot module,
 //   1 fetched over HTTPS from [policy] url),
 //   policy-serial0..2 (the disk's serial, 8 ASCII bytes each, little-endian, NUL padded),
 //   policy-refused, policy-discarded, policy-audited, policy-paths (= kPathSlots), then

@@ -46,7 +46,9 @@ AuditSink audit_sink() { return g_sink; }
 
 WriteRules rules_for(DiskId const& id) {
     if (!g_policy) return WriteRules{};
-    auto const bus = id.bus == Bus::Aoe ? policy::PolicyBus::Aoe : policy::PolicyBus::Ata;
+    auto const bus = id.bus == Bus::Aoe   ? policy::PolicyBus::Aoe
+                     : id.bus == Bus::Usb ? policy::PolicyBus::Usb
+                                          : policy::PolicyBus::Ata;
     return policy::policy_for_disk(*g_policy, bus, id.serial) ? WriteRules{g_policy} : WriteRules{};
 }
 

@@ -10,6 +10,7 @@ enum class Kind : u8 {
     Refused,
     NonData,
     PioIn1,     // one 512-byte block to the host (IDENTIFY, SMART READ DATA)
+    PioInLog,   // `count` 512-byte log pages to the host: device data, never media
     PioIn,      // media read by PIO
     PioOut,     // media write by PIO
     DmaIn,
@@ -33,6 +34,12 @@ constexpr Entry kTable[] = {
     {cmd::kReadDmaExt, Kind::DmaIn, true, "READ DMA EXT"},
     {cmd::kReadNativeMaxExt, Kind::NonData, true, "READ NATIVE MAX ADDRESS EXT"},
     {cmd::kReadMultipleExt, Kind::PioIn, true, "READ MULTIPLE EXT"},
+    // Linux's error handling reads the NCQ Command Error log (10h) after a failed queued
+    // command, here one the monitor refused; without it EH resets the link. Logs hold device
+    // state, not sectors: nothing to decrypt, nothing of another disk's. Only the PIO form:
+    // Linux falls back to it when READ LOG DMA EXT fails (drivers/ata/libata-core.c), and
+    // IDE's DMA path counts in media sectors.
+    {cmd::kReadLogExt, Kind::PioInLog, true, "READ LOG EXT"},
     {cmd::kWriteSectors, Kind::PioOut, false, "WRITE SECTORS"},
     {cmd::kWriteSectorsExt, Kind::PioOut, true, "WRITE SECTORS EXT"},
     {cmd::kWriteDmaExt, Kind::DmaOut, true, "WRITE DMA EXT"},
@@ -64,6 +71,7 @@ constexpr Entry kTable[] = {
     // the disk behind the monitor's back.
     {cmd::kDataSetManagement, Kind::Refused, true, "DATA SET MANAGEMENT"},
     {cmd::kWriteUncorrectableExt, Kind::Refused, true, "WRITE UNCORRECTABLE EXT"},
+    {cmd::kReadLogDmaExt, Kind::Refused, true, "READ LOG DMA EXT"},  // harmless, but see READ LOG EXT
     {cmd::kDownloadMicrocode, Kind::Refused, false, "DOWNLOAD MICROCODE"},
     {cmd::kSecuritySetPassword, Kind::Refused, false, "SECURITY SET PASSWORD"},
     {cmd::kSecurityUnlock, Kind::Refused, false, "SECURITY UNLOCK"},
@@ -98,6 +106,7 @@ void set_kind(Kind k, AtaCommand* out) {
     out->media = false;
     switch (k) {
     case Kind::PioIn1: out->dir = Dir::Read; out->proto = Proto::Pio; out->count = 1; break;
+    case Kind::PioInLog: out->dir = Dir::Read; out->proto = Proto::Pio; break;
     case Kind::PioIn: out->dir = Dir::Read; out->proto = Proto::Pio; out->media = true; break;
     case Kind::PioOut: out->dir = Dir::Write; out->proto = Proto::Pio; out->media = true; break;
     case Kind::DmaIn: out->dir = Dir::Read; out->proto = Proto::Dma; out->media = true; break;

@@ -52,6 +52,7 @@ inline constexpr u8 kReadSectorsExt = 0x24;
 inline constexpr u8 kReadDmaExt = 0x25;
 inline constexpr u8 kReadNativeMaxExt = 0x27;
 inline constexpr u8 kReadMultipleExt = 0x29;
+inline constexpr u8 kReadLogExt = 0x2F;
 inline constexpr u8 kWriteSectors = 0x30;
 inline constexpr u8 kWriteSectorsExt = 0x34;
 inline constexpr u8 kWriteDmaExt = 0x35;
@@ -83,6 +84,7 @@ inline constexpr u8 kReadNativeMax = 0xF8;
 // Refused; named so that logs and tests can say which.
 inline constexpr u8 kDataSetManagement = 0x06;
 inline constexpr u8 kWriteUncorrectableExt = 0x45;
+inline constexpr u8 kReadLogDmaExt = 0x47;
 inline constexpr u8 kDownloadMicrocode = 0x92;
 inline constexpr u8 kSecuritySetPassword = 0xF1;
 inline constexpr u8 kSecurityUnlock = 0xF2;

@@ -78,8 +78,14 @@ void UsbSlot::decide(UsbCtx const& c, Cmd* cmd) {
     if (check_data_stage(cmd->cbw, s, volume_.sector_size())) return refuse(cmd, kBadField);
     if (!volume_.allowed(s.lba, s.blocks))
         return refuse(cmd, volume_.policy() == storage::DiskPolicy::Deny ? kWriteProtected : kOutOfRange);
-    if (write && volume_.write_touches_rules(s.lba, s.blocks)) return refuse(cmd, kWriteProtected);
-    if (volume_.direct(s.lba, s.blocks, write)) return;
+    // The file-protection policy judges the write at its CBW, before the data exists, and with
+    // no read of the current sectors (the BOT path cannot read behind the guest's back): a
+    // protected, append-only or discard range refuses it whole, with an audit line and a count
+    // like IDE's and AHCI's; an audit range lets it through, logged.
+    bool const ruled = write && volume_.write_touches_rules(s.lba, s.blocks);
+    if (ruled && !ok(volume_.check_write(s.lba, nullptr, s.blocks, nullptr))) return refuse(cmd, kWriteProtected);
+    // Judged already, and its data is never looked at here: it moves as a write of other sectors would.
+    if (volume_.direct(s.lba, s.blocks, write && !ruled)) return;
     if (!c.bounce.virt || cmd->cbw.data_length > kBounceBytes) return refuse(cmd, kBadField);
     cmd->media = true;
 }

@@ -374,7 +374,10 @@ class Guest:
             if i:
                 time.sleep(gap)
             text.append("=== sample %d at %.1f s\n" % (i, time.monotonic() - self.started))
-            text.append(self.hmp(["info registers", "info lapic", "info pic"] + (extra if i == 0 else [])))
+            # The code at RIP and the stack in the CPU's current mode (the guest's, when it runs
+            # there): the loop a frozen guest sits in (an in/out, a pause, a HLT) and its callers.
+            text.append(self.hmp(["info registers", "x /16i $pc", "x /32gx $sp", "info lapic", "info pic"]
+                                 + (extra if i == 0 else [])))
         with open(os.path.join(self.work, "cpu-state-%d.txt" % self.dumps), "w") as f:
             f.write("".join(text))
 

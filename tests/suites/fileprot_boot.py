@@ -26,9 +26,9 @@ def run(*cmd):
     return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True).stdout
 
 
-def prepare(work, version=3, tamper=False):
-    """data.img (ext4, 32 MiB, 4 KiB blocks), system.policy for it as disk QM00002, and
-    thinvisor.conf pinning the key. Returns (image, tool sha256, conf sha256, lba of tool)."""
+def prepare(work, version=3, tamper=False, serial="QM00002", bus="ata"):
+    """data.img (ext4, 32 MiB, 4 KiB blocks), system.policy for it as disk bus:serial, and
+    thinvisor.conf pinning the key. Returns (image, lba of tool)."""
     root = os.path.join(work, "root")
     os.makedirs(os.path.join(root, "bin"))
     os.makedirs(os.path.join(root, "etc"))
@@ -53,7 +53,8 @@ def prepare(work, version=3, tamper=False):
     with open(rules, "w") as f:
         f.write("protect /bin/tool\nprotect /etc/app.conf\nappend-only /var/log/app.log\n")
     pol = os.path.join(work, "system.policy")
-    run(TOOL, "compile", image, rules, "-k", key, "-o", pol, "--version", version, "--disk-serial", "QM00002")
+    run(TOOL, "compile", image, rules, "-k", key, "-o", pol, "--version", version, "--disk-serial", serial,
+        "--bus", bus)
     if tamper:
         with open(pol, "r+b") as f:
             f.seek(64 + 8)  # the first range's length
@@ -143,10 +144,11 @@ ATTACKS = ("raw-dd", "debugfs-w", "overwrite", "truncate", "rm", "rename-over", 
 MUST_FAIL = ("raw-dd", "overwrite", "append-overwrite")  # the write's own syscall sees the error
 
 
-def fileprot_boot(work, image, script, machine="pc", timeout=900):
+def fileprot_boot(work, image, script, machine="pc", timeout=900, usb_serial=None):
     """The guest with the boot disk (a snapshot) and the data disk (serial QM00002) on IDE's
-    primary channel (pc) or AHCI ports 0 and 1 (q35), the policy as a boot module and the
-    guest's tools (ext4, debugfs) as a third disk."""
+    primary channel (pc) or AHCI ports 0 and 1 (q35), or on a usb-storage stick behind
+    qemu-xhci (usb_serial), the policy as a boot module and the guest's tools (ext4, debugfs)
+    as a third disk."""
     subprocess.run([os.path.join(ROOT, "tools", "guest", "build-fileprot-bundle.sh")], check=True)
     mods = ",".join(os.path.join(work, m) for m in ("thinvisor.conf", "system.policy"))
     tools = os.path.join(work, "tools.img")  # the bundle as a raw disk of its own size
@@ -156,7 +158,11 @@ def fileprot_boot(work, image, script, machine="pc", timeout=900):
     boot = "file=%s,format=raw,snapshot=on,file.locking=off" % DISK
     data = "file=%s,format=raw" % image
     tools = "file=%s,format=raw,snapshot=on" % tools
-    if machine == "pc":
+    if usb_serial:
+        drives = ["-drive", boot + ",if=ide,index=0", "-drive", tools + ",if=ide,index=2",
+                  "-device", "qemu-xhci,id=xhci", "-drive", data + ",if=none,id=stick",
+                  "-device", "usb-storage,bus=xhci.0,drive=stick,serial=%s" % usb_serial]
+    elif machine == "pc":
         drives = ["-drive", boot + ",if=ide,index=0", "-drive", data + ",if=ide,index=1",
                   "-drive", tools + ",if=ide,index=2"]
     else:
@@ -289,6 +295,55 @@ def test_on_ahci_shared_blocks_take_unprotected_changes_and_attacks_are_refused(
     return problems
 
 
+# On a stick (issue 18, "CHECK CONDITION / DATA PROTECT for USB"): the USB path judges a write
+# at its CBW, with no read of the current sectors (drivers/usb/usb_slot_bot.cpp), so a write
+# touching a protected range fails whole with DATA PROTECT; sectors without a range take writes.
+USB_WAIT = r"""
+for m in xhci_pci usb_storage; do modprobe $m || echo "TV-MODPROBE-FAILED $m"; done
+i=0; while [ $i -lt 120 ]; do for d in /sys/block/sd?; do [ "$(cat $d/size)" = %(data)d ] && i=999; done; [ $i = 999 ] || sleep 0.5; i=$((i + 1)); done
+"""
+GUEST_USB = r"""
+dd if=/dev/zero of=$S bs=4096 seek=%(tool_block)d count=1 oflag=direct 2>/dev/null; report raw-dd $?
+fsop overwrite 'dd if=/dev/zero of=$D/bin/tool bs=4096 count=1 conv=notrunc,fsync 2>/dev/null'
+dd if=/dev/urandom of=$S bs=4096 seek=%(last_block)d count=1 oflag=direct 2>/dev/null; report free-block $?
+thinvisor-ctl policy | sed 's/^/TV-POLICY /'
+echo TV-LAST
+"""
+USB_SERIAL = "TVFPUSB1"
+
+
+def test_on_a_usb_stick_writes_to_protected_files_fail_with_data_protect(work):
+    image, tool_lba = prepare(work, serial=USB_SERIAL, bus="usb")
+    before = {p: file_bytes(image, p) for p in ("/bin/tool", "/etc/app.conf")}
+    script = (USB_WAIT % {"data": DATA_SECTORS} + GUEST_PRELUDE % {"data": DATA_SECTORS, "bundle": BUNDLE_SECTORS}
+              + GUEST_USB % {"tool_block": tool_lba // 8, "last_block": DATA_SECTORS // 8 - 1} + "poweroff -f\n")
+    b = fileprot_boot(work, image, script, usb_serial=USB_SERIAL)
+    b.read_until(b"thinvisor-guest: power-off", 840)
+    log = b.finish(30).decode("utf-8", "replace")
+    text = b.text()
+    problems = [] if "TV-LAST" in text else ["the guest script did not finish (console tail %r)" % text[-400:]]
+    if "TV-DISK /dev/sd" not in text:
+        problems.append("the guest found no stick of the data disk's size (console tail %r)" % text[-400:])
+    seen = attack_lines(text)
+    for name in ("raw-dd", "overwrite"):
+        rc, ioerr, _ = seen.get(name, (0, 0, 0))
+        if rc == 0 or ioerr == 0:
+            problems.append("%s: the write was not refused (rc %d, I/O errors %d)" % (name, rc, ioerr))
+    if seen.get("free-block", (1, 1, 0))[:2] != (0, 0):
+        problems.append("a block no rule covers: rc/ioerr %s" % (seen.get("free-block"),))
+    if not re.search(r"mass-storage command: WRITE\(10\) \(sense 07/27/00\)", log):
+        problems.append("monitor.log lacks the USB refusal with DATA PROTECT")
+    if not re.search(r"policy: disk usb:%s lba \d+: write refused \(protect /bin/tool\)" % USB_SERIAL, log):
+        problems.append("monitor.log lacks the audit line for /bin/tool on usb:%s" % USB_SERIAL)
+    policy = dict(re.findall(r"TV-POLICY (\S+) ([^\r\n]*)", text))
+    if policy.get("disk") != "usb:" + USB_SERIAL:
+        problems.append("thinvisor-ctl policy: disk is %r, not usb:%s" % (policy.get("disk"), USB_SERIAL))
+    for p in before:
+        if file_bytes(image, p) != before[p]:
+            problems.append("%s changed on the stick" % p)
+    return problems
+
+
 def refused_boot(work, want):
     # The shared guest disk, read-only and unlocked: make test runs other suites on it at the
     # same time, and QEMU's image lock would stop this boot before the monitor ran.
@@ -314,7 +369,8 @@ def test_policy_older_than_min_version_stops_the_boot(work):
 
 
 TESTS = [test_in_guest_attacks_on_protected_files_are_refused,
-         test_on_ahci_shared_blocks_take_unprotected_changes_and_attacks_are_refused, test_tampered_policy_stops_the_boot,
+         test_on_ahci_shared_blocks_take_unprotected_changes_and_attacks_are_refused,
+         test_on_a_usb_stick_writes_to_protected_files_fail_with_data_protect, test_tampered_policy_stops_the_boot,
          test_policy_older_than_min_version_stops_the_boot]
 
 

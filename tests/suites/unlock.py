@@ -167,7 +167,10 @@ def test_right_passphrases_unlock_two_disks_and_boot_from_0x81(work):
     data = prepare_data_disk(work)
     with open(os.path.join(work, "thinvisor.conf"), "w") as f:
         f.write(TWO_DISKS_CONF)
-    script = "dd if=/dev/sda bs=%d count=1 2>/dev/null | sed 's/^/TV-DATA /'\npoweroff -f\n" % len(DATA_MARKER)
+    # The data disk by its place (primary master: SCSI 0:0:0:0), not as sda: Linux probes the two
+    # channels in parallel, and in one make test run the system disk on the secondary became sda.
+    script = ("D=/dev/$(ls /sys/class/scsi_disk/0:0:0:0/device/block/)\n"
+              "dd if=$D bs=%d count=1 2>/dev/null | sed 's/^/TV-DATA /'\npoweroff -f\n" % len(DATA_MARKER))
     b = Boot(work, image, timeout=240, script_text=script, modules=("data.keys", "system.keys"), append="boot=0x81",
              drives=["file=%s,format=raw,if=ide,index=0" % data, "file=%s,format=raw,if=ide,index=2" % image])
     problems = []

@@ -153,6 +153,20 @@ class FakeMachine final : public AhciEnv {
         h->prdbc = static_cast<u32>(done);
     }
 
+    // READ LOG EXT: page bytes that name their log address, so a test can tell them from sectors.
+    void log_pages(CommandHeader* h, u8 log, u64 bytes) {
+        auto* prd = reinterpret_cast<PrdEntry*>(at<u8>(h->ctba | u64{h->ctbau} << 32) + 0x80);
+        u64 done = 0;
+        for (u32 i = 0; i < h->prdtl && done < bytes; ++i) {
+            u64 len = (prd[i].dbc & kPrdDbcMask) + 1;
+            if (len > bytes - done) len = bytes - done;
+            u8* mem = at<u8>(prd[i].dba | u64{prd[i].dbau} << 32);
+            for (u64 j = 0; j < len; ++j) mem[j] = static_cast<u8>(log ^ (done + j));
+            done += len;
+        }
+        h->prdbc = static_cast<u32>(done);
+    }
+
     void identify(CommandHeader* h) {
         u16 id[256]{};
         char pad[20];
@@ -181,6 +195,7 @@ class FakeMachine final : public AhciEnv {
         u8 status = 0x40, error = 0;
         switch (f.command) {
         case 0xEC: identify(h); break;
+        case 0x2F: log_pages(h, f.lba0, u64{count ? count : 65536u} * 512); break;
         case 0x25: transfer(h, lba * sector, u64{count} * sector, false); break;
         case 0x35: transfer(h, lba * sector, u64{count} * sector, true); break;
         case 0x60:

@@ -173,6 +173,32 @@ TEST(AhciCommand, NotAllowListedCommandIsAbortedAndReported) {
     EXPECT_TRUE(r.hba.read(port_reg(0, kPxIs)) & (1u << 30));
 }
 
+TEST(AhciCommand, ReadLogExtOnAnEncryptedDiskReachesTheGuestUndecrypted) {
+    with_key();
+    Rig r;
+    r.g.identify();
+    r.g.build(4, cmd::kReadLogExt, 0x10, 1, GuestDriver::kBuf, 512, false);  // NCQ Command Error log
+    r.g.issue(1u << 4);
+    r.m.run();
+    EXPECT_TRUE(r.m.refusals.empty());
+    EXPECT_EQ(r.m.executed.back(), cmd::kReadLogExt);
+    EXPECT_EQ(r.g.ci(), 0u);
+    for (u32 j = 0; j < 512; ++j) ASSERT_EQ(r.m.ram[GuestDriver::kBuf + j], static_cast<u8>(0x10 ^ j)) << j;
+    EXPECT_EQ(r.pool.used(), 0u) << "its bounce page is back in the pool";
+}
+
+TEST(AhciCommand, ReadLogExtIntoMonitorMemoryIsRefused) {
+    no_keys();
+    Rig r;
+    r.g.identify();
+    r.g.build(4, cmd::kReadLogExt, 0x10, 1, kMonBase + 0x2000, 512, false);
+    r.g.issue(1u << 4);
+    r.m.run();
+    ASSERT_EQ(r.m.refusals.size(), 1u);
+    EXPECT_EQ(r.m.executed.back(), cmd::kNop);
+    for (u64 i = kMonBase; i < kMonEnd; ++i) ASSERT_EQ(r.m.ram[i], 0);
+}
+
 TEST(AhciCommand, MediaCommandBeforeIdentifyIsRefusedWhenDisksAreConfigured) {
     static DiskKeyEntry keys[] = {key_entry("QM00001", 512)};
     ASSERT_EQ(sector_crypt_set_keys(keys, 1, true), Status::Ok);

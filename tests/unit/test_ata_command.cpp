@@ -83,6 +83,16 @@ TEST(AtaDecode, IdentifyIsOneUnencryptedBlock) {
     }
 }
 
+TEST(AtaDecode, ReadLogExtIsCountPagesOfUnencryptedDeviceData) {
+    AtaCommand c = decode_ok(cmd::kReadLogExt, 0, 2, 0x10);  // NCQ Command Error log, 2 pages
+    EXPECT_EQ(c.proto, Proto::Pio);
+    EXPECT_EQ(c.dir, Dir::Read);
+    EXPECT_FALSE(c.media) << "a log page is never decrypted as a sector";
+    EXPECT_EQ(c.count, 2u);
+    EXPECT_EQ(decode_ok(cmd::kReadLogExt, 0, 0, 0x10).count, 65536u);
+    EXPECT_TRUE(refused(cmd::kReadLogDmaExt)) << "Linux falls back to the PIO form";
+}
+
 TEST(AtaDecode, NonDataCommandsOnTheListAreAllowed) {
     for (u8 op : {cmd::kNop, cmd::kDeviceReset, cmd::kExecDiagnostic, cmd::kInitDevParams, cmd::kSetMultiple,
                   cmd::kFlushCache, cmd::kFlushCacheExt, cmd::kCheckPower, cmd::kIdle, cmd::kIdleImmediate,
@@ -124,7 +134,7 @@ TEST(AtaDecode, EveryUnlistedOpcodeIsRefused) {
     // The allow-list written out by opcode, independent of the decoder's table: an opcode
     // added to or dropped from the table must show up here. SMART is absent because 0x03 is
     // not one of its two allowed subcommands; 0x10-0x1F are RECALIBRATE and its aliases.
-    constexpr u8 kAllowed[] = {0x00, 0x08, 0x20, 0x24, 0x25, 0x27, 0x29, 0x30, 0x34, 0x35, 0x39, 0x40,
+    constexpr u8 kAllowed[] = {0x00, 0x08, 0x20, 0x24, 0x25, 0x27, 0x29, 0x2F, 0x30, 0x34, 0x35, 0x39, 0x40,
                                0x42, 0x60, 0x61, 0x90, 0x91, 0xA1, 0xC4, 0xC5, 0xC6, 0xC8, 0xCA, 0xE0,
                                0xE1, 0xE2, 0xE3, 0xE5, 0xE7, 0xEA, 0xEC, 0xEF, 0xF8};
     bool listed[256] = {};

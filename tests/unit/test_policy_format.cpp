@@ -70,7 +70,9 @@ TEST(PolicyFormat, MagicFormatVersionAndReservedBytesAreChecked) {
     range_at(q, 1).reserved[0] = 1;
     EXPECT_EQ(parse(q), ParseError::Field);
     q = p;
-    header_of(q).bus = 2;
+    header_of(q).bus = 2;  // USB
+    EXPECT_EQ(parse(q), ParseError::None);
+    header_of(q).bus = 3;
     EXPECT_EQ(parse(q), ParseError::Field);
     q = p;
     header_of(q).policy_version.set(0);

@@ -179,10 +179,11 @@ TEST(StorageWriteRule, VolumeGetsTheRulesOfThePolicyNamingItsDisk) {
         EXPECT_EQ(crypto::make_serial(s, strlen(s), d.serial), Status::Ok);
         return d;
     };
-    Volume mine, other, aoe;
+    Volume mine, other, aoe, stick;
     ASSERT_EQ(mine.attach(id("QM00001", Bus::Ata), kSector), Status::Ok);
     ASSERT_EQ(other.attach(id("QM00002", Bus::Ata), kSector), Status::Ok);
     ASSERT_EQ(aoe.attach(id("QM00001", Bus::Aoe), kSector), Status::Ok);
+    ASSERT_EQ(stick.attach(id("QM00001", Bus::Usb), kSector), Status::Ok);  // same serial, other bus
     auto d = disk_bytes(1);
     auto const cur = disk_bytes(1, 1);
     EXPECT_TRUE(mine.write_touches_rules(crypto::Lba{0}, 1));
@@ -191,10 +192,35 @@ TEST(StorageWriteRule, VolumeGetsTheRulesOfThePolicyNamingItsDisk) {
     EXPECT_FALSE(other.write_touches_rules(crypto::Lba{0}, 1));
     EXPECT_EQ(other.check_write(crypto::Lba{0}, d.data(), 1, cur.data()), Status::Ok);
     EXPECT_EQ(aoe.check_write(crypto::Lba{0}, d.data(), 1, cur.data()), Status::Ok);
+    EXPECT_FALSE(stick.write_touches_rules(crypto::Lba{0}, 1));
+    EXPECT_EQ(stick.check_write(crypto::Lba{0}, d.data(), 1, cur.data()), Status::Ok);
     mine.detach();
     EXPECT_FALSE(mine.write_touches_rules(crypto::Lba{0}, 1));
     set_policy_in_force(nullptr);
     set_audit_sink(nullptr);
+}
+
+TEST(StorageWriteRule, AUsbPolicyRulesTheStickWithThatSerialAndNoAtaDisk) {
+    Range const range{0, 512, Action::Protect, "/autorun.inf"};
+    auto const bytes = policy_test::make_policy(&range, 1, 2, "STICK42", policy_test::kAdminKey, policy::PolicyBus::Usb);
+    policy::PolicyView view;
+    ASSERT_EQ(policy::parse_policy(bytes.data(), bytes.size(), view), policy::ParseError::None);
+    EXPECT_STREQ(policy::policy_bus_name(view.bus), "usb");
+    ASSERT_EQ(set_keys(nullptr, 0, false), Status::Ok);
+    set_policy_in_force(&view);
+    auto id = [](Bus b) {
+        DiskId d{b, {}};
+        EXPECT_EQ(crypto::make_serial("STICK42", 7, d.serial), Status::Ok);
+        return d;
+    };
+    Volume stick, ata;
+    ASSERT_EQ(stick.attach(id(Bus::Usb), kSector), Status::Ok);
+    ASSERT_EQ(ata.attach(id(Bus::Ata), kSector), Status::Ok);
+    EXPECT_TRUE(stick.write_touches_rules(crypto::Lba{0}, 1));
+    EXPECT_FALSE(ata.write_touches_rules(crypto::Lba{0}, 1));
+    stick.detach();
+    ata.detach();
+    set_policy_in_force(nullptr);
 }
 
 // Zero-copy (Volume::direct) must never let a judged write skip the rule: on a plain disk a

@@ -4,6 +4,8 @@
 #include "tests/unit/test_usb_storage_rig.hpp"
 
 #include "crypto/xts.hpp"
+#include "storage/write_rule.hpp"
+#include "test_policy_keys.hpp"
 
 using namespace tv;
 using namespace tv::usb;
@@ -315,4 +317,52 @@ TEST(UsbStorage, ADeniedStickIsRefusedEvenWhenEnrolled) {
     r.transfer_event(t, kDciIn, Completion::Success);
     EXPECT_EQ(r.csw(1).status, static_cast<u8>(CswStatus::Failed));
     EXPECT_TRUE(r.f().logged("policy deny, key listed: refused"));
+}
+
+namespace {
+std::vector<storage::RuleHit> g_hits;
+void record_hit(storage::RuleHit const& h) { g_hits.push_back(h); }
+}  // namespace
+
+// File protection on a stick (issue 18): a USB policy's ranges are judged at the CBW, with the
+// audit line and count of the other buses; a write elsewhere and one to an audit range pass.
+TEST(UsbStorage, AWriteToAProtectedRangeOfTheSticksPolicyFailsWithDataProtectAndIsAudited) {
+    no_keys();
+    policy::Range const ranges[] = {{8 * 512 + 100, 50, policy::Action::Protect, "/autorun.inf"},
+                                    {30 * 512, 512, policy::Action::Audit, "/log"}};
+    auto const bytes = policy_test::make_policy(ranges, 2, 2, "TVUSB1", policy_test::kAdminKey, policy::PolicyBus::Usb);
+    policy::PolicyView view;
+    ASSERT_EQ(policy::parse_policy(bytes.data(), bytes.size(), view), policy::ParseError::None);
+    storage::set_policy_in_force(&view);
+    storage::set_audit_sink(record_hit);
+    g_hits.clear();
+    StickRig r;
+    r.enumerate();
+    r.read_capacity();  // the volume attaches with its rules
+    std::vector<u8> const plain = plaintext(1024, 9);
+    ASSERT_TRUE(r.g().write(Gpa{kSData}, plain.data(), plain.size()));
+    (void)r.cbw(7, 1024, false, cdb10(0x2A, 7, 2));  // sectors 7-8: sector 8 holds the range
+    u64 const d = r.out_trb(kSData, 1024);
+    EXPECT_TRUE(r.f().in_dma(r.dev_trb(d).param)) << "the data goes to the monitor's sink";
+    r.transfer_event(d, kDciOut, Completion::Success);
+    EXPECT_EQ(r.csw(7).status, static_cast<u8>(CswStatus::Failed));
+    EXPECT_TRUE(r.f().logged("sense 07/27/00"));
+    ASSERT_EQ(g_hits.size(), 1u);
+    EXPECT_TRUE(g_hits[0].refused);
+    EXPECT_EQ(g_hits[0].lba, 8u);
+    EXPECT_EQ(g_hits[0].disk->bus, storage::Bus::Usb);
+    (void)r.cbw(8, 512, false, cdb10(0x2A, 20, 1));  // no range
+    u64 const e = r.out_trb(kSData, 512);
+    EXPECT_EQ(r.dev_trb(e).param, kSData) << "a plaintext stick's free sectors go zero-copy";
+    r.transfer_event(e, kDciOut, Completion::Success);
+    EXPECT_EQ(r.csw(8).status, 0);
+    (void)r.cbw(9, 512, false, cdb10(0x2A, 30, 1));  // the audit range: allowed, logged
+    u64 const a = r.out_trb(kSData, 512);
+    r.transfer_event(a, kDciOut, Completion::Success);
+    EXPECT_EQ(r.csw(9).status, 0);
+    ASSERT_EQ(g_hits.size(), 2u);
+    EXPECT_FALSE(g_hits[1].refused);
+    EXPECT_EQ(g_hits[1].action, policy::Action::Audit);
+    storage::set_policy_in_force(nullptr);
+    storage::set_audit_sink(nullptr);
 }

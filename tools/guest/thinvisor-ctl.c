@@ -422,7 +422,7 @@ static int cmd_policy(void)
         if (!strcmp(k, "serial2")) {
             char text[25] = {0};
             memcpy(text, serial, 24);
-            printf("disk %s:%s\n", bus ? "aoe" : "ata", text);
+            printf("disk %s:%s\n", bus == 1 ? "aoe" : bus == 2 ? "usb" : "ata", text);
         }
     }
     if (!seen) {

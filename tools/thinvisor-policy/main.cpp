@@ -1,7 +1,7 @@
 // thinvisor-policy: compiles, shows and verifies file-protection policies (docs/policies.md).
 //
 //   thinvisor-policy compile IMAGE[:PARTITION] RULES -k ADMINKEY.pem -o POLICY --version N
-//                            --disk-serial SERIAL [--bus ata|aoe]
+//                            --disk-serial SERIAL [--bus ata|aoe|usb]
 //   thinvisor-policy show POLICY
 //   thinvisor-policy verify POLICY -p ADMINPUB.pem [--in-force N] [--disk-serial S [--bus B]]
 //   thinvisor-policy pubkey (-k ADMINKEY.pem | -p ADMINPUB.pem)   the [policy] pubkey line
@@ -29,7 +29,7 @@ namespace {
 int usage() {
     fprintf(stderr,
             "usage: thinvisor-policy compile IMAGE[:PARTITION] RULES -k ADMINKEY.pem -o POLICY --version N\n"
-            "                                --disk-serial SERIAL [--bus ata|aoe]\n"
+            "                                --disk-serial SERIAL [--bus ata|aoe|usb]\n"
             "       thinvisor-policy show POLICY\n"
             "       thinvisor-policy verify POLICY -p ADMINPUB.pem [--in-force N] [--disk-serial S [--bus B]]\n"
             "       thinvisor-policy pubkey (-k ADMINKEY.pem | -p ADMINPUB.pem)\n");
@@ -77,7 +77,8 @@ bool parse_u64(std::string const& s, u64& v) {
 bool bus_of(Args const& a, PolicyBus& b) {
     auto it = a.opt.find("--bus");
     if (it == a.opt.end() || it->second == "ata") return b = PolicyBus::Ata, true;
-    return it->second == "aoe" && (b = PolicyBus::Aoe, true);
+    if (it->second == "aoe") return b = PolicyBus::Aoe, true;
+    return it->second == "usb" && (b = PolicyBus::Usb, true);
 }
 
 // A public key file: PEM (its base64 body) or already the one line thinvisor.conf takes.
@@ -117,7 +118,7 @@ int compile(Args const& a) {
     u64 version;
     PolicyBus bus;
     if (!parse_u64(a.opt.at("--version"), version) || version == 0) return fail("--version must be a number >= 1");
-    if (!bus_of(a, bus)) return fail("--bus is ata or aoe");
+    if (!bus_of(a, bus)) return fail("--bus is ata, aoe or usb");
     std::string err, text, key;
     Volume vol;
     std::vector<Rule> rules;
@@ -152,7 +153,7 @@ int compile(Args const& a) {
 
 void print(PolicyView const& v) {
     printf("format %u, version %llu, disk %s:%s, %u range(s)\n", kFormatVersion,
-           static_cast<unsigned long long>(v.version), v.bus == PolicyBus::Aoe ? "aoe" : "ata", v.serial.text,
+           static_cast<unsigned long long>(v.version), policy_bus_name(v.bus), v.serial.text,
            v.range_count);
     for (u32 i = 0; i < v.range_count; ++i) {
         Range const r = v.range(i);

@@ -2,6 +2,7 @@
 // the 10 ms tick (IKE's timers), failover between the configured gateways, the gateway's MAC.
 #include <string.h>
 
+#include "core/arch/x86/rdrand.hpp"
 #include "core/boot_info.hpp"
 #include "core/clock.hpp"
 #include "core/config_load.hpp"
@@ -30,19 +31,7 @@ constexpr u64 kFailoverMs = 10000;
 // Each link's initiator wipes the PSK it is given, so each is given this copy of the module's.
 constinit u8 g_psk_copy[1024]{};
 
-bool rdrand_fill(void*, u8* out, u64 n) {
-    while (n) {
-        u64 r = 0;
-        u8 good = 0;
-        for (int i = 0; i < 32 && !good; ++i) asm volatile("rdrand %0; setc %1" : "=r"(r), "=qm"(good)::"cc");
-        if (!good) return false;
-        u64 const k = n < 8 ? n : 8;
-        memcpy(out, &r, k);
-        out += k;
-        n -= k;
-    }
-    return true;
-}
+bool rdrand_fill(void*, u8* out, u64 n) { return x86::rdrand_fill(out, n); }
 
 }  // namespace
 
