@@ -24,9 +24,10 @@ the run shares, like the disk. Three boots, each checked from both serial ports:
                         loader starts the monitor and chains to GRUB EFI, which boots Linux;
                         uefi-checks.sh and monitor-checks.sh pass under the monitor
   purge-restores-boot-order
-                        in that boot the other entries are reordered (Debian's to the end), then
-                        `dpkg --purge` (the prerm's thinvisor-boot disable): the entry and
-                        \\EFI\\thinvisor are gone and BootOrder is the one saved before the install
+                        in that boot an entry is added and the others are reordered (Debian's
+                        to the end), then `dpkg --purge` (the prerm's thinvisor-boot disable):
+                        the entry and \\EFI\\thinvisor are gone and BootOrder is the one saved
+                        before the install followed by the added entry (deleted again after)
   purge-boots-bare      third boot: the firmware starts Debian's entry, Linux runs without the
                         monitor (thinvisor-ctl: not present; no loader line on COM1, no monitor
                         log on COM2, which carries only the firmware's second console), BootOrder
@@ -199,12 +200,15 @@ def main():
     purged = tv_line(con, "TV-BOOTORDER purged")
     left = tv_line(con, "TV-LEFT")
     reordered = tv_line(con, "TV-BOOTORDER reordered") or ""
-    ok = ("TV-STEP dpkg-purge status 0" in con and purged == before and "thinvisor" not in entries(con)
-          and reordered.startswith(tv[0] + ",") and reordered != installed
+    other = tv_line(con, "TV-OTHER-ENTRY") or "?"
+    ok = ("TV-STEP dpkg-purge status 0" in con and purged == before + "," + other
+          and tv_line(con, "TV-BOOTORDER without-other") == before and "thinvisor" not in entries(con)
+          and reordered.startswith(tv[0] + ",") and reordered != installed + "," + other
           and "thinvisor-boot: UEFI: boot entry and /boot/efi/EFI/thinvisor removed" in con
           and "thinvisor" not in (tv_line(con, "TV-ESP purged") or "thinvisor") and left == "")
-    report("purge-restores-boot-order", ok, "BootOrder before the install %r, reordered %r, after the purge %r; "
-           "entries %s; ESP %r; left %r; steps %s" % (before, reordered, purged, entries(con),
+    report("purge-restores-boot-order", ok, "BootOrder before the install %r, entry %s added and reordered %r, "
+           "after the purge %r (%r without %s); entries %s; ESP %r; left %r; steps %s" % (
+               before, other, reordered, purged, tv_line(con, "TV-BOOTORDER without-other"), other, entries(con),
                                                     tv_line(con, "TV-ESP purged"), left,
                                           re.findall(r"TV-STEP [^\r\n]*", con)))
 

@@ -6,8 +6,9 @@
 #              grub-install does, then `dpkg -i` the package (its postinst: thinvisor-boot enable)
 #              and `thinvisor-boot enable` once more, as after editing /etc/thinvisor; then
 #              Debian's entry is put first (as a later grub-install does): status and enable
-#   installed  the boot under the monitor: reorder the other boot entries, then `dpkg --purge`
-#              the package (its prerm runs thinvisor-boot disable); the suite appends
+#   installed  the boot under the monitor: add an entry and reorder the others, then
+#              `dpkg --purge` the package (its prerm runs thinvisor-boot disable), then delete
+#              the added entry again; the suite appends
 #              uefi-checks.sh and monitor-checks.sh
 #   purged     the boot after the purge; the suite appends bare-checks.sh
 # Prints "TV-..." lines that the suite reads; every step's outcome is printed, nothing stops.
@@ -67,15 +68,21 @@ install)
 installed)
     thinvisor-ctl info
     echo "thinvisor-ctl info exit status: $?"
-    # Something reorders the other entries while the package is installed (a firmware setup
-    # menu, say: Debian's entry moves to the end); the purge must restore the saved order.
-    order=$(in_system efibootmgr | sed -n 's/^BootOrder: *//p')
+    # While the package is installed another entry is added (an OS installed beside) and the
+    # others are reordered (a firmware setup menu, say: Debian's entry moves to the end). The
+    # purge must restore the saved order and keep the new entry, after the old ones.
+    in_system efibootmgr -q -c -d /dev/sda -p 1 -L other -l '\EFI\BOOT\BOOTX64.EFI'
+    other=$(in_system efibootmgr | sed -n 's/^Boot\([0-9A-F]\{4\}\)[* ] other$/\1/p')
+    echo "TV-OTHER-ENTRY: $other"
+    order=$(in_system efibootmgr | sed -n 's/^BootOrder: *//p' | tr ',' '\n' | grep -vx "$other" | paste -sd, -)
     rest=${order#*,}
-    in_system efibootmgr -q -o "${order%%,*},${rest#*,},${rest%%,*}"
+    in_system efibootmgr -q -o "${order%%,*},${rest#*,},${rest%%,*},$other"
     echo "TV-BOOTORDER reordered: $(in_system efibootmgr | sed -n 's/^BootOrder: *//p')"
     in_system dpkg --purge thinvisor
     echo "TV-STEP dpkg-purge status $?"
     efi_state purged
+    in_system efibootmgr -q -b "$other" -B
+    echo "TV-BOOTORDER without-other: $(in_system efibootmgr | sed -n 's/^BootOrder: *//p')"
     echo "TV-LEFT: $(ls -d $S/etc/thinvisor $S/var/lib/thinvisor $S/boot/thinvisor $S/usr/lib/thinvisor 2>/dev/null)"
     ;;
 purged)
