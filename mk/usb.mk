@@ -15,17 +15,21 @@ MON_OBJS += $(patsubst %.cpp,$(BUILD)/mon/%.o,$(USB_MON_SRCS))
 USB_PURE_SRCS := drivers/usb/xhci_trb.cpp drivers/usb/xhci_ring.cpp drivers/usb/xhci_check.cpp drivers/usb/xhci_shadow_ring.cpp \
                  drivers/usb/xhci_context.cpp drivers/usb/xhci_event.cpp drivers/usb/xhci_controller.cpp \
                  drivers/usb/xhci_op_regs.cpp drivers/usb/xhci_commands.cpp drivers/usb/xhci_transfer.cpp \
-                 drivers/usb/xhci_events.cpp drivers/usb/usb_bot.cpp \
+                 drivers/usb/xhci_events.cpp drivers/usb/xhci_ports.cpp drivers/usb/usb_bot.cpp \
                  drivers/usb/usb_identity.cpp drivers/usb/usb_slot_control.cpp drivers/usb/usb_slot_bot.cpp \
                  drivers/usb/usb_policy.cpp
-USB_TEST_SRCS := $(wildcard tests/unit/test_xhci*.cpp tests/unit/test_usb*.cpp)
+# The EHCI mediator's pure part (docs/usb.md, "EHCI"): the async schedule's shadow and the registers.
+USB_EHCI_SRCS := drivers/usb/ehci_schedule.cpp drivers/usb/ehci_qtd.cpp drivers/usb/ehci_controller.cpp \
+                 drivers/usb/ehci_policy.cpp
+USB_PURE_SRCS += $(USB_EHCI_SRCS)
+USB_TEST_SRCS := $(wildcard tests/unit/test_xhci*.cpp tests/unit/test_usb*.cpp tests/unit/test_ehci*.cpp)
 
 UNIT_CORE_SRCS += $(USB_PURE_SRCS) core/config_usb.cpp
 UNIT_STRICT_SRCS += $(USB_PURE_SRCS) $(USB_TEST_SRCS)
 
 .PHONY: usb-unit
 usb-unit: $(UNIT_BUILD)/unit_tests
-	$(UNIT_BUILD)/unit_tests --gtest_filter='Xhci*:Usb*'
+	$(UNIT_BUILD)/unit_tests --gtest_filter='Xhci*:Usb*:Ehci*'
 
 # The fuzz harness (tests/unit/fuzz_xhci.cpp, seeds in tests/unit/corpus/xhci/): mk/unit.mk's
 # rule builds it from these sources; the headers are named here since its list does not.
@@ -36,8 +40,13 @@ UNIT_FUZZ_WITH_xhci = $(USB_PURE_SRCS) $(STORAGE_PURE_SRCS) $(CRYPTO_SRCS)
 UNIT_FUZZ_EXTRA_xhci = $(CRYPTO_INC) $(CRYPTO_SSE_ISA)
 UNIT_FUZZ_LIBS_xhci = $(CRYPTO_MBEDTLS_LIB)
 $(UNIT_BUILD)/fuzz_xhci: $(wildcard drivers/usb/*.hpp)
+# fuzz_ehci (tests/unit/fuzz_ehci.cpp, seeds in tests/unit/corpus/ehci/): the EHCI schedule walker
+# and registers against a hostile guest's QHs and qTDs.
+UNIT_FUZZ_WITH_ehci = $(USB_EHCI_SRCS)
+$(UNIT_BUILD)/fuzz_ehci: $(wildcard drivers/usb/*.hpp)
 
 # The monitor glue (drivers/usb/xhci_install.cpp), host-tested against the device kit's mocks
-# (tests/unit/mocks/) in tests/unit/test_xhci_install_glue.cpp.
-UNIT_CORE_SRCS += drivers/usb/xhci_install.cpp
-UNIT_STRICT_SRCS += drivers/usb/xhci_install.cpp
+# (tests/unit/mocks/) in tests/unit/test_xhci_install_glue.cpp; the EHCI glue likewise in
+# tests/unit/test_ehci_install_glue.cpp.
+UNIT_CORE_SRCS += drivers/usb/xhci_install.cpp drivers/usb/ehci_install.cpp
+UNIT_STRICT_SRCS += drivers/usb/xhci_install.cpp drivers/usb/ehci_install.cpp

@@ -1,7 +1,7 @@
 // The table of PCI drivers, in attach order. The order is the drivers' dependencies: the
 // MMIO pass-through test hooks first (a device they take is not mediated), the NIC next (the
 // AoE disk needs its FramePort), the AoE disk before the IDE mediator (it takes the
-// primary channel the IDE mediator then leaves alone), then AHCI, then xHCI. This file, not core/, is
+// primary channel the IDE mediator then leaves alone), then AHCI, then xHCI, then EHCI. This file, not core/, is
 // where the mediators' headers meet.
 #include "drivers/pci/pci_drivers.hpp"
 
@@ -12,6 +12,7 @@
 #include "drivers/nic/nic_mediator.hpp"
 #include "drivers/pci/passthrough_test.hpp"
 #include "drivers/pci/pci_monitor.hpp"
+#include "drivers/usb/ehci_mediator.hpp"
 #include "drivers/usb/xhci_mediator.hpp"
 
 namespace tv::pci {
@@ -19,7 +20,7 @@ namespace tv::pci {
 namespace {
 
 PciDriver const* const kDrivers[] = {&kPassthroughTestDriver, &nic::kE1000Driver, &ata::kAoeDiskDriver, &ata::kIdeDriver, &ata::kAhciDriver,
-                                     &usb::kXhciDriver};
+                                     &usb::kXhciDriver, &usb::kEhciDriver};
 constinit PciRegistry g_registry;
 
 }  // namespace

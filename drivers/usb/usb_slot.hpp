@@ -61,6 +61,8 @@ class UsbSlot {
     void reset();       // a new device in the slot
     void reset_bot();   // the device's BOT state machine was reset
     bool storage_bot() const { return cfg_seen_ && cfg_.bot; }
+    // The policy denies this device (known once its first mass-storage command was seen).
+    bool denied() const { return classified_ && rule_ == UsbRule::Deny; }
     bool needs_bounce() const { return bounce_wanted_; }
     // Whether the guest may ring this endpoint (nullptr) or why not.
     [[nodiscard]] char const* endpoint_allowed(u8 dci) const;

@@ -74,6 +74,7 @@ bool XhciController::ext_cap_writable(u32 off) const {
 }
 
 void XhciController::reset_state() {
+    hidden_ports_ = hidden_csc_ = 0;  // the reset ports enumerate anew: a denied device hides again
     guest_crcr_ = guest_dcbaap_ = guest_erstba_ = guest_erdp_ = 0;
     guest_erstsz_ = guest_config_ = 0;
     commands_.reset();
@@ -127,6 +128,7 @@ u64 XhciController::read(u32 off, u8 size) {
     if (off >= rt_ + kIntr0 && off < rt_ + kIntr0 + kIntrStride) return read_intr(off - rt_ - kIntr0, size);
     if (off >= db_ && off < db_ + kDoorbells * 4) return 0;
     if (off >= rt_ + kIntr0 && off < rt_ + kIntr0 + hcs_max_intrs(hcs1_) * kIntrStride) return 0;  // not offered
+    if (u64 v = 0; hidden_port_access(off, size, false, &v)) return v;
     return env_->dev_read(off, size);  // ports, MFINDEX, extended capabilities, MSI-X
 }
 
@@ -146,6 +148,7 @@ void XhciController::write(u32 off, u8 size, u64 value) {
         env_->refused("interrupter", "only interrupter 0 is offered");
         return;
     }
+    if (hidden_port_access(off, size, true, &value)) return;
     if (!ext_cap_writable(off)) {
         env_->refused("extended capability", "write to a capability the mediator does not offer");
         return;

@@ -132,6 +132,12 @@ class XhciController {
     UsbCtx usb_ctx(u8 slot);
     void usb_reset(u8 slot);
 
+    // the root ports, as the guest sees them (xhci_ports.cpp)
+    bool port_hidden(u32 port) const;
+    [[nodiscard]] bool hidden_port_access(u32 off, u8 size, bool write, u64* value);
+    void hide_if_denied(u8 slot);
+    [[nodiscard]] bool port_event_hidden(Trb const& ev);
+
     // events (xhci_events.cpp)
     [[nodiscard]] bool translate(Trb* ev);
     void load_guest_erst();
@@ -197,6 +203,7 @@ class XhciController {
     u8 bounce_slot_[kBounceRegions]{};  // the slot a media bounce serves (0: free)
 
     bool swallow_{false};  // translate_transfer: the event answers the monitor's own IOC
+    u64 hidden_ports_{0}, hidden_csc_{0};  // bit port-1: shown disconnected; its connect change unread
 
     XhciCounters counters_{};
 };

@@ -12,6 +12,8 @@ bool XhciController::translate(Trb* ev) {
         command_completed(ev);
         return true;
     case TrbType::PortStatusChange:
+        if (port_event_hidden(*ev)) swallow_ = true;
+        return true;
     case TrbType::BandwidthRequest:
     case TrbType::HostController:
     case TrbType::DeviceNotification:

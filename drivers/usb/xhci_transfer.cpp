@@ -108,6 +108,7 @@ void XhciController::ring_endpoint(u8 slot, u8 dci) {
     usb_[slot].batch_end(uc, dci, unsealed, w.count);
     push_batch(ring, w.count, stalled, refused, tags, unsealed);
     if (w.count) env_->dev_write(db_ + u32{slot} * 4, 4, dci);
+    hide_if_denied(slot);  // its first command (refused) still completes; then the port empties
 }
 
 // The doorbell's checked TRBs into the shadow ring. A ring the guest filled beyond the shadow's

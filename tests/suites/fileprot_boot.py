@@ -36,7 +36,8 @@ def prepare(work, version=3, tamper=False, serial="QM00002", bus="ata"):
         f.write(os.urandom(20000))
     with open(os.path.join(root, "etc", "app.conf"), "w") as f:
         f.write("secure = yes\n")
-    for name, text in (("other.conf", "other = 1\n"), ("spare", "spare = 1\n"), ("spare2", "spare = 2\n")):
+    for name, text in (("other.conf", "other = 1\n"), ("spare", "spare = 1\n"), ("spare2", "spare = 2\n"),
+                       ("motd", "Welcome, the discard rule keeps this text.\n")):
         with open(os.path.join(root, "etc", name), "w") as f:
             f.write(text)
     os.makedirs(os.path.join(root, "var", "log"))
@@ -51,7 +52,7 @@ def prepare(work, version=3, tamper=False, serial="QM00002", bus="ata"):
     run("openssl", "pkey", "-in", key, "-pubout", "-out", pub)
     rules = os.path.join(work, "rules")
     with open(rules, "w") as f:
-        f.write("protect /bin/tool\nprotect /etc/app.conf\nappend-only /var/log/app.log\n")
+        f.write("protect /bin/tool\nprotect /etc/app.conf\nappend-only /var/log/app.log\ndiscard /etc/motd\n")
     pol = os.path.join(work, "system.policy")
     run(TOOL, "compile", image, rules, "-k", key, "-o", pol, "--version", version, "--disk-serial", serial,
         "--bus", bus)
@@ -344,6 +345,84 @@ def test_on_a_usb_stick_writes_to_protected_files_fail_with_data_protect(work):
     return problems
 
 
+# The journal and the discard action across a reboot (issue 18, "Journaling"), on AHCI (the
+# fastest boot). Boot 1: an in-place write of the discard file (the guest is told it
+# succeeded); a refused rm under errors=remount-ro; then a protected inode's change and an
+# unprotected file, committed (sync) and left mounted at power-off, the journal holding them.
+# Boot 2 mounts the same disk (the journal is replayed now, under the monitor) and reads.
+GUEST_JOURNAL_1 = r"""
+fsop discard 'dd if=/dev/zero of=$D/etc/motd bs=16 count=1 conv=notrunc,fsync 2>/dev/null'
+mount -t ext4 $S $D; echo "TV-MOTD $(head -c 16 $D/etc/motd | od -An -tx1 | tr -d ' ')"; umount $D
+echo 3 > /proc/sys/vm/drop_caches
+mount -t ext4 -o errors=remount-ro $S $D; rm $D/etc/app.conf; echo "TV-RM rc=$?"; sync; sleep 6; touch $D/etc/probe
+echo "TV-RO $(grep " $D " /proc/mounts | cut -d' ' -f4 | cut -d, -f1)"
+dmesg | grep -E "EXT4-fs|JBD2|I/O error" | head -6 | sed 's/^/TV-DMESG1 /'; umount $D; echo 3 > /proc/sys/vm/drop_caches
+mount -t ext4 $S $D; chmod 600 $D/bin/tool; echo kept > $D/etc/late.conf; sync; echo TV-LAST
+"""
+GUEST_JOURNAL_2 = r"""
+dmesg -c >/dev/null
+mount -t ext4 $S $D; echo "TV-MOUNT2 rc=$?"
+dmesg -c | grep -E "EXT4-fs|JBD2|I/O error" | head -8 | sed 's/^/TV-DMESG2 /'
+if ! grep -q " $D " /proc/mounts; then
+    $X $fp/fp/bin/e2fsck -fy $S > /tmp/fsck.out 2>&1; echo "TV-FSCK2 rc=$?"
+    grep -v "^$" /tmp/fsck.out | tail -4 | sed 's/^/TV-FSCKOUT /'
+    dmesg -c | grep -E "I/O error" | head -2 | sed 's/^/TV-DMESG2F /'
+    mount -t ext4 $S $D; echo "TV-MOUNT2B rc=$?"
+fi
+sha256sum $D/bin/tool $D/etc/app.conf | sed 's/^/TV-SHA2 /'
+echo "TV-MODE2 $(stat -c %a $D/bin/tool)"
+echo "TV-MOTD2 $(head -c 16 $D/etc/motd | od -An -tx1 | tr -d ' ')"
+ls $D/etc | tr '\n' ' ' | sed 's/^/TV-LS2 /'; echo
+umount $D; echo "TV-UMOUNT2 rc=$?"; echo TV-LAST
+"""
+
+
+def test_on_ahci_discard_remount_ro_and_the_journal_across_a_reboot(work):
+    image, _ = prepare(work)
+    before = {p: file_bytes(image, p) for p in ("/bin/tool", "/etc/app.conf", "/etc/motd")}
+    motd_block = int(run("debugfs", "-R", "blocks /etc/motd", image).split()[0])
+    prelude = GUEST_PRELUDE % {"data": DATA_SECTORS, "bundle": BUNDLE_SECTORS}
+    problems, texts = [], []
+    for n, body in ((1, GUEST_JOURNAL_1), (2, GUEST_JOURNAL_2)):
+        boot_dir = os.path.join(work, "boot%d" % n)
+        os.makedirs(boot_dir)
+        for m in ("thinvisor.conf", "system.policy"):
+            os.link(os.path.join(work, m), os.path.join(boot_dir, m))
+        b = fileprot_boot(boot_dir, image, prelude + body + "poweroff -f\n", machine="q35")
+        b.read_until(b"thinvisor-guest: power-off", 840)
+        log = b.finish(30).decode("utf-8", "replace")
+        text = b.text()
+        texts.append(text)
+        if "TV-LAST" not in text:
+            problems.append("boot %d: the guest script did not finish (console tail %r)" % (n, text[-400:]))
+        if n == 1:
+            seen = attack_lines(text)
+            if seen.get("discard", (1, 1, 0))[:2] != (0, 0):
+                problems.append("discard: the guest was not told the write succeeded (rc/ioerr %s)" % (seen.get("discard"),))
+            if not re.search(r"policy: disk ata:QM00002 lba \d+: write discarded \(discard /etc/motd\)", log):
+                problems.append("monitor.log lacks the discard line for /etc/motd")
+    one, two = texts[0], texts[-1]
+    # What is guaranteed, and checked: the protected bytes are intact on the disk after both
+    # boots (the discard file's data block compared raw: its inode, whose checksum ext4 updated
+    # while the monitor put the protected bytes back, no longer passes ext4's check; see
+    # docs/policies.md). The rest is measured and printed for docs/policies.md.
+    for p in ("/bin/tool", "/etc/app.conf"):
+        if file_bytes(image, p) != before[p]:
+            problems.append("%s changed on the disk" % p)
+    with open(image, "rb") as f:
+        f.seek(motd_block * 4096)
+        if f.read(len(before["/etc/motd"])) != before["/etc/motd"]:
+            problems.append("/etc/motd's data block changed on the disk")
+    fsck = subprocess.run(["e2fsck", "-fn", image], capture_output=True, text=True)
+    with open(os.path.join(work, "fsck.txt"), "w") as f:
+        f.write(fsck.stdout + fsck.stderr)
+    print("INFO fileprot_boot journal: boot 1 %s; boot 2 %s; host e2fsck -fn rc %d" % (
+        re.findall(r"TV-(?:MOTD|RM|RO|DMESG1) [^\r\n]*", one),
+        re.findall(r"TV-(?:MOUNT2|DMESG2|FSCK2|FSCKOUT|DMESG2F|MOUNT2B|SHA2|MODE2|MOTD2|LS2) [^\r\n]*", two),
+        fsck.returncode), flush=True)
+    return problems
+
+
 def refused_boot(work, want):
     # The shared guest disk, read-only and unlocked: make test runs other suites on it at the
     # same time, and QEMU's image lock would stop this boot before the monitor ran.
@@ -370,6 +449,7 @@ def test_policy_older_than_min_version_stops_the_boot(work):
 
 TESTS = [test_in_guest_attacks_on_protected_files_are_refused,
          test_on_ahci_shared_blocks_take_unprotected_changes_and_attacks_are_refused,
+         test_on_ahci_discard_remount_ro_and_the_journal_across_a_reboot,
          test_on_a_usb_stick_writes_to_protected_files_fail_with_data_protect, test_tampered_policy_stops_the_boot,
          test_policy_older_than_min_version_stops_the_boot]
 

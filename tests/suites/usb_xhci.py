@@ -17,6 +17,9 @@ Checks, from that one boot (`qemu-xhci` prefixes each name):
   a disk without medium (size 0, reads fail) and its marker never reaches the guest;
 - read-only-stick: a third stick, hot-plugged, matches the read-only line: the guest reads its
   marker, a raw write fails (DATA PROTECT in the kernel log) and the image is unchanged;
+- deny-hidden: a fourth stick, hot-plugged, matches a `deny` line: once the monitor has its
+  identity (the guest's first mass-storage command) the guest sees it unplugged (a USB
+  disconnect in its kernel log, no such device left), and its marker never reaches the guest;
 - encrypted-stick: the sha256 the guest read back equals the one it wrote; the stick's image
   holds neither the data nor the guest's plaintext marker, and `thinvisor-disk decrypt` of a
   copy recovers the data and the marker;
@@ -64,6 +67,7 @@ keyslots = stick.keys
 [usb]
 storage = encrypt
 device = 46f4:0001:TVRO0003 read-only
+device = 46f4:0001:TVDENY04 deny
 """
 TIMEOUT = 600  # TCG under load: the boot is 1-3 minutes, 64 MiB each way through XTS 1-3 more
 
@@ -143,6 +147,21 @@ else
     else echo "TV-CHECK ok: read-only write failed: $(tail -1 /tmp/ro.err)"; fi
     dmesg | grep -i -E "data protect|write protect" | tail -3 | sed 's/^/TV-RO-DMESG /'
 fi
+# A fourth stick, denied by the policy: the guest enumerates it, then sees it unplugged.
+d0=$(dmesg | grep -c "USB disconnect")
+echo "TV-USB-DENY-READY"
+i=0
+while [ $i -lt 60 ] && [ "$(dmesg | grep -c 'USB disconnect')" = "$d0" ]; do sleep 0.5; i=$((i + 1)); done
+sleep 2
+if [ "$(dmesg | grep -c 'USB disconnect')" = "$d0" ]; then echo "TV-CHECK FAIL: deny: the guest saw no USB disconnect"
+elif grep -qs TVDENY04 /sys/bus/usb/devices/*/serial; then echo "TV-CHECK FAIL: deny: the denied stick is still enumerated"
+else
+    found=
+    for b in /sys/block/sd*; do dd if=/dev/${b##*/} bs=512 count=1 2>/dev/null | grep -q TVDENIED && found=${b##*/}; done
+    if [ -n "$found" ]; then echo "TV-CHECK FAIL: deny: the guest read the denied stick's marker on $found"
+    else echo "TV-CHECK ok: deny: the stick was shown unplugged"; fi
+fi
+dmesg | grep -E "USB disconnect" | tail -1 | sed 's/^/TV-DENY-DMESG /'
 if [ -n "$dev" ]; then
     dd if=/dev/urandom of=/tmp/data bs=1048576 count=@DATA_MIB@ 2>/dev/null
     sum=$(sha256sum /tmp/data | cut -d' ' -f1)
@@ -166,8 +185,8 @@ cat /sys/firmware/qemu_fw_cfg/by_name/opt/thinvisor/xhci-attack/raw > /tmp/xa &&
 echo "TV-XHCI-ATTACK done"
 """
 
-CHECKS = ["enumerates", "keys", "hotplug", "unknown-stick-refused", "read-only-stick", "encrypted-stick", "mediated",
-          "hostile-trbs-refused"]
+CHECKS = ["enumerates", "keys", "hotplug", "unknown-stick-refused", "read-only-stick", "deny-hidden", "encrypted-stick",
+          "mediated", "hostile-trbs-refused"]
 KEYS = {"a": 4, "b": 5}  # what sendkey types, and the HID usages the guest must read
 ATTACK_SRC = os.path.join(HERE, "_usb_xhci_attack.c")
 
@@ -186,7 +205,7 @@ def make_sticks(work):
         f.truncate(STICK_MIB << 20)
     subprocess.run([TOOL, "encrypt", stick, "--keyslots", keys, "--passphrase-file", pf, "--quiet"],
                    check=True, stdout=subprocess.DEVNULL)
-    for name, marker in (("stick2.img", b"TVHOTPLUG"), ("stick3.img", b"TVREADONLY")):
+    for name, marker in (("stick2.img", b"TVHOTPLUG"), ("stick3.img", b"TVREADONLY"), ("stick4.img", b"TVDENIED")):
         with open(os.path.join(work, name), "wb") as f:
             f.write(marker.ljust(512, b"\0"))
             f.truncate(16 << 20)
@@ -211,7 +230,8 @@ def boot(work, model="qemu-xhci"):
              "-device", "usb-storage,bus=xhci.0,drive=stick,serial=TVUSB0001",
              "-device", "usb-kbd,bus=xhci.0",
              "-drive", "file=%s,format=raw,if=none,id=stick2" % os.path.join(work, "stick2.img"),
-             "-drive", "file=%s,format=raw,if=none,id=stick3" % os.path.join(work, "stick3.img")]
+             "-drive", "file=%s,format=raw,if=none,id=stick3" % os.path.join(work, "stick3.img"),
+             "-drive", "file=%s,format=raw,if=none,id=stick4" % os.path.join(work, "stick4.img")]
     hmp = os.path.join(work, "hmp.sock")
     extra += ["-monitor", "unix:%s,server=on,wait=off" % hmp]
     cmd = qemu_run.qemu_command("pc", "max", "512M", MONITOR, None, DISK, script, "chardev:com1",
@@ -274,7 +294,8 @@ def follow_console(work, path, proc):
 STEPS = [("TV-USB-KBD-READY", ["sendkey %s" % k for k in KEYS]),
          ("TV-USB-PLUG-READY", ["device_add usb-storage,bus=xhci.0,drive=stick2,id=hotstick,serial=TVUSB0002"]),
          ("TV-USB-UNPLUG-READY", ["device_del hotstick"]),
-         ("TV-USB-RO-READY", ["device_add usb-storage,bus=xhci.0,drive=stick3,id=rostick,serial=TVRO0003"])]
+         ("TV-USB-RO-READY", ["device_add usb-storage,bus=xhci.0,drive=stick3,id=rostick,serial=TVRO0003"]),
+         ("TV-USB-DENY-READY", ["device_add usb-storage,bus=xhci.0,drive=stick4,id=denystick,serial=TVDENY04"])]
 
 
 def drive_monitor(work, hmp, stop):
@@ -340,6 +361,13 @@ def judge(result, work, stick):
     with open(os.path.join(work, "stick3.img"), "rb") as f:
         if not f.read(512).startswith(b"TVREADONLY"):
             p["read-only-stick"].append("the read-only stick's image changed")
+    p["deny-hidden"] += [f for f in fails if "deny" in f]
+    if "TV-CHECK ok: deny" not in con:
+        p["deny-hidden"].append("missing 'TV-CHECK ok: deny'")
+    if not re.search(r"usb slot \d+: 46f4:0001 serial 'TVDENY04': mass storage, policy deny", mon):
+        p["deny-hidden"].append("the monitor did not log the deny policy for TVDENY04")
+    if "a denied device's port is shown disconnected to the guest" not in mon:
+        p["deny-hidden"].append("the monitor did not log hiding the denied stick's port")
     p["encrypted-stick"] += encrypted_problems(con, mon, work, stick)
     p["encrypted-stick"] += [f for f in fails if "usb-write" in f]
     if not re.search(r"xhci 00:[0-9a-f]{2}\.\d: mediated", mon):

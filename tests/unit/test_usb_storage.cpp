@@ -319,6 +319,48 @@ TEST(UsbStorage, ADeniedStickIsRefusedEvenWhenEnrolled) {
     EXPECT_TRUE(r.f().logged("policy deny, key listed: refused"));
 }
 
+// `deny` hides the device (issue 16): once its identity is known (its first mass-storage
+// command), its port reads as empty with a connect change, one Port Status Change event tells
+// the guest, the real port is left alone, and the port is the device's again once it is gone.
+TEST(UsbStorage, ADeniedStickIsShownDisconnectedAfterItsFirstCommand) {
+    no_keys();
+    StickRig r(UsbRule::Deny);
+    constexpr u32 kPortsc = kOp + kPortRegs;  // root port 1
+    constexpr u32 kCcs = 1u << 0, kPed = 1u << 1, kCsc = 1u << 17;
+    r.f().regs[kPortsc] = kCcs | kPed | 1u << 9 | 3u << 10;  // connected, enabled, powered, high speed
+    r.enumerate();
+    u64 const out = reinterpret_cast<u64 const*>(r.dev(r.f().device_dcbaap()))[1];
+    reinterpret_cast<SlotContext*>(r.dev(out))->dw[1] |= 1u << 16;  // the device's slot: root port 1
+    EXPECT_EQ(r.x.read(kPortsc, 4) & kCcs, kCcs) << "shown while its identity is not known";
+    (void)r.cbw(1, 36, true, {0x12, 0, 0, 0, 36, 0});  // INQUIRY
+    u64 const shown = r.x.read(kPortsc, 4);
+    EXPECT_EQ(shown & (kCcs | kPed), 0u) << "no device, port disabled";
+    EXPECT_EQ(shown & kCsc, kCsc) << "a connect status change to read";
+    u32 psc = 0;
+    for (u32 i = 0; i < kSEventTrbs && trb_cycle(r.guest_event(i)); ++i)
+        if (trb_type(r.guest_event(i)) == TrbType::PortStatusChange && r.guest_event(i).param >> 24 == 1) ++psc;
+    EXPECT_EQ(psc, 1u) << "one Port Status Change event for port 1";
+    EXPECT_TRUE(r.f().logged("shown disconnected"));
+    r.x.write(kPortsc, 4, kCsc);  // the guest acknowledges the change
+    EXPECT_EQ(r.x.read(kPortsc, 4) & kCsc, 0u);
+    // The real port got only the acknowledgement: no reset (PR), no disable (PED is write-1-to-
+    // clear; the fake stores what was written, so 0 there means it was not asked).
+    EXPECT_EQ(r.f().regs[kPortsc] & (1u << 4 | kPed | kCsc), kCsc);
+    Trb ev{u64{1} << 24, 1u << 24, 0};
+    set_trb_type(ev, TrbType::PortStatusChange);
+    r.f().event(ev);  // the device's own event while it is still there: not the guest's
+    r.drain();
+    u32 n = 0;
+    for (u32 i = 0; i < kSEventTrbs && trb_cycle(r.guest_event(i)); ++i) {
+        if (trb_type(r.guest_event(i)) == TrbType::PortStatusChange) ++n;
+    }
+    EXPECT_EQ(n, 1u) << "the device's own event for the hidden port was delivered";
+    r.f().regs[kPortsc] = 1u << 9 | kCsc;  // unplugged
+    r.f().event(ev);
+    r.drain();
+    EXPECT_EQ(r.x.read(kPortsc, 4), u64{1u << 9 | kCsc}) << "the port is the device's again";
+}
+
 namespace {
 std::vector<storage::RuleHit> g_hits;
 void record_hit(storage::RuleHit const& h) { g_hits.push_back(h); }

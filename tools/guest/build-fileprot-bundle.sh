@@ -1,6 +1,6 @@
 #!/bin/bash
 # The file-protection scenario's guest tools (tests/suites/fileprot_boot.py): the guest kernel's
-# ext4 module with its dependencies, and the host's debugfs with its shared
+# ext4 module with its dependencies, and the host's debugfs and e2fsck with their shared
 # libraries, as one newc cpio that the suite hands the guest as a disk of its own (fw_cfg
 # took minutes for its 6 MB); the guest script unpacks it into /tmp/fp. Kept out of the test
 # guest's initramfs, which every other test boots (the same pattern as build-dmcrypt-bundle.sh).
@@ -22,7 +22,7 @@ KVER=$(cut -d' ' -f1 "$STAMP")
 KDEB=$CACHE/$(cut -d' ' -f2 "$STAMP")
 [ -f "$KDEB" ] || die "$KDEB missing"
 TOOLS=()
-for t in debugfs; do
+for t in debugfs e2fsck; do
     p=$(PATH=$PATH:/usr/sbin:/sbin command -v $t || true)
     [ -n "$p" ] || die "$t not found (package e2fsprogs)"
     TOOLS+=("$p")

@@ -48,8 +48,9 @@ MBR_BIN=/usr/lib/syslinux/mbr/mbr.bin
 # Kernel modules in the initramfs (with their dependencies) and those loaded at boot
 # (efivarfs is for UEFI boots: `modprobe efivarfs`, then mount it on /sys/firmware/efi/efivars;
 # sr_mod and isofs for the CD-ROM tests: `modprobe sr_mod isofs`, then mount /dev/sr0; xhci_pci,
-# usb_storage, usbhid and hid_generic for the USB scenario: `modprobe xhci_pci usb_storage usbhid`).
-MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 aoe vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1 efivarfs sr_mod isofs xhci_pci usb_storage usbhid hid_generic"
+# usb_storage, usbhid and hid_generic for the USB scenario: `modprobe xhci_pci usb_storage usbhid`; ehci_pci
+# for the EHCI one).
+MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 aoe vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1 efivarfs sr_mod isofs xhci_pci ehci_pci usb_storage usbhid hid_generic"
 BOOT_MODULES="qemu_fw_cfg msr ata_piix ahci sd_mod e1000 vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859_1"
 KERNEL_CMDLINE="console=tty0 console=ttyS0,115200 panic=-1"
 

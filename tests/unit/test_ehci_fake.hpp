@@ -1,0 +1,159 @@
+// The EHCI tests' controller: a model of the registers the mediator reaches through EhciEnv
+// and of how an EHCI controller runs the asynchronous schedule (EHCI 1.0 4.8-4.10), on the
+// monitor's DMA memory only. Every address it follows must be in that memory (a shadow) and
+// every buffer it moves must be guest RAM that the test put there: it records both.
+#pragma once
+
+#include <string.h>
+
+#include <string>
+#include <vector>
+
+#include "drivers/usb/ehci_controller.hpp"
+#include "tests/unit/test_xhci_fake.hpp"
+
+namespace tv::usb::test {
+
+inline constexpr u32 kDmaBase = 0x4000'0000;  // where the fake's DMA memory is, as the device sees it
+inline constexpr u32 kOpBase = 0x20;          // CAPLENGTH of QEMU's usb-ehci
+
+struct Executed {
+    u32 qtd;  // the device address of the qTD
+    u32 buffer, bytes;
+    QtdPid pid;
+};
+
+class FakeEhci final : public EhciEnv {
+  public:
+    FakeEhci() : dma(EhciController::kDmaPages * kPageSize) {}
+
+    // EhciEnv
+    u32 dev_read(u32 off, u8 size) override {
+        if (off == kCapLength) return size == 1 ? kOpBase : kOpBase | 0x0100'0000;
+        if (off == kHccParams) return hccparams;
+        if (off == kOpBase + op(EhciOp::UsbSts)) return sts | (cmd & kCmdRun ? 0 : kStsHalted) | (cmd & kCmdAsync ? kStsAsync : 0);
+        if (off == kOpBase + op(EhciOp::UsbCmd)) return cmd;
+        if (off == kOpBase + op(EhciOp::AsyncListAddr)) return async;
+        if (off == kOpBase + op(EhciOp::PeriodicListBase)) return periodic;
+        return other;
+    }
+    void dev_write(u32 off, u8 size, u32 value) override {
+        writes.push_back({off, size, value});
+        if (off == kOpBase + op(EhciOp::UsbCmd)) {
+            cmd = value & ~(kCmdReset | kCmdIaaDoorbell);
+            if (value & kCmdIaaDoorbell) iaa_rung = true;
+        }
+        if (off == kOpBase + op(EhciOp::UsbSts)) sts &= ~value;
+        if (off == kOpBase + op(EhciOp::AsyncListAddr)) async = value;
+        if (off == kOpBase + op(EhciOp::PeriodicListBase)) periodic = value;
+    }
+    GuestView const& guest() override { return g; }
+    void refused(char const* what, char const* why) override { refusals.push_back(std::string(what) + ": " + why); }
+    void note(char const* what) override { notes.push_back(what); }
+    void delay_us(u32) override {}
+
+    DmaMem mem() { return DmaMem{dma.data(), Hpa{kDmaBase}}; }
+    bool in_dma(u32 addr, u32 len) const { return addr >= kDmaBase && u64{addr} + len <= u64{kDmaBase} + dma.size(); }
+    template <class T>
+    T* at(u32 addr) {
+        if (!in_dma(addr, sizeof(T))) {
+            strays.push_back(addr);
+            return nullptr;
+        }
+        return reinterpret_cast<T*>(dma.data() + (addr - kDmaBase));
+    }
+    // The controller acknowledges a doorbell it was rung for.
+    void advance() {
+        if (iaa_rung) sts |= kStsIaa;
+        iaa_rung = false;
+    }
+
+    // One pass over the async schedule: each QH once, each of its Active qTDs run to
+    // completion (`short_by` bytes short on IN).
+    void run(u32 short_by = 0) {
+        if ((cmd & (kCmdRun | kCmdAsync)) != (kCmdRun | kCmdAsync)) return;
+        u32 at_qh = async & kLinkMask;
+        for (u32 n = 0; n < 64; ++n) {
+            Qh* h = at<Qh>(at_qh);
+            if (!h) return;
+            run_queue(h, short_by);
+            if (h->hlink & kLinkTerminate) return;
+            at_qh = h->hlink & kLinkMask;
+            if (at_qh == (async & kLinkMask)) return;
+        }
+    }
+
+    void run_queue(Qh* h, u32 short_by) {
+        for (u32 n = 0; n < 256; ++n) {
+            if (h->overlay.token & kQtdHalted) return;
+            if (!(h->overlay.token & kQtdActive)) {  // advance (4.10.2)
+                u32 const next = qtd_bytes(h->overlay.token) && !(h->overlay.alt_next & kLinkTerminate)
+                                     ? h->overlay.alt_next : h->overlay.next;
+                if (next & kLinkTerminate) return;
+                Qtd* q = at<Qtd>(next & kLinkMask);
+                if (!q || !(q->token & kQtdActive)) return;
+                h->current = next & kLinkMask;
+                h->overlay = *q;
+            }
+            Executed e{h->current, h->overlay.buffer[0], qtd_bytes(h->overlay.token), qtd_pid(h->overlay.token)};
+            executed.push_back(e);
+            u32 left = 0;
+            if (e.pid == QtdPid::In && short_by < e.bytes) left = short_by;
+            if (!buffer_in_guest(h->overlay)) bad_buffers.push_back(e.buffer);
+            h->overlay.token = (h->overlay.token & ~(kQtdActive | (0x7FFFu << 16))) | (left << 16);
+            Qtd* q = at<Qtd>(h->current);
+            if (!q) return;
+            q->token = h->overlay.token;
+            if (h->overlay.token & kQtdIoc) sts |= 1;
+        }
+    }
+
+    // Every page piece the controller would move for this qTD is guest RAM (EHCI 3.5.4).
+    bool buffer_in_guest(Qtd const& t) const {
+        u32 left = qtd_bytes(t.token), page = qtd_cpage(t.token), off = t.buffer[0] & 0xFFF;
+        for (; left; ++page, off = 0) {
+            if (page > 4) return false;
+            u32 const n = left < 4096 - off ? left : 4096 - off;
+            if (!g.ok(Gpa{u64{t.buffer[page] & ~0xFFFu} + off}, n)) return false;
+            left -= n;
+        }
+        return true;
+    }
+
+    FakeGuest g;
+    std::vector<u8> dma;
+    u32 hccparams{0x80}, cmd{0}, sts{0}, async{0}, periodic{0}, other{0};
+    bool iaa_rung{false};
+    struct Write {
+        u32 off;
+        u8 size;
+        u32 value;
+    };
+    std::vector<Write> writes;
+    std::vector<std::string> refusals, notes;
+    std::vector<u32> strays, bad_buffers;
+    std::vector<Executed> executed;
+};
+
+// Guest-side builders: a QH and qTDs in the fake guest's RAM.
+inline Qh& guest_qh(FakeGuest& g, u32 at, u32 next_qh, bool head, u32 first_qtd, u32 devaddr = 1) {
+    Qh& q = *reinterpret_cast<Qh*>(g.ram.data() + at);
+    q = Qh{};
+    q.hlink = qh_link(next_qh);
+    q.epchar = devaddr | (head ? kQhHead : 0) | (512u << 16);
+    q.overlay = Qtd{first_qtd, kLinkTerminate, 0, {}};
+    return q;
+}
+
+inline Qtd& guest_qtd(FakeGuest& g, u32 at, u32 next, u32 buffer, u32 bytes, QtdPid pid = QtdPid::Out, bool active = true) {
+    Qtd& t = *reinterpret_cast<Qtd*>(g.ram.data() + at);
+    t = Qtd{};
+    t.next = next;
+    t.alt_next = kLinkTerminate;
+    t.token = (bytes << 16) | (3u << 10) | (u32{static_cast<u8>(pid)} << 8) | (active ? kQtdActive : 0);
+    for (u32 b = 0; b < 5; ++b) t.buffer[b] = (buffer & kBufferPageMask) + b * 4096;
+    t.buffer[0] = buffer;
+    return t;
+}
+
+}  // namespace tv::usb::test
