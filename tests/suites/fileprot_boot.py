@@ -409,6 +409,9 @@ def test_on_ahci_discard_remount_ro_and_the_journal_across_a_reboot(work):
     for p in ("/bin/tool", "/etc/app.conf"):
         if file_bytes(image, p) != before[p]:
             problems.append("%s changed on the disk" % p)
+        # After the reboot, as the guest reads it (through the fsck the journal made necessary).
+        if not re.search(r"TV-SHA2 %s\s+/mnt/d%s" % (hashlib.sha256(before[p]).hexdigest(), re.escape(p)), two):
+            problems.append("boot 2: the guest does not read %s with its old sha256" % p)
     with open(image, "rb") as f:
         f.seek(motd_block * 4096)
         if f.read(len(before["/etc/motd"])) != before["/etc/motd"]:
