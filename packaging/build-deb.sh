@@ -42,7 +42,7 @@ done
 install -m 0644 "$P/debian/lintian-overrides" "$S/usr/share/lintian/overrides/thinvisor"
 chmod 0700 "$S/etc/thinvisor"
 
-install -m 0755 "$P/debian/postinst" "$P/debian/postrm" "$S/DEBIAN/"
+install -m 0755 "$P/debian/postinst" "$P/debian/prerm" "$P/debian/postrm" "$S/DEBIAN/"
 install -m 0644 "$P/debian/conffiles" "$S/DEBIAN/"
 SIZE=$(du -sk --exclude=DEBIAN "$S" | cut -f1)
 sed -e "s/@VERSION@/$VERSION/" -e "s/@SIZE@/$SIZE/" "$P/debian/control" > "$S/DEBIAN/control"

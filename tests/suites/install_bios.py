@@ -31,7 +31,6 @@ GRUB in the MBR. Then, as an administrator would:
                         monitor (thinvisor-ctl: not present), and nothing of the package is left
 Prints PASS/FAIL per check; logs in build/test-results/install-bios/.
 """
-import glob
 import os
 import re
 import shutil
@@ -41,23 +40,14 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from _install import BUILD, CHECKS, GUEST, ROOT, package, read, report, results  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "tests", "install"))
 import grub_image  # noqa: E402
 
-BUILD = os.path.join(ROOT, "build")
 OUT = os.path.join(BUILD, "test-results", "install-bios")
-GUEST = os.path.join(BUILD, "guest")
-CHECKS = os.path.join(ROOT, "tests", "qemu", "guest")
 FAKES = os.path.join(ROOT, "tests", "install")
 BOOT_TIMEOUT = 420
-
-results = []
-
-
-def report(name, ok, why=""):
-    results.append(ok)
-    print(("PASS %s" % name) if ok else ("FAIL %s: %s" % (name, why)), flush=True)
 
 
 def run(cmd, **kw):
@@ -82,10 +72,6 @@ def update_grub_inside(stage):
     ])
     return run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                env=dict(os.environ, THINVISOR_FIRMWARE="bios", PATH="/usr/sbin:/usr/bin:/sbin:/bin"))
-
-
-def read(path):
-    return open(path, "rb").read().decode("utf-8", "replace") if os.path.exists(path) else ""
 
 
 def start_qemu(disk, script, name, cpu, timeout, extra=()):
@@ -167,11 +153,10 @@ def main():
         if not os.path.exists(need):
             print("FAIL install-bios: %s missing (make guest)" % need)
             return 1
-    debs = sorted(glob.glob(os.path.join(BUILD, "deb", "thinvisor_*_amd64.deb")))
-    if not debs:
+    deb = package()
+    if not deb:
         print("FAIL install-bios: no package in build/deb (make deb)")
         return 1
-    deb = debs[-1]
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     stage = os.path.join(OUT, "root")
