@@ -378,8 +378,25 @@ class Guest:
             # there): the loop a frozen guest sits in (an in/out, a pause, a HLT) and its callers.
             text.append(self.hmp(["info registers", "x /16i $pc", "x /32gx $sp", "info lapic", "info pic"]
                                  + (extra if i == 0 else [])))
+        text.append(self.interrupted_frame(text[1] if len(text) > 1 else ""))
         with open(os.path.join(self.work, "cpu-state-%d.txt" % self.dumps), "w") as f:
             f.write("".join(text))
+
+    def interrupted_frame(self, sample):
+        """A guest frozen inside an interrupt handler (issue 11: twice spinning on ttyS0's port
+        lock on its IRQ stack with interrupts off): Linux keeps the interrupted context's stack
+        pointer at the top of its IRQ stack, whose address call_on_irqstack leaves in R11. The
+        stack there holds the interrupt frame (RIP, CS, RFLAGS: was IF set when it came?)."""
+        regs = dict(re.findall(r"\b(RIP|RSP|R11)\s*=([0-9a-f]{16})", sample))
+        if not all(k in regs for k in ("RIP", "RSP", "R11")):
+            return ""
+        rip, rsp, r11 = (int(regs[k], 16) for k in ("RIP", "RSP", "R11"))
+        if rip < 0xffff800000000000 or not (0 <= r11 - rsp < 0x4000):
+            return ""
+        top = self.hmp(["x /1gx 0x%x" % r11])
+        m = re.search(r"0x?[0-9a-f]+:\s+0x([0-9a-f]{16})", top)
+        saved = self.hmp(["x /48gx 0x%s" % m.group(1)]) if m else ""
+        return "=== the interrupted context's stack (top of the IRQ stack at R11)\n" + top + saved
 
     def dhcp(self, seconds=60):
         """udhcpc on eth0 with a script that configures the lease; returns the address or None."""
