@@ -29,6 +29,10 @@ struct Rig {
             d.insert(d.begin(), 4, 0);
         ini.on_datagram(port, d.data(), d.size());
     }
+    // The gateway's empty INFORMATIONAL answer (to a DPD or a Delete) for message msg_id.
+    void answer_empty(u32 msg_id) {
+        deliver(gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, msg_id, [](ChainBuilder&) {}));
+    }
     void up() {
         ini.start();
         deliver(gw.init_response(last()), kIkePort);
@@ -230,8 +234,7 @@ TEST(IkeInitiator, TsUnacceptableIsAClearErrorAndTheIkeSaIsDeleted) {
     Header h{};
     ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
     EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
-                             [](ChainBuilder&) {}));
+    r.answer_empty(h.msg_id);
     EXPECT_EQ(r.ini.state(), State::Failed);
     EXPECT_EQ(r.ini.last_error(), Error::TsUnacceptable);
 }
@@ -285,8 +288,7 @@ TEST(IkeInitiator, DpdAfterIdleAndAnUnansweredOneTakesTheSaDown) {
     ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
     EXPECT_EQ(h.exchange, static_cast<u8>(Exchange::Informational));
     EXPECT_TRUE(plain.empty());
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
-                             [](ChainBuilder&) {}));
+    r.answer_empty(h.msg_id);
     EXPECT_EQ(r.ini.state(), State::Established);
     for (int i = 0; i < 200 && r.ini.state() == State::Established; ++i)
         r.advance(500);
@@ -335,8 +337,7 @@ TEST(IkeInitiator, ShutdownSendsDeleteAndClosesOnTheAnswer) {
     Header h{};
     ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
     EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
-                             [](ChainBuilder&) {}));
+    r.answer_empty(h.msg_id);
     EXPECT_EQ(r.ini.state(), State::Closed);
     EXPECT_EQ(r.ev.downs, 1);
 }
@@ -356,8 +357,7 @@ TEST(IkeInitiator, ShutdownWithARequestInFlightSendsTheDeleteOnceItIsAnswered) {
     r.ini.shutdown();
     EXPECT_EQ(r.net.sent.size(), sent);  // not beside the DPD
     EXPECT_EQ(r.ini.state(), State::Established);
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, dpd.msg_id,
-                             [](ChainBuilder&) {}));
+    r.answer_empty(dpd.msg_id);
     r.ini.poll();
     ASSERT_EQ(r.ini.state(), State::Deleting);
     ASSERT_EQ(r.net.sent.size(), sent + 1);
@@ -365,8 +365,7 @@ TEST(IkeInitiator, ShutdownWithARequestInFlightSendsTheDeleteOnceItIsAnswered) {
     ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
     EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
     EXPECT_EQ(h.msg_id, dpd.msg_id + 1);
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
-                             [](ChainBuilder&) {}));
+    r.answer_empty(h.msg_id);
     EXPECT_EQ(r.ini.state(), State::Closed);
     EXPECT_EQ(r.ev.downs, 1);
 }
@@ -389,8 +388,7 @@ TEST(IkeInitiator, ShutdownDuringIkeAuthDeletesTheSaOnceItIsUp) {
     Header h{};
     ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
     EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
-    r.deliver(r.gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, h.msg_id,
-                             [](ChainBuilder&) {}));
+    r.answer_empty(h.msg_id);
     EXPECT_EQ(r.ini.state(), State::Closed);
 }
 
