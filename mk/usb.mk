@@ -17,7 +17,7 @@ USB_PURE_SRCS := drivers/usb/xhci_trb.cpp drivers/usb/xhci_ring.cpp drivers/usb/
                  drivers/usb/xhci_op_regs.cpp drivers/usb/xhci_commands.cpp drivers/usb/xhci_transfer.cpp \
                  drivers/usb/xhci_events.cpp drivers/usb/xhci_ports.cpp drivers/usb/usb_bot.cpp \
                  drivers/usb/usb_identity.cpp drivers/usb/usb_slot_control.cpp drivers/usb/usb_slot_bot.cpp \
-                 drivers/usb/usb_policy.cpp
+                 drivers/usb/usb_policy.cpp drivers/usb/usb_storage.cpp drivers/usb/usb_storage_desc.cpp
 # The EHCI mediator's pure part (docs/usb.md, "EHCI"): the async schedule's shadow and the registers.
 USB_EHCI_SRCS := drivers/usb/ehci_schedule.cpp drivers/usb/ehci_qtd.cpp drivers/usb/ehci_controller.cpp \
                  drivers/usb/ehci_policy.cpp

@@ -1,37 +1,22 @@
-// What the xHCI mediator knows of one device (slot) beyond its rings, and the mass-storage
-// path through the storage pipeline (docs/usb.md, "Mass storage").
+// What the xHCI mediator knows of one device (slot) beyond its rings: the TRB side of the
+// mass-storage path, whose decisions live in usb_storage.hpp (shared with EHCI).
 //
-// - Descriptors: the Data Stage of every GET_DESCRIPTOR (device, configuration, string) is
-//   bounced through a monitor page; the mediator parses the device's bytes there before it
-//   copies them to the guest, so the guest cannot lie about what the device is. Until the
-//   configuration was seen, no endpoint but the default one may run (fail closed: a storage
-//   device the mediator did not recognize would otherwise move plaintext). SET_CONFIGURATION
-//   of a configuration not seen and SET_INTERFACE to a storage interface's alternate
-//   setting (UAS) are refused.
-// - Bulk-Only Transport on the storage interface's two bulk endpoints: the mediator follows
-//   CBW -> data -> CSW by the bytes the guest queued. Each CBW is copied into monitor memory
-//   (the device reads the copy) and decided: READ/WRITE through the slot's storage::Volume
-//   (writes copied and sealed in a monitor bounce before the device sees them, reads unsealed
-//   there before the guest sees the transfer event); passed commands run as they are; refused
-//   ones are replaced by TEST UNIT READY with the same data stage (the data goes to the sink),
-//   their CSW rewritten to Failed and the next REQUEST SENSE given the refusal's sense.
-// - The device policy (UsbRule, from [usb]) is asked once per device at its first CBW, and
-//   logged with the identity.
+// - Descriptors: the Data Stage of every GET_DESCRIPTOR is bounced through the slot's desc
+//   page and given to UsbStorage before the guest's buffer gets the bytes.
+// - Bulk-Only Transport on the storage interface's two bulk endpoints: a CBW is one TRB of 31
+//   bytes (the device reads the monitor's copy); each data TRB is placed by UsbStorage (the
+//   guest's buffer, the sink, the bounce, the small page); data-out TRBs whose bytes were not
+//   sealed by the doorbell's end are refused (batch_end); data-in reaches the guest's buffers
+//   when the event for the data stage's last TRB (or a short one) is translated.
 //
 // Pure: host-tested in tests/unit/test_usb_storage.cpp against the fake controller.
 #pragma once
 
-#include "core/config_usb.hpp"
-#include "drivers/usb/usb_bot.hpp"
-#include "drivers/usb/usb_identity.hpp"
+#include "drivers/usb/usb_storage.hpp"
 #include "drivers/usb/xhci_ring.hpp"
 #include "drivers/usb/xhci_shadow_ring.hpp"
-#include "storage/volume.hpp"
 
 namespace tv::usb {
-
-using tv::UsbRule;  // core/config_usb.hpp: the administrator's words
-char const* usb_rule_name(UsbRule r);
 
 // What an event naming a shadow TRB asks of the slot: kind in bits 15:12, index below.
 enum class TrbRole : u8 { None, DescData, DescStatus, BotIn, BotCsw };
@@ -39,9 +24,6 @@ constexpr u16 trb_tag(TrbRole r, u32 index = 0) { return static_cast<u16>(u32{st
 constexpr TrbRole tag_role(u16 tag) { return static_cast<TrbRole>(tag >> 12); }
 constexpr u32 tag_index(u16 tag) { return tag & 0xFFFu; }
 
-// One encrypted stick's media bounce: Linux sends up to 1 MiB per command (2048 sectors on a
-// high-speed stick behind xHCI), in up to 256 page-sized pieces.
-inline constexpr u32 kBounceBytes = 1u << 20;
 inline constexpr u32 kMaxBotEntries = 320;  // data-in TRBs of one command
 
 // The monitor memory and services one slot works with.
@@ -60,10 +42,9 @@ class UsbSlot {
   public:
     void reset();       // a new device in the slot
     void reset_bot();   // the device's BOT state machine was reset
-    bool storage_bot() const { return cfg_seen_ && cfg_.bot; }
+    bool storage_bot() const { return dev_.storage_bot(); }
     // The policy denies this device (known once its first mass-storage command was seen).
-    bool denied() const { return classified_ && rule_ == UsbRule::Deny; }
-    bool needs_bounce() const { return bounce_wanted_; }
+    bool denied() const { return dev_.denied(); }
     // Whether the guest may ring this endpoint (nullptr) or why not.
     [[nodiscard]] char const* endpoint_allowed(u8 dci) const;
 
@@ -77,21 +58,11 @@ class UsbSlot {
     // A transfer event naming a TRB tagged `tag` (before the guest sees it; may rewrite it).
     void event(UsbCtx const& c, u8 dci, u16 tag, Trb* ev);
 
-    UsbIdentity const& identity() const { return id_; }
-    storage::Volume const& volume() const { return volume_; }
+    UsbIdentity const& identity() const { return dev_.identity(); }
+    storage::Volume const& volume() const { return dev_.volume(); }
 
   private:
-    struct Cmd {
-        Cbw cbw;
-        ScsiCommand scsi;
-        bool refused;    // CSW rewritten to Failed, sense_ kept for REQUEST SENSE
-        ScsiSense sense;
-        bool sink;       // its data stage goes to the sink
-        bool media;      // data bounced through the volume
-        bool small;      // data-in bounced through the small page (capacity, sense)
-        bool sense_patch;
-    };
-
+    StorageMem mem(UsbCtx const& c) const;
     // control endpoint (usb_slot_control.cpp)
     char const* control(UsbCtx const& c, Trb* t, u16* tag);
     void control_event(UsbCtx const& c, TrbRole role, Trb const& ev);
@@ -101,37 +72,18 @@ class UsbSlot {
     char const* bot_out(UsbCtx const& c, Trb* t, u16* tag);
     char const* bot_in(UsbCtx const& c, Trb* t, u16* tag);
     char const* cbw(UsbCtx const& c, Trb* t);
-    void classify(UsbCtx const& c);
-    void decide(UsbCtx const& c, Cmd* cmd);
-    void refuse(Cmd* cmd, ScsiSense s);
     void data_in_done(UsbCtx const& c, u32 got);
     void csw_done(UsbCtx const& c, u32 got);
-    u8* in_area(UsbCtx const& c) const;
 
-    // descriptors
-    UsbIdentity id_{};
-    ConfigInfo cfg_{};
-    bool device_seen_{false}, serial_seen_{false}, cfg_seen_{false};
-    u64 setup_{0};       // the last Setup Stage (its 8 bytes) of the control endpoint
-    bool desc_pending_{false};
+    UsbStorage dev_{};
+    char who_[16]{};
     Gpa desc_guest_{0};
-    u32 desc_len_{0};
-
-    // storage
-    bool classified_{false}, listed_{false}, identity_ok_{false}, bounce_wanted_{false};
-    UsbRule rule_{UsbRule::Allow};
-    storage::Volume volume_{};
-    Cmd cmd_{};
-    u32 out_left_{0}, in_left_{0}, out_off_{0}, sealed_{0}, in_off_{0};
-    bool sense_pending_{false};
-    ScsiSense pending_sense_{};
     struct InEntry {
         Gpa guest;
         u32 off, len;
     };
     InEntry in_[kMaxBotEntries]{};
     u32 in_count_{0};
-    bool in_done_{false};
     Gpa csw_guest_{0};
     u32 csw_len_{0};
     // The doorbell's bounced data-out TRBs: their copied index and their data's end offset.

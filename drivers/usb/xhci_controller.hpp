@@ -30,17 +30,13 @@
 
 namespace tv::usb {
 
-class XhciEnv {
+class XhciEnv : public UsbStorageEnv {
   public:
     virtual u64 dev_read(u32 off, u8 size) = 0;  // a register of the real controller (BAR0 offset)
     virtual void dev_write(u32 off, u8 size, u64 value) = 0;
     virtual GuestView const& guest() = 0;
-    virtual void refused(char const* what, char const* why) = 0;  // a refusal: rate-limited log line
-    virtual void note(char const* what) = 0;                     // a rare event worth a log line
     virtual void delay_us(u32 us) = 0;
-    // The device policy ([usb], docs/config.md) for a device of this identity (serial_read:
-    // whether id.serial is the device's, read from its string descriptor).
-    virtual UsbRule usb_rule(UsbIdentity const& /*id*/, bool /*serial_read*/) { return UsbRule::Allow; }
+    // refused, note and usb_rule: UsbStorageEnv
 
   protected:
     ~XhciEnv() = default;
