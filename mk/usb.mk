@@ -18,9 +18,9 @@ USB_PURE_SRCS := drivers/usb/xhci_trb.cpp drivers/usb/xhci_ring.cpp drivers/usb/
                  drivers/usb/xhci_events.cpp drivers/usb/xhci_ports.cpp drivers/usb/usb_bot.cpp \
                  drivers/usb/usb_identity.cpp drivers/usb/usb_slot_control.cpp drivers/usb/usb_slot_bot.cpp \
                  drivers/usb/usb_policy.cpp drivers/usb/usb_storage.cpp drivers/usb/usb_storage_desc.cpp
-# The EHCI mediator's pure part (docs/usb.md, "EHCI"): the async schedule's shadow and the registers.
-USB_EHCI_SRCS := drivers/usb/ehci_schedule.cpp drivers/usb/ehci_qtd.cpp drivers/usb/ehci_controller.cpp \
-                 drivers/usb/ehci_policy.cpp
+# The EHCI mediator's pure part (docs/usb.md, "EHCI"): the async schedule's shadow, the registers,
+# the mass-storage path on qTDs.
+USB_EHCI_SRCS := drivers/usb/ehci_schedule.cpp drivers/usb/ehci_qtd.cpp drivers/usb/ehci_controller.cpp drivers/usb/ehci_storage.cpp
 USB_PURE_SRCS += $(USB_EHCI_SRCS)
 USB_TEST_SRCS := $(wildcard tests/unit/test_xhci*.cpp tests/unit/test_usb*.cpp tests/unit/test_ehci*.cpp)
 
@@ -41,8 +41,11 @@ UNIT_FUZZ_EXTRA_xhci = $(CRYPTO_INC) $(CRYPTO_SSE_ISA)
 UNIT_FUZZ_LIBS_xhci = $(CRYPTO_MBEDTLS_LIB)
 $(UNIT_BUILD)/fuzz_xhci: $(wildcard drivers/usb/*.hpp)
 # fuzz_ehci (tests/unit/fuzz_ehci.cpp, seeds in tests/unit/corpus/ehci/): the EHCI schedule walker
-# and registers against a hostile guest's QHs and qTDs.
-UNIT_FUZZ_WITH_ehci = $(USB_EHCI_SRCS)
+# and registers against a hostile guest's QHs and qTDs; the mass-storage path comes along, with
+# the storage pipeline, as for fuzz_xhci.
+UNIT_FUZZ_WITH_ehci = $(USB_PURE_SRCS) $(STORAGE_PURE_SRCS) $(CRYPTO_SRCS)
+UNIT_FUZZ_EXTRA_ehci = $(CRYPTO_INC) $(CRYPTO_SSE_ISA)
+UNIT_FUZZ_LIBS_ehci = $(CRYPTO_MBEDTLS_LIB)
 $(UNIT_BUILD)/fuzz_ehci: $(wildcard drivers/usb/*.hpp)
 
 # The monitor glue (drivers/usb/xhci_install.cpp), host-tested against the device kit's mocks

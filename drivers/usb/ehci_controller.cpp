@@ -16,6 +16,9 @@ bool EhciController::init(EhciEnv* env, DmaMem dma) {
     if (env->dev_read(kHccParams, 4) & kHcc64Bit) return false;
     op_ = env->dev_read(kCapLength, 1) & 0xFF;
     if (!sched_.init(env, dma)) return false;
+    u64 const st = u64{kStoragePage} * kPageSize;
+    storage_.init(env, DmaMem{dma.virt + st, Hpa{dma.dev.raw + st}});
+    sched_.set_hook(&storage_);
     auto* list = reinterpret_cast<u32*>(dma.virt + EhciSchedule::kPages * kPageSize);
     for (u32 i = 0; i < kFrameListEntries; ++i) dev_store(&list[i], kLinkTerminate);
     frame_list_ = static_cast<u32>(dma.dev.raw) + EhciSchedule::kPages * static_cast<u32>(kPageSize);
@@ -32,6 +35,7 @@ bool EhciController::take_over() {
         if (!up) env_->delay_us(100);
     }
     sched_.reset();
+    storage_.reset();
     guest_cmd_ = guest_periodic_ = device_async_ = 0;
     program(EhciOp::AsyncListAddr, sched_.idle_head());
     program(EhciOp::PeriodicListBase, frame_list_);
@@ -103,6 +107,7 @@ void EhciController::write_cmd(u32 value) {
     u32 const cmd = op_ + op(EhciOp::UsbCmd);
     if (value & kCmdReset) {
         sched_.reset();
+        storage_.reset();
         guest_cmd_ = guest_periodic_ = device_async_ = 0;
         return env_->dev_write(cmd, 4, kCmdReset);  // alone: the lists are given again before a run
     }

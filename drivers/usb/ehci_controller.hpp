@@ -23,6 +23,7 @@
 #pragma once
 
 #include "drivers/usb/ehci_schedule.hpp"
+#include "drivers/usb/ehci_storage.hpp"
 
 namespace tv::usb {
 
@@ -32,7 +33,9 @@ struct EhciRegCounters {
 
 class EhciController {
   public:
-    static constexpr u32 kDmaPages = EhciSchedule::kPages + 1;  // the shadow and the frame list
+    // The shadow, the frame list and the mass-storage path's pages.
+    static constexpr u32 kStoragePage = EhciSchedule::kPages + 1;
+    static constexpr u32 kDmaPages = kStoragePage + EhciStorage::kPages;
 
     // dma: kDmaPages of monitor memory the controller reaches, below 4 GiB. False (nothing
     // touched) for a controller with 64-bit addressing or memory it cannot reach.
@@ -47,6 +50,7 @@ class EhciController {
     void tick();
 
     EhciSchedule const& schedule() const { return sched_; }
+    EhciStorage const& storage() const { return storage_; }
     EhciRegCounters const& counters() const { return counters_; }
     u32 op_base() const { return op_; }
 
@@ -63,6 +67,7 @@ class EhciController {
     u32 device_async_{0};  // what the controller was given for the guest's ASYNCLISTADDR (0: nothing yet)
     bool periodic_noted_{false};
     EhciSchedule sched_{};
+    EhciStorage storage_{};
     EhciRegCounters counters_{};
 };
 

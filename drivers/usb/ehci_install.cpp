@@ -1,5 +1,5 @@
-// The EHCI mediator's place in the monitor: PCI discovery, the fail-closed configuration rule
-// (ehci_policy), the BAR0 hook, monitor memory for the shadow, the monitor clock's tick that
+// The EHCI mediator's place in the monitor: PCI discovery, the BAR0 hook, the device policy
+// ([usb]) for the mass-storage path, monitor memory for the shadow, the monitor clock's tick that
 // picks up what the guest queued, and the EhciEnv that reaches the real controller.
 #include <stdio.h>
 
@@ -15,7 +15,7 @@
 #include "drivers/pci/pci_monitor.hpp"
 #include "drivers/usb/ehci_controller.hpp"
 #include "drivers/usb/ehci_mediator.hpp"
-#include "drivers/usb/ehci_policy.hpp"
+#include "drivers/usb/usb_policy.hpp"
 #include "lib/new.hpp"
 
 namespace tv::usb {
@@ -54,6 +54,10 @@ class MonitorEnv final : public EhciEnv {
     }
     void note(char const* what) override { log("%s: %s", name, what); }
     void delay_us(u32 us) override { clock_delay_us(us); }
+    UsbRule usb_rule(UsbIdentity const& id, bool serial_read) override {
+        Config const* cfg = config();
+        return usb_rule_for(cfg ? &cfg->usb : nullptr, id, serial_read);
+    }
 
     MmioHookId hook{};
     MonitorGuest guest_view{};
@@ -116,7 +120,7 @@ Status install_one(pci::Function const& f) {
     }
     c.ehci = e;
     bool const up = c.ehci->take_over();
-    log("%s: mediated (async schedule shadowed, periodic schedule refused)%s", c.env.name,
+    log("%s: mediated (async schedule shadowed, mass storage followed, periodic schedule refused)%s", c.env.name,
         up ? "" : "; the controller did not come back from reset");
     return Status::Ok;
 }
@@ -138,14 +142,7 @@ bool matches(pci::Function const& f) {
     return f.class_code == kClassSerial && f.subclass == kSubclassUsb && f.prog_if == kProgIfEhci;
 }
 
-// Under a configuration that needs the mass-storage path the function is not claimed: the
-// bus-master policy then refuses its DMA (fail closed).
 Status attach(pci::Function const& f, pci::PciClaim& claim) {
-    if (char const* why = ehci_config_refusal(config())) {
-        log("ehci %02x:%02x.%u: not mediated (%s, not yet on EHCI): left to the bus-master policy", f.bdf.bus,
-            f.bdf.dev, f.bdf.fn, why);
-        return Status::Ok;
-    }
     return claim.take(pci::kAllParts) ? install_one(f) : Status::Ok;
 }
 

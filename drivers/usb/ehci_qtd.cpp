@@ -96,24 +96,36 @@ void EhciSchedule::refresh(u32 i) {
     auto push = [&](u32 ptr) {
         if (!(ptr & kLinkTerminate) && nw < sizeof work / sizeof work[0]) work[nw++] = ptr & kLinkMask;
     };
+    // The roots, also where the chain order of the copies starts (the hook sees a transfer's
+    // qTDs in the order the device runs them).
+    u32 roots[3];
+    u32 nr = 0;
+    auto root = [&](u32 ptr) {
+        push(ptr);
+        if (!(ptr & kLinkTerminate) && nr < 3) roots[nr++] = ptr & kLinkMask;
+    };
     u32 current = kNone;
     if (s.fresh) {
-        push(s.import_next);
-        push(s.import_alt);
+        root(s.import_next);
+        root(s.import_alt);
     } else {
         Qh* h = qh_virt(i);
         current = slot_of(i, dev_load(&h->current));
-        if (current != kNone && (dev_load(&h->overlay.token) & kQtdActive)) push(s.q[current].guest);
-        u32 const roots[2] = {dev_load(&h->overlay.next), dev_load(&h->overlay.alt_next)};
-        for (u32 ptr : roots)
-            if (!(ptr & kLinkTerminate) && slot_of(i, ptr) != kNone) push(s.q[slot_of(i, ptr)].guest);
+        if (current != kNone && (dev_load(&h->overlay.token) & kQtdActive)) root(s.q[current].guest);
+        u32 const ptrs[2] = {dev_load(&h->overlay.next), dev_load(&h->overlay.alt_next)};
+        for (u32 ptr : ptrs)
+            if (!(ptr & kLinkTerminate) && slot_of(i, ptr) != kNone) root(s.q[slot_of(i, ptr)].guest);
     }
     while (nw) reach(i, work[--nw], push);
     // A completed current qTD is kept as the controller left it, unless the guest queued a new
     // qTD at the same address (its memory reused) that the chain reaches: then that was copied.
     if (current != kNone && s.q[current].used) s.q[current].reached = true;
-    for (u32 k = 0; k < kQtdsPerQh; ++k)
-        if (has_pending_[k] && s.q[k].used) copy_qtd(i, k, pending_[k]);
+    u32 order[kQtdsPerQh];
+    bool active[kQtdsPerQh];
+    u32 const n = chain_order(i, roots, nr, order);
+    for (u32 x = 0; x < n; ++x) active[x] = prepare_qtd(i, order[x], pending_[order[x]], &img_[order[x]]);
+    if (hook_ && n) hook_->batch_end(dev_load(&qh_virt(i)->epchar));
+    for (u32 x = 0; x < n; ++x) write_qtd(i, order[x], img_[order[x]], active[x]);
     bool freed = false;
     for (u32 k = 0; k < kQtdsPerQh; ++k) {
         QtdSlot& t = s.q[k];
@@ -146,7 +158,10 @@ void EhciSchedule::reach(u32 i, u32 a, Push& push) {
             refuse("more qTDs queued on one queue head than the shadow holds");
             return;
         }
-        s.q[k] = QtdSlot{a, kLinkTerminate, kLinkTerminate, true, false, false};
+        s.q[k] = QtdSlot{};
+        s.q[k].guest = a;
+        s.q[k].gnext = s.q[k].galt = kLinkTerminate;
+        s.q[k].used = true;
         index_add(i, k);
     }
     QtdSlot& t = s.q[k];
@@ -174,28 +189,84 @@ u32 EhciSchedule::find_qtd_free(u32 i) const {
     return kNone;
 }
 
-// The guest's qTD c into shadow slot k (not the controller's now): pointers translated, an
-// Active one checked, an inactive one without buffers. Written only when it differs, the
-// token last.
-void EhciSchedule::copy_qtd(u32 i, u32 k, Qtd const& c) {
+// The qTDs copied at this sync, in the order the controller will run them: along the next
+// pointers from the roots (through qTDs the controller holds), then any others.
+u32 EhciSchedule::chain_order(u32 i, u32 const* roots, u32 nroots, u32* order) const {
+    QhSlot const& s = qh_[i];
+    bool taken[kQtdsPerQh]{};
+    u32 n = 0;
+    for (u32 r = 0; r < nroots; ++r) {
+        u32 at = roots[r];
+        for (u32 hops = 0; hops < kQtdsPerQh; ++hops) {
+            u32 const k = find_qtd(i, at);
+            if (k == kNone || taken[k]) break;
+            if (has_pending_[k] && s.q[k].used) {
+                taken[k] = true;
+                order[n++] = k;
+                if (!(pending_[k].token & kQtdActive)) break;
+                at = pending_[k].next;
+            } else if (s.q[k].given) {
+                at = s.q[k].gnext;
+            } else {
+                break;
+            }
+            if (at & kLinkTerminate) break;
+            at &= kLinkMask;
+        }
+    }
+    for (u32 k = 0; k < kQtdsPerQh; ++k)
+        if (has_pending_[k] && s.q[k].used && !taken[k]) order[n++] = k;
+    return n;
+}
+
+// The guest's qTD c as shadow slot k will hold it: pointers translated, an Active one checked
+// and shown to the hook (which may move its buffers to monitor memory), an inactive or
+// refused one without buffers. True when it is given Active.
+bool EhciSchedule::prepare_qtd(u32 i, u32 k, Qtd const& c, Qtd* img) {
     QtdSlot& t = qh_[i].q[k];
-    Qtd img = c;
-    img.next = device_ptr(i, c.next);
-    img.alt_next = device_ptr(i, c.alt_next);
+    *img = c;
+    img->next = device_ptr(i, c.next);
+    img->alt_next = device_ptr(i, c.alt_next);
     t.gnext = c.next;
     t.galt = c.alt_next;
     bool active = (c.token & kQtdActive) != 0;
     if (active) {
-        if (char const* why = check_qtd(env_->guest(), c)) {
+        t.tag = 0;  // the last tag stays while the slot is not given again: the overlay may name it
+        char const* why = check_qtd(env_->guest(), c);
+        u16 tag = 0;
+        if (!why && hook_) why = hook_->give(dev_load(&qh_virt(i)->epchar), c, img, &tag);
+        if (why) {
             refuse(why);
-            img.token = (c.token & ~kQtdActive) | kQtdHalted;
-            (void)env_->guest().write(Gpa{u64{t.guest} + 8}, &img.token, sizeof img.token);
+            u32 const halted = (c.token & ~kQtdActive) | kQtdHalted;
+            (void)env_->guest().write(Gpa{u64{t.guest} + 8}, &halted, sizeof halted);
+            *img = c;
+            img->token = halted;
             active = false;
+        } else if (tag) {
+            t.tag = tag;
+            t.gtoken = c.token;
+            memcpy(t.gbuf, c.buffer, sizeof t.gbuf);
         }
     }
     if (!active) {  // the controller neither moves its data nor follows its pointers
+        memset(img->buffer, 0, sizeof img->buffer);
+        img->next = img->alt_next = kLinkTerminate;
+    }
+    return active;
+}
+
+// Shadow slot k gets img, written only when it differs, the token last. A tagged qTD whose
+// data the hook has not made ready (a sector not sealed) is refused here.
+void EhciSchedule::write_qtd(u32 i, u32 k, Qtd img, bool active) {
+    QtdSlot& t = qh_[i].q[k];
+    if (active && t.tag && hook_ && !hook_->ready(dev_load(&qh_virt(i)->epchar), t.tag)) {
+        refuse("data the device would read before it was sealed");
+        img.token = (t.gtoken & ~kQtdActive) | kQtdHalted;
+        (void)env_->guest().write(Gpa{u64{t.guest} + 8}, &img.token, sizeof img.token);
         memset(img.buffer, 0, sizeof img.buffer);
         img.next = img.alt_next = kLinkTerminate;
+        t.tag = 0;
+        active = false;
     }
     Qtd* d = qtd_virt(i, k);
     Qtd now;
@@ -211,8 +282,23 @@ void EhciSchedule::copy_qtd(u32 i, u32 k, Qtd const& c) {
     dev_store(&d->token, img.token);
     if (active) {
         t.given = true;
+        t.noted = false;
         ++counters_.qtds_copied;
     }
+}
+
+// A tagged qTD's token and first buffer word as the guest must see them: its own pages, the
+// controller's progress (bytes left) carried over.
+bool EhciSchedule::guest_words(u32 i, u32 k, u32 token, u32* gtoken, u32* gbuf0) const {
+    QtdSlot const& t = qh_[i].q[k];
+    if (!t.tag) return false;
+    u32 const given = qtd_bytes(t.gtoken), left = qtd_bytes(token);
+    u32 const pos = (t.gbuf[0] & ~kBufferPageMask) + (left < given ? given - left : 0);
+    u32 cpage = qtd_cpage(t.gtoken) + pos / static_cast<u32>(kPageSize);
+    if (cpage > 4) cpage = 4;
+    *gtoken = (token & ~(7u << 12)) | cpage << 12;
+    *gbuf0 = (t.gbuf[0] & kBufferPageMask) | (pos & ~kBufferPageMask);
+    return true;
 }
 
 }  // namespace tv::usb

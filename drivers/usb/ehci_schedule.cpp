@@ -87,17 +87,7 @@ void EhciSchedule::sync() {
 void EhciSchedule::write_back(u32 i) {
     QhSlot& s = qh_[i];
     GuestView const& g = env_->guest();
-    for (u32 k = 0; k < kQtdsPerQh; ++k) {
-        QtdSlot& t = s.q[k];
-        if (!t.used || !t.given) continue;
-        Qtd* d = qtd_virt(i, k);
-        u32 const token = dev_load(&d->token);
-        if (token & kQtdActive) continue;
-        u32 const words[2] = {token, dev_load(&d->buffer[0])};
-        (void)g.write(Gpa{u64{t.guest} + 8}, words, sizeof words);  // checked when copied
-        t.given = false;
-        ++counters_.completions;
-    }
+    complete(i);
     if (s.fresh) return;
     Qh* h = qh_virt(i);
     u32 w[9];
@@ -106,11 +96,43 @@ void EhciSchedule::write_back(u32 i) {
     w[2] = dev_load(&h->overlay.alt_next);
     w[3] = dev_load(&h->overlay.token);
     for (u32 b = 0; b < 5; ++b) w[4 + b] = dev_load(&h->overlay.buffer[b]);
+    // An overlay loaded from a qTD whose buffers are the monitor's shows the guest its own.
+    u32 const cur = slot_of(i, w[0]);
+    if (cur != ~0u && guest_words(i, cur, w[3], &w[3], &w[4]))
+        for (u32 b = 1; b < 5; ++b) w[4 + b] = (s.q[cur].gbuf[b] & kBufferPageMask) | (w[4 + b] & ~kBufferPageMask);
     w[0] = guest_ptr(i, w[0], s.guest_current);
     w[1] = guest_ptr(i, w[1], kLinkTerminate);
     w[2] = guest_ptr(i, w[2], kLinkTerminate);
     if (memcmp(w, s.written, sizeof w) == 0) return;
     if (g.write(Gpa{u64{s.guest} + 12}, w, sizeof w)) memcpy(s.written, w, sizeof w);
+}
+
+// Completed qTDs' tokens into the guest's qTDs. The hook hears of every tagged completion
+// first (it copies bounced data to the guest), then each is shown unless the hook holds it.
+void EhciSchedule::complete(u32 i) {
+    QhSlot& s = qh_[i];
+    u32 const epchar = dev_load(&qh_virt(i)->epchar);
+    for (u32 k = 0; k < kQtdsPerQh && hook_; ++k) {
+        QtdSlot& t = s.q[k];
+        if (!t.used || !t.given || !t.tag || t.noted) continue;
+        u32 const token = dev_load(&qtd_virt(i, k)->token);
+        if (token & kQtdActive) continue;
+        t.noted = true;
+        hook_->completed(epchar, t.tag, token);
+    }
+    for (u32 k = 0; k < kQtdsPerQh; ++k) {
+        QtdSlot& t = s.q[k];
+        if (!t.used || !t.given) continue;
+        Qtd* d = qtd_virt(i, k);
+        u32 const token = dev_load(&d->token);
+        if (token & kQtdActive) continue;
+        if (t.tag && hook_ && !hook_->release(epchar, t.tag)) continue;
+        u32 words[2] = {token, dev_load(&d->buffer[0])};
+        (void)guest_words(i, k, token, &words[0], &words[1]);
+        (void)env_->guest().write(Gpa{u64{t.guest} + 8}, words, sizeof words);  // checked when copied
+        t.given = false;
+        ++counters_.completions;
+    }
 }
 
 // The guest's ring from its head: QHs copied and taken, in order; returns how many.

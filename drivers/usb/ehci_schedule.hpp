@@ -34,22 +34,44 @@
 #pragma once
 
 #include "drivers/usb/ehci_layout.hpp"
+#include "drivers/usb/usb_storage.hpp"
 #include "drivers/usb/xhci_ring.hpp"
 #include "drivers/usb/xhci_shadow_ring.hpp"
 
 namespace tv::usb {
 
-class EhciEnv {
+class EhciEnv : public UsbStorageEnv {
   public:
     virtual u32 dev_read(u32 off, u8 size) = 0;  // a register of the real controller (BAR offset)
     virtual void dev_write(u32 off, u8 size, u32 value) = 0;
     virtual GuestView const& guest() = 0;
-    virtual void refused(char const* what, char const* why) = 0;  // rate-limited log line
-    virtual void note(char const* what) = 0;
     virtual void delay_us(u32 us) = 0;
+    // refused (a rate-limited log line), note and usb_rule: UsbStorageEnv
 
   protected:
     ~EhciEnv() = default;
+};
+
+// What follows the devices behind the schedule (ehci_storage.hpp, the mass-storage path): told
+// of every Active qTD before the controller is given it, in chain order, and of its completion
+// before the guest sees it.
+class EhciQtdHook {
+  public:
+    // A checked Active qTD (`guest`, the monitor's copy) of the QH whose endpoint
+    // characteristics are epchar: *img is its shadow, whose buffers the hook may point at
+    // monitor memory (then *tag is set, non-zero); nullptr, or why the qTD is refused.
+    [[nodiscard]] virtual char const* give(u32 epchar, Qtd const& guest, Qtd* img, u16* tag) = 0;
+    // The QH's qTDs of this sync were given: data the device will read is made ready (sealed).
+    virtual void batch_end(u32 epchar) = 0;
+    // Whether the qTD tagged `tag` may run now; if not it is refused.
+    virtual bool ready(u32 epchar, u16 tag) const = 0;
+    // A tagged qTD completed with the controller's token (once, before the guest sees it).
+    virtual void completed(u32 epchar, u16 tag, u32 token) = 0;
+    // Whether a completed tagged qTD may be shown to the guest yet (a data stage is shown whole).
+    virtual bool release(u32 epchar, u16 tag) const = 0;
+
+  protected:
+    ~EhciQtdHook() = default;
 };
 
 struct EhciCounters {
@@ -67,6 +89,7 @@ class EhciSchedule {
 
     // mem: kPages of monitor memory the controller reaches, below 4 GiB. False otherwise.
     [[nodiscard]] bool init(EhciEnv* env, DmaMem mem);
+    void set_hook(EhciQtdHook* hook) { hook_ = hook; }
     // The controller was reset: every shadow dropped (the controller forgot them too).
     void reset();
 
@@ -97,6 +120,10 @@ class EhciSchedule {
         u32 guest;
         u32 gnext, galt;  // the guest's pointers as last copied
         bool used, given, reached;
+        bool noted;       // its completion was told to the hook
+        u16 tag;          // the hook's (non-zero: its buffers are monitor memory)
+        u32 gtoken;       // a tagged qTD's guest token and buffers, for the write-back
+        u32 gbuf[5];
     };
     struct QhSlot {
         u32 guest;
@@ -127,7 +154,11 @@ class EhciSchedule {
     void refresh(u32 i);
     template <class Push>
     void reach(u32 i, u32 guest, Push& push);
-    void copy_qtd(u32 i, u32 k, Qtd const& c);
+    u32 chain_order(u32 i, u32 const* roots, u32 nroots, u32* order) const;
+    bool prepare_qtd(u32 i, u32 k, Qtd const& c, Qtd* img);
+    void write_qtd(u32 i, u32 k, Qtd img, bool active);
+    void complete(u32 i);
+    bool guest_words(u32 i, u32 k, u32 token, u32* gtoken, u32* gbuf0) const;
     void link(u32 const* order, u32 n);
     void free_retired(QhUse which);
     u32 find_qtd(u32 i, u32 guest) const;
@@ -145,7 +176,9 @@ class EhciSchedule {
     u32 guest_head_{0};
     bool head_set_{false};
     QhSlot qh_[kMaxQh]{};
+    EhciQtdHook* hook_{nullptr};
     Qtd pending_[kQtdsPerQh]{};
+    Qtd img_[kQtdsPerQh]{};
     bool has_pending_[kQtdsPerQh]{};
     EhciCounters counters_{};
 };

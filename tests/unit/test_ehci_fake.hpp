@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,7 @@ class FakeEhci final : public EhciEnv {
     void refused(char const* what, char const* why) override { refusals.push_back(std::string(what) + ": " + why); }
     void note(char const* what) override { notes.push_back(what); }
     void delay_us(u32) override {}
+    UsbRule usb_rule(UsbIdentity const&, bool) override { return rule; }
 
     DmaMem mem() { return DmaMem{dma.data(), Hpa{kDmaBase}}; }
     bool in_dma(u32 addr, u32 len) const { return addr >= kDmaBase && u64{addr} + len <= u64{kDmaBase} + dma.size(); }
@@ -95,11 +97,14 @@ class FakeEhci final : public EhciEnv {
                 h->current = next & kLinkMask;
                 h->overlay = *q;
             }
+            if (!budget) return;
+            --budget;
             Executed e{h->current, h->overlay.buffer[0], qtd_bytes(h->overlay.token), qtd_pid(h->overlay.token)};
             executed.push_back(e);
             u32 left = 0;
             if (e.pid == QtdPid::In && short_by < e.bytes) left = short_by;
-            if (!buffer_in_guest(h->overlay)) bad_buffers.push_back(e.buffer);
+            if (!buffer_in_guest(h->overlay) && !buffer_in_storage(h->overlay)) bad_buffers.push_back(e.buffer);
+            if (device) left = device(*h, h->overlay);
             h->overlay.token = (h->overlay.token & ~(kQtdActive | (0x7FFFu << 16))) | (left << 16);
             Qtd* q = at<Qtd>(h->current);
             if (!q) return;
@@ -120,7 +125,21 @@ class FakeEhci final : public EhciEnv {
         return true;
     }
 
+    // The mass-storage path's pages (bounces, the sink, descriptor and CBW copies): the only
+    // monitor memory a qTD may move.
+    bool buffer_in_storage(Qtd const& t) const {
+        u32 const base = kDmaBase + EhciController::kStoragePage * 4096;
+        return (t.buffer[0] & ~0xFFFu) >= base && in_dma(t.buffer[0] & ~0xFFFu, 4096);
+    }
+    // The bytes at an address the controller was given: guest RAM or the DMA memory.
+    u8* bytes(u32 addr) { return addr < g.ram.size() ? g.ram.data() + addr : at<u8>(addr); }
+
     FakeGuest g;
+    UsbRule rule{UsbRule::Allow};
+    // The device behind the controller, when a test has one: each qTD run is handed to it
+    // (the overlay, as loaded), which moves its bytes through bytes() and returns those left.
+    std::function<u32(Qh const&, Qtd const&)> device;
+    u32 budget{~0u};  // qTDs the controller runs before it stops (a test's slow controller)
     std::vector<u8> dma;
     u32 hccparams{0x80}, cmd{0}, sts{0}, async{0}, periodic{0}, other{0};
     bool iaa_rung{false};

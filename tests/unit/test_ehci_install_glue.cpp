@@ -1,8 +1,8 @@
 // The EHCI mediator's monitor glue (drivers/usb/ehci_install.cpp), host-tested against fakes of
 // the monitor's registries (tests/unit/mocks/): what it claims, which BAR it hooks under which
 // device, that it asks the monitor clock for its tick, that a controller whose shadow memory it
-// could not reach is hidden from the guest, and that under a USB policy it cannot enforce it
-// claims nothing (the bus-master policy keeps the controller's DMA refused). The mediation
+// could not reach is hidden from the guest, and that under a USB policy it claims and mediates
+// the controller (the policy is enforced on its mass-storage path). The mediation
 // itself (takeover, registers) is tested on the pure controller (test_ehci_schedule.cpp).
 //
 // The glue keeps its controllers in globals, as in the monitor: the tests share one attached
@@ -118,7 +118,7 @@ TEST(EhciInstallGlue, ShadowMemoryTheControllerCannotReachHidesItsRegisters) {
     EXPECT_EQ(registries().device_regs[kBar0 + kOp], before);
 }
 
-TEST(EhciInstallGlue, UnderAUsbPolicyItCannotEnforceTheControllerIsNotClaimed) {
+TEST(EhciInstallGlue, UnderAUsbPolicyTheControllerIsClaimedAndMediated) {
     first();
     auto& r = registries();
     r.conf = Config{};
@@ -129,7 +129,9 @@ TEST(EhciInstallGlue, UnderAUsbPolicyItCannotEnforceTheControllerIsNotClaimed) {
     Attached a{second, 1};
     r.conf_loaded = false;
     EXPECT_EQ(a.status, Status::Ok);
-    EXPECT_EQ(a.reg.owner(second[0].bdf, kAllParts), nullptr);
-    EXPECT_EQ(r.mmio_at(Gpa{0xF8500000}), nullptr);
-    EXPECT_TRUE(r.logged("ehci 32:02.0: not mediated ([usb] storage needs the mass-storage path"));
+    EXPECT_NE(a.reg.owner(second[0].bdf, kAllParts), nullptr);
+    EXPECT_NE(r.mmio_at(Gpa{0xF8500000}), nullptr);
+    // Claimed and hooked; the mocks' memory is above 4 GiB, so it ends unmediated as above.
+    EXPECT_TRUE(r.logged("ehci 32:02.0: 64-bit addressing or shadow memory above 4 GiB"));
+    EXPECT_FALSE(r.logged("ehci 32:02.0: not mediated ("));
 }
