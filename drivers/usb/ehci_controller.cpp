@@ -15,6 +15,8 @@ bool EhciController::init(EhciEnv* env, DmaMem dma) {
     env_ = env;
     if (env->dev_read(kHccParams, 4) & kHcc64Bit) return false;
     op_ = env->dev_read(kCapLength, 1) & 0xFF;
+    // Every page the controller is given (the bounces too) must be reachable with 32 bits.
+    if (dma.dev.raw + u64{kDmaPages} * kPageSize > (u64{1} << 32)) return false;
     if (!sched_.init(env, dma)) return false;
     u64 const st = u64{kStoragePage} * kPageSize;
     storage_.init(env, DmaMem{dma.virt + st, Hpa{dma.dev.raw + st}});
