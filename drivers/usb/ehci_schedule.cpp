@@ -126,7 +126,9 @@ void EhciSchedule::complete(u32 i) {
         Qtd* d = qtd_virt(i, k);
         u32 const token = dev_load(&d->token);
         if (token & kQtdActive) continue;
-        if (t.tag && hook_ && !hook_->release(epchar, t.tag)) continue;
+        // A tagged qTD the first pass did not see completed (the controller finished it since)
+        // waits for the next sync: its data is not in the guest's buffer yet.
+        if (t.tag && hook_ && (!t.noted || !hook_->release(epchar, t.tag))) continue;
         u32 words[2] = {token, dev_load(&d->buffer[0])};
         (void)guest_words(i, k, token, &words[0], &words[1]);
         (void)env_->guest().write(Gpa{u64{t.guest} + 8}, words, sizeof words);  // checked when copied

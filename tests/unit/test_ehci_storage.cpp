@@ -5,6 +5,7 @@
 // bytes the shadow's buffers name.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "crypto/xts.hpp"
@@ -475,4 +476,77 @@ TEST_F(EhciMassStorage, TheGuestNeverSeesTheMonitorsBufferAddresses) {
             EXPECT_LT(h.overlay.buffer[b], mon) << "QH " << std::hex << q;
         }
     EXPECT_EQ(td(csw_td).buffer[0] & 0xFFF, (kCswBuf + kCswBytes) & 0xFFF);  // the guest's offset, advanced
+}
+
+namespace {
+
+// A hook that tags every qTD (by its buffer) and records which completions it was told of; the
+// first completion it hears of lets the controller run on, as a real controller does while the
+// monitor syncs.
+class WatchHook final : public EhciQtdHook {
+  public:
+    explicit WatchHook(FakeEhci& fake) : f(fake) {}
+    char const* give(u32, Qtd const& g, Qtd*, u16* tag) override {
+        *tag = static_cast<u16>(1 + (g.buffer[0] >> 12));
+        return nullptr;
+    }
+    void batch_end(u32) override {}
+    bool ready(u32, u16) const override { return true; }
+    void completed(u32, u16 tag, u32) override {
+        seen.push_back(tag);
+        if (run_on_first) {
+            run_on_first = false;
+            f.budget = ~0u;
+            f.run();
+        }
+    }
+    bool release(u32, u16) const override { return true; }
+
+    FakeEhci& f;
+    std::vector<u16> seen;
+    bool run_on_first{false};
+};
+
+}  // namespace
+
+// The controller runs while the monitor writes completions back: a qTD it finished after the
+// hook's pass looked at it must wait for the next sync, or the guest would see it complete
+// before its bounced data (a CSW, a descriptor) was copied to the guest's buffer.
+TEST(EhciScheduleHook, NoCompletionReachesTheGuestBeforeTheHookSawIt) {
+    FakeEhci f;
+    WatchHook hook(f);
+    auto s = std::make_unique<tv::usb::EhciSchedule>();
+    ASSERT_TRUE(s->init(&f, f.mem()));
+    s->set_hook(&hook);
+    constexpr u32 kHeadQh = 0x1000, kQh = 0x1040, kD0 = 0x2000, kB = 0x2020, kD1 = 0x2040, kB2 = 0x2060, kD2 = 0x2080;
+    Qh& head = guest_qh(f.g, kHeadQh, kQh, true, kLinkTerminate, 0);
+    head.overlay.token = kQtdHalted;
+    guest_qh(f.g, kQh, kHeadQh, false, kD0);
+    guest_qtd(f.g, kD0, kLinkTerminate, 0x10000, 0, QtdPid::Out, false);  // the QH's dummy
+    f.async = s->set_head(kHeadQh);
+    f.cmd = kCmdRun | kCmdAsync;
+    // A transfer of two qTDs through the dummy (D0 becomes the first), run and written back.
+    guest_qtd(f.g, kD1, kLinkTerminate, 0x12000, 0, QtdPid::Out, false);
+    guest_qtd(f.g, kB, kD1, 0x11000, 64);
+    guest_qtd(f.g, kD0, kB, 0x10000, 64);
+    s->sync();
+    f.run();
+    s->sync();
+    s->sync();
+    // The next one: D1 becomes its first qTD, B2 takes the slot D0's copy left (a lower one).
+    guest_qtd(f.g, kD2, kLinkTerminate, 0x14000, 0, QtdPid::Out, false);
+    guest_qtd(f.g, kB2, kD2, 0x13000, 64);
+    guest_qtd(f.g, kD1, kB2, 0x12000, 64);
+    s->sync();
+    f.budget = 1;  // the controller finishes D1 only, then B2 while the monitor hears of D1
+    f.run();
+    hook.seen.clear();
+    hook.run_on_first = true;
+    s->sync();
+    auto const* b2 = reinterpret_cast<Qtd const*>(f.g.ram.data() + kB2);
+    bool const b2_seen = std::find(hook.seen.begin(), hook.seen.end(), 1 + (0x13000 >> 12)) != hook.seen.end();
+    EXPECT_TRUE(b2_seen || (b2->token & kQtdActive)) << "B2 shown complete before the hook heard of it";
+    s->sync();
+    EXPECT_FALSE(b2->token & kQtdActive);  // the next sync shows it
+    EXPECT_NE(std::find(hook.seen.begin(), hook.seen.end(), 1 + (0x13000 >> 12)), hook.seen.end());
 }
