@@ -164,9 +164,12 @@ char const* EhciStorage::control(Dev& d, Qtd const& g, Qtd* img, u16* tag) {
         u64 setup = 0;
         if (len != 8) return "a Setup qTD of other than 8 bytes";
         if (!read_qtd(env_->guest(), g, &setup, 8)) return "setup outside guest memory";
-        if ((setup & 0xFFFF) == u64{kSetAddress} << 8) {  // the address's old device is gone
+        if ((setup & 0xFFFF) == u64{kSetAddress} << 8) {  // a device reset, or another device
             Dev* o = find(static_cast<u8>((setup >> 16) & 0x7F));
-            if (o && o != &d) forget(o);
+            if (o && o != &d) {
+                o->st.readdressed();
+                o->in_n = o->out_n = 0;
+            }
         }
         if (char const* why = d.st.setup(setup)) return why;
         memcpy(m.small.virt + kSetupOff, &setup, 8);

@@ -3,7 +3,9 @@
 // hands their pieces to the device's UsbStorage (usb_storage.hpp), shared with xHCI.
 //
 // - Control (endpoint 0): a Setup qTD's 8 bytes are copied into the device's small page (the
-//   device reads the copy) and judged; SET_ADDRESS forgets what was known of the new address.
+//   device reads the copy) and judged; SET_ADDRESS closes the named address's endpoints until
+//   its identity was read again (Linux resets a stick that way: the same stick keeps its
+//   volume and policy, another one starts afresh).
 //   The data stage of a GET_DESCRIPTOR goes to the device's desc page, parsed at completion
 //   before the guest's buffer gets the bytes.
 // - Other endpoints run only once the configuration was seen. On a storage device's two bulk

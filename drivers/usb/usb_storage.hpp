@@ -73,6 +73,10 @@ class UsbStorage {
   public:
     void reset();      // a new device
     void reset_bot();  // the device's BOT state machine was reset
+    // The device's address was set again (a device reset, or another device there): no endpoint
+    // but the default one runs until its identity was read again; the same device keeps its
+    // volume and policy, another one starts from scratch.
+    void readdressed();
 
     // Control transfers (usb_storage_desc.cpp). setup: the 8 bytes of a Setup stage, as the
     // monitor copied them; a refusal or nullptr.
@@ -139,6 +143,8 @@ class UsbStorage {
     };
 
     void classify(StorageMem const& m);
+    void identity_changed();
+    void check_identity();
     void decide(StorageMem const& m, Cmd* cmd);
     static void refuse(Cmd* cmd, ScsiSense s);
     storage::DiskId disk_id() const;
@@ -147,6 +153,8 @@ class UsbStorage {
     UsbIdentity id_{};
     ConfigInfo cfg_{};
     bool device_seen_{false}, serial_seen_{false}, cfg_seen_{false};
+    bool reid_{false};     // readdressed: the identity must be read again and match prev_
+    UsbIdentity prev_{};
     u64 setup_{0};  // the last Setup stage (its 8 bytes) of the control endpoint
     bool desc_pending_{false};
     u32 desc_len_{0};

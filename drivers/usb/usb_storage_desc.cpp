@@ -37,7 +37,7 @@ char const* usb_rule_name(UsbRule r) {
 void UsbStorage::reset() {
     id_ = UsbIdentity{};
     cfg_ = ConfigInfo{};
-    device_seen_ = serial_seen_ = cfg_seen_ = false;
+    device_seen_ = serial_seen_ = cfg_seen_ = reid_ = false;
     setup_ = 0;
     desc_pending_ = false;
     classified_ = listed_ = identity_ok_ = false;
@@ -47,7 +47,34 @@ void UsbStorage::reset() {
     reset_bot();
 }
 
+void UsbStorage::readdressed() {
+    if (!device_seen_) return reset();
+    prev_ = id_;
+    device_seen_ = serial_seen_ = false;
+    reid_ = true;
+    reset_bot();
+}
+
+// Another device than the one followed: everything but what was just read of it is forgotten.
+void UsbStorage::identity_changed() {
+    UsbIdentity const id = id_;
+    bool const dev = device_seen_, serial = serial_seen_;
+    reset();
+    id_ = id;
+    device_seen_ = dev;
+    serial_seen_ = serial;
+}
+
+void UsbStorage::check_identity() {
+    if (!reid_ || !device_seen_) return;
+    if (id_.vendor != prev_.vendor || id_.product != prev_.product || id_.serial_index != prev_.serial_index ||
+        (serial_seen_ && strcmp(id_.serial, prev_.serial) != 0))
+        return identity_changed();
+    if (id_.serial_index == 0 || serial_seen_) reid_ = false;  // the same device: its volume stays
+}
+
 char const* UsbStorage::endpoints_allowed() const {
+    if (reid_) return "endpoint of a device given a new address whose identity was not read again";
     if (!cfg_seen_) return "endpoint of a device whose configuration the monitor has not seen";
     if (cfg_.storage && !cfg_.bot) return "mass storage other than one Bulk-Only interface (UAS, CBI)";
     return nullptr;
@@ -98,6 +125,7 @@ void UsbStorage::descriptor_arrived(StorageMem const& m, u32 got) {
     } else if (type == kDescString && device_seen_ && index && index == id_.serial_index) {
         if (!parse_serial_string(d, got, &id_)) serial_seen_ = true;
     }
+    check_identity();
 }
 
 }  // namespace tv::usb

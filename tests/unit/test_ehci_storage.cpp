@@ -100,8 +100,8 @@ struct Stick {
             d = {9, 2, 32, 0, 1, 1, 0, 0x80, 50, 9, 4, 0, 0, 2, 0x08, 0x06, 0x50, 0,
                  7, 5, 0x80 | kEpIn, 2, 0x00, 0x02, 0, 7, 5, kEpOut, 2, 0x00, 0x02, 0};
         if (type == 3 && index == 3) {
-            d = {2 + 2 * 7, 3};
-            for (char ch : std::string("TVEHCI1")) d.push_back(static_cast<u8>(ch)), d.push_back(0);
+            d = {static_cast<u8>(2 + 2 * serial.size()), 3};
+            for (char ch : serial) d.push_back(static_cast<u8>(ch)), d.push_back(0);
         }
         u32 const n = std::min<u32>(len, static_cast<u32>(d.size()));
         move(t, d.data(), n, false);
@@ -158,6 +158,7 @@ struct Stick {
     bool in_command{false};
     u32 done{0};
     std::vector<u8> ops;  // the opcodes of the CBWs the stick was given
+    std::string serial{"TVEHCI1"};
 };
 
 struct Pipe {
@@ -244,6 +245,13 @@ class EhciMassStorage : public ::testing::Test {
         ASSERT_TRUE(f.g.write(Gpa{kSetupBuf}, &setup, 8));
         queue(ctl, {{QtdPid::Setup, kSetupBuf, 8}, {QtdPid::In, 0, 0}});
         step();
+    }
+    // SET_ADDRESS 2 sent to address 0, as Linux resets a device (or addresses a new one).
+    void set_address() {
+        Qh& q = *reinterpret_cast<Qh*>(f.g.ram.data() + kCtlQh);
+        q.epchar &= ~0x7Fu;
+        control_out(0x0000000000020500);
+        q.epchar |= kAddr;
     }
     void enumerate() {
         control_in(0x0012000001000680, 18);
@@ -549,4 +557,40 @@ TEST(EhciScheduleHook, NoCompletionReachesTheGuestBeforeTheHookSawIt) {
     s->sync();
     EXPECT_FALSE(b2->token & kQtdActive);  // the next sync shows it
     EXPECT_NE(std::find(hook.seen.begin(), hook.seen.end(), 1 + (0x13000 >> 12)), hook.seen.end());
+}
+
+TEST_F(EhciMassStorage, AStickResetAndReaddressedKeepsItsVolumeOnceItsIdentityWasReadAgain) {
+    enroll("TVEHCI1");
+    enumerate();
+    capacity();
+    std::vector<u8> const plain = pattern(4096, 5);
+    ASSERT_TRUE(f.g.write(Gpa{kData}, plain.data(), plain.size()));
+    ASSERT_EQ(command(2, cdb10(0x2A, 8, 8), false, 4096).status, 0);
+    set_address();
+    UsbStorage const* d = c->storage().device(kAddr);
+    ASSERT_NE(d, nullptr);
+    EXPECT_NE(d->endpoints_allowed(), nullptr);  // closed until the identity was read again
+    control_in(0x0012000001000680, 18);
+    EXPECT_NE(d->endpoints_allowed(), nullptr);  // the serial too
+    control_in(0x00FF040903030680, 255);
+    EXPECT_EQ(d->endpoints_allowed(), nullptr);
+    std::vector<u8> zero(4096);
+    ASSERT_TRUE(f.g.write(Gpa{kData}, zero.data(), zero.size()));
+    EXPECT_EQ(command(3, cdb10(0x28, 8, 8), true, 4096).status, 0);  // no READ CAPACITY again (Linux sends none)
+    EXPECT_EQ(guest(kData, 4096), plain);
+}
+
+TEST_F(EhciMassStorage, AnotherStickAtTheSameAddressIsFollowedFromScratch) {
+    enroll("TVEHCI1");
+    enumerate();
+    capacity();
+    set_address();
+    stick.serial = "TVOTHER";
+    control_in(0x0012000001000680, 18);
+    control_in(0x00FF040903030680, 255);
+    UsbStorage const* d = c->storage().device(kAddr);
+    ASSERT_NE(d, nullptr);
+    EXPECT_STREQ(d->identity().serial, "TVOTHER");
+    EXPECT_FALSE(d->volume().attached());  // not the enrolled stick's volume
+    EXPECT_NE(d->endpoints_allowed(), nullptr);  // its configuration is read afresh
 }
