@@ -4,7 +4,8 @@
 // the doorbell and resets, PERIODICLISTBASE, CTRLDSSEGMENT), USBSTS reads, clock ticks, and
 // passes of the fake controller (tests/unit/test_ehci_fake.hpp) over the shadow. Checks:
 // nothing out of bounds (ASan/UBSan); the controller only ever follows pointers into the
-// monitor's shadow memory, and every buffer it moves is guest RAM, whole.
+// monitor's shadow memory, and every buffer it moves is guest RAM, whole, or the mass-storage
+// path's own pages (descriptor, CBW and CSW copies, the sink, bounces: ehci_storage.hpp).
 #include <string.h>
 
 #include <memory>
