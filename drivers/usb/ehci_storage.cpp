@@ -104,8 +104,12 @@ StorageMem EhciStorage::mem(Dev& d) {
     u32 const base = index(d) * 2 + 1;
     auto page = [&](u32 p) { return DmaMem{mem_.virt + u64{p} * kPageSize, Hpa{mem_.dev.raw + u64{p} * kPageSize}}; };
     StorageMem m{env_, &env_->guest(), page(base), page(base + 1), DmaMem{nullptr, Hpa{0}}, d.who};
-    if (!d.st.storage_bot() || !d.st.volume().active()) return m;  // only sealed data is bounced
     u32 const me = index(d) + 1;
+    if (!d.st.storage_bot() || !d.st.volume().active()) {  // only sealed data is bounced
+        for (u8& r : region_dev_)
+            if (r == me) r = 0;  // another device turned up at its address
+        return m;
+    }
     u32 region = kRegions;
     for (u32 i = 0; i < kRegions && region == kRegions; ++i)
         if (region_dev_[i] == me) region = i;
