@@ -46,6 +46,13 @@ $(UNIT_BUILD)/fuzz_xhci: $(wildcard drivers/usb/*.hpp)
 UNIT_FUZZ_WITH_ehci = $(USB_PURE_SRCS) $(STORAGE_PURE_SRCS) $(CRYPTO_SRCS)
 UNIT_FUZZ_EXTRA_ehci = $(CRYPTO_INC) $(CRYPTO_SSE_ISA)
 UNIT_FUZZ_LIBS_ehci = $(CRYPTO_MBEDTLS_LIB)
+# fuzz_ehci_storage (tests/unit/fuzz_ehci_storage.cpp, seeds in tests/unit/corpus/ehci_storage/): the
+# mass-storage path on EHCI, an enrolled stick behind the fake controller, against hostile CBWs,
+# data qTDs and rewrites; the stick's medium must never hold the guest's plaintext.
+UNIT_FUZZ_WITH_ehci_storage = $(UNIT_FUZZ_WITH_ehci)
+UNIT_FUZZ_EXTRA_ehci_storage = $(UNIT_FUZZ_EXTRA_ehci)
+UNIT_FUZZ_LIBS_ehci_storage = $(UNIT_FUZZ_LIBS_ehci)
+$(UNIT_BUILD)/fuzz_ehci_storage: $(wildcard drivers/usb/*.hpp)
 $(UNIT_BUILD)/fuzz_ehci: $(wildcard drivers/usb/*.hpp)
 
 # The monitor glue (drivers/usb/xhci_install.cpp), host-tested against the device kit's mocks
