@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Sequential throughput of a USB stick through the xHCI mediator (run by tests/bench/bench.py).
+"""Sequential throughput of a USB stick through the xHCI mediator (run by tests/bench/bench.py),
+or the EHCI one with --hc usb-ehci (by hand: metrics named usb_ehci_*).
 
 QEMU pc (TCG, -cpu max, 512 MiB), the demo guest on IDE, a qemu-xhci with a 128 MiB
 usb-storage stick the guest writes and then reads with dd, O_DIRECT, 1 MiB requests. Two
@@ -40,7 +41,7 @@ BENCH_RE = re.compile(rb"TV-BENCH (write|read) (\d+) ([\d.]+) ([\d.]+) (\d+) (\d
 # The guest's side: the stick found by its USB path, optionally mapped by dm-crypt, then
 # the same two dd runs as the ATA benches, with the exit counters around each.
 SCRIPT = r"""
-for m in xhci_pci usb_storage; do modprobe $m; done
+for m in $HCD usb_storage; do modprobe $m; done
 name=; i=0
 while [ $i -lt 120 ] && [ -z "$name" ]; do
     for b in /sys/block/sd*; do case "$(readlink -f $b)" in *usb*) name=${b##*/} ;; esac; done
@@ -66,7 +67,7 @@ echo "TV-BENCH read $MB $t1 $t2 $e1 $e2"
 """
 
 
-def run(work, mode, mb):
+def run(work, mode, mb, hc="qemu-xhci"):
     """{'write': (MB/s, exits/MiB), 'read': ...} for one configuration."""
     image = os.path.join(work, "disk.img")
     shutil.copyfile(DISK, image)
@@ -76,9 +77,9 @@ def run(work, mode, mb):
     peer_args, prefix = bl.dmcrypt_peer() if mode == "dmcrypt" else ([], "")
     script = os.path.join(work, "b.sh")
     with open(script, "w") as f:
-        f.write("MB=%d\n" % mb + prefix + SCRIPT)
-    extra = peer_args + ["-device", "qemu-xhci,id=xhci", "-drive", "file=%s,format=raw,if=none,id=stick" % stick,
-                         "-device", "usb-storage,bus=xhci.0,drive=stick,serial=TVUSBBENCH"]
+        f.write("MB=%d\nHCD=%s\n" % (mb, "ehci_pci" if "ehci" in hc else "xhci_pci") + prefix + SCRIPT)
+    extra = peer_args + ["-device", "%s,id=hc" % hc, "-drive", "file=%s,format=raw,if=none,id=stick" % stick,
+                         "-device", "usb-storage,bus=hc.0,drive=stick,serial=TVUSBBENCH"]
     if mode == "encrypted":
         pf = os.path.join(work, "pass")
         with open(pf, "w") as f:
@@ -113,12 +114,14 @@ def main():
     ap.add_argument("--modes", default="encrypted" if bl.smoke() else "dmcrypt,encrypted",
                     help="comma-separated subset of dmcrypt,encrypted (dmcrypt is encrypted's peer)")
     ap.add_argument("--runs", type=int, default=bl.disk_runs(), help="runs per configuration (median recorded)")
+    ap.add_argument("--hc", default="qemu-xhci", help="the controller: qemu-xhci (bench.py) or usb-ehci")
     args = ap.parse_args()
+    name = "usb_ehci" if "ehci" in args.hc else "usb"
     runs = {}
     for _ in range(args.runs):  # interleaved, so load changes hit both configurations alike
         for mode in args.modes.split(","):
             with tempfile.TemporaryDirectory() as work:
-                runs.setdefault(mode, []).append(run(work, mode, args.mb))
+                runs.setdefault(mode, []).append(run(work, mode, args.mb, args.hc))
     res = {m: {k: tuple(statistics.median(o[k][i] for o in outs) for i in range(2)) for k in ("write", "read")}
            for m, outs in runs.items()}
     at = dict(machine="pc", cpu="max", vendor="amd")
@@ -128,14 +131,14 @@ def main():
             continue
         v, exits = res["encrypted"][kind]
         samples = [round(o[kind][0], 2) for o in runs["encrypted"]]
-        bl.record("usb_seq_%s_encrypted_MBps" % kind, round(v, 2), "MB/s",
+        bl.record("%s_seq_%s_encrypted_MBps" % (name, kind), round(v, 2), "MB/s",
                   peer="same guest without thinvisor, dm-crypt aes-xts-plain64" if dmc else None,
                   peer_value=round(dmc, 2) if dmc else None, goal=bl.goal("ratio", ">=", 0.9),
                   runs=len(runs["encrypted"]), samples=samples, extra={"mb": args.mb}, **at)
-        bl.record("usb_seq_%s_encrypted_exits_per_MiB" % kind, round(exits, 2), "exits/MiB",
+        bl.record("%s_seq_%s_encrypted_exits_per_MiB" % (name, kind), round(exits, 2), "exits/MiB",
                   runs=len(runs["encrypted"]), extra={"mb": args.mb}, **at)
-        print("usb %-5s encrypted %7.2f MB/s (dm-crypt %7.2f, ratio %.2f)  %6.2f exits/MiB"
-              % (kind, v, dmc, v / dmc if dmc else 0, exits))
+        print("%s %-5s encrypted %7.2f MB/s (dm-crypt %7.2f, ratio %.2f)  %6.2f exits/MiB"
+              % (name, kind, v, dmc, v / dmc if dmc else 0, exits))
     return 0
 
 
