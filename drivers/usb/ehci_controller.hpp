@@ -15,6 +15,8 @@
 //   entry terminated). The periodic schedule is refused, not shadowed: interrupt and
 //   isochronous transfers never complete. A stick and a card reader need only control and
 //   bulk, which are asynchronous. Logged once when the guest first enables it.
+// - USB sticks: the schedule's hook is the controller's EhciStorage (the mass-storage path,
+//   shared with xHCI through usb_storage.hpp), forgotten with the shadows at a reset.
 // - CTRLDSSEGMENT reads as zero; controllers with 64-bit addressing are not taken (init
 //   fails): their structures have another layout. USBCMD's light reset is refused; a host
 //   controller reset drops every shadow.

@@ -26,6 +26,10 @@
 //   transfer. Buffers of inactive qTDs are not given to the controller at all.
 // - Completions: a qTD that went inactive has its token and current offset written back into
 //   the guest's qTD (what the controller itself writes back), then it is the guest's again.
+// - A hook (EhciQtdHook: the mass-storage path, ehci_storage.hpp) sees every Active qTD that
+//   passed the check before its shadow is made Active, in the order the controller runs them,
+//   and may point its buffers at monitor memory; and every completion of such a qTD before
+//   the guest's copy is written (whose buffer words then show the guest's own pages).
 // - QHs the guest unlinked leave the shadow ring but keep their memory until the controller
 //   acknowledges an Interrupt on Async Advance rung after they left (or its async schedule
 //   stops): the controller may still hold them, exactly as the guest must assume of its own.

@@ -11,8 +11,7 @@
 // ATA PASS-THROUGH, MODE SELECT, vendor commands) and every opcode the table does not know are
 // refused, with the sense a CHECK CONDITION reports.
 //
-// Pure: host-tested in tests/unit/test_usb_bot.cpp. Not yet wired to the xHCI mediator
-// (docs/usb.md, "Not done yet").
+// Pure: host-tested in tests/unit/test_usb_bot.cpp; used by usb_storage.hpp for both controllers.
 #pragma once
 
 #include "core/types.hpp"
