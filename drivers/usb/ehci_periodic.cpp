@@ -39,6 +39,7 @@ void EhciPeriodic::reset() {
     pool_.reset();
     guest_base_ = 0;
     retiring_ = 0;
+    roots_ok_ = false;
 }
 
 void EhciPeriodic::refuse(char const* why) {
@@ -89,10 +90,37 @@ void EhciPeriodic::mirror(u32 n) {
         refuse("frame list outside guest memory");
         ok = false;
     }
+    if (ok && unchanged(n)) return;
+    nroots_ = 0;
+    roots_ok_ = ok;
     for (u32 k = 0; k < kFrameListEntries; ++k) {
         u32 const d = ok && k < n ? translate(glist_[k]) : kLinkTerminate;
+        if (ok && k < n && (k == 0 || glist_[k] != glist_[k - 1])) note_root(glist_[k], d);
         if (dev_load(&list_[k]) != d) dev_store(&list_[k], d);
     }
+    if (ok) memcpy(last_, glist_, n * sizeof(u32));
+    last_n_ = ok ? n : 0;
+}
+
+// The quick sync: the same list as last time, and each of its distinct entries (their chains
+// walked, their QHs refreshed) still translating as then, so no entry changes.
+bool EhciPeriodic::unchanged(u32 n) {
+    if (!roots_ok_ || n != last_n_ || memcmp(glist_, last_, n * sizeof(u32)) != 0) return false;
+    bool same = true;
+    for (u32 r = 0; r < nroots_; ++r) same = translate(roots_[r]) == root_dev_[r] && same;
+    return same;
+}
+
+void EhciPeriodic::note_root(u32 link, u32 dev) {
+    if (!roots_ok_ || (link & kLinkTerminate)) return;
+    for (u32 r = 0; r < nroots_; ++r)
+        if (roots_[r] == link) return;
+    if (nroots_ == kMaxRoots) {
+        roots_ok_ = false;  // too many: every sync translates the whole list
+        return;
+    }
+    roots_[nroots_] = link;
+    root_dev_[nroots_++] = dev;
 }
 
 // What the controller is given for a guest link: the chain from it is followed up to a node

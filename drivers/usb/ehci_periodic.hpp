@@ -10,6 +10,9 @@
 //   periods that many slots share. Each guest QH is shadowed once (EhciSchedule as a pool: the
 //   same QH and qTD shadows, checks and completions as the async schedule), however many slots
 //   lead to it; a translation is remembered for the rest of the sync.
+// - The clock's tick syncs every 1 ms while the schedule runs (a keyboard keeps it running), so
+//   a sync whose copy of the list equals the last one only translates the list's distinct
+//   entries (up to kMaxRoots, else all) and rewrites the list only when one of them changed.
 // - Isochronous transfer descriptors (iTDs, siTDs) and FSTNs are not shadowed: each is refused
 //   (logged) and skipped, the controller's link going straight to what follows it, so the
 //   interrupt QHs after them keep running. Only their first word (the next link) is read.
@@ -38,6 +41,7 @@ class EhciPeriodic {
     static constexpr u32 kPages = EhciSchedule::kPages + 1;  // the QH pool and the frame list
     static constexpr u32 kMaxNodes = 128;                    // translated per sync
     static constexpr u32 kMaxChain = 64;                     // nodes from one entry to a known one
+    static constexpr u32 kMaxRoots = 32;                     // distinct entries the quick sync follows
 
     // mem: kPages of monitor memory below 4 GiB; op: the operational registers' offset.
     [[nodiscard]] bool init(EhciEnv* env, DmaMem mem, u32 op);
@@ -66,6 +70,8 @@ class EhciPeriodic {
 
     u32 entries(u32 cmd);
     void mirror(u32 n);
+    bool unchanged(u32 n);
+    void note_root(u32 link, u32 dev);
     u32 translate(u32 link);
     bool follow(u32 at, u32 k, u32* next);
     u32 finish(u32 at, u32 k, u32 next_dev);
@@ -85,6 +91,11 @@ class EhciPeriodic {
     u32 left_at_[EhciSchedule::kMaxQh]{};  // FRINDEX when each retiring QH left the tree
     u64 retiring_{0};
     u32 glist_[kFrameListEntries]{};
+    u32 last_[kFrameListEntries]{};  // the guest's list as the last full translation saw it
+    u32 last_n_{0};
+    u32 roots_[kMaxRoots]{}, root_dev_[kMaxRoots]{};  // its distinct entries and their translations
+    u32 nroots_{0};
+    bool roots_ok_{false};
     u32 chain_[kMaxChain]{};
     Qh copies_[kMaxChain]{};
     Memo memo_[kMemoSize]{};

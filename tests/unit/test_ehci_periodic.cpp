@@ -126,6 +126,29 @@ TEST_F(EhciPeriodic, QhLinkedWhileTheScheduleRunsIsSeenAtTheNextTick) {
     EXPECT_EQ(f.executed.size(), 1u);
 }
 
+TEST_F(EhciPeriodic, QhLinkedBehindAnUnchangedListIsSeenAtTheNextTick) {
+    // The list stays the same (the quick sync), the tree behind its entries does not.
+    int_qh(kIntA, kLinkTerminate, kLinkTerminate);
+    for (u32 k = 0; k < kFrameListEntries; k += 4) entry(k) = link_of(kIntA, LinkType::Qh);
+    start();
+    c->tick();
+    int_qh(kIntB, kLinkTerminate, kTd1, 2);
+    guest_qtd(f.g, kTd1, kTdDummy, kBuf, 8, QtdPid::In);
+    guest_qtd(f.g, kTdDummy, kLinkTerminate, 0, 0, QtdPid::Out, false).token = kQtdHalted;
+    reinterpret_cast<Qh*>(f.g.ram.data() + kIntA)->hlink = link_of(kIntB, LinkType::Qh);
+    c->tick();
+    f.run_frame(4);
+    EXPECT_EQ(f.executed.size(), 1u);
+    (void)c->read(kSts, 4);
+    // The next report queued as Linux does: the dummy filled in, a new dummy after it.
+    guest_qtd(f.g, kTd2, kLinkTerminate, 0, 0, QtdPid::Out, false).token = kQtdHalted;
+    guest_qtd(f.g, kTdDummy, kTd2, kBuf, 8, QtdPid::In);
+    c->tick();
+    f.run_frame(8);
+    EXPECT_EQ(f.executed.size(), 2u);
+    expect_tree_closed();
+}
+
 TEST_F(EhciPeriodic, FrameListEntryIntoTheMonitorIsRefusedAndNeverFollowed) {
     int_qh(kIntA, kLinkTerminate, kTd1);
     guest_qtd(f.g, kTd1, kLinkTerminate, kBuf, 8, QtdPid::In);
