@@ -9,7 +9,9 @@
 //   where the QHs of long periods are linked from a few slots and lead on to those of shorter
 //   periods that many slots share. Each guest QH is shadowed once (EhciSchedule as a pool: the
 //   same QH and qTD shadows, checks and completions as the async schedule), however many slots
-//   lead to it; a translation is remembered for the rest of the sync.
+//   lead to it; a translation is remembered for the rest of the sync. A guest may link a QH for
+//   any endpoint here, a stick's bulk endpoints too: whatever follows the devices behind the
+//   async schedule must see this pool's qTDs as well.
 // - The clock's tick syncs every 1 ms while the schedule runs (a keyboard keeps it running), so
 //   a sync whose copy of the list equals the last one only translates the list's distinct
 //   entries (up to kMaxRoots, else all) and rewrites the list only when one of them changed.
