@@ -18,9 +18,10 @@ USB_PURE_SRCS := drivers/usb/xhci_trb.cpp drivers/usb/xhci_ring.cpp drivers/usb/
                  drivers/usb/xhci_events.cpp drivers/usb/xhci_ports.cpp drivers/usb/usb_bot.cpp \
                  drivers/usb/usb_identity.cpp drivers/usb/usb_slot_control.cpp drivers/usb/usb_slot_bot.cpp \
                  drivers/usb/usb_policy.cpp drivers/usb/usb_storage.cpp drivers/usb/usb_storage_desc.cpp
-# The EHCI mediator's pure part (docs/usb.md, "EHCI"): the async schedule's shadow, the registers,
-# the mass-storage path on qTDs.
+# The EHCI mediator's pure part (docs/usb.md, "EHCI"): the shadows of both schedules, the
+# registers, the mass-storage path on qTDs.
 USB_EHCI_SRCS := drivers/usb/ehci_schedule.cpp drivers/usb/ehci_qtd.cpp drivers/usb/ehci_controller.cpp drivers/usb/ehci_storage.cpp
+USB_EHCI_SRCS += drivers/usb/ehci_periodic.cpp drivers/usb/ehci_periodic_pool.cpp
 USB_PURE_SRCS += $(USB_EHCI_SRCS)
 USB_TEST_SRCS := $(wildcard tests/unit/test_xhci*.cpp tests/unit/test_usb*.cpp tests/unit/test_ehci*.cpp)
 

@@ -21,9 +21,10 @@ bool EhciController::init(EhciEnv* env, DmaMem dma) {
     u64 const st = u64{kStoragePage} * kPageSize;
     storage_.init(env, DmaMem{dma.virt + st, Hpa{dma.dev.raw + st}});
     sched_.set_hook(&storage_);
-    auto* list = reinterpret_cast<u32*>(dma.virt + EhciSchedule::kPages * kPageSize);
-    for (u32 i = 0; i < kFrameListEntries; ++i) dev_store(&list[i], kLinkTerminate);
-    frame_list_ = static_cast<u32>(dma.dev.raw) + EhciSchedule::kPages * static_cast<u32>(kPageSize);
+    constexpr u64 kAsyncBytes = u64{EhciSchedule::kPages} * kPageSize;
+    if (!periodic_.init(env, DmaMem{dma.virt + kAsyncBytes, Hpa{dma.dev.raw + kAsyncBytes}}, op_)) return false;
+    // A stick's bulk endpoint queued in the periodic schedule meets the same mass-storage path.
+    periodic_.set_hook(&storage_);
     return true;
 }
 
@@ -37,10 +38,11 @@ bool EhciController::take_over() {
         if (!up) env_->delay_us(100);
     }
     sched_.reset();
+    periodic_.reset();
     storage_.reset();
-    guest_cmd_ = guest_periodic_ = device_async_ = 0;
+    guest_cmd_ = device_async_ = 0;
     program(EhciOp::AsyncListAddr, sched_.idle_head());
-    program(EhciOp::PeriodicListBase, frame_list_);
+    program(EhciOp::PeriodicListBase, periodic_.frame_list());
     return up;
 }
 
@@ -76,11 +78,12 @@ u32 EhciController::read(u32 off, u8 size) {
             if (v & kStsIaa) sched_.iaa_done();
             if (!(v & kStsAsync) && !(guest_cmd_ & kCmdAsync)) sched_.async_stopped();
             sched_.sync();
+            periodic_.sync(guest_cmd_);
             return v;
         }
         case op(EhciOp::UsbCmd): return env_->dev_read(off, 4);
         case op(EhciOp::CtrlDsSegment): return 0;
-        case op(EhciOp::PeriodicListBase): return guest_periodic_;
+        case op(EhciOp::PeriodicListBase): return periodic_.guest_base();
         case op(EhciOp::AsyncListAddr): return sched_.guest_of_device_qh(env_->dev_read(off, 4));
         default: return 0;  // refused
     }
@@ -96,8 +99,9 @@ void EhciController::write(u32 off, u8 size, u32 value) {
             if (value) refuse("CTRLDSSEGMENT", "64-bit addressing not offered");
             return;
         case op(EhciOp::PeriodicListBase):
-            guest_periodic_ = value & kBufferPageMask;
-            return env_->dev_write(off, 4, frame_list_);
+            periodic_.set_base(value);
+            periodic_.sync(guest_cmd_);
+            return env_->dev_write(off, 4, periodic_.frame_list());
         case op(EhciOp::AsyncListAddr):
             device_async_ = sched_.set_head(value);
             return env_->dev_write(off, 4, device_async_);
@@ -109,8 +113,9 @@ void EhciController::write_cmd(u32 value) {
     u32 const cmd = op_ + op(EhciOp::UsbCmd);
     if (value & kCmdReset) {
         sched_.reset();
+        periodic_.reset();
         storage_.reset();
-        guest_cmd_ = guest_periodic_ = device_async_ = 0;
+        guest_cmd_ = device_async_ = 0;
         return env_->dev_write(cmd, 4, kCmdReset);  // alone: the lists are given again before a run
     }
     if (value & kCmdLightReset) refuse("USBCMD", "light host controller reset not offered");
@@ -120,15 +125,11 @@ void EhciController::write_cmd(u32 value) {
         sched_.iaa_doorbell();
         ++counters_.doorbells;
     }
-    if ((value & kCmdPeriodic) && !periodic_noted_) {
-        periodic_noted_ = true;
-        env_->note("periodic schedule not mediated: the controller runs an empty frame list "
-                   "(interrupt and isochronous transfers never complete)");
-    }
+    periodic_.sync(value);  // before the controller may start it (or the list's size changes)
     // The controller never runs from a list address the monitor did not give it (after a
-    // reset it holds zero, guest memory): the shadow head (or the idle one) and the empty list.
+    // reset it holds zero, guest memory): the shadow head (or the idle one) and the shadow list.
     program(EhciOp::AsyncListAddr, device_async_ ? device_async_ : sched_.idle_head());
-    program(EhciOp::PeriodicListBase, frame_list_);
+    program(EhciOp::PeriodicListBase, periodic_.frame_list());
     guest_cmd_ = value;
     env_->dev_write(cmd, 4, value);
 }
@@ -138,9 +139,10 @@ void EhciController::program(EhciOp reg, u32 value) {
 }
 
 void EhciController::tick() {
-    if ((guest_cmd_ & (kCmdRun | kCmdAsync)) != (kCmdRun | kCmdAsync)) return;
+    if (!(guest_cmd_ & kCmdRun) || !(guest_cmd_ & (kCmdAsync | kCmdPeriodic))) return;
     ++counters_.ticks;
-    sched_.sync();
+    if (guest_cmd_ & kCmdAsync) sched_.sync();
+    if (guest_cmd_ & kCmdPeriodic) periodic_.sync(guest_cmd_);
 }
 
 }  // namespace tv::usb
