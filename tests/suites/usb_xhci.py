@@ -38,8 +38,7 @@ path is the shared one of drivers/usb/usb_storage.hpp on qTDs):
   refused and logged, and the monitor lives on to log the power-off. (xHCI only: EHCI's hostile
   qTDs are tests/suites/usb_ehci.py's.)
 
-On EHCI the usb-kbd is left out and `keys` is a SKIP: a full-speed keyboard behind usb-ehci
-needs the periodic schedule, which the EHCI mediator does not shadow yet.
+On EHCI the usb-kbd's interrupt transfers run through the periodic schedule's shadow.
 
 Prints `PASS name` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks tests
 (all checks share the boot, which runs when any is picked)."""
@@ -215,12 +214,11 @@ CHECKS = ["enumerates", "keys", "hotplug", "unknown-stick-refused", "read-only-s
           "mediated", "hostile-trbs-refused"]
 MODELS = ["qemu-xhci", "usb-ehci"]  # make test: one boot each
 XHCI = {"hcd": "xhci_pci", "kbd": True, "hide": True, "attack": True, "log": "xhci"}
-EHCI = {"hcd": "ehci_pci", "kbd": False, "hide": False, "attack": False, "log": "ehci"}
+EHCI = {"hcd": "ehci_pci", "kbd": True, "hide": False, "attack": False, "log": "ehci"}
 # What a model's boot checks (on EHCI deny-refused stands for deny-hidden), and what it skips.
-EHCI_CHECKS = ["enumerates", "hotplug", "unknown-stick-refused", "read-only-stick", "deny-refused", "encrypted-stick",
+EHCI_CHECKS = ["enumerates", "keys", "hotplug", "unknown-stick-refused", "read-only-stick", "deny-refused", "encrypted-stick",
                "mediated"]
-SKIPS = {"usb-ehci": {"keys": "a usb-kbd behind usb-ehci needs the periodic schedule (engineer ehciper's, enabled "
-                              "after its merge)"}}
+SKIPS = {}  # checks a model cannot run, with why
 
 
 def kind(model):
