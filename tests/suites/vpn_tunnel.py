@@ -29,12 +29,16 @@ gateway) carries every check, in this order:
 - nothing_in_clear: a capture on the outer link (the tap, from before the boot) holds only IKE,
   ESP in UDP, ARP and the gateway's ICMP, no frame from the guest's or the virtual gateway's MAC,
   and none of the guest's payload markers; the server did receive them;
-- guest_tso_segmented: the guest sends with TSO on (its driver's default), and the monitor's
-  power-off line shows its TSO packets cut into frames in copy-out (drivers/nic/tx_tso);
-- delete_at_power_off: the guest powers off (its init's `poweroff -f`: the kernel's e1000
-  shutdown, which resets the NIC and clears its bus mastering, then the ACPI S5 write): the
-  monitor sends an INFORMATIONAL Delete of the IKE SA first, charon logs "received DELETE for
-  IKE_SA" (charon runs no DPD here: dpd_delay = 0) and lists no SA any more.
+- guest_tso_segmented: the guest sends with TSO on (its driver's default), and the NIC's
+  counters (logged at the driver's reset) show its TSO packets cut into frames in copy-out
+  (drivers/nic/tx_tso);
+- delete_at_reboot: the guest reboots (`reboot -f`: the kernel's e1000 shutdown, which resets
+  the NIC and clears its bus mastering, then the reset itself, through the keyboard controller
+  or port CF9; QEMU runs with -no-reboot and exits there): the monitor sends an INFORMATIONAL
+  Delete of the IKE SA before the reset goes through, charon logs "received DELETE for IKE_SA"
+  (charon runs no DPD here: dpd_delay = 0) and lists no SA any more. The Delete at the guest's
+  power-off (the ACPI S5 write, the same hook) is vpn_tunnel_cert.py's
+  cert_key_freed_at_power_off.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. Needs root. Every namespace,
 veth, tap and daemon it creates is removed on exit, also after a failure or a signal."""
@@ -71,7 +75,7 @@ MARK = "TVMARK-%d-c3a9" % PID  # the guest's TCP echo line
 CHECKS = ["gateway_absent_fail_closed", "wrong_psk_refused", "comes_up_by_itself", "second_gateway_when_first_silent",
           "ping_server", "tcp_echo",
           "tcp_64mib_across_rekeys", "ctl_vpn", "bad_packets_dropped", "nothing_in_clear", "guest_tso_segmented",
-          "delete_at_power_off"]
+          "delete_at_reboot"]
 
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
         "[vpn]\ngateway = %s, %s\nlocal_id = %s\nremote_id = %s\nauth = psk\npsk = vpn.psk\n"
@@ -647,8 +651,8 @@ class Run:
                     "state %s, SPIs %s/%s, %s packets out, %s in" % (d.get("state"), spi_in, spi_out,
                                                                      d.get("pkts-out"), d.get("pkts-in")))
 
-    def deleted_at_power_off(self, log, cmark):
-        """The monitor's Delete at the guest's power-off, as charon saw it."""
+    def deleted_at_reboot(self, log, cmark):
+        """The monitor's Delete at the guest's reset, as charon saw it."""
         charon = ""
         end = time.monotonic() + 10  # charon writes its log line by line (flush_line)
         while time.monotonic() < end:
@@ -657,27 +661,41 @@ class Run:
                 break
             time.sleep(0.5)
         m = re.search(r"received DELETE for IKE_SA tv\[\d+\]", charon)
-        mon = re.search(r"vpn: power-off: [^\n]*", log)
+        mon = re.search(r"vpn: reset: [^\n]*", log)
+        how = re.search(r"reset: guest [^\r\n]*", log)
         problems = []
         if not m:
-            problems.append("charon logged no Delete of the IKE SA after the guest's power-off")
+            problems.append("charon logged no Delete of the IKE SA after the guest's reboot")
         if not mon or "no IKE SA to delete" in mon.group(0):
             # Its answer is not required: the guest's driver restarts the link at its shutdown,
             # and what the gateway sends meanwhile may come late (docs/vpn.md).
-            problems.append("the monitor's power-off line: %r" % (mon.group(0) if mon else None))
+            problems.append("the monitor's reset line: %r (the reset: %r)" % (mon.group(0) if mon else None,
+                                                                             how.group(0) if how else None))
         sas = self.env.swanctl("--list-sas")
         if "ESTABLISHED" in sas:
             problems.append("charon still lists an established IKE SA")
-        self.report("delete_at_power_off", "; ".join(problems) or None,
-                    "charon: %s; monitor: %s" % (m.group(0) if m else None, mon.group(0)[16:] if mon else None))
+        self.report("delete_at_reboot", "; ".join(problems) or None,
+                    "%s; charon: %s; monitor: %s" % (how.group(0) if how else None, m.group(0) if m else None,
+                                                     mon.group(0)[12:] if mon else None))
+
+    def reboot(self, seconds=120):
+        """`reboot -f` in the guest; QEMU (-no-reboot) exits at the reset. The monitor log."""
+        try:
+            self.g.sock.sendall(b"reboot -f\n")
+        except OSError:
+            pass
+        end = time.monotonic() + seconds
+        while self.g.proc.poll() is None and time.monotonic() < end:
+            self.g.read_until(b"\x00never\x00", 0.5)  # the console read on: a full COM1 stalls the guest
+        return self.g.kill()
 
     def finish(self):
-        """Power-off, then the capture and the monitor log."""
+        """Reboot, then the capture and the monitor log."""
         cmark = len(self.env.charon_log())
-        log = self.g.power_off(120)
+        log = self.reboot()
         self.g.save_console()
         if "comes_up_by_itself" in self.results:
-            self.deleted_at_power_off(log, cmark)
+            self.deleted_at_reboot(log, cmark)
         time.sleep(1)
         self.env.stop_dump()
         frames = read_pcap(self.env.pcap)
