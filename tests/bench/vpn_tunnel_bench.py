@@ -341,7 +341,7 @@ def main():
         if not args.no_swan:
             swan = swan_run(workdir("strongswan"), args.samples)
     for label, _ in runs:
-        record_vpn(label, *results[label], plain, swan, args.mb, plain_prof)
+        record_vpn(label, *results[label], plain, swan, args.mb, plain_prof if plain else None)
     return 0
 
 
