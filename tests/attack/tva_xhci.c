@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tva.h"
+#include "usb_hc.h"
 
 enum { DCBAA, CMDS, EVENTS, EP0, INPUT, OUTPUT, BULKIN, BULKOUT, DATA, NPAGES };
 enum { TRB_NORMAL_SETUP = 2, TRB_DATA = 3, TRB_STATUS = 4, TRB_LINK = 6, TRB_ENABLE_SLOT = 9, TRB_ADDRESS = 11,
@@ -19,65 +20,26 @@ enum { TRB_NORMAL_SETUP = 2, TRB_DATA = 3, TRB_STATUS = 4, TRB_LINK = 6, TRB_ENA
 
 static volatile uint32_t *cap, *op, *rt, *db;
 static struct dpage pg[NPAGES];
-static unsigned ev_idx, cmd_idx, stride;
+static unsigned stride;
 static unsigned xport = 1; /* the root port xhci_setup addresses */
 static struct pcidev hc;
 
-static void w64(volatile uint32_t *r, uint64_t v)
-{
-    barrier();
-    r[0] = (uint32_t)v;
-    r[1] = (uint32_t)(v >> 32);
-    barrier();
-}
+static struct xhci_rings xr;
 
 static void trb(uint8_t *ring, unsigned i, uint64_t param, uint32_t status, uint32_t control)
 {
-    uint32_t *t = (uint32_t *)(ring + i * 16);
-    t[0] = (uint32_t)param;
-    t[1] = (uint32_t)(param >> 32);
-    t[2] = status;
-    barrier();
-    t[3] = control | 1; /* cycle 1: the first lap */
-    barrier();
+    xhci_trb(ring, i, param, status, control);
 }
 
-/* The next event of `type` (others are skipped), or -1 after `secs`; reading USBSTS is where
- * the monitor hands events over. */
+/* The next event of `type` (others are skipped): its control word, or -1 after `secs`. */
 static int next_event(int type, double secs, uint32_t *status)
 {
-    double end = now_s() + secs;
-    while (now_s() < end) {
-        (void)op[1];
-        barrier();
-        uint32_t *t = (uint32_t *)(pg[EVENTS].v + (ev_idx % 16) * 16);
-        if ((t[3] & 1) == (ev_idx / 16 % 2 == 0)) {
-            uint32_t c = t[3];
-            *status = t[2];
-            ev_idx++;
-            w64(rt + (0x20 + 0x18) / 4, (pg[EVENTS].p + (ev_idx % 16) * 16) | 8);
-            if ((int)((c >> 10) & 0x3f) == type)
-                return (int)c;
-            continue;
-        }
-        sleep_ms(1);
-    }
-    return -1;
+    uint32_t c = 0;
+    return xhci_next_event(&xr, type, secs, &c, status) < 0 ? -1 : (int)c;
 }
 
 /* A command; its completion code, or -1. *slot: the slot it names. */
-static int command(uint64_t param, uint32_t control, uint32_t *slot)
-{
-    trb(pg[CMDS].v, cmd_idx++, param, 0, control);
-    db[0] = 0;
-    uint32_t s = 0;
-    int c = next_event(EV_COMMAND, 2.0, &s);
-    if (c < 0)
-        return -1;
-    if (slot)
-        *slot = (uint32_t)c >> 24;
-    return (int)(s >> 24);
-}
+static int command(uint64_t param, uint32_t control, uint32_t *slot) { return xhci_command(&xr, param, control, slot); }
 
 /* Reset, rings, Enable Slot; the DCBAA entries as `entry0`/`entry_slot` say (0: the guest's own
  * output page); Address Device for the keyboard on port 1. Returns the slot, 0 on failure. */
@@ -103,6 +65,7 @@ static uint32_t xhci_setup(const char *name, uint64_t entry0, uint64_t entry_slo
     rt = cap + (cap[6] & ~0x1fu) / 4;
     db = cap + (cap[5] & ~3u) / 4;
     stride = (cap[4] & 4) ? 64 : 32;
+    xr = (struct xhci_rings){op, rt, db, pg[EVENTS].v, pg[CMDS].v, pg[EVENTS].p, 0, 0};
     op[0] &= ~1u;
     sleep_ms(20);
     op[0] = 2; /* HCRST */
@@ -113,11 +76,11 @@ static uint32_t xhci_setup(const char *name, uint64_t entry0, uint64_t entry_slo
     erst[0] = (uint32_t)pg[EVENTS].p;
     erst[1] = (uint32_t)(pg[EVENTS].p >> 32);
     erst[2] = 16;
-    w64(op + 0x30 / 4, pg[DCBAA].p);
-    w64(op + 0x18 / 4, pg[CMDS].p | 1);
+    hc_w64(op + 0x30 / 4, pg[DCBAA].p);
+    hc_w64(op + 0x18 / 4, pg[CMDS].p | 1);
     rt[(0x20 + 0x08) / 4] = 1;
-    w64(rt + (0x20 + 0x10) / 4, pg[DCBAA].p + 0x800);
-    w64(rt + (0x20 + 0x18) / 4, pg[EVENTS].p);
+    hc_w64(rt + (0x20 + 0x10) / 4, pg[DCBAA].p + 0x800);
+    hc_w64(rt + (0x20 + 0x18) / 4, pg[EVENTS].p);
     op[0] = 1;
     sleep_ms(10);
     uint32_t slot = 0;
@@ -209,7 +172,7 @@ static void xhci_link_loop(const char *name)
     uint32_t s = 0;
     int ev = next_event(EV_TRANSFER, 0.5, &s);
     int noop = command(0, TRB_NOOP_CMD << 10, NULL); /* the controller still serves commands */
-    trb(pg[CMDS].v, cmd_idx, pg[CMDS].p + cmd_idx * 16, 0, TRB_LINK << 10); /* the command ring too */
+    trb(pg[CMDS].v, xr.cmd_idx, pg[CMDS].p + xr.cmd_idx * 16, 0, TRB_LINK << 10); /* the command ring too */
     db[0] = 0;
     int ev2 = next_event(EV_COMMAND, 0.5, &s);
     if (noop != CC_SUCCESS)

@@ -224,4 +224,72 @@ static inline void ehci_run(struct ehci *e, uint32_t head, void (*between)(void)
     }
 }
 
+/* ---- xHCI: a command ring and a 16-TRB event ring, one page each ---- */
+
+struct xhci_rings {
+    volatile uint32_t *op, *rt, *db;
+    uint8_t *events, *cmds;
+    uint64_t events_p;
+    unsigned ev_idx, cmd_idx;
+};
+enum { XHCI_EV_TRANSFER = 32, XHCI_EV_COMMAND = 33 };
+
+/* A 64-bit register as two 32-bit writes, low first. */
+static inline void hc_w64(volatile uint32_t *r, uint64_t v)
+{
+    hc_barrier();
+    r[0] = (uint32_t)v;
+    r[1] = (uint32_t)(v >> 32);
+    hc_barrier();
+}
+
+/* TRB i of a ring on its first lap (cycle 1); the control word last. */
+static inline void xhci_trb(uint8_t *ring, unsigned i, uint64_t param, uint32_t status, uint32_t control)
+{
+    uint32_t *t = (uint32_t *)(ring + i * 16);
+    t[0] = (uint32_t)param;
+    t[1] = (uint32_t)(param >> 32);
+    t[2] = status;
+    hc_barrier();
+    t[3] = control | 1;
+    hc_barrier();
+}
+
+/* The next event of `type` (-1: any; others are consumed and skipped), or -1 after `secs`.
+ * Reading USBSTS is where the monitor hands events over. */
+static inline int xhci_next_event(struct xhci_rings *x, int type, double secs, uint32_t *control, uint32_t *status)
+{
+    double end = hc_now() + secs;
+    while (hc_now() < end) {
+        (void)x->op[1];
+        hc_barrier();
+        uint32_t *t = (uint32_t *)(x->events + (x->ev_idx % 16) * 16);
+        if ((t[3] & 1) == (x->ev_idx / 16 % 2 == 0)) {
+            uint32_t c = t[3], s = t[2];
+            x->ev_idx++;
+            hc_w64(x->rt + (0x20 + 0x18) / 4, (x->events_p + (x->ev_idx % 16) * 16) | 8);
+            if (type >= 0 && (int)((c >> 10) & 0x3f) != type)
+                continue;
+            *control = c;
+            *status = s;
+            return 0;
+        }
+        hc_sleep_ms(1);
+    }
+    return -1;
+}
+
+/* A command and its completion: the completion code, or -1; *slot (may be NULL) the slot it names. */
+static inline int xhci_command(struct xhci_rings *x, uint64_t param, uint32_t control, uint32_t *slot)
+{
+    xhci_trb(x->cmds, x->cmd_idx++, param, 0, control);
+    x->db[0] = 0;
+    uint32_t c = 0, s = 0;
+    if (xhci_next_event(x, XHCI_EV_COMMAND, 2.0, &c, &s) < 0)
+        return -1;
+    if (slot)
+        *slot = c >> 24;
+    return (int)(s >> 24);
+}
+
 #endif

@@ -12,59 +12,7 @@ static volatile uint32_t *cap, *op, *rt, *db;
 static uint8_t *page[6];
 static uint64_t phys[6];
 enum { DCBAA, CMDS, EVENTS, EP0, INPUT, OUTPUT };
-static unsigned ev_idx, cmd_idx;
-
-static void w64(volatile uint32_t *r, uint64_t v)
-{
-    hc_barrier();
-    r[0] = (uint32_t)v;
-    r[1] = (uint32_t)(v >> 32);
-    hc_barrier();
-}
-
-static void trb(uint8_t *ring, unsigned i, uint64_t param, uint32_t status, uint32_t control)
-{
-    uint32_t *t = (uint32_t *)(ring + i * 16);
-    t[0] = (uint32_t)param;
-    t[1] = (uint32_t)(param >> 32);
-    t[2] = status;
-    hc_barrier();
-    t[3] = control | 1; /* cycle 1: the first lap */
-    hc_barrier();
-}
-
-/* The next event, or -1 after `secs`; reading USBSTS is where the monitor delivers events. */
-static int next_event(double secs, uint32_t *control, uint32_t *status)
-{
-    double end = hc_now() + secs;
-    while (hc_now() < end) {
-        (void)op[1];
-        hc_barrier();
-        uint32_t *t = (uint32_t *)(page[EVENTS] + (ev_idx % 16) * 16);
-        if ((t[3] & 1) == (ev_idx / 16 % 2 == 0)) {
-            *control = t[3];
-            *status = t[2];
-            ev_idx++;
-            w64(rt + (0x20 + 0x18) / 4, (phys[EVENTS] + (ev_idx % 16) * 16) | 8);
-            return 0;
-        }
-        hc_sleep_ms(1);
-    }
-    return -1;
-}
-
-static int command(uint64_t param, uint32_t control, uint32_t *slot)
-{
-    trb(page[CMDS], cmd_idx++, param, 0, control);
-    db[0] = 0;
-    uint32_t c, s;
-    while (next_event(2.0, &c, &s) == 0) {
-        if (((c >> 10) & 0x3f) != 33) continue; /* not a command completion */
-        *slot = c >> 24;
-        return (int)(s >> 24);
-    }
-    return -1;
-}
+static struct xhci_rings xr;
 
 int main(int argc, char **argv)
 {
@@ -83,6 +31,7 @@ int main(int argc, char **argv)
     rt = cap + (cap[6] & ~0x1fu) / 4;
     db = cap + (cap[5] & ~3u) / 4;
     unsigned stride = (cap[4] & 4) ? 64 : 32;
+    xr = (struct xhci_rings){op, rt, db, page[EVENTS], page[CMDS], phys[EVENTS], 0, 0};
     op[0] &= ~1u;
     hc_sleep_ms(20);
     op[0] = 2; /* HCRST */
@@ -94,16 +43,16 @@ int main(int argc, char **argv)
     erst[0] = (uint32_t)phys[EVENTS];
     erst[1] = (uint32_t)(phys[EVENTS] >> 32);
     erst[2] = 16;
-    w64(op + 0x30 / 4, phys[DCBAA]);
-    w64(op + 0x18 / 4, phys[CMDS] | 1);
+    hc_w64(op + 0x30 / 4, phys[DCBAA]);
+    hc_w64(op + 0x18 / 4, phys[CMDS] | 1);
     rt[(0x20 + 0x08) / 4] = 1;
-    w64(rt + (0x20 + 0x10) / 4, phys[DCBAA] + 0x800);
-    w64(rt + (0x20 + 0x18) / 4, phys[EVENTS]);
+    hc_w64(rt + (0x20 + 0x10) / 4, phys[DCBAA] + 0x800);
+    hc_w64(rt + (0x20 + 0x18) / 4, phys[EVENTS]);
     op[0] = 1;
     hc_sleep_ms(10);
 
     uint32_t slot = 0;
-    int code = command(0, 9u << 10, &slot); /* Enable Slot */
+    int code = xhci_command(&xr, 0, 9u << 10, &slot); /* Enable Slot */
     printf("TV-XHCI-ATTACK enable-slot: code %d slot %u\n", code, slot);
     uint32_t *in = (uint32_t *)page[INPUT];
     in[1] = 3; /* add the slot and endpoint 0 */
@@ -115,21 +64,21 @@ int main(int argc, char **argv)
     ep0[3] = (uint32_t)(phys[EP0] >> 32);
     ep0[4] = 8;
     uint32_t s2 = 0;
-    code = command(phys[INPUT], 11u << 10 | 1u << 9 | slot << 24, &s2); /* Address Device, BSR */
+    code = xhci_command(&xr, phys[INPUT], 11u << 10 | 1u << 9 | slot << 24, &s2); /* Address Device, BSR */
     printf("TV-XHCI-ATTACK address-device: code %d\n", code);
 
     /* GET_DESCRIPTOR(device, 64 bytes) into the monitor. */
-    trb(page[EP0], 0, 0x0040000001000680ull, 8, 2u << 10 | 1u << 6 | 3u << 16);
-    trb(page[EP0], 1, monitor + 0x100, 64, 3u << 10 | 1u << 16);
-    trb(page[EP0], 2, 0, 0, 4u << 10 | 1u << 5);
+    xhci_trb(page[EP0], 0, 0x0040000001000680ull, 8, 2u << 10 | 1u << 6 | 3u << 16);
+    xhci_trb(page[EP0], 1, monitor + 0x100, 64, 3u << 10 | 1u << 16);
+    xhci_trb(page[EP0], 2, 0, 0, 4u << 10 | 1u << 5);
     db[slot] = 1;
     uint32_t c = 0, s = 0;
-    int got = next_event(2.0, &c, &s);
+    int got = xhci_next_event(&xr, -1, 2.0, &c, &s);
     printf("TV-XHCI-ATTACK buffer-into-monitor: sent; %s %u\n", got ? "no event" : "event code", got ? 0 : s >> 24);
 
-    trb(page[CMDS], cmd_idx, phys[CMDS] + cmd_idx * 16, 0, 6u << 10); /* a link to itself */
+    xhci_trb(page[CMDS], xr.cmd_idx, phys[CMDS] + xr.cmd_idx * 16, 0, 6u << 10); /* a link to itself */
     db[0] = 0;
-    got = next_event(1.0, &c, &s);
+    got = xhci_next_event(&xr, -1, 1.0, &c, &s);
     printf("TV-XHCI-ATTACK link-loop: sent; %s\n", got ? "no event" : "an event");
     return 0;
 }

@@ -7,16 +7,20 @@ heap, an allocator page and its device buffers (core/canary.cpp; the value is on
 
 - "safe": the AHCI boot disk, a scratch disk on AHCI port 1, a scratch disk on a PIIX IDE
   controller, the e1000 on user-mode networking with a frame dump (and a second e1000, which
-  the monitor does not mediate, with its own), a qemu-xhci with a usb-kbd, and a thinvisor.conf with
-  [network] and the three disks (encrypt policy with plaintext ranges, so both mediators bounce).
-  Every attack the monitor must survive runs here, one after the other.
+  the monitor does not mediate, with its own), a qemu-xhci with a usb-kbd, a usb-ehci with a stick
+  (no guest driver holds either), and a thinvisor.conf with [network] and the three disks
+  (encrypt policy with plaintext ranges, so both mediators bounce). Every attack the monitor must
+  survive runs here, one after the other; cpu-largepage-alias loads a kernel module built against
+  the guest kernel's headers (tests/attack/kmod/), handed in through fw_cfg.
 - "fatal": first the IOMMU attacks: this boot has an AMD-Vi unit (QEMU's amd-iommu, which the
   monitor drives) and an e1000 no mediator owns (no thinvisor.conf, so no [network]) on its own
   wire dump; the guest tries to reach the unit's registers, sends from the monitor's heap and
   receives into its page canary through that e1000 (PHY loopback), with control frames from and
   into guest memory that must get through. Then the IDE taskfile race: this boot has two CPUs
   and a thinvisor.conf keying the IDE scratch disk (LBA 8192 on encrypted), and the suite scans
-  that disk for the guest's clear marker in the encrypted range. Then the attacks that stop the
+  that disk for the guest's clear marker in the encrypted range. Then xhci-hidden-port: this boot's
+  thinvisor.conf says `[usb] storage = deny`, and a usb-storage stick (its sector 0 a marker) sits
+  on a qemu-xhci of its own. Then the attacks that stop the
   machine while their hole is open (APIC base, reserved EFER bits). The boot runs to power-off,
   so the monitor's canary check judges the receive attack.
 - "init": INIT to the boot CPU through an IOAPIC entry and through the AHCI controller's MSI;
@@ -127,6 +131,7 @@ VTD_KNOWN_OPEN = {
 # Which attack aims at which 512-byte slice of the canaries: 0-7 the code page, 8-15 the page
 # canary, 16-23 the heap canary, 24 the data canary (tests/attack/tva.h, slice()).
 SLICES = {16: "ehci-qtd-buffer-into-monitor,ehci-qh-link-into-monitor", 17: "ehci-qtd-rewritten-after-shadow",
+          18: "cpu-largepage-alias", 19: "cpu-largepage-alias",
           24: "ahci-read-log-into-monitor", 0: "cpu-write-alias", 1: "cpu-rep-stos", 2: "cpu-movs-hook-to-monitor", 3: "ide-dma-read-into-monitor",
           4: "cpu-exec", 5: "ide-toctou-read", 6: "ahci-dma-read-into-monitor", 7: "ahci-toctou",
           8: "e1000-rx-into-monitor", 9: "e1000-rx-into-monitor", 10: "e1000-rx-into-monitor",
@@ -165,6 +170,18 @@ def build_image():
     """The demo guest with tvattack, as disk-attack.img with iomem=relaxed (cheap when current)."""
     subprocess.run(["bash", os.path.join(ROOT, "tools", "guest", "build-guest.sh"), "--disk-name",
                     "disk-attack.img", "--disk-append", APPEND], check=True, stdout=subprocess.DEVNULL)
+
+
+def build_module():
+    """tvlpa.ko for cpu-largepage-alias (tests/attack/kmod/build.sh: the guest kernel's Debian
+    headers, fetched into build/lpa/); None when it cannot be built (the attack then skips)."""
+    r = subprocess.run(["bash", os.path.join(ROOT, "tests", "attack", "kmod", "build.sh")], capture_output=True,
+                       text=True)
+    path = r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else ""
+    if not os.path.exists(path):
+        print("attacks: no tvlpa.ko (cpu-largepage-alias will skip): %s" % r.stderr.strip()[-300:], flush=True)
+        return None
+    return path
 
 
 def guest_script(work, group, names):
@@ -229,6 +246,9 @@ class Run:
                      "-drive", "file=%s,format=raw,if=none,id=es" % make_stick(os.path.join(work, "stick-ehci.img")),
                      "-device", "usb-ehci,id=ehci", "-device", "usb-storage,bus=ehci.0,drive=es,serial=TVEHCISTK1",
                      "-initrd", "%s,%s" % (os.path.join(work, "thinvisor.conf"), os.path.join(work, "attack.keys"))]
+            ko = build_module() if "cpu-largepage-alias" in names else None
+            if ko:  # the large-page module for cpu-largepage-alias
+                args += ["-fw_cfg", "name=opt/thinvisor/tvlpa,file=%s" % ko]
         os.makedirs(os.path.join(work, group), exist_ok=True)
         self.q = QemuConsole(os.path.join(work, group), args, 900)
         if with_conf:
