@@ -314,8 +314,8 @@ static void xhci_hidden_port(const char *name)
     note("stick on port %u: descriptor %d, serial %d, configuration %d, endpoints %d; READ(10) %d; PORTSC %#x", xport,
          c1, c2, c3, c4, first, before);
     if (before & PORT_CCS) {
-        skipped(name, "the denied stick's port was not hidden after its first command (PORTSC %#x): nothing to attack",
-                before);
+        breach(name, "the denied stick's port still reads connected after its refused first command (PORTSC %#x)",
+               before);
         return;
     }
     *portsc(xport) = PORT_PP | PORT_PR | PORT_PED | PORT_CSC | PORT_WRC;
