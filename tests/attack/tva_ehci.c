@@ -5,8 +5,9 @@
  * QH whose horizontal link points into the region, a QH ring longer than the shadow that loops
  * back past its head, a qTD of more than 20 KiB, and a Data Stage qTD rewritten to the region
  * after the monitor gave the controller its shadow. Writes towards the monitor aim at the heap
- * canary's slices 16 and 17 and the data canary (24); the power-off check decides, and the
- * suite checks that each refusal is in the monitor's log (attacks.py, REFUSALS). */
+ * canary's slices 16 (the qTD buffer at its start, the QH link at its middle) and 17; the
+ * power-off check decides, and the suite checks that each refusal is in the monitor's log
+ * (attacks.py, REFUSALS). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +62,7 @@ static uint32_t get_descriptor(uint64_t buffer, uint32_t bytes, void (*between)(
 {
     fresh();
     ehci_sched_build(pg.v, (uint32_t)pg.p, (uint32_t)buffer, bytes);
-    ehci_run(&e, (uint32_t)pg.p, between);
+    ehci_run(&e, (uint32_t)pg.p, between, pg.v);
     return ehci_token(pg.v, EHCI_DATA);
 }
 
@@ -101,8 +102,8 @@ static void ehci_qh_link_into_monitor(const char *name)
     fresh();
     ehci_sched_build(pg.v, (uint32_t)pg.p, (uint32_t)data.p, 18);
     uint32_t *w = (uint32_t *)pg.v;
-    w[EHCI_QH] = (uint32_t)slice(24) | 2; /* the QH's horizontal link: a "QH" in the data canary */
-    ehci_run(&e, (uint32_t)pg.p, NULL);
+    w[EHCI_QH] = ((uint32_t)slice(16) + 256) | 2; /* the QH's horizontal link: a "QH" in heap slice 16 */
+    ehci_run(&e, (uint32_t)pg.p, NULL, NULL);
     int works = control_works();
     defended(name, "a QH linked to the region; the controller %s a transfer afterwards (the power-off check and "
                    "the monitor's log decide)", works ? "still completes" : "no longer completes");
@@ -125,7 +126,7 @@ static void ehci_qh_loop(const char *name)
         q[6] = 1u << 6;  /* halted */
     }
     barrier();
-    ehci_run(&e, (uint32_t)pg.p, NULL);
+    ehci_run(&e, (uint32_t)pg.p, NULL, NULL);
     int works = control_works();
     if (!works)
         breach(name, "after a 40-QH loop the controller no longer completes a transfer (token %08x)",
@@ -145,7 +146,7 @@ static void ehci_qtd_oversized(const char *name)
     for (int b = 1; b < 5; b++)
         d[3 + b] = (uint32_t)data.p; /* every page piece in guest memory */
     barrier();
-    ehci_run(&e, (uint32_t)pg.p, NULL);
+    ehci_run(&e, (uint32_t)pg.p, NULL, pg.v);
     uint32_t t = ehci_token(pg.v, EHCI_DATA);
     if (!(t & (EHCI_ACTIVE | EHCI_HALTED)))
         breach(name, "a 32767-byte qTD was run (token %08x)", t);

@@ -209,8 +209,10 @@ static inline const char *ehci_token_state(uint32_t t)
 }
 
 /* ASYNCLISTADDR, then `between` (may be NULL: the schedule is given, not yet enabled), then Run
- * with the async schedule; then 300 ms of USBSTS reads (where the monitor syncs). */
-static inline void ehci_run(struct ehci *e, uint32_t head, void (*between)(void))
+ * with the async schedule; then USBSTS reads (where the monitor syncs): with `page` (a schedule
+ * of ehci_sched_build's layout) until its Setup and Data Stage qTDs are both no longer active,
+ * at most 3 s (a loaded host runs the controller's frames late); without, for 300 ms. */
+static inline void ehci_run(struct ehci *e, uint32_t head, void (*between)(void), uint8_t *page)
 {
     e->op[6] = head; /* ASYNCLISTADDR */
     hc_barrier();
@@ -218,10 +220,14 @@ static inline void ehci_run(struct ehci *e, uint32_t head, void (*between)(void)
         between();
     e->op[0] = 1 | (1u << 5); /* Run, async schedule */
     hc_barrier();
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < (page ? 3000 : 300); i++) {
         (void)ehci_status(e);
+        if (page && !(ehci_token(page, EHCI_SETUP) & EHCI_ACTIVE) && !(ehci_token(page, EHCI_DATA) & EHCI_ACTIVE))
+            break;
         hc_sleep_ms(1);
     }
+    if (page) /* one more sync: the status stage's completion written back too */
+        (void)ehci_status(e);
 }
 
 /* ---- xHCI: a command ring and a 16-TRB event ring, one page each ---- */
