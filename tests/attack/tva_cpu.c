@@ -270,20 +270,51 @@ static void cpu_movs_monitor_to_hook(const char *name)
  * 19 (1 GiB) and executes at the end of a 2 MiB page over the code canary's chunk; it reports
  * in the kernel log ("tvlpa: ..."), which this judges. The load always fails (nothing stays). */
 #define TVLPA_KO "/sys/firmware/qemu_fw_cfg/by_name/opt/thinvisor/tvlpa/raw"
+#define TVLPA_DISK_OFF (4ll << 20) /* without fw_cfg (Bochs): "TVLPAKO1", a 64-bit length, the module */
+
+/* The module's bytes: QEMU hands them in by fw_cfg, _bochs_attack.py on the scratch disk. An
+ * fd positioned at the module's first byte, or -1; *len its length (0: to the end). */
+static int tvlpa_source(long long *len)
+{
+    *len = 0;
+    int fd = open(TVLPA_KO, O_RDONLY);
+    if (fd >= 0)
+        return fd;
+    static const char *const disks[] = {"/dev/sdb", "/dev/sda", "/dev/sdc", "/dev/hdb", NULL};
+    for (int i = 0; disks[i]; i++) {
+        uint8_t head[16];
+        fd = open(disks[i], O_RDONLY);
+        if (fd < 0)
+            continue;
+        if (pread(fd, head, sizeof head, TVLPA_DISK_OFF) == (ssize_t)sizeof head && !memcmp(head, "TVLPAKO1", 8) &&
+            lseek(fd, TVLPA_DISK_OFF + 16, SEEK_SET) >= 0) {
+            memcpy(len, head + 8, 8);
+            return fd;
+        }
+        close(fd);
+    }
+    return -1;
+}
 
 static void cpu_largepage_alias(const char *name)
 {
-    int in = open(TVLPA_KO, O_RDONLY), kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+    long long left = 0;
+    int in = tvlpa_source(&left), kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
     if (in < 0 || kmsg < 0) {
-        skipped(name, "no tvlpa.ko handed in (tests/attack/kmod/build.sh could not build it) or no /dev/kmsg");
+        skipped(name, "no tvlpa.ko handed in, by fw_cfg or on a disk (tests/attack/kmod/build.sh could not build "
+                      "it?) or no /dev/kmsg");
         return;
     }
     /* finit_module wants a regular file, not fw_cfg's sysfs one */
     int ko = open("/tmp/tvlpa.ko", O_RDWR | O_CREAT | O_TRUNC, 0600);
     char chunk[4096];
-    for (ssize_t n; ko >= 0 && (n = read(in, chunk, sizeof chunk)) > 0;)
+    for (ssize_t n; ko >= 0 && (n = read(in, chunk, left > 0 && left < (long long)sizeof chunk ? (size_t)left
+                                                                                             : sizeof chunk)) > 0;) {
         if (write(ko, chunk, (size_t)n) != n)
             break;
+        if (left > 0 && (left -= n) <= 0)
+            break;
+    }
     close(in);
     if (ko >= 0)
         close(ko);

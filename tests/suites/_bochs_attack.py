@@ -43,6 +43,7 @@ import attacks as atk
 PREFIX = "attack-vtx"
 IDE_DEV = 0xf0  # the scratch disk is the slave of the primary channel
 SCRATCH_SECTORS = 34 * 16 * 63  # a geometry Bochs takes without asking (about 17 MB)
+KO_OFFSET = 4 << 20  # the large-page module on the scratch disk (tests/attack/tva_cpu.c, TVLPA_DISK_OFF)
 MON_MAC = "52:54:00:7a:7a:01"
 NIC_MAC = "52:54:00:12:34:56"
 CONF = """[network]
@@ -62,7 +63,7 @@ menuentry "thinvisor" {
 """
 
 VTX_SAFE = ["cpu-read-canaries", "cpu-read-kernel-copy", "cpu-read-region-sample", "cpu-write-alias", "cpu-rep-stos",
-            "cpu-rep-movs-read", "cpu-exec", "cpu-movs-monitor-to-hook",
+            "cpu-rep-movs-read", "cpu-exec", "cpu-movs-monitor-to-hook", "cpu-largepage-alias",
             "pci-wide-cfb", "pci-bar-move-cf8", "pci-bar-over-monitor",
             "ide-dma-read-into-monitor", "ide-dma-write-from-monitor", "ide-prd-table-in-monitor", "ide-toctou-read",
             "ide-toctou-write", "ide-prd-zero-length", "ide-prd-wrap", "ide-prd-oversized", "ide-prd-no-eot",
@@ -84,8 +85,6 @@ NOT_RUN = {
     "ram-canary-scan": SCAN,
     "cpu-movs-hook-to-monitor": "needs the AHCI ABAR as the hooked source: Bochs 2.7 has no AHCI "
                                 "(cpu-movs-monitor-to-hook covers the emulator's walk with the e1000)",
-    "cpu-largepage-alias": "its kernel module comes in through QEMU's fw_cfg, which Bochs lacks (the 2 MiB and 1 GiB "
-                           "guest pages meet the same 4 KiB-checked EPT entries as bochs-haswell's 4 KiB ones)",
     "pci-ecam-bar-move": "Bochs' i440FX has no ECAM window (MMCONFIG)",
     "pci-bar-over-device": "needs a second hooked BAR (the AHCI ABAR): Bochs 2.7 has no AHCI",
     "ide-pio-4kn": "needs a 4096-byte-sector disk: Bochs 2.7's sect_size=4096 reports 512-byte sectors in IDENTIFY "
@@ -225,6 +224,12 @@ class AttackRun:
         self.scratch = os.path.join(work, "ide-scratch.img")
         with open(self.scratch, "wb") as f:
             f.truncate(SCRATCH_SECTORS * 512)
+            ko = atk.build_module()
+            if ko:  # cpu-largepage-alias's module, where tvattack looks without fw_cfg (tva_cpu.c)
+                with open(ko, "rb") as m:
+                    data = m.read()
+                f.seek(KO_OFFSET)
+                f.write(b"TVLPAKO1" + struct.pack("<Q", len(data)) + data)
         self.com1 = self.wire = None
         self.typed = False
         self.target_error = None

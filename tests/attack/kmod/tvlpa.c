@@ -97,18 +97,21 @@ static int __init tvlpa_init(void)
 	memcpy(buf, (void *)(base + w1g), 64);
 	show("write-1g-readback", buf);
 	/* The last 2 bytes of the 2 MiB page over the code canary's chunk, then the `ret` page:
-	 * zeros fetched are `add [rax], al`, which adds rax's low byte to scratch[0]. */
+	 * zeros fetched are `add [rax], al`, which adds rax's low byte to scratch[1]; the `ret`s
+	 * written there first, had they landed and been fetched, leave scratch alone. */
 	exec_at = base + SZ_1G_ + SZ_2M_ - 2;
+	*(volatile u16 *)exec_at = 0xc3c3; /* two `ret`s: kept only if writes reach the monitor */
 	{
-		unsigned long rax = (unsigned long)scratch;
+		unsigned long rax = (unsigned long)scratch + 1; /* odd: al is never 0 */
 
 		asm volatile("call *%[t]"
 			     : "+a"(rax)
 			     : [t] "r"(exec_at)
 			     : "memory", "cc", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11");
 	}
-	pr_info("tvlpa: exec-2m %s (scratch[0] %#x, rax low byte %#x)\n",
-		scratch[0] == (u8)(unsigned long)scratch ? "zeros" : "OTHER", scratch[0], (u8)(unsigned long)scratch);
+	pr_info("tvlpa: exec-2m %s (scratch[1] %#x, rax low byte %#x)\n",
+		scratch[1] == (u8)((unsigned long)scratch + 1) ? "zeros" : "OTHER", scratch[1],
+		(u8)((unsigned long)scratch + 1));
 
 	set_pgd(&pgd[slot], __pgd(0));
 	native_write_cr3(__native_read_cr3()); /* our entries are not global: this CPU forgets them */
