@@ -209,7 +209,7 @@ const struct attack xhci_attacks[] = {
  * that PORTSC, addresses the device again in a new slot and reads sector 0 through it. The
  * port must stay empty and the stick's data never reach the guest. */
 #define STICK_MARK "TV-DENIED-STICK-7c41"
-enum { TRB_NORMAL = 1, TRB_CONFIG_EP = 12, PORT_CCS = 1u << 0, PORT_PED = 1u << 1, PORT_PR = 1u << 4,
+enum { TRB_NORMAL = 1, TRB_DISABLE_SLOT = 10, TRB_CONFIG_EP = 12, PORT_CCS = 1u << 0, PORT_PED = 1u << 1, PORT_PR = 1u << 4,
        PORT_PP = 1u << 9, PORT_CSC = 1u << 17, PORT_WRC = 1u << 19 };
 
 static volatile uint32_t *portsc(unsigned port) { return op + (0x400 + (port - 1) * 0x10) / 4; }
@@ -321,6 +321,8 @@ static void xhci_hidden_port(const char *name)
     *portsc(xport) = PORT_PP | PORT_PR | PORT_PED | PORT_CSC | PORT_WRC;
     sleep_ms(100);
     uint32_t after = *portsc(xport);
+    /* Slot 1 given up first: the controller addresses a port's device in one slot only. */
+    int dis = command(0, TRB_DISABLE_SLOT << 10 | slot << 24, NULL);
     uint32_t slot2 = 0;
     int en = command(0, TRB_ENABLE_SLOT << 10, &slot2);
     int addr = -1, second = -1, seen_second = 0;
@@ -355,8 +357,8 @@ static void xhci_hidden_port(const char *name)
                last);
     else
         defended(name, "port %u stayed empty (PORTSC %#x after PR/PED/CSC/WRC, %#x at the end); the device addressed "
-                       "again in slot %u (Enable Slot %d, Address Device %d), READ(10) %d/%d: no sector data",
-                 xport, after, last, slot2, en, addr, first, second);
+                       "again in slot %u (Disable Slot %d, Enable Slot %d, Address Device %d), READ(10) %d/%d: no "
+                       "sector data", xport, after, last, slot2, dis, en, addr, first, second);
 }
 
 const struct attack xhci_hidden_attacks[] = {
