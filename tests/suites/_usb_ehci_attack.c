@@ -5,11 +5,35 @@
  * GET_DESCRIPTOR control transfer whose Data Stage qTD is an IN into the monitor's region, then
  * points that QH's horizontal link into the monitor. The monitor must refuse both (the Setup
  * runs, the Data Stage comes back halted and never runs; unmediated, the stick's 18 bytes
- * would land in the monitor and the qTD complete) and log them; the guest reports what it saw as
- * "TV-EHCI-ATTACK name: ..." lines. Argument: the monitor's base (thinvisor-ctl range). Built
+ * would land in the monitor and the qTD complete) and log them. Then a periodic schedule whose
+ * frame list entries all lead to a QH in the monitor: refused and logged, the controller never
+ * given it. The guest reports what it saw as "TV-EHCI-ATTACK name: ..." lines. Argument: the monitor's base (thinvisor-ctl range). Built
  * static by the suite; not part of the guest image. The controller driving is shared with the
  * attack suite's tvattack (tests/attack/usb_hc.h, tva_ehci.c, which runs more EHCI attacks). */
 #include "../attack/usb_hc.h"
+
+/* A frame list (one page, 1024 entries) whose every entry is a QH in the monitor. */
+static void periodic_into_monitor(struct ehci *e, uint64_t monitor)
+{
+    uint8_t *page;
+    uint64_t list_phys;
+    if (hc_dma_pages(1, &page, &list_phys)) {
+        printf("TV-EHCI-ATTACK periodic-entry-into-monitor: no DMA page below 4 GiB\n");
+        return;
+    }
+    uint32_t *list = (uint32_t *)page;
+    for (int i = 0; i < 1024; i++)
+        list[i] = (uint32_t)monitor | 2; /* type QH */
+    hc_barrier();
+    e->op[0] = 0;
+    hc_sleep_ms(20);
+    e->op[5] = (uint32_t)list_phys; /* PERIODICLISTBASE */
+    e->op[0] = 1 | (1u << 4);       /* Run, periodic schedule */
+    hc_sleep_ms(200);
+    printf("TV-EHCI-ATTACK periodic-entry-into-monitor: sent; USBSTS %08x\n", ehci_status(e));
+    e->op[0] = 0;
+    hc_sleep_ms(20);
+}
 
 int main(int argc, char **argv)
 {
@@ -46,7 +70,6 @@ int main(int argc, char **argv)
     hc_barrier();
     hc_sleep_ms(300);
     printf("TV-EHCI-ATTACK qh-link-into-monitor: sent; USBSTS %08x\n", ehci_status(&e));
-    e.op[0] = 0;
-    hc_sleep_ms(20);
+    periodic_into_monitor(&e, monitor);
     return 0;
 }
