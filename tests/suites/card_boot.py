@@ -10,7 +10,7 @@ monitor's guest-readable log ring; neither it nor the monitor log holds the PIN 
 card in the reader (the monitor waits, then asks for the passphrase); a card from another
 database (refused, no PIN asked, the image byte-identical); a wrong PIN at every prompt (after
 [keys] passphrase_tries of them the monitor halts: no passphrase prompt, no guest, the image
-byte-identical, no PIN in the log).
+byte-identical, no PIN in the log), with the reader behind a usb-hub.
 Prints `PASS name` / `FAIL name: why`; exits 1 on any failure. --only, --list as usual."""
 import argparse
 import fnmatch
@@ -87,10 +87,15 @@ class Setup:
         with open(os.path.join(top, "guest.sh"), "w") as f:
             f.write(GUEST_SCRIPT)
 
-    def boot(self, work, card_db=None, timeout=300):
+    def boot(self, work, card_db=None, timeout=300, hub=False):
         """QEMU pc with the xHCI controller and the CCID reader; card_db: the card's NSS
-        database (None: an empty reader)."""
-        usb = ["-device", "qemu-xhci,id=xhci", "-device", "usb-ccid,bus=xhci.0,id=ccid"]
+        database (None: an empty reader); hub: the reader on port 1 of a usb-hub (QEMU's is
+        full speed, 8 ports) on root port 1, not on the root port itself."""
+        if hub:
+            usb = ["-device", "qemu-xhci,id=xhci", "-device", "usb-hub,bus=xhci.0,port=1",
+                   "-device", "usb-ccid,bus=xhci.0,port=1.1,id=ccid"]
+        else:
+            usb = ["-device", "qemu-xhci,id=xhci", "-device", "usb-ccid,bus=xhci.0,id=ccid"]
         if card_db:
             usb += ["-device", "ccid-card-emulated,backend=certificates,db=sql:%s,cert1=user1,cert2=user2,"
                     "cert3=user3" % card_db]
@@ -170,9 +175,10 @@ def a_card_from_another_database_is_refused(s, work):
 
 @test
 def wrong_pins_until_the_tries_run_out_halt_with_the_disk_untouched(s, work):
+    """The reader behind a hub here (its enumeration, then every exchange through it)."""
     wrong = "4w9z1x"  # not the PIN: typed at every prompt
     before = sha(s.image)
-    b = s.boot(work, s.nss.dir)
+    b = s.boot(work, s.nss.dir, hub=True)
     try:
         for left in (3, 2, 1):
             prompt = b"PIN of the card for disk 'system' (%d tries left)" % left
@@ -192,6 +198,9 @@ def wrong_pins_until_the_tries_run_out_halt_with_the_disk_untouched(s, work):
     check(b.console.count(b"PIN of the card for disk") == 3, "%d PIN prompts, not 3"
           % b.console.count(b"PIN of the card for disk"))
     check(b"card: too many wrong PINs" in log, "monitor.log lacks the outcome")
+    # QEMU's USB port 1 is the xHCI's first USB 2 root port, after the USB 3 ones.
+    for line in (rb"card: USB xHCI port (\d+): hub with 8 ports", rb"card: CCID reader on xHCI port \d+\.1 \(speed 1\)"):
+        check(re.search(line, log), "monitor.log lacks %r (the reader behind the hub)" % line.decode())
     check(wrong.encode() not in log, "a wrong PIN appears in monitor.log")
     no_secrets("monitor.log", log)
     check(sha(s.image) == before, "the image changed")

@@ -12,15 +12,13 @@
 #include "core/log.hpp"
 #include "crypto/secure_zero.hpp"
 #include "drivers/pci/pci_monitor.hpp"
-#include "drivers/usb/host/usb_config.hpp"
+#include "drivers/usb/host/usb_enum.hpp"
 #include "drivers/usb/host/xhci_host.hpp"
 #include "lib/new.hpp"
 
 namespace tv::usb::host {
 
 namespace {
-
-constexpr u32 kMaxConfig = 512;
 
 class ConsolePins final : public card::UnlockConsole {
   public:
@@ -38,8 +36,21 @@ class ConsolePins final : public card::UnlockConsole {
     }
 };
 
-// The first xHCI controller on the buses (class 0C 03 30).
-bool find_xhci(pci::Bdf& out) {
+// USB host controllers by PCI class 0C 03 and programming interface: the seam where the
+// boot-time driver is chosen.
+enum class HostKind : u8 { None, Ehci, Xhci };
+
+HostKind host_kind(u32 class_code) {
+    switch (class_code) {
+    case 0x0c0330: return HostKind::Xhci;
+    case 0x0c0320: return HostKind::Ehci;
+    default: return HostKind::None;
+    }
+}
+
+// Calls try_one(bdf, kind) on each USB host controller in bus order until it returns true.
+template <class F>
+bool for_each_host(F&& try_one) {
     for (u32 bus = 0; bus < 256; ++bus)
         for (u8 dev = 0; dev < 32; ++dev)
             for (u8 fn = 0; fn < 8; ++fn) {
@@ -50,48 +61,12 @@ bool find_xhci(pci::Bdf& out) {
                         break;
                     continue;
                 }
-                if ((pci::pci_config_read(b, pci::kRegClass, 4) >> 8) == 0x0c0330) {
-                    out = b;
+                HostKind const kind = host_kind(pci::pci_config_read(b, pci::kRegClass, 4) >> 8);
+                if (kind != HostKind::None && try_one(b, kind))
                     return true;
-                }
                 if (fn == 0 && (pci::pci_config_read(b, pci::kRegHeader, 4) & (0x80u << 16)) == 0)
                     break;  // not multi-function
             }
-    return false;
-}
-
-// The CCID reader on one of the root ports: configured, its bulk pipes ready.
-bool find_reader(XhciHost& host, UsbDevice& dev, CcidInterface& ccid, card::CcidReaderInfo& info, u8* cfg) {
-    for (u8 port = 1; port <= host.ports(); ++port) {
-        if (!host.attach(port, dev))
-            continue;
-        u8 const get_cfg9[8] = {0x80, 6, 0, 2, 0, 0, 9, 0};
-        u32 got = 0;
-        if (!host.control(dev, get_cfg9, cfg, 9, got))
-            continue;
-        u32 total = static_cast<u32>(cfg[2] | cfg[3] << 8);
-        total = total > kMaxConfig ? kMaxConfig : total;
-        u8 const get_cfg[8] = {0x80, 6, 0, 2, 0, 0, static_cast<u8>(total), static_cast<u8>(total >> 8)};
-        if (!host.control(dev, get_cfg, cfg, total, got))
-            continue;
-        if (char const* why = find_ccid_interface(cfg, total, ccid)) {
-            log("card: USB port %u: %s", port, why);
-            continue;
-        }
-        if (char const* why = card::ccid_parse_class_descriptor(ccid.class_desc, ccid.class_len, info)) {
-            log("card: USB port %u: %s", port, why);
-            continue;
-        }
-        u8 const set_cfg[8] = {0x00, 9, ccid.config_value, 0, 0, 0, 0, 0};
-        if (!host.control(dev, set_cfg, nullptr, 0, got) ||
-            !host.configure_bulk(dev, ccid.bulk_in, ccid.in_packet, ccid.bulk_out, ccid.out_packet)) {
-            log("card: USB port %u: the CCID reader cannot be configured", port);
-            continue;
-        }
-        log("card: CCID reader on xHCI port %u (speed %u), %s level", port, dev.speed,
-            info.level == card::CcidLevel::Tpdu ? "TPDU" : "APDU");
-        return true;
-    }
     return false;
 }
 
@@ -137,14 +112,15 @@ CardBoot boot_result(card::CardUnlockResult r) {
     return CardBoot::Failed;
 }
 
-CardBoot run(XhciHost& host, crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk, u32& slot) {
-    UsbDevice dev;
-    CcidInterface ccid;
-    card::CcidReaderInfo info;
-    static u8 cfg[kMaxConfig];
-    if (!find_reader(host, dev, ccid, info, cfg))
-        return CardBoot::NoReader;
-    XhciBulkPipe pipe{host, dev, ccid.bulk_in, ccid.bulk_out, ccid.in_packet};
+CardBoot run(UsbHost& host, FoundReader const& found, crypto::Keyslots const& ks, CardBootParams const& p,
+             crypto::MasterKey& mk, u32& slot) {
+    CcidInterface const& ccid = found.ccid;
+    card::CcidReaderInfo const& info = found.info;
+    char path[24];
+    port_path(found.dev, path, sizeof path);
+    log("card: CCID reader on %s port %s (speed %u), %s level", host.name(), path, static_cast<u32>(found.dev.speed),
+        info.level == card::CcidLevel::Tpdu ? "TPDU" : "APDU");
+    HostBulkPipe pipe{host, found.dev, ccid.bulk_in, ccid.bulk_out, ccid.in_packet};
     static card::CcidReader* reader_slot;  // keep the big objects off the 64 KiB boot stack
     alignas(card::CcidReader) static u8 reader_mem[sizeof(card::CcidReader)];
     reader_slot = new (reader_mem) card::CcidReader{pipe};
@@ -186,19 +162,29 @@ CardBoot run(XhciHost& host, crypto::Keyslots const& ks, CardBootParams const& p
 }  // namespace
 
 CardBoot card_boot_unlock(crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk, u32& slot) {
-    pci::Bdf b{};
-    if (!find_xhci(b)) {
-        log("card: no xHCI controller");
-        return CardBoot::NoReader;
-    }
-    static XhciHost host;  // ~9 KiB of ring bookkeeping: not on the boot stack
-    host = XhciHost{};
+    static XhciHost xhci;  // ~9 KiB of ring bookkeeping: not on the boot stack
+    static FoundReader found;
     CardBoot r = CardBoot::NoReader;
-    if (host.start(b))
-        r = run(host, ks, p, mk, slot);
-    else
-        log("card: the xHCI controller at %02x:%02x.%u could not be started", b.bus, b.dev, b.fn);
-    host.stop();  // reset: the guest (and the xHCI mediator) find it as after power-on
+    bool any = false;
+    // Each controller is reset after its turn: the guest (and the mediators) find it as after power-on.
+    bool const done = for_each_host([&](pci::Bdf b, HostKind kind) {
+        any = true;
+        if (kind != HostKind::Xhci)
+            return false;
+        xhci = XhciHost{};
+        bool have = false;
+        if (!xhci.start(b))
+            log("card: the xHCI controller at %02x:%02x.%u could not be started", b.bus, b.dev, b.fn);
+        else if ((have = find_reader(xhci, found)))
+            r = run(xhci, found, ks, p, mk, slot);
+        xhci.stop();
+        return have;
+    });
+    if (!any)
+        log("card: no USB host controller");
+    else if (!done)
+        log("card: no CCID reader on the USB host controllers");
+    crypto::secure_zero(&found, sizeof found);
     return r;
 }
 
