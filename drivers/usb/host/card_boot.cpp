@@ -12,6 +12,7 @@
 #include "core/log.hpp"
 #include "crypto/secure_zero.hpp"
 #include "drivers/pci/pci_monitor.hpp"
+#include "drivers/usb/host/ehci_host.hpp"
 #include "drivers/usb/host/usb_enum.hpp"
 #include "drivers/usb/host/xhci_host.hpp"
 #include "lib/new.hpp"
@@ -159,26 +160,34 @@ CardBoot run(UsbHost& host, FoundReader const& found, crypto::Keyslots const& ks
     return result;
 }
 
+// Starts the controller's driver, looks for the reader and runs the unlock on it; the
+// controller is reset afterwards either way, so the guest (and the mediators) find it as
+// after power-on. True if a reader was found (r holds the outcome).
+template <class Host>
+bool try_host(Host& host, pci::Bdf b, FoundReader& found, crypto::Keyslots const& ks, CardBootParams const& p,
+              crypto::MasterKey& mk, u32& slot, CardBoot& r) {
+    host = Host{};
+    bool have = false;
+    if (!host.start(b))
+        log("card: the %s controller at %02x:%02x.%u could not be started", host.name(), b.bus, b.dev, b.fn);
+    else if ((have = find_reader(host, found)))
+        r = run(host, found, ks, p, mk, slot);
+    host.stop();
+    return have;
+}
+
 }  // namespace
 
 CardBoot card_boot_unlock(crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk, u32& slot) {
     static XhciHost xhci;  // ~9 KiB of ring bookkeeping: not on the boot stack
+    static EhciHost ehci;
     static FoundReader found;
     CardBoot r = CardBoot::NoReader;
     bool any = false;
-    // Each controller is reset after its turn: the guest (and the mediators) find it as after power-on.
     bool const done = for_each_host([&](pci::Bdf b, HostKind kind) {
         any = true;
-        if (kind != HostKind::Xhci)
-            return false;
-        xhci = XhciHost{};
-        bool have = false;
-        if (!xhci.start(b))
-            log("card: the xHCI controller at %02x:%02x.%u could not be started", b.bus, b.dev, b.fn);
-        else if ((have = find_reader(xhci, found)))
-            r = run(xhci, found, ks, p, mk, slot);
-        xhci.stop();
-        return have;
+        return kind == HostKind::Xhci ? try_host(xhci, b, found, ks, p, mk, slot, r)
+                                      : try_host(ehci, b, found, ks, p, mk, slot, r);
     });
     if (!any)
         log("card: no USB host controller");
