@@ -95,18 +95,27 @@ class Setup:
         with open(os.path.join(top, "guest.sh"), "w") as f:
             f.write(GUEST_SCRIPT)
 
-    def boot(self, work, card_db=None, timeout=300, hub=False, ehci_first=False):
+    def boot(self, work, card_db=None, timeout=300, hub=False, ehci_first=False, companions=False):
         """QEMU pc with the xHCI controller and the CCID reader; card_db: the card's NSS
         database (None: an empty reader); hub: the reader on port 1 of a usb-hub (QEMU's is
         full speed, 8 ports) on root port 1, not on the root port itself; ehci_first: a usb-ehci
         with a high-speed usb-kbd ahead of the xHCI in PCI order (the monitor enumerates it, finds
         no reader there and moves on; QEMU 7.2 puts no full-speed device such as usb-ccid on an
-        EHCI without companions, nor its full-speed usb-hub)."""
+        EHCI without companions, nor its full-speed usb-hub); companions: no xHCI, the reader on
+        an ICH9 EHCI with its three UHCI companions (a PC's USB 2 ports), the EHCI ahead of them
+        in PCI order: the monitor's EHCI driver hands the full-speed reader's port to the
+        companion, and its UHCI driver finds it there."""
         if hub:
             usb = ["-device", "qemu-xhci,id=xhci", "-device", "usb-hub,bus=xhci.0,port=1",
                    "-device", "usb-ccid,bus=xhci.0,port=1.1,id=ccid"]
         else:
             usb = ["-device", "qemu-xhci,id=xhci", "-device", "usb-ccid,bus=xhci.0,id=ccid"]
+        if companions:
+            usb = ["-device", "ich9-usb-ehci1,id=ehci,addr=4"]
+            for i in range(3):
+                usb += ["-device", "ich9-usb-uhci%d,masterbus=ehci.0,firstport=%d,addr=5.%d%s"
+                        % (i + 1, 2 * i, i, ",multifunction=on" if i == 0 else "")]
+            usb += ["-device", "usb-ccid,bus=ehci.0,port=1,id=ccid"]
         if ehci_first:
             usb = ["-device", "usb-ehci,id=ehci,addr=3", "-device", "usb-kbd,bus=ehci.0"] + usb
         if card_db:
@@ -175,6 +184,9 @@ def no_card_waits_then_asks_for_the_passphrase(s, work):
     finally:
         log = b.kill()
     check(b"keys: disk 'system' unlocked with slot 0" in log, "monitor.log lacks the passphrase unlock")
+    seen = sorted(set(re.findall(rb"TV-USB ([0-9a-f]{4}:[0-9a-f]{4})", b.console)))
+    check(b"08e6:4433" in seen, "the guest does not see the reader (08e6:4433) on its root port after the monitor "
+          "used it; it sees %r" % seen)
     check(b"PIN of the card" not in b.console, "a PIN was asked without a card")
 
 
@@ -200,9 +212,10 @@ def a_card_from_another_database_is_refused(s, work):
 
 @test
 def wrong_pins_until_the_tries_run_out_halt_with_the_disk_untouched(s, work):
+    """The reader on an EHCI's UHCI companion here (no xHCI): the EHCI driver hands it over."""
     wrong = "4w9z1x"  # not the PIN: typed at every prompt
     before = sha(s.image)
-    b = s.boot(work, s.nss.dir)
+    b = s.boot(work, s.nss.dir, companions=True)
     try:
         for left in (3, 2, 1):
             prompt = b"PIN of the card for disk 'system' (%d tries left)" % left
@@ -222,6 +235,10 @@ def wrong_pins_until_the_tries_run_out_halt_with_the_disk_untouched(s, work):
     check(b.console.count(b"PIN of the card for disk") == 3, "%d PIN prompts, not 3"
           % b.console.count(b"PIN of the card for disk"))
     check(b"card: too many wrong PINs" in log, "monitor.log lacks the outcome")
+    for line in (b"card: EHCI port 1: a full- or low-speed device, left to the companion controller",
+                 b"card: CCID reader on UHCI port 1 (speed 1)"):
+        check(line in log, "monitor.log lacks %r (the reader on the EHCI's UHCI companion): %r"
+              % (line.decode(), re.findall(rb"card: [^\n]*", log)[:6]))
     check(wrong.encode() not in log, "a wrong PIN appears in monitor.log")
     no_secrets("monitor.log", log)
     check(sha(s.image) == before, "the image changed")

@@ -13,6 +13,7 @@
 #include "crypto/secure_zero.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "drivers/usb/host/ehci_host.hpp"
+#include "drivers/usb/host/uhci_host.hpp"
 #include "drivers/usb/host/usb_enum.hpp"
 #include "drivers/usb/host/xhci_host.hpp"
 #include "lib/new.hpp"
@@ -39,12 +40,13 @@ class ConsolePins final : public card::UnlockConsole {
 
 // USB host controllers by PCI class 0C 03 and programming interface: the seam where the
 // boot-time driver is chosen.
-enum class HostKind : u8 { None, Ehci, Xhci };
+enum class HostKind : u8 { None, Uhci, Ehci, Xhci };
 
 HostKind host_kind(u32 class_code) {
     switch (class_code) {
     case 0x0c0330: return HostKind::Xhci;
     case 0x0c0320: return HostKind::Ehci;
+    case 0x0c0300: return HostKind::Uhci;
     default: return HostKind::None;
     }
 }
@@ -181,13 +183,17 @@ bool try_host(Host& host, pci::Bdf b, FoundReader& found, crypto::Keyslots const
 CardBoot card_boot_unlock(crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk, u32& slot) {
     static XhciHost xhci;  // ~9 KiB of ring bookkeeping: not on the boot stack
     static EhciHost ehci;
+    static UhciHost uhci;
     static FoundReader found;
     CardBoot r = CardBoot::NoReader;
     bool any = false;
     bool const done = for_each_host([&](pci::Bdf b, HostKind kind) {
         any = true;
-        return kind == HostKind::Xhci ? try_host(xhci, b, found, ks, p, mk, slot, r)
-                                      : try_host(ehci, b, found, ks, p, mk, slot, r);
+        switch (kind) {
+        case HostKind::Xhci: return try_host(xhci, b, found, ks, p, mk, slot, r);
+        case HostKind::Ehci: return try_host(ehci, b, found, ks, p, mk, slot, r);
+        default: return try_host(uhci, b, found, ks, p, mk, slot, r);
+        }
     });
     if (!any)
         log("card: no USB host controller");
