@@ -158,6 +158,8 @@ bool parse_atr(u8 const* atr, u32 len, AtrInfo& out) {
         out.t0 = out.t0 || t == 0;
         out.t1 = out.t1 || t == 1;
         y = static_cast<u8>(td >> 4);
+        if (i >= 1 && t == 1 && out.ifsc == 0 && (y & 1) != 0 && at + 1 < len)
+            out.ifsc = atr[at + 1];  // 11.4.2: TA3 (or later) after a TD2 (or later) naming T=1
     }
     if (!any_td)
         out.t0 = true;  // no TD1: T=0 only

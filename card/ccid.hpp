@@ -95,6 +95,7 @@ struct AtrInfo {
     bool t0{false};  // T=0 offered (or implied: no TD1)
     bool t1{false};
     u32 historical{0};
+    u8 ifsc{0};  // T=1: the card's information field size (the first TAi, i > 2, after T=1), 0 if none
 };
 
 // False if the ATR is malformed (too short, interface bytes past its end).

@@ -74,5 +74,5 @@ enroll-tool: $(CARD_TOOL)
 TEST_DEPS += enroll-tool
 
 # ---- libFuzzer: CCID answers, descriptors, ATRs, CAC buffers and whole exchanges -------------
-UNIT_FUZZ_WITH_ccid := card/ccid.cpp card/apdu.cpp card/cac.cpp card/ccid_reader.cpp crypto/secure_zero.cpp
+UNIT_FUZZ_WITH_ccid := card/ccid.cpp card/apdu.cpp card/cac.cpp card/ccid_reader.cpp card/t1.cpp crypto/secure_zero.cpp
 $(UNIT_BUILD)/fuzz_ccid: $(wildcard card/*.hpp)

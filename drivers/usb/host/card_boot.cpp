@@ -7,6 +7,7 @@
 #include "card/card_unlock.hpp"
 #include "card/ccid.hpp"
 #include "card/ccid_reader.hpp"
+#include "card/t1.hpp"
 #include "core/clock.hpp"
 #include "core/console_prompt.hpp"
 #include "core/log.hpp"
@@ -115,6 +116,33 @@ CardBoot boot_result(card::CardUnlockResult r) {
     return CardBoot::Failed;
 }
 
+// What APDUs go over: the reader itself for T=0 at TPDU level (case 4 without Le) and for an
+// APDU-level reader; T=1 blocks over it for a T=1-only card behind a TPDU-level reader that
+// sets the card's parameters from its ATR by itself (CCID dwFeatures bit 1: SetParameters
+// is not implemented). nullptr, with a log line, if neither fits.
+card::CardTransport* apdu_transport(card::CcidReader& reader, card::CcidReaderInfo const& info,
+                                    card::AtrInfo const& ai, bool& drop_le) {
+    constexpr u32 kAutoParameters = 1u << 1;
+    drop_le = false;
+    if (info.level != card::CcidLevel::Tpdu)
+        return &reader;
+    if (ai.t0) {
+        drop_le = true;
+        return &reader;
+    }
+    if (!ai.t1) {
+        log("card: the card's ATR offers neither T=0 nor T=1");
+        return nullptr;
+    }
+    if ((info.features & kAutoParameters) == 0) {
+        log("card: a T=1 card behind a TPDU-level reader that does not take its parameters from the ATR");
+        return nullptr;
+    }
+    log("card: T=1 at block level (IFSC %u)", ai.ifsc != 0 ? ai.ifsc : card::kT1DefaultIfsc);
+    alignas(card::T1Transport) static u8 t1_mem[sizeof(card::T1Transport)];
+    return new (t1_mem) card::T1Transport{reader, ai.ifsc};
+}
+
 CardBoot run(UsbHost& host, FoundReader const& found, crypto::Keyslots const& ks, CardBootParams const& p,
              crypto::MasterKey& mk, u32& slot) {
     CcidInterface const& ccid = found.ccid;
@@ -132,14 +160,18 @@ CardBoot run(UsbHost& host, FoundReader const& found, crypto::Keyslots const& ks
     u32 atr_len = 0;
     CardBoot result = power_card(reader, p, atr, atr_len);
     card::AtrInfo ai;
-    if (result == CardBoot::Unlocked && (!card::parse_atr(atr, atr_len, ai) || (!ai.t0 && info.level == card::CcidLevel::Tpdu))) {
-        log("card: the card's ATR offers no protocol we speak (T=1 at TPDU level is not implemented)");
+    bool drop_le = false;
+    card::CardTransport* transport = nullptr;
+    if (result == CardBoot::Unlocked && !card::parse_atr(atr, atr_len, ai))
+        log("card: the card's ATR is malformed");
+    else if (result == CardBoot::Unlocked)
+        transport = apdu_transport(reader, info, ai, drop_le);
+    if (result == CardBoot::Unlocked && transport == nullptr)
         result = CardBoot::Failed;
-    }
     if (result == CardBoot::Unlocked) {
         alignas(card::ApduChannel) static u8 channel_mem[sizeof(card::ApduChannel)];
         alignas(card::CacCard) static u8 cac_mem[sizeof(card::CacCard)];
-        auto* channel = new (channel_mem) card::ApduChannel{reader, info.level == card::CcidLevel::Tpdu};
+        auto* channel = new (channel_mem) card::ApduChannel{*transport, drop_le};
         auto* cac = new (cac_mem) card::CacCard{*channel};
         ConsolePins con;
         card::CardUnlockParams up;
@@ -155,6 +187,10 @@ CardBoot run(UsbHost& host, FoundReader const& found, crypto::Keyslots const& ks
         using card::CacCard;
         cac->~CacCard();
         channel->~ApduChannel();  // wipes its buffers
+    }
+    if (transport != nullptr && transport != &reader) {
+        using card::T1Transport;
+        static_cast<T1Transport*>(transport)->~T1Transport();  // wipes its block buffers
     }
     (void)reader.power_off();
     using card::CcidReader;
