@@ -69,27 +69,49 @@ constexpr u32 interrupted_interrupt_vector(u64 exit_int_info) {
     return kNoVector;
 }
 
+// After an exit: the vector of an external interrupt the CPU delivered to the guest during
+// that run without the monitor handing it over, or kNoVector. QEMU records every event it
+// delivers in guest mode in EVENTINJ (an external interrupt as type 3 with its vector), clears
+// only its valid bit once delivered, and reports the field as EXITINTINFO at the exit; the
+// monitor's own EVENTINJ is never an interrupt. So a leftover interrupt there that is not the
+// V_IRQ of that entry, while physical interrupts exited, was delivered behind the monitor's
+// back: QEMU's second delivery of an EVENTINJ interrupt (plan_virtual_interrupts). Only the
+// last delivery of the run is seen. Hardware leaves EXITINTINFO zero here: nothing to see.
+constexpr u32 unbidden_interrupt(u64 exit_int_info, bool intr_intercepted, u32 entry_virq) {
+    if (!intr_intercepted || (exit_int_info & event::kValid)) return kNoVector;
+    u32 const vector = static_cast<u32>(exit_int_info & 0xFF);
+    if ((exit_int_info & event::kTypeMask) != event::kTypeException || vector < 32) return kNoVector;
+    return vector == entry_virq ? kNoVector : vector;
+}
+
 // What one entry hands the guest from the taken queue. The local APIC holds every taken vector
 // in service until the guest's EOI, so a vector left in the queue blocks its own priority class
 // and every one below it: none of them can exit to release it. So the queue is never left to
 // wait for an exit the guest may not make (its EOIs exit only when its LAPIC is trapped; a
 // busy loop exits only for its next timer interrupt, which would go first again and again):
-//  - `inject`: the highest, through EVENTINJ, when the guest can take an interrupt right now
-//    (IF set, no interrupt shadow, EVENTINJ free);
-//  - `virq`: the next, through V_IRQ, which the CPU delivers when the guest opens its window;
-//  - `window_exit`: more wait behind `virq`: intercept VINTR, so the opening of the window
-//    exits and the next entry injects `virq` and queues the one after it.
+//  - `virq`: the highest, through V_IRQ, which the CPU delivers when the guest's window is open
+//    (at once when it is open at the entry);
+//  - `window_exit`: more wait and the window is shut: intercept VINTR, so the opening of the
+//    window exits (V_IRQ undelivered, back in the queue) and the next entry plans again, open;
+//  - `iret_exit`: more wait and the window is open, so `virq` goes in at once: intercept IRET,
+//    so the end of that handler exits and the next vector follows it.
+// Never EVENTINJ for an external interrupt: QEMU 7.2 TCG delivers such an injection inside
+// VMRUN and leaves the vector as its pending exception index, and the next time another
+// thread kicks the vCPU before the guest's next exception or exit, it delivers the vector a
+// second time, whatever the guest's IF (docs/architecture.md, "A second delivery of an
+// injected interrupt"). V_IRQ goes through QEMU's interrupt path, which clears that index.
 struct VirtualInterruptPlan {
-    u32 inject = kNoVector;
     u32 virq = kNoVector;
     bool window_exit = false;
+    bool iret_exit = false;
 };
 
-inline VirtualInterruptPlan plan_virtual_interrupts(TakenVectors& queue, bool can_take_now) {
+inline VirtualInterruptPlan plan_virtual_interrupts(TakenVectors& queue, bool window_open) {
     VirtualInterruptPlan p;
-    if (can_take_now) p.inject = queue.pop_highest();
     p.virq = queue.pop_highest();
-    p.window_exit = !queue.empty();
+    bool const more = !queue.empty();
+    p.window_exit = more && !window_open;
+    p.iret_exit = more && window_open;
     return p;
 }
 

@@ -46,6 +46,7 @@ class SvmVcpu final : public Vcpu {
     [[nodiscard]] bool after_interrupt_exits(u64 code);
     void check_idle_in_service();
     void note_late_exit(u64 code);
+    void note_unbidden_interrupt();
 
     Vmcb* vmcb_;
     Hpa vmcb_pa_;
@@ -61,6 +62,8 @@ class SvmVcpu final : public Vcpu {
     u64 halted_rip_ = 0;
     u32 idle_in_service_ = 0;  // the in-service vector last seen at an idle HLT (logged once)
     u64 late_logged_due_ = 0;  // the deadline whose late exit was last logged (note_late_exit)
+    u32 entry_virq_ = kNoVector;    // V_IRQ's vector at the last entry (note_unbidden_interrupt)
+    bool entry_intr_ = false;       // physical interrupts exited at the last entry
 };
 
 }  // namespace tv::svm
