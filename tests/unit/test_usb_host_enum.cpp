@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "drivers/usb/host/usb_enum.hpp"
+#include "drivers/usb/host/xhci_host_slot.hpp"
 
 using namespace tv;
 using namespace tv::usb::host;
@@ -311,4 +312,32 @@ TEST(UsbHostEnum, HubPortSpeedAndDescriptor) {
     ASSERT_TRUE(parse_hub_descriptor(many, 9, hd));
     EXPECT_EQ(hd.ports, 15) << "the route string has 4 bits a tier";
     EXPECT_EQ(hd.power_on_ms, 255);
+}
+
+// What the xHCI driver puts in the slot context of the device child_of() described.
+TEST(UsbHostEnum, TheXhciSlotContextCarriesRouteSpeedRootPortAndTranslator) {
+    UsbDevice hub;
+    hub.port = 2;
+    hub.speed = UsbSpeed::High;
+    hub.slot = 3;
+    UsbDevice const mid = child_of(hub, 3, UsbSpeed::Full);
+    UsbDevice const dev = child_of(mid, 4, UsbSpeed::Full);
+    usb::SlotContext sl;
+    sl.dw[5] = 0xdead;
+    xhci_fill_slot(sl, dev, 5);
+    EXPECT_EQ(sl.dw[0] & 0xfffff, 0x43u) << "route string: port 3 at tier 1, port 4 at tier 2";
+    EXPECT_EQ((sl.dw[0] >> 20) & 0xf, 1u) << "full speed";
+    EXPECT_EQ(sl.context_entries(), 5);
+    EXPECT_EQ(sl.root_port(), 2);
+    EXPECT_EQ(sl.dw[2] & 0xff, 3u) << "TT hub slot: the high-speed hub";
+    EXPECT_EQ((sl.dw[2] >> 8) & 0xff, 3u) << "TT port: the port the full-speed subtree hangs on";
+    EXPECT_EQ(sl.dw[5], 0u) << "the rest of the context cleared";
+    usb::SlotContext h;
+    xhci_fill_slot(h, hub, 1);
+    EXPECT_EQ(h.dw[2], 0u) << "a high-speed device needs no translator";
+    xhci_mark_hub(h, 4, false);
+    EXPECT_NE(h.dw[0] & (1u << 26), 0u) << "Hub";
+    EXPECT_EQ(h.dw[0] & (1u << 25), 0u) << "single TT";
+    EXPECT_EQ(h.dw[1] >> 24, 4u) << "Number of Ports";
+    EXPECT_EQ(h.root_port(), 2) << "kept";
 }

@@ -7,6 +7,7 @@
 #include "core/memory.hpp"
 #include "crypto/secure_zero.hpp"
 #include "drivers/pci/pci_monitor.hpp"
+#include "drivers/usb/host/xhci_host_slot.hpp"
 #include "drivers/usb/xhci_context.hpp"
 #include "drivers/usb/xhci_regs.hpp"
 
@@ -47,15 +48,6 @@ Trb read_event(Trb const* p) {
 }
 
 u32 dci_of(u8 ep) { return (ep & 0x0f) * 2u + ((ep & 0x80) ? 1u : 0u); }
-
-// xHCI 1.2, 6.2.2: route string, speed and context entries; the root port; the TT that
-// serves a full/low-speed device behind a high-speed hub.
-void fill_slot(SlotContext& sl, UsbDevice const& dev, u32 entries) {
-    sl.dw[0] = (dev.route & 0xfffffu) | (u32{static_cast<u8>(dev.speed)} << 20) | (dev.tt_multi ? 1u << 25 : 0) |
-               (entries << 27);
-    sl.dw[1] = u32{dev.port} << 16;
-    sl.dw[2] = u32{dev.tt_hub} | (u32{dev.tt_port} << 8);
-}
 
 }  // namespace
 
@@ -300,7 +292,7 @@ bool XhciHost::address(UsbDevice& dev) {
     dcbaa_[slot] = out_ctx;
     auto* in = static_cast<u8*>(phys_to_virt(in_ctx));
     reinterpret_cast<InputControlContext*>(in)->add = 3;  // slot and endpoint 0
-    fill_slot(*reinterpret_cast<SlotContext*>(in + layout.input_offset(0)), dev, 1);
+    xhci_fill_slot(*reinterpret_cast<SlotContext*>(in + layout.input_offset(0)), dev, 1);
     auto* ep = reinterpret_cast<EpContext*>(in + layout.input_offset(1));
     u32 const mps = dev.speed == UsbSpeed::Super ? 512 : dev.speed == UsbSpeed::Low ? 8 : 64;
     ep->dw[1] = (3u << 1) | (static_cast<u32>(EpType::Control) << 3) | (mps << 16);
@@ -319,9 +311,8 @@ bool XhciHost::set_hub(UsbDevice const& dev, u8 nports, bool multi_tt) {
     memset(in, 0, layout.input_bytes());
     reinterpret_cast<InputControlContext*>(in)->add = 1;  // the slot context alone
     auto& sl = *reinterpret_cast<SlotContext*>(in + layout.input_offset(0));
-    fill_slot(sl, dev, 1);
-    sl.dw[0] |= (1u << 26) | (multi_tt ? 1u << 25 : 0);  // Hub, MTT
-    sl.dw[1] |= u32{nports} << 24;
+    xhci_fill_slot(sl, dev, 1);
+    xhci_mark_hub(sl, nports, multi_tt);
     Trb t = make_trb(input_ctx_[dev.slot], 0, TrbType::ConfigureEndpoint, 0);
     t.control |= u32{dev.slot} << 24;
     Trb done{};
@@ -367,7 +358,7 @@ bool XhciHost::configure_bulk(UsbDevice const& dev, u8 in_ep, u16 in_mps, u8 out
     auto* in = static_cast<u8*>(phys_to_virt(input_ctx_[dev.slot]));
     memset(in, 0, layout.input_bytes());
     reinterpret_cast<InputControlContext*>(in)->add = 1u | (1u << din) | (1u << dout);
-    fill_slot(*reinterpret_cast<SlotContext*>(in + layout.input_offset(0)), dev, din > dout ? din : dout);
+    xhci_fill_slot(*reinterpret_cast<SlotContext*>(in + layout.input_offset(0)), dev, din > dout ? din : dout);
     for (u32 i = 0; i < 2; ++i) {
         u32 const dci = i == 0 ? din : dout;
         u32 const mps = i == 0 ? in_mps : out_mps;
