@@ -40,7 +40,7 @@ CONF = "[disk.system]\nserial = QM00001\nkeyslots = system.keys\n[keys]\npassphr
 # The guest lists its USB devices (after the unlock the controller must look as after power-on)
 # and dumps the monitor's guest-readable log ring.
 GUEST_SCRIPT = """modprobe xhci_pci
-for i in 1 2 3 4 5 6 7 8 9 10; do grep -qs 4433 /sys/bus/usb/devices/*/idProduct && break; sleep 1; done
+i=0; while [ $i -lt 30 ] && ! grep -qs 4433 /sys/bus/usb/devices/*/idProduct; do sleep 1; i=$((i+1)); done
 for d in /sys/bus/usb/devices/*; do [ -f $d/idProduct ] && echo "TV-USB $(cat $d/idVendor):$(cat $d/idProduct)"; done
 thinvisor-ctl log | sed 's/^/TV-LOG /'
 poweroff -f
