@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "card/ccid.hpp"
+#include "card/ccid_reader.hpp"
 #include "card/t1.hpp"
 
 using namespace tv;
@@ -269,4 +270,45 @@ TEST(CcidT1, TheAtrGivesTheCardsIfsc) {
     ASSERT_TRUE(parse_atr(qemu, sizeof qemu, ai));
     EXPECT_TRUE(ai.t0);
     EXPECT_EQ(ai.ifsc, 0);
+}
+
+namespace {
+
+// A reader that answers PC_to_RDR_SetParameters with RDR_to_PC_Parameters naming `protocol`.
+class ParametersPipe final : public BulkPipe {
+  public:
+    u8 protocol{1};
+    Bytes sent;
+    bool bulk_out(u8 const* d, u32 len) override {
+        sent.assign(d, d + len);
+        return true;
+    }
+    bool bulk_in(u8* buf, u32 cap, u32& got) override {
+        Bytes a = {0x82, 7, 0, 0, 0, sent.at(5), sent.at(6), 0, 0, protocol};
+        a.insert(a.end(), sent.begin() + 10, sent.end());
+        if (a.size() > cap) return false;
+        memcpy(buf, a.data(), a.size());
+        got = static_cast<u32>(a.size());
+        return true;
+    }
+    u32 max_packet() const override { return 64; }
+};
+
+}  // namespace
+
+TEST(CcidT1, SetParametersAsksTheReaderForT1WithTheCardsIfsc) {
+    ParametersPipe pipe;
+    {
+        CcidReader reader{pipe};
+        ASSERT_EQ(reader.set_parameters_t1(0xfe), ReaderResult::Ok) << reader.last_error();
+    }
+    ASSERT_EQ(pipe.sent.size(), 17u);
+    EXPECT_EQ(pipe.sent[0], 0x61);
+    EXPECT_EQ(pipe.sent[1], 7) << "dwLength";
+    EXPECT_EQ(pipe.sent[7], 1) << "bProtocolNum T=1";
+    EXPECT_EQ(Bytes(pipe.sent.begin() + 10, pipe.sent.end()), (Bytes{0x11, 0x10, 0x00, 0x4d, 0x00, 0xfe, 0x00}))
+        << "Fi/Di, LRC, guard time, BWI/CWI, clock stop, IFSC, NAD";
+    pipe.protocol = 0;
+    CcidReader reader{pipe};
+    EXPECT_EQ(reader.set_parameters_t1(32), ReaderResult::Failed) << "the reader stayed in T=0";
 }

@@ -118,8 +118,8 @@ CardBoot boot_result(card::CardUnlockResult r) {
 
 // What APDUs go over: the reader itself for T=0 at TPDU level (case 4 without Le) and for an
 // APDU-level reader; T=1 blocks over it for a T=1-only card behind a TPDU-level reader that
-// sets the card's parameters from its ATR by itself (CCID dwFeatures bit 1: SetParameters
-// is not implemented). nullptr, with a log line, if neither fits.
+// sets the card's parameters from its ATR by itself (CCID dwFeatures bit 1) or takes them
+// from PC_to_RDR_SetParameters. nullptr, with a log line, if neither fits.
 card::CardTransport* apdu_transport(card::CcidReader& reader, card::CcidReaderInfo const& info,
                                     card::AtrInfo const& ai, bool& drop_le) {
     constexpr u32 kAutoParameters = 1u << 1;
@@ -134,11 +134,12 @@ card::CardTransport* apdu_transport(card::CcidReader& reader, card::CcidReaderIn
         log("card: the card's ATR offers neither T=0 nor T=1");
         return nullptr;
     }
-    if ((info.features & kAutoParameters) == 0) {
-        log("card: a T=1 card behind a TPDU-level reader that does not take its parameters from the ATR");
+    u8 const ifsc = ai.ifsc != 0 ? ai.ifsc : card::kT1DefaultIfsc;
+    if ((info.features & kAutoParameters) == 0 && reader.set_parameters_t1(ifsc) != card::ReaderResult::Ok) {
+        log("card: the reader does not take T=1 parameters: %s", reader.last_error());
         return nullptr;
     }
-    log("card: T=1 at block level (IFSC %u)", ai.ifsc != 0 ? ai.ifsc : card::kT1DefaultIfsc);
+    log("card: T=1 at block level (IFSC %u)", ifsc);
     alignas(card::T1Transport) static u8 t1_mem[sizeof(card::T1Transport)];
     return new (t1_mem) card::T1Transport{reader, ai.ifsc};
 }
