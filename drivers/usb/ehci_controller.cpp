@@ -16,10 +16,8 @@ bool EhciController::init(EhciEnv* env, DmaMem dma) {
     if (env->dev_read(kHccParams, 4) & kHcc64Bit) return false;
     op_ = env->dev_read(kCapLength, 1) & 0xFF;
     if (!sched_.init(env, dma)) return false;
-    auto* list = reinterpret_cast<u32*>(dma.virt + EhciSchedule::kPages * kPageSize);
-    for (u32 i = 0; i < kFrameListEntries; ++i) dev_store(&list[i], kLinkTerminate);
-    frame_list_ = static_cast<u32>(dma.dev.raw) + EhciSchedule::kPages * static_cast<u32>(kPageSize);
-    return true;
+    constexpr u64 kAsyncBytes = u64{EhciSchedule::kPages} * kPageSize;
+    return periodic_.init(env, DmaMem{dma.virt + kAsyncBytes, Hpa{dma.dev.raw + kAsyncBytes}}, op_);
 }
 
 bool EhciController::take_over() {
@@ -32,9 +30,10 @@ bool EhciController::take_over() {
         if (!up) env_->delay_us(100);
     }
     sched_.reset();
-    guest_cmd_ = guest_periodic_ = device_async_ = 0;
+    periodic_.reset();
+    guest_cmd_ = device_async_ = 0;
     program(EhciOp::AsyncListAddr, sched_.idle_head());
-    program(EhciOp::PeriodicListBase, frame_list_);
+    program(EhciOp::PeriodicListBase, periodic_.frame_list());
     return up;
 }
 
@@ -70,11 +69,12 @@ u32 EhciController::read(u32 off, u8 size) {
             if (v & kStsIaa) sched_.iaa_done();
             if (!(v & kStsAsync) && !(guest_cmd_ & kCmdAsync)) sched_.async_stopped();
             sched_.sync();
+            periodic_.sync(guest_cmd_);
             return v;
         }
         case op(EhciOp::UsbCmd): return env_->dev_read(off, 4);
         case op(EhciOp::CtrlDsSegment): return 0;
-        case op(EhciOp::PeriodicListBase): return guest_periodic_;
+        case op(EhciOp::PeriodicListBase): return periodic_.guest_base();
         case op(EhciOp::AsyncListAddr): return sched_.guest_of_device_qh(env_->dev_read(off, 4));
         default: return 0;  // refused
     }
@@ -90,8 +90,9 @@ void EhciController::write(u32 off, u8 size, u32 value) {
             if (value) refuse("CTRLDSSEGMENT", "64-bit addressing not offered");
             return;
         case op(EhciOp::PeriodicListBase):
-            guest_periodic_ = value & kBufferPageMask;
-            return env_->dev_write(off, 4, frame_list_);
+            periodic_.set_base(value);
+            periodic_.sync(guest_cmd_);
+            return env_->dev_write(off, 4, periodic_.frame_list());
         case op(EhciOp::AsyncListAddr):
             device_async_ = sched_.set_head(value);
             return env_->dev_write(off, 4, device_async_);
@@ -103,7 +104,8 @@ void EhciController::write_cmd(u32 value) {
     u32 const cmd = op_ + op(EhciOp::UsbCmd);
     if (value & kCmdReset) {
         sched_.reset();
-        guest_cmd_ = guest_periodic_ = device_async_ = 0;
+        periodic_.reset();
+        guest_cmd_ = device_async_ = 0;
         return env_->dev_write(cmd, 4, kCmdReset);  // alone: the lists are given again before a run
     }
     if (value & kCmdLightReset) refuse("USBCMD", "light host controller reset not offered");
@@ -113,15 +115,11 @@ void EhciController::write_cmd(u32 value) {
         sched_.iaa_doorbell();
         ++counters_.doorbells;
     }
-    if ((value & kCmdPeriodic) && !periodic_noted_) {
-        periodic_noted_ = true;
-        env_->note("periodic schedule not mediated: the controller runs an empty frame list "
-                   "(interrupt and isochronous transfers never complete)");
-    }
+    periodic_.sync(value);  // before the controller may start it (or the list's size changes)
     // The controller never runs from a list address the monitor did not give it (after a
-    // reset it holds zero, guest memory): the shadow head (or the idle one) and the empty list.
+    // reset it holds zero, guest memory): the shadow head (or the idle one) and the shadow list.
     program(EhciOp::AsyncListAddr, device_async_ ? device_async_ : sched_.idle_head());
-    program(EhciOp::PeriodicListBase, frame_list_);
+    program(EhciOp::PeriodicListBase, periodic_.frame_list());
     guest_cmd_ = value;
     env_->dev_write(cmd, 4, value);
 }
@@ -131,9 +129,10 @@ void EhciController::program(EhciOp reg, u32 value) {
 }
 
 void EhciController::tick() {
-    if ((guest_cmd_ & (kCmdRun | kCmdAsync)) != (kCmdRun | kCmdAsync)) return;
+    if (!(guest_cmd_ & kCmdRun) || !(guest_cmd_ & (kCmdAsync | kCmdPeriodic))) return;
     ++counters_.ticks;
-    sched_.sync();
+    if (guest_cmd_ & kCmdAsync) sched_.sync();
+    if (guest_cmd_ & kCmdPeriodic) periodic_.sync(guest_cmd_);
 }
 
 }  // namespace tv::usb

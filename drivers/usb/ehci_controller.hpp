@@ -1,6 +1,6 @@
 // The EHCI mediator of one controller (docs/usb.md, "EHCI"): the guest drives what it
 // believes is the controller; the controller runs the monitor's shadow of the asynchronous
-// schedule (ehci_schedule.hpp) and an empty periodic frame list.
+// schedule (ehci_schedule.hpp) and of its periodic schedule (ehci_periodic.hpp).
 //
 // - ASYNCLISTADDR: the guest's value is kept (and read back), the controller is given the
 //   shadow of that queue head. USBCMD with the async schedule or the Interrupt on Async
@@ -11,10 +11,9 @@
 // - The doorbell keeps its meaning: the shadows of the QHs the guest unlinked before it rang
 //   are freed only once the controller reports the advance (USBSTS.IAA) or its async
 //   schedule has stopped.
-// - PERIODICLISTBASE: kept for the guest; the controller is given an empty frame list (every
-//   entry terminated). The periodic schedule is refused, not shadowed: interrupt and
-//   isochronous transfers never complete. A stick and a card reader need only control and
-//   bulk, which are asynchronous. Logged once when the guest first enables it.
+// - PERIODICLISTBASE: kept for the guest (and read back); the controller is given the
+//   monitor's frame list, the shadow of the guest's. The same syncs as for the async schedule
+//   (USBCMD, PERIODICLISTBASE, USBSTS, the clock's tick while a schedule runs) copy it again.
 // - CTRLDSSEGMENT reads as zero; controllers with 64-bit addressing are not taken (init
 //   fails): their structures have another layout. USBCMD's light reset is refused; a host
 //   controller reset drops every shadow.
@@ -22,6 +21,7 @@
 // Pure: the controller's registers and guest memory through EhciEnv, so it runs in host tests.
 #pragma once
 
+#include "drivers/usb/ehci_periodic.hpp"
 #include "drivers/usb/ehci_schedule.hpp"
 
 namespace tv::usb {
@@ -32,7 +32,7 @@ struct EhciRegCounters {
 
 class EhciController {
   public:
-    static constexpr u32 kDmaPages = EhciSchedule::kPages + 1;  // the shadow and the frame list
+    static constexpr u32 kDmaPages = EhciSchedule::kPages + EhciPeriodic::kPages;  // both shadows
 
     // dma: kDmaPages of monitor memory the controller reaches, below 4 GiB. False (nothing
     // touched) for a controller with 64-bit addressing or memory it cannot reach.
@@ -47,6 +47,7 @@ class EhciController {
     void tick();
 
     EhciSchedule const& schedule() const { return sched_; }
+    EhciPeriodic const& periodic() const { return periodic_; }
     EhciRegCounters const& counters() const { return counters_; }
     u32 op_base() const { return op_; }
 
@@ -58,11 +59,10 @@ class EhciController {
 
     EhciEnv* env_{nullptr};
     u32 op_{0};
-    u32 frame_list_{0};
-    u32 guest_cmd_{0}, guest_periodic_{0};
+    u32 guest_cmd_{0};
     u32 device_async_{0};  // what the controller was given for the guest's ASYNCLISTADDR (0: nothing yet)
-    bool periodic_noted_{false};
     EhciSchedule sched_{};
+    EhciPeriodic periodic_{};
     EhciRegCounters counters_{};
 };
 

@@ -116,9 +116,19 @@ Status install_one(pci::Function const& f) {
     }
     c.ehci = e;
     bool const up = c.ehci->take_over();
-    log("%s: mediated (async schedule shadowed, periodic schedule refused)%s", c.env.name,
+    log("%s: mediated (async and periodic schedules shadowed)%s", c.env.name,
         up ? "" : "; the controller did not come back from reset");
     return Status::Ok;
+}
+
+void log_periodic_counters(char const* name, EhciPeriodic const& p) {
+    EhciCounters const& k = p.pool_counters();
+    EhciPeriodicCounters const& c = p.counters();
+    log("%s: periodic: %llu syncs, %llu queue heads linked, %llu qTDs given, %llu completed, %llu iTDs/siTDs/FSTNs "
+        "skipped, %llu refused", name, static_cast<unsigned long long>(c.syncs),
+        static_cast<unsigned long long>(k.qh_linked), static_cast<unsigned long long>(k.qtds_copied),
+        static_cast<unsigned long long>(k.completions), static_cast<unsigned long long>(c.skipped),
+        static_cast<unsigned long long>(c.refused + k.refused));
 }
 
 void log_counters() {
@@ -131,6 +141,7 @@ void log_counters() {
             static_cast<unsigned long long>(r.ticks), static_cast<unsigned long long>(k.qh_linked),
             static_cast<unsigned long long>(k.qtds_copied), static_cast<unsigned long long>(k.completions),
             static_cast<unsigned long long>(r.doorbells), static_cast<unsigned long long>(k.refused + r.refused));
+        log_periodic_counters(g_ctrl[i].env.name, g_ctrl[i].ehci->periodic());
     }
 }
 

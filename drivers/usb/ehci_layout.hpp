@@ -74,5 +74,11 @@ inline constexpr u32 kStsIaa = 1u << 5, kStsHalted = 1u << 12, kStsAsync = 1u <<
 
 // 3.1: the periodic frame list, 1024 entries of 4 bytes (the largest size, so one page).
 inline constexpr u32 kFrameListEntries = 1024;
+// 2.2.4, 2.3.1, 2.3.2, 2.3.4: the frame list size (programmable when HCCPARAMS says so), the
+// periodic schedule's status, the frame index (micro-frames, 14 bits).
+inline constexpr u32 kHccProgFrameList = 1u << 1;
+constexpr u32 cmd_frame_list_size(u32 cmd) { return (cmd >> 2) & 3; }
+inline constexpr u32 kStsPeriodic = 1u << 14;
+inline constexpr u32 kFrIndexMask = 0x3FFF;
 
 }  // namespace tv::usb

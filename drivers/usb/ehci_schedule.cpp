@@ -46,7 +46,7 @@ void EhciSchedule::clear_qh(u32 i) {
 
 void EhciSchedule::refuse(char const* why) {
     ++counters_.refused;
-    if (env_) env_->refused("async schedule", why);
+    if (env_) env_->refused(what_, why);
 }
 
 u32 EhciSchedule::set_head(u32 guest) {

@@ -89,6 +89,20 @@ class EhciSchedule {
     u32 device_qh_of(u32 guest) const;
     u32 idle_head() const { return qh_dev(kMaxQh); }
 
+    // The periodic schedule's queue heads (ehci_periodic.hpp) are shadowed by a second
+    // EhciSchedule used as a pool: the same QH and qTD shadows and checks, the periodic
+    // tree's own walk, links and retirement (defined in ehci_periodic_pool.cpp).
+    void pool_begin(char const* what);  // completions written back; no QH met yet
+    // The shadow of the guest QH at g met in the tree, its qTDs refreshed: its index, or kMaxQh
+    // (refused: no room).
+    [[nodiscard]] u32 pool_take(u32 g, Qh const& copy);
+    void pool_link(u32 i, u32 hlink);  // the shadow's horizontal link: a new QH complete before
+    u32 pool_dev(u32 i) const { return qh_dev(i); }
+    // Linked QHs not met since pool_begin become retiring: a mask of them.
+    [[nodiscard]] u64 pool_end();
+    void pool_free(u32 i);  // a retiring QH the controller no longer holds: written back, freed
+    bool pool_retiring(u32 i) const { return qh_[i].use == QhUse::Retiring; }
+
   private:
     enum class QhUse : u8 { Free, Linked, Retiring, AwaitIaa };
     static constexpr u32 kIndexSize = 2 * kQtdsPerQh;
@@ -140,6 +154,7 @@ class EhciSchedule {
     void refuse(char const* why);
 
     EhciEnv* env_{nullptr};
+    char const* what_{"async schedule"};  // for refusals
     u8* virt_{nullptr};
     u32 dev_{0};
     u32 guest_head_{0};

@@ -5,7 +5,9 @@
  * GET_DESCRIPTOR control transfer whose Data Stage qTD is an IN into the monitor's region, then
  * points that QH's horizontal link into the monitor. The monitor must refuse both (the Setup
  * runs, the Data Stage comes back halted and never runs; unmediated, the stick's 18 bytes
- * would land in the monitor and the qTD complete) and log them; the guest reports what it saw as "TV-EHCI-ATTACK name: ..." lines.
+ * would land in the monitor and the qTD complete) and log them. Then a periodic schedule whose
+ * frame list entries all lead to a QH in the monitor: refused and logged, the controller never
+ * given it. The guest reports what it saw as "TV-EHCI-ATTACK name: ..." lines.
  * Argument: the monitor's base (thinvisor-ctl range). Built static by the suite; not part of
  * the guest image. Structures: EHCI 1.0 3.5 (qTD) and 3.6 (QH). */
 #define _GNU_SOURCE
@@ -50,17 +52,40 @@ static int find_ehci(char *bdf, size_t n, uint64_t *bar)
     return -1;
 }
 
-static int dma_page(void)
+static int dma_alloc(uint32_t **pg, uint64_t *ph)
 {
     int fd = open("/proc/self/pagemap", O_RDONLY);
-    page = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED | MAP_POPULATE, -1, 0);
-    if (fd < 0 || page == MAP_FAILED) return -1;
-    memset(page, 0, 4096);
+    *pg = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED | MAP_POPULATE, -1, 0);
+    if (fd < 0 || *pg == MAP_FAILED) return -1;
+    memset(*pg, 0, 4096);
     uint64_t ent = 0;
-    if (pread(fd, &ent, 8, (off_t)((uintptr_t)page / 4096 * 8)) != 8 || !(ent >> 63)) return -1;
-    phys = (ent & ((1ull << 55) - 1)) * 4096;
+    if (pread(fd, &ent, 8, (off_t)((uintptr_t)*pg / 4096 * 8)) != 8 || !(ent >> 63)) return -1;
+    *ph = (ent & ((1ull << 55) - 1)) * 4096;
     close(fd);
-    return phys < (1ull << 32) ? 0 : -1;
+    return *ph < (1ull << 32) ? 0 : -1;
+}
+
+static int dma_page(void) { return dma_alloc(&page, &phys); }
+
+/* A frame list (one page, 1024 entries) whose every entry is a QH in the monitor. */
+static void periodic_into_monitor(uint64_t monitor)
+{
+    uint32_t *list;
+    uint64_t list_phys;
+    if (dma_alloc(&list, &list_phys)) {
+        printf("TV-EHCI-ATTACK periodic-entry-into-monitor: no DMA page below 4 GiB\n");
+        return;
+    }
+    for (int i = 0; i < 1024; i++) list[i] = (uint32_t)monitor | 2; /* type QH */
+    barrier();
+    op[0] = 0;
+    usleep(20000);
+    op[5] = (uint32_t)list_phys; /* PERIODICLISTBASE */
+    op[0] = 1 | (1u << 4);       /* Run, periodic schedule */
+    usleep(200000);
+    printf("TV-EHCI-ATTACK periodic-entry-into-monitor: sent; USBSTS %08x\n", op[1]);
+    op[0] = 0;
+    usleep(20000);
 }
 
 static uint32_t token(void)
@@ -155,7 +180,6 @@ int main(int argc, char **argv)
     usleep(300000);
     (void)op[1];
     printf("TV-EHCI-ATTACK qh-link-into-monitor: sent; USBSTS %08x\n", op[1]);
-    op[0] = 0;
-    usleep(20000);
+    periodic_into_monitor(monitor);
     return 0;
 }

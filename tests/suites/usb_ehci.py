@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
 """The EHCI mediator end to end (issues 16 and 17, docs/usb.md "EHCI"): one QEMU boot
 (-machine pc, IDE boot disk) with a `usb-ehci` controller carrying a `usb-storage` stick that
-holds a FAT file system made on the host, without thinvisor.conf (so every USB device is
-allowed and the monitor mediates the controller). The unmodified Linux guest loads ehci_pci and
-usb_storage under the monitor, which gives the controller only its shadow of the guest's
-asynchronous schedule.
+holds a FAT file system made on the host and a `usb-kbd` (high speed: QEMU's usb-kbd is a USB 2
+device by default and attaches to a root port of a plain usb-ehci, no hub or companion needed),
+without thinvisor.conf (so every USB device is allowed and the monitor mediates the
+controller). The unmodified Linux guest loads ehci_pci, usb_storage and usbhid under the
+monitor, which gives the controller only its shadows of the guest's asynchronous schedule and
+periodic schedule.
 
 Checks, from that one boot (`usb-ehci` prefixes each name):
 - enumerates: the guest sees the stick as a SCSI disk behind the EHCI controller;
 - file-read-write: the guest mounts the stick, reads the file the host put there, writes a
   file of its own and 4 MiB of random data, unmounts, mounts again with the page cache dropped
   and reads the same sha256 back; the host then finds the guest's file and data in the image;
+- keys: the host types 'a' and 'b' with QEMU's sendkey (a human monitor on a socket) and the
+  guest reads exactly those key presses from the keyboard's hidraw node: the keyboard's
+  interrupt transfers ran from the monitor's shadow of the periodic schedule, whose power-off
+  counters show its queue head and completions;
 - mediated: the monitor took the controller (`ehci BDF: mediated`), and its power-off counters
   show the syncs, queue heads and qTDs it copied and checked, with no refusal logged but the
   attack's;
@@ -19,7 +25,9 @@ Checks, from that one boot (`usb-ehci` prefixes each name):
   hand: after a port reset, a GET_DESCRIPTOR whose Data Stage qTD's IN buffer is the monitor's
   first page (the Setup runs, the Data Stage comes back halted, never run), and a QH whose
   horizontal link points into the monitor. Both are refused and logged, and the
-  monitor lives on to log the power-off.
+  monitor lives on to log the power-off;
+- hostile-periodic-refused: the same program then runs a periodic schedule whose every frame
+  list entry is a QH in the monitor: refused and logged, and the monitor lives on.
 
 Prints `PASS name` / `FAIL name: why`; exits 1 on any failure. --only SUBSTRING picks tests
 (all checks share the boot, which runs when any is picked)."""
@@ -27,9 +35,12 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -43,7 +54,7 @@ HOST_TEXT = "TVEHCI host file 5f3a\n"
 TIMEOUT = 600  # TCG under load: the boot is 1-3 minutes
 
 GUEST_SCRIPT = r"""
-for m in ehci_pci usb_storage vfat nls_cp437 nls_iso8859_1; do modprobe $m || echo "TV-CHECK FAIL: modprobe $m"; done
+for m in ehci_pci usb_storage vfat nls_cp437 nls_iso8859_1 usbhid hid_generic; do modprobe $m || echo "TV-CHECK FAIL: modprobe $m"; done
 dev=
 i=0
 while [ $i -lt 120 ] && [ -z "$dev" ]; do
@@ -71,17 +82,41 @@ if [ -n "$dev" ]; then
         echo "TV-CHECK FAIL: file-read-write: mount failed"
     fi
 fi
-dmesg | grep -i -E 'ehci|usb [0-9]|usb-storage|error' | tail -25
+# Keys: the host types 'a' and 'b' with QEMU's sendkey once it sees READY; the keyboard's
+# interrupt transfers carry them through the periodic schedule's shadow to its hidraw node,
+# read here as raw 8-byte boot-protocol reports (the key's HID usage in byte 2).
+raw=
+i=0
+while [ $i -lt 60 ] && [ -z "$raw" ]; do
+    for h in /sys/class/hidraw/hidraw*; do
+        grep -q "HID_NAME=QEMU QEMU USB Keyboard" $h/device/uevent 2>/dev/null && raw=/dev/${h##*/}
+    done
+    [ -z "$raw" ] && sleep 0.5
+    i=$((i + 1))
+done
+if [ -n "$raw" ]; then
+    timeout 60 dd if=$raw of=/tmp/keys bs=8 count=4 2>/dev/null &
+    reader=$!
+    sleep 1
+    echo "TV-EHCI-KBD-READY"
+    wait $reader
+    echo "TV-EHCI-KEYS $(od -An -tu1 -w8 /tmp/keys | awk '$3 != 0 {printf "%s ", $3}')"
+else
+    echo "TV-CHECK FAIL: keys: no hidraw node for the keyboard after 30 s"; cat /proc/bus/input/devices
+fi
+dmesg | grep -i -E 'ehci|usb [0-9]|usb-storage|hid|error' | tail -25
 echo "TV-EHCI-ATTACK begin"
 base=$(thinvisor-ctl range | cut -d' ' -f1)
 cat /sys/firmware/qemu_fw_cfg/by_name/opt/thinvisor/ehci-attack/raw > /tmp/ea && chmod +x /tmp/ea && /tmp/ea "$base"
 echo "TV-EHCI-ATTACK done"
 """
 
-CHECKS = ["enumerates", "file-read-write", "mediated", "hostile-qtds-refused"]
+CHECKS = ["enumerates", "file-read-write", "keys", "mediated", "hostile-qtds-refused", "hostile-periodic-refused"]
+KEYS = {"a": 4, "b": 5}  # what sendkey types, and the HID usages the guest must read
 ATTACK_SRC = os.path.join(HERE, "_usb_ehci_attack.c")
 ATTACK_REFUSALS = (r"ehci \S+: refused async schedule: qTD buffer outside guest memory",
                    r"ehci \S+: refused async schedule: queue head outside guest memory")
+PERIODIC_REFUSAL = r"ehci \S+: refused periodic schedule: queue head outside guest memory"
 
 
 def make_stick(work):
@@ -103,17 +138,43 @@ def boot(work):
         f.write(GUEST_SCRIPT)
     attack = os.path.join(work, "ehci-attack")
     subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", attack, ATTACK_SRC], check=True)
+    hmp = os.path.join(work, "hmp.sock")
     extra = ["-fw_cfg", "name=opt/thinvisor/ehci-attack,file=%s" % attack,
              "-device", "usb-ehci,id=ehci",
              "-drive", "file=%s,format=raw,if=none,id=stick" % stick,
-             "-device", "usb-storage,bus=ehci.0,drive=stick,serial=TVEHCI0001"]
+             "-device", "usb-storage,bus=ehci.0,drive=stick,serial=TVEHCI0001",
+             "-device", "usb-kbd,bus=ehci.0",
+             "-monitor", "unix:%s,server=on,wait=off" % hmp]
     cmd = qemu_run.qemu_command("pc", "max", "512M", MONITOR, None, DISK, script,
                                 "file:" + os.path.join(work, "console.log"),
                                 "file:" + os.path.join(work, "monitor.log"), extra)
-    with open(os.path.join(work, "qemu.log"), "wb") as ql:
-        rc = subprocess.run(["timeout", "-k", "5", str(TIMEOUT)] + cmd, stdin=subprocess.DEVNULL, stdout=ql,
-                            stderr=subprocess.STDOUT).returncode
+    stop = threading.Event()
+    typist = threading.Thread(target=type_keys, args=(work, hmp, stop), daemon=True)
+    typist.start()
+    try:
+        with open(os.path.join(work, "qemu.log"), "wb") as ql:
+            rc = subprocess.run(["timeout", "-k", "5", str(TIMEOUT)] + cmd, stdin=subprocess.DEVNULL, stdout=ql,
+                                stderr=subprocess.STDOUT).returncode
+    finally:
+        stop.set()
+        typist.join(10)
     return {"exit_code": rc, "timed_out": rc in (124, 137)}, stick
+
+
+def type_keys(work, hmp, stop):
+    """Types KEYS with sendkey on QEMU's human monitor once the guest prints its READY."""
+    while "TV-EHCI-KBD-READY" not in read(work, "console.log"):
+        if stop.wait(0.5):
+            return
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(hmp)
+            for k in KEYS:
+                time.sleep(0.5)
+                s.sendall(("sendkey %s\n" % k).encode())
+            time.sleep(1)
+    except OSError:
+        return
 
 
 def read(work, name):
@@ -163,6 +224,23 @@ def judge(result, work, stick):
         data = mtype(stick, "DATA.BIN")
         if data is None or hashlib.sha256(data).hexdigest() != wrote.group(1):
             f.append("the image's DATA.BIN does not hold what the guest wrote")
+    keys = re.search(r"^TV-EHCI-KEYS(.*)$", con, re.M)
+    got = keys.group(1).split() if keys else []
+    if not keys:
+        p["keys"].append("the guest read no keys")
+    elif sorted(int(k) for k in got) != sorted(KEYS.values()):
+        p["keys"].append("the guest read HID usages %s, not %s" % (got, sorted(KEYS.values())))
+    p["keys"] += [x for x in fails if "keys" in x]
+    per = re.search(r"ehci \S+: periodic: (\d+) syncs, (\d+) queue heads linked, (\d+) qTDs given, (\d+) completed, "
+                    r"(\d+) iTDs/siTDs/FSTNs skipped, (\d+) refused", mon)
+    if not per:
+        p["keys"].append("no periodic counter line at power-off")
+    else:
+        psyncs, pqhs, pqtds, pdone, pskipped, prefused = map(int, per.groups())
+        if pqhs < 1 or pdone < 2:
+            p["keys"].append("periodic counters too low for a keyboard's reports: %s" % per.group(0))
+        if prefused < 1:
+            p["hostile-periodic-refused"].append("the periodic counters show no refusal: %s" % per.group(0))
     m = p["mediated"]
     if not re.search(r"ehci 00:[0-9a-f]{2}\.\d: mediated", mon):
         m.append("the monitor did not log taking the controller")
@@ -177,7 +255,8 @@ def judge(result, work, stick):
         if refused < 2:
             p["hostile-qtds-refused"].append("the counters show %d refusals, not the attack's two" % refused)
     others = [l.strip() for l in mon.splitlines()
-              if re.search(r"ehci \S+: refused", l) and not any(re.search(a, l) for a in ATTACK_REFUSALS)]
+              if re.search(r"ehci \S+: refused", l)
+              and not any(re.search(a, l) for a in ATTACK_REFUSALS + (PERIODIC_REFUSAL,))]
     if others:
         m.append("refusals logged: %s" % " | ".join(others[:3])[:300])
     h = p["hostile-qtds-refused"]
@@ -194,6 +273,13 @@ def judge(result, work, stick):
             h.append("no '%s' in monitor.log" % want.replace("\\S+", "BDF").replace("\\", ""))
     if "power-off" not in mon:
         h.append("the monitor did not log the power-off (did it survive?)")
+    hp = p["hostile-periodic-refused"]
+    if "TV-EHCI-ATTACK periodic-entry-into-monitor: sent" not in attack:
+        hp.append("the periodic attack did not run: %s" % re.findall(r"TV-EHCI-ATTACK periodic.*", con)[:2])
+    if not re.search(PERIODIC_REFUSAL, mon):
+        hp.append("no '%s' in monitor.log" % PERIODIC_REFUSAL.replace("\\S+", "BDF").replace("\\", ""))
+    if "power-off" not in mon:
+        hp.append("the monitor did not log the power-off (did it survive?)")
     if "thinvisor-guest: up" not in con and any(p.values()):
         for c in CHECKS:
             p[c].append("the guest never came up (monitor.log ends: %s)"

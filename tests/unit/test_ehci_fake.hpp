@@ -1,5 +1,6 @@
 // The EHCI tests' controller: a model of the registers the mediator reaches through EhciEnv
-// and of how an EHCI controller runs the asynchronous schedule (EHCI 1.0 4.8-4.10), on the
+// and of how an EHCI controller runs the asynchronous schedule (EHCI 1.0 4.8-4.10) and the
+// periodic one (4.6: one frame's entry and the chain behind it), on the
 // monitor's DMA memory only. Every address it follows must be in that memory (a shadow) and
 // every buffer it moves must be guest RAM that the test put there: it records both.
 #pragma once
@@ -31,10 +32,12 @@ class FakeEhci final : public EhciEnv {
     u32 dev_read(u32 off, u8 size) override {
         if (off == kCapLength) return size == 1 ? kOpBase : kOpBase | 0x0100'0000;
         if (off == kHccParams) return hccparams;
-        if (off == kOpBase + op(EhciOp::UsbSts)) return sts | (cmd & kCmdRun ? 0 : kStsHalted) | (cmd & kCmdAsync ? kStsAsync : 0);
+        if (off == kOpBase + op(EhciOp::UsbSts)) return sts | (cmd & kCmdRun ? 0 : kStsHalted) | (cmd & kCmdAsync ? kStsAsync : 0) |
+                   (cmd & kCmdPeriodic ? kStsPeriodic : 0);
         if (off == kOpBase + op(EhciOp::UsbCmd)) return cmd;
         if (off == kOpBase + op(EhciOp::AsyncListAddr)) return async;
         if (off == kOpBase + op(EhciOp::PeriodicListBase)) return periodic;
+        if (off == kOpBase + op(EhciOp::FrIndex)) return frindex;
         return other;
     }
     void dev_write(u32 off, u8 size, u32 value) override {
@@ -66,6 +69,42 @@ class FakeEhci final : public EhciEnv {
     void advance() {
         if (iaa_rung) sts |= kStsIaa;
         iaa_rung = false;
+    }
+
+    // One frame of the periodic schedule (4.6, as QEMU runs it: the frame's entry once per
+    // frame, every queue head on its chain given its turn): the entry of `frame` in the frame
+    // list the controller was given, followed while it leads to QHs. Anything but a QH is
+    // recorded in not_qh and ends the walk; so does coming back to a QH seen (QEMU stops there
+    // too; recorded in looped) or a 64th node (recorded in overlong).
+    void run_frame(u32 frame, u32 short_by = 0) {
+        frindex = (frame * 8) & kFrIndexMask;
+        if ((cmd & (kCmdRun | kCmdPeriodic)) != (kCmdRun | kCmdPeriodic)) return;
+        u32 const* e = at<u32>((periodic & kBufferPageMask) + (frame % kFrameListEntries) * 4);
+        if (!e) return;
+        std::vector<u32> seen;
+        u32 link = *e;
+        for (u32 n = 0;; ++n) {
+            if (link & kLinkTerminate) return;
+            if (n == 64) {
+                overlong.push_back(frame);
+                return;
+            }
+            if (link_type(link) != LinkType::Qh) {
+                not_qh.push_back(link);
+                return;
+            }
+            for (u32 q : seen)
+                if (q == (link & kLinkMask)) {
+                    looped.push_back(frame);
+                    return;
+                }
+            seen.push_back(link & kLinkMask);
+            Qh* h = at<Qh>(link & kLinkMask);
+            if (!h) return;
+            periodic_qhs.push_back(link & kLinkMask);
+            run_queue(h, short_by);
+            link = h->hlink;
+        }
     }
 
     // One pass over the async schedule: each QH once, each of its Active qTDs run to
@@ -100,6 +139,8 @@ class FakeEhci final : public EhciEnv {
             u32 left = 0;
             if (e.pid == QtdPid::In && short_by < e.bytes) left = short_by;
             if (!buffer_in_guest(h->overlay)) bad_buffers.push_back(e.buffer);
+            else if (e.pid == QtdPid::In && !in_data.empty())  // what the device sends (within a page)
+                (void)g.write(Gpa{e.buffer}, in_data.data(), e.bytes - left < in_data.size() ? e.bytes - left : in_data.size());
             h->overlay.token = (h->overlay.token & ~(kQtdActive | (0x7FFFu << 16))) | (left << 16);
             Qtd* q = at<Qtd>(h->current);
             if (!q) return;
@@ -122,7 +163,8 @@ class FakeEhci final : public EhciEnv {
 
     FakeGuest g;
     std::vector<u8> dma;
-    u32 hccparams{0x80}, cmd{0}, sts{0}, async{0}, periodic{0}, other{0};
+    u32 hccparams{0x80}, cmd{0}, sts{0}, async{0}, periodic{0}, frindex{0}, other{0};
+    std::vector<u8> in_data;  // the bytes an IN transfer delivers
     bool iaa_rung{false};
     struct Write {
         u32 off;
@@ -132,6 +174,7 @@ class FakeEhci final : public EhciEnv {
     std::vector<Write> writes;
     std::vector<std::string> refusals, notes;
     std::vector<u32> strays, bad_buffers;
+    std::vector<u32> periodic_qhs, not_qh, overlong, looped;  // run_frame: QHs visited, other nodes, ...
     std::vector<Executed> executed;
 };
 

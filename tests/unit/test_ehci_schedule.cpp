@@ -288,15 +288,13 @@ TEST_F(EhciSchedule, HaltedQueueRestartedByTheGuestRunsAgain) {
     EXPECT_EQ(f.executed.size(), 1u);
 }
 
-TEST_F(EhciSchedule, PeriodicScheduleIsRefusedWithAnEmptyFrameList) {
+TEST_F(EhciSchedule, PeriodicListBaseReadsBackAsTheGuestsAndTheControllerGetsTheMonitors) {
+    // The periodic schedule's shadow itself: test_ehci_periodic.cpp.
     c->write(kPeriodic, 4, 0x3000);
     EXPECT_EQ(c->read(kPeriodic, 4), 0x3000u);
     ASSERT_TRUE(f.in_dma(f.periodic, kPageSize));
     u32 const* list = f.at<u32>(f.periodic);
     for (u32 i = 0; i < kFrameListEntries; ++i) ASSERT_EQ(list[i], kLinkTerminate);
-    c->write(kCmd, 4, kCmdRun | kCmdPeriodic);
-    c->write(kCmd, 4, kCmdRun | kCmdPeriodic);
-    EXPECT_EQ(f.notes.size(), 1u);  // logged once
 }
 
 TEST_F(EhciSchedule, RegisterRulesHold) {
