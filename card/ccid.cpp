@@ -60,6 +60,16 @@ u32 ccid_xfr_block(u8 slot, u8 seq, u8 const* data, u32 len, u8* out, u32 cap) {
     return n;
 }
 
+u32 ccid_set_parameters_t1(u8 slot, u8 seq, u8 ifsc, u8* out, u32 cap) {
+    u32 const n = put_header(CcidMsg::SetParameters, kCcidT1ParamBytes, slot, seq, out, cap);
+    if (n == 0)
+        return 0;
+    out[7] = 1;  // bProtocolNum: T=1
+    u8 const p[kCcidT1ParamBytes] = {0x11, 0x10, 0x00, 0x4d, 0x00, ifsc, 0x00};
+    memcpy(out + kCcidHeaderBytes, p, sizeof p);
+    return n;
+}
+
 u64 ccid_message_length(u8 const* msg, u32 len) {
     if (msg == nullptr || len < kCcidHeaderBytes)
         return 0;
@@ -158,6 +168,8 @@ bool parse_atr(u8 const* atr, u32 len, AtrInfo& out) {
         out.t0 = out.t0 || t == 0;
         out.t1 = out.t1 || t == 1;
         y = static_cast<u8>(td >> 4);
+        if (i >= 1 && t == 1 && out.ifsc == 0 && (y & 1) != 0 && at + 1 < len)
+            out.ifsc = atr[at + 1];  // 11.4.2: TA3 (or later) after a TD2 (or later) naming T=1
     }
     if (!any_td)
         out.t0 = true;  // no TD1: T=0 only

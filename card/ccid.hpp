@@ -45,13 +45,17 @@ enum class CcidCommandStatus : u8 { Ok = 0, Failed = 1, TimeExtension = 2 };
 [[nodiscard]] u32 ccid_power_off(u8 slot, u8 seq, u8* out, u32 cap);
 [[nodiscard]] u32 ccid_get_slot_status(u8 slot, u8 seq, u8* out, u32 cap);
 [[nodiscard]] u32 ccid_xfr_block(u8 slot, u8 seq, u8 const* data, u32 len, u8* out, u32 cap);
+// PC_to_RDR_SetParameters for T=1 (CCID 1.1, 6.1.7): Fi/Di 0x11 (the default rate), LRC,
+// direct convention, no extra guard time, BWI 4 and CWI 13 (the defaults), the card's IFSC.
+inline constexpr u32 kCcidT1ParamBytes = 7;
+[[nodiscard]] u32 ccid_set_parameters_t1(u8 slot, u8 seq, u8 ifsc, u8* out, u32 cap);
 
 struct CcidAnswer {
     CcidMsg type{};
     IccStatus icc{};
     CcidCommandStatus command{};
     u8 error{0};           // bError, meaningful when command == Failed
-    u8 chain{0};           // DataBlock: bChainParameter; SlotStatus: bClockStatus
+    u8 chain{0};           // DataBlock: bChainParameter; SlotStatus: bClockStatus; Parameters: bProtocolNum
     u8 const* data{nullptr};
     u32 len{0};
 };
@@ -95,6 +99,7 @@ struct AtrInfo {
     bool t0{false};  // T=0 offered (or implied: no TD1)
     bool t1{false};
     u32 historical{0};
+    u8 ifsc{0};  // T=1: the card's information field size (the first TAi, i > 2, after T=1), 0 if none
 };
 
 // False if the ATR is malformed (too short, interface bytes past its end).

@@ -54,6 +54,9 @@ ReaderResult CcidReader::command(CcidMsg type, u8 const* data, u32 len, CcidAnsw
     case CcidMsg::IccPowerOff: n = ccid_power_off(slot_, seq, out_, sizeof out_); break;
     case CcidMsg::GetSlotStatus: n = ccid_get_slot_status(slot_, seq, out_, sizeof out_); break;
     case CcidMsg::XfrBlock: n = ccid_xfr_block(slot_, seq, data, len, out_, sizeof out_); break;
+    case CcidMsg::SetParameters:
+        n = len == 1 && data != nullptr ? ccid_set_parameters_t1(slot_, seq, data[0], out_, sizeof out_) : 0;
+        break;
     default: break;
     }
     if (n == 0 || !pipe_.bulk_out(out_, n)) {
@@ -118,6 +121,17 @@ ReaderResult CcidReader::slot_status(IccStatus& icc) {
     CcidAnswer a;
     ReaderResult const r = command(CcidMsg::GetSlotStatus, nullptr, 0, a);
     icc = r == ReaderResult::Ok ? a.icc : IccStatus::Absent;
+    return r;
+}
+
+ReaderResult CcidReader::set_parameters_t1(u8 ifsc) {
+    CcidAnswer a;
+    u8 const arg[1] = {ifsc};
+    ReaderResult const r = command(CcidMsg::SetParameters, arg, 1, a);
+    if (r == ReaderResult::Ok && (a.len < kCcidT1ParamBytes || a.chain != 1)) {  // bProtocolNum echoed
+        error_ = "the reader did not take T=1";
+        return ReaderResult::Failed;
+    }
     return r;
 }
 

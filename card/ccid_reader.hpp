@@ -35,6 +35,8 @@ class CcidReader final : public CardTransport {
     [[nodiscard]] ReaderResult power_on(u8* atr, u32 cap, u32& len);
     [[nodiscard]] ReaderResult power_off();
     [[nodiscard]] ReaderResult slot_status(IccStatus& icc);
+    // T=1 with the card's IFSC (a TPDU-level reader that does not take them from the ATR).
+    [[nodiscard]] ReaderResult set_parameters_t1(u8 ifsc);
     [[nodiscard]] bool transmit(u8 const* cmd, u32 len, u8* answer, u32 cap, u32& answer_len) override;
 
     char const* last_error() const { return error_; }

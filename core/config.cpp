@@ -36,7 +36,8 @@ constexpr Key kVpnKeys[] = {{"gateway", 0, true},         {"local_id", 1, true},
                             {"ca", 12, false},            {"cert", 13, false},          {"key", 14, false},
                             {"liveness_target", 15, false}, {"liveness_interval", 16, false},
                             {"liveness_misses", 17, false}, {"standby", 18, false},
-                            {"failback", 19, false},       {"failback_hold", 20, false}};
+                            {"failback", 19, false},       {"failback_hold", 20, false},
+                            {"rsa_signature", 21, false}};
 constexpr Key kPciKeys[] = {{"allow_dma", 0, false}};  // repeatable (key_line)
 constexpr Key kIdeKeys[] = {{"cd_write", 0, false}};
 constexpr Key kPolicyKeys[] = {{"pubkey", 0, true},   {"module", 1, true},   {"min_version", 2, false},

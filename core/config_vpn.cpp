@@ -117,6 +117,15 @@ bool parse_failback(Span s, VpnConfig& v) {
     return true;
 }
 
+// rsa_signature: how an RSA client key signs in RFC 7427's method 14.
+bool parse_rsa_signature(Span s, VpnConfig& v) {
+    if (s.is("pss")) v.rsa_pss = true;
+    else if (s.is("pkcs1")) v.rsa_pss = false;
+    else return false;
+    v.rsa_signature_set = true;
+    return true;
+}
+
 bool parse_auth(Span s, VpnConfig& v) {
     v.cert_classic = s.is("cert-classic");  // certificates, AUTH methods 1/9 (no RFC 7427)
     if (s.is("psk")) v.auth = VpnAuth::Psk;
@@ -172,7 +181,8 @@ bool vpn_value(VpnConfig& v, u32 key, Span s) {
         case 17: return parse_list(s, 1, 100, v.liveness_misses, &v.liveness_misses_count);
         case 18: return parse_bool(s, &v.standby);
         case 19: return parse_failback(s, v);
-        default: return parse_seconds(s, 1, 86400, &v.failback_hold_s);
+        case 20: return parse_seconds(s, 1, 86400, &v.failback_hold_s);
+        default: return parse_rsa_signature(s, v);
     }
 }
 
@@ -196,6 +206,9 @@ char const* vpn_auth_check(VpnConfig const& v) {
     if (v.auth == VpnAuth::Cert && !(ca && cert && key))
         return "section [vpn] lacks a required key: auth = cert needs 'ca', 'cert' and 'key'";
     if (v.auth == VpnAuth::Cert && psk) return "[vpn]: 'psk' is for auth = psk";
+    if (v.rsa_signature_set && v.auth != VpnAuth::Cert) return "[vpn]: 'rsa_signature' is for auth = cert";
+    if (v.rsa_pss && v.cert_classic)
+        return "[vpn]: 'rsa_signature = pss' needs RFC 7427 (auth = cert): method 1 is PKCS#1 v1.5 over SHA-1";
     return nullptr;
 }
 

@@ -35,6 +35,8 @@ struct VpnConfig {
     char local_id[64], remote_id[64];
     VpnAuth auth;
     bool cert_classic;       // auth = cert-classic: sign with AUTH method 1 or 9, not RFC 7427
+    bool rsa_pss;            // rsa_signature = pss: an RSA key signs RSASSA-PSS in method 14
+    bool rsa_signature_set;  // rsa_signature was given (it is for auth = cert only)
     char psk[64];            // boot-module name of the PSK file
     char ca[64], cert[64], key[64];  // auth = cert: boot-module names of the pinned CA certificate,
                                      // ours, and our private key (PEM or DER each)

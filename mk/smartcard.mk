@@ -12,7 +12,9 @@ UNIT_BUILD ?= build/unit
 # is host-only (the enroll tool and the tests).
 CARD_CRYPTO_SRCS := crypto/rsa_oaep.cpp crypto/keyslot_card.cpp
 CARD_HOST_CRYPTO_SRCS := crypto/keyslot_card_add.cpp
-CARD_PURE_SRCS := $(wildcard card/*.cpp) drivers/usb/host/usb_config.cpp
+CARD_PURE_SRCS := $(wildcard card/*.cpp) drivers/usb/host/usb_config.cpp drivers/usb/host/usb_enum.cpp \
+                  drivers/usb/host/ehci_host_qh.cpp drivers/usb/host/uhci_host_td.cpp \
+                  drivers/usb/host/xhci_host_slot.cpp
 CARD_MON_SRCS := $(sort $(CARD_CRYPTO_SRCS) $(CARD_PURE_SRCS) $(wildcard drivers/usb/host/*.cpp))
 MON_CXX_SRCS += $(CARD_MON_SRCS)
 CARD_MON_OBJS := $(patsubst %.cpp,$(BUILD)/mon/%.o,$(CARD_MON_SRCS))
@@ -73,5 +75,5 @@ enroll-tool: $(CARD_TOOL)
 TEST_DEPS += enroll-tool
 
 # ---- libFuzzer: CCID answers, descriptors, ATRs, CAC buffers and whole exchanges -------------
-UNIT_FUZZ_WITH_ccid := card/ccid.cpp card/apdu.cpp card/cac.cpp card/ccid_reader.cpp crypto/secure_zero.cpp
+UNIT_FUZZ_WITH_ccid := card/ccid.cpp card/apdu.cpp card/cac.cpp card/ccid_reader.cpp card/t1.cpp crypto/secure_zero.cpp
 $(UNIT_BUILD)/fuzz_ccid: $(wildcard card/*.hpp)

@@ -21,10 +21,22 @@ AcpiPower g_power;
 using LogFn = void (*)();
 constinit LogFn g_off_logs[kMaxPowerOffLogs] = {};
 constinit u32 g_off_log_count = 0;
+using LeavingFn = void (*)(GuestLeaving);
+constinit LeavingFn g_leaving[kMaxLeaving] = {};
+constinit u32 g_leaving_count = 0;
+constinit bool g_left = false;
+
+// Once, whichever way the guest goes first (Linux pulses the keyboard controller ten times,
+// and falls back from one reset method to the next).
+void leaving(GuestLeaving how) {
+    if (__atomic_exchange_n(&g_left, true, __ATOMIC_ACQ_REL)) return;
+    for (u32 i = 0; i < g_leaving_count; ++i) g_leaving[i](how);
+}
 
 IoAction pm1_cnt(void*, Vcpu&, IoExit const& io, u32* value) {
     if (!io.in && (*value & kSlpEn)) {
         log("power-off: guest entered sleep type %u through PM1 control port %#x", (*value >> 10) & 7, io.port);
+        leaving(GuestLeaving::PowerOff);
         stats_log("power-off");
         io_hooks_log();
         mmio_hooks_log();
@@ -36,6 +48,19 @@ IoAction pm1_cnt(void*, Vcpu&, IoExit const& io, u32* value) {
 IoAction kbc(void*, Vcpu&, IoExit const& io, u32* value) {
     if (!io.in && io.size == 1 && static_cast<u8>(*value) == kKbcPulseReset) {
         log("reset: guest pulsed the reset line through the keyboard controller");
+        leaving(GuestLeaving::Reset);
+        stats_log("reset");
+        boot_chain_clear();
+    }
+    return IoAction::PassThrough;
+}
+
+// The FADT's reset register when it is neither CF9 (the PCI hook's) nor the keyboard
+// controller: writing its value resets the machine.
+IoAction reset_reg(void*, Vcpu&, IoExit const& io, u32* value) {
+    if (!io.in && static_cast<u8>(*value) == g_power.reset_value) {
+        log("reset: guest wrote %#x to the FADT's reset register %#x", static_cast<u8>(*value), io.port);
+        leaving(GuestLeaving::Reset);
         stats_log("reset");
         boot_chain_clear();
     }
@@ -43,6 +68,14 @@ IoAction kbc(void*, Vcpu&, IoExit const& io, u32* value) {
 }
 
 }  // namespace
+
+bool power_leaving_register(void (*fn)(GuestLeaving)) {
+    if (g_leaving_count == kMaxLeaving) return false;
+    g_leaving[g_leaving_count++] = fn;
+    return true;
+}
+
+char const* to_string(GuestLeaving how) { return how == GuestLeaving::PowerOff ? "power-off" : "reset"; }
 
 bool power_off_log_register(void (*fn)()) {
     if (g_off_log_count == kMaxPowerOffLogs) return false;
@@ -56,6 +89,7 @@ void power_reset_control_access(IoExit const& io, u32 value) {
     // The register is byte-wide; bit 2 starts the reset.
     if (!io.in && io.port == kResetControl && io.size == 1 && (value & 0x4)) {
         log("reset: guest requested a reset through port CF9 (value %#x)", value);
+        leaving(GuestLeaving::Reset);
         stats_log("reset");
         boot_chain_clear();
     }
@@ -71,6 +105,9 @@ Status power_hooks_install() {
     log("power: PM1a_CNT %#x PM1b_CNT %#x reset register %#x", g_power.pm1a_cnt, g_power.pm1b_cnt, g_power.reset_port);
     if (g_power.pm1a_cnt) s = io_hook_register(g_power.pm1a_cnt, 2, pm1_cnt, nullptr, "pm1a-cnt");
     if (ok(s) && g_power.pm1b_cnt) s = io_hook_register(g_power.pm1b_cnt, 2, pm1_cnt, nullptr, "pm1b-cnt");
+    if (ok(s) && g_power.reset_port && g_power.reset_port != kResetControl && g_power.reset_port != kKbcCommand &&
+        !ok(io_hook_register(g_power.reset_port, 1, reset_reg, nullptr, "acpi-reset")))
+        log("power: the FADT's reset register %#x is hooked already: a reset through it is not seen", g_power.reset_port);
     return s;
 }
 
@@ -87,6 +124,7 @@ void machine_reset(char const* why) {
 void handle_shutdown(Vcpu& v, ExitRecord const&) {
     log("guest triple fault at rip %#llx (cr0 %#llx)", static_cast<unsigned long long>(v.rip()),
         static_cast<unsigned long long>(v.cr0()));
+    leaving(GuestLeaving::Reset);
     machine_reset("guest triple fault");
 }
 

@@ -17,6 +17,14 @@ void handle_shutdown(Vcpu& v, ExitRecord const& e);
 // powers off, after the exit counters. At most kMaxPowerOffLogs; false when full.
 inline constexpr u32 kMaxPowerOffLogs = 32;  // every mediator, the rate limits, the clock, the network flush
 bool power_off_log_register(void (*fn)());
+// The guest is about to be gone: its S5 write, or a reset (port CF9, the FADT's reset
+// register, the keyboard controller's pulse, a triple fault). The registered functions run
+// once, in order, in the exit that announced it and before it reaches the hardware: what must
+// reach the network first (the VPN's Delete) is sent there. At most kMaxLeaving.
+enum class GuestLeaving : u8 { PowerOff, Reset };
+inline constexpr u32 kMaxLeaving = 4;
+bool power_leaving_register(void (*fn)(GuestLeaving how));
+char const* to_string(GuestLeaving how);
 // Resets the machine through the chipset; used when the guest triple-faults.
 [[noreturn]] void machine_reset(char const* why);
 

@@ -19,9 +19,10 @@ struct targets {
 };
 extern struct targets T;
 
-/* A 512-byte slice of the code canary page (0-7), of the page canary (8-15) or of the heap
- * canary (16-23; the first two are read by the TX attacks, never written): each attack that
- * writes towards the monitor aims at its own slice, so the power-off check names the attack. */
+/* A 512-byte slice of the code canary page (0-7), of the page canary (8-15), of the heap
+ * canary (16-23; the TX attacks read the first two, which only the EHCI attacks write, after
+ * them) or the data canary (24, one slice): each attack that writes towards the monitor aims
+ * at its own slice, so the power-off check names the attack. */
 uint64_t slice(int i);
 
 void defended(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -76,7 +77,7 @@ extern volatile int *tva_verdicts;
 void tva_shared_init(void);
 extern const struct attack first_attacks[], cpu_attacks[], ide_attacks[], ahci_attacks[], nic_attacks[],
     pci_attacks[], misc_attacks[], fatal_attacks[], init_attacks[], iommu_attacks[], iommu_nic_attacks[],
-    ide_race_attacks[], xhci_attacks[], iommu_init_attacks[];
+    ide_race_attacks[], xhci_attacks[], iommu_init_attacks[], ehci_attacks[], xhci_hidden_attacks[];
 
 /* A compiler barrier: descriptors in plain memory must be written before the register write
  * that hands them over (a device, or the monitor at that exit, reads them then), and a rewrite

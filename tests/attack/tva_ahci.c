@@ -233,6 +233,81 @@ static void ahci_prd_zero_length(const char *name) { malformed(name, 320, 1, dbu
 static void ahci_prd_oversized_table(const char *name) { malformed(name, 384, 65535, dbuf.p, 511); }
 static void ahci_prd_wrap(const char *name) { malformed(name, 448, 1, 0xfffffffffffffe00ull, 511); }
 
+
+/* READ LOG EXT (2Fh, issue 18 allowed it: log pages are device data, never decrypted). The
+ * LBA fields name the log (7:0) and page (15:8, 39:32); `count` 512-byte pages (0: 65536) into
+ * one PRD of `bytes` at `addr`. */
+enum { READ_LOG_EXT = 0x2f };
+
+static int read_log(uint8_t log, uint16_t page, uint16_t count, uint64_t addr, uint32_t bytes, uint32_t *tfd)
+{
+    build(READ_LOG_EXT, 0, 1, mem.p + 0x800);
+    uint8_t *f = mem.v + 0x800;
+    f[4] = log, f[5] = page & 0xff, f[6] = 0, f[9] = page >> 8;
+    f[12] = count & 0xff, f[13] = count >> 8;
+    set_prd(0, addr, bytes - 1);
+    return issue(NULL, tfd);
+}
+
+/* Whether a log page reads as device data: all zeros, or the checksum ATA logs end with (the
+ * bytes sum to 0). A page decrypted with the disk's key would be neither (1 in 256). */
+static int device_log_page(const uint8_t *p)
+{
+    uint8_t sum = 0;
+    for (int i = 0; i < 512; i++)
+        sum = (uint8_t)(sum + p[i]);
+    return all_zero(p, 512) || sum == 0;
+}
+
+static void ahci_read_log_into_monitor(const char *name)
+{
+    uint32_t tfd, tfd_ctl;
+    if (ahci_setup(name) != 1)
+        return;
+    int ctl = read_log(0x10, 0, 1, dbuf.p, 512, &tfd_ctl); /* the same read into guest memory */
+    int rc = read_log(0x10, 0, 1, slice(24), 512, &tfd);
+    if (rc == 0)
+        breach(name, "READ LOG EXT with its PRD in the region completed (TFD %#x)", tfd);
+    else
+        defended(name, "READ LOG EXT with its PRD in the region failed (TFD %#x; into guest memory: %s, TFD %#x; the "
+                       "monitor's log decides)", tfd, ctl == 0 ? "completed" : "failed too", tfd_ctl);
+}
+
+static void ahci_read_log_huge_count(const char *name)
+{
+    uint32_t tfd;
+    if (ahci_setup(name) != 1)
+        return;
+    int rc = read_log(0x10, 0, 0, dbuf.p, 512, &tfd); /* 65536 pages, a 512-byte PRDT */
+    uint32_t tfd2;
+    int after = one(READ_EXT, 64, dbuf.p, 511, NULL, &tfd2);
+    if (rc == 0)
+        breach(name, "READ LOG EXT of 65536 pages on a 512-byte PRDT completed (TFD %#x)", tfd);
+    else if (after < 0)
+        breach(name, "after READ LOG EXT of 65536 pages the port no longer reads (TFD %#x)", tfd2);
+    else
+        defended(name, "READ LOG EXT of 65536 pages on a 512-byte PRDT failed (TFD %#x); the port reads after it",
+                 tfd);
+}
+
+static void ahci_read_log_encrypted(const char *name)
+{
+    uint32_t tfd;
+    if (ahci_setup(name) != 1)
+        return;
+    memset(dbuf.v, 0xee, 512);
+    /* page 0x20: the LBA field reads 0x2010, inside the disk's encrypted range (8192 on) */
+    int rc = read_log(0x10, 0x20, 1, dbuf.p, 512, &tfd);
+    if (rc < 0)
+        defended(name, "the device failed READ LOG EXT page 0x20 (TFD %#x): no page to decrypt", tfd);
+    else if (device_log_page(dbuf.v))
+        defended(name, "the log page on the encrypted disk reads as device data (TFD %#x)", tfd);
+    else {
+        hexdump_line(name, dbuf.v, 32);
+        breach(name, "the log page on the encrypted disk is neither zero nor checksummed: decrypted? (TFD %#x)", tfd);
+    }
+}
+
 const struct attack ahci_attacks[] = {
     {"ahci-dma-read-into-monitor", ahci_read_into_monitor},
     {"ahci-dma-write-from-monitor", ahci_write_from_monitor},
@@ -242,5 +317,8 @@ const struct attack ahci_attacks[] = {
     {"ahci-prd-zero-length", ahci_prd_zero_length},
     {"ahci-prd-oversized-table", ahci_prd_oversized_table},
     {"ahci-prd-wrap", ahci_prd_wrap},
+    {"ahci-read-log-into-monitor", ahci_read_log_into_monitor},
+    {"ahci-read-log-huge-count", ahci_read_log_huge_count},
+    {"ahci-read-log-encrypted", ahci_read_log_encrypted},
     {NULL, NULL},
 };

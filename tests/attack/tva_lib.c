@@ -28,6 +28,8 @@ uint64_t slice(int i)
         return T.code + (uint64_t)i * 512;
     if (i < 16)
         return T.page + (uint64_t)(i - 8) * 512;
+    if (i == 24)
+        return T.data;
     return ((T.heap + 63) & ~63ull) + (uint64_t)(i - 16) * 512; /* xHCI contexts are 64-byte aligned */
 }
 

@@ -20,8 +20,9 @@
 
 
 static const struct attack *const kSafe[] = {first_attacks, cpu_attacks, pci_attacks, ide_attacks, ahci_attacks,
-                                             nic_attacks, xhci_attacks, misc_attacks, NULL};
-static const struct attack *const kFatal[] = {iommu_attacks, iommu_nic_attacks, ide_race_attacks, fatal_attacks,
+                                             nic_attacks, xhci_attacks, ehci_attacks, misc_attacks, NULL};
+static const struct attack *const kFatal[] = {iommu_attacks, iommu_nic_attacks, ide_race_attacks, xhci_hidden_attacks,
+                                              fatal_attacks,
                                               NULL};
 static const struct attack *const kInit[] = {init_attacks, iommu_init_attacks, NULL};
 static const struct {

@@ -36,6 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "suites"))
 import _netlib as nl  # noqa: E402
 import vpn_tunnel as vt  # noqa: E402
+import nic_bench  # noqa: E402
 
 PID = os.getpid()
 CONF_VPN = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
@@ -125,12 +126,19 @@ def setup_times(pcap, client_ip, marks, sa_up=None):
     return out
 
 
-def transfer(env, g, mb):
+def transfer(env, g, mb, profile=None):
+    """MB/s of one transfer; profile, a dict, gets the exits per MiB and the changes of the exit
+    and device counters over it (nic_bench.Phase: the same counters in both runs)."""
     out, rc = g.run("dd if=/dev/urandom of=/tmp/blob bs=1M count=%d 2>/dev/null" % mb, 300)
     n0 = len(env.server.bulk)
+    ph = nic_bench.Phase(g, True) if profile is not None else None
     t0 = time.monotonic()
     g.run("nc %s %d < /tmp/blob" % (vt.SERVER, vt.BULK_PORT), 1500)
     secs = time.monotonic() - t0
+    if ph:
+        exits, moved = ph.end(mb)
+        profile.update(exits_per_MiB=round(exits, 1) if exits is not None else None, secs=round(secs, 2),
+                       moved={k: v for k, v in sorted(moved.items()) if v})
     end = time.monotonic() + 30
     while len(env.server.bulk) == n0 and time.monotonic() < end:
         time.sleep(0.2)
@@ -139,8 +147,9 @@ def transfer(env, g, mb):
     return (mb << 20) / secs / 1e6
 
 
-def vpn_run(work, mb, samples):
-    """(MB/s through the tunnel, set-up ms from the capture, set-up ms from the monitor log)."""
+def vpn_run(work, mb, samples, profile):
+    """(MB/s through the tunnel, set-up ms from the capture, set-up ms from the monitor log);
+    profile gets the transfer's exits and counters."""
     env = vt.Env()
     run = vt.Run(env, work)
     try:
@@ -158,7 +167,7 @@ def vpn_run(work, mb, samples):
         out, rc = g.run("udhcpc -i eth0 -n -q -t 10 -T 2 -O mtu -s /tmp/dhcp.sh 2>&1", 120)
         if vt.INNER not in out or not vt.wait_log(g, r"vpn: tunnel up", 120):
             raise RuntimeError("no tunnel: %r" % out[-200:])
-        mbps = transfer(env, g, mb)
+        mbps = transfer(env, g, mb, profile)
         marks, logged = [], []
         g.run("(ping -i 0.01 %s > /dev/null 2>&1 &)" % vt.SERVER, 10)
         for _ in range(samples):
@@ -181,8 +190,9 @@ def vpn_run(work, mb, samples):
         env.cleanup()
 
 
-def plain_run(work, mb):
-    """MB/s from the same guest to the same server over the plain mediated NIC."""
+def plain_run(work, mb, profile):
+    """MB/s from the same guest to the same server over the plain mediated NIC; profile gets the
+    transfer's exits and counters."""
     env = vt.Env()
     g = None
     try:
@@ -192,7 +202,7 @@ def plain_run(work, mb):
             raise RuntimeError("no shell")
         g.run("ip link set eth0 up; ip addr add %s/24 dev eth0; "
               "ip route add default via %s" % (PLAIN_GUEST, vt.GW_IP), 30)
-        return transfer(env, g, mb)
+        return transfer(env, g, mb, profile)
     finally:
         if g:
             g.kill()
@@ -267,7 +277,16 @@ def workdir(name):
     return d
 
 
-def record_vpn(label, vpn_mbps, vpn_setup, logged, sa_up, plain, swan_all, mb):
+def profile_text(p):
+    """One line: exits per MiB and the biggest per-MiB changes of the exit and device counters."""
+    if not p:
+        return "-"
+    mb = p.get("mb") or 1
+    top = sorted(p.get("moved", {}).items(), key=lambda kv: -kv[1])[:14]
+    return "%s exits/MiB; per MiB: %s" % (p.get("exits_per_MiB"), " ".join("%s=%.0f" % (k, v / mb) for k, v in top))
+
+
+def record_vpn(label, vpn_mbps, vpn_setup, logged, sa_up, profile, plain, swan_all, mb, plain_profile=None):
     """The two lines of one monitor (label "after" is this tree's; another gets a suffix)."""
     swan, swan_sa_up = swan_all if swan_all else (None, None)
     suffix = "" if label == "after" else "_" + label
@@ -275,7 +294,8 @@ def record_vpn(label, vpn_mbps, vpn_setup, logged, sa_up, plain, swan_all, mb):
     bl.record("vpn_tcp_tx_MBps" + suffix, round(vpn_mbps, 3), "MB/s",
               peer="same guest over the plain mediated NIC" if plain else None,
               peer_value=round(plain, 3) if plain else None, goal=bl.goal("ratio", ">=", 0.7),
-              extra={"mb": mb, "tso": "on in the guest in both runs (copy-out cuts its packets)", "binary": label},
+              extra={"mb": mb, "tso": "on in the guest in both runs (copy-out cuts its packets)", "binary": label,
+                     "profile": profile, "peer_profile": plain_profile},
               **at)
     med = statistics.median(vpn_setup) if vpn_setup else None
     peer = statistics.median(swan) if swan else None
@@ -289,6 +309,9 @@ def record_vpn(label, vpn_mbps, vpn_setup, logged, sa_up, plain, swan_all, mb):
           % (label, vpn_mbps, "%.2f" % plain if plain else "-", "%.3f" % (vpn_mbps / plain) if plain else "-",
              vpn_setup, med, swan, peer, "%.2f" % (med / peer) if med is not None and peer else "-", logged,
              sa_up, swan_sa_up))
+    print("%-6s vpn  transfer: %s" % (label, profile_text(profile)))
+    if plain_profile:
+        print("%-6s plain transfer: %s" % (label, profile_text(plain_profile)))
 
 
 def main():
@@ -298,6 +321,8 @@ def main():
     ap.add_argument("--monitor", help="the monitor ELF to measure (default build/thinvisor.elf)")
     ap.add_argument("--before", help="an older monitor ELF measured first in the same run "
                     "(default: TV_BENCH_BEFORE from `make bench BEFORE=REF`)")
+    ap.add_argument("--no-swan", action="store_true", help="leave out the strongSwan set-up peer "
+                    "(a throughput look only)")
     args = ap.parse_args()
     after = args.monitor or nl.MONITOR
     before = None if bl.smoke() else (args.before or bl.before_monitor())
@@ -305,14 +330,18 @@ def main():
     results = {}
     for label, elf in runs:
         nl.MONITOR = elf  # Guest() reads the module's MONITOR
-        results[label] = vpn_run(workdir("vpn" if label == "after" else "vpn_" + label), args.mb, args.samples)
+        prof = {"mb": args.mb}
+        res = vpn_run(workdir("vpn" if label == "after" else "vpn_" + label), args.mb, args.samples, prof)
+        results[label] = res + (prof,)
     plain = swan = None
+    plain_prof = {"mb": args.mb}
     if not bl.smoke():  # smoke: the VPN boot alone, no peers
         nl.MONITOR = after
-        plain = plain_run(workdir("plain"), args.mb)
-        swan = swan_run(workdir("strongswan"), args.samples)
+        plain = plain_run(workdir("plain"), args.mb, plain_prof)
+        if not args.no_swan:
+            swan = swan_run(workdir("strongswan"), args.samples)
     for label, _ in runs:
-        record_vpn(label, *results[label], plain, swan, args.mb)
+        record_vpn(label, *results[label], plain, swan, args.mb, plain_prof if plain else None)
     return 0
 
 

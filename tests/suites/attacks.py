@@ -7,16 +7,20 @@ heap, an allocator page and its device buffers (core/canary.cpp; the value is on
 
 - "safe": the AHCI boot disk, a scratch disk on AHCI port 1, a scratch disk on a PIIX IDE
   controller, the e1000 on user-mode networking with a frame dump (and a second e1000, which
-  the monitor does not mediate, with its own), a qemu-xhci with a usb-kbd, and a thinvisor.conf with
-  [network] and the three disks (encrypt policy with plaintext ranges, so both mediators bounce).
-  Every attack the monitor must survive runs here, one after the other.
+  the monitor does not mediate, with its own), a qemu-xhci with a usb-kbd, a usb-ehci with a stick
+  (no guest driver holds either), and a thinvisor.conf with [network] and the three disks
+  (encrypt policy with plaintext ranges, so both mediators bounce). Every attack the monitor must
+  survive runs here, one after the other; cpu-largepage-alias loads a kernel module built against
+  the guest kernel's headers (tests/attack/kmod/), handed in through fw_cfg.
 - "fatal": first the IOMMU attacks: this boot has an AMD-Vi unit (QEMU's amd-iommu, which the
   monitor drives) and an e1000 no mediator owns (no thinvisor.conf, so no [network]) on its own
   wire dump; the guest tries to reach the unit's registers, sends from the monitor's heap and
   receives into its page canary through that e1000 (PHY loopback), with control frames from and
   into guest memory that must get through. Then the IDE taskfile race: this boot has two CPUs
   and a thinvisor.conf keying the IDE scratch disk (LBA 8192 on encrypted), and the suite scans
-  that disk for the guest's clear marker in the encrypted range. Then the attacks that stop the
+  that disk for the guest's clear marker in the encrypted range. Then xhci-hidden-port: this boot's
+  thinvisor.conf says `[usb] storage = deny`, and a usb-storage stick (its sector 0 a marker) sits
+  on a qemu-xhci of its own. Then the attacks that stop the
   machine while their hole is open (APIC base, reserved EFER bits). The boot runs to power-off,
   so the monitor's canary check judges the receive attack.
 - "init": INIT to the boot CPU through an IOAPIC entry and through the AHCI controller's MSI;
@@ -103,8 +107,14 @@ plaintext = 0-131071
 serial = TVIDE00001
 keyslots = attack.keys
 plaintext = 0-8191
+
+[usb]
+storage = deny
 """
 RACE_MARK, RACE_PLAIN = b"TVRACE", range(704, 768)
+# The fatal boot's denied stick (xhci-hidden-port): its sector 0 holds this marker, which must
+# never reach the guest (tests/attack/tva_xhci.c, STICK_MARK).
+STICK_MARK = b"TV-DENIED-STICK-7c41"
 
 # Attacks on holes that are still open (issue 12), with where they stand. They run every time and
 # print SKIP with the breach; everything else is gated at zero breaches.
@@ -119,8 +129,10 @@ VTD_KNOWN_OPEN = {
 }
 
 # Which attack aims at which 512-byte slice of the canaries: 0-7 the code page, 8-15 the page
-# canary, 16-23 the heap canary (tests/attack/tva.h, slice()).
-SLICES = {0: "cpu-write-alias", 1: "cpu-rep-stos", 2: "cpu-movs-hook-to-monitor", 3: "ide-dma-read-into-monitor",
+# canary, 16-23 the heap canary, 24 the data canary (tests/attack/tva.h, slice()).
+SLICES = {16: "ehci-qtd-buffer-into-monitor,ehci-qh-link-into-monitor", 17: "ehci-qtd-rewritten-after-shadow",
+          18: "cpu-largepage-alias", 19: "cpu-largepage-alias",
+          24: "ahci-read-log-into-monitor", 0: "cpu-write-alias", 1: "cpu-rep-stos", 2: "cpu-movs-hook-to-monitor", 3: "ide-dma-read-into-monitor",
           4: "cpu-exec", 5: "ide-toctou-read", 6: "ahci-dma-read-into-monitor", 7: "ahci-toctou",
           8: "e1000-rx-into-monitor", 9: "e1000-rx-into-monitor", 10: "e1000-rx-into-monitor",
           11: "e1000-rx-into-monitor", 12: "ahci-table-in-monitor", 13: "ahci-clb-in-monitor",
@@ -133,6 +145,17 @@ IDE_LBAS = {128: "ide-dma-write-from-monitor", 192: "ide-prd-table-in-monitor", 
             576: "ide-prd-no-eot", 640: "ide-wide-out-1f6"}
 AHCI_LBAS = {128: "ahci-dma-write-from-monitor", 192: "ahci-table-in-monitor", 256: "ahci-toctou",
              320: "ahci-prd-zero-length", 384: "ahci-prd-oversized-table", 448: "ahci-prd-wrap"}
+# The refusal each attack must leave in the monitor's log (where the guest sees only an error,
+# and a device that fails the command anyway would hide an open hole): attack -> pattern.
+REFUSALS = {
+    "ehci-qtd-buffer-into-monitor": r"ehci \S+: refused async schedule: qTD buffer outside guest memory",
+    "ehci-qh-link-into-monitor": r"ehci \S+: refused async schedule: queue head outside guest memory",
+    "ehci-qh-loop": r"ehci \S+: refused async schedule: more queue heads than the shadow holds",
+    "ehci-qtd-oversized": r"ehci \S+: refused async schedule: qTD of more than 20 KiB",
+    "ahci-read-log-into-monitor": r"ahci: port 1 slot \d+: refused READ LOG EXT \(0x2f\): PRD points outside guest RAM",
+    "ahci-read-log-huge-count": r"ahci: port 1 slot \d+: refused READ LOG EXT \(0x2f\): PRDT shorter than the command",
+    "xhci-hidden-port": r"a denied device's port is shown disconnected to the guest",
+}
 WIRE = ["e1000-tx-from-monitor", "e1000-tx-toctou", "e1000-tx-ring-in-monitor", "e1000-tx-malformed"]
 VERDICT = re.compile(r"^(DEFENDED|BREACH|SKIPPED) (\S+): (.*)$")
 
@@ -147,6 +170,18 @@ def build_image():
     """The demo guest with tvattack, as disk-attack.img with iomem=relaxed (cheap when current)."""
     subprocess.run(["bash", os.path.join(ROOT, "tools", "guest", "build-guest.sh"), "--disk-name",
                     "disk-attack.img", "--disk-append", APPEND], check=True, stdout=subprocess.DEVNULL)
+
+
+def build_module():
+    """tvlpa.ko for cpu-largepage-alias (tests/attack/kmod/build.sh: the guest kernel's Debian
+    headers, fetched into build/lpa/); None when it cannot be built (the attack then skips)."""
+    r = subprocess.run(["bash", os.path.join(ROOT, "tests", "attack", "kmod", "build.sh")], capture_output=True,
+                       text=True)
+    path = r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else ""
+    if not os.path.exists(path):
+        print("attacks: no tvlpa.ko (cpu-largepage-alias will skip): %s" % r.stderr.strip()[-300:], flush=True)
+        return None
+    return path
 
 
 def guest_script(work, group, names):
@@ -186,9 +221,12 @@ class Run:
         if group in ("fatal", "init"):  # an e1000 no mediator owns, for the IOMMU attacks
             args += ["-netdev", "user,id=n2", "-device", "e1000,netdev=n2,mac=52:54:00:12:34:58",
                      "-object", "filter-dump,id=fd2,netdev=n2,file=%s" % os.path.join(work, "wire-%s.pcap" % group)]
-        if group == "fatal":  # the keyed IDE disk for the taskfile race
+        if group == "fatal":  # the keyed IDE disk for the taskfile race; the denied stick on its own xHCI
             args += ["-initrd", "%s,%s" % (os.path.join(work, "fatal-conf", "thinvisor.conf"),
-                                           os.path.join(work, "attack.keys"))]
+                                           os.path.join(work, "attack.keys")),
+                     "-drive", "file=%s,format=raw,if=none,id=ds" % make_stick(os.path.join(work, "stick-deny.img"),
+                                                                               STICK_MARK),
+                     "-device", "qemu-xhci,id=xhci2", "-device", "usb-storage,bus=xhci2.0,drive=ds,serial=TVDENY0001"]
         if with_conf:
             self.wire_sink, self.wire_in = free_udp_port(), free_udp_port()
             ahci = scratch(work, "ahci-%s.img" % group)
@@ -204,7 +242,13 @@ class Run:
                      "-object", "filter-dump,id=fd1,netdev=n1,file=%s" % os.path.join(work, "wire2.pcap"),
                      # the xHCI the mediator owns, with a keyboard for the xhci-* attacks to address
                      "-device", "qemu-xhci,id=xhci", "-device", "usb-kbd,bus=xhci.0",
+                     # the EHCI the mediator owns, with a stick for the ehci-* attacks (no driver binds it)
+                     "-drive", "file=%s,format=raw,if=none,id=es" % make_stick(os.path.join(work, "stick-ehci.img")),
+                     "-device", "usb-ehci,id=ehci", "-device", "usb-storage,bus=ehci.0,drive=es,serial=TVEHCISTK1",
                      "-initrd", "%s,%s" % (os.path.join(work, "thinvisor.conf"), os.path.join(work, "attack.keys"))]
+            ko = build_module() if "cpu-largepage-alias" in names else None
+            if ko:  # the large-page module for cpu-largepage-alias
+                args += ["-fw_cfg", "name=opt/thinvisor/tvlpa,file=%s" % ko]
         os.makedirs(os.path.join(work, group), exist_ok=True)
         self.q = QemuConsole(os.path.join(work, group), args, 900)
         if with_conf:
@@ -457,11 +501,36 @@ def check_evidence(judge, run, unit_hex, console, mon, names):
             idx = 8 + (addr - base) // 512
         elif what == "heap" and base is not None:
             idx = 16 + (addr - (base + 63) // 64 * 64) // 512  # 64-byte aligned slices (tva_lib.c)
+        elif what == "data" and base is not None:
+            idx = 24 + (addr - base) // 512
         who = SLICES.get(idx)
         if who:
-            judge.host(who, "the monitor's %s canary changed at %#x (power-off check)" % (what, addr))
+            for a in who.split(","):
+                judge.host(a, "the monitor's %s canary changed at %#x (power-off check)" % (what, addr))
         else:
             judge.host("canary-intact", "the monitor's %s canary changed at %#x" % (what, addr))
+
+
+def check_refusals(judge, mon, names):
+    """Each attack in REFUSALS that ran (not skipped) must have its refusal in the monitor's log."""
+    for n, pattern in REFUSALS.items():
+        if n in names and judge.verdicts.get(n, ("",))[0] != "SKIPPED" and not re.search(pattern, mon):
+            judge.host(n, "no refusal in the monitor's log (want /%s/)" % pattern)
+
+
+def check_stick(judge, console, names):
+    """xhci-hidden-port: the denied stick's marker never in what the guest printed."""
+    if "xhci-hidden-port" in names and STICK_MARK.decode() in sections(console).get("xhci-hidden-port", ""):
+        judge.host("xhci-hidden-port", "the denied stick's marker in the guest's output")
+
+
+def make_stick(path, mark=None):
+    """A 1 MiB raw stick; `mark` repeated over its first 64 KiB."""
+    with open(path, "wb") as f:
+        f.truncate(1 << 20)
+        if mark:
+            f.write((mark * (65536 // len(mark) + 1))[:65536])
+    return path
 
 
 def run_safe(work, names, judge):
@@ -476,6 +545,7 @@ def run_safe(work, names, judge):
         raise
     judge.guest(console, names, "safe", mon)
     check_evidence(judge, run, unit_hex, console, mon, names)
+    check_refusals(judge, mon, names)
     judge_gates(judge, mon, len(names))
 
 
@@ -562,6 +632,8 @@ def run_fatal(work, names, judge, group):
     if group == "fatal":
         check_iommu_evidence(judge, run, unit_hex, mon, names)
         check_race_evidence(judge, run, names)
+        check_refusals(judge, mon, names)
+        check_stick(judge, console, names)
     if "init-ioapic-bsp" in names and "init-ioapic-bsp" in secs and "init-ioapic-bsp" not in judge.verdicts:
         judge.breaches.pop("init-ioapic-bsp", None)
         # Taken by the monitor, the INIT leaves the boot CPU waiting or restarts the guest's

@@ -10,7 +10,8 @@ monitor's guest-readable log ring; neither it nor the monitor log holds the PIN 
 card in the reader (the monitor waits, then asks for the passphrase); a card from another
 database (refused, no PIN asked, the image byte-identical); a wrong PIN at every prompt (after
 [keys] passphrase_tries of them the monitor halts: no passphrase prompt, no guest, the image
-byte-identical, no PIN in the log).
+byte-identical, no PIN in the log). The first boot has the reader behind QEMU's usb-hub, and
+its guest lists both; the third has a usb-ehci with a keyboard ahead of the xHCI.
 Prints `PASS name` / `FAIL name: why`; exits 1 on any failure. --only, --list as usual."""
 import argparse
 import fnmatch
@@ -36,7 +37,14 @@ PASSPHRASE = "correct horse battery staple"
 PIN = "T7q9pin"  # the NSS database's password; CAC PINs are at most 8 bytes
 GUEST_UP = b"thinvisor-guest: up"
 CONF = "[disk.system]\nserial = QM00001\nkeyslots = system.keys\n[keys]\npassphrase_tries = 3\n"
-GUEST_SCRIPT = "thinvisor-ctl log | sed 's/^/TV-LOG /'\npoweroff -f\n"
+# The guest lists its USB devices (after the unlock the controller must look as after power-on)
+# and dumps the monitor's guest-readable log ring.
+GUEST_SCRIPT = """modprobe xhci_pci
+i=0; while [ $i -lt 30 ] && ! grep -qs 4433 /sys/bus/usb/devices/*/idProduct; do sleep 1; i=$((i+1)); done
+for d in /sys/bus/usb/devices/*; do [ -f $d/idProduct ] && echo "TV-USB $(cat $d/idVendor):$(cat $d/idProduct)"; done
+thinvisor-ctl log | sed 's/^/TV-LOG /'
+poweroff -f
+"""
 
 TESTS = []
 
@@ -87,10 +95,29 @@ class Setup:
         with open(os.path.join(top, "guest.sh"), "w") as f:
             f.write(GUEST_SCRIPT)
 
-    def boot(self, work, card_db=None, timeout=300):
+    def boot(self, work, card_db=None, timeout=300, hub=False, ehci_first=False, companions=False):
         """QEMU pc with the xHCI controller and the CCID reader; card_db: the card's NSS
-        database (None: an empty reader)."""
-        usb = ["-device", "qemu-xhci,id=xhci", "-device", "usb-ccid,bus=xhci.0,id=ccid"]
+        database (None: an empty reader); hub: the reader on port 1 of a usb-hub (QEMU's is
+        full speed, 8 ports) on root port 1, not on the root port itself; ehci_first: a usb-ehci
+        with a high-speed usb-kbd ahead of the xHCI in PCI order (the monitor enumerates it, finds
+        no reader there and moves on; QEMU 7.2 puts no full-speed device such as usb-ccid on an
+        EHCI without companions, nor its full-speed usb-hub); companions: no xHCI, the reader on
+        an ICH9 EHCI with its three UHCI companions (a PC's USB 2 ports), the EHCI ahead of them
+        in PCI order: the monitor's EHCI driver hands the full-speed reader's port to the
+        companion, and its UHCI driver finds it there."""
+        if hub:
+            usb = ["-device", "qemu-xhci,id=xhci", "-device", "usb-hub,bus=xhci.0,port=1",
+                   "-device", "usb-ccid,bus=xhci.0,port=1.1,id=ccid"]
+        else:
+            usb = ["-device", "qemu-xhci,id=xhci", "-device", "usb-ccid,bus=xhci.0,id=ccid"]
+        if companions:
+            usb = ["-device", "ich9-usb-ehci1,id=ehci,addr=4"]
+            for i in range(3):
+                usb += ["-device", "ich9-usb-uhci%d,masterbus=ehci.0,firstport=%d,addr=5.%d%s"
+                        % (i + 1, 2 * i, i, ",multifunction=on" if i == 0 else "")]
+            usb += ["-device", "usb-ccid,bus=ehci.0,port=1,id=ccid"]
+        if ehci_first:
+            usb = ["-device", "usb-ehci,id=ehci,addr=3", "-device", "usb-kbd,bus=ehci.0"] + usb
         if card_db:
             usb += ["-device", "ccid-card-emulated,backend=certificates,db=sql:%s,cert1=user1,cert2=user2,"
                     "cert3=user3" % card_db]
@@ -111,8 +138,10 @@ def no_secrets(where, data):
 
 @test
 def card_opens_the_disk_after_a_wrong_pin(s, work):
+    """With the reader behind a hub: its enumeration, every exchange through it, and the guest
+    finding both after the controller's reset."""
     image_before = sha(s.image)
-    b = s.boot(work, s.nss.dir)
+    b = s.boot(work, s.nss.dir, hub=True)
     try:
         check(b.read_until(b"PIN of the card for disk 'system' (3 tries left)", 150), "no PIN prompt: %r" % b.text()[-400:])
         b.type("0000")
@@ -127,6 +156,12 @@ def card_opens_the_disk_after_a_wrong_pin(s, work):
     for line in (b"card: CCID reader on xHCI port", b"card: ATR 3b", b"keys: disk 'system' unlocked with card slot 1",
                  b"xhci 00:"):
         check(line in log, "monitor.log lacks %r" % line.decode())
+    # QEMU's USB port 1 is the xHCI's first USB 2 root port, after the USB 3 ones.
+    for line in (rb"card: USB xHCI port (\d+): hub with 8 ports", rb"card: CCID reader on xHCI port \d+\.1 \(speed 1\)"):
+        check(re.search(line, log), "monitor.log lacks %r (the reader behind the hub)" % line.decode())
+    seen = sorted(set(re.findall(rb"TV-USB ([0-9a-f]{4}:[0-9a-f]{4})", b.console)))
+    check(b"08e6:4433" in seen and b"0409:55aa" in seen,
+          "the guest does not see the reader (08e6:4433) behind the hub (0409:55aa) after the unlock; it sees %r" % seen)
     ring = b"\n".join(l for l in b.console.splitlines() if l.startswith(b"TV-LOG "))
     check(b"unlocked with card slot 1" in ring, "the guest could not read the log ring (%d lines)" % len(ring.splitlines()))
     no_secrets("monitor.log", log)
@@ -149,13 +184,17 @@ def no_card_waits_then_asks_for_the_passphrase(s, work):
     finally:
         log = b.kill()
     check(b"keys: disk 'system' unlocked with slot 0" in log, "monitor.log lacks the passphrase unlock")
+    seen = sorted(set(re.findall(rb"TV-USB ([0-9a-f]{4}:[0-9a-f]{4})", b.console)))
+    check(b"08e6:4433" in seen, "the guest does not see the reader (08e6:4433) on its root port after the monitor "
+          "used it; it sees %r" % seen)
     check(b"PIN of the card" not in b.console, "a PIN was asked without a card")
 
 
 @test
 def a_card_from_another_database_is_refused(s, work):
+    """With an EHCI controller first: its enumeration, then the xHCI's reader."""
     before = sha(s.image)
-    b = s.boot(work, s.other.dir)
+    b = s.boot(work, s.other.dir, ehci_first=True)
     try:
         check(b.read_until(b"this card is not enrolled for the disk; asking for the passphrase instead", 150),
               "the stranger's card was not refused: %r" % b.text()[-400:])
@@ -165,14 +204,18 @@ def a_card_from_another_database_is_refused(s, work):
         log = b.kill()
     check(b"PIN of the card" not in b.console, "a PIN was asked for a card that is not enrolled")
     check(b"card: the card is not enrolled for this disk" in log, "monitor.log lacks the refusal")
+    check(b"card: USB EHCI port 1: no smart-card (CCID) interface" in log,
+          "monitor.log lacks the EHCI's enumeration of the keyboard: %r" % re.findall(rb"card: [^\n]*", log)[:6])
+    check(b"card: CCID reader on xHCI port" in log, "the reader on the xHCI after the EHCI was not found")
     check(sha(s.image) == before, "the image changed")
 
 
 @test
 def wrong_pins_until_the_tries_run_out_halt_with_the_disk_untouched(s, work):
+    """The reader on an EHCI's UHCI companion here (no xHCI): the EHCI driver hands it over."""
     wrong = "4w9z1x"  # not the PIN: typed at every prompt
     before = sha(s.image)
-    b = s.boot(work, s.nss.dir)
+    b = s.boot(work, s.nss.dir, companions=True)
     try:
         for left in (3, 2, 1):
             prompt = b"PIN of the card for disk 'system' (%d tries left)" % left
@@ -192,6 +235,10 @@ def wrong_pins_until_the_tries_run_out_halt_with_the_disk_untouched(s, work):
     check(b.console.count(b"PIN of the card for disk") == 3, "%d PIN prompts, not 3"
           % b.console.count(b"PIN of the card for disk"))
     check(b"card: too many wrong PINs" in log, "monitor.log lacks the outcome")
+    for line in (b"card: EHCI port 1: a full- or low-speed device, left to the companion controller",
+                 b"card: CCID reader on UHCI port 1 (speed 1)"):
+        check(line in log, "monitor.log lacks %r (the reader on the EHCI's UHCI companion): %r"
+              % (line.decode(), re.findall(rb"card: [^\n]*", log)[:6]))
     check(wrong.encode() not in log, "a wrong PIN appears in monitor.log")
     no_secrets("monitor.log", log)
     check(sha(s.image) == before, "the image changed")

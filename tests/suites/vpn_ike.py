@@ -56,6 +56,7 @@ STRONGSWAN_CONF = """charon {
   filelog {
     main {
       path = %(dir)s/charon.log
+      flush_line = yes
       default = 1
       ike = 2
       cfg = 1
@@ -515,7 +516,9 @@ def t_cert_ecdsa_ping(env):
 def t_cert_rsa_fragments(env):
     """RSA certificates over a 1280-byte MTU: IKE_AUTH (about 1.5 kB each way) gets through only as
     fragments. First with fragmentation effectively off (fragments only above 9000 bytes): the
-    unfragmented IKE_AUTH never leaves (IP_PMTUDISC_DO), so no SA; then as configured: 16 echoes."""
+    unfragmented IKE_AUTH never leaves (IP_PMTUDISC_DO), so no SA; then as configured: 16 echoes
+    with the client signing PKCS#1 v1.5 and 3 signing RSASSA-PSS (--rsa-pss), each as charon
+    names it (RSA_EMSA_PKCS1_SHA2_256, RSA_EMSA_PSS_SHA2_256_SALT_32)."""
     set_mtu(1280)
     try:
         p, log = env.client_bg("cert_rsa_nofrag", "--fragment-mtu", "9000", "--deadline", "5",
@@ -523,10 +526,23 @@ def t_cert_rsa_fragments(env):
         rc = finish(p)
         if rc == 0 or "IKE_SA_UP" in read(log):
             return "the RSA IKE_AUTH got through a 1280-byte path without fragments: the test proves nothing"
-        why = ping_test(env, "cert_rsa", count=16, auth=env.cert_args("rsa"))
-        text = read(os.path.join(LOGS, "cert_rsa.log"))
-        if why is None and not re.search(r"message 1 \(exchange 35, \d+ bytes\) sent as [0-9]+ fragments", text):
-            why = "came up, but our IKE_AUTH was not sent as fragments"
+        for name, extra, count, scheme in (("cert_rsa", (), 16, "RSA_EMSA_PKCS1_SHA2_256"),
+                                           ("cert_rsa_pss", ("--rsa-pss",), 3, "RSA_EMSA_PSS_SHA2_256_SALT_32")):
+            mark = len(read(env.path("charon.log")))
+            why = ping_test(env, name, extra=extra, count=count, auth=env.cert_args("rsa"))
+            text = read(os.path.join(LOGS, name + ".log"))
+            if why is None and not re.search(r"message 1 \(exchange 35, \d+ bytes\) sent as [0-9]+ fragments", text):
+                why = "came up, but our IKE_AUTH was not sent as fragments"
+            m = None
+            end = time.monotonic() + 10  # charon writes its log line by line (flush_line)
+            while why is None and m is None and time.monotonic() < end:
+                m = re.search(r"authentication of '%s' with (\S+) successful" % re.escape(CLIENT_ID),
+                              read(env.path("charon.log"))[mark:])
+                time.sleep(0 if m else 0.5)
+            if why is None and (not m or m.group(1) != scheme):
+                why = "%s: charon took our RSA AUTH as %s, not %s" % (name, m.group(1) if m else None, scheme)
+            if why:
+                return why
         return why
     finally:
         set_mtu(1500)

@@ -29,16 +29,19 @@ gateway) carries every check, in this order:
 - nothing_in_clear: a capture on the outer link (the tap, from before the boot) holds only IKE,
   ESP in UDP, ARP and the gateway's ICMP, no frame from the guest's or the virtual gateway's MAC,
   and none of the guest's payload markers; the server did receive them;
-- guest_tso_segmented: the guest sends with TSO on (its driver's default), and the monitor's
-  power-off line shows its TSO packets cut into frames in copy-out (drivers/nic/tx_tso);
-- delete_at_power_off: the guest powers off (its init's `poweroff -f`: the kernel's e1000
-  shutdown, which resets the NIC and clears its bus mastering, then the ACPI S5 write): the
-  monitor sends an INFORMATIONAL Delete of the IKE SA first, charon logs "received DELETE for
-  IKE_SA" (charon runs no DPD here: dpd_delay = 0) and lists no SA any more.
+- guest_tso_segmented: the guest sends with TSO on (its driver's default), and the NIC's
+  counters (logged at the driver's reset) show its TSO packets cut into frames in copy-out
+  (drivers/nic/tx_tso);
+- delete_at_reboot: the guest reboots (`reboot -f`: the kernel's e1000 shutdown, which resets
+  the NIC and clears its bus mastering, then the reset itself, through the keyboard controller
+  or port CF9; QEMU runs with -no-reboot and exits there): the monitor sends an INFORMATIONAL
+  Delete of the IKE SA before the reset goes through, charon logs "received DELETE for IKE_SA"
+  (charon runs no DPD here: dpd_delay = 0) and lists no SA any more. The Delete at the guest's
+  power-off (the ACPI S5 write, the same hook) is vpn_tunnel_cert.py's
+  cert_key_freed_at_power_off.
 
 Prints `PASS name ...` / `FAIL name: why`; exits 1 on any failure. Needs root. Every namespace,
 veth, tap and daemon it creates is removed on exit, also after a failure or a signal."""
-import hashlib
 import os
 import re
 import shutil
@@ -46,13 +49,12 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _netlib as nl  # noqa: E402
-from _vpn_wire import (child_keys, esp_bad_padding, ike_header, ns_socket, read_pcap, start_charon, stop_capture,  # noqa: E402
-                       swanctl, udp_of)
+import _vpn_wire as wire  # noqa: E402
+from _vpn_wire import read_pcap, start_charon, stop_capture, swanctl, udp_of  # noqa: E402
 
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_tunnel")
 CHARON = "/usr/lib/ipsec/charon"
@@ -71,7 +73,7 @@ MARK = "TVMARK-%d-c3a9" % PID  # the guest's TCP echo line
 CHECKS = ["gateway_absent_fail_closed", "wrong_psk_refused", "comes_up_by_itself", "second_gateway_when_first_silent",
           "ping_server", "tcp_echo",
           "tcp_64mib_across_rekeys", "ctl_vpn", "bad_packets_dropped", "nothing_in_clear", "guest_tso_segmented",
-          "delete_at_power_off"]
+          "delete_at_reboot"]
 
 CONF = ("[network]\ndhcp = no\nmac = %s\naddress = %s\nnetmask = 255.255.255.0\ngateway = %s\n"
         "[vpn]\ngateway = %s, %s\nlocal_id = %s\nremote_id = %s\nauth = psk\npsk = vpn.psk\n"
@@ -140,77 +142,11 @@ secrets {
 """
 
 
-class Server:
-    """The corporate LAN: a namespace behind the gateway with a TCP echo service (one line back,
-    then close) and a bulk sink (bytes counted and hashed until EOF), threads of this process."""
+class Server(wire.Server):
+    """The corporate LAN's services (_vpn_wire.Server) on SERVER's echo and bulk ports."""
 
     def __init__(self, ns):
-        self.ns = ns
-        self.bulk = []  # (bytes, sha256 hex, marker seen)
-        self.receiving = 0  # bytes of the bulk transfer under way (a test waits for it to start)
-        self.echoed = []
-        self.stop = threading.Event()
-        self.threads = []
-        self.socks = []
-
-    def listen(self, port, handler):
-        s = ns_socket(self.ns, socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((SERVER, port))
-        s.listen(4)
-        s.settimeout(0.5)
-        self.socks.append(s)
-
-        def loop():
-            while not self.stop.is_set():
-                try:
-                    c, _ = s.accept()
-                except (socket.timeout, OSError):
-                    continue
-                threading.Thread(target=handler, args=(c,), daemon=True).start()
-        t = threading.Thread(target=loop, daemon=True)
-        t.start()
-        self.threads.append(t)
-
-    def echo(self, c):
-        c.settimeout(60)
-        data = b""
-        try:
-            while b"\n" not in data:
-                d = c.recv(4096)
-                if not d:
-                    break
-                data += d
-            self.echoed.append(data)
-            c.sendall(data)
-        except OSError:
-            pass
-        c.close()
-
-    def sink(self, c):
-        c.settimeout(300)
-        h, n, tail, marked = hashlib.sha256(), 0, b"", False
-        try:
-            while True:
-                d = c.recv(1 << 16)
-                if not d:
-                    break
-                h.update(d)
-                n += len(d)
-                self.receiving = n
-        except OSError:
-            pass
-        c.close()
-        self.bulk.append((n, h.hexdigest()))
-
-    def start(self):
-        self.listen(ECHO_PORT, self.echo)
-        self.listen(BULK_PORT, self.sink)
-
-    def close(self):
-        self.stop.set()
-        for s in self.socks:
-            s.close()
+        super().__init__(ns, SERVER, ECHO_PORT, BULK_PORT)
 
 
 class Env:
@@ -365,84 +301,9 @@ def pings(g, count, extra=""):
 
 # ---- packets from the network ------------------------------------------------------------------
 
-def latest_esp_in(pcap, spi_in):
-    """The UDP payload of the latest ESP packet the gateway sent on the SA with our SPI spi_in."""
-    last = None
-    for f in read_pcap(pcap):
-        u = udp_of(f)
-        if u and u[0] == GW_IP and u[1] == MON_IP and u[3] == 4500 and len(u[4]) > 8 and u[4][:4] == spi_in:
-            last = u[4]
-    return last
-
-
-def inject(env, payloads):
-    """Each payload as one UDP datagram from the gateway's address to the monitor's 4500."""
-    s = ns_socket(env.net.ns, socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((GW_IP, 0))
-    for p in payloads:
-        s.sendto(p, (MON_IP, 4500))
-        time.sleep(0.05)
-    s.close()
-
-
-def bad_packets(env, g, before):
-    """Every kind of bad packet, sent from the gateway's namespace; [(counter, payload)]."""
-    spi_in = bytes.fromhex(before["spi-in"][-8:])
-    spi_i, spi_r = bytes.fromhex(before["ike-spi-i"]), bytes.fromhex(before["ike-spi-r"])
-    last = latest_esp_in(env.pcap, spi_in)
-    if last is None:
-        return None, "no ESP packet from the gateway on SA %s in the capture" % spi_in.hex()
-    seq = struct.unpack("!I", last[4:8])[0]
-    keys = child_keys(env.charon_log(), spi_in.hex())
-    if keys is None:
-        return None, "no key for SA %s in charon's log (chd level 4)" % spi_in.hex()
-    unknown = b"\x0b\xad\xf0\x0d" if spi_in != b"\x0b\xad\xf0\x0d" else b"\x0b\xad\xf0\x0e"
-    sent = [
-        ("unknown-spi", unknown + struct.pack("!I", 1) + os.urandom(8 + 48 + 16)),
-        ("truncated", spi_in + struct.pack("!I", seq + 20) + os.urandom(8)),
-        ("bad-icv", spi_in + struct.pack("!I", seq + 30) + os.urandom(8 + 48 + 16)),
-        ("replay", last),
-        ("bad-padding", esp_bad_padding(spi_in, seq + 40, keys[0], keys[1])),
-        # IKE behind the non-ESP marker: a length that disagrees with the datagram, an unknown
-        # payload type marked critical, and a response to a request long answered (IKE_AUTH).
-        ("ike-bad", b"\0\0\0\0" + ike_header(spi_i, spi_r, 0, 37, 0x20, 5, 1000)),
-        ("ike-bad", b"\0\0\0\0" + ike_header(spi_i, spi_r, 250, 37, 0x20, 5, 32) + bytes([0, 0x80, 0, 4])),
-        ("ike-ignored", b"\0\0\0\0" + ike_header(spi_i, spi_r, 0, 35, 0x20, 1, 28)),
-    ]
-    inject(env, [p for _, p in sent])
-    return sent, None
-
-
 def check_bad_packets(env, g):
-    # The packets are made for the SAs in force when they are built; with the test's 20 s
-    # lifetimes a rekey can replace those SAs before they arrive (in one make test run five of
-    # the eight were then not counted as what they were made to be), so such an attempt is
-    # repeated, up to three times.
-    for attempt in range(3):
-        before, _, _ = ctl_vpn(g)
-        sent, why = bad_packets(env, g, before)
-        if why:
-            return why
-        time.sleep(1)
-        after, text, _ = ctl_vpn(g)
-        want = {}
-        for name, _ in sent:
-            want[name] = want.get(name, 0) + 1
-        problems = []
-        for name, n in sorted(want.items()):
-            got = int(after.get(name, 0)) - int(before.get(name, 0))
-            if got < n:
-                problems.append("%s counted %d of %d" % (name, got, n))
-        rekeyed = any(after.get(k) != before.get(k) for k in ("ike-rekeys", "child-rekeys", "spi-in", "ike-spi-i"))
-        if not (problems and rekeyed):
-            break
-        problems.append("(attempt %d: a rekey replaced the SAs meanwhile)" % (attempt + 1))
-    got, out = pings(g, 3)
-    if got < 3:
-        problems.append("the tunnel does not work after the bad packets: %d of 3 echoes" % got)
-    if after.get("state") != "established":
-        problems.append("state %s after the bad packets" % after.get("state"))
-    return "; ".join(problems) or None
+    """_vpn_wire.check_bad_packets from the gateway's address to the monitor's."""
+    return wire.check_bad_packets(env, g, GW_IP, MON_IP, ctl_vpn, pings)
 
 
 # ---- the capture ---------------------------------------------------------------------------
@@ -647,8 +508,8 @@ class Run:
                     "state %s, SPIs %s/%s, %s packets out, %s in" % (d.get("state"), spi_in, spi_out,
                                                                      d.get("pkts-out"), d.get("pkts-in")))
 
-    def deleted_at_power_off(self, log, cmark):
-        """The monitor's Delete at the guest's power-off, as charon saw it."""
+    def deleted_at_reboot(self, log, cmark):
+        """The monitor's Delete at the guest's reset, as charon saw it."""
         charon = ""
         end = time.monotonic() + 10  # charon writes its log line by line (flush_line)
         while time.monotonic() < end:
@@ -657,27 +518,41 @@ class Run:
                 break
             time.sleep(0.5)
         m = re.search(r"received DELETE for IKE_SA tv\[\d+\]", charon)
-        mon = re.search(r"vpn: power-off: [^\n]*", log)
+        mon = re.search(r"vpn: reset: [^\n]*", log)
+        how = re.search(r"reset: guest [^\r\n]*", log)
         problems = []
         if not m:
-            problems.append("charon logged no Delete of the IKE SA after the guest's power-off")
+            problems.append("charon logged no Delete of the IKE SA after the guest's reboot")
         if not mon or "no IKE SA to delete" in mon.group(0):
             # Its answer is not required: the guest's driver restarts the link at its shutdown,
             # and what the gateway sends meanwhile may come late (docs/vpn.md).
-            problems.append("the monitor's power-off line: %r" % (mon.group(0) if mon else None))
+            problems.append("the monitor's reset line: %r (the reset: %r)" % (mon.group(0) if mon else None,
+                                                                             how.group(0) if how else None))
         sas = self.env.swanctl("--list-sas")
         if "ESTABLISHED" in sas:
             problems.append("charon still lists an established IKE SA")
-        self.report("delete_at_power_off", "; ".join(problems) or None,
-                    "charon: %s; monitor: %s" % (m.group(0) if m else None, mon.group(0)[16:] if mon else None))
+        self.report("delete_at_reboot", "; ".join(problems) or None,
+                    "%s; charon: %s; monitor: %s" % (how.group(0) if how else None, m.group(0) if m else None,
+                                                     mon.group(0)[12:] if mon else None))
+
+    def reboot(self, seconds=120):
+        """`reboot -f` in the guest; QEMU (-no-reboot) exits at the reset. The monitor log."""
+        try:
+            self.g.sock.sendall(b"reboot -f\n")
+        except OSError:
+            pass
+        end = time.monotonic() + seconds
+        while self.g.proc.poll() is None and time.monotonic() < end:
+            self.g.read_until(b"\x00never\x00", 0.5)  # the console read on: a full COM1 stalls the guest
+        return self.g.kill()
 
     def finish(self):
-        """Power-off, then the capture and the monitor log."""
+        """Reboot, then the capture and the monitor log."""
         cmark = len(self.env.charon_log())
-        log = self.g.power_off(120)
+        log = self.reboot()
         self.g.save_console()
         if "comes_up_by_itself" in self.results:
-            self.deleted_at_power_off(log, cmark)
+            self.deleted_at_reboot(log, cmark)
         time.sleep(1)
         self.env.stop_dump()
         frames = read_pcap(self.env.pcap)

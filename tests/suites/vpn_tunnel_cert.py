@@ -20,18 +20,22 @@ non-ESP marker, no float from 500, ESP to 4501; the PSK suite covers the usual 5
   back and the guest's pings are answered (the same boot, reconnected);
 - cert_key_not_leaked: neither our private key's PEM body nor its DER bytes are in the monitor
   log or in what `thinvisor-ctl vpn` prints;
-- cert_key_freed_at_power_off: at the guest's power-off the monitor deletes the IKE SA and frees
-  our signing key (its power-off line says so);
+- cert_key_freed_at_power_off: at the guest's power-off (its ACPI S5 write) the monitor deletes
+  the IKE SA (charon logs "received DELETE for IKE_SA") and frees our signing key (its
+  power-off line says so);
 - cert_nothing_in_clear: a capture of the outer link for both boots holds only IKE, ESP in
   UDP, ARP and the gateway's ICMP, and none of the marked pings the guest sent while the
   gateway's certificate was refused (issue 14: "a wrong CA ... nothing leaks in clear").
 
 A second, short boot signs with an RSA client key (3072 bits, so its IKE_AUTH goes out as
-fragments) instead of the ECDSA one; it needs no guest shell, since the monitor brings the
-tunnel up while the guest still boots, and is killed once its checks are done:
-- rsa_client_method14: charon (an ECDSA gateway certificate, RFC 7427 on, its default) takes
-  the monitor's AUTH method 14 with sha256WithRSAEncryption: the tunnel comes up and charon
-  logs our authentication with RSA_EMSA_PKCS1_SHA2_256;
+fragments) instead of the ECDSA one, with `rsa_signature = pss`; it needs no guest shell, since
+the monitor brings the tunnel up while the guest still boots, and is killed once its checks are
+done:
+- rsa_client_pss: RSASSA-PSS both ways in AUTH method 14 (RFC 7427, SHA-256, MGF1-SHA-256, salt
+  32): charon has an RSA gateway certificate and signs PSS (`rsa_pss = yes`), and takes only a
+  PSS signature from us (`remote.auth = ike:rsa/pss-sha256`): the tunnel comes up, charon logs
+  our authentication with RSA_EMSA_PSS_SHA2_256_SALT_32, and the monitor logs the gateway's PSS signature
+  verified;
 - rsa_client_method1: charon restarts with RFC 7427 off: the monitor signs with AUTH method 1
   (RSA over SHA-1) and charon takes it ("with RSA signature"), the tunnel up again;
 - rsa_key_not_leaked: no piece of the RSA key's PEM or DER in the second boot's monitor log.
@@ -53,7 +57,7 @@ import vpn_tunnel as vt  # noqa: E402
 
 LOGS = os.path.join(nl.ROOT, "build", "test-results", "vpn_tunnel_cert")
 CHECKS = ["cert_wrong_ca_refused", "cert_comes_up", "cert_ping_server", "cert_classic_methods", "cert_key_not_leaked",
-          "cert_key_freed_at_power_off", "rsa_client_method14", "rsa_client_method1", "rsa_key_not_leaked",
+          "cert_key_freed_at_power_off", "rsa_client_pss", "rsa_client_method1", "rsa_key_not_leaked",
           "cert_nothing_in_clear"]
 ECDSA_CHECKS = CHECKS[:6]
 RSA_CHECKS = CHECKS[6:9]
@@ -70,20 +74,20 @@ CERT_AUTH = """    local {
       id = %(gw_id)s
     }
     remote {
-      auth = pubkey
+      auth = %(remote_auth)s
       id = %(client_id)s
       cacerts = %(ca)s
     }"""
 
 
-def swanctl_conf(env, gw_cert, gw_key_kind):
+def swanctl_conf(env, gw_cert, gw_key_kind, remote_auth="pubkey"):
     """vpn_tunnel's connection with certificates instead of the PSK (no secrets section: the
     gateway's key is in the ecdsa/ or rsa/ folder beside swanctl.conf)."""
     text = vt.SWANCTL_CONF % {"gw": vt.GW_IP, "gw_id": vt.GW_ID, "client_id": vt.CLIENT_ID, "psk": "unused",
                               "inner": vt.INNER, "dns": vt.DNS}
     psk_auth = text[text.index("    local {"):text.index("    children {")]
     cert_auth = CERT_AUTH % {"certs": env.path(gw_cert), "gw_id": vt.GW_ID, "client_id": vt.CLIENT_ID,
-                             "ca": env.path("ca.pem")} + "\n"
+                             "ca": env.path("ca.pem"), "remote_auth": remote_auth} + "\n"
     text = text.replace(psk_auth, cert_auth)
     text = text[:text.index("secrets {")]
     for kind in ("ecdsa", "rsa"):
@@ -96,11 +100,12 @@ def swanctl_conf(env, gw_cert, gw_key_kind):
     return text
 
 
-def start_charon_cert(env, gw_cert, gw_key_kind):
-    """vt.Env.start_charon, loading the certificate connection."""
+def start_charon_cert(env, gw_cert, gw_key_kind, remote_auth="pubkey"):
+    """vt.Env.start_charon, loading the certificate connection (remote_auth: what charon takes
+    from the monitor)."""
     env.start_charon("unused")
     with open(env.path("swanctl.conf"), "w") as f:
-        f.write(swanctl_conf(env, gw_cert, gw_key_kind))
+        f.write(swanctl_conf(env, gw_cert, gw_key_kind, remote_auth))
     env.swanctl("--load-all", "--clear", "--file", env.path("swanctl.conf"))
 
 
@@ -228,17 +233,26 @@ def run(env, work, results):
         if m:
             results["cert_classic_methods"] = classic_methods(env, g)
         _, ctl, _ = vt.ctl_vpn(g)
+        cmark = len(env.charon_log())
         log = g.power_off(120)
         g.save_console()
     finally:
         g.kill()
+    charon = ""
+    end = time.monotonic() + 10  # charon writes its log line by line
+    while "received DELETE for IKE_SA" not in charon and time.monotonic() < end:
+        charon = env.charon_log()[cmark:]
+        time.sleep(0.5)
     leaked, lines, runs = key_leaks(os.path.join(work, "client.key"), log + ctl)
     results["cert_key_not_leaked"] = ("%d pieces of our private key in the log or thinvisor-ctl" % leaked
                                       if leaked else None, "%d PEM lines and %d DER runs looked for" % (lines, runs))
     off = re.search(r"vpn: power-off: [^\n]*", log)
+    deleted = "received DELETE for IKE_SA" in charon
     results["cert_key_freed_at_power_off"] = (
-        None if off and "and our signing key wiped" in off.group(0) else
-        "the monitor's power-off line: %r" % (off.group(0) if off else None), off.group(0)[16:] if off else "")
+        None if off and "and our signing key wiped" in off.group(0) and deleted else
+        "the monitor's power-off line: %r; charon %s the Delete" % (off.group(0) if off else None,
+                                                                   "logged" if deleted else "did not log"),
+        (off.group(0)[16:] if off else "") + "; charon received the Delete")
 
 
 def charon_fresh_conf(env):
@@ -285,14 +299,17 @@ def rsa_method1(env, g):
 
 
 def run_rsa(env, work, results):
-    """The second boot: the monitor's RSA key against an ECDSA gateway, RFC 7427 on, then off."""
+    """The second boot: the monitor's RSA key signing RSASSA-PSS against an RSA gateway signing
+    PSS too, RFC 7427 on; then RFC 7427 off (an ECDSA gateway, method 1 from us)."""
     mods = modules(env, work, "rsa")
     env.stop_charon()
     charon_fresh_conf(env)
+    charon_setting(env, "rsa_pss = yes")  # charon signs its RSA AUTH with PSS
     cmark = len(env.charon_log())
-    start_charon_cert(env, "gw-ecdsa.pem", "ecdsa")  # up before the boot: IKE starts with the monitor
-    g = vt.start_guest(env.net, work, conf_text=CONF, machine="pc", guest_mac=vt.GUEST_MAC, timeout=900,
-                       modules=tuple(mods))
+    # Up before the boot (IKE starts with the monitor); our AUTH must be PSS with SHA-256.
+    start_charon_cert(env, "gw-rsa.pem", "rsa", remote_auth="ike:rsa/pss-sha256")
+    g = vt.start_guest(env.net, work, conf_text=CONF + "rsa_signature = pss\n", machine="pc",
+                       guest_mac=vt.GUEST_MAC, timeout=900, modules=tuple(mods))
     log = ""
     try:
         t0 = time.monotonic()
@@ -307,14 +324,21 @@ def run_rsa(env, work, results):
             m = None
         if "signing with AUTH method" in log:
             problems.append("the monitor fell back to a classic AUTH method")
-        if scheme != "RSA_EMSA_PKCS1_SHA2_256":
-            problems.append("charon authenticated us with %s, not RSA_EMSA_PKCS1_SHA2_256" % scheme)
+        if scheme != "RSA_EMSA_PSS_SHA2_256_SALT_32":  # charon's name for exactly our parameters
+            problems.append("charon authenticated us with %s, not RSA_EMSA_PSS_SHA2_256_SALT_32" % scheme)
+        theirs = re.search(r"the gateway signs with AUTH method 14, ([^\n]*)", log)
+        if not theirs or not theirs.group(1).startswith("RSASSA-PSS"):
+            problems.append("the monitor did not take a PSS signature from charon (%r)"
+                            % (theirs.group(0) if theirs else None))
+        elif "its signature verifies" not in log[theirs.end():]:
+            problems.append("no 'its signature verifies' after the gateway's PSS AUTH")
         if not re.search(r"sent as \d+ fragments", log):
             problems.append("the RSA-3072 IKE_AUTH was not sent as fragments")
         if "ESTABLISHED" not in env.swanctl("--list-sas"):
             problems.append("charon lists no established IKE SA")
-        results["rsa_client_method14"] = ("; ".join(problems) or None,
-                                          "up %.0f s after the boot, charon: %s" % (time.monotonic() - t0, scheme))
+        results["rsa_client_pss"] = ("; ".join(problems) or None,
+                                     "up %.0f s after the boot, charon took our %s and the monitor its %s"
+                                     % (time.monotonic() - t0, scheme, theirs.group(1) if theirs else None))
         if m:
             results["rsa_client_method1"] = rsa_method1(env, g)
         log = g.monitor_log()

@@ -1,6 +1,7 @@
 // libFuzzer target for what a reader and a card send back (card/): CCID answers, the class
 // descriptor, the ATR, the CAC certificate buffers, and whole exchanges where every bulk-in
-// packet comes from the input (CcidReader -> ApduChannel -> CacCard). Seeds in
+// packet comes from the input (CcidReader -> ApduChannel -> CacCard), and the same over T=1
+// blocks from the input (T1Transport -> ApduChannel -> CacCard). Seeds in
 // tests/unit/corpus/ccid/. Invariants: no crash, no read outside the answers, and an accepted
 // answer's data lies inside the message.
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include "card/cac.hpp"
 #include "card/ccid.hpp"
 #include "card/ccid_reader.hpp"
+#include "card/t1.hpp"
 
 using namespace tv;
 using namespace tv::card;
@@ -50,6 +52,47 @@ class FuzzPipe final : public BulkPipe {
     size_t n_;
     size_t at_{0};
 };
+
+// T=1 blocks from the input: a length byte, then that many bytes, for each block the host sends.
+class FuzzBlocks final : public CardTransport {
+  public:
+    FuzzBlocks(u8 const* d, size_t n) : d_{d}, n_{n} {}
+    bool transmit(u8 const* cmd, u32 len, u8* out, u32 cap, u32& got) override {
+        T1Block b;
+        check(t1_parse(cmd, len, b), "the host sends well-formed blocks");
+        if (at_ >= n_)
+            return false;
+        u32 n = d_[at_++];
+        if (n > n_ - at_)
+            n = static_cast<u32>(n_ - at_);
+        if (n > cap)
+            return false;
+        memcpy(out, d_ + at_, n);
+        at_ += n;
+        got = n;
+        return true;
+    }
+
+  private:
+    u8 const* d_;
+    size_t n_;
+    size_t at_{0};
+};
+
+void fuzz_t1(u8 const* d, size_t n, u8 mode) {
+    FuzzBlocks blocks{d, n};
+    T1Transport t1{blocks, static_cast<u8>(mode >> 3)};
+    u8 cmd[kApduMaxCommand] = {0x00, 0xa4, 0x04, 0x00, 0x07};
+    u8 answer[300];
+    u32 len = 0;
+    if (t1.transmit(cmd, 5 + (mode & 0x80 ? 200 : 7), answer, sizeof answer, len))
+        check(len <= sizeof answer, "T=1 answer inside the buffer");
+    ApduChannel channel{t1, false};
+    CacCard cac{channel};
+    static u8 cert[kCacMaxBuffer];
+    if (cac.read_certificate(mode % 3, cert, sizeof cert, len) == CardStatus::Ok)
+        check(len > 0 && len <= sizeof cert, "certificate length");
+}
 
 void fuzz_answer(u8 const* d, u32 n) {
     CcidAnswer a;
@@ -117,6 +160,9 @@ extern "C" int LLVMFuzzerTestOneInput(uint8_t const* data, size_t size) {
             check(cert >= d + 1 + split && cert + len <= d + n, "certificate inside the value buffer");
         break;
     }
+    case 4:
+        fuzz_t1(d, n, mode);
+        break;
     default:
         fuzz_stack(d, n, mode);
         break;

@@ -1,8 +1,9 @@
 // libFuzzer target for the gateway's certificate check (vpn/ike/cert.cpp): arbitrary bytes as
 // the CERT payloads' certificates (split in two at the first input byte: end entity and
 // intermediate), its IDr and its RFC 7427 AUTH data, checked against the test CA
-// (test_ike_certs.hpp) and the identity "gw.test". Invariants: nothing crashes or reads out of
-// bounds, and a certificate that is not the test CA's issue is never accepted.
+// (test_ike_certs.hpp) and the identity "gw.test"; then the first part alone as the certificate
+// and the second as an RSASSA-PSS signature. Invariants: nothing crashes or reads out of bounds,
+// a certificate that is not the test CA's issue is never accepted, no PSS signature verifies.
 #include <stddef.h>
 
 #include "tests/unit/fuzz_input.hpp"
@@ -45,6 +46,16 @@ extern "C" int LLVMFuzzerTestOneInput(u8 const* data, size_t size) {
         check(is_prefix_of_a_good_cert(c1, n1), "only the CA's own gw.test certificates pass");
         u8 digest[kDigestBytes] = {};
         (void)v.verify(c2, n2, digest);  // the second part as AUTH data
+    }
+    // The first part alone as the certificate, the second as the signature of an RSASSA-PSS
+    // AUTH: every length, and mbedTLS's PSS check on the modulus-long ones (seed gwrsa_pss_sig:
+    // the RSA certificate, then 256 bytes).
+    if (n2 != 0 && v.check(certs, lens, 1, idr, sizeof idr, idtype::kFqdn, idr + 4, sizeof idr - 4) == CertCheck::Ok) {
+        u8 digest[kDigestBytes] = {};
+        u8* const pss = static_cast<u8*>(malloc(1 + 128 + n2));
+        size_t const pl = encode_signature_auth(SigScheme::RsaPssSha256, c2, n2, pss, 1 + 128 + n2);
+        check(pl != 0 && v.verify(pss, pl, digest) != CertCheck::Ok, "no PSS signature verifies over a zero digest");
+        free(pss);
     }
     SigScheme s{};
     u8 const* sig = nullptr;

@@ -30,6 +30,13 @@ Parsed parse(std::string const& auth_lines) {
     return r;
 }
 
+bool parse_into(std::string const& auth_lines, Config* cfg, ConfigError* err) {
+    std::string const text = "[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\n[vpn]\ngateway = 192.0.2.1\n"
+                             "local_id = client@example.org\nremote_id = gw.example.org\n"
+                             "inner_address = 10.10.0.5/24\n" + auth_lines;
+    return config_parse(text.data(), text.size(), cfg, err);
+}
+
 void expect_refused(std::string const& lines, char const* fragment) {
     Parsed const r = parse(lines);
     ASSERT_FALSE(r.ok) << lines;
@@ -96,6 +103,27 @@ TEST(IkeConfig, UnknownMethodAndRepeatedOrOverlongKeysAreRefused) {
     expect_refused("auth = eap\n", "bad value 'eap' for 'auth'");
     expect_refused("auth = cert\nca = a\nca = b\ncert = c\nkey = k\n", "key 'ca' given twice");
     expect_refused("auth = cert\nca = " + std::string(64, 'x') + "\ncert = c\nkey = k\n", "bad value");
+}
+
+
+TEST(IkeConfig, RsaSignatureChoosesPkcs1OrPssForCertificatesOnly) {
+    static Config cfg;  // large: not on the stack
+    ConfigError err{};
+    std::string const cert = "auth = cert\nca = ca.pem\ncert = c.pem\nkey = c.key\n";
+    ASSERT_TRUE(parse_into(cert, &cfg, &err)) << err.message;
+    EXPECT_FALSE(vpn::ike_config(cfg.vpn, vpn::IkeTimers{}).rsa_pss);  // PKCS#1 v1.5 unless asked
+    ASSERT_TRUE(parse_into(cert + "rsa_signature = pss\n", &cfg, &err)) << err.message;
+    EXPECT_TRUE(vpn::ike_config(cfg.vpn, vpn::IkeTimers{}).rsa_pss);
+    ASSERT_TRUE(parse_into(cert + "rsa_signature = pkcs1\n", &cfg, &err)) << err.message;
+    EXPECT_FALSE(vpn::ike_config(cfg.vpn, vpn::IkeTimers{}).rsa_pss);
+    EXPECT_FALSE(parse_into(cert + "rsa_signature = PSS\n", &cfg, &err));
+    EXPECT_FALSE(parse_into(cert + "rsa_signature = pss-sha256\n", &cfg, &err));
+    EXPECT_FALSE(parse_into(cert + "rsa_signature = pss\nrsa_signature = pss\n", &cfg, &err));
+    EXPECT_FALSE(parse_into("auth = psk\npsk = p\nrsa_signature = pss\n", &cfg, &err));
+    EXPECT_NE(std::string(err.message).find("'rsa_signature' is for auth = cert"), std::string::npos) << err.message;
+    EXPECT_FALSE(parse_into("auth = cert-classic\nca = ca.pem\ncert = c.pem\nkey = c.key\nrsa_signature = pss\n", &cfg,
+                           &err));
+    EXPECT_NE(std::string(err.message).find("needs RFC 7427"), std::string::npos) << err.message;
 }
 
 }  // namespace tv

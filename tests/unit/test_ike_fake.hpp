@@ -10,6 +10,7 @@
 
 #include "vpn/ike/constants.hpp"
 #include "vpn/ike/initiator.hpp"
+#include "vpn/ike/pss.hpp"
 
 namespace ike_fake {
 
@@ -136,6 +137,7 @@ class FakeGateway {
     Signer* signer = nullptr;  // certificate authentication: signs the gateway's AUTH
     bool announce_sha256 = true;  // SIGNATURE_HASH_ALGORITHMS with SHA2-256, when signer is set
     bool classic = false;  // signs its AUTH with method 1 (RSA, SHA-1) or 9 (ECDSA P-256, r | s)
+    bool pss = false;      // an RSA signer signs RFC 7427's AUTH with RSASSA-PSS (vpn/ike/pss.hpp)
 
     crypto::Random rng() { return crypto::Random{&lcg, &rng_state}; }
 
@@ -263,11 +265,14 @@ class FakeGateway {
         }
         EXPECT_TRUE(signed_digest(msg2.data(), msg2.size(), ni.data(), ni.size(), keys.sk_pr, idb,
                                   4u + id.len, digest));
-        size_t const sl = signer->sign(digest, sig, sizeof sig);
+        bool const as_pss = pss && signer->scheme() == SigScheme::RsaPkcs1Sha256;
+        size_t const sl = as_pss ? sign_rsa_pss(*signer, digest, rng(), sig, sizeof sig)
+                                 : signer->sign(digest, sig, sizeof sig);
         EXPECT_NE(sl, 0u);
         if (bad)
             sig[sl / 2] ^= 1;
-        size_t const al = encode_signature_auth(signer->scheme(), sig, sl, auth, sizeof auth);
+        size_t const al = encode_signature_auth(as_pss ? SigScheme::RsaPssSha256 : signer->scheme(), sig, sl, auth,
+                                                sizeof auth);
         add_auth(in, kAuthDigitalSignature, auth, al);
     }
 

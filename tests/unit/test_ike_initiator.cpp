@@ -1,52 +1,13 @@
 // The IKE initiator's state machine (vpn/ike/initiator*) against a scripted gateway
 // (test_ike_fake.hpp): the exchanges, retransmission and backoff, COOKIE, INVALID_KE_PAYLOAD,
-// the clear errors, a retransmitted response, DPD, the gateway's requests and Delete.
+// the clear errors, a retransmitted response, DPD, the gateway's requests and Delete, the
+// rekeys (our shutdown and its Delete: test_ike_shutdown.cpp).
 #include <gtest/gtest.h>
 #include <mbedtls/sha1.h>
 
-#include "tests/unit/test_ike_fake.hpp"
+#include "tests/unit/test_ike_rig.hpp"
 
 using namespace ike_fake;
-
-namespace {
-
-struct Rig {
-    FakeNet net;
-    FakeClock clock;
-    FakeEvents ev;
-    u32 seed = 1;
-    Initiator ini{net, clock, ev, crypto::Random{&lcg, &seed}};
-    FakeGateway gw;
-
-    explicit Rig(Config cfg = test_config()) {
-        std::string psk = gw.psk;
-        EXPECT_EQ(ini.configure(cfg, reinterpret_cast<u8*>(psk.data()), psk.size()), Status::Ok);
-    }
-    Buf const& last() { return net.sent.back().bytes; }
-    void deliver(Buf const& m, u16 port = kNattPort) {
-        Buf d = m;
-        if (port == kNattPort)
-            d.insert(d.begin(), 4, 0);
-        ini.on_datagram(port, d.data(), d.size());
-    }
-    // The gateway's empty INFORMATIONAL answer (to a DPD or a Delete) for message msg_id.
-    void answer_empty(u32 msg_id) {
-        deliver(gw.encrypted(static_cast<u8>(Exchange::Informational), flag::kResponse, msg_id, [](ChainBuilder&) {}));
-    }
-    void up() {
-        ini.start();
-        deliver(gw.init_response(last()), kIkePort);
-        ASSERT_EQ(ini.state(), State::AuthSent);
-        deliver(gw.auth_response(last()));
-        ASSERT_EQ(ini.state(), State::Established);
-    }
-    void advance(u64 ms) {
-        clock.t += ms;
-        ini.poll();
-    }
-};
-
-}  // namespace
 
 TEST(IkeInitiator, ComesUpAndHandsOverChildKeysTheGatewayDerivesToo) {
     Rig r;
@@ -325,103 +286,6 @@ TEST(IkeInitiator, GatewayDeleteIsAnsweredAndTearsTheSaDown) {
     EXPECT_EQ(r.ev.downs, 1);
     Parsed p = parse(r.last());
     EXPECT_EQ(p.h.flags & flag::kResponse, flag::kResponse);
-}
-
-TEST(IkeInitiator, ShutdownSendsDeleteAndClosesOnTheAnswer) {
-    Rig r;
-    r.up();
-    r.ini.shutdown();
-    ASSERT_EQ(r.ini.state(), State::Deleting);
-    Buf plain;
-    u8 first = 0;
-    Header h{};
-    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
-    EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
-    r.answer_empty(h.msg_id);
-    EXPECT_EQ(r.ini.state(), State::Closed);
-    EXPECT_EQ(r.ev.downs, 1);
-}
-
-// The monitor's power-off may come while a DPD (or a rekey) of ours is in flight: the Delete
-// waits for its answer (window 1) instead of being dropped, then goes at the next poll.
-TEST(IkeInitiator, ShutdownWithARequestInFlightSendsTheDeleteOnceItIsAnswered) {
-    Rig r;
-    r.up();
-    r.advance(10000);  // the DPD interval: an empty INFORMATIONAL goes out
-    Buf plain;
-    u8 first = 0;
-    Header dpd{};
-    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, dpd));
-    ASSERT_TRUE(plain.empty());
-    size_t const sent = r.net.sent.size();
-    r.ini.shutdown();
-    EXPECT_EQ(r.net.sent.size(), sent);  // not beside the DPD
-    EXPECT_EQ(r.ini.state(), State::Established);
-    r.answer_empty(dpd.msg_id);
-    r.ini.poll();
-    ASSERT_EQ(r.ini.state(), State::Deleting);
-    ASSERT_EQ(r.net.sent.size(), sent + 1);
-    Header h{};
-    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
-    EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
-    EXPECT_EQ(h.msg_id, dpd.msg_id + 1);
-    r.answer_empty(h.msg_id);
-    EXPECT_EQ(r.ini.state(), State::Closed);
-    EXPECT_EQ(r.ev.downs, 1);
-}
-
-// Power-off while IKE_AUTH is in flight: its answer makes an SA at the gateway, which gets
-// the Delete at the next poll.
-TEST(IkeInitiator, ShutdownDuringIkeAuthDeletesTheSaOnceItIsUp) {
-    Rig r;
-    r.ini.start();
-    r.deliver(r.gw.init_response(r.last()), kIkePort);
-    ASSERT_EQ(r.ini.state(), State::AuthSent);
-    Buf const auth = r.last();
-    r.ini.shutdown();
-    EXPECT_EQ(r.ini.state(), State::AuthSent);
-    r.deliver(r.gw.auth_response(auth));
-    r.ini.poll();
-    ASSERT_EQ(r.ini.state(), State::Deleting);
-    Buf plain;
-    u8 first = 0;
-    Header h{};
-    ASSERT_TRUE(r.gw.open_request(r.last(), plain, first, h));
-    EXPECT_EQ(first, static_cast<u8>(Payload::Delete));
-    r.answer_empty(h.msg_id);
-    EXPECT_EQ(r.ini.state(), State::Closed);
-}
-
-// The monitor's last word at power-off: whatever state the SA is in (here a Delete nobody
-// answered), it is forgotten with its keys and nothing starts again.
-TEST(IkeInitiator, CloseForgetsTheSaAndNeverStartsAgain) {
-    Rig r;
-    r.up();
-    r.ini.shutdown();
-    ASSERT_EQ(r.ini.state(), State::Deleting);
-    r.ini.close();
-    EXPECT_EQ(r.ini.state(), State::Closed);
-    EXPECT_EQ(r.ev.downs, 1);
-    size_t const sent = r.net.sent.size();
-    r.ini.start();
-    r.advance(60000);
-    EXPECT_EQ(r.net.sent.size(), sent);
-    EXPECT_EQ(r.ini.state(), State::Closed);
-}
-
-// A request in flight that is never answered: closed without a Delete, never started over.
-TEST(IkeInitiator, ShutdownWithAnUnansweredRequestClosesWithoutStartingOver) {
-    Rig r;
-    r.up();
-    r.advance(10000);
-    r.ini.shutdown();
-    for (int i = 0; i < 200 && r.ini.state() != State::Closed; ++i)
-        r.advance(500);
-    EXPECT_EQ(r.ini.state(), State::Closed);
-    size_t const sent = r.net.sent.size();
-    r.advance(60000);
-    EXPECT_EQ(r.net.sent.size(), sent);
-    EXPECT_EQ(r.ini.state(), State::Closed);
 }
 
 TEST(IkeInitiator, ChildSaIsRekeyedNewBeforeOldAndTheOldPairDeleted) {

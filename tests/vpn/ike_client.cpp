@@ -7,7 +7,7 @@
 //   ike-client --local IP --gw IP --id ID [--remote-id ID] (--psk-file F | --ca F --cert F --key F)
 //              [--groups 31,19,14] [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS]
 //              [--keep-trying] [--child-rekey MS] [--ike-rekey MS] [--tun NAME] [--fragment-mtu N]
-//              [--rx-delay-ms MS]
+//              [--rx-delay-ms MS] [--rsa-pss]
 //
 // --rx-delay-ms holds each IKE message from the gateway that long before the initiator sees it
 // (a slow path one way, without netem): the suite uses it to make both sides' rekeys cross.
@@ -16,6 +16,7 @@
 // must chain to --ca and name --remote-id ("dn:C=CH, O=Org, CN=gw" for a DN). Its sockets set
 // IP_PMTUDISC_DO, as the monitor never fragments IP: a datagram larger than the path's MTU is
 // not sent, so only IKE fragments (RFC 7383, --fragment-mtu) get a large message through.
+// --rsa-pss: an RSA key signs RFC 7427's AUTH with RSASSA-PSS rather than PKCS#1 v1.5.
 //
 // Lines for the test: "IKE_SA_UP spi_i=.. spi_r=.. group=N", "CHILD_SA_UP spi_in=.. spi_out=..
 // inner=A.B.C.D", "FAILED <error>", "CLOSED". Exit 0 after a clean delete, 2 on a failure
@@ -173,7 +174,7 @@ void usage() {
             "--cert F --key F) [--groups 31,19,14]\n"
             "       [--key-bits 256,128] [--up-for S] [--deadline S] [--dpd MS] [--keep-trying] "
             "[--child-rekey MS]\n"
-            "       [--ike-rekey MS] [--tun NAME] [--fragment-mtu N] [--rx-delay-ms MS]\n");
+            "       [--ike-rekey MS] [--tun NAME] [--fragment-mtu N] [--rx-delay-ms MS] [--rsa-pss]\n");
     exit(1);
 }
 
@@ -258,6 +259,10 @@ Options parse_args(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (strcmp(argv[i], "--keep-trying") == 0) {
             o.keep_trying = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--rsa-pss") == 0) {  // an RSA key signs RSASSA-PSS (vpn/ike/pss.hpp)
+            o.cfg.rsa_pss = true;
             continue;
         }
         if (i + 1 >= argc || !take_option(o, argv[i], argv[i + 1]))

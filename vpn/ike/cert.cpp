@@ -4,9 +4,11 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/platform.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/rsa.h>
 #include <mbedtls/sha1.h>
 
 #include "vpn/ike/constants.hpp"
+#include "vpn/ike/pss.hpp"
 
 namespace tv::vpn::ike {
 
@@ -19,6 +21,26 @@ constexpr u8 kRsaSha256NoParams[] = {0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48,
                                      0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b};
 constexpr u8 kEcdsaSha256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
                                0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+// id-RSASSA-PSS with RSASSA-PSS-params {hashAlgorithm sha256, maskGenAlgorithm mgf1SHA256,
+// saltLength 32}, trailerField left at its default (RFC 7427 Appendix A.4.3; RFC 4055 §3.1).
+// What we send and what strongSwan sends: SHA-256's AlgorithmIdentifiers with NULL parameters.
+constexpr u8 kRsaPssSha256[] = {
+    0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,  // id-RSASSA-PSS
+    0x30, 0x34,                                                                    // params
+    0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+    0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08,  // id-mgf1
+    0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00,
+    0xa2, 0x03, 0x02, 0x01, 0x20};  // saltLength 32
+// The same with the hash AlgorithmIdentifiers' parameters absent, which RFC 4055 §2.1 makes
+// equivalent. Any other hash, mask, salt length or trailer is refused as Unsupported.
+constexpr u8 kRsaPssSha256NoNull[] = {
+    0x30, 0x3d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,
+    0x30, 0x30,
+    0xa0, 0x0d, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+    0xa1, 0x1a, 0x30, 0x18, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08,
+    0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+    0xa2, 0x03, 0x02, 0x01, 0x20};
+static_assert(sizeof kRsaPssSha256 == 67 && sizeof kRsaPssSha256NoNull == 63);
 
 // Signatures with SHA-2 only, RSA of 2048 bits and more, EC keys on P-256 only.
 mbedtls_x509_crt_profile const kProfile = {
@@ -63,6 +85,14 @@ bool is_pem(u8 const* d, size_t n) {
     return true;
 }
 
+// RSASSA-PSS with exactly the parameters of kRsaPssSha256 (the salt's length checked too).
+// mbedTLS reads a signature of the modulus' length: a shorter or longer one is refused first.
+bool verify_pss(mbedtls_rsa_context& rsa, u8 const* sig, size_t sig_len, u8 const (&digest)[kDigestBytes]) {
+    return sig_len == mbedtls_rsa_get_len(&rsa) &&
+           mbedtls_rsa_rsassa_pss_verify_ext(&rsa, nullptr, nullptr, MBEDTLS_RSA_PUBLIC, MBEDTLS_MD_SHA256,
+                                             kDigestBytes, digest, MBEDTLS_MD_SHA256, kPssSaltBytes, sig) == 0;
+}
+
 }  // namespace
 
 char const* to_string(CertCheck c) {
@@ -79,6 +109,18 @@ char const* to_string(CertCheck c) {
             return "AUTH signature does not verify";
         case CertCheck::Unsupported:
             return "unsupported signature scheme or key type";
+    }
+    return "?";
+}
+
+char const* to_string(SigScheme s) {
+    switch (s) {
+        case SigScheme::RsaPkcs1Sha256:
+            return "RSASSA-PKCS1-v1_5 SHA-256";
+        case SigScheme::RsaPssSha256:
+            return "RSASSA-PSS SHA-256 MGF1-SHA-256 salt 32";
+        case SigScheme::EcdsaP256Sha256:
+            return "ECDSA P-256 SHA-256";
     }
     return "?";
 }
@@ -100,8 +142,12 @@ bool parse_certificate(mbedtls_x509_crt* chain, u8 const* data, size_t len) {
 }
 
 size_t encode_signature_auth(SigScheme s, u8 const* sig, size_t sig_len, u8* out, size_t cap) {
-    u8 const* id = s == SigScheme::RsaPkcs1Sha256 ? kRsaSha256 : kEcdsaSha256;
-    size_t const id_len = s == SigScheme::RsaPkcs1Sha256 ? sizeof kRsaSha256 : sizeof kEcdsaSha256;
+    u8 const* id = s == SigScheme::RsaPkcs1Sha256 ? kRsaSha256
+                   : s == SigScheme::RsaPssSha256 ? kRsaPssSha256
+                                                  : kEcdsaSha256;
+    size_t const id_len = s == SigScheme::RsaPkcs1Sha256 ? sizeof kRsaSha256
+                          : s == SigScheme::RsaPssSha256 ? sizeof kRsaPssSha256
+                                                         : sizeof kEcdsaSha256;
     if (sig_len == 0 || 1 + id_len + sig_len > cap)
         return 0;
     out[0] = static_cast<u8>(id_len);
@@ -122,6 +168,8 @@ CertCheck decode_signature_auth(u8 const* data, size_t len, SigScheme& s, u8 con
         s = SigScheme::RsaPkcs1Sha256;
     else if (same(id, id_len, kEcdsaSha256))
         s = SigScheme::EcdsaP256Sha256;
+    else if (same(id, id_len, kRsaPssSha256) || same(id, id_len, kRsaPssSha256NoNull))
+        s = SigScheme::RsaPssSha256;
     else
         return CertCheck::Unsupported;
     sig = data + 1 + id_len;
@@ -235,12 +283,14 @@ CertCheck PeerVerifier::verify(u8 const* auth, size_t auth_len, u8 const (&diges
         return c;
     mbedtls_pk_context* const pk = &peer_.pk;
     bool const fits =
-        s == SigScheme::RsaPkcs1Sha256
+        s != SigScheme::EcdsaP256Sha256
             ? mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA
             : mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA) != 0 &&
                   mbedtls_pk_ec(*pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1;
     if (!fits)
         return CertCheck::Unsupported;
+    if (s == SigScheme::RsaPssSha256)
+        return verify_pss(*mbedtls_pk_rsa(*pk), sig, sig_len, digest) ? CertCheck::Ok : CertCheck::BadSignature;
     return mbedtls_pk_verify(pk, MBEDTLS_MD_SHA256, digest, kDigestBytes, sig, sig_len) == 0
                ? CertCheck::Ok
                : CertCheck::BadSignature;

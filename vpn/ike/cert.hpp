@@ -36,6 +36,9 @@ inline constexpr size_t kEcdsaP256Raw = 64;
 inline constexpr size_t kAuthorityBytes = 20;    // SHA-1 of a SubjectPublicKeyInfo
 inline constexpr size_t kMaxPeerCerts = 2;       // end entity and one intermediate
 
+// "RSASSA-PKCS1-v1_5 SHA-256", "RSASSA-PSS SHA-256 MGF1-SHA-256 salt 32", "ECDSA P-256 SHA-256".
+char const* to_string(SigScheme s);
+
 // Parses a certificate, PEM or DER, onto the end of `chain`. False if it does not parse.
 [[nodiscard]] bool parse_certificate(mbedtls_x509_crt* chain, u8 const* data, size_t len);
 
@@ -43,7 +46,8 @@ inline constexpr size_t kMaxPeerCerts = 2;       // end entity and one intermedi
 // the length written, 0 if it does not fit.
 [[nodiscard]] size_t encode_signature_auth(SigScheme s, u8 const* sig, size_t sig_len, u8* out,
                                            size_t cap);
-// The reverse; Unsupported for an AlgorithmIdentifier other than the two schemes we know.
+// The reverse; Unsupported for an AlgorithmIdentifier other than the three schemes we know
+// (RSASSA-PSS only with SHA-256, MGF1-SHA-256 and a 32-byte salt).
 [[nodiscard]] CertCheck decode_signature_auth(u8 const* data, size_t len, SigScheme& s,
                                               u8 const*& sig, size_t& sig_len);
 

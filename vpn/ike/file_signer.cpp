@@ -2,6 +2,7 @@
 
 #include <mbedtls/ecp.h>
 #include <mbedtls/platform.h>
+#include <mbedtls/rsa.h>
 #include <mbedtls/x509_crt.h>
 
 #include "crypto/secure_zero.hpp"
@@ -86,6 +87,21 @@ size_t FileSigner::sign_sha1(u8 const (&digest)[kSha1Bytes], u8* out, size_t cap
     if (scheme_ != SigScheme::RsaPkcs1Sha256)
         return 0;
     return sign_with(MBEDTLS_MD_SHA1, digest, kSha1Bytes, out, cap);
+}
+
+size_t FileSigner::rsa_bits() const {
+    return loaded_ && scheme_ == SigScheme::RsaPkcs1Sha256 ? mbedtls_pk_get_bitlen(&pk_) : 0;
+}
+
+// With mbedTLS's blinding (the random callback), as its own PKCS#1 signatures use.
+size_t FileSigner::rsa_raw(u8 const* block, size_t len, u8* out, size_t cap) {
+    if (rsa_bits() == 0)
+        return 0;
+    mbedtls_rsa_context* const rsa = mbedtls_pk_rsa(pk_);
+    size_t const k = mbedtls_rsa_get_len(rsa);
+    if (len != k || cap < k || mbedtls_rsa_private(rsa, &random_cb, &rng_, block, out) != 0)
+        return 0;
+    return k;
 }
 
 size_t FileSigner::sign_with(int md, u8 const* digest, size_t digest_len, u8* out, size_t cap) {

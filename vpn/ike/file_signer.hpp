@@ -31,6 +31,8 @@ class FileSigner final : public Signer {
     }
     [[nodiscard]] size_t sign(u8 const (&digest)[kDigestBytes], u8* out, size_t cap) override;
     [[nodiscard]] size_t sign_sha1(u8 const (&digest)[kSha1Bytes], u8* out, size_t cap) override;
+    size_t rsa_bits() const override;
+    [[nodiscard]] size_t rsa_raw(u8 const* block, size_t len, u8* out, size_t cap) override;
 
   private:
     [[nodiscard]] size_t sign_with(int md, u8 const* digest, size_t digest_len, u8* out, size_t cap);

@@ -114,6 +114,8 @@ struct Config {
     bool classic_sig;  // certificates: sign with AUTH method 1 (RSA) or 9 (ECDSA P-256) and do
                        // not announce RFC 7427, for a gateway without it (otherwise these
                        // methods are used only when the gateway did not announce SHA2-256)
+    bool rsa_pss;      // certificates, an RSA key, RFC 7427: sign RSASSA-PSS (vpn/ike/pss.hpp)
+                       // rather than PKCS#1 v1.5; the gateway's AUTH is taken in either
 };
 
 // Made from include/thinvisor/vpn_codes.h, which thinvisor-ctl's names come from too: a value

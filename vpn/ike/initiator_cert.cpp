@@ -4,6 +4,7 @@
 // AUTH signature, and each refusal has its own log line and error.
 #include "crypto/secure_zero.hpp"
 #include "vpn/ike/initiator.hpp"
+#include "vpn/ike/pss.hpp"
 
 namespace tv::vpn::ike {
 
@@ -38,8 +39,15 @@ bool Initiator::add_cert_auth(ChainBuilder& in, u8 const* idb, size_t idl) {
     } else {
         u8 digest[kDigestBytes];
         if (signed_digest(msg1_, msg1_len_, nr_, nr_len_, keys_.sk_pi, idb, idl, digest)) {
-            size_t const sig_len = signer_->sign(digest, sig, sizeof sig);
-            auth_len = encode_signature_auth(signer_->scheme(), sig, sig_len, auth, sizeof auth);
+            SigScheme s = signer_->scheme();
+            size_t sig_len = 0;
+            if (s == SigScheme::RsaPkcs1Sha256 && cfg_.rsa_pss) {
+                s = SigScheme::RsaPssSha256;
+                sig_len = sign_rsa_pss(*signer_, digest, rng_, sig, sizeof sig);
+            } else {
+                sig_len = signer_->sign(digest, sig, sizeof sig);
+            }
+            auth_len = encode_signature_auth(s, sig, sig_len, auth, sizeof auth);
         }
         crypto::secure_zero(digest, sizeof digest);
     }
@@ -100,6 +108,11 @@ CertCheck Initiator::verify_peer_sig(u8 method, u8 const* ad, size_t al, u8 cons
         return CertCheck::Malformed;
     if (method == kAuthEcdsaP256)
         return peer_.verify_classic(method, ad, al, digest, sizeof digest);
+    SigScheme s{};
+    u8 const* sig = nullptr;
+    size_t sig_len = 0;
+    if (decode_signature_auth(ad, al, s, sig, sig_len) == CertCheck::Ok)
+        log("ike: IKE_AUTH: the gateway signs with AUTH method 14, %s", to_string(s));
     return peer_.verify(ad, al, digest);
 }
 

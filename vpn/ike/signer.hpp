@@ -13,6 +13,9 @@ namespace tv::vpn::ike {
 enum class SigScheme : u8 {
     RsaPkcs1Sha256,   // sha256WithRSAEncryption: an RSASSA-PKCS1-v1_5 block
     EcdsaP256Sha256,  // ecdsa-with-SHA256 on P-256: a DER ECDSA-Sig-Value
+    // RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt (vpn/ike/pss.hpp): what an RSA key signs
+    // with `rsa_signature = pss`; a signer's scheme() is never this (it names the key's kind).
+    RsaPssSha256,
 };
 
 inline constexpr size_t kDigestBytes = 32;     // SHA-256
@@ -31,6 +34,12 @@ class Signer {
     // AUTH method 1 (RSA Digital Signature, RFC 7296 §3.8): an RSASSA-PKCS1-v1_5 block over a
     // SHA-1 digest, the hash that method fixes. RSA keys only: 0 for any other key.
     [[nodiscard]] virtual size_t sign_sha1(u8 const (&digest)[kSha1Bytes], u8* out, size_t cap) = 0;
+    // RSA keys, for RSASSA-PSS encoded by the caller (vpn/ike/pss.hpp): the modulus' bits, and
+    // the raw private-key operation (RSASP1, RFC 8017 §5.2.1) on a block of the modulus' length,
+    // which is all a card's SIGN does. Returns the result's length; 0 (the default) for another
+    // kind of key or a signer that cannot.
+    virtual size_t rsa_bits() const { return 0; }
+    [[nodiscard]] virtual size_t rsa_raw(u8 const*, size_t, u8*, size_t) { return 0; }
 
   protected:
     ~Signer() = default;

@@ -77,11 +77,11 @@ class MonitorTunnel final : public Tunnel {
     // Every 10 ms on the timer CPU: opens the sockets once the monitor has an address, runs
     // IKE's timers, the liveness pings and the failover machine, refreshes the gateways' MACs.
     void tick();
-    // At the guest's power-off (tunnel_install.cpp): the Delete of every gateway's IKE SA (its
+    // At the guest's power-off or reset (`why`, for the log; tunnel_install.cpp): the Delete of every gateway's IKE SA (its
     // child SAs go with it, RFC 7296 §1.4.1) once the link is up (kLinkWaitUs at most), the
     // network run until the gateways answer or kDeleteWaitUs passed, then the SAs' keys and our
     // signing key wiped. Nothing more after it.
-    void shutdown();
+    void shutdown(char const* why);
     static constexpr u64 kLinkWaitUs = 3'000'000, kDeleteWaitUs = 1'000'000;
 
     // Tunnel (the policy, under the NIC's lock)

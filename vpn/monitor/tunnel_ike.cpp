@@ -228,14 +228,15 @@ bool MonitorTunnel::deletes_done(void* self) {
     return done;
 }
 
-// The guest powers off (its PM1 write, core/handlers/power): the gateways learn at once that
-// the SAs are gone instead of after their DPD. The NIC still sends: its bus mastering is the
+// The guest powers off (its PM1 write) or resets (CF9, the FADT's reset register, the keyboard
+// controller, a triple fault: core/handlers/power's guest-leaving hooks, `why` names which):
+// the gateways learn at once that the SAs are gone instead of after their DPD. The NIC still sends: its bus mastering is the
 // mediator's (drivers/nic/e1000_install keeps it on whatever the guest's driver wrote at its
 // shutdown), and its rings are the monitor's again after the driver's reset.
-void MonitorTunnel::shutdown() {
+void MonitorTunnel::shutdown(char const* why) {
     if (!ready_ || stopped_) return;
     if (!net::net_here()) {
-        log("vpn: power-off on another CPU than the network's: no Delete, the gateways find out by DPD");
+        log("vpn: %s on another CPU than the network's: no Delete, the gateways find out by DPD", why);
         return;
     }
     u64 const t0 = clock_us();
@@ -268,7 +269,7 @@ void MonitorTunnel::shutdown() {
     bool const signer = signer_built_;
     if (signer) reinterpret_cast<ike::FileSigner*>(signer_mem_)->~FileSigner();  // mbedTLS zeroizes the key
     signer_built_ = false;
-    log("vpn: power-off: %s after %llu ms (the link %s after %llu ms); IKE and child SA keys%s wiped",
+    log("vpn: %s: %s after %llu ms (the link %s after %llu ms); IKE and child SA keys%s wiped", why,
         sent == 0  ? "no IKE SA to delete"
         : answered ? "every IKE SA deleted, the gateways answered our Delete"
                    : "no answer to our Delete within the wait",

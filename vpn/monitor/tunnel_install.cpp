@@ -94,7 +94,7 @@ void log_tunnel() {
 }
 
 void tick() { g_tunnel.tick(); }
-void shutdown() { g_tunnel.shutdown(); }
+void leaving(GuestLeaving how) { g_tunnel.shutdown(to_string(how)); }
 
 }  // namespace
 
@@ -106,8 +106,9 @@ Tunnel* vpn_tunnel_install(VpnGuestPolicy& policy, nic::E1000Mediator& med) {
         log("vpn: no room for the tunnel's tick on the monitor clock: the tunnel stays down");
         return nullptr;
     }
-    // The Delete before the counters, so that they show the tunnel as it ended.
-    if (!power_off_log_register(shutdown)) log("vpn: no room in the power-off log: no Delete at power-off");
+    // The Delete at the guest's power-off and at its reset (before the counters of a power-off,
+    // so that they show the tunnel as it ended).
+    if (!power_leaving_register(leaving)) log("vpn: no room among the guest-leaving hooks: no Delete at power-off or reset");
     if (!power_off_log_register(log_tunnel)) log("vpn: no room in the power-off log for the tunnel");
     if (!stats_device_counters_register(kCount, device_counter, nullptr))
         log("vpn: no room for the tunnel's device counters");

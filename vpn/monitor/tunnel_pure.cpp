@@ -83,6 +83,7 @@ ike::Config ike_config(VpnConfig const& v, IkeTimers const& t) {
     c.ike_rekey_ms = v.ike_lifetime_s * 1000;
     c.force_encap = true;  // kernel-libipsec, and our ESP, always use UDP 4500
     c.classic_sig = v.cert_classic;
+    c.rsa_pss = v.rsa_pss;
     c.gateway_port = v.gateways[0].port;
     return c;
 }

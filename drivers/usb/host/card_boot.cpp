@@ -7,20 +7,21 @@
 #include "card/card_unlock.hpp"
 #include "card/ccid.hpp"
 #include "card/ccid_reader.hpp"
+#include "card/t1.hpp"
 #include "core/clock.hpp"
 #include "core/console_prompt.hpp"
 #include "core/log.hpp"
 #include "crypto/secure_zero.hpp"
 #include "drivers/pci/pci_monitor.hpp"
-#include "drivers/usb/host/usb_config.hpp"
+#include "drivers/usb/host/ehci_host.hpp"
+#include "drivers/usb/host/uhci_host.hpp"
+#include "drivers/usb/host/usb_enum.hpp"
 #include "drivers/usb/host/xhci_host.hpp"
 #include "lib/new.hpp"
 
 namespace tv::usb::host {
 
 namespace {
-
-constexpr u32 kMaxConfig = 512;
 
 class ConsolePins final : public card::UnlockConsole {
   public:
@@ -38,8 +39,22 @@ class ConsolePins final : public card::UnlockConsole {
     }
 };
 
-// The first xHCI controller on the buses (class 0C 03 30).
-bool find_xhci(pci::Bdf& out) {
+// USB host controllers by PCI class 0C 03 and programming interface: the seam where the
+// boot-time driver is chosen.
+enum class HostKind : u8 { None, Uhci, Ehci, Xhci };
+
+HostKind host_kind(u32 class_code) {
+    switch (class_code) {
+    case 0x0c0330: return HostKind::Xhci;
+    case 0x0c0320: return HostKind::Ehci;
+    case 0x0c0300: return HostKind::Uhci;
+    default: return HostKind::None;
+    }
+}
+
+// Calls try_one(bdf, kind) on each USB host controller in bus order until it returns true.
+template <class F>
+bool for_each_host(F&& try_one) {
     for (u32 bus = 0; bus < 256; ++bus)
         for (u8 dev = 0; dev < 32; ++dev)
             for (u8 fn = 0; fn < 8; ++fn) {
@@ -50,48 +65,12 @@ bool find_xhci(pci::Bdf& out) {
                         break;
                     continue;
                 }
-                if ((pci::pci_config_read(b, pci::kRegClass, 4) >> 8) == 0x0c0330) {
-                    out = b;
+                HostKind const kind = host_kind(pci::pci_config_read(b, pci::kRegClass, 4) >> 8);
+                if (kind != HostKind::None && try_one(b, kind))
                     return true;
-                }
                 if (fn == 0 && (pci::pci_config_read(b, pci::kRegHeader, 4) & (0x80u << 16)) == 0)
                     break;  // not multi-function
             }
-    return false;
-}
-
-// The CCID reader on one of the root ports: configured, its bulk pipes ready.
-bool find_reader(XhciHost& host, UsbDevice& dev, CcidInterface& ccid, card::CcidReaderInfo& info, u8* cfg) {
-    for (u8 port = 1; port <= host.ports(); ++port) {
-        if (!host.attach(port, dev))
-            continue;
-        u8 const get_cfg9[8] = {0x80, 6, 0, 2, 0, 0, 9, 0};
-        u32 got = 0;
-        if (!host.control(dev, get_cfg9, cfg, 9, got))
-            continue;
-        u32 total = static_cast<u32>(cfg[2] | cfg[3] << 8);
-        total = total > kMaxConfig ? kMaxConfig : total;
-        u8 const get_cfg[8] = {0x80, 6, 0, 2, 0, 0, static_cast<u8>(total), static_cast<u8>(total >> 8)};
-        if (!host.control(dev, get_cfg, cfg, total, got))
-            continue;
-        if (char const* why = find_ccid_interface(cfg, total, ccid)) {
-            log("card: USB port %u: %s", port, why);
-            continue;
-        }
-        if (char const* why = card::ccid_parse_class_descriptor(ccid.class_desc, ccid.class_len, info)) {
-            log("card: USB port %u: %s", port, why);
-            continue;
-        }
-        u8 const set_cfg[8] = {0x00, 9, ccid.config_value, 0, 0, 0, 0, 0};
-        if (!host.control(dev, set_cfg, nullptr, 0, got) ||
-            !host.configure_bulk(dev, ccid.bulk_in, ccid.in_packet, ccid.bulk_out, ccid.out_packet)) {
-            log("card: USB port %u: the CCID reader cannot be configured", port);
-            continue;
-        }
-        log("card: CCID reader on xHCI port %u (speed %u), %s level", port, dev.speed,
-            info.level == card::CcidLevel::Tpdu ? "TPDU" : "APDU");
-        return true;
-    }
     return false;
 }
 
@@ -137,14 +116,43 @@ CardBoot boot_result(card::CardUnlockResult r) {
     return CardBoot::Failed;
 }
 
-CardBoot run(XhciHost& host, crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk, u32& slot) {
-    UsbDevice dev;
-    CcidInterface ccid;
-    card::CcidReaderInfo info;
-    static u8 cfg[kMaxConfig];
-    if (!find_reader(host, dev, ccid, info, cfg))
-        return CardBoot::NoReader;
-    XhciBulkPipe pipe{host, dev, ccid.bulk_in, ccid.bulk_out, ccid.in_packet};
+// What APDUs go over: the reader itself for T=0 at TPDU level (case 4 without Le) and for an
+// APDU-level reader; T=1 blocks over it for a T=1-only card behind a TPDU-level reader that
+// sets the card's parameters from its ATR by itself (CCID dwFeatures bit 1) or takes them
+// from PC_to_RDR_SetParameters. nullptr, with a log line, if neither fits.
+card::CardTransport* apdu_transport(card::CcidReader& reader, card::CcidReaderInfo const& info,
+                                    card::AtrInfo const& ai, bool& drop_le) {
+    constexpr u32 kAutoParameters = 1u << 1;
+    drop_le = false;
+    if (info.level != card::CcidLevel::Tpdu)
+        return &reader;
+    if (ai.t0) {
+        drop_le = true;
+        return &reader;
+    }
+    if (!ai.t1) {
+        log("card: the card's ATR offers neither T=0 nor T=1");
+        return nullptr;
+    }
+    u8 const ifsc = ai.ifsc != 0 ? ai.ifsc : card::kT1DefaultIfsc;
+    if ((info.features & kAutoParameters) == 0 && reader.set_parameters_t1(ifsc) != card::ReaderResult::Ok) {
+        log("card: the reader does not take T=1 parameters: %s", reader.last_error());
+        return nullptr;
+    }
+    log("card: T=1 at block level (IFSC %u)", ifsc);
+    alignas(card::T1Transport) static u8 t1_mem[sizeof(card::T1Transport)];
+    return new (t1_mem) card::T1Transport{reader, ai.ifsc};
+}
+
+CardBoot run(UsbHost& host, FoundReader const& found, crypto::Keyslots const& ks, CardBootParams const& p,
+             crypto::MasterKey& mk, u32& slot) {
+    CcidInterface const& ccid = found.ccid;
+    card::CcidReaderInfo const& info = found.info;
+    char path[24];
+    port_path(found.dev, path, sizeof path);
+    log("card: CCID reader on %s port %s (speed %u), %s level", host.name(), path, static_cast<u32>(found.dev.speed),
+        info.level == card::CcidLevel::Tpdu ? "TPDU" : "APDU");
+    HostBulkPipe pipe{host, found.dev, ccid.bulk_in, ccid.bulk_out, ccid.in_packet};
     static card::CcidReader* reader_slot;  // keep the big objects off the 64 KiB boot stack
     alignas(card::CcidReader) static u8 reader_mem[sizeof(card::CcidReader)];
     reader_slot = new (reader_mem) card::CcidReader{pipe};
@@ -153,14 +161,18 @@ CardBoot run(XhciHost& host, crypto::Keyslots const& ks, CardBootParams const& p
     u32 atr_len = 0;
     CardBoot result = power_card(reader, p, atr, atr_len);
     card::AtrInfo ai;
-    if (result == CardBoot::Unlocked && (!card::parse_atr(atr, atr_len, ai) || (!ai.t0 && info.level == card::CcidLevel::Tpdu))) {
-        log("card: the card's ATR offers no protocol we speak (T=1 at TPDU level is not implemented)");
+    bool drop_le = false;
+    card::CardTransport* transport = nullptr;
+    if (result == CardBoot::Unlocked && !card::parse_atr(atr, atr_len, ai))
+        log("card: the card's ATR is malformed");
+    else if (result == CardBoot::Unlocked)
+        transport = apdu_transport(reader, info, ai, drop_le);
+    if (result == CardBoot::Unlocked && transport == nullptr)
         result = CardBoot::Failed;
-    }
     if (result == CardBoot::Unlocked) {
         alignas(card::ApduChannel) static u8 channel_mem[sizeof(card::ApduChannel)];
         alignas(card::CacCard) static u8 cac_mem[sizeof(card::CacCard)];
-        auto* channel = new (channel_mem) card::ApduChannel{reader, info.level == card::CcidLevel::Tpdu};
+        auto* channel = new (channel_mem) card::ApduChannel{*transport, drop_le};
         auto* cac = new (cac_mem) card::CacCard{*channel};
         ConsolePins con;
         card::CardUnlockParams up;
@@ -177,28 +189,54 @@ CardBoot run(XhciHost& host, crypto::Keyslots const& ks, CardBootParams const& p
         cac->~CacCard();
         channel->~ApduChannel();  // wipes its buffers
     }
+    if (transport != nullptr && transport != &reader) {
+        using card::T1Transport;
+        static_cast<T1Transport*>(transport)->~T1Transport();  // wipes its block buffers
+    }
     (void)reader.power_off();
     using card::CcidReader;
     reader.~CcidReader();  // wipes its buffers
     return result;
 }
 
+// Starts the controller's driver, looks for the reader and runs the unlock on it; the
+// controller is reset afterwards either way, so the guest (and the mediators) find it as
+// after power-on. True if a reader was found (r holds the outcome).
+template <class Host>
+bool try_host(Host& host, pci::Bdf b, FoundReader& found, crypto::Keyslots const& ks, CardBootParams const& p,
+              crypto::MasterKey& mk, u32& slot, CardBoot& r) {
+    host = Host{};
+    bool have = false;
+    if (!host.start(b))
+        log("card: the %s controller at %02x:%02x.%u could not be started", host.name(), b.bus, b.dev, b.fn);
+    else if ((have = find_reader(host, found)))
+        r = run(host, found, ks, p, mk, slot);
+    host.stop();
+    return have;
+}
+
 }  // namespace
 
 CardBoot card_boot_unlock(crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk, u32& slot) {
-    pci::Bdf b{};
-    if (!find_xhci(b)) {
-        log("card: no xHCI controller");
-        return CardBoot::NoReader;
-    }
-    static XhciHost host;  // ~9 KiB of ring bookkeeping: not on the boot stack
-    host = XhciHost{};
+    static XhciHost xhci;  // ~9 KiB of ring bookkeeping: not on the boot stack
+    static EhciHost ehci;
+    static UhciHost uhci;
+    static FoundReader found;
     CardBoot r = CardBoot::NoReader;
-    if (host.start(b))
-        r = run(host, ks, p, mk, slot);
-    else
-        log("card: the xHCI controller at %02x:%02x.%u could not be started", b.bus, b.dev, b.fn);
-    host.stop();  // reset: the guest (and the xHCI mediator) find it as after power-on
+    bool any = false;
+    bool const done = for_each_host([&](pci::Bdf b, HostKind kind) {
+        any = true;
+        switch (kind) {
+        case HostKind::Xhci: return try_host(xhci, b, found, ks, p, mk, slot, r);
+        case HostKind::Ehci: return try_host(ehci, b, found, ks, p, mk, slot, r);
+        default: return try_host(uhci, b, found, ks, p, mk, slot, r);
+        }
+    });
+    if (!any)
+        log("card: no USB host controller");
+    else if (!done)
+        log("card: no CCID reader on the USB host controllers");
+    crypto::secure_zero(&found, sizeof found);
     return r;
 }
 

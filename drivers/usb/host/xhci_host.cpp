@@ -7,6 +7,7 @@
 #include "core/memory.hpp"
 #include "crypto/secure_zero.hpp"
 #include "drivers/pci/pci_monitor.hpp"
+#include "drivers/usb/host/xhci_host_slot.hpp"
 #include "drivers/usb/xhci_context.hpp"
 #include "drivers/usb/xhci_regs.hpp"
 
@@ -262,7 +263,18 @@ bool XhciHost::attach(u8 port, UsbDevice& dev) {
             return false;
     }
     dev.port = port;
-    dev.speed = static_cast<u8>((sc >> 10) & 0xf);
+    u32 const speed = (sc >> 10) & 0xf;
+    dev.speed = speed >= 4 ? UsbSpeed::Super : static_cast<UsbSpeed>(speed);
+    return address(dev);
+}
+
+bool XhciHost::attach_child(UsbDevice& dev) {
+    if (dev.port == 0 || dev.port > ports_ || dev.depth == 0)
+        return false;
+    return address(dev);
+}
+
+bool XhciHost::address(UsbDevice& dev) {
     Trb done{};
     if (!command(make_trb(0, 0, TrbType::EnableSlot, 0), done))
         return false;
@@ -280,11 +292,9 @@ bool XhciHost::attach(u8 port, UsbDevice& dev) {
     dcbaa_[slot] = out_ctx;
     auto* in = static_cast<u8*>(phys_to_virt(in_ctx));
     reinterpret_cast<InputControlContext*>(in)->add = 3;  // slot and endpoint 0
-    auto* sl = reinterpret_cast<SlotContext*>(in + layout.input_offset(0));
-    sl->dw[0] = (1u << 27) | (u32{dev.speed} << 20);
-    sl->dw[1] = u32{port} << 16;
+    xhci_fill_slot(*reinterpret_cast<SlotContext*>(in + layout.input_offset(0)), dev, 1);
     auto* ep = reinterpret_cast<EpContext*>(in + layout.input_offset(1));
-    u32 const mps = dev.speed == 4 || dev.speed == 5 ? 512 : dev.speed == 2 ? 8 : 64;
+    u32 const mps = dev.speed == UsbSpeed::Super ? 512 : dev.speed == UsbSpeed::Low ? 8 : 64;
     ep->dw[1] = (3u << 1) | (static_cast<u32>(EpType::Control) << 3) | (mps << 16);
     ep->set_dequeue(ep0.phys, true);
     ep->dw[4] = 8;  // average TRB length
@@ -292,6 +302,25 @@ bool XhciHost::attach(u8 port, UsbDevice& dev) {
     addr.control |= u32{slot} << 24;
     return command(addr, done);
 }
+
+bool XhciHost::set_hub(UsbDevice const& dev, u8 nports, bool multi_tt) {
+    if (dev.slot == 0)
+        return false;
+    ContextLayout const layout{csz64_};
+    auto* in = static_cast<u8*>(phys_to_virt(input_ctx_[dev.slot]));
+    memset(in, 0, layout.input_bytes());
+    reinterpret_cast<InputControlContext*>(in)->add = 1;  // the slot context alone
+    auto& sl = *reinterpret_cast<SlotContext*>(in + layout.input_offset(0));
+    xhci_fill_slot(sl, dev, 1);
+    xhci_mark_hub(sl, nports, multi_tt);
+    Trb t = make_trb(input_ctx_[dev.slot], 0, TrbType::ConfigureEndpoint, 0);
+    t.control |= u32{dev.slot} << 24;
+    Trb done{};
+    return command(t, done);
+}
+
+void XhciHost::delay_us(u32 us) { clock_delay_us(us); }
+void XhciHost::note(char const* line) { log("%s", line); }
 
 bool XhciHost::control(UsbDevice const& dev, u8 const (&setup)[8], u8* data, u32 len, u32& got) {
     got = 0;
@@ -329,10 +358,7 @@ bool XhciHost::configure_bulk(UsbDevice const& dev, u8 in_ep, u16 in_mps, u8 out
     auto* in = static_cast<u8*>(phys_to_virt(input_ctx_[dev.slot]));
     memset(in, 0, layout.input_bytes());
     reinterpret_cast<InputControlContext*>(in)->add = 1u | (1u << din) | (1u << dout);
-    auto* sl = reinterpret_cast<SlotContext*>(in + layout.input_offset(0));
-    u32 const entries = din > dout ? din : dout;
-    sl->dw[0] = (entries << 27) | (u32{dev.speed} << 20);
-    sl->dw[1] = u32{dev.port} << 16;
+    xhci_fill_slot(*reinterpret_cast<SlotContext*>(in + layout.input_offset(0)), dev, din > dout ? din : dout);
     for (u32 i = 0; i < 2; ++i) {
         u32 const dci = i == 0 ? din : dout;
         u32 const mps = i == 0 ? in_mps : out_mps;
@@ -378,34 +404,6 @@ bool XhciHost::bulk(UsbDevice const& dev, u8 ep, u8* data, u32 len, u32& got, u6
         got = len;
     }
     crypto::secure_zero(bounce_, kPageSize);  // PINs and keys pass through it
-    return ok;
-}
-
-// QEMU 7.2's emulated card (ccid-card-emulated) hands each command to its card thread with a
-// condition-variable signal that carries no predicate: a command that arrives before the thread
-// is back in its wait is never processed, and the reader answers nothing until a USB reset
-// (seen in make test: 1 boot in 3 on a loaded 2-core host lost the answer to a VERIFY or a GET
-// RESPONSE). The thread gets there right after it posts the previous answer unless the host
-// preempts it, so a pause after each answer closes the window on an emulated card and costs a
-// real card's unlock well under a second (about 40 commands).
-constexpr u64 kCommandGapUs = 20'000;
-
-bool XhciBulkPipe::bulk_out(u8 const* data, u32 len) {
-    u32 got = 0;
-    if (last_in_us_ != 0) {
-        u64 const since = clock_us() - last_in_us_;
-        if (since < kCommandGapUs)
-            clock_delay_us(kCommandGapUs - since);
-    }
-    return host_.bulk(dev_, out_, const_cast<u8*>(data), len, got, 1'000'000) && got == len;
-}
-
-bool XhciBulkPipe::bulk_in(u8* buf, u32 cap, u32& got) {
-    // Generous: a real card's RSA takes a second or two, and QEMU's emulated card (NSS in its
-    // own thread) was seen to need more than 5 s on a loaded machine.
-    bool const ok = host_.bulk(dev_, in_, buf, cap, got, 30'000'000);
-    if (ok)
-        last_in_us_ = clock_us();
     return ok;
 }
 

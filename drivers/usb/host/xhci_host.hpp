@@ -1,45 +1,40 @@
 // A small, polled xHCI host driver for the monitor's own use at boot, before the guest runs
 // (and before the xHCI mediator takes the controller): reset the controller, power and reset
 // the root ports with a device, address each device, read its descriptors, configure one
-// interface and move data on its bulk endpoints. One device at a time, no hubs, no
-// interrupts: enough to talk to a smart-card reader. stop() resets the controller again, so
+// interface and move data on its bulk endpoints, also behind hubs (the slot context's route
+// string and TT fields). No interrupts: enough to talk to a smart-card reader. stop() resets the controller again, so
 // the firmware's and the guest's drivers find it as after power-on.
 //
 // Reaches the controller through the direct map (BAR0 below 4 GiB) and gives it monitor pages
 // for its rings and contexts (no IOMMU is on yet at this point of the boot).
 #pragma once
 
-#include "card/ccid_reader.hpp"
 #include "core/types.hpp"
 #include "drivers/pci/pci.hpp"
+#include "drivers/usb/host/usb_host.hpp"
 #include "drivers/usb/xhci_trb.hpp"
 
 namespace tv::usb::host {
 
-struct UsbDevice {
-    u8 port{0};    // root port, 1-based
-    u8 speed{0};   // PORTSC port speed
-    u8 slot{0};    // xHCI slot id
-    u16 vendor{0}, product{0};
-};
-
-class XhciHost final {
+class XhciHost final : public UsbHost {
   public:
     // Takes the controller at b (class 0C 03 30). False, with a log line, if it cannot.
     [[nodiscard]] bool start(pci::Bdf b);
     // Halts and resets the controller, gives back its pages and restores its PCI command register.
     void stop();
 
-    u32 ports() const { return ports_; }
-    // Resets root port p (1-based) if a device is connected there, enables a slot and
-    // addresses it. False if nothing is connected or it fails.
-    [[nodiscard]] bool attach(u8 port, UsbDevice& dev);
-    // A control transfer on endpoint 0 (IN when setup's bmRequestType bit 7 is set).
-    [[nodiscard]] bool control(UsbDevice const& dev, u8 const (&setup)[8], u8* data, u32 len, u32& got);
-    // Configures the bulk endpoints (addresses with bit 7 for IN).
-    [[nodiscard]] bool configure_bulk(UsbDevice const& dev, u8 in_ep, u16 in_mps, u8 out_ep, u16 out_mps);
-    // One bulk transfer (a Normal TRB): false on an error or after timeout_us.
-    [[nodiscard]] bool bulk(UsbDevice const& dev, u8 ep, u8* data, u32 len, u32& got, u64 timeout_us);
+    // UsbHost (usb_host.hpp)
+    char const* name() const override { return "xHCI"; }
+    u32 ports() const override { return ports_; }
+    [[nodiscard]] bool attach(u8 port, UsbDevice& dev) override;
+    [[nodiscard]] bool attach_child(UsbDevice& dev) override;
+    [[nodiscard]] bool set_hub(UsbDevice const& dev, u8 ports, bool multi_tt) override;
+    [[nodiscard]] bool control(UsbDevice const& dev, u8 const (&setup)[8], u8* data, u32 len, u32& got) override;
+    [[nodiscard]] bool configure_bulk(UsbDevice const& dev, u8 in_ep, u16 in_mps, u8 out_ep, u16 out_mps) override;
+    // A Normal TRB, its doorbell rung again every 250 ms while it waits.
+    [[nodiscard]] bool bulk(UsbDevice const& dev, u8 ep, u8* data, u32 len, u32& got, u64 timeout_us) override;
+    void delay_us(u32 us) override;
+    void note(char const* line) override;
 
   private:
     struct Ring {
@@ -49,6 +44,7 @@ class XhciHost final {
         bool cycle{true};
     };
     [[nodiscard]] bool reset_controller();
+    [[nodiscard]] bool address(UsbDevice& dev);  // Enable Slot, Address Device
     [[nodiscard]] bool alloc_ring(Ring& r);
     void push(Ring& r, Trb t);
     [[nodiscard]] bool next_event(Trb& ev, u64 timeout_us);
@@ -85,23 +81,6 @@ class XhciHost final {
     Ring ep_rings_[kMaxSlots + 1][32]{};  // [slot][dci]
     u64 input_ctx_[kMaxSlots + 1]{};
     bool started_{false};
-};
-
-// The reader's bulk pipes as a card::BulkPipe.
-class XhciBulkPipe final : public card::BulkPipe {
-  public:
-    XhciBulkPipe(XhciHost& h, UsbDevice const& d, u8 in_ep, u8 out_ep, u16 packet)
-        : host_{h}, dev_{d}, in_{in_ep}, out_{out_ep}, packet_{packet} {}
-    [[nodiscard]] bool bulk_out(u8 const* data, u32 len) override;
-    [[nodiscard]] bool bulk_in(u8* buf, u32 cap, u32& got) override;
-    u32 max_packet() const override { return packet_; }
-
-  private:
-    XhciHost& host_;
-    UsbDevice dev_;
-    u8 in_, out_;
-    u16 packet_;
-    u64 last_in_us_ = 0;  // when the last bulk-in transfer completed (the command gap)
 };
 
 }  // namespace tv::usb::host

@@ -3,6 +3,7 @@
 #include "core/arch/x86/cpu.hpp"
 #include "core/arch/x86/vmx/vmx_exit_decode.hpp"
 #include "core/arch/x86/vmx/vmx_insn.hpp"
+#include "core/arch/x86/vmx/vmx_step.hpp"
 #include "core/device/guest_memory.hpp"
 #include "core/handlers/phys_edge.hpp"
 #include "core/layout.hpp"
@@ -257,7 +258,9 @@ void VmxVcpu::set_single_step(bool on) {
     // An interrupt delivered before the stepped instruction would push TF into a guest frame
     // the guest may resume on another CPU, whose #DB nobody intercepts: an external interrupt
     // exits instead while the step runs (pin control bit 0), and the core cancels the step.
-    step_interrupt_exits_ = on;
+    // Only while the guest could take one: else a pending interrupt cancels every retry
+    // (vmx_step.hpp).
+    step_interrupt_exits_ = on && step_needs_interrupt_exits(flags, vmread(f::kGuestInterruptibility));
     vmwrite(f::kPinControls, pin_controls());
 }
 
