@@ -177,3 +177,36 @@ TEST_F(EhciMassStorage, TheGuestNeverSeesTheMonitorsBufferAddresses) {
         }
     EXPECT_EQ(td(csw_td).buffer[0] & 0xFFF, (kCswBuf + kCswBytes) & 0xFFF);  // the guest's offset, advanced
 }
+
+
+// A hostile guest links the stick's bulk-out endpoint as an interrupt QH in the periodic
+// schedule and sends a WRITE(10) there: the periodic shadow's qTDs go through the same
+// mass-storage path, so the data reaches the stick sealed, never in plaintext.
+TEST_F(EhciMassStorage, ABulkCommandThroughThePeriodicScheduleIsJudgedToo) {
+    enroll("TVEHCI1");
+    enumerate();
+    capacity();
+    std::vector<u8> const plain = pattern(4096, 9);
+    ASSERT_TRUE(f.g.write(Gpa{kData}, plain.data(), plain.size()));
+    Cbw w{kCbwSignature, 7, 4096, 0, 0, 10, {}};
+    std::vector<u8> const cdb = cdb10(0x2A, 16, 8);
+    memcpy(w.cb, cdb.data(), cdb.size());
+    ASSERT_TRUE(f.g.write(Gpa{kCbwBuf}, &w, sizeof w));
+    constexpr u32 kList = 0x30000, kPerQh = 0x31000, kCbwTd = 0x31100, kDataTd = 0x31120;
+    for (u32 k = 0; k < kFrameListEntries; ++k)
+        *reinterpret_cast<u32*>(f.g.ram.data() + kList + 4 * k) = k ? kLinkTerminate : qh_link(kPerQh);
+    Qh& p = qh(kPerQh, 0, kEpOut, kCbwTd);
+    p.hlink = kLinkTerminate;
+    p.epcap = (1u << 30) | 1;
+    guest_qtd(f.g, kCbwTd, kDataTd, kCbwBuf, kCbwBytes, QtdPid::Out);
+    guest_qtd(f.g, kDataTd, kLinkTerminate, kData, 4096, QtdPid::Out);
+    c->write(kOpBase + op(EhciOp::PeriodicListBase), 4, kList);
+    c->write(kCmd, 4, kCmdRun | kCmdAsync | kCmdPeriodic);
+    f.run_frame(0);
+    (void)c->read(kSts, 4);
+    c->tick();
+    f.run_frame(1024);
+    std::vector<u8> const on_disk(stick.disk.begin() + 16 * 512, stick.disk.begin() + 24 * 512);
+    EXPECT_NE(on_disk, plain);
+    EXPECT_TRUE(f.bad_buffers.empty());
+}
