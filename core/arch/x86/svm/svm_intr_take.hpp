@@ -69,6 +69,15 @@ constexpr u32 interrupted_interrupt_vector(u64 exit_int_info) {
     return kNoVector;
 }
 
+// Whether a hidden-memory single step (TF) needs physical interrupts to exit. The exits keep
+// an interrupt from being delivered before the stepped instruction, which would push TF into
+// a guest frame (set_single_step). With V_INTR_MASKING the host's IF decides, so a pending
+// interrupt exits even while the guest's IF is clear, and the cancelled step's re-entry cannot
+// deliver it either: the guest faults, steps and exits again for as long as it keeps IF clear.
+// A guest with IF clear needs no exits: nothing is delivered before the instruction. (QEMU
+// ignores the VMCB's interrupt shadow, so a shadow does not spare them, unlike on VMX.)
+constexpr bool step_needs_interrupt_exits(u64 rflags) { return (rflags & (1u << 9)) != 0; }
+
 // After an exit: the vector of an external interrupt the CPU delivered to the guest during
 // that run without the monitor handing it over, or kNoVector. QEMU records every event it
 // delivers in guest mode in EVENTINJ (an external interrupt as type 3 with its vector), clears

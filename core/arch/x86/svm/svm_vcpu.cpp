@@ -154,8 +154,10 @@ void SvmVcpu::set_single_step(bool on) {
         // QEMU does not hold interrupts for the shadow: one delivered now would push TF into
         // the guest's frame, and a guest that resumes that frame on another CPU takes a #DB
         // nobody intercepts there. So a physical interrupt ends the step with an exit instead
-        // (V_INTR_MASKING: host IF, set at VMRUN, decides; the core cancels the step). Both
-        // are set per entry from stepping_ (prepare_interrupt_exits).
+        // (V_INTR_MASKING: host IF, set at VMRUN, decides; the core cancels the step), while
+        // the guest's IF is set: with it clear nothing can be delivered, and the exits would
+        // cancel every retry (step_needs_interrupt_exits). Both are set per entry from
+        // stepping_ and RFLAGS (prepare_interrupt_exits).
     } else if (!on && stepping_) {
         if (!guest_tf_) vmcb_->save.rflags &= ~x86::kRflagsTf;
         vmcb_->control.intercept_exceptions &= ~(1u << 1);
@@ -220,8 +222,9 @@ bool svm_clock_on() {
 void SvmVcpu::prepare_interrupt_exits() {
     VmcbControl& c = vmcb_->control;
     bool const clock = svm_clock_on() && timer_deadline_tsc() != kNoDeadline;
-    bool const intr = stepping_ || nmi_.wants_interrupt_exit() || clock;
-    bool const masking = stepping_ || (clock && halted_);
+    bool const step_exits = stepping_ && step_needs_interrupt_exits(vmcb_->save.rflags);
+    bool const intr = step_exits || nmi_.wants_interrupt_exit() || clock;
+    bool const masking = step_exits || (clock && halted_);
     c.intercept_misc1 = with(c.intercept_misc1, intercept::kIntr, intr);
     c.intercept_misc1 = with(c.intercept_misc1, intercept::kHlt, clock);
     u64 v = c.vintr & ~(vintr::kVIntrMasking | vintr::kVIrq | vintr::kVIgnTpr | vintr::kVIntrPrio | vintr::kVIntrVector);
