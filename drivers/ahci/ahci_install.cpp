@@ -16,6 +16,7 @@
 #include "drivers/ahci/ahci_hba.hpp"
 #include "drivers/ahci/ahci_mediator.hpp"
 #include "drivers/pci/pci_monitor.hpp"
+#include "drivers/pci/bar_hook.hpp"
 
 namespace tv::ata {
 
@@ -184,12 +185,10 @@ Status install_one(pci::Function const& f) {
     if (b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) return Status::NotFound;
     if (g_count == kMaxControllers) return Status::NoMemory;
     Controller& c = g_ctrl[g_count];
-    Status s = mmio_hook_register(c.device, Gpa{b.base}, b.size, abar_access, &c, "ahci-mediator", &c.env.hook);
-    if (s == Status::Exists) {
-        log("ahci %02x:%02x.%u: ABAR already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
-        return Status::Ok;
-    }
-    if (ok(s)) s = pci::pci_bar_follow(f.bdf, kAbar, c.env.hook);
+    char who[24];
+    snprintf(who, sizeof who, "ahci %02x:%02x.%u", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+    Status s = pci::pci_bar_hook(c.device, f, kAbar, abar_access, &c, "ahci-mediator", who, &c.env.hook);
+    if (s == Status::Exists) return Status::Ok;
     if (!ok(s)) return s;
     ++g_count;
     DmaMem pool;

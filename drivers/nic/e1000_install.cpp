@@ -22,6 +22,7 @@
 #include "drivers/pci/pci_monitor.hpp"
 #include "lib/spinlock.hpp"
 #include "vpn/guest/vpn_install.hpp"
+#include "drivers/pci/bar_hook.hpp"
 
 namespace tv::nic {
 
@@ -247,12 +248,11 @@ Status install_one(Nic& n, pci::Function const& f, tv::MacAddr const& mac) {
     if ((b.kind != pci::BarKind::Mem32 && b.kind != pci::BarKind::Mem64) || b.size < e1000::kBarSize)
         return Status::NotFound;
     n.bdf = f.bdf;
-    Status s = mmio_hook_register(n.device, Gpa{b.base}, b.size, bar0_access, &n, "e1000-mediator", &n.env.hook);
-    if (s == Status::Exists) {
-        log("nic %02x:%02x.%u: BAR0 already hooked; not mediated", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+    char who[24];
+    snprintf(who, sizeof who, "nic %02x:%02x.%u", f.bdf.bus, f.bdf.dev, f.bdf.fn);
+    Status s = pci::pci_bar_hook(n.device, f, 0, bar0_access, &n, "e1000-mediator", who, &n.env.hook);
+    if (s == Status::Exists)
         return config()->vpn.present ? Status::Refused : Status::Ok;  // [vpn]: a guest-driven NIC sends in clear
-    }
-    if (ok(s)) s = pci::pci_bar_follow(f.bdf, 0, n.env.hook);
     if (ok(s)) s = hook_io(n, f);
     if (ok(s)) s = pci::pci_config_hook_register(n.device, f.bdf, pci::kRegCommand, 2, command_access, &n, "e1000-command");
     if (!ok(s)) return s;

@@ -17,6 +17,7 @@
 #include "drivers/usb/ehci_mediator.hpp"
 #include "drivers/usb/usb_policy.hpp"
 #include "lib/new.hpp"
+#include "drivers/pci/bar_hook.hpp"
 
 namespace tv::usb {
 
@@ -100,12 +101,8 @@ Status install_one(pci::Function const& f) {
     if (g_count == kMaxControllers) return Status::NoMemory;
     Controller& c = g_ctrl[g_count];
     snprintf(c.env.name, sizeof c.env.name, "ehci %02x:%02x.%u", f.bdf.bus, f.bdf.dev, f.bdf.fn);
-    Status s = mmio_hook_register(c.device, Gpa{b.base}, b.size, bar0_access, &c, "ehci-mediator", &c.env.hook);
-    if (s == Status::Exists) {
-        log("%s: BAR0 already hooked; not mediated", c.env.name);
-        return Status::Ok;
-    }
-    if (ok(s)) s = pci::pci_bar_follow(f.bdf, 0, c.env.hook);
+    Status s = pci::pci_bar_hook(c.device, f, 0, bar0_access, &c, "ehci-mediator", c.env.name, &c.env.hook);
+    if (s == Status::Exists) return Status::Ok;
     if (!ok(s)) return s;
     ++g_count;
     Hpa const dma = alloc_pages(EhciController::kDmaPages);

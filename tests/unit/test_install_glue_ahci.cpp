@@ -149,7 +149,7 @@ TEST(AhciInstallGlue, AnAbarAlreadyHookedIsLeftToItsOwner) {
     EXPECT_EQ(registries().mmio_at(Gpa{fns[0].bars[5].base})->name, "someone-else");
     EXPECT_EQ(registries().io_at(static_cast<u16>(fns[0].bars[4].base)), nullptr);
     EXPECT_EQ(follow_of(fns[0].bdf), nullptr);
-    EXPECT_TRUE(registries().logged("ABAR already hooked"));
+    EXPECT_TRUE(registries().logged("BAR5 already hooked"));
 }
 
 // Without an ABAR there is nothing to mediate through: the attach fails (the monitor stops
