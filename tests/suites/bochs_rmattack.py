@@ -112,7 +112,10 @@ def boot(work, iso, mode, names):
     problems = []
     typed_at = None
     try:
-        while time.monotonic() < t0 + TIMEOUT - 5 and not os.waitpid(pid, os.WNOHANG)[0]:
+        while True:
+            # Bochs may quit (the guest's power-off) between two looks: what it logged before
+            # is read after it is seen gone, so its last lines are judged, not lost.
+            gone = os.waitpid(pid, os.WNOHANG)[0] != 0
             mon = bx.read(com2)
             if typed_at is None and b"TV-ATTACK: ready" in con.data:
                 try:
@@ -142,9 +145,13 @@ def boot(work, iso, mode, names):
                 break
             if con.data.count(b"TV-ATTACK: ready") > 1:  # the machine restarted
                 break
+            if gone:
+                problems.append("Bochs ended before the boot's end was seen")
+                break
+            if time.monotonic() >= t0 + TIMEOUT - 5:
+                problems.append("timed out")
+                break
             time.sleep(0.2)
-        else:
-            problems.append("timed out")
     finally:
         bx.stop(pid)
         try:
