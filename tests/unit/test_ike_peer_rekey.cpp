@@ -4,38 +4,11 @@
 // answered TEMPORARY_FAILURE and ours completes.
 #include <gtest/gtest.h>
 
-#include "tests/unit/test_ike_fake.hpp"
+#include "tests/unit/test_ike_rig.hpp"
 
 using namespace ike_fake;
 
 namespace {
-
-struct Rig {
-    FakeNet net;
-    FakeClock clock;
-    FakeEvents ev;
-    u32 seed = 1;
-    Initiator ini{net, clock, ev, crypto::Random{&lcg, &seed}};
-    FakeGateway gw;
-
-    explicit Rig(Config cfg = test_config()) {
-        std::string psk = gw.psk;
-        EXPECT_EQ(ini.configure(cfg, reinterpret_cast<u8*>(psk.data()), psk.size()), Status::Ok);
-    }
-    Buf const& last() { return net.sent.back().bytes; }
-    void deliver(Buf const& m) {
-        Buf d = m;
-        d.insert(d.begin(), 4, 0);
-        ini.on_datagram(kNattPort, d.data(), d.size());
-    }
-    void up() {
-        ini.start();
-        Buf init = gw.init_response(last());
-        ini.on_datagram(kIkePort, init.data(), init.size());
-        deliver(gw.auth_response(last()));
-        ASSERT_EQ(ini.state(), State::Established);
-    }
-};
 
 // A message sealed with `k` under the given SPIs and flags.
 Buf sealed(u64 spi_i, u64 spi_r, u8 exchange, u8 flags, u32 id, SkKey const& k, u64 iv,
