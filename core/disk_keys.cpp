@@ -9,6 +9,7 @@
 #include "crypto/fpu_guard.hpp"
 #include "crypto/keyslot.hpp"
 #include "crypto/secure_zero.hpp"
+// Not a mediator: the boot-time USB host driver that reaches the card before the guest runs.
 #include "drivers/usb/host/card_boot.hpp"
 
 namespace tv {

@@ -30,6 +30,7 @@
 #include "core/mmio_hooks.hpp"
 #include "core/panic.hpp"
 #include "core/smp.hpp"
+// The boot order names the bus, the fence and the driver registry; no mediator header is here.
 #include "drivers/iommu/iommu.hpp"
 #include "drivers/pci/pci_drivers.hpp"
 #include "drivers/pci/pci_monitor.hpp"

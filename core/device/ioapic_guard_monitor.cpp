@@ -8,6 +8,7 @@
 #include "core/layout.hpp"
 #include "core/log.hpp"
 #include "core/mmio_hooks.hpp"
+// The IOMMU is a fence, not a mediator: MSI and IOAPIC routes are checked against its remapping.
 #include "drivers/iommu/iommu.hpp"
 
 namespace tv {

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+// The bus itself, not a mediator: the registry matches drivers on its enumeration.
 #include "drivers/pci/pci.hpp"
 
 namespace tv::pci {

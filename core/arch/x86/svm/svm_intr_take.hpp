@@ -103,7 +103,15 @@ constexpr u32 unbidden_interrupt(u64 exit_int_info, bool intr_intercepted, u32 e
 //  - `window_exit`: more wait and the window is shut: intercept VINTR, so the opening of the
 //    window exits (V_IRQ undelivered, back in the queue) and the next entry plans again, open;
 //  - `iret_exit`: more wait and the window is open, so `virq` goes in at once: intercept IRET,
-//    so the end of that handler exits and the next vector follows it.
+//    so the end of that handler exits and the next vector follows it;
+//  - `intr_exit`: a vector is in V_IRQ, so physical interrupts must exit, whether or not the
+//    clock wants them: QEMU 7.2 drops a pending V_IRQ when it delivers a physical interrupt
+//    to the guest (x86_cpu_exec_interrupt clears CPU_INTERRUPT_VIRQ with CPU_INTERRUPT_HARD),
+//    and the exit then shows V_IRQ clear as if the guest had taken it. The vector stays in
+//    service in the local APIC with no handler to end it, and its class and every one below
+//    it go silent: a Linux guest at boot then fails its timer check ("IO-APIC + timer doesn't
+//    work!") in every mode it tries. Such an exit takes the interrupt (take_on_interrupt_exit)
+//    and queues it behind V_IRQ's vector, so nothing is delivered behind the queue's back.
 // Never EVENTINJ for an external interrupt: QEMU 7.2 TCG delivers such an injection inside
 // VMRUN and leaves the vector as its pending exception index, and the next time another
 // thread kicks the vCPU before the guest's next exception or exit, it delivers the vector a
@@ -113,6 +121,7 @@ struct VirtualInterruptPlan {
     u32 virq = kNoVector;
     bool window_exit = false;
     bool iret_exit = false;
+    bool intr_exit = false;
 };
 
 inline VirtualInterruptPlan plan_virtual_interrupts(TakenVectors& queue, bool window_open) {
@@ -121,7 +130,16 @@ inline VirtualInterruptPlan plan_virtual_interrupts(TakenVectors& queue, bool wi
     bool const more = !queue.empty();
     p.window_exit = more && !window_open;
     p.iret_exit = more && window_open;
+    p.intr_exit = p.virq != kNoVector;
     return p;
+}
+
+// Whether a physical-interrupt exit takes the interrupt into the queue: when the clock wanted
+// the exit, or when V_IRQ held a vector at the entry (VirtualInterruptPlan::intr_exit); not
+// during a single step (the core cancels the step, and the interrupt exits again at the next
+// entry). One the monitor let exit and did not take would exit again at once, forever.
+constexpr bool take_on_interrupt_exit(bool stepping, bool clock, u32 entry_virq) {
+    return !stepping && (clock || entry_virq != kNoVector);
 }
 
 }  // namespace tv::svm

@@ -223,12 +223,6 @@ void SvmVcpu::prepare_interrupt_exits() {
     VmcbControl& c = vmcb_->control;
     bool const clock = svm_clock_on() && timer_deadline_tsc() != kNoDeadline;
     bool const step_exits = stepping_ && step_needs_interrupt_exits(vmcb_->save.rflags);
-    bool const intr = step_exits || nmi_.wants_interrupt_exit() || clock;
-    bool const masking = step_exits || (clock && halted_);
-    c.intercept_misc1 = with(c.intercept_misc1, intercept::kIntr, intr);
-    c.intercept_misc1 = with(c.intercept_misc1, intercept::kHlt, clock);
-    u64 v = c.vintr & ~(vintr::kVIntrMasking | vintr::kVIrq | vintr::kVIgnTpr | vintr::kVIntrPrio | vintr::kVIntrVector);
-    if (masking) v |= vintr::kVIntrMasking;
     // Not during a single step: an interrupt delivered then would push TF into the guest's
     // frame (set_single_step); the queue waits for the step to end.
     VirtualInterruptPlan p;
@@ -236,6 +230,12 @@ void SvmVcpu::prepare_interrupt_exits() {
         bool const open = (vmcb_->save.rflags & x86::kRflagsIf) && !(c.interrupt_shadow & 1) && !(c.event_inj & event::kValid);
         p = plan_virtual_interrupts(taken_, open);
     }
+    bool const intr = step_exits || nmi_.wants_interrupt_exit() || clock || p.intr_exit;
+    bool const masking = step_exits || (clock && halted_);
+    c.intercept_misc1 = with(c.intercept_misc1, intercept::kIntr, intr);
+    c.intercept_misc1 = with(c.intercept_misc1, intercept::kHlt, clock);
+    u64 v = c.vintr & ~(vintr::kVIntrMasking | vintr::kVIrq | vintr::kVIgnTpr | vintr::kVIntrPrio | vintr::kVIntrVector);
+    if (masking) v |= vintr::kVIntrMasking;
     entry_virq_ = p.virq;
     entry_intr_ = intr;
     if (p.virq != kNoVector) v |= vintr::kVIrq | vintr::kVIgnTpr | vintr::kVIntrPrio | u64{p.virq} << vintr::kVectorShift;
@@ -265,7 +265,8 @@ bool SvmVcpu::after_interrupt_exits(u64 code) {
     bool const clock = !stepping_ && svm_clock_on() && timer_deadline_tsc() != kNoDeadline;
     halted_ = code == exit_code::kHlt;
     if (halted_) halted_rip_ = vmcb_->save.rip;
-    if (code == exit_code::kIntr && clock) taken_.add(take_pending_interrupt());
+    if (code == exit_code::kIntr && take_on_interrupt_exit(stepping_, clock, entry_virq_))
+        taken_.add(take_pending_interrupt());
     // Once per HLT the guest executes, not at each re-entry of the halt wait (APIC reads are costly).
     if (halted_ && !was_halted && clock && taken_.empty() && (vmcb_->save.rflags & x86::kRflagsIf))
         check_idle_in_service();
