@@ -38,25 +38,38 @@ def counters(g, what="counters"):
     return {k: int(v) for k, v in re.findall(r"^([\w-]+) (\d+)$", out, re.M)} if rc == 0 else {}
 
 
+def tcp_counters(g):
+    """The guest's TCP counters (/proc/net/snmp's Tcp lines): segments out, in, retransmitted."""
+    out, rc = g.run("grep Tcp: /proc/net/snmp", 30)
+    rows = [l.split()[1:] for l in out.splitlines() if l.startswith("Tcp:")]
+    if rc != 0 or len(rows) < 2:
+        return {}
+    return {k: int(v) for k, v in zip(rows[0], rows[1]) if v.lstrip("-").isdigit()}
+
+
 class Phase:
     """Exits and the NIC's device counters (its BAR0 accesses that exited, by register; the
-    guest TSO packets and checksum requests it let through) over one transfer."""
+    guest TSO packets and checksum requests it let through) over one transfer, and the guest's
+    TCP segments (sent, received, retransmitted: a loss on the path shows there)."""
 
     def __init__(self, g, mediated):
         self.g, self.mediated = g, mediated
+        self.t0 = tcp_counters(g)
         self.c0 = counters(g) if mediated else {}
         self.d0 = counters(g, "device-counters") if mediated else {}
 
     def end(self, mb):
         """(exits per MiB or None, {counter: change}: the NIC's device counters and the exits
-        by reason)."""
+        by reason, and the guest's TCP segments)."""
+        t1 = tcp_counters(self.g)
+        moved = {"tcp-" + k: t1[k] - self.t0[k] for k in ("OutSegs", "InSegs", "RetransSegs") if k in t1 and k in self.t0}
         if not self.mediated:
-            return None, {}
+            return None, moved
         c1, d1 = counters(self.g), counters(self.g, "device-counters")
         exits = None
         if self.c0 and c1:
             exits = sum(c1[k] - self.c0.get(k, 0) for k in c1 if not k.startswith("io-")) / mb
-        moved = {k: d1[k] - self.d0.get(k, 0) for k in d1 if k.startswith("nic-")}
+        moved.update({k: d1[k] - self.d0.get(k, 0) for k in d1 if k.startswith("nic-")})
         moved.update({"exit-" + k: c1[k] - self.c0.get(k, 0) for k in c1 if c1[k] != self.c0.get(k, 0)})
         return exits, moved
 
@@ -125,11 +138,15 @@ def rx(g, net, mb, mediated):
     return (mb * 1.048576) / secs, exits, nic
 
 
-def run(work, mediated, mb, elf=None):
-    """{"tx": (MB/s, exits/MiB, nic counters), "rx": ...} for one configuration, one boot."""
+def run(work, mediated, mb, elf=None, append=None):
+    """{"tx": (MB/s, exits/MiB, nic counters), "rx": ...} for one configuration, one boot;
+    append: the monitor's command line (a variant)."""
     net = nl.Net("nb").setup()
     g = None
     old = nl.MONITOR
+    old_append = os.environ.get("TV_MONITOR_APPEND")
+    if append is not None:
+        os.environ["TV_MONITOR_APPEND"] = append
     try:
         net.udhcpd()
         if elf:
@@ -148,9 +165,26 @@ def run(work, mediated, mb, elf=None):
         return res
     finally:
         nl.MONITOR = old
+        if append is not None:
+            if old_append is None:
+                os.environ.pop("TV_MONITOR_APPEND", None)
+            else:
+                os.environ["TV_MONITOR_APPEND"] = old_append
         if g:
             g.kill()
         net.cleanup()
+
+
+def show_variants(direction, res, variants):
+    """The variants' lines (printed, not recorded: a look at a setting, against bare and
+    the default in the same run)."""
+    bare = res["bare"][direction][0] if "bare" in res else None
+    for name, append in variants:
+        mbps, exits, nic = res[name][direction]
+        print("nic tcp %s %-9s %6.2f MB/s  bare %6.2f MB/s  ratio %.2f  %s exits/MiB  (%s)  %s"
+              % (direction, name, mbps, bare or 0, mbps / bare if bare else 0,
+                 "%.0f" % exits if exits is not None else "?", append,
+                 " ".join("%s=%d" % kv for kv in sorted(nic.items()) if kv[1])))
 
 
 def record(direction, res, mb, before):
@@ -180,17 +214,23 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=2 if bl.smoke() else 32)
     ap.add_argument("--modes", default=None, help="comma-separated subset of bare,mediated,before")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=CMDLINE",
+                    help="one more mediated run with this monitor command line (printed only)")
     args = ap.parse_args()
+    variants = [tuple(v.split("=", 1)) for v in args.variant]
     before = bl.before_monitor()
     modes = ["mediated"] if bl.smoke() else ["bare", "mediated"] + (["before"] if before else [])
     if args.modes:
         modes = [m for m in args.modes.split(",") if m != "before" or before]
+    modes += [name for name, _ in variants]
+    appends = dict(variants)
     res = {}
     for mode in modes:  # smoke: one boot, no peer
         for attempt in (1, 2):  # a boot that hangs early under load (seen with and without the mediator) is retried once
             try:
                 with tempfile.TemporaryDirectory() as work:
-                    res[mode] = run(work, mode != "bare", args.mb, elf=before if mode == "before" else None)
+                    res[mode] = run(work, mode != "bare", args.mb, elf=before if mode == "before" else None,
+                                    append=appends.get(mode))
                 break
             except RuntimeError as e:
                 if attempt == 2 or "guest without network" not in str(e):
@@ -199,6 +239,7 @@ def main():
         print("nic %s: %r" % (mode, res[mode]), flush=True)
     for direction in ("tx", "rx"):
         record(direction, res, args.mb, before)
+        show_variants(direction, res, variants)
     return 0
 
 

@@ -282,8 +282,10 @@ def profile_text(p):
     if not p:
         return "-"
     mb = p.get("mb") or 1
-    top = sorted(p.get("moved", {}).items(), key=lambda kv: -kv[1])[:14]
-    return "%s exits/MiB; per MiB: %s" % (p.get("exits_per_MiB"), " ".join("%s=%.0f" % (k, v / mb) for k, v in top))
+    moved = p.get("moved", {})
+    top = sorted(moved.items(), key=lambda kv: -kv[1])[:14]
+    return "%s exits/MiB; per MiB: %s; retransmitted segments %s" % (
+        p.get("exits_per_MiB"), " ".join("%s=%.0f" % (k, v / mb) for k, v in top), moved.get("tcp-RetransSegs", 0))
 
 
 def record_vpn(label, vpn_mbps, vpn_setup, logged, sa_up, profile, plain, swan_all, mb, plain_profile=None):
@@ -323,6 +325,8 @@ def main():
                     "(default: TV_BENCH_BEFORE from `make bench BEFORE=REF`)")
     ap.add_argument("--no-swan", action="store_true", help="leave out the strongSwan set-up peer "
                     "(a throughput look only)")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=CMDLINE",
+                    help="the tunnel and the plain NIC once more with this monitor command line (printed only)")
     args = ap.parse_args()
     after = args.monitor or nl.MONITOR
     before = None if bl.smoke() else (args.before or bl.before_monitor())
@@ -342,7 +346,28 @@ def main():
             swan = swan_run(workdir("strongswan"), args.samples)
     for label, _ in runs:
         record_vpn(label, *results[label], plain, swan, args.mb, plain_prof if plain else None)
+    for v in args.variant:
+        show_variant(*v.split("=", 1), after, args.mb)
     return 0
+
+
+def show_variant(name, cmdline, elf, mb):
+    """Both transfers of one monitor command line, their ratio and profiles (not recorded)."""
+    old = os.environ.get("TV_MONITOR_APPEND")
+    os.environ["TV_MONITOR_APPEND"] = cmdline
+    try:
+        nl.MONITOR = elf
+        prof, plain_prof = {"mb": mb}, {"mb": mb}
+        vpn = vpn_run(workdir("vpn_" + name), mb, 1, prof)[0]
+        plain = plain_run(workdir("plain_" + name), mb, plain_prof)
+    finally:
+        if old is None:
+            os.environ.pop("TV_MONITOR_APPEND", None)
+        else:
+            os.environ["TV_MONITOR_APPEND"] = old
+    print("%-6s vpn tcp tx %.2f MB/s (plain NIC %.2f, ratio %.3f) with %r" % (name, vpn, plain, vpn / plain, cmdline))
+    print("%-6s vpn  transfer: %s" % (name, profile_text(prof)))
+    print("%-6s plain transfer: %s" % (name, profile_text(plain_prof)))
 
 
 if __name__ == "__main__":

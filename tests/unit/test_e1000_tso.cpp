@@ -266,5 +266,36 @@ TEST_F(E1000TsoCopyOut, MoreThan64KiBOfPayloadIsRefused) {
     EXPECT_EQ(med.counters().tx_tso_packets, 0u);
 }
 
+// The monitor's frames the tunnel makes from one guest doorbell: a 64 KiB TSO packet cut at a
+// small MSS makes more frames than the monitor has buffers.
+TEST_F(E1000TsoCopyOut, ADoorbellWithMoreFramesThanMonitorBuffersLosesNone) {
+    // 64 KiB of payload at MSS 536: 123 frames, against 64 monitor buffers: a send that finds
+    // none free takes back those the device has sent.
+    nic.auto_tx = true;
+    guest_sends_tso(tso_packet(65535), 536, 65535);
+    EXPECT_EQ(med.counters().tx_tso_segments, 123u);
+    EXPECT_EQ(nic.sent.size(), 123u);
+    EXPECT_EQ(med.counters().tx_monitor_full, 0u);
+    for (size_t i = 0; i < nic.sent.size(); ++i) ASSERT_EQ(nic.sent[i].bytes, vpn.seen[i]) << i;
+}
+
+TEST_F(E1000TsoCopyOut, APacketRewrittenAfterTheDoorbellLeavesAsItWasRead) {
+    // The frames wait for the device in monitor memory, copied at the guest's doorbell: the
+    // guest rewriting its buffers and descriptors meanwhile changes nothing that leaves.
+    nic.auto_tx = false;  // the device has not sent anything yet
+    auto const p = tso_packet(2500);
+    guest_sends_tso(p, 1000, 2500);
+    memset(nic.g(kTxData), 0xEE, p.size());
+    put(0, tso_context_desc(2500, 0));
+    put(3, tso_data(kTxData + 0x100000, 16, true));
+    nic.transmit();
+    ASSERT_EQ(nic.sent.size(), 3u);
+    for (u32 i = 0; i < 3; ++i) {
+        EXPECT_EQ(nic.sent[i].bytes, vpn.seen[i]);
+        expect_valid_sums(nic.sent[i].bytes);
+    }
+    EXPECT_EQ(nic.sent[0].bytes[kHdr], p[kHdr]) << "the payload as it was at the doorbell";
+}
+
 }  // namespace
 }  // namespace tv::nic::test
