@@ -58,6 +58,7 @@ class FakeCac final : public CardTransport {
     bool present = true;
     Bytes certs[3];
     std::vector<Bytes> commands;  // every command seen
+    Bytes last_result;            // the last raw RSA result it gave (the OAEP-encoded block)
 
     FakeCac() {
         mbedtls_pk_init(&pk_);
@@ -183,6 +184,7 @@ class FakeCac final : public CardTransport {
             tv::test::Prng prng{1};
             if (mbedtls_rsa_private(rsa(), fake_rng, &prng, in.data(), out.data()) != 0)
                 return sw(0x6f00);
+            last_result = out;
             return respond(out, le);
         }
         default:
