@@ -38,12 +38,7 @@ class FakePivApplet final : public CardTransport {
             cert[i] = static_cast<u8>(i * 7 + 3);
     }
     bool transmit(u8 const* cmd, u32 len, u8* answer, u32 cap, u32& answer_len) override {
-        Bytes out = process(Bytes(cmd, cmd + len));
-        if (out.size() > cap)
-            return false;
-        memcpy(answer, out.data(), out.size());
-        answer_len = static_cast<u32>(out.size());
-        return true;
+        return give_answer(process(Bytes(cmd, cmd + len)), answer, cap, answer_len);
     }
 
   private:
