@@ -64,6 +64,8 @@ CardUnlockResult verify_pin(Card& card, UnlockConsole& con, CardUnlockParams con
                      p.pin_tries - t);
         u32 const n = con.read_pin(line, s.pin, sizeof s.pin);
         int left = kTriesUnknown;
+        // An empty or too long PIN never reaches the card (its counter is not spent) but costs
+        // one of our tries, so that nothing typed at the prompt is free.
         CardStatus const st = n == 0 || n > kMaxPinBytes ? CardStatus::WrongPin : card.verify_pin(s.pin, n, left);
         crypto::secure_zero(s.pin, sizeof s.pin);
         if (st == CardStatus::Ok)
@@ -72,7 +74,12 @@ CardUnlockResult verify_pin(Card& card, UnlockConsole& con, CardUnlockParams con
             return CardUnlockResult::PinBlocked;
         if (st != CardStatus::WrongPin)
             return CardUnlockResult::CardFailed;
-        if (left >= 0)
+        if (n == 0)
+            snprintf(line, sizeof line, "thinvisor: no PIN was typed (the card was not asked)");
+        else if (n > kMaxPinBytes)
+            snprintf(line, sizeof line, "thinvisor: the PIN is longer than %u characters (the card was not asked)",
+                     kMaxPinBytes);
+        else if (left >= 0)
             snprintf(line, sizeof line, "thinvisor: wrong PIN (the card allows %d more)", left);
         else
             snprintf(line, sizeof line, "thinvisor: wrong PIN");

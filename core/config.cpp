@@ -11,7 +11,7 @@ namespace {
 
 using cfg::Span;
 
-enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, Pci, Ide, Policy, Usb, kCount };
+enum class Section : u8 { None, Network, Aoe, Disk, Keys, Vpn, Pci, Ide, Policy, Usb, Card, kCount };
 
 // One key of the schema. `bit` marks it seen (duplicates are errors); `required` keys must
 // appear before the section ends.
@@ -44,6 +44,7 @@ constexpr Key kPolicyKeys[] = {{"pubkey", 0, true},   {"module", 1, true},   {"m
                                {"url", 3, false},     {"ca", 4, false},       {"interval", 5, false},
                                {"server", 6, false},  {"boot_wait", 7, false}};
 constexpr Key kUsbKeys[] = {{"storage", 0, false}, {"device", 1, false}};  // device: repeatable
+constexpr Key kCardKeys[] = {{"reader", 0, false}};
 
 struct Schema {
     char const* name;
@@ -60,7 +61,8 @@ constexpr Schema kSchemas[] = {{"", nullptr, 0},
                                {"pci", kPciKeys, 1},
                                {"ide", kIdeKeys, 1},
                                {"policy", kPolicyKeys, 8},
-                               {"usb", kUsbKeys, 2}};
+                               {"usb", kUsbKeys, 2},
+                               {"card", kCardKeys, 1}};
 
 struct Parser {
     Config* cfg;
@@ -196,6 +198,13 @@ bool keys_value(Parser& p, Span v) {
     return cfg::parse_u64(v, 10, &x) && x >= 1 && (p.cfg->keys.passphrase_tries = static_cast<u32>(x), true);
 }
 
+// reader = release | hide: whether the card reader the boot-time unlock used goes back to the
+// guest (reset, as after power-on) or stays the monitor's (docs/smartcard.md).
+bool card_value(Parser& p, Span v) {
+    if (v.is("hide")) return p.cfg->card.hide_reader = true, true;
+    return v.is("release") && (p.cfg->card.hide_reader = false, true);
+}
+
 // cd_write = allow | deny: whether optical drives under the IDE mediator may write media
 // (docs/ata.md, "ATAPI"). Only the two words: a burner is a way to carry data off the machine.
 bool ide_value(Parser& p, Span v) {
@@ -248,6 +257,7 @@ bool key_line(Parser& p, Span key, Span value) {
         case Section::Vpn: good = cfg::vpn_value(p.cfg->vpn, k->bit, value); break;
         case Section::Pci: good = cfg::parse_pci_allow(value, p.cfg); break;
         case Section::Ide: good = ide_value(p, value); break;
+        case Section::Card: good = card_value(p, value); break;
         case Section::Policy: good = policy_value(p, *k, value); break;
         case Section::Usb:
             good = k->bit == 0 ? cfg::parse_usb_rule(value, &p.cfg->usb.storage) : cfg::parse_usb_device(value, &p.cfg->usb);

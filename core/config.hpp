@@ -96,6 +96,9 @@ struct Config {
     } ide;
     PolicyConfig policy;
     UsbConfig usb;  // [usb] (core/config_usb.hpp)
+    struct {
+        bool hide_reader;  // [card] reader = hide: the unlock's reader is never the guest's (default release)
+    } card;
 };
 
 struct ConfigError {

@@ -62,7 +62,7 @@ void forget_keyslot_files(Config const& cfg, BootInfo const& bi) {
 
 // A disk with card slots tries the card first (docs/smartcard.md). True when it is settled:
 // *opened says whether the card opened it; false when the boot must stop (PIN refused).
-bool try_card(DiskConfig const& d, u32 tries, UnlockedDisk& out, bool* opened) {
+bool try_card(DiskConfig const& d, Config const& cfg, UnlockedDisk& out, bool* opened) {
     *opened = false;
     u32 cards = 0, passphrases = 0;
     for (auto const& s : g_slots.slots) {
@@ -74,13 +74,20 @@ bool try_card(DiskConfig const& d, u32 tries, UnlockedDisk& out, bool* opened) {
     u32 slot = 0;
     usb::host::CardBootParams p;
     p.disk_name = d.name;
-    p.pin_tries = tries;
+    p.pin_tries = cfg.keys.passphrase_tries;
+    p.hide_reader = cfg.card.hide_reader;
     usb::host::CardBoot const r = usb::host::card_boot_unlock(g_slots, p, mk, slot);
     if (r == usb::host::CardBoot::Unlocked) {
         memcpy(out.master_key, mk.bytes, sizeof out.master_key);
         log("keys: disk '%s' unlocked with card slot %u", d.name, slot);
         *opened = true;
         return true;
+    }
+    // The reader could not be kept from the guest: unlocking by passphrase would still show it.
+    if (r == usb::host::CardBoot::CannotHide) {
+        console("thinvisor: disk '%s': [card] reader = hide, but the card reader is on a USB controller whose ports "
+                "the monitor cannot hide (xHCI only); halting", d.name);
+        return false;
     }
     // Issue 17 asks for a halt here, not the passphrase: the PIN attempts already spent the
     // tries of this boot. The passphrase stays reachable by booting without the card.
@@ -109,7 +116,7 @@ bool unlock_all(Config const& cfg, BootInfo const& bi) {
         if (!load_keyslots(d, bi)) return false;
         UnlockedDisk& out = g_disks[g_count];
         bool opened = false;
-        if (!try_card(d, cfg.keys.passphrase_tries, out, &opened)) {
+        if (!try_card(d, cfg, out, &opened)) {
             crypto::secure_zero(&g_slots, sizeof g_slots);
             return false;
         }

@@ -14,7 +14,7 @@ CARD_CRYPTO_SRCS := crypto/rsa_oaep.cpp crypto/keyslot_card.cpp
 CARD_HOST_CRYPTO_SRCS := crypto/keyslot_card_add.cpp
 CARD_PURE_SRCS := $(wildcard card/*.cpp) drivers/usb/host/usb_config.cpp drivers/usb/host/usb_enum.cpp \
                   drivers/usb/host/ehci_host_qh.cpp drivers/usb/host/uhci_host_td.cpp \
-                  drivers/usb/host/xhci_host_slot.cpp
+                  drivers/usb/host/xhci_host_slot.cpp drivers/usb/host/kept_reader.cpp
 CARD_MON_SRCS := $(sort $(CARD_CRYPTO_SRCS) $(CARD_PURE_SRCS) $(wildcard drivers/usb/host/*.cpp))
 MON_CXX_SRCS += $(CARD_MON_SRCS)
 CARD_MON_OBJS := $(patsubst %.cpp,$(BUILD)/mon/%.o,$(CARD_MON_SRCS))

@@ -62,6 +62,11 @@ char const* XhciController::shadow_input_context(Trb* t, InputUse use) {
     if (!env_->guest().read(Gpa{t->param}, copy, lay.input_bytes())) return "input context outside guest memory";
     u32 adds = 0;
     if (char const* why = check_input_context(env_->guest(), copy, lay, use, 1, &adds)) return why;
+    // A port the guest reads as empty is not the guest's: the device there is never addressed
+    // by it. Blocking the port's reset is not enough: QEMU 7.2 addresses (and resets) a device
+    // on a port nobody enabled.
+    if (use == InputUse::AddressDevice && port_hidden(input_slot(copy, lay).root_port()))
+        return "the device's root port is not the guest's";
     if (use != InputUse::EvaluateContext) {
         u32 const drops = input_control(copy).drop & ~adds;
         release_rings(s, drops);

@@ -73,6 +73,10 @@ class XhciController {
     // encrypted sticks. Without it their media commands are refused.
     void set_bounce(DmaMem mem, u32 regions);
     UsbSlot const& usb_slot(u8 slot) const { return usb_[slot]; }
+    // Root port `port` (1-based) is the monitor's from now on, whatever is plugged into it:
+    // the guest reads it as empty, hears none of its events and cannot address a device on
+    // it, across its own controller resets (the card reader of [card] reader = hide).
+    void keep_port(u32 port);
     // Halts and resets the controller (the firmware's rings are dropped: none of them was
     // shadowed). scratchpad_array: a scratchpad buffer array the monitor filled for
     // scratchpads() buffers (0 when it needs none). False when the controller does not come
@@ -200,6 +204,7 @@ class XhciController {
 
     bool swallow_{false};  // translate_transfer: the event answers the monitor's own IOC
     u64 hidden_ports_{0}, hidden_csc_{0};  // bit port-1: shown disconnected; its connect change unread
+    u64 kept_ports_{0};  // bit port-1: the monitor's for good (keep_port); never cleared
 
     XhciCounters counters_{};
 };

@@ -15,6 +15,7 @@
 #include "drivers/pci/pci_monitor.hpp"
 #include "drivers/usb/xhci_controller.hpp"
 #include "drivers/usb/usb_policy.hpp"
+#include "drivers/usb/host/kept_reader.hpp"
 #include "drivers/usb/xhci_mediator.hpp"
 #include "storage/key_table.hpp"
 #include "lib/new.hpp"
@@ -140,6 +141,13 @@ Status install_one(pci::Function const& f) {
     if (scratch.raw == ~u64{0}) return Status::NoMemory;
     find_msix(c, f);
     bool const up = c.xhci->take_over(scratch);
+    u8 port = 0;
+    bool hub = false;
+    if (host::kept_reader_port(f.bdf, port, hub)) {
+        c.xhci->keep_port(port);
+        log("%s: root port %u (the card reader%s) is the monitor's: the guest never sees it", c.env.name, port,
+            hub ? " behind a hub" : "");
+    }
     log("%s: mediated (%u scratchpads, MSI-X table %s)%s", c.env.name, c.xhci->scratchpads(),
         c.msix_len ? "in BAR0, guarded" : "elsewhere or none", up ? "" : "; the controller did not come back from reset");
     return Status::Ok;

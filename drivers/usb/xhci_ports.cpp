@@ -4,6 +4,8 @@
 // empty with a connect change, and one Port Status Change event tells the guest's driver to
 // look, so the guest removes the device as if it had been unplugged. It stays hidden until the
 // device really leaves the port (or the controller is reset); the guest never drives it again.
+// A port the monitor keeps (keep_port: the card reader under [card] reader = hide) reads the
+// same way from the start, with no connect change ever, and stays so for the whole run.
 #include "drivers/usb/xhci_controller.hpp"
 
 namespace tv::usb {
@@ -20,7 +22,13 @@ constexpr u32 kPortStride = 0x10;
 
 }  // namespace
 
-bool XhciController::port_hidden(u32 port) const { return port >= 1 && port <= 64 && (hidden_ports_ >> (port - 1) & 1); }
+bool XhciController::port_hidden(u32 port) const {
+    return port >= 1 && port <= 64 && ((hidden_ports_ | kept_ports_) >> (port - 1) & 1);
+}
+
+void XhciController::keep_port(u32 port) {
+    if (port >= 1 && port <= ports_ && port <= 64) kept_ports_ |= 1ull << (port - 1);
+}
 
 // A port register access, or false when it is not one of a hidden port's PORTSC.
 bool XhciController::hidden_port_access(u32 off, u8 size, bool write, u64* value) {
@@ -64,6 +72,7 @@ void XhciController::hide_if_denied(u8 slot) {
 bool XhciController::port_event_hidden(Trb const& ev) {
     u32 const port = static_cast<u32>(ev.param >> 24);
     if (!port_hidden(port)) return false;
+    if (kept_ports_ >> (port - 1) & 1) return true;  // a device plugged in later is the monitor's too
     u32 const real = static_cast<u32>(env_->dev_read(op_ + kPortRegs + (port - 1) * kPortStride, 4));
     if (real & kPortCcs) return true;  // still there: the guest hears nothing of it
     hidden_ports_ &= ~(1ull << (port - 1));

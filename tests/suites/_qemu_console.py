@@ -1,10 +1,18 @@
 """One QEMU run whose COM1 is a unix socket this process reads (the guest's console, and the
 monitor's prompts before the guest runs) and types into, with COM2 (the monitor's log) in a
-file. Shared by the suites that talk to the console (unlock, ata_ide, ata_ahci)."""
+file. Shared by the suites that talk to the console (unlock, ata_ide, ata_ahci, card_boot). With
+`-monitor unix:<hmp_socket(work)>,server=on,wait=off` among its arguments, hmp() sends QEMU's
+human monitor commands (keys on the PS/2 keyboard, memory reads) and vga_text() reads the
+screen."""
 import os
 import socket
 import subprocess
 import time
+
+
+def hmp_socket(work):
+    """Where a run in work has QEMU's human monitor (pass it to -monitor as above)."""
+    return os.path.join(work, "hmp.sock")
 
 
 class QemuConsole:
@@ -17,6 +25,8 @@ class QemuConsole:
         self.qemu_err = os.path.join(work, "qemu.err")
         self.console = b""
         self.sock = None
+        self.hmp_path = hmp_socket(work)
+        self.hmp_sock = None
         if os.path.exists(self.sock_path):
             os.unlink(self.sock_path)
         cmd = ["timeout", "-k", "5", str(timeout), "qemu-system-x86_64"] + list(qemu_args) + [
@@ -62,6 +72,33 @@ class QemuConsole:
     def type(self, text):
         self.sock.sendall(text.encode() + b"\r")
 
+    def hmp(self, command):
+        """One human-monitor command; returns its output."""
+        if self.hmp_sock is None:
+            self.hmp_sock = socket.socket(socket.AF_UNIX)
+            self.hmp_sock.connect(self.hmp_path)
+            self.hmp_sock.settimeout(10)
+            self._hmp_read()  # the banner
+        self.hmp_sock.sendall(command.encode() + b"\n")
+        return self._hmp_read()
+
+    def _hmp_read(self):
+        out = b""
+        while not out.endswith(b"(qemu) "):
+            data = self.hmp_sock.recv(65536)
+            if not data:
+                break
+            out += data
+        return out.decode("utf-8", "replace")
+
+    def vga_text(self):
+        """The 80x25 text screen as a string (characters only)."""
+        dump = os.path.join(self.work, "vga.bin")
+        self.hmp("pmemsave 0xb8000 4000 \"%s\"" % dump)
+        with open(dump, "rb") as f:
+            cells = f.read()
+        return cells[0::2].decode("latin-1")
+
     def wait_exit(self, seconds):
         """Reads the console until QEMU exits or `seconds` pass."""
         end = time.monotonic() + seconds
@@ -81,6 +118,8 @@ class QemuConsole:
         self.proc.wait()
         if self.sock:
             self.sock.close()
+        if self.hmp_sock:
+            self.hmp_sock.close()
         with open(os.path.join(self.work, "console.log"), "wb") as f:
             f.write(self.console)
         with open(self.monlog, "rb") as f:

@@ -15,13 +15,12 @@ import mmap
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from _qemu_console import QemuConsole
+from _qemu_console import QemuConsole, hmp_socket
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
@@ -54,8 +53,7 @@ class Boot(QemuConsole):
         with open(script, "w") as f:
             f.write(script_text)
         modules = ",".join(os.path.join(work, m) for m in ("thinvisor.conf",) + tuple(modules))
-        self.hmp_path = os.path.join(work, "hmp.sock")
-        monitor = "unix:%s,server=on,wait=off" % self.hmp_path if hmp else "none"
+        monitor = "unix:%s,server=on,wait=off" % hmp_socket(work) if hmp else "none"
         boot = firmware
         if not boot:
             boot = ["-machine", "pc", "-kernel", MONITOR, "-initrd", modules]
@@ -65,34 +63,6 @@ class Boot(QemuConsole):
         super().__init__(work, ["-accel", "tcg", "-cpu", "max", "-m", "512M", "-display", "none",
                                 "-monitor", monitor, "-no-reboot", "-nodefaults", "-vga", "std"] + boot +
                          ["-fw_cfg", "name=opt/thinvisor/script,file=%s" % script], timeout)
-        self.hmp_sock = None
-
-    def hmp(self, command):
-        """One human-monitor command; returns its output."""
-        if self.hmp_sock is None:
-            self.hmp_sock = socket.socket(socket.AF_UNIX)
-            self.hmp_sock.connect(self.hmp_path)
-            self.hmp_sock.settimeout(10)
-            self._hmp_read()  # the banner
-        self.hmp_sock.sendall(command.encode() + b"\n")
-        return self._hmp_read()
-
-    def _hmp_read(self):
-        out = b""
-        while not out.endswith(b"(qemu) "):
-            data = self.hmp_sock.recv(65536)
-            if not data:
-                break
-            out += data
-        return out.decode("utf-8", "replace")
-
-    def vga_text(self):
-        """The 80x25 text screen as a string (characters only)."""
-        dump = os.path.join(self.work, "vga.bin")
-        self.hmp("pmemsave 0xb8000 4000 \"%s\"" % dump)
-        with open(dump, "rb") as f:
-            cells = f.read()
-        return cells[0::2].decode("latin-1")
 
     def finish(self, seconds):
         self.wait_exit(seconds)

@@ -10,6 +10,7 @@
 #include "card/cac.hpp"
 #include "card/card_unlock.hpp"
 #include "crypto/keyslot_card.hpp"
+#include "tests/unit/test_card_piv_fake.hpp"
 #include "tests/unit/test_ccid_fakes.hpp"
 #include "tests/unit/test_keyslot_util.hpp"
 
@@ -38,6 +39,19 @@ class ScriptedConsole final : public UnlockConsole {
     void say(char const* line) override { lines.emplace_back(line); }
 };
 
+// Adds a card slot for the key whose certificate is `cert` and whose RSA key is rsa.
+void enroll_card_key(KeySet& set, Bytes const& cert, mbedtls_rsa_context* rsa, u32 index) {
+    KsCard c;
+    EXPECT_EQ(0, mbedtls_sha256_ret(cert.data(), cert.size(), c.cert_sha256, 0));
+    c.cert_index = static_cast<u8>(index);
+    c.serial_len = 1;
+    c.serial[0] = 1;
+    u8 n[256], e[4];
+    EXPECT_EQ(0, mbedtls_rsa_export_raw(rsa, n, sizeof n, nullptr, 0, nullptr, 0, nullptr, 0, e, sizeof e));
+    TestRandom rng{5};
+    EXPECT_EQ(KsError::Ok, ks_add_card(set.ks, set.mk, c, {n, sizeof n, e, sizeof e}, rng.get()));
+}
+
 struct Rig {
     FakeCac card;
     FakeReaderPipe pipe{card};
@@ -51,15 +65,7 @@ struct Rig {
     void enroll(u32 key, u8 tweak = 0) {
         Bytes cert = card.certs[key];
         cert[0] = static_cast<u8>(cert[0] ^ tweak);
-        KsCard c;
-        EXPECT_EQ(0, mbedtls_sha256_ret(cert.data(), cert.size(), c.cert_sha256, 0));
-        c.cert_index = static_cast<u8>(key);
-        c.serial_len = 1;
-        c.serial[0] = 1;
-        u8 n[256], e[4];
-        EXPECT_EQ(0, mbedtls_rsa_export_raw(card.rsa(), n, sizeof n, nullptr, 0, nullptr, 0, nullptr, 0, e, sizeof e));
-        TestRandom rng{5};
-        EXPECT_EQ(KsError::Ok, ks_add_card(set.ks, set.mk, c, {n, sizeof n, e, sizeof e}, rng.get()));
+        enroll_card_key(set, cert, card.rsa(), key);
         u8 atr[64];
         u32 len = 0;
         EXPECT_EQ(reader.power_on(atr, sizeof atr, len), ReaderResult::Ok);
@@ -71,6 +77,16 @@ struct Rig {
         return card_unlock(cac, set.ks, con, p, mk, slot);
     }
 };
+
+// Whether `what` appears anywhere in the bytes of `obj` (a buffer a secret passed through).
+template <class T>
+bool holds(T const& obj, u8 const* what, size_t n) {
+    u8 const* p = reinterpret_cast<u8 const*>(&obj);
+    for (size_t i = 0; i + n <= sizeof obj; ++i)
+        if (memcmp(p + i, what, n) == 0)
+            return true;
+    return false;
+}
 
 bool any_contains(std::vector<std::string> const& v, std::string const& what) {
     for (auto const& s : v)
@@ -171,4 +187,84 @@ TEST(CardUnlock, ACardPulledOutFails) {
     MasterKey mk;
     u32 slot = 0;
     EXPECT_EQ(r.unlock(mk, slot), CardUnlockResult::CardFailed);
+}
+
+TEST(CardUnlock, AnEmptyOrTooLongPinIsSaidAndNeverReachesTheCard) {
+    Rig r;
+    r.enroll(0);
+    r.con.pins = {"", "123456789", "123456"};
+    MasterKey mk;
+    u32 slot = 0;
+    ASSERT_EQ(r.unlock(mk, slot), CardUnlockResult::Ok);
+    EXPECT_EQ(r.con.lines, (std::vector<std::string>{"thinvisor: no PIN was typed (the card was not asked)",
+                                                    "thinvisor: the PIN is longer than 8 characters (the card was not asked)"}));
+    u32 verifies = 0;
+    for (auto const& c : r.card.commands)
+        verifies += c.size() > 5 && c[1] == 0x20 ? 1 : 0;  // VERIFY with data
+    EXPECT_EQ(verifies, 1u) << "an empty or too long PIN went to the card";
+    EXPECT_NE(r.con.prompts[2].find("(1 tries left)"), std::string::npos) << "each still costs one of our tries";
+}
+
+// Issue 17's secrecy: the PIN, the card's raw RSA result and the unwrapped key pass through the
+// reader's CCID buffers, the APDU channel's buffers and the CAC card; none of them holds any of
+// the three once the unlock returns, whether it opened the disk or ran out of tries.
+TEST(CardUnlock, NoBufferOfTheStackHoldsThePinTheCardsResultOrTheKeyAfterwards) {
+    Rig r;
+    r.enroll(1);
+    r.con.pins = {"654321", "123456"};
+    MasterKey mk;
+    u32 slot = 0;
+    ASSERT_EQ(r.unlock(mk, slot), CardUnlockResult::Ok);
+    ASSERT_EQ(r.card.last_result.size(), 256u);
+    u8 const* em = r.card.last_result.data() + 1;  // past the leading 00: the masked seed and block
+    for (char const* pin : {"123456", "654321"}) {
+        u8 const* p = reinterpret_cast<u8 const*>(pin);
+        EXPECT_FALSE(holds(r.reader, p, 6)) << "the CCID reader's buffers hold PIN " << pin;
+        EXPECT_FALSE(holds(r.channel, p, 6)) << "the APDU channel holds PIN " << pin;
+        EXPECT_FALSE(holds(r.cac, p, 6)) << "the CAC card holds PIN " << pin;
+    }
+    for (u32 at : {0u, 100u, 200u}) {  // any 32 bytes of the result
+        EXPECT_FALSE(holds(r.reader, em + at, 32)) << "the CCID reader's buffers hold the card's result";
+        EXPECT_FALSE(holds(r.channel, em + at, 32)) << "the APDU channel holds the card's result";
+        EXPECT_FALSE(holds(r.cac, em + at, 32)) << "the CAC card holds the card's result";
+    }
+    EXPECT_FALSE(holds(r.reader, mk.bytes, 32) || holds(r.channel, mk.bytes, 32) || holds(r.cac, mk.bytes, 32));
+    // Out of tries: the last wrong PIN is gone too.
+    Rig w;
+    w.enroll(0);
+    w.con.pins = {"777777", "888888", "999999"};
+    EXPECT_EQ(w.unlock(mk, slot), CardUnlockResult::TooManyWrongPins);
+    for (char const* pin : {"777777", "888888", "999999"}) {
+        u8 const* p = reinterpret_cast<u8 const*>(pin);
+        EXPECT_FALSE(holds(w.reader, p, 6) || holds(w.channel, p, 6) || holds(w.cac, p, 6)) << "PIN " << pin << " is left";
+    }
+}
+
+// The Card seam takes a second card type (issue 17: "a PIV card ... fits later"): a PIV-shaped
+// card (one applet, key references, GET DATA objects, GENERAL AUTHENTICATE with command
+// chaining, tests/unit/test_card_piv_fake.hpp) behind the same reader and APDU channel opens
+// the disk through the unchanged card_unlock, with its own PIN counter shown and spent.
+TEST(CardUnlock, ASecondCardTypeOpensTheDiskThroughTheSameInterface) {
+    FakeCac key_holder;  // only for test_oaep's RSA key
+    FakePivApplet piv{key_holder.rsa()};
+    ApduChannel channel{piv, true};
+    MiniPiv card{channel};
+    KeySet set{"pw"};
+    enroll_card_key(set, piv.cert, key_holder.rsa(), 2);  // key 9D, the third reference
+    ScriptedConsole con;
+    con.pins = {"11111111", "24680135"};
+    CardUnlockParams p;
+    p.disk_name = "system";
+    p.pin_tries = 3;
+    MasterKey mk;
+    u32 slot = 0;
+    ASSERT_EQ(card_unlock(card, set.ks, con, p, mk, slot), CardUnlockResult::Ok);
+    EXPECT_EQ(slot, 1u);
+    EXPECT_EQ(0, memcmp(mk.bytes, set.mk.bytes, sizeof mk.bytes));
+    EXPECT_EQ(piv.general_authenticates, 1u);
+    EXPECT_EQ(piv.chained_commands, 1u) << "the RSA operation was not one GENERAL AUTHENTICATE in two chained parts";
+    ASSERT_EQ(con.prompts.size(), 2u);
+    EXPECT_NE(con.prompts[0].find("the card allows 3"), std::string::npos) << con.prompts[0];
+    EXPECT_EQ(con.lines, (std::vector<std::string>{"thinvisor: wrong PIN (the card allows 2 more)"}));
+    EXPECT_EQ(piv.tries, 3) << "the right PIN did not reset the card's counter";
 }

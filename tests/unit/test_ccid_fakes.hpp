@@ -50,6 +50,15 @@ inline void cac_buffers(Bytes const& cert, Bytes& tl, Bytes& value, u8 certinfo 
     value.insert(value.end(), v.begin(), v.end());
 }
 
+// A fake card's answer handed out as CardTransport::transmit gives it; false if it does not fit.
+inline bool give_answer(Bytes const& out, u8* answer, u32 cap, u32& answer_len) {
+    if (out.size() > cap)
+        return false;
+    memcpy(answer, out.data(), out.size());
+    answer_len = static_cast<u32>(out.size());
+    return true;
+}
+
 class FakeCac final : public CardTransport {
   public:
     std::string pin = "123456";
@@ -58,6 +67,7 @@ class FakeCac final : public CardTransport {
     bool present = true;
     Bytes certs[3];
     std::vector<Bytes> commands;  // every command seen
+    Bytes last_result;            // the last raw RSA result it gave (the OAEP-encoded block)
 
     FakeCac() {
         mbedtls_pk_init(&pk_);
@@ -77,12 +87,7 @@ class FakeCac final : public CardTransport {
         if (!present)
             return false;
         commands.emplace_back(cmd, cmd + len);
-        Bytes out = process(Bytes(cmd, cmd + len));
-        if (out.size() > cap)
-            return false;
-        memcpy(answer, out.data(), out.size());
-        answer_len = static_cast<u32>(out.size());
-        return true;
+        return give_answer(process(Bytes(cmd, cmd + len)), answer, cap, answer_len);
     }
 
   private:
@@ -183,6 +188,7 @@ class FakeCac final : public CardTransport {
             tv::test::Prng prng{1};
             if (mbedtls_rsa_private(rsa(), fake_rng, &prng, in.data(), out.data()) != 0)
                 return sw(0x6f00);
+            last_result = out;
             return respond(out, le);
         }
         default:

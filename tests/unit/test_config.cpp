@@ -174,6 +174,21 @@ TEST(Config, IdeCdWriteIsDenyByDefaultAndTakesOnlyAllowOrDeny) {
     expect_error("[ide]\nburn = allow\n", 2, "unknown key 'burn'");
 }
 
+TEST(Config, CardReaderIsReleasedByDefaultAndHiddenOnlyWhenTheSectionSaysHide) {
+    Result r = parse("[disk.system]\nserial = S1\nkeyslots = k\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_FALSE(r.cfg.card.hide_reader);
+    r = parse("[disk.system]\nserial = S1\nkeyslots = k\n[card]\nreader = hide\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_TRUE(r.cfg.card.hide_reader);
+    r = parse("[disk.system]\nserial = S1\nkeyslots = k\n[card]\nreader = release\n");
+    ASSERT_TRUE(r.ok) << r.err.message;
+    EXPECT_FALSE(r.cfg.card.hide_reader);
+    expect_error("[disk.s]\nserial = S1\nkeyslots = k\n[card]\nreader = deny\n", 5, "bad value 'deny' for 'reader'");
+    expect_error("[disk.s]\nserial = S1\nkeyslots = k\n[card]\nreader = hide\nreader = hide\n", 6, "given twice");
+    expect_error("[disk.s]\nserial = S1\nkeyslots = k\n[card]\nwait = 5\n", 5, "unknown key 'wait' in section [card]");
+}
+
 TEST(Config, NetworkPingTakesAnAddress) {
     Result r = parse("[network]\ndhcp = yes\nmac = 52:54:00:aa:bb:0c\nping = 10.77.0.50\n");
     ASSERT_TRUE(r.ok) << r.err.message;

@@ -349,3 +349,53 @@ TEST(XhciController, AGuestResetDropsEveryShadow) {
     r->x.write(kDb + 4, 4, 1);
     EXPECT_TRUE(r->hc.logged("slot not enabled"));
 }
+
+// [card] reader = hide: the root port of the reader the monitor used is the monitor's for the
+// whole run. The guest reads it as empty from its first look (no connect change to chase),
+// hears none of its events even after an unplug, cannot address a device there, cannot reset
+// it, and its own controller reset does not give it back. Another port stays the guest's.
+TEST(XhciController, AKeptPortIsNeverTheGuestsNotEvenAfterAnUnplugOrAGuestReset) {
+    auto r = rig();
+    constexpr u32 kPort1 = kOp + kPortRegs, kPort2 = kPort1 + 0x10;
+    constexpr u32 kCcs = 1u << 0, kPed = 1u << 1, kPr = 1u << 4, kPp = 1u << 9, kCsc = 1u << 17;
+    r->hc.regs[kPort1] = kCcs | kPed | kPp | 1u << 10 | kCsc;  // the reader: full speed, a connect change
+    r->hc.regs[kPort2] = kCcs | kPp | 3u << 10 | kCsc;
+    r->x.keep_port(1);
+    EXPECT_EQ(r->x.read(kPort1, 4) & (kCcs | kPed | kCsc | 0xFu << 10), 0u) << "the guest sees the kept port's device";
+    EXPECT_EQ(r->x.read(kPort1, 4) & kPp, kPp) << "a kept port reads as powered and empty";
+    EXPECT_EQ(r->x.read(kPort2, 4), u64{kCcs | kPp | 3u << 10 | kCsc}) << "another port is not the guest's any more";
+    r->x.write(kPort1, 4, kPp | kPr);  // the guest resets the port
+    EXPECT_EQ(r->hc.regs[kPort1] & kPr, 0u) << "the guest's port reset reached the kept port";
+    Trb ev{u64{1} << 24, 1u << 24, 0};
+    set_trb_type(ev, TrbType::PortStatusChange);
+    r->hc.event(ev);
+    r->hc.regs[kPort1] = kPp | kCsc;  // unplugged: a kept port stays kept
+    r->hc.event(ev);
+    (void)r->usbsts();
+    EXPECT_EQ(r->x.counters().events, 2u);
+    EXPECT_FALSE(trb_cycle(r->guest_event(0))) << "an event of the kept port reached the guest";
+    EXPECT_EQ(r->x.read(kPort1, 4) & kCsc, 0u);
+    // Address Device for a device on the kept port: refused; on port 2: passed.
+    r->command(0, TrbType::EnableSlot);
+    r->x.write(kDb, 4, 0);
+    r->complete(r->shadow_addr(0), Completion::Success, 1);
+    (void)r->usbsts();
+    u32 in[2 + 8 + 4] = {0, 3, 0, 1u << 16};  // add slot and ep0; slot context: root port 1
+    in[2 + 8 + 1] = 4u << 3 | 64u << 16;
+    in[2 + 8 + 2] = static_cast<u32>(kGuestEp0 | 1);
+    ASSERT_TRUE(r->hc.g.write(Gpa{kGuestIn}, in, 8));
+    ASSERT_TRUE(r->hc.g.write(Gpa{kGuestIn + 32}, in + 2, 32));
+    ASSERT_TRUE(r->hc.g.write(Gpa{kGuestIn + 64}, in + 10, 16));
+    r->command(1, TrbType::AddressDevice, kGuestIn, 1u << 24);
+    r->x.write(kDb, 4, 0);
+    EXPECT_EQ(trb_type(r->shadow_command(1)), TrbType::NoOpCommand) << "the guest addressed the kept port's device";
+    EXPECT_TRUE(r->hc.logged("root port is not the guest's"));
+    u32 const port2 = 2u << 16;
+    ASSERT_TRUE(r->hc.g.write(Gpa{kGuestIn + 32 + 4}, &port2, 4));
+    r->command(2, TrbType::AddressDevice, kGuestIn, 1u << 24);
+    r->x.write(kDb, 4, 0);
+    EXPECT_EQ(trb_type(r->shadow_command(2)), TrbType::AddressDevice) << "port 2's device was refused too";
+    r->x.write(kOp + kUsbCmd, 4, kCmdHcrst);  // the guest's own reset
+    r->hc.regs[kPort1] = kCcs | kPp | 1u << 10 | kCsc;  // plugged in again
+    EXPECT_EQ(r->x.read(kPort1, 4) & (kCcs | kCsc), 0u) << "the guest's reset gave it the kept port";
+}

@@ -10,6 +10,7 @@
 
 #include "core/clock.hpp"
 #include "core/device/pci_registry.hpp"
+#include "drivers/usb/host/kept_reader.hpp"
 #include "drivers/usb/xhci_mediator.hpp"
 #include "tests/unit/fake_vcpu.hpp"
 #include "tests/unit/mocks/monitor_registries.hpp"
@@ -65,8 +66,13 @@ struct Attached {
 };
 
 Function const kFirst[] = {xhci_at(1, 0xF8200000)};
+// The first controller is the one the boot-time card unlock found the reader on, behind a hub
+// on root port 2, under [card] reader = hide.
+constexpr u8 kKeptPort = 2;
 Attached& first() {
+    static bool const kept = (usb::host::keep_reader_port(kFirst[0].bdf, kKeptPort, true), true);
     static Attached a{kFirst, 1};
+    (void)kept;
     return a;
 }
 
@@ -132,4 +138,23 @@ TEST(XhciInstallGlue, WithoutMonitorMemoryTheAttachFails) {
     registries().out_of_pages = false;
     EXPECT_EQ(a.status, Status::NoMemory);
     EXPECT_STREQ(a.failed, "xhci");
+}
+
+// [card] reader = hide: the port the card unlock recorded is hidden from the takeover on;
+// the other ports read as they are.
+TEST(XhciInstallGlue, TheCardReadersRootPortIsHiddenFromTheTakeOver) {
+    first();
+    EXPECT_TRUE(registries().logged("xhci 31:01.0: root port 2 (the card reader behind a hub) is the monitor's"));
+    mocks::MmioHookRec const* h = registries().mmio_at(Gpa{kFirst[0].bars[0].base});
+    ASSERT_NE(h, nullptr);
+    u64 const portsc = kFirst[0].bars[0].base + 0x40 + 0x400;  // operational registers at CAPLENGTH 0x40
+    constexpr u32 kConnectedPowered = 1u << 0 | 1u << 9 | 1u << 17;
+    registries().device_regs[portsc + 0x10 * (kKeptPort - 1)] = kConnectedPowered;
+    registries().device_regs[portsc] = kConnectedPowered;
+    test::FakeVcpu v;
+    u64 kept = 0, other = 0;
+    EXPECT_EQ(h->fn(h->ctx, v, Gpa{portsc + 0x10 * (kKeptPort - 1)}, 4, false, &kept), MmioAction::Handled);
+    EXPECT_EQ(h->fn(h->ctx, v, Gpa{portsc}, 4, false, &other), MmioAction::Handled);
+    EXPECT_EQ(kept & (1u << 0 | 1u << 17), 0u) << "the guest sees the reader's port connected";
+    EXPECT_EQ(other, kConnectedPowered);
 }

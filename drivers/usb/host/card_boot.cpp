@@ -14,6 +14,7 @@
 #include "crypto/secure_zero.hpp"
 #include "drivers/pci/pci_monitor.hpp"
 #include "drivers/usb/host/ehci_host.hpp"
+#include "drivers/usb/host/kept_reader.hpp"
 #include "drivers/usb/host/uhci_host.hpp"
 #include "drivers/usb/host/usb_enum.hpp"
 #include "drivers/usb/host/xhci_host.hpp"
@@ -74,16 +75,20 @@ bool for_each_host(F&& try_one) {
     return false;
 }
 
-// Powers the card on, waiting for one to be inserted; logs its ATR (not a secret).
+// Waits for a card (PC_to_RDR_GetSlotStatus until the slot holds one), powers it on and logs
+// its ATR (not a secret).
 CardBoot power_card(card::CcidReader& reader, CardBootParams const& p, u8* atr, u32& atr_len) {
     bool asked = false;
     u64 const end = clock_us() + u64{p.insert_wait_s} * 1'000'000;
     for (;;) {
-        card::ReaderResult const r = reader.power_on(atr, 64, atr_len);
+        card::IccStatus icc = card::IccStatus::Absent;
+        card::ReaderResult r = reader.slot_status(icc);
+        if (r == card::ReaderResult::Ok)
+            r = reader.power_on(atr, 64, atr_len);  // NoCard if it was pulled out meanwhile
         if (r == card::ReaderResult::Ok)
             break;
         if (r == card::ReaderResult::Failed) {
-            log("card: power-on failed: %s", reader.last_error());
+            log("card: slot status or power-on failed: %s", reader.last_error());
             return CardBoot::Failed;
         }
         if (clock_us() > end)
@@ -199,18 +204,34 @@ CardBoot run(UsbHost& host, FoundReader const& found, crypto::Keyslots const& ks
     return result;
 }
 
+// [card] reader = hide: the reader's root port is recorded for the xHCI mediator, which
+// hides it from the guest (drivers/usb/xhci_ports.cpp). Only the xHCI mediator can hide a
+// port; on another controller the guest would see the reader, so the setting refuses it
+// (before the PIN is asked) rather than break silently.
+bool keep_reader(HostKind kind, pci::Bdf b, UsbDevice const& dev) {
+    if (kind != HostKind::Xhci) {
+        log("card: [card] reader = hide, but the reader is on a %s controller, whose ports the monitor cannot "
+            "hide from the guest (xHCI only)", kind == HostKind::Ehci ? "EHCI" : "UHCI");
+        return false;
+    }
+    keep_reader_port(b, dev.port, dev.depth > 0);
+    log("card: the reader's root port %u of xHCI %02x:%02x.%u is kept from the guest ([card] reader = hide)%s",
+        dev.port, b.bus, b.dev, b.fn, dev.depth > 0 ? ", with the hub in front of it and all behind that hub" : "");
+    return true;
+}
+
 // Starts the controller's driver, looks for the reader and runs the unlock on it; the
 // controller is reset afterwards either way, so the guest (and the mediators) find it as
 // after power-on. True if a reader was found (r holds the outcome).
 template <class Host>
-bool try_host(Host& host, pci::Bdf b, FoundReader& found, crypto::Keyslots const& ks, CardBootParams const& p,
-              crypto::MasterKey& mk, u32& slot, CardBoot& r) {
+bool try_host(Host& host, HostKind kind, pci::Bdf b, FoundReader& found, crypto::Keyslots const& ks,
+              CardBootParams const& p, crypto::MasterKey& mk, u32& slot, CardBoot& r) {
     host = Host{};
     bool have = false;
     if (!host.start(b))
         log("card: the %s controller at %02x:%02x.%u could not be started", host.name(), b.bus, b.dev, b.fn);
     else if ((have = find_reader(host, found)))
-        r = run(host, found, ks, p, mk, slot);
+        r = p.hide_reader && !keep_reader(kind, b, found.dev) ? CardBoot::CannotHide : run(host, found, ks, p, mk, slot);
     host.stop();
     return have;
 }
@@ -227,9 +248,9 @@ CardBoot card_boot_unlock(crypto::Keyslots const& ks, CardBootParams const& p, c
     bool const done = for_each_host([&](pci::Bdf b, HostKind kind) {
         any = true;
         switch (kind) {
-        case HostKind::Xhci: return try_host(xhci, b, found, ks, p, mk, slot, r);
-        case HostKind::Ehci: return try_host(ehci, b, found, ks, p, mk, slot, r);
-        default: return try_host(uhci, b, found, ks, p, mk, slot, r);
+        case HostKind::Xhci: return try_host(xhci, kind, b, found, ks, p, mk, slot, r);
+        case HostKind::Ehci: return try_host(ehci, kind, b, found, ks, p, mk, slot, r);
+        default: return try_host(uhci, kind, b, found, ks, p, mk, slot, r);
         }
     });
     if (!any)

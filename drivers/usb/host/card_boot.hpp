@@ -1,6 +1,8 @@
-// The boot-time smart-card unlock in the monitor (docs/smartcard.md): find an xHCI controller,
-// the CCID reader on its root ports and the card in it, then card_unlock() (card/) with the PIN
-// asked on the console; the controller is reset afterwards so the guest finds it as usual.
+// The boot-time smart-card unlock in the monitor (docs/smartcard.md): find a USB host
+// controller, the CCID reader on its root ports or behind hubs and the card in it, then
+// card_unlock() (card/) with the PIN asked on the console; the controller is reset afterwards
+// so the guest finds it as usual, or, under [card] reader = hide, the xHCI mediator keeps the
+// reader's root port from the guest (kept_reader.hpp).
 #pragma once
 
 #include "crypto/keyslot.hpp"
@@ -17,12 +19,14 @@ enum class CardBoot : u8 {
     PinBlocked,    // the card blocked its PIN
     KeyRefused,    // the card's answer does not open the slot
     Failed,        // the reader or card failed
+    CannotHide,    // [card] reader = hide, but the reader is on a controller whose ports the monitor cannot hide
 };
 
 struct CardBootParams {
     char const* disk_name{""};
     u32 pin_tries{3};
     u32 insert_wait_s{15};
+    bool hide_reader{false};  // [card] reader = hide
 };
 
 [[nodiscard]] CardBoot card_boot_unlock(crypto::Keyslots const& ks, CardBootParams const& p, crypto::MasterKey& mk,
