@@ -180,6 +180,8 @@ def time_per_exit(mbps, peer_mbps, exits_per_mib):
     if not mbps or not peer_mbps or exits_per_mib <= 0:
         return None
     extra_ms = 1000.0 / mbps - 1000.0 / peer_mbps
+    if extra_ms <= 0:  # faster than its peer (encrypted against dm-crypt): nothing to share out
+        return None
     return round(extra_ms, 2), round(extra_ms * 1000.0 / exits_per_mib, 1)
 
 
