@@ -163,6 +163,9 @@ def main():
                       goal=bl.goal("value", "<=", 2), runs=len(runs[mode]), extra={"command_kib": round(kib, 1)}, **at)
             print("ahci %-5s %-16s %7.2f MB/s (peer %7.2f, ratio %.2f)  %6.2f exits/MiB  %5.2f exits/command"
                   " (%.0f KiB commands)" % (kind, mode, v, peer, v / peer if peer else 0, exits, per_cmd, kib))
+            cost = bl.time_per_exit(v, peer, exits)
+            if cost:
+                print("ahci %-5s %-16s %.2f ms per MiB over its peer, %.0f us per exit" % (kind, mode, cost[0], cost[1]))
             breakdown(mode, kind, args.mb, res[mode][kind][4])
     return 0
 

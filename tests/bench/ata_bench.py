@@ -129,6 +129,9 @@ def main():
                       peer_value=round(plain[kind][1], 2) if plain else None, goal=bl.goal("value", "<=", 16), **at)
             print("ide %-5s %-9s %7.2f MB/s (peer %7.2f, ratio %.2f)  %6.2f exits/MiB"
                   % (kind, mode, v, peer or 0, v / peer if peer else 0, exits))
+            cost = bl.time_per_exit(v, peer, exits)
+            if cost:
+                print("ide %-5s %-9s %.2f ms per MiB over its peer, %.0f us per exit" % (kind, mode, cost[0], cost[1]))
     return 0
 
 

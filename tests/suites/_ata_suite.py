@@ -16,7 +16,8 @@ import time
 from _qemu_console import QemuConsole
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
+# TV_MONITOR_ELF: another build (a bench of one commit while the tree is rebuilt), as _netlib.
+MONITOR = os.environ.get("TV_MONITOR_ELF") or os.path.join(ROOT, "build", "thinvisor.elf")
 DISK = os.path.join(ROOT, "build", "guest", "disk.img")
 TOOL = os.path.join(ROOT, "build", "tools", "thinvisor-disk")
 GUEST = os.path.join(ROOT, "tests", "qemu", "guest")
