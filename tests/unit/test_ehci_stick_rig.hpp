@@ -102,6 +102,7 @@ class EhciMassStorage : public ::testing::Test, public StickBus {
         return s;
     }
     void capacity() { EXPECT_EQ(command(1, {0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0}, true, 8).status, 0); }
+    void capacity_refused() { EXPECT_EQ(command(1, {0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0}, true, 8).status, 1); }
     std::vector<u8> sense() {
         std::vector<u8> s(18);
         EXPECT_EQ(command(99, {0x03, 0, 0, 0, 18, 0}, true, 18).status, 0);
