@@ -136,6 +136,7 @@ void EhciController::write_cmd(u32 value) {
         sched_.iaa_doorbell();
         ++counters_.doorbells;
     }
+    if (value & kCmdAsync) sched_.async_started();  // its QHs are the controller's again
     periodic_.sync(value);  // before the controller may start it (or the list's size changes)
     // The controller never runs from a list address the monitor did not give it (after a
     // reset it holds zero, guest memory): the shadow head (or the idle one) and the shadow list.
