@@ -59,7 +59,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
 import qemu_run  # noqa: E402
 
-MONITOR = os.path.join(ROOT, "build", "thinvisor.elf")
+MONITOR = os.environ.get("TV_MONITOR_ELF") or os.path.join(ROOT, "build", "thinvisor.elf")
 DISK = os.path.join(ROOT, "build", "guest", "disk.img")
 STICK_MIB = 80
 DATA_MIB = 64
