@@ -21,7 +21,7 @@ USB_PURE_SRCS := drivers/usb/xhci_trb.cpp drivers/usb/xhci_ring.cpp drivers/usb/
 # The EHCI mediator's pure part (docs/usb.md, "EHCI"): the shadows of both schedules, the
 # registers, the mass-storage path on qTDs.
 USB_EHCI_SRCS := drivers/usb/ehci_schedule.cpp drivers/usb/ehci_qtd.cpp drivers/usb/ehci_controller.cpp drivers/usb/ehci_storage.cpp
-USB_EHCI_SRCS += drivers/usb/ehci_periodic.cpp drivers/usb/ehci_periodic_pool.cpp
+USB_EHCI_SRCS += drivers/usb/ehci_periodic.cpp drivers/usb/ehci_periodic_pool.cpp drivers/usb/ehci_ports.cpp
 USB_PURE_SRCS += $(USB_EHCI_SRCS)
 USB_TEST_SRCS := $(wildcard tests/unit/test_xhci*.cpp tests/unit/test_usb*.cpp tests/unit/test_ehci*.cpp)
 

@@ -15,6 +15,7 @@ bool EhciController::init(EhciEnv* env, DmaMem dma) {
     env_ = env;
     if (env->dev_read(kHccParams, 4) & kHcc64Bit) return false;
     op_ = env->dev_read(kCapLength, 1) & 0xFF;
+    ports_ = env->dev_read(kHcsParams, 4) & kHcsPortsMask;
     // Every page the controller is given (the bounces too) must be reachable with 32 bits.
     if (dma.dev.raw + u64{kDmaPages} * kPageSize > (u64{1} << 32)) return false;
     if (!sched_.init(env, dma)) return false;
@@ -41,6 +42,7 @@ bool EhciController::take_over() {
     periodic_.reset();
     storage_.reset();
     guest_cmd_ = device_async_ = 0;
+    ports_reset();
     program(EhciOp::AsyncListAddr, sched_.idle_head());
     program(EhciOp::PeriodicListBase, periodic_.frame_list());
     return up;
@@ -57,7 +59,8 @@ bool EhciController::op_reg(u32 off, u8 size, u32* reg) {
     if (off < op_ || off >= op_ + kMediatedEnd) return false;
     *reg = off - op_;
     u32 const r = *reg & ~3u;
-    bool const mediated = r == op(EhciOp::UsbCmd) || r == op(EhciOp::UsbSts) || r == op(EhciOp::CtrlDsSegment) ||
+    bool const mediated = r == op(EhciOp::UsbCmd) || r == op(EhciOp::UsbSts) || r == op(EhciOp::UsbIntr) ||
+                          r == op(EhciOp::CtrlDsSegment) ||
                           r == op(EhciOp::PeriodicListBase) || r == op(EhciOp::AsyncListAddr);
     if (!mediated) return false;
     if (size != 4 || (*reg & 3)) {
@@ -69,6 +72,7 @@ bool EhciController::op_reg(u32 off, u8 size, u32* reg) {
 
 u32 EhciController::read(u32 off, u8 size) {
     u32 reg = 0;
+    if (port_access(off, size, false, &reg)) return reg;
     if (!op_reg(off, size, &reg)) return env_->dev_read(off, size);
     switch (reg) {
         case op(EhciOp::UsbSts): {
@@ -79,9 +83,11 @@ u32 EhciController::read(u32 off, u8 size) {
             if (!(v & kStsAsync) && !(guest_cmd_ & kCmdAsync)) sched_.async_stopped();
             sched_.sync();
             periodic_.sync(guest_cmd_);
-            return v;
+            after_sync();
+            return pcd_pending_ ? v | kStsPcd : v;
         }
         case op(EhciOp::UsbCmd): return env_->dev_read(off, 4);
+        case op(EhciOp::UsbIntr): return guest_intr_;
         case op(EhciOp::CtrlDsSegment): return 0;
         case op(EhciOp::PeriodicListBase): return periodic_.guest_base();
         case op(EhciOp::AsyncListAddr): return sched_.guest_of_device_qh(env_->dev_read(off, 4));
@@ -91,10 +97,14 @@ u32 EhciController::read(u32 off, u8 size) {
 
 void EhciController::write(u32 off, u8 size, u32 value) {
     u32 reg = 0;
+    if (port_access(off, size, true, &value)) return;
     if (!op_reg(off, size, &reg)) return env_->dev_write(off, size, value);
     switch (reg) {
         case op(EhciOp::UsbCmd): return write_cmd(value);
-        case op(EhciOp::UsbSts): return env_->dev_write(off, 4, value);
+        case op(EhciOp::UsbSts):
+            if (value & kStsPcd) change_acknowledged();
+            return env_->dev_write(off, 4, value);
+        case op(EhciOp::UsbIntr): return set_guest_intr(value);
         case op(EhciOp::CtrlDsSegment):
             if (value) refuse("CTRLDSSEGMENT", "64-bit addressing not offered");
             return;
@@ -116,6 +126,7 @@ void EhciController::write_cmd(u32 value) {
         periodic_.reset();
         storage_.reset();
         guest_cmd_ = device_async_ = 0;
+        ports_reset();
         return env_->dev_write(cmd, 4, kCmdReset);  // alone: the lists are given again before a run
     }
     if (value & kCmdLightReset) refuse("USBCMD", "light host controller reset not offered");
@@ -125,11 +136,13 @@ void EhciController::write_cmd(u32 value) {
         sched_.iaa_doorbell();
         ++counters_.doorbells;
     }
+    if (value & kCmdAsync) sched_.async_started();  // its QHs are the controller's again
     periodic_.sync(value);  // before the controller may start it (or the list's size changes)
     // The controller never runs from a list address the monitor did not give it (after a
     // reset it holds zero, guest memory): the shadow head (or the idle one) and the shadow list.
     program(EhciOp::AsyncListAddr, device_async_ ? device_async_ : sched_.idle_head());
     program(EhciOp::PeriodicListBase, periodic_.frame_list());
+    after_sync();
     guest_cmd_ = value;
     env_->dev_write(cmd, 4, value);
 }
@@ -143,6 +156,7 @@ void EhciController::tick() {
     ++counters_.ticks;
     if (guest_cmd_ & kCmdAsync) sched_.sync();
     if (guest_cmd_ & kCmdPeriodic) periodic_.sync(guest_cmd_);
+    after_sync();
 }
 
 }  // namespace tv::usb

@@ -71,6 +71,16 @@ constexpr u32 op(EhciOp r) { return static_cast<u32>(r); }
 inline constexpr u32 kCmdRun = 1u << 0, kCmdReset = 1u << 1, kCmdPeriodic = 1u << 4, kCmdAsync = 1u << 5;
 inline constexpr u32 kCmdIaaDoorbell = 1u << 6, kCmdLightReset = 1u << 7;
 inline constexpr u32 kStsIaa = 1u << 5, kStsHalted = 1u << 12, kStsAsync = 1u << 15;
+// 2.3.2, 2.3.3: Port Change Detect and Frame List Rollover, in USBSTS and as USBINTR's enables.
+inline constexpr u32 kStsPcd = 1u << 2, kStsFlr = 1u << 3;
+// 2.2.3, 2.3.8, 2.3.9: the number of root ports (HCSPARAMS 3:0), CONFIGFLAG, then one PORTSC
+// per port (operational offsets).
+inline constexpr u32 kHcsPortsMask = 0xF;
+inline constexpr u32 kOpPortSc = 0x44;
+inline constexpr u32 kPscConnect = 1u << 0, kPscConnectChange = 1u << 1, kPscEnabled = 1u << 2;
+inline constexpr u32 kPscEnableChange = 1u << 3, kPscOcChange = 1u << 5, kPscResume = 1u << 6;
+inline constexpr u32 kPscSuspend = 1u << 7, kPscReset = 1u << 8, kPscLineStatus = 3u << 10;
+inline constexpr u32 kPscChanges = kPscConnectChange | kPscEnableChange | kPscOcChange;  // write 1 to clear
 
 // 3.1: the periodic frame list, 1024 entries of 4 bytes (the largest size, so one page).
 inline constexpr u32 kFrameListEntries = 1024;

@@ -178,6 +178,10 @@ bool EhciSchedule::take_qh(u32 g, Qh const& copy, u32* index) {
             continue;
         }
         if (s.guest != g) continue;
+        if (s.stopped && memcmp(&copy.current, s.written, sizeof s.written) != 0) {
+            free = i;  // rebuilt in place while the controller held nothing: a new QH
+            break;
+        }
         s.use = QhUse::Linked;
         Qh* h = qh_virt(i);
         // Endpoint words carry no address: the guest's own (a new device address, a new
@@ -192,9 +196,10 @@ bool EhciSchedule::take_qh(u32 g, Qh const& copy, u32* index) {
         refuse("more queue heads than the shadow holds");
         return false;
     }
-    clear_qh(free);
+    clear_qh(free);  // a rebuilt QH's completions were written back at the sync's start
     QhSlot& s = qh_[free];
     s.guest = g;
+    s.stopped = !running_;
     s.use = QhUse::Linked;
     s.fresh = true;
     s.guest_current = copy.current;
@@ -260,6 +265,14 @@ void EhciSchedule::iaa_done() { free_retired(QhUse::AwaitIaa); }
 void EhciSchedule::async_stopped() {
     free_retired(QhUse::AwaitIaa);
     free_retired(QhUse::Retiring);
+    running_ = false;
+    for (QhSlot& s : qh_)
+        if (s.use == QhUse::Linked) s.stopped = true;
+}
+
+void EhciSchedule::async_started() {
+    running_ = true;
+    for (QhSlot& s : qh_) s.stopped = false;
 }
 
 void EhciSchedule::free_retired(QhUse which) {

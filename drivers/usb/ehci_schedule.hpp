@@ -14,8 +14,9 @@
 // - Each QH's overlay belongs to the controller while the QH is linked: it is imported from
 //   the guest once, when the QH first appears (its Active bit cleared: the controller starts
 //   from the next qTD), and from then on only copied back, translated, to the guest's QH.
-//   The one exception is the guest restarting a halted queue (Linux after a transaction
-//   error): the guest's new token is taken after the same check as a qTD's.
+//   The exceptions: the guest restarting a halted queue (Linux after a transaction error),
+//   whose new token is taken after the same check as a qTD's; and a QH the guest rewrote while
+//   the async schedule was stopped (the controller held none), imported again as a new one.
 // - Each QH owns up to kQtdsPerQh qTD shadows, found from the controller's overlay (current,
 //   next, alternate next) and the guest's next/alternate pointers. A qTD the controller was
 //   given Active is the controller's until it completes: the guest's copy is not read again
@@ -109,7 +110,11 @@ class EhciSchedule {
     // freed once the controller reports the advance (iaa_done) or stops (async_stopped).
     void iaa_doorbell();
     void iaa_done();
+    // The controller's async schedule stopped: it holds no QH, so until it runs again a QH the
+    // guest rewrote in place is imported afresh (async_started: from then on the overlay is
+    // the controller's again).
     void async_stopped();
+    void async_started();
 
     EhciCounters const& counters() const { return counters_; }
     // For tests: the shadow of the guest QH at `guest` (device address), 0 when not linked.
@@ -147,6 +152,7 @@ class EhciSchedule {
         u32 guest;
         QhUse use;
         bool fresh, in_walk;
+        bool stopped;          // linked when the async schedule stopped: the guest may rebuild it
         u32 guest_current;     // the guest's current qTD pointer when imported
         u32 import_next, import_alt;
         u32 written[9];        // words 3..11 as last written to the guest
@@ -194,6 +200,7 @@ class EhciSchedule {
     u32 dev_{0};
     u32 guest_head_{0};
     bool head_set_{false};
+    bool running_{true};  // false while the async schedule is stopped (async_stopped)
     QhSlot qh_[kMaxQh]{};
     EhciQtdHook* hook_{nullptr};
     Qtd pending_[kQtdsPerQh]{};

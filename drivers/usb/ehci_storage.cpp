@@ -10,6 +10,8 @@ namespace {
 
 constexpr u32 kSetupOff = 32;  // in the small page, between the CBW and the CSW
 constexpr u8 kSetAddress = 5;
+// SET_FEATURE(PORT_RESET) to a hub's port (USB 2.0 11.24.2.13): bmRequestType, bRequest, wValue.
+constexpr u64 kHubPortReset = 0x0004'0323;
 
 enum class Role : u8 { None, Setup, Desc, Cbw, Out, In, Csw, Sink };
 constexpr u16 tag_of(Role r, u32 index = 0) { return static_cast<u16>(u32{static_cast<u8>(r)} << 12 | (index & 0xFFF)); }
@@ -52,6 +54,9 @@ void EhciStorage::init(EhciEnv* env, DmaMem mem) {
 
 void EhciStorage::reset() {
     for (Dev& d : devs_) forget(&d);
+    reset_port_ = 0;
+    denied_ports_ = 0;
+    memset(addr_port_, 0, sizeof addr_port_);
 }
 
 EhciStorage::Dev* EhciStorage::find(u8 addr) {
@@ -168,8 +173,14 @@ char const* EhciStorage::control(Dev& d, Qtd const& g, Qtd* img, u16* tag) {
         u64 setup = 0;
         if (len != 8) return "a Setup qTD of other than 8 bytes";
         if (!read_qtd(env_->guest(), g, &setup, 8)) return "setup outside guest memory";
+        if ((setup & 0xFFFF'FFFF) == kHubPortReset) reset_port_ = 0;
         if ((setup & 0xFFFF) == u64{kSetAddress} << 8) {  // a device reset, or another device
-            Dev* o = find(static_cast<u8>((setup >> 16) & 0x7F));
+            u8 const to = static_cast<u8>((setup >> 16) & 0x7F);
+            if (d.addr == 0) {
+                addr_port_[to] = reset_port_;
+                reset_port_ = 0;
+            }
+            Dev* o = find(to);
             if (o && o != &d) {
                 o->st.readdressed();
                 o->in_n = o->out_n = 0;
@@ -195,7 +206,9 @@ char const* EhciStorage::bot_out(Dev& d, Qtd const& g, Qtd* img, u16* tag) {
         u8 raw[kCbwBytes];
         if (len != kCbwBytes) return "not a CBW (one qTD of 31 bytes)";
         if (!read_qtd(env_->guest(), g, raw, len)) return "CBW outside guest memory";
-        if (char const* why = d.st.cbw(m, raw, len)) return why;
+        char const* why = d.st.cbw(m, raw, len);
+        if (d.st.denied() && addr_port_[d.addr]) denied_ports_ |= 1u << ((addr_port_[d.addr] - 1) & 31);
+        if (why) return why;
         d.in_n = d.out_n = 0;
         *tag = tag_of(Role::Cbw);
         return place(img, static_cast<u32>(m.small.dev.raw) + kCbwOff, len);

@@ -16,8 +16,9 @@
 //   the data stage's qTDs shown completed; the CSW is bounced and rewritten for a refusal.
 // - A bounced qTD may need at most five pages of monitor memory; one that would need a sixth
 //   (a data stage whose earlier qTDs ended mid-page, then a full 20 KiB qTD) is refused.
-// - A denied device stays visible with no medium: every command but INQUIRY and REQUEST SENSE
-//   fails (NOT READY / MEDIUM NOT PRESENT).
+// - A denied device is refused as a device with no medium: every command but INQUIRY and
+//   REQUEST SENSE fails (NOT READY / MEDIUM NOT PRESENT); from its first command its root port
+//   (when it has one of its own) is reported to the controller, which hides it.
 //
 // Pure: host-tested in tests/unit/test_ehci_storage.cpp against the fake controller.
 #pragma once
@@ -47,6 +48,18 @@ class EhciStorage final : public EhciQtdHook {
 
     // For tests and the power-off log: the device at a USB address (nullptr: none followed).
     UsbStorage const* device(u8 addr) const;
+
+    // Root ports (numbered from 1), so a denied device's port can be hidden: the guest reset
+    // root port `port`; the next SET_ADDRESS sent to address 0 names the device on it, unless
+    // a hub's port is reset first (then the device is behind that hub: no root port of its own).
+    void root_port_reset(u8 port) { reset_port_ = port; }
+    u8 port_of(u8 addr) const { return addr_port_[addr & 0x7F]; }
+    // The root ports of devices the policy denied since the last call (bit port - 1).
+    [[nodiscard]] u32 take_denied_ports() {
+        u32 const p = denied_ports_;
+        denied_ports_ = 0;
+        return p;
+    }
 
   private:
     struct Piece {
@@ -85,6 +98,9 @@ class EhciStorage final : public EhciQtdHook {
     Dev devs_[kDevices]{};
     u32 clock_{0};
     u8 region_dev_[kRegions]{};  // device index + 1
+    u8 reset_port_{0};
+    u8 addr_port_[128]{};  // the root port each address was given on (0: unknown or behind a hub)
+    u32 denied_ports_{0};
 };
 
 }  // namespace tv::usb

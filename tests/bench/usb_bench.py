@@ -57,11 +57,16 @@ exits() { thinvisor-ctl counters 2>/dev/null | awk '$1 !~ /^(hidden-access|io-pa
 now() { awk '{ print $1 }' /proc/uptime; }
 echo "TV-BENCH-QUEUE $name max_sectors_kb=$(cat /sys/block/$name/queue/max_sectors_kb)"
 sync
-e0=$(exits); t0=$(now)
+# Every counter around each run too: where the exits come from (TV-BENCH-BY lines).
+cdump() { thinvisor-ctl counters > $1 2>/dev/null || : > $1; }
+bydiff() { awk -v k=$1 'NR == FNR { a[$1] = $NF; next } $NF - a[$1] > 0 { print "TV-BENCH-BY", k, $1, $NF - a[$1] }' $2 $3; }
+cdump /tmp/c0; e0=$(exits); t0=$(now)
 dd if=/dev/zero of=$dev bs=1M count=$MB oflag=direct 2>/dev/null || echo "TV-BENCH FAIL write"
-t1=$(now); e1=$(exits)
+t1=$(now); e1=$(exits); cdump /tmp/c1
 dd if=$dev of=/dev/null bs=1M count=$MB iflag=direct 2>/dev/null || echo "TV-BENCH FAIL read"
-t2=$(now); e2=$(exits)
+t2=$(now); e2=$(exits); cdump /tmp/c2
+bydiff write /tmp/c0 /tmp/c1
+bydiff read /tmp/c1 /tmp/c2
 echo "TV-BENCH write $MB $t0 $t1 $e0 $e1"
 echo "TV-BENCH read $MB $t1 $t2 $e1 $e2"
 """
@@ -103,6 +108,11 @@ def run(work, mode, mb, hc="qemu-xhci"):
         out[kind.decode()] = (int(n) / secs if secs > 0 else 0.0, (int(e1) - int(e0)) / int(n))
     for q in re.findall(rb"TV-BENCH-(?:QUEUE|DMCRYPT) .*", b.console):
         print("usb %s: %s" % (mode, q.decode().strip()))
+    by = {}
+    for kind, name, n in re.findall(rb"TV-BENCH-BY (write|read) (\S+) (\d+)", b.console):
+        by.setdefault(kind.decode(), []).append((int(n) / mb, name.decode()))
+    for kind, rows in sorted(by.items()):  # the counters that moved most, per MiB
+        print("usb %s %s per MiB: %s" % (mode, kind, ", ".join("%s %.1f" % (nm, v) for v, nm in sorted(rows)[::-1][:12])))
     if len(out) != 2:
         raise RuntimeError("%s run gave no numbers (console tail %r)" % (mode, b.text()[-500:]))
     return out

@@ -33,6 +33,9 @@ class FakeEhci final : public EhciEnv {
     u32 dev_read(u32 off, u8 size) override {
         if (off == kCapLength) return size == 1 ? kOpBase : kOpBase | 0x0100'0000;
         if (off == kHccParams) return hccparams;
+        if (off == kHcsParams) return hcsparams;
+        if (u32 const p = port_of(off)) return portsc[p - 1];
+        if (off == kOpBase + op(EhciOp::UsbIntr)) return intr;
         if (off == kOpBase + op(EhciOp::UsbSts)) return sts | (cmd & kCmdRun ? 0 : kStsHalted) | (cmd & kCmdAsync ? kStsAsync : 0) |
                    (cmd & kCmdPeriodic ? kStsPeriodic : 0);
         if (off == kOpBase + op(EhciOp::UsbCmd)) return cmd;
@@ -48,6 +51,13 @@ class FakeEhci final : public EhciEnv {
             if (value & kCmdIaaDoorbell) iaa_rung = true;
         }
         if (off == kOpBase + op(EhciOp::UsbSts)) sts &= ~value;
+        if (off == kOpBase + op(EhciOp::UsbIntr)) intr = value;
+        if (u32 const p = port_of(off)) {  // 2.3.9: changes write-1-to-clear, Enabled only cleared
+            u32& r = portsc[p - 1];
+            u32 const keep = r & (kPscChanges | kPscEnabled | kPscConnect);
+            r = (value & ~(kPscChanges | kPscEnabled | kPscConnect)) | (keep & ~(value & kPscChanges));
+            if (!(value & kPscEnabled)) r &= ~kPscEnabled;
+        }
         if (off == kOpBase + op(EhciOp::AsyncListAddr)) async = value;
         if (off == kOpBase + op(EhciOp::PeriodicListBase)) periodic = value;
     }
@@ -56,6 +66,14 @@ class FakeEhci final : public EhciEnv {
     void note(char const* what) override { notes.push_back(what); }
     void delay_us(u32) override {}
     UsbRule usb_rule(UsbIdentity const&, bool) override { return rule; }
+
+    // The root port (from 1) whose PORTSC is at off, 0 for none.
+    u32 port_of(u32 off) const {
+        u32 const base = kOpBase + kOpPortSc, n = hcsparams & kHcsPortsMask;
+        return off >= base && off < base + 4 * n && !(off & 3) ? (off - base) / 4 + 1 : 0;
+    }
+    // The interrupt line: a status bit whose enable is set.
+    bool irq() const { return (sts & intr & 0x3F) != 0; }
 
     DmaMem mem() { return DmaMem{dma.data(), Hpa{kDmaBase}}; }
     bool in_dma(u32 addr, u32 len) const { return addr >= kDmaBase && u64{addr} + len <= u64{kDmaBase} + dma.size(); }
@@ -183,6 +201,8 @@ class FakeEhci final : public EhciEnv {
     u32 budget{~0u};  // qTDs the controller runs before it stops (a test's slow controller)
     std::vector<u8> dma;
     u32 hccparams{0x80}, cmd{0}, sts{0}, async{0}, periodic{0}, frindex{0}, other{0};
+    u32 hcsparams{0}, intr{0};  // no root ports unless a test gives some
+    u32 portsc[15]{};
     std::vector<u8> in_data;  // the bytes an IN transfer delivers
     bool iaa_rung{false};
     struct Write {

@@ -340,3 +340,45 @@ TEST_F(EhciSchedule, ControllerWithSixtyFourBitAddressingIsNotTaken) {
 
 }  // namespace
 }  // namespace tv::usb::test
+
+namespace tv::usb::test {
+namespace {
+
+// The attack helper's finding: the guest stops the async schedule, waits for it to stop, and
+// rebuilds a QH in place (another endpoint, a new chain); the controller runs the new QH.
+TEST_F(EhciSchedule, AQhRebuiltInPlaceWhileTheScheduleWasStoppedRunsItsNewQtds) {
+    two_qh_ring(kTd1);
+    guest_qtd(f.g, kTd1, kLinkTerminate, kBuf, 31);
+    start();
+    f.run();
+    (void)c->read(kSts, 4);
+    ASSERT_EQ(f.executed.size(), 1u);
+    c->write(kCmd, 4, kCmdRun);
+    ASSERT_FALSE(c->read(kSts, 4) & kStsAsync);  // stopped
+    guest_qh(f.g, kQhB, kHead, false, kTd3, 5);
+    guest_qtd(f.g, kTd3, kLinkTerminate, kBuf + 0x2000, 64, QtdPid::In);
+    (void)c->read(kSts, 4);
+    c->write(kCmd, 4, kCmdRun | kCmdAsync);
+    f.run();
+    ASSERT_EQ(f.executed.size(), 2u);
+    EXPECT_EQ(f.executed[1].buffer, kBuf + 0x2000);
+    EXPECT_EQ(f.executed[1].pid, QtdPid::In);
+    EXPECT_TRUE(f.strays.empty());
+}
+
+// While it runs, the QH's overlay stays the controller's: the guest rewriting it changes nothing.
+TEST_F(EhciSchedule, AQhRewrittenWhileTheScheduleRunsKeepsTheControllersOverlay) {
+    two_qh_ring(kTd1);
+    guest_qtd(f.g, kTd1, kLinkTerminate, kBuf, 31);
+    start();
+    f.run();
+    (void)c->read(kSts, 4);
+    guest_qh(f.g, kQhB, kHead, false, kTd3, 5);
+    guest_qtd(f.g, kTd3, kLinkTerminate, kBuf + 0x2000, 64, QtdPid::In);
+    c->tick();
+    f.run();
+    EXPECT_EQ(f.executed.size(), 1u);
+}
+
+}  // namespace
+}  // namespace tv::usb::test

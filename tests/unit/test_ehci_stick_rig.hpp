@@ -82,8 +82,9 @@ class EhciMassStorage : public ::testing::Test, public StickBus {
 
     // One Bulk-Only command as usb-storage sends it: CBW, data stage (pieces of at most
     // `piece` bytes), CSW; each a transfer of its own. Returns the CSW.
-    Csw command(u32 tag, std::vector<u8> const& cdb, bool data_in, u32 len, u32 buf = kData, u32 piece = 16384) {
-        Cbw w{kCbwSignature, tag, len, static_cast<u8>(data_in ? 0x80 : 0), 0, static_cast<u8>(cdb.size()), {}};
+    Csw command(u32 tag, std::vector<u8> const& cdb, bool data_in, u32 len, u32 buf = kData, u32 piece = 16384,
+                u8 lun = 0) {
+        Cbw w{kCbwSignature, tag, len, static_cast<u8>(data_in ? 0x80 : 0), lun, static_cast<u8>(cdb.size()), {}};
         memcpy(w.cb, cdb.data(), cdb.size());
         EXPECT_TRUE(f.g.write(Gpa{kCbwBuf}, &w, sizeof w));
         queue(out, {{QtdPid::Out, kCbwBuf, kCbwBytes}});
@@ -102,6 +103,7 @@ class EhciMassStorage : public ::testing::Test, public StickBus {
         return s;
     }
     void capacity() { EXPECT_EQ(command(1, {0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0}, true, 8).status, 0); }
+    void capacity_refused() { EXPECT_EQ(command(1, {0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0}, true, 8).status, 1); }
     std::vector<u8> sense() {
         std::vector<u8> s(18);
         EXPECT_EQ(command(99, {0x03, 0, 0, 0, 18, 0}, true, 18).status, 0);

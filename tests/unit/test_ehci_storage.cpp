@@ -210,3 +210,27 @@ TEST_F(EhciMassStorage, ABulkCommandThroughThePeriodicScheduleIsJudgedToo) {
     EXPECT_NE(on_disk, plain);
     EXPECT_TRUE(f.bad_buffers.empty());
 }
+
+namespace tv::usb::test {
+namespace {
+
+// A multi-LUN stick: LUN 0 is judged as any stick; a command for another LUN is refused and
+// logged, whatever GET MAX LUN said, and the stick is given TEST UNIT READY instead.
+TEST_F(EhciMassStorage, ACommandForALunOtherThanZeroIsRefusedAndLogged) {
+    enroll("TVEHCI1");
+    enumerate();
+    capacity();
+    std::vector<u8> const plain = pattern(512, 3);
+    ASSERT_TRUE(f.g.write(Gpa{kData}, plain.data(), plain.size()));
+    EXPECT_EQ(command(2, cdb10(0x2A, 4, 1), false, 512, kData, 16384, 1).status, 1);
+    EXPECT_TRUE(refused_with("mass-storage command: WRITE(10) (sense 05/25/00)"));
+    ASSERT_FALSE(stick.ops.empty());
+    EXPECT_EQ(stick.ops.back(), 0x00);  // TEST UNIT READY
+    EXPECT_EQ(std::vector<u8>(stick.disk.begin() + 4 * 512, stick.disk.begin() + 5 * 512), std::vector<u8>(512));
+    std::vector<u8> const s = sense();
+    EXPECT_EQ(s[2] & 0xF, 0x05);
+    EXPECT_EQ(s[12], 0x25);
+}
+
+}  // namespace
+}  // namespace tv::usb::test
