@@ -17,7 +17,8 @@ RACE_MARK, RACE_PLAIN = b"TVRACE", range(704, 768)
 STICK_MARK = b"TV-DENIED-STICK-7c41"
 # Which attack aims at which 512-byte slice of the canaries: 0-7 the code page, 8-15 the page
 # canary, 16-23 the heap canary, 24 the data canary (tests/attack/tva.h, slice()).
-SLICES = {16: "ehci-qtd-buffer-into-monitor,ehci-qh-link-into-monitor", 17: "ehci-qtd-rewritten-after-shadow",
+SLICES = {16: "ehci-qtd-buffer-into-monitor,ehci-qh-link-into-monitor,ehci-cbw-length-over-buffers",
+          17: "ehci-qtd-rewritten-after-shadow,ehci-data-stage-at-monitor",
           18: "cpu-largepage-alias", 19: "cpu-largepage-alias",
           24: "ahci-read-log-into-monitor", 0: "cpu-write-alias", 1: "cpu-rep-stos", 2: "cpu-movs-hook-to-monitor", 3: "ide-dma-read-into-monitor",
           4: "cpu-exec", 5: "ide-toctou-read", 6: "ahci-dma-read-into-monitor", 7: "ahci-toctou",
@@ -42,7 +43,13 @@ REFUSALS = {
     "ahci-read-log-into-monitor": r"ahci: port 1 slot \d+: refused READ LOG EXT \(0x2f\): PRD points outside guest RAM",
     "ahci-read-log-huge-count": r"ahci: port 1 slot \d+: refused READ LOG EXT \(0x2f\): PRDT shorter than the command",
     "xhci-hidden-port": r"a denied device's port is shown disconnected to the guest",
+    "ehci-cbw-length-over-buffers": r"ehci \S+: refused mass-storage command: READ\(10\) \(sense 05/24/00\)",
 }
+# The safe boot's enrolled stick on usb-ehci (tests/attack/tva_ehci_storage.c): every sector the
+# guest writes to it holds this marker, which must reach the stick's image only sealed.
+EHCI_STICK_PLAIN = b"TVEHCIPLAIN0"
+EHCI_STICK_ATTACKS = ["ehci-stick-write-plaintext", "ehci-cbw-rewritten-after-copy", "ehci-data-stage-at-monitor",
+                      "ehci-cbw-length-over-buffers"]
 WIRE = ["e1000-tx-from-monitor", "e1000-tx-toctou", "e1000-tx-ring-in-monitor", "e1000-tx-malformed"]
 
 
@@ -104,6 +111,7 @@ def check_evidence(judge, run, unit_hex, console, mon, names):
             who = [a for start, a in lbas.items() if start <= lba < start + 64]
             for a in who or [n for n in names if n.startswith(kind)]:
                 judge.host(a, "canary bytes on the %s disk at LBA %d" % (kind, lba))
+    check_ehci_stick(judge, run, pats, names)
     wire = os.path.join(run.work, "wire.pcap")
     if os.path.exists(wire):
         with open(wire, "rb") as f:
@@ -155,6 +163,25 @@ def check_evidence(judge, run, unit_hex, console, mon, names):
                 judge.host(a, "the monitor's %s canary changed at %#x (power-off check)" % (what, addr))
         else:
             judge.host("canary-intact", "the monitor's %s canary changed at %#x" % (what, addr))
+
+
+def check_ehci_stick(judge, run, pats, names):
+    """The encrypted EHCI stick's image: the guest's marker there is plaintext that passed the
+    monitor unsealed; canary bytes there are the monitor's memory written out by the device."""
+    path = run.disks.get("ehci-stick")
+    ran = [n for n in EHCI_STICK_ATTACKS if n in names]
+    if not path or not ran:
+        return
+    with open(path, "rb") as f:
+        data = f.read()
+    plain = sorted({off // 512 for off in find_all(data, [EHCI_STICK_PLAIN])})
+    if plain:
+        for n in ran:
+            judge.host(n, "the guest's plaintext on the encrypted EHCI stick at LBA %s" % plain[:8])
+    leaked = sorted({off // 512 for off in find_all(data, pats)})
+    if leaked:
+        for n in ran:
+            judge.host(n, "canary bytes on the EHCI stick at LBA %s" % leaked[:8])
 
 
 def check_refusals(judge, mon, names):

@@ -7,9 +7,11 @@ heap, an allocator page and its device buffers (core/canary.cpp; the value is on
 
 - "safe": the AHCI boot disk, a scratch disk on AHCI port 1, a scratch disk on a PIIX IDE
   controller, the e1000 on user-mode networking with a frame dump (and a second e1000, which
-  the monitor does not mediate, with its own), a qemu-xhci with a usb-kbd, a usb-ehci with a stick
-  (no guest driver holds either), and a thinvisor.conf with [network] and the three disks
-  (encrypt policy with plaintext ranges, so both mediators bounce). Every attack the monitor must
+  the monitor does not mediate, with its own), a qemu-xhci with a usb-kbd, a usb-ehci with a 4 MiB
+  stick (no guest driver holds either), and a thinvisor.conf with [network], the three disks
+  (encrypt policy with plaintext ranges, so both mediators bounce) and the stick enrolled under
+  `[usb] storage = encrypt` (its image is scanned for the guest's plaintext and the canary
+  afterwards, _attack_evidence.check_ehci_stick). Every attack the monitor must
   survive runs here, one after the other; cpu-largepage-alias loads a kernel module built against
   the guest kernel's headers (tests/attack/kmod/), handed in through fw_cfg.
 - "fatal": first the IOMMU attacks: this boot has an AMD-Vi unit (QEMU's amd-iommu, which the
@@ -87,6 +89,14 @@ plaintext = 0-8191
 serial = TVAHCI0001
 keyslots = attack.keys
 plaintext = 0-8191
+
+[disk.stick]
+bus = usb
+serial = TVEHCISTK1
+keyslots = attack.keys
+
+[usb]
+storage = encrypt
 """
 
 # --iommu: every boot gets a VT-d unit (before the PCI devices, as QEMU wants), which the monitor
@@ -211,7 +221,8 @@ class Run:
                      # the xHCI the mediator owns, with a keyboard for the xhci-* attacks to address
                      "-device", "qemu-xhci,id=xhci", "-device", "usb-kbd,bus=xhci.0",
                      # the EHCI the mediator owns, with a stick for the ehci-* attacks (no driver binds it)
-                     "-drive", "file=%s,format=raw,if=none,id=es" % make_stick(os.path.join(work, "stick-ehci.img")),
+                     "-drive", "file=%s,format=raw,if=none,id=es" % make_stick(os.path.join(work, "stick-ehci.img"),
+                                                                               size=4 << 20),
                      "-device", "usb-ehci,id=ehci", "-device", "usb-storage,bus=ehci.0,drive=es,serial=TVEHCISTK1",
                      "-initrd", "%s,%s" % (os.path.join(work, "thinvisor.conf"), os.path.join(work, "attack.keys"))]
             ko = build_module() if "cpu-largepage-alias" in names else None
@@ -226,6 +237,7 @@ class Run:
         self.disks = {"ide": ide}
         if with_conf:
             self.disks["ahci"] = os.path.join(work, "ahci-%s.img" % group)
+            self.disks["ehci-stick"] = os.path.join(work, "stick-ehci.img")
 
     def monlog(self):
         try:
@@ -368,10 +380,10 @@ class Judge:
         return failed
 
 
-def make_stick(path, mark=None):
-    """A 1 MiB raw stick; `mark` repeated over its first 64 KiB."""
+def make_stick(path, mark=None, size=1 << 20):
+    """A raw stick of `size` bytes; `mark` repeated over its first 64 KiB."""
     with open(path, "wb") as f:
-        f.truncate(1 << 20)
+        f.truncate(size)
         if mark:
             f.write((mark * (65536 // len(mark) + 1))[:65536])
     return path
