@@ -391,12 +391,13 @@ static void ehci_cbw_rewritten_after_copy(const char *name)
     int r1 = rw(0, 152, 1, &data), at152 = holds(data.v, 152, 1, 'D');
     memset(data.v, 0, 4096);
     int r2 = rw(0, 160, 1, &data), at160 = holds(data.v, 160, 1, 'E');
-    if (!read_ok)
-        breach(name, "READ(10) of LBA 128 with its CBW moved to 136 after the copy returned %s (CSW %d)",
-               read_moved ? "LBA 136's sector: the device read the guest's rewritten CBW" : "neither sector", st);
-    else if (wst || r1 || r2 || !at152 || !at160)
-        breach(name, "WRITE(10) of LBA 152 with its CBW moved to 160 after the copy: CSW %d; LBA 152 %s, LBA 160 %s "
-                     "(reads %d %d)", wst, at152 ? "written" : "not written", at160 ? "unchanged" : "CHANGED", r1, r2);
+    int write_ok = !wst && !r1 && !r2 && at152 && at160;
+    if (!read_ok || !write_ok) /* both halves named, so each one's failure shows */
+        breach(name, "READ(10) of LBA 128 with its CBW moved to 136 after the copy: %s (CSW %d); WRITE(10) of LBA 152 "
+                     "moved to 160: CSW %d, LBA 152 %s, LBA 160 %s (reads %d %d)",
+               read_ok ? "LBA 128's sector, right"
+               : read_moved ? "LBA 136's sector: the device read the guest's rewritten CBW" : "neither sector", st,
+               wst, at152 ? "written" : "NOT WRITTEN", at160 ? "unchanged" : "CHANGED", r1, r2);
     else
         defended(name, "the READ read LBA 128 and the WRITE wrote LBA 152, as the CBWs said when the monitor copied them "
                        "(LBA 160 unchanged)");
