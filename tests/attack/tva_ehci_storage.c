@@ -16,7 +16,7 @@
  * - ehci-data-stage-at-monitor: a READ(10)'s data qTD into heap slice 17 and a WRITE(10)'s
  *   data qTD reading the code canary (the guest reads the sector back: no canary in it);
  * - ehci-cbw-length-over-buffers: a READ(10) of 8 sectors given one 512-byte qTD at a page's
- *   end (its unused page pointers at heap slice 16, guard bytes around it), and a READ(10) of
+ *   end (its unused page pointers at heap slice 16, guard bytes before it), and a READ(10) of
  *   1 MiB + 512 bytes (more than the stick's bounce) in 20 KiB qTDs on one page: refused, the CSW
  *   says Failed, and the suite wants the refusal in the monitor's log. */
 #define _GNU_SOURCE
@@ -28,7 +28,7 @@
 #include "tva.h"
 #include "usb_hc.h"
 
-#define STICK_PLAIN "TVEHCIPLAIN0" /* attacks.py, EHCI_STICK_PLAIN */
+#define STICK_PLAIN "TVEHCIPLAIN0" /* _attack_evidence.py, EHCI_STICK_PLAIN */
 enum { POOL = 8, SLOT = 512, SLOTS = POOL * (4096 / SLOT), MAXQ = 8 };
 enum { PID_OUT = 0, PID_IN = 1, PID_SETUP = 2 };
 
