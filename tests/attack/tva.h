@@ -77,7 +77,8 @@ extern volatile int *tva_verdicts;
 void tva_shared_init(void);
 extern const struct attack first_attacks[], cpu_attacks[], ide_attacks[], ahci_attacks[], nic_attacks[],
     pci_attacks[], misc_attacks[], fatal_attacks[], init_attacks[], iommu_attacks[], iommu_nic_attacks[],
-    ide_race_attacks[], xhci_attacks[], iommu_init_attacks[], ehci_attacks[], xhci_hidden_attacks[];
+    ide_race_attacks[], xhci_attacks[], iommu_init_attacks[], ehci_attacks[], xhci_hidden_attacks[],
+    ehci_storage_attacks[];
 
 /* A compiler barrier: descriptors in plain memory must be written before the register write
  * that hands them over (a device, or the monitor at that exit, reads them then), and a rewrite

@@ -20,7 +20,8 @@
 
 
 static const struct attack *const kSafe[] = {first_attacks, cpu_attacks, pci_attacks, ide_attacks, ahci_attacks,
-                                             nic_attacks, xhci_attacks, ehci_attacks, misc_attacks, NULL};
+                                             nic_attacks, xhci_attacks, ehci_attacks, ehci_storage_attacks, misc_attacks,
+                                             NULL};
 static const struct attack *const kFatal[] = {iommu_attacks, iommu_nic_attacks, ide_race_attacks, xhci_hidden_attacks,
                                               fatal_attacks,
                                               NULL};

@@ -244,7 +244,8 @@ static void ram_canary_scan(const char *name)
 static void bios_services_write(const char *name)
 {
     skipped(name, "the BIOS-services hypercall answers only the real-mode stub (CR0.PE clear, CS = the stub): "
-                  "it needs a freestanding real/unreal-mode attacker, not built");
+                  "a real-mode attacker's job, done by bochs_rmattack's bios-e820-unreal under VT-x (Bochs) and "
+                  "AMD-V (QEMU, attack-rm-amdv)");
 }
 
 /* First in the boot: the keyslot files were put in guest RAM by the boot loader, and the

@@ -104,8 +104,13 @@ main:
     call do_invd
     mov si, finished
     call puts
+    jmp power_off
+
+power_off:                  ; S5 through PM1a_CNT: Bochs' (0xB004), then QEMU pc's under SeaBIOS
+    mov ax, 0x2000          ; (0x604), where bochs_rmattack runs boot A again under AMD-V
     mov dx, 0xb004
-    mov ax, 0x2000
+    out dx, ax
+    mov dx, 0x604
     out dx, ax
     hlt
 
@@ -474,10 +479,7 @@ task_switch:
 after_switch:               ; only if the switch was carried out
     mov si, task_done
     call puts
-    mov dx, 0xb004
-    mov ax, 0x2000
-    out dx, ax
-    hlt
+    jmp power_off
 
 ; --- I: init-icr-bsp --------------------------------------------------------------------------
 init_icr:
@@ -500,10 +502,7 @@ init_icr:
     mov fs, ax
     mov si, init_ran
     call puts
-    mov dx, 0xb004
-    mov ax, 0x2000
-    out dx, ax
-    hlt
+    jmp power_off
 
 align 8
 gdt:      dq 0

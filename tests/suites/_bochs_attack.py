@@ -98,7 +98,7 @@ NOT_RUN = {
     "msr-amd-memory-map": "AMD MSRs (an Intel CPU raises #GP itself; msr-intel-controls is the VT-x counterpart)",
     "msr-hwcr-microcode": "AMD MSRs (msr-intel-controls tries Intel's microcode trigger)",
     "msr-svm-state": "SVM MSRs (VMX is hidden from the guest: bochs-haswell's cpuprobe checks)",
-    "bios-services-write": "needs a real-mode attacker (skipped under AMD-V too)",
+    "bios-services-write": "a real-mode attacker's job: bochs_rmattack's bios-e820-unreal (VT-x and AMD-V)",
     "init-ioapic-bsp": "an INIT to the only CPU ends the guest whatever the monitor does: a boot of its own "
                        "(under Bochs 6-15 minutes); VMX takes INIT as an exit unconditionally",
     "init-msi-ahci": "Bochs 2.7 has no AHCI (and the INIT boot above)",
@@ -108,7 +108,8 @@ NOT_RUN = {
     "xhci-data-stage-into-monitor": XHCI, "xhci-trb-rewritten-after-doorbell": XHCI, "xhci-link-loop": XHCI,
     "xhci-dcbaa-at-monitor": XHCI, "xhci-hidden-port": XHCI,
     "ehci-qtd-buffer-into-monitor": EHCI, "ehci-qh-link-into-monitor": EHCI, "ehci-qh-loop": EHCI,
-    "ehci-qtd-oversized": EHCI, "ehci-qtd-rewritten-after-shadow": EHCI,
+    "ehci-qtd-oversized": EHCI, "ehci-qtd-rewritten-after-shadow": EHCI, "ehci-stick-write-plaintext": EHCI,
+    "ehci-cbw-rewritten-after-copy": EHCI, "ehci-data-stage-at-monitor": EHCI, "ehci-cbw-length-over-buffers": EHCI,
     "ahci-read-log-into-monitor": "Bochs 2.7 has no AHCI", "ahci-read-log-huge-count": "Bochs 2.7 has no AHCI",
     "ahci-read-log-encrypted": "Bochs 2.7 has no AHCI",
     "ide-read-log-huge-count": READ_LOG, "ide-read-log-encrypted": READ_LOG,
