@@ -56,7 +56,7 @@ Gpa mmio_hook_base(MmioHookId id);
 
 // Reads of the hook's pages go straight to the device (mapped read-only: only writes exit)
 // or exit again (unmapped). For a mediator whose state needs no look at some moments (the
-// AHCI mediator between doorbells, docs/ata.md). Narrowing is complete on every CPU before it
+// AHCI mediator between doorbells, docs/ahci.md). Narrowing is complete on every CPU before it
 // returns. Unsupported (nothing changes) when the other CPUs cannot be made to flush. Under
 // the hook's device lock. v: the calling CPU's vCPU. [offset, offset + len) from the hook's
 // first page, in whole pages, limits it to some of the hook's pages (the e1000's interrupt

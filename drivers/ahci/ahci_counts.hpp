@@ -1,6 +1,6 @@
 // Guest accesses to the ABAR by register and direction. Every one of them is a VM exit (an
 // MMIO exit, or an I/O exit through the index-data pair), so these counts are the mediator's
-// share of the exits-per-MiB figure (docs/ata.md); the guest reads them with
+// share of the exits-per-MiB figure (docs/ahci.md); the guest reads them with
 // `thinvisor-ctl device-counters`, the power-off log shows the totals. Pure.
 #pragma once
 

@@ -84,7 +84,7 @@ constinit Controller g_ctrl[kMaxControllers];
 constinit u32 g_count = 0;
 
 // After every access the monitor handled: while the mediator needs to see nothing until the
-// guest's next write (every command in flight quiet, docs/ata.md "Quiet reads"), the ABAR is
+// guest's next write (every command in flight quiet, docs/ahci.md "Quiet reads"), the ABAR is
 // mapped read-only so that status reads go to the HBA without an exit; as soon as a command
 // needs the monitor at completion (an encrypted read, a bounce copy, a waiting slot) reads
 // exit again, on every CPU, before the guest runs on.

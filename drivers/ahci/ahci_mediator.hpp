@@ -1,6 +1,6 @@
 // The AHCI mediator in the monitor: every AHCI controller (PCI class 01:06:01) gets its ABAR
 // hooked (following BAR moves) and its ports mediated by drivers/ahci/ahci_hba + ahci_port,
-// with transparent XTS encryption of the disks thinvisor.conf names. docs/ata.md explains it.
+// with transparent XTS encryption of the disks thinvisor.conf names. docs/ahci.md explains it.
 #pragma once
 
 #include "core/device/pci_registry.hpp"

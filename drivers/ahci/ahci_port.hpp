@@ -22,7 +22,7 @@
 // - Quiet: while every command in flight needs nothing at completion (NCQ, zero-copy or a
 //   bounced write, no slot waiting), quiet() is true and the monitor lets the guest read the
 //   registers from the device without an exit (ahci_install.cpp); writes still exit, and
-//   every write first finishes what the device finished (docs/ata.md, "Quiet reads").
+//   every write first finishes what the device finished (docs/ahci.md, "Quiet reads").
 //
 // Pure: hardware and guest memory are reached through AhciEnv, so it runs in host tests.
 #pragma once
@@ -133,7 +133,7 @@ class AhciPort {
     [[nodiscard]] bool identify_now();
     bool busy() const { return active_ != 0; }
     // Every command in flight is quiet and none waits in the monitor: the guest may read the
-    // port's registers from the device (docs/ata.md, "Quiet reads").
+    // port's registers from the device (docs/ahci.md, "Quiet reads").
     [[nodiscard]] bool quiet() const;
 
     SectorCrypt& crypt() { return crypt_; }

@@ -14,7 +14,7 @@ and the VM exits per MiB in the two thinvisor runs (thinvisor-ctl counters befor
 the goal is 16 or fewer), with a per-MiB breakdown by exit reason and by AHCI register (the
 mediator's device counters). --native-sata adds each thinvisor run again with the scratch
 disk's model in Linux's no-bridge-limits list, so commands are up to 1 MiB instead of QEMU's
-128 KiB (docs/ata.md, "Exits per MiB"). Appends JSON lines to build/bench/results.jsonl."""
+128 KiB (docs/ahci.md, "Exits per MiB"). Appends JSON lines to build/bench/results.jsonl."""
 import argparse
 import os
 import re

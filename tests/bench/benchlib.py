@@ -175,7 +175,7 @@ def disk_runs():
 def time_per_exit(mbps, peer_mbps, exits_per_mib):
     """What the mediated run's extra time costs per VM exit: (ms per MiB over the peer, us per
     exit), or None without a peer or exits. Under TCG the exit count, not the copies or the
-    crypto, is what separates a mediated disk from its peer (docs/ata.md, "Where the time
+    crypto, is what separates a mediated disk from its peer (docs/ahci.md, "Where the time
     goes"); this shows it in every run, at that run's load."""
     if not mbps or not peer_mbps or exits_per_mib <= 0:
         return None

@@ -1,4 +1,4 @@
-// Quiet reads (docs/ata.md): while every command in flight needs nothing at completion, the
+// Quiet reads (docs/ahci.md): while every command in flight needs nothing at completion, the
 // guest reads the HBA's registers without the monitor (FakeMachine::reads_direct models the
 // read-only ABAR mapping). What must still hold: reads exit again before the device gets a
 // command that needs the monitor at completion, a status read never shows a completion whose

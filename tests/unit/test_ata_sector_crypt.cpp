@@ -181,7 +181,7 @@ TEST(SectorCrypt, IdentifyHelpersReadSerialAndLogicalSectorSize) {
 }
 
 // The pipeline picks the mediators' data path: zero-copy only where nothing has to see or
-// change the data on the way (docs/ata.md, "Encryption and zero-copy").
+// change the data on the way (docs/ahci.md, "Encryption and zero-copy").
 TEST(SectorCrypt, OnlyAPassedThroughDiskIsZeroCopy) {
     ASSERT_EQ(sector_crypt_set_keys(nullptr, 0, false), Status::Ok);
     SectorCrypt plain = attached("QM00002", 512);
